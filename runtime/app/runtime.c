@@ -1,0 +1,338 @@
+#include "runtime.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "feeds/simmkt.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void apply_log(const st_config_t *cfg)
+{
+    const st_log_cfg_t *l = &cfg->runtime.log;
+    int rc = st_log_open((st_log_level_t)l->level, (st_log_format_t)l->format, l->file);
+    if (rc) st_log_error(CORE, "cannot open log file %s: %s; logging to stderr", l->file, st_strerror(rc));
+}
+
+void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->now = st_clock_now(&rt->clock);
+    for (size_t i = 0; i < rt->nfeeds; i++) st_feed_sync(rt->feeds[i], c->now);
+    c->slot = rt->slot.slot ? rt->slot.slot->name : NULL;
+    c->ticks_delivered = rt->ticks_delivered;
+    for (size_t i = 0; i < rt->nfeeds; i++) {
+        st_feed_stats_t fs;
+        st_feed_stats(rt->feeds[i], &fs);
+        c->ws_used += fs.ws_used;
+        c->ws_budget += fs.ws_budget;
+        c->api_calls += fs.rest_calls;
+        c->api_ok += fs.rest_ok;
+        c->market_trades += fs.market_trades;
+        c->halts += fs.halts;
+        c->bursts += fs.bursts;
+    }
+    for (size_t i = 0; i < rt->world->cfg->feeds.n; i++)
+        c->api_limit += ST_LIST_AT(rt->world->cfg->feeds, st_feed_cfg_t, i)->rest_rate;
+}
+
+static void print_status(st_runtime_t *rt)
+{
+    st_counters_t c;
+    st_runtime_collect(rt, &c);
+    char line[512];
+    st_report_status_line(&c, line, sizeof(line));
+    fprintf(rt->out, "%s\n", line);
+    fflush(rt->out);
+}
+
+static void on_report(st_timer_t *t, st_time_t now, void *ctx)
+{
+    print_status(ctx);
+}
+
+static void schedule_report(st_runtime_t *rt)
+{
+    st_dur_t every = rt->world->cfg->runtime.report_interval;
+    st_clock_timer_stop(&rt->clock, &rt->report_timer);
+    if (every <= 0) return;
+    /* Aligned to the interval in local time: 09:00, 09:15, … */
+    st_time_t now = st_clock_now(&rt->clock);
+    st_time_t mid = st_local_midnight(now);
+    st_time_t next = mid + ((now - mid) / every + 1) * every;
+    st_clock_timer_start(&rt->clock, &rt->report_timer, next, every);
+}
+
+static void update_slot(st_runtime_t *rt, bool announce)
+{
+    st_time_t now = st_clock_now(&rt->clock);
+    const st_slot_cfg_t *old = rt->slot.slot;
+    char old_name[64];
+    snprintf(old_name, sizeof(old_name), "%s", old ? old->name : "");
+    st_schedule_at(rt->world->cfg, now, st_local_midnight(now), &rt->slot);
+    const st_slot_cfg_t *s = rt->slot.slot;
+    if (announce && strcmp(old_name, s->name) != 0) {
+        st_log_info(PLAN, "time slot %s: realtime %lld, semi-realtime %lld, indices %lld, reserve %lld, poll x%.2f",
+                    s->name, (long long)s->realtime, (long long)s->semi_realtime,
+                    (long long)s->indices, (long long)s->reserve, s->poll_scale);
+        st_counters_t c;
+        st_runtime_collect(rt, &c);
+        st_report_slot(&rt->report, &c, s->name);
+    }
+    st_clock_timer_start(&rt->clock, &rt->slot_timer, rt->slot.next_change, 0);
+}
+
+static void on_slot(st_timer_t *t, st_time_t now, void *ctx)
+{
+    update_slot(ctx, true);
+}
+
+static void defer(st_runtime_t *rt)
+{
+    if (!ev_is_active(&rt->deferred)) ev_timer_start(rt->loop, &rt->deferred);
+}
+
+static void request_stop(st_runtime_t *rt)
+{
+    rt->stop_requested = true;
+    defer(rt);
+}
+
+static void on_stop_time(st_timer_t *t, st_time_t now, void *ctx)
+{
+    st_log_info(CORE, "clock reached runtime.clock.stop");
+    request_stop(ctx);
+}
+
+static void schedule_stop(st_runtime_t *rt)
+{
+    st_dur_t tod = rt->world->cfg->runtime.clock.stop_tod;
+    st_clock_timer_stop(&rt->clock, &rt->stop_timer);
+    if (tod < 0) return;
+    st_time_t now = st_clock_now(&rt->clock);
+    st_time_t at = st_local_midnight(now) + tod;
+    if (at <= now) at += ST_DAY;
+    st_clock_timer_start(&rt->clock, &rt->stop_timer, at, 0);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    st_runtime_t *rt = w->data;
+    /* Only note the request; the deferred watcher does the work on the next loop turn. */
+    if (w->signum == SIGHUP)
+        rt->reload_requested = true;
+    else
+        rt->stop_requested = true;
+    defer(rt);
+}
+
+static void finish(st_runtime_t *rt)
+{
+    for (size_t i = 0; i < rt->nfeeds; i++) st_feed_stop(rt->feeds[i]);
+    st_counters_t c;
+    st_runtime_collect(rt, &c);
+    struct st_simmkt *mkt = NULL;
+    for (size_t i = 0; i < rt->nfeeds && !mkt; i++) mkt = st_sim_feed_market(rt->feeds[i]);
+    st_report_finish(&rt->report, &c, rt->out, mkt, &rt->world->universe);
+    st_clock_timer_stop(&rt->clock, &rt->report_timer);
+    st_clock_timer_stop(&rt->clock, &rt->slot_timer);
+    st_clock_timer_stop(&rt->clock, &rt->stop_timer);
+    rt->running = false;
+    ev_break(rt->loop, EVBREAK_ALL);
+}
+
+static void on_deferred(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    st_runtime_t *rt = w->data;
+    if (rt->reload_requested) {
+        rt->reload_requested = false;
+        st_runtime_reload(rt);
+    }
+    if (rt->stop_requested && rt->running) {
+        st_log_info(CORE, "stopping");
+        finish(rt);
+    }
+}
+
+static bool feeds_equal(const st_config_t *a, const st_config_t *b)
+{
+    if (a->feeds.n != b->feeds.n) return false;
+    for (size_t i = 0; i < a->feeds.n; i++) {
+        const st_feed_cfg_t *x = ST_LIST_AT(a->feeds, st_feed_cfg_t, i);
+        const st_feed_cfg_t *y = ST_LIST_AT(b->feeds, st_feed_cfg_t, i);
+        if (strcmp(x->name, y->name) || x->kind != y->kind || x->connections != y->connections ||
+            x->budget != y->budget || x->seed != y->seed || x->activity != y->activity ||
+            x->volatility != y->volatility || x->halt_rate != y->halt_rate ||
+            x->rest_rate != y->rest_rate)
+            return false;
+    }
+    return true;
+}
+
+/* Changes a running process cannot take: reported as errors, the old world stays. */
+static size_t restart_only_changes(const st_config_t *old, const st_config_t *neu, st_diags_t *d)
+{
+    size_t before = d->n;
+    const st_runtime_cfg_t *o = &old->runtime, *n = &neu->runtime;
+    if (strcmp(o->timezone, n->timezone) != 0)
+        st_diags_add(d, n->mark.file, n->mark.line, n->mark.col,
+                     "runtime.timezone changed (%s -> %s): restart strata to apply it", o->timezone,
+                     n->timezone);
+    if (o->clock.mode != n->clock.mode)
+        st_diags_add(d, n->clock.mark.file, n->clock.mark.line, n->clock.mark.col,
+                     "runtime.clock.mode changed: restart strata to apply it");
+    return d->n - before;
+}
+
+int st_runtime_reload(st_runtime_t *rt)
+{
+    st_time_t t0 = st_mono_now();
+    st_diags_t d;
+    st_diags_init(&d);
+    st_log_info(CONFIG, "reload: reading %s", rt->config_path);
+    st_world_t *next = st_world_build(rt->config_path, &rt->syms, &d);
+    if (next && restart_only_changes(rt->world->cfg, next->cfg, &d)) {
+        st_world_free(next);
+        next = NULL;
+    }
+    if (!next) {
+        for (size_t i = 0; i < d.n; i++) {
+            char buf[1400];
+            st_diag_format(&d.items[i], buf, sizeof(buf));
+            st_log_error(CONFIG, "%s", buf);
+        }
+        st_log_error(CONFIG, "reload failed with %zu error%s; still running generation %llu",
+                     d.n, d.n == 1 ? "" : "s", (unsigned long long)rt->generation);
+        st_diags_free(&d);
+        rt->reloads_failed++;
+        return ST_ECONFIG;
+    }
+    st_diags_free(&d);
+    if (!feeds_equal(rt->world->cfg, next->cfg))
+        st_log_warn(CONFIG, "reload: feed settings changed; feeds keep their running settings until a restart");
+
+    /* commit */
+    st_world_t *old = rt->world;
+    rt->world = next;
+    next->generation = ++rt->generation;
+    apply_log(next->cfg);
+    st_clock_set_speed(&rt->clock, next->cfg->runtime.clock.speed);
+    st_world_free(old); /* nothing points into it: slot and timers are rebuilt below */
+    rt->slot.slot = NULL;
+    update_slot(rt, false);
+    schedule_report(rt);
+    schedule_stop(rt);
+    rt->reloads_ok++;
+    st_log_info(CONFIG, "reload: generation %llu running (%.1f ms)", (unsigned long long)rt->generation,
+                (double)(st_mono_now() - t0) / 1e3);
+    return 0;
+}
+
+static void on_tick(const st_tick_t *t, void *ctx)
+{
+    st_runtime_t *rt = ctx;
+    rt->ticks_delivered++;
+}
+
+int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags)
+{
+    memset(rt, 0, sizeof(*rt));
+    rt->out = out;
+    rt->config_path = st_xstrdup(config_path);
+    st_symtab_init(&rt->syms);
+    rt->world = st_world_build(config_path, &rt->syms, diags);
+    if (!rt->world) return ST_ECONFIG;
+    const st_config_t *cfg = rt->world->cfg;
+    rt->world->generation = rt->generation = 1;
+
+    int rc = st_tz_set(cfg->runtime.timezone);
+    if (rc) return rc;
+    apply_log(cfg);
+
+    rt->loop = ev_default_loop(EVFLAG_AUTO);
+    if (!rt->loop) return -ENOMEM;
+    if (cfg->runtime.clock.mode == ST_CLOCK_SIMULATED)
+        st_clock_init_sim(&rt->clock, rt->loop, cfg->runtime.clock.start_time, cfg->runtime.clock.speed);
+    else
+        st_clock_init_wall(&rt->clock, rt->loop);
+    st_log_set_time_source(st_clock_now_cb, &rt->clock);
+
+    st_timer_init(&rt->report_timer, on_report, rt);
+    st_timer_init(&rt->slot_timer, on_slot, rt);
+    st_timer_init(&rt->stop_timer, on_stop_time, rt);
+
+    rt->nfeeds = cfg->feeds.n;
+    rt->feeds = st_xcalloc(rt->nfeeds, sizeof(*rt->feeds));
+    st_feed_env_t env = {&rt->clock, &rt->world->universe, cfg, on_tick, rt};
+    for (size_t i = 0; i < rt->nfeeds; i++) {
+        char err[256] = "";
+        rc = st_feed_create(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i), (uint16_t)i, &env,
+                            &rt->feeds[i], err, sizeof(err));
+        if (rc) {
+            st_diags_add(diags, cfg->file, 0, 0, "%s", err);
+            return rc;
+        }
+    }
+
+    ev_signal_init(&rt->sigint, on_signal, SIGINT);
+    ev_signal_init(&rt->sigterm, on_signal, SIGTERM);
+    ev_signal_init(&rt->sighup, on_signal, SIGHUP);
+    rt->sigint.data = rt->sigterm.data = rt->sighup.data = rt;
+    ev_timer_init(&rt->deferred, on_deferred, 0, 0);
+    rt->deferred.data = rt;
+    return 0;
+}
+
+int st_runtime_run(st_runtime_t *rt)
+{
+    const st_config_t *cfg = rt->world->cfg;
+    char when[40];
+    st_format_datetime(st_clock_now(&rt->clock), when, sizeof(when), false);
+    st_log_info(CORE, "strata starting: %s, %zu symbols + %zu indices, clock %s from %s (x%g)",
+                rt->config_path, rt->world->universe.nstocks,
+                rt->world->universe.n - rt->world->universe.nstocks,
+                cfg->runtime.clock.mode == ST_CLOCK_SIMULATED ? "simulated" : "wall", when,
+                cfg->runtime.clock.mode == ST_CLOCK_SIMULATED ? cfg->runtime.clock.speed : 1.0);
+    ev_signal_start(rt->loop, &rt->sigint);
+    ev_signal_start(rt->loop, &rt->sigterm);
+    ev_signal_start(rt->loop, &rt->sighup);
+    for (size_t i = 0; i < rt->nfeeds; i++) {
+        int rc = st_feed_start(rt->feeds[i]);
+        if (rc) {
+            st_log_error(FEED, "%s: cannot start: %s", rt->feeds[i]->name, st_strerror(rc));
+            return 1;
+        }
+    }
+    update_slot(rt, false);
+    st_counters_t c;
+    st_runtime_collect(rt, &c);
+    st_report_begin(&rt->report, &c);
+    schedule_report(rt);
+    schedule_stop(rt);
+    rt->running = true;
+    print_status(rt);
+    ev_run(rt->loop, 0);
+    if (rt->running) finish(rt); /* the loop ran out of watchers */
+    st_log_info(CORE, "stopped");
+    return 0;
+}
+
+void st_runtime_free(st_runtime_t *rt)
+{
+    for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]);
+    free(rt->feeds);
+    if (rt->loop) {
+        ev_signal_stop(rt->loop, &rt->sigint);
+        ev_signal_stop(rt->loop, &rt->sigterm);
+        ev_signal_stop(rt->loop, &rt->sighup);
+        ev_timer_stop(rt->loop, &rt->deferred);
+        st_clock_free(&rt->clock);
+        st_log_set_time_source(NULL, NULL);
+    }
+    st_world_free(rt->world);
+    st_symtab_free(&rt->syms);
+    free(rt->config_path);
+    st_log_close();
+    memset(rt, 0, sizeof(*rt));
+}

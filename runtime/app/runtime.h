@@ -1,0 +1,51 @@
+/* The I/O shell: one libev loop that owns all state, the clock, the running world, the feeds,
+ * signals (SIGINT/SIGTERM stop gracefully, SIGHUP reloads) and the status output. */
+#ifndef ST_APP_RUNTIME_H
+#define ST_APP_RUNTIME_H
+
+#include <stdio.h>
+
+#include "core/clock.h"
+#include "core/world.h"
+#include "feeds/feed.h"
+#include "out/report.h"
+#include "plan/schedule.h"
+
+typedef struct st_runtime {
+    struct ev_loop *loop;
+    st_clock_t clock;
+    st_symtab_t syms;
+    st_world_t *world;
+    char *config_path;
+    st_feed_t **feeds;
+    size_t nfeeds;
+
+    ev_signal sigint, sigterm, sighup;
+    ev_timer deferred; /* runs reload/stop requested by signal watchers, on the next loop turn
+                        * (an ev_idle would starve while the as-fast-as-possible clock keeps a
+                        * timer always pending) */
+    bool reload_requested, stop_requested;
+
+    st_timer_t report_timer, slot_timer, stop_timer;
+    st_slot_at_t slot;
+    st_report_t report;
+    FILE *out; /* status blocks and the summary (stdout) */
+
+    uint64_t generation, reloads_ok, reloads_failed;
+    uint64_t ticks_delivered;
+    bool running;
+} st_runtime_t;
+
+/* Builds the first world from config_path and prepares everything. Returns 0, or ST_ECONFIG
+ * with diagnostics, or another negative error. */
+int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags);
+/* Runs the loop until a stop (signal, clock.stop). Returns the process exit code. */
+int st_runtime_run(st_runtime_t *rt);
+void st_runtime_free(st_runtime_t *rt);
+
+/* Re-reads the config and swaps it in if it is valid; otherwise logs every error and keeps
+ * the running world. Returns 0 when the new world was committed. */
+int st_runtime_reload(st_runtime_t *rt);
+void st_runtime_collect(st_runtime_t *rt, st_counters_t *c);
+
+#endif

@@ -1,0 +1,102 @@
+#include "clock.h"
+#include "timefmt.h"
+
+static void rearm(st_clock_t *c);
+
+static void on_ev_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    st_clock_t *c = w->data;
+    st_time_t next = st_timers_next(&c->timers);
+    if (c->simulated && c->speed == 0) {
+        /* As fast as possible: jump to the next deadline, one deadline per loop iteration so
+         * I/O watchers still get their turn. */
+        if (next != ST_TIME_NEVER) st_timers_advance(&c->timers, next);
+    } else {
+        st_timers_advance(&c->timers, st_clock_now(c));
+    }
+    rearm(c);
+}
+
+static void rearm(st_clock_t *c)
+{
+    ev_timer_stop(c->loop, &c->w);
+    st_time_t next = st_timers_next(&c->timers);
+    if (next == ST_TIME_NEVER) return;
+    double delay;
+    if (c->simulated && c->speed == 0) {
+        delay = 0;
+    } else {
+        st_time_t now = st_clock_now(c);
+        double sim_delay = next > now ? (double)(next - now) / 1e6 : 0;
+        delay = c->simulated ? sim_delay / c->speed : sim_delay;
+    }
+    ev_timer_set(&c->w, delay, 0);
+    ev_timer_start(c->loop, &c->w);
+}
+
+static void init_common(st_clock_t *c, struct ev_loop *loop, st_time_t now)
+{
+    st_timers_init(&c->timers, now);
+    c->loop = loop;
+    ev_timer_init(&c->w, on_ev_timer, 0, 0);
+    c->w.data = c;
+}
+
+void st_clock_init_wall(st_clock_t *c, struct ev_loop *loop)
+{
+    *c = (st_clock_t){0};
+    init_common(c, loop, st_wall_now());
+}
+
+void st_clock_init_sim(st_clock_t *c, struct ev_loop *loop, st_time_t start, double speed)
+{
+    *c = (st_clock_t){.simulated = true, .speed = speed, .sim_base = start};
+    init_common(c, loop, start);
+    c->real_base = ev_now(loop);
+}
+
+void st_clock_free(st_clock_t *c)
+{
+    ev_timer_stop(c->loop, &c->w);
+    st_timers_free(&c->timers);
+}
+
+st_time_t st_clock_now(st_clock_t *c)
+{
+    st_time_t t;
+    if (!c->simulated)
+        t = st_wall_now();
+    else if (c->speed == 0)
+        t = c->timers.now;
+    else
+        t = c->sim_base + (st_time_t)((ev_now(c->loop) - c->real_base) * c->speed * 1e6);
+    /* Never behind a deadline already fired: callbacks saw that time. */
+    return t > c->timers.now ? t : c->timers.now;
+}
+
+st_time_t st_clock_now_cb(void *clock)
+{
+    return st_clock_now(clock);
+}
+
+void st_clock_set_speed(st_clock_t *c, double speed)
+{
+    if (!c->simulated || speed == c->speed) return;
+    c->sim_base = st_clock_now(c);
+    c->real_base = ev_now(c->loop);
+    c->speed = speed;
+    rearm(c);
+}
+
+void st_clock_timer_start(st_clock_t *c, st_timer_t *t, st_time_t at, st_dur_t repeat)
+{
+    if (!(c->simulated && c->speed == 0)) c->timers.now = st_clock_now(c);
+    st_timer_start(&c->timers, t, at, repeat);
+    rearm(c);
+}
+
+void st_clock_timer_stop(st_clock_t *c, st_timer_t *t)
+{
+    st_timer_stop(&c->timers, t);
+    rearm(c);
+}

@@ -1,0 +1,35 @@
+/* The one clock of a strata process. Wall mode follows real time; simulated mode starts at a
+ * configured date-time and runs `speed` times faster than real time, or as fast as possible
+ * (speed 0: time jumps from one timer deadline to the next). Every timer in the program is an
+ * st_timer_t on this clock; the clock maps the earliest deadline onto a single ev_timer. */
+#ifndef ST_CORE_CLOCK_H
+#define ST_CORE_CLOCK_H
+
+#include "timers.h"
+
+#include <ev.h>
+
+typedef struct st_clock {
+    st_timers_t timers;
+    struct ev_loop *loop;
+    ev_timer w;
+    bool simulated;
+    double speed;        /* simulated: × real time, 0 = as fast as possible */
+    st_time_t sim_base;  /* simulated time at the anchor */
+    ev_tstamp real_base; /* ev_now() at the anchor */
+} st_clock_t;
+
+void st_clock_init_wall(st_clock_t *c, struct ev_loop *loop);
+void st_clock_init_sim(st_clock_t *c, struct ev_loop *loop, st_time_t start, double speed);
+void st_clock_free(st_clock_t *c);
+st_time_t st_clock_now(st_clock_t *c);
+/* Changes the speed of a simulated clock from now on (reload). */
+void st_clock_set_speed(st_clock_t *c, double speed);
+
+/* Timers on this clock. `at` is strata time; repeat 0 = one-shot. */
+void st_clock_timer_start(st_clock_t *c, st_timer_t *t, st_time_t at, st_dur_t repeat);
+void st_clock_timer_stop(st_clock_t *c, st_timer_t *t);
+/* Adapter for st_log_set_time_source. */
+st_time_t st_clock_now_cb(void *clock);
+
+#endif

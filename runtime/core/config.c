@@ -1,0 +1,410 @@
+#include "config.h"
+#include "log.h"
+#include "res.h"
+#include "timefmt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const st_priority_names[] = {"critical", "high", "medium", "low", "background", NULL};
+static const char *const clock_modes[] = {"wall", "simulated", NULL};
+static const char *const log_levels[] = {"debug", "info", "warn", "error", "alert", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const feed_kinds[] = {"sim", "kis", "upbit", "replay", NULL};
+static const char *const strategy_kinds[] = {"lua", "c", NULL};
+static const char *const sink_kinds[] = {"log", "jsonl", "webhook", NULL};
+
+#define FLD(T, k, ty, m, ...) {.key = k, .type = ty, .offset = offsetof(T, m), __VA_ARGS__}
+#define SCHEMA(var, T, label)                                                                      \
+    static const st_schema_t var = {label, sizeof(T), var##_fields, ST_ARRAY_SIZE(var##_fields),  \
+                                    offsetof(T, mark)}
+#define DUR_RANGE(lo, hi) .min = (double)(lo), .max = (double)(hi)
+
+static const st_field_t clock_schema_fields[] = {
+    FLD(st_clock_cfg_t, "mode", ST_T_ENUM, mode, .def = "wall", .names = clock_modes),
+    FLD(st_clock_cfg_t, "start", ST_T_STRING, start, .def = "08:50"),
+    FLD(st_clock_cfg_t, "stop", ST_T_STRING, stop, .def = ""),
+    FLD(st_clock_cfg_t, "speed", ST_T_DOUBLE, speed, .def = "1", .min = 0, .max = 1e6),
+};
+SCHEMA(clock_schema, st_clock_cfg_t, "runtime.clock");
+
+static const st_field_t log_schema_fields[] = {
+    FLD(st_log_cfg_t, "level", ST_T_ENUM, level, .def = "info", .names = log_levels),
+    FLD(st_log_cfg_t, "format", ST_T_ENUM, format, .def = "text", .names = log_formats),
+    FLD(st_log_cfg_t, "file", ST_T_STRING, file, .def = ""),
+};
+SCHEMA(log_schema, st_log_cfg_t, "runtime.log");
+
+static const st_field_t runtime_schema_fields[] = {
+    FLD(st_runtime_cfg_t, "timezone", ST_T_STRING, timezone, .def = "Asia/Seoul"),
+    FLD(st_runtime_cfg_t, "clock", ST_T_STRUCT, clock, .sub = &clock_schema),
+    FLD(st_runtime_cfg_t, "log", ST_T_STRUCT, log, .sub = &log_schema),
+    FLD(st_runtime_cfg_t, "report_interval", ST_T_DURATION, report_interval, .def = "15m",
+        DUR_RANGE(0, ST_DAY)),
+};
+SCHEMA(runtime_schema, st_runtime_cfg_t, "runtime");
+
+static const st_field_t session_schema_fields[] = {
+    FLD(st_session_cfg_t, "pre_open", ST_T_TOD, pre_open, .def = "08:30"),
+    FLD(st_session_cfg_t, "open", ST_T_TOD, open, .def = "09:00"),
+    FLD(st_session_cfg_t, "closing_auction", ST_T_TOD, closing_auction, .def = "15:20"),
+    FLD(st_session_cfg_t, "close", ST_T_TOD, close, .def = "15:30"),
+};
+SCHEMA(session_schema, st_session_cfg_t, "market.session");
+
+static const st_field_t watch_schema_fields[] = {
+    FLD(st_watch_cfg_t, "symbol", ST_T_STRING, symbol, .required = true),
+    FLD(st_watch_cfg_t, "priority", ST_T_ENUM, priority, .def = "medium",
+        .names = st_priority_names),
+    FLD(st_watch_cfg_t, "pinned", ST_T_BOOL, pinned, .def = "false"),
+};
+SCHEMA(watch_schema, st_watch_cfg_t, "market.watch item");
+
+static const st_field_t market_schema_fields[] = {
+    FLD(st_market_cfg_t, "universe", ST_T_STRING, universe, .def = "universe.csv"),
+    FLD(st_market_cfg_t, "indices", ST_T_STRING, indices, .def = ""),
+    FLD(st_market_cfg_t, "session", ST_T_STRUCT, session, .sub = &session_schema),
+    FLD(st_market_cfg_t, "watch", ST_T_LIST, watch, .sub = &watch_schema),
+};
+SCHEMA(market_schema, st_market_cfg_t, "market");
+
+static const st_field_t feed_schema_fields[] = {
+    FLD(st_feed_cfg_t, "name", ST_T_STRING, name, .required = true),
+    FLD(st_feed_cfg_t, "kind", ST_T_ENUM, kind, .required = true, .names = feed_kinds),
+    FLD(st_feed_cfg_t, "connections", ST_T_INT, connections, .def = "1", .min = 1, .max = 64),
+    FLD(st_feed_cfg_t, "budget", ST_T_INT, budget, .def = "41", .min = 1, .max = 1000),
+    FLD(st_feed_cfg_t, "rest_rate", ST_T_DOUBLE, rest_rate, .def = "20", .min = 0.1, .max = 10000),
+    FLD(st_feed_cfg_t, "seed", ST_T_INT, seed, .def = "1", .min = 0, .max = 9007199254740991.0),
+    FLD(st_feed_cfg_t, "activity", ST_T_DOUBLE, activity, .def = "1", .min = 0.01, .max = 100),
+    FLD(st_feed_cfg_t, "volatility", ST_T_DOUBLE, volatility, .def = "1", .min = 0, .max = 10),
+    FLD(st_feed_cfg_t, "halt_rate", ST_T_DOUBLE, halt_rate, .def = "1", .min = 0, .max = 100),
+};
+SCHEMA(feed_schema, st_feed_cfg_t, "feed");
+
+static const st_field_t polling_schema_fields[] = {
+    FLD(st_polling_cfg_t, "medium", ST_T_DURATION, medium, .def = "30s", DUR_RANGE(ST_SEC, ST_DAY)),
+    FLD(st_polling_cfg_t, "low", ST_T_DURATION, low, .def = "60s", DUR_RANGE(ST_SEC, ST_DAY)),
+    FLD(st_polling_cfg_t, "background", ST_T_DURATION, background, .def = "5m",
+        DUR_RANGE(ST_SEC, ST_DAY)),
+    FLD(st_polling_cfg_t, "min_interval", ST_T_DURATION, min_interval, .def = "15s",
+        DUR_RANGE(ST_SEC, ST_DAY)),
+    FLD(st_polling_cfg_t, "max_interval", ST_T_DURATION, max_interval, .def = "5m",
+        DUR_RANGE(ST_SEC, ST_DAY)),
+};
+SCHEMA(polling_schema, st_polling_cfg_t, "tiers.polling");
+
+static const st_field_t tiers_schema_fields[] = {
+    FLD(st_tiers_cfg_t, "polling", ST_T_STRUCT, polling, .sub = &polling_schema),
+};
+SCHEMA(tiers_schema, st_tiers_cfg_t, "tiers");
+
+static const st_field_t slot_schema_fields[] = {
+    FLD(st_slot_cfg_t, "name", ST_T_STRING, name, .required = true),
+    FLD(st_slot_cfg_t, "start", ST_T_TOD, start, .required = true),
+    FLD(st_slot_cfg_t, "realtime", ST_T_INT, realtime, .def = "0", .min = 0, .max = 10000),
+    FLD(st_slot_cfg_t, "semi_realtime", ST_T_INT, semi_realtime, .def = "0", .min = 0, .max = 10000),
+    FLD(st_slot_cfg_t, "indices", ST_T_INT, indices, .def = "0", .min = 0, .max = 10000),
+    FLD(st_slot_cfg_t, "reserve", ST_T_INT, reserve, .def = "0", .min = 0, .max = 10000),
+    FLD(st_slot_cfg_t, "poll_scale", ST_T_DOUBLE, poll_scale, .def = "1", .min = 0.05, .max = 20),
+    FLD(st_slot_cfg_t, "weights", ST_T_WEIGHTS, weights),
+};
+SCHEMA(slot_schema, st_slot_cfg_t, "schedule slot");
+
+static const st_field_t rebalance_schema_fields[] = {
+    FLD(st_rebalance_cfg_t, "interval", ST_T_DURATION, interval, .def = "5m",
+        DUR_RANGE(ST_SEC, ST_DAY)),
+    FLD(st_rebalance_cfg_t, "margin", ST_T_DOUBLE, margin, .def = "20%", .min = 0, .max = 10),
+    FLD(st_rebalance_cfg_t, "min_dwell", ST_T_DURATION, min_dwell, .def = "2m",
+        DUR_RANGE(0, ST_DAY)),
+    FLD(st_rebalance_cfg_t, "max_swaps", ST_T_INT, max_swaps, .def = "3", .min = 0, .max = 1000),
+};
+SCHEMA(rebalance_schema, st_rebalance_cfg_t, "rebalance");
+
+static const st_field_t risk_schema_fields[] = {
+    FLD(st_risk_cfg_t, "max_sector_share", ST_T_DOUBLE, max_sector_share, .def = "30%",
+        .min = 0.01, .max = 1),
+    FLD(st_risk_cfg_t, "failure_threshold", ST_T_INT, failure_threshold, .def = "3", .min = 1,
+        .max = 1000),
+    FLD(st_risk_cfg_t, "exclusion_cooldown", ST_T_DURATION, exclusion_cooldown, .def = "10m",
+        DUR_RANGE(0, ST_DAY)),
+};
+SCHEMA(risk_schema, st_risk_cfg_t, "risk");
+
+static const st_field_t strategy_schema_fields[] = {
+    FLD(st_strategy_cfg_t, "name", ST_T_STRING, name, .required = true),
+    FLD(st_strategy_cfg_t, "kind", ST_T_ENUM, kind, .required = true, .names = strategy_kinds),
+    FLD(st_strategy_cfg_t, "path", ST_T_STRING, path, .required = true),
+    FLD(st_strategy_cfg_t, "enabled", ST_T_BOOL, enabled, .def = "true"),
+    FLD(st_strategy_cfg_t, "weight", ST_T_DOUBLE, weight, .def = "1", .min = 0, .max = 100),
+    FLD(st_strategy_cfg_t, "params", ST_T_VALUE, params),
+};
+SCHEMA(strategy_schema, st_strategy_cfg_t, "strategy");
+
+static const st_field_t sink_schema_fields[] = {
+    FLD(st_sink_cfg_t, "kind", ST_T_ENUM, kind, .required = true, .names = sink_kinds),
+    FLD(st_sink_cfg_t, "path", ST_T_STRING, path, .def = ""),
+    FLD(st_sink_cfg_t, "url", ST_T_STRING, url, .def = ""),
+    FLD(st_sink_cfg_t, "timeout", ST_T_DURATION, timeout, .def = "2s",
+        DUR_RANGE(ST_MSEC, ST_MIN)),
+    FLD(st_sink_cfg_t, "retries", ST_T_INT, retries, .def = "5", .min = 0, .max = 100),
+};
+SCHEMA(sink_schema, st_sink_cfg_t, "signal sink");
+
+static const st_field_t signals_schema_fields[] = {
+    FLD(st_signals_cfg_t, "queue", ST_T_INT, queue, .def = "1000", .min = 1, .max = 10000000),
+    FLD(st_signals_cfg_t, "cooldown", ST_T_DURATION, cooldown, .def = "60s",
+        DUR_RANGE(0, ST_DAY)),
+    FLD(st_signals_cfg_t, "sinks", ST_T_LIST, sinks, .sub = &sink_schema),
+};
+SCHEMA(signals_schema, st_signals_cfg_t, "signals");
+
+static const st_field_t status_schema_fields[] = {
+    FLD(st_status_cfg_t, "enabled", ST_T_BOOL, enabled, .def = "true"),
+    FLD(st_status_cfg_t, "listen", ST_T_STRING, listen, .def = "127.0.0.1"),
+    FLD(st_status_cfg_t, "port", ST_T_INT, port, .def = "8787", .min = 0, .max = 65535),
+    FLD(st_status_cfg_t, "token_env", ST_T_STRING, token_env, .def = ""),
+};
+SCHEMA(status_schema, st_status_cfg_t, "status");
+
+static const st_field_t config_schema_fields[] = {
+    FLD(st_config_t, "runtime", ST_T_STRUCT, runtime, .sub = &runtime_schema),
+    FLD(st_config_t, "market", ST_T_STRUCT, market, .sub = &market_schema),
+    FLD(st_config_t, "feeds", ST_T_LIST, feeds, .sub = &feed_schema),
+    FLD(st_config_t, "tiers", ST_T_STRUCT, tiers, .sub = &tiers_schema),
+    FLD(st_config_t, "schedule", ST_T_LIST, schedule, .sub = &slot_schema),
+    FLD(st_config_t, "rebalance", ST_T_STRUCT, rebalance, .sub = &rebalance_schema),
+    FLD(st_config_t, "risk", ST_T_STRUCT, risk, .sub = &risk_schema),
+    FLD(st_config_t, "strategies", ST_T_LIST, strategies, .sub = &strategy_schema),
+    FLD(st_config_t, "signals", ST_T_STRUCT, signals, .sub = &signals_schema),
+    FLD(st_config_t, "status", ST_T_STRUCT, status, .sub = &status_schema),
+};
+const st_schema_t st_config_schema = {"config", sizeof(st_config_t), config_schema_fields,
+                                      ST_ARRAY_SIZE(config_schema_fields),
+                                      offsetof(st_config_t, mark)};
+
+/* The published KRX allocation table (realtime/semi/indices/reserve; each fills 41), with
+ * pre- and after-market policies of our own. Parsed by the same decoder as user input. */
+static const char default_schedule[] =
+    "- {name: pre_market,    start: '00:00', realtime: 4, semi_realtime: 20, indices: 5, reserve: 8,"
+    "   poll_scale: 1.0}\n"
+    "- {name: golden_time,   start: '09:00', realtime: 8, semi_realtime: 15, indices: 5, reserve: 5,"
+    "   poll_scale: 0.5, weights: {gap_trading: 1.5, volume_breakout: 1.0, momentum: 0.8}}\n"
+    "- {name: morning_trend, start: '09:30', realtime: 6, semi_realtime: 18, indices: 5, reserve: 6,"
+    "   poll_scale: 1.0, weights: {gap_trading: 0.5, volume_breakout: 1.3, momentum: 1.2}}\n"
+    "- {name: lunch,         start: '11:30', realtime: 5, semi_realtime: 20, indices: 5, reserve: 6,"
+    "   poll_scale: 2.0, weights: {volume_breakout: 0.8, momentum: 1.0}}\n"
+    "- {name: closing_trend, start: '14:00', realtime: 7, semi_realtime: 16, indices: 5, reserve: 6,"
+    "   poll_scale: 0.75, weights: {closing_momentum: 1.5, momentum: 1.0, volume_breakout: 0.8}}\n"
+    "- {name: after_market,  start: '15:20', realtime: 2, semi_realtime: 10, indices: 5, reserve: 22,"
+    "   poll_scale: 2.0}\n";
+
+static const char default_feeds[] = "- {name: sim, kind: sim}\n";
+static const char default_sinks[] = "- {kind: log}\n";
+
+#define CERR(d, m, ...) st_diags_add(d, (m)->file, (m)->line, (m)->col, __VA_ARGS__)
+
+static char *resolve(st_config_t *cfg, const char *rel)
+{
+    char buf[4096];
+    if (!rel || !*rel) return (char *)"";
+    st_path_resolve(cfg->file, rel, buf, sizeof(buf));
+    return st_arena_strdup(cfg->arena, buf);
+}
+
+static void check_clock(st_config_t *cfg, st_diags_t *d)
+{
+    st_clock_cfg_t *c = &cfg->runtime.clock;
+    c->stop_tod = -1;
+    if (*c->stop && st_parse_tod(c->stop, &c->stop_tod))
+        CERR(d, &c->mark, "runtime.clock.stop: expected a time of day such as 15:30, got \"%s\"",
+             c->stop);
+    if (c->mode != ST_CLOCK_SIMULATED) return;
+
+    const char *tz = cfg->runtime.timezone;
+    if (!st_tz_valid(tz)) return; /* reported by check_runtime */
+    struct tm tm;
+    st_dur_t tod;
+    if (st_parse_tod(c->start, &tod) == 0) {
+        /* A bare time of day means today (in the venue's zone) at that time. */
+        st_tz_localtime(tz, st_wall_now(), &tm);
+        tm.tm_hour = (int)(tod / ST_HOUR);
+        tm.tm_min = (int)(tod / ST_MIN % 60);
+        tm.tm_sec = (int)(tod / ST_SEC % 60);
+        tm.tm_isdst = -1;
+    } else if (st_parse_datetime(c->start, &tm) != 0) {
+        CERR(d, &c->mark,
+             "runtime.clock.start: expected \"YYYY-MM-DD HH:MM[:SS]\" or \"HH:MM\", got \"%s\"",
+             c->start);
+        return;
+    }
+    if (st_tz_mktime(tz, &tm, &c->start_time) != 0)
+        CERR(d, &c->mark, "runtime.clock.start: \"%s\" is not a valid time", c->start);
+}
+
+static void check_runtime(st_config_t *cfg, st_diags_t *d)
+{
+    st_runtime_cfg_t *r = &cfg->runtime;
+    if (!st_tz_valid(r->timezone))
+        CERR(d, &r->mark, "runtime.timezone: unknown time zone \"%s\" (an IANA name such as Asia/Seoul; is tzdata installed?)",
+             r->timezone);
+    check_clock(cfg, d);
+    if (*r->log.file) r->log.file = resolve(cfg, r->log.file);
+}
+
+static void check_market(st_config_t *cfg, st_diags_t *d)
+{
+    st_market_cfg_t *m = &cfg->market;
+    st_session_cfg_t *s = &m->session;
+    if (!(s->pre_open <= s->open && s->open < s->closing_auction && s->closing_auction <= s->close))
+        CERR(d, &s->mark, "market.session: times must satisfy pre_open <= open < closing_auction <= close");
+    m->universe = resolve(cfg, m->universe);
+    m->indices = resolve(cfg, m->indices);
+    if (!st_file_exists(m->universe))
+        CERR(d, &m->mark, "market.universe: cannot read \"%s\"", m->universe);
+    if (*m->indices && !st_file_exists(m->indices))
+        CERR(d, &m->mark, "market.indices: cannot read \"%s\"", m->indices);
+}
+
+static void check_feeds(st_config_t *cfg, st_diags_t *d)
+{
+    for (size_t i = 0; i < cfg->feeds.n; i++) {
+        st_feed_cfg_t *f = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, j)->name, f->name) == 0)
+                CERR(d, &f->mark, "feeds[%zu]: duplicate feed name \"%s\"", i, f->name);
+        if (f->kind != ST_FEED_SIM)
+            CERR(d, &f->mark, "feeds[%zu]: feed kind \"%s\" is not available in this build yet (use kind: sim)",
+                 i, feed_kinds[f->kind]);
+    }
+}
+
+static void check_schedule(st_config_t *cfg, st_diags_t *d)
+{
+    int64_t budget = st_config_ws_budget(cfg);
+    for (size_t i = 0; i < cfg->schedule.n; i++) {
+        st_slot_cfg_t *s = ST_LIST_AT(cfg->schedule, st_slot_cfg_t, i);
+        if (i > 0) {
+            st_slot_cfg_t *p = ST_LIST_AT(cfg->schedule, st_slot_cfg_t, i - 1);
+            if (s->start <= p->start)
+                CERR(d, &s->mark, "schedule[%zu] \"%s\": start must be later than the previous slot's (\"%s\")",
+                     i, s->name, p->name);
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ST_LIST_AT(cfg->schedule, st_slot_cfg_t, j)->name, s->name) == 0)
+                CERR(d, &s->mark, "schedule[%zu]: duplicate slot name \"%s\"", i, s->name);
+        int64_t need = s->realtime * 2 + s->semi_realtime + s->indices + s->reserve;
+        if (budget > 0 && need > budget)
+            CERR(d, &s->mark,
+                 "schedule[%zu] \"%s\": realtime*2 + semi_realtime + indices + reserve = %lld exceeds the WebSocket budget of %lld",
+                 i, s->name, (long long)need, (long long)budget);
+    }
+}
+
+static void check_strategies(st_config_t *cfg, st_diags_t *d)
+{
+    for (size_t i = 0; i < cfg->strategies.n; i++) {
+        st_strategy_cfg_t *s = ST_LIST_AT(cfg->strategies, st_strategy_cfg_t, i);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ST_LIST_AT(cfg->strategies, st_strategy_cfg_t, j)->name, s->name) == 0)
+                CERR(d, &s->mark, "strategies[%zu]: duplicate strategy name \"%s\"", i, s->name);
+        s->path = resolve(cfg, s->path);
+        if (!st_file_exists(s->path))
+            CERR(d, &s->mark, "strategies[%zu] \"%s\": cannot read \"%s\"", i, s->name, s->path);
+    }
+}
+
+static void check_signals(st_config_t *cfg, st_diags_t *d)
+{
+    for (size_t i = 0; i < cfg->signals.sinks.n; i++) {
+        st_sink_cfg_t *s = ST_LIST_AT(cfg->signals.sinks, st_sink_cfg_t, i);
+        if (s->kind == ST_SINK_JSONL) {
+            if (!*s->path)
+                CERR(d, &s->mark, "signals.sinks[%zu]: a jsonl sink needs a path", i);
+            else
+                s->path = resolve(cfg, s->path);
+        }
+        if (s->kind == ST_SINK_WEBHOOK && strncmp(s->url, "http://", 7) != 0 &&
+            strncmp(s->url, "https://", 8) != 0)
+            CERR(d, &s->mark, "signals.sinks[%zu]: a webhook sink needs an http:// or https:// url", i);
+    }
+}
+
+static void check_status(st_config_t *cfg, st_diags_t *d)
+{
+    st_status_cfg_t *s = &cfg->status;
+    if (*s->token_env && !getenv(s->token_env))
+        CERR(d, &s->mark, "status.token_env: environment variable %s is not set", s->token_env);
+}
+
+int st_config_parse(const char *path, const char *text, size_t len, st_config_t **out,
+                    st_diags_t *diags)
+{
+    st_arena_t *arena = st_arena_create(0);
+    st_config_t *cfg = st_arena_alloc(arena, sizeof(*cfg));
+    size_t before = diags->n;
+    int rc = st_schema_decode(&st_config_schema, path, text, len, cfg, arena, diags);
+    cfg->arena = arena;
+    cfg->file = st_arena_strdup(arena, path);
+    if (rc == ST_EPARSE) { /* nothing was decoded: no cross-field checks to run */
+        st_arena_destroy(arena);
+        return ST_ECONFIG;
+    }
+    if (rc == 0) {
+        if (cfg->feeds.n == 0)
+            st_schema_decode_list(&feed_schema, "(default feeds)", default_feeds, &cfg->feeds, arena,
+                                  diags);
+        if (cfg->schedule.n == 0)
+            st_schema_decode_list(&slot_schema, "(default schedule)", default_schedule,
+                                  &cfg->schedule, arena, diags);
+        if (cfg->signals.sinks.n == 0)
+            st_schema_decode_list(&sink_schema, "(default sinks)", default_sinks,
+                                  &cfg->signals.sinks, arena, diags);
+        st_require(diags->n == before);
+    }
+    /* Cross-field checks run even after decode errors, so one run reports everything. */
+    check_runtime(cfg, diags);
+    check_market(cfg, diags);
+    check_feeds(cfg, diags);
+    check_schedule(cfg, diags);
+    check_strategies(cfg, diags);
+    check_signals(cfg, diags);
+    check_status(cfg, diags);
+    if (diags->n > before) {
+        st_diags_sort(diags, before);
+        st_arena_destroy(arena);
+        return ST_ECONFIG;
+    }
+    *out = cfg;
+    return 0;
+}
+
+int st_config_load(const char *path, st_config_t **out, st_diags_t *diags)
+{
+    char *text;
+    size_t len;
+    int rc = st_file_read(path, &text, &len);
+    if (rc) {
+        st_diags_add(diags, path, 0, 0, "cannot read config: %s", st_strerror(rc));
+        return rc;
+    }
+    rc = st_config_parse(path, text, len, out, diags);
+    free(text);
+    return rc;
+}
+
+void st_config_free(st_config_t *cfg)
+{
+    if (cfg) st_arena_destroy(cfg->arena);
+}
+
+int64_t st_config_ws_budget(const st_config_t *cfg)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < cfg->feeds.n; i++) {
+        const st_feed_cfg_t *f = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
+        if (f->kind != ST_FEED_REPLAY) total += f->budget * f->connections;
+    }
+    return total;
+}

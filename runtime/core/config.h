@@ -1,0 +1,171 @@
+/* The strata configuration: typed structs decoded from YAML by schema.c, plus the
+ * cross-field checks that need more than one value. docs/config.md documents every key. */
+#ifndef ST_CORE_CONFIG_H
+#define ST_CORE_CONFIG_H
+
+#include "arena.h"
+#include "err.h"
+#include "schema.h"
+#include "market/types.h"
+
+typedef enum { ST_CLOCK_WALL, ST_CLOCK_SIMULATED } st_clock_mode_t;
+typedef enum { ST_FEED_SIM, ST_FEED_KIS, ST_FEED_UPBIT, ST_FEED_REPLAY } st_feed_kind_t;
+typedef enum { ST_STRAT_LUA, ST_STRAT_C } st_strategy_kind_t;
+typedef enum { ST_SINK_LOG, ST_SINK_JSONL, ST_SINK_WEBHOOK } st_sink_kind_t;
+
+typedef struct {
+    st_mark_t mark;
+    int mode;        /* st_clock_mode_t */
+    char *start;     /* simulated: local date-time the day starts at; "" = today at 08:50 */
+    char *stop;      /* simulated: local time of day the run ends at; "" = never */
+    double speed;    /* simulated: × real time; 0 = as fast as possible */
+    st_time_t start_time; /* resolved from start (0 when mode is wall) */
+    st_dur_t stop_tod;    /* resolved from stop; -1 = never */
+} st_clock_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    int level;  /* st_log_level_t */
+    int format; /* st_log_format_t */
+    char *file;
+} st_log_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    char *timezone;
+    st_clock_cfg_t clock;
+    st_log_cfg_t log;
+    st_dur_t report_interval;
+} st_runtime_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    st_dur_t pre_open, open, closing_auction, close;
+} st_session_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    char *symbol;
+    int priority; /* st_priority_t */
+    bool pinned;
+} st_watch_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    char *universe; /* resolved path */
+    char *indices;  /* resolved path */
+    st_session_cfg_t session;
+    st_list_t watch; /* st_watch_cfg_t */
+} st_market_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    char *name;
+    int kind; /* st_feed_kind_t */
+    int64_t connections;
+    int64_t budget;  /* registrations per connection */
+    double rest_rate; /* REST calls per second the venue allows */
+    int64_t seed;    /* sim */
+    double activity; /* sim: trade-rate multiplier */
+    double volatility; /* sim: daily volatility multiplier */
+    double halt_rate;  /* sim: probability multiplier of volatility halts */
+} st_feed_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    st_dur_t medium, low, background, min_interval, max_interval;
+} st_polling_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    st_polling_cfg_t polling;
+} st_tiers_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    char *name;
+    st_dur_t start;
+    int64_t realtime, semi_realtime, indices, reserve;
+    double poll_scale;
+    st_weights_t weights;
+} st_slot_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    st_dur_t interval, min_dwell;
+    double margin;
+    int64_t max_swaps;
+} st_rebalance_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    double max_sector_share;
+    int64_t failure_threshold;
+    st_dur_t exclusion_cooldown;
+} st_risk_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    char *name;
+    int kind; /* st_strategy_kind_t */
+    char *path; /* resolved */
+    bool enabled;
+    double weight;
+    st_value_t *params;
+} st_strategy_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    int kind; /* st_sink_kind_t */
+    char *path;
+    char *url;
+    st_dur_t timeout;
+    int64_t retries;
+} st_sink_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    int64_t queue;
+    st_dur_t cooldown;
+    st_list_t sinks; /* st_sink_cfg_t */
+} st_signals_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    bool enabled;
+    char *listen;
+    int64_t port;
+    char *token_env;
+} st_status_cfg_t;
+
+typedef struct st_config {
+    st_mark_t mark;
+    st_arena_t *arena; /* owns everything below */
+    char *file;
+    st_runtime_cfg_t runtime;
+    st_market_cfg_t market;
+    st_list_t feeds; /* st_feed_cfg_t */
+    st_tiers_cfg_t tiers;
+    st_list_t schedule; /* st_slot_cfg_t, sorted by start */
+    st_rebalance_cfg_t rebalance;
+    st_risk_cfg_t risk;
+    st_list_t strategies; /* st_strategy_cfg_t */
+    st_signals_cfg_t signals;
+    st_status_cfg_t status;
+} st_config_t;
+
+/* Loads and validates `path` (a file or "embedded:NAME"). On success *out owns an arena and
+ * 0 is returned; otherwise every problem is in diags as file:line:column and ST_ECONFIG (or
+ * -errno when the file cannot be read) is returned. */
+int st_config_load(const char *path, st_config_t **out, st_diags_t *diags);
+/* Same, from text already in memory (tests, fuzzing). */
+int st_config_parse(const char *path, const char *text, size_t len, st_config_t **out,
+                    st_diags_t *diags);
+void st_config_free(st_config_t *cfg);
+
+/* Sum of budget × connections over the feeds that carry WebSocket registrations. */
+int64_t st_config_ws_budget(const st_config_t *cfg);
+
+extern const st_schema_t st_config_schema;
+
+#endif

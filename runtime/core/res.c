@@ -1,0 +1,82 @@
+#include "res.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const st_resource_t *find_embedded(const char *path)
+{
+    size_t plen = strlen(ST_EMBEDDED_PREFIX);
+    if (strncmp(path, ST_EMBEDDED_PREFIX, plen) != 0) return NULL;
+    const char *name = path + plen;
+    for (size_t i = 0; i < st_resources_count; i++)
+        if (strcmp(st_resources[i].name, name) == 0) return &st_resources[i];
+    return NULL;
+}
+
+int st_file_read(const char *path, char **out, size_t *len)
+{
+    if (strncmp(path, ST_EMBEDDED_PREFIX, strlen(ST_EMBEDDED_PREFIX)) == 0) {
+        const st_resource_t *r = find_embedded(path);
+        if (!r) return -ENOENT;
+        char *buf = st_xmalloc(r->len + 1);
+        memcpy(buf, r->data, r->len);
+        buf[r->len] = 0;
+        *out = buf;
+        if (len) *len = r->len;
+        return 0;
+    }
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return -errno;
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        int err = S_ISDIR(st.st_mode) ? -EISDIR : -errno;
+        fclose(fp);
+        return err ? err : -EINVAL;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = st_xmalloc(cap);
+    for (;;) {
+        size_t r = fread(buf + n, 1, cap - n - 1, fp);
+        n += r;
+        if (r == 0) break;
+        if (n + 1 == cap) buf = st_xrealloc(buf, cap *= 2);
+    }
+    int err = ferror(fp) ? -EIO : 0;
+    fclose(fp);
+    if (err) {
+        free(buf);
+        return err;
+    }
+    buf[n] = 0;
+    *out = buf;
+    if (len) *len = n;
+    return 0;
+}
+
+bool st_file_exists(const char *path)
+{
+    if (strncmp(path, ST_EMBEDDED_PREFIX, strlen(ST_EMBEDDED_PREFIX)) == 0)
+        return find_embedded(path) != NULL;
+    return access(path, R_OK) == 0;
+}
+
+void st_path_resolve(const char *base_file, const char *rel, char *buf, size_t len)
+{
+    if (rel[0] == '/' || strncmp(rel, ST_EMBEDDED_PREFIX, strlen(ST_EMBEDDED_PREFIX)) == 0 ||
+        !base_file) {
+        snprintf(buf, len, "%s", rel);
+        return;
+    }
+    const char *slash = strrchr(base_file, '/');
+    size_t plen = strlen(ST_EMBEDDED_PREFIX);
+    if (strncmp(base_file, ST_EMBEDDED_PREFIX, plen) == 0 && !slash)
+        snprintf(buf, len, "%s%s", ST_EMBEDDED_PREFIX, rel);
+    else if (slash)
+        snprintf(buf, len, "%.*s/%s", (int)(slash - base_file), base_file, rel);
+    else
+        snprintf(buf, len, "%s", rel);
+}

@@ -1,0 +1,70 @@
+/* One interface, several venues. A feed turns a venue's wire format into normalized ticks and
+ * hands them to the runtime through on_tick. Feeds run on the one loop and never block it.
+ * This first version carries the life cycle and the counters; the subscription ledger's flush
+ * joins the vtable with the coalescer. */
+#ifndef ST_FEEDS_FEED_H
+#define ST_FEEDS_FEED_H
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "market/tick.h"
+#include "market/universe.h"
+
+typedef struct st_feed st_feed_t;
+typedef void (*st_tick_cb)(const st_tick_t *t, void *ctx);
+
+typedef struct {
+    uint64_t ticks_delivered; /* normalized ticks handed to on_tick */
+    uint64_t market_trades;   /* trades the venue printed (sim: everything the market made) */
+    uint64_t halts, bursts, shocks;
+    uint64_t malformed;       /* frames dropped as malformed */
+    int64_t ws_used, ws_budget; /* registrations held / allowed over all connections */
+    uint64_t rest_calls, rest_ok;
+} st_feed_stats_t;
+
+typedef struct {
+    const char *kind;
+    int (*start)(st_feed_t *f);
+    void (*stop)(st_feed_t *f);
+    void (*destroy)(st_feed_t *f);
+    void (*stats)(const st_feed_t *f, st_feed_stats_t *out);
+    /* Brings the feed's own state and counters up to `now` (a simulated market advances;
+     * a network feed has nothing to do). */
+    void (*sync)(st_feed_t *f, st_time_t now);
+} st_feed_vtable_t;
+
+struct st_feed {
+    const st_feed_vtable_t *vt;
+    char *name;
+    uint16_t index;
+    st_clock_t *clock;
+    st_tick_cb on_tick;
+    void *tick_ctx;
+};
+
+/* Environment a feed is created in. The universe and config need only live during create. */
+typedef struct {
+    st_clock_t *clock;
+    const st_universe_t *universe;
+    const st_config_t *cfg;
+    st_tick_cb on_tick;
+    void *tick_ctx;
+} st_feed_env_t;
+
+/* Creates the feed described by fc. Returns 0 or a negative error with a message in err. */
+int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t *env,
+                   st_feed_t **out, char *err, size_t errlen);
+
+static inline int st_feed_start(st_feed_t *f) { return f->vt->start(f); }
+static inline void st_feed_stop(st_feed_t *f) { f->vt->stop(f); }
+static inline void st_feed_destroy(st_feed_t *f) { if (f) f->vt->destroy(f); }
+static inline void st_feed_stats(const st_feed_t *f, st_feed_stats_t *o) { f->vt->stats(f, o); }
+static inline void st_feed_sync(st_feed_t *f, st_time_t now) { if (f->vt->sync) f->vt->sync(f, now); }
+
+/* The sim feed's market (NULL for other kinds): summaries read it. */
+struct st_simmkt *st_sim_feed_market(st_feed_t *f);
+
+int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
+                       char *err, size_t errlen);
+
+#endif

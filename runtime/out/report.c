@@ -1,0 +1,173 @@
+#include "report.h"
+#include "core/timefmt.h"
+#include "feeds/simmkt.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void st_format_count(uint64_t v, char *buf, size_t len)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+    size_t o = 0;
+    for (int i = 0; i < n && o + 1 < len; i++) {
+        if (i > 0 && (n - i) % 3 == 0 && o + 2 < len) buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = 0;
+}
+
+void st_report_status_line(const st_counters_t *c, char *buf, size_t len)
+{
+    char tod[16], calls[32], trades[32], ok[16];
+    st_format_tod(c->now, tod, sizeof(tod));
+    st_format_count(c->api_calls, calls, sizeof(calls));
+    st_format_count(c->market_trades, trades, sizeof(trades));
+    if (c->api_calls)
+        snprintf(ok, sizeof(ok), "%.1f%%", 100.0 * (double)c->api_ok / (double)c->api_calls);
+    else
+        snprintf(ok, sizeof(ok), "-");
+    snprintf(buf, len,
+             "[%s] monitored %lld | websocket %lld/%lld | slot %s | signals %llu | api %s calls, %s ok, "
+             "%.0f/%.0f per s | market %s trades, %llu halts",
+             tod, (long long)c->monitored, (long long)c->ws_used, (long long)c->ws_budget,
+             c->slot ? c->slot : "-", (unsigned long long)c->signals, calls, ok, c->api_last_second,
+             c->api_limit, trades, (unsigned long long)c->halts);
+}
+
+static void close_row(st_report_t *r, const st_counters_t *c)
+{
+    if (r->n == 0) return;
+    st_report_row_t *row = &r->rows[r->n - 1];
+    row->end = c->now;
+    row->trades = c->market_trades - row->at_start.market_trades;
+    row->halts = c->halts - row->at_start.halts;
+    row->bursts = c->bursts - row->at_start.bursts;
+    row->ticks = c->ticks_delivered - row->at_start.ticks_delivered;
+}
+
+static void open_row(st_report_t *r, const st_counters_t *c, const char *slot)
+{
+    if (r->n == ST_ARRAY_SIZE(r->rows)) { /* keep the table bounded on very long runs */
+        memmove(r->rows, r->rows + 1, sizeof(r->rows) - sizeof(r->rows[0]));
+        r->n--;
+    }
+    st_report_row_t *row = &r->rows[r->n++];
+    memset(row, 0, sizeof(*row));
+    snprintf(row->slot, sizeof(row->slot), "%s", slot ? slot : "-");
+    row->start = c->now;
+    row->at_start = *c;
+}
+
+void st_report_begin(st_report_t *r, const st_counters_t *c)
+{
+    memset(r, 0, sizeof(*r));
+    r->sim_start = c->now;
+    r->mono_start = st_mono_now();
+    open_row(r, c, c->slot);
+}
+
+void st_report_slot(st_report_t *r, const st_counters_t *c, const char *slot)
+{
+    close_row(r, c);
+    open_row(r, c, slot);
+}
+
+typedef struct {
+    const st_instrument_t *ins;
+    double change, value;
+} mover_t;
+
+static int by_change_desc(const void *a, const void *b)
+{
+    double x = ((const mover_t *)a)->change, y = ((const mover_t *)b)->change;
+    return (x < y) - (x > y);
+}
+
+static int by_value_desc(const void *a, const void *b)
+{
+    double x = ((const mover_t *)a)->value, y = ((const mover_t *)b)->value;
+    return (x < y) - (x > y);
+}
+
+static void print_movers(FILE *out, const char *title, const mover_t *m, size_t n, bool value)
+{
+    fprintf(out, "%-14s", title);
+    for (size_t i = 0; i < n; i++) {
+        if (value)
+            fprintf(out, "%s %s %s %.0fB KRW", i ? "," : "", m[i].ins->code, m[i].ins->name,
+                    m[i].value / 1e9);
+        else
+            fprintf(out, "%s %s %s %+.1f%%", i ? "," : "", m[i].ins->code, m[i].ins->name,
+                    m[i].change * 100);
+    }
+    fputc('\n', out);
+}
+
+static void print_market(FILE *out, struct st_simmkt *mkt, const st_universe_t *u)
+{
+    mover_t *mv = st_xcalloc(u->nstocks ? u->nstocks : 1, sizeof(*mv));
+    size_t n = 0, gaps_up = 0, gaps_down = 0, halted_syms = 0;
+    for (size_t i = 0; i < u->nstocks; i++) {
+        const st_simmkt_sym_t *s = st_simmkt_sym(mkt, u->items[i].sym);
+        if (!s || s->trades_today == 0 || s->prev_close <= 0) continue;
+        mv[n++] = (mover_t){&u->items[i], s->price / s->prev_close - 1, s->cum_value};
+        if (s->gap >= 0.03) gaps_up++;
+        if (s->gap <= -0.03) gaps_down++;
+        if (s->halts_today) halted_syms++;
+    }
+    if (n == 0) {
+        fprintf(out, "market: no trades yet (the session has not opened)\n");
+        free(mv);
+        return;
+    }
+    size_t k = n < 5 ? n : 5;
+    qsort(mv, n, sizeof(*mv), by_change_desc);
+    print_movers(out, "top gainers:", mv, k, false);
+    mover_t losers[5];
+    for (size_t i = 0; i < k; i++) losers[i] = mv[n - 1 - i];
+    print_movers(out, "top losers:", losers, k, false);
+    qsort(mv, n, sizeof(*mv), by_value_desc);
+    print_movers(out, "most traded:", mv, k, true);
+    fprintf(out, "opening gaps of 3%% or more: %zu up, %zu down; symbols halted by VI: %zu of %zu traded\n",
+            gaps_up, gaps_down, halted_syms, n);
+    free(mv);
+}
+
+void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct st_simmkt *mkt,
+                      const st_universe_t *u)
+{
+    close_row(r, c);
+    char from[32], to[32], span[32];
+    st_format_datetime(r->sim_start, from, sizeof(from), false);
+    st_format_tod(c->now, to, sizeof(to));
+    st_format_duration((c->now - r->sim_start) / ST_SEC * ST_SEC, span, sizeof(span));
+    double wall = (double)(st_mono_now() - r->mono_start) / 1e6;
+    fprintf(out, "\nstrata session summary: %s -> %s (%s of market time in %.1f s of wall time)\n",
+            from, to, span, wall);
+    fprintf(out, "%-16s %-8s %-8s %12s %8s %8s %10s\n", "time slot", "from", "to", "trades", "halts",
+            "bursts", "ticks");
+    uint64_t tt = 0, th = 0, tb = 0, tk = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const st_report_row_t *row = &r->rows[i];
+        char a[16], b[16], trades[32], ticks[32];
+        st_format_tod(row->start, a, sizeof(a));
+        st_format_tod(row->end, b, sizeof(b));
+        st_format_count(row->trades, trades, sizeof(trades));
+        st_format_count(row->ticks, ticks, sizeof(ticks));
+        fprintf(out, "%-16s %-8s %-8s %12s %8llu %8llu %10s\n", row->slot, a, b, trades,
+                (unsigned long long)row->halts, (unsigned long long)row->bursts, ticks);
+        tt += row->trades, th += row->halts, tb += row->bursts, tk += row->ticks;
+    }
+    char trades[32], ticks[32];
+    st_format_count(tt, trades, sizeof(trades));
+    st_format_count(tk, ticks, sizeof(ticks));
+    fprintf(out, "%-16s %-8s %-8s %12s %8llu %8llu %10s\n", "total", "", "", trades,
+            (unsigned long long)th, (unsigned long long)tb, ticks);
+    fprintf(out, "monitored %lld | websocket %lld/%lld | signals %llu | api %llu calls\n",
+            (long long)c->monitored, (long long)c->ws_used, (long long)c->ws_budget,
+            (unsigned long long)c->signals, (unsigned long long)c->api_calls);
+    if (mkt && u) print_market(out, mkt, u);
+    fflush(out);
+}

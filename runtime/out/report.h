@@ -1,0 +1,52 @@
+/* What a trader sees on the terminal: the periodic status block and the end-of-session
+ * summary. Every number is a counter the runtime keeps; nothing is estimated. */
+#ifndef ST_OUT_REPORT_H
+#define ST_OUT_REPORT_H
+
+#include <stdio.h>
+
+#include "core/common.h"
+#include "market/universe.h"
+
+struct st_simmkt;
+
+typedef struct {
+    st_time_t now;
+    const char *slot;
+    int64_t monitored;          /* symbols with any tier */
+    int64_t ws_used, ws_budget; /* WebSocket registrations */
+    uint64_t signals;
+    uint64_t api_calls, api_ok;
+    double api_last_second, api_limit; /* calls in the last second / allowed per second */
+    uint64_t market_trades, halts, bursts;
+    uint64_t ticks_delivered;
+} st_counters_t;
+
+typedef struct {
+    char slot[48];
+    st_time_t start, end;
+    st_counters_t at_start;
+    uint64_t trades, halts, bursts, ticks;
+} st_report_row_t;
+
+typedef struct {
+    st_report_row_t rows[64];
+    size_t n;
+    st_time_t sim_start;
+    st_time_t mono_start;
+} st_report_t;
+
+/* "[09:15:32] monitored 73 | websocket 38/41 | slot golden_time | signals 12 | api 156 calls,
+ * 98.7% ok, 14/20 per s | market 12,345 trades, 2 halts" */
+void st_report_status_line(const st_counters_t *c, char *buf, size_t len);
+void st_report_begin(st_report_t *r, const st_counters_t *c);
+/* Closes the running row and opens one for `slot`. */
+void st_report_slot(st_report_t *r, const st_counters_t *c, const char *slot);
+/* Closes the last row and prints the summary table (and, with a simulated market, the day's
+ * movers) to out. */
+void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct st_simmkt *mkt,
+                      const st_universe_t *u);
+/* 1234567 → "1,234,567" */
+void st_format_count(uint64_t v, char *buf, size_t len);
+
+#endif

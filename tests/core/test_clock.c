@@ -1,0 +1,124 @@
+/* The clock shell on a real libev loop. Simulated time at speed 0 jumps deadline to
+ * deadline, so these runs are exact and take no wall time; the x1000 run checks order and
+ * that no callback sees a time before its deadline (no wall-time assertions). */
+#include "../test.h"
+
+#include "core/clock.h"
+
+typedef struct {
+    st_clock_t *clock;
+    st_time_t seen[64];
+    int ids[64];
+    int n;
+    st_timer_t *stop_after;
+} rec_t;
+
+typedef struct {
+    rec_t *rec;
+    int id;
+} tctx_t;
+
+static void on_fire(st_timer_t *t, st_time_t now, void *ctx)
+{
+    tctx_t *c = ctx;
+    rec_t *r = c->rec;
+    assert_true(now <= st_clock_now(r->clock));
+    if (r->clock->speed == 0) assert_int_equal(now, st_clock_now(r->clock));
+    r->seen[r->n] = now;
+    r->ids[r->n++] = c->id;
+    if (r->n == 7) ev_break(r->clock->loop, EVBREAK_ALL);
+}
+
+static void run_clock(st_clock_t *clk, rec_t *rec, st_time_t start)
+{
+    st_timer_t t[4];
+    tctx_t c[4];
+    st_time_t at[4] = {start + 3 * ST_MIN, start + ST_MIN, start + 2 * ST_MIN, start + ST_MIN};
+    for (int i = 0; i < 4; i++) {
+        c[i] = (tctx_t){rec, i};
+        st_timer_init(&t[i], on_fire, &c[i]);
+        st_clock_timer_start(clk, &t[i], at[i], i == 2 ? 30 * ST_SEC : 0);
+    }
+    ev_run(clk->loop, 0);
+    for (int i = 0; i < 4; i++) st_clock_timer_stop(clk, &t[i]);
+}
+
+static void test_simulated_as_fast_as_possible(void **state)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    st_clock_t clk;
+    st_time_t start = (st_time_t)1795391400 * ST_SEC;
+    st_clock_init_sim(&clk, loop, start, 0);
+    assert_int_equal(st_clock_now(&clk), start);
+    rec_t rec = {.clock = &clk};
+    run_clock(&clk, &rec, start);
+    /* 1m: ids 1 and 3 in start order; 2m and 2m30: id 2 (repeats every 30 s); 3m: id 0, then
+     * id 2, whose 3m repeat was queued after 0 was started; 3m30: id 2 again. */
+    int ids[7] = {1, 3, 2, 2, 0, 2, 2};
+    st_dur_t at[7] = {ST_MIN, ST_MIN, 2 * ST_MIN, 150 * ST_SEC, 3 * ST_MIN, 3 * ST_MIN, 210 * ST_SEC};
+    assert_int_equal(rec.n, 7);
+    for (int i = 0; i < 7; i++) {
+        assert_int_equal(rec.ids[i], ids[i]);
+        assert_int_equal(rec.seen[i], start + at[i]);
+    }
+    st_clock_free(&clk);
+    ev_loop_destroy(loop);
+}
+
+static void test_simulated_speed_keeps_order(void **state)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    st_clock_t clk;
+    st_time_t start = (st_time_t)1795391400 * ST_SEC;
+    st_clock_init_sim(&clk, loop, start, 1000); /* 3.5 simulated minutes in ~0.2 s */
+    rec_t rec = {.clock = &clk};
+    run_clock(&clk, &rec, start);
+    assert_int_equal(rec.n, 7);
+    st_dur_t at[7] = {ST_MIN, ST_MIN, 2 * ST_MIN, 150 * ST_SEC, 3 * ST_MIN, 3 * ST_MIN, 210 * ST_SEC};
+    for (int i = 0; i < 7; i++) {
+        assert_true(rec.seen[i] >= start + at[i]);
+        if (i) assert_true(rec.seen[i] >= rec.seen[i - 1]);
+    }
+    st_clock_free(&clk);
+    ev_loop_destroy(loop);
+}
+
+static void test_speed_change_is_continuous(void **state)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    st_clock_t clk;
+    st_time_t start = (st_time_t)1795391400 * ST_SEC;
+    st_clock_init_sim(&clk, loop, start, 100);
+    st_time_t before = st_clock_now(&clk);
+    st_clock_set_speed(&clk, 5);
+    st_time_t after = st_clock_now(&clk);
+    assert_true(after >= before);
+    assert_true(after - before < ST_SEC); /* re-anchored, no jump */
+    assert_true(clk.speed == 5);
+    st_clock_free(&clk);
+    ev_loop_destroy(loop);
+}
+
+static void test_wall_clock_tracks_real_time(void **state)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    st_clock_t clk;
+    st_clock_init_wall(&clk, loop);
+    st_time_t a = st_clock_now(&clk);
+    st_time_t b = st_clock_now(&clk);
+    assert_true(b >= a);
+    assert_false(clk.simulated);
+    st_clock_free(&clk);
+    ev_loop_destroy(loop);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_simulated_as_fast_as_possible),
+        cmocka_unit_test(test_simulated_speed_keeps_order),
+        cmocka_unit_test(test_speed_change_is_continuous),
+        cmocka_unit_test(test_wall_clock_tracks_real_time),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,346 @@
+#include "../test.h"
+
+#include "core/config.h"
+#include "core/res.h"
+#include "core/timefmt.h"
+
+#define UNIVERSE STRATA_SOURCE_DIR "/config/universe.csv"
+#define INDICES  STRATA_SOURCE_DIR "/config/indices.csv"
+/* Every test config starts with these two lines, so line numbers below count from 3. */
+#define HEAD "market: {universe: " UNIVERSE ", indices: " INDICES "}\n# ---\n"
+
+typedef struct {
+    int line, col;
+    const char *msg; /* substring of the message */
+} expect_t;
+
+static st_config_t *parse(const char *text, st_diags_t *d)
+{
+    st_config_t *cfg = NULL;
+    st_diags_init(d);
+    int rc = st_config_parse("t.yaml", text, strlen(text), &cfg, d);
+    if (rc == 0) assert_non_null(cfg);
+    return rc == 0 ? cfg : NULL;
+}
+
+static void dump(const st_diags_t *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        char buf[1400];
+        st_diag_format(&d->items[i], buf, sizeof(buf));
+        printf("#   %s\n", buf);
+    }
+}
+
+/* The config must fail with exactly these located errors, in this order. */
+static void expect_errors(const char *text, const expect_t *e, size_t n)
+{
+    st_diags_t d;
+    st_config_t *cfg = parse(text, &d);
+    assert_null(cfg);
+    if (d.n != n) dump(&d);
+    assert_int_equal(d.n, n);
+    for (size_t i = 0; i < n; i++) {
+        if (d.items[i].line != e[i].line || d.items[i].col != e[i].col ||
+            !strstr(d.items[i].msg, e[i].msg))
+            dump(&d);
+        assert_string_equal(d.items[i].file, "t.yaml");
+        assert_int_equal(d.items[i].line, e[i].line);
+        assert_int_equal(d.items[i].col, e[i].col);
+        assert_non_null(strstr(d.items[i].msg, e[i].msg));
+    }
+    st_diags_free(&d);
+}
+
+#define EXPECT(text, ...)                                                                          \
+    do {                                                                                           \
+        const expect_t e_[] = {__VA_ARGS__};                                                       \
+        expect_errors(text, e_, ST_ARRAY_SIZE(e_));                                                \
+    } while (0)
+
+static void test_demo_config(void **state)
+{
+    st_config_t *cfg;
+    st_diags_t d;
+    st_diags_init(&d);
+    assert_int_equal(st_config_load(ST_DEMO_CONFIG, &cfg, &d), 0);
+    assert_int_equal(d.n, 0);
+    assert_string_equal(cfg->runtime.timezone, "Asia/Seoul");
+    assert_int_equal(cfg->runtime.clock.mode, ST_CLOCK_SIMULATED);
+    assert_true(cfg->runtime.clock.speed == 400);
+    assert_int_equal(cfg->runtime.clock.stop_tod, 15 * ST_HOUR + 30 * ST_MIN);
+    assert_int_equal(cfg->runtime.report_interval, 15 * ST_MIN);
+    assert_string_equal(cfg->market.universe, "embedded:universe.csv");
+    assert_int_equal(cfg->market.watch.n, 3);
+    assert_int_equal(ST_LIST_AT(cfg->market.watch, st_watch_cfg_t, 0)->priority, ST_PRIO_HIGH);
+    assert_true(ST_LIST_AT(cfg->market.watch, st_watch_cfg_t, 0)->pinned);
+    assert_int_equal(cfg->feeds.n, 1);
+    assert_int_equal(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0)->seed, 20261123);
+    assert_int_equal(st_config_ws_budget(cfg), 41);
+    st_config_free(cfg);
+    st_diags_free(&d);
+}
+
+/* The published allocation table: each slot fills the 41 registrations exactly. */
+static void test_default_schedule_is_published_table(void **state)
+{
+    st_diags_t d;
+    st_config_t *cfg = parse(HEAD, &d);
+    assert_non_null(cfg);
+    struct {
+        const char *name;
+        const char *start;
+        int rt, semi, idx, res;
+    } want[] = {{"pre_market", "00:00", 4, 20, 5, 8},     {"golden_time", "09:00", 8, 15, 5, 5},
+                {"morning_trend", "09:30", 6, 18, 5, 6},  {"lunch", "11:30", 5, 20, 5, 6},
+                {"closing_trend", "14:00", 7, 16, 5, 6},  {"after_market", "15:20", 2, 10, 5, 22}};
+    assert_int_equal(cfg->schedule.n, ST_ARRAY_SIZE(want));
+    for (size_t i = 0; i < ST_ARRAY_SIZE(want); i++) {
+        const st_slot_cfg_t *s = ST_LIST_AT(cfg->schedule, st_slot_cfg_t, i);
+        st_dur_t start;
+        st_parse_tod(want[i].start, &start);
+        assert_string_equal(s->name, want[i].name);
+        assert_int_equal(s->start, start);
+        assert_int_equal(s->realtime, want[i].rt);
+        assert_int_equal(s->semi_realtime, want[i].semi);
+        assert_int_equal(s->indices, want[i].idx);
+        assert_int_equal(s->reserve, want[i].res);
+        assert_int_equal(s->realtime * 2 + s->semi_realtime + s->indices + s->reserve, 41);
+    }
+    const st_slot_cfg_t *golden = ST_LIST_AT(cfg->schedule, st_slot_cfg_t, 1);
+    assert_true(golden->poll_scale == 0.5);
+    assert_int_equal(golden->weights.n, 3);
+    assert_string_equal(golden->weights.items[0].key, "gap_trading");
+    assert_true(golden->weights.items[0].v == 1.5);
+    st_config_free(cfg);
+    st_diags_free(&d);
+}
+
+static void test_defaults(void **state)
+{
+    st_diags_t d;
+    st_config_t *cfg = parse(HEAD, &d);
+    assert_non_null(cfg);
+    assert_string_equal(cfg->runtime.timezone, "Asia/Seoul");
+    assert_int_equal(cfg->runtime.clock.mode, ST_CLOCK_WALL);
+    assert_int_equal(cfg->runtime.clock.stop_tod, -1);
+    assert_int_equal(cfg->market.session.open, 9 * ST_HOUR);
+    assert_int_equal(cfg->market.session.close, 15 * ST_HOUR + 30 * ST_MIN);
+    assert_int_equal(cfg->tiers.polling.medium, 30 * ST_SEC);
+    assert_int_equal(cfg->tiers.polling.low, 60 * ST_SEC);
+    assert_int_equal(cfg->tiers.polling.background, 5 * ST_MIN);
+    assert_int_equal(cfg->rebalance.interval, 5 * ST_MIN);
+    assert_true(cfg->rebalance.margin == 0.2);
+    assert_true(cfg->risk.max_sector_share == 0.3);
+    assert_int_equal(cfg->risk.failure_threshold, 3);
+    assert_int_equal(cfg->signals.queue, 1000);
+    assert_int_equal(cfg->signals.sinks.n, 1);
+    assert_int_equal(ST_LIST_AT(cfg->signals.sinks, st_sink_cfg_t, 0)->kind, ST_SINK_LOG);
+    assert_int_equal(cfg->feeds.n, 1);
+    assert_int_equal(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0)->kind, ST_FEED_SIM);
+    assert_int_equal(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0)->budget, 41);
+    assert_true(cfg->status.enabled);
+    assert_int_equal(cfg->status.port, 8787);
+    st_config_free(cfg);
+    st_diags_free(&d);
+    /* No indices file unless one is named. */
+    cfg = parse("market: {universe: " UNIVERSE "}\n", &d);
+    assert_non_null(cfg);
+    assert_string_equal(cfg->market.indices, "");
+    st_config_free(cfg);
+    st_diags_free(&d);
+}
+
+static void test_values_and_params(void **state)
+{
+    st_diags_t d;
+    st_config_t *cfg = parse(HEAD "runtime:\n"
+                                  "  clock: {mode: simulated, start: \"2026-11-23 08:50\", speed: 0}\n"
+                                  "rebalance: {margin: 0.35, min_dwell: 90s}\n"
+                                  "strategies:\n"
+                                  "  - name: s1\n"
+                                  "    kind: lua\n"
+                                  "    path: " STRATA_SOURCE_DIR "/config/demo.yaml\n"
+                                  "    params: {threshold: 3, ratio: 1.5, on: yes, tag: gap, list: [1, two]}\n",
+                             &d);
+    if (!cfg) dump(&d);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->runtime.clock.start_time, (st_time_t)1795391400 * ST_SEC);
+    assert_true(cfg->runtime.clock.speed == 0);
+    assert_true(cfg->rebalance.margin == 0.35);
+    assert_int_equal(cfg->rebalance.min_dwell, 90 * ST_SEC);
+    const st_strategy_cfg_t *s = ST_LIST_AT(cfg->strategies, st_strategy_cfg_t, 0);
+    const st_value_t *p = s->params;
+    assert_int_equal(p->type, ST_V_MAP);
+    assert_int_equal(st_value_get(p, "threshold")->type, ST_V_INT);
+    assert_int_equal(st_value_get(p, "threshold")->u.i, 3);
+    assert_int_equal(st_value_get(p, "ratio")->type, ST_V_DOUBLE);
+    assert_int_equal(st_value_get(p, "on")->type, ST_V_BOOL);
+    assert_string_equal(st_value_get(p, "tag")->u.s, "gap");
+    const st_value_t *l = st_value_get(p, "list");
+    assert_int_equal(l->type, ST_V_LIST);
+    assert_int_equal(l->u.c.n, 2);
+    assert_int_equal(l->u.c.items[1].type, ST_V_STRING);
+    assert_null(st_value_get(p, "missing"));
+    st_config_free(cfg);
+    st_diags_free(&d);
+}
+
+static void test_unknown_key_suggests(void **state)
+{
+    EXPECT(HEAD "runtime:\n  timezon: Asia/Seoul\n",
+           {4, 3, "runtime: unknown key \"timezon\" (did you mean \"timezone\"?)"});
+    EXPECT(HEAD "nonsense: 1\n", {3, 1, "unknown key \"nonsense\" in config"});
+}
+
+static void test_wrong_types(void **state)
+{
+    EXPECT(HEAD "runtime:\n  report_interval: [1, 2]\n",
+           {4, 20, "runtime.report_interval: expected a duration such as 100ms, 30s or 5m, got a list"});
+    EXPECT(HEAD "runtime:\n  clock: {speed: fast}\n",
+           {4, 18, "runtime.clock.speed: expected a number, got \"fast\""});
+    EXPECT(HEAD "feeds: {name: x}\n", {3, 8, "feeds: expected a list, got a mapping"});
+    EXPECT(HEAD "status:\n  enabled: maybe\n",
+           {4, 12, "status.enabled: expected true or false, got \"maybe\""});
+    EXPECT(HEAD "feeds:\n  - {name: a, kind: sim, budget: 4.5}\n",
+           {4, 34, "feeds[0].budget: expected an integer, got \"4.5\""});
+    EXPECT(HEAD "runtime: 5\n", {3, 10, "runtime: expected a mapping (key: value), got a scalar"});
+    EXPECT(HEAD "runtime:\n  clock:\n    speed:\n",
+           {5, 11, "runtime.clock.speed: expected a number, got nothing"});
+}
+
+static void test_out_of_range(void **state)
+{
+    EXPECT(HEAD "runtime:\n  clock: {speed: -1}\n",
+           {4, 18, "runtime.clock.speed: -1 is out of range (0 .. 1e+06)"});
+    EXPECT(HEAD "tiers:\n  polling: {medium: 500ms}\n",
+           {4, 21, "tiers.polling.medium: 500ms is out of range (1s .. 24h)"});
+    EXPECT(HEAD "risk: {max_sector_share: 150%}\n",
+           {3, 26, "risk.max_sector_share: 150% is out of range (0.01 .. 1)"});
+    EXPECT(HEAD "status: {port: 70000}\n", {3, 16, "status.port: 70000 is out of range"});
+}
+
+static void test_missing_required(void **state)
+{
+    EXPECT(HEAD "feeds:\n  - name: x\n    budget: 10\n",
+           {4, 5, "feeds[0]: missing required key \"kind\""});
+    EXPECT(HEAD "schedule:\n  - {start: \"09:00\"}\n",
+           {4, 5, "schedule[0]: missing required key \"name\""});
+}
+
+static void test_enums_durations_times(void **state)
+{
+    EXPECT(HEAD "runtime:\n  clock:\n    mode: fast\n",
+           {5, 11, "runtime.clock.mode: \"fast\" is not one of: wall, simulated"});
+    EXPECT(HEAD "runtime:\n  report_interval: 15\n",
+           {4, 20, "runtime.report_interval: expected a duration such as 100ms, 30s or 5m, got \"15\""});
+    EXPECT("market:\n  universe: " UNIVERSE "\n  session: {open: 9am}\n",
+           {3, 19, "market.session.open: expected a time of day such as 09:00"});
+}
+
+static void test_yaml_syntax_and_duplicates(void **state)
+{
+    EXPECT(HEAD "runtime: {clock: [1, 2\n", {4, 1, "YAML syntax: did not find expected ',' or ']'"});
+    EXPECT(HEAD "runtime:\n  timezone: UTC\n  timezone: UTC\n",
+           {5, 3, "runtime.timezone: duplicate key"});
+}
+
+static void test_cross_field_checks(void **state)
+{
+    EXPECT(HEAD "runtime:\n  timezone: Mars/Olympus\n",
+           {4, 3, "runtime.timezone: unknown time zone \"Mars/Olympus\""});
+    EXPECT(HEAD "runtime:\n  clock: {mode: simulated, start: tomorrow}\n",
+           {4, 10, "runtime.clock.start: expected \"YYYY-MM-DD HH:MM[:SS]\" or \"HH:MM\", got \"tomorrow\""});
+    EXPECT("market: {universe: /nonexistent/u.csv, indices: \"\"}\n",
+           {1, 9, "market.universe: cannot read \"/nonexistent/u.csv\""});
+    EXPECT("market:\n  universe: " UNIVERSE "\n  session: {open: \"16:00\"}\n",
+           {3, 12, "market.session: times must satisfy pre_open <= open < closing_auction <= close"});
+    EXPECT(HEAD "feeds:\n  - {name: a, kind: sim}\n  - {name: a, kind: kis}\n",
+           {5, 5, "feeds[1]: duplicate feed name \"a\""},
+           {5, 5, "feeds[1]: feed kind \"kis\" is not available in this build yet"});
+    EXPECT(HEAD "schedule:\n"
+                "  - {name: a, start: \"09:00\", realtime: 20, semi_realtime: 2}\n"
+                "  - {name: a, start: \"08:00\"}\n",
+           {4, 5, "schedule[0] \"a\": realtime*2 + semi_realtime + indices + reserve = 42 exceeds the WebSocket budget of 41"},
+           {5, 5, "schedule[1] \"a\": start must be later than the previous slot's (\"a\")"},
+           {5, 5, "schedule[1]: duplicate slot name \"a\""});
+    EXPECT(HEAD "strategies:\n  - {name: s, kind: lua, path: nowhere.lua}\n",
+           {4, 5, "strategies[0] \"s\": cannot read \"nowhere.lua\""});
+    EXPECT(HEAD "signals:\n  sinks:\n    - {kind: jsonl}\n    - {kind: webhook, url: ftp://x}\n",
+           {5, 7, "signals.sinks[0]: a jsonl sink needs a path"},
+           {6, 7, "signals.sinks[1]: a webhook sink needs an http:// or https:// url"});
+    EXPECT(HEAD "status: {token_env: STRATA_TEST_SURELY_UNSET_VAR}\n",
+           {3, 9, "status.token_env: environment variable STRATA_TEST_SURELY_UNSET_VAR is not set"});
+}
+
+/* Cross-field errors found after decoding still come out in file order. */
+static void test_errors_sorted_by_position(void **state)
+{
+    EXPECT("runtime:\n  timezone: Nowhere/Zone\n  clock: {speed: x}\n"
+           "market: {universe: " UNIVERSE "}\n",
+           {2, 3, "unknown time zone"}, {3, 18, "expected a number"});
+}
+
+/* Errors in several sections are all reported by one run. */
+static void test_five_mistakes_five_errors(void **state)
+{
+    EXPECT(HEAD "runtime:\n"
+                "  clock:\n"
+                "    mode: realtime\n"           /* 5: bad enum */
+                "    speed: -3\n"                /* 6: out of range */
+                "  report_interval: soon\n"      /* 7: bad duration */
+                "feeds:\n"
+                "  - name: sim\n"                /* 9: missing kind */
+                "rebalance:\n"
+                "  intervall: 5m\n",             /* 11: unknown key */
+           {5, 11, "\"realtime\" is not one of"},
+           {6, 12, "out of range"},
+           {7, 20, "expected a duration"},
+           {9, 5, "missing required key \"kind\""},
+           {11, 3, "did you mean \"interval\""});
+}
+
+static void test_relative_paths_resolve_against_config(void **state)
+{
+    char *dir = st_test_tmpdir();
+    char *u = st_test_write(dir, "u.csv", "code,name,market,sector\n005930,삼성전자,KOSPI,반도체\n");
+    char *c = st_test_write(dir, "c.yaml", "market: {universe: u.csv, indices: \"\"}\n");
+    st_config_t *cfg;
+    st_diags_t d;
+    st_diags_init(&d);
+    assert_int_equal(st_config_load(c, &cfg, &d), 0);
+    assert_string_equal(cfg->market.universe, u);
+    st_config_free(cfg);
+    assert_true(st_config_load("/nonexistent/strata.yaml", &cfg, &d) < 0);
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.items[0].msg, "cannot read config"));
+    st_diags_free(&d);
+    unlink(c);
+    unlink(u);
+    rmdir(dir);
+    free(u);
+    free(c);
+    free(dir);
+}
+
+int main(void)
+{
+    setenv("TZ", "UTC", 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_demo_config),
+        cmocka_unit_test(test_default_schedule_is_published_table),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_values_and_params),
+        cmocka_unit_test(test_unknown_key_suggests),
+        cmocka_unit_test(test_wrong_types),
+        cmocka_unit_test(test_out_of_range),
+        cmocka_unit_test(test_missing_required),
+        cmocka_unit_test(test_enums_durations_times),
+        cmocka_unit_test(test_yaml_syntax_and_duplicates),
+        cmocka_unit_test(test_cross_field_checks),
+        cmocka_unit_test(test_errors_sorted_by_position),
+        cmocka_unit_test(test_five_mistakes_five_errors),
+        cmocka_unit_test(test_relative_paths_resolve_against_config),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

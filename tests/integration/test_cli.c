@@ -1,0 +1,261 @@
+/* The strata binary as a user runs it: subcommands, located errors, the demo day, and signal
+ * handling (SIGHUP with a broken config keeps the old one; SIGTERM exits 0). Waits poll files
+ * with a generous deadline that only guards against a hang; nothing here asserts on speed. */
+#include "../test.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "core/common.h"
+
+static char *dir;
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) return strdup("");
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = calloc(1, (size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, fp) != (size_t)n) buf[0] = 0;
+    fclose(fp);
+    return buf;
+}
+
+static pid_t spawn(char *const argv[], const char *out, const char *err)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen(out, "w", stdout) || !freopen(err, "w", stderr)) _exit(127);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_exit(pid_t pid)
+{
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* Runs strata with args; returns the exit code and the outputs (caller frees). */
+static int run(const char *a1, const char *a2, const char *a3, char **out, char **err)
+{
+    char o[512], e[512];
+    snprintf(o, sizeof(o), "%s/out.txt", dir);
+    snprintf(e, sizeof(e), "%s/err.txt", dir);
+    char *argv[] = {STRATA_BIN, (char *)a1, (char *)a2, (char *)a3, NULL};
+    int rc = wait_exit(spawn(argv, o, e));
+    *out = slurp(o);
+    *err = slurp(e);
+    return rc;
+}
+
+static bool wait_for(const char *path, const char *needle, int count)
+{
+    for (int i = 0; i < 6000; i++) { /* up to 60 s */
+        char *t = slurp(path);
+        int seen = 0;
+        for (char *p = t; (p = strstr(p, needle)); p++) seen++;
+        free(t);
+        if (seen >= count) return true;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static void test_version_and_help(void **state)
+{
+    char *out, *err;
+    assert_int_equal(run("version", NULL, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "strata 0."));
+    free(out), free(err);
+    const char *cmds[] = {"run", "check"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(run(cmds[i], "--help", NULL, &out, &err), 0);
+        assert_non_null(strstr(out, "usage: strata "));
+        assert_non_null(strstr(out, "--config"));
+        free(out), free(err);
+    }
+    assert_int_equal(run("--help", NULL, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "commands:"));
+    free(out), free(err);
+    assert_int_equal(run("frobnicate", NULL, NULL, &out, &err), 2);
+    assert_non_null(strstr(err, "unknown command 'frobnicate'"));
+    free(out), free(err);
+    assert_int_equal(run("check", "--bogus", NULL, &out, &err), 2);
+    free(out), free(err);
+}
+
+static void test_check_demo_ok(void **state)
+{
+    char *out, *err;
+    assert_int_equal(run("check", NULL, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "embedded:demo.yaml: ok (391 symbols, 5 indices"));
+    free(out), free(err);
+}
+
+static void test_check_five_mistakes(void **state)
+{
+    char *cfg = st_test_write(dir, "bad.yaml",
+                              "runtime:\n"
+                              "  timezone: Asia/Tokio\n"          /* 2: unknown zone */
+                              "  clock: {mode: simulated, speed: fast}\n" /* 3: not a number */
+                              "market:\n"
+                              "  universe: missing.csv\n"         /* 5: unreadable */
+                              "tiers:\n"
+                              "  polling: {medium: 30}\n"         /* 7: no unit */
+                              "rebalanse: {interval: 5m}\n");     /* 8: unknown key */
+    char *out, *err;
+    assert_int_equal(run("check", "-c", cfg, &out, &err), 1);
+    printf("%s", err);
+    assert_int_equal(count_lines(err), 6); /* five located errors and the count */
+    char want[5][128];
+    snprintf(want[0], 128, "%s:3:35: runtime.clock.speed: expected a number", cfg);
+    snprintf(want[1], 128, "%s:7:21: tiers.polling.medium: expected a duration", cfg);
+    snprintf(want[2], 128, "%s:8:1: unknown key \"rebalanse\" (did you mean \"rebalance\"?)", cfg);
+    snprintf(want[3], 128, "%s:2:3: runtime.timezone: unknown time zone \"Asia/Tokio\"", cfg);
+    snprintf(want[4], 128, "%s:5:3: market.universe: cannot read", cfg);
+    for (int i = 0; i < 5; i++) {
+        if (!strstr(err, want[i])) printf("# missing: %s\n", want[i]);
+        assert_non_null(strstr(err, want[i]));
+    }
+    assert_non_null(strstr(err, "5 errors"));
+    free(out), free(err), free(cfg);
+}
+
+static char *write_config(const char *name, const char *clock, const char *extra)
+{
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "runtime:\n"
+             "  clock: {mode: simulated, start: \"2026-11-23 08:50\", %s}\n"
+             "  log: {file: strata.log}\n"
+             "  report_interval: 15m\n"
+             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv}\n"
+             "%s",
+             clock, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, extra);
+    return st_test_write(dir, name, text);
+}
+
+/* The demo path, as fast as possible: a whole day, every slot, the summary, exit 0. */
+static void test_run_full_day(void **state)
+{
+    char *cfg = write_config("day.yaml", "speed: 0, stop: \"15:30\"", "");
+    char *out, *err;
+    assert_int_equal(run("run", "-c", cfg, &out, &err), 0);
+    assert_non_null(strstr(out, "[08:50:00] monitored 0 | websocket 0/41 | slot pre_market"));
+    assert_non_null(strstr(out, "[09:15:00] monitored 0 | websocket 0/41 | slot golden_time"));
+    assert_non_null(strstr(out, "[15:30:00]"));
+    assert_non_null(strstr(out, "strata session summary: 2026-11-23 08:50:00 -> 15:30:00"));
+    const char *want[] = {"pre_market", "golden_time", "morning_trend", "lunch", "closing_trend",
+                          "after_market", "top gainers:", "most traded:"};
+    for (size_t i = 0; i < ST_ARRAY_SIZE(want); i++) assert_non_null(strstr(out, want[i]));
+    char log[512];
+    snprintf(log, sizeof(log), "%s/strata.log", dir);
+    char *l = slurp(log);
+    assert_non_null(strstr(l, "time slot lunch"));
+    assert_null(strstr(l, "[alert]"));
+    assert_null(strstr(l, "[error]"));
+    free(l), free(out), free(err), free(cfg);
+    unlink(log);
+}
+
+static void test_signals_reload_and_stop(void **state)
+{
+    const char *clock = "speed: 60"; /* a simulated minute per second, no stop: runs until told */
+    char *cfg = write_config("live.yaml", clock, "");
+    char o[512], e[512], log[512];
+    snprintf(o, sizeof(o), "%s/live.out", dir);
+    snprintf(e, sizeof(e), "%s/live.err", dir);
+    snprintf(log, sizeof(log), "%s/strata.log", dir);
+    char *argv[] = {STRATA_BIN, "run", "-c", cfg, NULL};
+    pid_t pid = spawn(argv, o, e);
+    assert_true(wait_for(log, "simulated market started", 1));
+
+    /* A broken config: every error is logged, the old world keeps running. */
+    free(write_config("live.yaml", clock, "feeds: [{name: x}]\nschedule: 5\n"));
+    kill(pid, SIGHUP);
+    assert_true(wait_for(log, "reload failed", 1));
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), 0); /* still running */
+    char *l = slurp(log);
+    assert_non_null(strstr(l, "live.yaml:6:9: feeds[0]: missing required key \"kind\""));
+    assert_non_null(strstr(l, "live.yaml:7:11: schedule: expected a list"));
+    assert_non_null(strstr(l, "reload failed with 2 errors; still running generation 1"));
+    free(l);
+
+    /* A change a running process cannot take is refused the same way. */
+    {
+        char text[2048];
+        snprintf(text, sizeof(text),
+                 "runtime:\n"
+                 "  timezone: UTC\n"
+                 "  clock: {mode: simulated, start: \"2026-11-23 08:50\", %s}\n"
+                 "  log: {file: strata.log}\n"
+                 "market: {universe: %s/config/universe.csv, indices: \"\"}\n",
+                 clock, STRATA_SOURCE_DIR);
+        free(st_test_write(dir, "live.yaml", text));
+    }
+    kill(pid, SIGHUP);
+    assert_true(wait_for(log, "reload failed", 2));
+    l = slurp(log);
+    assert_non_null(strstr(l, "runtime.timezone changed (Asia/Seoul -> UTC): restart strata to apply it"));
+    free(l);
+
+    /* A valid config is swapped in. */
+    free(write_config("live.yaml", clock, "rebalance: {interval: 3m}\n"));
+    kill(pid, SIGHUP);
+    assert_true(wait_for(log, "generation 2 running", 1));
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
+
+    kill(pid, SIGTERM);
+    assert_int_equal(wait_exit(pid), 0);
+    char *out = slurp(o);
+    assert_non_null(strstr(out, "strata session summary"));
+    l = slurp(log);
+    assert_non_null(strstr(l, "core: stopped"));
+    assert_null(strstr(l, "[alert]"));
+    free(l), free(out), free(cfg);
+    unlink(log);
+}
+
+static int setup(void **state)
+{
+    dir = st_test_tmpdir();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    int rc = system(cmd);
+    free(dir);
+    return rc;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version_and_help),
+        cmocka_unit_test(test_check_demo_ok),
+        cmocka_unit_test(test_check_five_mistakes),
+        cmocka_unit_test(test_run_full_day),
+        cmocka_unit_test(test_signals_reload_and_stop),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,69 @@
+#include "../test.h"
+
+#include "core/timefmt.h"
+#include "out/report.h"
+
+static void test_status_line_exact(void **state)
+{
+    st_tz_set("Asia/Seoul");
+    st_counters_t c = {.now = (st_time_t)1795392932 * ST_SEC, /* 09:15:32 KST */
+                       .slot = "golden_time", .monitored = 73, .ws_used = 38, .ws_budget = 41,
+                       .signals = 12, .api_calls = 156, .api_ok = 154, .api_last_second = 14,
+                       .api_limit = 20, .market_trades = 1234567, .halts = 2};
+    char buf[512];
+    st_report_status_line(&c, buf, sizeof(buf));
+    assert_string_equal(buf, "[09:15:32] monitored 73 | websocket 38/41 | slot golden_time | "
+                             "signals 12 | api 156 calls, 98.7% ok, 14/20 per s | market "
+                             "1,234,567 trades, 2 halts");
+    c.api_calls = c.api_ok = 0;
+    st_report_status_line(&c, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "api 0 calls, - ok,"));
+}
+
+static void test_count_format(void **state)
+{
+    char b[32];
+    st_format_count(0, b, sizeof(b));
+    assert_string_equal(b, "0");
+    st_format_count(999, b, sizeof(b));
+    assert_string_equal(b, "999");
+    st_format_count(1000, b, sizeof(b));
+    assert_string_equal(b, "1,000");
+    st_format_count(12345678901ull, b, sizeof(b));
+    assert_string_equal(b, "12,345,678,901");
+}
+
+/* Rows split the counters at slot changes; the totals add up. */
+static void test_rows_partition_counters(void **state)
+{
+    st_report_t r;
+    st_counters_t c = {.now = 1000 * ST_SEC, .slot = "a"};
+    st_report_begin(&r, &c);
+    c.now += 60 * ST_SEC, c.market_trades = 100, c.halts = 1;
+    st_report_slot(&r, &c, "b");
+    c.now += 60 * ST_SEC, c.market_trades = 250, c.halts = 4, c.bursts = 2;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    st_report_finish(&r, &c, out, NULL, NULL);
+    fclose(out);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.rows[0].trades, 100);
+    assert_int_equal(r.rows[0].halts, 1);
+    assert_int_equal(r.rows[1].trades, 150);
+    assert_int_equal(r.rows[1].halts, 3);
+    assert_int_equal(r.rows[1].bursts, 2);
+    assert_non_null(strstr(text, "total"));
+    assert_non_null(strstr(text, "250"));
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_line_exact),
+        cmocka_unit_test(test_count_format),
+        cmocka_unit_test(test_rows_partition_counters),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,41 @@
+/* Shared test helpers: cmocka plus small utilities. */
+#ifndef ST_TEST_H
+#define ST_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* Writes text to a fresh file in a private temp directory; returns the path (static buffer
+ * per call site is not safe: the caller owns the returned malloc'd string). */
+static inline char *st_test_write(const char *dir, const char *name, const char *text)
+{
+    char *path = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(path, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    if (!fp) {
+        perror(path);
+        abort();
+    }
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+static inline char *st_test_tmpdir(void)
+{
+    char tmpl[] = "/tmp/strata-test-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    if (!d) abort();
+    return strdup(d);
+}
+
+#endif
