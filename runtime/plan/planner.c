@@ -119,6 +119,25 @@ static void sort_syms(const st_planner_t *p, st_sym_t *v, size_t n, bool desc)
     qsort(v, n, sizeof(*v), desc ? by_value_desc : by_value_asc);
 }
 
+/* Moves the k best of v[0..n) to the front, best first; returns how many (<= k). Linear in n
+ * for the usual case where most symbols are worse than the k-th. */
+static size_t select_top(const st_planner_t *p, st_sym_t *v, size_t n, size_t k)
+{
+    sort_ctx = p;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        st_sym_t x = v[i];
+        if (m == k && by_value_desc(&x, &v[m - 1]) >= 0) continue;
+        size_t j = m < k ? m++ : m - 1;
+        while (j > 0 && by_value_desc(&x, &v[j - 1]) < 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+    return m;
+}
+
 static void record(st_planner_t *p, st_sym_t sym, uint8_t ft, uint8_t fc, uint8_t tt, uint8_t tc,
                    st_plan_why_t why, st_time_t now)
 {
@@ -355,15 +374,8 @@ int st_planner_demand(st_planner_t *p, int req, st_sym_t sym, int prio)
     if (req < 0 || req >= p->nreq || !valid_sym(p, sym) || prio < 0 || prio > ST_PRIO_NONE)
         return -EINVAL;
     p->req[req].prio[sym] = (uint8_t)prio;
-    if (p->emerg_req[sym] == req && prio != ST_PRIO_CRITICAL) {
-        p->emerg_req[sym] = -1; /* the emergency ends with the holder's critical demand */
-        st_plan_entry_t *e = &p->e[sym];
-        if (e->flags & ST_PLAN_EMERGENCY) {
-            /* Re-account it as a normal tier-1 holder; the next replan fits it or moves it. */
-            if (e->conn != NOCONN && e->tier == ST_TIER_REALTIME) p->em[e->conn]--, p->t1[e->conn]++;
-            e->flags &= (uint8_t)~ST_PLAN_EMERGENCY;
-        }
-    }
+    /* The emergency ends with its holder's critical demand, at the next replan like any input. */
+    if (p->emerg_req[sym] == req && prio != ST_PRIO_CRITICAL) p->emerg_req[sym] = -1;
     refresh_symbol(p, sym);
     return 0;
 }
@@ -446,28 +458,48 @@ static st_dur_t poll_interval(const st_planner_t *p, const st_plan_entry_t *e)
     return d;
 }
 
-/* Drops the lowest-value evictable holders of `tier` on connection c while over(c) holds. */
+static bool evictable(const st_plan_entry_t *e)
+{
+    if (e->flags & (ST_PLAN_EMERGENCY | ST_PLAN_PINNED)) return false;
+    return !(is_index(e) && eligible(e)); /* indices are never evicted */
+}
+
+static void place_tier3(st_planner_t *p, st_sym_t s, st_plan_why_t why, st_time_t now);
+
+/* Drops the lowest-value evictable holders of `tier` on connection c while the connection is
+ * over that tier's count or over its normal room. */
 static void shrink(st_planner_t *p, int c, uint8_t tier, bool idx, st_plan_why_t why, st_time_t now)
 {
-    for (;;) {
+    size_t n = 0;
+    for (size_t s = 0; s < p->n; s++) {
+        const st_plan_entry_t *e = &p->e[s];
+        if (e->conn == c && e->tier == tier && is_index(e) == idx && evictable(e))
+            p->scratch2[n++] = (st_sym_t)s;
+    }
+    sort_syms(p, p->scratch2, n, false);
+    for (size_t i = 0; i < n; i++) {
         int count = idx ? p->ix[c] : tier == ST_TIER_REALTIME ? p->t1[c] : p->t2[c];
         int cap = idx ? p->pol.indices : tier == ST_TIER_REALTIME ? p->pol.realtime : p->pol.semi;
-        bool over = count > cap || normal_room(p, c) < 0;
-        if (!over || count == 0) return;
-        st_sym_t worst = ST_SYM_NONE;
-        for (size_t s = 0; s < p->n; s++) {
-            const st_plan_entry_t *e = &p->e[s];
-            if (e->conn != c || e->tier != tier || (e->flags & (ST_PLAN_EMERGENCY | ST_PLAN_PINNED)) ||
-                is_index(e) != idx)
-                continue;
-            if (idx && eligible(e)) continue; /* indices are never evicted */
-            if (worst == ST_SYM_NONE || e->value < p->e[worst].value ||
-                (e->value == p->e[worst].value && s > worst))
-                worst = (st_sym_t)s;
-        }
-        if (worst == ST_SYM_NONE) return; /* only pinned / protected holders left */
-        place(p, worst, eligible(&p->e[worst]) ? ST_TIER_POLL : ST_TIER_NONE, NOCONN, why, now);
+        if (count <= cap && normal_room(p, c) >= 0) return;
+        place_tier3(p, p->scratch2[i], why, now);
     }
+}
+
+/* Is connection c over any of its limits? */
+static bool over(const st_planner_t *p, int c)
+{
+    return p->t1[c] > p->pol.realtime || p->t2[c] > p->pol.semi || p->ix[c] > p->pol.indices ||
+           normal_room(p, c) < 0;
+}
+
+/* An emergency holder becomes a normal tier-1 holder (the replan then fits or moves it). */
+static void end_emergency(st_planner_t *p, st_sym_t s)
+{
+    st_plan_entry_t *e = &p->e[s];
+    if (e->conn != NOCONN) p->em[e->conn]--, p->t1[e->conn]++;
+    e->flags &= (uint8_t)~ST_PLAN_EMERGENCY;
+    p->emerg_req[s] = -1;
+    refresh_symbol(p, s);
 }
 
 static void place_tier3(st_planner_t *p, st_sym_t s, st_plan_why_t why, st_time_t now)
@@ -513,12 +545,9 @@ int st_planner_replan(st_planner_t *p, st_time_t now)
     for (size_t s = 0; s < p->n; s++) {
         st_plan_entry_t *e = &p->e[s];
         if (e->conn == NOCONN) continue;
+        if ((e->flags & ST_PLAN_EMERGENCY) && (p->emerg_req[s] < 0 || !eligible(e)))
+            end_emergency(p, (st_sym_t)s); /* released, or excluded */
         if (!eligible(e)) {
-            if (e->flags & ST_PLAN_EMERGENCY) { /* excluded: the emergency ends too */
-                p->em[e->conn]--, p->t1[e->conn]++;
-                e->flags &= (uint8_t)~ST_PLAN_EMERGENCY;
-                p->emerg_req[s] = -1;
-            }
             place_tier3(p, (st_sym_t)s, (e->flags & ST_PLAN_EXCLUDED) ? ST_WHY_EXCLUDED : ST_WHY_DEMAND, now);
             continue;
         }
@@ -533,6 +562,7 @@ int st_planner_replan(st_planner_t *p, st_time_t now)
     }
     /* Capacity that shrank (a new time slot, more emergencies, a smaller budget). */
     for (int c = 0; c < p->cfg.nconns; c++) {
+        if (!over(p, c)) continue;
         shrink(p, c, ST_TIER_SEMI, false, shrink_why, now);
         shrink(p, c, ST_TIER_REALTIME, false, shrink_why, now);
         shrink(p, c, ST_TIER_SEMI, true, shrink_why, now);
@@ -540,25 +570,37 @@ int st_planner_replan(st_planner_t *p, st_time_t now)
     /* Sector shares above the cap (the cap follows the capacity). */
     int cap = sector_cap(p);
     for (size_t sec = 1; sec < p->nsectors; sec++) {
-        while (p->sector_count[sec] > cap) {
-            st_sym_t worst = ST_SYM_NONE;
-            for (size_t s = 0; s < p->n; s++) {
-                const st_plan_entry_t *e = &p->e[s];
-                if (e->sector != sec || e->conn == NOCONN || is_index(e) ||
-                    (e->flags & (ST_PLAN_PINNED | ST_PLAN_EMERGENCY)))
-                    continue;
-                if (worst == ST_SYM_NONE || e->value < p->e[worst].value) worst = (st_sym_t)s;
-            }
-            if (worst == ST_SYM_NONE) break;
-            place_tier3(p, worst, ST_WHY_SECTOR_CAP, now);
+        if (p->sector_count[sec] <= cap) continue;
+        size_t n = 0;
+        for (size_t s = 0; s < p->n; s++) {
+            const st_plan_entry_t *e = &p->e[s];
+            if (e->sector == sec && e->conn != NOCONN && !is_index(e) && evictable(e))
+                p->scratch2[n++] = (st_sym_t)s;
         }
+        sort_syms(p, p->scratch2, n, false);
+        for (size_t i = 0; i < n && p->sector_count[sec] > cap; i++)
+            place_tier3(p, p->scratch2[i], ST_WHY_SECTOR_CAP, now);
     }
 
-    /* B: candidates by value. */
-    size_t nc = 0;
-    for (size_t s = 0; s < p->n; s++)
-        if (eligible(&p->e[s])) p->scratch[nc++] = (st_sym_t)s;
+    /* B: only symbols that could move up need ranking: unplaced indices, and symbols that want
+     * tier 1 or 2 and are not there yet. Rebalance fillers are listed weakest first. */
+    size_t nc = 0, nf = 0;
+    for (size_t s = 0; s < p->n; s++) {
+        const st_plan_entry_t *e = &p->e[s];
+        if (!eligible(e)) continue;
+        if ((e->flags & ST_PLAN_PROMOTED) && e->tier == ST_TIER_SEMI) p->scratch2[nf++] = (st_sym_t)s;
+        if (is_index(e)) {
+            if (e->conn == NOCONN) p->scratch[nc++] = (st_sym_t)s;
+            continue;
+        }
+        int want = desired_tier(e);
+        if ((want == ST_TIER_REALTIME && e->tier != ST_TIER_REALTIME) ||
+            (want == ST_TIER_SEMI && e->conn == NOCONN))
+            p->scratch[nc++] = (st_sym_t)s;
+    }
     sort_syms(p, p->scratch, nc, true);
+    sort_syms(p, p->scratch2, nf, false);
+    size_t fi = 0; /* next filler that may be displaced */
 
     /* Pinned first, then everyone by value: indices, tier 1, tier 2. */
     for (int pass = 0; pass < 2; pass++) {
@@ -573,23 +615,18 @@ int st_planner_replan(st_planner_t *p, st_time_t now)
             int want = desired_tier(e);
             if (want == ST_TIER_REALTIME && e->tier != ST_TIER_REALTIME)
                 if (try_place(p, s, ST_TIER_REALTIME, ST_WHY_DEMAND, now)) continue;
-            if (want <= ST_TIER_SEMI && e->conn == NOCONN) {
-                if (try_place(p, s, ST_TIER_SEMI, ST_WHY_DEMAND, now)) continue;
-                /* Full: a symbol that wants tier 2 displaces the weakest rebalance filler. */
-                st_sym_t victim = ST_SYM_NONE;
-                for (size_t k = nc; k-- > 0;) {
-                    st_sym_t v = p->scratch[k];
-                    if ((p->e[v].flags & ST_PLAN_PROMOTED) && p->e[v].tier == ST_TIER_SEMI) {
-                        victim = v;
-                        break;
-                    }
-                }
-                if (victim != ST_SYM_NONE && !(sector_full(p, e) && p->e[victim].sector != e->sector)) {
-                    uint8_t c = p->e[victim].conn;
-                    place_tier3(p, victim, ST_WHY_DISPLACED, now);
-                    if (!try_place(p, s, ST_TIER_SEMI, ST_WHY_DISPLACED, now))
-                        place(p, victim, ST_TIER_SEMI, c, ST_WHY_DISPLACED, now); /* undo */
-                }
+            if (e->conn != NOCONN || try_place(p, s, ST_TIER_SEMI, ST_WHY_DEMAND, now)) continue;
+            /* Full: a symbol that wants tier 2 displaces the weakest rebalance filler. */
+            while (fi < nf && !(p->e[p->scratch2[fi]].flags & ST_PLAN_PROMOTED)) fi++;
+            if (fi == nf) continue;
+            st_sym_t victim = p->scratch2[fi];
+            if (sector_full(p, e) && p->e[victim].sector != e->sector) continue;
+            uint8_t c = p->e[victim].conn;
+            place_tier3(p, victim, ST_WHY_DISPLACED, now);
+            fi++;
+            if (!try_place(p, s, ST_TIER_SEMI, ST_WHY_DISPLACED, now)) {
+                place(p, victim, ST_TIER_SEMI, c, ST_WHY_DISPLACED, now); /* undo */
+                p->e[victim].flags |= ST_PLAN_PROMOTED;
             }
         }
     }
@@ -629,7 +666,11 @@ int st_planner_rebalance(st_planner_t *p, st_time_t now)
         else if (!(e->flags & (ST_PLAN_PINNED | ST_PLAN_EMERGENCY)) && dwelt(p, e, now))
             p->scratch2[ni++] = (st_sym_t)s;
     }
-    sort_syms(p, p->scratch, nc, true);
+    /* Only the best few candidates can win a slot: free tier-2 capacity plus the swaps, with
+     * slack for candidates the sector cap turns away. */
+    size_t k = (size_t)p->cfg.max_swaps + 32;
+    for (int c = 0; c < p->cfg.nconns; c++) k += (size_t)ST_MAX2(0, p->pol.semi - p->t2[c]);
+    nc = select_top(p, p->scratch, nc, k);
     sort_syms(p, p->scratch2, ni, false);
 
     /* Free tier-2 capacity goes to the best candidates with a score: idle slots help nobody. */
@@ -695,6 +736,7 @@ int st_planner_emergency(st_planner_t *p, int req, st_sym_t sym, double score, s
     p->req[req].prio[sym] = ST_PRIO_CRITICAL;
     if (e->flags & ST_PLAN_EMERGENCY) { /* already held: a stronger score only raises its value */
         e->emergency_score = (float)fmax(e->emergency_score, score);
+        p->emerg_req[sym] = (int8_t)req; /* this requester holds it now (it may have been released) */
         refresh_symbol(p, sym);
         p->em_ok++;
         return 0;

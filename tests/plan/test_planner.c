@@ -207,8 +207,11 @@ static void test_reserve_and_emergency(void **state)
     assert_int_equal(st_planner_emergency(p, r, S[104], 99, T0, why, sizeof(why)), -EINVAL);
     assert_non_null(strstr(why, "excluded"));
     assert_int_equal(st_planner_emergency(p, r, IX[1], 99, T0, why, sizeof(why)), -EINVAL);
-    /* Lowering the priority ends the emergency; the replan fits it as a normal holder or not. */
+    /* Lowering the priority ends the emergency at the next replan, like any input: until then
+     * the plan (and its reserve accounting) is unchanged. */
     st_planner_demand(p, r, S[100], ST_PRIO_MEDIUM);
+    assert_true(st_planner_entry(p, S[100])->flags & ST_PLAN_EMERGENCY);
+    checked(p);
     st_planner_replan(p, T0);
     assert_false(st_planner_entry(p, S[100])->flags & ST_PLAN_EMERGENCY);
     assert_int_equal(tier(p, S[100]), ST_TIER_POLL);

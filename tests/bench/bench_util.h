@@ -1,0 +1,47 @@
+/* Benchmark helpers: monotonic nanoseconds, medians and percentiles, the table format. */
+#ifndef ST_BENCH_UTIL_H
+#define ST_BENCH_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static inline uint64_t bench_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int bench_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* q in [0, 1]; sorts v. */
+static inline uint64_t bench_quantile(uint64_t *v, size_t n, double q)
+{
+    qsort(v, n, sizeof(*v), bench_cmp_u64);
+    size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+    return v[i < n ? i : n - 1];
+}
+
+static inline void bench_header(void)
+{
+    printf("%-44s %8s %12s %12s %12s\n", "benchmark", "runs", "median", "p99", "min");
+}
+
+static inline void bench_row(const char *name, uint64_t *ns, size_t n)
+{
+    uint64_t med = bench_quantile(ns, n, 0.5), p99 = bench_quantile(ns, n, 0.99), mn = ns[0];
+    char a[32], b[32], c[32];
+    snprintf(a, sizeof(a), "%.2f us", (double)med / 1e3);
+    snprintf(b, sizeof(b), "%.2f us", (double)p99 / 1e3);
+    snprintf(c, sizeof(c), "%.2f us", (double)mn / 1e3);
+    printf("%-44s %8zu %12s %12s %12s\n", name, n, a, b, c);
+}
+
+#endif
