@@ -29,12 +29,94 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         c->ws_budget += fs.ws_budget;
         c->api_calls += fs.rest_calls;
         c->api_ok += fs.rest_ok;
+        c->api_last_second += (double)fs.rest_last_second;
         c->market_trades += fs.market_trades;
         c->halts += fs.halts;
         c->bursts += fs.bursts;
     }
     for (size_t i = 0; i < rt->world->cfg->feeds.n; i++)
         c->api_limit += ST_LIST_AT(rt->world->cfg->feeds, st_feed_cfg_t, i)->rest_rate;
+    if (rt->planner) {
+        st_plan_stats_t ps;
+        st_planner_stats(rt->planner, &ps);
+        c->monitored = ps.tier_count[1] + ps.tier_count[2] + ps.tier_count[3] + ps.indices;
+        c->tier1 = ps.tier_count[1];
+        c->tier2 = ps.tier_count[2];
+        c->tier3 = ps.tier_count[3];
+        c->indices = ps.indices;
+        c->emergencies = ps.emergencies_ok;
+        c->plan_changes = ps.changes;
+        /* The feeds hold exactly what the plan says: anything else is a bug worth an alert. */
+        int64_t planned = 0;
+        for (int k = 0; k < ps.nconns; k++) planned += ps.used[k];
+        if (planned != c->ws_used && !rt->mismatch_logged) {
+            st_log_alert(PLAN, "feeds hold %lld registrations but the plan has %lld",
+                         (long long)c->ws_used, (long long)planned);
+            rt->mismatch_logged = true;
+        }
+    }
+}
+
+/* Hands the planner's pending changes to the feeds that own the connections involved: a feed
+ * sees a change when the symbol leaves or enters one of its connections; tier-3 polling and
+ * "no tier" go to the first feed (the venue's REST side). */
+static void plan_apply(st_runtime_t *rt)
+{
+    size_t n;
+    const st_plan_change_t *ch = st_planner_pending(rt->planner, &n);
+    if (n == 0) return;
+    if (n > rt->feed_changes_cap) {
+        rt->feed_changes_cap = n * 2;
+        rt->feed_changes = st_xrealloc(rt->feed_changes, rt->feed_changes_cap * sizeof(*ch));
+    }
+    for (size_t f = 0; f < rt->nfeeds; f++) {
+        int lo = rt->conn_base[f], hi = lo + rt->conn_count[f];
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            st_plan_change_t c = ch[i];
+            bool from_here = c.from_conn != 0xFF && c.from_conn >= lo && c.from_conn < hi;
+            bool to_here = c.to_conn != 0xFF && c.to_conn >= lo && c.to_conn < hi;
+            bool rest = c.to_conn == 0xFF && f == 0;
+            if (!from_here && !to_here && !rest) continue;
+            if (!to_here && !rest) c.to_tier = ST_TIER_NONE, c.to_conn = 0xFF; /* leaves us */
+            rt->feed_changes[k++] = c;
+        }
+        if (k) st_feed_apply(rt->feeds[f], rt->feed_changes, k, lo, rt->planner);
+    }
+    st_planner_drain(rt->planner);
+}
+
+/* The config's own demands: market.watch_universe for every symbol, market.watch items on
+ * top, pins exactly as listed. */
+static void apply_watch(st_runtime_t *rt)
+{
+    const st_world_t *w = rt->world;
+    int prio = w->cfg->market.watch_universe; /* ST_PRIO_COUNT = none */
+    for (size_t i = 0; i < w->universe.n; i++) {
+        st_sym_t s = w->universe.items[i].sym;
+        st_planner_pin(rt->planner, s, false);
+        st_planner_demand(rt->planner, rt->req_config, s, prio);
+    }
+    for (size_t i = 0; i < w->nwatch; i++) {
+        st_planner_demand(rt->planner, rt->req_config, w->watch[i].sym, w->watch[i].priority);
+        if (w->watch[i].pinned) st_planner_pin(rt->planner, w->watch[i].sym, true);
+    }
+}
+
+static void on_rebalance(st_timer_t *t, st_time_t now, void *ctx)
+{
+    st_runtime_t *rt = ctx;
+    int n = st_planner_rebalance(rt->planner, now);
+    if (n) st_log_debug(PLAN, "rebalance: %d changes", n);
+    plan_apply(rt);
+}
+
+static void schedule_rebalance(st_runtime_t *rt)
+{
+    st_dur_t every = rt->world->cfg->rebalance.interval;
+    st_time_t now = st_clock_now(&rt->clock);
+    st_time_t mid = st_local_midnight(now);
+    st_clock_timer_start(&rt->clock, &rt->rebalance_timer, mid + ((now - mid) / every + 1) * every, every);
 }
 
 static void print_status(st_runtime_t *rt)
@@ -64,6 +146,14 @@ static void schedule_report(st_runtime_t *rt)
     st_clock_timer_start(&rt->clock, &rt->report_timer, next, every);
 }
 
+static void apply_policy(st_runtime_t *rt, st_time_t now)
+{
+    st_policy_t pol;
+    st_policy_from_slot(&pol, rt->slot.slot);
+    st_planner_set_policy(rt->planner, &pol, now);
+    plan_apply(rt);
+}
+
 static void update_slot(st_runtime_t *rt, bool announce)
 {
     st_time_t now = st_clock_now(&rt->clock);
@@ -80,6 +170,7 @@ static void update_slot(st_runtime_t *rt, bool announce)
         st_runtime_collect(rt, &c);
         st_report_slot(&rt->report, &c, s->name);
     }
+    if (rt->planner && strcmp(st_planner_policy_name(rt->planner), s->name) != 0) apply_policy(rt, now);
     st_clock_timer_start(&rt->clock, &rt->slot_timer, rt->slot.next_change, 0);
 }
 
@@ -138,6 +229,7 @@ static void finish(st_runtime_t *rt)
     st_clock_timer_stop(&rt->clock, &rt->report_timer);
     st_clock_timer_stop(&rt->clock, &rt->slot_timer);
     st_clock_timer_stop(&rt->clock, &rt->stop_timer);
+    st_clock_timer_stop(&rt->clock, &rt->rebalance_timer);
     rt->running = false;
     ev_break(rt->loop, EVBREAK_ALL);
 }
@@ -218,11 +310,19 @@ int st_runtime_reload(st_runtime_t *rt)
     next->generation = ++rt->generation;
     apply_log(next->cfg);
     st_clock_set_speed(&rt->clock, next->cfg->runtime.clock.speed);
-    st_world_free(old); /* nothing points into it: slot and timers are rebuilt below */
+    st_world_free(old); /* nothing points into it: slot, planner and timers are rebuilt below */
+    st_planner_cfg_t pc;
+    st_planner_cfg_from(&pc, next->cfg);
+    st_planner_set_cfg(rt->planner, &pc);
+    st_planner_set_universe(rt->planner, &next->universe);
+    apply_watch(rt);
     rt->slot.slot = NULL;
     update_slot(rt, false);
+    apply_policy(rt, st_clock_now(&rt->clock)); /* counts or weights may have changed: the plan
+                                                 * moves by the diff only */
     schedule_report(rt);
     schedule_stop(rt);
+    schedule_rebalance(rt);
     rt->reloads_ok++;
     st_log_info(CONFIG, "reload: generation %llu running (%.1f ms)", (unsigned long long)rt->generation,
                 (double)(st_mono_now() - t0) / 1e3);
@@ -261,9 +361,22 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     st_timer_init(&rt->report_timer, on_report, rt);
     st_timer_init(&rt->slot_timer, on_slot, rt);
     st_timer_init(&rt->stop_timer, on_stop_time, rt);
+    st_timer_init(&rt->rebalance_timer, on_rebalance, rt);
 
     rt->nfeeds = cfg->feeds.n;
     rt->feeds = st_xcalloc(rt->nfeeds, sizeof(*rt->feeds));
+    rt->conn_base = st_xcalloc(rt->nfeeds, sizeof(int));
+    rt->conn_count = st_xcalloc(rt->nfeeds, sizeof(int));
+    for (size_t i = 0, base = 0; i < rt->nfeeds; i++) { /* the order st_planner_cfg_from uses */
+        const st_feed_cfg_t *fc = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
+        rt->conn_base[i] = (int)base;
+        rt->conn_count[i] = fc->kind == ST_FEED_REPLAY ? 0 : (int)fc->connections;
+        base += (size_t)rt->conn_count[i];
+    }
+    st_planner_cfg_t pc;
+    st_planner_cfg_from(&pc, cfg);
+    rt->planner = st_planner_create(&pc, &rt->world->universe);
+    rt->req_config = st_planner_requester(rt->planner, "config", 1.0);
     st_feed_env_t env = {&rt->clock, &rt->world->universe, cfg, on_tick, rt};
     for (size_t i = 0; i < rt->nfeeds; i++) {
         char err[256] = "";
@@ -297,6 +410,9 @@ int st_runtime_run(st_runtime_t *rt)
     ev_signal_start(rt->loop, &rt->sigint);
     ev_signal_start(rt->loop, &rt->sigterm);
     ev_signal_start(rt->loop, &rt->sighup);
+    update_slot(rt, false);
+    apply_watch(rt);
+    apply_policy(rt, st_clock_now(&rt->clock)); /* the first plan, before the feeds start */
     for (size_t i = 0; i < rt->nfeeds; i++) {
         int rc = st_feed_start(rt->feeds[i]);
         if (rc) {
@@ -304,12 +420,12 @@ int st_runtime_run(st_runtime_t *rt)
             return 1;
         }
     }
-    update_slot(rt, false);
     st_counters_t c;
     st_runtime_collect(rt, &c);
     st_report_begin(&rt->report, &c);
     schedule_report(rt);
     schedule_stop(rt);
+    schedule_rebalance(rt);
     rt->running = true;
     print_status(rt);
     ev_run(rt->loop, 0);
@@ -322,6 +438,10 @@ void st_runtime_free(st_runtime_t *rt)
 {
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]);
     free(rt->feeds);
+    free(rt->conn_base);
+    free(rt->conn_count);
+    free(rt->feed_changes);
+    st_planner_destroy(rt->planner);
     if (rt->loop) {
         ev_signal_stop(rt->loop, &rt->sigint);
         ev_signal_stop(rt->loop, &rt->sigterm);

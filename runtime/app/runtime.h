@@ -9,6 +9,7 @@
 #include "core/world.h"
 #include "feeds/feed.h"
 #include "out/report.h"
+#include "plan/planner.h"
 #include "plan/schedule.h"
 
 typedef struct st_runtime {
@@ -19,6 +20,12 @@ typedef struct st_runtime {
     char *config_path;
     st_feed_t **feeds;
     size_t nfeeds;
+    int *conn_base; /* per feed: the planner's index of its first connection */
+    int *conn_count;
+    st_planner_t *planner;
+    int req_config; /* the planner requester for the config's watch list */
+    st_plan_change_t *feed_changes; /* scratch for routing changes to feeds */
+    size_t feed_changes_cap;
 
     ev_signal sigint, sigterm, sighup;
     ev_timer deferred; /* runs reload/stop requested by signal watchers, on the next loop turn
@@ -26,7 +33,7 @@ typedef struct st_runtime {
                         * timer always pending) */
     bool reload_requested, stop_requested;
 
-    st_timer_t report_timer, slot_timer, stop_timer;
+    st_timer_t report_timer, slot_timer, stop_timer, rebalance_timer;
     st_slot_at_t slot;
     st_report_t report;
     FILE *out; /* status blocks and the summary (stdout) */
@@ -34,6 +41,7 @@ typedef struct st_runtime {
     uint64_t generation, reloads_ok, reloads_failed;
     uint64_t ticks_delivered;
     bool running;
+    bool mismatch_logged;
 } st_runtime_t;
 
 /* Builds the first world from config_path and prepares everything. Returns 0, or ST_ECONFIG

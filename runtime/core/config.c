@@ -9,6 +9,8 @@
 #include <string.h>
 
 const char *const st_priority_names[] = {"critical", "high", "medium", "low", "background", NULL};
+static const char *const watch_all_names[] = {"critical", "high", "medium", "low", "background",
+                                              "none", NULL};
 static const char *const clock_modes[] = {"wall", "simulated", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", "alert", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
@@ -67,6 +69,8 @@ static const st_field_t market_schema_fields[] = {
     FLD(st_market_cfg_t, "indices", ST_T_STRING, indices, .def = ""),
     FLD(st_market_cfg_t, "session", ST_T_STRUCT, session, .sub = &session_schema),
     FLD(st_market_cfg_t, "watch", ST_T_LIST, watch, .sub = &watch_schema),
+    FLD(st_market_cfg_t, "watch_universe", ST_T_ENUM, watch_universe, .def = "none",
+        .names = watch_all_names),
 };
 SCHEMA(market_schema, st_market_cfg_t, "market");
 

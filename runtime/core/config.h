@@ -56,6 +56,7 @@ typedef struct {
     char *indices;  /* resolved path */
     st_session_cfg_t session;
     st_list_t watch; /* st_watch_cfg_t */
+    int watch_universe; /* st_priority_t for every universe symbol, or ST_PRIO_COUNT (none) */
 } st_market_cfg_t;
 
 typedef struct {

@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "market/tick.h"
 #include "market/universe.h"
+#include "plan/planner.h"
 
 typedef struct st_feed st_feed_t;
 typedef void (*st_tick_cb)(const st_tick_t *t, void *ctx);
@@ -18,8 +19,10 @@ typedef struct {
     uint64_t market_trades;   /* trades the venue printed (sim: everything the market made) */
     uint64_t halts, bursts, shocks;
     uint64_t malformed;       /* frames dropped as malformed */
+    uint64_t violations;      /* registrations refused for exceeding a budget (must stay 0) */
     int64_t ws_used, ws_budget; /* registrations held / allowed over all connections */
     uint64_t rest_calls, rest_ok;
+    uint64_t rest_last_second; /* calls in the second before now */
 } st_feed_stats_t;
 
 typedef struct {
@@ -31,6 +34,11 @@ typedef struct {
     /* Brings the feed's own state and counters up to `now` (a simulated market advances;
      * a network feed has nothing to do). */
     void (*sync)(st_feed_t *f, st_time_t now);
+    /* Applies plan changes for this feed's symbols, in order (decreases first). conn_base is
+     * the planner's index of this feed's first connection. The planner gives tier-3 polling
+     * intervals. Returns 0 or a negative error (the change is then not held). */
+    int (*apply)(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base,
+                 const st_planner_t *plan);
 } st_feed_vtable_t;
 
 struct st_feed {
@@ -60,6 +68,11 @@ static inline void st_feed_stop(st_feed_t *f) { f->vt->stop(f); }
 static inline void st_feed_destroy(st_feed_t *f) { if (f) f->vt->destroy(f); }
 static inline void st_feed_stats(const st_feed_t *f, st_feed_stats_t *o) { f->vt->stats(f, o); }
 static inline void st_feed_sync(st_feed_t *f, st_time_t now) { if (f->vt->sync) f->vt->sync(f, now); }
+static inline int st_feed_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int base,
+                                const st_planner_t *plan)
+{
+    return f->vt->apply ? f->vt->apply(f, ch, n, base, plan) : 0;
+}
 
 /* The sim feed's market (NULL for other kinds): summaries read it. */
 struct st_simmkt *st_sim_feed_market(st_feed_t *f);

@@ -165,8 +165,11 @@ void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct 
     st_format_count(tk, ticks, sizeof(ticks));
     fprintf(out, "%-16s %-8s %-8s %12s %8llu %8llu %10s\n", "total", "", "", trades,
             (unsigned long long)th, (unsigned long long)tb, ticks);
-    fprintf(out, "monitored %lld | websocket %lld/%lld | signals %llu | api %llu calls\n",
-            (long long)c->monitored, (long long)c->ws_used, (long long)c->ws_budget,
+    fprintf(out, "monitored %lld (tier 1: %lld, tier 2: %lld, tier 3: %lld, indices: %lld) | websocket "
+                 "%lld/%lld | plan changes %llu, emergencies %llu | signals %llu | api %llu calls\n",
+            (long long)c->monitored, (long long)c->tier1, (long long)c->tier2, (long long)c->tier3,
+            (long long)c->indices, (long long)c->ws_used, (long long)c->ws_budget,
+            (unsigned long long)c->plan_changes, (unsigned long long)c->emergencies,
             (unsigned long long)c->signals, (unsigned long long)c->api_calls);
     if (mkt && u) print_market(out, mkt, u);
     fflush(out);

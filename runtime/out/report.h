@@ -20,6 +20,8 @@ typedef struct {
     double api_last_second, api_limit; /* calls in the last second / allowed per second */
     uint64_t market_trades, halts, bursts;
     uint64_t ticks_delivered;
+    int64_t tier1, tier2, tier3, indices; /* symbols per tier (indices: index streams) */
+    uint64_t emergencies, plan_changes;
 } st_counters_t;
 
 typedef struct {

@@ -71,8 +71,9 @@ static void test_demo_config(void **state)
     assert_int_equal(cfg->runtime.clock.stop_tod, 15 * ST_HOUR + 30 * ST_MIN);
     assert_int_equal(cfg->runtime.report_interval, 15 * ST_MIN);
     assert_string_equal(cfg->market.universe, "embedded:universe.csv");
-    assert_int_equal(cfg->market.watch.n, 3);
-    assert_int_equal(ST_LIST_AT(cfg->market.watch, st_watch_cfg_t, 0)->priority, ST_PRIO_HIGH);
+    assert_int_equal(cfg->market.watch.n, 6);
+    assert_int_equal(cfg->market.watch_universe, ST_PRIO_BACKGROUND);
+    assert_int_equal(ST_LIST_AT(cfg->market.watch, st_watch_cfg_t, 0)->priority, ST_PRIO_CRITICAL);
     assert_true(ST_LIST_AT(cfg->market.watch, st_watch_cfg_t, 0)->pinned);
     assert_int_equal(cfg->feeds.n, 1);
     assert_int_equal(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0)->seed, 20261123);

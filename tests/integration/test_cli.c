@@ -175,6 +175,42 @@ static void test_run_full_day(void **state)
     unlink(log);
 }
 
+/* The planner drives the feed: the watch list and the screened universe take their tiers, the
+ * registrations follow the plan through every time slot, and ticks flow. */
+static void test_run_planned_day(void **state)
+{
+    char *cfg = write_config("plan.yaml", "speed: 0, stop: \"15:30\"",
+                             "market:\n"
+                             "  universe: " STRATA_SOURCE_DIR "/config/universe.csv\n"
+                             "  indices: " STRATA_SOURCE_DIR "/config/indices.csv\n"
+                             "  watch_universe: background\n"
+                             "  watch:\n"
+                             "    - {symbol: \"005930\", priority: critical, pinned: true}\n"
+                             "    - {symbol: \"000660\", priority: high}\n");
+    /* write_config put a market line first; a second one is a duplicate key: drop it. */
+    char *text = slurp(cfg), *dup = strstr(text, "market: {");
+    char *eol = strchr(dup, '\n');
+    memmove(dup, eol + 1, strlen(eol + 1) + 1);
+    free(st_test_write(dir, "plan.yaml", text));
+    free(text);
+    char *out, *err;
+    assert_int_equal(run("run", "-c", cfg, &out, &err), 0);
+    /* 391 stocks + 5 indices; 005930 tier 1 (2), 000660 tier 2 (1), 5 index streams. */
+    assert_non_null(strstr(out, "[08:50:00] monitored 396 | websocket 8/41 | slot pre_market"));
+    assert_non_null(strstr(out, "[12:00:00] monitored 396 | websocket 8/41 | slot lunch"));
+    assert_non_null(strstr(out, "monitored 396 (tier 1: 1, tier 2: 1, tier 3: 389, indices: 5)"));
+    const char *last = strstr(out, "[15:30:00]");
+    assert_non_null(last);
+    assert_null(strstr(last, "api 0 calls")); /* tier 3 was polled */
+    char log[512];
+    snprintf(log, sizeof(log), "%s/strata.log", dir);
+    char *l = slurp(log);
+    assert_null(strstr(l, "[alert]"));
+    assert_null(strstr(l, "[error]"));
+    free(l), free(out), free(err), free(cfg);
+    unlink(log);
+}
+
 static void test_signals_reload_and_stop(void **state)
 {
     const char *clock = "speed: 60"; /* a simulated minute per second, no stop: runs until told */
@@ -183,6 +219,7 @@ static void test_signals_reload_and_stop(void **state)
     snprintf(o, sizeof(o), "%s/live.out", dir);
     snprintf(e, sizeof(e), "%s/live.err", dir);
     snprintf(log, sizeof(log), "%s/strata.log", dir);
+    unlink(log); /* a log left by another test must not satisfy the waits below */
     char *argv[] = {STRATA_BIN, "run", "-c", cfg, NULL};
     pid_t pid = spawn(argv, o, e);
     assert_true(wait_for(log, "simulated market started", 1));
@@ -255,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_check_demo_ok),
         cmocka_unit_test(test_check_five_mistakes),
         cmocka_unit_test(test_run_full_day),
+        cmocka_unit_test(test_run_planned_day),
         cmocka_unit_test(test_signals_reload_and_stop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
