@@ -588,7 +588,8 @@ int st_planner_replan(st_planner_t *p, st_time_t now)
     for (size_t s = 0; s < p->n; s++) {
         const st_plan_entry_t *e = &p->e[s];
         if (!eligible(e)) continue;
-        if ((e->flags & ST_PLAN_PROMOTED) && e->tier == ST_TIER_SEMI) p->scratch2[nf++] = (st_sym_t)s;
+        if ((e->flags & ST_PLAN_PROMOTED) && !(e->flags & ST_PLAN_PINNED) && e->tier == ST_TIER_SEMI)
+            p->scratch2[nf++] = (st_sym_t)s; /* a pinned filler is never displaced */
         if (is_index(e)) {
             if (e->conn == NOCONN) p->scratch[nc++] = (st_sym_t)s;
             continue;
