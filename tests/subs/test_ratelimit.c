@@ -1,0 +1,166 @@
+#include "../test.h"
+
+#include "subs/ratelimit.h"
+
+static const st_rl_tuning_t exact = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1};
+
+static void test_sliding_not_fixed_buckets(void **state)
+{
+    st_limiter_t l;
+    st_window_t w = {5, ST_SEC};
+    st_limiter_init(&l, &w, 1, &exact);
+    st_time_t t = 900 * ST_MSEC;
+    for (int i = 0; i < 5; i++) assert_true(st_limiter_try(&l, t));
+    assert_false(st_limiter_try(&l, t));
+    /* A fixed one-second bucket would allow five more at 1.0 s; a sliding window does not. */
+    assert_false(st_limiter_try(&l, ST_SEC));
+    assert_int_equal(st_limiter_next(&l, ST_SEC), 1900 * ST_MSEC);
+    assert_false(st_limiter_try(&l, 1900 * ST_MSEC - 1));
+    assert_true(st_limiter_try(&l, 1900 * ST_MSEC));
+    assert_int_equal(l.grants, 6);
+    assert_int_equal(l.denials, 3);
+    st_limiter_free(&l);
+}
+
+/* Greedy use of 5/s and 100/min for two minutes: exactly 100 grants per minute, at most 5 in
+ * any second, checked by an independent count over every grant. */
+static void test_two_windows(void **state)
+{
+    st_limiter_t l;
+    st_window_t w[2] = {{5, ST_SEC}, {100, ST_MIN}};
+    st_limiter_init(&l, w, 2, &exact);
+    static st_time_t g[1000];
+    int n = 0;
+    for (st_time_t t = 0; t < 2 * ST_MIN;) {
+        t = st_limiter_next(&l, t);
+        if (t >= 2 * ST_MIN) break;
+        assert_true(st_limiter_try(&l, t));
+        g[n++] = t;
+    }
+    assert_int_equal(n, 200);
+    for (int i = 0; i < n; i++) {
+        int in_sec = 0, in_min = 0;
+        for (int j = 0; j <= i; j++) {
+            in_sec += g[j] > g[i] - ST_SEC;
+            in_min += g[j] > g[i] - ST_MIN;
+        }
+        assert_true(in_sec <= 5);
+        assert_true(in_min <= 100);
+    }
+    assert_int_equal(g[99], 19 * ST_SEC);  /* 5 per second for 20 seconds */
+    assert_int_equal(g[100], ST_MIN);      /* then the minute window holds until 60 s */
+    st_limiter_free(&l);
+}
+
+static void test_rate_errors_and_recovery_schedule(void **state)
+{
+    st_limiter_t l;
+    st_window_t w = {10, ST_SEC};
+    st_limiter_init(&l, &w, 1, &exact);
+    assert_int_equal(st_limiter_limit(&l, 0, 0), 10);
+    st_limiter_rate_error(&l, 0);
+    assert_int_equal(st_limiter_limit(&l, 0, 0), 8);
+    st_limiter_rate_error(&l, ST_SEC);
+    assert_int_equal(st_limiter_limit(&l, 0, ST_SEC), 6); /* 0.64 */
+    st_limiter_rate_error(&l, 2 * ST_SEC);
+    assert_int_equal(st_limiter_limit(&l, 0, 2 * ST_SEC), 5); /* floor 0.5 (0.512 -> 5) */
+    st_limiter_rate_error(&l, 3 * ST_SEC);
+    assert_true(st_limiter_penalty(&l, 3 * ST_SEC) == 0.5);
+    /* Quiet from 3 s: +0.1 at 63 s, then every 10 s. */
+    st_time_t e = 3 * ST_SEC;
+    assert_int_equal(st_limiter_limit(&l, 0, e + 60 * ST_SEC - 1), 5);
+    assert_int_equal(st_limiter_limit(&l, 0, e + 60 * ST_SEC), 6);
+    assert_int_equal(st_limiter_limit(&l, 0, e + 70 * ST_SEC - 1), 6);
+    assert_int_equal(st_limiter_limit(&l, 0, e + 70 * ST_SEC), 7);
+    assert_int_equal(st_limiter_limit(&l, 0, e + 100 * ST_SEC), 10);
+    assert_int_equal(st_limiter_limit(&l, 0, e + 1000 * ST_SEC), 10);
+    /* An error during recovery starts from where recovery had got to. */
+    st_limiter_rate_error(&l, e + 75 * ST_SEC); /* penalty 0.7 -> 0.56 */
+    assert_int_equal(st_limiter_limit(&l, 0, e + 75 * ST_SEC), 5);
+    assert_int_equal(st_limiter_limit(&l, 0, e + 135 * ST_SEC), 6);
+    assert_int_equal(l.errors, 5);
+    st_limiter_free(&l);
+}
+
+static void test_modes(void **state)
+{
+    st_rl_tuning_t t;
+    st_window_t w = {20, ST_SEC};
+    int want[3] = {16, 18, 20};
+    for (int m = 0; m < 3; m++) {
+        st_rl_mode_tuning((st_rl_mode_t)m, &t);
+        st_limiter_t l;
+        st_limiter_init(&l, &w, 1, &t);
+        assert_int_equal(st_limiter_limit(&l, 0, 0), want[m]);
+        st_limiter_free(&l);
+    }
+    st_rl_mode_tuning(ST_RL_CONSERVATIVE, &t);
+    assert_true(t.reduction == 0.8 && t.floor == 0.5);
+    assert_string_equal(st_rl_mode_names[ST_RL_BALANCED], "balanced");
+}
+
+static void test_block_and_remaining_req(void **state)
+{
+    st_limiter_t l;
+    st_window_t w = {10, ST_SEC};
+    st_limiter_init(&l, &w, 1, &exact);
+    st_limiter_block(&l, 5 * ST_SEC); /* Retry-After: 5 */
+    assert_int_equal(st_limiter_next(&l, ST_SEC), 5 * ST_SEC);
+    assert_false(st_limiter_try(&l, 4 * ST_SEC));
+    assert_true(st_limiter_try(&l, 5 * ST_SEC));
+    int sec = -1;
+    assert_int_equal(st_parse_remaining_req("group=default; min=1800; sec=29", &sec), 0);
+    assert_int_equal(sec, 29);
+    assert_int_equal(st_parse_remaining_req("group=market; min=573; sec=0", &sec), 0);
+    assert_int_equal(sec, 0);
+    assert_true(st_parse_remaining_req("group=default; min=1800", &sec) < 0);
+    assert_true(st_parse_remaining_req("group=default; xsec=3", &sec) < 0);
+    st_limiter_remaining(&l, 7 * ST_SEC + 300 * ST_MSEC, 0);
+    assert_int_equal(st_limiter_next(&l, 7 * ST_SEC + 300 * ST_MSEC), 8 * ST_SEC);
+    st_limiter_remaining(&l, 9 * ST_SEC, 3); /* requests left: no block */
+    assert_int_equal(st_limiter_next(&l, 9 * ST_SEC), 9 * ST_SEC);
+    st_limiter_free(&l);
+}
+
+/* Random demand with random rate errors: every grant keeps every window within the limit in
+ * force at its time, which is never above the nominal one. */
+static void test_random_never_over(void **state)
+{
+    uint64_t r = 12345;
+    st_limiter_t l;
+    st_window_t w[2] = {{5, ST_SEC}, {100, ST_MIN}};
+    st_limiter_init(&l, w, 2, &exact);
+    static st_time_t g[20000];
+    int n = 0;
+    st_time_t t = 0;
+    for (int k = 0; k < 40000 && n < 20000; k++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        t += (st_time_t)(r % 400) * ST_MSEC;
+        if (r % 97 == 0) st_limiter_rate_error(&l, t);
+        if (!st_limiter_try(&l, t)) continue;
+        g[n++] = t;
+        int lim0 = st_limiter_limit(&l, 0, t), lim1 = st_limiter_limit(&l, 1, t);
+        int in0 = 0, in1 = 0;
+        for (int j = n - 1; j >= 0 && g[j] > t - ST_MIN; j--) {
+            in1++;
+            in0 += g[j] > t - ST_SEC;
+        }
+        assert_true(in0 <= lim0 && lim0 <= 5);
+        assert_true(in1 <= lim1 && lim1 <= 100);
+    }
+    assert_true(n > 1000);
+    st_limiter_free(&l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sliding_not_fixed_buckets),
+        cmocka_unit_test(test_two_windows),
+        cmocka_unit_test(test_rate_errors_and_recovery_schedule),
+        cmocka_unit_test(test_modes),
+        cmocka_unit_test(test_block_and_remaining_req),
+        cmocka_unit_test(test_random_never_over),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
