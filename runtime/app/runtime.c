@@ -30,6 +30,13 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         c->api_calls += fs.rest_calls;
         c->api_ok += fs.rest_ok;
         c->api_last_second += (double)fs.rest_last_second;
+        c->ws_desired += fs.ws_desired;
+        c->subs_requests += fs.subs_requests;
+        c->subs_messages += fs.subs_messages;
+        c->subs_latency_p99 = ST_MAX2(c->subs_latency_p99, fs.subs_latency_p99);
+        c->subs_latency_max = ST_MAX2(c->subs_latency_max, fs.subs_latency_max);
+        c->penalty = i == 0 ? fs.penalty : ST_MIN2(c->penalty, fs.penalty);
+        c->violations += fs.violations;
         c->market_trades += fs.market_trades;
         c->halts += fs.halts;
         c->bursts += fs.bursts;
@@ -46,13 +53,18 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         c->indices = ps.indices;
         c->emergencies = ps.emergencies_ok;
         c->plan_changes = ps.changes;
-        /* The feeds hold exactly what the plan says: anything else is a bug worth an alert. */
+        /* The feeds want exactly what the plan says (what the venue holds follows within the
+         * coalescer's debounce and pacing): anything else is a bug worth an alert. */
         int64_t planned = 0;
         for (int k = 0; k < ps.nconns; k++) planned += ps.used[k];
-        if (planned != c->ws_used && !rt->mismatch_logged) {
-            st_log_alert(PLAN, "feeds hold %lld registrations but the plan has %lld",
-                         (long long)c->ws_used, (long long)planned);
+        if (planned != c->ws_desired && !rt->mismatch_logged) {
+            st_log_alert(PLAN, "feeds want %lld registrations but the plan has %lld",
+                         (long long)c->ws_desired, (long long)planned);
             rt->mismatch_logged = true;
+        }
+        if (c->violations && !rt->violation_logged) {
+            st_log_alert(SUBS, "a venue limit was exceeded (%llu violations)", (unsigned long long)c->violations);
+            rt->violation_logged = true;
         }
     }
 }
@@ -256,7 +268,9 @@ static bool feeds_equal(const st_config_t *a, const st_config_t *b)
         if (strcmp(x->name, y->name) || x->kind != y->kind || x->connections != y->connections ||
             x->budget != y->budget || x->seed != y->seed || x->activity != y->activity ||
             x->volatility != y->volatility || x->halt_rate != y->halt_rate ||
-            x->rest_rate != y->rest_rate)
+            x->rest_rate != y->rest_rate || x->ws_rate != y->ws_rate ||
+            x->ws_rate_minute != y->ws_rate_minute || x->debounce != y->debounce ||
+            x->limiter != y->limiter)
             return false;
     }
     return true;

@@ -41,7 +41,7 @@ typedef struct st_runtime {
     uint64_t generation, reloads_ok, reloads_failed;
     uint64_t ticks_delivered;
     bool running;
-    bool mismatch_logged;
+    bool mismatch_logged, violation_logged;
 } st_runtime_t;
 
 /* Builds the first world from config_path and prepares everything. Returns 0, or ST_ECONFIG

@@ -17,6 +17,7 @@ static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const feed_kinds[] = {"sim", "kis", "upbit", "replay", NULL};
 static const char *const strategy_kinds[] = {"lua", "c", NULL};
 static const char *const sink_kinds[] = {"log", "jsonl", "webhook", NULL};
+static const char *const limiter_modes[] = {"conservative", "balanced", "aggressive", NULL};
 
 #define FLD(T, k, ty, m, ...) {.key = k, .type = ty, .offset = offsetof(T, m), __VA_ARGS__}
 #define SCHEMA(var, T, label)                                                                      \
@@ -80,6 +81,10 @@ static const st_field_t feed_schema_fields[] = {
     FLD(st_feed_cfg_t, "connections", ST_T_INT, connections, .def = "1", .min = 1, .max = 64),
     FLD(st_feed_cfg_t, "budget", ST_T_INT, budget, .def = "41", .min = 1, .max = 1000),
     FLD(st_feed_cfg_t, "rest_rate", ST_T_DOUBLE, rest_rate, .def = "20", .min = 0.1, .max = 10000),
+    FLD(st_feed_cfg_t, "ws_rate", ST_T_DOUBLE, ws_rate, .def = "5", .min = 1, .max = 10000),
+    FLD(st_feed_cfg_t, "ws_rate_minute", ST_T_INT, ws_rate_minute, .def = "0", .min = 0, .max = 1000000),
+    FLD(st_feed_cfg_t, "debounce", ST_T_DURATION, debounce, .def = "100ms", DUR_RANGE(0, 10 * ST_SEC)),
+    FLD(st_feed_cfg_t, "limiter", ST_T_ENUM, limiter, .def = "conservative", .names = limiter_modes),
     FLD(st_feed_cfg_t, "seed", ST_T_INT, seed, .def = "1", .min = 0, .max = 9007199254740991.0),
     FLD(st_feed_cfg_t, "activity", ST_T_DOUBLE, activity, .def = "1", .min = 0.01, .max = 100),
     FLD(st_feed_cfg_t, "volatility", ST_T_DOUBLE, volatility, .def = "1", .min = 0, .max = 10),

@@ -66,6 +66,10 @@ typedef struct {
     int64_t connections;
     int64_t budget;  /* registrations per connection */
     double rest_rate; /* REST calls per second the venue allows */
+    double ws_rate;   /* subscription messages per second per connection */
+    int64_t ws_rate_minute; /* … per minute per connection; 0 = no minute limit */
+    st_dur_t debounce;      /* coalescer debounce */
+    int limiter;            /* st_rl_mode_t */
     int64_t seed;    /* sim */
     double activity; /* sim: trade-rate multiplier */
     double volatility; /* sim: daily volatility multiplier */

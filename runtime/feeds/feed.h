@@ -23,6 +23,10 @@ typedef struct {
     int64_t ws_used, ws_budget; /* registrations held / allowed over all connections */
     uint64_t rest_calls, rest_ok;
     uint64_t rest_last_second; /* calls in the second before now */
+    int64_t ws_desired;         /* registrations the ledgers want (the plan, synchronously) */
+    uint64_t subs_requests, subs_messages; /* desired-set changes, and messages that carried them */
+    st_dur_t subs_latency_p99, subs_latency_max; /* request -> send */
+    double penalty;             /* lowest limiter penalty over the connections (1 = full rate) */
 } st_feed_stats_t;
 
 typedef struct {

@@ -1,16 +1,20 @@
-/* The embedded simulated market as a feed (kind: sim). The market evolves for every symbol,
- * watched or not, as an exchange does. The feed honours the plan the way a venue would:
- * - tier 1 (trade + orderbook) and tier 2 (trade) symbols, and index streams, receive every
- *   trade as it happens (one clock timer per subscribed symbol, at its next trade), tier-1
- *   symbols an orderbook after each trade;
- * - tier-3 symbols receive a REST-style snapshot when they enter the tier and then every
- *   polling interval the planner gives them (read at each poll, so a new time slot's scale
- *   applies at once), each counted as one API call;
- * - everything else is advanced silently once a simulated minute, so counters stay real.
- * Registrations are checked against each connection's budget like a venue would. */
+/* The embedded simulated market as a feed (kind: sim), behind the real subscription path.
+ *
+ * Plan changes become desired keys in each connection's ledger; the coalescer flushes them as
+ * KIS-format register/unregister messages, paced by the connection's limiter. The simulated
+ * venue receives those messages, enforces its registration cap and checks the message rate with
+ * its own windows (anything over either is a counted violation: there must be none), answers
+ * after a short delay like KIS does (SUBSCRIBE SUCCESS, ALREADY IN SUBSCRIBE, MAX SUBSCRIBE OVER,
+ * UNSUBSCRIBE SUCCESS), and streams what it has registered:
+ * - a registered trade (or index) key gets every trade as it happens (one clock timer per
+ *   streaming symbol, at its next trade); a registered book key an orderbook after each trade;
+ * - tier-3 symbols get a REST-style snapshot every polling interval the planner gives them (the
+ *   first one spread over the interval), each counted as one API call;
+ * - everything else is advanced silently once a simulated minute, so counters stay real. */
 #include "feed.h"
 #include "simmkt.h"
 #include "core/log.h"
+#include "subs/coalescer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,9 +22,8 @@
 #include <string.h>
 #include <time.h>
 
-#define SUB_NONE  0
-#define SUB_TRADE 1
-#define SUB_BOOK  2 /* trade + orderbook */
+#define ACK_DELAY (2 * ST_MSEC)
+#define ACKQ 4096
 
 typedef struct sim_feed sim_feed_t;
 
@@ -28,56 +31,77 @@ typedef struct {
     st_timer_t trade, poll;
     sim_feed_t *owner;
     st_sym_t sym;
-    uint8_t sub, conn;
-    bool polled;
-} sim_sub_t;
+    uint8_t streams; /* venue registrations of this symbol: bit per channel */
+    bool is_index;
+} sim_sym_t;
+
+typedef struct {
+    sim_feed_t *owner;
+    int index;
+    st_coalescer_t co;
+    st_limiter_t lim;
+    st_timer_t flush;
+    /* the venue's side */
+    uint8_t *reg; /* per key */
+    int held;
+    st_time_t rx[128]; /* the latest message arrival times, for the venue's own rate check */
+    size_t nrx;
+} sim_conn_t;
+
+typedef struct {
+    int conn;
+    st_key_t key;
+    st_ack_t ack;
+    st_time_t at;
+} ack_t;
 
 struct sim_feed {
     st_feed_t base;
     st_simmkt_t *mkt;
-    st_timer_t market_timer;
-    sim_sub_t *subs; /* by symbol id */
-    size_t nsubs;
-    st_sym_t *all; /* every instrument */
+    st_timer_t market_timer, ack_timer;
+    sim_sym_t *syms; /* by symbol id */
+    size_t nsyms;
+    st_sym_t *all;
     size_t nall;
+    struct code_ent { char code[16]; st_sym_t sym; } *codes; /* sorted, for the venue's lookup */
+    sim_conn_t *conns;
     int nconns, budget;
-    int used[ST_PLAN_MAX_CONNS];
+    double ws_rate;
+    int64_t ws_rate_minute;
+    ack_t ackq[ACKQ];
+    size_t ack_head, ack_n;
     const st_planner_t *plan;
     uint64_t ticks, rest_calls, violations;
-    st_time_t call_times[256]; /* ring of the latest REST call times: calls in the last second */
+    st_time_t call_times[256];
     size_t call_next;
     bool running;
 };
 
-/* First poll of a symbol entering tier 3: spread over its interval by a hash of its id, so a
- * whole universe entering at once does not poll in one burst. */
-static st_dur_t poll_offset(st_sym_t sym, const st_planner_t *plan)
-{
-    const st_plan_entry_t *e = plan ? st_planner_entry(plan, sym) : NULL;
-    st_dur_t every = e && e->poll > 0 ? e->poll : ST_MIN;
-    return (st_dur_t)(((uint64_t)sym * 2654435761u) % (uint64_t)(every / ST_MSEC)) * ST_MSEC;
-}
+/* --- streaming -------------------------------------------------------------------------- */
 
 static void deliver(const st_tick_t *t, void *ctx)
 {
-    sim_sub_t *s = ctx;
+    sim_sym_t *s = ctx;
     sim_feed_t *sf = s->owner;
-    st_tick_t tick = *t;
-    tick.feed = sf->base.index;
-    tick.recv_time = st_clock_now(sf->base.clock);
-    sf->ticks++;
-    sf->base.on_tick(&tick, sf->base.tick_ctx);
-    if (s->sub == SUB_BOOK) {
+    st_time_t now = st_clock_now(sf->base.clock);
+    if (s->streams & (1u << ST_CH_TRADE | 1u << ST_CH_INDEX)) {
+        st_tick_t tick = *t;
+        tick.feed = sf->base.index;
+        tick.recv_time = now;
+        sf->ticks++;
+        sf->base.on_tick(&tick, sf->base.tick_ctx);
+    }
+    if (s->streams & (1u << ST_CH_BOOK)) {
         st_tick_t book;
         st_simmkt_book(sf->mkt, s->sym, t->venue_time, &book);
         book.feed = sf->base.index;
-        book.recv_time = tick.recv_time;
+        book.recv_time = now;
         sf->ticks++;
         sf->base.on_tick(&book, sf->base.tick_ctx);
     }
 }
 
-static void arm_trade(sim_sub_t *s)
+static void arm_trade(sim_sym_t *s)
 {
     st_time_t next = st_simmkt_next_event(s->owner->mkt, s->sym);
     if (next != ST_TIME_NEVER) st_clock_timer_start(s->owner->base.clock, &s->trade, next, 0);
@@ -85,14 +109,39 @@ static void arm_trade(sim_sub_t *s)
 
 static void on_trade(st_timer_t *t, st_time_t now, void *ctx)
 {
-    sim_sub_t *s = ctx;
+    sim_sym_t *s = ctx;
     st_simmkt_advance(s->owner->mkt, s->sym, now, deliver, s);
-    if (s->sub != SUB_NONE) arm_trade(s);
+    if (s->streams) arm_trade(s);
+}
+
+static void set_stream(sim_feed_t *sf, st_sym_t sym, st_channel_t ch, bool on, st_time_t now)
+{
+    sim_sym_t *s = &sf->syms[sym];
+    uint8_t before = s->streams;
+    if (on)
+        s->streams |= (uint8_t)(1u << ch);
+    else
+        s->streams &= (uint8_t)~(1u << ch);
+    if (!before && s->streams) {
+        st_simmkt_advance(sf->mkt, sym, now, NULL, NULL); /* what came before is history */
+        if (sf->running) arm_trade(s);
+    } else if (before && !s->streams) {
+        st_clock_timer_stop(sf->base.clock, &s->trade);
+    }
+}
+
+/* --- tier 3 ------------------------------------------------------------------------------- */
+
+static st_dur_t poll_offset(st_sym_t sym, const st_planner_t *plan)
+{
+    const st_plan_entry_t *e = plan ? st_planner_entry(plan, sym) : NULL;
+    st_dur_t every = e && e->poll > 0 ? e->poll : ST_MIN;
+    return (st_dur_t)(((uint64_t)sym * 2654435761u) % (uint64_t)(every / ST_MSEC)) * ST_MSEC;
 }
 
 static void on_poll(st_timer_t *t, st_time_t now, void *ctx)
 {
-    sim_sub_t *s = ctx;
+    sim_sym_t *s = ctx;
     sim_feed_t *sf = s->owner;
     st_tick_t snap;
     st_simmkt_snapshot(sf->mkt, s->sym, now, &snap);
@@ -111,7 +160,119 @@ static void on_market_timer(st_timer_t *t, st_time_t now, void *ctx)
 {
     sim_feed_t *sf = ctx;
     for (size_t i = 0; i < sf->nall; i++)
-        if (sf->subs[sf->all[i]].sub == SUB_NONE) st_simmkt_advance(sf->mkt, sf->all[i], now, NULL, NULL);
+        if (!sf->syms[sf->all[i]].streams) st_simmkt_advance(sf->mkt, sf->all[i], now, NULL, NULL);
+}
+
+/* --- the subscription path ------------------------------------------------------------------ */
+
+static void arm_flush(sim_conn_t *c)
+{
+    st_clock_t *clk = c->owner->base.clock;
+    st_time_t due = st_coalescer_due(&c->co, st_clock_now(clk));
+    if (due == ST_TIME_NEVER)
+        st_clock_timer_stop(clk, &c->flush);
+    else if (!st_timer_active(&c->flush) || c->flush.at != due)
+        st_clock_timer_start(clk, &c->flush, due, 0);
+}
+
+static void on_flush(st_timer_t *t, st_time_t now, void *ctx)
+{
+    sim_conn_t *c = ctx;
+    st_coalescer_flush(&c->co, now);
+    arm_flush(c);
+}
+
+static void arm_acks(sim_feed_t *sf)
+{
+    if (sf->ack_n && sf->running)
+        st_clock_timer_start(sf->base.clock, &sf->ack_timer, sf->ackq[sf->ack_head].at, 0);
+}
+
+static void on_acks(st_timer_t *t, st_time_t now, void *ctx)
+{
+    sim_feed_t *sf = ctx;
+    while (sf->ack_n && sf->ackq[sf->ack_head].at <= now) {
+        ack_t a = sf->ackq[sf->ack_head];
+        sf->ack_head = (sf->ack_head + 1) % ACKQ;
+        sf->ack_n--;
+        st_coalescer_ack(&sf->conns[a.conn].co, a.key, a.ack, now);
+        arm_flush(&sf->conns[a.conn]);
+    }
+    arm_acks(sf);
+}
+
+static int by_code(const void *a, const void *b)
+{
+    return strcmp(((const struct code_ent *)a)->code, ((const struct code_ent *)b)->code);
+}
+
+static const char *code_of(void *ctx, st_sym_t sym)
+{
+    sim_conn_t *c = ctx;
+    return c->owner->codes[sym].code; /* the first nsyms entries are indexed by symbol id */
+}
+
+/* The venue: parses a KIS register/unregister message, keeps its own books, answers later. */
+static int venue_receive(void *ctx, const char *msg, size_t len)
+{
+    sim_conn_t *c = ctx;
+    sim_feed_t *sf = c->owner;
+    st_time_t now = st_clock_now(sf->base.clock);
+    /* Its own rate check: the latest ws_rate messages must span more than a second. */
+    size_t lim = (size_t)sf->ws_rate, cap = ST_ARRAY_SIZE(c->rx);
+    if (lim < cap && c->nrx >= lim && c->rx[(c->nrx - lim) % cap] > now - ST_SEC) sf->violations++;
+    if (sf->ws_rate_minute > 0 && (size_t)sf->ws_rate_minute < cap && c->nrx >= (size_t)sf->ws_rate_minute &&
+        c->rx[(c->nrx - (size_t)sf->ws_rate_minute) % cap] > now - ST_MIN)
+        sf->violations++;
+    c->rx[c->nrx++ % cap] = now;
+
+    const char *type = strstr(msg, "\"tr_type\":\""), *id = strstr(msg, "\"tr_id\":\""),
+               *key = strstr(msg, "\"tr_key\":\"");
+    if (!type || !id || !key || (size_t)(key - msg) > len) return -EPROTO;
+    bool on = type[11] == '1';
+    st_channel_t ch = strncmp(id + 9, "H0STASP0", 8) == 0 ? ST_CH_BOOK
+                      : strncmp(id + 9, "H0UPCNT0", 8) == 0 ? ST_CH_INDEX : ST_CH_TRADE;
+    struct code_ent probe = {{0}, 0};
+    const char *kend = strchr(key + 10, '"');
+    snprintf(probe.code, sizeof(probe.code), "%.*s", (int)(kend - key - 10), key + 10);
+    struct code_ent *hit = bsearch(&probe, sf->codes + sf->nsyms, sf->nall, sizeof(probe), by_code);
+    st_ack_t ack;
+    st_key_t k = 0;
+    if (!hit) {
+        ack = ST_ACK_INVALID; /* OPSP8992 invalid tr_key */
+    } else {
+        k = ST_KEY(hit->sym, ch);
+        if (on && c->reg[k]) {
+            ack = ST_ACK_SUBSCRIBED; /* ALREADY IN SUBSCRIBE */
+        } else if (on && c->held >= sf->budget) {
+            ack = ST_ACK_MAX_OVER;
+            sf->violations++;
+        } else if (on) {
+            c->reg[k] = 1;
+            c->held++;
+            set_stream(sf, hit->sym, ch, true, now);
+            ack = ST_ACK_SUBSCRIBED;
+        } else {
+            if (c->reg[k]) c->reg[k] = 0, c->held--, set_stream(sf, hit->sym, ch, false, now);
+            ack = ST_ACK_UNSUBSCRIBED; /* or OPSP0003 for a key it did not hold */
+        }
+    }
+    if (sf->ack_n == ACKQ) return -ENOBUFS;
+    sf->ackq[(sf->ack_head + sf->ack_n++) % ACKQ] = (ack_t){c->index, k, ack, now + ACK_DELAY};
+    if (sf->ack_n == 1) arm_acks(sf);
+    return 0;
+}
+
+static void want_tier(sim_feed_t *sf, int conn, st_sym_t sym, uint8_t tier, bool on, st_time_t now)
+{
+    if (conn < 0 || conn >= sf->nconns || (tier != ST_TIER_REALTIME && tier != ST_TIER_SEMI)) return;
+    st_coalescer_t *co = &sf->conns[conn].co;
+    if (sf->syms[sym].is_index) {
+        st_coalescer_want(co, ST_KEY(sym, ST_CH_INDEX), on, now);
+        return;
+    }
+    st_coalescer_want(co, ST_KEY(sym, ST_CH_TRADE), on, now);
+    if (tier == ST_TIER_REALTIME) st_coalescer_want(co, ST_KEY(sym, ST_CH_BOOK), on, now);
 }
 
 static int sim_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base,
@@ -119,60 +280,42 @@ static int sim_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
 {
     sim_feed_t *sf = (sim_feed_t *)f;
     st_time_t now = st_clock_now(f->clock);
-    int rc = 0;
     sf->plan = plan;
     for (size_t i = 0; i < n; i++) {
         const st_plan_change_t *c = &ch[i];
-        if ((size_t)c->sym >= sf->nsubs) continue;
-        sim_sub_t *s = &sf->subs[c->sym];
-        if (s->sub != SUB_NONE) { /* unregister */
-            sf->used[s->conn] -= s->sub == SUB_BOOK ? 2 : 1;
-            s->sub = SUB_NONE;
-            st_clock_timer_stop(f->clock, &s->trade);
-        }
-        if (c->to_tier == ST_TIER_REALTIME || c->to_tier == ST_TIER_SEMI) {
-            int conn = c->to_conn - conn_base;
-            int cost = c->to_tier == ST_TIER_REALTIME ? 2 : 1;
-            if (conn < 0 || conn >= sf->nconns || sf->used[conn] + cost > sf->budget) {
-                sf->violations++;
-                st_log_error(FEED, "%s: registration of symbol %u refused: connection %d would hold %d of %d",
-                             f->name, c->sym, conn, conn >= 0 && conn < sf->nconns ? sf->used[conn] + cost : -1,
-                             sf->budget);
-                rc = -ENOSPC;
-                continue;
-            }
-            /* What happened before the subscription is history: catch up silently. */
-            st_simmkt_advance(sf->mkt, c->sym, now, NULL, NULL);
-            s->sub = c->to_tier == ST_TIER_REALTIME ? SUB_BOOK : SUB_TRADE;
-            s->conn = (uint8_t)conn;
-            sf->used[conn] += cost;
-            st_clock_timer_stop(f->clock, &s->poll);
-            if (sf->running) arm_trade(s);
-        } else if (c->to_tier == ST_TIER_POLL) {
+        if ((size_t)c->sym >= sf->nsyms) continue;
+        sim_sym_t *s = &sf->syms[c->sym];
+        int from = c->from_conn == 0xFF ? -1 : c->from_conn - conn_base;
+        int to = c->to_conn == 0xFF ? -1 : c->to_conn - conn_base;
+        want_tier(sf, from, c->sym, c->from_tier, false, now);
+        want_tier(sf, to, c->sym, c->to_tier, true, now);
+        if (c->to_tier == ST_TIER_POLL) {
             if (sf->running && !st_timer_active(&s->poll))
                 st_clock_timer_start(f->clock, &s->poll, now + poll_offset(c->sym, plan), 0);
         } else {
             st_clock_timer_stop(f->clock, &s->poll);
         }
     }
-    return rc;
+    for (int k = 0; k < sf->nconns; k++) arm_flush(&sf->conns[k]);
+    return 0;
 }
+
+/* --- life cycle ------------------------------------------------------------------------------ */
 
 static int sim_start(st_feed_t *f)
 {
     sim_feed_t *sf = (sim_feed_t *)f;
     st_time_t now = st_clock_now(f->clock);
-    st_time_t first = (now / ST_MIN + 1) * ST_MIN;
-    st_clock_timer_start(f->clock, &sf->market_timer, first, ST_MIN);
+    st_clock_timer_start(f->clock, &sf->market_timer, (now / ST_MIN + 1) * ST_MIN, ST_MIN);
     sf->running = true;
-    for (size_t i = 0; i < sf->nsubs; i++) { /* a plan applied before the start */
-        sim_sub_t *s = &sf->subs[i];
-        if (s->sub != SUB_NONE) arm_trade(s);
+    for (size_t i = 0; i < sf->nsyms; i++) { /* a plan applied before the start */
         const st_plan_entry_t *e = sf->plan ? st_planner_entry(sf->plan, (st_sym_t)i) : NULL;
-        if (s->sub == SUB_NONE && e && e->tier == ST_TIER_POLL)
-            st_clock_timer_start(f->clock, &s->poll, now + poll_offset((st_sym_t)i, sf->plan), 0);
+        if (e && e->tier == ST_TIER_POLL)
+            st_clock_timer_start(f->clock, &sf->syms[i].poll, now + poll_offset((st_sym_t)i, sf->plan), 0);
     }
-    st_log_info(FEED, "%s: simulated market started", f->name);
+    for (int k = 0; k < sf->nconns; k++) arm_flush(&sf->conns[k]);
+    st_log_info(FEED, "%s: simulated market started (%d connection%s x %d registrations)", f->name,
+                sf->nconns, sf->nconns == 1 ? "" : "s", sf->budget);
     return 0;
 }
 
@@ -181,10 +324,12 @@ static void sim_stop(st_feed_t *f)
     sim_feed_t *sf = (sim_feed_t *)f;
     if (!sf->running) return;
     st_clock_timer_stop(f->clock, &sf->market_timer);
-    for (size_t i = 0; i < sf->nsubs; i++) {
-        st_clock_timer_stop(f->clock, &sf->subs[i].trade);
-        st_clock_timer_stop(f->clock, &sf->subs[i].poll);
+    st_clock_timer_stop(f->clock, &sf->ack_timer);
+    for (size_t i = 0; i < sf->nsyms; i++) {
+        st_clock_timer_stop(f->clock, &sf->syms[i].trade);
+        st_clock_timer_stop(f->clock, &sf->syms[i].poll);
     }
+    for (int k = 0; k < sf->nconns; k++) st_clock_timer_stop(f->clock, &sf->conns[k].flush);
     st_simmkt_advance_all(sf->mkt, st_clock_now(f->clock));
     sf->running = false;
 }
@@ -193,9 +338,16 @@ static void sim_destroy(st_feed_t *f)
 {
     sim_feed_t *sf = (sim_feed_t *)f;
     sim_stop(f);
+    for (int k = 0; k < sf->nconns; k++) {
+        st_coalescer_free(&sf->conns[k].co);
+        st_limiter_free(&sf->conns[k].lim);
+        free(sf->conns[k].reg);
+    }
+    free(sf->conns);
     st_simmkt_destroy(sf->mkt);
-    free(sf->subs);
+    free(sf->syms);
     free(sf->all);
+    free(sf->codes);
     free(f->name);
     free(sf);
 }
@@ -212,22 +364,37 @@ static void sim_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->shocks = ms.shocks;
     out->ticks_delivered = sf->ticks;
     out->ws_budget = (int64_t)sf->budget * sf->nconns;
-    for (int c = 0; c < sf->nconns; c++) out->ws_used += sf->used[c];
     out->rest_calls = out->rest_ok = sf->rest_calls;
+    out->violations = sf->violations;
     st_time_t now = st_clock_now(f->clock);
     for (size_t i = 0; i < ST_ARRAY_SIZE(sf->call_times) && i < sf->call_next; i++)
         out->rest_last_second += sf->call_times[i] > now - ST_SEC;
-    out->violations = sf->violations;
+    out->penalty = 1.0;
+    for (int k = 0; k < sf->nconns; k++) {
+        sim_conn_t *c = &sf->conns[k];
+        out->ws_used += c->held;
+        for (st_key_t key = 0; key < c->co.ledger.nkeys; key++) {
+            uint8_t st = c->co.ledger.state[key];
+            if (st & ST_LK_DESIRED) out->ws_desired++;
+        }
+        out->subs_requests += c->co.st.requests;
+        out->subs_messages += c->co.st.messages;
+        if (c->co.st.lat_max > out->subs_latency_max) out->subs_latency_max = c->co.st.lat_max;
+        st_dur_t p99 = st_coalescer_latency(&c->co, 0.99);
+        if (p99 > out->subs_latency_p99) out->subs_latency_p99 = p99;
+        double pen = st_limiter_penalty(&c->lim, now);
+        if (pen < out->penalty) out->penalty = pen;
+    }
 }
 
 static void sim_sync(st_feed_t *f, st_time_t now)
 {
     /* Events stamped exactly `now` belong to what starts now (a slot opening at 09:00 owns the
-     * 09:00:00 opening prints), so sync stops just short of it. Subscribed symbols are kept
+     * 09:00:00 opening prints), so sync stops just short of it. Streaming symbols are kept
      * current by their own timers. */
     sim_feed_t *sf = (sim_feed_t *)f;
     for (size_t i = 0; i < sf->nall; i++)
-        if (sf->subs[sf->all[i]].sub == SUB_NONE) st_simmkt_advance(sf->mkt, sf->all[i], now - 1, NULL, NULL);
+        if (!sf->syms[sf->all[i]].streams) st_simmkt_advance(sf->mkt, sf->all[i], now - 1, NULL, NULL);
 }
 
 static const st_feed_vtable_t sim_vtable = {"sim", sim_start, sim_stop, sim_destroy, sim_stats,
@@ -237,20 +404,15 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
                        char *err, size_t errlen)
 {
     const st_session_cfg_t *ss = &env->cfg->market.session;
+    const st_universe_t *u = env->universe;
     st_time_t now = st_clock_now(env->clock);
     time_t secs = (time_t)(now / ST_SEC);
     struct tm tm;
     localtime_r(&secs, &tm);
     st_simmkt_params_t p = {
-        .seed = (uint64_t)fc->seed,
-        .activity = fc->activity,
-        .volatility = fc->volatility,
-        .halt_rate = fc->halt_rate,
-        .pre_open = ss->pre_open,
-        .open = ss->open,
-        .closing_auction = ss->closing_auction,
-        .close = ss->close,
-        .utc_offset = (int32_t)tm.tm_gmtoff,
+        .seed = (uint64_t)fc->seed, .activity = fc->activity, .volatility = fc->volatility,
+        .halt_rate = fc->halt_rate, .pre_open = ss->pre_open, .open = ss->open,
+        .closing_auction = ss->closing_auction, .close = ss->close, .utc_offset = (int32_t)tm.tm_gmtoff,
     };
     if (fc->connections > ST_PLAN_MAX_CONNS) {
         snprintf(err, errlen, "feed \"%s\": at most %d connections", fc->name, ST_PLAN_MAX_CONNS);
@@ -258,22 +420,51 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     }
     sim_feed_t *sf = st_xcalloc(1, sizeof(*sf));
     sf->base.vt = &sim_vtable;
-    sf->mkt = st_simmkt_create(&p, env->universe, now);
+    sf->mkt = st_simmkt_create(&p, u, now);
     sf->nconns = (int)fc->connections;
     sf->budget = (int)fc->budget;
-    sf->nsubs = env->universe->by_sym_len;
-    sf->subs = st_xcalloc(sf->nsubs ? sf->nsubs : 1, sizeof(*sf->subs));
-    for (size_t i = 0; i < sf->nsubs; i++) {
-        sim_sub_t *s = &sf->subs[i];
+    sf->ws_rate = fc->ws_rate;
+    sf->ws_rate_minute = fc->ws_rate_minute;
+    sf->nsyms = u->by_sym_len;
+    sf->syms = st_xcalloc(sf->nsyms ? sf->nsyms : 1, sizeof(*sf->syms));
+    sf->nall = u->n;
+    sf->all = st_xmalloc((sf->nall ? sf->nall : 1) * sizeof(st_sym_t));
+    /* codes: [0, nsyms) by symbol id (for messages), then a sorted copy (for the venue). */
+    sf->codes = st_xcalloc(sf->nsyms + sf->nall + 1, sizeof(*sf->codes));
+    for (size_t i = 0; i < sf->nsyms; i++) {
+        sim_sym_t *s = &sf->syms[i];
         s->owner = sf;
         s->sym = (st_sym_t)i;
         st_timer_init(&s->trade, on_trade, s);
         st_timer_init(&s->poll, on_poll, s);
     }
-    sf->nall = env->universe->n;
-    sf->all = st_xmalloc((sf->nall ? sf->nall : 1) * sizeof(st_sym_t));
-    for (size_t i = 0; i < sf->nall; i++) sf->all[i] = env->universe->items[i].sym;
+    for (size_t i = 0; i < sf->nall; i++) {
+        const st_instrument_t *ins = &u->items[i];
+        sf->all[i] = ins->sym;
+        sf->syms[ins->sym].is_index = ins->market == ST_MKT_INDEX;
+        snprintf(sf->codes[ins->sym].code, sizeof(sf->codes[0].code), "%s", ins->code);
+        sf->codes[ins->sym].sym = ins->sym;
+        sf->codes[sf->nsyms + i] = sf->codes[ins->sym];
+    }
+    qsort(sf->codes + sf->nsyms, sf->nall, sizeof(*sf->codes), by_code);
+
+    st_rl_tuning_t tune;
+    st_rl_mode_tuning((st_rl_mode_t)fc->limiter, &tune);
+    st_window_t win[2] = {{(int)fc->ws_rate, ST_SEC}, {(int)fc->ws_rate_minute, ST_MIN}};
+    sf->conns = st_xcalloc((size_t)sf->nconns, sizeof(*sf->conns));
+    for (int k = 0; k < sf->nconns; k++) {
+        sim_conn_t *c = &sf->conns[k];
+        c->owner = sf;
+        c->index = k;
+        c->reg = st_xcalloc(sf->nsyms * ST_CH_COUNT + 1, 1);
+        st_limiter_init(&c->lim, win, fc->ws_rate_minute > 0 ? 2 : 1, &tune);
+        st_coalescer_io_t io = {venue_receive, code_of, c};
+        st_coalescer_init(&c->co, ST_VENUE_KIS, sf->nsyms, sf->budget, &c->lim, fc->debounce, &io);
+        snprintf(c->co.approval_key, sizeof(c->co.approval_key), "sim-approval-key-%d", k);
+        st_timer_init(&c->flush, on_flush, c);
+    }
     st_timer_init(&sf->market_timer, on_market_timer, sf);
+    st_timer_init(&sf->ack_timer, on_acks, sf);
     *out = &sf->base;
     return 0;
 }

@@ -30,10 +30,11 @@ void st_report_status_line(const st_counters_t *c, char *buf, size_t len)
         snprintf(ok, sizeof(ok), "-");
     snprintf(buf, len,
              "[%s] monitored %lld | websocket %lld/%lld | slot %s | signals %llu | api %s calls, %s ok, "
-             "%.0f/%.0f per s | market %s trades, %llu halts",
+             "%.0f/%.0f per s | subs %llu changes in %llu msgs | market %s trades, %llu halts",
              tod, (long long)c->monitored, (long long)c->ws_used, (long long)c->ws_budget,
              c->slot ? c->slot : "-", (unsigned long long)c->signals, calls, ok, c->api_last_second,
-             c->api_limit, trades, (unsigned long long)c->halts);
+             c->api_limit, (unsigned long long)c->subs_requests,
+             (unsigned long long)c->subs_messages, trades, (unsigned long long)c->halts);
 }
 
 static void close_row(st_report_t *r, const st_counters_t *c)
@@ -171,6 +172,12 @@ void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct 
             (long long)c->indices, (long long)c->ws_used, (long long)c->ws_budget,
             (unsigned long long)c->plan_changes, (unsigned long long)c->emergencies,
             (unsigned long long)c->signals, (unsigned long long)c->api_calls);
+    fprintf(out, "subscriptions: %llu desired-set changes sent in %llu messages (%.1fx fewer), "
+                 "request-to-send p99 %.0f ms, max %.0f ms, limiter at %.0f%%, violations %llu\n",
+            (unsigned long long)c->subs_requests, (unsigned long long)c->subs_messages,
+            c->subs_messages ? (double)c->subs_requests / (double)c->subs_messages : 0.0,
+            (double)c->subs_latency_p99 / 1e3, (double)c->subs_latency_max / 1e3, c->penalty * 100,
+            (unsigned long long)c->violations);
     if (mkt && u) print_market(out, mkt, u);
     fflush(out);
 }

@@ -22,6 +22,11 @@ typedef struct {
     uint64_t ticks_delivered;
     int64_t tier1, tier2, tier3, indices; /* symbols per tier (indices: index streams) */
     uint64_t emergencies, plan_changes;
+    int64_t ws_desired;                   /* registrations the ledgers want */
+    uint64_t subs_requests, subs_messages; /* desired-set changes and the messages sent for them */
+    st_dur_t subs_latency_p99, subs_latency_max;
+    double penalty;                       /* lowest limiter penalty (1 = full rate) */
+    uint64_t violations;                  /* venue limits exceeded: must stay 0 */
 } st_counters_t;
 
 typedef struct {

@@ -196,12 +196,16 @@ static void test_run_planned_day(void **state)
     char *out, *err;
     assert_int_equal(run("run", "-c", cfg, &out, &err), 0);
     /* 391 stocks + 5 indices; 005930 tier 1 (2), 000660 tier 2 (1), 5 index streams. */
-    assert_non_null(strstr(out, "[08:50:00] monitored 396 | websocket 8/41 | slot pre_market"));
+    /* At 08:50:00 the plan is made and the first flush is still in its debounce. */
+    assert_non_null(strstr(out, "[08:50:00] monitored 396 | websocket 0/41 | slot pre_market"));
+    assert_non_null(strstr(out, "[09:00:00] monitored 396 | websocket 8/41 | slot golden_time"));
     assert_non_null(strstr(out, "[12:00:00] monitored 396 | websocket 8/41 | slot lunch"));
     assert_non_null(strstr(out, "monitored 396 (tier 1: 1, tier 2: 1, tier 3: 389, indices: 5)"));
     const char *last = strstr(out, "[15:30:00]");
     assert_non_null(last);
     assert_null(strstr(last, "api 0 calls")); /* tier 3 was polled */
+    assert_non_null(strstr(last, "subs 8 changes in 8 msgs"));
+    assert_non_null(strstr(out, "violations 0"));
     char log[512];
     snprintf(log, sizeof(log), "%s/strata.log", dir);
     char *l = slurp(log);
