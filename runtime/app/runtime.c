@@ -2,6 +2,7 @@
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "feeds/simmkt.h"
+#include "subs/ledger.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -343,6 +344,30 @@ int st_runtime_reload(st_runtime_t *rt)
     return 0;
 }
 
+/* A venue refused a registration: an invalid symbol counts as a data failure (the planner
+ * excludes it after risk.failure_threshold of them); MAX SUBSCRIBE OVER means the connection
+ * holds fewer than its budget says, so the planner's budget for it drops to what the venue
+ * allows and the plan is made again. */
+static void on_refused(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, void *ctx)
+{
+    st_runtime_t *rt = ctx;
+    st_time_t now = st_clock_now(&rt->clock);
+    if (ack == ST_ACK_INVALID) {
+        st_planner_failure(rt->planner, sym, now);
+    } else {
+        st_planner_cfg_t pc;
+        st_planner_cfg_from(&pc, rt->world->cfg);
+        int c = rt->conn_base[f->index] + conn;
+        if (c < pc.nconns && cap < pc.budget[c]) {
+            st_log_error(PLAN, "connection %d holds only %d registrations: planning with that", c, cap);
+            pc.budget[c] = cap;
+            st_planner_set_cfg(rt->planner, &pc);
+        }
+    }
+    st_planner_replan(rt->planner, now);
+    plan_apply(rt);
+}
+
 static void on_tick(const st_tick_t *t, void *ctx)
 {
     st_runtime_t *rt = ctx;
@@ -391,7 +416,7 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     st_planner_cfg_from(&pc, cfg);
     rt->planner = st_planner_create(&pc, &rt->world->universe);
     rt->req_config = st_planner_requester(rt->planner, "config", 1.0);
-    st_feed_env_t env = {&rt->clock, &rt->world->universe, cfg, on_tick, rt};
+    st_feed_env_t env = {&rt->clock, &rt->world->universe, cfg, on_tick, rt, on_refused};
     for (size_t i = 0; i < rt->nfeeds; i++) {
         char err[256] = "";
         rc = st_feed_create(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i), (uint16_t)i, &env,

@@ -18,5 +18,6 @@ int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t 
     (*out)->clock = env->clock;
     (*out)->on_tick = env->on_tick;
     (*out)->tick_ctx = env->tick_ctx;
+    (*out)->on_refused = env->on_refused;
     return 0;
 }

@@ -13,6 +13,10 @@
 
 typedef struct st_feed st_feed_t;
 typedef void (*st_tick_cb)(const st_tick_t *t, void *ctx);
+/* The venue refused a registration on connection `conn` (the feed's own numbering): an invalid
+ * symbol (ack ST_ACK_INVALID), or MAX SUBSCRIBE OVER, after which `cap` registrations are what
+ * the connection can hold. */
+typedef void (*st_refused_cb)(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, void *ctx);
 
 typedef struct {
     uint64_t ticks_delivered; /* normalized ticks handed to on_tick */
@@ -52,6 +56,7 @@ struct st_feed {
     st_clock_t *clock;
     st_tick_cb on_tick;
     void *tick_ctx;
+    st_refused_cb on_refused;
 };
 
 /* Environment a feed is created in. The universe and config need only live during create. */
@@ -60,7 +65,8 @@ typedef struct {
     const st_universe_t *universe;
     const st_config_t *cfg;
     st_tick_cb on_tick;
-    void *tick_ctx;
+    void *tick_ctx; /* also the context of on_refused */
+    st_refused_cb on_refused;
 } st_feed_env_t;
 
 /* Creates the feed described by fc. Returns 0 or a negative error with a message in err. */

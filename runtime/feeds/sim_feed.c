@@ -212,6 +212,17 @@ static const char *code_of(void *ctx, st_sym_t sym)
     return c->owner->codes[sym].code; /* the first nsyms entries are indexed by symbol id */
 }
 
+static void refused(void *ctx, st_key_t key, st_ack_t ack, int cap)
+{
+    sim_conn_t *c = ctx;
+    sim_feed_t *sf = c->owner;
+    st_sym_t sym = ST_KEY_SYM(key);
+    st_log_warn(FEED, "%s: %s %s refused on connection %d: %s", sf->base.name,
+                st_kis_tr_id(ST_KEY_CH(key)), sym < sf->nsyms ? sf->codes[sym].code : "?", c->index,
+                ack == ST_ACK_MAX_OVER ? "MAX SUBSCRIBE OVER" : "invalid tr_key");
+    if (sf->base.on_refused) sf->base.on_refused(&sf->base, c->index, sym, ack, cap, sf->base.tick_ctx);
+}
+
 /* The venue: parses a KIS register/unregister message, keeps its own books, answers later. */
 static int venue_receive(void *ctx, const char *msg, size_t len)
 {
@@ -458,7 +469,7 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         c->index = k;
         c->reg = st_xcalloc(sf->nsyms * ST_CH_COUNT + 1, 1);
         st_limiter_init(&c->lim, win, fc->ws_rate_minute > 0 ? 2 : 1, &tune);
-        st_coalescer_io_t io = {venue_receive, code_of, c};
+        st_coalescer_io_t io = {venue_receive, code_of, refused, c};
         st_coalescer_init(&c->co, ST_VENUE_KIS, sf->nsyms, sf->budget, &c->lim, fc->debounce, &io);
         snprintf(c->co.approval_key, sizeof(c->co.approval_key), "sim-approval-key-%d", k);
         st_timer_init(&c->flush, on_flush, c);

@@ -280,6 +280,8 @@ void st_coalescer_ack(st_coalescer_t *c, st_key_t key, st_ack_t ack, st_time_t n
          * allows until something is released. */
         c->ledger.cap = ST_MAX2(0, st_ledger_held(&c->ledger));
     }
+    if ((ack == ST_ACK_MAX_OVER || ack == ST_ACK_INVALID) && c->io.refused)
+        c->io.refused(c->io.ctx, key, ack, c->ledger.cap);
     if (c->ledger.ndirty && !c->pending) {
         c->pending = true;
         c->flush_at = now; /* the debounce already passed for these keys */

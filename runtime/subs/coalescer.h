@@ -26,6 +26,9 @@ typedef struct {
     int (*send)(void *ctx, const char *msg, size_t len);
     /* The venue code of a symbol ("005930", "KRW-BTC"). */
     const char *(*code)(void *ctx, st_sym_t sym);
+    /* Optional: the venue refused key (MAX SUBSCRIBE OVER: cap is the cap now believed; an
+     * invalid key). Feeds log it with the symbol and tell the planner. */
+    void (*refused)(void *ctx, st_key_t key, st_ack_t ack, int cap);
     void *ctx;
 } st_coalescer_io_t;
 

@@ -70,7 +70,7 @@ static void run(const workload_t *w, bool quick)
         st_rl_tuning_t t = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1};
         st_limiter_init(&lim, win, w->venue == ST_VENUE_UPBIT ? 2 : 1, &t);
         sink_t sink = {0};
-        st_coalescer_io_t io = {on_send, code_of, &sink};
+        st_coalescer_io_t io = {on_send, code_of, NULL, &sink};
         st_coalescer_t c;
         st_coalescer_init(&c, w->venue, NSYM, w->venue == ST_VENUE_KIS ? 41 : 100000, &lim,
                           100 * ST_MSEC, &io);

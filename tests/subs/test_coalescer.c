@@ -80,6 +80,15 @@ static void deliver_acks(venue_t *v, st_coalescer_t *c, st_time_t now)
     }
 }
 
+static st_key_t refused_key;
+static st_ack_t refused_ack;
+static int refused_cap, refused_calls;
+static void on_refused(void *ctx, st_key_t key, st_ack_t ack, int cap)
+{
+    refused_key = key, refused_ack = ack, refused_cap = cap;
+    refused_calls++;
+}
+
 static st_limiter_t lim;
 static st_rl_tuning_t full = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1};
 
@@ -89,7 +98,8 @@ static void setup_kis(st_coalescer_t *c, venue_t *v, int cap, int per_sec)
     v->cap = cap;
     st_window_t w = {per_sec, ST_SEC};
     st_limiter_init(&lim, &w, 1, &full);
-    st_coalescer_io_t io = {venue_send, code_of, v};
+    refused_calls = 0;
+    st_coalescer_io_t io = {venue_send, code_of, on_refused, v};
     st_coalescer_init(c, ST_VENUE_KIS, NSYM, cap, &lim, 100 * ST_MSEC, &io);
     snprintf(c->approval_key, sizeof(c->approval_key), "a1b2c3d4-0000-4000-8000-000000000000");
 }
@@ -221,7 +231,7 @@ static void test_upbit_unified_message(void **state)
     memset(&v, 0, sizeof(v));
     st_window_t w[2] = {{5, ST_SEC}, {100, ST_MIN}};
     st_limiter_init(&lim, w, 2, &full);
-    st_coalescer_io_t io = {venue_send, code_of, &v};
+    st_coalescer_io_t io = {venue_send, code_of, NULL, &v};
     st_coalescer_init(&c, ST_VENUE_UPBIT, NSYM, 1000, &lim, 100 * ST_MSEC, &io);
     st_coalescer_want(&c, ST_KEY(1, ST_CH_TRADE), true, 0);
     st_coalescer_want(&c, ST_KEY(2, ST_CH_TRADE), true, 0);
@@ -266,6 +276,9 @@ static void test_max_over(void **state)
     run_until_quiet(&c, &v, 0, 10 * ST_SEC);
     assert_int_equal(c.ledger.confirmed, 39);
     assert_int_equal(c.ledger.cap, 39); /* believed the venue */
+    assert_int_equal(refused_ack, ST_ACK_MAX_OVER); /* and said so, for the planner */
+    assert_int_equal(refused_cap, 39);
+    assert_int_equal(refused_calls, 2);
     assert_int_equal(v.max_held, 41);
     size_t sent = v.n;
     run_until_quiet(&c, &v, 10 * ST_SEC, 20 * ST_SEC);
@@ -292,6 +305,9 @@ static void test_invalid_key(void **state)
     assert_int_equal(v.n, before + 1);
     assert_true(st_ledger_state(&c.ledger, bad) & ST_LK_FAILED);
     assert_int_equal(c.ledger.reason[bad], ST_ACK_INVALID);
+    assert_int_equal(refused_calls, 1);
+    assert_int_equal(refused_key, bad);
+    assert_int_equal(refused_ack, ST_ACK_INVALID);
     st_coalescer_want(&c, bad, false, 61 * ST_SEC);
     st_coalescer_want(&c, bad, true, 61 * ST_SEC);
     run_until_quiet(&c, &v, 61 * ST_SEC, 70 * ST_SEC);
@@ -312,7 +328,7 @@ static void storm(st_venue_t venue, size_t *messages, uint64_t *requests)
     v->ack_delay = 5 * ST_MSEC;
     st_window_t w[2] = {{5, ST_SEC}, {100, ST_MIN}};
     st_limiter_init(&lim, w, venue == ST_VENUE_UPBIT ? 2 : 1, &full);
-    st_coalescer_io_t io = {venue_send, code_of, v};
+    st_coalescer_io_t io = {venue_send, code_of, NULL, v};
     st_coalescer_init(&c, venue, NSYM, 41, &lim, 100 * ST_MSEC, &io);
     static uint8_t holds[STRATS][KEYS];
     static int refs[KEYS];
