@@ -89,7 +89,6 @@ static const char *type_name(const st_field_t *f)
     case ST_T_ENUM: return "one of the names listed in docs/config.md";
     case ST_T_STRUCT: return "a mapping";
     case ST_T_LIST: return "a list";
-    case ST_T_STRLIST: return "a list of strings";
     case ST_T_WEIGHTS: return "a mapping of names to numbers";
     case ST_T_VALUE: return "a value";
     }
@@ -309,25 +308,6 @@ static void decode_field(dctx_t *c, const st_field_t *f, const yaml_node_t *n, c
         }
         decode_list(c, f->sub, n, path, (st_list_t *)p);
         return;
-    case ST_T_STRLIST: {
-        if (is_null(n)) return;
-        if (n->type != YAML_SEQUENCE_NODE) {
-            derr(c, n, path, "expected a list of strings, got %s", node_kind(n));
-            return;
-        }
-        st_strlist_t *l = (st_strlist_t *)p;
-        size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-        l->items = st_arena_alloc(c->arena, cnt * sizeof(char *));
-        for (size_t i = 0; i < cnt; i++) {
-            yaml_node_t *it = yaml_document_get_node(c->doc, n->data.sequence.items.start[i]);
-            if (it->type != YAML_SCALAR_NODE) {
-                derr(c, it, path, "list item %zu: expected a string, got %s", i, node_kind(it));
-                continue;
-            }
-            l->items[l->n++] = st_arena_strdup(c->arena, (const char *)it->data.scalar.value);
-        }
-        return;
-    }
     case ST_T_WEIGHTS: {
         if (is_null(n)) return;
         if (n->type != YAML_MAPPING_NODE) {

@@ -24,7 +24,6 @@ typedef enum {
     ST_T_ENUM,     /* int: index into names */
     ST_T_STRUCT,   /* nested struct described by sub */
     ST_T_LIST,     /* st_list_t of sub structs */
-    ST_T_STRLIST,  /* st_strlist_t */
     ST_T_WEIGHTS,  /* st_weights_t: mapping of name → number */
     ST_T_VALUE     /* st_value_t *: any YAML, kept as a tree (strategy params) */
 } st_ftype_t;
@@ -54,11 +53,6 @@ typedef struct {
     void *items;
     size_t n;
 } st_list_t;
-
-typedef struct {
-    char **items;
-    size_t n;
-} st_strlist_t;
 
 typedef struct {
     char *key;

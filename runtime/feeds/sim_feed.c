@@ -384,10 +384,7 @@ static void sim_stats(const st_feed_t *f, st_feed_stats_t *out)
     for (int k = 0; k < sf->nconns; k++) {
         sim_conn_t *c = &sf->conns[k];
         out->ws_used += c->held;
-        for (st_key_t key = 0; key < c->co.ledger.nkeys; key++) {
-            uint8_t st = c->co.ledger.state[key];
-            if (st & ST_LK_DESIRED) out->ws_desired++;
-        }
+        out->ws_desired += c->co.ledger.desired;
         out->subs_requests += c->co.st.requests;
         out->subs_messages += c->co.st.messages;
         if (c->co.st.lat_max > out->subs_latency_max) out->subs_latency_max = c->co.st.lat_max;

@@ -1,7 +1,5 @@
 #include "tick.h"
 
-#include <math.h>
-
 double st_krx_tick_size(double price)
 {
     if (price < 2000) return 1;
@@ -11,10 +9,4 @@ double st_krx_tick_size(double price)
     if (price < 200000) return 100;
     if (price < 500000) return 500;
     return 1000;
-}
-
-double st_krx_round(double price)
-{
-    double t = st_krx_tick_size(price);
-    return floor(price / t) * t;
 }

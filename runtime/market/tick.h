@@ -44,7 +44,5 @@ typedef struct {
 
 /* KRX tick size (호가단위, 2023 unified table) for a price. */
 double st_krx_tick_size(double price);
-/* Rounds a price to the KRX tick grid (down). */
-double st_krx_round(double price);
 
 #endif
