@@ -280,6 +280,7 @@ static void check_feeds(st_config_t *cfg, st_diags_t *d)
 {
     for (size_t i = 0; i < cfg->feeds.n; i++) {
         st_feed_cfg_t *f = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
+        if (f->mark.bad) continue;
         for (size_t j = 0; j < i; j++)
             if (strcmp(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, j)->name, f->name) == 0)
                 CERR(d, &f->mark, "feeds[%zu]: duplicate feed name \"%s\"", i, f->name);
@@ -294,6 +295,7 @@ static void check_schedule(st_config_t *cfg, st_diags_t *d)
     int64_t budget = st_config_ws_budget(cfg);
     for (size_t i = 0; i < cfg->schedule.n; i++) {
         st_slot_cfg_t *s = ST_LIST_AT(cfg->schedule, st_slot_cfg_t, i);
+        if (s->mark.bad) continue;
         if (i > 0) {
             st_slot_cfg_t *p = ST_LIST_AT(cfg->schedule, st_slot_cfg_t, i - 1);
             if (s->start <= p->start)
@@ -315,6 +317,7 @@ static void check_strategies(st_config_t *cfg, st_diags_t *d)
 {
     for (size_t i = 0; i < cfg->strategies.n; i++) {
         st_strategy_cfg_t *s = ST_LIST_AT(cfg->strategies, st_strategy_cfg_t, i);
+        if (s->mark.bad) continue;
         for (size_t j = 0; j < i; j++)
             if (strcmp(ST_LIST_AT(cfg->strategies, st_strategy_cfg_t, j)->name, s->name) == 0)
                 CERR(d, &s->mark, "strategies[%zu]: duplicate strategy name \"%s\"", i, s->name);
@@ -328,6 +331,7 @@ static void check_signals(st_config_t *cfg, st_diags_t *d)
 {
     for (size_t i = 0; i < cfg->signals.sinks.n; i++) {
         st_sink_cfg_t *s = ST_LIST_AT(cfg->signals.sinks, st_sink_cfg_t, i);
+        if (s->mark.bad) continue;
         if (s->kind == ST_SINK_JSONL) {
             if (!*s->path)
                 CERR(d, &s->mark, "signals.sinks[%zu]: a jsonl sink needs a path", i);

@@ -369,7 +369,12 @@ static void apply_default(dctx_t *c, const st_field_t *f, const char *path, void
         *(st_value_t **)p = v;
         return;
     }
-    if (!f->def) return;
+    if (!f->def) {
+        /* No default: strings are "" rather than NULL, so checks never meet a NULL (a
+         * required string that is missing has already been reported). */
+        if (f->type == ST_T_STRING) *(char **)p = (char *)"";
+        return;
+    }
     int before = c->errors;
     set_scalar(c, f, NULL, f->def, path, dst);
     st_require(c->errors == before); /* a default that fails its own field is a bug */
@@ -379,6 +384,7 @@ static void decode_struct(dctx_t *c, const st_schema_t *sc, const yaml_node_t *m
                           const yaml_node_t *parent, void *dst)
 {
     const yaml_node_t *at = map ? map : parent;
+    int errors_before = c->errors;
     st_mark_t *mark = (st_mark_t *)((char *)dst + sc->mark_offset);
     mark->file = c->file;
     mark->line = at ? NODE_LINE(at) : 0;
@@ -433,12 +439,11 @@ static void decode_struct(dctx_t *c, const st_schema_t *sc, const yaml_node_t *m
         const st_field_t *f = &sc->fields[i];
         char fpath[256];
         join_path(fpath, sizeof(fpath), path, f->key);
-        if (f->required && map) {
+        if (f->required && map)
             derr(c, map, path && *path ? path : NULL, "missing required key \"%s\"", f->key);
-            continue;
-        }
         apply_default(c, f, fpath, dst);
     }
+    mark->bad = c->errors > errors_before;
 }
 
 static int load_doc(dctx_t *c, yaml_parser_t *parser, yaml_document_t *doc, const char *text,

@@ -12,6 +12,8 @@
 typedef struct {
     const char *file; /* owned by the arena of the decoded object */
     int line, col;    /* 1-based; 0 when the value came from a default */
+    bool bad;         /* decoding this struct reported an error: checks that combine its
+                       * fields skip it, so only the mistake itself is reported */
 } st_mark_t;
 
 typedef enum {

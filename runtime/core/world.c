@@ -16,6 +16,7 @@ st_world_t *st_world_build(const char *path, st_symtab_t *syms, st_diags_t *diag
     w->watch = st_arena_alloc(cfg->arena, wl->n * sizeof(st_watch_t));
     for (size_t i = 0; i < wl->n && diags->n == before; i++) {
         const st_watch_cfg_t *wc = ST_LIST_AT(*wl, st_watch_cfg_t, i);
+        if (wc->mark.bad) continue;
         st_sym_t sym = st_symtab_find(syms, wc->symbol, strlen(wc->symbol));
         if (sym == ST_SYM_NONE || !st_universe_get(&w->universe, sym)) {
             st_diags_add(diags, wc->mark.file, wc->mark.line, wc->mark.col,

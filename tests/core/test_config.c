@@ -301,6 +301,21 @@ static void test_five_mistakes_five_errors(void **state)
            {11, 3, "did you mean \"interval\""});
 }
 
+/* Found by fuzz_config: list items that are not mappings or lack their required strings
+ * crashed the cross-field checks (a NULL name). Now they are errors like any other. */
+static void test_fuzz_regression_missing_required_strings(void **state)
+{
+    EXPECT(HEAD "strategies: [{nua e},m]\n",
+           {3, 14, "strategies[0]: missing required key \"name\""},
+           {3, 14, "strategies[0]: missing required key \"kind\""},
+           {3, 14, "strategies[0]: missing required key \"path\""},
+           {3, 15, "strategies[0]: unknown key \"nua e\" (did you mean \"name\"?)"},
+           {3, 22, "strategies[1]: expected a mapping (key: value), got a scalar"});
+    EXPECT(HEAD "feeds: [x]\nschedule: [y]\nsignals: {sinks: [z]}\n",
+           {3, 9, "feeds[0]: expected a mapping"}, {4, 12, "schedule[0]: expected a mapping"},
+           {5, 19, "signals.sinks[0]: expected a mapping"});
+}
+
 static void test_relative_paths_resolve_against_config(void **state)
 {
     char *dir = st_test_tmpdir();
@@ -341,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_cross_field_checks),
         cmocka_unit_test(test_errors_sorted_by_position),
         cmocka_unit_test(test_five_mistakes_five_errors),
+        cmocka_unit_test(test_fuzz_regression_missing_required_strings),
         cmocka_unit_test(test_relative_paths_resolve_against_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

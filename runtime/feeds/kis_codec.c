@@ -1,0 +1,274 @@
+#include "kis_codec.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* --- header ------------------------------------------------------------------------------ */
+
+int st_kis_frame_parse(const char *buf, size_t len, st_kis_frame_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (len == 0) return -EPROTO;
+    if (buf[0] == '{') return 1;
+    if ((buf[0] != '0' && buf[0] != '1') || len < 2 || buf[1] != '|') return -EPROTO;
+    out->encrypted = buf[0] == '1';
+    const char *p = buf + 2, *end = buf + len;
+    const char *bar = memchr(p, '|', (size_t)(end - p));
+    if (!bar || bar == p) return -EPROTO;
+    out->tr_id = p;
+    out->tr_id_len = (size_t)(bar - p);
+    if (out->tr_id_len == 8 && memcmp(p, "H0STCNT0", 8) == 0) out->tr = ST_KIS_TR_TRADE;
+    else if (out->tr_id_len == 8 && memcmp(p, "H0STASP0", 8) == 0) out->tr = ST_KIS_TR_BOOK;
+    else if (out->tr_id_len == 8 && memcmp(p, "H0UPCNT0", 8) == 0) out->tr = ST_KIS_TR_INDEX;
+    else out->tr = ST_KIS_TR_OTHER;
+    p = bar + 1;
+    bar = memchr(p, '|', (size_t)(end - p));
+    if (!bar || bar == p || bar - p > 4) return -EPROTO;
+    int count = 0;
+    for (const char *q = p; q < bar; q++) {
+        if (*q < '0' || *q > '9') return -EPROTO;
+        count = count * 10 + (*q - '0');
+    }
+    if (count < 1) return -EPROTO;
+    out->count = count;
+    out->payload = bar + 1;
+    out->payload_len = (size_t)(end - out->payload);
+    return 0;
+}
+
+/* --- decoding ------------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *p[ST_KIS_BOOK_FIELDS];
+    uint8_t n[ST_KIS_BOOK_FIELDS];
+} fields_t;
+
+/* A decimal number, optionally signed, optionally with a fraction. */
+static bool num(const char *s, size_t n, double *out)
+{
+    if (n == 0 || n > 24) return false;
+    size_t i = 0;
+    bool neg = false;
+    if (s[0] == '-' || s[0] == '+') neg = s[0] == '-', i = 1;
+    if (i == n) return false;
+    int64_t ip = 0;
+    for (size_t start = i; i < n && s[i] != '.'; i++) {
+        if (s[i] < '0' || s[i] > '9' || i - start >= 18) return false; /* 18 digits fit int64 */
+        ip = ip * 10 + (s[i] - '0');
+    }
+    double v = (double)ip;
+    if (i < n) { /* '.' */
+        double scale = 0.1;
+        if (++i == n) return false;
+        for (; i < n; i++, scale *= 0.1) {
+            if (s[i] < '0' || s[i] > '9') return false;
+            v += (s[i] - '0') * scale;
+        }
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+
+static bool digits(const char *s, size_t n, size_t want, int *out)
+{
+    if (n != want) return false;
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* YYYYMMDD + HHMMSS (local) → strata time. */
+static bool local_time(const char *date, size_t dn, const char *hms, size_t hn, int32_t off, st_time_t *out)
+{
+    int ymd, h, m, s;
+    if (!digits(date, dn, 8, &ymd) || hn != 6 || !digits(hms, 2, 2, &h) || !digits(hms + 2, 2, 2, &m) ||
+        !digits(hms + 4, 2, 2, &s))
+        return false;
+    int y = ymd / 10000, mo = ymd / 100 % 100, d = ymd % 100;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || m > 59 || s > 59) return false;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + m * 60 + s - off;
+    *out = secs * ST_SEC;
+    return true;
+}
+
+#define F(i) f.p[i], f.n[i]
+
+static int decode_trade(const fields_t *fp, int32_t off, st_kis_record_t *r)
+{
+    const fields_t f = *fp;
+    st_trade_t *t = &r->tick.u.trade;
+    double change, side;
+    r->tick.kind = ST_TICK_TRADE;
+    if (!num(F(2), &t->price) || !num(F(4), &change) || !num(F(7), &t->open) || !num(F(8), &t->high) ||
+        !num(F(9), &t->low) || !num(F(10), &t->best_ask) || !num(F(11), &t->best_bid) ||
+        !num(F(12), &t->volume) || !num(F(13), &t->cum_volume) || !num(F(14), &t->cum_value) ||
+        !num(F(21), &side) || !local_time(F(33), F(1), off, &r->tick.venue_time))
+        return -EPROTO;
+    t->prev_close = t->price - change;
+    t->side = side == 1 ? ST_SIDE_BUY : side == 5 ? ST_SIDE_SELL : ST_SIDE_NONE;
+    if (f.n[35] == 1 && f.p[35][0] == 'Y') r->tick.flags |= ST_TICK_HALTED;
+    if (side == 3) r->tick.flags |= ST_TICK_AUCTION;
+    return 0;
+}
+
+static int decode_book(const fields_t *fp, int32_t off, st_time_t day_hint, st_kis_record_t *r)
+{
+    const fields_t f = *fp;
+    st_book_t *b = &r->tick.u.book;
+    r->tick.kind = ST_TICK_ORDERBOOK;
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) {
+        if (!num(F(3 + i), &b->ask[i]) || !num(F(13 + i), &b->bid[i]) || !num(F(23 + i), &b->ask_qty[i]) ||
+            !num(F(33 + i), &b->bid_qty[i]))
+            return -EPROTO;
+    }
+    if (!num(F(43), &b->total_ask_qty) || !num(F(44), &b->total_bid_qty)) return -EPROTO;
+    /* H0STASP0 carries no date: the time of day is placed on the day of `day_hint`. */
+    int h, m, s;
+    if (f.n[1] != 6 || !digits(f.p[1], 2, 2, &h) || !digits(f.p[1] + 2, 2, 2, &m) ||
+        !digits(f.p[1] + 4, 2, 2, &s) || h > 23 || m > 59 || s > 59)
+        return -EPROTO;
+    int64_t local_day = (day_hint / ST_SEC + off) / 86400;
+    r->tick.venue_time = (local_day * 86400 + h * 3600 + m * 60 + s - off) * ST_SEC;
+    return 0;
+}
+
+int st_kis_decode(const st_kis_frame_t *fr, int32_t utc_offset, st_time_t now, st_kis_record_cb cb,
+                  void *ctx)
+{
+    if (fr->encrypted || (fr->tr != ST_KIS_TR_TRADE && fr->tr != ST_KIS_TR_BOOK && fr->tr != ST_KIS_TR_INDEX))
+        return -EPROTO;
+    int nf = fr->tr == ST_KIS_TR_BOOK ? ST_KIS_BOOK_FIELDS : ST_KIS_TRADE_FIELDS;
+    const char *p = fr->payload, *end = fr->payload + fr->payload_len;
+    for (int rec = 0; rec < fr->count; rec++) {
+        fields_t f;
+        for (int i = 0; i < nf; i++) {
+            const char *q = p;
+            while (q < end && *q != '^') q++;
+            if (q - p > 255) return -EPROTO;
+            f.p[i] = p;
+            f.n[i] = (uint8_t)(q - p);
+            bool last = rec == fr->count - 1 && i == nf - 1;
+            if (last ? q != end : q == end) return -EPROTO; /* count x fields values exactly */
+            p = q + 1;
+        }
+        st_kis_record_t r;
+        memset(&r, 0, sizeof(r));
+        r.code = f.p[0];
+        r.code_len = f.n[0];
+        if (r.code_len == 0) return -EPROTO;
+        int rc = fr->tr == ST_KIS_TR_BOOK ? decode_book(&f, utc_offset, now, &r)
+                                          : decode_trade(&f, utc_offset, &r);
+        if (rc) return rc;
+        if (cb(&r, ctx)) return rec + 1;
+    }
+    return fr->count;
+}
+
+/* --- encoding ------------------------------------------------------------------------------ */
+
+typedef struct {
+    char *buf;
+    size_t len, off;
+    bool over;
+} enc_t;
+
+static void put(enc_t *e, const char *fmt, ...) ST_PRINTF(2, 3);
+static void put(enc_t *e, const char *fmt, ...)
+{
+    if (e->over) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(e->buf + e->off, e->len - e->off, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= e->len - e->off) e->over = true;
+    else e->off += (size_t)n;
+}
+
+static int sign_code(double change, double price, double prev)
+{
+    if (change == 0) return 3;
+    double limit = prev * 0.3;
+    if (change > 0) return price >= prev + limit - 1e-9 ? 1 : 2;
+    return price <= prev - limit + 1e-9 ? 4 : 5;
+}
+
+static void local_parts(st_time_t t, int32_t off, char date[16], char hms[16])
+{
+    int64_t secs = t / ST_SEC + off;
+    int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    int64_t sod = secs - days * 86400;
+    /* civil_from_days (Hinnant) */
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp + (mp < 10 ? 3 : -9);
+    y += m <= 2;
+    snprintf(date, 16, "%04u%02u%02u", (unsigned)(y % 10000), (unsigned)(m % 100), (unsigned)(d % 100));
+    snprintf(hms, 16, "%02u%02u%02u", (unsigned)(sod / 3600 % 24), (unsigned)(sod / 60 % 60),
+             (unsigned)(sod % 60));
+}
+
+size_t st_kis_encode_trades(char *buf, size_t len, const st_tick_t *ticks, const char *const *codes,
+                            size_t n, int32_t off)
+{
+    enc_t e = {buf, len, 0, false};
+    put(&e, "0|H0STCNT0|%03zu|", n);
+    for (size_t i = 0; i < n; i++) {
+        const st_trade_t *t = &ticks[i].u.trade;
+        char date[16], hms[16];
+        local_parts(ticks[i].venue_time, off, date, hms);
+        double change = t->price - t->prev_close;
+        double rate = t->prev_close > 0 ? change / t->prev_close * 100 : 0;
+        double vwap = t->cum_volume > 0 ? t->cum_value / t->cum_volume : t->price;
+        int side = (ticks[i].flags & ST_TICK_AUCTION) ? 3 : t->side == ST_SIDE_SELL ? 5 : 1;
+        int s = sign_code(change, t->price, t->prev_close);
+        /* Fields the simulator does not model (trade counts, strength, rates against the
+         * previous day, the hours of the high and low) are sent as zeros. */
+        put(&e,
+            "%s%s^%s^%.0f^%d^%.0f^%.2f^%.2f^%.0f^%.0f^%.0f^%.0f^%.0f^%.0f^%.0f^%.0f"
+            "^0^0^0^0.00^0^0^%d^0.00^0.00^090000^%d^%.0f^000000^%d^%.0f^000000^%d^%.0f"
+            "^%s^20^%s^0^0^0^0^0.00^0^0.00^0^^0",
+            i ? "^" : "", codes[i], hms, t->price, s, change, rate, vwap, t->open, t->high, t->low,
+            t->best_ask, t->best_bid, t->volume, t->cum_volume, t->cum_value, side,
+            sign_code(t->price - t->open, t->price, t->prev_close), t->price - t->open,
+            sign_code(t->price - t->high, t->price, t->prev_close), t->price - t->high,
+            sign_code(t->price - t->low, t->price, t->prev_close), t->price - t->low, date,
+            (ticks[i].flags & ST_TICK_HALTED) ? "Y" : "N");
+    }
+    return e.over ? 0 : e.off;
+}
+
+size_t st_kis_encode_book(char *buf, size_t len, const st_tick_t *book, const char *code, int32_t off)
+{
+    enc_t e = {buf, len, 0, false};
+    const st_book_t *b = &book->u.book;
+    char date[16], hms[16];
+    local_parts(book->venue_time, off, date, hms);
+    put(&e, "0|H0STASP0|001|%s^%s^0", code, hms);
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) put(&e, "^%.0f", b->ask[i]);
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) put(&e, "^%.0f", b->bid[i]);
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) put(&e, "^%.0f", b->ask_qty[i]);
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) put(&e, "^%.0f", b->bid_qty[i]);
+    /* totals, after-hours totals, expected price/qty/volume/diff/sign/rate, ACML_VOL, deltas,
+     * deal class: the simulator models the totals only. */
+    put(&e, "^%.0f^%.0f^0^0^0^0^0^0^3^0.00^0^0^0^0^0^0", b->total_ask_qty, b->total_bid_qty);
+    return e.over ? 0 : e.off;
+}

@@ -1,0 +1,56 @@
+/* KIS real-time data frames: `<enc>|<tr_id>|<count>|<payload>`, payload fields separated by
+ * '^', several records simply concatenated (46 fields per H0STCNT0 trade record, 59 per
+ * H0STASP0 orderbook record). See docs/protocols.md.
+ *
+ * Encoding is for the exchange simulator; decoding is for the KIS feed. Decoding is pure,
+ * splits in place and allocates nothing: each record reaches a callback as a normalized tick
+ * plus the code as it appears in the frame. Times: fields are the venue's local HHMMSS and
+ * YYYYMMDD; utc_offset (seconds east of UTC, KST 32400) turns them into strata time. */
+#ifndef ST_FEEDS_KIS_CODEC_H
+#define ST_FEEDS_KIS_CODEC_H
+
+#include "market/tick.h"
+
+#define ST_KIS_TRADE_FIELDS 46
+#define ST_KIS_BOOK_FIELDS  59
+
+typedef enum { ST_KIS_TR_TRADE, ST_KIS_TR_BOOK, ST_KIS_TR_INDEX, ST_KIS_TR_OTHER } st_kis_tr_t;
+
+typedef struct {
+    bool encrypted;     /* first field '1' */
+    st_kis_tr_t tr;
+    const char *tr_id;  /* into the frame */
+    size_t tr_id_len;
+    int count;          /* records announced */
+    const char *payload;
+    size_t payload_len;
+} st_kis_frame_t;
+
+/* Splits the header. Returns 0; 1 when the frame is a JSON control message (starts with '{');
+ * -EPROTO when it is malformed. */
+int st_kis_frame_parse(const char *buf, size_t len, st_kis_frame_t *out);
+
+typedef struct {
+    const char *code; /* into the frame, not NUL-terminated */
+    size_t code_len;
+    st_tick_t tick;   /* sym, feed and recv_time are left for the caller */
+} st_kis_record_t;
+
+typedef int (*st_kis_record_cb)(const st_kis_record_t *r, void *ctx);
+
+/* Decodes every record of a plain (unencrypted) H0STCNT0 or H0STASP0 frame, calling cb for
+ * each (a non-zero return stops). H0STASP0 carries no date: its time of day is placed on the
+ * local day of `now` (the receive time). Returns the number of records, or -EPROTO when the
+ * payload does not hold count x fields values or a value is malformed (records before the bad
+ * one have been delivered). */
+int st_kis_decode(const st_kis_frame_t *f, int32_t utc_offset, st_time_t now, st_kis_record_cb cb,
+                  void *ctx);
+
+/* Encodes ticks (all trades, or one orderbook) of the given codes as one frame into buf.
+ * Returns the length, or 0 if buf is too small. */
+size_t st_kis_encode_trades(char *buf, size_t len, const st_tick_t *ticks, const char *const *codes,
+                            size_t n, int32_t utc_offset);
+size_t st_kis_encode_book(char *buf, size_t len, const st_tick_t *book, const char *code,
+                          int32_t utc_offset);
+
+#endif
