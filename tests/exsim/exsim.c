@@ -1,0 +1,536 @@
+/* strata-exsim: a local exchange simulator that speaks the KIS WebSocket protocol (the Upbit
+ * side and the REST endpoints come next), driven by the same simulated market as strata's
+ * embedded sim feed. A test tool first; it binds 127.0.0.1 only and stops by itself.
+ *
+ *   strata-exsim [--port N] [--universe FILE] [--indices FILE] [--seed S] [--speed X]
+ *                [--start "YYYY-MM-DD HH:MM"] [--cap N] [--ping-idle DUR] [--duration DUR]
+ *
+ * It prints "strata-exsim: listening on 127.0.0.1:PORT" once ready (port 0 picks a free one).
+ * KIS WebSocket on any path (/, /tryitout, /tryitout/<tr_id>): JSON register/unregister
+ * (tr_type 1/2) answered with SUBSCRIBE SUCCESS, UNSUBSCRIBE SUCCESS, ALREADY IN SUBSCRIBE,
+ * MAX SUBSCRIBE OVER past the cap, OPSP0003 for unknown unregisters, OPSP8991/8992 for unknown
+ * tr_id/tr_key, JSON PARSING ERROR for bad JSON, ALREADY IN USE appkey for a second session on
+ * one approval key; PINGPONG when a session is quiet (a text echo or a pong counts as an
+ * answer); data frames 0|H0STCNT0|NNN|… (up to 20 records per frame) and 0|H0STASP0|001|….
+ * GET /control/stats returns the accounting as JSON. */
+#include "core/clock.h"
+#include "core/timefmt.h"
+#include "feeds/kis_codec.h"
+#include "feeds/simmkt.h"
+#include "market/universe.h"
+#include "subs/ledger.h"
+
+#include <cjson/cJSON.h>
+#include <libwebsockets.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BATCH 20
+#define RX_RING 256
+
+typedef struct msg {
+    struct msg *next;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE bytes, then the payload */
+} msg_t;
+
+typedef struct session {
+    struct lws *wsi;
+    struct session *next;
+    int id;
+    char appkey[64];
+    bool in_use_refused;
+    uint8_t *reg; /* per key */
+    int held, max_held;
+    uint64_t rx, frames, pings, pongs, errors;
+    st_time_t rx_times[RX_RING];
+    int max_rx_per_sec;
+    st_time_t last_tx;
+    msg_t *head, *tail;
+    size_t queued;
+    bool open;
+} session_t;
+
+static struct {
+    struct ev_loop *loop;
+    st_clock_t clock;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    st_symtab_t syms;
+    st_arena_t *arena;
+    st_universe_t uni;
+    st_simmkt_t *mkt;
+    session_t *sessions;
+    int next_id;
+    int cap;
+    st_dur_t ping_idle;
+    int32_t utc_offset;
+    uint16_t *trade_refs, *book_refs; /* per symbol: sessions streaming it */
+    st_timer_t market_timer;
+    ev_timer stop_timer;
+    ev_signal sigint, sigterm;
+    uint64_t frames_total, sessions_total, over_cap, refused_in_use;
+    int max_held_ever;
+} X;
+
+/* --- sending ---------------------------------------------------------------------------- */
+
+static void enqueue(session_t *s, const char *text, size_t len)
+{
+    msg_t *m = st_xmalloc(sizeof(*m) + LWS_PRE + len);
+    m->next = NULL;
+    m->len = len;
+    memcpy(m->data + LWS_PRE, text, len);
+    if (s->tail) s->tail->next = m;
+    else s->head = m;
+    s->tail = m;
+    s->queued++;
+    lws_callback_on_writable(s->wsi);
+}
+
+static void flush_one(session_t *s)
+{
+    msg_t *m = s->head;
+    if (!m) return;
+    if (lws_write(s->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len) return;
+    s->head = m->next;
+    if (!s->head) s->tail = NULL;
+    s->queued--;
+    free(m);
+    s->last_tx = st_clock_now(&X.clock);
+    if (s->head) lws_callback_on_writable(s->wsi);
+}
+
+static void reply(session_t *s, const char *tr_id, const char *tr_key, const char *rt, const char *cd,
+                  const char *msg1, bool output)
+{
+    char buf[512];
+    int n = snprintf(buf, sizeof(buf),
+                     "{\"header\":{\"tr_id\":\"%s\",\"tr_key\":\"%s\",\"encrypt\":\"N\"},\"body\":{\"rt_cd\":\"%s\","
+                     "\"msg_cd\":\"%s\",\"msg1\":\"%s\"%s}}",
+                     tr_id, tr_key, rt, cd, msg1,
+                     output ? ",\"output\":{\"iv\":\"55ce3d099479ce11\",\"key\":\"tvldhmfplvgcovaqrspclzhdotfzzequ\"}" : "");
+    enqueue(s, buf, (size_t)n);
+}
+
+/* --- the KIS protocol -------------------------------------------------------------------- */
+
+static const char *json_str(cJSON *o, const char *a, const char *b)
+{
+    cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b) x = cJSON_GetObjectItemCaseSensitive(x, b);
+    return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+static void count_rx(session_t *s, st_time_t now)
+{
+    s->rx_times[s->rx % RX_RING] = now;
+    s->rx++;
+    int in_sec = 0;
+    for (uint64_t i = 0; i < s->rx && i < RX_RING; i++) in_sec += s->rx_times[(s->rx - 1 - i) % RX_RING] > now - ST_SEC;
+    if (in_sec > s->max_rx_per_sec) s->max_rx_per_sec = in_sec;
+}
+
+static void set_reg(session_t *s, st_key_t k, bool on)
+{
+    st_sym_t sym = ST_KEY_SYM(k);
+    uint16_t *refs = ST_KEY_CH(k) == ST_CH_BOOK ? X.book_refs : X.trade_refs;
+    if (on && !s->reg[k]) {
+        if (!X.trade_refs[sym] && !X.book_refs[sym]) st_simmkt_advance(X.mkt, sym, st_clock_now(&X.clock), NULL, NULL);
+        s->reg[k] = 1, s->held++, refs[sym]++;
+    } else if (!on && s->reg[k]) {
+        s->reg[k] = 0, s->held--, refs[sym]--;
+    }
+    if (s->held > s->max_held) s->max_held = s->held;
+    if (s->held > X.max_held_ever) X.max_held_ever = s->held;
+}
+
+static void on_text(session_t *s, const char *text, size_t len)
+{
+    st_time_t now = st_clock_now(&X.clock);
+    count_rx(s, now);
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    if (!j) {
+        s->errors++;
+        reply(s, "", "", "9", "OPSP9999", "JSON PARSING ERROR : invalid json format", false);
+        return;
+    }
+    const char *tr_id = json_str(j, "header", "tr_id");
+    if (tr_id && strcmp(tr_id, "PINGPONG") == 0) { /* the client's echo */
+        s->pongs++;
+        cJSON_Delete(j);
+        return;
+    }
+    cJSON *header = cJSON_GetObjectItemCaseSensitive(j, "header");
+    const char *appkey = json_str(j, "header", "approval_key");
+    const char *type = json_str(j, "header", "tr_type");
+    cJSON *input = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "body"), "input");
+    const char *id = json_str(input, "tr_id", NULL), *key = json_str(input, "tr_key", NULL);
+    const char *err = NULL, *cd = NULL;
+    if (!header) cd = "OPSP9998", err = "JSON PARSING ERROR : header not found";
+    else if (!appkey || !*appkey) cd = "OPSP9996", err = "JSON PARSING ERROR : appkey not found";
+    else if (!input) cd = "OPSP9991", err = "JSON PARSING ERROR : input not found";
+    else if (!type || (strcmp(type, "1") && strcmp(type, "2"))) cd = "OPSP8997", err = "JSON PARSING ERROR : invalid tr_type";
+    else if (!key) cd = "OPSP9990", err = "JSON PARSING ERROR : tr_key not found";
+    if (err) {
+        s->errors++;
+        reply(s, id ? id : "", key ? key : "", "9", cd, err, false);
+        cJSON_Delete(j);
+        return;
+    }
+    if (!s->appkey[0]) {
+        /* One live session per approval key. */
+        for (session_t *o = X.sessions; o; o = o->next) {
+            if (o != s && o->open && strcmp(o->appkey, appkey) == 0) {
+                s->in_use_refused = true;
+                X.refused_in_use++;
+                reply(s, id ? id : "", key, "1", "OPSP8996", "ALREADY IN USE appkey", false);
+                cJSON_Delete(j);
+                return;
+            }
+        }
+        snprintf(s->appkey, sizeof(s->appkey), "%s", appkey);
+    }
+    st_channel_t ch = ST_CH_COUNT;
+    if (id && strcmp(id, "H0STCNT0") == 0) ch = ST_CH_TRADE;
+    else if (id && strcmp(id, "H0STASP0") == 0) ch = ST_CH_BOOK;
+    else if (id && strcmp(id, "H0UPCNT0") == 0) ch = ST_CH_INDEX;
+    st_sym_t sym = st_symtab_find(&X.syms, key, strlen(key));
+    bool on = type[0] == '1';
+    if (ch == ST_CH_COUNT) {
+        reply(s, id ? id : "", key, "1", "OPSP8991", "SUBSCRIBE ERROR : invalid tr_id", false);
+    } else if (sym == ST_SYM_NONE || !st_universe_get(&X.uni, sym)) {
+        reply(s, id, key, "1", "OPSP8992", "SUBSCRIBE ERROR : invalid tr_key", false);
+    } else {
+        st_key_t k = ST_KEY(sym, ch == ST_CH_INDEX ? ST_CH_TRADE : ch);
+        if (on && s->reg[k]) {
+            reply(s, id, key, "1", "OPSP0002", "ALREADY IN SUBSCRIBE", false);
+        } else if (on && s->held >= X.cap) {
+            X.over_cap++;
+            reply(s, id, key, "1", "OPSP0008", "MAX SUBSCRIBE OVER", false);
+        } else if (on) {
+            set_reg(s, k, true);
+            reply(s, id, key, "0", "OPSP0000", "SUBSCRIBE SUCCESS", true);
+        } else if (!s->reg[k]) {
+            reply(s, id, key, "1", "OPSP0003", "UNSUBSCRIBE ERROR (not found!)", false);
+        } else {
+            set_reg(s, k, false);
+            reply(s, id, key, "0", "OPSP0001", "UNSUBSCRIBE SUCCESS", false);
+        }
+    }
+    cJSON_Delete(j);
+}
+
+/* --- the market ------------------------------------------------------------------------------ */
+
+typedef struct {
+    st_tick_t t[MAX_BATCH];
+    int n;
+} batch_t;
+
+static void collect(const st_tick_t *t, void *ctx)
+{
+    batch_t *b = ctx;
+    if (b->n < MAX_BATCH) b->t[b->n++] = *t;
+}
+
+static void send_to(st_key_t k, const char *frame, size_t len)
+{
+    for (session_t *s = X.sessions; s; s = s->next) {
+        if (!s->open || !s->reg[k]) continue;
+        enqueue(s, frame, len);
+        s->frames++;
+        X.frames_total++;
+    }
+}
+
+static void on_market(st_timer_t *t, st_time_t now, void *ctx)
+{
+    static char frame[65536];
+    for (size_t i = 0; i < X.uni.n; i++) {
+        const st_instrument_t *ins = &X.uni.items[i];
+        st_sym_t sym = ins->sym;
+        if (!X.trade_refs[sym] && !X.book_refs[sym]) continue;
+        for (;;) { /* busy symbols: several frames of up to 20 records */
+            batch_t b = {.n = 0};
+            st_time_t until = now;
+            while (b.n < MAX_BATCH && st_simmkt_next_event(X.mkt, sym) <= until)
+                st_simmkt_advance(X.mkt, sym, st_simmkt_next_event(X.mkt, sym), collect, &b);
+            if (b.n == 0) break;
+            const char *codes[MAX_BATCH];
+            for (int k = 0; k < b.n; k++) codes[k] = ins->code;
+            if (X.trade_refs[sym]) {
+                size_t len = st_kis_encode_trades(frame, sizeof(frame), b.t, codes, (size_t)b.n, X.utc_offset);
+                send_to(ST_KEY(sym, ST_CH_TRADE), frame, len);
+            }
+            if (X.book_refs[sym]) {
+                st_tick_t book;
+                st_simmkt_book(X.mkt, sym, b.t[b.n - 1].venue_time, &book);
+                size_t len = st_kis_encode_book(frame, sizeof(frame), &book, ins->code, X.utc_offset);
+                send_to(ST_KEY(sym, ST_CH_BOOK), frame, len);
+            }
+            if (b.n < MAX_BATCH) break;
+        }
+    }
+    /* PINGPONG for quiet sessions. */
+    for (session_t *s = X.sessions; s; s = s->next) {
+        if (!s->open || now - s->last_tx < X.ping_idle) continue;
+        char date[32], msg[128];
+        struct tm tm;
+        time_t secs = (time_t)(now / ST_SEC + X.utc_offset);
+        gmtime_r(&secs, &tm);
+        strftime(date, sizeof(date), "%Y%m%d%H%M%S", &tm);
+        int n = snprintf(msg, sizeof(msg), "{\"header\":{\"tr_id\":\"PINGPONG\",\"datetime\":\"%s\"}}", date);
+        enqueue(s, msg, (size_t)n);
+        s->pings++;
+        s->last_tx = now;
+    }
+}
+
+/* --- accounting ------------------------------------------------------------------------------ */
+
+static char *stats_json(void)
+{
+    cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "sessions");
+    for (session_t *s = X.sessions; s; s = s->next) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "id", s->id);
+        cJSON_AddStringToObject(o, "appkey", s->appkey);
+        cJSON_AddBoolToObject(o, "open", s->open);
+        cJSON_AddNumberToObject(o, "registrations", s->held);
+        cJSON_AddNumberToObject(o, "max_registrations", s->max_held);
+        cJSON_AddNumberToObject(o, "messages", (double)s->rx);
+        cJSON_AddNumberToObject(o, "max_messages_per_second", s->max_rx_per_sec);
+        cJSON_AddNumberToObject(o, "frames", (double)s->frames);
+        cJSON_AddNumberToObject(o, "pings", (double)s->pings);
+        cJSON_AddNumberToObject(o, "pongs", (double)s->pongs);
+        cJSON_AddNumberToObject(o, "errors", (double)s->errors);
+        cJSON_AddItemToArray(arr, o);
+    }
+    cJSON_AddNumberToObject(root, "sessions_total", (double)X.sessions_total);
+    cJSON_AddNumberToObject(root, "max_registrations_ever", X.max_held_ever);
+    cJSON_AddNumberToObject(root, "registration_cap", X.cap);
+    cJSON_AddNumberToObject(root, "refused_over_cap", (double)X.over_cap);
+    cJSON_AddNumberToObject(root, "refused_in_use", (double)X.refused_in_use);
+    cJSON_AddNumberToObject(root, "frames_sent", (double)X.frames_total);
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+/* --- libwebsockets -------------------------------------------------------------------------- */
+
+typedef struct {
+    session_t *s;
+    char *body; /* HTTP response */
+    size_t body_len;
+} pss_t;
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    pss_t *pss = user;
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED: {
+        session_t *s = st_xcalloc(1, sizeof(*s));
+        s->wsi = wsi;
+        s->id = ++X.next_id;
+        s->open = true;
+        s->reg = st_xcalloc(X.syms.n * ST_CH_COUNT + 1, 1);
+        s->last_tx = st_clock_now(&X.clock);
+        s->next = X.sessions;
+        X.sessions = s;
+        X.sessions_total++;
+        pss->s = s;
+        break;
+    }
+    case LWS_CALLBACK_RECEIVE:
+        if (pss->s && lws_frame_is_binary(wsi) == 0) on_text(pss->s, in, len);
+        break;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (pss->s) pss->s->pongs++;
+        break;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (pss->s) flush_one(pss->s);
+        break;
+    case LWS_CALLBACK_CLOSED:
+        if (pss->s) {
+            session_t *s = pss->s;
+            for (st_key_t k = 0; k < X.syms.n * ST_CH_COUNT; k++)
+                if (s->reg[k]) set_reg(s, k, false);
+            s->open = false;
+            for (msg_t *m = s->head; m;) {
+                msg_t *n = m->next;
+                free(m);
+                m = n;
+            }
+            s->head = s->tail = NULL;
+            s->wsi = NULL;
+        }
+        break;
+    case LWS_CALLBACK_HTTP: {
+        char uri[256] = "";
+        lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+        if (strcmp(uri, "/control/stats") != 0) {
+            lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+            return -1;
+        }
+        pss->body = stats_json();
+        pss->body_len = strlen(pss->body);
+        unsigned char hdr[LWS_PRE + 512], *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof(hdr) - 1];
+        if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json", pss->body_len, &p, end) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (!pss->body) break;
+        unsigned char *buf = st_xmalloc(LWS_PRE + pss->body_len);
+        memcpy(buf + LWS_PRE, pss->body, pss->body_len);
+        int n = lws_write(wsi, buf + LWS_PRE, pss->body_len, LWS_WRITE_HTTP_FINAL);
+        free(buf);
+        free(pss->body);
+        pss->body = NULL;
+        if (n < 0) return -1;
+        if (lws_http_transaction_completed(wsi)) return -1;
+        return 0;
+    }
+    case LWS_CALLBACK_CLOSED_HTTP:
+        free(pss->body);
+        pss->body = NULL;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static const struct lws_protocols protocols[] = {
+    {"kis", callback, sizeof(pss_t), 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0} /* lws 4.1.6 has no LWS_PROTOCOL_LIST_TERM */
+};
+
+static void on_stop(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    fprintf(stderr, "strata-exsim: duration reached, stopping\n");
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    ev_break(loop, EVBREAK_ALL);
+}
+
+int main(int argc, char **argv)
+{
+    int port = 0;
+    const char *universe = STRATA_SOURCE_DIR "/config/universe.csv", *indices = STRATA_SOURCE_DIR "/config/indices.csv";
+    uint64_t seed = 1;
+    double speed = 1;
+    const char *start = NULL;
+    st_dur_t duration = 300 * ST_SEC;
+    X.cap = 41;
+    X.ping_idle = 10 * ST_SEC;
+    static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
+                                         {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
+                                         {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
+                                         {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': port = atoi(optarg); break;
+        case 'u': universe = optarg; break;
+        case 'i': indices = optarg; break;
+        case 's': seed = strtoull(optarg, NULL, 10); break;
+        case 'x': speed = atof(optarg); break;
+        case 't': start = optarg; break;
+        case 'c': X.cap = atoi(optarg); break;
+        case 'g':
+            if (st_parse_duration(optarg, &X.ping_idle)) return fprintf(stderr, "bad --ping-idle\n"), 2;
+            break;
+        case 'd':
+            if (st_parse_duration(optarg, &duration)) return fprintf(stderr, "bad --duration\n"), 2;
+            break;
+        default:
+            printf("usage: strata-exsim [--port N] [--universe F] [--indices F] [--seed S] [--speed X] "
+                   "[--start \"YYYY-MM-DD HH:MM\"] [--cap N] [--ping-idle DUR] [--duration DUR]\n");
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    st_tz_set("Asia/Seoul");
+    X.utc_offset = 9 * 3600;
+    st_symtab_init(&X.syms);
+    X.arena = st_arena_create(0);
+    st_diags_t d;
+    st_diags_init(&d);
+    if (st_universe_load(&X.uni, universe, indices, &X.syms, X.arena, &d)) {
+        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col, d.items[i].msg);
+        return 1;
+    }
+    st_diags_free(&d);
+    st_time_t t0 = st_wall_now();
+    if (start) {
+        struct tm tm;
+        if (st_parse_datetime(start, &tm) || st_tz_mktime(NULL, &tm, &t0)) return fprintf(stderr, "bad --start\n"), 2;
+    }
+    X.loop = ev_default_loop(0);
+    st_clock_init_sim(&X.clock, X.loop, t0, speed);
+    st_simmkt_params_t p = {.seed = seed, .activity = 1, .volatility = 1, .halt_rate = 1,
+                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
+                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
+                            .utc_offset = X.utc_offset};
+    X.mkt = st_simmkt_create(&p, &X.uni, t0);
+    X.trade_refs = st_xcalloc(X.syms.n + 1, sizeof(uint16_t));
+    X.book_refs = st_xcalloc(X.syms.n + 1, sizeof(uint16_t));
+
+    lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    void *loops[1] = {X.loop};
+    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.foreign_loops = loops;
+    X.ctx = lws_create_context(&info);
+    if (!X.ctx) return fprintf(stderr, "strata-exsim: cannot create the websocket context\n"), 1;
+    memset(&info, 0, sizeof(info));
+    info.port = port;
+    info.iface = "127.0.0.1";
+    info.protocols = protocols;
+    info.vhost_name = "exsim";
+    X.vhost = lws_create_vhost(X.ctx, &info);
+    if (!X.vhost) return fprintf(stderr, "strata-exsim: cannot listen on 127.0.0.1:%d\n", port), 1;
+
+    st_timer_init(&X.market_timer, on_market, NULL);
+    st_clock_timer_start(&X.clock, &X.market_timer, t0 + 100 * ST_MSEC, 100 * ST_MSEC);
+    ev_timer_init(&X.stop_timer, on_stop, (double)duration / 1e6, 0);
+    ev_timer_start(X.loop, &X.stop_timer);
+    ev_signal_init(&X.sigint, on_signal, SIGINT);
+    ev_signal_init(&X.sigterm, on_signal, SIGTERM);
+    ev_signal_start(X.loop, &X.sigint);
+    ev_signal_start(X.loop, &X.sigterm);
+    printf("strata-exsim: listening on 127.0.0.1:%d\n", lws_get_vhost_listen_port(X.vhost));
+    fflush(stdout);
+    ev_run(X.loop, 0);
+
+    lws_context_destroy(X.ctx);
+    for (session_t *s = X.sessions; s;) {
+        session_t *n = s->next;
+        for (msg_t *m = s->head; m;) {
+            msg_t *mn = m->next;
+            free(m);
+            m = mn;
+        }
+        free(s->reg);
+        free(s);
+        s = n;
+    }
+    st_clock_free(&X.clock);
+    st_simmkt_destroy(X.mkt);
+    free(X.trade_refs);
+    free(X.book_refs);
+    st_arena_destroy(X.arena);
+    st_symtab_free(&X.syms);
+    return 0;
+}

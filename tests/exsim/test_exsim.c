@@ -1,0 +1,215 @@
+/* Protocol tests of strata-exsim's KIS side, driven by a minimal independent WebSocket client:
+ * registration answers and error codes, the 42nd registration refused, one session per approval
+ * key, data frames that decode field by field, PINGPONG to a quiet session, and the accounting
+ * endpoint. Waits use deadlines only as hang guards; nothing asserts on speed. */
+#define _GNU_SOURCE /* memmem, strcasestr */
+#include "../test.h"
+#include "wsclient.h"
+
+#include "feeds/kis_codec.h"
+
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+static pid_t pid;
+static int port;
+
+static int start_sim(void **state)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        close(fds[0]);
+        execl(STRATA_EXSIM, STRATA_EXSIM, "--port", "0", "--duration", "120s", "--start", "2026-11-23 10:00",
+              "--speed", "20", "--ping-idle", "3s", "--seed", "7", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[256] = "";
+    size_t n = 0;
+    while (n < sizeof(line) - 1 && read(fds[0], line + n, 1) == 1 && line[n] != '\n') n++;
+    close(fds[0]);
+    char *colon = strrchr(line, ':');
+    port = colon ? atoi(colon + 1) : 0;
+    return port > 0 ? 0 : -1;
+}
+
+static int stop_sim(void **state)
+{
+    kill(pid, SIGTERM);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static char *reg_msg(const char *appkey, const char *type, const char *tr_id, const char *key)
+{
+    char *m = malloc(512);
+    snprintf(m, 512,
+             "{\"header\":{\"approval_key\":\"%s\",\"custtype\":\"P\",\"tr_type\":\"%s\",\"content-type\":\"utf-8\"},"
+             "\"body\":{\"input\":{\"tr_id\":\"%s\",\"tr_key\":\"%s\"}}}",
+             appkey, type, tr_id, key);
+    return m;
+}
+
+/* Sends a request and returns the next control (JSON) answer, skipping data frames. */
+static cJSON *ask(ws_t *w, const char *appkey, const char *type, const char *tr_id, const char *key)
+{
+    char *m = reg_msg(appkey, type, tr_id, key);
+    assert_true(ws_send(w, m));
+    free(m);
+    for (;;) {
+        char *in = NULL;
+        assert_true(ws_recv(w, &in, 10000, NULL));
+        if (in[0] == '{' && !strstr(in, "PINGPONG")) {
+            cJSON *j = cJSON_Parse(in);
+            free(in);
+            assert_non_null(j);
+            return j;
+        }
+        free(in);
+    }
+}
+
+static const char *field(cJSON *j, const char *a, const char *b)
+{
+    cJSON *x = cJSON_GetObjectItem(cJSON_GetObjectItem(j, a), b);
+    return cJSON_IsString(x) ? x->valuestring : "";
+}
+
+static void expect(cJSON *j, const char *rt, const char *cd, const char *msg1)
+{
+    if (strcmp(field(j, "body", "msg_cd"), cd) != 0) printf("# got %s %s\n", field(j, "body", "msg_cd"), field(j, "body", "msg1"));
+    assert_string_equal(field(j, "body", "rt_cd"), rt);
+    assert_string_equal(field(j, "body", "msg_cd"), cd);
+    assert_string_equal(field(j, "body", "msg1"), msg1);
+    cJSON_Delete(j);
+}
+
+static int count_records(const st_kis_record_t *r, void *ctx)
+{
+    (*(int *)ctx)++;
+    return 0;
+}
+
+static void test_registrations_and_errors(void **state)
+{
+    ws_t *w = malloc(sizeof(*w));
+    assert_true(ws_open(w, port, "/tryitout/H0STCNT0"));
+    cJSON *j = ask(w, "key-A", "1", "H0STCNT0", "005930");
+    assert_string_equal(field(j, "header", "tr_key"), "005930");
+    cJSON *out = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "body"), "output");
+    assert_int_equal(strlen(cJSON_GetObjectItem(out, "iv")->valuestring), 16);
+    assert_int_equal(strlen(cJSON_GetObjectItem(out, "key")->valuestring), 32);
+    expect(j, "0", "OPSP0000", "SUBSCRIBE SUCCESS");
+    expect(ask(w, "key-A", "1", "H0STCNT0", "005930"), "1", "OPSP0002", "ALREADY IN SUBSCRIBE");
+    expect(ask(w, "key-A", "2", "H0STCNT0", "000660"), "1", "OPSP0003", "UNSUBSCRIBE ERROR (not found!)");
+    expect(ask(w, "key-A", "1", "H0STCNT0", "999999"), "1", "OPSP8992", "SUBSCRIBE ERROR : invalid tr_key");
+    expect(ask(w, "key-A", "1", "H9XXXXX0", "005930"), "1", "OPSP8991", "SUBSCRIBE ERROR : invalid tr_id");
+    expect(ask(w, "key-A", "3", "H0STCNT0", "005930"), "9", "OPSP8997", "JSON PARSING ERROR : invalid tr_type");
+    assert_true(ws_send(w, "{not json"));
+    char *in;
+    do {
+        assert_true(ws_recv(w, &in, 10000, NULL));
+    } while (in[0] != '{' && (free(in), 1));
+    assert_non_null(strstr(in, "OPSP9999"));
+    free(in);
+    /* Up to 41 registrations (trade and book both count); the 42nd is refused. */
+    expect(ask(w, "key-A", "1", "H0STASP0", "005930"), "0", "OPSP0000", "SUBSCRIBE SUCCESS");
+    const char *codes[] = {"000660", "005380", "035420", "000270", "068270", "105560", "055550",
+                           "012330", "028260", "066570", "003550", "096770", "017670", "030200",
+                           "034730", "015760", "032830", "018260", "011200", "010950"};
+    int held = 2;
+    for (size_t i = 0; i < ST_ARRAY_SIZE(codes) && held < 41; i++) {
+        expect(ask(w, "key-A", "1", "H0STCNT0", codes[i]), "0", "OPSP0000", "SUBSCRIBE SUCCESS");
+        if (++held < 41) expect(ask(w, "key-A", "1", "H0STASP0", codes[i]), "0", "OPSP0000", "SUBSCRIBE SUCCESS"), held++;
+    }
+    assert_int_equal(held, 41);
+    expect(ask(w, "key-A", "1", "H0STCNT0", "009150"), "1", "OPSP0008", "MAX SUBSCRIBE OVER");
+    /* Unregistering frees a slot. */
+    expect(ask(w, "key-A", "2", "H0STASP0", "005930"), "0", "OPSP0001", "UNSUBSCRIBE SUCCESS");
+    expect(ask(w, "key-A", "1", "H0STCNT0", "009150"), "0", "OPSP0000", "SUBSCRIBE SUCCESS");
+
+    /* A second session with the same approval key is refused. */
+    ws_t *w2 = malloc(sizeof(*w2));
+    assert_true(ws_open(w2, port, "/"));
+    expect(ask(w2, "key-A", "1", "H0STCNT0", "000660"), "1", "OPSP8996", "ALREADY IN USE appkey");
+    ws_close(w2);
+    free(w2);
+
+    /* Data: trade frames for registered symbols, 46 fields per record, that decode. */
+    int frames = 0, records = 0;
+    for (int k = 0; k < 400 && frames < 5; k++) {
+        assert_true(ws_recv(w, &in, 15000, NULL));
+        if (strncmp(in, "0|H0STCNT0|", 11) == 0) {
+            st_kis_frame_t f;
+            assert_int_equal(st_kis_frame_parse(in, strlen(in), &f), 0);
+            int n = 0;
+            assert_int_equal(st_kis_decode(&f, 9 * 3600, 0, count_records, &n), f.count);
+            assert_int_equal(n, f.count);
+            frames++;
+            records += f.count;
+        }
+        free(in);
+    }
+    assert_int_equal(frames, 5);
+    assert_true(records >= 5);
+
+    /* The accounting endpoint. */
+    char *body = http_get(port, "/control/stats");
+    assert_non_null(body);
+    cJSON *s = cJSON_Parse(body);
+    assert_non_null(s);
+    assert_int_equal(cJSON_GetObjectItem(s, "max_registrations_ever")->valueint, 41);
+    assert_int_equal(cJSON_GetObjectItem(s, "refused_over_cap")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(s, "refused_in_use")->valueint, 1);
+    assert_true(cJSON_GetObjectItem(s, "frames_sent")->valuedouble >= 5);
+    cJSON *sess = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "sessions"), 1); /* newest first */
+    assert_string_equal(cJSON_GetObjectItem(sess, "appkey")->valuestring, "key-A");
+    assert_int_equal(cJSON_GetObjectItem(sess, "registrations")->valueint, 41);
+    cJSON_Delete(s);
+    free(body);
+    ws_close(w);
+    free(w);
+}
+
+/* A quiet session receives PINGPONG; echoing it is counted as an answer. */
+static void test_pingpong(void **state)
+{
+    ws_t *w = malloc(sizeof(*w));
+    assert_true(ws_open(w, port, "/"));
+    char *in = NULL;
+    assert_true(ws_recv(w, &in, 30000, NULL)); /* nothing registered: the first frame is a ping */
+    assert_non_null(strstr(in, "\"tr_id\":\"PINGPONG\""));
+    assert_non_null(strstr(in, "\"datetime\":\"20261123"));
+    assert_true(ws_send(w, in));
+    free(in);
+    for (int i = 0; i < 100; i++) {
+        char *body = http_get(port, "/control/stats");
+        cJSON *s = cJSON_Parse(body);
+        cJSON *me = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "sessions"), 0);
+        int pongs = cJSON_GetObjectItem(me, "pongs")->valueint;
+        cJSON_Delete(s);
+        free(body);
+        if (pongs == 1) break;
+        usleep(50000);
+        assert_true(i < 99);
+    }
+    ws_close(w);
+    free(w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_registrations_and_errors),
+        cmocka_unit_test(test_pingpong),
+    };
+    return cmocka_run_group_tests(tests, start_sim, stop_sim);
+}
