@@ -30,6 +30,7 @@
 
 #define MAX_BATCH 20
 #define RX_RING 256
+#define MAX_QUEUE 4096 /* per session: past this, data frames to a slow reader are dropped */
 
 typedef struct msg {
     struct msg *next;
@@ -45,12 +46,14 @@ typedef struct session {
     bool in_use_refused;
     uint8_t *reg; /* per key */
     int held, max_held;
-    uint64_t rx, frames, pings, pongs, errors;
+    uint64_t rx, frames, pings, pongs, errors, dropped;
     st_time_t rx_times[RX_RING];
     int max_rx_per_sec;
     st_time_t last_tx;
     msg_t *head, *tail;
     size_t queued;
+    char *rx_buf; /* a message arriving in several pieces */
+    size_t rx_len, rx_cap;
     bool open;
 } session_t;
 
@@ -72,7 +75,7 @@ static struct {
     st_timer_t market_timer;
     ev_timer stop_timer;
     ev_signal sigint, sigterm;
-    uint64_t frames_total, sessions_total, over_cap, refused_in_use;
+    uint64_t frames_total, frames_dropped, sessions_total, over_cap, refused_in_use;
     int max_held_ever;
 } X;
 
@@ -241,6 +244,11 @@ static void send_to(st_key_t k, const char *frame, size_t len)
 {
     for (session_t *s = X.sessions; s; s = s->next) {
         if (!s->open || !s->reg[k]) continue;
+        if (s->queued >= MAX_QUEUE) { /* a slow reader loses data, never answers */
+            s->dropped++;
+            X.frames_dropped++;
+            continue;
+        }
         enqueue(s, frame, len);
         s->frames++;
         X.frames_total++;
@@ -308,6 +316,7 @@ static char *stats_json(void)
         cJSON_AddNumberToObject(o, "pings", (double)s->pings);
         cJSON_AddNumberToObject(o, "pongs", (double)s->pongs);
         cJSON_AddNumberToObject(o, "errors", (double)s->errors);
+        cJSON_AddNumberToObject(o, "frames_dropped", (double)s->dropped);
         cJSON_AddItemToArray(arr, o);
     }
     cJSON_AddNumberToObject(root, "sessions_total", (double)X.sessions_total);
@@ -316,6 +325,7 @@ static char *stats_json(void)
     cJSON_AddNumberToObject(root, "refused_over_cap", (double)X.over_cap);
     cJSON_AddNumberToObject(root, "refused_in_use", (double)X.refused_in_use);
     cJSON_AddNumberToObject(root, "frames_sent", (double)X.frames_total);
+    cJSON_AddNumberToObject(root, "frames_dropped", (double)X.frames_dropped);
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;
@@ -346,9 +356,22 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         pss->s = s;
         break;
     }
-    case LWS_CALLBACK_RECEIVE:
-        if (pss->s && lws_frame_is_binary(wsi) == 0) on_text(pss->s, in, len);
+    case LWS_CALLBACK_RECEIVE: {
+        /* lws may hand one message over in several pieces (when its bytes span reads):
+         * gather them until the final fragment is complete. */
+        session_t *s = pss->s;
+        if (!s) break;
+        if (s->rx_len + len + 1 > s->rx_cap) {
+            s->rx_cap = (s->rx_len + len + 1) * 2;
+            s->rx_buf = st_xrealloc(s->rx_buf, s->rx_cap);
+        }
+        memcpy(s->rx_buf + s->rx_len, in, len);
+        s->rx_len += len;
+        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) break;
+        if (!lws_frame_is_binary(wsi)) on_text(s, s->rx_buf, s->rx_len);
+        s->rx_len = 0;
         break;
+    }
     case LWS_CALLBACK_RECEIVE_PONG:
         if (pss->s) pss->s->pongs++;
         break;
@@ -523,6 +546,7 @@ int main(int argc, char **argv)
             m = mn;
         }
         free(s->reg);
+        free(s->rx_buf);
         free(s);
         s = n;
     }

@@ -179,6 +179,39 @@ static void test_registrations_and_errors(void **state)
     free(w);
 }
 
+/* A message whose bytes arrive in two pieces is one message (found by bench_exsim: the
+ * simulator answered JSON PARSING ERROR to messages split across reads). */
+static void test_message_split_across_reads(void **state)
+{
+    ws_t *w = malloc(sizeof(*w));
+    assert_true(ws_open(w, port, "/"));
+    char *m = reg_msg("key-split", "1", "H0STCNT0", "000660");
+    size_t len = strlen(m);
+    unsigned char frame[1024], mask[4] = {1, 2, 3, 4};
+    size_t hn = 0;
+    frame[hn++] = 0x81;
+    frame[hn++] = 0x80 | 126;
+    frame[hn++] = (unsigned char)(len >> 8);
+    frame[hn++] = (unsigned char)len;
+    memcpy(frame + hn, mask, 4);
+    hn += 4;
+    for (size_t i = 0; i < len; i++) frame[hn + i] = (unsigned char)m[i] ^ mask[i % 4];
+    size_t half = hn + len / 2;
+    assert_int_equal(write(w->fd, frame, half), (ssize_t)half);
+    usleep(100000);
+    assert_int_equal(write(w->fd, frame + half, hn + len - half), (ssize_t)(hn + len - half));
+    free(m);
+    char *in = NULL;
+    do {
+        free(in);
+        assert_true(ws_recv(w, &in, 10000, NULL));
+    } while (in[0] != '{' || strstr(in, "PINGPONG"));
+    assert_non_null(strstr(in, "\"OPSP0000\""));
+    free(in);
+    ws_close(w);
+    free(w);
+}
+
 /* A quiet session receives PINGPONG; echoing it is counted as an answer. */
 static void test_pingpong(void **state)
 {
@@ -209,6 +242,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registrations_and_errors),
+        cmocka_unit_test(test_message_split_across_reads),
         cmocka_unit_test(test_pingpong),
     };
     return cmocka_run_group_tests(tests, start_sim, stop_sim);
