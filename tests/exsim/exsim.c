@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,20 @@ static struct {
     ev_signal sigint, sigterm;
     uint64_t frames_total, frames_dropped, sessions_total, over_cap, refused_in_use;
     int max_held_ever;
+    /* KIS REST */
+    bool paper;
+    struct app {
+        char key[64];
+        st_time_t token_issued; /* 0 = never */
+        char token[48];
+        st_time_t token_expires;
+        st_time_t calls[64]; /* ring of the latest call times (the 1 s window) */
+        uint64_t ncalls;
+    } apps[16];
+    int napps;
+    uint64_t rest_calls, rest_ok, rest_rate_refused, rest_token_refused, tokens_issued, tokens_refused;
+    int rest_max_per_second;
+    uint64_t token_seq;
 } X;
 
 /* --- sending ---------------------------------------------------------------------------- */
@@ -326,9 +341,289 @@ static char *stats_json(void)
     cJSON_AddNumberToObject(root, "refused_in_use", (double)X.refused_in_use);
     cJSON_AddNumberToObject(root, "frames_sent", (double)X.frames_total);
     cJSON_AddNumberToObject(root, "frames_dropped", (double)X.frames_dropped);
+    cJSON *rest = cJSON_AddObjectToObject(root, "rest");
+    cJSON_AddNumberToObject(rest, "calls", (double)X.rest_calls);
+    cJSON_AddNumberToObject(rest, "ok", (double)X.rest_ok);
+    cJSON_AddNumberToObject(rest, "refused_rate", (double)X.rest_rate_refused);
+    cJSON_AddNumberToObject(rest, "refused_token", (double)X.rest_token_refused);
+    cJSON_AddNumberToObject(rest, "max_per_second", X.rest_max_per_second);
+    cJSON_AddNumberToObject(rest, "limit_per_second", X.paper ? 2 : 20);
+    cJSON_AddNumberToObject(rest, "tokens_issued", (double)X.tokens_issued);
+    cJSON_AddNumberToObject(rest, "tokens_refused", (double)X.tokens_refused);
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;
+}
+
+
+/* --- KIS REST ----------------------------------------------------------------------------- */
+
+static struct app *app_get(const char *key, bool create)
+{
+    for (int i = 0; i < X.napps; i++)
+        if (strcmp(X.apps[i].key, key) == 0) return &X.apps[i];
+    if (!create || X.napps == (int)ST_ARRAY_SIZE(X.apps)) return NULL;
+    struct app *a = &X.apps[X.napps++];
+    memset(a, 0, sizeof(*a));
+    snprintf(a->key, sizeof(a->key), "%s", key);
+    return a;
+}
+
+typedef struct {
+    int status;
+    char *body; /* malloc'd JSON */
+    const char *tr_id;
+} http_reply_t;
+
+static http_reply_t jreply(int status, cJSON *j)
+{
+    http_reply_t r = {status, cJSON_PrintUnformatted(j), NULL};
+    cJSON_Delete(j);
+    return r;
+}
+
+static http_reply_t kis_error(int status, const char *cd, const char *msg)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "rt_cd", "1");
+    cJSON_AddStringToObject(j, "msg_cd", cd);
+    cJSON_AddStringToObject(j, "msg1", msg);
+    return jreply(status, j);
+}
+
+static http_reply_t oauth_error(int status, const char *cd, const char *desc)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "error_description", desc);
+    cJSON_AddStringToObject(j, "error_code", cd);
+    return jreply(status, j);
+}
+
+static http_reply_t token(const char *body)
+{
+    cJSON *in = cJSON_Parse(body);
+    const char *key = json_str(in, "appkey", NULL), *secret = json_str(in, "appsecret", NULL);
+    http_reply_t r;
+    if (!key || !*key || !secret || !*secret) {
+        r = oauth_error(403, "EGW00103", "유효하지 않은 AppKey입니다.");
+    } else {
+        struct app *a = app_get(key, true);
+        st_time_t now = st_clock_now(&X.clock);
+        if (!a) {
+            r = oauth_error(403, "EGW00103", "유효하지 않은 AppKey입니다.");
+        } else if (a->token_issued && now - a->token_issued < ST_MIN) {
+            X.tokens_refused++;
+            r = oauth_error(403, "EGW00133", "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)");
+        } else {
+            a->token_issued = now;
+            a->token_expires = now + ST_DAY;
+            snprintf(a->token, sizeof(a->token), "sim-token-%llu-%s", (unsigned long long)++X.token_seq, key);
+            X.tokens_issued++;
+            char exp[32];
+            st_format_datetime(a->token_expires, exp, sizeof(exp), false);
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "access_token", a->token);
+            cJSON_AddStringToObject(j, "access_token_token_expired", exp);
+            cJSON_AddStringToObject(j, "token_type", "Bearer");
+            cJSON_AddNumberToObject(j, "expires_in", 86400);
+            r = jreply(200, j);
+        }
+    }
+    cJSON_Delete(in);
+    return r;
+}
+
+static http_reply_t approval(const char *body)
+{
+    cJSON *in = cJSON_Parse(body);
+    const char *key = json_str(in, "appkey", NULL), *secret = json_str(in, "secretkey", NULL);
+    http_reply_t r;
+    if (!key || !*key || !secret || !*secret) {
+        r = oauth_error(403, "EGW00103", "유효하지 않은 AppKey입니다. (appkey and secretkey are required)");
+    } else {
+        char k[40];
+        uint64_t h = 1469598103934665603ull;
+        for (const char *p = key; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        snprintf(k, sizeof(k), "%08x-%04x-4%03x-8%03x-%012llx", (unsigned)(h >> 32), (unsigned)(h >> 16) & 0xffff,
+                 (unsigned)h & 0xfff, (unsigned)(h >> 20) & 0xfff, (unsigned long long)(h & 0xffffffffffffull));
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "approval_key", k);
+        r = jreply(200, j);
+    }
+    cJSON_Delete(in);
+    return r;
+}
+
+/* Token and rate checks common to the quotation endpoints. NULL when the call may proceed. */
+static bool rest_gate(struct lws *wsi, http_reply_t *r)
+{
+    char auth[128] = "", key[64] = "";
+    lws_hdr_copy(wsi, auth, sizeof(auth), WSI_TOKEN_HTTP_AUTHORIZATION);
+    lws_hdr_custom_copy(wsi, key, sizeof(key), "appkey:", 7);
+    st_time_t now = st_clock_now(&X.clock);
+    X.rest_calls++;
+    struct app *a = key[0] ? app_get(key, false) : NULL;
+    const char *tok = strncmp(auth, "Bearer ", 7) == 0 ? auth + 7 : "";
+    if (!a || !a->token[0] || strcmp(tok, a->token) != 0) {
+        X.rest_token_refused++;
+        *r = kis_error(500, "EGW00121", "유효하지 않은 token 입니다.");
+        return false;
+    }
+    if (now >= a->token_expires) {
+        X.rest_token_refused++;
+        *r = kis_error(500, "EGW00123", "기간이 만료된 token 입니다.");
+        return false;
+    }
+    /* The venue's limit per app key, as a sliding one-second window. */
+    int limit = X.paper ? 2 : 20, in_sec = 0;
+    for (uint64_t i = 0; i < a->ncalls && i < 64; i++) in_sec += a->calls[(a->ncalls - 1 - i) % 64] > now - ST_SEC;
+    if (in_sec >= limit) {
+        X.rest_rate_refused++;
+        *r = kis_error(500, "EGW00201", "초당 거래건수를 초과하였습니다.");
+        return false;
+    }
+    a->calls[a->ncalls++ % 64] = now;
+    if (in_sec + 1 > X.rest_max_per_second) X.rest_max_per_second = in_sec + 1;
+    X.rest_ok++;
+    return true;
+}
+
+static void num_field(cJSON *o, const char *name, double v)
+{
+    char b[48];
+    snprintf(b, sizeof(b), "%.0f", v);
+    cJSON_AddStringToObject(o, name, b);
+}
+
+static const char *sign_of(double change)
+{
+    return change > 0 ? "2" : change < 0 ? "5" : "3";
+}
+
+static http_reply_t envelope(cJSON *output, const char *name, const char *tr_id)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "rt_cd", "0");
+    cJSON_AddStringToObject(j, "msg_cd", "MCA00000");
+    cJSON_AddStringToObject(j, "msg1", "정상처리 되었습니다.");
+    cJSON_AddItemToObject(j, name, output);
+    http_reply_t r = jreply(200, j);
+    r.tr_id = tr_id;
+    return r;
+}
+
+static const st_instrument_t *stock_arg(struct lws *wsi, const char *arg)
+{
+    char buf[64];
+    const char *v = lws_get_urlarg_by_name(wsi, arg, buf, sizeof(buf));
+    if (!v) return NULL;
+    st_sym_t sym = st_symtab_find(&X.syms, v, strlen(v));
+    return sym == ST_SYM_NONE ? NULL : st_universe_get(&X.uni, sym);
+}
+
+static http_reply_t inquire_price(struct lws *wsi)
+{
+    http_reply_t r;
+    if (!rest_gate(wsi, &r)) return r;
+    const st_instrument_t *ins = stock_arg(wsi, "FID_INPUT_ISCD=");
+    if (!ins) return kis_error(200, "OPSQ2002", "ERROR : INPUT_FIELD_NAME FID_INPUT_ISCD");
+    st_tick_t t;
+    st_simmkt_snapshot(X.mkt, ins->sym, st_clock_now(&X.clock), &t);
+    const st_trade_t *q = &t.u.trade;
+    cJSON *o = cJSON_CreateObject();
+    num_field(o, "stck_prpr", q->price);
+    num_field(o, "prdy_vrss", q->price - q->prev_close);
+    cJSON_AddStringToObject(o, "prdy_vrss_sign", sign_of(q->price - q->prev_close));
+    char rate[32];
+    snprintf(rate, sizeof(rate), "%.2f", q->prev_close > 0 ? (q->price / q->prev_close - 1) * 100 : 0);
+    cJSON_AddStringToObject(o, "prdy_ctrt", rate);
+    num_field(o, "acml_tr_pbmn", q->cum_value);
+    num_field(o, "acml_vol", q->cum_volume);
+    num_field(o, "stck_oprc", q->open);
+    num_field(o, "stck_hgpr", q->high);
+    num_field(o, "stck_lwpr", q->low);
+    double up = q->prev_close * 1.3, down = q->prev_close * 0.7; /* the daily limits, on the grid */
+    num_field(o, "stck_mxpr", floor(up / st_krx_tick_size(up)) * st_krx_tick_size(up));
+    num_field(o, "stck_llam", ceil(down / st_krx_tick_size(down)) * st_krx_tick_size(down));
+    num_field(o, "stck_sdpr", q->prev_close);
+    cJSON_AddStringToObject(o, "stck_shrn_iscd", ins->code);
+    cJSON_AddStringToObject(o, "temp_stop_yn", (t.flags & ST_TICK_HALTED) ? "Y" : "N");
+    return envelope(o, "output", "FHKST01010100");
+}
+
+static http_reply_t asking_price(struct lws *wsi)
+{
+    http_reply_t r;
+    if (!rest_gate(wsi, &r)) return r;
+    const st_instrument_t *ins = stock_arg(wsi, "FID_INPUT_ISCD=");
+    if (!ins) return kis_error(200, "OPSQ2002", "ERROR : INPUT_FIELD_NAME FID_INPUT_ISCD");
+    st_time_t now = st_clock_now(&X.clock);
+    st_simmkt_advance(X.mkt, ins->sym, now, NULL, NULL);
+    st_tick_t b;
+    st_simmkt_book(X.mkt, ins->sym, now, &b);
+    cJSON *o = cJSON_CreateObject();
+    char name[32];
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) {
+        snprintf(name, sizeof(name), "askp%d", i + 1), num_field(o, name, b.u.book.ask[i]);
+        snprintf(name, sizeof(name), "bidp%d", i + 1), num_field(o, name, b.u.book.bid[i]);
+        snprintf(name, sizeof(name), "askp_rsqn%d", i + 1), num_field(o, name, b.u.book.ask_qty[i]);
+        snprintf(name, sizeof(name), "bidp_rsqn%d", i + 1), num_field(o, name, b.u.book.bid_qty[i]);
+    }
+    num_field(o, "total_askp_rsqn", b.u.book.total_ask_qty);
+    num_field(o, "total_bidp_rsqn", b.u.book.total_bid_qty);
+    return envelope(o, "output1", "FHKST01010200");
+}
+
+static http_reply_t multprice(struct lws *wsi)
+{
+    http_reply_t r;
+    if (X.paper) return kis_error(500, "EGW00002", "모의투자 미지원 서비스입니다.");
+    if (!rest_gate(wsi, &r)) return r;
+    cJSON *rows = cJSON_CreateArray();
+    st_time_t now = st_clock_now(&X.clock);
+    for (int i = 1; i <= 30; i++) {
+        char arg[40];
+        snprintf(arg, sizeof(arg), "FID_INPUT_ISCD_%d=", i);
+        const st_instrument_t *ins = stock_arg(wsi, arg);
+        if (!ins) continue;
+        st_tick_t t;
+        st_simmkt_snapshot(X.mkt, ins->sym, now, &t);
+        const st_trade_t *q = &t.u.trade;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "inter_shrn_iscd", ins->code);
+        cJSON_AddStringToObject(o, "inter_kor_isnm", ins->name);
+        num_field(o, "inter2_prpr", q->price);
+        num_field(o, "inter2_prdy_vrss", q->price - q->prev_close);
+        cJSON_AddStringToObject(o, "prdy_vrss_sign", sign_of(q->price - q->prev_close));
+        char rate[32];
+        snprintf(rate, sizeof(rate), "%.2f", q->prev_close > 0 ? (q->price / q->prev_close - 1) * 100 : 0);
+        cJSON_AddStringToObject(o, "prdy_ctrt", rate);
+        num_field(o, "acml_vol", q->cum_volume);
+        num_field(o, "inter2_oprc", q->open);
+        num_field(o, "inter2_hgpr", q->high);
+        num_field(o, "inter2_lwpr", q->low);
+        num_field(o, "inter2_askp", q->best_ask);
+        num_field(o, "inter2_bidp", q->best_bid);
+        num_field(o, "acml_tr_pbmn", q->cum_value);
+        num_field(o, "inter2_prdy_clpr", q->prev_close);
+        cJSON_AddItemToArray(rows, o);
+    }
+    return envelope(rows, "output", "FHKST11300006");
+}
+
+static http_reply_t route(struct lws *wsi, bool post, const char *uri, const char *body)
+{
+    if (!post && strcmp(uri, "/control/stats") == 0) {
+        http_reply_t r = {200, stats_json(), NULL};
+        return r;
+    }
+    if (post && strcmp(uri, "/oauth2/tokenP") == 0) return token(body);
+    if (post && strcmp(uri, "/oauth2/Approval") == 0) return approval(body);
+    if (!post && strcmp(uri, "/uapi/domestic-stock/v1/quotations/inquire-price") == 0) return inquire_price(wsi);
+    if (!post && strcmp(uri, "/uapi/domestic-stock/v1/quotations/inquire-asking-price-exp-ccn") == 0)
+        return asking_price(wsi);
+    if (!post && strcmp(uri, "/uapi/domestic-stock/v1/quotations/intstock-multprice") == 0) return multprice(wsi);
+    return kis_error(404, "EGW00002", "not found");
 }
 
 /* --- libwebsockets -------------------------------------------------------------------------- */
@@ -337,7 +632,25 @@ typedef struct {
     session_t *s;
     char *body; /* HTTP response */
     size_t body_len;
+    char uri[256];
+    char *req; /* HTTP request body */
+    size_t req_len;
 } pss_t;
+
+static int respond(struct lws *wsi, pss_t *pss, http_reply_t r)
+{
+    pss->body = r.body;
+    pss->body_len = strlen(r.body);
+    unsigned char hdr[LWS_PRE + 1024], *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof(hdr) - 1];
+    if (lws_add_http_common_headers(wsi, (unsigned)r.status, "application/json; charset=utf-8", pss->body_len, &p, end))
+        return 1;
+    if (r.tr_id && lws_add_http_header_by_name(wsi, (const unsigned char *)"tr_id:", (const unsigned char *)r.tr_id,
+                                               (int)strlen(r.tr_id), &p, end))
+        return 1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -394,20 +707,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         }
         break;
     case LWS_CALLBACK_HTTP: {
-        char uri[256] = "";
-        lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
-        if (strcmp(uri, "/control/stats") != 0) {
-            lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
-            return -1;
-        }
-        pss->body = stats_json();
-        pss->body_len = strlen(pss->body);
-        unsigned char hdr[LWS_PRE + 512], *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof(hdr) - 1];
-        if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "application/json", pss->body_len, &p, end) ||
-            lws_finalize_write_http_header(wsi, start, &p, end))
-            return 1;
-        lws_callback_on_writable(wsi);
-        return 0;
+        bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+        lws_hdr_copy(wsi, pss->uri, sizeof(pss->uri), post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI);
+        if (post) return 0; /* the body follows */
+        return respond(wsi, pss, route(wsi, false, pss->uri, ""));
+    }
+    case LWS_CALLBACK_HTTP_BODY:
+        if (pss->req_len + len > 1 << 20) return -1;
+        pss->req = st_xrealloc(pss->req, pss->req_len + len + 1);
+        memcpy(pss->req + pss->req_len, in, len);
+        pss->req_len += len;
+        pss->req[pss->req_len] = 0;
+        break;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
+        int rc = respond(wsi, pss, route(wsi, true, pss->uri, pss->req ? pss->req : ""));
+        free(pss->req);
+        pss->req = NULL;
+        pss->req_len = 0;
+        return rc;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE: {
         if (!pss->body) break;
@@ -423,7 +740,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
     case LWS_CALLBACK_CLOSED_HTTP:
         free(pss->body);
-        pss->body = NULL;
+        free(pss->req);
+        pss->body = pss->req = NULL;
         break;
     default:
         break;
@@ -460,7 +778,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
                                          {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
                                          {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
-                                         {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+                                         {"paper", 0, 0, 'P'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -471,6 +789,7 @@ int main(int argc, char **argv)
         case 'x': speed = atof(optarg); break;
         case 't': start = optarg; break;
         case 'c': X.cap = atoi(optarg); break;
+        case 'P': X.paper = true; break;
         case 'g':
             if (st_parse_duration(optarg, &X.ping_idle)) return fprintf(stderr, "bad --ping-idle\n"), 2;
             break;
@@ -479,7 +798,7 @@ int main(int argc, char **argv)
             break;
         default:
             printf("usage: strata-exsim [--port N] [--universe F] [--indices F] [--seed S] [--speed X] "
-                   "[--start \"YYYY-MM-DD HH:MM\"] [--cap N] [--ping-idle DUR] [--duration DUR]\n");
+                   "[--start \"YYYY-MM-DD HH:MM\"] [--cap N] [--ping-idle DUR] [--duration DUR] [--paper]\n");
             return c == 'h' ? 0 : 2;
         }
     }

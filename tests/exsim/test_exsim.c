@@ -10,24 +10,26 @@
 
 #include <cjson/cJSON.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 static pid_t pid;
 static int port;
 
-static int start_sim(void **state)
+/* Starts a simulator at `speed` x real time; returns its port (0 on failure). */
+static int spawn_sim(const char *speed, pid_t *out)
 {
     int fds[2];
-    if (pipe(fds) != 0) return -1;
-    pid = fork();
-    if (pid == 0) {
+    if (pipe(fds) != 0) return 0;
+    pid_t p = fork();
+    if (p == 0) {
         dup2(fds[1], 1);
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 2);
         close(fds[0]);
         execl(STRATA_EXSIM, STRATA_EXSIM, "--port", "0", "--duration", "120s", "--start", "2026-11-23 10:00",
-              "--speed", "20", "--ping-idle", "3s", "--seed", "7", (char *)NULL);
+              "--speed", speed, "--ping-idle", "3s", "--seed", "7", (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -35,17 +37,28 @@ static int start_sim(void **state)
     size_t n = 0;
     while (n < sizeof(line) - 1 && read(fds[0], line + n, 1) == 1 && line[n] != '\n') n++;
     close(fds[0]);
+    *out = p;
     char *colon = strrchr(line, ':');
-    port = colon ? atoi(colon + 1) : 0;
+    return colon ? atoi(colon + 1) : 0;
+}
+
+static int reap(pid_t p)
+{
+    kill(p, SIGTERM);
+    int status;
+    waitpid(p, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static int start_sim(void **state)
+{
+    port = spawn_sim("20", &pid);
     return port > 0 ? 0 : -1;
 }
 
 static int stop_sim(void **state)
 {
-    kill(pid, SIGTERM);
-    int status;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    return reap(pid);
 }
 
 static char *reg_msg(const char *appkey, const char *type, const char *tr_id, const char *key)
@@ -212,6 +225,108 @@ static void test_message_split_across_reads(void **state)
     free(w);
 }
 
+static int rest_port;
+
+static cJSON *rest(const char *method, const char *path, const char *headers, const char *body, int want_status)
+{
+    int status = 0;
+    char *out = http_req(rest_port, method, path, headers, body, &status);
+    assert_non_null(out);
+    if (status != want_status) printf("# %s %s -> %d %s\n", method, path, status, out);
+    assert_int_equal(status, want_status);
+    cJSON *j = cJSON_Parse(out);
+    free(out);
+    assert_non_null(j);
+    return j;
+}
+
+static const char *jstr(cJSON *j, const char *k)
+{
+    cJSON *x = cJSON_GetObjectItem(j, k);
+    return cJSON_IsString(x) ? x->valuestring : "";
+}
+
+/* KIS REST: token (one per minute), approval key, quotations with token and rate checks. Its
+ * own simulator runs at x0.001, so every call below falls in one simulated second and the
+ * limits are hit exactly, however slow the machine. */
+static void test_rest(void **state)
+{
+    pid_t rest_pid;
+    rest_port = spawn_sim("0.001", &rest_pid);
+    assert_true(rest_port > 0);
+    const char *creds = "{\"grant_type\":\"client_credentials\",\"appkey\":\"REST1\",\"appsecret\":\"S\"}";
+    cJSON *t = rest("POST", "/oauth2/tokenP", "Content-Type: application/json\r\n", creds, 200);
+    char token[128];
+    snprintf(token, sizeof(token), "%s", jstr(t, "access_token"));
+    assert_true(strlen(token) > 10);
+    assert_string_equal(jstr(t, "token_type"), "Bearer");
+    assert_int_equal(cJSON_GetObjectItem(t, "expires_in")->valueint, 86400);
+    assert_int_equal(strlen(jstr(t, "access_token_token_expired")), 19);
+    cJSON_Delete(t);
+    t = rest("POST", "/oauth2/tokenP", "", creds, 403); /* a second one within the minute */
+    assert_string_equal(jstr(t, "error_code"), "EGW00133");
+    cJSON_Delete(t);
+    t = rest("POST", "/oauth2/Approval", "", "{\"grant_type\":\"client_credentials\",\"appkey\":\"REST1\",\"secretkey\":\"S\"}", 200);
+    assert_int_equal(strlen(jstr(t, "approval_key")), 36);
+    cJSON_Delete(t);
+    t = rest("POST", "/oauth2/Approval", "", "{\"appkey\":\"REST1\",\"appsecret\":\"S\"}", 403); /* the field is secretkey */
+    cJSON_Delete(t);
+
+    char hdr[512];
+    snprintf(hdr, sizeof(hdr), "authorization: Bearer %s\r\nappkey: REST1\r\nappsecret: S\r\ntr_id: FHKST01010100\r\ncusttype: P\r\n", token);
+    t = rest("GET", "/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J&FID_INPUT_ISCD=005930", hdr, "", 200);
+    assert_string_equal(jstr(t, "rt_cd"), "0");
+    cJSON *o = cJSON_GetObjectItem(t, "output");
+    assert_string_equal(jstr(o, "stck_shrn_iscd"), "005930");
+    assert_true(atof(jstr(o, "stck_prpr")) > 0);
+    double up = atof(jstr(o, "stck_mxpr"));
+    assert_true(fmod(up, st_krx_tick_size(up)) == 0);
+    cJSON_Delete(t);
+    t = rest("GET", "/uapi/domestic-stock/v1/quotations/inquire-price?FID_INPUT_ISCD=005930",
+             "authorization: Bearer nope\r\nappkey: REST1\r\n", "", 500);
+    assert_string_equal(jstr(t, "msg_cd"), "EGW00121");
+    cJSON_Delete(t);
+    t = rest("GET", "/uapi/domestic-stock/v1/quotations/inquire-asking-price-exp-ccn?FID_INPUT_ISCD=000660", hdr, "", 200);
+    o = cJSON_GetObjectItem(t, "output1");
+    assert_true(atof(jstr(o, "askp1")) > atof(jstr(o, "bidp1")));
+    cJSON_Delete(t);
+    /* Up to 30 symbols in one call, rows carry their own code. */
+    char path[2048];
+    int off = snprintf(path, sizeof(path), "/uapi/domestic-stock/v1/quotations/intstock-multprice?");
+    const char *codes[] = {"005930", "000660", "035420", "999999"};
+    for (int i = 0; i < 4; i++)
+        off += snprintf(path + off, sizeof(path) - (size_t)off, "%sFID_COND_MRKT_DIV_CODE_%d=J&FID_INPUT_ISCD_%d=%s",
+                        i ? "&" : "", i + 1, i + 1, codes[i]);
+    t = rest("GET", path, hdr, "", 200);
+    cJSON *rows = cJSON_GetObjectItem(t, "output");
+    assert_int_equal(cJSON_GetArraySize(rows), 3); /* the unknown code has no row */
+    assert_string_equal(jstr(cJSON_GetArrayItem(rows, 1), "inter_shrn_iscd"), "000660");
+    assert_string_equal(jstr(cJSON_GetArrayItem(rows, 1), "inter_kor_isnm"), "SK하이닉스");
+    cJSON_Delete(t);
+    /* 30 more calls in the same simulated second: 17 served (with the 3 above: 20; the refused
+     * token does not count), then EGW00201 (HTTP 500). */
+    int ok = 0, limited = 0;
+    for (int i = 0; i < 30; i++) {
+        int status = 0;
+        char *out = http_req(rest_port, "GET", "/uapi/domestic-stock/v1/quotations/inquire-price?FID_INPUT_ISCD=005930", hdr, "", &status);
+        if (status == 200) ok++;
+        if (status == 500 && strstr(out, "EGW00201")) limited++;
+        free(out);
+    }
+    assert_int_equal(ok, 17);
+    assert_int_equal(limited, 13);
+    char *body = http_get(rest_port, "/control/stats");
+    cJSON *s = cJSON_Parse(body);
+    cJSON *r = cJSON_GetObjectItem(s, "rest");
+    assert_int_equal(cJSON_GetObjectItem(r, "max_per_second")->valueint, 20);
+    assert_int_equal(cJSON_GetObjectItem(r, "refused_rate")->valueint, 13);
+    assert_int_equal(cJSON_GetObjectItem(r, "refused_token")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(r, "tokens_refused")->valueint, 1);
+    cJSON_Delete(s);
+    free(body);
+    assert_int_equal(reap(rest_pid), 0);
+}
+
 /* A quiet session receives PINGPONG; echoing it is counted as an answer. */
 static void test_pingpong(void **state)
 {
@@ -243,6 +358,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registrations_and_errors),
         cmocka_unit_test(test_message_split_across_reads),
+        cmocka_unit_test(test_rest),
         cmocka_unit_test(test_pingpong),
     };
     return cmocka_run_group_tests(tests, start_sim, stop_sim);

@@ -144,13 +144,17 @@ static inline void ws_close(ws_t *w)
     w->fd = -1;
 }
 
-/* GET a path over plain HTTP/1.1; returns the body (malloc'd) or NULL. */
-static inline char *http_get(int port, const char *path)
+/* One HTTP/1.1 request (headers: "name: value\r\n" lines, may be ""); returns the body
+ * (malloc'd) or NULL, and the status in *status when given. */
+static inline char *http_req(int port, const char *method, const char *path, const char *headers,
+                             const char *body, int *status)
 {
     int fd = tcp_connect(port);
     if (fd < 0) return NULL;
-    char req[256];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    char req[4096];
+    int n = snprintf(req, sizeof(req),
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n%s",
+                     method, path, headers, strlen(body), body);
     if (write(fd, req, (size_t)n) != n) return close(fd), NULL;
     size_t cap = 1 << 16, have = 0;
     char *buf = malloc(cap + 1);
@@ -161,16 +165,22 @@ static inline char *http_get(int port, const char *path)
         if (r <= 0) break;
         have += (size_t)r;
         buf[have] = 0;
-        char *body = strstr(buf, "\r\n\r\n");
+        char *hend = strstr(buf, "\r\n\r\n");
         char *cl = strcasestr(buf, "content-length:");
-        if (body && cl && (size_t)(have - (size_t)(body + 4 - buf)) >= (size_t)atoi(cl + 15)) break;
+        if (hend && cl && (size_t)(have - (size_t)(hend + 4 - buf)) >= (size_t)atoi(cl + 15)) break;
     }
     close(fd);
     buf[have] = 0;
-    char *body = strstr(buf, "\r\n\r\n");
-    char *res = body ? strdup(body + 4) : NULL;
+    if (status) *status = have > 12 ? atoi(buf + 9) : 0;
+    char *end = strstr(buf, "\r\n\r\n");
+    char *res = end ? strdup(end + 4) : NULL;
     free(buf);
     return res;
+}
+
+static inline char *http_get(int port, const char *path)
+{
+    return http_req(port, "GET", path, "", "", NULL);
 }
 
 #endif
