@@ -92,6 +92,19 @@ static struct {
     uint64_t rest_calls, rest_ok, rest_rate_refused, rest_token_refused, tokens_issued, tokens_refused;
     int rest_max_per_second;
     uint64_t token_seq;
+    /* Faults, set through GET /control/fault */
+    struct {
+        st_time_t stall_until;   /* no data frames or pings before this (sim time) */
+        int malformed;           /* the next N data frames are corrupted */
+        st_dur_t ack_delay;      /* answers to registrations wait this long */
+        int ack_reject;          /* the next N registrations get OPSP0007 */
+        int rest_error;          /* the next N quotation calls get HTTP 500 EGW00201 */
+        int rest_timeout;        /* the next N quotation calls get no answer */
+        bool pong_ignore;        /* PINGPONG answers are not accepted */
+        uint64_t drops, malformed_sent, acks_rejected, rest_errors, rest_timeouts;
+    } fault;
+    struct delayed { session_t *s; char *text; size_t len; st_time_t at; struct delayed *next; } *delayed;
+    st_timer_t delay_timer;
 } X;
 
 /* --- sending ---------------------------------------------------------------------------- */
@@ -122,6 +135,35 @@ static void flush_one(session_t *s)
     if (s->head) lws_callback_on_writable(s->wsi);
 }
 
+static void on_delayed(st_timer_t *t, st_time_t now, void *ctx)
+{
+    while (X.delayed && X.delayed->at <= now) {
+        struct delayed *d = X.delayed;
+        X.delayed = d->next;
+        if (d->s->open) enqueue(d->s, d->text, d->len);
+        free(d->text);
+        free(d);
+    }
+    if (X.delayed) st_clock_timer_start(&X.clock, &X.delay_timer, X.delayed->at, 0);
+}
+
+/* Answers go out at once, or after the injected ack delay (in order). */
+static void answer(session_t *s, const char *text, size_t len)
+{
+    if (X.fault.ack_delay <= 0) {
+        enqueue(s, text, len);
+        return;
+    }
+    struct delayed *d = st_xcalloc(1, sizeof(*d)), **tail = &X.delayed;
+    d->s = s;
+    d->text = st_xstrdup(text);
+    d->len = len;
+    d->at = st_clock_now(&X.clock) + X.fault.ack_delay;
+    while (*tail) tail = &(*tail)->next;
+    *tail = d;
+    if (X.delayed == d) st_clock_timer_start(&X.clock, &X.delay_timer, d->at, 0);
+}
+
 static void reply(session_t *s, const char *tr_id, const char *tr_key, const char *rt, const char *cd,
                   const char *msg1, bool output)
 {
@@ -131,7 +173,7 @@ static void reply(session_t *s, const char *tr_id, const char *tr_key, const cha
                      "\"msg_cd\":\"%s\",\"msg1\":\"%s\"%s}}",
                      tr_id, tr_key, rt, cd, msg1,
                      output ? ",\"output\":{\"iv\":\"55ce3d099479ce11\",\"key\":\"tvldhmfplvgcovaqrspclzhdotfzzequ\"}" : "");
-    enqueue(s, buf, (size_t)n);
+    answer(s, buf, (size_t)n);
 }
 
 /* --- the KIS protocol -------------------------------------------------------------------- */
@@ -178,7 +220,7 @@ static void on_text(session_t *s, const char *text, size_t len)
     }
     const char *tr_id = json_str(j, "header", "tr_id");
     if (tr_id && strcmp(tr_id, "PINGPONG") == 0) { /* the client's echo */
-        s->pongs++;
+        if (!X.fault.pong_ignore) s->pongs++;
         cJSON_Delete(j);
         return;
     }
@@ -226,6 +268,10 @@ static void on_text(session_t *s, const char *text, size_t len)
         st_key_t k = ST_KEY(sym, ch == ST_CH_INDEX ? ST_CH_TRADE : ch);
         if (on && s->reg[k]) {
             reply(s, id, key, "1", "OPSP0002", "ALREADY IN SUBSCRIBE", false);
+        } else if (on && X.fault.ack_reject > 0) {
+            X.fault.ack_reject--;
+            X.fault.acks_rejected++;
+            reply(s, id, key, "1", "OPSP0007", "SUBSCRIBE INTERNAL ERROR", false);
         } else if (on && s->held >= X.cap) {
             X.over_cap++;
             reply(s, id, key, "1", "OPSP0008", "MAX SUBSCRIBE OVER", false);
@@ -257,6 +303,13 @@ static void collect(const st_tick_t *t, void *ctx)
 
 static void send_to(st_key_t k, const char *frame, size_t len)
 {
+    static const char bad[] = "0|H0STCNT0|002|005930^12^not-a-number";
+    if (X.fault.malformed > 0) { /* one corrupted frame instead of this one */
+        X.fault.malformed--;
+        X.fault.malformed_sent++;
+        frame = bad;
+        len = sizeof(bad) - 1;
+    }
     for (session_t *s = X.sessions; s; s = s->next) {
         if (!s->open || !s->reg[k]) continue;
         if (s->queued >= MAX_QUEUE) { /* a slow reader loses data, never answers */
@@ -273,6 +326,7 @@ static void send_to(st_key_t k, const char *frame, size_t len)
 static void on_market(st_timer_t *t, st_time_t now, void *ctx)
 {
     static char frame[65536];
+    if (now < X.fault.stall_until) return; /* a stalled stream: nothing, not even PINGPONG */
     for (size_t i = 0; i < X.uni.n; i++) {
         const st_instrument_t *ins = &X.uni.items[i];
         st_sym_t sym = ins->sym;
@@ -370,7 +424,7 @@ static struct app *app_get(const char *key, bool create)
 }
 
 typedef struct {
-    int status;
+    int status; /* 0: no answer at all (an injected timeout) */
     char *body; /* malloc'd JSON */
     const char *tr_id;
 } http_reply_t;
@@ -462,6 +516,19 @@ static bool rest_gate(struct lws *wsi, http_reply_t *r)
     lws_hdr_custom_copy(wsi, key, sizeof(key), "appkey:", 7);
     st_time_t now = st_clock_now(&X.clock);
     X.rest_calls++;
+    /* Injected faults, errors before timeouts when both are pending. */
+    if (X.fault.rest_error > 0) {
+        X.fault.rest_error--;
+        X.fault.rest_errors++;
+        *r = kis_error(500, "EGW00201", "초당 거래건수를 초과하였습니다.");
+        return false;
+    }
+    if (X.fault.rest_timeout > 0) {
+        X.fault.rest_timeout--;
+        X.fault.rest_timeouts++;
+        *r = (http_reply_t){0, NULL, NULL};
+        return false;
+    }
     struct app *a = key[0] ? app_get(key, false) : NULL;
     const char *tok = strncmp(auth, "Bearer ", 7) == 0 ? auth + 7 : "";
     if (!a || !a->token[0] || strcmp(tok, a->token) != 0) {
@@ -611,8 +678,58 @@ static http_reply_t multprice(struct lws *wsi)
     return envelope(rows, "output", "FHKST11300006");
 }
 
+static char *fault_json(void)
+{
+    cJSON *j = cJSON_CreateObject();
+    st_time_t now = st_clock_now(&X.clock);
+    cJSON_AddNumberToObject(j, "stall_ms", now < X.fault.stall_until ? (double)(X.fault.stall_until - now) / 1e3 : 0);
+    cJSON_AddNumberToObject(j, "malformed", X.fault.malformed);
+    cJSON_AddNumberToObject(j, "ack_delay_ms", (double)X.fault.ack_delay / 1e3);
+    cJSON_AddNumberToObject(j, "ack_reject", X.fault.ack_reject);
+    cJSON_AddNumberToObject(j, "rest_error", X.fault.rest_error);
+    cJSON_AddNumberToObject(j, "rest_timeout", X.fault.rest_timeout);
+    cJSON_AddBoolToObject(j, "pong_ignore", X.fault.pong_ignore);
+    cJSON_AddNumberToObject(j, "drops", (double)X.fault.drops);
+    cJSON_AddNumberToObject(j, "malformed_sent", (double)X.fault.malformed_sent);
+    cJSON_AddNumberToObject(j, "acks_rejected", (double)X.fault.acks_rejected);
+    cJSON_AddNumberToObject(j, "rest_errors", (double)X.fault.rest_errors);
+    cJSON_AddNumberToObject(j, "rest_timeouts", (double)X.fault.rest_timeouts);
+    char *out = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return out;
+}
+
+/* GET /control/fault?drop=1&stall=30s&malformed=3&ack_delay=2s&ack_reject=1&rest_error=2
+ *                   &rest_timeout=1&pong_ignore=1 (any subset; 0 or 0s clears). */
+static http_reply_t fault(struct lws *wsi)
+{
+    char buf[128];
+    const char *v;
+    st_dur_t d;
+    st_time_t now = st_clock_now(&X.clock);
+    if ((v = lws_get_urlarg_by_name(wsi, "drop=", buf, sizeof(buf))) && atoi(v)) {
+        for (session_t *s = X.sessions; s; s = s->next) {
+            if (!s->open || !s->wsi) continue;
+            lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+            X.fault.drops++;
+        }
+    }
+    if ((v = lws_get_urlarg_by_name(wsi, "stall=", buf, sizeof(buf))) && st_parse_duration(v, &d) == 0)
+        X.fault.stall_until = now + d;
+    if ((v = lws_get_urlarg_by_name(wsi, "malformed=", buf, sizeof(buf)))) X.fault.malformed = atoi(v);
+    if ((v = lws_get_urlarg_by_name(wsi, "ack_delay=", buf, sizeof(buf))) && st_parse_duration(v, &d) == 0)
+        X.fault.ack_delay = d;
+    if ((v = lws_get_urlarg_by_name(wsi, "ack_reject=", buf, sizeof(buf)))) X.fault.ack_reject = atoi(v);
+    if ((v = lws_get_urlarg_by_name(wsi, "rest_error=", buf, sizeof(buf)))) X.fault.rest_error = atoi(v);
+    if ((v = lws_get_urlarg_by_name(wsi, "rest_timeout=", buf, sizeof(buf)))) X.fault.rest_timeout = atoi(v);
+    if ((v = lws_get_urlarg_by_name(wsi, "pong_ignore=", buf, sizeof(buf)))) X.fault.pong_ignore = atoi(v) != 0;
+    http_reply_t r = {200, fault_json(), NULL};
+    return r;
+}
+
 static http_reply_t route(struct lws *wsi, bool post, const char *uri, const char *body)
 {
+    if (!post && strcmp(uri, "/control/fault") == 0) return fault(wsi);
     if (!post && strcmp(uri, "/control/stats") == 0) {
         http_reply_t r = {200, stats_json(), NULL};
         return r;
@@ -639,6 +756,7 @@ typedef struct {
 
 static int respond(struct lws *wsi, pss_t *pss, http_reply_t r)
 {
+    if (r.status == 0) return 0; /* an injected timeout: the request is never answered */
     pss->body = r.body;
     pss->body_len = strlen(r.body);
     unsigned char hdr[LWS_PRE + 1024], *start = &hdr[LWS_PRE], *p = start, *end = &hdr[sizeof(hdr) - 1];
@@ -845,6 +963,7 @@ int main(int argc, char **argv)
     if (!X.vhost) return fprintf(stderr, "strata-exsim: cannot listen on 127.0.0.1:%d\n", port), 1;
 
     st_timer_init(&X.market_timer, on_market, NULL);
+    st_timer_init(&X.delay_timer, on_delayed, NULL);
     st_clock_timer_start(&X.clock, &X.market_timer, t0 + 100 * ST_MSEC, 100 * ST_MSEC);
     ev_timer_init(&X.stop_timer, on_stop, (double)duration / 1e6, 0);
     ev_timer_start(X.loop, &X.stop_timer);
@@ -868,6 +987,12 @@ int main(int argc, char **argv)
         free(s->rx_buf);
         free(s);
         s = n;
+    }
+    for (struct delayed *q = X.delayed; q;) {
+        struct delayed *next = q->next;
+        free(q->text);
+        free(q);
+        q = next;
     }
     st_clock_free(&X.clock);
     st_simmkt_destroy(X.mkt);

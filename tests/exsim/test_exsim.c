@@ -225,6 +225,28 @@ static void test_message_split_across_reads(void **state)
     free(w);
 }
 
+static cJSON *control(int p, const char *query)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/control/fault?%s", query);
+    char *body = http_get(p, path);
+    assert_non_null(body);
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    assert_non_null(j);
+    return j;
+}
+
+static double stat_num(int p, const char *key)
+{
+    char *body = http_get(p, "/control/stats");
+    cJSON *j = cJSON_Parse(body);
+    double v = cJSON_GetObjectItem(j, key)->valuedouble;
+    cJSON_Delete(j);
+    free(body);
+    return v;
+}
+
 static int rest_port;
 
 static cJSON *rest(const char *method, const char *path, const char *headers, const char *body, int want_status)
@@ -324,7 +346,81 @@ static void test_rest(void **state)
     assert_int_equal(cJSON_GetObjectItem(r, "tokens_refused")->valueint, 1);
     cJSON_Delete(s);
     free(body);
+    /* Injected REST faults: an error, then a call that is never answered. */
+    cJSON_Delete(control(rest_port, "rest_error=1&rest_timeout=1"));
+    t = rest("GET", "/uapi/domestic-stock/v1/quotations/inquire-price?FID_INPUT_ISCD=005930", hdr, "", 500);
+    assert_string_equal(jstr(t, "msg_cd"), "EGW00201");
+    cJSON_Delete(t);
+    int fd = tcp_connect(rest_port);
+    char req[600];
+    int rn = snprintf(req, sizeof(req), "GET /uapi/domestic-stock/v1/quotations/inquire-price?FID_INPUT_ISCD=005930 HTTP/1.1\r\n"
+                                        "Host: x\r\n%s\r\n", hdr);
+    assert_int_equal(write(fd, req, (size_t)rn), rn);
+    struct pollfd pfd = {fd, POLLIN, 0};
+    assert_int_equal(poll(&pfd, 1, 300), 0); /* held: no answer */
+    close(fd);
+    cJSON *fj = control(rest_port, "");
+    assert_int_equal(cJSON_GetObjectItem(fj, "rest_errors")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(fj, "rest_timeouts")->valueint, 1);
+    cJSON_Delete(fj);
     assert_int_equal(reap(rest_pid), 0);
+}
+
+/* Injected faults: rejected and delayed answers, malformed frames, a stalled stream, a dropped
+ * connection. */
+static void test_faults(void **state)
+{
+    ws_t *w = malloc(sizeof(*w));
+    assert_true(ws_open(w, port, "/"));
+    cJSON_Delete(control(port, "ack_reject=1"));
+    expect(ask(w, "key-F", "1", "H0STCNT0", "005930"), "1", "OPSP0007", "SUBSCRIBE INTERNAL ERROR");
+    cJSON_Delete(control(port, "ack_delay=2s"));
+    expect(ask(w, "key-F", "1", "H0STCNT0", "005930"), "0", "OPSP0000", "SUBSCRIBE SUCCESS");
+    cJSON_Delete(control(port, "ack_delay=0"));
+    for (int i = 0; i < 10; i++) { /* a few busy symbols, so frames keep coming */
+        const char *codes[] = {"000660", "035420", "005380", "000270", "068270", "105560", "055550", "012330", "028260", "066570"};
+        expect(ask(w, "key-F", "1", "H0STCNT0", codes[i]), "0", "OPSP0000", "SUBSCRIBE SUCCESS");
+    }
+    /* Two malformed frames arrive, and the decoder refuses them. */
+    cJSON *f = control(port, "malformed=2");
+    assert_int_equal(cJSON_GetObjectItem(f, "malformed")->valueint, 2);
+    cJSON_Delete(f);
+    int bad = 0;
+    for (int k = 0; k < 5000 && bad < 2; k++) {
+        char *in;
+        assert_true(ws_recv(w, &in, 30000, NULL));
+        st_kis_frame_t fr;
+        int n = 0;
+        if (in[0] == '0' && st_kis_frame_parse(in, strlen(in), &fr) == 0 &&
+            st_kis_decode(&fr, 9 * 3600, 0, count_records, &n) < 0)
+            bad++;
+        free(in);
+    }
+    assert_int_equal(bad, 2);
+    /* A stall of a simulated hour (three real minutes): nothing is sent meanwhile. */
+    cJSON_Delete(control(port, "stall=1h"));
+    char *in;
+    while (ws_recv(w, &in, 200, NULL)) free(in); /* drain what was queued before */
+    double before = stat_num(port, "frames_sent");
+    usleep(300000);
+    assert_true(stat_num(port, "frames_sent") == before);
+    cJSON_Delete(control(port, "stall=0"));
+    do {
+        assert_true(ws_recv(w, &in, 30000, NULL)); /* data again */
+    } while (in[0] != '0' && (free(in), 1));
+    free(in);
+    /* Drop: the connection is closed by the simulator. */
+    f = control(port, "drop=1");
+    assert_true(cJSON_GetObjectItem(f, "drops")->valueint >= 1);
+    cJSON_Delete(f);
+    bool open = true;
+    for (int k = 0; k < 100000 && open; k++) {
+        open = ws_recv(w, &in, 30000, NULL);
+        if (open) free(in);
+    }
+    assert_false(open);
+    ws_close(w);
+    free(w);
 }
 
 /* A quiet session receives PINGPONG; echoing it is counted as an answer. */
@@ -349,6 +445,23 @@ static void test_pingpong(void **state)
         usleep(50000);
         assert_true(i < 99);
     }
+    /* With answers not accepted, the next echo is not counted. */
+    cJSON_Delete(control(port, "pong_ignore=1"));
+    in = NULL;
+    do {
+        free(in);
+        assert_true(ws_recv(w, &in, 30000, NULL));
+    } while (!strstr(in, "PINGPONG"));
+    assert_true(ws_send(w, in));
+    free(in);
+    cJSON_Delete(control(port, "pong_ignore=0"));
+    char *body = http_get(port, "/control/stats");
+    cJSON *s = cJSON_Parse(body);
+    cJSON *me = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "sessions"), 0);
+    assert_int_equal(cJSON_GetObjectItem(me, "pongs")->valueint, 1);
+    assert_true(cJSON_GetObjectItem(me, "pings")->valueint >= 2);
+    cJSON_Delete(s);
+    free(body);
     ws_close(w);
     free(w);
 }
@@ -360,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_message_split_across_reads),
         cmocka_unit_test(test_rest),
         cmocka_unit_test(test_pingpong),
+        cmocka_unit_test(test_faults),
     };
     return cmocka_run_group_tests(tests, start_sim, stop_sim);
 }
