@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 typedef struct msg {
     struct msg *next;
     size_t len;
+    bool binary; /* Upbit data frames are binary frames of UTF-8 JSON */
     unsigned char data[]; /* LWS_PRE bytes, then the payload */
 } msg_t;
 
@@ -56,6 +58,12 @@ typedef struct session {
     char *rx_buf; /* a message arriving in several pieces */
     size_t rx_len, rx_cap;
     bool open;
+    /* Upbit */
+    bool upbit, simple, closing;
+    char ticket[64];
+    st_time_t last_rx;
+    int violations;
+    st_time_t rx_min[128]; /* the latest message times, for the per-minute limit */
 } session_t;
 
 static struct {
@@ -73,6 +81,10 @@ static struct {
     st_dur_t ping_idle;
     int32_t utc_offset;
     uint16_t *trade_refs, *book_refs; /* per symbol: sessions streaming it */
+    st_universe_t upuni; /* Upbit markets (same symtab, codes like KRW-BTC) */
+    st_simmkt_t *upmkt;  /* a 24-hour market, UTC days */
+    uint64_t up_seq;     /* sequential_id */
+    uint64_t up_violations, up_closed;
     st_timer_t market_timer;
     ev_timer stop_timer;
     ev_signal sigint, sigterm;
@@ -109,10 +121,11 @@ static struct {
 
 /* --- sending ---------------------------------------------------------------------------- */
 
-static void enqueue(session_t *s, const char *text, size_t len)
+static void enqueue_as(session_t *s, const char *text, size_t len, bool binary)
 {
     msg_t *m = st_xmalloc(sizeof(*m) + LWS_PRE + len);
     m->next = NULL;
+    m->binary = binary;
     m->len = len;
     memcpy(m->data + LWS_PRE, text, len);
     if (s->tail) s->tail->next = m;
@@ -122,11 +135,17 @@ static void enqueue(session_t *s, const char *text, size_t len)
     lws_callback_on_writable(s->wsi);
 }
 
+static void enqueue(session_t *s, const char *text, size_t len)
+{
+    enqueue_as(s, text, len, false);
+}
+
 static void flush_one(session_t *s)
 {
     msg_t *m = s->head;
     if (!m) return;
-    if (lws_write(s->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len) return;
+    if (lws_write(s->wsi, m->data + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)m->len)
+        return;
     s->head = m->next;
     if (!s->head) s->tail = NULL;
     s->queued--;
@@ -199,7 +218,8 @@ static void set_reg(session_t *s, st_key_t k, bool on)
     st_sym_t sym = ST_KEY_SYM(k);
     uint16_t *refs = ST_KEY_CH(k) == ST_CH_BOOK ? X.book_refs : X.trade_refs;
     if (on && !s->reg[k]) {
-        if (!X.trade_refs[sym] && !X.book_refs[sym]) st_simmkt_advance(X.mkt, sym, st_clock_now(&X.clock), NULL, NULL);
+        if (!X.trade_refs[sym] && !X.book_refs[sym]) /* what came before is history */
+            st_simmkt_advance(st_universe_get(&X.upuni, sym) ? X.upmkt : X.mkt, sym, st_clock_now(&X.clock), NULL, NULL);
         s->reg[k] = 1, s->held++, refs[sym]++;
     } else if (!on && s->reg[k]) {
         s->reg[k] = 0, s->held--, refs[sym]--;
@@ -323,6 +343,8 @@ static void send_to(st_key_t k, const char *frame, size_t len)
     }
 }
 
+static void up_market(st_time_t now);
+
 static void on_market(st_timer_t *t, st_time_t now, void *ctx)
 {
     static char frame[65536];
@@ -352,9 +374,10 @@ static void on_market(st_timer_t *t, st_time_t now, void *ctx)
             if (b.n < MAX_BATCH) break;
         }
     }
-    /* PINGPONG for quiet sessions. */
+    up_market(now);
+    /* PINGPONG for quiet KIS sessions. */
     for (session_t *s = X.sessions; s; s = s->next) {
-        if (!s->open || now - s->last_tx < X.ping_idle) continue;
+        if (!s->open || s->upbit || now - s->last_tx < X.ping_idle) continue;
         char date[32], msg[128];
         struct tm tm;
         time_t secs = (time_t)(now / ST_SEC + X.utc_offset);
@@ -367,6 +390,294 @@ static void on_market(st_timer_t *t, st_time_t now, void *ctx)
     }
 }
 
+
+/* --- Upbit ------------------------------------------------------------------------------- */
+
+enum { UP_TICKER, UP_TRADE, UP_BOOK };
+static const char *const up_types[] = {"ticker", "trade", "orderbook"};
+static const st_channel_t up_ch[] = {ST_CH_TICKER, ST_CH_TRADE, ST_CH_BOOK};
+
+typedef struct {
+    char *p;
+    size_t len, off;
+    bool simple;
+} jw_t;
+
+static void jput(jw_t *w, const char *fmt, ...) ST_PRINTF(2, 3);
+static void jput(jw_t *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(w->p + w->off, w->len - w->off, fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < w->len - w->off) w->off += (size_t)n;
+}
+
+/* A field in DEFAULT or SIMPLE naming. */
+#define KN(w, dflt, smpl) ((w)->simple ? (smpl) : (dflt))
+
+static const char *change_of(double d)
+{
+    return d > 0 ? "RISE" : d < 0 ? "FALL" : "EVEN";
+}
+
+static size_t up_frame(char *buf, size_t len, int type, bool simple, const st_tick_t *t, const char *code,
+                       bool snapshot)
+{
+    jw_t w = {buf, len, 0, simple};
+    const st_trade_t *q = &t->u.trade;
+    time_t secs = (time_t)(t->venue_time / ST_SEC);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    long long ms = (long long)(t->venue_time / ST_MSEC);
+    jput(&w, "{\"%s\":\"%s\",\"%s\":\"%s\"", KN(&w, "type", "ty"), up_types[type], KN(&w, "code", "cd"), code);
+    if (type == UP_BOOK) {
+        const st_book_t *b = &t->u.book;
+        jput(&w, ",\"%s\":%.4f,\"%s\":%.4f,\"%s\":[", KN(&w, "total_ask_size", "tas"), b->total_ask_qty,
+             KN(&w, "total_bid_size", "tbs"), b->total_bid_qty, KN(&w, "orderbook_units", "obu"));
+        for (int i = 0; i < ST_BOOK_DEPTH; i++)
+            jput(&w, "%s{\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.4f,\"%s\":%.4f}", i ? "," : "", KN(&w, "ask_price", "ap"),
+                 b->ask[i], KN(&w, "bid_price", "bp"), b->bid[i], KN(&w, "ask_size", "as"), b->ask_qty[i],
+                 KN(&w, "bid_size", "bs"), b->bid_qty[i]);
+        jput(&w, "],\"%s\":%lld,\"%s\":0", KN(&w, "timestamp", "tms"), ms, KN(&w, "level", "lv"));
+    } else {
+        double d = q->price - q->prev_close;
+        char date[16], hms[16];
+        if (type == UP_TRADE) {
+            strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+            strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+        } else {
+            strftime(date, sizeof(date), "%Y%m%d", &tm);
+            strftime(hms, sizeof(hms), "%H%M%S", &tm);
+        }
+        jput(&w, ",\"%s\":%.0f,\"%s\":%.8f,\"%s\":\"%s\",\"%s\":%.0f,\"%s\":\"%s\",\"%s\":%.0f",
+             KN(&w, "trade_price", "tp"), q->price, KN(&w, "trade_volume", "tv"), q->volume, KN(&w, "ask_bid", "ab"),
+             q->side == ST_SIDE_SELL ? "ASK" : "BID", KN(&w, "prev_closing_price", "pcp"), q->prev_close,
+             KN(&w, "change", "c"), change_of(d), KN(&w, "change_price", "cp"), d < 0 ? -d : d);
+        jput(&w, ",\"%s\":\"%s\",\"%s\":\"%s\",\"%s\":%lld,\"%s\":%lld", type == UP_TRADE ? KN(&w, "trade_date", "td") : KN(&w, "trade_date", "tdt"),
+             date, KN(&w, "trade_time", "ttm"), hms, KN(&w, "trade_timestamp", "ttms"), ms, KN(&w, "timestamp", "tms"), ms);
+        if (type == UP_TRADE) {
+            jput(&w, ",\"%s\":%llu,\"%s\":%.0f,\"%s\":%.0f", KN(&w, "sequential_id", "sid"),
+                 (unsigned long long)++X.up_seq, KN(&w, "best_ask_price", "bap"), q->best_ask,
+                 KN(&w, "best_bid_price", "bbp"), q->best_bid);
+        } else {
+            double rate = q->prev_close > 0 ? d / q->prev_close : 0;
+            jput(&w, ",\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.8f,\"%s\":%.8f,\"%s\":%.8f,\"%s\":%.0f,\"%s\":\"ACTIVE\"",
+                 KN(&w, "opening_price", "op"), q->open, KN(&w, "high_price", "hp"), q->high, KN(&w, "low_price", "lp"),
+                 q->low, KN(&w, "signed_change_price", "scp"), d, KN(&w, "change_rate", "cr"), rate < 0 ? -rate : rate,
+                 KN(&w, "signed_change_rate", "scr"), rate, KN(&w, "acc_trade_volume", "atv"), q->cum_volume,
+                 KN(&w, "acc_trade_price", "atp"), q->cum_value, KN(&w, "market_state", "ms"));
+        }
+    }
+    jput(&w, ",\"%s\":\"%s\"}", KN(&w, "stream_type", "st"), snapshot ? "SNAPSHOT" : "REALTIME");
+    return w.off;
+}
+
+static void up_error(session_t *s, const char *name, const char *message)
+{
+    char buf[256];
+    int n = snprintf(buf, sizeof(buf), "{\"error\":{\"name\":\"%s\",\"message\":\"%s\"}}", name, message);
+    enqueue_as(s, buf, (size_t)n, true);
+}
+
+static void up_send_one(session_t *s, int type, st_sym_t sym, const char *code, bool snapshot)
+{
+    static char buf[8192];
+    st_time_t now = st_clock_now(&X.clock);
+    st_tick_t t;
+    if (type == UP_BOOK) {
+        st_simmkt_advance(X.upmkt, sym, now, NULL, NULL);
+        st_simmkt_book(X.upmkt, sym, now, &t);
+    } else {
+        st_simmkt_snapshot(X.upmkt, sym, now, &t);
+    }
+    size_t n = up_frame(buf, sizeof(buf), type, s->simple, &t, code, snapshot);
+    enqueue_as(s, buf, n, true);
+    s->frames++;
+    X.frames_total++;
+}
+
+/* The per-connection request limit: 5 per second and 100 per minute. */
+static bool up_over_limit(session_t *s, st_time_t now)
+{
+    int in_sec = 0, in_min = 0;
+    for (uint64_t i = 0; i < s->rx && i < RX_RING; i++) {
+        st_time_t t = s->rx_times[(s->rx - 1 - i) % RX_RING];
+        in_sec += t > now - ST_SEC;
+        in_min += t > now - ST_MIN;
+    }
+    return in_sec > 5 || in_min > 100;
+}
+
+static void on_upbit_text(session_t *s, const char *text, size_t len)
+{
+    if (s->closing) return; /* being closed: what is still buffered is ignored */
+    st_time_t now = st_clock_now(&X.clock);
+    s->last_rx = now;
+    if (len == 4 && memcmp(text, "PING", 4) == 0) { /* keep-alive: not a data request */
+        enqueue_as(s, "{\"status\":\"UP\"}", 15, false);
+        return;
+    }
+    count_rx(s, now);
+    if (up_over_limit(s, now)) {
+        s->violations++;
+        X.up_violations++;
+        up_error(s, "TOO_MANY_REQUEST", "request limit exceeded (5 per second, 100 per minute)");
+        if (s->violations >= 3) { /* repeated violations close the connection */
+            X.up_closed++;
+            s->closing = true;
+            lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        }
+        return;
+    }
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    if (!cJSON_IsArray(j)) {
+        cJSON_Delete(j);
+        up_error(s, "WRONG_FORMAT", "the request must be a JSON array");
+        return;
+    }
+    const char *ticket = NULL, *method = NULL, *format = NULL;
+    cJSON *it;
+    int ntypes = 0;
+    cJSON_ArrayForEach(it, j)
+    {
+        if (!ticket) ticket = json_str(it, "ticket", NULL);
+        if (!method) method = json_str(it, "method", NULL);
+        if (!format) format = json_str(it, "format", NULL);
+        ntypes += cJSON_GetObjectItem(it, "type") != NULL;
+    }
+    if (!ticket) {
+        up_error(s, "NO_TICKET", "ticket is required");
+        cJSON_Delete(j);
+        return;
+    }
+    if (format) {
+        if (strcmp(format, "DEFAULT") != 0 && strcmp(format, "SIMPLE") != 0) {
+            up_error(s, "INVALID_PARAM", "format must be DEFAULT or SIMPLE");
+            cJSON_Delete(j);
+            return;
+        }
+        s->simple = strcmp(format, "SIMPLE") == 0;
+    }
+    snprintf(s->ticket, sizeof(s->ticket), "%s", ticket);
+    if (method && strcmp(method, "LIST_SUBSCRIPTIONS") == 0) {
+        cJSON *r = cJSON_CreateObject(), *res = cJSON_CreateArray();
+        cJSON_AddStringToObject(r, s->simple ? "mthd" : "method", "LIST_SUBSCRIPTIONS");
+        for (int ty = 0; ty < 3; ty++) {
+            cJSON *codes = cJSON_CreateArray();
+            for (size_t i = 0; i < X.upuni.n; i++)
+                if (s->reg[ST_KEY(X.upuni.items[i].sym, up_ch[ty])])
+                    cJSON_AddItemToArray(codes, cJSON_CreateString(X.upuni.items[i].code));
+            if (cJSON_GetArraySize(codes) == 0) {
+                cJSON_Delete(codes);
+                continue;
+            }
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, s->simple ? "ty" : "type", up_types[ty]);
+            cJSON_AddItemToObject(o, s->simple ? "cds" : "codes", codes);
+            cJSON_AddItemToArray(res, o);
+        }
+        cJSON_AddItemToObject(r, s->simple ? "rslt" : "result", res);
+        cJSON_AddStringToObject(r, s->simple ? "tckt" : "ticket", s->ticket);
+        char *out = cJSON_PrintUnformatted(r);
+        enqueue_as(s, out, strlen(out), true);
+        free(out);
+        cJSON_Delete(r);
+        cJSON_Delete(j);
+        return;
+    }
+    if (ntypes == 0) {
+        up_error(s, "NO_TYPE", "a type field is required");
+        cJSON_Delete(j);
+        return;
+    }
+    /* Validate every type object before changing anything. */
+    cJSON_ArrayForEach(it, j)
+    {
+        const char *type = json_str(it, "type", NULL);
+        if (!cJSON_GetObjectItem(it, "type")) continue;
+        int ty = -1;
+        for (int k = 0; k < 3 && type; k++)
+            if (strcmp(type, up_types[k]) == 0) ty = k;
+        cJSON *codes = cJSON_GetObjectItem(it, "codes");
+        const char *err = ty < 0 ? "INVALID_PARAM" : !cJSON_IsArray(codes) || cJSON_GetArraySize(codes) == 0 ? "NO_CODES" : NULL;
+        if (err) {
+            up_error(s, err, ty < 0 ? "unknown type" : "codes are required");
+            cJSON_Delete(j);
+            return;
+        }
+    }
+    /* A new subscription replaces the previous set. */
+    for (size_t i = 0; i < X.upuni.n; i++)
+        for (int ty = 0; ty < 3; ty++) set_reg(s, ST_KEY(X.upuni.items[i].sym, up_ch[ty]), false);
+    cJSON_ArrayForEach(it, j)
+    {
+        const char *type = json_str(it, "type", NULL);
+        if (!type) continue;
+        int ty = strcmp(type, "ticker") == 0 ? UP_TICKER : strcmp(type, "trade") == 0 ? UP_TRADE : UP_BOOK;
+        bool only_snap = cJSON_IsTrue(cJSON_GetObjectItem(it, "is_only_snapshot")) ||
+                         cJSON_IsTrue(cJSON_GetObjectItem(it, "isOnlySnapshot"));
+        bool only_real = cJSON_IsTrue(cJSON_GetObjectItem(it, "is_only_realtime")) ||
+                         cJSON_IsTrue(cJSON_GetObjectItem(it, "isOnlyRealtime"));
+        cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(it, "codes"))
+        {
+            if (!cJSON_IsString(c)) continue;
+            const char *code = c->valuestring;
+            size_t cl = strcspn(code, "."); /* orderbook depth suffix "KRW-BTC.15" */
+            st_sym_t sym = st_symtab_find(&X.syms, code, cl);
+            if (sym == ST_SYM_NONE || !st_universe_get(&X.upuni, sym)) continue; /* unknown: no data */
+            if (!only_real) up_send_one(s, ty, sym, st_universe_get(&X.upuni, sym)->code, true);
+            if (!only_snap) set_reg(s, ST_KEY(sym, up_ch[ty]), true);
+        }
+    }
+    cJSON_Delete(j);
+}
+
+static void up_market(st_time_t now)
+{
+    static char buf[8192];
+    for (size_t i = 0; i < X.upuni.n; i++) {
+        const st_instrument_t *ins = &X.upuni.items[i];
+        st_sym_t sym = ins->sym;
+        if (!X.trade_refs[sym] && !X.book_refs[sym]) continue;
+        batch_t b = {.n = 0};
+        while (b.n < MAX_BATCH && st_simmkt_next_event(X.upmkt, sym) <= now)
+            st_simmkt_advance(X.upmkt, sym, st_simmkt_next_event(X.upmkt, sym), collect, &b);
+        for (int k = 0; k < b.n; k++) {
+            for (session_t *s = X.sessions; s; s = s->next) {
+                if (!s->open || !s->upbit) continue;
+                for (int ty = 0; ty < 2; ty++) { /* ticker, trade */
+                    if (!s->reg[ST_KEY(sym, up_ch[ty])] || s->queued >= MAX_QUEUE) continue;
+                    size_t n = up_frame(buf, sizeof(buf), ty, s->simple, &b.t[k], ins->code, false);
+                    enqueue_as(s, buf, n, true);
+                    s->frames++;
+                    X.frames_total++;
+                }
+            }
+        }
+        if (b.n && X.book_refs[sym]) {
+            st_tick_t book;
+            st_simmkt_book(X.upmkt, sym, b.t[b.n - 1].venue_time, &book);
+            for (session_t *s = X.sessions; s; s = s->next) {
+                if (!s->open || !s->upbit || !s->reg[ST_KEY(sym, ST_CH_BOOK)] || s->queued >= MAX_QUEUE) continue;
+                size_t n = up_frame(buf, sizeof(buf), UP_BOOK, s->simple, &book, ins->code, false);
+                enqueue_as(s, buf, n, true);
+                s->frames++;
+                X.frames_total++;
+            }
+        }
+    }
+    /* Upbit closes a connection after 120 s without data from the client. */
+    for (session_t *s = X.sessions; s; s = s->next) {
+        if (s->open && s->upbit && s->wsi && now - s->last_rx > 120 * ST_SEC) {
+            X.up_closed++;
+            lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+            s->last_rx = now; /* once */
+        }
+    }
+}
+
 /* --- accounting ------------------------------------------------------------------------------ */
 
 static char *stats_json(void)
@@ -375,6 +686,8 @@ static char *stats_json(void)
     for (session_t *s = X.sessions; s; s = s->next) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "id", s->id);
+        cJSON_AddStringToObject(o, "venue", s->upbit ? "upbit" : "kis");
+        if (s->upbit) cJSON_AddNumberToObject(o, "violations", s->violations);
         cJSON_AddStringToObject(o, "appkey", s->appkey);
         cJSON_AddBoolToObject(o, "open", s->open);
         cJSON_AddNumberToObject(o, "registrations", s->held);
@@ -395,6 +708,8 @@ static char *stats_json(void)
     cJSON_AddNumberToObject(root, "refused_in_use", (double)X.refused_in_use);
     cJSON_AddNumberToObject(root, "frames_sent", (double)X.frames_total);
     cJSON_AddNumberToObject(root, "frames_dropped", (double)X.frames_dropped);
+    cJSON_AddNumberToObject(root, "upbit_violations", (double)X.up_violations);
+    cJSON_AddNumberToObject(root, "upbit_closed", (double)X.up_closed);
     cJSON *rest = cJSON_AddObjectToObject(root, "rest");
     cJSON_AddNumberToObject(rest, "calls", (double)X.rest_calls);
     cJSON_AddNumberToObject(rest, "ok", (double)X.rest_ok);
@@ -780,7 +1095,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         s->id = ++X.next_id;
         s->open = true;
         s->reg = st_xcalloc(X.syms.n * ST_CH_COUNT + 1, 1);
-        s->last_tx = st_clock_now(&X.clock);
+        s->last_tx = s->last_rx = st_clock_now(&X.clock);
+        char uri[128] = "";
+        lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+        s->upbit = strncmp(uri, "/websocket/v1", 13) == 0;
         s->next = X.sessions;
         X.sessions = s;
         X.sessions_total++;
@@ -799,12 +1117,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         memcpy(s->rx_buf + s->rx_len, in, len);
         s->rx_len += len;
         if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) break;
-        if (!lws_frame_is_binary(wsi)) on_text(s, s->rx_buf, s->rx_len);
+        if (s->upbit)
+            on_upbit_text(s, s->rx_buf, s->rx_len); /* text or binary: both are JSON */
+        else if (!lws_frame_is_binary(wsi))
+            on_text(s, s->rx_buf, s->rx_len);
         s->rx_len = 0;
         break;
     }
     case LWS_CALLBACK_RECEIVE_PONG:
-        if (pss->s) pss->s->pongs++;
+        if (pss->s && !X.fault.pong_ignore) pss->s->pongs++;
+        if (pss->s) pss->s->last_rx = st_clock_now(&X.clock);
         break;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (pss->s) flush_one(pss->s);
@@ -887,6 +1209,7 @@ int main(int argc, char **argv)
 {
     int port = 0;
     const char *universe = STRATA_SOURCE_DIR "/config/universe.csv", *indices = STRATA_SOURCE_DIR "/config/indices.csv";
+    const char *upbit = STRATA_SOURCE_DIR "/config/upbit_markets.csv";
     uint64_t seed = 1;
     double speed = 1;
     const char *start = NULL;
@@ -896,7 +1219,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
                                          {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
                                          {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
-                                         {"paper", 0, 0, 'P'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -908,6 +1231,7 @@ int main(int argc, char **argv)
         case 't': start = optarg; break;
         case 'c': X.cap = atoi(optarg); break;
         case 'P': X.paper = true; break;
+        case 'U': upbit = optarg; break;
         case 'g':
             if (st_parse_duration(optarg, &X.ping_idle)) return fprintf(stderr, "bad --ping-idle\n"), 2;
             break;
@@ -926,7 +1250,8 @@ int main(int argc, char **argv)
     X.arena = st_arena_create(0);
     st_diags_t d;
     st_diags_init(&d);
-    if (st_universe_load(&X.uni, universe, indices, &X.syms, X.arena, &d)) {
+    if (st_universe_load(&X.uni, universe, indices, &X.syms, X.arena, &d) ||
+        st_universe_load(&X.upuni, upbit, "", &X.syms, X.arena, &d)) {
         for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col, d.items[i].msg);
         return 1;
     }
@@ -943,6 +1268,12 @@ int main(int argc, char **argv)
                             .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
                             .utc_offset = X.utc_offset};
     X.mkt = st_simmkt_create(&p, &X.uni, t0);
+    st_simmkt_params_t up = p; /* crypto trades around the clock, on UTC days */
+    up.pre_open = up.open = 0;
+    up.closing_auction = up.close = ST_DAY - 1;
+    up.utc_offset = 0;
+    up.activity = 50; /* market OTHER draws KONEX-like rates; crypto trades far more */
+    X.upmkt = st_simmkt_create(&up, &X.upuni, t0);
     X.trade_refs = st_xcalloc(X.syms.n + 1, sizeof(uint16_t));
     X.book_refs = st_xcalloc(X.syms.n + 1, sizeof(uint16_t));
 
@@ -996,6 +1327,7 @@ int main(int argc, char **argv)
     }
     st_clock_free(&X.clock);
     st_simmkt_destroy(X.mkt);
+    st_simmkt_destroy(X.upmkt);
     free(X.trade_refs);
     free(X.book_refs);
     st_arena_destroy(X.arena);

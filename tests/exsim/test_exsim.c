@@ -423,6 +423,116 @@ static void test_faults(void **state)
     free(w);
 }
 
+/* Receives until a message containing `needle` (skipping others), within a hang guard. */
+static char *recv_until(ws_t *w, const char *needle)
+{
+    for (int k = 0; k < 10000; k++) {
+        char *in;
+        assert_true(ws_recv(w, &in, 30000, NULL));
+        if (strstr(in, needle)) return in;
+        free(in);
+    }
+    fail_msg("never received %s", needle);
+    return NULL;
+}
+
+/* Upbit: snapshot then realtime, DEFAULT and SIMPLE, replace-on-new-message, the list, PING,
+ * the error objects, and the per-connection request limit. */
+static void test_upbit(void **state)
+{
+    ws_t *w = malloc(sizeof(*w));
+    assert_true(ws_open(w, port, "/websocket/v1"));
+    assert_true(ws_send(w, "[{\"ticket\":\"t1\"},{\"type\":\"trade\",\"codes\":[\"KRW-BTC\",\"KRW-ETH\"]},"
+                           "{\"type\":\"orderbook\",\"codes\":[\"KRW-BTC\"],\"is_only_realtime\":true}]"));
+    char *in = recv_until(w, "\"stream_type\":\"SNAPSHOT\"");
+    assert_non_null(strstr(in, "{\"type\":\"trade\",\"code\":\"KRW-"));
+    assert_non_null(strstr(in, "\"trade_date\":\"2026-11-23\""));
+    free(in);
+    in = recv_until(w, "\"type\":\"orderbook\"");
+    assert_non_null(strstr(in, "\"orderbook_units\":[{\"ask_price\":"));
+    assert_non_null(strstr(in, "\"stream_type\":\"REALTIME\"")); /* is_only_realtime: no snapshot */
+    free(in);
+    /* The list, in DEFAULT naming. */
+    assert_true(ws_send(w, "[{\"ticket\":\"t1\"},{\"method\":\"LIST_SUBSCRIPTIONS\"}]"));
+    in = recv_until(w, "LIST_SUBSCRIPTIONS");
+    cJSON *j = cJSON_Parse(in);
+    free(in);
+    cJSON *res = cJSON_GetObjectItem(j, "result");
+    assert_int_equal(cJSON_GetArraySize(res), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "type")->valuestring, "trade");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(res, 0), "codes")), 2);
+    assert_string_equal(cJSON_GetObjectItem(j, "ticket")->valuestring, "t1");
+    cJSON_Delete(j);
+    usleep(1100000); /* the limit is 5 requests per second; nothing here races it */
+    /* A new message replaces the set; SIMPLE naming from now on. */
+    assert_true(ws_send(w, "[{\"ticket\":\"t2\"},{\"type\":\"ticker\",\"codes\":[\"KRW-XRP\"],\"is_only_realtime\":true},"
+                           "{\"format\":\"SIMPLE\"}]"));
+    assert_true(ws_send(w, "[{\"ticket\":\"t2\"},{\"method\":\"LIST_SUBSCRIPTIONS\"}]"));
+    in = recv_until(w, "\"mthd\":\"LIST_SUBSCRIPTIONS\"");
+    assert_non_null(strstr(in, "\"rslt\":[{\"ty\":\"ticker\",\"cds\":[\"KRW-XRP\"]}]"));
+    free(in);
+    assert_true(ws_send(w, "PING"));
+    in = recv_until(w, "status");
+    assert_string_equal(in, "{\"status\":\"UP\"}");
+    free(in);
+    /* Errors. */
+    assert_true(ws_send(w, "{\"not\":\"an array\"}"));
+    in = recv_until(w, "\"error\"");
+    assert_non_null(strstr(in, "WRONG_FORMAT"));
+    free(in);
+    usleep(1100000);
+    const char *bad[][2] = {{"[{\"type\":\"trade\",\"codes\":[\"KRW-BTC\"]}]", "NO_TICKET"},
+                            {"[{\"ticket\":\"x\"},{\"format\":\"DEFAULT\"}]", "NO_TYPE"},
+                            {"[{\"ticket\":\"x\"},{\"type\":\"trade\"}]", "NO_CODES"},
+                            {"[{\"ticket\":\"x\"},{\"type\":\"bogus\",\"codes\":[\"KRW-BTC\"]}]", "INVALID_PARAM"}};
+    for (int i = 0; i < 4; i++) {
+        assert_true(ws_send(w, bad[i][0]));
+        in = recv_until(w, "\"error\"");
+        assert_non_null(strstr(in, bad[i][1]));
+        free(in);
+    }
+    ws_close(w);
+    free(w);
+}
+
+/* The request limit and the idle close, each on a simulator whose clock makes it exact: at
+ * x0.001 a burst falls in one simulated second however slow the machine; at x1000 the 120 s
+ * idle limit passes in a fraction of a second. */
+static void test_upbit_limits(void **state)
+{
+    pid_t slow_pid, fast_pid;
+    int slow = spawn_sim("0.001", &slow_pid), fast = spawn_sim("1000", &fast_pid);
+    assert_true(slow > 0 && fast > 0);
+    ws_t *w = malloc(sizeof(*w));
+    assert_true(ws_open(w, slow, "/websocket/v1"));
+    for (int i = 0; i < 9; i++) assert_true(ws_send(w, "[{\"ticket\":\"x\"},{\"method\":\"LIST_SUBSCRIPTIONS\"}]"));
+    int lists = 0, refused = 0;
+    char *in;
+    bool open = true;
+    while (open && (open = ws_recv(w, &in, 30000, NULL))) {
+        lists += strstr(in, "LIST_SUBSCRIPTIONS") != NULL;
+        refused += strstr(in, "TOO_MANY_REQUEST") != NULL;
+        free(in);
+    }
+    assert_int_equal(lists, 5);   /* 5 per second */
+    assert_int_equal(refused, 3); /* the third violation closes the connection */
+    assert_int_equal(stat_num(slow, "upbit_violations"), 3);
+    ws_close(w);
+    /* Idle: nothing sent for 120 simulated seconds closes the connection. */
+    assert_true(ws_open(w, fast, "/websocket/v1"));
+    open = true;
+    for (int k = 0; k < 100000 && open; k++) {
+        open = ws_recv(w, &in, 30000, NULL);
+        if (open) free(in);
+    }
+    assert_false(open);
+    assert_true(stat_num(fast, "upbit_closed") >= 1);
+    ws_close(w);
+    free(w);
+    assert_int_equal(reap(slow_pid), 0);
+    assert_int_equal(reap(fast_pid), 0);
+}
+
 /* A quiet session receives PINGPONG; echoing it is counted as an answer. */
 static void test_pingpong(void **state)
 {
@@ -474,6 +584,8 @@ int main(void)
         cmocka_unit_test(test_rest),
         cmocka_unit_test(test_pingpong),
         cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_upbit),
+        cmocka_unit_test(test_upbit_limits),
     };
     return cmocka_run_group_tests(tests, start_sim, stop_sim);
 }
