@@ -116,6 +116,12 @@ static struct {
         uint64_t drops, malformed_sent, acks_rejected, rest_errors, rest_timeouts;
     } fault;
     struct delayed { session_t *s; char *text; size_t len; st_time_t at; struct delayed *next; } *delayed;
+    /* Upbit REST: per group (market, ticker, orderbook) 10 per second, shared by every client
+     * (Upbit counts quotation calls per IP); 429s ignored lead to a 418 ban. */
+    struct up_group { st_time_t calls[10]; uint64_t n; } up_groups[3];
+    st_time_t up_429s[8];
+    uint64_t up_n429, up_n418, up_rest_ok;
+    st_time_t up_banned_until;
     st_timer_t delay_timer;
 } X;
 
@@ -710,6 +716,10 @@ static char *stats_json(void)
     cJSON_AddNumberToObject(root, "frames_dropped", (double)X.frames_dropped);
     cJSON_AddNumberToObject(root, "upbit_violations", (double)X.up_violations);
     cJSON_AddNumberToObject(root, "upbit_closed", (double)X.up_closed);
+    cJSON *ur = cJSON_AddObjectToObject(root, "upbit_rest");
+    cJSON_AddNumberToObject(ur, "ok", (double)X.up_rest_ok);
+    cJSON_AddNumberToObject(ur, "refused_429", (double)X.up_n429);
+    cJSON_AddNumberToObject(ur, "refused_418", (double)X.up_n418);
     cJSON *rest = cJSON_AddObjectToObject(root, "rest");
     cJSON_AddNumberToObject(rest, "calls", (double)X.rest_calls);
     cJSON_AddNumberToObject(rest, "ok", (double)X.rest_ok);
@@ -742,11 +752,12 @@ typedef struct {
     int status; /* 0: no answer at all (an injected timeout) */
     char *body; /* malloc'd JSON */
     const char *tr_id;
+    char remaining[64]; /* Upbit Remaining-Req */
 } http_reply_t;
 
 static http_reply_t jreply(int status, cJSON *j)
 {
-    http_reply_t r = {status, cJSON_PrintUnformatted(j), NULL};
+    http_reply_t r = {.status = status, .body = cJSON_PrintUnformatted(j)};
     cJSON_Delete(j);
     return r;
 }
@@ -841,7 +852,7 @@ static bool rest_gate(struct lws *wsi, http_reply_t *r)
     if (X.fault.rest_timeout > 0) {
         X.fault.rest_timeout--;
         X.fault.rest_timeouts++;
-        *r = (http_reply_t){0, NULL, NULL};
+        *r = (http_reply_t){.status = 0};
         return false;
     }
     struct app *a = key[0] ? app_get(key, false) : NULL;
@@ -993,6 +1004,145 @@ static http_reply_t multprice(struct lws *wsi)
     return envelope(rows, "output", "FHKST11300006");
 }
 
+
+/* --- Upbit REST --------------------------------------------------------------------------- */
+
+static http_reply_t up_http_error(int status, const char *name, const char *message)
+{
+    cJSON *j = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(j, "error");
+    cJSON_AddStringToObject(e, "name", name);
+    cJSON_AddStringToObject(e, "message", message);
+    return jreply(status, j);
+}
+
+/* The group's window: NULL-free reply when the call may proceed. */
+static bool up_gate(int group, const char *gname, http_reply_t *r)
+{
+    st_time_t now = st_clock_now(&X.clock);
+    if (now < X.up_banned_until) {
+        X.up_n418++;
+        char msg[96];
+        snprintf(msg, sizeof(msg), "blocked for %lld more seconds after ignoring 429",
+                 (long long)((X.up_banned_until - now) / ST_SEC + 1));
+        *r = up_http_error(418, "ip_blocked", msg);
+        return false;
+    }
+    struct up_group *g = &X.up_groups[group];
+    int used = 0;
+    for (uint64_t i = 0; i < g->n && i < 10; i++) used += g->calls[(g->n - 1 - i) % 10] > now - ST_SEC;
+    if (used >= 10) {
+        X.up_n429++;
+        X.up_429s[X.up_n429 % 8] = now;
+        /* Five 429s within ten seconds: the caller ignores them; a one-minute ban. */
+        int recent = 0;
+        for (uint64_t i = 0; i < X.up_n429 && i < 8; i++) recent += X.up_429s[(X.up_n429 - i) % 8] > now - 10 * ST_SEC;
+        if (recent >= 5) X.up_banned_until = now + ST_MIN;
+        *r = up_http_error(429, "too_many_requests", "Too many API requests.");
+        snprintf(r->remaining, sizeof(r->remaining), "group=%s; min=1800; sec=0", gname);
+        return false;
+    }
+    g->calls[g->n++ % 10] = now;
+    X.up_rest_ok++;
+    snprintf(r->remaining, sizeof(r->remaining), "group=%s; min=1800; sec=%d", gname, 10 - used - 1);
+    return true;
+}
+
+/* markets=KRW-BTC,KRW-ETH → instruments; NULL with a 404 reply for an unknown code. */
+static int up_markets(struct lws *wsi, const st_instrument_t **out, int max, http_reply_t *r)
+{
+    char buf[2048];
+    const char *v = lws_get_urlarg_by_name(wsi, "markets=", buf, sizeof(buf));
+    if (!v || !*v) {
+        *r = up_http_error(400, "validation_error", "markets is required");
+        return -1;
+    }
+    int n = 0;
+    char *save, *list = st_xstrdup(v);
+    for (char *tok = strtok_r(list, ",", &save); tok && n < max; tok = strtok_r(NULL, ",", &save)) {
+        st_sym_t sym = st_symtab_find(&X.syms, tok, strlen(tok));
+        const st_instrument_t *ins = sym == ST_SYM_NONE ? NULL : st_universe_get(&X.upuni, sym);
+        if (!ins) {
+            free(list);
+            *r = up_http_error(404, "404", "Code not found");
+            return -1;
+        }
+        out[n++] = ins;
+    }
+    free(list);
+    return n;
+}
+
+static http_reply_t up_rest(struct lws *wsi, const char *uri)
+{
+    http_reply_t r = {0};
+    st_time_t now = st_clock_now(&X.clock);
+    if (strcmp(uri, "/v1/market/all") == 0) {
+        if (!up_gate(0, "market", &r)) return r;
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < X.upuni.n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "market", X.upuni.items[i].code);
+            cJSON_AddStringToObject(o, "korean_name", X.upuni.items[i].name);
+            cJSON_AddStringToObject(o, "english_name", strchr(X.upuni.items[i].code, '-') + 1);
+            cJSON_AddItemToArray(arr, o);
+        }
+        http_reply_t ok = jreply(200, arr);
+        memcpy(ok.remaining, r.remaining, sizeof(r.remaining));
+        return ok;
+    }
+    bool ticker = strcmp(uri, "/v1/ticker") == 0, book = strcmp(uri, "/v1/orderbook") == 0;
+    if (!ticker && !book) return up_http_error(404, "404", "not found");
+    if (!up_gate(ticker ? 1 : 2, ticker ? "ticker" : "orderbook", &r)) return r;
+    char remaining[64];
+    memcpy(remaining, r.remaining, sizeof(remaining));
+    const st_instrument_t *ins[64];
+    int n = up_markets(wsi, ins, 64, &r);
+    if (n < 0) return r;
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "market", ins[i]->code);
+        st_tick_t t;
+        if (ticker) {
+            st_simmkt_snapshot(X.upmkt, ins[i]->sym, now, &t);
+            const st_trade_t *q = &t.u.trade;
+            double d = q->price - q->prev_close, rate = q->prev_close > 0 ? d / q->prev_close : 0;
+            cJSON_AddNumberToObject(o, "opening_price", q->open);
+            cJSON_AddNumberToObject(o, "high_price", q->high);
+            cJSON_AddNumberToObject(o, "low_price", q->low);
+            cJSON_AddNumberToObject(o, "trade_price", q->price);
+            cJSON_AddNumberToObject(o, "prev_closing_price", q->prev_close);
+            cJSON_AddStringToObject(o, "change", change_of(d));
+            cJSON_AddNumberToObject(o, "change_price", d < 0 ? -d : d);
+            cJSON_AddNumberToObject(o, "change_rate", rate < 0 ? -rate : rate);
+            cJSON_AddNumberToObject(o, "signed_change_price", d);
+            cJSON_AddNumberToObject(o, "signed_change_rate", rate);
+            cJSON_AddNumberToObject(o, "acc_trade_price", q->cum_value);
+            cJSON_AddNumberToObject(o, "acc_trade_volume", q->cum_volume);
+            cJSON_AddNumberToObject(o, "timestamp", (double)(now / ST_MSEC));
+        } else {
+            st_simmkt_advance(X.upmkt, ins[i]->sym, now, NULL, NULL);
+            st_simmkt_book(X.upmkt, ins[i]->sym, now, &t);
+            cJSON_AddNumberToObject(o, "timestamp", (double)(now / ST_MSEC));
+            cJSON_AddNumberToObject(o, "total_ask_size", t.u.book.total_ask_qty);
+            cJSON_AddNumberToObject(o, "total_bid_size", t.u.book.total_bid_qty);
+            cJSON *units = cJSON_AddArrayToObject(o, "orderbook_units");
+            for (int k = 0; k < ST_BOOK_DEPTH; k++) {
+                cJSON *u = cJSON_CreateObject();
+                cJSON_AddNumberToObject(u, "ask_price", t.u.book.ask[k]);
+                cJSON_AddNumberToObject(u, "bid_price", t.u.book.bid[k]);
+                cJSON_AddNumberToObject(u, "ask_size", t.u.book.ask_qty[k]);
+                cJSON_AddNumberToObject(u, "bid_size", t.u.book.bid_qty[k]);
+                cJSON_AddItemToArray(units, u);
+            }
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    http_reply_t ok = jreply(200, arr);
+    memcpy(ok.remaining, remaining, sizeof(remaining));
+    return ok;
+}
+
 static char *fault_json(void)
 {
     cJSON *j = cJSON_CreateObject();
@@ -1038,7 +1188,7 @@ static http_reply_t fault(struct lws *wsi)
     if ((v = lws_get_urlarg_by_name(wsi, "rest_error=", buf, sizeof(buf)))) X.fault.rest_error = atoi(v);
     if ((v = lws_get_urlarg_by_name(wsi, "rest_timeout=", buf, sizeof(buf)))) X.fault.rest_timeout = atoi(v);
     if ((v = lws_get_urlarg_by_name(wsi, "pong_ignore=", buf, sizeof(buf)))) X.fault.pong_ignore = atoi(v) != 0;
-    http_reply_t r = {200, fault_json(), NULL};
+    http_reply_t r = {.status = 200, .body = fault_json()};
     return r;
 }
 
@@ -1046,7 +1196,7 @@ static http_reply_t route(struct lws *wsi, bool post, const char *uri, const cha
 {
     if (!post && strcmp(uri, "/control/fault") == 0) return fault(wsi);
     if (!post && strcmp(uri, "/control/stats") == 0) {
-        http_reply_t r = {200, stats_json(), NULL};
+        http_reply_t r = {.status = 200, .body = stats_json()};
         return r;
     }
     if (post && strcmp(uri, "/oauth2/tokenP") == 0) return token(body);
@@ -1055,6 +1205,7 @@ static http_reply_t route(struct lws *wsi, bool post, const char *uri, const cha
     if (!post && strcmp(uri, "/uapi/domestic-stock/v1/quotations/inquire-asking-price-exp-ccn") == 0)
         return asking_price(wsi);
     if (!post && strcmp(uri, "/uapi/domestic-stock/v1/quotations/intstock-multprice") == 0) return multprice(wsi);
+    if (!post && strncmp(uri, "/v1/", 4) == 0) return up_rest(wsi, uri);
     return kis_error(404, "EGW00002", "not found");
 }
 
@@ -1079,6 +1230,9 @@ static int respond(struct lws *wsi, pss_t *pss, http_reply_t r)
         return 1;
     if (r.tr_id && lws_add_http_header_by_name(wsi, (const unsigned char *)"tr_id:", (const unsigned char *)r.tr_id,
                                                (int)strlen(r.tr_id), &p, end))
+        return 1;
+    if (r.remaining[0] && lws_add_http_header_by_name(wsi, (const unsigned char *)"Remaining-Req:",
+                                                      (const unsigned char *)r.remaining, (int)strlen(r.remaining), &p, end))
         return 1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
     lws_callback_on_writable(wsi);

@@ -471,6 +471,36 @@ static void test_upbit(void **state)
     in = recv_until(w, "\"mthd\":\"LIST_SUBSCRIPTIONS\"");
     assert_non_null(strstr(in, "\"rslt\":[{\"ty\":\"ticker\",\"cds\":[\"KRW-XRP\"]}]"));
     free(in);
+    /* REST: the market list, tickers and orderbooks for several markets per call. */
+    int st = 0;
+    char *body = http_req(port, "GET", "/v1/market/all", "", "", &st);
+    assert_int_equal(st, 200);
+    cJSON *mk = cJSON_Parse(body);
+    assert_int_equal(cJSON_GetArraySize(mk), 20);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(mk, 0), "market")->valuestring, "KRW-BTC");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(mk, 0), "english_name")->valuestring, "BTC");
+    cJSON_Delete(mk);
+    free(body);
+    body = http_req(port, "GET", "/v1/ticker?markets=KRW-BTC,KRW-ETH", "", "", &st);
+    assert_int_equal(st, 200);
+    assert_non_null(strcasestr(http_resp_headers, "Remaining-Req: group=ticker; min=1800; sec="));
+    cJSON *tk = cJSON_Parse(body);
+    assert_int_equal(cJSON_GetArraySize(tk), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(tk, 1), "market")->valuestring, "KRW-ETH");
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(tk, 1), "trade_price")->valuedouble > 0);
+    cJSON_Delete(tk);
+    free(body);
+    body = http_req(port, "GET", "/v1/orderbook?markets=KRW-XRP", "", "", &st);
+    assert_int_equal(st, 200);
+    cJSON *ob = cJSON_Parse(body);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(ob, 0), "orderbook_units")), 10);
+    cJSON_Delete(ob);
+    free(body);
+    body = http_req(port, "GET", "/v1/ticker?markets=KRW-NOPE", "", "", &st);
+    assert_int_equal(st, 404);
+    assert_non_null(strstr(body, "Code not found"));
+    free(body);
+
     assert_true(ws_send(w, "PING"));
     in = recv_until(w, "status");
     assert_string_equal(in, "{\"status\":\"UP\"}");
@@ -518,6 +548,30 @@ static void test_upbit_limits(void **state)
     assert_int_equal(refused, 3); /* the third violation closes the connection */
     assert_int_equal(stat_num(slow, "upbit_violations"), 3);
     ws_close(w);
+    /* REST: 10 per second per group, Remaining-Req counting down, then 429; five 429s within
+     * ten seconds (ignoring them) lead to 418. */
+    for (int i = 0; i < 10; i++) {
+        int st = 0;
+        free(http_req(slow, "GET", "/v1/ticker?markets=KRW-BTC", "", "", &st));
+        assert_int_equal(st, 200);
+        char want[64];
+        snprintf(want, sizeof(want), "group=ticker; min=1800; sec=%d", 9 - i);
+        assert_non_null(strstr(http_resp_headers, want));
+    }
+    int st = 0;
+    char *b = http_req(slow, "GET", "/v1/orderbook?markets=KRW-BTC", "", "", &st); /* another group */
+    assert_int_equal(st, 200);
+    free(b);
+    for (int i = 0; i < 5; i++) {
+        free(http_req(slow, "GET", "/v1/ticker?markets=KRW-BTC", "", "", &st));
+        assert_int_equal(st, 429);
+        assert_non_null(strstr(http_resp_headers, "sec=0"));
+    }
+    b = http_req(slow, "GET", "/v1/orderbook?markets=KRW-BTC", "", "", &st);
+    assert_int_equal(st, 418); /* banned, every group */
+    assert_non_null(strstr(b, "ip_blocked"));
+    free(b);
+
     /* Idle: nothing sent for 120 simulated seconds closes the connection. */
     assert_true(ws_open(w, fast, "/websocket/v1"));
     open = true;

@@ -144,6 +144,9 @@ static inline void ws_close(ws_t *w)
     w->fd = -1;
 }
 
+/* The header block of the latest http_req response. */
+static char http_resp_headers[4096];
+
 /* One HTTP/1.1 request (headers: "name: value\r\n" lines, may be ""); returns the body
  * (malloc'd) or NULL, and the status in *status when given. */
 static inline char *http_req(int port, const char *method, const char *path, const char *headers,
@@ -173,6 +176,7 @@ static inline char *http_req(int port, const char *method, const char *path, con
     buf[have] = 0;
     if (status) *status = have > 12 ? atoi(buf + 9) : 0;
     char *end = strstr(buf, "\r\n\r\n");
+    snprintf(http_resp_headers, sizeof(http_resp_headers), "%.*s", end ? (int)(end - buf) : 0, buf);
     char *res = end ? strdup(end + 4) : NULL;
     free(buf);
     return res;
