@@ -893,6 +893,16 @@ static const char *sign_of(double change)
     return change > 0 ? "2" : change < 0 ? "5" : "3";
 }
 
+/* The change against the previous close: `vrss` (signed), prdy_vrss_sign, prdy_ctrt (%). */
+static void add_change(cJSON *o, const char *vrss, double price, double prev)
+{
+    num_field(o, vrss, price - prev);
+    cJSON_AddStringToObject(o, "prdy_vrss_sign", sign_of(price - prev));
+    char rate[32];
+    snprintf(rate, sizeof(rate), "%.2f", prev > 0 ? (price / prev - 1) * 100 : 0);
+    cJSON_AddStringToObject(o, "prdy_ctrt", rate);
+}
+
 static http_reply_t envelope(cJSON *output, const char *name, const char *tr_id)
 {
     cJSON *j = cJSON_CreateObject();
@@ -925,11 +935,7 @@ static http_reply_t inquire_price(struct lws *wsi)
     const st_trade_t *q = &t.u.trade;
     cJSON *o = cJSON_CreateObject();
     num_field(o, "stck_prpr", q->price);
-    num_field(o, "prdy_vrss", q->price - q->prev_close);
-    cJSON_AddStringToObject(o, "prdy_vrss_sign", sign_of(q->price - q->prev_close));
-    char rate[32];
-    snprintf(rate, sizeof(rate), "%.2f", q->prev_close > 0 ? (q->price / q->prev_close - 1) * 100 : 0);
-    cJSON_AddStringToObject(o, "prdy_ctrt", rate);
+    add_change(o, "prdy_vrss", q->price, q->prev_close);
     num_field(o, "acml_tr_pbmn", q->cum_value);
     num_field(o, "acml_vol", q->cum_volume);
     num_field(o, "stck_oprc", q->open);
@@ -986,11 +992,7 @@ static http_reply_t multprice(struct lws *wsi)
         cJSON_AddStringToObject(o, "inter_shrn_iscd", ins->code);
         cJSON_AddStringToObject(o, "inter_kor_isnm", ins->name);
         num_field(o, "inter2_prpr", q->price);
-        num_field(o, "inter2_prdy_vrss", q->price - q->prev_close);
-        cJSON_AddStringToObject(o, "prdy_vrss_sign", sign_of(q->price - q->prev_close));
-        char rate[32];
-        snprintf(rate, sizeof(rate), "%.2f", q->prev_close > 0 ? (q->price / q->prev_close - 1) * 100 : 0);
-        cJSON_AddStringToObject(o, "prdy_ctrt", rate);
+        add_change(o, "inter2_prdy_vrss", q->price, q->prev_close);
         num_field(o, "acml_vol", q->cum_volume);
         num_field(o, "inter2_oprc", q->open);
         num_field(o, "inter2_hgpr", q->high);
