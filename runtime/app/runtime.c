@@ -268,7 +268,7 @@ static bool feeds_equal(const st_config_t *a, const st_config_t *b)
         const st_feed_cfg_t *y = ST_LIST_AT(b->feeds, st_feed_cfg_t, i);
         if (strcmp(x->name, y->name) || x->kind != y->kind || x->connections != y->connections ||
             x->budget != y->budget || x->seed != y->seed || x->activity != y->activity ||
-            x->volatility != y->volatility || x->halt_rate != y->halt_rate ||
+            x->volatility != y->volatility || x->halt_rate != y->halt_rate || x->foreign != y->foreign ||
             x->rest_rate != y->rest_rate || x->ws_rate != y->ws_rate ||
             x->ws_rate_minute != y->ws_rate_minute || x->debounce != y->debounce ||
             x->limiter != y->limiter)

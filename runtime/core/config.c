@@ -89,6 +89,7 @@ static const st_field_t feed_schema_fields[] = {
     FLD(st_feed_cfg_t, "activity", ST_T_DOUBLE, activity, .def = "1", .min = 0.01, .max = 100),
     FLD(st_feed_cfg_t, "volatility", ST_T_DOUBLE, volatility, .def = "1", .min = 0, .max = 10),
     FLD(st_feed_cfg_t, "halt_rate", ST_T_DOUBLE, halt_rate, .def = "1", .min = 0, .max = 100),
+    FLD(st_feed_cfg_t, "foreign_registrations", ST_T_INT, foreign, .def = "0", .min = 0, .max = 1000),
 };
 SCHEMA(feed_schema, st_feed_cfg_t, "feed");
 

@@ -74,6 +74,7 @@ typedef struct {
     double activity; /* sim: trade-rate multiplier */
     double volatility; /* sim: daily volatility multiplier */
     double halt_rate;  /* sim: probability multiplier of volatility halts */
+    int64_t foreign;   /* sim: registrations the venue counts that strata does not know about */
 } st_feed_cfg_t;
 
 typedef struct {

@@ -66,12 +66,14 @@ struct sim_feed {
     struct code_ent { char code[16]; st_sym_t sym; } *codes; /* sorted, for the venue's lookup */
     sim_conn_t *conns;
     int nconns, budget;
+    int foreign; /* registrations on every connection held by someone else (the venue counts them) */
     double ws_rate;
     int64_t ws_rate_minute;
     ack_t ackq[ACKQ];
     size_t ack_head, ack_n;
     const st_planner_t *plan;
     uint64_t ticks, rest_calls, violations;
+    st_limiter_t rest_lim; /* polls never exceed the venue's REST rate: a poll without a token waits */
     st_time_t call_times[256];
     size_t call_next;
     bool running;
@@ -143,6 +145,10 @@ static void on_poll(st_timer_t *t, st_time_t now, void *ctx)
 {
     sim_sym_t *s = ctx;
     sim_feed_t *sf = s->owner;
+    if (!st_limiter_try(&sf->rest_lim, now)) {
+        st_clock_timer_start(sf->base.clock, &s->poll, st_limiter_next(&sf->rest_lim, now), 0);
+        return;
+    }
     st_tick_t snap;
     st_simmkt_snapshot(sf->mkt, s->sym, now, &snap);
     snap.feed = sf->base.index;
@@ -255,9 +261,9 @@ static int venue_receive(void *ctx, const char *msg, size_t len)
         k = ST_KEY(hit->sym, ch);
         if (on && c->reg[k]) {
             ack = ST_ACK_SUBSCRIBED; /* ALREADY IN SUBSCRIBE */
-        } else if (on && c->held >= sf->budget) {
+        } else if (on && c->held + sf->foreign >= sf->budget) {
             ack = ST_ACK_MAX_OVER;
-            sf->violations++;
+            if (c->held >= sf->budget) sf->violations++; /* strata itself over its budget */
         } else if (on) {
             c->reg[k] = 1;
             c->held++;
@@ -355,6 +361,7 @@ static void sim_destroy(st_feed_t *f)
         free(sf->conns[k].reg);
     }
     free(sf->conns);
+    st_limiter_free(&sf->rest_lim);
     st_simmkt_destroy(sf->mkt);
     free(sf->syms);
     free(sf->all);
@@ -431,6 +438,7 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     sf->mkt = st_simmkt_create(&p, u, now);
     sf->nconns = (int)fc->connections;
     sf->budget = (int)fc->budget;
+    sf->foreign = (int)fc->foreign;
     sf->ws_rate = fc->ws_rate;
     sf->ws_rate_minute = fc->ws_rate_minute;
     sf->nsyms = u->by_sym_len;
@@ -458,6 +466,8 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
 
     st_rl_tuning_t tune;
     st_rl_mode_tuning((st_rl_mode_t)fc->limiter, &tune);
+    st_window_t rest = {(int)fc->rest_rate < 1 ? 1 : (int)fc->rest_rate, ST_SEC};
+    st_limiter_init(&sf->rest_lim, &rest, 1, &tune);
     st_window_t win[2] = {{(int)fc->ws_rate, ST_SEC}, {(int)fc->ws_rate_minute, ST_MIN}};
     sf->conns = st_xcalloc((size_t)sf->nconns, sizeof(*sf->conns));
     for (int k = 0; k < sf->nconns; k++) {

@@ -215,6 +215,56 @@ static void test_run_planned_day(void **state)
     unlink(log);
 }
 
+/* The venue holds fewer registrations than the budget says (10 taken by someone else): its
+ * MAX SUBSCRIBE OVER reaches the planner, which plans with the 31 that are left; nothing
+ * exceeds a limit and the ledgers want exactly the plan. */
+static void test_venue_fuller_than_budget(void **state)
+{
+    char *cfg = write_config("full.yaml", "speed: 0, stop: \"10:00\"",
+                             "feeds:\n  - {name: sim, kind: sim, foreign_registrations: 10, ws_rate: 50}\n");
+    char *text = slurp(cfg), *dup = strstr(text, "market: {");
+    char *eol = strchr(dup, '\n');
+    memmove(dup, eol + 1, strlen(eol + 1) + 1);
+    char *full = malloc(strlen(text) + 512);
+    snprintf(full, strlen(text) + 512,
+             "%smarket:\n  universe: %s/config/universe.csv\n  indices: %s/config/indices.csv\n"
+             "  watch_universe: critical\n",
+             text, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
+    free(st_test_write(dir, "full.yaml", full));
+    free(full);
+    free(text);
+    char *out, *err;
+    assert_int_equal(run("run", "-c", cfg, &out, &err), 0);
+    char log[512];
+    snprintf(log, sizeof(log), "%s/strata.log", dir);
+    char *l = slurp(log);
+    assert_non_null(strstr(l, "refused on connection 0: MAX SUBSCRIBE OVER"));
+    assert_non_null(strstr(l, "connection 0 holds only 31 registrations: planning with that"));
+    assert_null(strstr(l, "[alert]"));
+    /* From then on the venue never holds more than the 31 that are left (and the planner keeps
+     * the slot's reserve free within them). */
+    int blocks = 0;
+    for (const char *p = strstr(out, "websocket "); p; p = strstr(p + 1, "websocket ")) {
+        int held = atoi(p + 10);
+        assert_true(held <= 31);
+        blocks++;
+    }
+    assert_true(blocks >= 5);
+    assert_non_null(strstr(out, "violations 0"));
+    /* Polling the other 360 symbols as fast as allowed stays within the REST rate: the
+     * conservative limiter uses 16 of the venue's 20 calls per second. */
+    for (const char *p = strstr(out, "api "); p; p = strstr(p + 1, "api ")) {
+        const char *per = strstr(p, " per s");
+        const char *slash = per ? per - 1 : NULL;
+        while (slash && slash > p && *slash != '/') slash--;
+        const char *num = slash;
+        while (num && num > p && num[-1] >= '0' && num[-1] <= '9') num--;
+        if (num && slash > num) assert_true(atoi(num) <= 16);
+    }
+    free(l), free(out), free(err), free(cfg);
+    unlink(log);
+}
+
 static void test_signals_reload_and_stop(void **state)
 {
     const char *clock = "speed: 60"; /* a simulated minute per second, no stop: runs until told */
@@ -297,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_check_five_mistakes),
         cmocka_unit_test(test_run_full_day),
         cmocka_unit_test(test_run_planned_day),
+        cmocka_unit_test(test_venue_fuller_than_budget),
         cmocka_unit_test(test_signals_reload_and_stop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
