@@ -70,6 +70,15 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
     }
 }
 
+/* The planner's settings: everything from the current config, but connections and budgets
+ * from the running feeds (lowered by MAX SUBSCRIBE OVER), since a reload keeps the feeds. */
+static void planner_cfg(const st_runtime_t *rt, st_planner_cfg_t *pc)
+{
+    st_planner_cfg_from(pc, rt->world->cfg);
+    pc->nconns = rt->conns.nconns;
+    memcpy(pc->budget, rt->conns.budget, sizeof(pc->budget));
+}
+
 /* Hands the planner's pending changes to the feeds that own the connections involved: a feed
  * sees a change when the symbol leaves or enters one of its connections; tier-3 polling and
  * "no tier" go to the first feed (the venue's REST side). */
@@ -318,6 +327,13 @@ int st_runtime_reload(st_runtime_t *rt)
     st_diags_free(&d);
     if (!feeds_equal(rt->world->cfg, next->cfg))
         st_log_warn(CONFIG, "reload: feed settings changed; feeds keep their running settings until a restart");
+    for (size_t i = 0; i < next->universe.n; i++) {
+        if (!st_universe_get(&rt->world->universe, next->universe.items[i].sym)) {
+            st_log_warn(CONFIG, "reload: the universe has new symbols (%s, ...); they are planned and "
+                                "streamed after a restart", next->universe.items[i].code);
+            break;
+        }
+    }
 
     /* commit */
     st_world_t *old = rt->world;
@@ -327,9 +343,8 @@ int st_runtime_reload(st_runtime_t *rt)
     st_clock_set_speed(&rt->clock, next->cfg->runtime.clock.speed);
     st_world_free(old); /* nothing points into it: slot, planner and timers are rebuilt below */
     st_planner_cfg_t pc;
-    st_planner_cfg_from(&pc, next->cfg);
+    planner_cfg(rt, &pc);
     st_planner_set_cfg(rt->planner, &pc);
-    st_planner_set_universe(rt->planner, &next->universe);
     apply_watch(rt);
     rt->slot.slot = NULL;
     update_slot(rt, false);
@@ -355,12 +370,12 @@ static void on_refused(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, v
     if (ack == ST_ACK_INVALID) {
         st_planner_failure(rt->planner, sym, now);
     } else {
-        st_planner_cfg_t pc;
-        st_planner_cfg_from(&pc, rt->world->cfg);
         int c = rt->conn_base[f->index] + conn;
-        if (c < pc.nconns && cap < pc.budget[c]) {
+        if (c < rt->conns.nconns && cap < rt->conns.budget[c]) {
             st_log_error(PLAN, "connection %d holds only %d registrations: planning with that", c, cap);
-            pc.budget[c] = cap;
+            rt->conns.budget[c] = cap; /* kept across reloads */
+            st_planner_cfg_t pc;
+            planner_cfg(rt, &pc);
             st_planner_set_cfg(rt->planner, &pc);
         }
     }
@@ -412,9 +427,8 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
         rt->conn_count[i] = fc->kind == ST_FEED_REPLAY ? 0 : (int)fc->connections;
         base += (size_t)rt->conn_count[i];
     }
-    st_planner_cfg_t pc;
-    st_planner_cfg_from(&pc, cfg);
-    rt->planner = st_planner_create(&pc, &rt->world->universe);
+    st_planner_cfg_from(&rt->conns, cfg);
+    rt->planner = st_planner_create(&rt->conns, &rt->world->universe);
     rt->req_config = st_planner_requester(rt->planner, "config", 1.0);
     st_feed_env_t env = {&rt->clock, &rt->world->universe, cfg, on_tick, rt, on_refused};
     for (size_t i = 0; i < rt->nfeeds; i++) {

@@ -24,6 +24,8 @@ typedef struct st_runtime {
     int *conn_count;
     st_planner_t *planner;
     int req_config; /* the planner requester for the config's watch list */
+    st_planner_cfg_t conns; /* connections and budgets of the running feeds (a reload does not
+                             * change feeds), lowered by what venues have said */
     st_plan_change_t *feed_changes; /* scratch for routing changes to feeds */
     size_t feed_changes_cap;
 

@@ -265,6 +265,75 @@ static void test_venue_fuller_than_budget(void **state)
     unlink(log);
 }
 
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p++) n++;
+    return n;
+}
+
+/* What a venue said about its room outlives a reload: the planner keeps planning with the 31
+ * registrations left instead of trying the configured 41 again (found in review: a reload
+ * rebuilt the budgets from the config). */
+static void test_venue_cap_survives_reload(void **state)
+{
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "runtime:\n"
+             "  clock: {mode: simulated, start: \"2026-11-23 09:00\", speed: 60}\n"
+             "  log: {file: strata.log}\n"
+             "  report_interval: 1m\n"
+             "market:\n  universe: %s/config/universe.csv\n  indices: %s/config/indices.csv\n"
+             "  watch_universe: critical\n"
+             "feeds:\n  - {name: sim, kind: sim, foreign_registrations: 10, ws_rate: 50}\n",
+             STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
+    char *cfg = st_test_write(dir, "cap.yaml", text);
+    char o[512], e[512], log[512];
+    snprintf(o, sizeof(o), "%s/cap.out", dir);
+    snprintf(e, sizeof(e), "%s/cap.err", dir);
+    snprintf(log, sizeof(log), "%s/strata.log", dir);
+    unlink(log);
+    char *argv[] = {STRATA_BIN, "run", "-c", cfg, NULL};
+    pid_t pid = spawn(argv, o, e);
+    assert_true(wait_for(log, "holds only 31 registrations", 1));
+    strcat(text, "rebalance: {interval: 4m}\n"); /* a valid change */
+    free(st_test_write(dir, "cap.yaml", text));
+    kill(pid, SIGHUP);
+    assert_true(wait_for(log, "generation 2 running", 1));
+    char *l = slurp(log);
+    int blocks = count_of(l, "stopping"); /* 0 */
+    free(l);
+    char *out = slurp(o);
+    int before = count_of(out, "monitored");
+    free(out);
+    /* Two more status blocks: long after any flush the reload could have caused. */
+    for (int i = 0; i < 6000; i++) {
+        out = slurp(o);
+        int now = count_of(out, "monitored");
+        free(out);
+        if (now >= before + 2) break;
+        usleep(10000);
+    }
+    kill(pid, SIGTERM);
+    assert_int_equal(wait_exit(pid), 0);
+    /* The plan itself stays within the 31: 2 x tier 1 + tier 2 + index streams. */
+    out = slurp(o);
+    const char *sum = strstr(out, "(tier 1: ");
+    assert_non_null(sum);
+    int t1, t2, t3, idx;
+    assert_int_equal(sscanf(sum, "(tier 1: %d, tier 2: %d, tier 3: %d, indices: %d)", &t1, &t2, &t3, &idx), 4);
+    printf("# planned registrations after the reload: %d\n", 2 * t1 + t2 + idx);
+    assert_true(2 * t1 + t2 + idx <= 31);
+    free(out);
+    l = slurp(log);
+    assert_int_equal(blocks, 0);
+    assert_int_equal(count_of(l, "holds only 31 registrations"), 1);
+    assert_null(strstr(l, "[alert]"));
+    free(l);
+    free(cfg);
+    unlink(log);
+}
+
 static void test_signals_reload_and_stop(void **state)
 {
     const char *clock = "speed: 60"; /* a simulated minute per second, no stop: runs until told */
@@ -348,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_run_full_day),
         cmocka_unit_test(test_run_planned_day),
         cmocka_unit_test(test_venue_fuller_than_budget),
+        cmocka_unit_test(test_venue_cap_survives_reload),
         cmocka_unit_test(test_signals_reload_and_stop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
