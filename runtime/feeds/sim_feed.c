@@ -141,10 +141,11 @@ static st_dur_t poll_offset(st_sym_t sym, const st_planner_t *plan)
     return (st_dur_t)(((uint64_t)sym * 2654435761u) % (uint64_t)(every / ST_MSEC)) * ST_MSEC;
 }
 
-static void on_poll(st_timer_t *t, st_time_t now, void *ctx)
+static void on_poll(st_timer_t *t, st_time_t deadline, void *ctx)
 {
     sim_sym_t *s = ctx;
     sim_feed_t *sf = s->owner;
+    st_time_t now = st_clock_now(sf->base.clock); /* the call happens now (see on_flush) */
     if (!st_limiter_try(&sf->rest_lim, now)) {
         st_clock_timer_start(sf->base.clock, &s->poll, st_limiter_next(&sf->rest_lim, now), 0);
         return;
@@ -181,10 +182,13 @@ static void arm_flush(sim_conn_t *c)
         st_clock_timer_start(clk, &c->flush, due, 0);
 }
 
-static void on_flush(st_timer_t *t, st_time_t now, void *ctx)
+static void on_flush(st_timer_t *t, st_time_t deadline, void *ctx)
 {
     sim_conn_t *c = ctx;
-    st_coalescer_flush(&c->co, now);
+    /* The limiter must see when messages really leave, not when the timer was due: after a
+     * stall, overdue flushes would otherwise leave in one burst that the limiter thinks was
+     * spread out. */
+    st_coalescer_flush(&c->co, st_clock_now(c->owner->base.clock));
     arm_flush(c);
 }
 
