@@ -6,6 +6,7 @@
  * Simulator and client share the machine's two cores. */
 #define _GNU_SOURCE
 #include "bench_util.h"
+#include "../exsim/spawn.h"
 #include "../exsim/wsclient.h"
 
 #include <fcntl.h>
@@ -18,22 +19,9 @@ int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     double secs = quick ? 1.0 : 5.0;
-    int fds[2];
-    if (pipe(fds) != 0) return 1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 2);
-        execl(STRATA_EXSIM, STRATA_EXSIM, "--port", "0", "--duration", "60s", "--start", "2026-11-23 09:00",
-              "--speed", "300", "--seed", "3", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char line[256] = "";
-    size_t n = 0;
-    while (n < sizeof(line) - 1 && read(fds[0], line + n, 1) == 1 && line[n] != '\n') n++;
-    int port = atoi(strrchr(line, ':') + 1);
+    pid_t pid;
+    int port = exsim_spawn("300", "2026-11-23 09:00", &pid);
+    if (!port) return 1;
 
     /* The first 21 symbols of the demo universe. */
     FILE *f = fopen(STRATA_SOURCE_DIR "/config/universe.csv", "r");
@@ -93,7 +81,6 @@ int main(int argc, char **argv)
            dropped ? strtok(dropped + 17, ",}") : "?");
     free(stats);
     for (int s = 0; s < SESSIONS; s++) ws_close(&ws[s]);
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    exsim_reap(pid);
     return acks == SESSIONS * 41 ? 0 : 1;
 }

@@ -99,7 +99,7 @@ static struct {
         st_time_t token_expires;
         st_time_t calls[64]; /* ring of the latest call times (the 1 s window) */
         uint64_t ncalls;
-    } apps[16];
+    } apps[256];
     int napps;
     uint64_t rest_calls, rest_ok, rest_rate_refused, rest_token_refused, tokens_issued, tokens_refused;
     int rest_max_per_second;

@@ -4,6 +4,7 @@
  * endpoint. Waits use deadlines only as hang guards; nothing asserts on speed. */
 #define _GNU_SOURCE /* memmem, strcasestr */
 #include "../test.h"
+#include "spawn.h"
 #include "wsclient.h"
 
 #include "feeds/kis_codec.h"
@@ -17,37 +18,14 @@
 static pid_t pid;
 static int port;
 
-/* Starts a simulator at `speed` x real time; returns its port (0 on failure). */
 static int spawn_sim(const char *speed, pid_t *out)
 {
-    int fds[2];
-    if (pipe(fds) != 0) return 0;
-    pid_t p = fork();
-    if (p == 0) {
-        dup2(fds[1], 1);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 2);
-        close(fds[0]);
-        execl(STRATA_EXSIM, STRATA_EXSIM, "--port", "0", "--duration", "120s", "--start", "2026-11-23 10:00",
-              "--speed", speed, "--ping-idle", "3s", "--seed", "7", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char line[256] = "";
-    size_t n = 0;
-    while (n < sizeof(line) - 1 && read(fds[0], line + n, 1) == 1 && line[n] != '\n') n++;
-    close(fds[0]);
-    *out = p;
-    char *colon = strrchr(line, ':');
-    return colon ? atoi(colon + 1) : 0;
+    return exsim_spawn(speed, "2026-11-23 10:00", out);
 }
 
 static int reap(pid_t p)
 {
-    kill(p, SIGTERM);
-    int status;
-    waitpid(p, &status, 0);
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    return exsim_reap(p);
 }
 
 static int start_sim(void **state)

@@ -1,0 +1,47 @@
+/* Starting and stopping strata-exsim from tests and benchmarks. */
+#ifndef ST_TEST_SPAWN_H
+#define ST_TEST_SPAWN_H
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Starts the simulator at `speed` x real time from `start` (KST); returns its port, 0 on
+ * failure. stderr goes to /dev/null (the lws event-lib plugin is chatty). */
+static inline int exsim_spawn(const char *speed, const char *start, pid_t *out)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return 0;
+    pid_t p = fork();
+    if (p == 0) {
+        dup2(fds[1], 1);
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 2);
+        close(fds[0]);
+        execl(STRATA_EXSIM, STRATA_EXSIM, "--port", "0", "--duration", "120s", "--start", start, "--speed", speed,
+              "--ping-idle", "3s", "--seed", "7", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char line[256] = "";
+    size_t n = 0;
+    while (n < sizeof(line) - 1 && read(fds[0], line + n, 1) == 1 && line[n] != '\n') n++;
+    close(fds[0]);
+    *out = p;
+    char *colon = strrchr(line, ':');
+    return colon ? atoi(colon + 1) : 0;
+}
+
+/* Stops it; 0 when it exited cleanly. */
+static inline int exsim_reap(pid_t p)
+{
+    kill(p, SIGTERM);
+    int status;
+    waitpid(p, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+#endif
