@@ -109,16 +109,17 @@ static void plan_apply(st_runtime_t *rt)
 }
 
 /* The config's own demands: market.watch_universe for every symbol, market.watch items on
- * top, pins exactly as listed. */
+ * top, pins exactly as listed. Everything the previous config asked for is withdrawn first,
+ * so a symbol dropped from the watch list (or the universe) leaves; inputs take effect at the
+ * next replan, so what stays asked for does not move. */
 static void apply_watch(st_runtime_t *rt)
 {
     const st_world_t *w = rt->world;
     int prio = w->cfg->market.watch_universe; /* ST_PRIO_COUNT = none */
-    for (size_t i = 0; i < w->universe.n; i++) {
-        st_sym_t s = w->universe.items[i].sym;
-        st_planner_pin(rt->planner, s, false);
-        st_planner_demand(rt->planner, rt->req_config, s, prio);
-    }
+    st_planner_release(rt->planner, rt->req_config);
+    for (st_sym_t s = 0; s < rt->syms.n; s++) st_planner_pin(rt->planner, s, false);
+    for (size_t i = 0; i < w->universe.n; i++)
+        st_planner_demand(rt->planner, rt->req_config, w->universe.items[i].sym, prio);
     for (size_t i = 0; i < w->nwatch; i++) {
         st_planner_demand(rt->planner, rt->req_config, w->watch[i].sym, w->watch[i].priority);
         if (w->watch[i].pinned) st_planner_pin(rt->planner, w->watch[i].sym, true);

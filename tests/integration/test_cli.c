@@ -334,6 +334,44 @@ static void test_venue_cap_survives_reload(void **state)
     unlink(log);
 }
 
+/* A reload whose universe no longer has a watched symbol withdraws it (found in review: only
+ * symbols of the new universe were asked again, so a dropped one kept its old demand). */
+static void test_reload_withdraws_dropped_watch(void **state)
+{
+    free(st_test_write(dir, "u1.csv", "code,name,market,sector\n005930,A,KOSPI,x\n000660,B,KOSPI,y\n"));
+    free(st_test_write(dir, "u2.csv", "code,name,market,sector\n005930,A,KOSPI,x\n"));
+    const char *fmt = "runtime:\n"
+                      "  clock: {mode: simulated, start: \"2026-11-23 10:00\", speed: 60}\n"
+                      "  log: {file: strata.log}\n"
+                      "  report_interval: 1m\n"
+                      "market:\n  universe: %s\n  indices: \"\"\n  watch_universe: high\n";
+    char text[2048];
+    snprintf(text, sizeof(text), fmt, "u1.csv");
+    char *cfg = st_test_write(dir, "drop.yaml", text);
+    char o[512], e[512], log[512];
+    snprintf(o, sizeof(o), "%s/drop.out", dir);
+    snprintf(e, sizeof(e), "%s/drop.err", dir);
+    snprintf(log, sizeof(log), "%s/strata.log", dir);
+    unlink(log);
+    char *argv[] = {STRATA_BIN, "run", "-c", cfg, NULL};
+    pid_t pid = spawn(argv, o, e);
+    assert_true(wait_for(log, "simulated market started", 1));
+    snprintf(text, sizeof(text), fmt, "u2.csv");
+    free(st_test_write(dir, "drop.yaml", text));
+    kill(pid, SIGHUP);
+    assert_true(wait_for(log, "generation 2 running", 1));
+    kill(pid, SIGTERM);
+    assert_int_equal(wait_exit(pid), 0);
+    char *out = slurp(o);
+    assert_non_null(strstr(out, "monitored 1 (tier 1: 0, tier 2: 1, tier 3: 0, indices: 0)"));
+    free(out);
+    char *l = slurp(log);
+    assert_null(strstr(l, "[alert]"));
+    free(l);
+    free(cfg);
+    unlink(log);
+}
+
 static void test_signals_reload_and_stop(void **state)
 {
     const char *clock = "speed: 60"; /* a simulated minute per second, no stop: runs until told */
@@ -418,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_run_planned_day),
         cmocka_unit_test(test_venue_fuller_than_budget),
         cmocka_unit_test(test_venue_cap_survives_reload),
+        cmocka_unit_test(test_reload_withdraws_dropped_watch),
         cmocka_unit_test(test_signals_reload_and_stop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
