@@ -92,6 +92,7 @@ static struct {
     int max_held_ever;
     /* KIS REST */
     bool paper;
+    st_dur_t token_ttl; /* how long an access token lives (KIS: a day) */
     struct app {
         char key[64];
         st_time_t token_issued; /* 0 = never */
@@ -796,7 +797,7 @@ static http_reply_t token(const char *body)
             r = oauth_error(403, "EGW00133", "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)");
         } else {
             a->token_issued = now;
-            a->token_expires = now + ST_DAY;
+            a->token_expires = now + X.token_ttl;
             snprintf(a->token, sizeof(a->token), "sim-token-%llu-%s", (unsigned long long)++X.token_seq, key);
             X.tokens_issued++;
             char exp[32];
@@ -805,7 +806,7 @@ static http_reply_t token(const char *body)
             cJSON_AddStringToObject(j, "access_token", a->token);
             cJSON_AddStringToObject(j, "access_token_token_expired", exp);
             cJSON_AddStringToObject(j, "token_type", "Bearer");
-            cJSON_AddNumberToObject(j, "expires_in", 86400);
+            cJSON_AddNumberToObject(j, "expires_in", (double)(X.token_ttl / ST_SEC));
             r = jreply(200, j);
         }
     }
@@ -1372,10 +1373,11 @@ int main(int argc, char **argv)
     st_dur_t duration = 300 * ST_SEC;
     X.cap = 41;
     X.ping_idle = 10 * ST_SEC;
+    X.token_ttl = ST_DAY;
     static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
                                          {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
                                          {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
-                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -1388,6 +1390,9 @@ int main(int argc, char **argv)
         case 'c': X.cap = atoi(optarg); break;
         case 'P': X.paper = true; break;
         case 'U': upbit = optarg; break;
+        case 'T':
+            if (st_parse_duration(optarg, &X.token_ttl) || X.token_ttl <= 0) return fprintf(stderr, "bad --token-ttl\n"), 2;
+            break;
         case 'g':
             if (st_parse_duration(optarg, &X.ping_idle)) return fprintf(stderr, "bad --ping-idle\n"), 2;
             break;
@@ -1396,7 +1401,8 @@ int main(int argc, char **argv)
             break;
         default:
             printf("usage: strata-exsim [--port N] [--universe F] [--indices F] [--seed S] [--speed X] "
-                   "[--start \"YYYY-MM-DD HH:MM\"] [--cap N] [--ping-idle DUR] [--duration DUR] [--paper]\n");
+                   "[--start \"YYYY-MM-DD HH:MM\"] [--cap N] [--ping-idle DUR] [--duration DUR] [--paper]\n"
+                   "                    [--upbit-markets F] [--token-ttl DUR]\n");
             return c == 'h' ? 0 : 2;
         }
     }

@@ -9,9 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Starts the simulator at `speed` x real time from `start` (KST); returns its port, 0 on
- * failure. stderr goes to /dev/null (the lws event-lib plugin is chatty). */
-static inline int exsim_spawn(const char *speed, const char *start, pid_t *out)
+/* Starts the simulator at `speed` x real time from `start` (KST), with an extra option pair
+ * (or NULLs); returns its port, 0 on failure. stderr goes to /dev/null (the lws event-lib
+ * plugin is chatty). */
+static inline int exsim_spawn_with(const char *speed, const char *start, const char *opt, const char *val,
+                                   pid_t *out)
 {
     int fds[2];
     if (pipe(fds) != 0) return 0;
@@ -22,7 +24,7 @@ static inline int exsim_spawn(const char *speed, const char *start, pid_t *out)
         dup2(devnull, 2);
         close(fds[0]);
         execl(STRATA_EXSIM, STRATA_EXSIM, "--port", "0", "--duration", "120s", "--start", start, "--speed", speed,
-              "--ping-idle", "3s", "--seed", "7", (char *)NULL);
+              "--ping-idle", "3s", "--seed", "7", opt, val, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -33,6 +35,11 @@ static inline int exsim_spawn(const char *speed, const char *start, pid_t *out)
     *out = p;
     char *colon = strrchr(line, ':');
     return colon ? atoi(colon + 1) : 0;
+}
+
+static inline int exsim_spawn(const char *speed, const char *start, pid_t *out)
+{
+    return exsim_spawn_with(speed, start, NULL, NULL, out);
 }
 
 /* Stops it; 0 when it exited cleanly. */

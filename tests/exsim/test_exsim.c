@@ -565,6 +565,32 @@ static void test_upbit_limits(void **state)
     assert_int_equal(reap(fast_pid), 0);
 }
 
+/* An access token past its life is refused with EGW00123 (a simulator whose tokens live one
+ * simulated minute, at x1000: it expires within a tenth of a second). */
+static void test_expired_token(void **state)
+{
+    pid_t p;
+    rest_port = exsim_spawn_with("1000", "2026-11-23 10:00", "--token-ttl", "1m", &p);
+    assert_true(rest_port > 0);
+    cJSON *t = rest("POST", "/oauth2/tokenP", "", "{\"appkey\":\"EXP\",\"appsecret\":\"S\"}", 200);
+    assert_int_equal(cJSON_GetObjectItem(t, "expires_in")->valueint, 60);
+    char hdr[256];
+    snprintf(hdr, sizeof(hdr), "authorization: Bearer %s\r\nappkey: EXP\r\n", jstr(t, "access_token"));
+    cJSON_Delete(t);
+    for (int i = 0; i < 3000; i++) { /* until the simulated minute has passed */
+        int status = 0;
+        char *out = http_req(rest_port, "GET", "/uapi/domestic-stock/v1/quotations/inquire-price?FID_INPUT_ISCD=005930",
+                             hdr, "", &status);
+        bool expired = status == 500 && strstr(out, "EGW00123");
+        free(out);
+        if (expired) break;
+        assert_true(status == 200 || (status == 500 && i > 0));
+        usleep(10000);
+        assert_true(i < 2999);
+    }
+    assert_int_equal(reap(p), 0);
+}
+
 /* A quiet session receives PINGPONG; echoing it is counted as an answer. */
 static void test_pingpong(void **state)
 {
@@ -614,6 +640,7 @@ int main(void)
         cmocka_unit_test(test_registrations_and_errors),
         cmocka_unit_test(test_message_split_across_reads),
         cmocka_unit_test(test_rest),
+        cmocka_unit_test(test_expired_token),
         cmocka_unit_test(test_pingpong),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_upbit),
