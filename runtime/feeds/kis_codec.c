@@ -1,4 +1,7 @@
 #include "kis_codec.h"
+#include "subs/ledger.h"
+
+#include <cjson/cJSON.h>
 
 #include <errno.h>
 #include <math.h>
@@ -271,4 +274,53 @@ size_t st_kis_encode_book(char *buf, size_t len, const st_tick_t *book, const ch
      * deal class: the simulator models the totals only. */
     put(&e, "^%.0f^%.0f^0^0^0^0^0^0^3^0.00^0^0^0^0^0^0", b->total_ask_qty, b->total_bid_qty);
     return e.over ? 0 : e.off;
+}
+
+/* --- control messages ---------------------------------------------------------------------- */
+
+static void copy_str(cJSON *parent, const char *name, char *dst, size_t len)
+{
+    cJSON *x = cJSON_GetObjectItemCaseSensitive(parent, name);
+    snprintf(dst, len, "%s", cJSON_IsString(x) ? x->valuestring : "");
+}
+
+int st_kis_msg_parse(const char *buf, size_t len, st_kis_msg_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    cJSON *j = cJSON_ParseWithLength(buf, len);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return -EPROTO;
+    }
+    cJSON *header = cJSON_GetObjectItemCaseSensitive(j, "header");
+    cJSON *body = cJSON_GetObjectItemCaseSensitive(j, "body");
+    copy_str(header, "tr_id", out->tr_id, sizeof(out->tr_id));
+    copy_str(header, "tr_key", out->tr_key, sizeof(out->tr_key));
+    copy_str(body, "rt_cd", out->rt_cd, sizeof(out->rt_cd));
+    copy_str(body, "msg_cd", out->msg_cd, sizeof(out->msg_cd));
+    copy_str(body, "msg1", out->msg1, sizeof(out->msg1));
+    cJSON_Delete(j);
+    if (strcmp(out->tr_id, "PINGPONG") == 0) {
+        out->kind = ST_KIS_MSG_PINGPONG;
+        return 0;
+    }
+    if (!out->msg_cd[0]) {
+        out->kind = ST_KIS_MSG_OTHER;
+        return 0;
+    }
+    out->kind = ST_KIS_MSG_ACK;
+    static const struct {
+        const char *cd;
+        int ack;
+    } map[] = {{"OPSP0000", ST_ACK_SUBSCRIBED},   {"OPSP0002", ST_ACK_SUBSCRIBED},
+               {"OPSP0001", ST_ACK_UNSUBSCRIBED}, {"OPSP0003", ST_ACK_UNSUBSCRIBED},
+               {"OPSP0008", ST_ACK_MAX_OVER},     {"OPSP8991", ST_ACK_INVALID},
+               {"OPSP8992", ST_ACK_INVALID}};
+    out->ack = ST_ACK_ERROR;
+    for (size_t i = 0; i < ST_ARRAY_SIZE(map); i++)
+        if (strcmp(out->msg_cd, map[i].cd) == 0) out->ack = map[i].ack;
+    /* An unknown success: KIS's own client tells the two apart by msg1 starting "UNSUB". */
+    if (out->ack == ST_ACK_ERROR && strcmp(out->rt_cd, "0") == 0)
+        out->ack = strncmp(out->msg1, "UNSUB", 5) == 0 ? ST_ACK_UNSUBSCRIBED : ST_ACK_SUBSCRIBED;
+    return 0;
 }

@@ -46,6 +46,27 @@ typedef int (*st_kis_record_cb)(const st_kis_record_t *r, void *ctx);
 int st_kis_decode(const st_kis_frame_t *f, int32_t utc_offset, st_time_t now, st_kis_record_cb cb,
                   void *ctx);
 
+/* A JSON control message from the KIS WebSocket (a frame starting with '{'). */
+typedef enum {
+    ST_KIS_MSG_PINGPONG, /* keep-alive: echo the frame back as text */
+    ST_KIS_MSG_ACK,      /* the answer to a register/unregister (see ack) */
+    ST_KIS_MSG_OTHER     /* anything else (logged, ignored) */
+} st_kis_msg_kind_t;
+
+typedef struct {
+    st_kis_msg_kind_t kind;
+    char tr_id[16], tr_key[24];
+    char rt_cd[4], msg_cd[16], msg1[96];
+    int ack; /* st_ack_t of subs/ledger.h for ST_KIS_MSG_ACK */
+} st_kis_msg_t;
+
+/* Parses a control message. Returns 0, or -EPROTO when it is not a JSON object. The ack of an
+ * answer: OPSP0000 SUBSCRIBE SUCCESS and OPSP0002 ALREADY IN SUBSCRIBE → subscribed; OPSP0001
+ * UNSUBSCRIBE SUCCESS and OPSP0003 (not found) → unsubscribed; OPSP0008 → max over;
+ * OPSP8991/8992 (invalid tr_id/tr_key) → invalid; any other non-zero rt_cd → error; an unknown
+ * code with rt_cd "0" → unsubscribed when msg1 starts "UNSUB", else subscribed. */
+int st_kis_msg_parse(const char *buf, size_t len, st_kis_msg_t *out);
+
 /* Encodes ticks (all trades, or one orderbook) of the given codes as one frame into buf.
  * Returns the length, or 0 if buf is too small. */
 size_t st_kis_encode_trades(char *buf, size_t len, const st_tick_t *ticks, const char *const *codes,

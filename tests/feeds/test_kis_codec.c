@@ -218,6 +218,58 @@ static void test_malformed_payloads(void **state)
     assert_int_equal(st_kis_decode(&f, KST, MID, collect, &g), -EPROTO);
 }
 
+#include "subs/ledger.h"
+
+static void msg(const char *text, st_kis_msg_kind_t kind, int ack, const char *tr_key)
+{
+    st_kis_msg_t m;
+    assert_int_equal(st_kis_msg_parse(text, strlen(text), &m), 0);
+    assert_int_equal(m.kind, kind);
+    if (kind == ST_KIS_MSG_ACK) assert_int_equal(m.ack, ack);
+    if (tr_key) assert_string_equal(m.tr_key, tr_key);
+}
+
+/* The control messages as captured from KIS (docs/protocols.md), each to its answer. */
+static void test_control_messages(void **state)
+{
+    msg("{\"header\":{\"tr_id\":\"H0STCNT0\",\"tr_key\":\"005930\",\"encrypt\":\"N\"},"
+        "\"body\":{\"rt_cd\":\"0\",\"msg_cd\":\"OPSP0000\",\"msg1\":\"SUBSCRIBE SUCCESS\","
+        "\"output\":{\"iv\":\"55ce3d099479ce11\",\"key\":\"tvldhmfplvgcovaqrspclzhdotfzzequ\"}}}",
+        ST_KIS_MSG_ACK, ST_ACK_SUBSCRIBED, "005930");
+    msg("{\"header\":{\"tr_id\":\"H0STCNT0\",\"tr_key\":\"005930\"},\"body\":{\"rt_cd\":\"1\",\"msg_cd\":\"OPSP0002\","
+        "\"msg1\":\"ALREADY IN SUBSCRIBE\"}}",
+        ST_KIS_MSG_ACK, ST_ACK_SUBSCRIBED, "005930");
+    msg("{\"header\":{\"tr_id\":\"H0STASP0\",\"tr_key\":\"000660\"},\"body\":{\"rt_cd\":\"1\",\"msg_cd\":\"OPSP0008\","
+        "\"msg1\":\"MAX SUBSCRIBE OVER\"}}",
+        ST_KIS_MSG_ACK, ST_ACK_MAX_OVER, "000660");
+    msg("{\"header\":{\"tr_id\":\"H0STCNT0\",\"tr_key\":\"000660\"},\"body\":{\"rt_cd\":\"0\",\"msg_cd\":\"OPSP0001\","
+        "\"msg1\":\"UNSUBSCRIBE SUCCESS\"}}",
+        ST_KIS_MSG_ACK, ST_ACK_UNSUBSCRIBED, NULL);
+    msg("{\"header\":{\"tr_id\":\"H0STCNT0\",\"tr_key\":\"000660\"},\"body\":{\"rt_cd\":\"1\",\"msg_cd\":\"OPSP0003\","
+        "\"msg1\":\"UNSUBSCRIBE ERROR (not found!)\"}}",
+        ST_KIS_MSG_ACK, ST_ACK_UNSUBSCRIBED, NULL);
+    msg("{\"header\":{\"tr_id\":\"H0STCNT0\",\"tr_key\":\"999999\"},\"body\":{\"rt_cd\":\"1\",\"msg_cd\":\"OPSP8992\","
+        "\"msg1\":\"SUBSCRIBE ERROR : invalid tr_key\"}}",
+        ST_KIS_MSG_ACK, ST_ACK_INVALID, "999999");
+    msg("{\"header\":{\"tr_id\":\"H0STCNT0\",\"tr_key\":\"005930\"},\"body\":{\"rt_cd\":\"9\",\"msg_cd\":\"OPSP0007\","
+        "\"msg1\":\"SUBSCRIBE INTERNAL ERROR\"}}",
+        ST_KIS_MSG_ACK, ST_ACK_ERROR, NULL);
+    msg("{\"header\":{\"tr_id\":\"H0STCNT0\",\"tr_key\":\"005930\"},\"body\":{\"rt_cd\":\"0\",\"msg_cd\":\"OPSP0099\","
+        "\"msg1\":\"UNSUB DONE\"}}",
+        ST_KIS_MSG_ACK, ST_ACK_UNSUBSCRIBED, NULL);
+    msg("{\"header\":{\"tr_id\":\"PINGPONG\",\"datetime\":\"20261123100000\"}}", ST_KIS_MSG_PINGPONG, 0, NULL);
+    msg("{\"something\":\"else\"}", ST_KIS_MSG_OTHER, 0, NULL);
+    st_kis_msg_t m;
+    assert_int_equal(st_kis_msg_parse("{not json", 9, &m), -EPROTO);
+    assert_int_equal(st_kis_msg_parse("[1,2]", 5, &m), -EPROTO);
+    /* An over-long message text is cut, not overflowed. */
+    char big[512];
+    snprintf(big, sizeof(big), "{\"header\":{\"tr_id\":\"H0STCNT0\",\"tr_key\":\"%0200d\"},\"body\":{\"rt_cd\":\"1\","
+                               "\"msg_cd\":\"OPSP9999\",\"msg1\":\"%0200d\"}}", 1, 2);
+    assert_int_equal(st_kis_msg_parse(big, strlen(big), &m), 0);
+    assert_int_equal(strlen(m.tr_key), sizeof(m.tr_key) - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_trades),
         cmocka_unit_test(test_round_trip_book),
         cmocka_unit_test(test_malformed_payloads),
+        cmocka_unit_test(test_control_messages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
