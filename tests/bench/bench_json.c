@@ -5,6 +5,7 @@
 #include "bench_util.h"
 
 #include "core/common.h"
+#include "feeds/upbit_codec.h"
 
 #include <cjson/cJSON.h>
 
@@ -42,6 +43,14 @@ static double with_cjson(const char *m, size_t len, const char *a, const char *b
     return v;
 }
 
+/* strata's own path: st_up_decode (cJSON plus the one-pass field table) into a tick. */
+static double with_strata(const char *m, size_t len, const char *a, const char *b, const char *c)
+{
+    st_up_msg_t msg;
+    if (st_up_decode(m, len, &msg) != 0) return 0;
+    return msg.tick.u.trade.price + msg.tick.u.trade.volume + (double)msg.tick.venue_time;
+}
+
 double bench_with_jsonc(const char *m, size_t len, const char *a, const char *b, const char *c);
 double bench_with_jansson(const char *m, size_t len, const char *a, const char *b, const char *c);
 
@@ -50,6 +59,7 @@ int main(int argc, char **argv)
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     int runs = quick ? 3 : 15, iters = quick ? 200 : 20000;
     lib_t libs[] = {
+        {"strata decode", with_strata},
         {"cJSON 1.7", with_cjson},
 #ifdef HAVE_JSONC
         {"json-c 0.16", bench_with_jsonc},

@@ -1,0 +1,32 @@
+/* Upbit WebSocket messages: ticker, trade and orderbook frames in DEFAULT or SIMPLE naming
+ * (text or binary frames, both UTF-8 JSON), and the status and error objects. Pure; one pass
+ * over each object's members (both namings matched from one table), cJSON for the parsing. */
+#ifndef ST_FEEDS_UPBIT_CODEC_H
+#define ST_FEEDS_UPBIT_CODEC_H
+
+#include "market/tick.h"
+
+typedef enum {
+    ST_UP_TICKER,
+    ST_UP_TRADE,
+    ST_UP_ORDERBOOK,
+    ST_UP_STATUS, /* {"status":"UP"}: the answer to PING */
+    ST_UP_ERROR,  /* {"error":{"name","message"}} */
+    ST_UP_LIST,   /* the LIST_SUBSCRIPTIONS answer */
+    ST_UP_OTHER
+} st_up_kind_t;
+
+typedef struct {
+    st_up_kind_t kind;
+    char code[24];     /* "KRW-BTC" */
+    bool snapshot;     /* stream_type SNAPSHOT */
+    st_tick_t tick;    /* ticker → ST_TICK_SNAPSHOT, trade → ST_TICK_TRADE, orderbook → ST_TICK_ORDERBOOK;
+                        * sym, feed and recv_time are the caller's */
+    char error_name[32], error_message[128];
+} st_up_msg_t;
+
+/* Decodes one message. Returns 0, or -EPROTO when it is not a JSON object or a data message
+ * lacks its code, price or time. */
+int st_up_decode(const char *buf, size_t len, st_up_msg_t *out);
+
+#endif
