@@ -270,23 +270,6 @@ static void on_deferred(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
-static bool feeds_equal(const st_config_t *a, const st_config_t *b)
-{
-    if (a->feeds.n != b->feeds.n) return false;
-    for (size_t i = 0; i < a->feeds.n; i++) {
-        const st_feed_cfg_t *x = ST_LIST_AT(a->feeds, st_feed_cfg_t, i);
-        const st_feed_cfg_t *y = ST_LIST_AT(b->feeds, st_feed_cfg_t, i);
-        if (strcmp(x->name, y->name) || x->kind != y->kind || x->connections != y->connections ||
-            x->budget != y->budget || x->seed != y->seed || x->activity != y->activity ||
-            x->volatility != y->volatility || x->halt_rate != y->halt_rate || x->foreign != y->foreign ||
-            x->rest_rate != y->rest_rate || x->ws_rate != y->ws_rate ||
-            x->ws_rate_minute != y->ws_rate_minute || x->debounce != y->debounce ||
-            x->limiter != y->limiter)
-            return false;
-    }
-    return true;
-}
-
 /* Changes a running process cannot take: reported as errors, the old world stays. */
 static size_t restart_only_changes(const st_config_t *old, const st_config_t *neu, st_diags_t *d)
 {
@@ -326,7 +309,7 @@ int st_runtime_reload(st_runtime_t *rt)
         return ST_ECONFIG;
     }
     st_diags_free(&d);
-    if (!feeds_equal(rt->world->cfg, next->cfg))
+    if (!st_config_feeds_equal(rt->world->cfg, next->cfg))
         st_log_warn(CONFIG, "reload: feed settings changed; feeds keep their running settings until a restart");
     for (size_t i = 0; i < next->universe.n; i++) {
         if (!st_universe_get(&rt->world->universe, next->universe.items[i].sym)) {

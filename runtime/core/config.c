@@ -413,6 +413,15 @@ void st_config_free(st_config_t *cfg)
     if (cfg) st_arena_destroy(cfg->arena);
 }
 
+bool st_config_feeds_equal(const st_config_t *a, const st_config_t *b)
+{
+    if (a->feeds.n != b->feeds.n) return false;
+    for (size_t i = 0; i < a->feeds.n; i++)
+        if (!st_schema_equal(&feed_schema, ST_LIST_AT(a->feeds, st_feed_cfg_t, i), ST_LIST_AT(b->feeds, st_feed_cfg_t, i)))
+            return false;
+    return true;
+}
+
 int64_t st_config_ws_budget(const st_config_t *cfg)
 {
     int64_t total = 0;

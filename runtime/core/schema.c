@@ -503,3 +503,52 @@ void st_schema_defaults(const st_schema_t *schema, void *dst, st_arena_t *arena)
     st_require(d.n == 0);
     st_diags_free(&d);
 }
+
+bool st_schema_equal(const st_schema_t *sc, const void *a, const void *b)
+{
+    for (size_t i = 0; i < sc->nfields; i++) {
+        const st_field_t *f = &sc->fields[i];
+        const char *x = (const char *)a + f->offset, *y = (const char *)b + f->offset;
+        switch (f->type) {
+        case ST_T_INT:
+        case ST_T_DURATION:
+        case ST_T_TOD:
+            if (*(const int64_t *)x != *(const int64_t *)y) return false;
+            break;
+        case ST_T_DOUBLE:
+            if (*(const double *)x != *(const double *)y) return false;
+            break;
+        case ST_T_BOOL:
+            if (*(const bool *)x != *(const bool *)y) return false;
+            break;
+        case ST_T_ENUM:
+            if (*(const int *)x != *(const int *)y) return false;
+            break;
+        case ST_T_STRING:
+            if (strcmp(*(char *const *)x, *(char *const *)y) != 0) return false;
+            break;
+        case ST_T_STRUCT:
+            if (!st_schema_equal(f->sub, x, y)) return false;
+            break;
+        case ST_T_LIST: {
+            const st_list_t *la = (const st_list_t *)x, *lb = (const st_list_t *)y;
+            if (la->n != lb->n) return false;
+            for (size_t k = 0; k < la->n; k++)
+                if (!st_schema_equal(f->sub, (const char *)la->items + k * f->sub->size,
+                                     (const char *)lb->items + k * f->sub->size))
+                    return false;
+            break;
+        }
+        case ST_T_WEIGHTS: {
+            const st_weights_t *wa = (const st_weights_t *)x, *wb = (const st_weights_t *)y;
+            if (wa->n != wb->n) return false;
+            for (size_t k = 0; k < wa->n; k++)
+                if (strcmp(wa->items[k].key, wb->items[k].key) || wa->items[k].v != wb->items[k].v) return false;
+            break;
+        }
+        case ST_T_VALUE:
+            break;
+        }
+    }
+    return true;
+}

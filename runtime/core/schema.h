@@ -97,6 +97,10 @@ int st_schema_decode_list(const st_schema_t *sub, const char *file, const char *
 /* Fills dst with every field's default (as if the YAML were empty). */
 void st_schema_defaults(const st_schema_t *schema, void *dst, st_arena_t *arena);
 
+/* Whether two decoded structs of `schema` hold the same values (marks aside; nested structs and
+ * lists compared field by field; ST_T_VALUE trees are not compared). */
+bool st_schema_equal(const st_schema_t *schema, const void *a, const void *b);
+
 /* Looks up a key in an ST_V_MAP value; NULL if absent or not a map. */
 const st_value_t *st_value_get(const st_value_t *map, const char *key);
 

@@ -316,6 +316,21 @@ static void test_fuzz_regression_missing_required_strings(void **state)
            {5, 19, "signals.sinks[0]: expected a mapping"});
 }
 
+/* Reload compares feeds through the schema: every setting counts, names and marks aside. */
+static void test_feeds_equal(void **state)
+{
+    st_diags_t d;
+    st_config_t *a = parse(HEAD "feeds: [{name: s, kind: sim, seed: 3}]\n", &d);
+    st_diags_free(&d);
+    st_config_t *b = parse(HEAD "\n\nfeeds:\n  - {name: s, kind: sim, seed: 3}\n", &d);
+    st_diags_free(&d);
+    st_config_t *c = parse(HEAD "feeds: [{name: s, kind: sim, seed: 3, foreign_registrations: 1}]\n", &d);
+    st_diags_free(&d);
+    assert_true(st_config_feeds_equal(a, b)); /* other lines, same settings */
+    assert_false(st_config_feeds_equal(a, c));
+    st_config_free(a), st_config_free(b), st_config_free(c);
+}
+
 static void test_relative_paths_resolve_against_config(void **state)
 {
     char *dir = st_test_tmpdir();
@@ -357,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_errors_sorted_by_position),
         cmocka_unit_test(test_five_mistakes_five_errors),
         cmocka_unit_test(test_fuzz_regression_missing_required_strings),
+        cmocka_unit_test(test_feeds_equal),
         cmocka_unit_test(test_relative_paths_resolve_against_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
