@@ -22,7 +22,6 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
     c->now = st_clock_now(&rt->clock);
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_sync(rt->feeds[i], c->now);
     c->slot = rt->slot.slot ? rt->slot.slot->name : NULL;
-    c->ticks_delivered = rt->ticks_delivered;
     for (size_t i = 0; i < rt->nfeeds; i++) {
         st_feed_stats_t fs;
         st_feed_stats(rt->feeds[i], &fs);
@@ -39,6 +38,7 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         c->penalty = i == 0 ? fs.penalty : ST_MIN2(c->penalty, fs.penalty);
         c->violations += fs.violations;
         c->market_trades += fs.market_trades;
+        c->ticks_delivered += fs.ticks_delivered;
         c->halts += fs.halts;
         c->bursts += fs.bursts;
     }
@@ -369,8 +369,8 @@ static void on_refused(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, v
 
 static void on_tick(const st_tick_t *t, void *ctx)
 {
-    st_runtime_t *rt = ctx;
-    rt->ticks_delivered++;
+    ST_UNUSED(t);
+    ST_UNUSED(ctx); /* strategies receive ticks here once the strategy host lands */
 }
 
 int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags)

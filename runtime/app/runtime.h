@@ -41,7 +41,6 @@ typedef struct st_runtime {
     FILE *out; /* status blocks and the summary (stdout) */
 
     uint64_t generation, reloads_ok, reloads_failed;
-    uint64_t ticks_delivered;
     bool running;
     bool mismatch_logged, violation_logged;
 } st_runtime_t;
