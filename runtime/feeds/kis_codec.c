@@ -11,6 +11,15 @@
 
 /* --- header ------------------------------------------------------------------------------ */
 
+static st_kis_tr_t tr_of(const char *id, size_t n)
+{
+    if (n != 8) return ST_KIS_TR_OTHER;
+    if (memcmp(id, "H0STCNT0", 8) == 0) return ST_KIS_TR_TRADE;
+    if (memcmp(id, "H0STASP0", 8) == 0) return ST_KIS_TR_BOOK;
+    if (memcmp(id, "H0UPCNT0", 8) == 0) return ST_KIS_TR_INDEX;
+    return ST_KIS_TR_OTHER;
+}
+
 int st_kis_frame_parse(const char *buf, size_t len, st_kis_frame_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -23,10 +32,7 @@ int st_kis_frame_parse(const char *buf, size_t len, st_kis_frame_t *out)
     if (!bar || bar == p) return -EPROTO;
     out->tr_id = p;
     out->tr_id_len = (size_t)(bar - p);
-    if (out->tr_id_len == 8 && memcmp(p, "H0STCNT0", 8) == 0) out->tr = ST_KIS_TR_TRADE;
-    else if (out->tr_id_len == 8 && memcmp(p, "H0STASP0", 8) == 0) out->tr = ST_KIS_TR_BOOK;
-    else if (out->tr_id_len == 8 && memcmp(p, "H0UPCNT0", 8) == 0) out->tr = ST_KIS_TR_INDEX;
-    else out->tr = ST_KIS_TR_OTHER;
+    out->tr = tr_of(p, out->tr_id_len);
     p = bar + 1;
     bar = memchr(p, '|', (size_t)(end - p));
     if (!bar || bar == p || bar - p > 4) return -EPROTO;
@@ -323,4 +329,37 @@ int st_kis_msg_parse(const char *buf, size_t len, st_kis_msg_t *out)
     if (out->ack == ST_ACK_ERROR && strcmp(out->rt_cd, "0") == 0)
         out->ack = strncmp(out->msg1, "UNSUB", 5) == 0 ? ST_ACK_UNSUBSCRIBED : ST_ACK_SUBSCRIBED;
     return 0;
+}
+
+void st_kis_request_parse(const char *buf, size_t len, st_kis_request_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    cJSON *j = cJSON_ParseWithLength(buf, len);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        out->err_cd = "OPSP9999", out->err_msg = "JSON PARSING ERROR : invalid json format";
+        return;
+    }
+    cJSON *header = cJSON_GetObjectItemCaseSensitive(j, "header");
+    cJSON *input = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "body"), "input");
+    char type[4];
+    copy_str(header, "tr_type", type, sizeof(type));
+    copy_str(header, "approval_key", out->approval_key, sizeof(out->approval_key));
+    copy_str(input, "tr_id", out->tr_id, sizeof(out->tr_id));
+    copy_str(input, "tr_key", out->tr_key, sizeof(out->tr_key));
+    char hid[16];
+    copy_str(header, "tr_id", hid, sizeof(hid));
+    bool has_key = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(input, "tr_key"));
+    cJSON_Delete(j);
+    if (strcmp(hid, "PINGPONG") == 0) {
+        out->pingpong = true;
+        return;
+    }
+    if (!header) out->err_cd = "OPSP9998", out->err_msg = "JSON PARSING ERROR : header not found";
+    else if (!out->approval_key[0]) out->err_cd = "OPSP9996", out->err_msg = "JSON PARSING ERROR : appkey not found";
+    else if (!input) out->err_cd = "OPSP9991", out->err_msg = "JSON PARSING ERROR : input not found";
+    else if (strcmp(type, "1") && strcmp(type, "2")) out->err_cd = "OPSP8997", out->err_msg = "JSON PARSING ERROR : invalid tr_type";
+    else if (!has_key) out->err_cd = "OPSP9990", out->err_msg = "JSON PARSING ERROR : tr_key not found";
+    out->on = type[0] == '1';
+    out->tr = tr_of(out->tr_id, strlen(out->tr_id));
 }

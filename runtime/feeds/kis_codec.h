@@ -67,6 +67,20 @@ typedef struct {
  * code with rt_cd "0" → unsubscribed when msg1 starts "UNSUB", else subscribed. */
 int st_kis_msg_parse(const char *buf, size_t len, st_kis_msg_t *out);
 
+/* A register/unregister request as a venue receives it (for the simulators). */
+typedef struct {
+    bool pingpong;     /* the client's echo of a PINGPONG, not a request */
+    bool on;           /* tr_type "1" register, "2" unregister */
+    st_kis_tr_t tr;    /* from tr_id; ST_KIS_TR_OTHER for an unknown one */
+    char tr_id[16], tr_key[24], approval_key[64];
+    const char *err_cd, *err_msg; /* a KIS JSON PARSING ERROR, or NULL */
+} st_kis_request_t;
+
+/* Parses a request. err_cd is NULL when it is well formed, else err_cd/err_msg name the KIS
+ * error (OPSP9999 invalid json, OPSP9998 header, OPSP9996 appkey, OPSP9991 input, OPSP8997
+ * tr_type, OPSP9990 tr_key). */
+void st_kis_request_parse(const char *buf, size_t len, st_kis_request_t *out);
+
 /* Encodes ticks (all trades, or one orderbook) of the given codes as one frame into buf.
  * Returns the length, or 0 if buf is too small. */
 size_t st_kis_encode_trades(char *buf, size_t len, const st_tick_t *ticks, const char *const *codes,

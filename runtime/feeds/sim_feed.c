@@ -12,6 +12,7 @@
  *   first one spread over the interval), each counted as one API call;
  * - everything else is advanced silently once a simulated minute, so counters stay real. */
 #include "feed.h"
+#include "kis_codec.h"
 #include "simmkt.h"
 #include "core/log.h"
 #include "subs/coalescer.h"
@@ -247,16 +248,15 @@ static int venue_receive(void *ctx, const char *msg, size_t len)
         sf->violations++;
     c->rx[c->nrx++ % cap] = now;
 
-    const char *type = strstr(msg, "\"tr_type\":\""), *id = strstr(msg, "\"tr_id\":\""),
-               *key = strstr(msg, "\"tr_key\":\"");
-    if (!type || !id || !key || (size_t)(key - msg) > len) return -EPROTO;
-    bool on = type[11] == '1';
-    st_channel_t ch = strncmp(id + 9, "H0STASP0", 8) == 0 ? ST_CH_BOOK
-                      : strncmp(id + 9, "H0UPCNT0", 8) == 0 ? ST_CH_INDEX : ST_CH_TRADE;
+    st_kis_request_t q;
+    st_kis_request_parse(msg, len, &q);
+    if (q.pingpong || q.err_cd) return -EPROTO;
+    bool on = q.on;
+    st_channel_t ch = q.tr == ST_KIS_TR_BOOK ? ST_CH_BOOK : q.tr == ST_KIS_TR_INDEX ? ST_CH_INDEX : ST_CH_TRADE;
     struct code_ent probe = {{0}, 0};
-    const char *kend = strchr(key + 10, '"');
-    snprintf(probe.code, sizeof(probe.code), "%.*s", (int)(kend - key - 10), key + 10);
-    struct code_ent *hit = bsearch(&probe, sf->codes + sf->nsyms, sf->nall, sizeof(probe), by_code);
+    snprintf(probe.code, sizeof(probe.code), "%.*s", (int)sizeof(probe.code) - 1, q.tr_key);
+    struct code_ent *hit = q.tr == ST_KIS_TR_OTHER ? NULL
+                           : bsearch(&probe, sf->codes + sf->nsyms, sf->nall, sizeof(probe), by_code);
     st_ack_t ack;
     st_key_t k = 0;
     if (!hit) {

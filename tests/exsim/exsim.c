@@ -239,56 +239,37 @@ static void on_text(session_t *s, const char *text, size_t len)
 {
     st_time_t now = st_clock_now(&X.clock);
     count_rx(s, now);
-    cJSON *j = cJSON_ParseWithLength(text, len);
-    if (!j) {
-        s->errors++;
-        reply(s, "", "", "9", "OPSP9999", "JSON PARSING ERROR : invalid json format", false);
-        return;
-    }
-    const char *tr_id = json_str(j, "header", "tr_id");
-    if (tr_id && strcmp(tr_id, "PINGPONG") == 0) { /* the client's echo */
+    st_kis_request_t q;
+    st_kis_request_parse(text, len, &q);
+    if (q.pingpong) { /* the client's echo */
         if (!X.fault.pong_ignore) s->pongs++;
-        cJSON_Delete(j);
         return;
     }
-    cJSON *header = cJSON_GetObjectItemCaseSensitive(j, "header");
-    const char *appkey = json_str(j, "header", "approval_key");
-    const char *type = json_str(j, "header", "tr_type");
-    cJSON *input = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "body"), "input");
-    const char *id = json_str(input, "tr_id", NULL), *key = json_str(input, "tr_key", NULL);
-    const char *err = NULL, *cd = NULL;
-    if (!header) cd = "OPSP9998", err = "JSON PARSING ERROR : header not found";
-    else if (!appkey || !*appkey) cd = "OPSP9996", err = "JSON PARSING ERROR : appkey not found";
-    else if (!input) cd = "OPSP9991", err = "JSON PARSING ERROR : input not found";
-    else if (!type || (strcmp(type, "1") && strcmp(type, "2"))) cd = "OPSP8997", err = "JSON PARSING ERROR : invalid tr_type";
-    else if (!key) cd = "OPSP9990", err = "JSON PARSING ERROR : tr_key not found";
-    if (err) {
+    const char *id = q.tr_id, *key = q.tr_key;
+    if (q.err_cd) {
         s->errors++;
-        reply(s, id ? id : "", key ? key : "", "9", cd, err, false);
-        cJSON_Delete(j);
+        reply(s, id, key, "9", q.err_cd, q.err_msg, false);
         return;
     }
     if (!s->appkey[0]) {
         /* One live session per approval key. */
         for (session_t *o = X.sessions; o; o = o->next) {
-            if (o != s && o->open && strcmp(o->appkey, appkey) == 0) {
+            if (o != s && o->open && strcmp(o->appkey, q.approval_key) == 0) {
                 s->in_use_refused = true;
                 X.refused_in_use++;
-                reply(s, id ? id : "", key, "1", "OPSP8996", "ALREADY IN USE appkey", false);
-                cJSON_Delete(j);
+                reply(s, id, key, "1", "OPSP8996", "ALREADY IN USE appkey", false);
                 return;
             }
         }
-        snprintf(s->appkey, sizeof(s->appkey), "%s", appkey);
+        snprintf(s->appkey, sizeof(s->appkey), "%s", q.approval_key);
     }
-    st_channel_t ch = ST_CH_COUNT;
-    if (id && strcmp(id, "H0STCNT0") == 0) ch = ST_CH_TRADE;
-    else if (id && strcmp(id, "H0STASP0") == 0) ch = ST_CH_BOOK;
-    else if (id && strcmp(id, "H0UPCNT0") == 0) ch = ST_CH_INDEX;
+    st_channel_t ch = q.tr == ST_KIS_TR_TRADE ? ST_CH_TRADE
+                      : q.tr == ST_KIS_TR_BOOK ? ST_CH_BOOK
+                      : q.tr == ST_KIS_TR_INDEX ? ST_CH_INDEX : ST_CH_COUNT;
     st_sym_t sym = st_symtab_find(&X.syms, key, strlen(key));
-    bool on = type[0] == '1';
+    bool on = q.on;
     if (ch == ST_CH_COUNT) {
-        reply(s, id ? id : "", key, "1", "OPSP8991", "SUBSCRIBE ERROR : invalid tr_id", false);
+        reply(s, id, key, "1", "OPSP8991", "SUBSCRIBE ERROR : invalid tr_id", false);
     } else if (sym == ST_SYM_NONE || !st_universe_get(&X.uni, sym)) {
         reply(s, id, key, "1", "OPSP8992", "SUBSCRIBE ERROR : invalid tr_key", false);
     } else {
@@ -312,7 +293,6 @@ static void on_text(session_t *s, const char *text, size_t len)
             reply(s, id, key, "0", "OPSP0001", "UNSUBSCRIBE SUCCESS", false);
         }
     }
-    cJSON_Delete(j);
 }
 
 /* --- the market ------------------------------------------------------------------------------ */
