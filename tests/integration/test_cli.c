@@ -138,7 +138,8 @@ static void test_check_five_mistakes(void **state)
     free(out), free(err), free(cfg);
 }
 
-static char *write_config(const char *name, const char *clock, const char *extra)
+/* market_more: further keys of the one-line market mapping, each after ", ". */
+static char *write_config(const char *name, const char *clock, const char *market_more, const char *extra)
 {
     char text[2048];
     snprintf(text, sizeof(text),
@@ -146,16 +147,16 @@ static char *write_config(const char *name, const char *clock, const char *extra
              "  clock: {mode: simulated, start: \"2026-11-23 08:50\", %s}\n"
              "  log: {file: strata.log}\n"
              "  report_interval: 15m\n"
-             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv}\n"
+             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv%s}\n"
              "%s",
-             clock, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, extra);
+             clock, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, market_more, extra);
     return st_test_write(dir, name, text);
 }
 
 /* The demo path, as fast as possible: a whole day, every slot, the summary, exit 0. */
 static void test_run_full_day(void **state)
 {
-    char *cfg = write_config("day.yaml", "speed: 0, stop: \"15:30\"", "");
+    char *cfg = write_config("day.yaml", "speed: 0, stop: \"15:30\"", "", "");
     char *out, *err;
     assert_int_equal(run("run", "-c", cfg, &out, &err), 0);
     assert_non_null(strstr(out, "[08:50:00] monitored 0 | websocket 0/41 | slot pre_market"));
@@ -180,19 +181,10 @@ static void test_run_full_day(void **state)
 static void test_run_planned_day(void **state)
 {
     char *cfg = write_config("plan.yaml", "speed: 0, stop: \"15:30\"",
-                             "market:\n"
-                             "  universe: " STRATA_SOURCE_DIR "/config/universe.csv\n"
-                             "  indices: " STRATA_SOURCE_DIR "/config/indices.csv\n"
-                             "  watch_universe: background\n"
-                             "  watch:\n"
-                             "    - {symbol: \"005930\", priority: critical, pinned: true}\n"
-                             "    - {symbol: \"000660\", priority: high}\n");
-    /* write_config put a market line first; a second one is a duplicate key: drop it. */
-    char *text = slurp(cfg), *dup = strstr(text, "market: {");
-    char *eol = strchr(dup, '\n');
-    memmove(dup, eol + 1, strlen(eol + 1) + 1);
-    free(st_test_write(dir, "plan.yaml", text));
-    free(text);
+                             ", watch_universe: background, watch: ["
+                             "{symbol: \"005930\", priority: critical, pinned: true}, "
+                             "{symbol: \"000660\", priority: high}]",
+                             "");
     char *out, *err;
     assert_int_equal(run("run", "-c", cfg, &out, &err), 0);
     /* 391 stocks + 5 indices; 005930 tier 1 (2), 000660 tier 2 (1), 5 index streams. */
@@ -220,19 +212,8 @@ static void test_run_planned_day(void **state)
  * exceeds a limit and the ledgers want exactly the plan. */
 static void test_venue_fuller_than_budget(void **state)
 {
-    char *cfg = write_config("full.yaml", "speed: 0, stop: \"10:00\"",
+    char *cfg = write_config("full.yaml", "speed: 0, stop: \"10:00\"", ", watch_universe: critical",
                              "feeds:\n  - {name: sim, kind: sim, foreign_registrations: 10, ws_rate: 50}\n");
-    char *text = slurp(cfg), *dup = strstr(text, "market: {");
-    char *eol = strchr(dup, '\n');
-    memmove(dup, eol + 1, strlen(eol + 1) + 1);
-    char *full = malloc(strlen(text) + 512);
-    snprintf(full, strlen(text) + 512,
-             "%smarket:\n  universe: %s/config/universe.csv\n  indices: %s/config/indices.csv\n"
-             "  watch_universe: critical\n",
-             text, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
-    free(st_test_write(dir, "full.yaml", full));
-    free(full);
-    free(text);
     char *out, *err;
     assert_int_equal(run("run", "-c", cfg, &out, &err), 0);
     char log[512];
@@ -375,7 +356,7 @@ static void test_reload_withdraws_dropped_watch(void **state)
 static void test_signals_reload_and_stop(void **state)
 {
     const char *clock = "speed: 60"; /* a simulated minute per second, no stop: runs until told */
-    char *cfg = write_config("live.yaml", clock, "");
+    char *cfg = write_config("live.yaml", clock, "", "");
     char o[512], e[512], log[512];
     snprintf(o, sizeof(o), "%s/live.out", dir);
     snprintf(e, sizeof(e), "%s/live.err", dir);
@@ -386,7 +367,7 @@ static void test_signals_reload_and_stop(void **state)
     assert_true(wait_for(log, "simulated market started", 1));
 
     /* A broken config: every error is logged, the old world keeps running. */
-    free(write_config("live.yaml", clock, "feeds: [{name: x}]\nschedule: 5\n"));
+    free(write_config("live.yaml", clock, "", "feeds: [{name: x}]\nschedule: 5\n"));
     kill(pid, SIGHUP);
     assert_true(wait_for(log, "reload failed", 1));
     assert_int_equal(waitpid(pid, NULL, WNOHANG), 0); /* still running */
@@ -415,7 +396,7 @@ static void test_signals_reload_and_stop(void **state)
     free(l);
 
     /* A valid config is swapped in. */
-    free(write_config("live.yaml", clock, "rebalance: {interval: 3m}\n"));
+    free(write_config("live.yaml", clock, "", "rebalance: {interval: 3m}\n"));
     kill(pid, SIGHUP);
     assert_true(wait_for(log, "generation 2 running", 1));
     assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
