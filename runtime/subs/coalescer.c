@@ -192,6 +192,7 @@ static int send_upbit(st_coalescer_t *c, st_time_t now)
 
 /* --- the flush ------------------------------------------------------------------------------ */
 
+/* Sends what the limiter allows; returns the messages sent and sets c->pending. */
 static int flush_kis(st_coalescer_t *c, st_time_t now)
 {
     st_ledger_t *l = &c->ledger;
@@ -239,8 +240,17 @@ static int flush_kis(st_coalescer_t *c, st_time_t now)
             sent++;
         }
     }
-    for (size_t i = 0; i < l->ndirty; i++)
-        if (l->state[l->dirty[i]] & ST_LK_DIRTY) l->dirty[keep++] = l->dirty[i];
+    /* Keep the keys left over; the flush stays pending if one of them can go next time, i.e.
+     * is not waiting for an answer, after a refusal, or for room under the cap. */
+    c->pending = false;
+    bool full = st_ledger_held(l) >= l->cap;
+    for (size_t i = 0; i < l->ndirty; i++) {
+        uint8_t s = l->state[l->dirty[i]];
+        if (!(s & ST_LK_DIRTY)) continue;
+        l->dirty[keep++] = l->dirty[i];
+        if (!(s & (ST_LK_SUBBING | ST_LK_UNSUBBING | ST_LK_FAILED)) && !((s & ST_LK_DESIRED) && full))
+            c->pending = true;
+    }
     l->ndirty = keep;
     return sent;
 }
@@ -258,15 +268,6 @@ int st_coalescer_flush(st_coalescer_t *c, st_time_t now)
         c->pending = c->ledger.ndirty > 0 || c->nsnap > 0;
     } else {
         sent = flush_kis(c, now);
-        /* Still pending only if something can be sent without waiting for an answer. */
-        c->pending = false;
-        for (size_t i = 0; i < c->ledger.ndirty && !c->pending; i++) {
-            uint8_t s = c->ledger.state[c->ledger.dirty[i]];
-            bool want = s & ST_LK_DESIRED, have = (s & ST_LK_CONFIRMED) || (s & ST_LK_SUBBING);
-            bool waits_cap = want && !have && st_ledger_held(&c->ledger) >= c->ledger.cap;
-            if (!(s & (ST_LK_SUBBING | ST_LK_UNSUBBING)) && !waits_cap && !(s & ST_LK_FAILED))
-                c->pending = true;
-        }
     }
     c->flush_at = now;
     return sent;
