@@ -815,7 +815,8 @@ static http_reply_t approval(const char *body)
     return r;
 }
 
-/* Token and rate checks common to the quotation endpoints. NULL when the call may proceed. */
+/* Token and rate checks common to the quotation endpoints: true when the call may proceed,
+ * else false with the refusal in *r. */
 static bool rest_gate(struct lws *wsi, http_reply_t *r)
 {
     char auth[128] = "", key[64] = "";
