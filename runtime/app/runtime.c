@@ -414,7 +414,7 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     st_planner_cfg_from(&rt->conns, cfg);
     rt->planner = st_planner_create(&rt->conns, &rt->world->universe);
     rt->req_config = st_planner_requester(rt->planner, "config", 1.0);
-    st_feed_env_t env = {&rt->clock, &rt->world->universe, cfg, on_tick, rt, on_refused};
+    st_feed_env_t env = {&rt->clock, &rt->world->universe, &rt->syms, cfg, on_tick, rt, on_refused};
     for (size_t i = 0; i < rt->nfeeds; i++) {
         char err[256] = "";
         rc = st_feed_create(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i), (uint16_t)i, &env,

@@ -75,9 +75,22 @@ static const st_field_t market_schema_fields[] = {
 };
 SCHEMA(market_schema, st_market_cfg_t, "market");
 
+static const st_field_t cred_schema_fields[] = {
+    FLD(st_cred_cfg_t, "app_key_env", ST_T_STRING, app_key_env, .required = true),
+    FLD(st_cred_cfg_t, "app_secret_env", ST_T_STRING, app_secret_env, .required = true),
+};
+SCHEMA(cred_schema, st_cred_cfg_t, "feeds[].keys item");
+
 static const st_field_t feed_schema_fields[] = {
     FLD(st_feed_cfg_t, "name", ST_T_STRING, name, .required = true),
     FLD(st_feed_cfg_t, "kind", ST_T_ENUM, kind, .required = true, .names = feed_kinds),
+    FLD(st_feed_cfg_t, "ws_url", ST_T_STRING, ws_url, .def = ""),
+    FLD(st_feed_cfg_t, "rest_url", ST_T_STRING, rest_url, .def = ""),
+    FLD(st_feed_cfg_t, "paper", ST_T_BOOL, paper, .def = "false"),
+    FLD(st_feed_cfg_t, "keys", ST_T_LIST, keys, .sub = &cred_schema),
+    FLD(st_feed_cfg_t, "stall_timeout", ST_T_DURATION, stall_timeout, .def = "30s", DUR_RANGE(ST_SEC, ST_HOUR)),
+    FLD(st_feed_cfg_t, "reconnect_min", ST_T_DURATION, reconnect_min, .def = "1s", DUR_RANGE(10 * ST_MSEC, ST_HOUR)),
+    FLD(st_feed_cfg_t, "reconnect_max", ST_T_DURATION, reconnect_max, .def = "60s", DUR_RANGE(10 * ST_MSEC, ST_HOUR)),
     FLD(st_feed_cfg_t, "connections", ST_T_INT, connections, .def = "1", .min = 1, .max = 64),
     FLD(st_feed_cfg_t, "budget", ST_T_INT, budget, .def = "41", .min = 1, .max = 1000),
     FLD(st_feed_cfg_t, "rest_rate", ST_T_DOUBLE, rest_rate, .def = "20", .min = 0.1, .max = 10000),
@@ -277,6 +290,66 @@ static void check_market(st_config_t *cfg, st_diags_t *d)
         CERR(d, &m->mark, "market.indices: cannot read \"%s\"", m->indices);
 }
 
+static bool has_scheme(const char *url, const char *a, const char *b)
+{
+    return strncmp(url, a, strlen(a)) == 0 || strncmp(url, b, strlen(b)) == 0;
+}
+
+/* An environment variable named in the config must be set (its value is never shown). */
+static void check_env(st_diags_t *d, const st_mark_t *m, const char *where, const char *name)
+{
+    const char *v = *name ? getenv(name) : NULL;
+    if (!*name)
+        CERR(d, m, "%s: expected the name of an environment variable", where);
+    else if (!v || !*v)
+        CERR(d, m, "%s: environment variable %s is not set (export it before starting strata)", where, name);
+}
+
+/* A network feed's URLs, credentials and reconnect settings. */
+static void check_network_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d)
+{
+    if (f->kind == ST_FEED_KIS) {
+        if (!*f->ws_url)
+            f->ws_url = st_arena_strdup(cfg->arena, f->paper ? "ws://ops.koreainvestment.com:31000"
+                                                             : "ws://ops.koreainvestment.com:21000");
+        if (!*f->rest_url)
+            f->rest_url = st_arena_strdup(cfg->arena, f->paper ? "https://openapivts.koreainvestment.com:29443"
+                                                               : "https://openapi.koreainvestment.com:9443");
+        if (f->keys.n == 0)
+            CERR(d, &f->mark, "feeds[%zu]: a kis feed needs keys: one {app_key_env, app_secret_env} per WebSocket session", i);
+        else if ((size_t)f->connections != f->keys.n)
+            CERR(d, &f->mark, "feeds[%zu]: a kis feed opens one session per app key: %zu key%s, but connections is %lld",
+                 i, f->keys.n, f->keys.n == 1 ? "" : "s", (long long)f->connections);
+    }
+    if (!has_scheme(f->ws_url, "ws://", "wss://"))
+        CERR(d, &f->mark, "feeds[%zu].ws_url: expected ws://HOST[:PORT][/PATH] or wss://…, got \"%s\"", i, f->ws_url);
+    if (!has_scheme(f->rest_url, "http://", "https://"))
+        CERR(d, &f->mark, "feeds[%zu].rest_url: expected http://HOST[:PORT] or https://…, got \"%s\"", i, f->rest_url);
+    if (f->reconnect_min > f->reconnect_max)
+        CERR(d, &f->mark, "feeds[%zu]: reconnect_min must not exceed reconnect_max", i);
+    for (size_t k = 0; k < f->keys.n; k++) {
+        st_cred_cfg_t *c = ST_LIST_AT(f->keys, st_cred_cfg_t, k);
+        if (c->mark.bad) continue;
+        char where[96];
+        snprintf(where, sizeof(where), "feeds[%zu].keys[%zu].app_key_env", i, k);
+        check_env(d, &c->mark, where, c->app_key_env);
+        snprintf(where, sizeof(where), "feeds[%zu].keys[%zu].app_secret_env", i, k);
+        check_env(d, &c->mark, where, c->app_secret_env);
+        /* KIS allows one session per app key: a second would be refused (ALREADY IN USE). */
+        for (size_t j = 0; j < cfg->feeds.n; j++) {
+            const st_feed_cfg_t *g = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, j);
+            for (size_t m = 0; m < g->keys.n && (j < i || (j == i && m < k)); m++)
+                if (strcmp(ST_LIST_AT(g->keys, st_cred_cfg_t, m)->app_key_env, c->app_key_env) == 0)
+                    CERR(d, &c->mark, "feeds[%zu].keys[%zu]: app key %s is already used by feeds[%zu].keys[%zu]; "
+                         "the venue allows one session per app key", i, k, c->app_key_env, j, m);
+        }
+    }
+    const st_clock_cfg_t *clk = &cfg->runtime.clock;
+    if (!clk->mark.bad && clk->mode == ST_CLOCK_SIMULATED && clk->speed == 0)
+        CERR(d, &f->mark, "feeds[%zu]: a %s feed talks to a real server: runtime.clock.speed 0 (as fast as "
+             "possible) only works with sim feeds", i, feed_kinds[f->kind]);
+}
+
 static void check_feeds(st_config_t *cfg, st_diags_t *d)
 {
     for (size_t i = 0; i < cfg->feeds.n; i++) {
@@ -285,8 +358,10 @@ static void check_feeds(st_config_t *cfg, st_diags_t *d)
         for (size_t j = 0; j < i; j++)
             if (strcmp(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, j)->name, f->name) == 0)
                 CERR(d, &f->mark, "feeds[%zu]: duplicate feed name \"%s\"", i, f->name);
-        if (f->kind != ST_FEED_SIM)
-            CERR(d, &f->mark, "feeds[%zu]: feed kind \"%s\" is not available in this build yet (use kind: sim)",
+        if (f->kind == ST_FEED_KIS)
+            check_network_feed(cfg, f, i, d);
+        else if (f->kind != ST_FEED_SIM)
+            CERR(d, &f->mark, "feeds[%zu]: feed kind \"%s\" is not available in this build yet (use kind: sim or kis)",
                  i, feed_kinds[f->kind]);
     }
 }
@@ -348,8 +423,7 @@ static void check_signals(st_config_t *cfg, st_diags_t *d)
 static void check_status(st_config_t *cfg, st_diags_t *d)
 {
     st_status_cfg_t *s = &cfg->status;
-    if (*s->token_env && !getenv(s->token_env))
-        CERR(d, &s->mark, "status.token_env: environment variable %s is not set", s->token_env);
+    if (*s->token_env) check_env(d, &s->mark, "status.token_env", s->token_env);
 }
 
 int st_config_parse(const char *path, const char *text, size_t len, st_config_t **out,

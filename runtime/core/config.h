@@ -61,8 +61,20 @@ typedef struct {
 
 typedef struct {
     st_mark_t mark;
+    char *app_key_env;    /* the NAME of the environment variable holding the app key */
+    char *app_secret_env; /* … and the app secret; values never enter the config */
+} st_cred_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
     char *name;
     int kind; /* st_feed_kind_t */
+    char *ws_url;   /* "" = the venue's (KIS real or paper, Upbit) */
+    char *rest_url; /* "" = the venue's */
+    bool paper;     /* KIS paper (모의) account: port 31000, REST 2/s, no multprice */
+    st_list_t keys; /* st_cred_cfg_t: one WebSocket session per app key (KIS) */
+    st_dur_t stall_timeout; /* no frame for this long while subscribed: reconnect */
+    st_dur_t reconnect_min, reconnect_max; /* exponential backoff bounds */
     int64_t connections;
     int64_t budget;  /* registrations per connection */
     double rest_rate; /* REST calls per second the venue allows */

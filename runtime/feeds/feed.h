@@ -1,7 +1,7 @@
 /* One interface, several venues. A feed turns a venue's wire format into normalized ticks and
  * hands them to the runtime through on_tick. Feeds run on the one loop and never block it.
- * This first version carries the life cycle and the counters; the subscription ledger's flush
- * joins the vtable with the coalescer. */
+ * Kinds: sim (the embedded simulated market, sim_feed.c) and kis (the KIS WebSocket,
+ * kis_feed.c); each drives its connections' ledgers and coalescers from the plan (apply). */
 #ifndef ST_FEEDS_FEED_H
 #define ST_FEEDS_FEED_H
 
@@ -31,6 +31,9 @@ typedef struct {
     uint64_t subs_requests, subs_messages; /* desired-set changes, and messages that carried them */
     st_dur_t subs_latency_p99, subs_latency_max; /* request -> send */
     double penalty;             /* lowest limiter penalty over the connections (1 = full rate) */
+    uint64_t reconnects;        /* network feeds: sessions lost (dropped, stalled, refused) */
+    uint64_t stalls;            /* … of which detected as stalled streams */
+    int64_t sessions_open;      /* network feeds: WebSocket sessions up now */
 } st_feed_stats_t;
 
 typedef struct {
@@ -63,6 +66,7 @@ struct st_feed {
 typedef struct {
     st_clock_t *clock;
     const st_universe_t *universe;
+    const st_symtab_t *syms; /* lives as long as the process: network feeds look codes up in it */
     const st_config_t *cfg;
     st_tick_cb on_tick;
     void *tick_ctx; /* also the context of on_refused */
@@ -87,6 +91,12 @@ static inline int st_feed_apply(st_feed_t *f, const st_plan_change_t *ch, size_t
 /* The sim feed's market (NULL for other kinds): summaries read it. */
 struct st_simmkt *st_sim_feed_market(st_feed_t *f);
 
+/* Reconnect delay after `attempt` consecutive failures: min doubled per attempt, bounded by
+ * max, scaled by 0.5 + 0.5 x r01 (jitter; r01 in [0, 1)). */
+st_dur_t st_feed_backoff(st_dur_t min, st_dur_t max, int attempt, double r01);
+
+int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
+                       char *err, size_t errlen);
 int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                        char *err, size_t errlen);
 

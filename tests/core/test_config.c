@@ -256,9 +256,9 @@ static void test_cross_field_checks(void **state)
            {1, 9, "market.universe: cannot read \"/nonexistent/u.csv\""});
     EXPECT("market:\n  universe: " UNIVERSE "\n  session: {open: \"16:00\"}\n",
            {3, 12, "market.session: times must satisfy pre_open <= open < closing_auction <= close"});
-    EXPECT(HEAD "feeds:\n  - {name: a, kind: sim}\n  - {name: a, kind: kis}\n",
+    EXPECT(HEAD "feeds:\n  - {name: a, kind: sim}\n  - {name: a, kind: replay}\n",
            {5, 5, "feeds[1]: duplicate feed name \"a\""},
-           {5, 5, "feeds[1]: feed kind \"kis\" is not available in this build yet"});
+           {5, 5, "feeds[1]: feed kind \"replay\" is not available in this build yet"});
     EXPECT(HEAD "schedule:\n"
                 "  - {name: a, start: \"09:00\", realtime: 20, semi_realtime: 2}\n"
                 "  - {name: a, start: \"08:00\"}\n",
@@ -275,6 +275,44 @@ static void test_cross_field_checks(void **state)
 }
 
 /* Cross-field errors found after decoding still come out in file order. */
+/* Network feeds: credentials by environment variable name (checked to be set, never shown),
+ * one session per app key, URLs, backoff bounds, and no as-fast-as-possible clock. */
+static void test_network_feed_checks(void **state)
+{
+    setenv("STRATA_TEST_KEY_A", "key-a-value", 1);
+    setenv("STRATA_TEST_SECRET_A", "secret-a-value", 1);
+    unsetenv("STRATA_TEST_SURELY_UNSET_VAR");
+    st_diags_t d;
+    st_config_t *cfg = parse(HEAD "feeds:\n  - name: k\n    kind: kis\n    keys:\n"
+                                  "      - {app_key_env: STRATA_TEST_KEY_A, app_secret_env: STRATA_TEST_SECRET_A}\n", &d);
+    assert_non_null(cfg);
+    const st_feed_cfg_t *f = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0);
+    assert_string_equal(f->ws_url, "ws://ops.koreainvestment.com:21000");
+    assert_string_equal(f->rest_url, "https://openapi.koreainvestment.com:9443");
+    assert_int_equal(f->stall_timeout, 30 * ST_SEC);
+    st_config_free(cfg);
+    cfg = parse(HEAD "feeds:\n  - {name: k, kind: kis, paper: true, keys: [{app_key_env: STRATA_TEST_KEY_A, "
+                     "app_secret_env: STRATA_TEST_SECRET_A}]}\n", &d);
+    assert_non_null(cfg);
+    assert_string_equal(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0)->ws_url, "ws://ops.koreainvestment.com:31000");
+    st_config_free(cfg);
+
+    EXPECT(HEAD "feeds:\n  - {name: k, kind: kis}\n",
+           {4, 5, "feeds[0]: a kis feed needs keys: one {app_key_env, app_secret_env} per WebSocket session"});
+    EXPECT(HEAD "feeds:\n  - name: k\n    kind: kis\n    connections: 3\n    ws_url: http://x\n"
+                "    reconnect_min: 5s\n    reconnect_max: 2s\n    keys:\n"
+                "      - {app_key_env: STRATA_TEST_KEY_A, app_secret_env: STRATA_TEST_SURELY_UNSET_VAR}\n"
+                "      - {app_key_env: STRATA_TEST_KEY_A, app_secret_env: STRATA_TEST_SECRET_A}\n",
+           {4, 5, "feeds[0]: a kis feed opens one session per app key: 2 keys, but connections is 3"},
+           {4, 5, "feeds[0].ws_url: expected ws://HOST[:PORT][/PATH] or wss://…, got \"http://x\""},
+           {4, 5, "feeds[0]: reconnect_min must not exceed reconnect_max"},
+           {11, 9, "feeds[0].keys[0].app_secret_env: environment variable STRATA_TEST_SURELY_UNSET_VAR is not set"},
+           {12, 9, "feeds[0].keys[1]: app key STRATA_TEST_KEY_A is already used by feeds[0].keys[0]"});
+    EXPECT(HEAD "runtime: {clock: {mode: simulated, speed: 0}}\n"
+                "feeds:\n  - {name: k, kind: kis, keys: [{app_key_env: STRATA_TEST_KEY_A, app_secret_env: STRATA_TEST_SECRET_A}]}\n",
+           {5, 5, "feeds[0]: a kis feed talks to a real server: runtime.clock.speed 0"});
+}
+
 static void test_errors_sorted_by_position(void **state)
 {
     EXPECT("runtime:\n  timezone: Nowhere/Zone\n  clock: {speed: x}\n"
@@ -373,6 +411,7 @@ int main(void)
         cmocka_unit_test(test_five_mistakes_five_errors),
         cmocka_unit_test(test_fuzz_regression_missing_required_strings),
         cmocka_unit_test(test_feeds_equal),
+        cmocka_unit_test(test_network_feed_checks),
         cmocka_unit_test(test_relative_paths_resolve_against_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
