@@ -108,6 +108,13 @@ static void plan_apply(st_runtime_t *rt)
     st_planner_drain(rt->planner);
 }
 
+int st_runtime_emergency(st_runtime_t *rt, int req, st_sym_t sym, double score, char *why, size_t whylen)
+{
+    int rc = st_planner_emergency(rt->planner, req, sym, score, st_clock_now(&rt->clock), why, whylen);
+    plan_apply(rt);
+    return rc;
+}
+
 /* The config's own demands: market.watch_universe for every symbol, market.watch items on
  * top, pins exactly as listed. Everything the previous config asked for is withdrawn first,
  * so a symbol dropped from the watch list (or the universe) leaves; inputs take effect at the

@@ -57,4 +57,9 @@ void st_runtime_free(st_runtime_t *rt);
 int st_runtime_reload(st_runtime_t *rt);
 void st_runtime_collect(st_runtime_t *rt, st_counters_t *c);
 
+/* emergency_subscribe: tier 1 for sym at once on behalf of requester req (evicting the
+ * lowest-value holder if needed), and the feeds told. Returns 0, or -ENOSPC / -EINVAL with the
+ * planner's reason in why. */
+int st_runtime_emergency(st_runtime_t *rt, int req, st_sym_t sym, double score, char *why, size_t whylen);
+
 #endif

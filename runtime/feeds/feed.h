@@ -23,6 +23,7 @@ typedef struct {
     uint64_t market_trades;   /* trades the venue printed (sim: everything the market made) */
     uint64_t halts, bursts, shocks;
     uint64_t malformed;       /* frames dropped as malformed */
+    uint64_t encrypted;       /* KIS: encrypted frames (order-fill notices) dropped */
     uint64_t violations;      /* registrations refused for exceeding a budget (must stay 0) */
     int64_t ws_used, ws_budget; /* registrations held / allowed over all connections */
     uint64_t rest_calls, rest_ok;

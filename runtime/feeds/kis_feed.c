@@ -54,7 +54,7 @@ typedef struct {
     char *rx;
     size_t rxlen, rxcap;
     st_time_t last_rx, opened_at;
-    int failures; /* consecutive, for the backoff; cleared by the first good answer */
+    int failures; /* consecutive, for the backoff; cleared when data or PINGPONG flows */
     bool in_use;  /* the venue said another session holds this app key */
     bool closing; /* we asked lws to close it */
 } kis_conn_t;
@@ -281,7 +281,8 @@ static void close_conn(kis_conn_t *c)
 {
     if (c->wsi && !c->closing) {
         c->closing = true;
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        lws_callback_on_writable(c->wsi); /* closes from the writeable callback, at once */
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC); /* in case it never is */
     }
 }
 
@@ -378,6 +379,7 @@ static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now
         return;
     }
     if (m.kind == ST_KIS_MSG_PINGPONG) {
+        c->failures = 0; /* the stream is alive */
         enqueue(c, buf, len); /* echo it */
         return;
     }
@@ -404,7 +406,7 @@ static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now
         st_log_warn(FEED, "%s: session %d: %s %s refused: %s %s (retried)", kf->base.name, c->index, m.tr_id, m.tr_key,
                     m.msg_cd, m.msg1);
     else if (m.ack == ST_ACK_SUBSCRIBED)
-        c->failures = 0, c->in_use = false;
+        c->in_use = false; /* the venue took this session */
     st_coalescer_ack(&c->co, ST_KEY(sym, channel_of(m.tr_id)), (st_ack_t)m.ack, now);
     arm_flush(c);
 }
@@ -429,6 +431,7 @@ static void on_message(kis_conn_t *c, const char *buf, size_t len)
     }
     rx_ctx_t x = {c, now};
     if (rc == 0 && f.tr != ST_KIS_TR_OTHER) rc = st_kis_decode(&f, KST_OFFSET, now, on_record, &x);
+    if (rc > 0) c->failures = 0; /* data flows: the next drop starts the backoff afresh */
     if (rc < 0 || f.tr == ST_KIS_TR_OTHER) {
         kf->malformed++;
         if (warn_due(kf, &kf->warned_malformed, now))
@@ -593,6 +596,7 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     memset(out, 0, sizeof(*out));
     out->ticks_delivered = kf->ticks;
     out->malformed = kf->malformed;
+    out->encrypted = kf->encrypted;
     out->ws_budget = (int64_t)kf->budget * kf->nconns;
     out->rest_calls = kf->rest_calls;
     out->rest_ok = kf->rest_ok;

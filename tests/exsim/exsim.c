@@ -109,13 +109,15 @@ static struct {
     struct {
         st_time_t stall_until;   /* no data frames or pings before this (sim time) */
         int malformed;           /* the next N data frames are corrupted */
+        int encrypted;           /* the next N data frames are replaced by encrypted ones */
         st_dur_t ack_delay;      /* answers to registrations wait this long */
         int ack_reject;          /* the next N registrations get OPSP0007 */
         int rest_error;          /* the next N quotation calls get HTTP 500 EGW00201 */
         int rest_timeout;        /* the next N quotation calls get no answer */
         bool pong_ignore;        /* PINGPONG answers are not accepted */
-        uint64_t drops, malformed_sent, acks_rejected, rest_errors, rest_timeouts;
+        uint64_t drops, malformed_sent, encrypted_sent, acks_rejected, rest_errors, rest_timeouts;
     } fault;
+    FILE *record; /* --record: every KIS data record sent, as text (see record_trades) */
     struct delayed { session_t *s; char *text; size_t len; st_time_t at; struct delayed *next; } *delayed;
     /* Upbit REST: per group (market, ticker, orderbook) 10 per second, shared by every client
      * (Upbit counts quotation calls per IP); 429s ignored lead to a 418 ban. */
@@ -308,15 +310,27 @@ static void collect(const st_tick_t *t, void *ctx)
     if (b->n < MAX_BATCH) b->t[b->n++] = *t;
 }
 
-static void send_to(st_key_t k, const char *frame, size_t len)
+/* Sends a data frame to every session registered for k. Returns the sessions that got the
+ * frame as it was (not replaced by an injected fault, not dropped). */
+static int send_to(st_key_t k, const char *frame, size_t len)
 {
     static const char bad[] = "0|H0STCNT0|002|005930^12^not-a-number";
+    static const char enc[] = "1|H0STCNI0|001|q1w2e3r4t5y6u7i8o9p0ASDFGHJKLZXCVBNM==";
+    bool genuine = true;
     if (X.fault.malformed > 0) { /* one corrupted frame instead of this one */
         X.fault.malformed--;
         X.fault.malformed_sent++;
         frame = bad;
         len = sizeof(bad) - 1;
+        genuine = false;
+    } else if (X.fault.encrypted > 0) { /* an order-fill notice, AES-encrypted as KIS sends them */
+        X.fault.encrypted--;
+        X.fault.encrypted_sent++;
+        frame = enc;
+        len = sizeof(enc) - 1;
+        genuine = false;
     }
+    int got = 0;
     for (session_t *s = X.sessions; s; s = s->next) {
         if (!s->open || !s->reg[k]) continue;
         if (s->queued >= MAX_QUEUE) { /* a slow reader loses data, never answers */
@@ -327,10 +341,32 @@ static void send_to(st_key_t k, const char *frame, size_t len)
         enqueue(s, frame, len);
         s->frames++;
         X.frames_total++;
+        got += genuine;
     }
+    return got;
 }
 
 static void up_market(st_time_t now);
+
+/* --record: one line per KIS data record sent, from the simulator's own tick (not from the
+ * frame), so a test can compare what a client decoded with what was meant:
+ *   T code unix_seconds price volume cum_volume open high low best_bid best_ask halted
+ *   B code unix_seconds ask1 bid1 ask1_qty bid1_qty ask10 bid10 total_ask_qty total_bid_qty
+ * Times are whole seconds (the wire carries HHMMSS). */
+static void record_tick(const st_tick_t *t, const char *code)
+{
+    long long secs = (long long)(t->venue_time / ST_SEC);
+    if (t->kind == ST_TICK_ORDERBOOK) {
+        const st_book_t *b = &t->u.book;
+        fprintf(X.record, "B %s %lld %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f\n", code, secs, b->ask[0], b->bid[0],
+                b->ask_qty[0], b->bid_qty[0], b->ask[9], b->bid[9], b->total_ask_qty, b->total_bid_qty);
+    } else {
+        const st_trade_t *q = &t->u.trade;
+        fprintf(X.record, "T %s %lld %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %d\n", code, secs, q->price, q->volume,
+                q->cum_volume, q->open, q->high, q->low, q->best_bid, q->best_ask, (t->flags & ST_TICK_HALTED) != 0);
+    }
+    fflush(X.record);
+}
 
 static void on_market(st_timer_t *t, st_time_t now, void *ctx)
 {
@@ -350,13 +386,14 @@ static void on_market(st_timer_t *t, st_time_t now, void *ctx)
             for (int k = 0; k < b.n; k++) codes[k] = ins->code;
             if (X.trade_refs[sym]) {
                 size_t len = st_kis_encode_trades(frame, sizeof(frame), b.t, codes, (size_t)b.n, X.utc_offset);
-                send_to(ST_KEY(sym, ST_CH_TRADE), frame, len);
+                if (send_to(ST_KEY(sym, ST_CH_TRADE), frame, len) && X.record)
+                    for (int k = 0; k < b.n; k++) record_tick(&b.t[k], ins->code);
             }
             if (X.book_refs[sym]) {
                 st_tick_t book;
                 st_simmkt_book(X.mkt, sym, b.t[b.n - 1].venue_time, &book);
                 size_t len = st_kis_encode_book(frame, sizeof(frame), &book, ins->code, X.utc_offset);
-                send_to(ST_KEY(sym, ST_CH_BOOK), frame, len);
+                if (send_to(ST_KEY(sym, ST_CH_BOOK), frame, len) && X.record) record_tick(&book, ins->code);
             }
             if (b.n < MAX_BATCH) break;
         }
@@ -1133,6 +1170,7 @@ static char *fault_json(void)
     st_time_t now = st_clock_now(&X.clock);
     cJSON_AddNumberToObject(j, "stall_ms", now < X.fault.stall_until ? (double)(X.fault.stall_until - now) / 1e3 : 0);
     cJSON_AddNumberToObject(j, "malformed", X.fault.malformed);
+    cJSON_AddNumberToObject(j, "encrypted", X.fault.encrypted);
     cJSON_AddNumberToObject(j, "ack_delay_ms", (double)X.fault.ack_delay / 1e3);
     cJSON_AddNumberToObject(j, "ack_reject", X.fault.ack_reject);
     cJSON_AddNumberToObject(j, "rest_error", X.fault.rest_error);
@@ -1140,6 +1178,7 @@ static char *fault_json(void)
     cJSON_AddBoolToObject(j, "pong_ignore", X.fault.pong_ignore);
     cJSON_AddNumberToObject(j, "drops", (double)X.fault.drops);
     cJSON_AddNumberToObject(j, "malformed_sent", (double)X.fault.malformed_sent);
+    cJSON_AddNumberToObject(j, "encrypted_sent", (double)X.fault.encrypted_sent);
     cJSON_AddNumberToObject(j, "acks_rejected", (double)X.fault.acks_rejected);
     cJSON_AddNumberToObject(j, "rest_errors", (double)X.fault.rest_errors);
     cJSON_AddNumberToObject(j, "rest_timeouts", (double)X.fault.rest_timeouts);
@@ -1148,7 +1187,7 @@ static char *fault_json(void)
     return out;
 }
 
-/* GET /control/fault?drop=1&stall=30s&malformed=3&ack_delay=2s&ack_reject=1&rest_error=2
+/* GET /control/fault?drop=1&stall=30s&malformed=3&encrypted=1&ack_delay=2s&ack_reject=1&rest_error=2
  *                   &rest_timeout=1&pong_ignore=1 (any subset; 0 or 0s clears). */
 static http_reply_t fault(struct lws *wsi)
 {
@@ -1166,6 +1205,7 @@ static http_reply_t fault(struct lws *wsi)
     if ((v = lws_get_urlarg_by_name(wsi, "stall=", buf, sizeof(buf))) && st_parse_duration(v, &d) == 0)
         X.fault.stall_until = now + d;
     if ((v = lws_get_urlarg_by_name(wsi, "malformed=", buf, sizeof(buf)))) X.fault.malformed = atoi(v);
+    if ((v = lws_get_urlarg_by_name(wsi, "encrypted=", buf, sizeof(buf)))) X.fault.encrypted = atoi(v);
     if ((v = lws_get_urlarg_by_name(wsi, "ack_delay=", buf, sizeof(buf))) && st_parse_duration(v, &d) == 0)
         X.fault.ack_delay = d;
     if ((v = lws_get_urlarg_by_name(wsi, "ack_reject=", buf, sizeof(buf)))) X.fault.ack_reject = atoi(v);
@@ -1358,7 +1398,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
                                          {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
                                          {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
-                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -1371,6 +1411,9 @@ int main(int argc, char **argv)
         case 'c': X.cap = atoi(optarg); break;
         case 'P': X.paper = true; break;
         case 'U': upbit = optarg; break;
+        case 'R':
+            if (!(X.record = fopen(optarg, "w"))) return fprintf(stderr, "cannot write %s\n", optarg), 2;
+            break;
         case 'T':
             if (st_parse_duration(optarg, &X.token_ttl) || X.token_ttl <= 0) return fprintf(stderr, "bad --token-ttl\n"), 2;
             break;
@@ -1383,7 +1426,7 @@ int main(int argc, char **argv)
         default:
             printf("usage: strata-exsim [--port N] [--universe F] [--indices F] [--seed S] [--speed X] "
                    "[--start \"YYYY-MM-DD HH:MM\"] [--cap N] [--ping-idle DUR] [--duration DUR] [--paper]\n"
-                   "                    [--upbit-markets F] [--token-ttl DUR]\n");
+                   "                    [--upbit-markets F] [--token-ttl DUR] [--record FILE]\n");
             return c == 'h' ? 0 : 2;
         }
     }
@@ -1468,6 +1511,7 @@ int main(int argc, char **argv)
         free(q);
         q = next;
     }
+    if (X.record) fclose(X.record);
     st_clock_free(&X.clock);
     st_simmkt_destroy(X.mkt);
     st_simmkt_destroy(X.upmkt);

@@ -1,0 +1,477 @@
+/* The KIS WebSocket feed against strata-exsim on loopback, in-process: ticks decoded field by
+ * field equal what the simulator meant to send (its --record file); the registration cap holds
+ * as the venue counts it; a dropped connection comes back fully resubscribed; a stalled stream
+ * is detected and recovered; malformed and encrypted frames are counted and survived; a second
+ * session on one app key is refused by the venue and reported by name. Both clocks run at the
+ * same simulated speed; waits are conditions with generous hang guards, never timed assertions. */
+#define _GNU_SOURCE /* memmem, strcasestr in wsclient.h */
+#include "../test.h"
+#include "../exsim/spawn.h"
+#include "../exsim/wsclient.h"
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/res.h"
+#include "core/timefmt.h"
+#include "feeds/feed.h"
+#include "market/universe.h"
+
+#include <cjson/cJSON.h>
+#include <ev.h>
+
+#define START "2026-11-23 10:00"
+#define SPEED "20"
+#define GUARD 60.0 /* seconds of real time before a wait gives up (a hang, not a slow machine) */
+
+typedef struct h h_t;
+typedef bool (*pred_t)(h_t *h);
+
+struct h {
+    struct ev_loop *loop;
+    st_clock_t clock;
+    st_symtab_t syms;
+    st_arena_t *arena;
+    st_universe_t uni;
+    st_config_t *cfg[2];
+    st_feed_t *feed[2];
+    int nfeeds;
+    pid_t pid;
+    int port;
+    char dir[64];
+    st_tick_t *ticks;
+    size_t nticks, cap;
+    uint8_t tier[4096]; /* per symbol: the tier the test has asked for */
+    ev_prepare check;
+    ev_timer guard;
+    pred_t pred;
+    bool timed_out;
+    size_t mark; /* tick count at some point, for "more ticks since" */
+};
+
+static void on_tick(const st_tick_t *t, void *ctx)
+{
+    h_t *h = ctx;
+    if (h->nticks == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 4096;
+        h->ticks = realloc(h->ticks, h->cap * sizeof(*h->ticks));
+    }
+    h->ticks[h->nticks++] = *t;
+}
+
+static void on_check(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    h_t *h = w->data;
+    if (h->pred && h->pred(h)) ev_break(loop, EVBREAK_ONE);
+}
+
+static void on_guard(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    h_t *h = w->data;
+    h->timed_out = true;
+    ev_break(loop, EVBREAK_ONE);
+}
+
+/* Runs the loop until pred holds; fails the test if it never does. */
+static void run_until(h_t *h, pred_t pred, const char *what)
+{
+    h->pred = pred;
+    h->timed_out = false;
+    ev_timer_set(&h->guard, GUARD, 0);
+    ev_timer_start(h->loop, &h->guard);
+    while (!pred(h) && !h->timed_out) ev_run(h->loop, EVRUN_ONCE);
+    ev_timer_stop(h->loop, &h->guard);
+    if (h->timed_out) printf("# timed out waiting for: %s\n", what);
+    assert_false(h->timed_out);
+}
+
+static const char *feed_yaml(h_t *h, const char *name, const char *key_env, const char *extra)
+{
+    static char text[2048];
+    snprintf(text, sizeof(text),
+             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv}\n"
+             "runtime: {clock: {mode: simulated, start: \"" START "\", speed: " SPEED "}}\n"
+             "feeds:\n  - name: %s\n    kind: kis\n    ws_url: ws://127.0.0.1:%d/\n"
+             "    rest_url: http://127.0.0.1:%d\n    reconnect_min: 200ms\n    reconnect_max: 2s\n"
+             "    keys: [{app_key_env: %s, app_secret_env: KIS_TEST_SECRET}]\n%s",
+             STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, name, h->port, h->port, key_env, extra ? extra : "");
+    return text;
+}
+
+static void add_feed(h_t *h, const char *name, const char *key_env, const char *extra)
+{
+    const char *text = feed_yaml(h, name, key_env, extra);
+    st_diags_t d;
+    st_diags_init(&d);
+    int i = h->nfeeds++;
+    int rc = st_config_parse("t.yaml", text, strlen(text), &h->cfg[i], &d);
+    for (size_t k = 0; k < d.n; k++) printf("# %s:%d:%d: %s\n", d.items[k].file, d.items[k].line, d.items[k].col, d.items[k].msg);
+    assert_int_equal(rc, 0);
+    st_diags_free(&d);
+    st_feed_env_t env = {&h->clock, &h->uni, &h->syms, h->cfg[i], on_tick, h, NULL};
+    char err[256] = "";
+    assert_int_equal(st_feed_create(ST_LIST_AT(h->cfg[i]->feeds, st_feed_cfg_t, 0), (uint16_t)i, &env, &h->feed[i],
+                                    err, sizeof(err)), 0);
+    assert_int_equal(st_feed_start(h->feed[i]), 0);
+}
+
+/* Starts the simulator (with an extra option, or NULLs) and the clock; no feed yet. */
+static h_t *h_open(const char *opt, const char *val)
+{
+    h_t *h = calloc(1, sizeof(*h));
+    setenv("KIS_TEST_KEY", "test-app-key-1", 1);
+    setenv("KIS_TEST_KEY_2", "test-app-key-2", 1);
+    setenv("KIS_TEST_SECRET", "test-app-secret", 1);
+    snprintf(h->dir, sizeof(h->dir), "/tmp/strata-kisfeed-XXXXXX");
+    assert_non_null(mkdtemp(h->dir));
+    h->port = exsim_spawn_with(SPEED, START, opt, val, &h->pid);
+    assert_true(h->port > 0);
+    st_tz_set("Asia/Seoul");
+    struct tm tm;
+    st_time_t t0;
+    assert_int_equal(st_parse_datetime(START, &tm), 0);
+    assert_int_equal(st_tz_mktime(NULL, &tm, &t0), 0);
+    h->loop = ev_loop_new(EVFLAG_AUTO);
+    st_clock_init_sim(&h->clock, h->loop, t0, atof(SPEED));
+    st_symtab_init(&h->syms);
+    h->arena = st_arena_create(0);
+    st_diags_t d;
+    st_diags_init(&d);
+    assert_int_equal(st_universe_load(&h->uni, STRATA_SOURCE_DIR "/config/universe.csv",
+                                      STRATA_SOURCE_DIR "/config/indices.csv", &h->syms, h->arena, &d), 0);
+    st_diags_free(&d);
+    ev_prepare_init(&h->check, on_check);
+    h->check.data = h;
+    ev_prepare_start(h->loop, &h->check);
+    ev_timer_init(&h->guard, on_guard, GUARD, 0);
+    h->guard.data = h;
+    return h;
+}
+
+static void h_close(h_t *h)
+{
+    for (int i = 0; i < h->nfeeds; i++) {
+        st_feed_destroy(h->feed[i]);
+        st_config_free(h->cfg[i]);
+    }
+    if (h->pid) assert_int_equal(exsim_reap(h->pid), 0);
+    ev_prepare_stop(h->loop, &h->check);
+    st_clock_free(&h->clock);
+    ev_loop_destroy(h->loop);
+    st_arena_destroy(h->arena);
+    st_symtab_free(&h->syms);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", h->dir);
+    assert_int_equal(system(cmd), 0);
+    free(h->ticks);
+    free(h);
+}
+
+static st_sym_t sym(h_t *h, const char *code)
+{
+    st_sym_t s = st_symtab_find(&h->syms, code, strlen(code));
+    assert_true(s != ST_SYM_NONE);
+    return s;
+}
+
+/* Moves a symbol to a tier on the feed's only connection, as the planner would. */
+static void set_tier(h_t *h, int feed, st_sym_t s, uint8_t tier)
+{
+    st_plan_change_t c = {.sym = s, .from_tier = h->tier[s], .to_tier = tier,
+                          .from_conn = h->tier[s] == ST_TIER_NONE || h->tier[s] == ST_TIER_POLL ? 0xFF : 0,
+                          .to_conn = tier == ST_TIER_NONE || tier == ST_TIER_POLL ? 0xFF : 0};
+    h->tier[s] = tier;
+    assert_int_equal(st_feed_apply(h->feed[feed], &c, 1, 0, NULL), 0);
+}
+
+static st_feed_stats_t stats(h_t *h, int feed)
+{
+    st_feed_stats_t s;
+    st_feed_stats(h->feed[feed], &s);
+    return s;
+}
+
+static cJSON *exsim_get(h_t *h, const char *path)
+{
+    char *body = http_get(h->port, path);
+    assert_non_null(body);
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    assert_non_null(j);
+    return j;
+}
+
+static double jnum(cJSON *j, const char *k)
+{
+    cJSON *x = cJSON_GetObjectItem(j, k);
+    assert_true(cJSON_IsNumber(x));
+    return x->valuedouble;
+}
+
+/* The venue's view of the newest KIS session: its registrations, and whether it is open. */
+static int venue_held(h_t *h, bool *open)
+{
+    cJSON *j = exsim_get(h, "/control/stats");
+    cJSON *arr = cJSON_GetObjectItem(j, "sessions"), *last = NULL, *s;
+    cJSON_ArrayForEach(s, arr) {
+        if (strcmp(cJSON_GetObjectItem(s, "venue")->valuestring, "kis") == 0 && (!last || jnum(s, "id") > jnum(last, "id")))
+            last = s;
+    }
+    int held = last ? (int)jnum(last, "registrations") : -1;
+    if (open) *open = last && cJSON_IsTrue(cJSON_GetObjectItem(last, "open"));
+    cJSON_Delete(j);
+    return held;
+}
+
+/* Every wanted registration confirmed by the venue, nothing in flight. */
+static bool settled(h_t *h)
+{
+    st_feed_stats_t s = stats(h, 0);
+    return s.sessions_open == 1 && s.ws_used == s.ws_desired && s.ws_desired > 0;
+}
+
+static bool ticks_300(h_t *h)
+{
+    return h->nticks >= 300;
+}
+
+static bool more_ticks(h_t *h)
+{
+    return h->nticks >= h->mark + 50;
+}
+
+/* --- tests ----------------------------------------------------------------------------------- */
+
+static void format_tick(h_t *h, const st_tick_t *t, char *buf, size_t len)
+{
+    const char *code = st_symtab_code(&h->syms, t->sym);
+    long long secs = (long long)(t->venue_time / ST_SEC);
+    if (t->kind == ST_TICK_ORDERBOOK) {
+        const st_book_t *b = &t->u.book;
+        snprintf(buf, len, "B %s %lld %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f", code, secs, b->ask[0], b->bid[0],
+                 b->ask_qty[0], b->bid_qty[0], b->ask[9], b->bid[9], b->total_ask_qty, b->total_bid_qty);
+    } else {
+        const st_trade_t *q = &t->u.trade;
+        snprintf(buf, len, "T %s %lld %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %d", code, secs, q->price, q->volume,
+                 q->cum_volume, q->open, q->high, q->low, q->best_bid, q->best_ask, (t->flags & ST_TICK_HALTED) != 0);
+    }
+}
+
+/* What arrives is what was sent: every tick, in order, field by field against the simulator's
+ * own record of the ticks it encoded; each tick carries the feed's index and strata's receive
+ * time, and nothing is lost (the received ticks are a prefix of the record). */
+static void test_ticks_match_what_was_sent(void **state)
+{
+    char rec[96];
+    snprintf(rec, sizeof(rec), "/tmp/strata-kisrec-%d.txt", (int)getpid());
+    h_t *h = h_open("--record", rec);
+    add_feed(h, "kis", "KIS_TEST_KEY", NULL);
+    set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME); /* trades + orderbook */
+    set_tier(h, 0, sym(h, "000660"), ST_TIER_SEMI);     /* trades */
+    set_tier(h, 0, sym(h, "0001"), ST_TIER_SEMI);       /* the KOSPI index stream */
+    run_until(h, ticks_300, "300 ticks");
+    st_feed_stop(h->feed[0]);
+    st_feed_stats_t s = stats(h, 0);
+    assert_int_equal(s.ticks_delivered, h->nticks);
+    assert_int_equal(s.malformed, 0);
+    assert_int_equal(exsim_reap(h->pid), 0); /* flushes the record */
+    h->pid = 0;
+
+    FILE *fp = fopen(rec, "r");
+    assert_non_null(fp);
+    char line[512], mine[512];
+    size_t i = 0, trades = 0, books = 0, index = 0;
+    while (i < h->nticks && fgets(line, sizeof(line), fp)) {
+        line[strcspn(line, "\n")] = '\0';
+        const st_tick_t *t = &h->ticks[i];
+        format_tick(h, t, mine, sizeof(mine));
+        if (strcmp(line, mine) != 0) printf("# tick %zu: sent \"%s\", got \"%s\"\n", i, line, mine);
+        assert_string_equal(line, mine);
+        assert_int_equal(t->feed, 0);
+        assert_true(t->recv_time >= t->venue_time - ST_SEC); /* venue times are whole seconds */
+        trades += t->kind == ST_TICK_TRADE;
+        books += t->kind == ST_TICK_ORDERBOOK;
+        index += t->sym == sym(h, "0001");
+        i++;
+    }
+    fclose(fp);
+    unlink(rec);
+    assert_int_equal(i, h->nticks); /* the record holds at least everything received */
+    assert_true(trades > 0 && books > 0 && index > 0);
+    h_close(h);
+}
+
+/* 30 symbols in tier 1 want 60 registrations on a 41-registration session: the venue holds
+ * exactly 41, never more, and refuses nothing; when demand drops to 40 it holds those 40. */
+static bool venue_at_41(h_t *h)
+{
+    st_feed_stats_t s = stats(h, 0);
+    return s.ws_used == 41 && venue_held(h, NULL) == 41;
+}
+
+static bool venue_at_40(h_t *h)
+{
+    st_feed_stats_t s = stats(h, 0);
+    return s.ws_used == 40 && s.ws_desired == 40 && venue_held(h, NULL) == 40;
+}
+
+static void test_cap_holds_at_the_venue(void **state)
+{
+    h_t *h = h_open(NULL, NULL);
+    add_feed(h, "kis", "KIS_TEST_KEY", "    ws_rate: 20\n    debounce: 10ms\n");
+    for (size_t i = 0; i < 30; i++) set_tier(h, 0, h->uni.items[i].sym, ST_TIER_REALTIME);
+    assert_int_equal(stats(h, 0).ws_desired, 60);
+    run_until(h, venue_at_41, "41 registrations held");
+    for (size_t i = 0; i < 10; i++) set_tier(h, 0, h->uni.items[i].sym, ST_TIER_NONE);
+    run_until(h, venue_at_40, "40 registrations held");
+    cJSON *j = exsim_get(h, "/control/stats");
+    assert_true(jnum(j, "max_registrations_ever") <= 41);
+    assert_int_equal(jnum(j, "refused_over_cap"), 0);
+    assert_int_equal(jnum(j, "sessions_total"), 1);
+    cJSON_Delete(j);
+    assert_int_equal(stats(h, 0).violations, 0);
+    h_close(h);
+}
+
+/* The venue drops the session: strata reconnects and the venue holds the whole desired set
+ * again, with data flowing. */
+static bool reconnected(h_t *h)
+{
+    bool open;
+    st_feed_stats_t s = stats(h, 0);
+    return s.reconnects >= 1 && settled(h) && venue_held(h, &open) == s.ws_desired && open;
+}
+
+static void test_drop_is_recovered_and_resubscribed(void **state)
+{
+    h_t *h = h_open(NULL, NULL);
+    add_feed(h, "kis", "KIS_TEST_KEY", NULL);
+    set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
+    set_tier(h, 0, sym(h, "000660"), ST_TIER_SEMI);
+    set_tier(h, 0, sym(h, "035420"), ST_TIER_SEMI);
+    run_until(h, settled, "4 registrations confirmed");
+    assert_int_equal(stats(h, 0).ws_used, 4);
+    cJSON_Delete(exsim_get(h, "/control/fault?drop=1"));
+    run_until(h, reconnected, "the session back with 4 registrations");
+    h->mark = h->nticks;
+    run_until(h, more_ticks, "ticks after the reconnect");
+    cJSON *j = exsim_get(h, "/control/stats");
+    assert_int_equal(jnum(j, "sessions_total"), 2);
+    assert_int_equal(jnum(j, "refused_over_cap"), 0);
+    cJSON_Delete(j);
+    h_close(h);
+}
+
+/* The stream goes silent (no data, no PINGPONG) without closing: after stall_timeout strata
+ * calls it stalled, reconnects, and data flows again once the venue speaks. */
+static bool stalled(h_t *h)
+{
+    return stats(h, 0).stalls >= 1;
+}
+
+static void test_stall_is_detected(void **state)
+{
+    h_t *h = h_open(NULL, NULL);
+    add_feed(h, "kis", "KIS_TEST_KEY", "    stall_timeout: 5s\n");
+    set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
+    run_until(h, settled, "2 registrations confirmed");
+    cJSON_Delete(exsim_get(h, "/control/fault?stall=40s"));
+    run_until(h, stalled, "a stall detected");
+    run_until(h, reconnected, "resubscribed after the stall");
+    h->mark = h->nticks;
+    run_until(h, more_ticks, "ticks after the stall");
+    h_close(h);
+}
+
+/* Corrupted and encrypted frames are counted and dropped; the stream goes on. */
+static bool faults_seen(h_t *h)
+{
+    st_feed_stats_t s = stats(h, 0);
+    return s.malformed >= 3 && s.encrypted >= 2;
+}
+
+static void test_bad_frames_are_survived(void **state)
+{
+    h_t *h = h_open(NULL, NULL);
+    add_feed(h, "kis", "KIS_TEST_KEY", NULL);
+    set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
+    set_tier(h, 0, sym(h, "000660"), ST_TIER_SEMI);
+    run_until(h, settled, "3 registrations confirmed");
+    cJSON_Delete(exsim_get(h, "/control/fault?malformed=3&encrypted=2"));
+    run_until(h, faults_seen, "3 malformed and 2 encrypted frames");
+    st_feed_stats_t s = stats(h, 0);
+    assert_int_equal(s.malformed, 3);
+    assert_int_equal(s.encrypted, 2);
+    assert_int_equal(s.reconnects, 0);
+    h->mark = h->nticks;
+    run_until(h, more_ticks, "ticks after the bad frames");
+    h_close(h);
+}
+
+/* Two sessions on one app key (two strata processes sharing a key, here two feeds): the venue
+ * refuses the second with ALREADY IN USE appkey, the log says so by name, and the first keeps
+ * its registrations. */
+static bool one_refused(h_t *h)
+{
+    st_feed_stats_t a = stats(h, 0), b = stats(h, 1);
+    st_feed_stats_t *win = a.ws_used > 0 ? &a : &b;
+    return (a.reconnects >= 1 || b.reconnects >= 1) && win->ws_used == win->ws_desired && win->ws_desired == 2;
+}
+
+static void test_second_session_on_a_key_is_reported(void **state)
+{
+    h_t *h = h_open(NULL, NULL);
+    char log[128];
+    snprintf(log, sizeof(log), "%s/strata.log", h->dir);
+    assert_int_equal(st_log_open(ST_LL_INFO, ST_LOG_TEXT, log), 0);
+    add_feed(h, "first", "KIS_TEST_KEY", NULL);
+    add_feed(h, "second", "KIS_TEST_KEY", NULL);
+    set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
+    h->tier[sym(h, "005930")] = ST_TIER_NONE;
+    set_tier(h, 1, sym(h, "005930"), ST_TIER_REALTIME);
+    run_until(h, one_refused, "one session refused, the other holding 2");
+    st_log_close();
+    cJSON *j = exsim_get(h, "/control/stats");
+    assert_true(jnum(j, "refused_in_use") >= 1);
+    cJSON_Delete(j);
+    char *text;
+    size_t len;
+    assert_int_equal(st_file_read(log, &text, &len), 0);
+    assert_non_null(strstr(text, "refused by the venue: ALREADY IN USE appkey (OPSP8996): another program holds a "
+                                 "session on this app key"));
+    assert_null(strstr(text, "test-app-key-1")); /* the key itself never reaches the log */
+    assert_null(strstr(text, "test-app-secret"));
+    free(text);
+    h_close(h);
+}
+
+static void test_backoff_doubles_within_bounds(void **state)
+{
+    assert_int_equal(st_feed_backoff(ST_SEC, 60 * ST_SEC, 0, 0.0), ST_SEC / 2);
+    assert_int_equal(st_feed_backoff(ST_SEC, 60 * ST_SEC, 0, 0.5), 3 * ST_SEC / 4);
+    assert_int_equal(st_feed_backoff(ST_SEC, 60 * ST_SEC, 3, 0.0), 4 * ST_SEC);
+    assert_int_equal(st_feed_backoff(ST_SEC, 60 * ST_SEC, 5, 0.0), 16 * ST_SEC);
+    assert_int_equal(st_feed_backoff(ST_SEC, 60 * ST_SEC, 6, 0.0), 30 * ST_SEC); /* 64 s bounded to 60 */
+    assert_int_equal(st_feed_backoff(ST_SEC, 60 * ST_SEC, 1000, 0.0), 30 * ST_SEC); /* no overflow */
+    for (int a = 0; a < 40; a++)
+        for (double r = 0; r < 1; r += 0.125) {
+            st_dur_t d = st_feed_backoff(200 * ST_MSEC, 2 * ST_SEC, a, r);
+            assert_true(d >= 100 * ST_MSEC && d <= 2 * ST_SEC);
+        }
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    st_log_open(getenv("KIS_TEST_DEBUG") ? ST_LL_DEBUG : ST_LL_WARN, ST_LOG_TEXT, NULL);
+    if (getenv("KIS_TEST_FILTER")) cmocka_set_test_filter(getenv("KIS_TEST_FILTER"));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backoff_doubles_within_bounds),
+        cmocka_unit_test(test_ticks_match_what_was_sent),
+        cmocka_unit_test(test_cap_holds_at_the_venue),
+        cmocka_unit_test(test_drop_is_recovered_and_resubscribed),
+        cmocka_unit_test(test_stall_is_detected),
+        cmocka_unit_test(test_bad_frames_are_survived),
+        cmocka_unit_test(test_second_session_on_a_key_is_reported),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
