@@ -1,0 +1,193 @@
+/* A whole simulated KRX day, 08:55-15:30, of the strata runtime on a KIS feed against
+ * strata-exsim on loopback: six time slots with their own allocations, emergencies through the
+ * day, and more demand than one session holds. The venue's own accounting must show the
+ * 41-registration cap never exceeded and never refused, one session all day, and at the end
+ * exactly what strata believes it holds; the log must carry no alert.
+ * Both clocks run x400 from the same start; nothing asserts on speed or timing. */
+#define _GNU_SOURCE /* memmem, strcasestr in wsclient.h */
+#include "../test.h"
+#include "../exsim/spawn.h"
+#include "../exsim/wsclient.h"
+
+#include "app/runtime.h"
+#include "core/log.h"
+#include "core/res.h"
+#include "core/timefmt.h"
+
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#define SPEED "400"
+
+static st_runtime_t rt;
+static int port;
+static st_timer_t emergency_timer, audit_timer;
+static int emergencies_tried, emergencies_ok;
+static int venue_held_late = -1, strata_held_late = -1, strata_desired_late = -1;
+static const char *const emergency_times[] = {"09:05", "09:40", "10:20", "11:10", "11:45", "13:10",
+                                              "14:05", "14:35", "15:05"};
+
+static st_time_t at(const char *hhmm)
+{
+    struct tm tm;
+    char buf[32];
+    st_time_t t;
+    snprintf(buf, sizeof(buf), "2026-11-23 %s", hhmm);
+    st_parse_datetime(buf, &tm);
+    st_tz_mktime(NULL, &tm, &t);
+    return t;
+}
+
+static cJSON *exsim_stats(void)
+{
+    char *body = http_get(port, "/control/stats");
+    assert_non_null(body);
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    assert_non_null(j);
+    return j;
+}
+
+static double jnum(cJSON *j, const char *k)
+{
+    cJSON *x = cJSON_GetObjectItem(j, k);
+    assert_true(cJSON_IsNumber(x));
+    return x->valuedouble;
+}
+
+/* emergency_subscribe, as a strategy would: symbols 40.. of the universe, which the config
+ * only watches at medium priority, with a priority score above a critical holder's value
+ * (100), so once the reserve is used up each one evicts a holder at once. */
+static void on_emergency(st_timer_t *t, st_time_t now, void *ctx)
+{
+    const st_universe_t *u = &rt.world->universe;
+    char why[256] = "";
+    st_sym_t s = u->items[40 + emergencies_tried].sym;
+    int rc = st_runtime_emergency(&rt, rt.req_config, s, 150, why, sizeof(why));
+    if (rc == 0) emergencies_ok++;
+    else printf("# emergency %s refused: %s\n", u->items[40 + emergencies_tried].code, why);
+    emergencies_tried++;
+    if ((size_t)emergencies_tried < ST_ARRAY_SIZE(emergency_times))
+        st_clock_timer_start(&rt.clock, &emergency_timer, at(emergency_times[emergencies_tried]), 0);
+}
+
+/* Late in the day, long after the last change: the venue holds what strata believes. */
+static void on_audit(st_timer_t *t, st_time_t now, void *ctx)
+{
+    st_feed_stats_t fs;
+    st_feed_stats(rt.feeds[0], &fs);
+    strata_held_late = (int)fs.ws_used;
+    strata_desired_late = (int)fs.ws_desired;
+    cJSON *j = exsim_stats();
+    cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "sessions"), 0);
+    venue_held_late = s ? (int)jnum(s, "registrations") : -1;
+    cJSON_Delete(j);
+}
+
+static void test_whole_day_within_the_cap(void **state)
+{
+    char dir[] = "/tmp/strata-kisday-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    pid_t pid = 0;
+    port = exsim_spawn_with(SPEED, "2026-11-23 08:55", "--duration", "600s", &pid);
+    assert_true(port > 0);
+    setenv("KIS_DAY_KEY", "day-app-key", 1);
+    setenv("KIS_DAY_SECRET", "day-app-secret", 1);
+
+    /* 10 critical and 30 high stocks, the 5 indices, 8 medium: more than any slot holds. */
+    char *uni_text;
+    size_t uni_len;
+    assert_int_equal(st_file_read(STRATA_SOURCE_DIR "/config/universe.csv", &uni_text, &uni_len), 0);
+    size_t cap = 1 << 16, off = 0;
+    char *yaml = malloc(cap);
+    off += (size_t)snprintf(yaml + off, cap - off,
+                            "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 08:55\", stop: \"15:30\", speed: " SPEED "}\n"
+                            "  log: {file: %s/strata.log}\n"
+                            "market:\n  universe: %s/config/universe.csv\n  indices: %s/config/indices.csv\n  watch:\n",
+                            dir, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
+    char *line = strchr(uni_text, '\n') + 1; /* skip the header */
+    for (int i = 0; i < 48 && line && *line; i++) {
+        off += (size_t)snprintf(yaml + off, cap - off, "    - {symbol: \"%.6s\", priority: %s}\n", line,
+                                i < 10 ? "critical" : i < 40 ? "high" : "medium");
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    free(uni_text);
+    static const char *const idx[] = {"0001", "1001", "2001", "3003", "4001"};
+    for (size_t i = 0; i < ST_ARRAY_SIZE(idx); i++)
+        off += (size_t)snprintf(yaml + off, cap - off, "    - {symbol: \"%s\", priority: high}\n", idx[i]);
+    snprintf(yaml + off, cap - off,
+             "feeds:\n  - name: kis\n    kind: kis\n    ws_url: ws://127.0.0.1:%d/\n    rest_url: http://127.0.0.1:%d\n"
+             "    stall_timeout: 1h\n    keys: [{app_key_env: KIS_DAY_KEY, app_secret_env: KIS_DAY_SECRET}]\n",
+             port, port);
+    char *cfg = st_test_write(dir, "day.yaml", yaml);
+    free(yaml);
+
+    FILE *out = fopen("/dev/null", "w");
+    st_diags_t d;
+    st_diags_init(&d);
+    int rc = st_runtime_init(&rt, cfg, out, &d);
+    for (size_t i = 0; i < d.n; i++) printf("# %s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col, d.items[i].msg);
+    assert_int_equal(rc, 0);
+    st_diags_free(&d);
+    st_timer_init(&emergency_timer, on_emergency, NULL);
+    st_timer_init(&audit_timer, on_audit, NULL);
+    st_clock_timer_start(&rt.clock, &emergency_timer, at(emergency_times[0]), 0);
+    st_clock_timer_start(&rt.clock, &audit_timer, at("15:28"), 0);
+    assert_int_equal(st_runtime_run(&rt), 0);
+
+    st_counters_t c;
+    st_runtime_collect(&rt, &c);
+    st_runtime_free(&rt);
+    st_log_close();
+    fclose(out);
+
+    cJSON *j = exsim_stats();
+    int max_ever = (int)jnum(j, "max_registrations_ever");
+    printf("# venue: max registrations %d, refused over cap %.0f, sessions %.0f, frames %.0f\n", max_ever,
+           jnum(j, "refused_over_cap"), jnum(j, "sessions_total"), jnum(j, "frames_sent"));
+    printf("# strata: %d/%d emergencies, %llu plan changes, %llu ticks; at 15:28 venue %d, strata %d of %d wanted\n",
+           emergencies_ok, emergencies_tried, (unsigned long long)c.plan_changes,
+           (unsigned long long)c.ticks_delivered, venue_held_late, strata_held_late, strata_desired_late);
+    assert_true(max_ever <= 41);
+    assert_true(max_ever >= 35); /* the day did fill the session */
+    assert_int_equal(jnum(j, "refused_over_cap"), 0);
+    assert_int_equal(jnum(j, "sessions_total"), 1);
+    cJSON_Delete(j);
+    assert_int_equal(emergencies_tried, (int)ST_ARRAY_SIZE(emergency_times));
+    assert_int_equal(emergencies_ok, emergencies_tried);
+    assert_true(c.plan_changes > 50);
+    assert_true(c.ticks_delivered > 10000);
+    assert_int_equal(venue_held_late, strata_held_late);
+    assert_int_equal(strata_held_late, strata_desired_late);
+    assert_int_equal(exsim_reap(pid), 0);
+
+    /* Every slot was entered, nothing alerted, nothing was refused. */
+    char log[128], *text;
+    size_t len;
+    snprintf(log, sizeof(log), "%s/strata.log", dir);
+    assert_int_equal(st_file_read(log, &text, &len), 0);
+    static const char *const slots[] = {"golden_time", "morning_trend", "lunch", "closing_trend", "after_market"};
+    for (size_t i = 0; i < ST_ARRAY_SIZE(slots); i++) {
+        if (!strstr(text, slots[i])) printf("# no slot %s in the log\n", slots[i]);
+        assert_non_null(strstr(text, slots[i]));
+    }
+    if (strstr(text, "[alert]")) printf("%s", strstr(text, "[alert]"));
+    assert_null(strstr(text, "[alert]"));
+    assert_null(strstr(text, "refused"));
+    free(text);
+    free(cfg);
+    char cmd[64];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_whole_day_within_the_cap),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
