@@ -1,6 +1,9 @@
 #include "feed.h"
 
+#include "wsconn.h"
+
 #include <stdio.h>
+#include <string.h>
 
 int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t *env,
                    st_feed_t **out, char *err, size_t errlen)
@@ -21,4 +24,42 @@ int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t 
     (*out)->tick_ctx = env->tick_ctx;
     (*out)->on_refused = env->on_refused;
     return 0;
+}
+
+void st_feed_stats_add_coalescer(st_feed_stats_t *out, const st_coalescer_t *co, st_limiter_t *lim, st_time_t now)
+{
+    out->ws_used += co->ledger.confirmed;
+    out->ws_desired += co->ledger.desired;
+    out->subs_requests += co->st.requests;
+    out->subs_messages += co->st.messages;
+    if (co->st.lat_max > out->subs_latency_max) out->subs_latency_max = co->st.lat_max;
+    st_dur_t p99 = st_coalescer_latency(co, 0.99);
+    if (p99 > out->subs_latency_p99) out->subs_latency_p99 = p99;
+    double pen = st_limiter_penalty(lim, now);
+    if (pen < out->penalty) out->penalty = pen;
+}
+
+uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n)
+{
+    *n = u->by_sym_len;
+    uint8_t *m = st_xmalloc(*n ? *n : 1);
+    memset(m, 2, *n ? *n : 1);
+    for (size_t i = 0; i < u->n; i++) m[u->items[i].sym] = u->items[i].market == ST_MKT_INDEX;
+    return m;
+}
+
+void st_feed_wsconn_setup(st_wsconn_t *w, const st_feed_cfg_t *fc, int index, struct lws_context *ctx,
+                          const char *host, const char *path, int port, bool tls, st_clock_t *clock)
+{
+    snprintf(w->feed, sizeof(w->feed), "%s", fc->name);
+    w->index = index;
+    w->ctx = ctx;
+    w->host = host;
+    w->path = path;
+    w->port = port;
+    w->tls = tls;
+    w->clock = clock;
+    w->stall_timeout = fc->stall_timeout;
+    w->backoff_min = fc->reconnect_min;
+    w->backoff_max = fc->reconnect_max;
 }

@@ -10,6 +10,7 @@
 #include "market/tick.h"
 #include "market/universe.h"
 #include "plan/planner.h"
+#include "subs/coalescer.h"
 
 typedef struct st_feed st_feed_t;
 typedef void (*st_tick_cb)(const st_tick_t *t, void *ctx);
@@ -92,9 +93,16 @@ static inline int st_feed_apply(st_feed_t *f, const st_plan_change_t *ch, size_t
 /* The sim feed's market (NULL for other kinds): summaries read it. */
 struct st_simmkt *st_sim_feed_market(st_feed_t *f);
 
-/* Reconnect delay after `attempt` consecutive failures: min doubled per attempt, bounded by
- * max, scaled by 0.5 + 0.5 x r01 (jitter; r01 in [0, 1)). */
-st_dur_t st_feed_backoff(st_dur_t min, st_dur_t max, int attempt, double r01);
+/* Helpers shared by the network feeds. */
+struct st_wsconn;
+struct lws_context;
+/* Adds a connection's subscription figures (held, desired, messages, latency, penalty). */
+void st_feed_stats_add_coalescer(st_feed_stats_t *out, const st_coalescer_t *co, st_limiter_t *lim, st_time_t now);
+/* Per symbol id: 0 a stock, 1 an index, 2 not in the universe; *n is the length. */
+uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n);
+/* A session's settings from the feed's config (name, backoff, stall timeout, where to connect). */
+void st_feed_wsconn_setup(struct st_wsconn *w, const st_feed_cfg_t *fc, int index, struct lws_context *ctx,
+                          const char *host, const char *path, int port, bool tls, st_clock_t *clock);
 
 int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                        char *err, size_t errlen);

@@ -1,0 +1,96 @@
+/* One WebSocket client session of a network feed, on the runtime's libev loop through
+ * libwebsockets: connect (ws:// or wss:// with the system CA store), a send queue, messages
+ * reassembled from fragments, and resilience — a lost session is reconnected after an
+ * exponential, jittered, bounded backoff; a session that receives nothing for stall_timeout
+ * while it holds subscriptions is called stalled and reconnected. Venue logic lives in the
+ * callbacks (kis_feed.c, upbit_feed.c); this module knows no venue.
+ *
+ * Life: start → prepare (the venue's preliminaries, e.g. KIS's approval key; it calls
+ * st_wsconn_connect or st_wsconn_retry) → open → messages … → closed → retry after the
+ * backoff → prepare → … until stop. Times follow the strata clock. */
+#ifndef ST_FEEDS_WSCONN_H
+#define ST_FEEDS_WSCONN_H
+
+#include "core/clock.h"
+
+struct lws;
+struct lws_context;
+typedef struct st_wsconn st_wsconn_t;
+
+typedef struct {
+    /* Before each connection attempt: connect now, or do what must come first. NULL = connect. */
+    void (*prepare)(st_wsconn_t *w, void *ctx);
+    void (*on_open)(st_wsconn_t *w, void *ctx);
+    /* One whole message (text or binary). */
+    void (*on_message)(st_wsconn_t *w, const char *buf, size_t len, void *ctx);
+    /* The session is gone (a retry is already scheduled unless the connection was stopped). */
+    void (*on_closed)(st_wsconn_t *w, void *ctx);
+    /* Whether the session holds subscriptions (a quiet stream is a stall only then). */
+    bool (*subscribed)(st_wsconn_t *w, void *ctx);
+} st_wsconn_cbs_t;
+
+typedef struct st_wsmsg st_wsmsg_t;
+
+typedef enum { ST_WS_IDLE, ST_WS_PREPARING, ST_WS_CONNECTING, ST_WS_OPEN, ST_WS_WAITING } st_ws_state_t;
+
+struct st_wsconn {
+    char feed[48]; /* for log lines: "<feed>: session <index>: …" */
+    int index;
+    struct lws_context *ctx;
+    const char *host, *path; /* owned by the caller, live as long as the connection */
+    int port;
+    bool tls;
+    st_clock_t *clock;
+    st_dur_t stall_timeout, backoff_min, backoff_max;
+    st_wsconn_cbs_t cb;
+    void *cb_ctx;
+
+    struct lws *wsi;
+    st_ws_state_t state;
+    st_wsmsg_t *head, *tail;
+    char *rx;
+    size_t rxlen, rxcap;
+    st_time_t last_rx;
+    st_timer_t retry, stall;
+    uint64_t rng;
+    int failures;     /* consecutive, for the backoff; st_wsconn_alive clears it */
+    bool closing;     /* strata asked for the close */
+    bool running;
+    bool long_wait;   /* the next retry waits backoff_max (the venue refused the session) */
+    uint64_t connects, drops, stalls;
+};
+
+/* The WebSocket context of a feed on `loop` (one per feed); NULL on failure. */
+struct lws_context *st_ws_context_create(struct ev_loop *loop, bool tls);
+void st_ws_context_destroy(struct lws_context *ctx);
+
+/* Splits "ws[s]://host[:port][/path]" into host, port (default 80 / 443), path (with its
+ * leading '/') and tls. Returns 0, or -EINVAL. */
+int st_ws_url_parse(const char *url, char *host, size_t hostlen, int *port, char *path, size_t pathlen,
+                    bool *tls);
+
+/* Reconnect delay after `attempt` consecutive failures: min doubled per attempt, bounded by
+ * max, scaled by 0.5 + 0.5 x r01 (jitter; r01 in [0, 1)). */
+st_dur_t st_ws_backoff(st_dur_t min, st_dur_t max, int attempt, double r01);
+
+/* Fills everything but the callbacks' work; the caller sets the public fields above first
+ * (feed, index, ctx, host, path, port, tls, clock, stall_timeout, backoff_*, cb, cb_ctx). */
+void st_wsconn_init(st_wsconn_t *w);
+void st_wsconn_start(st_wsconn_t *w);
+/* Stops for good: timers off, the session closed, no reconnect. */
+void st_wsconn_stop(st_wsconn_t *w);
+void st_wsconn_free(st_wsconn_t *w);
+/* From prepare: open the WebSocket now. */
+void st_wsconn_connect(st_wsconn_t *w);
+/* From prepare (or a venue refusal): give up this attempt and retry after the backoff
+ * (backoff_max when long_wait). `why` is logged. */
+void st_wsconn_retry(st_wsconn_t *w, const char *why, bool long_wait);
+/* Closes the open session (a reconnect follows). */
+void st_wsconn_close(st_wsconn_t *w);
+/* Queues a message (text or binary). Returns 0, or -ENOTCONN when the session is not open. */
+int st_wsconn_send(st_wsconn_t *w, const char *msg, size_t len, bool binary);
+/* Data is flowing: the next failure starts the backoff afresh. */
+static inline void st_wsconn_alive(st_wsconn_t *w) { w->failures = 0; }
+static inline bool st_wsconn_open(const st_wsconn_t *w) { return w->state == ST_WS_OPEN; }
+
+#endif
