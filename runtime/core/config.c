@@ -321,6 +321,13 @@ static void check_network_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_
             CERR(d, &f->mark, "feeds[%zu]: a kis feed opens one session per app key: %zu key%s, but connections is %lld",
                  i, f->keys.n, f->keys.n == 1 ? "" : "s", (long long)f->connections);
     }
+    if (f->kind == ST_FEED_UPBIT) {
+        if (!*f->ws_url) f->ws_url = st_arena_strdup(cfg->arena, "wss://api.upbit.com/websocket/v1");
+        if (!*f->rest_url) f->rest_url = st_arena_strdup(cfg->arena, "https://api.upbit.com");
+        if (f->ws_rate_minute == 0) f->ws_rate_minute = 100; /* Upbit: 5 per second and 100 per minute */
+        if (f->keys.n)
+            CERR(d, &f->mark, "feeds[%zu]: an upbit feed takes no keys (quotation data is public)", i);
+    }
     if (!has_scheme(f->ws_url, "ws://", "wss://"))
         CERR(d, &f->mark, "feeds[%zu].ws_url: expected ws://HOST[:PORT][/PATH] or wss://…, got \"%s\"", i, f->ws_url);
     if (!has_scheme(f->rest_url, "http://", "https://"))
@@ -358,10 +365,10 @@ static void check_feeds(st_config_t *cfg, st_diags_t *d)
         for (size_t j = 0; j < i; j++)
             if (strcmp(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, j)->name, f->name) == 0)
                 CERR(d, &f->mark, "feeds[%zu]: duplicate feed name \"%s\"", i, f->name);
-        if (f->kind == ST_FEED_KIS)
+        if (f->kind == ST_FEED_KIS || f->kind == ST_FEED_UPBIT)
             check_network_feed(cfg, f, i, d);
         else if (f->kind != ST_FEED_SIM)
-            CERR(d, &f->mark, "feeds[%zu]: feed kind \"%s\" is not available in this build yet (use kind: sim or kis)",
+            CERR(d, &f->mark, "feeds[%zu]: feed kind \"%s\" is not available in this build yet (use kind: sim, kis or upbit)",
                  i, feed_kinds[f->kind]);
     }
 }

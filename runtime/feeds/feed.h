@@ -1,7 +1,7 @@
 /* One interface, several venues. A feed turns a venue's wire format into normalized ticks and
  * hands them to the runtime through on_tick. Feeds run on the one loop and never block it.
- * Kinds: sim (the embedded simulated market, sim_feed.c) and kis (the KIS WebSocket,
- * kis_feed.c); each drives its connections' ledgers and coalescers from the plan (apply). */
+ * Kinds: sim (the embedded simulated market, sim_feed.c), kis (the KIS WebSocket, kis_feed.c)
+ * and upbit (upbit_feed.c); each drives its connections' ledgers and coalescers from the plan (apply). */
 #ifndef ST_FEEDS_FEED_H
 #define ST_FEEDS_FEED_H
 
@@ -25,6 +25,7 @@ typedef struct {
     uint64_t halts, bursts, shocks;
     uint64_t malformed;       /* frames dropped as malformed */
     uint64_t encrypted;       /* KIS: encrypted frames (order-fill notices) dropped */
+    uint64_t venue_errors;    /* Upbit: error objects the venue sent */
     uint64_t violations;      /* registrations refused for exceeding a budget (must stay 0) */
     int64_t ws_used, ws_budget; /* registrations held / allowed over all connections */
     uint64_t rest_calls, rest_ok;
@@ -106,6 +107,8 @@ void st_feed_wsconn_setup(struct st_wsconn *w, const st_feed_cfg_t *fc, int inde
 
 int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                        char *err, size_t errlen);
+int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
+                         char *err, size_t errlen);
 int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                        char *err, size_t errlen);
 

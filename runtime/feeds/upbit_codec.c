@@ -154,6 +154,7 @@ int st_up_decode(const char *buf, size_t len, st_up_msg_t *out)
     }
     snprintf(out->code, sizeof(out->code), "%s", f[F_CODE]->valuestring);
     out->snapshot = cJSON_IsString(f[F_STREAM]) && !strcmp(f[F_STREAM]->valuestring, "SNAPSHOT");
+    if (out->snapshot) t->flags |= ST_TICK_REPLAY;
     if (out->kind == ST_UP_ORDERBOOK) {
         t->kind = ST_TICK_ORDERBOOK;
         t->u.book.total_ask_qty = num(f[F_TAS]);

@@ -14,6 +14,8 @@ typedef enum { ST_SIDE_NONE = 0, ST_SIDE_BUY = 1, ST_SIDE_SELL = 2 } st_side_t;
 /* Trading state flags. */
 #define ST_TICK_HALTED 0x1u /* volatility interruption / halt in force */
 #define ST_TICK_AUCTION 0x2u /* single-price auction (pre-open, closing) */
+#define ST_TICK_REPLAY 0x4u  /* the venue's snapshot of its latest state on subscribing (Upbit
+                              * SNAPSHOT): a trade seen before, not a new one */
 
 typedef struct {
     double price, volume;     /* last trade (snapshot: last price; volume 0) */

@@ -297,6 +297,14 @@ static void test_network_feed_checks(void **state)
     assert_string_equal(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0)->ws_url, "ws://ops.koreainvestment.com:31000");
     st_config_free(cfg);
 
+    cfg = parse(HEAD "feeds:\n  - {name: u, kind: upbit}\n", &d);
+    assert_non_null(cfg);
+    f = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0);
+    assert_string_equal(f->ws_url, "wss://api.upbit.com/websocket/v1");
+    assert_int_equal(f->ws_rate_minute, 100); /* Upbit's own minute limit unless told otherwise */
+    st_config_free(cfg);
+    EXPECT(HEAD "feeds:\n  - {name: u, kind: upbit, keys: [{app_key_env: STRATA_TEST_KEY_A, app_secret_env: STRATA_TEST_SECRET_A}]}\n",
+           {4, 5, "feeds[0]: an upbit feed takes no keys (quotation data is public)"});
     EXPECT(HEAD "feeds:\n  - {name: k, kind: kis}\n",
            {4, 5, "feeds[0]: a kis feed needs keys: one {app_key_env, app_secret_env} per WebSocket session"});
     EXPECT(HEAD "feeds:\n  - name: k\n    kind: kis\n    connections: 3\n    ws_url: http://x\n"

@@ -497,6 +497,24 @@ static size_t up_frame(char *buf, size_t len, int type, bool simple, const st_ti
     return w.off;
 }
 
+/* --record, Upbit: one line per realtime trade or orderbook frame sent (per session):
+ *   UT code unix_ms price volume side best_bid best_ask
+ *   UB code unix_ms ask1 bid1 ask1_size bid1_size total_ask_size total_bid_size */
+static void up_record(const st_tick_t *t, const char *code)
+{
+    long long ms = (long long)(t->venue_time / ST_MSEC);
+    if (t->kind == ST_TICK_ORDERBOOK) {
+        const st_book_t *b = &t->u.book;
+        fprintf(X.record, "UB %s %lld %.0f %.0f %.4f %.4f %.4f %.4f\n", code, ms, b->ask[0], b->bid[0], b->ask_qty[0],
+                b->bid_qty[0], b->total_ask_qty, b->total_bid_qty);
+    } else {
+        const st_trade_t *q = &t->u.trade;
+        fprintf(X.record, "UT %s %lld %.0f %.8f %s %.0f %.0f\n", code, ms, q->price, q->volume,
+                q->side == ST_SIDE_SELL ? "ASK" : "BID", q->best_bid, q->best_ask);
+    }
+    fflush(X.record);
+}
+
 static void up_error(session_t *s, const char *name, const char *message)
 {
     char buf[256];
@@ -677,6 +695,7 @@ static void up_market(st_time_t now)
                     enqueue_as(s, buf, n, true);
                     s->frames++;
                     X.frames_total++;
+                    if (ty == UP_TRADE && X.record) up_record(&b.t[k], ins->code);
                 }
             }
         }
@@ -689,6 +708,7 @@ static void up_market(st_time_t now)
                 enqueue_as(s, buf, n, true);
                 s->frames++;
                 X.frames_total++;
+                if (X.record) up_record(&book, ins->code);
             }
         }
     }

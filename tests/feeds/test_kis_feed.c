@@ -2,242 +2,18 @@
  * field equal what the simulator meant to send (its --record file); the registration cap holds
  * as the venue counts it; a dropped connection comes back fully resubscribed; a stalled stream
  * is detected and recovered; malformed and encrypted frames are counted and survived; a second
- * session on one app key is refused by the venue and reported by name. Both clocks run at the
- * same simulated speed; waits are conditions with generous hang guards, never timed assertions. */
-#define _GNU_SOURCE /* memmem, strcasestr in wsclient.h */
-#include "../test.h"
-#include "../exsim/spawn.h"
-#include "../exsim/wsclient.h"
+ * session on one app key is refused by the venue and reported by name. */
+#include "feed_harness.h"
 
-#include "core/config.h"
-#include "core/log.h"
-#include "core/res.h"
-#include "core/timefmt.h"
-#include "feeds/feed.h"
-#include "feeds/wsconn.h"
-#include "market/universe.h"
+#define UNIVERSE STRATA_SOURCE_DIR "/config/universe.csv"
+#define INDICES STRATA_SOURCE_DIR "/config/indices.csv"
 
-#include <cjson/cJSON.h>
-#include <ev.h>
-
-#define START "2026-11-23 10:00"
-#define SPEED "20"
-#define GUARD 60.0 /* seconds of real time before a wait gives up (a hang, not a slow machine) */
-
-typedef struct h h_t;
-typedef bool (*pred_t)(h_t *h);
-
-struct h {
-    struct ev_loop *loop;
-    st_clock_t clock;
-    st_symtab_t syms;
-    st_arena_t *arena;
-    st_universe_t uni;
-    st_config_t *cfg[2];
-    st_feed_t *feed[2];
-    int nfeeds;
-    pid_t pid;
-    int port;
-    char dir[64];
-    st_tick_t *ticks;
-    size_t nticks, cap;
-    uint8_t tier[4096]; /* per symbol: the tier the test has asked for */
-    ev_prepare check;
-    ev_timer guard;
-    pred_t pred;
-    bool timed_out;
-    size_t mark; /* tick count at some point, for "more ticks since" */
-};
-
-static void on_tick(const st_tick_t *t, void *ctx)
+static void add_kis(h_t *h, const char *name, const char *key_env, const char *extra)
 {
-    h_t *h = ctx;
-    if (h->nticks == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 4096;
-        h->ticks = realloc(h->ticks, h->cap * sizeof(*h->ticks));
-    }
-    h->ticks[h->nticks++] = *t;
-}
-
-static void on_check(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-    h_t *h = w->data;
-    if (h->pred && h->pred(h)) ev_break(loop, EVBREAK_ONE);
-}
-
-static void on_guard(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    h_t *h = w->data;
-    h->timed_out = true;
-    ev_break(loop, EVBREAK_ONE);
-}
-
-/* Runs the loop until pred holds; fails the test if it never does. */
-static void run_until(h_t *h, pred_t pred, const char *what)
-{
-    h->pred = pred;
-    h->timed_out = false;
-    ev_timer_set(&h->guard, GUARD, 0);
-    ev_timer_start(h->loop, &h->guard);
-    while (!pred(h) && !h->timed_out) ev_run(h->loop, EVRUN_ONCE);
-    ev_timer_stop(h->loop, &h->guard);
-    if (h->timed_out) printf("# timed out waiting for: %s\n", what);
-    assert_false(h->timed_out);
-}
-
-static const char *feed_yaml(h_t *h, const char *name, const char *key_env, const char *extra)
-{
-    static char text[2048];
-    snprintf(text, sizeof(text),
-             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv}\n"
-             "runtime: {clock: {mode: simulated, start: \"" START "\", speed: " SPEED "}}\n"
-             "feeds:\n  - name: %s\n    kind: kis\n    ws_url: ws://127.0.0.1:%d/\n"
-             "    rest_url: http://127.0.0.1:%d\n    reconnect_min: 200ms\n    reconnect_max: 2s\n"
-             "    keys: [{app_key_env: %s, app_secret_env: KIS_TEST_SECRET}]\n%s",
-             STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, name, h->port, h->port, key_env, extra ? extra : "");
-    return text;
-}
-
-static void add_feed(h_t *h, const char *name, const char *key_env, const char *extra)
-{
-    const char *text = feed_yaml(h, name, key_env, extra);
-    st_diags_t d;
-    st_diags_init(&d);
-    int i = h->nfeeds++;
-    int rc = st_config_parse("t.yaml", text, strlen(text), &h->cfg[i], &d);
-    for (size_t k = 0; k < d.n; k++) printf("# %s:%d:%d: %s\n", d.items[k].file, d.items[k].line, d.items[k].col, d.items[k].msg);
-    assert_int_equal(rc, 0);
-    st_diags_free(&d);
-    st_feed_env_t env = {&h->clock, &h->uni, &h->syms, h->cfg[i], on_tick, h, NULL};
-    char err[256] = "";
-    assert_int_equal(st_feed_create(ST_LIST_AT(h->cfg[i]->feeds, st_feed_cfg_t, 0), (uint16_t)i, &env, &h->feed[i],
-                                    err, sizeof(err)), 0);
-    assert_int_equal(st_feed_start(h->feed[i]), 0);
-}
-
-/* Starts the simulator (with an extra option, or NULLs) and the clock; no feed yet. */
-static h_t *h_open(const char *opt, const char *val)
-{
-    h_t *h = calloc(1, sizeof(*h));
-    setenv("KIS_TEST_KEY", "test-app-key-1", 1);
-    setenv("KIS_TEST_KEY_2", "test-app-key-2", 1);
-    setenv("KIS_TEST_SECRET", "test-app-secret", 1);
-    snprintf(h->dir, sizeof(h->dir), "/tmp/strata-kisfeed-XXXXXX");
-    assert_non_null(mkdtemp(h->dir));
-    h->port = exsim_spawn_with(SPEED, START, opt, val, &h->pid);
-    assert_true(h->port > 0);
-    st_tz_set("Asia/Seoul");
-    struct tm tm;
-    st_time_t t0;
-    assert_int_equal(st_parse_datetime(START, &tm), 0);
-    assert_int_equal(st_tz_mktime(NULL, &tm, &t0), 0);
-    h->loop = ev_loop_new(EVFLAG_AUTO);
-    st_clock_init_sim(&h->clock, h->loop, t0, atof(SPEED));
-    st_symtab_init(&h->syms);
-    h->arena = st_arena_create(0);
-    st_diags_t d;
-    st_diags_init(&d);
-    assert_int_equal(st_universe_load(&h->uni, STRATA_SOURCE_DIR "/config/universe.csv",
-                                      STRATA_SOURCE_DIR "/config/indices.csv", &h->syms, h->arena, &d), 0);
-    st_diags_free(&d);
-    ev_prepare_init(&h->check, on_check);
-    h->check.data = h;
-    ev_prepare_start(h->loop, &h->check);
-    ev_timer_init(&h->guard, on_guard, GUARD, 0);
-    h->guard.data = h;
-    return h;
-}
-
-static void h_close(h_t *h)
-{
-    for (int i = 0; i < h->nfeeds; i++) {
-        st_feed_destroy(h->feed[i]);
-        st_config_free(h->cfg[i]);
-    }
-    if (h->pid) assert_int_equal(exsim_reap(h->pid), 0);
-    ev_prepare_stop(h->loop, &h->check);
-    st_clock_free(&h->clock);
-    ev_loop_destroy(h->loop);
-    st_arena_destroy(h->arena);
-    st_symtab_free(&h->syms);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", h->dir);
-    assert_int_equal(system(cmd), 0);
-    free(h->ticks);
-    free(h);
-}
-
-static st_sym_t sym(h_t *h, const char *code)
-{
-    st_sym_t s = st_symtab_find(&h->syms, code, strlen(code));
-    assert_true(s != ST_SYM_NONE);
-    return s;
-}
-
-/* Moves a symbol to a tier on the feed's only connection, as the planner would. */
-static void set_tier(h_t *h, int feed, st_sym_t s, uint8_t tier)
-{
-    st_plan_change_t c = {.sym = s, .from_tier = h->tier[s], .to_tier = tier,
-                          .from_conn = h->tier[s] == ST_TIER_NONE || h->tier[s] == ST_TIER_POLL ? 0xFF : 0,
-                          .to_conn = tier == ST_TIER_NONE || tier == ST_TIER_POLL ? 0xFF : 0};
-    h->tier[s] = tier;
-    assert_int_equal(st_feed_apply(h->feed[feed], &c, 1, 0, NULL), 0);
-}
-
-static st_feed_stats_t stats(h_t *h, int feed)
-{
-    st_feed_stats_t s;
-    st_feed_stats(h->feed[feed], &s);
-    return s;
-}
-
-static cJSON *exsim_get(h_t *h, const char *path)
-{
-    char *body = http_get(h->port, path);
-    assert_non_null(body);
-    cJSON *j = cJSON_Parse(body);
-    free(body);
-    assert_non_null(j);
-    return j;
-}
-
-static double jnum(cJSON *j, const char *k)
-{
-    cJSON *x = cJSON_GetObjectItem(j, k);
-    assert_true(cJSON_IsNumber(x));
-    return x->valuedouble;
-}
-
-/* The venue's view of the newest KIS session: its registrations, and whether it is open. */
-static int venue_held(h_t *h, bool *open)
-{
-    cJSON *j = exsim_get(h, "/control/stats");
-    cJSON *arr = cJSON_GetObjectItem(j, "sessions"), *last = NULL, *s;
-    cJSON_ArrayForEach(s, arr) {
-        if (strcmp(cJSON_GetObjectItem(s, "venue")->valuestring, "kis") == 0 && (!last || jnum(s, "id") > jnum(last, "id")))
-            last = s;
-    }
-    int held = last ? (int)jnum(last, "registrations") : -1;
-    if (open) *open = last && cJSON_IsTrue(cJSON_GetObjectItem(last, "open"));
-    cJSON_Delete(j);
-    return held;
-}
-
-/* Every wanted registration confirmed by the venue, nothing in flight. */
-static bool settled(h_t *h)
-{
-    st_feed_stats_t s = stats(h, 0);
-    return s.sessions_open == 1 && s.ws_used == s.ws_desired && s.ws_desired > 0;
-}
-
-static bool ticks_300(h_t *h)
-{
-    return h->nticks >= 300;
-}
-
-static bool more_ticks(h_t *h)
-{
-    return h->nticks >= h->mark + 50;
+    char more[512];
+    snprintf(more, sizeof(more), "    keys: [{app_key_env: %s, app_secret_env: KIS_TEST_SECRET}]\n%s", key_env,
+             extra ? extra : "");
+    add_feed(h, name, "kis", "/", more);
 }
 
 /* --- tests ----------------------------------------------------------------------------------- */
@@ -264,8 +40,8 @@ static void test_ticks_match_what_was_sent(void **state)
 {
     char rec[96];
     snprintf(rec, sizeof(rec), "/tmp/strata-kisrec-%d.txt", (int)getpid());
-    h_t *h = h_open("--record", rec);
-    add_feed(h, "kis", "KIS_TEST_KEY", NULL);
+    h_t *h = h_open(UNIVERSE, INDICES, "--record", rec);
+    add_kis(h, "kis", "KIS_TEST_KEY", NULL);
     set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME); /* trades + orderbook */
     set_tier(h, 0, sym(h, "000660"), ST_TIER_SEMI);     /* trades */
     set_tier(h, 0, sym(h, "0001"), ST_TIER_SEMI);       /* the KOSPI index stream */
@@ -317,8 +93,8 @@ static bool venue_at_40(h_t *h)
 
 static void test_cap_holds_at_the_venue(void **state)
 {
-    h_t *h = h_open(NULL, NULL);
-    add_feed(h, "kis", "KIS_TEST_KEY", "    ws_rate: 20\n    debounce: 10ms\n");
+    h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
+    add_kis(h, "kis", "KIS_TEST_KEY", "    ws_rate: 20\n    debounce: 10ms\n");
     for (size_t i = 0; i < 30; i++) set_tier(h, 0, h->uni.items[i].sym, ST_TIER_REALTIME);
     assert_int_equal(stats(h, 0).ws_desired, 60);
     run_until(h, venue_at_41, "41 registrations held");
@@ -344,8 +120,8 @@ static bool reconnected(h_t *h)
 
 static void test_drop_is_recovered_and_resubscribed(void **state)
 {
-    h_t *h = h_open(NULL, NULL);
-    add_feed(h, "kis", "KIS_TEST_KEY", NULL);
+    h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
+    add_kis(h, "kis", "KIS_TEST_KEY", NULL);
     set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
     set_tier(h, 0, sym(h, "000660"), ST_TIER_SEMI);
     set_tier(h, 0, sym(h, "035420"), ST_TIER_SEMI);
@@ -371,8 +147,8 @@ static bool stalled(h_t *h)
 
 static void test_stall_is_detected(void **state)
 {
-    h_t *h = h_open(NULL, NULL);
-    add_feed(h, "kis", "KIS_TEST_KEY", "    stall_timeout: 5s\n");
+    h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
+    add_kis(h, "kis", "KIS_TEST_KEY", "    stall_timeout: 5s\n");
     set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
     run_until(h, settled, "2 registrations confirmed");
     cJSON_Delete(exsim_get(h, "/control/fault?stall=40s"));
@@ -392,8 +168,8 @@ static bool faults_seen(h_t *h)
 
 static void test_bad_frames_are_survived(void **state)
 {
-    h_t *h = h_open(NULL, NULL);
-    add_feed(h, "kis", "KIS_TEST_KEY", NULL);
+    h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
+    add_kis(h, "kis", "KIS_TEST_KEY", NULL);
     set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
     set_tier(h, 0, sym(h, "000660"), ST_TIER_SEMI);
     run_until(h, settled, "3 registrations confirmed");
@@ -420,12 +196,12 @@ static bool one_refused(h_t *h)
 
 static void test_second_session_on_a_key_is_reported(void **state)
 {
-    h_t *h = h_open(NULL, NULL);
+    h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
     char log[128];
     snprintf(log, sizeof(log), "%s/strata.log", h->dir);
     assert_int_equal(st_log_open(ST_LL_INFO, ST_LOG_TEXT, log), 0);
-    add_feed(h, "first", "KIS_TEST_KEY", NULL);
-    add_feed(h, "second", "KIS_TEST_KEY", NULL);
+    add_kis(h, "first", "KIS_TEST_KEY", NULL);
+    add_kis(h, "second", "KIS_TEST_KEY", NULL);
     set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
     h->tier[sym(h, "005930")] = ST_TIER_NONE;
     set_tier(h, 1, sym(h, "005930"), ST_TIER_REALTIME);
@@ -463,8 +239,8 @@ static void test_backoff_doubles_within_bounds(void **state)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    st_log_open(getenv("KIS_TEST_DEBUG") ? ST_LL_DEBUG : ST_LL_WARN, ST_LOG_TEXT, NULL);
-    if (getenv("KIS_TEST_FILTER")) cmocka_set_test_filter(getenv("KIS_TEST_FILTER"));
+    st_log_open(getenv("FEED_TEST_DEBUG") ? ST_LL_DEBUG : ST_LL_WARN, ST_LOG_TEXT, NULL);
+    if (getenv("FEED_TEST_FILTER")) cmocka_set_test_filter(getenv("FEED_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff_doubles_within_bounds),
         cmocka_unit_test(test_ticks_match_what_was_sent),

@@ -1,0 +1,169 @@
+/* The Upbit WebSocket feed against strata-exsim on loopback, in-process: realtime trades and
+ * orderbooks decoded field by field equal what the simulator meant to send (its --record
+ * file), snapshots marked as replays; a dropped connection comes back with the whole set; PING
+ * keeps a quiet connection past the venue's 120 s idle close; an error object is surfaced with
+ * the venue's name and message and slows the limiter down. */
+#include "feed_harness.h"
+
+#define UNIVERSE STRATA_SOURCE_DIR "/config/upbit_markets.csv"
+
+static void add_upbit(h_t *h, const char *extra)
+{
+    add_feed(h, "upbit", "upbit", "/websocket/v1", extra);
+}
+
+static void format_tick(h_t *h, const st_tick_t *t, char *buf, size_t len)
+{
+    const char *code = st_symtab_code(&h->syms, t->sym);
+    long long ms = (long long)(t->venue_time / ST_MSEC);
+    if (t->kind == ST_TICK_ORDERBOOK) {
+        const st_book_t *b = &t->u.book;
+        snprintf(buf, len, "UB %s %lld %.0f %.0f %.4f %.4f %.4f %.4f", code, ms, b->ask[0], b->bid[0], b->ask_qty[0],
+                 b->bid_qty[0], b->total_ask_qty, b->total_bid_qty);
+    } else {
+        const st_trade_t *q = &t->u.trade;
+        snprintf(buf, len, "UT %s %lld %.0f %.8f %s %.0f %.0f", code, ms, q->price, q->volume,
+                 q->side == ST_SIDE_SELL ? "ASK" : "BID", q->best_bid, q->best_ask);
+    }
+}
+
+static void test_ticks_match_what_was_sent(void **state)
+{
+    char rec[96];
+    snprintf(rec, sizeof(rec), "/tmp/strata-uprec-%d.txt", (int)getpid());
+    h_t *h = h_open(UNIVERSE, "", "--record", rec);
+    add_upbit(h, NULL);
+    set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_REALTIME); /* trade + orderbook */
+    set_tier(h, 0, sym(h, "KRW-ETH"), ST_TIER_SEMI);     /* trade */
+    run_until(h, ticks_300, "300 ticks");
+    st_feed_stop(h->feed[0]);
+    assert_int_equal(stats(h, 0).malformed, 0);
+    assert_int_equal(exsim_reap(h->pid), 0); /* flushes the record */
+    h->pid = 0;
+
+    FILE *fp = fopen(rec, "r");
+    assert_non_null(fp);
+    char line[512], mine[512];
+    size_t compared = 0, replays = 0, books = 0;
+    for (size_t i = 0; i < h->nticks; i++) {
+        const st_tick_t *t = &h->ticks[i];
+        assert_int_equal(t->feed, 0);
+        if (t->flags & ST_TICK_REPLAY) { /* the snapshot each new code starts with */
+            replays++;
+            continue;
+        }
+        assert_non_null(fgets(line, sizeof(line), fp)); /* nothing received that was not sent */
+        line[strcspn(line, "\n")] = '\0';
+        format_tick(h, t, mine, sizeof(mine));
+        if (strcmp(line, mine) != 0) printf("# tick %zu: sent \"%s\", got \"%s\"\n", i, line, mine);
+        assert_string_equal(line, mine);
+        books += t->kind == ST_TICK_ORDERBOOK;
+        compared++;
+    }
+    fclose(fp);
+    unlink(rec);
+    assert_true(compared >= 250 && books > 0);
+    assert_int_equal(replays, 3); /* one snapshot per new key: BTC trade and orderbook, ETH trade */
+    h_close(h);
+}
+
+static bool reconnected(h_t *h)
+{
+    bool open;
+    st_feed_stats_t s = stats(h, 0);
+    return s.reconnects >= 1 && settled(h) && venue_held(h, &open) == s.ws_desired && open;
+}
+
+static void test_drop_is_recovered_and_resubscribed(void **state)
+{
+    h_t *h = h_open(UNIVERSE, "", NULL, NULL);
+    add_upbit(h, NULL);
+    set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_REALTIME);
+    set_tier(h, 0, sym(h, "KRW-XRP"), ST_TIER_SEMI);
+    run_until(h, settled, "3 keys streaming");
+    cJSON_Delete(exsim_get(h, "/control/fault?drop=1"));
+    run_until(h, reconnected, "the session back with its 3 keys");
+    h->mark = h->nticks;
+    run_until(h, more_ticks, "ticks after the reconnect");
+    cJSON *j = exsim_get(h, "/control/stats");
+    assert_int_equal(jnum(j, "upbit_violations"), 0);
+    cJSON_Delete(j);
+    h_close(h);
+}
+
+/* Nothing to say for 150 simulated seconds: PING keeps the session open. */
+static st_time_t until;
+static bool clock_past(h_t *h)
+{
+    return st_clock_now(&h->clock) >= until;
+}
+
+static void test_keepalive_beats_the_idle_close(void **state)
+{
+    h_t *h = h_open(UNIVERSE, "", NULL, NULL);
+    add_upbit(h, NULL);
+    set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_SEMI);
+    run_until(h, settled, "1 key streaming");
+    until = st_clock_now(&h->clock) + 150 * ST_SEC;
+    run_until(h, clock_past, "150 s of simulated time");
+    cJSON *j = exsim_get(h, "/control/stats");
+    assert_int_equal(jnum(j, "upbit_closed"), 0);
+    assert_int_equal(jnum(j, "sessions_total"), 1);
+    cJSON_Delete(j);
+    assert_int_equal(stats(h, 0).reconnects, 0);
+    h_close(h);
+}
+
+/* A limiter set far above the venue's 5 requests per second: the venue's TOO_MANY_REQUEST
+ * reaches the log by name and message, and strata slows down. */
+static bool error_seen(h_t *h)
+{
+    return stats(h, 0).venue_errors >= 1;
+}
+
+static size_t want_messages;
+static bool sent_enough(h_t *h)
+{
+    return stats(h, 0).subs_messages >= want_messages || stats(h, 0).venue_errors >= 1;
+}
+
+static void test_venue_error_is_surfaced(void **state)
+{
+    h_t *h = h_open(UNIVERSE, "", NULL, NULL);
+    char log[128];
+    snprintf(log, sizeof(log), "%s/strata.log", h->dir);
+    assert_int_equal(st_log_open(ST_LL_INFO, ST_LOG_TEXT, log), 0);
+    add_upbit(h, "    ws_rate: 1000\n    ws_rate_minute: 100000\n    debounce: 0s\n    limiter: aggressive\n");
+    set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_SEMI);
+    run_until(h, settled, "1 key streaming");
+    st_sym_t flip = sym(h, "KRW-ETH");
+    for (int i = 0; i < 40 && !error_seen(h); i++) {
+        want_messages = stats(h, 0).subs_messages + 1;
+        set_tier(h, 0, flip, h->tier[flip] == ST_TIER_NONE ? ST_TIER_SEMI : ST_TIER_NONE);
+        run_until(h, sent_enough, "the next request sent");
+    }
+    run_until(h, error_seen, "an error object from the venue");
+    assert_true(stats(h, 0).penalty < 1.0);
+    st_log_close();
+    st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
+    char *text;
+    size_t len;
+    assert_int_equal(st_file_read(log, &text, &len), 0);
+    assert_non_null(strstr(text, "upbit: session 0: the venue answered TOO_MANY_REQUEST: request limit exceeded"));
+    free(text);
+    h_close(h);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    st_log_open(getenv("FEED_TEST_DEBUG") ? ST_LL_DEBUG : ST_LL_WARN, ST_LOG_TEXT, NULL);
+    if (getenv("FEED_TEST_FILTER")) cmocka_set_test_filter(getenv("FEED_TEST_FILTER"));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ticks_match_what_was_sent),
+        cmocka_unit_test(test_drop_is_recovered_and_resubscribed),
+        cmocka_unit_test(test_keepalive_beats_the_idle_close),
+        cmocka_unit_test(test_venue_error_is_surfaced),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
