@@ -38,6 +38,7 @@ typedef struct msg {
     struct msg *next;
     size_t len;
     bool binary; /* Upbit data frames are binary frames of UTF-8 JSON */
+    char *rec;   /* --record lines of the records it carries, written when it is sent */
     unsigned char data[]; /* LWS_PRE bytes, then the payload */
 } msg_t;
 
@@ -117,7 +118,9 @@ static struct {
         bool pong_ignore;        /* PINGPONG answers are not accepted */
         uint64_t drops, malformed_sent, encrypted_sent, acks_rejected, rest_errors, rest_timeouts;
     } fault;
-    FILE *record; /* --record: every KIS data record sent, as text (see record_trades) */
+    FILE *record; /* --record: every data record sent, as text (see record_tick) */
+    char rec_pending[65536]; /* lines for the next data message enqueued */
+    size_t rec_len;
     struct delayed { session_t *s; char *text; size_t len; st_time_t at; struct delayed *next; } *delayed;
     /* Upbit REST: per group (market, ticker, orderbook) 10 per second, shared by every client
      * (Upbit counts quotation calls per IP); 429s ignored lead to a 418 ban. */
@@ -137,11 +140,29 @@ static void enqueue_as(session_t *s, const char *text, size_t len, bool binary)
     m->binary = binary;
     m->len = len;
     memcpy(m->data + LWS_PRE, text, len);
+    m->rec = NULL;
+    if (X.rec_len) { /* the first session to get a recorded frame writes its lines */
+        m->rec = st_xmalloc(X.rec_len + 1);
+        memcpy(m->rec, X.rec_pending, X.rec_len);
+        m->rec[X.rec_len] = '\0';
+        X.rec_len = 0;
+    }
     if (s->tail) s->tail->next = m;
     else s->head = m;
     s->tail = m;
     s->queued++;
     lws_callback_on_writable(s->wsi);
+}
+
+static void free_queue(session_t *s)
+{
+    for (msg_t *m = s->head; m;) {
+        msg_t *n = m->next;
+        free(m->rec);
+        free(m);
+        m = n;
+    }
+    s->head = s->tail = NULL;
 }
 
 static void enqueue(session_t *s, const char *text, size_t len)
@@ -155,6 +176,12 @@ static void flush_one(session_t *s)
     if (!m) return;
     if (lws_write(s->wsi, m->data + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)m->len)
         return;
+    if (m->rec) { /* sent now: the latency benchmark measures from here */
+        long long wall = (long long)st_wall_now();
+        for (char *line = m->rec, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+            fprintf(X.record, "%.*s @%lld\n", (int)(nl - line), line, wall);
+        free(m->rec);
+    }
     s->head = m->next;
     if (!s->head) s->tail = NULL;
     s->queued--;
@@ -323,12 +350,14 @@ static int send_to(st_key_t k, const char *frame, size_t len)
         frame = bad;
         len = sizeof(bad) - 1;
         genuine = false;
+        X.rec_len = 0; /* what was meant is not what is sent */
     } else if (X.fault.encrypted > 0) { /* an order-fill notice, AES-encrypted as KIS sends them */
         X.fault.encrypted--;
         X.fault.encrypted_sent++;
         frame = enc;
         len = sizeof(enc) - 1;
         genuine = false;
+        X.rec_len = 0;
     }
     int got = 0;
     for (session_t *s = X.sessions; s; s = s->next) {
@@ -343,6 +372,7 @@ static int send_to(st_key_t k, const char *frame, size_t len)
         X.frames_total++;
         got += genuine;
     }
+    X.rec_len = 0; /* nobody took it */
     return got;
 }
 
@@ -352,20 +382,32 @@ static void up_market(st_time_t now);
  * frame), so a test can compare what a client decoded with what was meant:
  *   T code unix_seconds price volume cum_volume open high low best_bid best_ask halted
  *   B code unix_seconds ask1 bid1 ask1_qty bid1_qty ask10 bid10 total_ask_qty total_bid_qty
- * Times are whole seconds (the wire carries HHMMSS). */
+ * Times are whole seconds (the wire carries HHMMSS). Lines are written when their frame goes to
+ * the socket, each ending " @<wall µs>" of that moment (the send-to-tick latency benchmark reads
+ * it); a frame never sent (its session closed first) is not recorded. */
+static void rec_add(const char *fmt, ...) ST_PRINTF(1, 2);
+static void rec_add(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(X.rec_pending + X.rec_len, sizeof(X.rec_pending) - X.rec_len, fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < sizeof(X.rec_pending) - X.rec_len) X.rec_len += (size_t)n;
+}
+
 static void record_tick(const st_tick_t *t, const char *code)
 {
     long long secs = (long long)(t->venue_time / ST_SEC);
     if (t->kind == ST_TICK_ORDERBOOK) {
         const st_book_t *b = &t->u.book;
-        fprintf(X.record, "B %s %lld %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f\n", code, secs, b->ask[0], b->bid[0],
+        rec_add("B %s %lld %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f", code, secs, b->ask[0], b->bid[0],
                 b->ask_qty[0], b->bid_qty[0], b->ask[9], b->bid[9], b->total_ask_qty, b->total_bid_qty);
     } else {
         const st_trade_t *q = &t->u.trade;
-        fprintf(X.record, "T %s %lld %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %d\n", code, secs, q->price, q->volume,
+        rec_add("T %s %lld %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %d", code, secs, q->price, q->volume,
                 q->cum_volume, q->open, q->high, q->low, q->best_bid, q->best_ask, (t->flags & ST_TICK_HALTED) != 0);
     }
-    fflush(X.record);
+    rec_add("\n");
 }
 
 static void on_market(st_timer_t *t, st_time_t now, void *ctx)
@@ -386,19 +428,22 @@ static void on_market(st_timer_t *t, st_time_t now, void *ctx)
             for (int k = 0; k < b.n; k++) codes[k] = ins->code;
             if (X.trade_refs[sym]) {
                 size_t len = st_kis_encode_trades(frame, sizeof(frame), b.t, codes, (size_t)b.n, X.utc_offset);
-                if (send_to(ST_KEY(sym, ST_CH_TRADE), frame, len) && X.record)
+                if (X.record)
                     for (int k = 0; k < b.n; k++) record_tick(&b.t[k], ins->code);
+                send_to(ST_KEY(sym, ST_CH_TRADE), frame, len);
             }
             if (X.book_refs[sym]) {
                 st_tick_t book;
                 st_simmkt_book(X.mkt, sym, b.t[b.n - 1].venue_time, &book);
                 size_t len = st_kis_encode_book(frame, sizeof(frame), &book, ins->code, X.utc_offset);
-                if (send_to(ST_KEY(sym, ST_CH_BOOK), frame, len) && X.record) record_tick(&book, ins->code);
+                if (X.record) record_tick(&book, ins->code);
+                send_to(ST_KEY(sym, ST_CH_BOOK), frame, len);
             }
             if (b.n < MAX_BATCH) break;
         }
     }
     up_market(now);
+    if (X.record) fflush(X.record);
     /* PINGPONG for quiet KIS sessions. */
     for (session_t *s = X.sessions; s; s = s->next) {
         if (!s->open || s->upbit || now - s->last_tx < X.ping_idle) continue;
@@ -499,20 +544,21 @@ static size_t up_frame(char *buf, size_t len, int type, bool simple, const st_ti
 
 /* --record, Upbit: one line per realtime trade or orderbook frame sent (per session):
  *   UT code unix_ms price volume side best_bid best_ask
- *   UB code unix_ms ask1 bid1 ask1_size bid1_size total_ask_size total_bid_size */
+ *   UB code unix_ms ask1 bid1 ask1_size bid1_size total_ask_size total_bid_size
+ * each ending " @<wall µs>" like the KIS lines. */
 static void up_record(const st_tick_t *t, const char *code)
 {
     long long ms = (long long)(t->venue_time / ST_MSEC);
     if (t->kind == ST_TICK_ORDERBOOK) {
         const st_book_t *b = &t->u.book;
-        fprintf(X.record, "UB %s %lld %.0f %.0f %.4f %.4f %.4f %.4f\n", code, ms, b->ask[0], b->bid[0], b->ask_qty[0],
+        rec_add("UB %s %lld %.0f %.0f %.4f %.4f %.4f %.4f", code, ms, b->ask[0], b->bid[0], b->ask_qty[0],
                 b->bid_qty[0], b->total_ask_qty, b->total_bid_qty);
     } else {
         const st_trade_t *q = &t->u.trade;
-        fprintf(X.record, "UT %s %lld %.0f %.8f %s %.0f %.0f\n", code, ms, q->price, q->volume,
+        rec_add("UT %s %lld %.0f %.8f %s %.0f %.0f", code, ms, q->price, q->volume,
                 q->side == ST_SIDE_SELL ? "ASK" : "BID", q->best_bid, q->best_ask);
     }
-    fflush(X.record);
+    rec_add("\n");
 }
 
 static void up_error(session_t *s, const char *name, const char *message)
@@ -692,10 +738,10 @@ static void up_market(st_time_t now)
                 for (int ty = 0; ty < 2; ty++) { /* ticker, trade */
                     if (!s->reg[ST_KEY(sym, up_ch[ty])] || s->queued >= MAX_QUEUE) continue;
                     size_t n = up_frame(buf, sizeof(buf), ty, s->simple, &b.t[k], ins->code, false);
+                    if (ty == UP_TRADE && X.record) up_record(&b.t[k], ins->code);
                     enqueue_as(s, buf, n, true);
                     s->frames++;
                     X.frames_total++;
-                    if (ty == UP_TRADE && X.record) up_record(&b.t[k], ins->code);
                 }
             }
         }
@@ -705,10 +751,10 @@ static void up_market(st_time_t now)
             for (session_t *s = X.sessions; s; s = s->next) {
                 if (!s->open || !s->upbit || !s->reg[ST_KEY(sym, ST_CH_BOOK)] || s->queued >= MAX_QUEUE) continue;
                 size_t n = up_frame(buf, sizeof(buf), UP_BOOK, s->simple, &book, ins->code, false);
+                if (X.record) up_record(&book, ins->code);
                 enqueue_as(s, buf, n, true);
                 s->frames++;
                 X.frames_total++;
-                if (X.record) up_record(&book, ins->code);
             }
         }
     }
@@ -1335,12 +1381,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             for (st_key_t k = 0; k < X.syms.n * ST_CH_COUNT; k++)
                 if (s->reg[k]) set_reg(s, k, false);
             s->open = false;
-            for (msg_t *m = s->head; m;) {
-                msg_t *n = m->next;
-                free(m);
-                m = n;
-            }
-            s->head = s->tail = NULL;
+            free_queue(s);
             s->wsi = NULL;
         }
         break;
@@ -1515,11 +1556,7 @@ int main(int argc, char **argv)
     lws_context_destroy(X.ctx);
     for (session_t *s = X.sessions; s;) {
         session_t *n = s->next;
-        for (msg_t *m = s->head; m;) {
-            msg_t *mn = m->next;
-            free(m);
-            m = mn;
-        }
+        free_queue(s);
         free(s->reg);
         free(s->rx_buf);
         free(s);

@@ -22,7 +22,9 @@
 #include <ev.h>
 
 #define START "2026-11-23 10:00"
+#ifndef SPEED
 #define SPEED "20"
+#endif
 #define GUARD 60.0 /* seconds of real time before a wait gives up (a hang, not a slow machine) */
 
 typedef struct h h_t;
@@ -43,6 +45,7 @@ struct h {
     const char *universe, *indices;
     const char *venue; /* "kis" or "upbit": whose sessions venue_held reads */
     st_tick_t *ticks;
+    st_time_t *walls; /* the wall-clock time each tick arrived */
     size_t nticks, cap;
     uint8_t tier[4096]; /* per symbol: the tier the test has asked for */
     ev_prepare check;
@@ -58,7 +61,9 @@ static inline void on_tick(const st_tick_t *t, void *ctx)
     if (h->nticks == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 4096;
         h->ticks = realloc(h->ticks, h->cap * sizeof(*h->ticks));
+        h->walls = realloc(h->walls, h->cap * sizeof(*h->walls));
     }
+    h->walls[h->nticks] = st_wall_now();
     h->ticks[h->nticks++] = *t;
 }
 
@@ -165,6 +170,7 @@ static inline void h_close(h_t *h)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", h->dir);
     assert_int_equal(system(cmd), 0);
     free(h->ticks);
+    free(h->walls);
     free(h);
 }
 

@@ -53,7 +53,8 @@ static void test_ticks_match_what_was_sent(void **state)
             continue;
         }
         assert_non_null(fgets(line, sizeof(line), fp)); /* nothing received that was not sent */
-        line[strcspn(line, "\n")] = '\0';
+        line[strcspn(line, "@\n")] = '\0'; /* the send time is the benchmark's */
+        if (line[0] && line[strlen(line) - 1] == ' ') line[strlen(line) - 1] = '\0';
         format_tick(h, t, mine, sizeof(mine));
         if (strcmp(line, mine) != 0) printf("# tick %zu: sent \"%s\", got \"%s\"\n", i, line, mine);
         assert_string_equal(line, mine);
