@@ -41,6 +41,11 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         c->ticks_delivered += fs.ticks_delivered;
         c->halts += fs.halts;
         c->bursts += fs.bursts;
+        c->sessions += fs.sessions;
+        c->sessions_open += fs.sessions_open;
+        c->reconnects += fs.reconnects;
+        c->stalls += fs.stalls;
+        c->malformed += fs.malformed;
     }
     for (size_t i = 0; i < rt->world->cfg->feeds.n; i++)
         c->api_limit += ST_LIST_AT(rt->world->cfg->feeds, st_feed_cfg_t, i)->rest_rate;

@@ -36,7 +36,7 @@ typedef struct {
     double penalty;             /* lowest limiter penalty over the connections (1 = full rate) */
     uint64_t reconnects;        /* network feeds: sessions lost (dropped, stalled, refused) */
     uint64_t stalls;            /* … of which detected as stalled streams */
-    int64_t sessions_open;      /* network feeds: WebSocket sessions up now */
+    int64_t sessions, sessions_open; /* network feeds: WebSocket sessions, and those up now */
 } st_feed_stats_t;
 
 typedef struct {

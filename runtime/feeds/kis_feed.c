@@ -368,6 +368,7 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->rest_calls = kf->rest_calls;
     out->rest_ok = kf->rest_ok;
     out->penalty = 1.0;
+    out->sessions = kf->nconns;
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < kf->nconns; k++) {
         kis_conn_t *c = &kf->conns[k];

@@ -241,6 +241,7 @@ static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->venue_errors = uf->errors;
     out->ws_budget = (int64_t)uf->budget * uf->nconns;
     out->penalty = 1.0;
+    out->sessions = uf->nconns;
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < uf->nconns; k++) {
         up_conn_t *c = &uf->conns[k];

@@ -35,6 +35,10 @@ void st_report_status_line(const st_counters_t *c, char *buf, size_t len)
              c->slot ? c->slot : "-", (unsigned long long)c->signals, calls, ok, c->api_last_second,
              c->api_limit, (unsigned long long)c->subs_requests,
              (unsigned long long)c->subs_messages, trades, (unsigned long long)c->halts);
+    size_t n = strlen(buf);
+    if (c->sessions > 0 && n < len) /* network feeds: their health */
+        snprintf(buf + n, len - n, " | sessions %lld/%lld up, %llu reconnects", (long long)c->sessions_open,
+                 (long long)c->sessions, (unsigned long long)c->reconnects);
 }
 
 static void close_row(st_report_t *r, const st_counters_t *c)
@@ -178,6 +182,11 @@ void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct 
             c->subs_messages ? (double)c->subs_requests / (double)c->subs_messages : 0.0,
             (double)c->subs_latency_p99 / 1e3, (double)c->subs_latency_max / 1e3, c->penalty * 100,
             (unsigned long long)c->violations);
+    if (c->sessions > 0)
+        fprintf(out, "sessions: %lld of %lld up at the end, %llu lost and reconnected (%llu stalled), %llu malformed "
+                     "frames dropped\n",
+                (long long)c->sessions_open, (long long)c->sessions, (unsigned long long)c->reconnects,
+                (unsigned long long)c->stalls, (unsigned long long)c->malformed);
     if (mkt && u) print_market(out, mkt, u);
     fflush(out);
 }

@@ -19,6 +19,10 @@ static void test_status_line_exact(void **state)
     c.api_calls = c.api_ok = 0;
     st_report_status_line(&c, buf, sizeof(buf));
     assert_non_null(strstr(buf, "api 0 calls, - ok,"));
+    assert_null(strstr(buf, "sessions")); /* the simulated feed has none */
+    c.sessions = 2, c.sessions_open = 1, c.reconnects = 3;
+    st_report_status_line(&c, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "2 halts | sessions 1/2 up, 3 reconnects"));
 }
 
 static void test_count_format(void **state)
