@@ -13,6 +13,7 @@
  * Credentials come from the environment variables the config names and are never logged. */
 #include "feed.h"
 #include "kis_codec.h"
+#include "kis_rest.h"
 #include "wsconn.h"
 #include "core/http.h"
 #include "core/log.h"
@@ -50,6 +51,9 @@ struct kis_feed {
     uint8_t *is_index; /* by symbol id; 2 = not in the universe */
     kis_conn_t *conns;
     int nconns, budget;
+    st_kis_rest_t *rest; /* tier 3, on the first app key */
+    st_dur_t default_poll; /* a poll change without a plan (tests): tiers.polling.medium */
+    const st_planner_t *plan;
     uint64_t ticks, malformed, encrypted, unknown, rest_calls, rest_ok, in_use_refusals;
     st_time_t warned_encrypted, warned_malformed;
     bool running;
@@ -300,15 +304,31 @@ static void want_tier(kis_feed_t *kf, int conn, st_sym_t sym, uint8_t tier, bool
     if (tier == ST_TIER_REALTIME) st_coalescer_want(co, ST_KEY(sym, ST_CH_BOOK), on, now);
 }
 
+/* Tier 3: the symbol's interval and class from the plan (a slot change rescales them). */
+static void poll_tier(kis_feed_t *kf, st_sym_t sym, bool on)
+{
+    const st_plan_entry_t *e = kf->plan ? st_planner_entry(kf->plan, sym) : NULL;
+    st_dur_t every = !on ? 0 : e && e->poll > 0 ? e->poll : kf->default_poll;
+    st_kis_rest_poll(kf->rest, sym, every, e ? e->prio : ST_PRIO_MEDIUM);
+}
+
 static int kis_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base, const st_planner_t *plan)
 {
     kis_feed_t *kf = (kis_feed_t *)f;
     st_time_t now = now_of(kf);
+    kf->plan = plan;
     for (size_t i = 0; i < n; i++) {
         const st_plan_change_t *c = &ch[i];
         if ((size_t)c->sym >= kf->nsyms || kf->is_index[c->sym] == 2) continue;
         want_tier(kf, c->from_conn == 0xFF ? -1 : c->from_conn - conn_base, c->sym, c->from_tier, false, now);
         want_tier(kf, c->to_conn == 0xFF ? -1 : c->to_conn - conn_base, c->sym, c->to_tier, true, now);
+        if (c->to_tier == ST_TIER_POLL || c->from_tier == ST_TIER_POLL) poll_tier(kf, c->sym, c->to_tier == ST_TIER_POLL);
+    }
+    if (plan) { /* intervals follow the time slot's scale */
+        st_kis_rest_stats_t rs;
+        st_kis_rest_stats(kf->rest, &rs);
+        for (size_t s = 0; s < kf->nsyms; s++)
+            if (st_poller_has(rs.poller, (st_sym_t)s)) poll_tier(kf, (st_sym_t)s, true);
     }
     for (int k = 0; k < kf->nconns; k++) arm_flush(&kf->conns[k]);
     return 0;
@@ -321,6 +341,7 @@ static int kis_start(st_feed_t *f)
     st_log_info(FEED, "%s: KIS feed starting: %d session%s x %d registrations, %s", f->name, kf->nconns,
                 kf->nconns == 1 ? "" : "s", kf->budget, kf->url);
     for (int k = 0; k < kf->nconns; k++) st_wsconn_start(&kf->conns[k].ws);
+    st_kis_rest_start(kf->rest);
     return 0;
 }
 
@@ -329,6 +350,7 @@ static void kis_stop(st_feed_t *f)
     kis_feed_t *kf = (kis_feed_t *)f;
     if (!kf->running) return;
     kf->running = false;
+    st_kis_rest_stop(kf->rest);
     for (int k = 0; k < kf->nconns; k++) {
         st_clock_timer_stop(f->clock, &kf->conns[k].flush);
         st_wsconn_stop(&kf->conns[k].ws);
@@ -339,7 +361,8 @@ static void kis_destroy(st_feed_t *f)
 {
     kis_feed_t *kf = (kis_feed_t *)f;
     kis_stop(f);
-    st_http_destroy(kf->http);
+    st_http_destroy(kf->http); /* requests in flight are cancelled, their callbacks not called */
+    st_kis_rest_destroy(kf->rest);
     st_ws_context_destroy(kf->ctx); /* closes what is left; the sessions are stopped */
     for (int k = 0; k < kf->nconns; k++) {
         kis_conn_t *c = &kf->conns[k];
@@ -365,9 +388,12 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->malformed = kf->malformed;
     out->encrypted = kf->encrypted;
     out->ws_budget = (int64_t)kf->budget * kf->nconns;
-    out->rest_calls = kf->rest_calls;
-    out->rest_ok = kf->rest_ok;
-    out->penalty = 1.0;
+    st_kis_rest_stats_t rs;
+    st_kis_rest_stats(kf->rest, &rs);
+    out->rest_calls = kf->rest_calls + rs.calls;
+    out->rest_ok = kf->rest_ok + rs.ok;
+    out->rest_last_second = rs.calls_last_second;
+    out->penalty = rs.penalty;
     out->sessions = kf->nconns;
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < kf->nconns; k++) {
@@ -377,6 +403,21 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
         out->sessions_open += st_wsconn_open(&c->ws);
         st_feed_stats_add_coalescer(out, &c->co, &c->lim, now);
     }
+}
+
+static void on_snapshot(void *ctx, const st_tick_t *snap)
+{
+    kis_feed_t *kf = ctx;
+    st_tick_t t = *snap;
+    t.feed = kf->base.index;
+    kf->ticks++;
+    kf->base.on_tick(&t, kf->base.tick_ctx);
+}
+
+static void on_rest_failure(void *ctx, st_sym_t sym)
+{
+    kis_feed_t *kf = ctx;
+    if (kf->base.on_refused) kf->base.on_refused(&kf->base, -1, sym, ST_ACK_INVALID, 0, kf->base.tick_ctx);
 }
 
 static const st_feed_vtable_t kis_vtable = {"kis", kis_start, kis_stop, kis_destroy, kis_stats, NULL, kis_apply};
@@ -435,6 +476,17 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         c->ws.cb_ctx = c;
         st_wsconn_init(&c->ws);
     }
+    const st_cred_cfg_t *first = ST_LIST_AT(fc->keys, st_cred_cfg_t, 0);
+    const char *key = getenv(first->app_key_env), *secret = getenv(first->app_secret_env);
+    st_kis_rest_cfg_t rc = {
+        .name = fc->name, .clock = env->clock, .http = kf->http, .syms = env->syms, .nsyms = kf->nsyms,
+        .base_url = kf->rest_url, .app_key = key ? key : "", .app_secret = secret ? secret : "",
+        .token_dir = fc->token_dir, .paper = fc->paper, .rate = fc->rest_rate, .limiter_mode = fc->limiter,
+        .failure_threshold = (int)env->cfg->risk.failure_threshold, .on_snapshot = on_snapshot,
+        .on_failure = on_rest_failure, .ctx = kf,
+    };
+    kf->rest = st_kis_rest_create(&rc);
+    kf->default_poll = env->cfg->tiers.polling.medium;
     *out = &kf->base;
     return 0;
 }

@@ -1406,7 +1406,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return rc;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE: {
-        if (!pss->body) break;
+        if (!pss || !pss->body) break;
         unsigned char *buf = st_xmalloc(LWS_PRE + pss->body_len);
         memcpy(buf + LWS_PRE, pss->body, pss->body_len);
         int n = lws_write(wsi, buf + LWS_PRE, pss->body_len, LWS_WRITE_HTTP_FINAL);
@@ -1418,6 +1418,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     }
     case LWS_CALLBACK_CLOSED_HTTP:
+        if (!pss) break; /* the client left before lws gave the connection its data */
         free(pss->body);
         free(pss->req);
         pss->body = pss->req = NULL;
@@ -1508,6 +1509,8 @@ int main(int argc, char **argv)
         struct tm tm;
         if (st_parse_datetime(start, &tm) || st_tz_mktime(NULL, &tm, &t0)) return fprintf(stderr, "bad --start\n"), 2;
     }
+    /* A client that vanishes mid-answer must cost its connection, not the simulator. */
+    signal(SIGPIPE, SIG_IGN);
     X.loop = ev_default_loop(0);
     st_clock_init_sim(&X.clock, X.loop, t0, speed);
     st_simmkt_params_t p = {.seed = seed, .activity = 1, .volatility = 1, .halt_rate = 1,

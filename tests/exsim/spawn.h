@@ -2,7 +2,9 @@
 #ifndef ST_TEST_SPAWN_H
 #define ST_TEST_SPAWN_H
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +12,8 @@
 #include <unistd.h>
 
 /* Starts the simulator at `speed` x real time from `start` (KST), with an extra option pair
- * (or NULLs); returns its port, 0 on failure. stderr goes to /dev/null (the lws event-lib
- * plugin is chatty). */
+ * (or NULLs); returns its port, 0 on failure. stderr goes to /dev/null unless EXSIM_STDERR is
+ * set. */
 static inline int exsim_spawn_with(const char *speed, const char *start, const char *opt, const char *val,
                                    pid_t *out)
 {
@@ -20,8 +22,10 @@ static inline int exsim_spawn_with(const char *speed, const char *start, const c
     pid_t p = fork();
     if (p == 0) {
         dup2(fds[1], 1);
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 2);
+        if (!getenv("EXSIM_STDERR")) { /* set it to see the simulator's complaints */
+            int devnull = open("/dev/null", O_WRONLY);
+            dup2(devnull, 2);
+        }
         close(fds[0]);
         execl(STRATA_EXSIM, STRATA_EXSIM, "--port", "0", "--duration", "120s", "--start", start, "--speed", speed,
               "--ping-idle", "3s", "--seed", "7", opt, val, (char *)NULL);
@@ -46,8 +50,13 @@ static inline int exsim_spawn(const char *speed, const char *start, pid_t *out)
 static inline int exsim_reap(pid_t p)
 {
     kill(p, SIGTERM);
-    int status;
-    waitpid(p, &status, 0);
+    int status = 0;
+    if (waitpid(p, &status, 0) != p) {
+        printf("# waitpid(strata-exsim): %s\n", strerror(errno));
+        return -1;
+    }
+    if (WIFSIGNALED(status)) printf("# strata-exsim died of signal %d\n", WTERMSIG(status));
+    else if (WEXITSTATUS(status)) printf("# strata-exsim exited %d\n", WEXITSTATUS(status));
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 

@@ -53,6 +53,8 @@ struct h {
     pred_t pred;
     bool timed_out;
     size_t mark; /* tick count at some point, for "more ticks since" */
+    int refused;  /* symbols the feed reported as refused or failing */
+    st_sym_t refused_sym;
 };
 
 static inline void on_tick(const st_tick_t *t, void *ctx)
@@ -65,6 +67,13 @@ static inline void on_tick(const st_tick_t *t, void *ctx)
     }
     h->walls[h->nticks] = st_wall_now();
     h->ticks[h->nticks++] = *t;
+}
+
+static inline void on_refused_cb(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, void *ctx)
+{
+    h_t *h = ctx;
+    h->refused++;
+    h->refused_sym = sym;
 }
 
 static inline void on_check(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -112,7 +121,7 @@ static inline void add_feed(h_t *h, const char *name, const char *kind, const ch
     for (size_t k = 0; k < d.n; k++) printf("# %s:%d:%d: %s\n", d.items[k].file, d.items[k].line, d.items[k].col, d.items[k].msg);
     assert_int_equal(rc, 0);
     st_diags_free(&d);
-    st_feed_env_t env = {&h->clock, &h->uni, &h->syms, h->cfg[i], on_tick, h, NULL};
+    st_feed_env_t env = {&h->clock, &h->uni, &h->syms, h->cfg[i], on_tick, h, on_refused_cb};
     char err[256] = "";
     assert_int_equal(st_feed_create(ST_LIST_AT(h->cfg[i]->feeds, st_feed_cfg_t, 0), (uint16_t)i, &env, &h->feed[i],
                                     err, sizeof(err)), 0);

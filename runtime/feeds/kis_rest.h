@@ -1,0 +1,63 @@
+/* KIS REST for one app key: the access token and tier-3 polling.
+ *
+ * Token: POST /oauth2/tokenP, cached with its expiry in a file (mode 0600, outside the repo:
+ * token_dir, by default $XDG_CACHE_HOME/strata or ~/.cache/strata; the file is named by a hash
+ * of the app key, never the key) so a restart reuses it; re-issued an hour before it expires;
+ * never more than one issue a minute (KIS answers EGW00133 otherwise); a quotation answered
+ * EGW00123 (expired) or EGW00121 (invalid) re-issues it once.
+ *
+ * Polling: the poll scheduler (subs/poller.h) picks the symbols, the app key's limiter (shared
+ * with every other REST use of the key) paces the calls: intstock-multprice with up to 30
+ * symbols per call on real accounts, inquire-price one by one on paper accounts. Rows become
+ * ST_TICK_SNAPSHOT ticks. EGW00201 and HTTP 429 slow the limiter down; timeouts and malformed
+ * bodies are counted; a symbol missing from `failure_threshold` answers in a row is reported
+ * (the planner excludes it for a cool-down). */
+#ifndef ST_FEEDS_KIS_REST_H
+#define ST_FEEDS_KIS_REST_H
+
+#include "core/clock.h"
+#include "core/http.h"
+#include "market/symtab.h"
+#include "market/tick.h"
+#include "subs/poller.h"
+#include "subs/ratelimit.h"
+
+typedef struct st_kis_rest st_kis_rest_t;
+
+typedef struct {
+    const char *name;        /* the feed's, for log lines */
+    st_clock_t *clock;
+    st_http_t *http;
+    const st_symtab_t *syms;
+    size_t nsyms;
+    const char *base_url;    /* https://openapi.koreainvestment.com:9443 */
+    const char *app_key, *app_secret;
+    const char *token_dir;   /* "" = $XDG_CACHE_HOME/strata or ~/.cache/strata; "none" = no cache */
+    bool paper;              /* no multprice: one symbol per call */
+    double rate;             /* the key's REST calls per second */
+    int limiter_mode;        /* st_rl_mode_t */
+    int failure_threshold;   /* consecutive misses before a symbol is reported */
+    void (*on_snapshot)(void *ctx, const st_tick_t *t);     /* sym and venue_time set */
+    void (*on_failure)(void *ctx, st_sym_t sym);            /* failure_threshold misses in a row */
+    void *ctx;
+} st_kis_rest_cfg_t;
+
+typedef struct {
+    uint64_t calls, ok, rate_errors, timeouts, malformed, failures;
+    uint64_t tokens_issued, tokens_reused;
+    uint64_t calls_last_second;
+    double penalty;
+    const st_poller_t *poller;
+} st_kis_rest_stats_t;
+
+st_kis_rest_t *st_kis_rest_create(const st_kis_rest_cfg_t *cfg);
+void st_kis_rest_start(st_kis_rest_t *r);
+void st_kis_rest_stop(st_kis_rest_t *r);
+void st_kis_rest_destroy(st_kis_rest_t *r);
+/* Polls sym every interval (class cls of the poller's figures); interval 0 stops. */
+void st_kis_rest_poll(st_kis_rest_t *r, st_sym_t sym, st_dur_t interval, int cls);
+void st_kis_rest_stats(st_kis_rest_t *r, st_kis_rest_stats_t *out);
+/* The token file's path for an app key (for tests and operators). */
+void st_kis_token_path(const char *token_dir, const char *app_key, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,199 @@
+/* KIS REST polling (tier 3) against strata-exsim on loopback, in-process through the KIS feed:
+ * every symbol refreshed within its interval, batched 30 to a call, never over the venue's
+ * rate (the simulator's own accounting); the access token cached (0600, no secret) and reused
+ * by the next process; a burst of EGW00201 slows the limiter and it recovers; a symbol the
+ * venue never answers for is reported after three misses in a row. */
+#include "feed_harness.h"
+
+#include "feeds/kis_rest.h"
+
+#include <sys/stat.h>
+
+#define UNIVERSE STRATA_SOURCE_DIR "/config/universe.csv"
+#define INDICES STRATA_SOURCE_DIR "/config/indices.csv"
+
+static void add_kis(h_t *h, const char *extra)
+{
+    char more[1024];
+    snprintf(more, sizeof(more), "    keys: [{app_key_env: KIS_TEST_KEY, app_secret_env: KIS_TEST_SECRET}]\n"
+             "    token_dir: %s/tokens\n%s", h->dir, extra ? extra : "");
+    add_feed(h, "kis", "kis", "/", more);
+}
+
+static size_t npolled;
+static uint32_t snaps[4096];
+static st_time_t last_snap[4096];
+static st_dur_t worst_gap;
+
+/* Counts snapshots per symbol and the longest gap between two of one symbol. */
+static void count_snapshots(h_t *h, size_t from)
+{
+    for (size_t i = from; i < h->nticks; i++) {
+        const st_tick_t *t = &h->ticks[i];
+        if (t->kind != ST_TICK_SNAPSHOT || t->sym >= 4096) continue;
+        if (last_snap[t->sym] && t->recv_time - last_snap[t->sym] > worst_gap) worst_gap = t->recv_time - last_snap[t->sym];
+        last_snap[t->sym] = t->recv_time;
+        snaps[t->sym]++;
+    }
+}
+
+static st_time_t until;
+static bool clock_past(h_t *h)
+{
+    return st_clock_now(&h->clock) >= until;
+}
+
+/* The first n symbols of the universe in tier 3, on the newest feed. */
+static void poll_first(h_t *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) set_tier(h, h->nfeeds - 1, h->uni.items[i].sym, ST_TIER_POLL);
+    npolled = n;
+}
+
+/* 100 symbols every 30 s (tiers.polling.medium) for 100 s: each refreshed at least three
+ * times and never more than 30 s apart; 30 symbols to a call; the venue never saw more than
+ * its 20 calls in a second, refused none, and issued one token. */
+static void test_tier3_fresh_batched_within_the_rate(void **state)
+{
+    h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
+    add_kis(h, NULL);
+    poll_first(h, 100);
+    until = st_clock_now(&h->clock) + 100 * ST_SEC;
+    run_until(h, clock_past, "100 s of polling");
+    memset(snaps, 0, sizeof(snaps));
+    memset(last_snap, 0, sizeof(last_snap));
+    worst_gap = 0;
+    count_snapshots(h, 0);
+    for (size_t i = 0; i < npolled; i++) {
+        if (snaps[h->uni.items[i].sym] < 3) printf("# %s: %u snapshots\n", h->uni.items[i].code, snaps[h->uni.items[i].sym]);
+        assert_true(snaps[h->uni.items[i].sym] >= 3);
+    }
+    printf("# worst gap between two snapshots of a symbol: %.1f s\n", (double)worst_gap / ST_SEC);
+    assert_true(worst_gap <= 31 * ST_SEC); /* 30 s, and the answer's own time on the wire */
+    cJSON *j = exsim_get(h, "/control/stats"), *rest = cJSON_GetObjectItem(j, "rest");
+    printf("# quotation calls %.0f, most in one second %.0f\n", jnum(rest, "calls"), jnum(rest, "max_per_second"));
+    assert_true(jnum(rest, "max_per_second") <= jnum(rest, "limit_per_second"));
+    assert_int_equal(jnum(rest, "refused_rate"), 0);
+    assert_int_equal(jnum(rest, "tokens_issued"), 1);
+    assert_true(jnum(rest, "calls") <= 20); /* 100 symbols x 4 refreshes one by one would be 400 */
+    cJSON_Delete(j);
+    h_close(h);
+}
+
+static bool polled_once(h_t *h)
+{
+    return stats(h, h->nfeeds - 1).rest_ok >= 2; /* the approval key, and a quotation */
+}
+
+/* The token outlives the process: the next one reads it from the cache (mode 0600, holding
+ * no secret) and the venue issues no second one. */
+static void test_token_reused_across_restarts(void **state)
+{
+    h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
+    char log[128];
+    snprintf(log, sizeof(log), "%s/strata.log", h->dir);
+    assert_int_equal(st_log_open(ST_LL_INFO, ST_LOG_TEXT, log), 0);
+    add_kis(h, NULL);
+    poll_first(h, 5);
+    run_until(h, polled_once, "a quotation answered");
+    st_feed_destroy(h->feed[0]); /* the first process ends */
+    h->feed[0] = NULL;
+
+    char dir[128], path[600], salted[256];
+    snprintf(dir, sizeof(dir), "%s/tokens", h->dir);
+    snprintf(salted, sizeof(salted), "test-app-key-1|http://127.0.0.1:%d", h->port);
+    st_kis_token_path(dir, salted, path, sizeof(path));
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    char *text;
+    size_t len;
+    assert_int_equal(st_file_read(path, &text, &len), 0);
+    assert_null(strstr(text, "test-app-secret")); /* (the simulator's tokens spell the key itself) */
+    free(text);
+
+    memset(h->tier, 0, sizeof(h->tier));
+    add_kis(h, NULL); /* the next process */
+    poll_first(h, 5);
+    run_until(h, polled_once, "a quotation answered after the restart");
+    cJSON *j = exsim_get(h, "/control/stats");
+    assert_int_equal(jnum(cJSON_GetObjectItem(j, "rest"), "tokens_issued"), 1);
+    assert_int_equal(jnum(cJSON_GetObjectItem(j, "rest"), "refused_token"), 0);
+    cJSON_Delete(j);
+    st_log_close();
+    st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
+    assert_int_equal(st_file_read(log, &text, &len), 0);
+    assert_non_null(strstr(text, "reusing the cached access token"));
+    assert_null(strstr(text, "test-app-secret"));
+    free(text);
+    h_close(h);
+}
+
+/* Five EGW00201 answers in a row: the limiter's penalty drops, then recovers by itself once
+ * the venue is quiet, and polling carries on. */
+static bool slowed(h_t *h)
+{
+    return stats(h, 0).penalty < 1.0;
+}
+
+static bool recovered(h_t *h)
+{
+    return stats(h, 0).penalty >= 1.0;
+}
+
+static void test_rate_errors_slow_down_then_recover(void **state)
+{
+    h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
+    add_kis(h, NULL);
+    poll_first(h, 60);
+    run_until(h, polled_once, "a quotation answered");
+    cJSON_Delete(exsim_get(h, "/control/fault?rest_error=5"));
+    run_until(h, slowed, "the limiter slowed down");
+    run_until(h, recovered, "the limiter back at full rate");
+    h->mark = h->nticks;
+    run_until(h, more_ticks, "snapshots after the recovery");
+    cJSON *j = exsim_get(h, "/control/fault");
+    assert_int_equal(jnum(j, "rest_errors"), 5);
+    cJSON_Delete(j);
+    h_close(h);
+}
+
+/* A symbol the venue does not know is missing from every answer: after three in a row the
+ * feed reports it (the runtime tells the planner, which excludes it for a cool-down). */
+static bool refused_one(h_t *h)
+{
+    return h->refused >= 1;
+}
+
+static void test_failing_symbol_is_reported(void **state)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/tmp/strata-bogus-universe-%d.csv", (int)getpid());
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("code,name,market,sector\n005930,삼성전자,KOSPI,전기전자\n000660,SK하이닉스,KOSPI,전기전자\n"
+          "999990,없는종목,KOSPI,기타\n", fp);
+    fclose(fp);
+    h_t *h = h_open(path, "", NULL, NULL);
+    add_kis(h, "    debounce: 10ms\n");
+    for (size_t i = 0; i < h->uni.n; i++) set_tier(h, 0, h->uni.items[i].sym, ST_TIER_POLL);
+    run_until(h, refused_one, "the unknown symbol reported");
+    assert_int_equal(h->refused, 1);
+    assert_string_equal(st_symtab_code(&h->syms, h->refused_sym), "999990");
+    unlink(path);
+    h_close(h);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    st_log_open(getenv("FEED_TEST_DEBUG") ? ST_LL_DEBUG : ST_LL_WARN, ST_LOG_TEXT, NULL);
+    if (getenv("FEED_TEST_FILTER")) cmocka_set_test_filter(getenv("FEED_TEST_FILTER"));
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tier3_fresh_batched_within_the_rate),
+        cmocka_unit_test(test_token_reused_across_restarts),
+        cmocka_unit_test(test_rate_errors_slow_down_then_recover),
+        cmocka_unit_test(test_failing_symbol_is_reported),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
