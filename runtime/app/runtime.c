@@ -46,6 +46,9 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         c->reconnects += fs.reconnects;
         c->stalls += fs.stalls;
         c->malformed += fs.malformed;
+        c->poll_symbols += fs.poll_symbols;
+        c->poll_stretch = ST_MAX2(c->poll_stretch, fs.poll_stretch);
+        for (size_t k = 0; k < ST_ARRAY_SIZE(c->poll_age); k++) c->poll_age[k] = ST_MAX2(c->poll_age[k], fs.poll_age[k]);
     }
     for (size_t i = 0; i < rt->world->cfg->feeds.n; i++)
         c->api_limit += ST_LIST_AT(rt->world->cfg->feeds, st_feed_cfg_t, i)->rest_rate;

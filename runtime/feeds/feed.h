@@ -37,6 +37,9 @@ typedef struct {
     uint64_t reconnects;        /* network feeds: sessions lost (dropped, stalled, refused) */
     uint64_t stalls;            /* … of which detected as stalled streams */
     int64_t sessions, sessions_open; /* network feeds: WebSocket sessions, and those up now */
+    int64_t poll_symbols;       /* REST polling (tier 3, and fallback during an outage) */
+    double poll_stretch;        /* >= 1: how much demand over the REST budget stretched intervals */
+    st_dur_t poll_age[6];       /* mean time between two refreshes, per priority (+ fallback) */
 } st_feed_stats_t;
 
 typedef struct {

@@ -53,6 +53,8 @@ struct kis_feed {
     int nconns, budget;
     st_kis_rest_t *rest; /* tier 3, on the first app key */
     st_dur_t default_poll; /* a poll change without a plan (tests): tiers.polling.medium */
+    st_dur_t fallback_poll; /* tiers.polling.min_interval: tiers 1-2 of a session that is down */
+    uint8_t *fallback;      /* by symbol: 1 + the session whose outage has it polled, 0 = none */
     const st_planner_t *plan;
     uint64_t ticks, malformed, encrypted, unknown, rest_calls, rest_ok, in_use_refusals;
     st_time_t warned_encrypted, warned_malformed;
@@ -175,12 +177,32 @@ static void on_prepare(st_wsconn_t *w, void *ctx)
     if (rc) st_wsconn_retry(w, "cannot start the approval key request", false);
 }
 
+/* While a session is down, its tier 1-2 symbols are polled by REST at the fastest interval
+ * allowed (class FALLBACK in the poller's figures); when it is back they are handed back. */
+static void fallback_sync(kis_feed_t *kf, kis_conn_t *c)
+{
+    bool down = kf->running && !st_wsconn_open(&c->ws);
+    uint8_t mine = (uint8_t)(c->ws.index + 1);
+    for (size_t s = 0; s < kf->nsyms; s++) {
+        bool wanted = (st_ledger_state(&c->co.ledger, ST_KEY(s, ST_CH_TRADE)) |
+                       st_ledger_state(&c->co.ledger, ST_KEY(s, ST_CH_INDEX))) & ST_LK_DESIRED;
+        if (down && wanted && !kf->fallback[s]) {
+            kf->fallback[s] = mine;
+            st_kis_rest_poll(kf->rest, (st_sym_t)s, kf->fallback_poll, ST_POLL_FALLBACK);
+        } else if ((!down || !wanted) && kf->fallback[s] == mine) {
+            kf->fallback[s] = 0;
+            st_kis_rest_poll(kf->rest, (st_sym_t)s, 0, 0);
+        }
+    }
+}
+
 static void on_open(st_wsconn_t *w, void *ctx)
 {
     kis_conn_t *c = ctx;
     st_log_info(FEED, "%s: session %d: subscribing %d keys", c->owner->base.name, w->index, c->co.ledger.desired);
     st_coalescer_reset(&c->co, now_of(c->owner)); /* everything desired is sent again, paced */
     arm_flush(c);
+    fallback_sync(c->owner, c); /* handed back to the stream */
 }
 
 static void on_closed(st_wsconn_t *w, void *ctx)
@@ -188,6 +210,7 @@ static void on_closed(st_wsconn_t *w, void *ctx)
     kis_conn_t *c = ctx;
     st_clock_timer_stop(c->owner->base.clock, &c->flush);
     st_coalescer_reset(&c->co, now_of(c->owner)); /* nothing is held any more */
+    fallback_sync(c->owner, c);
 }
 
 static bool subscribed(st_wsconn_t *w, void *ctx)
@@ -307,6 +330,7 @@ static void want_tier(kis_feed_t *kf, int conn, st_sym_t sym, uint8_t tier, bool
 /* Tier 3: the symbol's interval and class from the plan (a slot change rescales them). */
 static void poll_tier(kis_feed_t *kf, st_sym_t sym, bool on)
 {
+    kf->fallback[sym] = 0; /* a tier-3 symbol is polled for itself */
     const st_plan_entry_t *e = kf->plan ? st_planner_entry(kf->plan, sym) : NULL;
     st_dur_t every = !on ? 0 : e && e->poll > 0 ? e->poll : kf->default_poll;
     st_kis_rest_poll(kf->rest, sym, every, e ? e->prio : ST_PRIO_MEDIUM);
@@ -330,7 +354,10 @@ static int kis_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
         for (size_t s = 0; s < kf->nsyms; s++)
             if (st_poller_has(rs.poller, (st_sym_t)s)) poll_tier(kf, (st_sym_t)s, true);
     }
-    for (int k = 0; k < kf->nconns; k++) arm_flush(&kf->conns[k]);
+    for (int k = 0; k < kf->nconns; k++) {
+        arm_flush(&kf->conns[k]);
+        if (!st_wsconn_open(&kf->conns[k].ws)) fallback_sync(kf, &kf->conns[k]);
+    }
     return 0;
 }
 
@@ -362,8 +389,8 @@ static void kis_destroy(st_feed_t *f)
     kis_feed_t *kf = (kis_feed_t *)f;
     kis_stop(f);
     st_http_destroy(kf->http); /* requests in flight are cancelled, their callbacks not called */
+    st_ws_context_destroy(kf->ctx); /* closes what is left (callbacks may still reach the REST side) */
     st_kis_rest_destroy(kf->rest);
-    st_ws_context_destroy(kf->ctx); /* closes what is left; the sessions are stopped */
     for (int k = 0; k < kf->nconns; k++) {
         kis_conn_t *c = &kf->conns[k];
         st_wsconn_free(&c->ws);
@@ -375,6 +402,7 @@ static void kis_destroy(st_feed_t *f)
     }
     free(kf->conns);
     free(kf->is_index);
+    free(kf->fallback);
     free(kf->rest_url);
     free(f->name);
     free(kf);
@@ -394,6 +422,10 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->rest_ok = kf->rest_ok + rs.ok;
     out->rest_last_second = rs.calls_last_second;
     out->penalty = rs.penalty;
+    out->poll_symbols = (int64_t)rs.poller->n;
+    out->poll_stretch = rs.poller->stretch;
+    for (int k = 0; k < ST_POLL_CLASSES && k < (int)ST_ARRAY_SIZE(out->poll_age); k++)
+        out->poll_age[k] = st_poller_age_mean(rs.poller, k);
     out->sessions = kf->nconns;
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < kf->nconns; k++) {
@@ -487,6 +519,8 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     };
     kf->rest = st_kis_rest_create(&rc);
     kf->default_poll = env->cfg->tiers.polling.medium;
+    kf->fallback_poll = env->cfg->tiers.polling.min_interval;
+    kf->fallback = st_xcalloc(kf->nsyms ? kf->nsyms : 1, 1);
     *out = &kf->base;
     return 0;
 }

@@ -29,6 +29,7 @@ struct st_kis_rest {
     char token[1024];
     st_time_t token_expires, last_issue;
     bool issuing, reissued; /* reissued: this token was already re-issued for EGW00121/123 */
+    double stretch_logged;
     st_poller_t poller;
     st_limiter_t lim;
     st_timer_t poll_timer, token_timer;
@@ -347,10 +348,26 @@ static void poll_now(st_kis_rest_t *r, st_time_t now)
     memset(secret, 0, sizeof(secret));
 }
 
+/* Demand over the budget is said out loud, once per 10 % change of the stretch. */
+static void check_stretch(st_kis_rest_t *r)
+{
+    double s = r->poller.stretch;
+    if (s <= 1.0 && r->stretch_logged <= 1.0) return;
+    if (s > r->stretch_logged * 0.9 && s < r->stretch_logged * 1.1) return;
+    r->stretch_logged = s;
+    if (s > 1.0)
+        st_log_warn(FEED, "%s: tier-3 demand (%zu symbols, %.0f refreshes a second) exceeds the REST budget "
+                    "(%.1f calls a second x %d symbols): every polling interval stretched x%.2f",
+                    r->cfg.name, r->poller.n, r->poller.demand, r->poller.rate, r->poller.batch, s);
+    else
+        st_log_info(FEED, "%s: tier-3 polling back within the REST budget", r->cfg.name);
+}
+
 static void on_poll_timer(st_timer_t *t, st_time_t deadline, void *ctx)
 {
     st_kis_rest_t *r = ctx;
     st_time_t now = now_of(r); /* the call leaves now */
+    check_stretch(r);
     if (r->token[0] && st_poller_next(&r->poller) <= now && st_limiter_try(&r->lim, now)) poll_now(r, now);
     arm_poll(r);
 }

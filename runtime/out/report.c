@@ -187,6 +187,14 @@ void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct 
                      "frames dropped\n",
                 (long long)c->sessions_open, (long long)c->sessions, (unsigned long long)c->reconnects,
                 (unsigned long long)c->stalls, (unsigned long long)c->malformed);
+    if (c->sessions > 0) { /* REST polling: the staleness each priority got */
+        static const char *const names[] = {"critical", "high", "medium", "low", "background", "fallback"};
+        fprintf(out, "polling: %lld symbols by REST, intervals stretched x%.2f; mean time between refreshes:",
+                (long long)c->poll_symbols, c->poll_stretch < 1 ? 1.0 : c->poll_stretch);
+        for (size_t k = 0; k < ST_ARRAY_SIZE(c->poll_age); k++)
+            if (c->poll_age[k] > 0) fprintf(out, " %s %.1f s", names[k], (double)c->poll_age[k] / ST_SEC);
+        fprintf(out, "\n");
+    }
     if (mkt && u) print_market(out, mkt, u);
     fflush(out);
 }

@@ -29,6 +29,9 @@ typedef struct {
     uint64_t violations;                  /* venue limits exceeded: must stay 0 */
     int64_t sessions, sessions_open;      /* network feeds' WebSocket sessions, and those up */
     uint64_t reconnects, stalls, malformed; /* sessions lost (stalls among them), frames dropped */
+    int64_t poll_symbols;                 /* REST polling by network feeds */
+    double poll_stretch;
+    st_dur_t poll_age[6];                 /* per priority, then fallback: mean time between refreshes */
 } st_counters_t;
 
 typedef struct {

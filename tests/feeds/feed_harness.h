@@ -111,8 +111,10 @@ static inline void add_feed(h_t *h, const char *name, const char *kind, const ch
              "market: {universe: %s, indices: \"%s\"}\n"
              "runtime: {clock: {mode: simulated, start: \"" START "\", speed: " SPEED "}}\n"
              "feeds:\n  - name: %s\n    kind: %s\n    ws_url: ws://127.0.0.1:%d%s\n"
-             "    rest_url: http://127.0.0.1:%d\n    reconnect_min: 200ms\n    reconnect_max: 2s\n%s",
-             h->universe, h->indices, name, kind, h->port, ws_path, h->port, extra ? extra : "");
+             "    rest_url: http://127.0.0.1:%d\n%s%s",
+             h->universe, h->indices, name, kind, h->port, ws_path, h->port,
+             extra && strstr(extra, "reconnect_min") ? "" : "    reconnect_min: 200ms\n    reconnect_max: 2s\n",
+             extra ? extra : "");
     h->venue = kind;
     st_diags_t d;
     st_diags_init(&d);

@@ -184,6 +184,90 @@ static void test_failing_symbol_is_reported(void **state)
     h_close(h);
 }
 
+/* A paper account: no multprice, 2 calls a second. 200 symbols wanted every second cannot be
+ * had: one symbol per call (inquire-price), never over the venue's 2 a second, and the stretch
+ * is said in the log rather than polling silently falling behind. */
+static bool twenty_calls(h_t *h)
+{
+    return stats(h, 0).rest_ok >= 20;
+}
+
+static void test_paper_account_one_per_call_and_stretch_reported(void **state)
+{
+    h_t *h = h_open(UNIVERSE, INDICES, "--paper", "--paper");
+    char log[128];
+    snprintf(log, sizeof(log), "%s/strata.log", h->dir);
+    assert_int_equal(st_log_open(ST_LL_INFO, ST_LOG_TEXT, log), 0);
+    add_kis(h, "    paper: true\n    rest_rate: 2\ntiers: {polling: {medium: 1s, min_interval: 1s}}\n");
+    poll_first(h, 200);
+    run_until(h, twenty_calls, "20 quotations answered");
+    st_log_close();
+    st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
+    cJSON *j = exsim_get(h, "/control/stats"), *rest = cJSON_GetObjectItem(j, "rest");
+    assert_true(jnum(rest, "max_per_second") <= 2);
+    assert_int_equal(jnum(rest, "refused_rate"), 0);
+    cJSON_Delete(j);
+    st_feed_stats_t fs = stats(h, 0);
+    assert_true(fs.poll_stretch > 100); /* 200 a second wanted, 1.44 had */
+    size_t snaps_seen = 0;
+    for (size_t i = 0; i < h->nticks; i++) snaps_seen += h->ticks[i].kind == ST_TICK_SNAPSHOT;
+    assert_true(snaps_seen >= 19 && snaps_seen <= fs.rest_ok); /* one symbol per call */
+    char *text;
+    size_t len;
+    assert_int_equal(st_file_read(log, &text, &len), 0);
+    assert_non_null(strstr(text, "exceeds the REST budget (1.4 calls a second x 1 symbols): every polling interval stretched x"));
+    free(text);
+    h_close(h);
+}
+
+/* The WebSocket session drops and stays down (a long backoff): its tier-1 symbol is polled by
+ * REST at the fastest interval allowed meanwhile, and handed back to the stream when the
+ * session returns. */
+static st_sym_t watched;
+static size_t snapshots_of(h_t *h, size_t from)
+{
+    size_t n = 0;
+    for (size_t i = from; i < h->nticks; i++) n += h->ticks[i].sym == watched && h->ticks[i].kind == ST_TICK_SNAPSHOT;
+    return n;
+}
+
+static bool down(h_t *h)
+{
+    return stats(h, 0).sessions_open == 0;
+}
+
+static bool three_fallback_polls(h_t *h)
+{
+    return snapshots_of(h, h->mark) >= 3;
+}
+
+static bool back(h_t *h)
+{
+    return settled(h);
+}
+
+static void test_outage_moves_tier1_to_rest_and_back(void **state)
+{
+    h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
+    add_kis(h, "    reconnect_min: 20s\n    reconnect_max: 20s\ntiers: {polling: {min_interval: 1s}}\n");
+    watched = sym(h, "005930");
+    set_tier(h, 0, watched, ST_TIER_REALTIME);
+    run_until(h, settled, "the session holding 005930");
+    assert_int_equal(snapshots_of(h, 0), 0); /* streamed, not polled */
+    cJSON_Delete(exsim_get(h, "/control/fault?drop=1"));
+    run_until(h, down, "the session down");
+    h->mark = h->nticks;
+    run_until(h, three_fallback_polls, "005930 polled by REST during the outage");
+    run_until(h, back, "the session back");
+    size_t at_return = h->nticks;
+    until = st_clock_now(&h->clock) + 5 * ST_SEC;
+    run_until(h, clock_past, "5 s after the return");
+    assert_true(snapshots_of(h, at_return) <= 1); /* at most one answer already in flight */
+    h->mark = h->nticks;
+    run_until(h, more_ticks, "the stream after the return");
+    h_close(h);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -194,6 +278,8 @@ int main(void)
         cmocka_unit_test(test_token_reused_across_restarts),
         cmocka_unit_test(test_rate_errors_slow_down_then_recover),
         cmocka_unit_test(test_failing_symbol_is_reported),
+        cmocka_unit_test(test_outage_moves_tier1_to_rest_and_back),
+        cmocka_unit_test(test_paper_account_one_per_call_and_stretch_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
