@@ -1,8 +1,9 @@
 /* A whole simulated KRX day, 08:55-15:30, of the strata runtime on a KIS feed against
  * strata-exsim on loopback: six time slots with their own allocations, emergencies through the
- * day, and more demand than one session holds. The venue's own accounting must show the
- * 41-registration cap never exceeded and never refused, one session all day, and at the end
- * exactly what strata believes it holds; the log must carry no alert.
+ * day, more demand than one session holds, and the rest of the 391-symbol universe polled by
+ * REST. The venue's own accounting must show the 41-registration cap never exceeded and never
+ * refused, one session all day, at the end exactly what strata believes it holds, REST calls
+ * never over 20 in any second and none refused, one token; the log must carry no alert.
  * Both clocks run x400 from the same start; nothing asserts on speed or timing. */
 #define _GNU_SOURCE /* memmem, strcasestr in wsclient.h */
 #include "../test.h"
@@ -104,7 +105,8 @@ static void test_whole_day_within_the_cap(void **state)
     off += (size_t)snprintf(yaml + off, cap - off,
                             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 08:55\", stop: \"15:30\", speed: " SPEED "}\n"
                             "  log: {file: %s/strata.log}\n"
-                            "market:\n  universe: %s/config/universe.csv\n  indices: %s/config/indices.csv\n  watch:\n",
+                            "market:\n  universe: %s/config/universe.csv\n  indices: %s/config/indices.csv\n"
+                            "  watch_universe: background\n  watch:\n",
                             dir, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
     char *line = strchr(uni_text, '\n') + 1; /* skip the header */
     for (int i = 0; i < 48 && line && *line; i++) {
@@ -119,8 +121,9 @@ static void test_whole_day_within_the_cap(void **state)
         off += (size_t)snprintf(yaml + off, cap - off, "    - {symbol: \"%s\", priority: high}\n", idx[i]);
     snprintf(yaml + off, cap - off,
              "feeds:\n  - name: kis\n    kind: kis\n    ws_url: ws://127.0.0.1:%d/\n    rest_url: http://127.0.0.1:%d\n"
-             "    stall_timeout: 1h\n    keys: [{app_key_env: KIS_DAY_KEY, app_secret_env: KIS_DAY_SECRET}]\n",
-             port, port);
+             "    stall_timeout: 1h\n    token_dir: %s/tokens\n"
+             "    keys: [{app_key_env: KIS_DAY_KEY, app_secret_env: KIS_DAY_SECRET}]\n",
+             port, port, dir);
     char *cfg = st_test_write(dir, "day.yaml", yaml);
     free(yaml);
 
@@ -154,6 +157,16 @@ static void test_whole_day_within_the_cap(void **state)
     assert_true(max_ever >= 35); /* the day did fill the session */
     assert_int_equal(jnum(j, "refused_over_cap"), 0);
     assert_int_equal(jnum(j, "sessions_total"), 1);
+    cJSON *rest = cJSON_GetObjectItem(j, "rest");
+    printf("# REST: %.0f quotation calls, most in one second %.0f, refused %.0f; polled %lld symbols, "
+           "background every %.0f s on average\n", jnum(rest, "calls"), jnum(rest, "max_per_second"),
+           jnum(rest, "refused_rate"), (long long)c.poll_symbols, (double)c.poll_age[ST_PRIO_BACKGROUND] / ST_SEC);
+    assert_true(jnum(rest, "max_per_second") <= jnum(rest, "limit_per_second"));
+    assert_int_equal(jnum(rest, "refused_rate"), 0);
+    assert_int_equal(jnum(rest, "refused_token"), 0);
+    assert_int_equal(jnum(rest, "tokens_issued"), 1);
+    assert_true(jnum(rest, "calls") > 500); /* 350 symbols every 5 minutes, 30 to a call, all day */
+    assert_true(c.poll_age[ST_PRIO_BACKGROUND] > 0 && c.poll_age[ST_PRIO_BACKGROUND] <= 5 * ST_MIN + ST_SEC);
     cJSON_Delete(j);
     assert_int_equal(emergencies_tried, (int)ST_ARRAY_SIZE(emergency_times));
     assert_int_equal(emergencies_ok, emergencies_tried);
