@@ -184,6 +184,22 @@ static void test_failing_symbol_is_reported(void **state)
     h_close(h);
 }
 
+/* A token that lives 90 s is re-issued before it expires: polling never meets EGW00123. */
+static void test_token_refreshed_before_expiry(void **state)
+{
+    h_t *h = h_open(UNIVERSE, INDICES, "--token-ttl", "90s");
+    add_kis(h, NULL);
+    poll_first(h, 40);
+    until = st_clock_now(&h->clock) + 150 * ST_SEC;
+    run_until(h, clock_past, "150 s of polling");
+    cJSON *j = exsim_get(h, "/control/stats"), *rest = cJSON_GetObjectItem(j, "rest");
+    assert_int_equal(jnum(rest, "tokens_issued"), 2);
+    assert_int_equal(jnum(rest, "refused_token"), 0);
+    assert_int_equal(jnum(rest, "tokens_refused"), 0);
+    cJSON_Delete(j);
+    h_close(h);
+}
+
 /* A paper account: no multprice, 2 calls a second. 200 symbols wanted every second cannot be
  * had: one symbol per call (inquire-price), never over the venue's 2 a second, and the stretch
  * is said in the log rather than polling silently falling behind. */
@@ -276,6 +292,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tier3_fresh_batched_within_the_rate),
         cmocka_unit_test(test_token_reused_across_restarts),
+        cmocka_unit_test(test_token_refreshed_before_expiry),
         cmocka_unit_test(test_rate_errors_slow_down_then_recover),
         cmocka_unit_test(test_failing_symbol_is_reported),
         cmocka_unit_test(test_outage_moves_tier1_to_rest_and_back),
