@@ -1,5 +1,6 @@
 #include "feed.h"
 
+#include "restpoll.h"
 #include "wsconn.h"
 
 #include <stdio.h>
@@ -63,4 +64,16 @@ void st_feed_wsconn_setup(st_wsconn_t *w, const st_feed_cfg_t *fc, int index, st
     w->stall_timeout = fc->stall_timeout;
     w->backoff_min = fc->reconnect_min;
     w->backoff_max = fc->reconnect_max;
+}
+
+void st_feed_stats_add_restpoll(st_feed_stats_t *out, const st_restpoll_stats_t *rp)
+{
+    out->rest_calls += rp->calls;
+    out->rest_ok += rp->ok;
+    out->rest_last_second += rp->calls_last_second;
+    if (rp->penalty < out->penalty) out->penalty = rp->penalty;
+    out->poll_symbols += (int64_t)rp->poller->n;
+    if (rp->poller->stretch > out->poll_stretch) out->poll_stretch = rp->poller->stretch;
+    for (int k = 0; k < ST_POLL_CLASSES && k < (int)ST_ARRAY_SIZE(out->poll_age); k++)
+        out->poll_age[k] = st_poller_age_mean(rp->poller, k);
 }

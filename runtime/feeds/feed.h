@@ -102,6 +102,9 @@ struct st_wsconn;
 struct lws_context;
 /* Adds a connection's subscription figures (held, desired, messages, latency, penalty). */
 void st_feed_stats_add_coalescer(st_feed_stats_t *out, const st_coalescer_t *co, st_limiter_t *lim, st_time_t now);
+struct st_restpoll_stats;
+/* Adds an account's REST polling figures (calls, staleness, stretch, penalty). */
+void st_feed_stats_add_restpoll(st_feed_stats_t *out, const struct st_restpoll_stats *rp);
 /* Per symbol id: 0 a stock, 1 an index, 2 not in the universe; *n is the length. */
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n);
 /* A session's settings from the feed's config (name, backoff, stall timeout, where to connect). */

@@ -352,7 +352,7 @@ static int kis_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
         st_kis_rest_stats_t rs;
         st_kis_rest_stats(kf->rest, &rs);
         for (size_t s = 0; s < kf->nsyms; s++)
-            if (st_poller_has(rs.poller, (st_sym_t)s)) poll_tier(kf, (st_sym_t)s, true);
+            if (st_poller_has(rs.rp.poller, (st_sym_t)s) && !kf->fallback[s]) poll_tier(kf, (st_sym_t)s, true);
     }
     for (int k = 0; k < kf->nconns; k++) {
         arm_flush(&kf->conns[k]);
@@ -416,16 +416,12 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->malformed = kf->malformed;
     out->encrypted = kf->encrypted;
     out->ws_budget = (int64_t)kf->budget * kf->nconns;
+    out->penalty = 1.0;
     st_kis_rest_stats_t rs;
     st_kis_rest_stats(kf->rest, &rs);
-    out->rest_calls = kf->rest_calls + rs.calls;
-    out->rest_ok = kf->rest_ok + rs.ok;
-    out->rest_last_second = rs.calls_last_second;
-    out->penalty = rs.penalty;
-    out->poll_symbols = (int64_t)rs.poller->n;
-    out->poll_stretch = rs.poller->stretch;
-    for (int k = 0; k < ST_POLL_CLASSES && k < (int)ST_ARRAY_SIZE(out->poll_age); k++)
-        out->poll_age[k] = st_poller_age_mean(rs.poller, k);
+    out->rest_calls = kf->rest_calls;
+    out->rest_ok = kf->rest_ok;
+    st_feed_stats_add_restpoll(out, &rs.rp);
     out->sessions = kf->nconns;
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < kf->nconns; k++) {

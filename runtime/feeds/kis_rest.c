@@ -1,4 +1,5 @@
 #include "kis_rest.h"
+#include "restpoll.h"
 #include "core/log.h"
 #include "core/res.h"
 
@@ -13,15 +14,7 @@
 
 #define REFRESH_BEFORE ST_HOUR     /* re-issue this long before the token expires */
 #define ISSUE_GAP (61 * ST_SEC)    /* KIS allows one token issue a minute */
-#define CALL_TIMEOUT (5 * ST_SEC)
-#define POLL_SHARE 0.9             /* of the key's rate; the rest for tokens and orderbooks */
 #define MULTPRICE_MAX 30
-
-typedef struct {
-    st_kis_rest_t *r;
-    size_t n;
-    st_sym_t syms[MULTPRICE_MAX];
-} call_t;
 
 struct st_kis_rest {
     st_kis_rest_cfg_t cfg; /* strings copied */
@@ -29,14 +22,10 @@ struct st_kis_rest {
     char token[1024];
     st_time_t token_expires, last_issue;
     bool issuing, reissued; /* reissued: this token was already re-issued for EGW00121/123 */
-    double stretch_logged;
-    st_poller_t poller;
-    st_limiter_t lim;
-    st_timer_t poll_timer, token_timer;
-    uint8_t *misses;
-    st_time_t call_times[64];
-    size_t call_next;
-    st_kis_rest_stats_t st;
+    st_restpoll_t *rp;
+    st_timer_t token_timer;
+    char h_auth[1100], h_key[300], h_secret[300], h_trid[40]; /* the request's headers */
+    uint64_t tokens_issued, tokens_reused;
     bool running;
 };
 
@@ -125,7 +114,6 @@ static bool load_token(st_kis_rest_t *r, st_time_t now)
 
 /* --- the token ------------------------------------------------------------------------------ */
 
-static void arm_poll(st_kis_rest_t *r);
 static void issue_token(st_kis_rest_t *r);
 
 static void token_ready(st_kis_rest_t *r, st_time_t now)
@@ -134,7 +122,7 @@ static void token_ready(st_kis_rest_t *r, st_time_t now)
     st_dur_t life = r->token_expires - now;
     st_time_t refresh = r->token_expires - (life > 2 * REFRESH_BEFORE ? REFRESH_BEFORE : life / 10);
     st_clock_timer_start(r->cfg.clock, &r->token_timer, refresh, 0);
-    arm_poll(r);
+    st_restpoll_kick(r->rp);
 }
 
 static void on_token(const st_http_response_t *resp, void *ctx)
@@ -150,7 +138,7 @@ static void on_token(const st_http_response_t *resp, void *ctx)
         double secs = ttl->valuedouble;
         snprintf(r->token, sizeof(r->token), "%s", tok->valuestring);
         r->token_expires = now + (st_time_t)(secs * ST_SEC);
-        r->st.tokens_issued++;
+        r->tokens_issued++;
         cJSON_Delete(j);
         st_log_info(FEED, "%s: access token issued, valid for %.0f s", r->cfg.name, secs);
         save_token(r);
@@ -196,7 +184,7 @@ static void on_token_timer(st_timer_t *t, st_time_t now, void *ctx)
     if (r->running) issue_token(r);
 }
 
-/* --- polling -------------------------------------------------------------------------------- */
+/* --- quotations ------------------------------------------------------------------------------ */
 
 static const char *str(cJSON *o, const char *k)
 {
@@ -234,38 +222,42 @@ static bool row_tick(cJSON *o, bool multi, st_sym_t sym, st_time_t now, st_tick_
     return true;
 }
 
-static void missed(st_kis_rest_t *r, st_sym_t sym, st_time_t now)
+static bool ready(void *ctx)
 {
-    if (++r->misses[sym] == r->cfg.failure_threshold) {
-        r->st.failures++;
-        st_log_warn(FEED, "%s: %s missing from %d quotation answers in a row", r->cfg.name,
-                    st_symtab_code(r->cfg.syms, sym), r->cfg.failure_threshold);
-        if (r->cfg.on_failure) r->cfg.on_failure(r->cfg.ctx, sym);
+    st_kis_rest_t *r = ctx;
+    return r->token[0] != '\0';
+}
+
+static void request(void *ctx, const st_sym_t *syms, size_t n, char *url, size_t len, const char **hdr)
+{
+    st_kis_rest_t *r = ctx;
+    if (!r->cfg.paper) {
+        int off = snprintf(url, len, "%s/uapi/domestic-stock/v1/quotations/intstock-multprice?", r->cfg.base_url);
+        for (size_t i = 0; i < n && off > 0 && (size_t)off < len; i++)
+            off += snprintf(url + off, len - (size_t)off, "%sFID_COND_MRKT_DIV_CODE_%zu=J&FID_INPUT_ISCD_%zu=%s",
+                            i ? "&" : "", i + 1, i + 1, st_symtab_code(r->cfg.syms, syms[i]));
+    } else {
+        snprintf(url, len, "%s/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J"
+                 "&FID_INPUT_ISCD=%s", r->cfg.base_url, st_symtab_code(r->cfg.syms, syms[0]));
     }
-    st_poller_retry(&r->poller, sym, now);
+    snprintf(r->h_auth, sizeof(r->h_auth), "authorization: Bearer %s", r->token);
+    snprintf(r->h_trid, sizeof(r->h_trid), "tr_id: %s", r->cfg.paper ? "FHKST01010100" : "FHKST11300006");
+    const char *h[] = {"content-type: application/json; charset=utf-8", r->h_auth, r->h_key, r->h_secret,
+                       r->h_trid, "custtype: P", NULL};
+    memcpy(hdr, h, sizeof(h));
 }
 
-static void retry_all(st_kis_rest_t *r, const call_t *c, st_time_t now)
+static st_rp_outcome_t answer(void *ctx, st_restpoll_t *rp, const st_http_response_t *resp, const st_sym_t *syms,
+                              size_t n)
 {
-    for (size_t i = 0; i < c->n; i++) st_poller_retry(&r->poller, c->syms[i], now);
-}
-
-static void on_quote(const st_http_response_t *resp, void *ctx)
-{
-    call_t *c = ctx;
-    st_kis_rest_t *r = c->r;
+    st_kis_rest_t *r = ctx;
+    if (resp->error) return ST_RP_RETRY;
     st_time_t now = now_of(r);
-    cJSON *j = resp->status ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
+    cJSON *j = cJSON_ParseWithLength(resp->body, resp->body_len);
     const char *rt = str(j, "rt_cd"), *cd = str(j, "msg_cd");
-    if (!r->running) {
-        /* stopped meanwhile: nothing to do */
-    } else if (resp->error) {
-        r->st.timeouts++;
-        retry_all(r, c, now);
-    } else if (resp->status == 429 || (cd && !strcmp(cd, "EGW00201"))) {
-        r->st.rate_errors++;
-        st_limiter_rate_error(&r->lim, now);
-        retry_all(r, c, now);
+    st_rp_outcome_t o = ST_RP_OK;
+    if (resp->status == 429 || (cd && !strcmp(cd, "EGW00201"))) {
+        o = ST_RP_RATE;
     } else if (cd && (!strcmp(cd, "EGW00123") || !strcmp(cd, "EGW00121"))) {
         st_log_warn(FEED, "%s: the venue says the access token is %s (%s): issuing a new one", r->cfg.name,
                     !strcmp(cd, "EGW00123") ? "expired" : "invalid", cd);
@@ -274,20 +266,17 @@ static void on_quote(const st_http_response_t *resp, void *ctx)
             r->token[0] = '\0';
             issue_token(r);
         }
-        retry_all(r, c, now);
+        o = ST_RP_RETRY;
     } else if (resp->status != 200 || !rt || strcmp(rt, "0") != 0) {
-        r->st.malformed++;
         st_log_warn(FEED, "%s: quotation refused (HTTP %d): %.160s", r->cfg.name, resp->status, resp->body);
-        retry_all(r, c, now);
+        o = ST_RP_RETRY;
     } else {
-        r->st.ok++;
         cJSON *out = cJSON_GetObjectItem(j, "output");
         bool multi = cJSON_IsArray(out);
-        bool got[MULTPRICE_MAX] = {false};
-        for (size_t i = 0; i < c->n; i++) {
+        for (size_t i = 0; i < n; i++) {
             cJSON *row = NULL;
             if (multi) { /* rows are keyed by their own code, not by position */
-                const char *code = st_symtab_code(r->cfg.syms, c->syms[i]);
+                const char *code = st_symtab_code(r->cfg.syms, syms[i]);
                 cJSON *it;
                 cJSON_ArrayForEach(it, out) {
                     const char *rc = str(it, "inter_shrn_iscd");
@@ -297,92 +286,23 @@ static void on_quote(const st_http_response_t *resp, void *ctx)
                 row = out;
             }
             st_tick_t t;
-            if (row && row_tick(row, multi, c->syms[i], now, &t)) {
-                got[i] = true;
-                r->misses[c->syms[i]] = 0;
-                if (r->cfg.on_snapshot) r->cfg.on_snapshot(r->cfg.ctx, &t);
-            }
+            if (row && row_tick(row, multi, syms[i], now, &t)) st_restpoll_row(rp, &t);
         }
-        for (size_t i = 0; i < c->n; i++)
-            if (!got[i]) missed(r, c->syms[i], now);
     }
     cJSON_Delete(j);
-    free(c);
-    arm_poll(r);
+    return o;
 }
 
-static void poll_now(st_kis_rest_t *r, st_time_t now)
-{
-    call_t *c = st_xcalloc(1, sizeof(*c));
-    c->r = r;
-    c->n = st_poller_take(&r->poller, now, c->syms);
-    if (!c->n) {
-        free(c);
-        return;
-    }
-    char url[4096];
-    int off = 0;
-    bool multi = !r->cfg.paper;
-    if (multi) {
-        off = snprintf(url, sizeof(url), "%s/uapi/domestic-stock/v1/quotations/intstock-multprice?", r->cfg.base_url);
-        for (size_t i = 0; i < c->n && off < (int)sizeof(url); i++)
-            off += snprintf(url + off, sizeof(url) - (size_t)off, "%sFID_COND_MRKT_DIV_CODE_%zu=J&FID_INPUT_ISCD_%zu=%s",
-                            i ? "&" : "", i + 1, i + 1, st_symtab_code(r->cfg.syms, c->syms[i]));
-    } else {
-        snprintf(url, sizeof(url), "%s/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J"
-                 "&FID_INPUT_ISCD=%s", r->cfg.base_url, st_symtab_code(r->cfg.syms, c->syms[0]));
-    }
-    char auth[1100], key[300], secret[300], trid[40];
-    snprintf(auth, sizeof(auth), "authorization: Bearer %s", r->token);
-    snprintf(key, sizeof(key), "appkey: %s", r->cfg.app_key);
-    snprintf(secret, sizeof(secret), "appsecret: %s", r->cfg.app_secret);
-    snprintf(trid, sizeof(trid), "tr_id: %s", multi ? "FHKST11300006" : "FHKST01010100");
-    const char *hdr[] = {"content-type: application/json; charset=utf-8", auth, key, secret, trid, "custtype: P", NULL};
-    r->st.calls++;
-    r->call_times[r->call_next++ % ST_ARRAY_SIZE(r->call_times)] = now;
-    if (st_http_request(r->cfg.http, "GET", url, hdr, NULL, CALL_TIMEOUT, on_quote, c) != 0) {
-        r->st.timeouts++;
-        retry_all(r, c, now);
-        free(c);
-    }
-    memset(secret, 0, sizeof(secret));
-}
-
-/* Demand over the budget is said out loud, once per 10 % change of the stretch. */
-static void check_stretch(st_kis_rest_t *r)
-{
-    double s = r->poller.stretch;
-    if (s <= 1.0 && r->stretch_logged <= 1.0) return;
-    if (s > r->stretch_logged * 0.9 && s < r->stretch_logged * 1.1) return;
-    r->stretch_logged = s;
-    if (s > 1.0)
-        st_log_warn(FEED, "%s: tier-3 demand (%zu symbols, %.0f refreshes a second) exceeds the REST budget "
-                    "(%.1f calls a second x %d symbols): every polling interval stretched x%.2f",
-                    r->cfg.name, r->poller.n, r->poller.demand, r->poller.rate, r->poller.batch, s);
-    else
-        st_log_info(FEED, "%s: tier-3 polling back within the REST budget", r->cfg.name);
-}
-
-static void on_poll_timer(st_timer_t *t, st_time_t deadline, void *ctx)
+static void snapshot_up(void *ctx, const st_tick_t *t)
 {
     st_kis_rest_t *r = ctx;
-    st_time_t now = now_of(r); /* the call leaves now */
-    check_stretch(r);
-    if (r->token[0] && st_poller_next(&r->poller) <= now && st_limiter_try(&r->lim, now)) poll_now(r, now);
-    arm_poll(r);
+    if (r->cfg.on_snapshot) r->cfg.on_snapshot(r->cfg.ctx, t);
 }
 
-static void arm_poll(st_kis_rest_t *r)
+static void failure_up(void *ctx, st_sym_t sym)
 {
-    st_clock_t *clk = r->cfg.clock;
-    st_time_t due = st_poller_next(&r->poller);
-    if (!r->running || !r->token[0] || due == ST_TIME_NEVER) {
-        st_clock_timer_stop(clk, &r->poll_timer);
-        return;
-    }
-    st_time_t now = st_clock_now(clk), gate = st_limiter_next(&r->lim, now > due ? now : due);
-    if (gate > due) due = gate;
-    if (!st_timer_active(&r->poll_timer) || r->poll_timer.at != due) st_clock_timer_start(clk, &r->poll_timer, due, 0);
+    st_kis_rest_t *r = ctx;
+    if (r->cfg.on_failure) r->cfg.on_failure(r->cfg.ctx, sym);
 }
 
 /* --- life cycle ----------------------------------------------------------------------------- */
@@ -395,19 +315,20 @@ st_kis_rest_t *st_kis_rest_create(const st_kis_rest_cfg_t *cfg)
     r->cfg.base_url = st_xstrdup(cfg->base_url);
     r->cfg.app_key = st_xstrdup(cfg->app_key);
     r->cfg.app_secret = st_xstrdup(cfg->app_secret);
-    if (r->cfg.failure_threshold < 1) r->cfg.failure_threshold = 3;
     if (!cfg->token_dir || strcmp(cfg->token_dir, "none") != 0) {
         char salted[1024]; /* one file per key and venue URL (real, paper, a simulator) */
         snprintf(salted, sizeof(salted), "%s|%s", cfg->app_key, cfg->base_url);
         st_kis_token_path(cfg->token_dir, salted, r->token_path, sizeof(r->token_path));
     }
-    st_rl_tuning_t tune;
-    st_rl_mode_tuning((st_rl_mode_t)cfg->limiter_mode, &tune);
-    st_window_t w = {(int)cfg->rate < 1 ? 1 : (int)cfg->rate, ST_SEC};
-    st_limiter_init(&r->lim, &w, 1, &tune);
-    st_poller_init(&r->poller, cfg->nsyms, cfg->paper ? 1 : MULTPRICE_MAX, cfg->rate * tune.fraction * POLL_SHARE);
-    r->misses = st_xcalloc(cfg->nsyms ? cfg->nsyms : 1, 1);
-    st_timer_init(&r->poll_timer, on_poll_timer, r);
+    snprintf(r->h_key, sizeof(r->h_key), "appkey: %s", cfg->app_key);
+    snprintf(r->h_secret, sizeof(r->h_secret), "appsecret: %s", cfg->app_secret);
+    st_restpoll_cfg_t pc = {
+        .name = cfg->name, .clock = cfg->clock, .http = cfg->http, .syms = cfg->syms, .nsyms = cfg->nsyms,
+        .batch = cfg->paper ? 1 : MULTPRICE_MAX, .rate = cfg->rate, .limiter_mode = cfg->limiter_mode,
+        .failure_threshold = cfg->failure_threshold, .request = request, .answer = answer, .ready = ready,
+        .on_snapshot = snapshot_up, .on_failure = failure_up, .ctx = r,
+    };
+    r->rp = st_restpoll_create(&pc);
     st_timer_init(&r->token_timer, on_token_timer, r);
     return r;
 }
@@ -415,9 +336,10 @@ st_kis_rest_t *st_kis_rest_create(const st_kis_rest_cfg_t *cfg)
 void st_kis_rest_start(st_kis_rest_t *r)
 {
     r->running = true;
+    st_restpoll_start(r->rp);
     st_time_t now = now_of(r);
     if (load_token(r, now)) {
-        r->st.tokens_reused++;
+        r->tokens_reused++;
         st_log_info(FEED, "%s: reusing the cached access token (valid %.0f s more)", r->cfg.name,
                     (double)(r->token_expires - now) / ST_SEC);
         token_ready(r, now);
@@ -429,7 +351,7 @@ void st_kis_rest_start(st_kis_rest_t *r)
 void st_kis_rest_stop(st_kis_rest_t *r)
 {
     r->running = false;
-    st_clock_timer_stop(r->cfg.clock, &r->poll_timer);
+    st_restpoll_stop(r->rp);
     st_clock_timer_stop(r->cfg.clock, &r->token_timer);
 }
 
@@ -437,10 +359,10 @@ void st_kis_rest_destroy(st_kis_rest_t *r)
 {
     if (!r) return;
     st_kis_rest_stop(r);
-    st_poller_free(&r->poller);
-    st_limiter_free(&r->lim);
-    free(r->misses);
+    st_restpoll_destroy(r->rp);
     memset(r->token, 0, sizeof(r->token));
+    memset(r->h_auth, 0, sizeof(r->h_auth));
+    memset(r->h_secret, 0, sizeof(r->h_secret));
     memset((char *)r->cfg.app_secret, 0, strlen(r->cfg.app_secret));
     free((char *)r->cfg.name);
     free((char *)r->cfg.base_url);
@@ -451,17 +373,12 @@ void st_kis_rest_destroy(st_kis_rest_t *r)
 
 void st_kis_rest_poll(st_kis_rest_t *r, st_sym_t sym, st_dur_t interval, int cls)
 {
-    st_poller_set(&r->poller, sym, interval, cls, now_of(r));
-    if (r->running) arm_poll(r);
+    st_restpoll_set(r->rp, sym, interval, cls);
 }
 
 void st_kis_rest_stats(st_kis_rest_t *r, st_kis_rest_stats_t *out)
 {
-    *out = r->st;
-    st_time_t now = now_of(r);
-    out->calls_last_second = 0;
-    for (size_t i = 0; i < ST_ARRAY_SIZE(r->call_times) && i < r->call_next; i++)
-        out->calls_last_second += r->call_times[i] > now - ST_SEC;
-    out->penalty = st_limiter_penalty(&r->lim, now);
-    out->poller = &r->poller;
+    st_restpoll_stats(r->rp, &out->rp);
+    out->tokens_issued = r->tokens_issued;
+    out->tokens_reused = r->tokens_reused;
 }

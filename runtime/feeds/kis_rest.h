@@ -6,12 +6,10 @@
  * never more than one issue a minute (KIS answers EGW00133 otherwise); a quotation answered
  * EGW00123 (expired) or EGW00121 (invalid) re-issues it once.
  *
- * Polling: the poll scheduler (subs/poller.h) picks the symbols, the app key's limiter (shared
- * with every other REST use of the key) paces the calls: intstock-multprice with up to 30
- * symbols per call on real accounts, inquire-price one by one on paper accounts. Rows become
- * ST_TICK_SNAPSHOT ticks. EGW00201 and HTTP 429 slow the limiter down; timeouts and malformed
- * bodies are counted; a symbol missing from `failure_threshold` answers in a row is reported
- * (the planner excludes it for a cool-down). */
+ * Polling (restpoll.h does the scheduling, pacing and bookkeeping): intstock-multprice with up
+ * to 30 symbols per call on real accounts, inquire-price one by one on paper accounts; rows
+ * become ST_TICK_SNAPSHOT ticks; EGW00201 and HTTP 429 are rate errors; calls wait while there
+ * is no token. */
 #ifndef ST_FEEDS_KIS_REST_H
 #define ST_FEEDS_KIS_REST_H
 
@@ -19,8 +17,7 @@
 #include "core/http.h"
 #include "market/symtab.h"
 #include "market/tick.h"
-#include "subs/poller.h"
-#include "subs/ratelimit.h"
+#include "restpoll.h"
 
 typedef struct st_kis_rest st_kis_rest_t;
 
@@ -43,11 +40,8 @@ typedef struct {
 } st_kis_rest_cfg_t;
 
 typedef struct {
-    uint64_t calls, ok, rate_errors, timeouts, malformed, failures;
+    st_restpoll_stats_t rp; /* the quotations */
     uint64_t tokens_issued, tokens_reused;
-    uint64_t calls_last_second;
-    double penalty;
-    const st_poller_t *poller;
 } st_kis_rest_stats_t;
 
 st_kis_rest_t *st_kis_rest_create(const st_kis_rest_cfg_t *cfg);
