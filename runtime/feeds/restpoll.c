@@ -8,7 +8,8 @@
 #define CALL_TIMEOUT (5 * ST_SEC)
 #define POLL_SHARE 0.9 /* of the account's rate; the rest for tokens and orderbooks */
 
-typedef struct {
+typedef struct call {
+    struct call *prev, *next; /* in flight: the HTTP layer drops its callbacks on teardown */
     st_restpoll_t *rp;
     size_t n;
     uint8_t got[ST_RESTPOLL_MAX_BATCH];
@@ -21,6 +22,7 @@ struct st_restpoll {
     st_limiter_t lim;
     st_timer_t timer;
     uint8_t *misses;
+    call_t *inflight;
     call_t *current; /* the call whose answer is being read (st_restpoll_row) */
     st_time_t call_times[64];
     size_t call_next;
@@ -77,6 +79,13 @@ void st_restpoll_ban(st_restpoll_t *rp, st_time_t until)
     st_limiter_block(&rp->lim, until);
 }
 
+static void unlink_call(st_restpoll_t *rp, call_t *c)
+{
+    if (c->prev) c->prev->next = c->next; else rp->inflight = c->next;
+    if (c->next) c->next->prev = c->prev;
+    free(c);
+}
+
 static void on_answer(const st_http_response_t *resp, void *ctx)
 {
     call_t *c = ctx;
@@ -108,7 +117,7 @@ static void on_answer(const st_http_response_t *resp, void *ctx)
             break;
         }
     }
-    free(c);
+    unlink_call(rp, c);
     arm(rp);
 }
 
@@ -126,10 +135,13 @@ static void poll_now(st_restpoll_t *rp, st_time_t now)
     rp->cfg.request(rp->cfg.ctx, c->syms, c->n, url, sizeof(url), hdr);
     rp->st.calls++;
     rp->call_times[rp->call_next++ % ST_ARRAY_SIZE(rp->call_times)] = now;
+    c->next = rp->inflight;
+    if (c->next) c->next->prev = c;
+    rp->inflight = c;
     if (st_http_request(rp->cfg.http, "GET", url, hdr, NULL, CALL_TIMEOUT, on_answer, c) != 0) {
         rp->st.timeouts++;
         retry_all(rp, c, now);
-        free(c);
+        unlink_call(rp, c);
     }
 }
 
@@ -181,6 +193,7 @@ void st_restpoll_destroy(st_restpoll_t *rp)
 {
     if (!rp) return;
     st_restpoll_stop(rp);
+    while (rp->inflight) unlink_call(rp, rp->inflight); /* their answers will never come */
     st_poller_free(&rp->poller);
     st_limiter_free(&rp->lim);
     free(rp->misses);

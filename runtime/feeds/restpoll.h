@@ -59,6 +59,7 @@ typedef struct st_restpoll_stats {
 } st_restpoll_stats_t;
 
 st_restpoll_t *st_restpoll_create(const st_restpoll_cfg_t *cfg);
+/* After the HTTP handle is destroyed (calls in flight are then freed here). */
 void st_restpoll_destroy(st_restpoll_t *rp);
 void st_restpoll_start(st_restpoll_t *rp);
 void st_restpoll_stop(st_restpoll_t *rp);
