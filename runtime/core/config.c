@@ -326,6 +326,7 @@ static void check_network_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_
         if (!*f->ws_url) f->ws_url = st_arena_strdup(cfg->arena, "wss://api.upbit.com/websocket/v1");
         if (!*f->rest_url) f->rest_url = st_arena_strdup(cfg->arena, "https://api.upbit.com");
         if (f->ws_rate_minute == 0) f->ws_rate_minute = 100; /* Upbit: 5 per second and 100 per minute */
+        if (f->rest_rate > 10) f->rest_rate = 10;             /* … and 10 quotation calls per second */
         if (f->keys.n)
             CERR(d, &f->mark, "feeds[%zu]: an upbit feed takes no keys (quotation data is public)", i);
     }

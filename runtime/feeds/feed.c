@@ -41,6 +41,25 @@ void st_feed_stats_add_coalescer(st_feed_stats_t *out, const st_coalescer_t *co,
     if (pen < out->penalty) out->penalty = pen;
 }
 
+static void poll_one(st_restpoll_t *rp, const st_planner_t *plan, st_sym_t sym, bool on, st_dur_t def)
+{
+    const st_plan_entry_t *e = plan ? st_planner_entry(plan, sym) : NULL;
+    st_restpoll_set(rp, sym, !on ? 0 : e && e->poll > 0 ? e->poll : def, e ? e->prio : ST_PRIO_MEDIUM);
+}
+
+void st_feed_poll_apply(st_restpoll_t *rp, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
+                        st_dur_t def, const uint8_t *skip, size_t nsyms)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((size_t)ch[i].sym < nsyms && (ch[i].to_tier == ST_TIER_POLL || ch[i].from_tier == ST_TIER_POLL))
+            poll_one(rp, plan, ch[i].sym, ch[i].to_tier == ST_TIER_POLL, def);
+    if (!plan) return;
+    st_restpoll_stats_t rs;
+    st_restpoll_stats(rp, &rs);
+    for (size_t s = 0; s < nsyms; s++)
+        if (st_poller_has(rs.poller, (st_sym_t)s) && !(skip && skip[s])) poll_one(rp, plan, (st_sym_t)s, true, def);
+}
+
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n)
 {
     *n = u->by_sym_len;

@@ -105,6 +105,13 @@ void st_feed_stats_add_coalescer(st_feed_stats_t *out, const st_coalescer_t *co,
 struct st_restpoll_stats;
 /* Adds an account's REST polling figures (calls, staleness, stretch, penalty). */
 void st_feed_stats_add_restpoll(st_feed_stats_t *out, const struct st_restpoll_stats *rp);
+struct st_restpoll;
+/* Tier-3 changes into an account's REST polling: a symbol entering tier 3 is polled at the
+ * plan's interval (def without a plan) and class, one leaving it stops; with a plan, every
+ * polled symbol takes its current interval (a time slot rescales them) unless skip[sym] (a
+ * fallback poll, NULL = none). */
+void st_feed_poll_apply(struct st_restpoll *rp, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
+                        st_dur_t def, const uint8_t *skip, size_t nsyms);
 /* Per symbol id: 0 a stock, 1 an index, 2 not in the universe; *n is the length. */
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n);
 /* A session's settings from the feed's config (name, backoff, stall timeout, where to connect). */

@@ -55,7 +55,6 @@ struct kis_feed {
     st_dur_t default_poll; /* a poll change without a plan (tests): tiers.polling.medium */
     st_dur_t fallback_poll; /* tiers.polling.min_interval: tiers 1-2 of a session that is down */
     uint8_t *fallback;      /* by symbol: 1 + the session whose outage has it polled, 0 = none */
-    const st_planner_t *plan;
     uint64_t ticks, malformed, encrypted, unknown, rest_calls, rest_ok, in_use_refusals;
     st_time_t warned_encrypted, warned_malformed;
     bool running;
@@ -327,33 +326,18 @@ static void want_tier(kis_feed_t *kf, int conn, st_sym_t sym, uint8_t tier, bool
     if (tier == ST_TIER_REALTIME) st_coalescer_want(co, ST_KEY(sym, ST_CH_BOOK), on, now);
 }
 
-/* Tier 3: the symbol's interval and class from the plan (a slot change rescales them). */
-static void poll_tier(kis_feed_t *kf, st_sym_t sym, bool on)
-{
-    kf->fallback[sym] = 0; /* a tier-3 symbol is polled for itself */
-    const st_plan_entry_t *e = kf->plan ? st_planner_entry(kf->plan, sym) : NULL;
-    st_dur_t every = !on ? 0 : e && e->poll > 0 ? e->poll : kf->default_poll;
-    st_kis_rest_poll(kf->rest, sym, every, e ? e->prio : ST_PRIO_MEDIUM);
-}
-
 static int kis_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base, const st_planner_t *plan)
 {
     kis_feed_t *kf = (kis_feed_t *)f;
     st_time_t now = now_of(kf);
-    kf->plan = plan;
     for (size_t i = 0; i < n; i++) {
         const st_plan_change_t *c = &ch[i];
         if ((size_t)c->sym >= kf->nsyms || kf->is_index[c->sym] == 2) continue;
         want_tier(kf, c->from_conn == 0xFF ? -1 : c->from_conn - conn_base, c->sym, c->from_tier, false, now);
         want_tier(kf, c->to_conn == 0xFF ? -1 : c->to_conn - conn_base, c->sym, c->to_tier, true, now);
-        if (c->to_tier == ST_TIER_POLL || c->from_tier == ST_TIER_POLL) poll_tier(kf, c->sym, c->to_tier == ST_TIER_POLL);
+        if (c->to_tier == ST_TIER_POLL) kf->fallback[c->sym] = 0; /* polled for itself now */
     }
-    if (plan) { /* intervals follow the time slot's scale */
-        st_kis_rest_stats_t rs;
-        st_kis_rest_stats(kf->rest, &rs);
-        for (size_t s = 0; s < kf->nsyms; s++)
-            if (st_poller_has(rs.rp.poller, (st_sym_t)s) && !kf->fallback[s]) poll_tier(kf, (st_sym_t)s, true);
-    }
+    st_feed_poll_apply(st_kis_rest_poller(kf->rest), ch, n, plan, kf->default_poll, kf->fallback, kf->nsyms);
     for (int k = 0; k < kf->nconns; k++) {
         arm_flush(&kf->conns[k]);
         if (!st_wsconn_open(&kf->conns[k].ws)) fallback_sync(kf, &kf->conns[k]);

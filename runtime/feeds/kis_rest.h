@@ -51,6 +51,8 @@ void st_kis_rest_destroy(st_kis_rest_t *r);
 /* Polls sym every interval (class cls of the poller's figures); interval 0 stops. */
 void st_kis_rest_poll(st_kis_rest_t *r, st_sym_t sym, st_dur_t interval, int cls);
 void st_kis_rest_stats(st_kis_rest_t *r, st_kis_rest_stats_t *out);
+/* The quotations' poller (tier-3 changes go straight to it). */
+st_restpoll_t *st_kis_rest_poller(st_kis_rest_t *r);
 /* The token file's path for an app key (for tests and operators). */
 void st_kis_token_path(const char *token_dir, const char *app_key, char *buf, size_t len);
 

@@ -9,13 +9,20 @@
  * Frames are JSON in text or binary frames, DEFAULT or SIMPLE naming (upbit_codec.c). A `PING`
  * text goes out every keepalive interval so the venue's 120 s idle close never comes; its
  * {"status":"UP"} answer counts as life. Error objects are logged with the venue's name and
- * message; TOO_MANY_REQUEST slows the limiter down. */
+ * message; TOO_MANY_REQUEST slows the limiter down.
+ *
+ * Tier 3: GET /v1/ticker?markets=A,B,… (up to 100 markets a call) through restpoll.h, paced by
+ * the ticker group's 10 calls a second; Remaining-Req narrows the limiter, HTTP 429 slows it,
+ * HTTP 418 stops every call until the ban ends (Retry-After, else a minute). */
 #include "feed.h"
 #include "upbit_codec.h"
+#include "restpoll.h"
 #include "wsconn.h"
+#include "core/http.h"
 #include "core/log.h"
 #include "subs/coalescer.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +50,10 @@ struct upbit_feed {
     uint8_t *known; /* by symbol id; 2 = not in the universe */
     up_conn_t *conns;
     int nconns, budget;
+    st_http_t *http;
+    st_restpoll_t *rest; /* tier 3 */
+    char *rest_url;
+    st_dur_t default_poll;
     uint64_t ticks, malformed, unknown, errors, pings;
     st_time_t warned_malformed;
     bool running;
@@ -188,6 +199,7 @@ static int up_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn
         want_tier(uf, c->from_conn == 0xFF ? -1 : c->from_conn - conn_base, c->sym, c->from_tier, false, now);
         want_tier(uf, c->to_conn == 0xFF ? -1 : c->to_conn - conn_base, c->sym, c->to_tier, true, now);
     }
+    st_feed_poll_apply(uf->rest, ch, n, plan, uf->default_poll, NULL, uf->nsyms);
     for (int k = 0; k < uf->nconns; k++) arm_flush(&uf->conns[k]);
     return 0;
 }
@@ -199,6 +211,7 @@ static int up_start(st_feed_t *f)
     st_log_info(FEED, "%s: Upbit feed starting: %d session%s, %s", f->name, uf->nconns, uf->nconns == 1 ? "" : "s",
                 uf->url);
     for (int k = 0; k < uf->nconns; k++) st_wsconn_start(&uf->conns[k].ws);
+    st_restpoll_start(uf->rest);
     return 0;
 }
 
@@ -207,6 +220,7 @@ static void up_stop(st_feed_t *f)
     upbit_feed_t *uf = (upbit_feed_t *)f;
     if (!uf->running) return;
     uf->running = false;
+    st_restpoll_stop(uf->rest);
     for (int k = 0; k < uf->nconns; k++) {
         st_clock_timer_stop(f->clock, &uf->conns[k].flush);
         st_clock_timer_stop(f->clock, &uf->conns[k].keepalive);
@@ -218,7 +232,10 @@ static void up_destroy(st_feed_t *f)
 {
     upbit_feed_t *uf = (upbit_feed_t *)f;
     up_stop(f);
+    st_http_destroy(uf->http);
     st_ws_context_destroy(uf->ctx);
+    st_restpoll_destroy(uf->rest);
+    free(uf->rest_url);
     for (int k = 0; k < uf->nconns; k++) {
         up_conn_t *c = &uf->conns[k];
         st_clock_timer_stop(f->clock, &c->keepalive); /* a close during destroy may not restart it, but be sure */
@@ -241,6 +258,9 @@ static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->venue_errors = uf->errors;
     out->ws_budget = (int64_t)uf->budget * uf->nconns;
     out->penalty = 1.0;
+    st_restpoll_stats_t rs;
+    st_restpoll_stats(uf->rest, &rs);
+    st_feed_stats_add_restpoll(out, &rs);
     out->sessions = uf->nconns;
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < uf->nconns; k++) {
@@ -250,6 +270,92 @@ static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
         out->sessions_open += st_wsconn_open(&c->ws);
         st_feed_stats_add_coalescer(out, &c->co, &c->lim, now);
     }
+}
+
+/* --- tier 3: /v1/ticker ------------------------------------------------------------------------ */
+
+static void rest_request(void *ctx, const st_sym_t *syms, size_t n, char *url, size_t len, const char **hdr)
+{
+    upbit_feed_t *uf = ctx;
+    int off = snprintf(url, len, "%s/v1/ticker?markets=", uf->rest_url);
+    for (size_t i = 0; i < n && off > 0 && (size_t)off < len; i++)
+        off += snprintf(url + off, len - (size_t)off, "%s%s", i ? "," : "", st_symtab_code(uf->syms, syms[i]));
+    hdr[0] = "accept: application/json";
+    hdr[1] = NULL;
+}
+
+static double jnum(cJSON *o, const char *k)
+{
+    cJSON *x = cJSON_GetObjectItem(o, k);
+    return cJSON_IsNumber(x) ? x->valuedouble : 0;
+}
+
+static st_rp_outcome_t rest_answer(void *ctx, st_restpoll_t *rp, const st_http_response_t *resp, const st_sym_t *syms,
+                                   size_t n)
+{
+    upbit_feed_t *uf = ctx;
+    if (resp->error) return ST_RP_RETRY;
+    st_time_t now = now_of(uf);
+    char v[64];
+    int sec;
+    if (st_http_header(resp->headers, "Remaining-Req", v, sizeof(v)) && st_parse_remaining_req(v, &sec) == 0)
+        st_limiter_remaining(st_restpoll_limiter(rp), now, sec);
+    if (resp->status == 429) return ST_RP_RATE;
+    if (resp->status == 418) {
+        double wait = st_http_header(resp->headers, "Retry-After", v, sizeof(v)) ? atof(v) : 60;
+        st_log_error(FEED, "%s: the venue banned quotation calls (HTTP 418): waiting %.0f s", uf->base.name,
+                     wait > 0 ? wait : 60);
+        st_restpoll_ban(rp, now + (st_dur_t)((wait > 0 ? wait : 60) * ST_SEC));
+        return ST_RP_BANNED;
+    }
+    cJSON *j = resp->status == 200 ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
+    if (!cJSON_IsArray(j)) {
+        st_log_warn(FEED, "%s: /v1/ticker refused (HTTP %d): %.160s", uf->base.name, resp->status, resp->body);
+        cJSON_Delete(j);
+        return ST_RP_RETRY;
+    }
+    cJSON *row;
+    cJSON_ArrayForEach(row, j) {
+        cJSON *m = cJSON_GetObjectItem(row, "market");
+        if (!cJSON_IsString(m) || !cJSON_IsNumber(cJSON_GetObjectItem(row, "trade_price"))) continue;
+        st_sym_t sym = st_symtab_find(uf->syms, m->valuestring, strlen(m->valuestring));
+        bool asked = false;
+        for (size_t i = 0; i < n && !asked; i++) asked = syms[i] == sym;
+        if (!asked) continue;
+        st_tick_t t;
+        memset(&t, 0, sizeof(t));
+        t.kind = ST_TICK_SNAPSHOT;
+        t.sym = sym;
+        double ms = jnum(row, "trade_timestamp");
+        t.venue_time = ms > 0 && ms < 1e14 ? (st_time_t)ms * ST_MSEC : now;
+        t.recv_time = now;
+        st_trade_t *q = &t.u.trade;
+        q->price = jnum(row, "trade_price");
+        q->open = jnum(row, "opening_price");
+        q->high = jnum(row, "high_price");
+        q->low = jnum(row, "low_price");
+        q->prev_close = jnum(row, "prev_closing_price");
+        q->cum_volume = jnum(row, "acc_trade_volume");
+        q->cum_value = jnum(row, "acc_trade_price");
+        st_restpoll_row(rp, &t);
+    }
+    cJSON_Delete(j);
+    return ST_RP_OK;
+}
+
+static void rest_snapshot(void *ctx, const st_tick_t *snap)
+{
+    upbit_feed_t *uf = ctx;
+    st_tick_t t = *snap;
+    t.feed = uf->base.index;
+    uf->ticks++;
+    uf->base.on_tick(&t, uf->base.tick_ctx);
+}
+
+static void rest_failure(void *ctx, st_sym_t sym)
+{
+    upbit_feed_t *uf = ctx;
+    if (uf->base.on_refused) uf->base.on_refused(&uf->base, -1, sym, ST_ACK_INVALID, 0, uf->base.tick_ctx);
 }
 
 static const st_feed_vtable_t upbit_vtable = {"upbit", up_start, up_stop, up_destroy, up_stats, NULL, up_apply};
@@ -271,16 +377,30 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
         return -EINVAL;
     }
     uf->ctx = st_ws_context_create(env->clock->loop, tls);
-    if (!uf->ctx) {
-        snprintf(err, errlen, "feed \"%s\": cannot create the WebSocket context", fc->name);
+    uf->http = st_http_create(env->clock->loop);
+    if (!uf->ctx || !uf->http) {
+        snprintf(err, errlen, "feed \"%s\": cannot create the WebSocket/HTTP context", fc->name);
+        st_ws_context_destroy(uf->ctx);
+        st_http_destroy(uf->http);
         free(uf);
         return -ENOMEM;
     }
+    uf->rest_url = st_xstrdup(fc->rest_url);
+    size_t rl = strlen(uf->rest_url);
+    while (rl && uf->rest_url[rl - 1] == '/') uf->rest_url[--rl] = '\0';
     snprintf(uf->url, sizeof(uf->url), "%s", fc->ws_url);
     uf->syms = env->syms;
     uf->nconns = (int)fc->connections;
     uf->budget = (int)fc->budget;
     uf->known = st_feed_index_map(env->universe, &uf->nsyms);
+    uf->default_poll = env->cfg->tiers.polling.medium;
+    st_restpoll_cfg_t pc = {
+        .name = fc->name, .clock = env->clock, .http = uf->http, .syms = env->syms, .nsyms = uf->nsyms,
+        .batch = ST_RESTPOLL_MAX_BATCH, .rate = fc->rest_rate, .limiter_mode = fc->limiter,
+        .failure_threshold = (int)env->cfg->risk.failure_threshold, .request = rest_request,
+        .answer = rest_answer, .on_snapshot = rest_snapshot, .on_failure = rest_failure, .ctx = uf,
+    };
+    uf->rest = st_restpoll_create(&pc);
 
     st_rl_tuning_t tune;
     st_rl_mode_tuning((st_rl_mode_t)fc->limiter, &tune);

@@ -302,6 +302,7 @@ static void test_network_feed_checks(void **state)
     f = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0);
     assert_string_equal(f->ws_url, "wss://api.upbit.com/websocket/v1");
     assert_int_equal(f->ws_rate_minute, 100); /* Upbit's own minute limit unless told otherwise */
+    assert_true(f->rest_rate == 10);           /* … and its 10 quotation calls a second */
     st_config_free(cfg);
     EXPECT(HEAD "feeds:\n  - {name: u, kind: upbit, keys: [{app_key_env: STRATA_TEST_KEY_A, app_secret_env: STRATA_TEST_SECRET_A}]}\n",
            {4, 5, "feeds[0]: an upbit feed takes no keys (quotation data is public)"});

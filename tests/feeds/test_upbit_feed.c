@@ -155,6 +155,30 @@ static void test_venue_error_is_surfaced(void **state)
     h_close(h);
 }
 
+/* Tier 3 by REST: all twenty markets every 10 s, one /v1/ticker call for all of them, never
+ * refused by the venue's 10 calls a second. */
+static void test_tier3_by_rest_batched(void **state)
+{
+    h_t *h = h_open(UNIVERSE, "", NULL, NULL);
+    add_upbit(h, "tiers: {polling: {medium: 10s}}\n");
+    for (size_t i = 0; i < h->uni.n; i++) set_tier(h, 0, h->uni.items[i].sym, ST_TIER_POLL);
+    until = st_clock_now(&h->clock) + 60 * ST_SEC;
+    run_until(h, clock_past, "60 s of polling");
+    uint32_t snaps[4096] = {0};
+    for (size_t i = 0; i < h->nticks; i++)
+        if (h->ticks[i].kind == ST_TICK_SNAPSHOT && h->ticks[i].sym < 4096) snaps[h->ticks[i].sym]++;
+    for (size_t i = 0; i < h->uni.n; i++) assert_true(snaps[h->uni.items[i].sym] >= 5);
+    st_feed_stats_t fs = stats(h, 0);
+    cJSON *j = exsim_get(h, "/control/stats"), *ur = cJSON_GetObjectItem(j, "upbit_rest");
+    printf("# %llu calls for %zu markets every 10 s over 60 s\n", (unsigned long long)fs.rest_calls, h->uni.n);
+    assert_true(fs.rest_calls <= 8); /* twenty markets to a call */
+    assert_int_equal(jnum(ur, "refused_429"), 0);
+    assert_int_equal(jnum(ur, "refused_418"), 0);
+    assert_true(jnum(ur, "ok") >= 6);
+    cJSON_Delete(j);
+    h_close(h);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -165,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_drop_is_recovered_and_resubscribed),
         cmocka_unit_test(test_keepalive_beats_the_idle_close),
         cmocka_unit_test(test_venue_error_is_surfaced),
+        cmocka_unit_test(test_tier3_by_rest_batched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
