@@ -60,6 +60,23 @@ void st_feed_poll_apply(st_restpoll_t *rp, const st_plan_change_t *ch, size_t n,
         if (st_poller_has(rs.poller, (st_sym_t)s) && !(skip && skip[s])) poll_one(rp, plan, (st_sym_t)s, true, def);
 }
 
+void st_feed_fallback_sync(st_restpoll_t *rp, const st_ledger_t *ledger, bool down, uint8_t mine,
+                           uint8_t *fallback, size_t nsyms, st_dur_t every)
+{
+    for (size_t s = 0; s < nsyms; s++) {
+        bool wanted = false;
+        for (int ch = 0; ch < ST_CH_COUNT && !wanted; ch++)
+            wanted = st_ledger_state(ledger, ST_KEY(s, ch)) & ST_LK_DESIRED;
+        if (down && wanted && !fallback[s]) {
+            fallback[s] = mine;
+            st_restpoll_set(rp, (st_sym_t)s, every, ST_POLL_FALLBACK);
+        } else if ((!down || !wanted) && fallback[s] == mine) {
+            fallback[s] = 0;
+            st_restpoll_set(rp, (st_sym_t)s, 0, 0);
+        }
+    }
+}
+
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n)
 {
     *n = u->by_sym_len;

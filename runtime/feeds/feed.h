@@ -112,6 +112,11 @@ struct st_restpoll;
  * fallback poll, NULL = none). */
 void st_feed_poll_apply(struct st_restpoll *rp, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
                         st_dur_t def, const uint8_t *skip, size_t nsyms);
+/* While a session is down (`down`), the symbols its ledger wants are polled by REST every
+ * `every` (class fallback); when it is back, or a symbol leaves it, they are handed back.
+ * fallback[sym] holds 1 + the session polling it (`mine`), 0 = none. */
+void st_feed_fallback_sync(struct st_restpoll *rp, const st_ledger_t *ledger, bool down, uint8_t mine,
+                           uint8_t *fallback, size_t nsyms, st_dur_t every);
 /* Per symbol id: 0 a stock, 1 an index, 2 not in the universe; *n is the length. */
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n);
 /* A session's settings from the feed's config (name, backoff, stall timeout, where to connect). */

@@ -180,19 +180,8 @@ static void on_prepare(st_wsconn_t *w, void *ctx)
  * allowed (class FALLBACK in the poller's figures); when it is back they are handed back. */
 static void fallback_sync(kis_feed_t *kf, kis_conn_t *c)
 {
-    bool down = kf->running && !st_wsconn_open(&c->ws);
-    uint8_t mine = (uint8_t)(c->ws.index + 1);
-    for (size_t s = 0; s < kf->nsyms; s++) {
-        bool wanted = (st_ledger_state(&c->co.ledger, ST_KEY(s, ST_CH_TRADE)) |
-                       st_ledger_state(&c->co.ledger, ST_KEY(s, ST_CH_INDEX))) & ST_LK_DESIRED;
-        if (down && wanted && !kf->fallback[s]) {
-            kf->fallback[s] = mine;
-            st_kis_rest_poll(kf->rest, (st_sym_t)s, kf->fallback_poll, ST_POLL_FALLBACK);
-        } else if ((!down || !wanted) && kf->fallback[s] == mine) {
-            kf->fallback[s] = 0;
-            st_kis_rest_poll(kf->rest, (st_sym_t)s, 0, 0);
-        }
-    }
+    st_feed_fallback_sync(st_kis_rest_poller(kf->rest), &c->co.ledger, kf->running && !st_wsconn_open(&c->ws),
+                          (uint8_t)(c->ws.index + 1), kf->fallback, kf->nsyms, kf->fallback_poll);
 }
 
 static void on_open(st_wsconn_t *w, void *ctx)

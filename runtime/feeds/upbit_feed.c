@@ -53,7 +53,8 @@ struct upbit_feed {
     st_http_t *http;
     st_restpoll_t *rest; /* tier 3 */
     char *rest_url;
-    st_dur_t default_poll;
+    st_dur_t default_poll, fallback_poll;
+    uint8_t *fallback; /* by symbol: 1 + the session whose outage has it polled, 0 = none */
     uint64_t ticks, malformed, unknown, errors, pings;
     st_time_t warned_malformed;
     bool running;
@@ -103,6 +104,13 @@ static void on_keepalive(st_timer_t *t, st_time_t now, void *ctx)
     if (st_wsconn_send(&c->ws, "PING", 4, false) == 0) c->owner->pings++;
 }
 
+/* While a session is down its tier 1-2 markets are polled by REST (see feed.h). */
+static void fallback_sync(upbit_feed_t *uf, up_conn_t *c)
+{
+    st_feed_fallback_sync(uf->rest, &c->co.ledger, uf->running && !st_wsconn_open(&c->ws), (uint8_t)(c->ws.index + 1),
+                          uf->fallback, uf->nsyms, uf->fallback_poll);
+}
+
 static void on_open(st_wsconn_t *w, void *ctx)
 {
     up_conn_t *c = ctx;
@@ -112,6 +120,7 @@ static void on_open(st_wsconn_t *w, void *ctx)
     st_coalescer_reset(&c->co, now); /* the whole desired set in the next message */
     arm_flush(c);
     st_clock_timer_start(uf->base.clock, &c->keepalive, now + KEEPALIVE, KEEPALIVE);
+    fallback_sync(uf, c); /* handed back to the stream */
 }
 
 static void on_closed(st_wsconn_t *w, void *ctx)
@@ -120,6 +129,7 @@ static void on_closed(st_wsconn_t *w, void *ctx)
     st_clock_timer_stop(c->owner->base.clock, &c->flush);
     st_clock_timer_stop(c->owner->base.clock, &c->keepalive);
     st_coalescer_reset(&c->co, now_of(c->owner)); /* nothing streams any more */
+    fallback_sync(c->owner, c);
 }
 
 static bool subscribed(st_wsconn_t *w, void *ctx)
@@ -199,8 +209,13 @@ static int up_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn
         want_tier(uf, c->from_conn == 0xFF ? -1 : c->from_conn - conn_base, c->sym, c->from_tier, false, now);
         want_tier(uf, c->to_conn == 0xFF ? -1 : c->to_conn - conn_base, c->sym, c->to_tier, true, now);
     }
-    st_feed_poll_apply(uf->rest, ch, n, plan, uf->default_poll, NULL, uf->nsyms);
-    for (int k = 0; k < uf->nconns; k++) arm_flush(&uf->conns[k]);
+    for (size_t i = 0; i < n; i++)
+        if ((size_t)ch[i].sym < uf->nsyms && ch[i].to_tier == ST_TIER_POLL) uf->fallback[ch[i].sym] = 0;
+    st_feed_poll_apply(uf->rest, ch, n, plan, uf->default_poll, uf->fallback, uf->nsyms);
+    for (int k = 0; k < uf->nconns; k++) {
+        arm_flush(&uf->conns[k]);
+        if (!st_wsconn_open(&uf->conns[k].ws)) fallback_sync(uf, &uf->conns[k]);
+    }
     return 0;
 }
 
@@ -236,6 +251,7 @@ static void up_destroy(st_feed_t *f)
     st_ws_context_destroy(uf->ctx);
     st_restpoll_destroy(uf->rest);
     free(uf->rest_url);
+    free(uf->fallback);
     for (int k = 0; k < uf->nconns; k++) {
         up_conn_t *c = &uf->conns[k];
         st_clock_timer_stop(f->clock, &c->keepalive); /* a close during destroy may not restart it, but be sure */
@@ -394,6 +410,8 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
     uf->budget = (int)fc->budget;
     uf->known = st_feed_index_map(env->universe, &uf->nsyms);
     uf->default_poll = env->cfg->tiers.polling.medium;
+    uf->fallback_poll = env->cfg->tiers.polling.min_interval;
+    uf->fallback = st_xcalloc(uf->nsyms ? uf->nsyms : 1, 1);
     st_restpoll_cfg_t pc = {
         .name = fc->name, .clock = env->clock, .http = uf->http, .syms = env->syms, .nsyms = uf->nsyms,
         .batch = ST_RESTPOLL_MAX_BATCH, .rate = fc->rest_rate, .limiter_mode = fc->limiter,

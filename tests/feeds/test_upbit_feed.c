@@ -179,6 +179,50 @@ static void test_tier3_by_rest_batched(void **state)
     h_close(h);
 }
 
+/* The session drops and stays down for a while: its markets are polled by REST meanwhile and
+ * handed back to the stream when it returns. */
+static st_sym_t watched;
+static size_t snapshots_of(h_t *h, size_t from)
+{
+    size_t n = 0;
+    for (size_t i = from; i < h->nticks; i++)
+        n += h->ticks[i].sym == watched && h->ticks[i].kind == ST_TICK_SNAPSHOT && !(h->ticks[i].flags & ST_TICK_REPLAY);
+    return n;
+}
+
+static bool down(h_t *h)
+{
+    return stats(h, 0).sessions_open == 0;
+}
+
+static bool three_fallback_polls(h_t *h)
+{
+    return snapshots_of(h, h->mark) >= 3;
+}
+
+static void test_outage_moves_markets_to_rest_and_back(void **state)
+{
+    h_t *h = h_open(UNIVERSE, "", NULL, NULL);
+    add_upbit(h, "    reconnect_min: 20s\n    reconnect_max: 20s\ntiers: {polling: {min_interval: 1s}}\n");
+    watched = sym(h, "KRW-BTC");
+    set_tier(h, 0, watched, ST_TIER_REALTIME);
+    run_until(h, settled, "KRW-BTC streaming");
+    size_t streaming = h->nticks; /* (while the session first connects, REST may already poll it) */
+    until = st_clock_now(&h->clock) + 5 * ST_SEC;
+    run_until(h, clock_past, "5 s of streaming");
+    assert_int_equal(snapshots_of(h, streaming), 0); /* streamed, not polled */
+    cJSON_Delete(exsim_get(h, "/control/fault?drop=1"));
+    run_until(h, down, "the session down");
+    h->mark = h->nticks;
+    run_until(h, three_fallback_polls, "KRW-BTC polled by REST during the outage");
+    run_until(h, settled, "the session back");
+    size_t at_return = h->nticks;
+    until = st_clock_now(&h->clock) + 5 * ST_SEC;
+    run_until(h, clock_past, "5 s after the return");
+    assert_true(snapshots_of(h, at_return) <= 1);
+    h_close(h);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -190,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_keepalive_beats_the_idle_close),
         cmocka_unit_test(test_venue_error_is_surfaced),
         cmocka_unit_test(test_tier3_by_rest_batched),
+        cmocka_unit_test(test_outage_moves_markets_to_rest_and_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
