@@ -180,7 +180,7 @@ static void on_prepare(st_wsconn_t *w, void *ctx)
  * allowed (class FALLBACK in the poller's figures); when it is back they are handed back. */
 static void fallback_sync(kis_feed_t *kf, kis_conn_t *c)
 {
-    st_feed_fallback_sync(st_kis_rest_poller(kf->rest), &c->co.ledger, kf->running && !st_wsconn_open(&c->ws),
+    st_feed_fallback_sync(st_kis_rest_poller(kf->rest), &c->co.ledger, st_wsconn_down(&c->ws),
                           (uint8_t)(c->ws.index + 1), kf->fallback, kf->nsyms, kf->fallback_poll);
 }
 

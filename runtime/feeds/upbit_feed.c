@@ -107,7 +107,7 @@ static void on_keepalive(st_timer_t *t, st_time_t now, void *ctx)
 /* While a session is down its tier 1-2 markets are polled by REST (see feed.h). */
 static void fallback_sync(upbit_feed_t *uf, up_conn_t *c)
 {
-    st_feed_fallback_sync(uf->rest, &c->co.ledger, uf->running && !st_wsconn_open(&c->ws), (uint8_t)(c->ws.index + 1),
+    st_feed_fallback_sync(uf->rest, &c->co.ledger, st_wsconn_down(&c->ws), (uint8_t)(c->ws.index + 1),
                           uf->fallback, uf->nsyms, uf->fallback_poll);
 }
 

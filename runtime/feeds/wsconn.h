@@ -92,5 +92,11 @@ int st_wsconn_send(st_wsconn_t *w, const char *msg, size_t len, bool binary);
 /* Data is flowing: the next failure starts the backoff afresh. */
 static inline void st_wsconn_alive(st_wsconn_t *w) { w->failures = 0; }
 static inline bool st_wsconn_open(const st_wsconn_t *w) { return w->state == ST_WS_OPEN; }
+/* Down: running, not open, and not merely making its first attempt (a failure or a drop came
+ * first). What the session carries is then served some other way (REST fallback). */
+static inline bool st_wsconn_down(const st_wsconn_t *w)
+{
+    return w->running && w->state != ST_WS_OPEN && (w->failures > 0 || w->drops > 0);
+}
 
 #endif
