@@ -89,9 +89,11 @@ static void book_units(const cJSON *units, st_book_t *b)
 {
     int i = 0;
     const cJSON *u;
+    if (!cJSON_IsArray(units)) return; /* an object here has members, not levels */
     cJSON_ArrayForEach(u, units)
     {
         if (i == ST_BOOK_DEPTH) break;
+        if (!cJSON_IsObject(u)) continue; /* a level is an object; an array's items have no names */
         const cJSON *m;
         cJSON_ArrayForEach(m, u)
         {

@@ -87,6 +87,14 @@ static void test_status_errors_and_malformed(void **state)
     dec("{\"type\":\"trade\",\"code\":\"KRW-ETH\",\"timestamp\":1,\"trade_timestamp\":-5,\"trade_price\":1}", -EPROTO);
     dec("[1,2]", -EPROTO);
     dec("{not json", -EPROTO);
+    /* Found by fuzz_upbit: orderbook_units holding an object, or levels that are arrays
+     * (whose items have no names), reached strcmp with NULL. */
+    st_up_msg_t m = dec("{\"type\":\"orderbook\",\"code\":\"KRW-ETH\",\"timestamp\":1,"
+                        "\"orderbook_units\":{\"type\":\"orderbook\",\"orderbook_units\":[{\"ask_size\":1.5}]}}", 0);
+    assert_true(m.tick.u.book.ask_qty[0] == 0);
+    m = dec("{\"type\":\"orderbook\",\"code\":\"KRW-ETH\",\"timestamp\":1,\"orderbook_units\":[[1,2],"
+            "{\"ask_price\":5,\"ask_size\":2}]}", 0);
+    assert_true(m.tick.u.book.ask[0] == 5 && m.tick.u.book.ask_qty[0] == 2);
 }
 
 int main(void)
