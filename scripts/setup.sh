@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libev-dev libwebsockets-dev libcurl4-openssl-dev liblua5.4-dev libyaml-dev libcjson-dev
   libcmocka-dev libjson-c-dev libjansson-dev
-  clang libclang-rt-dev tzdata ca-certificates
+  clang libclang-rt-dev tzdata ca-certificates openssl
 )
 
 missing=()

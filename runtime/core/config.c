@@ -89,6 +89,7 @@ static const st_field_t feed_schema_fields[] = {
     FLD(st_feed_cfg_t, "paper", ST_T_BOOL, paper, .def = "false"),
     FLD(st_feed_cfg_t, "keys", ST_T_LIST, keys, .sub = &cred_schema),
     FLD(st_feed_cfg_t, "token_dir", ST_T_STRING, token_dir, .def = ""),
+    FLD(st_feed_cfg_t, "tls_ca_file", ST_T_STRING, tls_ca_file, .def = ""),
     FLD(st_feed_cfg_t, "stall_timeout", ST_T_DURATION, stall_timeout, .def = "30s", DUR_RANGE(ST_SEC, ST_HOUR)),
     FLD(st_feed_cfg_t, "reconnect_min", ST_T_DURATION, reconnect_min, .def = "1s", DUR_RANGE(10 * ST_MSEC, ST_HOUR)),
     FLD(st_feed_cfg_t, "reconnect_max", ST_T_DURATION, reconnect_max, .def = "60s", DUR_RANGE(10 * ST_MSEC, ST_HOUR)),
@@ -334,6 +335,11 @@ static void check_network_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_
         CERR(d, &f->mark, "feeds[%zu].ws_url: expected ws://HOST[:PORT][/PATH] or wss://…, got \"%s\"", i, f->ws_url);
     if (!has_scheme(f->rest_url, "http://", "https://"))
         CERR(d, &f->mark, "feeds[%zu].rest_url: expected http://HOST[:PORT] or https://…, got \"%s\"", i, f->rest_url);
+    if (*f->tls_ca_file) {
+        f->tls_ca_file = resolve(cfg, f->tls_ca_file);
+        if (!st_file_exists(f->tls_ca_file))
+            CERR(d, &f->mark, "feeds[%zu].tls_ca_file: cannot read \"%s\"", i, f->tls_ca_file);
+    }
     if (f->reconnect_min > f->reconnect_max)
         CERR(d, &f->mark, "feeds[%zu]: reconnect_min must not exceed reconnect_max", i);
     for (size_t k = 0; k < f->keys.n; k++) {

@@ -36,6 +36,7 @@ struct st_http {
     ev_timer timer;
     req_t *reqs;
     int pending;
+    char *ca_file; /* NULL = the system CA store */
 };
 
 static void buf_add(buf_t *b, const void *p, size_t n)
@@ -189,12 +190,19 @@ st_http_t *st_http_create(struct ev_loop *loop)
     return h;
 }
 
+void st_http_set_ca(st_http_t *h, const char *ca_file)
+{
+    free(h->ca_file);
+    h->ca_file = ca_file && *ca_file ? st_xstrdup(ca_file) : NULL;
+}
+
 void st_http_destroy(st_http_t *h)
 {
     if (!h) return;
     while (h->reqs) req_free(h, h->reqs);
     ev_timer_stop(h->loop, &h->timer);
     curl_multi_cleanup(h->multi); /* removes the sockets (on_socket frees their watchers) */
+    free(h->ca_file);
     free(h);
 }
 
@@ -229,6 +237,7 @@ int st_http_request(st_http_t *h, const char *method, const char *url, const cha
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(timeout / ST_MSEC));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout / ST_MSEC));
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (h->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
     if (body) {
         r->body = st_xstrdup(body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);

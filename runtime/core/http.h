@@ -31,6 +31,9 @@ void st_http_destroy(st_http_t *h);
  * none. Returns 0, or a negative errno when it could not be started (no callback then). */
 int st_http_request(st_http_t *h, const char *method, const char *url, const char *const *headers,
                     const char *body, st_dur_t timeout, st_http_cb cb, void *ctx);
+/* Trust the certificates in ca_file (PEM) instead of the system CA store; NULL or "" = the
+ * system store. */
+void st_http_set_ca(st_http_t *h, const char *ca_file);
 /* Requests in flight. */
 int st_http_pending(const st_http_t *h);
 /* A header's value in a response header block (case-insensitive name), copied into buf;

@@ -36,6 +36,7 @@ typedef struct {
     double penalty;             /* lowest limiter penalty over the connections (1 = full rate) */
     uint64_t reconnects;        /* network feeds: sessions lost (dropped, stalled, refused) */
     uint64_t stalls;            /* … of which detected as stalled streams */
+    uint64_t connect_failures;  /* connection attempts that never opened (refused, TLS, …) */
     int64_t sessions, sessions_open; /* network feeds: WebSocket sessions, and those up now */
     int64_t poll_symbols;       /* REST polling (tier 3, and fallback during an outage) */
     double poll_stretch;        /* >= 1: how much demand over the REST budget stretched intervals */

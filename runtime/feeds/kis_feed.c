@@ -401,6 +401,7 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
         kis_conn_t *c = &kf->conns[k];
         out->reconnects += c->ws.drops;
         out->stalls += c->ws.stalls;
+        out->connect_failures += c->ws.failed;
         out->sessions_open += st_wsconn_open(&c->ws);
         st_feed_stats_add_coalescer(out, &c->co, &c->lim, now);
     }
@@ -439,8 +440,9 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         free(kf);
         return -EINVAL;
     }
-    kf->ctx = st_ws_context_create(env->clock->loop, tls);
+    kf->ctx = st_ws_context_create(env->clock->loop, tls, fc->tls_ca_file);
     kf->http = st_http_create(env->clock->loop);
+    if (kf->http) st_http_set_ca(kf->http, fc->tls_ca_file);
     if (!kf->ctx || !kf->http) {
         snprintf(err, errlen, "feed \"%s\": cannot create the WebSocket/HTTP context", fc->name);
         st_ws_context_destroy(kf->ctx);

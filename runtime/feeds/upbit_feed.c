@@ -283,6 +283,7 @@ static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
         up_conn_t *c = &uf->conns[k];
         out->reconnects += c->ws.drops;
         out->stalls += c->ws.stalls;
+        out->connect_failures += c->ws.failed;
         out->sessions_open += st_wsconn_open(&c->ws);
         st_feed_stats_add_coalescer(out, &c->co, &c->lim, now);
     }
@@ -392,8 +393,9 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
         free(uf);
         return -EINVAL;
     }
-    uf->ctx = st_ws_context_create(env->clock->loop, tls);
+    uf->ctx = st_ws_context_create(env->clock->loop, tls, fc->tls_ca_file);
     uf->http = st_http_create(env->clock->loop);
+    if (uf->http) st_http_set_ca(uf->http, fc->tls_ca_file);
     if (!uf->ctx || !uf->http) {
         snprintf(err, errlen, "feed \"%s\": cannot create the WebSocket/HTTP context", fc->name);
         st_ws_context_destroy(uf->ctx);

@@ -57,11 +57,12 @@ struct st_wsconn {
     bool closing;     /* strata asked for the close */
     bool running;
     bool long_wait;   /* the next retry waits backoff_max (the venue refused the session) */
-    uint64_t connects, drops, stalls;
+    uint64_t connects, drops, stalls, failed; /* failed: connection attempts that never opened */
 };
 
-/* The WebSocket context of a feed on `loop` (one per feed); NULL on failure. */
-struct lws_context *st_ws_context_create(struct ev_loop *loop, bool tls);
+/* The WebSocket context of a feed on `loop` (one per feed); with tls, servers are verified
+ * against ca_file (PEM), or the system CA store when it is NULL or "". NULL on failure. */
+struct lws_context *st_ws_context_create(struct ev_loop *loop, bool tls, const char *ca_file);
 void st_ws_context_destroy(struct lws_context *ctx);
 
 /* Splits "ws[s]://host[:port][/path]" into host, port (default 80 / 443), path (with its

@@ -1454,13 +1454,15 @@ int main(int argc, char **argv)
     double speed = 1;
     const char *start = NULL;
     st_dur_t duration = 300 * ST_SEC;
+    const char *tls_dir = NULL; /* --tls: serve wss:// and https:// with DIR/cert.pem and DIR/key.pem */
+    char cert[512], key[512];
     X.cap = 41;
     X.ping_idle = 10 * ST_SEC;
     X.token_ttl = ST_DAY;
     static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
                                          {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
                                          {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
-                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -1473,6 +1475,7 @@ int main(int argc, char **argv)
         case 'c': X.cap = atoi(optarg); break;
         case 'P': X.paper = true; break;
         case 'U': upbit = optarg; break;
+        case 'L': tls_dir = optarg; break;
         case 'R':
             if (!(X.record = fopen(optarg, "w"))) return fprintf(stderr, "cannot write %s\n", optarg), 2;
             break;
@@ -1488,7 +1491,7 @@ int main(int argc, char **argv)
         default:
             printf("usage: strata-exsim [--port N] [--universe F] [--indices F] [--seed S] [--speed X] "
                    "[--start \"YYYY-MM-DD HH:MM\"] [--cap N] [--ping-idle DUR] [--duration DUR] [--paper]\n"
-                   "                    [--upbit-markets F] [--token-ttl DUR] [--record FILE]\n");
+                   "                    [--upbit-markets F] [--token-ttl DUR] [--record FILE] [--tls DIR]\n");
             return c == 'h' ? 0 : 2;
         }
     }
@@ -1531,7 +1534,8 @@ int main(int argc, char **argv)
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     void *loops[1] = {X.loop};
-    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.options = LWS_SERVER_OPTION_LIBEV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   (tls_dir ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
     info.foreign_loops = loops;
     X.ctx = lws_create_context(&info);
     if (!X.ctx) return fprintf(stderr, "strata-exsim: cannot create the websocket context\n"), 1;
@@ -1540,6 +1544,13 @@ int main(int argc, char **argv)
     info.iface = "127.0.0.1";
     info.protocols = protocols;
     info.vhost_name = "exsim";
+    if (tls_dir) {
+        snprintf(cert, sizeof(cert), "%s/cert.pem", tls_dir);
+        snprintf(key, sizeof(key), "%s/key.pem", tls_dir);
+        info.ssl_cert_filepath = cert;
+        info.ssl_private_key_filepath = key;
+        info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws enables TLS on a vhost only with it */
+    }
     X.vhost = lws_create_vhost(X.ctx, &info);
     if (!X.vhost) return fprintf(stderr, "strata-exsim: cannot listen on 127.0.0.1:%d\n", port), 1;
 

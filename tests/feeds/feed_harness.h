@@ -44,6 +44,7 @@ struct h {
     char dir[64];
     const char *universe, *indices;
     const char *venue; /* "kis" or "upbit": whose sessions venue_held reads */
+    bool tls;          /* the simulator serves wss:// and https:// (--tls) */
     st_tick_t *ticks;
     st_time_t *walls; /* the wall-clock time each tick arrived */
     size_t nticks, cap;
@@ -110,9 +111,10 @@ static inline void add_feed(h_t *h, const char *name, const char *kind, const ch
     snprintf(text, sizeof(text),
              "market: {universe: %s, indices: \"%s\"}\n"
              "runtime: {clock: {mode: simulated, start: \"" START "\", speed: " SPEED "}}\n"
-             "feeds:\n  - name: %s\n    kind: %s\n    ws_url: ws://127.0.0.1:%d%s\n"
-             "    rest_url: http://127.0.0.1:%d\n%s%s",
-             h->universe, h->indices, name, kind, h->port, ws_path, h->port,
+             "feeds:\n  - name: %s\n    kind: %s\n    ws_url: %s://127.0.0.1:%d%s\n"
+             "    rest_url: %s://127.0.0.1:%d\n%s%s",
+             h->universe, h->indices, name, kind, h->tls ? "wss" : "ws", h->port, ws_path, h->tls ? "https" : "http",
+             h->port,
              extra && strstr(extra, "reconnect_min") ? "" : "    reconnect_min: 200ms\n    reconnect_max: 2s\n",
              extra ? extra : "");
     h->venue = kind;

@@ -222,6 +222,68 @@ static void test_outage_moves_markets_to_rest_and_back(void **state)
     h_close(h);
 }
 
+/* wss:// with certificate verification: a server whose certificate the system CA store does
+ * not vouch for is refused (and said so); trusting its certificate with tls_ca_file, the
+ * session opens and streams, and REST polls over https://. The certificate is a throwaway
+ * self-signed one for 127.0.0.1. */
+static char tls_dir[64];
+
+static bool connect_failed(h_t *h)
+{
+    return stats(h, h->nfeeds - 1).connect_failures >= 1;
+}
+
+static bool polled_over_https(h_t *h)
+{
+    for (size_t i = h->mark; i < h->nticks; i++)
+        if (h->ticks[i].kind == ST_TICK_SNAPSHOT && !(h->ticks[i].flags & ST_TICK_REPLAY)) return true;
+    return false;
+}
+
+static void test_wss_verifies_the_server(void **state)
+{
+    snprintf(tls_dir, sizeof(tls_dir), "/tmp/strata-tls-%d", (int)getpid());
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p %s && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1",
+             tls_dir, tls_dir, tls_dir);
+    assert_int_equal(system(cmd), 0);
+    h_t *h = h_open(UNIVERSE, "", "--tls", tls_dir);
+    h->tls = true;
+    char log[128];
+    snprintf(log, sizeof(log), "%s/strata.log", h->dir);
+    assert_int_equal(st_log_open(ST_LL_INFO, ST_LOG_TEXT, log), 0);
+    add_upbit(h, NULL); /* the system CA store: refused */
+    set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_SEMI);
+    run_until(h, connect_failed, "the untrusted server refused");
+    assert_int_equal(stats(h, 0).sessions_open, 0);
+    st_feed_stop(h->feed[0]);
+
+    char extra[128];
+    snprintf(extra, sizeof(extra), "    tls_ca_file: %s/cert.pem\n", tls_dir);
+    memset(h->tier, 0, sizeof(h->tier));
+    add_upbit(h, extra); /* trusting it */
+    set_tier(h, 1, sym(h, "KRW-BTC"), ST_TIER_SEMI);
+    set_tier(h, 1, sym(h, "KRW-ETH"), ST_TIER_POLL);
+    h->mark = h->nticks;
+    run_until(h, more_ticks, "ticks over wss://");
+    run_until(h, polled_over_https, "a snapshot over https://");
+    assert_int_equal(stats(h, 1).sessions_open, 1);
+    assert_int_equal(stats(h, 1).connect_failures, 0);
+    st_log_close();
+    st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
+    char *text;
+    size_t len;
+    assert_int_equal(st_file_read(log, &text, &len), 0);
+    assert_non_null(strstr(text, "upbit: session 0: cannot connect to 127.0.0.1"));
+    assert_non_null(strstr(text, "is the server's certificate trusted?"));
+    free(text);
+    h_close(h);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tls_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -234,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_venue_error_is_surfaced),
         cmocka_unit_test(test_tier3_by_rest_batched),
         cmocka_unit_test(test_outage_moves_markets_to_rest_and_back),
+        cmocka_unit_test(test_wss_verifies_the_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
