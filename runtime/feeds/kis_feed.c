@@ -14,7 +14,7 @@
 #include "feed.h"
 #include "kis_codec.h"
 #include "kis_rest.h"
-#include "wsconn.h"
+#include "subconn.h"
 #include "core/http.h"
 #include "core/log.h"
 #include "subs/coalescer.h"
@@ -31,13 +31,10 @@
 typedef struct kis_feed kis_feed_t;
 
 typedef struct {
-    st_wsconn_t ws;
+    st_subconn_t sc; /* first: the coalescer's callbacks get this struct */
     kis_feed_t *owner;
     char *app_key, *app_secret; /* from the environment; never logged */
     char approval[64];
-    st_coalescer_t co;
-    st_limiter_t lim;
-    st_timer_t flush;
 } kis_conn_t;
 
 struct kis_feed {
@@ -85,44 +82,15 @@ static bool warn_due(st_time_t *last, st_time_t now)
 
 /* --- the subscription path ----------------------------------------------------------------- */
 
-static void arm_flush(kis_conn_t *c)
-{
-    st_clock_t *clk = c->owner->base.clock;
-    st_time_t due = st_wsconn_open(&c->ws) ? st_coalescer_due(&c->co, st_clock_now(clk)) : ST_TIME_NEVER;
-    if (due == ST_TIME_NEVER)
-        st_clock_timer_stop(clk, &c->flush);
-    else if (!st_timer_active(&c->flush) || c->flush.at != due)
-        st_clock_timer_start(clk, &c->flush, due, 0);
-}
-
-static void on_flush(st_timer_t *t, st_time_t deadline, void *ctx)
-{
-    kis_conn_t *c = ctx;
-    st_coalescer_flush(&c->co, now_of(c->owner)); /* the time messages really leave */
-    arm_flush(c);
-}
-
-static int co_send(void *ctx, const char *msg, size_t len)
-{
-    kis_conn_t *c = ctx;
-    return st_wsconn_send(&c->ws, msg, len, false);
-}
-
-static const char *co_code(void *ctx, st_sym_t sym)
-{
-    kis_conn_t *c = ctx;
-    return st_symtab_code(c->owner->syms, sym);
-}
-
 static void co_refused(void *ctx, st_key_t key, st_ack_t ack, int cap)
 {
     kis_conn_t *c = ctx;
     kis_feed_t *kf = c->owner;
     st_sym_t sym = ST_KEY_SYM(key);
     st_log_warn(FEED, "%s: %s %s refused on session %d: %s", kf->base.name, st_kis_tr_id(ST_KEY_CH(key)),
-                st_symtab_code(kf->syms, sym), c->ws.index,
+                st_symtab_code(kf->syms, sym), c->sc.ws.index,
                 ack == ST_ACK_MAX_OVER ? "MAX SUBSCRIBE OVER" : "invalid tr_key");
-    if (kf->base.on_refused) kf->base.on_refused(&kf->base, c->ws.index, sym, ack, cap, kf->base.tick_ctx);
+    if (kf->base.on_refused) kf->base.on_refused(&kf->base, c->sc.ws.index, sym, ack, cap, kf->base.tick_ctx);
 }
 
 /* --- the session --------------------------------------------------------------------------- */
@@ -138,9 +106,9 @@ static void on_approval(const st_http_response_t *r, void *ctx)
     if (cJSON_IsString(k) && *k->valuestring && strlen(k->valuestring) < sizeof(c->approval)) {
         kf->rest_ok++;
         snprintf(c->approval, sizeof(c->approval), "%s", k->valuestring);
-        snprintf(c->co.approval_key, sizeof(c->co.approval_key), "%s", c->approval);
+        snprintf(c->sc.co.approval_key, sizeof(c->sc.co.approval_key), "%s", c->approval);
         cJSON_Delete(j);
-        st_wsconn_connect(&c->ws);
+        st_wsconn_connect(&c->sc.ws);
         return;
     }
     cJSON_Delete(j);
@@ -149,7 +117,7 @@ static void on_approval(const st_http_response_t *r, void *ctx)
         snprintf(why, sizeof(why), "approval key request failed: %s", r->message);
     else /* the venue's own words (error_description / msg1) are in the body */
         snprintf(why, sizeof(why), "approval key refused (HTTP %d): %.160s", r->status, r->body);
-    st_wsconn_retry(&c->ws, why, false);
+    st_wsconn_retry(&c->sc.ws, why, false);
 }
 
 /* Before each connection: the approval key, issued once per process (valid for a day). */
@@ -180,31 +148,29 @@ static void on_prepare(st_wsconn_t *w, void *ctx)
  * allowed (class FALLBACK in the poller's figures); when it is back they are handed back. */
 static void fallback_sync(kis_feed_t *kf, kis_conn_t *c)
 {
-    st_feed_fallback_sync(st_kis_rest_poller(kf->rest), &c->co.ledger, st_wsconn_down(&c->ws),
-                          (uint8_t)(c->ws.index + 1), kf->fallback, kf->nsyms, kf->fallback_poll);
+    st_feed_fallback_sync(st_kis_rest_poller(kf->rest), &c->sc.co.ledger, st_wsconn_down(&c->sc.ws),
+                          (uint8_t)(c->sc.ws.index + 1), kf->fallback, kf->nsyms, kf->fallback_poll);
 }
 
 static void on_open(st_wsconn_t *w, void *ctx)
 {
     kis_conn_t *c = ctx;
-    st_log_info(FEED, "%s: session %d: subscribing %d keys", c->owner->base.name, w->index, c->co.ledger.desired);
-    st_coalescer_reset(&c->co, now_of(c->owner)); /* everything desired is sent again, paced */
-    arm_flush(c);
+    st_log_info(FEED, "%s: session %d: subscribing %d keys", c->owner->base.name, w->index, c->sc.co.ledger.desired);
+    st_subconn_opened(&c->sc); /* everything desired is sent again, paced */
     fallback_sync(c->owner, c); /* handed back to the stream */
 }
 
 static void on_closed(st_wsconn_t *w, void *ctx)
 {
     kis_conn_t *c = ctx;
-    st_clock_timer_stop(c->owner->base.clock, &c->flush);
-    st_coalescer_reset(&c->co, now_of(c->owner)); /* nothing is held any more */
+    st_subconn_closed(&c->sc); /* nothing is held any more */
     fallback_sync(c->owner, c);
 }
 
 static bool subscribed(st_wsconn_t *w, void *ctx)
 {
     kis_conn_t *c = ctx;
-    return c->co.ledger.confirmed > 0;
+    return c->sc.co.ledger.confirmed > 0;
 }
 
 /* --- receiving ----------------------------------------------------------------------------- */
@@ -235,15 +201,15 @@ static int on_record(const st_kis_record_t *r, void *ctx)
 static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now)
 {
     kis_feed_t *kf = c->owner;
-    int idx = c->ws.index;
+    int idx = c->sc.ws.index;
     st_kis_msg_t m;
     if (st_kis_msg_parse(buf, len, &m) != 0) {
         kf->malformed++;
         return;
     }
     if (m.kind == ST_KIS_MSG_PINGPONG) {
-        st_wsconn_alive(&c->ws);
-        st_wsconn_send(&c->ws, buf, len, false); /* echo it */
+        st_wsconn_alive(&c->sc.ws);
+        st_wsconn_send(&c->sc.ws, buf, len, false); /* echo it */
         return;
     }
     if (m.kind != ST_KIS_MSG_ACK) {
@@ -255,8 +221,8 @@ static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now
         st_log_error(FEED, "%s: session %d refused by the venue: %s (%s): another program holds a session on "
                      "this app key (one session per key); keys[%d] needs its own app key", kf->base.name, idx,
                      m.msg1, m.msg_cd, idx);
-        c->ws.long_wait = true;
-        st_wsconn_close(&c->ws);
+        c->sc.ws.long_wait = true;
+        st_wsconn_close(&c->sc.ws);
         return;
     }
     st_sym_t sym = sym_of(kf, m.tr_key, strlen(m.tr_key));
@@ -268,8 +234,8 @@ static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now
     if (m.ack == ST_ACK_ERROR)
         st_log_warn(FEED, "%s: session %d: %s %s refused: %s %s (retried)", kf->base.name, idx, m.tr_id, m.tr_key,
                     m.msg_cd, m.msg1);
-    st_coalescer_ack(&c->co, ST_KEY(sym, channel_of(m.tr_id)), (st_ack_t)m.ack, now);
-    arm_flush(c);
+    st_coalescer_ack(&c->sc.co, ST_KEY(sym, channel_of(m.tr_id)), (st_ack_t)m.ack, now);
+    st_subconn_arm(&c->sc);
 }
 
 static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
@@ -306,7 +272,7 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
 static void want_tier(kis_feed_t *kf, int conn, st_sym_t sym, uint8_t tier, bool on, st_time_t now)
 {
     if (conn < 0 || conn >= kf->nconns || (tier != ST_TIER_REALTIME && tier != ST_TIER_SEMI)) return;
-    st_coalescer_t *co = &kf->conns[conn].co;
+    st_coalescer_t *co = &kf->conns[conn].sc.co;
     if (kf->is_index[sym] == 1) {
         st_coalescer_want(co, ST_KEY(sym, ST_CH_INDEX), on, now);
         return;
@@ -328,8 +294,8 @@ static int kis_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
     }
     st_feed_poll_apply(st_kis_rest_poller(kf->rest), ch, n, plan, kf->default_poll, kf->fallback, kf->nsyms);
     for (int k = 0; k < kf->nconns; k++) {
-        arm_flush(&kf->conns[k]);
-        if (!st_wsconn_open(&kf->conns[k].ws)) fallback_sync(kf, &kf->conns[k]);
+        st_subconn_arm(&kf->conns[k].sc);
+        if (!st_wsconn_open(&kf->conns[k].sc.ws)) fallback_sync(kf, &kf->conns[k]);
     }
     return 0;
 }
@@ -340,7 +306,7 @@ static int kis_start(st_feed_t *f)
     kf->running = true;
     st_log_info(FEED, "%s: KIS feed starting: %d session%s x %d registrations, %s", f->name, kf->nconns,
                 kf->nconns == 1 ? "" : "s", kf->budget, kf->url);
-    for (int k = 0; k < kf->nconns; k++) st_wsconn_start(&kf->conns[k].ws);
+    for (int k = 0; k < kf->nconns; k++) st_wsconn_start(&kf->conns[k].sc.ws);
     st_kis_rest_start(kf->rest);
     return 0;
 }
@@ -352,8 +318,8 @@ static void kis_stop(st_feed_t *f)
     kf->running = false;
     st_kis_rest_stop(kf->rest);
     for (int k = 0; k < kf->nconns; k++) {
-        st_clock_timer_stop(f->clock, &kf->conns[k].flush);
-        st_wsconn_stop(&kf->conns[k].ws);
+        st_clock_timer_stop(f->clock, &kf->conns[k].sc.flush);
+        st_wsconn_stop(&kf->conns[k].sc.ws);
     }
 }
 
@@ -366,9 +332,7 @@ static void kis_destroy(st_feed_t *f)
     st_kis_rest_destroy(kf->rest);
     for (int k = 0; k < kf->nconns; k++) {
         kis_conn_t *c = &kf->conns[k];
-        st_wsconn_free(&c->ws);
-        st_coalescer_free(&c->co);
-        st_limiter_free(&c->lim);
+        st_subconn_free(&c->sc);
         if (c->app_secret) memset(c->app_secret, 0, strlen(c->app_secret));
         free(c->app_key);
         free(c->app_secret);
@@ -399,11 +363,11 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < kf->nconns; k++) {
         kis_conn_t *c = &kf->conns[k];
-        out->reconnects += c->ws.drops;
-        out->stalls += c->ws.stalls;
-        out->connect_failures += c->ws.failed;
-        out->sessions_open += st_wsconn_open(&c->ws);
-        st_feed_stats_add_coalescer(out, &c->co, &c->lim, now);
+        out->reconnects += c->sc.ws.drops;
+        out->stalls += c->sc.ws.stalls;
+        out->connect_failures += c->sc.ws.failed;
+        out->sessions_open += st_wsconn_open(&c->sc.ws);
+        st_feed_stats_add_coalescer(out, &c->sc.co, &c->sc.lim, now);
     }
 }
 
@@ -459,9 +423,6 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     while (rl && kf->rest_url[rl - 1] == '/') kf->rest_url[--rl] = '\0';
     kf->is_index = st_feed_index_map(env->universe, &kf->nsyms);
 
-    st_rl_tuning_t tune;
-    st_rl_mode_tuning((st_rl_mode_t)fc->limiter, &tune);
-    st_window_t win[2] = {{(int)fc->ws_rate, ST_SEC}, {(int)fc->ws_rate_minute, ST_MIN}};
     kf->conns = st_xcalloc((size_t)kf->nconns, sizeof(*kf->conns));
     for (int k = 0; k < kf->nconns; k++) {
         kis_conn_t *c = &kf->conns[k];
@@ -470,14 +431,11 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         c->owner = kf;
         c->app_key = st_xstrdup(key ? key : "");
         c->app_secret = st_xstrdup(secret ? secret : "");
-        st_limiter_init(&c->lim, win, fc->ws_rate_minute > 0 ? 2 : 1, &tune);
-        st_coalescer_io_t io = {co_send, co_code, co_refused, c};
-        st_coalescer_init(&c->co, ST_VENUE_KIS, kf->nsyms, kf->budget, &c->lim, fc->debounce, &io);
-        st_timer_init(&c->flush, on_flush, c);
-        st_feed_wsconn_setup(&c->ws, fc, k, kf->ctx, kf->host, kf->path, port, tls, env->clock);
-        c->ws.cb = (st_wsconn_cbs_t){on_prepare, on_open, on_message, on_closed, subscribed};
-        c->ws.cb_ctx = c;
-        st_wsconn_init(&c->ws);
+        st_subconn_init(&c->sc, ST_VENUE_KIS, fc, env->syms, kf->nsyms, co_refused);
+        st_feed_wsconn_setup(&c->sc.ws, fc, k, kf->ctx, kf->host, kf->path, port, tls, env->clock);
+        c->sc.ws.cb = (st_wsconn_cbs_t){on_prepare, on_open, on_message, on_closed, subscribed};
+        c->sc.ws.cb_ctx = c;
+        st_wsconn_init(&c->sc.ws);
     }
     const st_cred_cfg_t *first = ST_LIST_AT(fc->keys, st_cred_cfg_t, 0);
     const char *key = getenv(first->app_key_env), *secret = getenv(first->app_secret_env);

@@ -17,7 +17,7 @@
 #include "feed.h"
 #include "upbit_codec.h"
 #include "restpoll.h"
-#include "wsconn.h"
+#include "subconn.h"
 #include "core/http.h"
 #include "core/log.h"
 #include "subs/coalescer.h"
@@ -34,11 +34,9 @@
 typedef struct upbit_feed upbit_feed_t;
 
 typedef struct {
-    st_wsconn_t ws;
+    st_subconn_t sc;
     upbit_feed_t *owner;
-    st_coalescer_t co;
-    st_limiter_t lim;
-    st_timer_t flush, keepalive;
+    st_timer_t keepalive;
 } up_conn_t;
 
 struct upbit_feed {
@@ -65,49 +63,18 @@ static st_time_t now_of(upbit_feed_t *uf)
     return st_clock_now(uf->base.clock);
 }
 
-/* --- the subscription path ----------------------------------------------------------------- */
-
-static void arm_flush(up_conn_t *c)
-{
-    st_clock_t *clk = c->owner->base.clock;
-    st_time_t due = st_wsconn_open(&c->ws) ? st_coalescer_due(&c->co, st_clock_now(clk)) : ST_TIME_NEVER;
-    if (due == ST_TIME_NEVER)
-        st_clock_timer_stop(clk, &c->flush);
-    else if (!st_timer_active(&c->flush) || c->flush.at != due)
-        st_clock_timer_start(clk, &c->flush, due, 0);
-}
-
-static void on_flush(st_timer_t *t, st_time_t deadline, void *ctx)
-{
-    up_conn_t *c = ctx;
-    st_coalescer_flush(&c->co, now_of(c->owner)); /* the time messages really leave */
-    arm_flush(c);
-}
-
-static int co_send(void *ctx, const char *msg, size_t len)
-{
-    up_conn_t *c = ctx;
-    return st_wsconn_send(&c->ws, msg, len, false);
-}
-
-static const char *co_code(void *ctx, st_sym_t sym)
-{
-    up_conn_t *c = ctx;
-    return st_symtab_code(c->owner->syms, sym);
-}
-
 /* --- the session --------------------------------------------------------------------------- */
 
 static void on_keepalive(st_timer_t *t, st_time_t now, void *ctx)
 {
     up_conn_t *c = ctx;
-    if (st_wsconn_send(&c->ws, "PING", 4, false) == 0) c->owner->pings++;
+    if (st_wsconn_send(&c->sc.ws, "PING", 4, false) == 0) c->owner->pings++;
 }
 
 /* While a session is down its tier 1-2 markets are polled by REST (see feed.h). */
 static void fallback_sync(upbit_feed_t *uf, up_conn_t *c)
 {
-    st_feed_fallback_sync(uf->rest, &c->co.ledger, st_wsconn_down(&c->ws), (uint8_t)(c->ws.index + 1),
+    st_feed_fallback_sync(uf->rest, &c->sc.co.ledger, st_wsconn_down(&c->sc.ws), (uint8_t)(c->sc.ws.index + 1),
                           uf->fallback, uf->nsyms, uf->fallback_poll);
 }
 
@@ -116,9 +83,8 @@ static void on_open(st_wsconn_t *w, void *ctx)
     up_conn_t *c = ctx;
     upbit_feed_t *uf = c->owner;
     st_time_t now = now_of(uf);
-    st_log_info(FEED, "%s: session %d: subscribing %d keys", uf->base.name, w->index, c->co.ledger.desired);
-    st_coalescer_reset(&c->co, now); /* the whole desired set in the next message */
-    arm_flush(c);
+    st_log_info(FEED, "%s: session %d: subscribing %d keys", uf->base.name, w->index, c->sc.co.ledger.desired);
+    st_subconn_opened(&c->sc); /* the whole desired set in the next message */
     st_clock_timer_start(uf->base.clock, &c->keepalive, now + KEEPALIVE, KEEPALIVE);
     fallback_sync(uf, c); /* handed back to the stream */
 }
@@ -126,16 +92,15 @@ static void on_open(st_wsconn_t *w, void *ctx)
 static void on_closed(st_wsconn_t *w, void *ctx)
 {
     up_conn_t *c = ctx;
-    st_clock_timer_stop(c->owner->base.clock, &c->flush);
     st_clock_timer_stop(c->owner->base.clock, &c->keepalive);
-    st_coalescer_reset(&c->co, now_of(c->owner)); /* nothing streams any more */
+    st_subconn_closed(&c->sc); /* nothing streams any more */
     fallback_sync(c->owner, c);
 }
 
 static bool subscribed(st_wsconn_t *w, void *ctx)
 {
     up_conn_t *c = ctx;
-    return c->co.ledger.confirmed > 0;
+    return c->sc.co.ledger.confirmed > 0;
 }
 
 static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
@@ -160,8 +125,8 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
     case ST_UP_ERROR:
         uf->errors++;
         st_log_error(FEED, "%s: session %d: the venue answered %s: %s (%d codes wanted)", uf->base.name, w->index,
-                     m.error_name, m.error_message, c->co.ledger.desired);
-        if (strcmp(m.error_name, "TOO_MANY_REQUEST") == 0) st_limiter_rate_error(&c->lim, now);
+                     m.error_name, m.error_message, c->sc.co.ledger.desired);
+        if (strcmp(m.error_name, "TOO_MANY_REQUEST") == 0) st_limiter_rate_error(&c->sc.lim, now);
         return;
     case ST_UP_TICKER:
     case ST_UP_TRADE:
@@ -178,9 +143,9 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
     st_wsconn_alive(w);
     st_channel_t ch = m.kind == ST_UP_TRADE ? ST_CH_TRADE : m.kind == ST_UP_ORDERBOOK ? ST_CH_BOOK : ST_CH_TICKER;
     st_key_t key = ST_KEY(sym, ch);
-    if (st_ledger_state(&c->co.ledger, key) & ST_LK_SUBBING) { /* the first data is the answer */
-        st_coalescer_ack(&c->co, key, ST_ACK_SUBSCRIBED, now);
-        arm_flush(c);
+    if (st_ledger_state(&c->sc.co.ledger, key) & ST_LK_SUBBING) { /* the first data is the answer */
+        st_coalescer_ack(&c->sc.co, key, ST_ACK_SUBSCRIBED, now);
+        st_subconn_arm(&c->sc);
     }
     m.tick.sym = sym;
     m.tick.feed = uf->base.index;
@@ -194,7 +159,7 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
 static void want_tier(upbit_feed_t *uf, int conn, st_sym_t sym, uint8_t tier, bool on, st_time_t now)
 {
     if (conn < 0 || conn >= uf->nconns || (tier != ST_TIER_REALTIME && tier != ST_TIER_SEMI)) return;
-    st_coalescer_t *co = &uf->conns[conn].co;
+    st_coalescer_t *co = &uf->conns[conn].sc.co;
     st_coalescer_want(co, ST_KEY(sym, ST_CH_TRADE), on, now);
     if (tier == ST_TIER_REALTIME) st_coalescer_want(co, ST_KEY(sym, ST_CH_BOOK), on, now);
 }
@@ -213,8 +178,8 @@ static int up_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn
         if ((size_t)ch[i].sym < uf->nsyms && ch[i].to_tier == ST_TIER_POLL) uf->fallback[ch[i].sym] = 0;
     st_feed_poll_apply(uf->rest, ch, n, plan, uf->default_poll, uf->fallback, uf->nsyms);
     for (int k = 0; k < uf->nconns; k++) {
-        arm_flush(&uf->conns[k]);
-        if (!st_wsconn_open(&uf->conns[k].ws)) fallback_sync(uf, &uf->conns[k]);
+        st_subconn_arm(&uf->conns[k].sc);
+        if (!st_wsconn_open(&uf->conns[k].sc.ws)) fallback_sync(uf, &uf->conns[k]);
     }
     return 0;
 }
@@ -225,7 +190,7 @@ static int up_start(st_feed_t *f)
     uf->running = true;
     st_log_info(FEED, "%s: Upbit feed starting: %d session%s, %s", f->name, uf->nconns, uf->nconns == 1 ? "" : "s",
                 uf->url);
-    for (int k = 0; k < uf->nconns; k++) st_wsconn_start(&uf->conns[k].ws);
+    for (int k = 0; k < uf->nconns; k++) st_wsconn_start(&uf->conns[k].sc.ws);
     st_restpoll_start(uf->rest);
     return 0;
 }
@@ -237,9 +202,9 @@ static void up_stop(st_feed_t *f)
     uf->running = false;
     st_restpoll_stop(uf->rest);
     for (int k = 0; k < uf->nconns; k++) {
-        st_clock_timer_stop(f->clock, &uf->conns[k].flush);
+        st_clock_timer_stop(f->clock, &uf->conns[k].sc.flush);
         st_clock_timer_stop(f->clock, &uf->conns[k].keepalive);
-        st_wsconn_stop(&uf->conns[k].ws);
+        st_wsconn_stop(&uf->conns[k].sc.ws);
     }
 }
 
@@ -255,9 +220,7 @@ static void up_destroy(st_feed_t *f)
     for (int k = 0; k < uf->nconns; k++) {
         up_conn_t *c = &uf->conns[k];
         st_clock_timer_stop(f->clock, &c->keepalive); /* a close during destroy may not restart it, but be sure */
-        st_wsconn_free(&c->ws);
-        st_coalescer_free(&c->co);
-        st_limiter_free(&c->lim);
+        st_subconn_free(&c->sc);
     }
     free(uf->conns);
     free(uf->known);
@@ -281,11 +244,11 @@ static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < uf->nconns; k++) {
         up_conn_t *c = &uf->conns[k];
-        out->reconnects += c->ws.drops;
-        out->stalls += c->ws.stalls;
-        out->connect_failures += c->ws.failed;
-        out->sessions_open += st_wsconn_open(&c->ws);
-        st_feed_stats_add_coalescer(out, &c->co, &c->lim, now);
+        out->reconnects += c->sc.ws.drops;
+        out->stalls += c->sc.ws.stalls;
+        out->connect_failures += c->sc.ws.failed;
+        out->sessions_open += st_wsconn_open(&c->sc.ws);
+        st_feed_stats_add_coalescer(out, &c->sc.co, &c->sc.lim, now);
     }
 }
 
@@ -422,23 +385,17 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
     };
     uf->rest = st_restpoll_create(&pc);
 
-    st_rl_tuning_t tune;
-    st_rl_mode_tuning((st_rl_mode_t)fc->limiter, &tune);
-    st_window_t win[2] = {{(int)fc->ws_rate, ST_SEC}, {(int)fc->ws_rate_minute, ST_MIN}};
     uf->conns = st_xcalloc((size_t)uf->nconns, sizeof(*uf->conns));
     for (int k = 0; k < uf->nconns; k++) {
         up_conn_t *c = &uf->conns[k];
         c->owner = uf;
-        st_limiter_init(&c->lim, win, fc->ws_rate_minute > 0 ? 2 : 1, &tune);
-        st_coalescer_io_t io = {co_send, co_code, NULL, c};
-        st_coalescer_init(&c->co, ST_VENUE_UPBIT, uf->nsyms, uf->budget, &c->lim, fc->debounce, &io);
-        snprintf(c->co.ticket, sizeof(c->co.ticket), "strata-%s-%d", fc->name, k);
-        st_timer_init(&c->flush, on_flush, c);
+        st_subconn_init(&c->sc, ST_VENUE_UPBIT, fc, env->syms, uf->nsyms, NULL);
+        snprintf(c->sc.co.ticket, sizeof(c->sc.co.ticket), "strata-%s-%d", fc->name, k);
         st_timer_init(&c->keepalive, on_keepalive, c);
-        st_feed_wsconn_setup(&c->ws, fc, k, uf->ctx, uf->host, uf->path, port, tls, env->clock);
-        c->ws.cb = (st_wsconn_cbs_t){NULL, on_open, on_message, on_closed, subscribed};
-        c->ws.cb_ctx = c;
-        st_wsconn_init(&c->ws);
+        st_feed_wsconn_setup(&c->sc.ws, fc, k, uf->ctx, uf->host, uf->path, port, tls, env->clock);
+        c->sc.ws.cb = (st_wsconn_cbs_t){NULL, on_open, on_message, on_closed, subscribed};
+        c->sc.ws.cb_ctx = c;
+        st_wsconn_init(&c->sc.ws);
     }
     *out = &uf->base;
     return 0;

@@ -55,6 +55,7 @@ struct h {
     bool timed_out;
     size_t mark; /* tick count at some point, for "more ticks since" */
     int refused;  /* symbols the feed reported as refused or failing */
+    st_sym_t watched; /* the symbol the outage tests follow */
     st_sym_t refused_sym;
 };
 
@@ -248,6 +249,34 @@ static inline bool settled(h_t *h)
 {
     st_feed_stats_t s = stats(h, 0);
     return s.sessions_open == 1 && s.ws_used == s.ws_desired && s.ws_desired > 0;
+}
+
+/* REST snapshots of h->watched since tick `from` (Upbit's subscription snapshots excluded). */
+static inline size_t snapshots_of(h_t *h, size_t from)
+{
+    size_t n = 0;
+    for (size_t i = from; i < h->nticks; i++)
+        n += h->ticks[i].sym == h->watched && h->ticks[i].kind == ST_TICK_SNAPSHOT &&
+             !(h->ticks[i].flags & ST_TICK_REPLAY);
+    return n;
+}
+
+static inline bool session_down(h_t *h)
+{
+    return stats(h, 0).sessions_open == 0;
+}
+
+static inline bool three_fallback_polls(h_t *h)
+{
+    return snapshots_of(h, h->mark) >= 3;
+}
+
+/* A dropped session is back: reconnected, everything wanted held, and the venue agrees. */
+static inline bool reconnected(h_t *h)
+{
+    bool open;
+    st_feed_stats_t s = stats(h, 0);
+    return s.reconnects >= 1 && settled(h) && venue_held(h, &open) == s.ws_desired && open;
 }
 
 static inline bool ticks_300(h_t *h)

@@ -112,13 +112,6 @@ static void test_cap_holds_at_the_venue(void **state)
 
 /* The venue drops the session: strata reconnects and the venue holds the whole desired set
  * again, with data flowing. */
-static bool reconnected(h_t *h)
-{
-    bool open;
-    st_feed_stats_t s = stats(h, 0);
-    return s.reconnects >= 1 && settled(h) && venue_held(h, &open) == s.ws_desired && open;
-}
-
 static void test_drop_is_recovered_and_resubscribed(void **state)
 {
     h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);

@@ -239,42 +239,19 @@ static void test_paper_account_one_per_call_and_stretch_reported(void **state)
 /* The WebSocket session drops and stays down (a long backoff): its tier-1 symbol is polled by
  * REST at the fastest interval allowed meanwhile, and handed back to the stream when the
  * session returns. */
-static st_sym_t watched;
-static size_t snapshots_of(h_t *h, size_t from)
-{
-    size_t n = 0;
-    for (size_t i = from; i < h->nticks; i++) n += h->ticks[i].sym == watched && h->ticks[i].kind == ST_TICK_SNAPSHOT;
-    return n;
-}
-
-static bool down(h_t *h)
-{
-    return stats(h, 0).sessions_open == 0;
-}
-
-static bool three_fallback_polls(h_t *h)
-{
-    return snapshots_of(h, h->mark) >= 3;
-}
-
-static bool back(h_t *h)
-{
-    return settled(h);
-}
-
 static void test_outage_moves_tier1_to_rest_and_back(void **state)
 {
     h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
     add_kis(h, "    reconnect_min: 20s\n    reconnect_max: 20s\ntiers: {polling: {min_interval: 1s}}\n");
-    watched = sym(h, "005930");
-    set_tier(h, 0, watched, ST_TIER_REALTIME);
+    h->watched = sym(h, "005930");
+    set_tier(h, 0, h->watched, ST_TIER_REALTIME);
     run_until(h, settled, "the session holding 005930");
     assert_int_equal(snapshots_of(h, 0), 0); /* streamed, not polled */
     cJSON_Delete(exsim_get(h, "/control/fault?drop=1"));
-    run_until(h, down, "the session down");
+    run_until(h, session_down, "the session down");
     h->mark = h->nticks;
     run_until(h, three_fallback_polls, "005930 polled by REST during the outage");
-    run_until(h, back, "the session back");
+    run_until(h, settled, "the session back");
     size_t at_return = h->nticks;
     until = st_clock_now(&h->clock) + 5 * ST_SEC;
     run_until(h, clock_past, "5 s after the return");

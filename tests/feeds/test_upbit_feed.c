@@ -68,13 +68,6 @@ static void test_ticks_match_what_was_sent(void **state)
     h_close(h);
 }
 
-static bool reconnected(h_t *h)
-{
-    bool open;
-    st_feed_stats_t s = stats(h, 0);
-    return s.reconnects >= 1 && settled(h) && venue_held(h, &open) == s.ws_desired && open;
-}
-
 static void test_drop_is_recovered_and_resubscribed(void **state)
 {
     h_t *h = h_open(UNIVERSE, "", NULL, NULL);
@@ -181,37 +174,18 @@ static void test_tier3_by_rest_batched(void **state)
 
 /* The session drops and stays down for a while: its markets are polled by REST meanwhile and
  * handed back to the stream when it returns. */
-static st_sym_t watched;
-static size_t snapshots_of(h_t *h, size_t from)
-{
-    size_t n = 0;
-    for (size_t i = from; i < h->nticks; i++)
-        n += h->ticks[i].sym == watched && h->ticks[i].kind == ST_TICK_SNAPSHOT && !(h->ticks[i].flags & ST_TICK_REPLAY);
-    return n;
-}
-
-static bool down(h_t *h)
-{
-    return stats(h, 0).sessions_open == 0;
-}
-
-static bool three_fallback_polls(h_t *h)
-{
-    return snapshots_of(h, h->mark) >= 3;
-}
-
 static void test_outage_moves_markets_to_rest_and_back(void **state)
 {
     h_t *h = h_open(UNIVERSE, "", NULL, NULL);
     add_upbit(h, "    reconnect_min: 20s\n    reconnect_max: 20s\ntiers: {polling: {min_interval: 1s}}\n");
-    watched = sym(h, "KRW-BTC");
-    set_tier(h, 0, watched, ST_TIER_REALTIME);
+    h->watched = sym(h, "KRW-BTC");
+    set_tier(h, 0, h->watched, ST_TIER_REALTIME);
     run_until(h, settled, "KRW-BTC streaming");
     until = st_clock_now(&h->clock) + 5 * ST_SEC;
     run_until(h, clock_past, "5 s of streaming");
     assert_int_equal(snapshots_of(h, 0), 0); /* streamed, not polled (not even while first connecting) */
     cJSON_Delete(exsim_get(h, "/control/fault?drop=1"));
-    run_until(h, down, "the session down");
+    run_until(h, session_down, "the session down");
     h->mark = h->nticks;
     run_until(h, three_fallback_polls, "KRW-BTC polled by REST during the outage");
     run_until(h, settled, "the session back");
