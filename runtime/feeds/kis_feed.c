@@ -9,7 +9,8 @@
  * Data frames are decoded in place (kis_codec.c) with no allocation per frame. PINGPONG is
  * echoed as text; RFC 6455 pings are answered by libwebsockets. Encrypted frames (order-fill
  * notices) are counted and dropped with a rate-limited warning; malformed frames are counted
- * and dropped.
+ * and dropped. Tier 3, and while a session is down its tier 1-2 symbols, go to REST polling on
+ * the first app key (kis_rest.c).
  * Credentials come from the environment variables the config names and are never logged. */
 #include "feed.h"
 #include "kis_codec.h"
