@@ -90,6 +90,7 @@ static const st_field_t feed_schema_fields[] = {
     FLD(st_feed_cfg_t, "keys", ST_T_LIST, keys, .sub = &cred_schema),
     FLD(st_feed_cfg_t, "token_dir", ST_T_STRING, token_dir, .def = ""),
     FLD(st_feed_cfg_t, "tls_ca_file", ST_T_STRING, tls_ca_file, .def = ""),
+    FLD(st_feed_cfg_t, "orderbook_cache", ST_T_DURATION, orderbook_cache, .def = "30s", DUR_RANGE(0, ST_HOUR)),
     FLD(st_feed_cfg_t, "stall_timeout", ST_T_DURATION, stall_timeout, .def = "30s", DUR_RANGE(ST_SEC, ST_HOUR)),
     FLD(st_feed_cfg_t, "reconnect_min", ST_T_DURATION, reconnect_min, .def = "1s", DUR_RANGE(10 * ST_MSEC, ST_HOUR)),
     FLD(st_feed_cfg_t, "reconnect_max", ST_T_DURATION, reconnect_max, .def = "60s", DUR_RANGE(10 * ST_MSEC, ST_HOUR)),

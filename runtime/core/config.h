@@ -75,6 +75,7 @@ typedef struct {
     st_list_t keys; /* st_cred_cfg_t: one WebSocket session per app key (KIS) */
     char *token_dir; /* KIS: where the access token is cached; "" = the user's cache dir, "none" */
     char *tls_ca_file; /* PEM certificates to trust instead of the system CA store; "" = system */
+    st_dur_t orderbook_cache; /* how long an orderbook fetched on demand answers again */
     st_dur_t stall_timeout; /* no frame for this long while subscribed: reconnect */
     st_dur_t reconnect_min, reconnect_max; /* exponential backoff bounds */
     int64_t connections;

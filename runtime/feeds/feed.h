@@ -5,6 +5,9 @@
 #ifndef ST_FEEDS_FEED_H
 #define ST_FEEDS_FEED_H
 
+#include <errno.h>
+
+#include "bookcache.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "market/tick.h"
@@ -57,6 +60,9 @@ typedef struct {
      * intervals. Returns 0 or a negative error (the change is then not held). */
     int (*apply)(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base,
                  const st_planner_t *plan);
+    /* A symbol's orderbook by REST, cached for feeds[].orderbook_cache (bookcache.h). NULL when
+     * the venue has none. */
+    int (*orderbook)(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx);
 } st_feed_vtable_t;
 
 struct st_feed {
@@ -93,6 +99,13 @@ static inline int st_feed_apply(st_feed_t *f, const st_plan_change_t *ch, size_t
                                 const st_planner_t *plan)
 {
     return f->vt->apply ? f->vt->apply(f, ch, n, base, plan) : 0;
+}
+
+/* Asks for sym's orderbook: cb now with a fresh cached book (returns 1) or later (0); -ENOTSUP
+ * when the feed has no REST side, -EINVAL for an unknown symbol. */
+static inline int st_feed_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
+{
+    return f->vt->orderbook ? f->vt->orderbook(f, sym, cb, ctx) : -ENOTSUP;
 }
 
 /* The sim feed's market (NULL for other kinds): summaries read it. */

@@ -387,7 +387,13 @@ static void on_rest_failure(void *ctx, st_sym_t sym)
     if (kf->base.on_refused) kf->base.on_refused(&kf->base, -1, sym, ST_ACK_INVALID, 0, kf->base.tick_ctx);
 }
 
-static const st_feed_vtable_t kis_vtable = {"kis", kis_start, kis_stop, kis_destroy, kis_stats, NULL, kis_apply};
+static int kis_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
+{
+    return st_kis_rest_orderbook(((kis_feed_t *)f)->rest, sym, cb, ctx);
+}
+
+static const st_feed_vtable_t kis_vtable = {"kis",     kis_start, kis_stop,  kis_destroy,
+                                            kis_stats, NULL,      kis_apply, kis_orderbook};
 
 int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out, char *err,
                        size_t errlen)
@@ -444,7 +450,8 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         .name = fc->name, .clock = env->clock, .http = kf->http, .syms = env->syms, .nsyms = kf->nsyms,
         .base_url = kf->rest_url, .app_key = key ? key : "", .app_secret = secret ? secret : "",
         .token_dir = fc->token_dir, .paper = fc->paper, .rate = fc->rest_rate, .limiter_mode = fc->limiter,
-        .failure_threshold = (int)env->cfg->risk.failure_threshold, .on_snapshot = on_snapshot,
+        .failure_threshold = (int)env->cfg->risk.failure_threshold, .orderbook_ttl = fc->orderbook_cache,
+        .on_snapshot = on_snapshot,
         .on_failure = on_rest_failure, .ctx = kf,
     };
     kf->rest = st_kis_rest_create(&rc);

@@ -23,6 +23,8 @@ struct st_kis_rest {
     st_time_t token_expires, last_issue;
     bool issuing, reissued; /* reissued: this token was already re-issued for EGW00121/123 */
     st_restpoll_t *rp;
+    st_bookcache_t *books;
+    char b_auth[1100];
     st_timer_t token_timer;
     char h_auth[1100], h_key[300], h_secret[300], h_trid[40]; /* the request's headers */
     uint64_t tokens_issued, tokens_reused;
@@ -293,6 +295,57 @@ static st_rp_outcome_t answer(void *ctx, st_restpoll_t *rp, const st_http_respon
     return o;
 }
 
+/* --- orderbooks on demand: inquire-asking-price-exp-ccn (FHKST01010200) ---------------------- */
+
+static bool book_request(void *ctx, st_sym_t sym, char *url, size_t len, const char **hdr)
+{
+    st_kis_rest_t *r = ctx;
+    if (!r->token[0]) return false;
+    snprintf(url, len, "%s/uapi/domestic-stock/v1/quotations/inquire-asking-price-exp-ccn?FID_COND_MRKT_DIV_CODE=J"
+             "&FID_INPUT_ISCD=%s", r->cfg.base_url, st_symtab_code(r->cfg.syms, sym));
+    snprintf(r->b_auth, sizeof(r->b_auth), "authorization: Bearer %s", r->token);
+    const char *h[] = {"content-type: application/json; charset=utf-8", r->b_auth, r->h_key, r->h_secret,
+                       "tr_id: FHKST01010200", "custtype: P", NULL};
+    memcpy(hdr, h, sizeof(h));
+    return true;
+}
+
+static const char *book_parse(void *ctx, const st_http_response_t *resp, st_sym_t sym, st_tick_t *t)
+{
+    st_kis_rest_t *r = ctx;
+    cJSON *j = cJSON_ParseWithLength(resp->body, resp->body_len);
+    const char *rt = str(j, "rt_cd"), *cd = str(j, "msg_cd");
+    cJSON *o = cJSON_GetObjectItem(j, "output1");
+    const char *err = NULL;
+    if (resp->status == 429 || (cd && !strcmp(cd, "EGW00201"))) {
+        st_limiter_rate_error(st_restpoll_limiter(r->rp), now_of(r));
+        err = "the venue's rate limit (EGW00201)";
+    } else if (resp->status != 200 || !rt || strcmp(rt, "0") != 0 || !cJSON_IsObject(o) || !str(o, "askp1")) {
+        err = "the venue refused the orderbook request";
+    } else {
+        t->kind = ST_TICK_ORDERBOOK;
+        t->sym = sym;
+        t->venue_time = t->recv_time = now_of(r);
+        st_book_t *b = &t->u.book;
+        char k[32];
+        for (int i = 0; i < ST_BOOK_DEPTH; i++) {
+            snprintf(k, sizeof(k), "askp%d", i + 1), b->ask[i] = num(o, k);
+            snprintf(k, sizeof(k), "bidp%d", i + 1), b->bid[i] = num(o, k);
+            snprintf(k, sizeof(k), "askp_rsqn%d", i + 1), b->ask_qty[i] = num(o, k);
+            snprintf(k, sizeof(k), "bidp_rsqn%d", i + 1), b->bid_qty[i] = num(o, k);
+        }
+        b->total_ask_qty = num(o, "total_askp_rsqn");
+        b->total_bid_qty = num(o, "total_bidp_rsqn");
+    }
+    cJSON_Delete(j);
+    return err;
+}
+
+int st_kis_rest_orderbook(st_kis_rest_t *r, st_sym_t sym, st_book_cb cb, void *ctx)
+{
+    return st_bookcache_get(r->books, sym, cb, ctx);
+}
+
 static void snapshot_up(void *ctx, const st_tick_t *t)
 {
     st_kis_rest_t *r = ctx;
@@ -329,6 +382,9 @@ st_kis_rest_t *st_kis_rest_create(const st_kis_rest_cfg_t *cfg)
         .on_snapshot = snapshot_up, .on_failure = failure_up, .ctx = r,
     };
     r->rp = st_restpoll_create(&pc);
+    st_bookcache_cfg_t bc = {cfg->name, cfg->clock, cfg->http, st_restpoll_limiter(r->rp), cfg->orderbook_ttl,
+                             cfg->nsyms, book_request, book_parse, r};
+    r->books = st_bookcache_create(&bc);
     st_timer_init(&r->token_timer, on_token_timer, r);
     return r;
 }
@@ -359,9 +415,11 @@ void st_kis_rest_destroy(st_kis_rest_t *r)
 {
     if (!r) return;
     st_kis_rest_stop(r);
+    st_bookcache_destroy(r->books);
     st_restpoll_destroy(r->rp);
     memset(r->token, 0, sizeof(r->token));
     memset(r->h_auth, 0, sizeof(r->h_auth));
+    memset(r->b_auth, 0, sizeof(r->b_auth));
     memset(r->h_secret, 0, sizeof(r->h_secret));
     memset((char *)r->cfg.app_secret, 0, strlen(r->cfg.app_secret));
     free((char *)r->cfg.name);

@@ -17,6 +17,7 @@
 #include "core/http.h"
 #include "market/symtab.h"
 #include "market/tick.h"
+#include "bookcache.h"
 #include "restpoll.h"
 
 typedef struct st_kis_rest st_kis_rest_t;
@@ -34,6 +35,7 @@ typedef struct {
     double rate;             /* the key's REST calls per second */
     int limiter_mode;        /* st_rl_mode_t */
     int failure_threshold;   /* consecutive misses before a symbol is reported */
+    st_dur_t orderbook_ttl;  /* orderbooks on demand answer again for this long */
     void (*on_snapshot)(void *ctx, const st_tick_t *t);     /* sym and venue_time set */
     void (*on_failure)(void *ctx, st_sym_t sym);            /* failure_threshold misses in a row */
     void *ctx;
@@ -51,6 +53,8 @@ void st_kis_rest_destroy(st_kis_rest_t *r);
 /* Polls sym every interval (class cls of the poller's figures); interval 0 stops. */
 void st_kis_rest_poll(st_kis_rest_t *r, st_sym_t sym, st_dur_t interval, int cls);
 void st_kis_rest_stats(st_kis_rest_t *r, st_kis_rest_stats_t *out);
+/* A symbol's orderbook on demand (inquire-asking-price-exp-ccn), cached (bookcache.h). */
+int st_kis_rest_orderbook(st_kis_rest_t *r, st_sym_t sym, st_book_cb cb, void *ctx);
 /* The quotations' poller (tier-3 changes go straight to it). */
 st_restpoll_t *st_kis_rest_poller(st_kis_rest_t *r);
 /* The token file's path for an app key (for tests and operators). */

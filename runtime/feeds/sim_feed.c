@@ -417,7 +417,7 @@ static void sim_sync(st_feed_t *f, st_time_t now)
 }
 
 static const st_feed_vtable_t sim_vtable = {"sim", sim_start, sim_stop, sim_destroy, sim_stats,
-                                            sim_sync, sim_apply};
+                                            sim_sync, sim_apply, NULL};
 
 int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                        char *err, size_t errlen)

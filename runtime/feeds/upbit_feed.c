@@ -50,6 +50,7 @@ struct upbit_feed {
     int nconns, budget;
     st_http_t *http;
     st_restpoll_t *rest; /* tier 3 */
+    st_bookcache_t *books; /* orderbooks on demand */
     char *rest_url;
     st_dur_t default_poll, fallback_poll;
     uint8_t *fallback; /* by symbol: 1 + the session whose outage has it polled, 0 = none */
@@ -214,6 +215,7 @@ static void up_destroy(st_feed_t *f)
     up_stop(f);
     st_http_destroy(uf->http);
     st_ws_context_destroy(uf->ctx);
+    st_bookcache_destroy(uf->books);
     st_restpoll_destroy(uf->rest);
     free(uf->rest_url);
     free(uf->fallback);
@@ -338,7 +340,57 @@ static void rest_failure(void *ctx, st_sym_t sym)
     if (uf->base.on_refused) uf->base.on_refused(&uf->base, -1, sym, ST_ACK_INVALID, 0, uf->base.tick_ctx);
 }
 
-static const st_feed_vtable_t upbit_vtable = {"upbit", up_start, up_stop, up_destroy, up_stats, NULL, up_apply};
+/* --- orderbooks on demand: /v1/orderbook ------------------------------------------------------ */
+
+static bool book_request(void *ctx, st_sym_t sym, char *url, size_t len, const char **hdr)
+{
+    upbit_feed_t *uf = ctx;
+    snprintf(url, len, "%s/v1/orderbook?markets=%s", uf->rest_url, st_symtab_code(uf->syms, sym));
+    hdr[0] = "accept: application/json";
+    hdr[1] = NULL;
+    return true;
+}
+
+static const char *book_parse(void *ctx, const st_http_response_t *resp, st_sym_t sym, st_tick_t *t)
+{
+    upbit_feed_t *uf = ctx;
+    if (resp->status == 429) {
+        st_limiter_rate_error(st_restpoll_limiter(uf->rest), now_of(uf));
+        return "the venue's rate limit (HTTP 429)";
+    }
+    cJSON *j = resp->status == 200 ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
+    cJSON *o = cJSON_GetArrayItem(j, 0), *units = cJSON_GetObjectItem(o, "orderbook_units");
+    if (!cJSON_IsObject(o) || !cJSON_IsArray(units)) {
+        cJSON_Delete(j);
+        return "the venue refused the orderbook request";
+    }
+    t->kind = ST_TICK_ORDERBOOK;
+    t->sym = sym;
+    double ms = jnum(o, "timestamp");
+    t->recv_time = now_of(uf);
+    t->venue_time = ms > 0 && ms < 1e14 ? (st_time_t)ms * ST_MSEC : t->recv_time;
+    st_book_t *b = &t->u.book;
+    int i = 0;
+    cJSON *u;
+    cJSON_ArrayForEach(u, units) {
+        if (i == ST_BOOK_DEPTH) break;
+        b->ask[i] = jnum(u, "ask_price"), b->bid[i] = jnum(u, "bid_price");
+        b->ask_qty[i] = jnum(u, "ask_size"), b->bid_qty[i] = jnum(u, "bid_size");
+        i++;
+    }
+    b->total_ask_qty = jnum(o, "total_ask_size");
+    b->total_bid_qty = jnum(o, "total_bid_size");
+    cJSON_Delete(j);
+    return NULL;
+}
+
+static int up_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
+{
+    return st_bookcache_get(((upbit_feed_t *)f)->books, sym, cb, ctx);
+}
+
+static const st_feed_vtable_t upbit_vtable = {"upbit",  up_start, up_stop,  up_destroy,
+                                              up_stats, NULL,     up_apply, up_orderbook};
 
 int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out, char *err,
                          size_t errlen)
@@ -384,6 +436,9 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
         .answer = rest_answer, .on_snapshot = rest_snapshot, .on_failure = rest_failure, .ctx = uf,
     };
     uf->rest = st_restpoll_create(&pc);
+    st_bookcache_cfg_t bc = {fc->name, env->clock, uf->http, st_restpoll_limiter(uf->rest), fc->orderbook_cache,
+                             uf->nsyms, book_request, book_parse, uf};
+    uf->books = st_bookcache_create(&bc);
 
     uf->conns = st_xcalloc((size_t)uf->nconns, sizeof(*uf->conns));
     for (int k = 0; k < uf->nconns; k++) {

@@ -56,6 +56,7 @@ struct h {
     size_t mark; /* tick count at some point, for "more ticks since" */
     int refused;  /* symbols the feed reported as refused or failing */
     st_sym_t watched; /* the symbol the outage tests follow */
+    st_time_t until;  /* for h_clock_past */
     st_sym_t refused_sym;
 };
 
@@ -277,6 +278,62 @@ static inline bool reconnected(h_t *h)
     bool open;
     st_feed_stats_t s = stats(h, 0);
     return s.reconnects >= 1 && settled(h) && venue_held(h, &open) == s.ws_desired && open;
+}
+
+static inline bool h_clock_past(h_t *h)
+{
+    return st_clock_now(&h->clock) >= h->until;
+}
+
+/* Orderbooks asked for with st_feed_orderbook land here. */
+static int book_answers;
+static st_tick_t book_last;
+static char book_err[128];
+
+static inline void got_book(const st_tick_t *b, const char *err, void *ctx)
+{
+    book_answers++;
+    if (b) book_last = *b;
+    snprintf(book_err, sizeof(book_err), "%s", err ? err : "");
+}
+
+static int book_want;
+static inline bool books_answered(h_t *h)
+{
+    return book_answers >= book_want;
+}
+
+/* The simulator's count of quotation calls (KIS REST, or Upbit REST answered). */
+static inline double venue_quotes(h_t *h, bool upbit)
+{
+    cJSON *j = exsim_get(h, "/control/stats");
+    double n = upbit ? jnum(cJSON_GetObjectItem(j, "upbit_rest"), "ok") : jnum(cJSON_GetObjectItem(j, "rest"), "calls");
+    cJSON_Delete(j);
+    return n;
+}
+
+/* Three asks for sym's book while none is cached: one call answers all three; a fourth within
+ * the cache's life answers at once without a call; after it, a new call. */
+static inline void check_orderbook_on_demand(h_t *h, st_sym_t s, bool upbit)
+{
+    book_answers = 0;
+    for (int i = 0; i < 3; i++) assert_int_equal(st_feed_orderbook(h->feed[0], s, got_book, NULL), 0);
+    book_want = 3;
+    run_until(h, books_answered, "three answers");
+    assert_string_equal(book_err, "");
+    assert_int_equal(book_last.kind, ST_TICK_ORDERBOOK);
+    assert_int_equal(book_last.sym, s);
+    assert_true(book_last.u.book.bid[0] > 0 && book_last.u.book.ask[0] > book_last.u.book.bid[0]);
+    assert_true(venue_quotes(h, upbit) == 1);
+    assert_int_equal(st_feed_orderbook(h->feed[0], s, got_book, NULL), 1); /* cached */
+    assert_int_equal(book_answers, 4);
+    assert_true(venue_quotes(h, upbit) == 1);
+    h->until = st_clock_now(&h->clock) + 31 * ST_SEC;
+    run_until(h, h_clock_past, "the cache's 30 s");
+    assert_int_equal(st_feed_orderbook(h->feed[0], s, got_book, NULL), 0);
+    book_want = 5;
+    run_until(h, books_answered, "the fifth answer");
+    assert_true(venue_quotes(h, upbit) == 2);
 }
 
 static inline bool ticks_300(h_t *h)

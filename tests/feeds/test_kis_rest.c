@@ -261,6 +261,14 @@ static void test_outage_moves_tier1_to_rest_and_back(void **state)
     h_close(h);
 }
 
+static void test_orderbook_on_demand_cached(void **state)
+{
+    h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
+    add_kis(h, NULL); /* the first asks wait for the token */
+    check_orderbook_on_demand(h, sym(h, "005930"), false);
+    h_close(h);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -274,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_failing_symbol_is_reported),
         cmocka_unit_test(test_outage_moves_tier1_to_rest_and_back),
         cmocka_unit_test(test_paper_account_one_per_call_and_stretch_reported),
+        cmocka_unit_test(test_orderbook_on_demand_cached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,6 +258,14 @@ static void test_wss_verifies_the_server(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_orderbook_on_demand_cached(void **state)
+{
+    h_t *h = h_open(UNIVERSE, "", NULL, NULL);
+    add_upbit(h, NULL);
+    check_orderbook_on_demand(h, sym(h, "KRW-ETH"), true);
+    h_close(h);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -271,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_tier3_by_rest_batched),
         cmocka_unit_test(test_outage_moves_markets_to_rest_and_back),
         cmocka_unit_test(test_wss_verifies_the_server),
+        cmocka_unit_test(test_orderbook_on_demand_cached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
