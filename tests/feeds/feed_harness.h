@@ -72,6 +72,15 @@ static inline void on_tick(const st_tick_t *t, void *ctx)
     h->ticks[h->nticks++] = *t;
 }
 
+/* For main(): no SIGPIPE, warnings on stderr (FEED_TEST_DEBUG=1: everything), and
+ * FEED_TEST_FILTER=pattern runs only the matching tests. */
+static inline void h_setup(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    st_log_open(getenv("FEED_TEST_DEBUG") ? ST_LL_DEBUG : ST_LL_WARN, ST_LOG_TEXT, NULL);
+    if (getenv("FEED_TEST_FILTER")) cmocka_set_test_filter(getenv("FEED_TEST_FILTER"));
+}
+
 static inline void on_refused_cb(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, void *ctx)
 {
     h_t *h = ctx;

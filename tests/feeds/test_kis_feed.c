@@ -232,9 +232,7 @@ static void test_backoff_doubles_within_bounds(void **state)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    st_log_open(getenv("FEED_TEST_DEBUG") ? ST_LL_DEBUG : ST_LL_WARN, ST_LOG_TEXT, NULL);
-    if (getenv("FEED_TEST_FILTER")) cmocka_set_test_filter(getenv("FEED_TEST_FILTER"));
+    h_setup();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff_doubles_within_bounds),
         cmocka_unit_test(test_ticks_match_what_was_sent),

@@ -271,9 +271,7 @@ static void test_orderbook_on_demand_cached(void **state)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    st_log_open(getenv("FEED_TEST_DEBUG") ? ST_LL_DEBUG : ST_LL_WARN, ST_LOG_TEXT, NULL);
-    if (getenv("FEED_TEST_FILTER")) cmocka_set_test_filter(getenv("FEED_TEST_FILTER"));
+    h_setup();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tier3_fresh_batched_within_the_rate),
         cmocka_unit_test(test_token_reused_across_restarts),
