@@ -1,4 +1,5 @@
 #include "kis_rest.h"
+#include "rest_codec.h"
 #include "restpoll.h"
 #include "core/log.h"
 #include "core/res.h"
@@ -188,42 +189,6 @@ static void on_token_timer(st_timer_t *t, st_time_t now, void *ctx)
 
 /* --- quotations ------------------------------------------------------------------------------ */
 
-static const char *str(cJSON *o, const char *k)
-{
-    cJSON *x = cJSON_GetObjectItem(o, k);
-    return cJSON_IsString(x) ? x->valuestring : NULL;
-}
-
-static double num(cJSON *o, const char *k)
-{
-    const char *s = str(o, k);
-    return s ? strtod(s, NULL) : 0;
-}
-
-/* One row (multprice or inquire-price) into a snapshot tick. */
-static bool row_tick(cJSON *o, bool multi, st_sym_t sym, st_time_t now, st_tick_t *t)
-{
-    memset(t, 0, sizeof(*t));
-    const char *price = str(o, multi ? "inter2_prpr" : "stck_prpr");
-    if (!price || !*price) return false;
-    t->kind = ST_TICK_SNAPSHOT;
-    t->sym = sym;
-    t->venue_time = now; /* quotations carry no time: the answer's */
-    t->recv_time = now;
-    st_trade_t *q = &t->u.trade;
-    q->price = strtod(price, NULL);
-    q->open = num(o, multi ? "inter2_oprc" : "stck_oprc");
-    q->high = num(o, multi ? "inter2_hgpr" : "stck_hgpr");
-    q->low = num(o, multi ? "inter2_lwpr" : "stck_lwpr");
-    q->prev_close = num(o, multi ? "inter2_prdy_clpr" : "stck_sdpr");
-    q->cum_volume = num(o, "acml_vol");
-    q->cum_value = num(o, "acml_tr_pbmn");
-    if (multi) q->best_ask = num(o, "inter2_askp"), q->best_bid = num(o, "inter2_bidp");
-    const char *halt = str(o, "temp_stop_yn");
-    if (halt && *halt == 'Y') t->flags |= ST_TICK_HALTED;
-    return true;
-}
-
 static bool ready(void *ctx)
 {
     st_kis_rest_t *r = ctx;
@@ -249,50 +214,41 @@ static void request(void *ctx, const st_sym_t *syms, size_t n, char *url, size_t
     memcpy(hdr, h, sizeof(h));
 }
 
+static void quote_row(void *ctx, const st_tick_t *t)
+{
+    st_restpoll_row(ctx, t);
+}
+
+/* The venue's view of the token: re-issue it once (EGW00121 invalid, EGW00123 expired). */
+static void token_refused(st_kis_rest_t *r, st_rq_status_t s)
+{
+    st_log_warn(FEED, "%s: the venue says the access token is %s (%s): issuing a new one", r->cfg.name,
+                s == ST_RQ_TOKEN_EXPIRED ? "expired" : "invalid", s == ST_RQ_TOKEN_EXPIRED ? "EGW00123" : "EGW00121");
+    if (!r->reissued) {
+        r->reissued = true;
+        r->token[0] = '\0';
+        issue_token(r);
+    }
+}
+
 static st_rp_outcome_t answer(void *ctx, st_restpoll_t *rp, const st_http_response_t *resp, const st_sym_t *syms,
                               size_t n)
 {
     st_kis_rest_t *r = ctx;
     if (resp->error) return ST_RP_RETRY;
-    st_time_t now = now_of(r);
-    cJSON *j = cJSON_ParseWithLength(resp->body, resp->body_len);
-    const char *rt = str(j, "rt_cd"), *cd = str(j, "msg_cd");
-    st_rp_outcome_t o = ST_RP_OK;
-    if (resp->status == 429 || (cd && !strcmp(cd, "EGW00201"))) {
-        o = ST_RP_RATE;
-    } else if (cd && (!strcmp(cd, "EGW00123") || !strcmp(cd, "EGW00121"))) {
-        st_log_warn(FEED, "%s: the venue says the access token is %s (%s): issuing a new one", r->cfg.name,
-                    !strcmp(cd, "EGW00123") ? "expired" : "invalid", cd);
-        if (!r->reissued) {
-            r->reissued = true;
-            r->token[0] = '\0';
-            issue_token(r);
-        }
-        o = ST_RP_RETRY;
-    } else if (resp->status != 200 || !rt || strcmp(rt, "0") != 0) {
+    const char *codes[ST_RESTPOLL_MAX_BATCH];
+    for (size_t i = 0; i < n; i++) codes[i] = st_symtab_code(r->cfg.syms, syms[i]);
+    st_rq_status_t s = st_kis_quotes_parse(resp->status, resp->body, resp->body_len, codes, syms, n, now_of(r),
+                                           quote_row, rp);
+    switch (s) {
+    case ST_RQ_OK: return ST_RP_OK;
+    case ST_RQ_RATE: return ST_RP_RATE;
+    case ST_RQ_TOKEN_EXPIRED:
+    case ST_RQ_TOKEN_INVALID: token_refused(r, s); return ST_RP_RETRY;
+    default:
         st_log_warn(FEED, "%s: quotation refused (HTTP %d): %.160s", r->cfg.name, resp->status, resp->body);
-        o = ST_RP_RETRY;
-    } else {
-        cJSON *out = cJSON_GetObjectItem(j, "output");
-        bool multi = cJSON_IsArray(out);
-        for (size_t i = 0; i < n; i++) {
-            cJSON *row = NULL;
-            if (multi) { /* rows are keyed by their own code, not by position */
-                const char *code = st_symtab_code(r->cfg.syms, syms[i]);
-                cJSON *it;
-                cJSON_ArrayForEach(it, out) {
-                    const char *rc = str(it, "inter_shrn_iscd");
-                    if (rc && !strcmp(rc, code)) row = it;
-                }
-            } else if (cJSON_IsObject(out)) {
-                row = out;
-            }
-            st_tick_t t;
-            if (row && row_tick(row, multi, syms[i], now, &t)) st_restpoll_row(rp, &t);
-        }
+        return ST_RP_RETRY;
     }
-    cJSON_Delete(j);
-    return o;
 }
 
 /* --- orderbooks on demand: inquire-asking-price-exp-ccn (FHKST01010200) ---------------------- */
@@ -313,32 +269,11 @@ static bool book_request(void *ctx, st_sym_t sym, char *url, size_t len, const c
 static const char *book_parse(void *ctx, const st_http_response_t *resp, st_sym_t sym, st_tick_t *t)
 {
     st_kis_rest_t *r = ctx;
-    cJSON *j = cJSON_ParseWithLength(resp->body, resp->body_len);
-    const char *rt = str(j, "rt_cd"), *cd = str(j, "msg_cd");
-    cJSON *o = cJSON_GetObjectItem(j, "output1");
-    const char *err = NULL;
-    if (resp->status == 429 || (cd && !strcmp(cd, "EGW00201"))) {
-        st_limiter_rate_error(st_restpoll_limiter(r->rp), now_of(r));
-        err = "the venue's rate limit (EGW00201)";
-    } else if (resp->status != 200 || !rt || strcmp(rt, "0") != 0 || !cJSON_IsObject(o) || !str(o, "askp1")) {
-        err = "the venue refused the orderbook request";
-    } else {
-        t->kind = ST_TICK_ORDERBOOK;
-        t->sym = sym;
-        t->venue_time = t->recv_time = now_of(r);
-        st_book_t *b = &t->u.book;
-        char k[32];
-        for (int i = 0; i < ST_BOOK_DEPTH; i++) {
-            snprintf(k, sizeof(k), "askp%d", i + 1), b->ask[i] = num(o, k);
-            snprintf(k, sizeof(k), "bidp%d", i + 1), b->bid[i] = num(o, k);
-            snprintf(k, sizeof(k), "askp_rsqn%d", i + 1), b->ask_qty[i] = num(o, k);
-            snprintf(k, sizeof(k), "bidp_rsqn%d", i + 1), b->bid_qty[i] = num(o, k);
-        }
-        b->total_ask_qty = num(o, "total_askp_rsqn");
-        b->total_bid_qty = num(o, "total_bidp_rsqn");
-    }
-    cJSON_Delete(j);
-    return err;
+    st_rq_status_t s = st_kis_book_parse(resp->status, resp->body, resp->body_len, sym, now_of(r), t);
+    if (s == ST_RQ_RATE) st_limiter_rate_error(st_restpoll_limiter(r->rp), now_of(r));
+    if (s == ST_RQ_TOKEN_EXPIRED || s == ST_RQ_TOKEN_INVALID) token_refused(r, s);
+    return s == ST_RQ_OK ? NULL : s == ST_RQ_RATE ? "the venue's rate limit (EGW00201)"
+                                                   : "the venue refused the orderbook request";
 }
 
 int st_kis_rest_orderbook(st_kis_rest_t *r, st_sym_t sym, st_book_cb cb, void *ctx)

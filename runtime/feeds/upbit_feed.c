@@ -16,6 +16,7 @@
  * HTTP 418 stops every call until the ban ends (Retry-After, else a minute). */
 #include "feed.h"
 #include "upbit_codec.h"
+#include "rest_codec.h"
 #include "restpoll.h"
 #include "subconn.h"
 #include "core/http.h"
@@ -266,10 +267,9 @@ static void rest_request(void *ctx, const st_sym_t *syms, size_t n, char *url, s
     hdr[1] = NULL;
 }
 
-static double jnum(cJSON *o, const char *k)
+static void ticker_row(void *ctx, const st_tick_t *t)
 {
-    cJSON *x = cJSON_GetObjectItem(o, k);
-    return cJSON_IsNumber(x) ? x->valuedouble : 0;
+    st_restpoll_row(ctx, t);
 }
 
 static st_rp_outcome_t rest_answer(void *ctx, st_restpoll_t *rp, const st_http_response_t *resp, const st_sym_t *syms,
@@ -290,38 +290,12 @@ static st_rp_outcome_t rest_answer(void *ctx, st_restpoll_t *rp, const st_http_r
         st_restpoll_ban(rp, now + (st_dur_t)((wait > 0 ? wait : 60) * ST_SEC));
         return ST_RP_BANNED;
     }
-    cJSON *j = resp->status == 200 ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
-    if (!cJSON_IsArray(j)) {
+    const char *codes[ST_RESTPOLL_MAX_BATCH];
+    for (size_t i = 0; i < n; i++) codes[i] = st_symtab_code(uf->syms, syms[i]);
+    if (st_up_tickers_parse(resp->status, resp->body, resp->body_len, codes, syms, n, now, ticker_row, rp) != ST_RQ_OK) {
         st_log_warn(FEED, "%s: /v1/ticker refused (HTTP %d): %.160s", uf->base.name, resp->status, resp->body);
-        cJSON_Delete(j);
         return ST_RP_RETRY;
     }
-    cJSON *row;
-    cJSON_ArrayForEach(row, j) {
-        cJSON *m = cJSON_GetObjectItem(row, "market");
-        if (!cJSON_IsString(m) || !cJSON_IsNumber(cJSON_GetObjectItem(row, "trade_price"))) continue;
-        st_sym_t sym = st_symtab_find(uf->syms, m->valuestring, strlen(m->valuestring));
-        bool asked = false;
-        for (size_t i = 0; i < n && !asked; i++) asked = syms[i] == sym;
-        if (!asked) continue;
-        st_tick_t t;
-        memset(&t, 0, sizeof(t));
-        t.kind = ST_TICK_SNAPSHOT;
-        t.sym = sym;
-        double ms = jnum(row, "trade_timestamp");
-        t.venue_time = ms > 0 && ms < 1e14 ? (st_time_t)ms * ST_MSEC : now;
-        t.recv_time = now;
-        st_trade_t *q = &t.u.trade;
-        q->price = jnum(row, "trade_price");
-        q->open = jnum(row, "opening_price");
-        q->high = jnum(row, "high_price");
-        q->low = jnum(row, "low_price");
-        q->prev_close = jnum(row, "prev_closing_price");
-        q->cum_volume = jnum(row, "acc_trade_volume");
-        q->cum_value = jnum(row, "acc_trade_price");
-        st_restpoll_row(rp, &t);
-    }
-    cJSON_Delete(j);
     return ST_RP_OK;
 }
 
@@ -354,34 +328,10 @@ static bool book_request(void *ctx, st_sym_t sym, char *url, size_t len, const c
 static const char *book_parse(void *ctx, const st_http_response_t *resp, st_sym_t sym, st_tick_t *t)
 {
     upbit_feed_t *uf = ctx;
-    if (resp->status == 429) {
-        st_limiter_rate_error(st_restpoll_limiter(uf->rest), now_of(uf));
-        return "the venue's rate limit (HTTP 429)";
-    }
-    cJSON *j = resp->status == 200 ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
-    cJSON *o = cJSON_GetArrayItem(j, 0), *units = cJSON_GetObjectItem(o, "orderbook_units");
-    if (!cJSON_IsObject(o) || !cJSON_IsArray(units)) {
-        cJSON_Delete(j);
-        return "the venue refused the orderbook request";
-    }
-    t->kind = ST_TICK_ORDERBOOK;
-    t->sym = sym;
-    double ms = jnum(o, "timestamp");
-    t->recv_time = now_of(uf);
-    t->venue_time = ms > 0 && ms < 1e14 ? (st_time_t)ms * ST_MSEC : t->recv_time;
-    st_book_t *b = &t->u.book;
-    int i = 0;
-    cJSON *u;
-    cJSON_ArrayForEach(u, units) {
-        if (i == ST_BOOK_DEPTH) break;
-        b->ask[i] = jnum(u, "ask_price"), b->bid[i] = jnum(u, "bid_price");
-        b->ask_qty[i] = jnum(u, "ask_size"), b->bid_qty[i] = jnum(u, "bid_size");
-        i++;
-    }
-    b->total_ask_qty = jnum(o, "total_ask_size");
-    b->total_bid_qty = jnum(o, "total_bid_size");
-    cJSON_Delete(j);
-    return NULL;
+    st_rq_status_t s = st_up_book_parse(resp->status, resp->body, resp->body_len, sym, now_of(uf), t);
+    if (s == ST_RQ_RATE) st_limiter_rate_error(st_restpoll_limiter(uf->rest), now_of(uf));
+    return s == ST_RQ_OK ? NULL : s == ST_RQ_RATE ? "the venue's rate limit (HTTP 429)"
+                                                   : "the venue refused the orderbook request";
 }
 
 static int up_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
