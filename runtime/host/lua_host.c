@@ -1,0 +1,541 @@
+#include "lua_host.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/res.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOOK_EVERY 1000 /* instructions between two looks at the budget */
+#define LOADED "strata.loaded"
+
+struct st_lua {
+    lua_State *L;
+    char *name, *dir;
+    size_t mem, cap;
+    uint64_t budget, used;
+    bool tripped;
+    int quarantine_after;
+    const st_host_api_t *api;
+    int ref_module, ref_trade, ref_book, ref_strata;
+    uint64_t calls, faults, in_row;
+    bool quarantined;
+    char last_error[2048];
+};
+
+static st_lua_t *self(lua_State *L)
+{
+    return *(st_lua_t **)lua_getextraspace(L);
+}
+
+/* --- the allocator: the memory cap ---------------------------------------------------------- */
+
+static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    st_lua_t *s = ud;
+    if (!ptr) osize = 0; /* then osize names the kind of object */
+    if (nsize == 0) {
+        free(ptr);
+        s->mem -= osize;
+        return NULL;
+    }
+    if (nsize > osize && s->mem + (nsize - osize) > s->cap) return NULL; /* Lua raises "not enough memory" */
+    void *p = realloc(ptr, nsize);
+    if (p) s->mem = s->mem - osize + nsize;
+    return p;
+}
+
+/* --- the guarded path ----------------------------------------------------------------------- */
+
+static void l_hook(lua_State *L, lua_Debug *ar)
+{
+    st_lua_t *s = self(L);
+    if (!s->tripped) {
+        s->used += HOOK_EVERY;
+        if (s->used <= s->budget) return;
+        s->tripped = true;
+        /* From now on every line fails, so a pcall in the script cannot swallow it. */
+        lua_sethook(L, l_hook, LUA_MASKCOUNT | LUA_MASKLINE, 1);
+    }
+    luaL_error(L, "instruction budget of %I exceeded", (lua_Integer)s->budget); /* %I: lua_pushfstring's */
+}
+
+static int l_msgh(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+/* Calls the function below its nargs arguments; leaves nres results on success. */
+static int guarded(st_lua_t *s, int nargs, int nres)
+{
+    lua_State *L = s->L;
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, l_msgh);
+    lua_insert(L, base);
+    s->used = 0;
+    s->tripped = false;
+    lua_sethook(L, l_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    int rc = lua_pcall(L, nargs, nres, base);
+    lua_sethook(L, NULL, 0, 0);
+    s->calls++;
+    if (rc == LUA_OK) {
+        lua_remove(L, base);
+        s->in_row = 0;
+        return 0;
+    }
+    snprintf(s->last_error, sizeof(s->last_error), "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "error");
+    lua_settop(L, base - 1);
+    lua_gc(L, LUA_GCCOLLECT); /* a memory bomb leaves garbage behind */
+    s->faults++;
+    s->in_row++;
+    st_log_warn(HOST, "%s: %s", s->name, s->last_error);
+    if (s->in_row >= (uint64_t)s->quarantine_after && !s->quarantined) {
+        s->quarantined = true;
+        char why[160];
+        snprintf(why, sizeof(why), "%llu faults in a row", (unsigned long long)s->in_row);
+        st_log_error(HOST, "%s: quarantined after %s; its subscriptions are released", s->name, why);
+        if (s->api && s->api->quarantined) s->api->quarantined(s->api->ctx, why);
+    }
+    return -1;
+}
+
+/* Pushes the module's callback `name`; false (nothing pushed) when there is none. */
+static bool callback(st_lua_t *s, const char *name)
+{
+    if (s->quarantined) return false;
+    lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->ref_module);
+    lua_getfield(s->L, -1, name);
+    lua_remove(s->L, -2);
+    if (lua_isfunction(s->L, -1)) return true;
+    lua_pop(s->L, 1);
+    return false;
+}
+
+/* --- the strata module ---------------------------------------------------------------------- */
+
+static int result(lua_State *L, int rc, const char *why)
+{
+    if (rc >= 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    lua_pushstring(L, why && *why ? why : st_strerror(rc));
+    return 2;
+}
+
+static const st_host_api_t *api_of(lua_State *L)
+{
+    const st_host_api_t *a = self(L)->api;
+    if (!a) luaL_error(L, "no host");
+    return a;
+}
+
+static int prio_arg(lua_State *L, int i)
+{
+    return luaL_checkoption(L, i, "medium", st_priority_names);
+}
+
+static int l_watch(lua_State *L)
+{
+    const st_host_api_t *a = api_of(L);
+    return result(L, a->watch ? a->watch(a->ctx, luaL_checkstring(L, 1), prio_arg(L, 2)) : -ENOTSUP, NULL);
+}
+
+static int l_unwatch(lua_State *L)
+{
+    const st_host_api_t *a = api_of(L);
+    return result(L, a->unwatch ? a->unwatch(a->ctx, luaL_checkstring(L, 1)) : -ENOTSUP, NULL);
+}
+
+static int l_upgrade_priority(lua_State *L)
+{
+    const st_host_api_t *a = api_of(L);
+    return result(L, a->upgrade_priority ? a->upgrade_priority(a->ctx, luaL_checkstring(L, 1), prio_arg(L, 2))
+                                         : -ENOTSUP, NULL);
+}
+
+static int l_emergency_subscribe(lua_State *L)
+{
+    const st_host_api_t *a = api_of(L);
+    char why[256] = "";
+    int rc = a->emergency_subscribe
+                 ? a->emergency_subscribe(a->ctx, luaL_checkstring(L, 1), luaL_checknumber(L, 2), why, sizeof(why))
+                 : -ENOTSUP;
+    return result(L, rc, why);
+}
+
+static int l_update_performance_score(lua_State *L)
+{
+    const st_host_api_t *a = api_of(L);
+    return result(L, a->update_performance_score
+                         ? a->update_performance_score(a->ctx, luaL_checkstring(L, 1), luaL_checknumber(L, 2))
+                         : -ENOTSUP, NULL);
+}
+
+static const char *opt_field(lua_State *L, const char *k, const char *def)
+{
+    lua_getfield(L, 1, k);
+    const char *v = lua_isstring(L, -1) ? lua_tostring(L, -1) : def;
+    lua_pop(L, 1); /* the string stays alive: the table holds it */
+    return v;
+}
+
+static int l_signal(lua_State *L)
+{
+    const st_host_api_t *a = api_of(L);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    const char *sym = opt_field(L, "symbol", NULL);
+    if (!sym) return luaL_error(L, "strata.signal: symbol is required");
+    lua_getfield(L, 1, "strength");
+    double strength = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 1.0;
+    lua_pop(L, 1);
+    int rc = a->signal ? a->signal(a->ctx, sym, opt_field(L, "side", ""), strength, opt_field(L, "reason", ""))
+                       : -ENOTSUP;
+    return result(L, rc, NULL);
+}
+
+static int l_every(lua_State *L)
+{
+    const st_host_api_t *a = api_of(L);
+    double secs = luaL_checknumber(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    if (!(secs > 0)) return luaL_error(L, "strata.every: the interval must be positive seconds");
+    return result(L, a->every ? a->every(a->ctx, (st_dur_t)(secs * ST_SEC), name) : -ENOTSUP, NULL);
+}
+
+static int l_now(lua_State *L)
+{
+    const st_host_api_t *a = api_of(L);
+    lua_pushnumber(L, a->now ? (double)a->now(a->ctx) / ST_SEC : 0);
+    return 1;
+}
+
+static int l_log(lua_State *L)
+{
+    static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+    int lvl = luaL_checkoption(L, 1, NULL, levels);
+    const char *msg = luaL_checkstring(L, 2);
+    st_lua_t *s = self(L);
+    if (lvl == 0) st_log_debug(HOST, "%s: %s", s->name, msg);
+    else if (lvl == 1) st_log_info(HOST, "%s: %s", s->name, msg);
+    else if (lvl == 2) st_log_warn(HOST, "%s: %s", s->name, msg);
+    else st_log_error(HOST, "%s: %s", s->name, msg);
+    return 0;
+}
+
+static const luaL_Reg strata_funcs[] = {
+    {"watch", l_watch},
+    {"unwatch", l_unwatch},
+    {"upgrade_priority", l_upgrade_priority},
+    {"emergency_subscribe", l_emergency_subscribe},
+    {"update_performance_score", l_update_performance_score},
+    {"signal", l_signal},
+    {"every", l_every},
+    {"now", l_now},
+    {"log", l_log},
+    {NULL, NULL},
+};
+
+static int l_readonly(lua_State *L)
+{
+    return luaL_error(L, "the strata module is read-only");
+}
+
+/* --- the sandbox ---------------------------------------------------------------------------- */
+
+/* require(name): a text module from the strategy's directory ("a.b" is a/b.lua), or strata. */
+static int l_require(lua_State *L)
+{
+    st_lua_t *s = self(L);
+    const char *name = luaL_checkstring(L, 1);
+    if (!strcmp(name, "strata")) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_strata);
+        return 1;
+    }
+    for (const char *p = name; *p; p++)
+        if (!(*p == '_' || *p == '.' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            return luaL_error(L, "require: \"%s\" is not a module name (letters, digits, _ and .)", name);
+    if (!*name || name[0] == '.' || strstr(name, ".."))
+        return luaL_error(L, "require: \"%s\" is not a module name", name);
+    lua_getfield(L, LUA_REGISTRYINDEX, LOADED);
+    if (lua_getfield(L, -1, name) != LUA_TNIL) return 1;
+    lua_pop(L, 1);
+    char path[1024];
+    int n = snprintf(path, sizeof(path), "%s/", s->dir);
+    for (const char *p = name; *p && n < (int)sizeof(path) - 5; p++) path[n++] = *p == '.' ? '/' : *p;
+    snprintf(path + n, sizeof(path) - (size_t)n, ".lua");
+    char *text;
+    size_t len;
+    if (st_file_read(path, &text, &len) != 0) return luaL_error(L, "require: no module \"%s\" in %s", name, s->dir);
+    char chunk[1100];
+    snprintf(chunk, sizeof(chunk), "@%s", path);
+    int rc = luaL_loadbufferx(L, text, len, chunk, "t");
+    free(text);
+    if (rc != LUA_OK) return lua_error(L);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 1);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushboolean(L, 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, name);
+    return 1;
+}
+
+static void sandbox(st_lua_t *s)
+{
+    lua_State *L = s->L;
+    static const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},        {LUA_TABLIBNAME, luaopen_table},
+                                    {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+                                    {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_COLIBNAME, luaopen_coroutine}};
+    for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+        luaL_requiref(L, libs[i].name, libs[i].func, 1);
+        lua_pop(L, 1);
+    }
+    static const char *const denied[] = {"dofile", "loadfile", "load"}; /* files, and binary chunks */
+    for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+        lua_pushnil(L);
+        lua_setglobal(L, denied[i]);
+    }
+    /* os: the clock only */
+    luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0);
+    lua_newtable(L);
+    static const char *const os_ok[] = {"time", "clock", "date", "difftime"};
+    for (size_t i = 0; i < sizeof(os_ok) / sizeof(os_ok[0]); i++) {
+        lua_getfield(L, -2, os_ok[i]);
+        lua_setfield(L, -2, os_ok[i]);
+    }
+    lua_setglobal(L, "os");
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, LOADED);
+    lua_pushcfunction(L, l_require);
+    lua_setglobal(L, "require");
+    /* strata: a read-only proxy over the functions */
+    lua_newtable(L);
+    lua_newtable(L);
+    luaL_newlib(L, strata_funcs);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_readonly);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    s->ref_strata = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_setglobal(L, "strata");
+}
+
+/* --- ticks in reused tables ----------------------------------------------------------------- */
+
+/* Pushes a table with every field already there, so filling it never allocates. */
+static void preset_table(lua_State *L, const char *const *fields, size_t n, int more)
+{
+    lua_createtable(L, 0, (int)n + more);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushnumber(L, 0);
+        lua_setfield(L, -2, fields[i]);
+    }
+}
+
+static const char *const trade_fields[] = {"price", "volume", "open", "high", "low", "prev_close", "cum_volume",
+                                           "cum_value", "best_bid", "best_ask", "time", "recv_time"};
+static const char *const book_arrays[] = {"ask", "bid", "ask_qty", "bid_qty"};
+
+static void make_tick_tables(st_lua_t *s)
+{
+    lua_State *L = s->L;
+    preset_table(L, trade_fields, sizeof(trade_fields) / sizeof(trade_fields[0]), 2);
+    lua_pushstring(L, "");
+    lua_setfield(L, -2, "side");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "halted");
+    s->ref_trade = luaL_ref(L, LUA_REGISTRYINDEX);
+    static const char *const book_fields[] = {"total_ask_qty", "total_bid_qty", "time", "recv_time"};
+    preset_table(L, book_fields, 4, 4);
+    for (size_t a = 0; a < 4; a++) {
+        lua_createtable(L, ST_BOOK_DEPTH, 0);
+        for (int i = 1; i <= ST_BOOK_DEPTH; i++) {
+            lua_pushnumber(L, 0);
+            lua_rawseti(L, -2, i);
+        }
+        lua_setfield(L, -2, book_arrays[a]);
+    }
+    s->ref_book = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static void setnum(lua_State *L, const char *k, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+static void fill_trade(lua_State *L, const st_tick_t *t)
+{
+    const st_trade_t *q = &t->u.trade;
+    setnum(L, "price", q->price);
+    setnum(L, "volume", q->volume);
+    setnum(L, "open", q->open);
+    setnum(L, "high", q->high);
+    setnum(L, "low", q->low);
+    setnum(L, "prev_close", q->prev_close);
+    setnum(L, "cum_volume", q->cum_volume);
+    setnum(L, "cum_value", q->cum_value);
+    setnum(L, "best_bid", q->best_bid);
+    setnum(L, "best_ask", q->best_ask);
+    setnum(L, "time", (double)t->venue_time / ST_SEC);
+    setnum(L, "recv_time", (double)t->recv_time / ST_SEC);
+    lua_pushstring(L, q->side == ST_SIDE_BUY ? "buy" : q->side == ST_SIDE_SELL ? "sell" : "");
+    lua_setfield(L, -2, "side");
+    lua_pushboolean(L, (t->flags & ST_TICK_HALTED) != 0);
+    lua_setfield(L, -2, "halted");
+}
+
+static void fill_book(lua_State *L, const st_tick_t *t)
+{
+    const st_book_t *b = &t->u.book;
+    const double *arr[] = {b->ask, b->bid, b->ask_qty, b->bid_qty};
+    for (size_t a = 0; a < 4; a++) {
+        lua_getfield(L, -1, book_arrays[a]);
+        for (int i = 0; i < ST_BOOK_DEPTH; i++) {
+            lua_pushnumber(L, arr[a][i]);
+            lua_rawseti(L, -2, i + 1);
+        }
+        lua_pop(L, 1);
+    }
+    setnum(L, "total_ask_qty", b->total_ask_qty);
+    setnum(L, "total_bid_qty", b->total_bid_qty);
+    setnum(L, "time", (double)t->venue_time / ST_SEC);
+    setnum(L, "recv_time", (double)t->recv_time / ST_SEC);
+}
+
+/* --- the interface -------------------------------------------------------------------------- */
+
+int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errlen)
+{
+    char *text;
+    size_t len;
+    int rc = st_file_read(cfg->path, &text, &len);
+    if (rc) {
+        snprintf(err, errlen, "%s: cannot read: %s", cfg->path, st_strerror(rc));
+        return rc;
+    }
+    st_lua_t *s = st_xcalloc(1, sizeof(*s));
+    s->name = st_xstrdup(cfg->name);
+    s->dir = st_xstrdup(cfg->path);
+    char *slash = strrchr(s->dir, '/');
+    if (slash) *slash = '\0';
+    else strcpy(s->dir, ".");
+    s->cap = cfg->mem_cap ? cfg->mem_cap : 64u << 20;
+    s->budget = cfg->budget ? cfg->budget : 10000000u;
+    s->quarantine_after = cfg->quarantine_after > 0 ? cfg->quarantine_after : 5;
+    s->api = cfg->api;
+    s->L = lua_newstate(l_alloc, s);
+    if (!s->L) {
+        free(text);
+        snprintf(err, errlen, "%s: cannot create a Lua state", cfg->path);
+        st_lua_close(s);
+        return -ENOMEM;
+    }
+    *(st_lua_t **)lua_getextraspace(s->L) = s;
+    sandbox(s);
+    make_tick_tables(s);
+    char chunk[1100];
+    snprintf(chunk, sizeof(chunk), "@%s", cfg->path);
+    rc = luaL_loadbufferx(s->L, text, len, chunk, "t"); /* text only: binary chunks are refused */
+    free(text);
+    if (rc != LUA_OK) {
+        snprintf(err, errlen, "%s", lua_tostring(s->L, -1));
+        st_lua_close(s);
+        return -EINVAL;
+    }
+    if (guarded(s, 0, 1) != 0) {
+        snprintf(err, errlen, "%s", s->last_error);
+        st_lua_close(s);
+        return -EINVAL;
+    }
+    if (!lua_istable(s->L, -1)) {
+        snprintf(err, errlen, "%s: a strategy must return a table of callbacks (init, on_trade, …), got %s",
+                 cfg->path, luaL_typename(s->L, -1));
+        st_lua_close(s);
+        return -EINVAL;
+    }
+    s->ref_module = luaL_ref(s->L, LUA_REGISTRYINDEX);
+    *out = s;
+    return 0;
+}
+
+void st_lua_close(st_lua_t *s)
+{
+    if (!s) return;
+    if (s->L) lua_close(s->L);
+    free(s->name);
+    free(s->dir);
+    free(s);
+}
+
+int st_lua_init(st_lua_t *s, const char *const *keys, const char *const *values, size_t n)
+{
+    if (!callback(s, "init")) return 1;
+    lua_createtable(s->L, 0, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(s->L, values[i]);
+        lua_setfield(s->L, -2, keys[i]);
+    }
+    return guarded(s, 1, 0);
+}
+
+int st_lua_on_tick(st_lua_t *s, const char *code, const st_tick_t *t)
+{
+    bool book = t->kind == ST_TICK_ORDERBOOK;
+    const char *cb = book ? "on_orderbook" : t->kind == ST_TICK_SNAPSHOT ? "on_snapshot" : "on_trade";
+    if (!callback(s, cb)) return 1;
+    lua_pushstring(s->L, code);
+    lua_rawgeti(s->L, LUA_REGISTRYINDEX, book ? s->ref_book : s->ref_trade);
+    if (book) fill_book(s->L, t);
+    else fill_trade(s->L, t);
+    return guarded(s, 2, 0);
+}
+
+static int call_with_string(st_lua_t *s, const char *cb, const char *arg)
+{
+    if (!callback(s, cb)) return 1;
+    lua_pushstring(s->L, arg);
+    return guarded(s, 1, 0);
+}
+
+int st_lua_on_timer(st_lua_t *s, const char *name)
+{
+    return call_with_string(s, "on_timer", name);
+}
+
+int st_lua_on_timeslot(st_lua_t *s, const char *slot)
+{
+    return call_with_string(s, "on_timeslot", slot);
+}
+
+int st_lua_shutdown(st_lua_t *s)
+{
+    if (!callback(s, "shutdown")) return 1;
+    return guarded(s, 0, 0);
+}
+
+void st_lua_stats(const st_lua_t *s, st_lua_stats_t *out)
+{
+    out->calls = s->calls;
+    out->faults = s->faults;
+    out->faults_in_row = s->in_row;
+    out->mem = s->mem;
+    out->quarantined = s->quarantined;
+    out->last_error = s->last_error;
+}

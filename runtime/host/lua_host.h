@@ -1,0 +1,71 @@
+/* One Lua 5.4 strategy: its own lua_State, sandboxed, budgeted, called only through one
+ * guarded path.
+ *
+ * A strategy is a text chunk (binary chunks are refused) that returns a table of callbacks:
+ * init(params), on_trade(sym, t), on_orderbook(sym, ob), on_snapshot(sym, s), on_timeslot(slot),
+ * on_timer(name), shutdown(). It sees an allow-listed standard library (base without dofile,
+ * loadfile and load; string, table, math, utf8, coroutine; os.time/os.clock/os.date only; no io,
+ * no package) and a `strata` module bound to the host's functions; `require` loads text modules
+ * from the strategy's directory only.
+ *
+ * Every call goes through st_lua_call's path: a traceback message handler, lua_pcall, an
+ * instruction budget per callback (a count hook that, once tripped, fires on every line so a
+ * pcall in the script cannot swallow it), a memory cap enforced by the allocator. A failed call
+ * logs its traceback and counts a fault; `quarantine_after` faults in a row quarantine the
+ * strategy (its callbacks are no longer called; the host is told). Ticks reach Lua in one table
+ * per kind reused for every call, never a fresh one. */
+#ifndef ST_HOST_LUA_HOST_H
+#define ST_HOST_LUA_HOST_H
+
+#include "market/tick.h"
+
+typedef struct st_lua st_lua_t;
+
+/* What a strategy can ask of the host; every call returns 0 or a negative error (the Lua side
+ * then returns nil and a message). Codes are the venue's ("005930"); priorities are
+ * st_priority_t. */
+typedef struct {
+    int (*watch)(void *ctx, const char *code, int prio);
+    int (*unwatch)(void *ctx, const char *code);
+    int (*upgrade_priority)(void *ctx, const char *code, int prio);
+    int (*emergency_subscribe)(void *ctx, const char *code, double score, char *why, size_t whylen);
+    int (*update_performance_score)(void *ctx, const char *code, double score);
+    int (*signal)(void *ctx, const char *code, const char *side, double strength, const char *reason);
+    int (*every)(void *ctx, st_dur_t interval, const char *name);
+    st_time_t (*now)(void *ctx);
+    void (*quarantined)(void *ctx, const char *why); /* the strategy stopped being called */
+    void *ctx;
+} st_host_api_t;
+
+typedef struct {
+    const char *name;        /* for log lines */
+    const char *path;        /* the strategy file */
+    size_t mem_cap;          /* bytes the state may hold; 0 = 64 MiB */
+    uint64_t budget;         /* Lua instructions per callback; 0 = 10 million */
+    int quarantine_after;    /* faults in a row; 0 = 5 */
+    const st_host_api_t *api;
+} st_lua_cfg_t;
+
+/* Compiles and runs the file; it must return a table. Returns 0, or a negative error with
+ * "file:line: message" in err. */
+int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errlen);
+void st_lua_close(st_lua_t *s);
+
+/* init(params) with params a table of the given string pairs (n of them). */
+int st_lua_init(st_lua_t *s, const char *const *keys, const char *const *values, size_t n);
+/* on_trade / on_orderbook / on_snapshot by the tick's kind; code is the symbol's. Returns 0,
+ * 1 when the strategy has no such callback or is quarantined, or -1 after a fault. */
+int st_lua_on_tick(st_lua_t *s, const char *code, const st_tick_t *t);
+int st_lua_on_timer(st_lua_t *s, const char *name);
+int st_lua_on_timeslot(st_lua_t *s, const char *slot);
+int st_lua_shutdown(st_lua_t *s);
+
+typedef struct {
+    uint64_t calls, faults, faults_in_row;
+    size_t mem;       /* bytes held now */
+    bool quarantined;
+    const char *last_error; /* the latest fault's message and traceback, "" if none */
+} st_lua_stats_t;
+void st_lua_stats(const st_lua_t *s, st_lua_stats_t *out);
+
+#endif

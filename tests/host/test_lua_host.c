@@ -1,0 +1,285 @@
+/* The Lua strategy host: callbacks and host functions, a script error's traceback naming
+ * file:line, a runaway loop cut off (also inside the script's own pcall), a memory bomb capped,
+ * quarantine after K faults in a row, the sandbox (no io, os.execute, package, dofile,
+ * loadfile, load; require only from the strategy's directory; binary chunks refused), and tick
+ * tables reused rather than built per call. */
+#include "../test.h"
+
+#include "core/log.h"
+#include "host/lua_host.h"
+
+static char dir[64];
+
+/* A fake host recording what strategies ask. */
+typedef struct {
+    char calls[64][96];
+    int n;
+    int quarantined;
+} fake_t;
+
+static fake_t fake;
+
+static void rec(const char *fmt, const char *a, double x)
+{
+    if (fake.n < 64) snprintf(fake.calls[fake.n++], sizeof(fake.calls[0]), fmt, a, x);
+}
+
+static int f_watch(void *ctx, const char *code, int prio) { rec("watch %s %.0f", code, prio); return 0; }
+static int f_unwatch(void *ctx, const char *code) { rec("unwatch %s%.0f", code, 0); return 0; }
+static int f_upgrade(void *ctx, const char *code, int prio) { rec("upgrade %s %.0f", code, prio); return 0; }
+static int f_emergency(void *ctx, const char *code, double score, char *why, size_t len)
+{
+    rec("emergency %s %.1f", code, score);
+    snprintf(why, len, "no room for %.1f", score);
+    return -ENOSPC;
+}
+static int f_score(void *ctx, const char *code, double score) { rec("score %s %.2f", code, score); return 0; }
+static int f_signal(void *ctx, const char *code, const char *side, double strength, const char *reason)
+{
+    char b[64];
+    snprintf(b, sizeof(b), "%s %s %s", code, side, reason);
+    rec("signal %s %.1f", b, strength);
+    return 0;
+}
+static int f_every(void *ctx, st_dur_t every, const char *name) { rec("every %s %.1f", name, (double)every / ST_SEC); return 0; }
+static st_time_t f_now(void *ctx) { return 1800000000LL * ST_SEC; }
+static void f_quarantined(void *ctx, const char *why) { fake.quarantined++; }
+
+static const st_host_api_t api = {f_watch, f_unwatch, f_upgrade, f_emergency, f_score, f_signal,
+                                  f_every, f_now,     f_quarantined, NULL};
+
+static char *write_file(const char *name, const char *text)
+{
+    return st_test_write(dir, name, text);
+}
+
+static st_lua_t *open_ok(const char *text, size_t cap, uint64_t budget)
+{
+    char *path = write_file("s.lua", text);
+    st_lua_cfg_t cfg = {"s", path, cap, budget, 3, &api};
+    st_lua_t *s = NULL;
+    char err[512] = "";
+    int rc = st_lua_open(&s, &cfg, err, sizeof(err));
+    if (rc) printf("# %s\n", err);
+    assert_int_equal(rc, 0);
+    free(path);
+    return s;
+}
+
+static st_tick_t trade(double price)
+{
+    st_tick_t t;
+    memset(&t, 0, sizeof(t));
+    t.kind = ST_TICK_TRADE;
+    t.venue_time = 1800000000LL * ST_SEC;
+    t.u.trade.price = price;
+    t.u.trade.volume = 10;
+    t.u.trade.prev_close = 100;
+    t.u.trade.side = ST_SIDE_BUY;
+    return t;
+}
+
+static void test_callbacks_and_host_functions(void **state)
+{
+    memset(&fake, 0, sizeof(fake));
+    st_lua_t *s = open_ok(
+        "local M, seen = {}, 0\n"
+        "function M.init(p) strata.watch('005930', p.prio) strata.every(30, 'scan') end\n"
+        "function M.on_trade(sym, t)\n"
+        "  seen = seen + 1\n"
+        "  if t.price / t.prev_close - 1 >= 0.03 then\n"
+        "    strata.signal{symbol=sym, side=t.side, strength=2.5, reason='gap'}\n"
+        "    strata.upgrade_priority(sym, 'critical')\n"
+        "    local ok, why = strata.emergency_subscribe(sym, 150)\n"
+        "    if not ok then strata.log('info', why) end\n"
+        "  end\n"
+        "  strata.update_performance_score(sym, seen / 4)\n"
+        "end\n"
+        "function M.on_timer(name) strata.unwatch(name) end\n"
+        "return M\n", 0, 0);
+    const char *k[] = {"prio"}, *v[] = {"high"};
+    assert_int_equal(st_lua_init(s, k, v, 1), 0);
+    st_tick_t t = trade(100);
+    assert_int_equal(st_lua_on_tick(s, "005930", &t), 0);
+    t = trade(104);
+    assert_int_equal(st_lua_on_tick(s, "005930", &t), 0);
+    assert_int_equal(st_lua_on_timer(s, "000660"), 0);
+    assert_int_equal(st_lua_on_timeslot(s, "lunch"), 1); /* no such callback */
+    const char *want[] = {"watch 005930 1", "every scan 30.0", "score 005930 0.25", "signal 005930 buy gap 2.5",
+                          "upgrade 005930 0", "emergency 005930 150.0", "score 005930 0.50", "unwatch 0006600"};
+    assert_int_equal(fake.n, 8);
+    for (int i = 0; i < 8; i++) assert_string_equal(fake.calls[i], want[i]);
+    st_lua_stats_t st;
+    st_lua_stats(s, &st);
+    assert_int_equal(st.faults, 0);
+    st_lua_close(s);
+}
+
+/* An error names file:line and carries a traceback; K faults in a row quarantine; a success in
+ * between resets the count. */
+static void test_errors_traceback_and_quarantine(void **state)
+{
+    memset(&fake, 0, sizeof(fake));
+    st_lua_t *s = open_ok("local M = {}\n"
+                          "local function deep(t) return t.nope.field end\n"
+                          "function M.on_trade(sym, t) if t.price > 0 then deep(t) end end\n"
+                          "return M\n", 0, 0);
+    st_tick_t bad = trade(1), fine = trade(0);
+    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1);
+    st_lua_stats_t st;
+    st_lua_stats(s, &st);
+    assert_non_null(strstr(st.last_error, "s.lua:2: attempt to index a nil value (field 'nope')"));
+    assert_non_null(strstr(st.last_error, "stack traceback"));
+    assert_non_null(strstr(st.last_error, "s.lua:3: in function"));
+    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1);
+    assert_int_equal(st_lua_on_tick(s, "X", &fine), 0); /* the run of faults is broken */
+    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1);
+    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1);
+    assert_int_equal(fake.quarantined, 0);
+    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1); /* the third in a row */
+    assert_int_equal(fake.quarantined, 1);
+    assert_int_equal(st_lua_on_tick(s, "X", &fine), 1); /* no longer called */
+    st_lua_stats(s, &st);
+    assert_true(st.quarantined);
+    assert_int_equal(st.faults, 5);
+    st_lua_close(s);
+
+    char *path = write_file("broken.lua", "local M = {}\nfunction M.on_trade(sym, t)\n  if then end\nend\nreturn M\n");
+    st_lua_cfg_t cfg = {"broken", path, 0, 0, 3, &api};
+    char err[512];
+    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "broken.lua:3:"));
+    free(path);
+    path = write_file("notable.lua", "return 42\n");
+    cfg.path = path;
+    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "must return a table of callbacks"));
+    free(path);
+}
+
+/* A runaway loop is cut off at the budget, even when the script wraps it in pcall. */
+static void test_runaway_loop_cut_off(void **state)
+{
+    st_lua_t *s = open_ok("local M = {}\n"
+                          "function M.on_timer(n)\n"
+                          "  if n == 'plain' then while true do end end\n"
+                          "  while true do pcall(function() while true do end end) end\n"
+                          "end\n"
+                          "function M.on_timeslot(x) local a = 0 for i = 1, 1000 do a = a + i end end\n"
+                          "return M\n", 0, 100000);
+    assert_int_equal(st_lua_on_timer(s, "plain"), -1);
+    st_lua_stats_t st;
+    st_lua_stats(s, &st);
+    assert_non_null(strstr(st.last_error, "instruction budget of 100000 exceeded"));
+    assert_int_equal(st_lua_on_timer(s, "wrapped"), -1); /* pcall cannot swallow it */
+    st_lua_stats(s, &st);
+    assert_non_null(strstr(st.last_error, "instruction budget of 100000 exceeded"));
+    assert_int_equal(st_lua_on_timeslot(s, "x"), 0); /* a fresh budget for the next callback */
+    st_lua_close(s);
+}
+
+/* A memory bomb fails its callback at the cap; the state lives on and gets its memory back. */
+static void test_memory_bomb_capped(void **state)
+{
+    st_lua_t *s = open_ok("local M, keep = {}, {}\n"
+                          "function M.on_timer(n) local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 100) .. i end end\n"
+                          "function M.on_timeslot(x) keep[#keep + 1] = x end\n"
+                          "return M\n", 4u << 20, 0);
+    assert_int_equal(st_lua_on_timer(s, "bomb"), -1);
+    st_lua_stats_t st;
+    st_lua_stats(s, &st);
+    assert_non_null(strstr(st.last_error, "not enough memory"));
+    assert_true(st.mem < (1u << 20)); /* collected after the fault */
+    assert_int_equal(st_lua_on_timeslot(s, "lunch"), 0);
+    st_lua_close(s);
+}
+
+static void test_sandbox(void **state)
+{
+    char *helper = write_file("helper.lua", "return { twice = function(x) return 2 * x end }\n");
+    free(helper);
+    st_lua_t *s = open_ok(
+        "local M = {}\n"
+        "function M.on_timeslot(what)\n"
+        "  if what == 'absent' then\n"
+        "    assert(io == nil and dofile == nil and loadfile == nil and load == nil and package == nil)\n"
+        "    assert(os.execute == nil and os.getenv == nil and os.remove == nil and type(os.time()) == 'number')\n"
+        "    assert(require('helper').twice(21) == 42 and require('strata') == strata)\n"
+        "  elseif what == 'escape' then require('..etc.passwd')\n"
+        "  elseif what == 'nomodule' then require('nope')\n"
+        "  elseif what == 'write' then strata.watch = nil end\n"
+        "end\n"
+        "return M\n", 0, 0);
+    assert_int_equal(st_lua_on_timeslot(s, "absent"), 0);
+    st_lua_stats_t st;
+    assert_int_equal(st_lua_on_timeslot(s, "escape"), -1);
+    st_lua_stats(s, &st);
+    assert_non_null(strstr(st.last_error, "is not a module name"));
+    assert_int_equal(st_lua_on_timeslot(s, "nomodule"), -1);
+    st_lua_stats(s, &st);
+    assert_non_null(strstr(st.last_error, "no module \"nope\""));
+    assert_int_equal(st_lua_on_timeslot(s, "write"), -1);
+    st_lua_stats(s, &st);
+    assert_non_null(strstr(st.last_error, "read-only"));
+    st_lua_close(s);
+
+    /* A binary chunk is refused. */
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "printf '\\033Lua\\124\\000' > %s/bin.lua", dir);
+    assert_int_equal(system(cmd), 0);
+    char path[128], err[512];
+    snprintf(path, sizeof(path), "%s/bin.lua", dir);
+    st_lua_cfg_t cfg = {"bin", path, 0, 0, 3, &api};
+    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "attempt to load a binary chunk"));
+}
+
+/* Ticks reach Lua in the same table every time. */
+static void test_tick_tables_reused(void **state)
+{
+    st_lua_t *s = open_ok("local M, first, same = {}, nil, 0\n"
+                          "function M.on_trade(sym, t) if first == nil then first = t elseif first == t then same = same + 1 end\n"
+                          "  assert(t.price > 0 and t.side == 'buy' and t.halted == false) end\n"
+                          "function M.on_orderbook(sym, ob) assert(#ob.ask == 10 and ob.ask[1] == 101 and ob.bid[1] == 100) end\n"
+                          "function M.on_timer(n) assert(same == 99, same) end\n"
+                          "return M\n", 0, 0);
+    for (int i = 0; i < 100; i++) {
+        st_tick_t t = trade(100 + i);
+        assert_int_equal(st_lua_on_tick(s, "005930", &t), 0);
+    }
+    st_tick_t b;
+    memset(&b, 0, sizeof(b));
+    b.kind = ST_TICK_ORDERBOOK;
+    b.u.book.ask[0] = 101;
+    b.u.book.bid[0] = 100;
+    assert_int_equal(st_lua_on_tick(s, "005930", &b), 0);
+    assert_int_equal(st_lua_on_timer(s, "check"), 0);
+    st_lua_close(s);
+}
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof(dir), "/tmp/strata-lua-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[96];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd);
+}
+
+int main(void)
+{
+    st_log_open(ST_LL_ERROR + 1, ST_LOG_TEXT, NULL); /* the faults are expected: keep stderr quiet */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_callbacks_and_host_functions),
+        cmocka_unit_test(test_errors_traceback_and_quarantine),
+        cmocka_unit_test(test_runaway_loop_cut_off),
+        cmocka_unit_test(test_memory_bomb_capped),
+        cmocka_unit_test(test_sandbox),
+        cmocka_unit_test(test_tick_tables_reused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
