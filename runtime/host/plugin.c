@@ -1,0 +1,150 @@
+#include "plugin.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/res.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Ticks go to plugins as they are: the public layout must be strata's own. */
+#define SAME(f) (offsetof(strata_tick_t, f) == offsetof(st_tick_t, f))
+_Static_assert(sizeof(strata_tick_t) == sizeof(st_tick_t), "strata_tick_t and st_tick_t differ");
+_Static_assert(SAME(kind) && SAME(flags) && SAME(feed) && SAME(sym) && SAME(venue_time) && SAME(recv_time) &&
+                   SAME(u.trade.price) && SAME(u.trade.best_ask) && SAME(u.trade.side) && SAME(u.book.ask) &&
+                   SAME(u.book.bid_qty) && SAME(u.book.total_bid_qty),
+               "strata_tick_t and st_tick_t are laid out differently");
+
+struct st_plugin {
+    char *name;
+    void *dl;
+    const strata_plugin_t *d;
+    void *state;
+    bool started;
+};
+
+/* A private copy of the file: dlopen of a path it has seen returns the already loaded code. */
+static int copy_file(const char *from, char *to, size_t tolen)
+{
+    char *data;
+    size_t len;
+    int rc = st_file_read(from, &data, &len);
+    if (rc) return rc;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(to, tolen, "%s/strata-plugin-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(to);
+    if (fd < 0) {
+        free(data);
+        return -errno;
+    }
+    bool ok = write(fd, data, len) == (ssize_t)len;
+    close(fd);
+    free(data);
+    if (!ok) {
+        unlink(to);
+        return -EIO;
+    }
+    return 0;
+}
+
+int st_plugin_open(st_plugin_t **out, const char *name, const char *path, char *err, size_t errlen)
+{
+    char copy[512];
+    int rc = copy_file(path, copy, sizeof(copy));
+    if (rc) {
+        snprintf(err, errlen, "plugin %s: cannot read %s: %s", name, path, st_strerror(rc));
+        return rc;
+    }
+    void *dl = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+    unlink(copy); /* the mapping stays; nothing is left behind */
+    if (!dl) {
+        snprintf(err, errlen, "plugin %s: cannot load %s: %s", name, path, dlerror());
+        return -ENOEXEC;
+    }
+    const strata_plugin_t *(*entry)(void);
+    *(void **)&entry = dlsym(dl, STRATA_PLUGIN_SYMBOL);
+    const strata_plugin_t *d = entry ? entry() : NULL;
+    size_t need = offsetof(strata_plugin_t, shutdown) + sizeof(d->shutdown);
+    if (!entry || !d) {
+        snprintf(err, errlen, "plugin %s (%s): no %s symbol; build it with STRATA_PLUGIN_EXPORT from strata's "
+                 "plugin.h", name, path, STRATA_PLUGIN_SYMBOL);
+        rc = -ENOEXEC;
+    } else if (d->abi_major != STRATA_ABI_MAJOR) {
+        snprintf(err, errlen, "plugin %s (%s) was built for strata plugin ABI %u.%u; this strata speaks %d.%d: "
+                 "rebuild it against this strata's plugin.h", name, path, d->abi_major, d->abi_minor,
+                 STRATA_ABI_MAJOR, STRATA_ABI_MINOR);
+        rc = -ENOEXEC;
+    } else if (d->size < need) {
+        snprintf(err, errlen, "plugin %s (%s): its descriptor is %u bytes, this strata needs %zu: rebuild it "
+                 "against this strata's plugin.h", name, path, d->size, need);
+        rc = -ENOEXEC;
+    }
+    if (rc) {
+        dlclose(dl);
+        return rc;
+    }
+    st_plugin_t *p = st_xcalloc(1, sizeof(*p));
+    p->name = st_xstrdup(name);
+    p->dl = dl;
+    p->d = d;
+    *out = p;
+    return 0;
+}
+
+int st_plugin_init(st_plugin_t *p, const strata_host_t *host, void *h, const char *const *keys,
+                   const char *const *values, size_t n)
+{
+    if (!p->d->init) {
+        p->started = true;
+        return 0;
+    }
+    p->state = p->d->init(host, h, keys, values, n);
+    if (!p->state) {
+        st_log_error(HOST, "plugin %s: init refused to start", p->name);
+        return -ECANCELED;
+    }
+    p->started = true;
+    return 0;
+}
+
+int st_plugin_on_tick(st_plugin_t *p, const char *code, const st_tick_t *t)
+{
+    void (*cb)(void *, const char *, const strata_tick_t *) = t->kind == ST_TICK_ORDERBOOK ? p->d->on_orderbook
+                                                              : t->kind == ST_TICK_SNAPSHOT ? p->d->on_snapshot
+                                                                                             : p->d->on_trade;
+    if (!cb || !p->started) return 1;
+    cb(p->state, code, (const strata_tick_t *)(const void *)t);
+    return 0;
+}
+
+int st_plugin_on_timer(st_plugin_t *p, const char *name)
+{
+    if (!p->d->on_timer || !p->started) return 1;
+    p->d->on_timer(p->state, name);
+    return 0;
+}
+
+int st_plugin_on_timeslot(st_plugin_t *p, const char *slot)
+{
+    if (!p->d->on_timeslot || !p->started) return 1;
+    p->d->on_timeslot(p->state, slot);
+    return 0;
+}
+
+void st_plugin_close(st_plugin_t *p)
+{
+    if (!p) return;
+    if (p->started && p->d->shutdown) p->d->shutdown(p->state);
+    dlclose(p->dl);
+    free(p->name);
+    free(p);
+}
+
+const strata_plugin_t *st_plugin_descriptor(const st_plugin_t *p)
+{
+    return p->d;
+}

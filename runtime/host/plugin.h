@@ -1,0 +1,27 @@
+/* C strategy plugins: loaded with dlopen from a private copy of the .so (so a reload always gets
+ * the file's current code, never the loader's cached old one), checked against the ABI, and
+ * called with the same ticks the Lua host gets. */
+#ifndef ST_HOST_PLUGIN_H
+#define ST_HOST_PLUGIN_H
+
+#include "market/tick.h"
+#include "strata/plugin.h"
+
+typedef struct st_plugin st_plugin_t;
+
+/* Loads the plugin at path: a missing file or symbol, another ABI major version or a short
+ * descriptor is refused with a message naming the plugin and saying to rebuild. */
+int st_plugin_open(st_plugin_t **out, const char *name, const char *path, char *err, size_t errlen);
+/* init(host, h, params); -ECANCELED when the plugin refuses to start. */
+int st_plugin_init(st_plugin_t *p, const strata_host_t *host, void *h, const char *const *keys,
+                   const char *const *values, size_t n);
+/* on_trade / on_orderbook / on_snapshot by the tick's kind; 1 when the plugin has no such
+ * callback. */
+int st_plugin_on_tick(st_plugin_t *p, const char *code, const st_tick_t *t);
+int st_plugin_on_timer(st_plugin_t *p, const char *name);
+int st_plugin_on_timeslot(st_plugin_t *p, const char *slot);
+/* shutdown (if started), then dlclose. */
+void st_plugin_close(st_plugin_t *p);
+const strata_plugin_t *st_plugin_descriptor(const st_plugin_t *p);
+
+#endif

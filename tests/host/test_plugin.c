@@ -1,0 +1,117 @@
+/* C plugins: a good one loads, starts, gets ticks and calls the host; a wrong ABI major, a short
+ * descriptor and a shared object without the symbol are refused with a message naming the
+ * plugin and saying to rebuild; two loads of one file are two copies (a reload never gets the
+ * loader's cached old code); a plugin may refuse to start. The test plugins are built in
+ * tests/host/plugins/ against the public header alone. */
+#include "../test.h"
+
+#include "core/log.h"
+#include "host/plugin.h"
+
+typedef struct {
+    char calls[16][96];
+    int n;
+} rec_t;
+
+static int h_watch(void *h, const char *code, int prio)
+{
+    rec_t *r = h;
+    snprintf(r->calls[r->n++ % 16], 96, "watch %s %d", code, prio);
+    return 0;
+}
+
+static int h_signal(void *h, const char *code, const char *side, double strength, const char *reason)
+{
+    rec_t *r = h;
+    snprintf(r->calls[r->n++ % 16], 96, "signal %s %s %.1f %s", code, side, strength, reason);
+    return 0;
+}
+
+static int h_score(void *h, const char *code, double score)
+{
+    rec_t *r = h;
+    snprintf(r->calls[r->n++ % 16], 96, "score %s %.0f", code, score);
+    return 0;
+}
+
+static const strata_host_t host = {sizeof(strata_host_t), STRATA_ABI_MAJOR, STRATA_ABI_MINOR, h_watch, NULL, NULL,
+                                   NULL, h_score, h_signal, NULL, NULL, NULL};
+
+static st_tick_t trade(double price)
+{
+    st_tick_t t;
+    memset(&t, 0, sizeof(t));
+    t.kind = ST_TICK_TRADE;
+    t.u.trade.price = price;
+    return t;
+}
+
+static void test_good_plugin(void **state)
+{
+    st_plugin_t *p;
+    char err[512] = "";
+    assert_int_equal(st_plugin_open(&p, "good", PLUGIN_GOOD, err, sizeof(err)), 0);
+    assert_string_equal(st_plugin_descriptor(p)->name, "good");
+    rec_t r = {.n = 0};
+    const char *k[] = {"threshold"}, *v[] = {"1500"};
+    assert_int_equal(st_plugin_init(p, &host, &r, k, v, 1), 0);
+    st_tick_t a = trade(1000), b = trade(2000);
+    assert_int_equal(st_plugin_on_tick(p, "005930", &a), 0);
+    assert_int_equal(st_plugin_on_tick(p, "005930", &b), 0);
+    st_tick_t book;
+    memset(&book, 0, sizeof(book));
+    book.kind = ST_TICK_ORDERBOOK;
+    assert_int_equal(st_plugin_on_tick(p, "005930", &book), 1); /* no on_orderbook */
+    assert_int_equal(st_plugin_on_timer(p, "count"), 0);
+    assert_int_equal(st_plugin_on_timeslot(p, "lunch"), 1);
+    assert_int_equal(r.n, 3);
+    assert_string_equal(r.calls[0], "watch 005930 1");
+    assert_string_equal(r.calls[1], "signal 005930 buy 2.0 threshold");
+    assert_string_equal(r.calls[2], "score count 2");
+
+    /* The same file again is a second copy with its own statics. */
+    st_plugin_t *q;
+    assert_int_equal(st_plugin_open(&q, "good-again", PLUGIN_GOOD, err, sizeof(err)), 0);
+    rec_t r2 = {.n = 0};
+    assert_int_equal(st_plugin_init(q, &host, &r2, NULL, NULL, 0), 0);
+    assert_int_equal(st_plugin_on_timer(q, "count"), 0);
+    assert_string_equal(r2.calls[1], "score count 0");
+    st_plugin_close(q);
+    st_plugin_close(p);
+
+    /* A plugin may refuse to start. */
+    assert_int_equal(st_plugin_open(&p, "good", PLUGIN_GOOD, err, sizeof(err)), 0);
+    const char *neg[] = {"-1"};
+    assert_int_equal(st_plugin_init(p, &host, &r, k, neg, 1), -ECANCELED);
+    assert_int_equal(st_plugin_on_tick(p, "005930", &a), 1); /* never started: never called */
+    st_plugin_close(p);
+}
+
+static void refused(const char *path, const char *name, const char *what)
+{
+    st_plugin_t *p = NULL;
+    char err[512] = "";
+    assert_true(st_plugin_open(&p, name, path, err, sizeof(err)) < 0);
+    assert_null(p);
+    if (!strstr(err, what)) printf("# %s\n", err);
+    assert_non_null(strstr(err, what));
+    assert_non_null(strstr(err, name));
+}
+
+static void test_bad_plugins_refused(void **state)
+{
+    refused(PLUGIN_OLD_ABI, "old", "was built for strata plugin ABI 2.0; this strata speaks 1.0: rebuild it");
+    refused(PLUGIN_SHORT, "short", "its descriptor is 24 bytes, this strata needs");
+    refused(PLUGIN_NOSYM, "nosym", "no strata_plugin_v1 symbol; build it with STRATA_PLUGIN_EXPORT");
+    refused("/nonexistent/plugin.so", "ghost", "cannot read /nonexistent/plugin.so");
+}
+
+int main(void)
+{
+    st_log_open(ST_LL_ALERT, ST_LOG_TEXT, NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_good_plugin),
+        cmocka_unit_test(test_bad_plugins_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
