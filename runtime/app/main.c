@@ -1,5 +1,7 @@
 /* strata: the command line. */
 #include "runtime.h"
+#include "host/lua_host.h"
+#include "host/plugin.h"
 #include "core/log.h"
 #include "core/res.h"
 #include "core/timefmt.h"
@@ -70,6 +72,25 @@ static void print_diags(const st_diags_t *d)
     }
 }
 
+/* Compiles every Lua strategy and loads every plugin (nothing is started): each failure is a
+ * diagnostic at the strategy's entry, carrying the strategy file's own file:line. */
+static void check_strategies(const st_config_t *cfg, st_diags_t *d)
+{
+    for (size_t i = 0; i < cfg->strategies.n; i++) {
+        const st_strategy_cfg_t *s = ST_LIST_AT(cfg->strategies, st_strategy_cfg_t, i);
+        char err[1024] = "";
+        if (s->kind == ST_STRAT_LUA) {
+            st_lua_t *l = NULL;
+            st_lua_cfg_t lc = {s->name, s->path, 0, 0, 0, NULL};
+            if (st_lua_open(&l, &lc, err, sizeof(err)) == 0) st_lua_close(l);
+        } else {
+            st_plugin_t *p = NULL;
+            if (st_plugin_open(&p, s->name, s->path, err, sizeof(err)) == 0) st_plugin_close(p);
+        }
+        if (*err) st_diags_add(d, s->mark.file, s->mark.line, s->mark.col, "strategies[%zu] \"%s\": %s", i, s->name, err);
+    }
+}
+
 static int cmd_check(int argc, char **argv)
 {
     const char *config = ST_DEMO_CONFIG;
@@ -88,6 +109,15 @@ static int cmd_check(int argc, char **argv)
         return 1;
     }
     const st_config_t *cfg = w->cfg;
+    check_strategies(cfg, &d);
+    if (d.n) {
+        print_diags(&d);
+        fprintf(stderr, "%s: %zu error%s\n", config, d.n, d.n == 1 ? "" : "s");
+        st_world_free(w);
+        st_diags_free(&d);
+        st_symtab_free(&syms);
+        return 1;
+    }
     printf("%s: ok (%zu symbols, %zu indices, %zu feeds, %zu time slots, %zu strategies, "
            "WebSocket budget %lld)\n",
            config, w->universe.nstocks, w->universe.n - w->universe.nstocks, cfg->feeds.n,

@@ -153,6 +153,34 @@ static char *write_config(const char *name, const char *clock, const char *marke
     return st_test_write(dir, name, text);
 }
 
+/* strata check compiles every strategy: a Lua syntax error is reported at its strategy entry
+ * with the script's own file:line, a file that is no plugin is refused by name, a good
+ * strategy passes. */
+static void test_check_compiles_strategies(void **state)
+{
+    free(st_test_write(dir, "good.lua", "local M = {}\nfunction M.on_trade(sym, t) end\nreturn M\n"));
+    free(st_test_write(dir, "bad.lua", "local M = {}\nfunction M.on_trade(sym, t)\n  if then end\nend\nreturn M\n"));
+    free(st_test_write(dir, "fake.so", "not a shared object\n"));
+    char *cfg = write_config("strat.yaml", "speed: 0", "",
+                             "strategies:\n"
+                             "  - {name: good, kind: lua, path: good.lua}\n"
+                             "  - {name: bad, kind: lua, path: bad.lua}\n"
+                             "  - {name: fake, kind: c, path: fake.so}\n");
+    char *out, *err;
+    assert_int_equal(run("check", "-c", cfg, &out, &err), 1);
+    printf("%s", err);
+    char want[2][256];
+    snprintf(want[0], sizeof(want[0]), "%s:8:5: strategies[1] \"bad\": %s/bad.lua:3:", cfg, dir);
+    snprintf(want[1], sizeof(want[1]), "%s:9:5: strategies[2] \"fake\": plugin fake: cannot load", cfg);
+    for (int i = 0; i < 2; i++) {
+        if (!strstr(err, want[i])) printf("# missing: %s\n", want[i]);
+        assert_non_null(strstr(err, want[i]));
+    }
+    assert_null(strstr(err, "\"good\""));
+    assert_non_null(strstr(err, "2 errors"));
+    free(out), free(err), free(cfg);
+}
+
 /* The demo path, as fast as possible: a whole day, every slot, the summary, exit 0. */
 static void test_run_full_day(void **state)
 {
@@ -433,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_version_and_help),
         cmocka_unit_test(test_check_demo_ok),
         cmocka_unit_test(test_check_five_mistakes),
+        cmocka_unit_test(test_check_compiles_strategies),
         cmocka_unit_test(test_run_full_day),
         cmocka_unit_test(test_run_planned_day),
         cmocka_unit_test(test_venue_fuller_than_budget),
