@@ -1,0 +1,131 @@
+/* The shipped strategies on the simulated market, through the Lua host with a recording host
+ * API (the runtime does not run strategies yet). gap.lua: over the open of a simulated day,
+ * exactly the stocks whose opening print is 3% or more from the previous close are signalled,
+ * on the right side, and raised to CRITICAL. */
+#include "../test.h"
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+#include "feeds/simmkt.h"
+#include "host/lua_host.h"
+#include "market/universe.h"
+
+#include <math.h>
+
+typedef struct {
+    char code[16], side[8];
+    double strength;
+} sig_t;
+
+static sig_t sigs[512];
+static int nsigs;
+static char upgraded[512][16];
+static int nupgraded;
+
+static int f_signal(void *ctx, const char *code, const char *side, double strength, const char *reason)
+{
+    if (nsigs < 512) {
+        snprintf(sigs[nsigs].code, sizeof(sigs[0].code), "%s", code);
+        snprintf(sigs[nsigs].side, sizeof(sigs[0].side), "%s", side);
+        sigs[nsigs++].strength = strength;
+    }
+    return 0;
+}
+
+static int f_upgrade(void *ctx, const char *code, int prio)
+{
+    if (prio == ST_PRIO_CRITICAL && nupgraded < 512) snprintf(upgraded[nupgraded++], 16, "%s", code);
+    return 0;
+}
+
+static const st_host_api_t api = {.signal = f_signal, .upgrade_priority = f_upgrade};
+
+typedef struct {
+    st_lua_t *s;
+    const char *code;
+    double first_gap; /* from the first trade: price / prev_close - 1 */
+    bool traded;
+} feed_t;
+
+static void to_strategy(const st_tick_t *t, void *ctx)
+{
+    feed_t *f = ctx;
+    if (!f->traded) {
+        f->traded = true;
+        f->first_gap = t->u.trade.price / t->u.trade.prev_close - 1;
+    }
+    assert_int_equal(st_lua_on_tick(f->s, f->code, t), 0);
+}
+
+static void test_gap_on_the_simulated_open(void **state)
+{
+    st_symtab_t syms;
+    st_symtab_init(&syms);
+    st_arena_t *arena = st_arena_create(0);
+    st_universe_t u;
+    st_diags_t d;
+    st_diags_init(&d);
+    assert_int_equal(st_universe_load(&u, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d), 0);
+    st_tz_set("Asia/Seoul");
+    struct tm tm;
+    st_time_t start, until;
+    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
+    assert_int_equal(st_tz_mktime(NULL, &tm, &start), 0);
+    until = start + 15 * ST_MIN; /* 09:05 */
+    st_simmkt_params_t p = {.seed = 20261123, .activity = 1, .volatility = 1, .halt_rate = 1,
+                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
+                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
+                            .utc_offset = 9 * 3600};
+    st_simmkt_t *m = st_simmkt_create(&p, &u, start);
+
+    st_lua_cfg_t cfg = {"gap", STRATA_SOURCE_DIR "/strategies/gap.lua", 0, 0, 3, &api};
+    st_lua_t *s;
+    char err[512];
+    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), 0);
+    assert_int_equal(st_lua_init(s, NULL, NULL, 0), 0);
+
+    int expected = 0;
+    for (size_t i = 0; i < u.nstocks; i++) {
+        feed_t f = {s, u.items[i].code, 0, false};
+        st_simmkt_advance(m, u.items[i].sym, until, to_strategy, &f);
+        if (!f.traded) continue;
+        /* the simulator's own opening gap agrees with the opening print */
+        assert_true(fabs(f.first_gap - st_simmkt_sym(m, u.items[i].sym)->gap) < 0.005);
+        bool want = fabs(f.first_gap) >= 0.03;
+        expected += want;
+        int found = -1;
+        for (int k = 0; k < nsigs; k++)
+            if (!strcmp(sigs[k].code, f.code)) found = k;
+        if (want != (found >= 0)) printf("# %s: gap %+.4f, signalled %d\n", f.code, f.first_gap, found >= 0);
+        assert_int_equal(want, found >= 0);
+        if (found < 0) continue;
+        assert_string_equal(sigs[found].side, f.first_gap > 0 ? "buy" : "sell");
+        assert_true(fabs(sigs[found].strength - fabs(f.first_gap) * 100) < 1e-9);
+        bool up = false;
+        for (int k = 0; k < nupgraded; k++) up = up || !strcmp(upgraded[k], f.code);
+        assert_true(up);
+    }
+    printf("# %d of %zu stocks opened 3%% or more away: %d signals, %d raised to critical\n", expected, u.nstocks,
+           nsigs, nupgraded);
+    assert_int_equal(nsigs, expected);
+    assert_int_equal(nupgraded, expected);
+    assert_true(expected > 5 && expected < (int)u.nstocks / 4); /* the simulator's few large gaps */
+    st_lua_stats_t st;
+    st_lua_stats(s, &st);
+    assert_int_equal(st.faults, 0);
+    st_lua_close(s);
+    st_simmkt_destroy(m);
+    st_arena_destroy(arena);
+    st_symtab_free(&syms);
+    st_diags_free(&d);
+}
+
+int main(void)
+{
+    st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gap_on_the_simulated_open),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
