@@ -121,11 +121,84 @@ static void test_gap_on_the_simulated_open(void **state)
     st_diags_free(&d);
 }
 
+/* volume_watch.lua over the first trading hour: a symbol is raised exactly when a minute's
+ * volume reaches 3x its average minute so far (after 10 minutes), once; the same rule is
+ * computed here, independently. */
+typedef struct {
+    st_lua_t *s;
+    const char *code;
+    int64_t minute;
+    double now, done, sum, n;
+    bool expect;
+} vol_t;
+
+static void to_volume(const st_tick_t *t, void *ctx)
+{
+    vol_t *v = ctx;
+    int64_t minute = (int64_t)floor((double)t->venue_time / ST_SEC / 60);
+    if (v->n == 0) v->minute = minute;
+    if (minute != v->minute) {
+        v->sum += v->now;
+        v->done += (double)(minute - v->minute);
+        v->minute = minute, v->now = 0;
+    }
+    v->now += t->u.trade.volume;
+    v->n++;
+    if (!v->expect && v->done >= 10 && v->now >= 3 * (v->sum / v->done)) v->expect = true;
+    assert_int_equal(st_lua_on_tick(v->s, v->code, t), 0);
+}
+
+static void test_volume_watch_on_the_first_hour(void **state)
+{
+    st_symtab_t syms;
+    st_symtab_init(&syms);
+    st_arena_t *arena = st_arena_create(0);
+    st_universe_t u;
+    st_diags_t d;
+    st_diags_init(&d);
+    assert_int_equal(st_universe_load(&u, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d), 0);
+    struct tm tm;
+    st_time_t start;
+    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
+    assert_int_equal(st_tz_mktime(NULL, &tm, &start), 0);
+    st_simmkt_params_t p = {.seed = 7, .activity = 1, .volatility = 1, .halt_rate = 1,
+                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
+                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
+                            .utc_offset = 9 * 3600};
+    st_simmkt_t *m = st_simmkt_create(&p, &u, start);
+    st_lua_cfg_t cfg = {"volume", STRATA_SOURCE_DIR "/strategies/volume_watch.lua", 0, 0, 3, &api};
+    st_lua_t *s;
+    char err[512];
+    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), 0);
+    assert_int_equal(st_lua_init(s, NULL, NULL, 0), 0);
+    nupgraded = 0;
+    int expected = 0, traded = 0;
+    for (size_t i = 0; i < u.nstocks; i++) {
+        vol_t v = {s, u.items[i].code, 0, 0, 0, 0, 0, false};
+        st_simmkt_advance(m, u.items[i].sym, start + 70 * ST_MIN, to_volume, &v); /* to 10:00 */
+        traded += v.n > 0;
+        expected += v.expect;
+        int times = 0;
+        for (int k = 0; k < nupgraded; k++) times += !strcmp(upgraded[k], v.code);
+        if (times != (int)v.expect) printf("# %s: expected %d, raised %d times\n", v.code, v.expect, times);
+        assert_int_equal(times, (int)v.expect);
+    }
+    printf("# %d of %d traded stocks raised by a 3x minute\n", expected, traded);
+    assert_int_equal(nupgraded, expected);
+    assert_true(expected > 0 && expected < traded);
+    st_lua_close(s);
+    st_simmkt_destroy(m);
+    st_arena_destroy(arena);
+    st_symtab_free(&syms);
+    st_diags_free(&d);
+}
+
 int main(void)
 {
     st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gap_on_the_simulated_open),
+        cmocka_unit_test(test_volume_watch_on_the_first_hour),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
