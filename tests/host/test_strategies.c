@@ -39,7 +39,18 @@ static int f_upgrade(void *ctx, const char *code, int prio)
     return 0;
 }
 
-static const st_host_api_t api = {.signal = f_signal, .upgrade_priority = f_upgrade};
+static char scored[512][16];
+static double scores[512];
+static int nscored;
+
+static int f_score(void *ctx, const char *code, double score)
+{
+    if (nscored < 512) snprintf(scored[nscored], 16, "%s", code), scores[nscored++] = score;
+    return 0;
+}
+
+static const st_host_api_t api = {.signal = f_signal, .upgrade_priority = f_upgrade,
+                                  .update_performance_score = f_score};
 
 typedef struct {
     st_lua_t *s;
@@ -193,12 +204,90 @@ static void test_volume_watch_on_the_first_hour(void **state)
     st_diags_free(&d);
 }
 
+/* closing_momentum.lua over a simulated afternoon: exactly the stocks up on the day that rise
+ * 2% from their first 14:00-15:20 price are signalled once, with the move as their score. */
+typedef struct {
+    st_lua_t *s;
+    const char *code;
+    double base, move;
+    bool expect;
+} close_t;
+
+static void to_closing(const st_tick_t *t, void *ctx)
+{
+    close_t *c = ctx;
+    double secs = fmod((double)t->venue_time / ST_SEC + 32400, 86400);
+    if (secs >= 14 * 3600 && secs < 15 * 3600 + 20 * 60 && !c->expect) {
+        if (c->base == 0) {
+            c->base = t->u.trade.price;
+        } else if (t->u.trade.price / c->base - 1 >= 0.02 && t->u.trade.price > t->u.trade.prev_close) {
+            c->expect = true;
+            c->move = (t->u.trade.price / c->base - 1) * 100;
+        }
+    }
+    assert_int_equal(st_lua_on_tick(c->s, c->code, t), 0);
+}
+
+static void test_closing_momentum_on_the_afternoon(void **state)
+{
+    st_symtab_t syms;
+    st_symtab_init(&syms);
+    st_arena_t *arena = st_arena_create(0);
+    st_universe_t u;
+    st_diags_t d;
+    st_diags_init(&d);
+    assert_int_equal(st_universe_load(&u, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d), 0);
+    struct tm tm;
+    st_time_t start;
+    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
+    assert_int_equal(st_tz_mktime(NULL, &tm, &start), 0);
+    st_simmkt_params_t p = {.seed = 11, .activity = 1, .volatility = 1, .halt_rate = 1,
+                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
+                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
+                            .utc_offset = 9 * 3600};
+    st_simmkt_t *m = st_simmkt_create(&p, &u, start);
+    st_lua_cfg_t cfg = {"closing", STRATA_SOURCE_DIR "/strategies/closing_momentum.lua", 0, 0, 3, &api};
+    st_lua_t *s;
+    char err[512];
+    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), 0);
+    assert_int_equal(st_lua_init(s, NULL, NULL, 0), 0);
+    nsigs = nscored = 0;
+    int expected = 0;
+    for (size_t i = 0; i < u.nstocks; i++) {
+        close_t c = {s, u.items[i].code, 0, 0, false};
+        st_simmkt_advance(m, u.items[i].sym, start + 400 * ST_MIN, to_closing, &c); /* to 15:30 */
+        expected += c.expect;
+        int found = -1;
+        for (int k = 0; k < nsigs; k++)
+            if (!strcmp(sigs[k].code, c.code)) found = k;
+        if ((found >= 0) != c.expect) printf("# %s: expected %d\n", c.code, c.expect);
+        assert_int_equal(found >= 0, c.expect);
+        if (found < 0) continue;
+        assert_string_equal(sigs[found].side, "buy");
+        assert_true(fabs(sigs[found].strength - c.move) < 1e-9);
+        int sc = -1;
+        for (int k = 0; k < nscored; k++)
+            if (!strcmp(scored[k], c.code)) sc = k;
+        assert_true(sc >= 0 && fabs(scores[sc] - c.move) < 1e-9);
+    }
+    printf("# %d of %zu stocks rode into the close\n", expected, u.nstocks);
+    assert_int_equal(nsigs, expected);
+    assert_int_equal(nscored, expected);
+    assert_true(expected > 0 && expected < (int)u.nstocks / 2);
+    st_lua_close(s);
+    st_simmkt_destroy(m);
+    st_arena_destroy(arena);
+    st_symtab_free(&syms);
+    st_diags_free(&d);
+}
+
 int main(void)
 {
     st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gap_on_the_simulated_open),
         cmocka_unit_test(test_volume_watch_on_the_first_hour),
+        cmocka_unit_test(test_closing_momentum_on_the_afternoon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
