@@ -49,8 +49,15 @@ static int f_score(void *ctx, const char *code, double score)
     return 0;
 }
 
+static st_dur_t every_asked;
+static int f_every(void *ctx, st_dur_t interval, const char *name)
+{
+    every_asked = !strcmp(name, "rank") ? interval : -1;
+    return 0;
+}
+
 static const st_host_api_t api = {.signal = f_signal, .upgrade_priority = f_upgrade,
-                                  .update_performance_score = f_score};
+                                  .update_performance_score = f_score, .every = f_every};
 
 typedef struct {
     st_lua_t *s;
@@ -281,6 +288,77 @@ static void test_closing_momentum_on_the_afternoon(void **state)
     st_diags_free(&d);
 }
 
+/* momentum_leaders.lua: asks for a ranking timer at init; at a ranking every stock seen gets its
+ * move since its first price (percent, 0 when down) as its performance score. */
+typedef struct {
+    st_lua_t *s;
+    const char *code;
+    double first, last;
+} mom_t;
+
+static void to_momentum(const st_tick_t *t, void *ctx)
+{
+    mom_t *m = ctx;
+    if (m->first == 0) m->first = t->u.trade.price;
+    m->last = t->u.trade.price;
+    assert_int_equal(st_lua_on_tick(m->s, m->code, t), 0);
+}
+
+static void test_momentum_leaders_scores(void **state)
+{
+    st_symtab_t syms;
+    st_symtab_init(&syms);
+    st_arena_t *arena = st_arena_create(0);
+    st_universe_t u;
+    st_diags_t d;
+    st_diags_init(&d);
+    assert_int_equal(st_universe_load(&u, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d), 0);
+    struct tm tm;
+    st_time_t start;
+    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
+    assert_int_equal(st_tz_mktime(NULL, &tm, &start), 0);
+    st_simmkt_params_t p = {.seed = 5, .activity = 1, .volatility = 1, .halt_rate = 1,
+                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
+                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
+                            .utc_offset = 9 * 3600};
+    st_simmkt_t *m = st_simmkt_create(&p, &u, start);
+    st_lua_cfg_t cfg = {"momentum", STRATA_SOURCE_DIR "/strategies/momentum_leaders.lua", 0, 0, 3, &api};
+    st_lua_t *s;
+    char err[512];
+    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), 0);
+    const char *k[] = {"every"}, *v[] = {"120"};
+    assert_int_equal(st_lua_init(s, k, v, 1), 0);
+    assert_int_equal(every_asked, 120 * ST_SEC);
+    mom_t *mm = calloc(u.nstocks, sizeof(*mm));
+    for (size_t i = 0; i < u.nstocks; i++) {
+        mm[i] = (mom_t){s, u.items[i].code, 0, 0};
+        st_simmkt_advance(m, u.items[i].sym, start + 70 * ST_MIN, to_momentum, &mm[i]); /* to 10:00 */
+    }
+    nscored = 0;
+    assert_int_equal(st_lua_on_timer(s, "rank"), 0);
+    int seen = 0, leaders = 0;
+    for (size_t i = 0; i < u.nstocks; i++) {
+        if (mm[i].first == 0) continue;
+        seen++;
+        double move = (mm[i].last / mm[i].first - 1) * 100, want = move > 0 ? move : 0;
+        leaders += want > 0;
+        int sc = -1;
+        for (int j = 0; j < nscored; j++)
+            if (!strcmp(scored[j], mm[i].code)) sc = j;
+        assert_true(sc >= 0);
+        assert_true(fabs(scores[sc] - want) < 1e-9);
+    }
+    printf("# %d stocks scored, %d of them up since their first trade\n", seen, leaders);
+    assert_int_equal(nscored, seen);
+    assert_true(leaders > 0 && leaders < seen);
+    free(mm);
+    st_lua_close(s);
+    st_simmkt_destroy(m);
+    st_arena_destroy(arena);
+    st_symtab_free(&syms);
+    st_diags_free(&d);
+}
+
 int main(void)
 {
     st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
@@ -288,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_gap_on_the_simulated_open),
         cmocka_unit_test(test_volume_watch_on_the_first_hour),
         cmocka_unit_test(test_closing_momentum_on_the_afternoon),
+        cmocka_unit_test(test_momentum_leaders_scores),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
