@@ -9,6 +9,7 @@
 #include "core/timefmt.h"
 #include "feeds/simmkt.h"
 #include "host/lua_host.h"
+#include "host/plugin.h"
 #include "market/universe.h"
 
 #include <math.h>
@@ -359,6 +360,89 @@ static void test_momentum_leaders_scores(void **state)
     st_diags_free(&d);
 }
 
+/* plugins/gap.c, the C version of gap.lua, signals the same stocks, sides and strengths, in the
+ * same order, on the same simulated open. */
+static sig_t csigs[512];
+static int ncsigs, ncupgrades;
+
+static int c_signal(void *h, const char *code, const char *side, double strength, const char *reason)
+{
+    if (ncsigs < 512) {
+        snprintf(csigs[ncsigs].code, sizeof(csigs[0].code), "%s", code);
+        snprintf(csigs[ncsigs].side, sizeof(csigs[0].side), "%s", side);
+        csigs[ncsigs++].strength = strength;
+    }
+    return 0;
+}
+
+static int c_upgrade(void *h, const char *code, int prio)
+{
+    ncupgrades += prio == STRATA_PRIO_CRITICAL;
+    return 0;
+}
+
+typedef struct {
+    st_lua_t *lua;
+    st_plugin_t *plugin;
+    const char *code;
+} both_t;
+
+static void to_both(const st_tick_t *t, void *ctx)
+{
+    both_t *b = ctx;
+    assert_int_equal(st_lua_on_tick(b->lua, b->code, t), 0);
+    assert_int_equal(st_plugin_on_tick(b->plugin, b->code, t), 0);
+}
+
+static void test_gap_plugin_matches_lua(void **state)
+{
+    st_symtab_t syms;
+    st_symtab_init(&syms);
+    st_arena_t *arena = st_arena_create(0);
+    st_universe_t u;
+    st_diags_t d;
+    st_diags_init(&d);
+    assert_int_equal(st_universe_load(&u, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d), 0);
+    struct tm tm;
+    st_time_t start;
+    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
+    assert_int_equal(st_tz_mktime(NULL, &tm, &start), 0);
+    st_simmkt_params_t p = {.seed = 99, .activity = 1, .volatility = 1, .halt_rate = 1,
+                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
+                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
+                            .utc_offset = 9 * 3600};
+    st_simmkt_t *m = st_simmkt_create(&p, &u, start);
+    st_lua_cfg_t cfg = {"gap", STRATA_SOURCE_DIR "/strategies/gap.lua", 0, 0, 3, &api};
+    st_lua_t *s;
+    char err[512];
+    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), 0);
+    st_plugin_t *pl;
+    if (st_plugin_open(&pl, "gap", PLUGIN_GAP, err, sizeof(err))) printf("# %s\n", err);
+    strata_host_t host = {sizeof(strata_host_t), STRATA_ABI_MAJOR, STRATA_ABI_MINOR, NULL, NULL, c_upgrade, NULL, NULL,
+                          c_signal, NULL, NULL, NULL};
+    assert_int_equal(st_plugin_init(pl, &host, NULL, NULL, NULL, 0), 0);
+    nsigs = nupgraded = ncsigs = ncupgrades = 0;
+    for (size_t i = 0; i < u.nstocks; i++) {
+        both_t b = {s, pl, u.items[i].code};
+        st_simmkt_advance(m, u.items[i].sym, start + 15 * ST_MIN, to_both, &b);
+    }
+    printf("# Lua and C: %d and %d signals\n", nsigs, ncsigs);
+    assert_true(nsigs > 0);
+    assert_int_equal(ncsigs, nsigs);
+    assert_int_equal(ncupgrades, nupgraded);
+    for (int i = 0; i < nsigs; i++) {
+        assert_string_equal(csigs[i].code, sigs[i].code);
+        assert_string_equal(csigs[i].side, sigs[i].side);
+        assert_true(fabs(csigs[i].strength - sigs[i].strength) < 1e-9);
+    }
+    st_plugin_close(pl);
+    st_lua_close(s);
+    st_simmkt_destroy(m);
+    st_arena_destroy(arena);
+    st_symtab_free(&syms);
+    st_diags_free(&d);
+}
+
 int main(void)
 {
     st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
@@ -367,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_volume_watch_on_the_first_hour),
         cmocka_unit_test(test_closing_momentum_on_the_afternoon),
         cmocka_unit_test(test_momentum_leaders_scores),
+        cmocka_unit_test(test_gap_plugin_matches_lua),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,61 @@
+/* Gap trading as a C plugin: the same rule as strategies/gap.lua. At the open, a stock whose
+ * opening print is 3% (param threshold) or more from the previous close gets a signal (buy for
+ * a gap up, sell for a gap down, strength = the gap in percent) and is raised to CRITICAL.
+ *
+ *   cc -shared -fPIC -fvisibility=hidden -I runtime/include -o gap.so plugins/gap.c
+ * (the build makes build/plugins/gap.so). */
+#include <strata/plugin.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEEN_MAX 65536 /* symbol ids below this are tracked */
+
+typedef struct {
+    const strata_host_t *host;
+    void *h;
+    double threshold;
+    unsigned char seen[SEEN_MAX]; /* the opening print was looked at */
+} gap_t;
+
+static void *init(const strata_host_t *host, void *h, const char *const *keys, const char *const *values, size_t n)
+{
+    gap_t *g = calloc(1, sizeof(*g));
+    if (!g) return NULL;
+    g->host = host;
+    g->h = h;
+    g->threshold = 0.03;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(keys[i], "threshold")) g->threshold = atof(values[i]);
+    return g;
+}
+
+static void on_trade(void *state, const char *sym, const strata_tick_t *t)
+{
+    gap_t *g = state;
+    if (t->sym >= SEEN_MAX || g->seen[t->sym] || t->u.trade.prev_close <= 0) return;
+    g->seen[t->sym] = 1; /* the first trade of the day is the opening print */
+    double gap = t->u.trade.price / t->u.trade.prev_close - 1;
+    if (fabs(gap) < g->threshold) return;
+    char reason[64];
+    snprintf(reason, sizeof(reason), "opening gap %+.1f%%", gap * 100);
+    g->host->signal(g->h, sym, gap > 0 ? "buy" : "sell", fabs(gap) * 100, reason);
+    g->host->upgrade_priority(g->h, sym, STRATA_PRIO_CRITICAL);
+}
+
+static void on_timeslot(void *state, const char *slot)
+{
+    gap_t *g = state;
+    if (!strcmp(slot, "pre_market")) memset(g->seen, 0, sizeof(g->seen)); /* a new day */
+}
+
+static void shutdown_(void *state)
+{
+    free(state);
+}
+
+static const strata_plugin_t gap = {STRATA_ABI_MAJOR, STRATA_ABI_MINOR, sizeof(strata_plugin_t), "gap", "1.0",
+                                    init, on_trade, NULL, NULL, on_timeslot, NULL, shutdown_};
+STRATA_PLUGIN_EXPORT(gap)
