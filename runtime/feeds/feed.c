@@ -77,6 +77,27 @@ void st_feed_fallback_sync(st_restpoll_t *rp, const st_ledger_t *ledger, bool do
     }
 }
 
+st_sym_t st_feed_sym(const st_symtab_t *syms, const uint8_t *map, size_t n, const char *code, size_t len)
+{
+    st_sym_t s = st_symtab_find(syms, code, len);
+    return s != ST_SYM_NONE && (size_t)s < n && map[s] != 2 ? s : ST_SYM_NONE;
+}
+
+bool st_feed_warn_due(st_time_t *last, st_time_t now)
+{
+    if (*last && now - *last < ST_MIN) return false;
+    *last = now;
+    return true;
+}
+
+char *st_feed_base_url(const char *url)
+{
+    char *u = st_xstrdup(url);
+    size_t n = strlen(u);
+    while (n && u[n - 1] == '/') u[--n] = '\0';
+    return u;
+}
+
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n)
 {
     *n = u->by_sym_len;

@@ -131,6 +131,12 @@ void st_feed_poll_apply(struct st_restpoll *rp, const st_plan_change_t *ch, size
  * fallback[sym] holds 1 + the session polling it (`mine`), 0 = none. */
 void st_feed_fallback_sync(struct st_restpoll *rp, const st_ledger_t *ledger, bool down, uint8_t mine,
                            uint8_t *fallback, size_t nsyms, st_dur_t every);
+/* The symbol of a venue code, if it is in the universe (map from st_feed_index_map). */
+st_sym_t st_feed_sym(const st_symtab_t *syms, const uint8_t *map, size_t n, const char *code, size_t len);
+/* Rate-limited warnings: true at most once a minute per *last. */
+bool st_feed_warn_due(st_time_t *last, st_time_t now);
+/* A base URL without its trailing slashes (malloc'd). */
+char *st_feed_base_url(const char *url);
 /* Per symbol id: 0 a stock, 1 an index, 2 not in the universe; *n is the length. */
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n);
 /* A session's settings from the feed's config (name, backoff, stall timeout, where to connect). */

@@ -27,7 +27,6 @@
 #include <string.h>
 
 #define KST_OFFSET (9 * 3600)
-#define WARN_EVERY ST_MIN /* rate-limited warnings: at most one per kind per minute */
 
 typedef struct kis_feed kis_feed_t;
 
@@ -53,7 +52,7 @@ struct kis_feed {
     st_dur_t default_poll; /* a poll change without a plan (tests): tiers.polling.medium */
     st_dur_t fallback_poll; /* tiers.polling.min_interval: tiers 1-2 of a session that is down */
     uint8_t *fallback;      /* by symbol: 1 + the session whose outage has it polled, 0 = none */
-    uint64_t ticks, malformed, encrypted, unknown, rest_calls, rest_ok, in_use_refusals;
+    uint64_t ticks, malformed, encrypted, rest_calls, rest_ok;
     st_time_t warned_encrypted, warned_malformed;
     bool running;
 };
@@ -65,20 +64,12 @@ static st_time_t now_of(kis_feed_t *kf)
 
 static st_sym_t sym_of(kis_feed_t *kf, const char *code, size_t len)
 {
-    st_sym_t s = st_symtab_find(kf->syms, code, len);
-    return s != ST_SYM_NONE && (size_t)s < kf->nsyms && kf->is_index[s] != 2 ? s : ST_SYM_NONE;
+    return st_feed_sym(kf->syms, kf->is_index, kf->nsyms, code, len);
 }
 
 static st_channel_t channel_of(const char *tr_id)
 {
     return strcmp(tr_id, "H0STASP0") == 0 ? ST_CH_BOOK : strcmp(tr_id, "H0UPCNT0") == 0 ? ST_CH_INDEX : ST_CH_TRADE;
-}
-
-static bool warn_due(st_time_t *last, st_time_t now)
-{
-    if (*last && now - *last < WARN_EVERY) return false;
-    *last = now;
-    return true;
 }
 
 /* --- the subscription path ----------------------------------------------------------------- */
@@ -186,10 +177,7 @@ static int on_record(const st_kis_record_t *r, void *ctx)
     rx_ctx_t *x = ctx;
     kis_feed_t *kf = x->kf;
     st_sym_t sym = sym_of(kf, r->code, r->code_len);
-    if (sym == ST_SYM_NONE) {
-        kf->unknown++;
-        return 0;
-    }
+    if (sym == ST_SYM_NONE) return 0; /* a code outside the universe */
     st_tick_t t = r->tick;
     t.sym = sym;
     t.feed = kf->base.index;
@@ -218,7 +206,6 @@ static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now
         return;
     }
     if (strcmp(m.msg_cd, "OPSP8996") == 0) { /* ALREADY IN USE appkey */
-        kf->in_use_refusals++;
         st_log_error(FEED, "%s: session %d refused by the venue: %s (%s): another program holds a session on "
                      "this app key (one session per key); keys[%d] needs its own app key", kf->base.name, idx,
                      m.msg1, m.msg_cd, idx);
@@ -252,7 +239,7 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
     }
     if (rc == 0 && f.encrypted) {
         kf->encrypted++;
-        if (warn_due(&kf->warned_encrypted, now))
+        if (st_feed_warn_due(&kf->warned_encrypted, now))
             st_log_warn(FEED, "%s: dropped %llu encrypted frame(s) (%.*s): order-fill notices are not supported",
                         kf->base.name, (unsigned long long)kf->encrypted, (int)f.tr_id_len, f.tr_id);
         return;
@@ -262,7 +249,7 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
     if (rc > 0) st_wsconn_alive(w); /* data flows: the next drop starts the backoff afresh */
     if (rc < 0 || f.tr == ST_KIS_TR_OTHER) {
         kf->malformed++;
-        if (warn_due(&kf->warned_malformed, now))
+        if (st_feed_warn_due(&kf->warned_malformed, now))
             st_log_warn(FEED, "%s: dropped a malformed frame (%llu so far): %.60s", kf->base.name,
                         (unsigned long long)kf->malformed, buf);
     }
@@ -425,9 +412,7 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     kf->syms = env->syms;
     kf->nconns = (int)fc->connections;
     kf->budget = (int)fc->budget;
-    kf->rest_url = st_xstrdup(fc->rest_url);
-    size_t rl = strlen(kf->rest_url);
-    while (rl && kf->rest_url[rl - 1] == '/') kf->rest_url[--rl] = '\0';
+    kf->rest_url = st_feed_base_url(fc->rest_url);
     kf->is_index = st_feed_index_map(env->universe, &kf->nsyms);
 
     kf->conns = st_xcalloc((size_t)kf->nconns, sizeof(*kf->conns));

@@ -364,11 +364,6 @@ void st_kis_rest_destroy(st_kis_rest_t *r)
     free(r);
 }
 
-void st_kis_rest_poll(st_kis_rest_t *r, st_sym_t sym, st_dur_t interval, int cls)
-{
-    st_restpoll_set(r->rp, sym, interval, cls);
-}
-
 st_restpoll_t *st_kis_rest_poller(st_kis_rest_t *r)
 {
     return r->rp;

@@ -50,8 +50,6 @@ st_kis_rest_t *st_kis_rest_create(const st_kis_rest_cfg_t *cfg);
 void st_kis_rest_start(st_kis_rest_t *r);
 void st_kis_rest_stop(st_kis_rest_t *r);
 void st_kis_rest_destroy(st_kis_rest_t *r);
-/* Polls sym every interval (class cls of the poller's figures); interval 0 stops. */
-void st_kis_rest_poll(st_kis_rest_t *r, st_sym_t sym, st_dur_t interval, int cls);
 void st_kis_rest_stats(st_kis_rest_t *r, st_kis_rest_stats_t *out);
 /* A symbol's orderbook on demand (inquire-asking-price-exp-ccn), cached (bookcache.h). */
 int st_kis_rest_orderbook(st_kis_rest_t *r, st_sym_t sym, st_book_cb cb, void *ctx);

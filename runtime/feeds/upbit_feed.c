@@ -30,7 +30,6 @@
 #include <string.h>
 
 #define KEEPALIVE (60 * ST_SEC) /* Upbit closes a connection idle for 120 s */
-#define WARN_EVERY ST_MIN
 
 typedef struct upbit_feed upbit_feed_t;
 
@@ -55,7 +54,7 @@ struct upbit_feed {
     char *rest_url;
     st_dur_t default_poll, fallback_poll;
     uint8_t *fallback; /* by symbol: 1 + the session whose outage has it polled, 0 = none */
-    uint64_t ticks, malformed, unknown, errors, pings;
+    uint64_t ticks, malformed, errors;
     st_time_t warned_malformed;
     bool running;
 };
@@ -70,7 +69,7 @@ static st_time_t now_of(upbit_feed_t *uf)
 static void on_keepalive(st_timer_t *t, st_time_t now, void *ctx)
 {
     up_conn_t *c = ctx;
-    if (st_wsconn_send(&c->sc.ws, "PING", 4, false) == 0) c->owner->pings++;
+    st_wsconn_send(&c->sc.ws, "PING", 4, false);
 }
 
 /* While a session is down its tier 1-2 markets are polled by REST (see feed.h). */
@@ -113,11 +112,9 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
     st_up_msg_t m;
     if (st_up_decode(buf, len, &m) != 0) {
         uf->malformed++;
-        if (!uf->warned_malformed || now - uf->warned_malformed >= WARN_EVERY) {
-            uf->warned_malformed = now;
+        if (st_feed_warn_due(&uf->warned_malformed, now))
             st_log_warn(FEED, "%s: dropped a malformed message (%llu so far): %.60s", uf->base.name,
                         (unsigned long long)uf->malformed, buf);
-        }
         return;
     }
     switch (m.kind) {
@@ -137,11 +134,8 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
     default:
         return;
     }
-    st_sym_t sym = st_symtab_find(uf->syms, m.code, strlen(m.code));
-    if (sym == ST_SYM_NONE || (size_t)sym >= uf->nsyms || uf->known[sym] == 2) {
-        uf->unknown++;
-        return;
-    }
+    st_sym_t sym = st_feed_sym(uf->syms, uf->known, uf->nsyms, m.code, strlen(m.code));
+    if (sym == ST_SYM_NONE) return; /* a market outside the universe */
     st_wsconn_alive(w);
     st_channel_t ch = m.kind == ST_UP_TRADE ? ST_CH_TRADE : m.kind == ST_UP_ORDERBOOK ? ST_CH_BOOK : ST_CH_TICKER;
     st_key_t key = ST_KEY(sym, ch);
@@ -368,9 +362,7 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
         free(uf);
         return -ENOMEM;
     }
-    uf->rest_url = st_xstrdup(fc->rest_url);
-    size_t rl = strlen(uf->rest_url);
-    while (rl && uf->rest_url[rl - 1] == '/') uf->rest_url[--rl] = '\0';
+    uf->rest_url = st_feed_base_url(fc->rest_url);
     snprintf(uf->url, sizeof(uf->url), "%s", fc->ws_url);
     uf->syms = env->syms;
     uf->nconns = (int)fc->connections;
