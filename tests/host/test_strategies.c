@@ -60,6 +60,46 @@ static int f_every(void *ctx, st_dur_t interval, const char *name)
 static const st_host_api_t api = {.signal = f_signal, .upgrade_priority = f_upgrade,
                                   .update_performance_score = f_score, .every = f_every};
 
+/* A simulated KRX day from 08:50 on the 391-stock demo universe, and one strategy loaded. */
+typedef struct {
+    st_symtab_t syms;
+    st_arena_t *arena;
+    st_universe_t u;
+    st_time_t start;
+    st_simmkt_t *m;
+    st_lua_t *s;
+} day_t;
+
+static void day_open(day_t *d, uint64_t seed, const char *name, const char *script)
+{
+    st_symtab_init(&d->syms);
+    d->arena = st_arena_create(0);
+    st_diags_t diags;
+    st_diags_init(&diags);
+    assert_int_equal(st_universe_load(&d->u, STRATA_SOURCE_DIR "/config/universe.csv", "", &d->syms, d->arena, &diags), 0);
+    st_diags_free(&diags);
+    st_tz_set("Asia/Seoul");
+    struct tm tm;
+    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
+    assert_int_equal(st_tz_mktime(NULL, &tm, &d->start), 0);
+    st_simmkt_params_t p = {.seed = seed, .activity = 1, .volatility = 1, .halt_rate = 1,
+                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
+                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
+                            .utc_offset = 9 * 3600};
+    d->m = st_simmkt_create(&p, &d->u, d->start);
+    st_lua_cfg_t cfg = {name, script, 0, 0, 3, &api};
+    char err[512];
+    assert_int_equal(st_lua_open(&d->s, &cfg, err, sizeof(err)), 0);
+}
+
+static void day_close(day_t *d)
+{
+    st_lua_close(d->s);
+    st_simmkt_destroy(d->m);
+    st_arena_destroy(d->arena);
+    st_symtab_free(&d->syms);
+}
+
 typedef struct {
     st_lua_t *s;
     const char *code;
@@ -79,29 +119,13 @@ static void to_strategy(const st_tick_t *t, void *ctx)
 
 static void test_gap_on_the_simulated_open(void **state)
 {
-    st_symtab_t syms;
-    st_symtab_init(&syms);
-    st_arena_t *arena = st_arena_create(0);
-    st_universe_t u;
-    st_diags_t d;
-    st_diags_init(&d);
-    assert_int_equal(st_universe_load(&u, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d), 0);
-    st_tz_set("Asia/Seoul");
-    struct tm tm;
-    st_time_t start, until;
-    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
-    assert_int_equal(st_tz_mktime(NULL, &tm, &start), 0);
-    until = start + 15 * ST_MIN; /* 09:05 */
-    st_simmkt_params_t p = {.seed = 20261123, .activity = 1, .volatility = 1, .halt_rate = 1,
-                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
-                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
-                            .utc_offset = 9 * 3600};
-    st_simmkt_t *m = st_simmkt_create(&p, &u, start);
-
-    st_lua_cfg_t cfg = {"gap", STRATA_SOURCE_DIR "/strategies/gap.lua", 0, 0, 3, &api};
-    st_lua_t *s;
-    char err[512];
-    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), 0);
+    day_t D;
+    day_open(&D, 20261123, "gap", STRATA_SOURCE_DIR "/strategies/gap.lua");
+    st_universe_t u = D.u;
+    st_simmkt_t *m = D.m;
+    st_lua_t *s = D.s;
+    st_time_t start = D.start;
+    st_time_t until = start + 15 * ST_MIN; /* 09:05 */
     assert_int_equal(st_lua_init(s, NULL, NULL, 0), 0);
 
     int expected = 0;
@@ -133,11 +157,7 @@ static void test_gap_on_the_simulated_open(void **state)
     st_lua_stats_t st;
     st_lua_stats(s, &st);
     assert_int_equal(st.faults, 0);
-    st_lua_close(s);
-    st_simmkt_destroy(m);
-    st_arena_destroy(arena);
-    st_symtab_free(&syms);
-    st_diags_free(&d);
+    day_close(&D);
 }
 
 /* volume_watch.lua over the first trading hour: a symbol is raised exactly when a minute's
@@ -169,26 +189,12 @@ static void to_volume(const st_tick_t *t, void *ctx)
 
 static void test_volume_watch_on_the_first_hour(void **state)
 {
-    st_symtab_t syms;
-    st_symtab_init(&syms);
-    st_arena_t *arena = st_arena_create(0);
-    st_universe_t u;
-    st_diags_t d;
-    st_diags_init(&d);
-    assert_int_equal(st_universe_load(&u, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d), 0);
-    struct tm tm;
-    st_time_t start;
-    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
-    assert_int_equal(st_tz_mktime(NULL, &tm, &start), 0);
-    st_simmkt_params_t p = {.seed = 7, .activity = 1, .volatility = 1, .halt_rate = 1,
-                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
-                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
-                            .utc_offset = 9 * 3600};
-    st_simmkt_t *m = st_simmkt_create(&p, &u, start);
-    st_lua_cfg_t cfg = {"volume", STRATA_SOURCE_DIR "/strategies/volume_watch.lua", 0, 0, 3, &api};
-    st_lua_t *s;
-    char err[512];
-    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), 0);
+    day_t D;
+    day_open(&D, 7, "volume", STRATA_SOURCE_DIR "/strategies/volume_watch.lua");
+    st_universe_t u = D.u;
+    st_simmkt_t *m = D.m;
+    st_lua_t *s = D.s;
+    st_time_t start = D.start;
     assert_int_equal(st_lua_init(s, NULL, NULL, 0), 0);
     nupgraded = 0;
     int expected = 0, traded = 0;
@@ -205,11 +211,7 @@ static void test_volume_watch_on_the_first_hour(void **state)
     printf("# %d of %d traded stocks raised by a 3x minute\n", expected, traded);
     assert_int_equal(nupgraded, expected);
     assert_true(expected > 0 && expected < traded);
-    st_lua_close(s);
-    st_simmkt_destroy(m);
-    st_arena_destroy(arena);
-    st_symtab_free(&syms);
-    st_diags_free(&d);
+    day_close(&D);
 }
 
 /* closing_momentum.lua over a simulated afternoon: exactly the stocks up on the day that rise
@@ -238,26 +240,12 @@ static void to_closing(const st_tick_t *t, void *ctx)
 
 static void test_closing_momentum_on_the_afternoon(void **state)
 {
-    st_symtab_t syms;
-    st_symtab_init(&syms);
-    st_arena_t *arena = st_arena_create(0);
-    st_universe_t u;
-    st_diags_t d;
-    st_diags_init(&d);
-    assert_int_equal(st_universe_load(&u, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d), 0);
-    struct tm tm;
-    st_time_t start;
-    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
-    assert_int_equal(st_tz_mktime(NULL, &tm, &start), 0);
-    st_simmkt_params_t p = {.seed = 11, .activity = 1, .volatility = 1, .halt_rate = 1,
-                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
-                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
-                            .utc_offset = 9 * 3600};
-    st_simmkt_t *m = st_simmkt_create(&p, &u, start);
-    st_lua_cfg_t cfg = {"closing", STRATA_SOURCE_DIR "/strategies/closing_momentum.lua", 0, 0, 3, &api};
-    st_lua_t *s;
-    char err[512];
-    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), 0);
+    day_t D;
+    day_open(&D, 11, "closing", STRATA_SOURCE_DIR "/strategies/closing_momentum.lua");
+    st_universe_t u = D.u;
+    st_simmkt_t *m = D.m;
+    st_lua_t *s = D.s;
+    st_time_t start = D.start;
     assert_int_equal(st_lua_init(s, NULL, NULL, 0), 0);
     nsigs = nscored = 0;
     int expected = 0;
@@ -282,11 +270,7 @@ static void test_closing_momentum_on_the_afternoon(void **state)
     assert_int_equal(nsigs, expected);
     assert_int_equal(nscored, expected);
     assert_true(expected > 0 && expected < (int)u.nstocks / 2);
-    st_lua_close(s);
-    st_simmkt_destroy(m);
-    st_arena_destroy(arena);
-    st_symtab_free(&syms);
-    st_diags_free(&d);
+    day_close(&D);
 }
 
 /* momentum_leaders.lua: asks for a ranking timer at init; at a ranking every stock seen gets its
@@ -307,26 +291,12 @@ static void to_momentum(const st_tick_t *t, void *ctx)
 
 static void test_momentum_leaders_scores(void **state)
 {
-    st_symtab_t syms;
-    st_symtab_init(&syms);
-    st_arena_t *arena = st_arena_create(0);
-    st_universe_t u;
-    st_diags_t d;
-    st_diags_init(&d);
-    assert_int_equal(st_universe_load(&u, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d), 0);
-    struct tm tm;
-    st_time_t start;
-    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
-    assert_int_equal(st_tz_mktime(NULL, &tm, &start), 0);
-    st_simmkt_params_t p = {.seed = 5, .activity = 1, .volatility = 1, .halt_rate = 1,
-                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
-                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
-                            .utc_offset = 9 * 3600};
-    st_simmkt_t *m = st_simmkt_create(&p, &u, start);
-    st_lua_cfg_t cfg = {"momentum", STRATA_SOURCE_DIR "/strategies/momentum_leaders.lua", 0, 0, 3, &api};
-    st_lua_t *s;
-    char err[512];
-    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), 0);
+    day_t D;
+    day_open(&D, 5, "momentum", STRATA_SOURCE_DIR "/strategies/momentum_leaders.lua");
+    st_universe_t u = D.u;
+    st_simmkt_t *m = D.m;
+    st_lua_t *s = D.s;
+    st_time_t start = D.start;
     const char *k[] = {"every"}, *v[] = {"120"};
     assert_int_equal(st_lua_init(s, k, v, 1), 0);
     assert_int_equal(every_asked, 120 * ST_SEC);
@@ -353,11 +323,7 @@ static void test_momentum_leaders_scores(void **state)
     assert_int_equal(nscored, seen);
     assert_true(leaders > 0 && leaders < seen);
     free(mm);
-    st_lua_close(s);
-    st_simmkt_destroy(m);
-    st_arena_destroy(arena);
-    st_symtab_free(&syms);
-    st_diags_free(&d);
+    day_close(&D);
 }
 
 /* plugins/gap.c, the C version of gap.lua, signals the same stocks, sides and strengths, in the
@@ -396,27 +362,14 @@ static void to_both(const st_tick_t *t, void *ctx)
 
 static void test_gap_plugin_matches_lua(void **state)
 {
-    st_symtab_t syms;
-    st_symtab_init(&syms);
-    st_arena_t *arena = st_arena_create(0);
-    st_universe_t u;
-    st_diags_t d;
-    st_diags_init(&d);
-    assert_int_equal(st_universe_load(&u, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d), 0);
-    struct tm tm;
-    st_time_t start;
-    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
-    assert_int_equal(st_tz_mktime(NULL, &tm, &start), 0);
-    st_simmkt_params_t p = {.seed = 99, .activity = 1, .volatility = 1, .halt_rate = 1,
-                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
-                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
-                            .utc_offset = 9 * 3600};
-    st_simmkt_t *m = st_simmkt_create(&p, &u, start);
-    st_lua_cfg_t cfg = {"gap", STRATA_SOURCE_DIR "/strategies/gap.lua", 0, 0, 3, &api};
-    st_lua_t *s;
-    char err[512];
-    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), 0);
+    day_t D;
+    day_open(&D, 99, "gap", STRATA_SOURCE_DIR "/strategies/gap.lua");
+    st_universe_t u = D.u;
+    st_simmkt_t *m = D.m;
+    st_lua_t *s = D.s;
+    st_time_t start = D.start;
     st_plugin_t *pl;
+    char err[512];
     if (st_plugin_open(&pl, "gap", PLUGIN_GAP, err, sizeof(err))) printf("# %s\n", err);
     strata_host_t host = {sizeof(strata_host_t), STRATA_ABI_MAJOR, STRATA_ABI_MINOR, NULL, NULL, c_upgrade, NULL, NULL,
                           c_signal, NULL, NULL, NULL};
@@ -436,11 +389,7 @@ static void test_gap_plugin_matches_lua(void **state)
         assert_true(fabs(csigs[i].strength - sigs[i].strength) < 1e-9);
     }
     st_plugin_close(pl);
-    st_lua_close(s);
-    st_simmkt_destroy(m);
-    st_arena_destroy(arena);
-    st_symtab_free(&syms);
-    st_diags_free(&d);
+    day_close(&D);
 }
 
 int main(void)
