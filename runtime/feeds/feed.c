@@ -1,7 +1,7 @@
 #include "feed.h"
 
 #include "restpoll.h"
-#include "wsconn.h"
+#include "subconn.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -28,8 +28,13 @@ int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t 
     return 0;
 }
 
-void st_feed_stats_add_coalescer(st_feed_stats_t *out, const st_coalescer_t *co, st_limiter_t *lim, st_time_t now)
+void st_feed_stats_add_subconn(st_feed_stats_t *out, st_subconn_t *c, st_time_t now)
 {
+    const st_coalescer_t *co = &c->co;
+    out->sessions_open += st_wsconn_open(&c->ws);
+    out->reconnects += c->ws.drops;
+    out->stalls += c->ws.stalls;
+    out->connect_failures += c->ws.failed;
     out->ws_used += co->ledger.confirmed;
     out->ws_desired += co->ledger.desired;
     out->subs_requests += co->st.requests;
@@ -37,7 +42,7 @@ void st_feed_stats_add_coalescer(st_feed_stats_t *out, const st_coalescer_t *co,
     if (co->st.lat_max > out->subs_latency_max) out->subs_latency_max = co->st.lat_max;
     st_dur_t p99 = st_coalescer_latency(co, 0.99);
     if (p99 > out->subs_latency_p99) out->subs_latency_p99 = p99;
-    double pen = st_limiter_penalty(lim, now);
+    double pen = st_limiter_penalty(&c->lim, now);
     if (pen < out->penalty) out->penalty = pen;
 }
 

@@ -114,8 +114,10 @@ struct st_simmkt *st_sim_feed_market(st_feed_t *f);
 /* Helpers shared by the network feeds. */
 struct st_wsconn;
 struct lws_context;
-/* Adds a connection's subscription figures (held, desired, messages, latency, penalty). */
-void st_feed_stats_add_coalescer(st_feed_stats_t *out, const st_coalescer_t *co, st_limiter_t *lim, st_time_t now);
+struct st_subconn_s;
+/* Adds a network connection's figures: its session (open, drops, stalls, failed attempts) and
+ * its subscriptions (held, desired, messages, latency, penalty). */
+void st_feed_stats_add_subconn(st_feed_stats_t *out, struct st_subconn_s *c, st_time_t now);
 struct st_restpoll_stats;
 /* Adds an account's REST polling figures (calls, staleness, stretch, penalty). */
 void st_feed_stats_add_restpoll(st_feed_stats_t *out, const struct st_restpoll_stats *rp);

@@ -349,14 +349,7 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     st_feed_stats_add_restpoll(out, &rs.rp);
     out->sessions = kf->nconns;
     st_time_t now = st_clock_now(f->clock);
-    for (int k = 0; k < kf->nconns; k++) {
-        kis_conn_t *c = &kf->conns[k];
-        out->reconnects += c->sc.ws.drops;
-        out->stalls += c->sc.ws.stalls;
-        out->connect_failures += c->sc.ws.failed;
-        out->sessions_open += st_wsconn_open(&c->sc.ws);
-        st_feed_stats_add_coalescer(out, &c->sc.co, &c->sc.lim, now);
-    }
+    for (int k = 0; k < kf->nconns; k++) st_feed_stats_add_subconn(out, &kf->conns[k].sc, now);
 }
 
 static void on_snapshot(void *ctx, const st_tick_t *snap)

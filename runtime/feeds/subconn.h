@@ -10,7 +10,7 @@
 #include "market/symtab.h"
 #include "subs/coalescer.h"
 
-typedef struct {
+typedef struct st_subconn_s {
     st_wsconn_t ws;
     st_coalescer_t co;
     st_limiter_t lim;

@@ -239,14 +239,7 @@ static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
     st_feed_stats_add_restpoll(out, &rs);
     out->sessions = uf->nconns;
     st_time_t now = st_clock_now(f->clock);
-    for (int k = 0; k < uf->nconns; k++) {
-        up_conn_t *c = &uf->conns[k];
-        out->reconnects += c->sc.ws.drops;
-        out->stalls += c->sc.ws.stalls;
-        out->connect_failures += c->sc.ws.failed;
-        out->sessions_open += st_wsconn_open(&c->sc.ws);
-        st_feed_stats_add_coalescer(out, &c->sc.co, &c->sc.lim, now);
-    }
+    for (int k = 0; k < uf->nconns; k++) st_feed_stats_add_subconn(out, &uf->conns[k].sc, now);
 }
 
 /* --- tier 3: /v1/ticker ------------------------------------------------------------------------ */
