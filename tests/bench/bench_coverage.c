@@ -10,12 +10,6 @@
 
 #define KRX STRATA_SOURCE_DIR "/config/krx_universe.csv"
 
-static st_time_t until;
-static bool clock_past(h_t *h)
-{
-    return st_clock_now(&h->clock) >= until;
-}
-
 static void run(const char *interval, const char *limiter, double minutes)
 {
     h_t *h = h_open(KRX, "", "--universe", KRX);
@@ -29,8 +23,8 @@ static void run(const char *interval, const char *limiter, double minutes)
     for (size_t i = 0; i < h->uni.n; i++) set_tier(h, 0, h->uni.items[i].sym, ST_TIER_POLL);
     for (size_t i = 0; i < 20; i++) set_tier(h, 0, h->uni.items[i].sym, ST_TIER_REALTIME); /* 40 registrations */
     st_time_t t0 = st_clock_now(&h->clock), warm = t0 + 30 * ST_SEC;
-    until = t0 + (st_dur_t)(minutes * ST_MIN);
-    run_until(h, clock_past, "the measurement");
+    h->until = t0 + (st_dur_t)(minutes * ST_MIN);
+    run_until(h, h_clock_past, "the measurement");
 
     st_time_t *last = calloc(h->syms.n + 1, sizeof(*last));
     uint64_t *gaps = malloc((h->nticks + 1) * sizeof(*gaps));

@@ -8,12 +8,6 @@
 #include "../feeds/feed_harness.h"
 #include "bench_util.h"
 
-static st_time_t until;
-static bool clock_past(h_t *h)
-{
-    return st_clock_now(&h->clock) >= until;
-}
-
 /* Pairs record lines with the ticks received (replays skipped) and prints the row. */
 static void report(h_t *h, const char *rec, const char *name)
 {
@@ -53,8 +47,8 @@ static void run(const char *venue, double secs)
         add_feed(h, "upbit", "upbit", "/websocket/v1", NULL);
         for (size_t i = 0; i < 10 && i < h->uni.n; i++) set_tier(h, 0, h->uni.items[i].sym, ST_TIER_REALTIME);
     }
-    until = st_clock_now(&h->clock) + (st_dur_t)(secs * ST_SEC);
-    run_until(h, clock_past, "the measurement");
+    h->until = st_clock_now(&h->clock) + (st_dur_t)(secs * ST_SEC);
+    run_until(h, h_clock_past, "the measurement");
     st_feed_stop(h->feed[0]);
     exsim_reap(h->pid); /* flushes the record */
     h->pid = 0;

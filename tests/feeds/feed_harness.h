@@ -355,4 +355,28 @@ static inline bool more_ticks(h_t *h)
     return h->nticks >= h->mark + 50;
 }
 
+/* h->watched in tier 1 on the newest feed (whose session backs off 20 s after a drop): it is
+ * streamed, not polled, not even while the session first connects; when the session drops and
+ * stays down it is polled by REST at min_interval; when the session returns it goes back to the
+ * stream (at most one REST answer already in flight arrives after). */
+static inline void check_outage_fallback(h_t *h)
+{
+    set_tier(h, 0, h->watched, ST_TIER_REALTIME);
+    run_until(h, settled, "the session holding the watched symbol");
+    h->until = st_clock_now(&h->clock) + 5 * ST_SEC;
+    run_until(h, h_clock_past, "5 s of streaming");
+    assert_int_equal(snapshots_of(h, 0), 0);
+    cJSON_Delete(exsim_get(h, "/control/fault?drop=1"));
+    run_until(h, session_down, "the session down");
+    h->mark = h->nticks;
+    run_until(h, three_fallback_polls, "the watched symbol polled by REST during the outage");
+    run_until(h, settled, "the session back");
+    size_t at_return = h->nticks;
+    h->until = st_clock_now(&h->clock) + 5 * ST_SEC;
+    run_until(h, h_clock_past, "5 s after the return");
+    assert_true(snapshots_of(h, at_return) <= 1);
+    h->mark = h->nticks;
+    run_until(h, more_ticks, "the stream after the return");
+}
+
 #endif

@@ -37,12 +37,6 @@ static void count_snapshots(h_t *h, size_t from)
     }
 }
 
-static st_time_t until;
-static bool clock_past(h_t *h)
-{
-    return st_clock_now(&h->clock) >= until;
-}
-
 /* The first n symbols of the universe in tier 3, on the newest feed. */
 static void poll_first(h_t *h, size_t n)
 {
@@ -58,8 +52,8 @@ static void test_tier3_fresh_batched_within_the_rate(void **state)
     h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
     add_kis(h, NULL);
     poll_first(h, 100);
-    until = st_clock_now(&h->clock) + 100 * ST_SEC;
-    run_until(h, clock_past, "100 s of polling");
+    h->until = st_clock_now(&h->clock) + 100 * ST_SEC;
+    run_until(h, h_clock_past, "100 s of polling");
     memset(snaps, 0, sizeof(snaps));
     memset(last_snap, 0, sizeof(last_snap));
     worst_gap = 0;
@@ -190,8 +184,8 @@ static void test_token_refreshed_before_expiry(void **state)
     h_t *h = h_open(UNIVERSE, INDICES, "--token-ttl", "90s");
     add_kis(h, NULL);
     poll_first(h, 40);
-    until = st_clock_now(&h->clock) + 150 * ST_SEC;
-    run_until(h, clock_past, "150 s of polling");
+    h->until = st_clock_now(&h->clock) + 150 * ST_SEC;
+    run_until(h, h_clock_past, "150 s of polling");
     cJSON *j = exsim_get(h, "/control/stats"), *rest = cJSON_GetObjectItem(j, "rest");
     assert_int_equal(jnum(rest, "tokens_issued"), 2);
     assert_int_equal(jnum(rest, "refused_token"), 0);
@@ -244,20 +238,7 @@ static void test_outage_moves_tier1_to_rest_and_back(void **state)
     h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
     add_kis(h, "    reconnect_min: 20s\n    reconnect_max: 20s\ntiers: {polling: {min_interval: 1s}}\n");
     h->watched = sym(h, "005930");
-    set_tier(h, 0, h->watched, ST_TIER_REALTIME);
-    run_until(h, settled, "the session holding 005930");
-    assert_int_equal(snapshots_of(h, 0), 0); /* streamed, not polled */
-    cJSON_Delete(exsim_get(h, "/control/fault?drop=1"));
-    run_until(h, session_down, "the session down");
-    h->mark = h->nticks;
-    run_until(h, three_fallback_polls, "005930 polled by REST during the outage");
-    run_until(h, settled, "the session back");
-    size_t at_return = h->nticks;
-    until = st_clock_now(&h->clock) + 5 * ST_SEC;
-    run_until(h, clock_past, "5 s after the return");
-    assert_true(snapshots_of(h, at_return) <= 1); /* at most one answer already in flight */
-    h->mark = h->nticks;
-    run_until(h, more_ticks, "the stream after the return");
+    check_outage_fallback(h);
     h_close(h);
 }
 

@@ -86,20 +86,14 @@ static void test_drop_is_recovered_and_resubscribed(void **state)
 }
 
 /* Nothing to say for 150 simulated seconds: PING keeps the session open. */
-static st_time_t until;
-static bool clock_past(h_t *h)
-{
-    return st_clock_now(&h->clock) >= until;
-}
-
 static void test_keepalive_beats_the_idle_close(void **state)
 {
     h_t *h = h_open(UNIVERSE, "", NULL, NULL);
     add_upbit(h, NULL);
     set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_SEMI);
     run_until(h, settled, "1 key streaming");
-    until = st_clock_now(&h->clock) + 150 * ST_SEC;
-    run_until(h, clock_past, "150 s of simulated time");
+    h->until = st_clock_now(&h->clock) + 150 * ST_SEC;
+    run_until(h, h_clock_past, "150 s of simulated time");
     cJSON *j = exsim_get(h, "/control/stats");
     assert_int_equal(jnum(j, "upbit_closed"), 0);
     assert_int_equal(jnum(j, "sessions_total"), 1);
@@ -155,8 +149,8 @@ static void test_tier3_by_rest_batched(void **state)
     h_t *h = h_open(UNIVERSE, "", NULL, NULL);
     add_upbit(h, "tiers: {polling: {medium: 10s}}\n");
     for (size_t i = 0; i < h->uni.n; i++) set_tier(h, 0, h->uni.items[i].sym, ST_TIER_POLL);
-    until = st_clock_now(&h->clock) + 60 * ST_SEC;
-    run_until(h, clock_past, "60 s of polling");
+    h->until = st_clock_now(&h->clock) + 60 * ST_SEC;
+    run_until(h, h_clock_past, "60 s of polling");
     uint32_t snaps[4096] = {0};
     for (size_t i = 0; i < h->nticks; i++)
         if (h->ticks[i].kind == ST_TICK_SNAPSHOT && h->ticks[i].sym < 4096) snaps[h->ticks[i].sym]++;
@@ -179,20 +173,7 @@ static void test_outage_moves_markets_to_rest_and_back(void **state)
     h_t *h = h_open(UNIVERSE, "", NULL, NULL);
     add_upbit(h, "    reconnect_min: 20s\n    reconnect_max: 20s\ntiers: {polling: {min_interval: 1s}}\n");
     h->watched = sym(h, "KRW-BTC");
-    set_tier(h, 0, h->watched, ST_TIER_REALTIME);
-    run_until(h, settled, "KRW-BTC streaming");
-    until = st_clock_now(&h->clock) + 5 * ST_SEC;
-    run_until(h, clock_past, "5 s of streaming");
-    assert_int_equal(snapshots_of(h, 0), 0); /* streamed, not polled (not even while first connecting) */
-    cJSON_Delete(exsim_get(h, "/control/fault?drop=1"));
-    run_until(h, session_down, "the session down");
-    h->mark = h->nticks;
-    run_until(h, three_fallback_polls, "KRW-BTC polled by REST during the outage");
-    run_until(h, settled, "the session back");
-    size_t at_return = h->nticks;
-    until = st_clock_now(&h->clock) + 5 * ST_SEC;
-    run_until(h, clock_past, "5 s after the return");
-    assert_true(snapshots_of(h, at_return) <= 1);
+    check_outage_fallback(h);
     h_close(h);
 }
 
