@@ -1,11 +1,14 @@
 # Generates a C file holding the given files as byte arrays plus the st_resources table.
-# Usage: cmake -DOUT=file.c -DFILES="a|b" -P embed.cmake
+# A file is named by its path relative to BASE (the config directory), so an embedded config
+# refers to the others exactly as config/demo.yaml does on disk ("universe.csv",
+# "../strategies/gap.lua").
+# Usage: cmake -DOUT=file.c -DBASE=dir -DFILES="a|b" -P embed.cmake
 string(REPLACE "|" ";" FILES "${FILES}")
 set(body "#include \"core/res.h\"\n\n")
 set(table "const st_resource_t st_resources[] = {\n")
 set(i 0)
 foreach(f IN LISTS FILES)
-  get_filename_component(name "${f}" NAME)
+  file(RELATIVE_PATH name "${BASE}" "${f}")
   file(READ "${f}" hex HEX)
   string(LENGTH "${hex}" hexlen)
   math(EXPR len "${hexlen} / 2")

@@ -35,9 +35,9 @@ static void *init(const strata_host_t *host, void *h, const char *const *keys, c
 static void on_trade(void *state, const char *sym, const strata_tick_t *t)
 {
     gap_t *g = state;
-    if (t->sym >= SEEN_MAX || g->seen[t->sym] || t->u.trade.prev_close <= 0) return;
-    g->seen[t->sym] = 1; /* the first trade of the day is the opening print */
-    double gap = t->u.trade.price / t->u.trade.prev_close - 1;
+    if (t->sym >= SEEN_MAX || g->seen[t->sym] || t->u.trade.prev_close <= 0 || t->u.trade.open <= 0) return;
+    g->seen[t->sym] = 1; /* the day's opening print: from a trade, or from a REST snapshot */
+    double gap = t->u.trade.open / t->u.trade.prev_close - 1;
     if (fabs(gap) < g->threshold) return;
     char reason[64];
     snprintf(reason, sizeof(reason), "opening gap %+.1f%%", gap * 100);
@@ -56,6 +56,8 @@ static void shutdown_(void *state)
     free(state);
 }
 
-static const strata_plugin_t gap = {STRATA_ABI_MAJOR, STRATA_ABI_MINOR, sizeof(strata_plugin_t), "gap", "1.0",
-                                    init, on_trade, NULL, NULL, on_timeslot, NULL, shutdown_};
+static const strata_plugin_t gap = {.abi_major = STRATA_ABI_MAJOR, .abi_minor = STRATA_ABI_MINOR,
+                                    .size = sizeof(strata_plugin_t), .name = "gap", .version = "1.0",
+                                    .init = init, .on_trade = on_trade, .on_snapshot = on_trade,
+                                    .on_timeslot = on_timeslot, .shutdown = shutdown_};
 STRATA_PLUGIN_EXPORT(gap)

@@ -13,14 +13,16 @@ function M.init(params)
 end
 
 function M.on_trade(sym, t)
-  if seen[sym] or t.prev_close <= 0 then return end
-  seen[sym] = true -- the first trade of the day is the opening print
-  local gap = t.price / t.prev_close - 1
+  if seen[sym] or t.prev_close <= 0 or t.open <= 0 then return end
+  seen[sym] = true -- the day's opening print: from a trade, or from a REST snapshot
+  local gap = t.open / t.prev_close - 1
   if math.abs(gap) < threshold then return end
   strata.signal{symbol = sym, side = gap > 0 and "buy" or "sell", strength = math.abs(gap) * 100,
                 reason = string.format("opening gap %+.1f%%", gap * 100)}
   strata.upgrade_priority(sym, "critical")
 end
+
+M.on_snapshot = M.on_trade
 
 function M.on_timeslot(slot)
   if slot == "pre_market" then seen = {} end -- a new day

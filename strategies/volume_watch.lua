@@ -2,16 +2,40 @@
 -- there are 10 minutes to average), or a day's volume past an absolute threshold, means
 -- something is happening: raise the symbol to CRITICAL, once a day.
 --
--- params: ratio (default 3), min_minutes (default 10), volume (shares; default 0 = off)
+-- A symbol known only by REST snapshots (tier 3) is judged between two polls: when the volume
+-- traded since the previous snapshot, per second, reaches `burst` times its rate since the
+-- first snapshot of the day that showed trading (from the third such snapshot on), it gets an
+-- emergency subscription: tier 1 at once, evicting a holder worth less than `score`. After
+-- `hold` seconds the strategy lets it go again (unwatch). Once a day per symbol.
+--
+-- params: ratio (default 3), min_minutes (default 10), volume (shares; default 0 = off),
+--         burst (default 10), score (emergency priority score, default 120), hold (default 600)
 
 local M = {}
-local ratio, min_minutes, volume = 3, 10, 0
+local ratio, min_minutes, volume, burst, score, hold = 3, 10, 0, 10, 120, 600
 local stats = {} -- per symbol: minute, now (its volume so far), done (closed minutes), sum, raised
+local polls = {} -- per symbol: first and last snapshot's time and cum_volume, count, done
+local held = {}  -- per symbol with an emergency: when it ends
 
 function M.init(params)
   ratio = tonumber(params.ratio) or ratio
   min_minutes = tonumber(params.min_minutes) or min_minutes
   volume = tonumber(params.volume) or volume
+  burst = tonumber(params.burst) or burst
+  score = tonumber(params.score) or score
+  hold = tonumber(params.hold) or hold
+  strata.every(60, "release")
+end
+
+function M.on_timer(name)
+  if name ~= "release" then return end
+  local now = strata.now()
+  for sym, until_ in pairs(held) do
+    if now >= until_ then
+      held[sym] = nil
+      strata.unwatch(sym)
+    end
+  end
 end
 
 local function raise(sym, s, why)
@@ -41,8 +65,28 @@ function M.on_trade(sym, t)
   end
 end
 
+function M.on_snapshot(sym, s)
+  local p = polls[sym]
+  if s.cum_volume <= 0 then return end -- not trading yet: no rate to compare with
+  if not p then
+    polls[sym] = {t0 = s.time, v0 = s.cum_volume, t = s.time, v = s.cum_volume, n = 1}
+    return
+  end
+  if p.done or s.time <= p.t then return end
+  local rate = (s.cum_volume - p.v) / (s.time - p.t)
+  local avg = p.t > p.t0 and (p.v - p.v0) / (p.t - p.t0) or 0
+  p.n, p.t, p.v = p.n + 1, s.time, s.cum_volume
+  if p.n >= 3 and avg > 0 and rate >= burst * avg then
+    p.done = true
+    local ok, why = strata.emergency_subscribe(sym, score)
+    if ok then held[sym] = s.time + hold end
+    strata.log("info", string.format("%s: %.1fx its volume rate between two polls: emergency %s", sym,
+                                     rate / avg, ok and "subscription" or ("refused: " .. tostring(why))))
+  end
+end
+
 function M.on_timeslot(slot)
-  if slot == "pre_market" then stats = {} end -- a new day
+  if slot == "pre_market" then stats, polls, held = {}, {}, {} end -- a new day
 end
 
 return M

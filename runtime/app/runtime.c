@@ -61,6 +61,7 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         c->tier3 = ps.tier_count[3];
         c->indices = ps.indices;
         c->emergencies = ps.emergencies_ok;
+        c->signals = rt->strats ? st_strats_signals(rt->strats) : 0;
         c->plan_changes = ps.changes;
         /* The feeds want exactly what the plan says (what the venue holds follows within the
          * coalescer's debounce and pacing): anything else is a bug worth an alert. */
@@ -167,6 +168,24 @@ static void print_status(st_runtime_t *rt)
     fflush(rt->out);
 }
 
+static void print_strategies(st_runtime_t *rt)
+{
+    size_t n = st_strats_count(rt->strats);
+    if (!n) return;
+    fprintf(rt->out, "\n%-20s %-4s %-12s %12s %8s %6s %7s %8s\n", "strategy", "kind", "state", "ticks", "signals",
+            "emerg", "faults", "watched");
+    for (size_t i = 0; i < n; i++) {
+        st_strat_info_t si;
+        st_strats_info(rt->strats, i, &si);
+        char ticks[32];
+        st_format_count(si.ticks, ticks, sizeof(ticks));
+        fprintf(rt->out, "%-20s %-4s %-12s %12s %8llu %6llu %7llu %8zu\n", si.name, si.kind, si.state, ticks,
+                (unsigned long long)si.signals, (unsigned long long)si.emergencies, (unsigned long long)si.faults,
+                si.watched);
+    }
+    fflush(rt->out);
+}
+
 static void on_report(st_timer_t *t, st_time_t now, void *ctx)
 {
     print_status(ctx);
@@ -195,11 +214,11 @@ static void apply_policy(st_runtime_t *rt, st_time_t now)
 static void update_slot(st_runtime_t *rt, bool announce)
 {
     st_time_t now = st_clock_now(&rt->clock);
-    const st_slot_cfg_t *old = rt->slot.slot;
-    char old_name[64];
-    snprintf(old_name, sizeof(old_name), "%s", old ? old->name : "");
+    char old_name[sizeof(rt->slot_name)]; /* rt->slot may point into a world a reload freed */
+    memcpy(old_name, rt->slot_name, sizeof(old_name));
     st_schedule_at(rt->world->cfg, now, st_local_midnight(now), &rt->slot);
     const st_slot_cfg_t *s = rt->slot.slot;
+    snprintf(rt->slot_name, sizeof(rt->slot_name), "%s", s->name);
     if (announce && strcmp(old_name, s->name) != 0) {
         st_log_info(PLAN, "time slot %s: realtime %lld, semi-realtime %lld, indices %lld, reserve %lld, poll x%.2f",
                     s->name, (long long)s->realtime, (long long)s->semi_realtime,
@@ -209,6 +228,7 @@ static void update_slot(st_runtime_t *rt, bool announce)
         st_report_slot(&rt->report, &c, s->name);
     }
     if (rt->planner && strcmp(st_planner_policy_name(rt->planner), s->name) != 0) apply_policy(rt, now);
+    if (rt->strats && strcmp(old_name, s->name) != 0) st_strats_timeslot(rt->strats, s->name);
     st_clock_timer_start(&rt->clock, &rt->slot_timer, rt->slot.next_change, 0);
 }
 
@@ -264,6 +284,7 @@ static void finish(st_runtime_t *rt)
     struct st_simmkt *mkt = NULL;
     for (size_t i = 0; i < rt->nfeeds && !mkt; i++) mkt = st_sim_feed_market(rt->feeds[i]);
     st_report_finish(&rt->report, &c, rt->out, mkt, &rt->world->universe);
+    print_strategies(rt);
     st_clock_timer_stop(&rt->clock, &rt->report_timer);
     st_clock_timer_stop(&rt->clock, &rt->slot_timer);
     st_clock_timer_stop(&rt->clock, &rt->stop_timer);
@@ -307,7 +328,8 @@ int st_runtime_reload(st_runtime_t *rt)
     st_diags_init(&d);
     st_log_info(CONFIG, "reload: reading %s", rt->config_path);
     st_world_t *next = st_world_build(rt->config_path, &rt->syms, &d);
-    if (next && restart_only_changes(rt->world->cfg, next->cfg, &d)) {
+    /* Every new or changed strategy is compiled before anything running is touched. */
+    if (next && (restart_only_changes(rt->world->cfg, next->cfg, &d) || st_strats_stage(rt->strats, next->cfg, &d))) {
         st_world_free(next);
         next = NULL;
     }
@@ -345,7 +367,7 @@ int st_runtime_reload(st_runtime_t *rt)
     planner_cfg(rt, &pc);
     st_planner_set_cfg(rt->planner, &pc);
     apply_watch(rt);
-    rt->slot.slot = NULL;
+    int swapped = st_strats_commit(rt->strats);
     update_slot(rt, false);
     apply_policy(rt, st_clock_now(&rt->clock)); /* counts or weights may have changed: the plan
                                                  * moves by the diff only */
@@ -353,7 +375,8 @@ int st_runtime_reload(st_runtime_t *rt)
     schedule_stop(rt);
     schedule_rebalance(rt);
     rt->reloads_ok++;
-    st_log_info(CONFIG, "reload: generation %llu running (%.1f ms)", (unsigned long long)rt->generation,
+    st_log_info(CONFIG, "reload: generation %llu running, %d strateg%s started or swapped (%.1f ms)",
+                (unsigned long long)rt->generation, swapped, swapped == 1 ? "y" : "ies",
                 (double)(st_mono_now() - t0) / 1e3);
     return 0;
 }
@@ -384,9 +407,43 @@ static void on_refused(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, v
 
 static void on_tick(const st_tick_t *t, void *ctx)
 {
-    ST_UNUSED(t);
-    ST_UNUSED(ctx); /* strategies receive ticks here once the strategy host lands */
+    st_runtime_t *rt = ctx;
+    st_strats_tick(rt->strats, t);
 }
+
+/* --- the strategies' side ------------------------------------------------------------------- */
+
+static void on_plan_dirty(void *ctx)
+{
+    ((st_runtime_t *)ctx)->plan_dirty = true;
+}
+
+/* Runs before the loop waits, after the callback (a tick, a timer) that changed the demands:
+ * one replan for all of them, and the feeds told outside any feed's own callback. */
+static void on_replan(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    st_runtime_t *rt = w->data;
+    if (!rt->plan_dirty || !rt->running) return;
+    rt->plan_dirty = false;
+    st_planner_replan(rt->planner, st_clock_now(&rt->clock));
+    plan_apply(rt);
+}
+
+static int strat_emergency(void *ctx, int req, st_sym_t sym, double score, char *why, size_t whylen)
+{
+    st_runtime_t *rt = ctx;
+    rt->plan_dirty = true; /* the planner decides now; the feeds hear of it on_replan */
+    return st_planner_emergency(rt->planner, req, sym, score, st_clock_now(&rt->clock), why, whylen);
+}
+
+static void strat_signal(void *ctx, const char *strategy, st_sym_t sym, const char *side, double strength,
+                         const char *reason)
+{
+    st_runtime_t *rt = ctx;
+    st_log_info(HOST, "signal %s: %s %s strength %.2f%s%s", strategy, st_symtab_code(&rt->syms, sym), side,
+                strength, *reason ? ": " : "", reason);
+}
+
 
 int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags)
 {
@@ -429,6 +486,10 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     st_planner_cfg_from(&rt->conns, cfg);
     rt->planner = st_planner_create(&rt->conns, &rt->world->universe);
     rt->req_config = st_planner_requester(rt->planner, "config", 1.0);
+    st_strats_env_t se = {&rt->clock, &rt->syms, rt->planner, on_plan_dirty, strat_emergency, strat_signal, rt};
+    rt->strats = st_strats_create(&se);
+    rc = st_strats_stage(rt->strats, cfg, diags);
+    if (rc) return rc;
     st_feed_env_t env = {&rt->clock, &rt->world->universe, &rt->syms, cfg, on_tick, rt, on_refused};
     for (size_t i = 0; i < rt->nfeeds; i++) {
         char err[256] = "";
@@ -446,6 +507,8 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     rt->sigint.data = rt->sigterm.data = rt->sighup.data = rt;
     ev_timer_init(&rt->deferred, on_deferred, 0, 0);
     rt->deferred.data = rt;
+    ev_prepare_init(&rt->replan, on_replan);
+    rt->replan.data = rt;
     return 0;
 }
 
@@ -462,9 +525,11 @@ int st_runtime_run(st_runtime_t *rt)
     ev_signal_start(rt->loop, &rt->sigint);
     ev_signal_start(rt->loop, &rt->sigterm);
     ev_signal_start(rt->loop, &rt->sighup);
-    update_slot(rt, false);
     apply_watch(rt);
+    st_strats_commit(rt->strats); /* init(params): their first demands */
+    update_slot(rt, false);
     apply_policy(rt, st_clock_now(&rt->clock)); /* the first plan, before the feeds start */
+    ev_prepare_start(rt->loop, &rt->replan);
     for (size_t i = 0; i < rt->nfeeds; i++) {
         int rc = st_feed_start(rt->feeds[i]);
         if (rc) {
@@ -488,6 +553,7 @@ int st_runtime_run(st_runtime_t *rt)
 
 void st_runtime_free(st_runtime_t *rt)
 {
+    st_strats_destroy(rt->strats); /* their shutdown callbacks, while the clock and planner exist */
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]);
     free(rt->feeds);
     free(rt->conn_base);
@@ -499,6 +565,7 @@ void st_runtime_free(st_runtime_t *rt)
         ev_signal_stop(rt->loop, &rt->sigterm);
         ev_signal_stop(rt->loop, &rt->sighup);
         ev_timer_stop(rt->loop, &rt->deferred);
+        ev_prepare_stop(rt->loop, &rt->replan);
         st_clock_free(&rt->clock);
         st_log_set_time_source(NULL, NULL);
     }

@@ -8,6 +8,7 @@
 #include "core/clock.h"
 #include "core/world.h"
 #include "feeds/feed.h"
+#include "host/strategies.h"
 #include "out/report.h"
 #include "plan/planner.h"
 #include "plan/schedule.h"
@@ -26,6 +27,9 @@ typedef struct st_runtime {
     int req_config; /* the planner requester for the config's watch list */
     st_planner_cfg_t conns; /* connections and budgets of the running feeds (a reload does not
                              * change feeds), lowered by what venues have said */
+    st_strats_t *strats;
+    bool plan_dirty; /* strategies changed the planner's inputs: replan before the loop waits */
+    ev_prepare replan;
     st_plan_change_t *feed_changes; /* scratch for routing changes to feeds */
     size_t feed_changes_cap;
 
@@ -37,6 +41,7 @@ typedef struct st_runtime {
 
     st_timer_t report_timer, slot_timer, stop_timer, rebalance_timer;
     st_slot_at_t slot;
+    char slot_name[64]; /* the slot in force ("" before the first) */
     st_report_t report;
     FILE *out; /* status blocks and the summary (stdout) */
 

@@ -164,6 +164,11 @@ static const st_field_t strategy_schema_fields[] = {
     FLD(st_strategy_cfg_t, "path", ST_T_STRING, path, .required = true),
     FLD(st_strategy_cfg_t, "enabled", ST_T_BOOL, enabled, .def = "true"),
     FLD(st_strategy_cfg_t, "weight", ST_T_DOUBLE, weight, .def = "1", .min = 0, .max = 100),
+    FLD(st_strategy_cfg_t, "all_symbols", ST_T_BOOL, all_symbols, .def = "false"),
+    FLD(st_strategy_cfg_t, "memory_mb", ST_T_INT, memory_mb, .def = "64", .min = 1, .max = 4096),
+    FLD(st_strategy_cfg_t, "instruction_budget", ST_T_INT, instruction_budget, .def = "10000000", .min = 1000,
+        .max = 10000000000),
+    FLD(st_strategy_cfg_t, "quarantine_after", ST_T_INT, quarantine_after, .def = "5", .min = 1, .max = 1000),
     FLD(st_strategy_cfg_t, "params", ST_T_VALUE, params),
 };
 SCHEMA(strategy_schema, st_strategy_cfg_t, "strategy");

@@ -132,6 +132,10 @@ typedef struct {
     char *path; /* resolved */
     bool enabled;
     double weight;
+    bool all_symbols;           /* ticks of every symbol, not only those it watches */
+    int64_t memory_mb;          /* Lua: the state's memory cap */
+    int64_t instruction_budget; /* Lua: instructions per callback */
+    int64_t quarantine_after;   /* faults in a row */
     st_value_t *params;
 } st_strategy_cfg_t;
 

@@ -26,6 +26,8 @@ struct st_lua {
     uint64_t calls, faults, in_row;
     bool quarantined;
     char last_error[2048];
+    char **sources; /* the files it loaded: the strategy, then what it required */
+    size_t nsources;
 };
 
 static st_lua_t *self(lua_State *L)
@@ -252,6 +254,12 @@ static int l_readonly(lua_State *L)
 
 /* --- the sandbox ---------------------------------------------------------------------------- */
 
+static void add_source(st_lua_t *s, const char *path)
+{
+    s->sources = st_xrealloc(s->sources, (s->nsources + 1) * sizeof(*s->sources));
+    s->sources[s->nsources++] = st_xstrdup(path);
+}
+
 /* require(name): a text module from the strategy's directory ("a.b" is a/b.lua), or strata. */
 static int l_require(lua_State *L)
 {
@@ -276,6 +284,7 @@ static int l_require(lua_State *L)
     char *text;
     size_t len;
     if (st_file_read(path, &text, &len) != 0) return luaL_error(L, "require: no module \"%s\" in %s", name, s->dir);
+    add_source(s, path);
     char chunk[1100];
     snprintf(chunk, sizeof(chunk), "@%s", path);
     int rc = luaL_loadbufferx(L, text, len, chunk, "t");
@@ -440,6 +449,7 @@ int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errle
     s->budget = cfg->budget ? cfg->budget : 10000000u;
     s->quarantine_after = cfg->quarantine_after > 0 ? cfg->quarantine_after : 5;
     s->api = cfg->api;
+    add_source(s, cfg->path);
     s->L = lua_newstate(l_alloc, s);
     if (!s->L) {
         free(text);
@@ -479,6 +489,8 @@ void st_lua_close(st_lua_t *s)
 {
     if (!s) return;
     if (s->L) lua_close(s->L);
+    for (size_t i = 0; i < s->nsources; i++) free(s->sources[i]);
+    free(s->sources);
     free(s->name);
     free(s->dir);
     free(s);
@@ -528,6 +540,130 @@ int st_lua_shutdown(st_lua_t *s)
 {
     if (!callback(s, "shutdown")) return 1;
     return guarded(s, 0, 0);
+}
+
+/* --- state handed over across a reload ------------------------------------------------------ */
+
+#define COPY_DEPTH 32
+
+/* Pushes onto `to` a copy of the value at `idx` of `from`: nil, booleans, numbers, strings and
+ * tables of them; functions, userdata and threads become nil, a table met twice is one table in
+ * the copy, and nesting deeper than COPY_DEPTH is cut. Allocates only in `to` (it runs there in
+ * protected mode); `from` is only read. */
+static void copy_value(lua_State *from, int idx, lua_State *to, int seen, int depth)
+{
+    idx = lua_absindex(from, idx);
+    switch (lua_type(from, idx)) {
+    case LUA_TBOOLEAN:
+        lua_pushboolean(to, lua_toboolean(from, idx));
+        return;
+    case LUA_TNUMBER:
+        if (lua_isinteger(from, idx)) lua_pushinteger(to, lua_tointeger(from, idx));
+        else lua_pushnumber(to, lua_tonumber(from, idx));
+        return;
+    case LUA_TSTRING: {
+        size_t n;
+        const char *p = lua_tolstring(from, idx, &n);
+        lua_pushlstring(to, p, n);
+        return;
+    }
+    case LUA_TTABLE:
+        break;
+    default:
+        lua_pushnil(to);
+        return;
+    }
+    const void *key = lua_topointer(from, idx);
+    if (lua_rawgetp(to, seen, key) != LUA_TNIL) return;
+    lua_pop(to, 1);
+    luaL_checkstack(to, 4, "state too deep");
+    if (depth >= COPY_DEPTH || !lua_checkstack(from, 3)) {
+        lua_pushnil(to);
+        return;
+    }
+    lua_newtable(to);
+    lua_pushvalue(to, -1);
+    lua_rawsetp(to, seen, key);
+    lua_pushnil(from);
+    while (lua_next(from, idx)) {
+        int kt = lua_type(from, -2);
+        if (kt == LUA_TSTRING || kt == LUA_TNUMBER || kt == LUA_TBOOLEAN) {
+            copy_value(from, -2, to, seen, depth + 1);
+            copy_value(from, -1, to, seen, depth + 1);
+            if (lua_isnil(to, -1)) lua_pop(to, 2);
+            else lua_rawset(to, -3);
+        }
+        lua_pop(from, 1);
+    }
+}
+
+static int l_copy_in(lua_State *to)
+{
+    lua_State *from = lua_touserdata(to, 1);
+    lua_newtable(to); /* tables already copied, by their address in `from` */
+    copy_value(from, -1, to, lua_gettop(to), 0);
+    return 1;
+}
+
+/* Pushes the module's `state` field without allocating (a lookup by name would). */
+static void push_state(st_lua_t *s)
+{
+    lua_State *L = s->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_module);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        if (lua_type(L, -2) == LUA_TSTRING && !strcmp(lua_tostring(L, -2), "state")) {
+            lua_replace(L, -3);
+            lua_pop(L, 1);
+            return;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+}
+
+int st_lua_on_reload(st_lua_t *s, st_lua_t *old)
+{
+    if (!callback(s, "on_reload")) return 1;
+    push_state(old);
+    lua_pushcfunction(s->L, l_copy_in);
+    lua_pushlightuserdata(s->L, old->L);
+    int rc = lua_pcall(s->L, 1, 1, 0);
+    lua_pop(old->L, 1);
+    if (rc != LUA_OK) {
+        st_log_warn(HOST, "%s: the old state was not carried over: %s", s->name, lua_tostring(s->L, -1));
+        lua_pop(s->L, 1);
+        lua_pushnil(s->L);
+    }
+    return guarded(s, 1, 0);
+}
+
+static int l_state_number(lua_State *L)
+{
+    lua_getfield(L, 1, "state");
+    lua_pushvalue(L, 2);
+    lua_gettable(L, -2);
+    return 1;
+}
+
+int st_lua_state_number(st_lua_t *s, const char *key, double *out)
+{
+    lua_State *L = s->L;
+    lua_pushcfunction(L, l_state_number);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_module);
+    lua_pushstring(L, key);
+    int rc = lua_pcall(L, 2, 1, 0);
+    int ok = rc == LUA_OK && lua_isnumber(L, -1);
+    if (ok) *out = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return ok ? 0 : -ENOENT;
+}
+
+const char *const *st_lua_sources(const st_lua_t *s, size_t *n)
+{
+    *n = s->nsources;
+    return (const char *const *)s->sources;
 }
 
 void st_lua_stats(const st_lua_t *s, st_lua_stats_t *out)

@@ -3,7 +3,7 @@
  *
  * A strategy is a text chunk (binary chunks are refused) that returns a table of callbacks:
  * init(params), on_trade(sym, t), on_orderbook(sym, ob), on_snapshot(sym, s), on_timeslot(slot),
- * on_timer(name), shutdown(). It sees an allow-listed standard library (base without dofile,
+ * on_timer(name), on_reload(old_state), shutdown(). It sees an allow-listed standard library (base without dofile,
  * loadfile and load; string, table, math, utf8, coroutine; os.time/os.clock/os.date only; no io,
  * no package) and a `strata` module bound to the host's functions; `require` loads text modules
  * from the strategy's directory only.
@@ -59,6 +59,14 @@ int st_lua_on_tick(st_lua_t *s, const char *code, const st_tick_t *t);
 int st_lua_on_timer(st_lua_t *s, const char *name);
 int st_lua_on_timeslot(st_lua_t *s, const char *slot);
 int st_lua_shutdown(st_lua_t *s);
+/* on_reload(old_state) on s, the strategy replacing old: old_state is a copy of old's module
+ * field `state` (plain data: booleans, numbers, strings and tables of them; anything else
+ * becomes nil). 1 when s has no on_reload. */
+int st_lua_on_reload(st_lua_t *s, st_lua_t *old);
+/* The number at the module's state[key] (tests, status); -ENOENT if there is none. */
+int st_lua_state_number(st_lua_t *s, const char *key, double *out);
+/* The files the strategy loaded: its own, then each module it required. */
+const char *const *st_lua_sources(const st_lua_t *s, size_t *n);
 
 typedef struct {
     uint64_t calls, faults, faults_in_row;

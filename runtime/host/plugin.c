@@ -144,6 +144,15 @@ void st_plugin_close(st_plugin_t *p)
     free(p);
 }
 
+int st_plugin_on_reload(st_plugin_t *p, st_plugin_t *old)
+{
+    const strata_plugin_t *d = p->d;
+    bool has = d->size >= offsetof(strata_plugin_t, on_reload) + sizeof(d->on_reload) && d->on_reload;
+    if (!has || !p->started || !old->started) return 1;
+    d->on_reload(p->state, old->state, old->d->version ? old->d->version : "");
+    return 0;
+}
+
 const strata_plugin_t *st_plugin_descriptor(const st_plugin_t *p)
 {
     return p->d;

@@ -20,6 +20,9 @@ int st_plugin_init(st_plugin_t *p, const strata_host_t *host, void *h, const cha
 int st_plugin_on_tick(st_plugin_t *p, const char *code, const st_tick_t *t);
 int st_plugin_on_timer(st_plugin_t *p, const char *name);
 int st_plugin_on_timeslot(st_plugin_t *p, const char *slot);
+/* on_reload(state, old's state) on p, the plugin replacing old (both started); 1 when p has
+ * no on_reload. */
+int st_plugin_on_reload(st_plugin_t *p, st_plugin_t *old);
 /* shutdown (if started), then dlclose. */
 void st_plugin_close(st_plugin_t *p);
 const strata_plugin_t *st_plugin_descriptor(const st_plugin_t *p);

@@ -14,8 +14,11 @@
  *   static void *init(const strata_host_t *host, void *h, const char *const *keys,
  *                     const char *const *values, size_t n) { ... return state; }
  *   static void on_trade(void *state, const char *sym, const strata_tick_t *t) { ... }
- *   static const strata_plugin_t plugin = {STRATA_ABI_MAJOR, STRATA_ABI_MINOR,
- *       sizeof(strata_plugin_t), "gap", "1.0", init, on_trade};
+ *   static const strata_plugin_t plugin = {.abi_major = STRATA_ABI_MAJOR,
+ *       .abi_minor = STRATA_ABI_MINOR, .size = sizeof(strata_plugin_t), .name = "gap",
+ *       .version = "1.0", .init = init, .on_trade = on_trade};
+ *
+ * Use designated initializers as above: later minor versions add fields at the end.
  *   STRATA_PLUGIN_EXPORT(plugin)
  */
 #ifndef STRATA_PLUGIN_H
@@ -96,6 +99,11 @@ typedef struct strata_plugin {
     void (*on_timeslot)(void *state, const char *slot);
     void (*on_timer)(void *state, const char *name);
     void (*shutdown)(void *state); /* frees the state */
+    /* A reload replaced the previous build of this plugin: `state` is the new one's (after its
+     * init), `old_state` the previous build's, still valid during this call (its shutdown and
+     * dlclose come after). Its layout is the old code's: put a version number first. */
+    void (*on_reload)(void *state, void *old_state, const char *old_version);
+    /* new entries go here, never above */
 } strata_plugin_t;
 
 #define STRATA_PLUGIN_SYMBOL "strata_plugin_v1"

@@ -48,6 +48,8 @@ static void shutdown_(void *state)
     free(state);
 }
 
-static const strata_plugin_t plugin = {STRATA_ABI_MAJOR, STRATA_ABI_MINOR, sizeof(strata_plugin_t), "good", "1.0",
-                                       init, on_trade, NULL, NULL, NULL, on_timer, shutdown_};
+static const strata_plugin_t plugin = {.abi_major = STRATA_ABI_MAJOR, .abi_minor = STRATA_ABI_MINOR,
+                                       .size = sizeof(strata_plugin_t), .name = "good", .version = "1.0",
+                                       .init = init, .on_trade = on_trade, .on_timer = on_timer,
+                                       .shutdown = shutdown_};
 STRATA_PLUGIN_EXPORT(plugin)

@@ -1,6 +1,6 @@
 /* A test plugin built for another ABI major version: strata must refuse it. */
 #include <strata/plugin.h>
 
-static const strata_plugin_t plugin = {STRATA_ABI_MAJOR + 1, 0, sizeof(strata_plugin_t), "old", "0.1",
-                                       NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+static const strata_plugin_t plugin = {.abi_major = STRATA_ABI_MAJOR + 1, .size = sizeof(strata_plugin_t),
+                                       .name = "old", .version = "0.1"};
 STRATA_PLUGIN_EXPORT(plugin)

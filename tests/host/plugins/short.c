@@ -1,6 +1,6 @@
 /* A test plugin whose descriptor claims to be shorter than strata needs: refused. */
 #include <strata/plugin.h>
 
-static const strata_plugin_t plugin = {STRATA_ABI_MAJOR, STRATA_ABI_MINOR, 24, "short", "0.1",
-                                       NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+static const strata_plugin_t plugin = {.abi_major = STRATA_ABI_MAJOR, .abi_minor = STRATA_ABI_MINOR, .size = 24,
+                                       .name = "short", .version = "0.1"};
 STRATA_PLUGIN_EXPORT(plugin)

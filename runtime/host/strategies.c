@@ -1,0 +1,688 @@
+#include "strategies.h"
+#include "core/log.h"
+#include "core/res.h"
+#include "host/lua_host.h"
+#include "host/plugin.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TIMERS 16
+
+typedef struct strat strat_t;
+
+/* One loaded build of a strategy: the running one, or one staged by a reload. */
+typedef struct {
+    strat_t *rec;
+    int kind; /* st_strategy_kind_t */
+    st_lua_t *lua;
+    st_plugin_t *plugin;
+    bool live;            /* host calls are refused until it is swapped in, and after it is out */
+    bool started;         /* init was called: shutdown will be */
+    uint64_t fingerprint; /* kind, path, params and the content of every file it loaded */
+    char **keys, **values;
+    size_t nparams;
+    st_host_api_t api;
+} inst_t;
+
+typedef struct {
+    st_timer_t t;
+    strat_t *rec;
+    char name[48];
+} every_t;
+
+/* A strategy by name: what outlives a swap of its code (demands, subscriber lists, counters). */
+struct strat {
+    st_strats_t *h;
+    char *name;
+    int req; /* planner requester, or a negative error */
+    inst_t *cur, *staged;
+    bool keep;                  /* staged: still in the config */
+    double weight, next_weight;
+    bool all_symbols, next_all;
+    bool quarantined;
+    uint8_t *watched; /* per symbol id: in that symbol's subscriber list */
+    size_t watched_cap, nwatched;
+    every_t *timers[MAX_TIMERS];
+    int ntimers;
+    uint64_t ticks, signals, emergencies, reloads;
+};
+
+/* Strategies to hand a symbol's ticks to; NULL entries are holes left by removals, so a list
+ * can change while it is being walked. */
+typedef struct {
+    strat_t **v;
+    uint32_t n, cap;
+} sublist_t;
+
+struct st_strats {
+    st_strats_env_t env;
+    strat_t **recs;
+    size_t n;
+    strat_t **fresh; /* staged: new names */
+    size_t nfresh;
+    sublist_t *subs; /* by symbol id */
+    size_t nsubs;
+    sublist_t all; /* all_symbols */
+    uint64_t signals;
+};
+
+/* --- subscriber lists ----------------------------------------------------------------------- */
+
+static void sub_add(sublist_t *l, strat_t *r)
+{
+    for (uint32_t i = 0; i < l->n; i++)
+        if (!l->v[i]) {
+            l->v[i] = r;
+            return;
+        }
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4;
+        l->v = st_xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n++] = r;
+}
+
+static void sub_remove(sublist_t *l, strat_t *r)
+{
+    for (uint32_t i = 0; i < l->n; i++)
+        if (l->v[i] == r) l->v[i] = NULL;
+}
+
+static void watch_sym(strat_t *r, st_sym_t sym)
+{
+    st_strats_t *h = r->h;
+    if (sym >= h->nsubs) {
+        size_t n = ST_MAX2((size_t)sym + 1, h->nsubs * 2);
+        h->subs = st_xrealloc(h->subs, n * sizeof(*h->subs));
+        memset(h->subs + h->nsubs, 0, (n - h->nsubs) * sizeof(*h->subs));
+        h->nsubs = n;
+    }
+    if (sym >= r->watched_cap) {
+        size_t n = ST_MAX2((size_t)sym + 1, r->watched_cap * 2);
+        r->watched = st_xrealloc(r->watched, n);
+        memset(r->watched + r->watched_cap, 0, n - r->watched_cap);
+        r->watched_cap = n;
+    }
+    if (r->watched[sym]) return;
+    r->watched[sym] = 1;
+    r->nwatched++;
+    sub_add(&h->subs[sym], r);
+}
+
+static void unwatch_sym(strat_t *r, st_sym_t sym)
+{
+    if (sym >= r->watched_cap || !r->watched[sym]) return;
+    r->watched[sym] = 0;
+    r->nwatched--;
+    sub_remove(&r->h->subs[sym], r);
+}
+
+/* --- the host's side of the API (both Lua and plugins) -------------------------------------- */
+
+/* The strategy behind a host call, if its code may act now. */
+static strat_t *acting(void *ctx)
+{
+    inst_t *in = ctx;
+    return in->live && !in->rec->quarantined ? in->rec : NULL;
+}
+
+static st_sym_t lookup(const strat_t *r, const char *code)
+{
+    return code ? st_symtab_find(r->h->env.syms, code, strlen(code)) : ST_SYM_NONE;
+}
+
+static void dirty(st_strats_t *h)
+{
+    if (h->env.plan_dirty) h->env.plan_dirty(h->env.ctx);
+}
+
+static int demand(void *ctx, const char *code, int prio)
+{
+    strat_t *r = acting(ctx);
+    if (!r) return -ECANCELED;
+    if (r->req < 0) return r->req;
+    st_sym_t sym = lookup(r, code);
+    if (prio < 0 || prio > ST_PRIO_NONE) return -EINVAL;
+    int rc = sym == ST_SYM_NONE ? -ENOENT : st_planner_demand(r->h->env.planner, r->req, sym, prio);
+    if (rc) return rc;
+    if (prio == ST_PRIO_NONE) unwatch_sym(r, sym);
+    else watch_sym(r, sym);
+    dirty(r->h);
+    return 0;
+}
+
+static int h_watch(void *ctx, const char *code, int prio)
+{
+    return prio == ST_PRIO_NONE ? -EINVAL : demand(ctx, code, prio);
+}
+
+static int h_unwatch(void *ctx, const char *code)
+{
+    return demand(ctx, code, ST_PRIO_NONE);
+}
+
+static int h_emergency(void *ctx, const char *code, double score, char *why, size_t whylen)
+{
+    strat_t *r = acting(ctx);
+    if (!r) return -ECANCELED;
+    if (r->req < 0) return r->req;
+    st_sym_t sym = lookup(r, code);
+    if (sym == ST_SYM_NONE) {
+        if (why) snprintf(why, whylen, "unknown symbol %s", code ? code : "(null)");
+        return -ENOENT;
+    }
+    const st_strats_env_t *e = &r->h->env;
+    int rc = e->emergency ? e->emergency(e->ctx, r->req, sym, score, why, whylen) : -ENOTSUP;
+    if (rc == 0) {
+        watch_sym(r, sym);
+        r->emergencies++;
+    }
+    dirty(r->h);
+    return rc;
+}
+
+static int h_score(void *ctx, const char *code, double score)
+{
+    strat_t *r = acting(ctx);
+    if (!r) return -ECANCELED;
+    st_sym_t sym = lookup(r, code);
+    return sym == ST_SYM_NONE ? -ENOENT : st_planner_score(r->h->env.planner, sym, score);
+}
+
+static int h_signal(void *ctx, const char *code, const char *side, double strength, const char *reason)
+{
+    strat_t *r = acting(ctx);
+    if (!r) return -ECANCELED;
+    st_sym_t sym = lookup(r, code);
+    if (sym == ST_SYM_NONE) return -ENOENT;
+    r->signals++;
+    r->h->signals++;
+    const st_strats_env_t *e = &r->h->env;
+    if (e->signal) e->signal(e->ctx, r->name, sym, side ? side : "", strength, reason ? reason : "");
+    return 0;
+}
+
+static void on_every(st_timer_t *t, st_time_t now, void *ctx)
+{
+    every_t *e = ctx;
+    strat_t *r = e->rec;
+    if (r->quarantined || !r->cur) return;
+    if (r->cur->lua) st_lua_on_timer(r->cur->lua, e->name);
+    else st_plugin_on_timer(r->cur->plugin, e->name);
+}
+
+static int h_every(void *ctx, int64_t interval, const char *name)
+{
+    strat_t *r = acting(ctx);
+    if (!r) return -ECANCELED;
+    if (interval <= 0 || !name || strlen(name) >= sizeof(r->timers[0]->name)) return -EINVAL;
+    every_t *e = NULL;
+    for (int i = 0; i < r->ntimers && !e; i++)
+        if (!strcmp(r->timers[i]->name, name)) e = r->timers[i];
+    if (!e) {
+        if (r->ntimers == MAX_TIMERS) return -ENOSPC;
+        e = r->timers[r->ntimers++] = st_xcalloc(1, sizeof(*e));
+        e->rec = r;
+        snprintf(e->name, sizeof(e->name), "%s", name);
+        st_timer_init(&e->t, on_every, e);
+    }
+    st_clock_t *c = r->h->env.clock;
+    st_clock_timer_start(c, &e->t, st_clock_now(c) + interval, interval);
+    return 0;
+}
+
+static int64_t h_now(void *ctx)
+{
+    inst_t *in = ctx;
+    return st_clock_now(in->rec->h->env.clock);
+}
+
+static void h_log(void *ctx, int level, const char *msg)
+{
+    inst_t *in = ctx;
+    const char *name = in->rec->name;
+    switch (level) {
+    case STRATA_LOG_DEBUG: st_log_debug(HOST, "%s: %s", name, msg); break;
+    case STRATA_LOG_INFO: st_log_info(HOST, "%s: %s", name, msg); break;
+    case STRATA_LOG_WARN: st_log_warn(HOST, "%s: %s", name, msg); break;
+    default: st_log_error(HOST, "%s: %s", name, msg); break;
+    }
+}
+
+static void stop_timers(strat_t *r)
+{
+    for (int i = 0; i < r->ntimers; i++) {
+        st_clock_timer_stop(r->h->env.clock, &r->timers[i]->t);
+        free(r->timers[i]);
+    }
+    r->ntimers = 0;
+}
+
+/* Everything the strategy holds goes: demands, emergencies, subscriber lists, timers. */
+static void release(strat_t *r)
+{
+    st_strats_t *h = r->h;
+    if (r->req >= 0) st_planner_release(h->env.planner, r->req);
+    for (size_t s = 0; s < r->watched_cap; s++) unwatch_sym(r, (st_sym_t)s);
+    sub_remove(&h->all, r);
+    stop_timers(r);
+    dirty(h);
+}
+
+static void h_quarantined(void *ctx, const char *why)
+{
+    inst_t *in = ctx;
+    if (!in->live || in->rec->quarantined) return;
+    in->rec->quarantined = true;
+    release(in->rec);
+}
+
+static const strata_host_t plugin_host = {
+    .size = sizeof(strata_host_t),
+    .abi_major = STRATA_ABI_MAJOR,
+    .abi_minor = STRATA_ABI_MINOR,
+    .watch = h_watch,
+    .unwatch = h_unwatch,
+    .upgrade_priority = h_watch,
+    .emergency_subscribe = h_emergency,
+    .update_performance_score = h_score,
+    .signal = h_signal,
+    .every = h_every,
+    .now = h_now,
+    .log = h_log,
+};
+
+/* --- builds --------------------------------------------------------------------------------- */
+
+static void add_param(inst_t *in, const char *key, const char *value)
+{
+    in->keys = st_xrealloc(in->keys, (in->nparams + 1) * sizeof(char *));
+    in->values = st_xrealloc(in->values, (in->nparams + 1) * sizeof(char *));
+    in->keys[in->nparams] = st_xstrdup(key);
+    in->values[in->nparams++] = st_xstrdup(value);
+}
+
+static void scalar_text(const st_value_t *v, char *buf, size_t len)
+{
+    switch (v->type) {
+    case ST_V_BOOL: snprintf(buf, len, "%s", v->u.b ? "true" : "false"); break;
+    case ST_V_INT: snprintf(buf, len, "%" PRId64, v->u.i); break;
+    case ST_V_DOUBLE: snprintf(buf, len, "%.17g", v->u.d); break;
+    case ST_V_STRING: snprintf(buf, len, "%s", v->u.s); break;
+    default: buf[0] = '\0'; break;
+    }
+}
+
+/* params as key/value strings: nested mappings become "a.b" keys, lists of scalars "x,y,z". */
+static void flatten(inst_t *in, const st_value_t *v, const char *prefix)
+{
+    char buf[1024];
+    if (v->type == ST_V_MAP) {
+        for (size_t i = 0; i < v->u.c.n; i++) {
+            char key[256];
+            snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", v->u.c.keys[i]);
+            flatten(in, &v->u.c.items[i], key);
+        }
+    } else if (v->type == ST_V_LIST) {
+        size_t n = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < v->u.c.n && n < sizeof(buf); i++) {
+            char one[256];
+            scalar_text(&v->u.c.items[i], one, sizeof(one));
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? "," : "", one);
+        }
+        if (*prefix) add_param(in, prefix, buf);
+    } else if (*prefix) {
+        scalar_text(v, buf, sizeof(buf));
+        add_param(in, prefix, buf);
+    }
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+/* What identifies a build: kind, path, params, and the bytes of every file it loaded (a file
+ * that cannot be read counts as changed). */
+static uint64_t fingerprint(const inst_t *in, const char *path, const char *const *files, size_t nfiles)
+{
+    uint64_t h = fnv(14695981039346656037ull, &in->kind, sizeof(in->kind));
+    h = fnv(h, path, strlen(path) + 1);
+    for (size_t i = 0; i < in->nparams; i++) {
+        h = fnv(h, in->keys[i], strlen(in->keys[i]) + 1);
+        h = fnv(h, in->values[i], strlen(in->values[i]) + 1);
+    }
+    for (size_t i = 0; i < nfiles; i++) {
+        char *data;
+        size_t len;
+        if (st_file_read(files[i], &data, &len) != 0) return h ^ 0x5eed; /* never equal to a good one */
+        h = fnv(h, data, len);
+        free(data);
+    }
+    return h;
+}
+
+static uint64_t inst_fingerprint(const inst_t *in, const char *path)
+{
+    size_t n = 1;
+    const char *const *files = in->lua ? st_lua_sources(in->lua, &n) : &path;
+    return fingerprint(in, path, files, n);
+}
+
+static void inst_free(inst_t *in)
+{
+    if (!in) return;
+    if (in->lua) {
+        if (in->started) st_lua_shutdown(in->lua);
+        st_lua_close(in->lua);
+    }
+    st_plugin_close(in->plugin); /* shutdown if started, then dlclose */
+    for (size_t i = 0; i < in->nparams; i++) free(in->keys[i]), free(in->values[i]);
+    free(in->keys);
+    free(in->values);
+    free(in);
+}
+
+static inst_t *inst_new(strat_t *rec, const st_strategy_cfg_t *sc)
+{
+    inst_t *in = st_xcalloc(1, sizeof(*in));
+    in->rec = rec;
+    in->kind = sc->kind;
+    if (sc->params) flatten(in, sc->params, "");
+    in->api = (st_host_api_t){.watch = h_watch, .unwatch = h_unwatch, .upgrade_priority = h_watch,
+                              .emergency_subscribe = h_emergency, .update_performance_score = h_score,
+                              .signal = h_signal, .every = h_every, .now = h_now,
+                              .quarantined = h_quarantined, .ctx = in};
+    return in;
+}
+
+static int inst_compile(inst_t *in, const st_strategy_cfg_t *sc, char *err, size_t errlen)
+{
+    int rc;
+    if (sc->kind == ST_STRAT_LUA) {
+        st_lua_cfg_t lc = {sc->name, sc->path, (size_t)sc->memory_mb << 20, (uint64_t)sc->instruction_budget,
+                           (int)sc->quarantine_after, &in->api};
+        rc = st_lua_open(&in->lua, &lc, err, errlen);
+    } else {
+        rc = st_plugin_open(&in->plugin, sc->name, sc->path, err, errlen);
+    }
+    if (rc == 0) in->fingerprint = inst_fingerprint(in, sc->path);
+    return rc;
+}
+
+/* Makes in the running build of its strategy and calls init(params). */
+static void inst_start(inst_t *in)
+{
+    strat_t *r = in->rec;
+    r->cur = in;
+    in->live = in->started = true;
+    int rc = in->lua ? st_lua_init(in->lua, (const char *const *)in->keys, (const char *const *)in->values,
+                                   in->nparams)
+                     : st_plugin_init(in->plugin, &plugin_host, in, (const char *const *)in->keys,
+                                      (const char *const *)in->values, in->nparams);
+    if (rc < 0 && in->plugin && !r->quarantined) { /* a Lua init fault counts towards quarantine itself */
+        st_log_error(HOST, "%s: did not start; its demands are released", r->name);
+        r->quarantined = true;
+        release(r);
+    }
+}
+
+/* --- the set of strategies ------------------------------------------------------------------ */
+
+st_strats_t *st_strats_create(const st_strats_env_t *env)
+{
+    st_strats_t *h = st_xcalloc(1, sizeof(*h));
+    h->env = *env;
+    return h;
+}
+
+static strat_t *find(const st_strats_t *h, const char *name)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (!strcmp(h->recs[i]->name, name)) return h->recs[i];
+    return NULL;
+}
+
+static void rec_free(strat_t *r)
+{
+    if (r->cur) r->cur->live = false; /* its shutdown may not change demands any more */
+    inst_free(r->cur);
+    inst_free(r->staged);
+    free(r->watched);
+    free(r->name);
+    free(r);
+}
+
+/* A strategy leaves: its code shuts down, then everything it held is released. */
+static void rec_remove(strat_t *r)
+{
+    st_log_info(HOST, "%s: stopped (removed from the config)", r->name);
+    release(r);
+    rec_free(r);
+}
+
+void st_strats_abort(st_strats_t *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        inst_free(h->recs[i]->staged);
+        h->recs[i]->staged = NULL;
+    }
+    for (size_t i = 0; i < h->nfresh; i++) rec_free(h->fresh[i]);
+    h->nfresh = 0;
+}
+
+int st_strats_stage(st_strats_t *h, const st_config_t *cfg, st_diags_t *d)
+{
+    st_strats_abort(h);
+    size_t errors = d->n;
+    for (size_t i = 0; i < h->n; i++) h->recs[i]->keep = false;
+    for (size_t i = 0; i < cfg->strategies.n; i++) {
+        const st_strategy_cfg_t *sc = ST_LIST_AT(cfg->strategies, st_strategy_cfg_t, i);
+        if (!sc->enabled) continue;
+        strat_t *r = find(h, sc->name);
+        if (!r) {
+            r = st_xcalloc(1, sizeof(*r));
+            r->h = h;
+            r->name = st_xstrdup(sc->name);
+            r->req = -ENOENT;
+            h->fresh = st_xrealloc(h->fresh, (h->nfresh + 1) * sizeof(*h->fresh));
+            h->fresh[h->nfresh++] = r;
+        }
+        r->keep = true;
+        r->next_weight = sc->weight;
+        r->next_all = sc->all_symbols;
+        inst_t *in = inst_new(r, sc);
+        /* Unchanged (same kind, path, params and file contents): keeps running as it is. */
+        if (r->cur && r->cur->kind == sc->kind) {
+            size_t n = 1;
+            const char *const *files = r->cur->lua ? st_lua_sources(r->cur->lua, &n) : (const char *const *)&sc->path;
+            if (fingerprint(in, sc->path, files, n) == r->cur->fingerprint) {
+                inst_free(in);
+                continue;
+            }
+        }
+        char err[1536] = "";
+        if (inst_compile(in, sc, err, sizeof(err)) != 0) {
+            st_diags_add(d, sc->mark.file, sc->mark.line, sc->mark.col, "strategies[%zu] \"%s\": %s", i, sc->name,
+                         err);
+            inst_free(in);
+            continue;
+        }
+        r->staged = in;
+    }
+    if (d->n > errors) {
+        st_strats_abort(h);
+        return ST_ECONFIG;
+    }
+    return 0;
+}
+
+static void apply_settings(strat_t *r)
+{
+    st_strats_t *h = r->h;
+    if (r->req < 0 || r->weight != r->next_weight) {
+        r->req = st_planner_requester(h->env.planner, r->name, r->next_weight);
+        if (r->req < 0) st_log_error(HOST, "%s: the planner has no room for another requester; its demands are refused", r->name);
+        r->weight = r->next_weight;
+    }
+    if (r->all_symbols != r->next_all || !r->cur) {
+        sub_remove(&h->all, r);
+        if (r->next_all) sub_add(&h->all, r);
+        r->all_symbols = r->next_all;
+    }
+}
+
+/* The staged build replaces the running one: the new code starts, receives the old state, and
+ * only then does the old code shut down and go (its plugin handle is closed last). */
+static void swap(strat_t *r)
+{
+    inst_t *old = r->cur, *neu = r->staged;
+    r->staged = NULL;
+    stop_timers(r);
+    r->quarantined = false; /* new code, a new chance (a quarantined one holds nothing now) */
+    inst_start(neu);
+    if (old && !r->quarantined) {
+        if (old->lua && neu->lua) st_lua_on_reload(neu->lua, old->lua);
+        else if (old->plugin && neu->plugin) st_plugin_on_reload(neu->plugin, old->plugin);
+    }
+    if (old) old->live = false;
+    inst_free(old);
+    r->reloads++;
+}
+
+int st_strats_commit(st_strats_t *h)
+{
+    int started = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        strat_t *r = h->recs[i];
+        if (!r->keep) {
+            rec_remove(r);
+            continue;
+        }
+        h->recs[k++] = r;
+    }
+    h->n = k;
+    for (size_t i = 0; i < h->n; i++) {
+        strat_t *r = h->recs[i];
+        apply_settings(r);
+        if (r->staged) {
+            st_log_info(HOST, "%s: new code swapped in", r->name);
+            swap(r);
+            started++;
+        }
+    }
+    h->recs = st_xrealloc(h->recs, (h->n + h->nfresh) * sizeof(*h->recs));
+    for (size_t i = 0; i < h->nfresh; i++) {
+        strat_t *r = h->fresh[i];
+        h->recs[h->n++] = r;
+        apply_settings(r);
+        st_log_info(HOST, "%s: started", r->name);
+        swap(r);
+        started++;
+    }
+    h->nfresh = 0;
+    dirty(h);
+    return started;
+}
+
+void st_strats_destroy(st_strats_t *h)
+{
+    if (!h) return;
+    st_strats_abort(h);
+    for (size_t i = 0; i < h->n; i++) {
+        stop_timers(h->recs[i]);
+        rec_free(h->recs[i]);
+    }
+    for (size_t i = 0; i < h->nsubs; i++) free(h->subs[i].v);
+    free(h->subs);
+    free(h->all.v);
+    free(h->recs);
+    free(h->fresh);
+    free(h);
+}
+
+/* --- dispatch ------------------------------------------------------------------------------- */
+
+static inline void deliver(strat_t *r, const char *code, const st_tick_t *t)
+{
+    r->ticks++;
+    if (r->cur->lua) st_lua_on_tick(r->cur->lua, code, t);
+    else st_plugin_on_tick(r->cur->plugin, code, t);
+}
+
+void st_strats_tick(st_strats_t *h, const st_tick_t *t)
+{
+    const char *code = NULL;
+    st_sym_t sym = t->sym;
+    /* by index: a callback may add to a list (and grow it) while it is walked */
+    for (uint32_t i = 0; sym < h->nsubs && i < h->subs[sym].n; i++) {
+        strat_t *r = h->subs[sym].v[i];
+        if (!r || r->all_symbols) continue; /* it gets every tick below */
+        if (!code) code = st_symtab_code(h->env.syms, sym);
+        deliver(r, code, t);
+    }
+    for (uint32_t i = 0; i < h->all.n; i++) {
+        strat_t *r = h->all.v[i];
+        if (!r || r->quarantined) continue;
+        if (!code) code = st_symtab_code(h->env.syms, sym);
+        deliver(r, code, t);
+    }
+}
+
+void st_strats_timeslot(st_strats_t *h, const char *slot)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        strat_t *r = h->recs[i];
+        if (r->quarantined || !r->cur) continue;
+        if (r->cur->lua) st_lua_on_timeslot(r->cur->lua, slot);
+        else st_plugin_on_timeslot(r->cur->plugin, slot);
+    }
+}
+
+/* --- what is running ------------------------------------------------------------------------ */
+
+size_t st_strats_count(const st_strats_t *h)
+{
+    return h->n;
+}
+
+void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out)
+{
+    const strat_t *r = h->recs[i];
+    memset(out, 0, sizeof(*out));
+    out->name = r->name;
+    out->kind = r->cur && r->cur->lua ? "lua" : "c";
+    out->state = r->quarantined ? "quarantined" : "running";
+    out->ticks = r->ticks;
+    out->signals = r->signals;
+    out->emergencies = r->emergencies;
+    out->reloads = r->reloads ? r->reloads - 1 : 0;
+    out->watched = r->nwatched;
+    out->last_error = "";
+    if (r->cur && r->cur->lua) {
+        st_lua_stats_t ls;
+        st_lua_stats(r->cur->lua, &ls);
+        out->faults = ls.faults;
+        out->mem = ls.mem;
+        out->last_error = ls.last_error;
+    }
+}
+
+struct st_lua *st_strats_lua(const st_strats_t *h, const char *name)
+{
+    const strat_t *r = find(h, name);
+    return r && r->cur ? r->cur->lua : NULL;
+}
+
+uint64_t st_strats_signals(const st_strats_t *h)
+{
+    return h->signals;
+}

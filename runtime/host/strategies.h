@@ -1,0 +1,75 @@
+/* The running strategies of a strata process: Lua scripts and C plugins, each a planner
+ * requester, fed the ticks of the symbols they watch, reloaded in two phases.
+ *
+ * Dispatch: a strategy that watches a symbol (watch, upgrade_priority, emergency_subscribe) is
+ * added to that symbol's subscriber list; a tick goes to that list and to the strategies with
+ * all_symbols, nothing else; no allocation per tick.
+ *
+ * Host calls change the planner's inputs at once (an emergency takes effect in the planner
+ * within the call) and tell the runtime through env.plan_dirty; the runtime replans and tells
+ * the feeds after the current callback, never from inside one.
+ *
+ * Reload: st_strats_stage compiles every new or changed strategy (a changed file, or one of
+ * the modules it required, its kind, path or params) next to the running ones; nothing running
+ * is touched, and a failure leaves everything as it was (st_strats_abort). st_strats_commit then
+ * starts the new ones, swaps the changed ones (the new code's init(params), then
+ * on_reload(old state), then the old code's shutdown and close), stops removed ones and
+ * releases their demands. A strategy's demands and subscriber lists belong to its name, so an
+ * unchanged or swapped strategy keeps them: the plan moves only by what differs. */
+#ifndef ST_HOST_STRATEGIES_H
+#define ST_HOST_STRATEGIES_H
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "market/symtab.h"
+#include "market/tick.h"
+#include "plan/planner.h"
+
+typedef struct st_strats st_strats_t;
+
+typedef struct {
+    st_clock_t *clock;
+    const st_symtab_t *syms;
+    st_planner_t *planner;
+    /* The planner's inputs changed: replan and apply soon (not from inside this call). */
+    void (*plan_dirty)(void *ctx);
+    /* emergency_subscribe for requester req: the planner's emergency, now. */
+    int (*emergency)(void *ctx, int req, st_sym_t sym, double score, char *why, size_t whylen);
+    /* A strategy's signal (the signal sinks); may be NULL. */
+    void (*signal)(void *ctx, const char *strategy, st_sym_t sym, const char *side, double strength,
+                   const char *reason);
+    void *ctx;
+} st_strats_env_t;
+
+typedef struct {
+    const char *name;
+    const char *kind; /* "lua", "c" */
+    const char *state; /* "running", "quarantined" */
+    uint64_t ticks, signals, emergencies, faults, reloads;
+    size_t watched; /* symbols in its subscriber lists */
+    size_t mem;     /* Lua: bytes its state holds */
+    const char *last_error;
+} st_strat_info_t;
+
+st_strats_t *st_strats_create(const st_strats_env_t *env);
+/* Shuts every strategy down (shutdown callbacks run) and frees everything. */
+void st_strats_destroy(st_strats_t *h);
+
+/* Phase one of a (re)load: compiles what cfg adds or changes. Each failure is a diagnostic at
+ * the strategy's config entry with the file:line of the error. Returns 0 or ST_ECONFIG (the
+ * staged ones are then already dropped). */
+int st_strats_stage(st_strats_t *h, const st_config_t *cfg, st_diags_t *d);
+/* Phase two: swaps the staged world in. Returns the number of strategies started or swapped. */
+int st_strats_commit(st_strats_t *h);
+void st_strats_abort(st_strats_t *h);
+
+void st_strats_tick(st_strats_t *h, const st_tick_t *t);
+void st_strats_timeslot(st_strats_t *h, const char *slot);
+
+size_t st_strats_count(const st_strats_t *h);
+void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out);
+/* The Lua state of a running strategy, or NULL (tests, status). */
+struct st_lua *st_strats_lua(const st_strats_t *h, const char *name);
+uint64_t st_strats_signals(const st_strats_t *h);
+
+#endif
