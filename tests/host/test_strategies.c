@@ -1,406 +1,438 @@
-/* The shipped strategies on the simulated market, through the Lua host with a recording host
- * API (the runtime does not run strategies yet). gap.lua: over the open of a simulated day,
- * exactly the stocks whose opening print is 3% or more from the previous close are signalled,
- * on the right side, and raised to CRITICAL. */
+/* The strategy host (runtime/host/strategies.c) over a real planner and a simulated clock:
+ * each host function, dispatch by subscriber lists, quarantine, and the two-phase reload
+ * (a broken script keeps the old one, a changed script or .so swaps and carries state, an
+ * unchanged one is left alone, a removed one releases its demands). */
 #include "../test.h"
 
-#include "core/arena.h"
 #include "core/log.h"
-#include "core/timefmt.h"
-#include "feeds/simmkt.h"
+#include "core/res.h"
+#include "core/world.h"
 #include "host/lua_host.h"
-#include "host/plugin.h"
-#include "market/universe.h"
+#include "host/strategies.h"
 
+#include <ev.h>
 #include <math.h>
 
 typedef struct {
-    char code[16], side[8];
-    double strength;
-} sig_t;
-
-static sig_t sigs[512];
-static int nsigs;
-static char upgraded[512][16];
-static int nupgraded;
-
-static int f_signal(void *ctx, const char *code, const char *side, double strength, const char *reason)
-{
-    if (nsigs < 512) {
-        snprintf(sigs[nsigs].code, sizeof(sigs[0].code), "%s", code);
-        snprintf(sigs[nsigs].side, sizeof(sigs[0].side), "%s", side);
-        sigs[nsigs++].strength = strength;
-    }
-    return 0;
-}
-
-static int f_upgrade(void *ctx, const char *code, int prio)
-{
-    if (prio == ST_PRIO_CRITICAL && nupgraded < 512) snprintf(upgraded[nupgraded++], 16, "%s", code);
-    return 0;
-}
-
-static char scored[512][16];
-static double scores[512];
-static int nscored;
-
-static int f_score(void *ctx, const char *code, double score)
-{
-    if (nscored < 512) snprintf(scored[nscored], 16, "%s", code), scores[nscored++] = score;
-    return 0;
-}
-
-static st_dur_t every_asked;
-static int f_every(void *ctx, st_dur_t interval, const char *name)
-{
-    every_asked = !strcmp(name, "rank") ? interval : -1;
-    return 0;
-}
-
-static const st_host_api_t api = {.signal = f_signal, .upgrade_priority = f_upgrade,
-                                  .update_performance_score = f_score, .every = f_every};
-
-/* A simulated KRX day from 08:50 on the 391-stock demo universe, and one strategy loaded. */
-typedef struct {
     st_symtab_t syms;
-    st_arena_t *arena;
-    st_universe_t u;
-    st_time_t start;
-    st_simmkt_t *m;
-    st_lua_t *s;
-} day_t;
+    st_world_t *w;
+    struct ev_loop *loop;
+    st_clock_t clock;
+    st_planner_t *planner;
+    st_strats_t *h;
+    char *dir;
+    int dirty, emergencies, signals;
+    int emergency_req;
+    st_sym_t emergency_sym;
+    double emergency_score;
+    char sig_strategy[32], sig_code[16], sig_side[16], sig_reason[64];
+    double sig_strength;
+} fx_t;
 
-static void day_open(day_t *d, uint64_t seed, const char *name, const char *script)
+static fx_t F;
+
+static void on_dirty(void *ctx)
 {
-    st_symtab_init(&d->syms);
-    d->arena = st_arena_create(0);
-    st_diags_t diags;
-    st_diags_init(&diags);
-    assert_int_equal(st_universe_load(&d->u, STRATA_SOURCE_DIR "/config/universe.csv", "", &d->syms, d->arena, &diags), 0);
-    st_diags_free(&diags);
-    st_tz_set("Asia/Seoul");
-    struct tm tm;
-    assert_int_equal(st_parse_datetime("2026-11-23 08:50", &tm), 0);
-    assert_int_equal(st_tz_mktime(NULL, &tm, &d->start), 0);
-    st_simmkt_params_t p = {.seed = seed, .activity = 1, .volatility = 1, .halt_rate = 1,
-                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
-                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
-                            .utc_offset = 9 * 3600};
-    d->m = st_simmkt_create(&p, &d->u, d->start);
-    st_lua_cfg_t cfg = {name, script, 0, 0, 3, &api};
-    char err[512];
-    assert_int_equal(st_lua_open(&d->s, &cfg, err, sizeof(err)), 0);
+    F.dirty++;
 }
 
-static void day_close(day_t *d)
+static int on_emergency(void *ctx, int req, st_sym_t sym, double score, char *why, size_t whylen)
 {
-    st_lua_close(d->s);
-    st_simmkt_destroy(d->m);
-    st_arena_destroy(d->arena);
-    st_symtab_free(&d->syms);
+    F.emergencies++;
+    F.emergency_req = req, F.emergency_sym = sym, F.emergency_score = score;
+    return st_planner_emergency(F.planner, req, sym, score, st_clock_now(&F.clock), why, whylen);
 }
 
-typedef struct {
-    st_lua_t *s;
-    const char *code;
-    double first_gap; /* from the first trade: price / prev_close - 1 */
-    bool traded;
-} feed_t;
-
-static void to_strategy(const st_tick_t *t, void *ctx)
+static void on_signal(void *ctx, const char *strategy, st_sym_t sym, const char *side, double strength,
+                      const char *reason)
 {
-    feed_t *f = ctx;
-    if (!f->traded) {
-        f->traded = true;
-        f->first_gap = t->u.trade.price / t->u.trade.prev_close - 1;
-    }
-    assert_int_equal(st_lua_on_tick(f->s, f->code, t), 0);
+    F.signals++;
+    snprintf(F.sig_strategy, sizeof(F.sig_strategy), "%s", strategy);
+    snprintf(F.sig_code, sizeof(F.sig_code), "%s", st_symtab_code(&F.syms, sym));
+    snprintf(F.sig_side, sizeof(F.sig_side), "%s", side);
+    snprintf(F.sig_reason, sizeof(F.sig_reason), "%s", reason);
+    F.sig_strength = strength;
 }
 
-static void test_gap_on_the_simulated_open(void **state)
+/* Writes the config with the given strategies: section and builds its world. */
+static st_world_t *world(const char *strategies, st_diags_t *d)
 {
-    day_t D;
-    day_open(&D, 20261123, "gap", STRATA_SOURCE_DIR "/strategies/gap.lua");
-    st_universe_t u = D.u;
-    st_simmkt_t *m = D.m;
-    st_lua_t *s = D.s;
-    st_time_t start = D.start;
-    st_time_t until = start + 15 * ST_MIN; /* 09:05 */
-    assert_int_equal(st_lua_init(s, NULL, NULL, 0), 0);
-
-    int expected = 0;
-    for (size_t i = 0; i < u.nstocks; i++) {
-        feed_t f = {s, u.items[i].code, 0, false};
-        st_simmkt_advance(m, u.items[i].sym, until, to_strategy, &f);
-        if (!f.traded) continue;
-        /* the simulator's own opening gap agrees with the opening print */
-        assert_true(fabs(f.first_gap - st_simmkt_sym(m, u.items[i].sym)->gap) < 0.005);
-        bool want = fabs(f.first_gap) >= 0.03;
-        expected += want;
-        int found = -1;
-        for (int k = 0; k < nsigs; k++)
-            if (!strcmp(sigs[k].code, f.code)) found = k;
-        if (want != (found >= 0)) printf("# %s: gap %+.4f, signalled %d\n", f.code, f.first_gap, found >= 0);
-        assert_int_equal(want, found >= 0);
-        if (found < 0) continue;
-        assert_string_equal(sigs[found].side, f.first_gap > 0 ? "buy" : "sell");
-        assert_true(fabs(sigs[found].strength - fabs(f.first_gap) * 100) < 1e-9);
-        bool up = false;
-        for (int k = 0; k < nupgraded; k++) up = up || !strcmp(upgraded[k], f.code);
-        assert_true(up);
-    }
-    printf("# %d of %zu stocks opened 3%% or more away: %d signals, %d raised to critical\n", expected, u.nstocks,
-           nsigs, nupgraded);
-    assert_int_equal(nsigs, expected);
-    assert_int_equal(nupgraded, expected);
-    assert_true(expected > 5 && expected < (int)u.nstocks / 4); /* the simulator's few large gaps */
-    st_lua_stats_t st;
-    st_lua_stats(s, &st);
-    assert_int_equal(st.faults, 0);
-    day_close(&D);
+    char yaml[8192];
+    snprintf(yaml, sizeof(yaml),
+             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 09:00\", speed: 0}\n"
+             "market:\n  universe: %s/config/universe.csv\n  indices: %s/config/indices.csv\n"
+             "feeds:\n  - {name: sim, kind: sim, budget: 41}\n%s",
+             STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, strategies);
+    free(st_test_write(F.dir, "strata.yaml", yaml));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/strata.yaml", F.dir);
+    return st_world_build(path, &F.syms, d);
 }
 
-/* volume_watch.lua over the first trading hour: a symbol is raised exactly when a minute's
- * volume reaches 3x its average minute so far (after 10 minutes), once; the same rule is
- * computed here, independently. */
-typedef struct {
-    st_lua_t *s;
-    const char *code;
-    int64_t minute;
-    double now, done, sum, n;
-    bool expect;
-} vol_t;
-
-static void to_volume(const st_tick_t *t, void *ctx)
+static void print_diags(const st_diags_t *d)
 {
-    vol_t *v = ctx;
-    int64_t minute = (int64_t)floor((double)t->venue_time / ST_SEC / 60);
-    if (v->n == 0) v->minute = minute;
-    if (minute != v->minute) {
-        v->sum += v->now;
-        v->done += (double)(minute - v->minute);
-        v->minute = minute, v->now = 0;
-    }
-    v->now += t->u.trade.volume;
-    v->n++;
-    if (!v->expect && v->done >= 10 && v->now >= 3 * (v->sum / v->done)) v->expect = true;
-    assert_int_equal(st_lua_on_tick(v->s, v->code, t), 0);
+    for (size_t i = 0; i < d->n; i++) printf("# %s:%d:%d: %s\n", d->items[i].file, d->items[i].line, d->items[i].col, d->items[i].msg);
 }
 
-static void test_volume_watch_on_the_first_hour(void **state)
+/* Stages and commits: returns what commit returned, or -1 when staging failed (the diagnostics
+ * go to *d when given). */
+static int load(const char *strategies, st_diags_t *out)
 {
-    day_t D;
-    day_open(&D, 7, "volume", STRATA_SOURCE_DIR "/strategies/volume_watch.lua");
-    st_universe_t u = D.u;
-    st_simmkt_t *m = D.m;
-    st_lua_t *s = D.s;
-    st_time_t start = D.start;
-    assert_int_equal(st_lua_init(s, NULL, NULL, 0), 0);
-    nupgraded = 0;
-    int expected = 0, traded = 0;
-    for (size_t i = 0; i < u.nstocks; i++) {
-        vol_t v = {s, u.items[i].code, 0, 0, 0, 0, 0, false};
-        st_simmkt_advance(m, u.items[i].sym, start + 70 * ST_MIN, to_volume, &v); /* to 10:00 */
-        traded += v.n > 0;
-        expected += v.expect;
-        int times = 0;
-        for (int k = 0; k < nupgraded; k++) times += !strcmp(upgraded[k], v.code);
-        if (times != (int)v.expect) printf("# %s: expected %d, raised %d times\n", v.code, v.expect, times);
-        assert_int_equal(times, (int)v.expect);
-    }
-    printf("# %d of %d traded stocks raised by a 3x minute\n", expected, traded);
-    assert_int_equal(nupgraded, expected);
-    assert_true(expected > 0 && expected < traded);
-    day_close(&D);
+    st_diags_t d;
+    st_diags_init(&d);
+    st_world_t *w = world(strategies, &d);
+    if (!w) print_diags(&d);
+    assert_non_null(w);
+    int rc = st_strats_stage(F.h, w->cfg, &d);
+    if (rc == 0) rc = st_strats_commit(F.h);
+    else rc = -1;
+    st_world_free(F.w);
+    F.w = w;
+    if (out) *out = d;
+    else st_diags_free(&d);
+    return rc;
 }
 
-/* closing_momentum.lua over a simulated afternoon: exactly the stocks up on the day that rise
- * 2% from their first 14:00-15:20 price are signalled once, with the move as their score. */
-typedef struct {
-    st_lua_t *s;
-    const char *code;
-    double base, move;
-    bool expect;
-} close_t;
-
-static void to_closing(const st_tick_t *t, void *ctx)
+static int setup(void **state)
 {
-    close_t *c = ctx;
-    double secs = fmod((double)t->venue_time / ST_SEC + 32400, 86400);
-    if (secs >= 14 * 3600 && secs < 15 * 3600 + 20 * 60 && !c->expect) {
-        if (c->base == 0) {
-            c->base = t->u.trade.price;
-        } else if (t->u.trade.price / c->base - 1 >= 0.02 && t->u.trade.price > t->u.trade.prev_close) {
-            c->expect = true;
-            c->move = (t->u.trade.price / c->base - 1) * 100;
-        }
-    }
-    assert_int_equal(st_lua_on_tick(c->s, c->code, t), 0);
-}
-
-static void test_closing_momentum_on_the_afternoon(void **state)
-{
-    day_t D;
-    day_open(&D, 11, "closing", STRATA_SOURCE_DIR "/strategies/closing_momentum.lua");
-    st_universe_t u = D.u;
-    st_simmkt_t *m = D.m;
-    st_lua_t *s = D.s;
-    st_time_t start = D.start;
-    assert_int_equal(st_lua_init(s, NULL, NULL, 0), 0);
-    nsigs = nscored = 0;
-    int expected = 0;
-    for (size_t i = 0; i < u.nstocks; i++) {
-        close_t c = {s, u.items[i].code, 0, 0, false};
-        st_simmkt_advance(m, u.items[i].sym, start + 400 * ST_MIN, to_closing, &c); /* to 15:30 */
-        expected += c.expect;
-        int found = -1;
-        for (int k = 0; k < nsigs; k++)
-            if (!strcmp(sigs[k].code, c.code)) found = k;
-        if ((found >= 0) != c.expect) printf("# %s: expected %d\n", c.code, c.expect);
-        assert_int_equal(found >= 0, c.expect);
-        if (found < 0) continue;
-        assert_string_equal(sigs[found].side, "buy");
-        assert_true(fabs(sigs[found].strength - c.move) < 1e-9);
-        int sc = -1;
-        for (int k = 0; k < nscored; k++)
-            if (!strcmp(scored[k], c.code)) sc = k;
-        assert_true(sc >= 0 && fabs(scores[sc] - c.move) < 1e-9);
-    }
-    printf("# %d of %zu stocks rode into the close\n", expected, u.nstocks);
-    assert_int_equal(nsigs, expected);
-    assert_int_equal(nscored, expected);
-    assert_true(expected > 0 && expected < (int)u.nstocks / 2);
-    day_close(&D);
-}
-
-/* momentum_leaders.lua: asks for a ranking timer at init; at a ranking every stock seen gets its
- * move since its first price (percent, 0 when down) as its performance score. */
-typedef struct {
-    st_lua_t *s;
-    const char *code;
-    double first, last;
-} mom_t;
-
-static void to_momentum(const st_tick_t *t, void *ctx)
-{
-    mom_t *m = ctx;
-    if (m->first == 0) m->first = t->u.trade.price;
-    m->last = t->u.trade.price;
-    assert_int_equal(st_lua_on_tick(m->s, m->code, t), 0);
-}
-
-static void test_momentum_leaders_scores(void **state)
-{
-    day_t D;
-    day_open(&D, 5, "momentum", STRATA_SOURCE_DIR "/strategies/momentum_leaders.lua");
-    st_universe_t u = D.u;
-    st_simmkt_t *m = D.m;
-    st_lua_t *s = D.s;
-    st_time_t start = D.start;
-    const char *k[] = {"every"}, *v[] = {"120"};
-    assert_int_equal(st_lua_init(s, k, v, 1), 0);
-    assert_int_equal(every_asked, 120 * ST_SEC);
-    mom_t *mm = calloc(u.nstocks, sizeof(*mm));
-    for (size_t i = 0; i < u.nstocks; i++) {
-        mm[i] = (mom_t){s, u.items[i].code, 0, 0};
-        st_simmkt_advance(m, u.items[i].sym, start + 70 * ST_MIN, to_momentum, &mm[i]); /* to 10:00 */
-    }
-    nscored = 0;
-    assert_int_equal(st_lua_on_timer(s, "rank"), 0);
-    int seen = 0, leaders = 0;
-    for (size_t i = 0; i < u.nstocks; i++) {
-        if (mm[i].first == 0) continue;
-        seen++;
-        double move = (mm[i].last / mm[i].first - 1) * 100, want = move > 0 ? move : 0;
-        leaders += want > 0;
-        int sc = -1;
-        for (int j = 0; j < nscored; j++)
-            if (!strcmp(scored[j], mm[i].code)) sc = j;
-        assert_true(sc >= 0);
-        assert_true(fabs(scores[sc] - want) < 1e-9);
-    }
-    printf("# %d stocks scored, %d of them up since their first trade\n", seen, leaders);
-    assert_int_equal(nscored, seen);
-    assert_true(leaders > 0 && leaders < seen);
-    free(mm);
-    day_close(&D);
-}
-
-/* plugins/gap.c, the C version of gap.lua, signals the same stocks, sides and strengths, in the
- * same order, on the same simulated open. */
-static sig_t csigs[512];
-static int ncsigs, ncupgrades;
-
-static int c_signal(void *h, const char *code, const char *side, double strength, const char *reason)
-{
-    if (ncsigs < 512) {
-        snprintf(csigs[ncsigs].code, sizeof(csigs[0].code), "%s", code);
-        snprintf(csigs[ncsigs].side, sizeof(csigs[0].side), "%s", side);
-        csigs[ncsigs++].strength = strength;
-    }
+    memset(&F, 0, sizeof(F));
+    st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
+    F.dir = st_test_tmpdir();
+    st_symtab_init(&F.syms);
+    st_diags_t d;
+    st_diags_init(&d);
+    F.w = world("", &d);
+    assert_non_null(F.w);
+    st_diags_free(&d);
+    F.loop = ev_loop_new(EVFLAG_AUTO);
+    st_clock_init_sim(&F.clock, F.loop, F.w->cfg->runtime.clock.start_time, 0);
+    st_planner_cfg_t pc;
+    st_planner_cfg_from(&pc, F.w->cfg);
+    F.planner = st_planner_create(&pc, &F.w->universe);
+    st_policy_t pol = {.name = "test", .realtime = 10, .semi = 10, .indices = 5, .reserve = 5, .poll_scale = 1};
+    st_planner_set_policy(F.planner, &pol, st_clock_now(&F.clock));
+    st_strats_env_t env = {&F.clock, &F.syms, F.planner, on_dirty, on_emergency, on_signal, NULL};
+    F.h = st_strats_create(&env);
     return 0;
 }
 
-static int c_upgrade(void *h, const char *code, int prio)
+static int teardown(void **state)
 {
-    ncupgrades += prio == STRATA_PRIO_CRITICAL;
+    st_strats_destroy(F.h);
+    st_planner_destroy(F.planner);
+    st_clock_free(&F.clock);
+    ev_loop_destroy(F.loop);
+    st_world_free(F.w);
+    st_symtab_free(&F.syms);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", F.dir);
+    assert_int_equal(system(cmd), 0);
+    free(F.dir);
+    st_log_close();
     return 0;
 }
 
-typedef struct {
-    st_lua_t *lua;
-    st_plugin_t *plugin;
-    const char *code;
-} both_t;
-
-static void to_both(const st_tick_t *t, void *ctx)
+static st_sym_t sym(const char *code)
 {
-    both_t *b = ctx;
-    assert_int_equal(st_lua_on_tick(b->lua, b->code, t), 0);
-    assert_int_equal(st_plugin_on_tick(b->plugin, b->code, t), 0);
+    return st_symtab_find(&F.syms, code, strlen(code));
 }
 
-static void test_gap_plugin_matches_lua(void **state)
+static void trade(const char *code, double price)
 {
-    day_t D;
-    day_open(&D, 99, "gap", STRATA_SOURCE_DIR "/strategies/gap.lua");
-    st_universe_t u = D.u;
-    st_simmkt_t *m = D.m;
-    st_lua_t *s = D.s;
-    st_time_t start = D.start;
-    st_plugin_t *pl;
-    char err[512];
-    if (st_plugin_open(&pl, "gap", PLUGIN_GAP, err, sizeof(err))) printf("# %s\n", err);
-    strata_host_t host = {sizeof(strata_host_t), STRATA_ABI_MAJOR, STRATA_ABI_MINOR, NULL, NULL, c_upgrade, NULL, NULL,
-                          c_signal, NULL, NULL, NULL};
-    assert_int_equal(st_plugin_init(pl, &host, NULL, NULL, NULL, 0), 0);
-    nsigs = nupgraded = ncsigs = ncupgrades = 0;
-    for (size_t i = 0; i < u.nstocks; i++) {
-        both_t b = {s, pl, u.items[i].code};
-        st_simmkt_advance(m, u.items[i].sym, start + 15 * ST_MIN, to_both, &b);
+    st_tick_t t = {.kind = ST_TICK_TRADE, .sym = sym(code), .venue_time = st_clock_now(&F.clock)};
+    t.u.trade.price = t.u.trade.open = price;
+    t.u.trade.prev_close = 1000;
+    t.u.trade.volume = 10;
+    st_strats_tick(F.h, &t);
+}
+
+static int prio(const char *code)
+{
+    st_planner_replan(F.planner, st_clock_now(&F.clock));
+    return st_planner_entry(F.planner, sym(code))->prio;
+}
+
+static double state_num(const char *strategy, const char *key)
+{
+    st_lua_t *l = st_strats_lua(F.h, strategy);
+    assert_non_null(l);
+    double v = -1;
+    if (st_lua_state_number(l, key, &v) != 0) return NAN;
+    return v;
+}
+
+static const st_strat_info_t *info(const char *name)
+{
+    static st_strat_info_t si;
+    for (size_t i = 0; i < st_strats_count(F.h); i++) {
+        st_strats_info(F.h, i, &si);
+        if (!strcmp(si.name, name)) return &si;
     }
-    printf("# Lua and C: %d and %d signals\n", nsigs, ncsigs);
-    assert_true(nsigs > 0);
-    assert_int_equal(ncsigs, nsigs);
-    assert_int_equal(ncupgrades, nupgraded);
-    for (int i = 0; i < nsigs; i++) {
-        assert_string_equal(csigs[i].code, sigs[i].code);
-        assert_string_equal(csigs[i].side, sigs[i].side);
-        assert_true(fabs(csigs[i].strength - sigs[i].strength) < 1e-9);
-    }
-    st_plugin_close(pl);
-    day_close(&D);
+    return NULL;
+}
+
+static char *script(const char *name, const char *text)
+{
+    return st_test_write(F.dir, name, text);
+}
+
+static const char *const HOST_LUA =
+    "local M = {state = {ticks = 0, timers = 0, slots = 0}}\n"
+    "function M.init(p)\n"
+    "  assert(strata.watch('005930', 'high'))\n"
+    "  assert(strata.watch('000660', 'critical'))\n"
+    "  assert(strata.unwatch('000660'))\n"
+    "  local ok, why = strata.watch('NOPE', 'high')\n"
+    "  assert(not ok and type(why) == 'string')\n"
+    "  assert(strata.upgrade_priority('035420', 'critical'))\n"
+    "  assert(strata.update_performance_score('005930', 42))\n"
+    "  assert(strata.every(30, 'half_minute'))\n"
+    "  M.state.started = strata.now()\n"
+    "  M.state.greeting = #p.greeting\n"
+    "end\n"
+    "function M.on_trade(sym, t)\n"
+    "  M.state.ticks = M.state.ticks + 1\n"
+    "  if t.price > 1000 then\n"
+    "    assert(strata.signal{symbol = sym, side = 'buy', strength = 2.5, reason = 'big'})\n"
+    "    assert(strata.emergency_subscribe(sym, 150))\n"
+    "  end\n"
+    "end\n"
+    "function M.on_timer(name) if name == 'half_minute' then M.state.timers = M.state.timers + 1 end end\n"
+    "function M.on_timeslot(slot) M.state.slots = M.state.slots + 1 end\n"
+    "return M\n";
+
+static void test_host_functions(void **state)
+{
+    free(script("host.lua", HOST_LUA));
+    assert_int_equal(load("strategies:\n  - {name: host, kind: lua, path: host.lua, params: {greeting: hello}}\n", NULL), 1);
+    assert_true(F.dirty > 0);
+    assert_int_equal(prio("005930"), ST_PRIO_HIGH);
+    assert_int_equal(prio("000660"), ST_PRIO_NONE); /* watched, then unwatched */
+    assert_int_equal(prio("035420"), ST_PRIO_CRITICAL);
+    assert_true(fabs(st_planner_entry(F.planner, sym("005930"))->score - 42) < 1e-6);
+    assert_true(fabs(state_num("host", "started") - (double)st_clock_now(&F.clock) / ST_SEC) < 1e-6);
+    assert_int_equal((int)state_num("host", "greeting"), 5);
+
+    /* dispatch: only the symbols it watches */
+    trade("005930", 900);
+    trade("000660", 900);
+    trade("035420", 900);
+    trade("051910", 900);
+    assert_int_equal((int)state_num("host", "ticks"), 2);
+    assert_int_equal(info("host")->watched, 2);
+    assert_int_equal(info("host")->ticks, 2);
+
+    /* signal and emergency, with the strategy's requester */
+    trade("005930", 2000);
+    assert_int_equal(F.signals, 1);
+    assert_string_equal(F.sig_strategy, "host");
+    assert_string_equal(F.sig_code, "005930");
+    assert_string_equal(F.sig_side, "buy");
+    assert_string_equal(F.sig_reason, "big");
+    assert_true(F.sig_strength == 2.5);
+    assert_int_equal(F.emergencies, 1);
+    assert_int_equal(F.emergency_sym, sym("005930"));
+    assert_true(F.emergency_score == 150);
+    assert_int_equal(st_planner_entry(F.planner, sym("005930"))->tier, ST_TIER_REALTIME);
+    assert_true(st_planner_entry(F.planner, sym("005930"))->flags & ST_PLAN_EMERGENCY);
+    assert_int_equal(info("host")->emergencies, 1);
+    assert_int_equal(st_strats_signals(F.h), 1);
+
+    /* every: the clock's timers, 30 s apart */
+    st_time_t t0 = st_clock_now(&F.clock);
+    ev_run(F.loop, EVRUN_ONCE);
+    assert_int_equal(st_clock_now(&F.clock) - t0, 30 * ST_SEC);
+    assert_int_equal((int)state_num("host", "timers"), 1);
+    ev_run(F.loop, EVRUN_ONCE);
+    assert_int_equal((int)state_num("host", "timers"), 2);
+
+    st_strats_timeslot(F.h, "lunch");
+    assert_int_equal((int)state_num("host", "slots"), 1);
+}
+
+/* A screener (all_symbols) gets every tick exactly once, also those of symbols it watches. */
+static void test_all_symbols(void **state)
+{
+    free(script("all.lua", "local M = {state = {n = 0}}\n"
+                           "function M.init() strata.watch('005930', 'high') end\n"
+                           "function M.on_trade() M.state.n = M.state.n + 1 end\n"
+                           "return M\n"));
+    assert_int_equal(load("strategies:\n  - {name: all, kind: lua, path: all.lua, all_symbols: true}\n", NULL), 1);
+    trade("005930", 900);
+    trade("000660", 900);
+    trade("0001", 900);
+    assert_int_equal((int)state_num("all", "n"), 3);
+    assert_int_equal(prio("005930"), ST_PRIO_HIGH);
+}
+
+/* K faults in a row: quarantined, its demands released, no longer called; the others run on. */
+static void test_quarantine_releases_demands(void **state)
+{
+    free(script("bad.lua", "local M = {}\n"
+                           "function M.init() strata.watch('005930', 'critical') strata.every(10, 'x') end\n"
+                           "function M.on_trade(sym, t) error('boom') end\n"
+                           "function M.on_timer() error('timer must not run') end\n"
+                           "return M\n"));
+    free(script("ok.lua", "local M = {state = {n = 0}}\n"
+                          "function M.init() strata.watch('005930', 'high') end\n"
+                          "function M.on_trade() M.state.n = M.state.n + 1 end\n"
+                          "return M\n"));
+    assert_int_equal(load("strategies:\n"
+                          "  - {name: bad, kind: lua, path: bad.lua, quarantine_after: 2}\n"
+                          "  - {name: ok, kind: lua, path: ok.lua}\n", NULL), 2);
+    assert_int_equal(prio("005930"), ST_PRIO_CRITICAL);
+    trade("005930", 900);
+    assert_string_equal(info("bad")->state, "running");
+    trade("005930", 900);
+    assert_string_equal(info("bad")->state, "quarantined");
+    assert_non_null(strstr(info("bad")->last_error, "bad.lua:3:"));
+    assert_int_equal(prio("005930"), ST_PRIO_HIGH); /* only ok's demand is left */
+    assert_int_equal(info("bad")->watched, 0);
+    uint64_t faults = info("bad")->faults;
+    trade("005930", 900);
+    ev_run(F.loop, EVRUN_ONCE); /* its timer is gone: nothing fails */
+    assert_int_equal(info("bad")->faults, faults);
+    assert_int_equal((int)state_num("ok", "n"), 3);
+}
+
+static const char *const V1 = "local M = {state = {n = 0}}\n"
+                              "function M.init() strata.watch('005930', 'high') strata.watch('000660', 'medium') end\n"
+                              "function M.on_trade() M.state.n = M.state.n + 1 end\n"
+                              "return M\n";
+
+/* A reload with a broken script: the error names file:line, and the old code keeps running
+ * with everything it held. */
+static void test_reload_broken_keeps_old(void **state)
+{
+    free(script("s.lua", V1));
+    const char *cfg = "strategies:\n  - {name: s, kind: lua, path: s.lua}\n";
+    assert_int_equal(load(cfg, NULL), 1);
+    trade("005930", 900);
+    free(script("s.lua", "local M = {}\nfunction M.on_trade(sym, t)\n  if then end\nend\nreturn M\n"));
+    st_diags_t d;
+    assert_int_equal(load(cfg, &d), -1);
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.items[0].msg, "strategies[0] \"s\""));
+    assert_non_null(strstr(d.items[0].msg, "s.lua:3:"));
+    st_diags_free(&d);
+    trade("005930", 900);
+    assert_int_equal((int)state_num("s", "n"), 2);
+    assert_int_equal(prio("005930"), ST_PRIO_HIGH);
+    assert_int_equal(info("s")->reloads, 0);
+}
+
+/* A changed script is swapped in: init, then on_reload with the old state; demands it keeps
+ * asking for do not move the plan; a reload that changes nothing swaps nothing. */
+static void test_reload_changed_script_carries_state(void **state)
+{
+    free(script("s.lua", V1));
+    const char *cfg = "strategies:\n  - {name: s, kind: lua, path: s.lua}\n";
+    assert_int_equal(load(cfg, NULL), 1);
+    for (int i = 0; i < 5; i++) trade("005930", 900);
+    st_planner_replan(F.planner, st_clock_now(&F.clock));
+    st_planner_drain(F.planner);
+
+    assert_int_equal(load(cfg, NULL), 0); /* nothing changed */
+    assert_int_equal(st_planner_replan(F.planner, st_clock_now(&F.clock)), 0);
+
+    free(script("s.lua", "local M = {state = {n = 0, version = 2}}\n"
+                         "function M.init() strata.watch('005930', 'high') end\n"
+                         "function M.on_reload(old) M.state.n = old.n M.state.from = old.version or 1 end\n"
+                         "function M.on_trade() M.state.n = M.state.n + 1 end\n"
+                         "return M\n"));
+    assert_int_equal(load(cfg, NULL), 1);
+    assert_int_equal((int)state_num("s", "n"), 5);
+    assert_int_equal((int)state_num("s", "from"), 1);
+    assert_int_equal((int)state_num("s", "version"), 2);
+    assert_int_equal(info("s")->reloads, 1);
+    /* the demands (both kept: the strategy's name holds them) do not move the plan */
+    assert_int_equal(st_planner_replan(F.planner, st_clock_now(&F.clock)), 0);
+    trade("005930", 900);
+    assert_int_equal((int)state_num("s", "n"), 6);
+
+    /* params are part of what a strategy is: changing them swaps it too */
+    assert_int_equal(load("strategies:\n  - {name: s, kind: lua, path: s.lua, params: {x: 1}}\n", NULL), 1);
+    assert_int_equal((int)state_num("s", "n"), 6);
+}
+
+/* A module the strategy required changed: the strategy is swapped. */
+static void test_reload_changed_module(void **state)
+{
+    free(script("lib.lua", "return {k = 1}\n"));
+    free(script("m.lua", "local lib = require('lib')\nlocal M = {state = {k = lib.k}}\nreturn M\n"));
+    const char *cfg = "strategies:\n  - {name: m, kind: lua, path: m.lua}\n";
+    assert_int_equal(load(cfg, NULL), 1);
+    assert_int_equal((int)state_num("m", "k"), 1);
+    assert_int_equal(load(cfg, NULL), 0);
+    free(script("lib.lua", "return {k = 2}\n"));
+    assert_int_equal(load(cfg, NULL), 1);
+    assert_int_equal((int)state_num("m", "k"), 2);
+}
+
+/* A strategy removed from the config (or disabled) stops and releases what it asked for. */
+static void test_reload_removed_releases(void **state)
+{
+    free(script("s.lua", V1));
+    free(script("t.lua", "return {init = function() strata.watch('000660', 'high') end}\n"));
+    assert_int_equal(load("strategies:\n  - {name: s, kind: lua, path: s.lua}\n"
+                          "  - {name: t, kind: lua, path: t.lua}\n", NULL), 2);
+    assert_int_equal(prio("000660"), ST_PRIO_HIGH);
+    assert_int_equal(load("strategies:\n  - {name: s, kind: lua, path: s.lua, enabled: false}\n"
+                          "  - {name: t, kind: lua, path: t.lua}\n", NULL), 0);
+    assert_int_equal(st_strats_count(F.h), 1);
+    assert_int_equal(prio("005930"), ST_PRIO_NONE);
+    assert_int_equal(prio("000660"), ST_PRIO_HIGH);
+    trade("005930", 900); /* nobody left to hear it */
+    assert_null(info("s"));
+}
+
+static void copy(const char *from, const char *to)
+{
+    char *data;
+    size_t len;
+    assert_int_equal(st_file_read(from, &data, &len), 0);
+    FILE *fp = fopen(to, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    fclose(fp);
+    free(data);
+}
+
+/* A changed .so at the same path is loaded fresh (not the loader's cached copy), takes the old
+ * build's state in on_reload, and the old build is closed after. */
+static void test_reload_changed_plugin(void **state)
+{
+    char so[256];
+    snprintf(so, sizeof(so), "%s/counter.so", F.dir);
+    copy(PLUGIN_COUNTER_V1, so);
+    const char *cfg = "strategies:\n  - {name: c, kind: c, path: counter.so}\n";
+    assert_int_equal(load(cfg, NULL), 1);
+    assert_int_equal(prio("005930"), ST_PRIO_HIGH);
+    for (int i = 0; i < 3; i++) trade("005930", 900);
+    assert_string_equal(F.sig_side, "v1");
+    assert_true(F.sig_strength == 3);
+    assert_int_equal(load(cfg, NULL), 0); /* the same bytes: left alone */
+
+    copy(PLUGIN_COUNTER_V2, so);
+    assert_int_equal(load(cfg, NULL), 1);
+    trade("005930", 900);
+    assert_string_equal(F.sig_side, "v2");
+    assert_true(F.sig_strength == 4); /* the count went on */
+    assert_int_equal(info("c")->reloads, 1);
+    assert_string_equal(info("c")->kind, "c");
 }
 
 int main(void)
 {
-    st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_gap_on_the_simulated_open),
-        cmocka_unit_test(test_volume_watch_on_the_first_hour),
-        cmocka_unit_test(test_closing_momentum_on_the_afternoon),
-        cmocka_unit_test(test_momentum_leaders_scores),
-        cmocka_unit_test(test_gap_plugin_matches_lua),
+        cmocka_unit_test_setup_teardown(test_host_functions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_all_symbols, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quarantine_releases_demands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_broken_keeps_old, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_changed_script_carries_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_changed_module, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_removed_releases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_changed_plugin, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
