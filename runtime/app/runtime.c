@@ -436,6 +436,17 @@ static int strat_emergency(void *ctx, int req, st_sym_t sym, double score, char 
     return st_planner_emergency(rt->planner, req, sym, score, st_clock_now(&rt->clock), why, whylen);
 }
 
+/* The first feed that has orderbooks on demand answers. */
+static int strat_book(void *ctx, st_sym_t sym, st_book_cb cb, void *cbctx)
+{
+    st_runtime_t *rt = ctx;
+    for (size_t i = 0; i < rt->nfeeds; i++) {
+        int rc = st_feed_orderbook(rt->feeds[i], sym, cb, cbctx);
+        if (rc != -ENOTSUP) return rc;
+    }
+    return -ENOTSUP;
+}
+
 static void strat_signal(void *ctx, const char *strategy, st_sym_t sym, const char *side, double strength,
                          const char *reason)
 {
@@ -486,7 +497,8 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     st_planner_cfg_from(&rt->conns, cfg);
     rt->planner = st_planner_create(&rt->conns, &rt->world->universe);
     rt->req_config = st_planner_requester(rt->planner, "config", 1.0);
-    st_strats_env_t se = {&rt->clock, &rt->syms, rt->planner, on_plan_dirty, strat_emergency, strat_signal, rt};
+    st_strats_env_t se = {&rt->clock,       &rt->syms,    rt->planner, on_plan_dirty,
+                          strat_emergency, strat_book, strat_signal, rt};
     rt->strats = st_strats_create(&se);
     rc = st_strats_stage(rt->strats, cfg, diags);
     if (rc) return rc;
@@ -553,8 +565,9 @@ int st_runtime_run(st_runtime_t *rt)
 
 void st_runtime_free(st_runtime_t *rt)
 {
+    for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]); /* books still asked
+                                                                            * for are answered */
     st_strats_destroy(rt->strats); /* their shutdown callbacks, while the clock and planner exist */
-    for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]);
     free(rt->feeds);
     free(rt->conn_base);
     free(rt->conn_count);

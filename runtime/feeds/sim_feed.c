@@ -416,8 +416,23 @@ static void sim_sync(st_feed_t *f, st_time_t now)
         if (!sf->syms[sf->all[i]].streams) st_simmkt_advance(sf->mkt, sf->all[i], now - 1, NULL, NULL);
 }
 
+/* An orderbook on demand: the simulated venue answers at once, from the symbol's state now. */
+static int sim_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
+{
+    sim_feed_t *sf = (sim_feed_t *)f;
+    if ((size_t)sym >= sf->nsyms || !st_simmkt_sym(sf->mkt, sym)) return -ENOENT;
+    st_time_t now = st_clock_now(sf->base.clock);
+    if (!sf->syms[sym].streams) st_simmkt_advance(sf->mkt, sym, now - 1, NULL, NULL);
+    st_tick_t book;
+    st_simmkt_book(sf->mkt, sym, now, &book);
+    book.feed = sf->base.index;
+    book.recv_time = now;
+    cb(&book, NULL, ctx);
+    return 1;
+}
+
 static const st_feed_vtable_t sim_vtable = {"sim", sim_start, sim_stop, sim_destroy, sim_stats,
-                                            sim_sync, sim_apply, NULL};
+                                            sim_sync, sim_apply, sim_orderbook};
 
 int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                        char *err, size_t errlen)

@@ -123,6 +123,9 @@ static bool callback(st_lua_t *s, const char *name)
 
 /* --- the strata module ---------------------------------------------------------------------- */
 
+static void push_book_table(lua_State *L);
+static void fill_book(lua_State *L, const st_tick_t *t);
+
 static int result(lua_State *L, int rc, const char *why)
 {
     if (rc >= 0) {
@@ -221,6 +224,48 @@ static int l_now(lua_State *L)
     return 1;
 }
 
+static int l_orderbook(lua_State *L)
+{
+    const st_host_api_t *a = api_of(L);
+    st_tick_t book;
+    int rc = a->orderbook ? a->orderbook(a->ctx, luaL_checkstring(L, 1), &book) : -ENOTSUP;
+    if (rc == 1) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "pending");
+        return 2;
+    }
+    if (rc < 0) return result(L, rc, NULL);
+    push_book_table(L); /* a table of its own: the strategy may keep it */
+    fill_book(L, &book);
+    return 1;
+}
+
+static int l_status(lua_State *L)
+{
+    const st_host_api_t *a = api_of(L);
+    st_host_status_t st = {0};
+    int rc = a->status ? a->status(a->ctx, &st) : -ENOTSUP;
+    if (rc < 0) return result(L, rc, NULL);
+    lua_createtable(L, 0, 12);
+    lua_pushstring(L, st.slot ? st.slot : "");
+    lua_setfield(L, -2, "slot");
+    static const char *const names[] = {"tier1", "tier2", "tier3", "indices", "ws_used", "ws_budget"};
+    const int ints[] = {st.tier1, st.tier2, st.tier3, st.indices, st.ws_used, st.ws_budget};
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        lua_pushinteger(L, ints[i]);
+        lua_setfield(L, -2, names[i]);
+    }
+    lua_createtable(L, 0, 4);
+    static const char *const mine[] = {"ticks", "signals", "emergencies", "watched"};
+    const uint64_t vals[] = {st.ticks, st.signals, st.emergencies, st.watched};
+    for (size_t i = 0; i < 4; i++) {
+        lua_pushinteger(L, (lua_Integer)vals[i]);
+        lua_setfield(L, -2, mine[i]);
+    }
+    lua_setfield(L, -2, "strategy");
+    return 1;
+}
+
 static int l_log(lua_State *L)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -244,6 +289,8 @@ static const luaL_Reg strata_funcs[] = {
     {"every", l_every},
     {"now", l_now},
     {"log", l_log},
+    {"orderbook", l_orderbook},
+    {"status", l_status},
     {NULL, NULL},
 };
 
@@ -361,15 +408,8 @@ static const char *const trade_fields[] = {"price", "volume", "open", "high", "l
                                            "cum_value", "best_bid", "best_ask", "time", "recv_time"};
 static const char *const book_arrays[] = {"ask", "bid", "ask_qty", "bid_qty"};
 
-static void make_tick_tables(st_lua_t *s)
+static void push_book_table(lua_State *L)
 {
-    lua_State *L = s->L;
-    preset_table(L, trade_fields, sizeof(trade_fields) / sizeof(trade_fields[0]), 2);
-    lua_pushstring(L, "");
-    lua_setfield(L, -2, "side");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "halted");
-    s->ref_trade = luaL_ref(L, LUA_REGISTRYINDEX);
     static const char *const book_fields[] = {"total_ask_qty", "total_bid_qty", "time", "recv_time"};
     preset_table(L, book_fields, 4, 4);
     for (size_t a = 0; a < 4; a++) {
@@ -380,6 +420,18 @@ static void make_tick_tables(st_lua_t *s)
         }
         lua_setfield(L, -2, book_arrays[a]);
     }
+}
+
+static void make_tick_tables(st_lua_t *s)
+{
+    lua_State *L = s->L;
+    preset_table(L, trade_fields, sizeof(trade_fields) / sizeof(trade_fields[0]), 2);
+    lua_pushstring(L, "");
+    lua_setfield(L, -2, "side");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "halted");
+    s->ref_trade = luaL_ref(L, LUA_REGISTRYINDEX);
+    push_book_table(L);
     s->ref_book = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 

@@ -21,6 +21,15 @@
 
 typedef struct st_lua st_lua_t;
 
+/* What strata.status() tells a strategy. */
+typedef struct {
+    const char *slot; /* the time slot whose policy is in force */
+    int tier1, tier2, tier3, indices; /* symbols per tier, index streams */
+    int ws_used, ws_budget;           /* WebSocket registrations */
+    uint64_t ticks, signals, emergencies; /* this strategy's */
+    size_t watched;
+} st_host_status_t;
+
 /* What a strategy can ask of the host; every call returns 0 or a negative error (the Lua side
  * then returns nil and a message). Codes are the venue's ("005930"); priorities are
  * st_priority_t. */
@@ -33,6 +42,10 @@ typedef struct {
     int (*signal)(void *ctx, const char *code, const char *side, double strength, const char *reason);
     int (*every)(void *ctx, st_dur_t interval, const char *name);
     st_time_t (*now)(void *ctx);
+    /* sym's orderbook: 0 with *out filled when one is at hand (cached, or the venue answers at
+     * once); 1 when it was asked for (it arrives later through on_orderbook); or an error. */
+    int (*orderbook)(void *ctx, const char *code, st_tick_t *out);
+    int (*status)(void *ctx, st_host_status_t *out);
     void (*quarantined)(void *ctx, const char *why); /* the strategy stopped being called */
     void *ctx;
 } st_host_api_t;

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #define MAX_TIMERS 16
+#define WATCHED 0x1u
+#define BOOK_ASKED 0x2u /* an orderbook it asked for is on its way */
 
 typedef struct strat strat_t;
 
@@ -44,7 +46,7 @@ struct strat {
     double weight, next_weight;
     bool all_symbols, next_all;
     bool quarantined;
-    uint8_t *watched; /* per symbol id: in that symbol's subscriber list */
+    uint8_t *watched; /* per symbol id: WATCHED (in that symbol's subscriber list), BOOK_ASKED */
     size_t watched_cap, nwatched;
     every_t *timers[MAX_TIMERS];
     int ntimers;
@@ -68,6 +70,9 @@ struct st_strats {
     size_t nsubs;
     sublist_t all; /* all_symbols */
     uint64_t signals;
+    st_tick_t *book_out; /* while asking for a book: where an answer given at once goes */
+    st_sym_t book_sym;
+    bool book_now;
 };
 
 /* --- subscriber lists ----------------------------------------------------------------------- */
@@ -92,6 +97,18 @@ static void sub_remove(sublist_t *l, strat_t *r)
         if (l->v[i] == r) l->v[i] = NULL;
 }
 
+/* Sets flags on r's byte for sym, growing the array as needed. */
+static void mark(strat_t *r, st_sym_t sym, uint8_t flags)
+{
+    if (sym >= r->watched_cap) {
+        size_t n = ST_MAX2((size_t)sym + 1, r->watched_cap * 2);
+        r->watched = st_xrealloc(r->watched, n);
+        memset(r->watched + r->watched_cap, 0, n - r->watched_cap);
+        r->watched_cap = n;
+    }
+    r->watched[sym] |= flags;
+}
+
 static void watch_sym(strat_t *r, st_sym_t sym)
 {
     st_strats_t *h = r->h;
@@ -101,22 +118,17 @@ static void watch_sym(strat_t *r, st_sym_t sym)
         memset(h->subs + h->nsubs, 0, (n - h->nsubs) * sizeof(*h->subs));
         h->nsubs = n;
     }
-    if (sym >= r->watched_cap) {
-        size_t n = ST_MAX2((size_t)sym + 1, r->watched_cap * 2);
-        r->watched = st_xrealloc(r->watched, n);
-        memset(r->watched + r->watched_cap, 0, n - r->watched_cap);
-        r->watched_cap = n;
-    }
-    if (r->watched[sym]) return;
-    r->watched[sym] = 1;
+    mark(r, sym, 0);
+    if (r->watched[sym] & WATCHED) return;
+    r->watched[sym] |= WATCHED;
     r->nwatched++;
     sub_add(&h->subs[sym], r);
 }
 
 static void unwatch_sym(strat_t *r, st_sym_t sym)
 {
-    if (sym >= r->watched_cap || !r->watched[sym]) return;
-    r->watched[sym] = 0;
+    if (sym >= r->watched_cap || !(r->watched[sym] & WATCHED)) return;
+    r->watched[sym] &= (uint8_t)~WATCHED;
     r->nwatched--;
     sub_remove(&r->h->subs[sym], r);
 }
@@ -241,6 +253,67 @@ static int64_t h_now(void *ctx)
     return st_clock_now(in->rec->h->env.clock);
 }
 
+/* A book arrives: at once (the ask is still on the stack), or later for every strategy that
+ * asked for it since, as on_orderbook. */
+static void on_book(const st_tick_t *book, const char *err, void *ctx);
+
+static int h_orderbook(void *ctx, const char *code, st_tick_t *out)
+{
+    strat_t *r = acting(ctx);
+    if (!r) return -ECANCELED;
+    st_strats_t *h = r->h;
+    st_sym_t sym = lookup(r, code);
+    if (sym == ST_SYM_NONE) return -ENOENT;
+    if (!h->env.orderbook) return -ENOTSUP;
+    h->book_out = out, h->book_sym = sym, h->book_now = false;
+    int rc = h->env.orderbook(h->env.ctx, sym, on_book, h);
+    h->book_out = NULL;
+    if (rc < 0) return rc;
+    if (h->book_now) return 0;
+    mark(r, sym, BOOK_ASKED);
+    return 1;
+}
+
+static void deliver_book(strat_t *r, const st_tick_t *t);
+
+static void on_book(const st_tick_t *book, const char *err, void *ctx)
+{
+    st_strats_t *h = ctx;
+    st_sym_t sym = book ? book->sym : h->book_sym;
+    if (h->book_out && book && sym == h->book_sym) {
+        *h->book_out = *book;
+        h->book_now = true;
+        return;
+    }
+    for (size_t i = 0; i < h->n; i++) {
+        strat_t *r = h->recs[i];
+        if (sym >= r->watched_cap || !(r->watched[sym] & BOOK_ASKED)) continue;
+        r->watched[sym] &= (uint8_t)~BOOK_ASKED;
+        if (book) deliver_book(r, book);
+        else if (err) st_log_warn(HOST, "%s: the orderbook it asked for did not come: %s", r->name, err);
+    }
+}
+
+static int h_status(void *ctx, st_host_status_t *out)
+{
+    inst_t *in = ctx;
+    const strat_t *r = in->rec;
+    st_plan_stats_t ps;
+    st_planner_stats(r->h->env.planner, &ps);
+    memset(out, 0, sizeof(*out));
+    out->slot = st_planner_policy_name(r->h->env.planner);
+    out->tier1 = ps.tier_count[ST_TIER_REALTIME];
+    out->tier2 = ps.tier_count[ST_TIER_SEMI];
+    out->tier3 = ps.tier_count[ST_TIER_POLL];
+    out->indices = ps.indices;
+    for (int i = 0; i < ps.nconns; i++) out->ws_used += ps.used[i], out->ws_budget += ps.budget[i];
+    out->ticks = r->ticks;
+    out->signals = r->signals;
+    out->emergencies = r->emergencies;
+    out->watched = r->nwatched;
+    return 0;
+}
+
 static void h_log(void *ctx, int level, const char *msg)
 {
     inst_t *in = ctx;
@@ -281,6 +354,20 @@ static void h_quarantined(void *ctx, const char *why)
     release(in->rec);
 }
 
+static int h_plugin_orderbook(void *h, const char *code, strata_tick_t *out)
+{
+    return h_orderbook(h, code, (st_tick_t *)(void *)out); /* the same layout (plugin.c checks) */
+}
+
+static int h_plugin_status(void *h, strata_status_t *out)
+{
+    st_host_status_t s;
+    int rc = h_status(h, &s);
+    *out = (strata_status_t){s.slot, s.tier1, s.tier2, s.tier3, s.indices, s.ws_used, s.ws_budget,
+                             s.ticks, s.signals, s.emergencies, s.watched};
+    return rc;
+}
+
 static const strata_host_t plugin_host = {
     .size = sizeof(strata_host_t),
     .abi_major = STRATA_ABI_MAJOR,
@@ -294,6 +381,8 @@ static const strata_host_t plugin_host = {
     .every = h_every,
     .now = h_now,
     .log = h_log,
+    .orderbook = h_plugin_orderbook,
+    .status = h_plugin_status,
 };
 
 /* --- builds --------------------------------------------------------------------------------- */
@@ -399,7 +488,7 @@ static inst_t *inst_new(strat_t *rec, const st_strategy_cfg_t *sc)
     in->api = (st_host_api_t){.watch = h_watch, .unwatch = h_unwatch, .upgrade_priority = h_watch,
                               .emergency_subscribe = h_emergency, .update_performance_score = h_score,
                               .signal = h_signal, .every = h_every, .now = h_now,
-                              .quarantined = h_quarantined, .ctx = in};
+                              .orderbook = h_orderbook, .status = h_status, .quarantined = h_quarantined, .ctx = in};
     return in;
 }
 
@@ -616,6 +705,11 @@ static inline void deliver(strat_t *r, const char *code, const st_tick_t *t)
     r->ticks++;
     if (r->cur->lua) st_lua_on_tick(r->cur->lua, code, t);
     else st_plugin_on_tick(r->cur->plugin, code, t);
+}
+
+static void deliver_book(strat_t *r, const st_tick_t *t)
+{
+    if (!r->quarantined && r->cur) deliver(r, st_symtab_code(r->h->env.syms, t->sym), t);
 }
 
 void st_strats_tick(st_strats_t *h, const st_tick_t *t)

@@ -21,6 +21,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "feeds/bookcache.h"
 #include "market/symtab.h"
 #include "market/tick.h"
 #include "plan/planner.h"
@@ -35,6 +36,9 @@ typedef struct {
     void (*plan_dirty)(void *ctx);
     /* emergency_subscribe for requester req: the planner's emergency, now. */
     int (*emergency)(void *ctx, int req, st_sym_t sym, double score, char *why, size_t whylen);
+    /* sym's orderbook: cb now (returns 1) or later (0), or an error (-ENOTSUP: no feed has
+     * one); may be NULL. */
+    int (*orderbook)(void *ctx, st_sym_t sym, st_book_cb cb, void *cbctx);
     /* A strategy's signal (the signal sinks); may be NULL. */
     void (*signal)(void *ctx, const char *strategy, st_sym_t sym, const char *side, double strength,
                    const char *reason);

@@ -55,7 +55,7 @@ static st_world_t *world(const char *strategies)
 
 static st_strats_t *load(const char *strategies)
 {
-    st_strats_env_t env = {&clock_, &syms, planner, NULL, NULL, NULL, NULL};
+    st_strats_env_t env = {.clock = &clock_, .syms = &syms, .planner = planner};
     st_strats_t *h = st_strats_create(&env);
     st_world_t *w = world(strategies);
     st_diags_t d;

@@ -45,8 +45,29 @@ static int f_every(void *ctx, st_dur_t every, const char *name) { rec("every %s 
 static st_time_t f_now(void *ctx) { return 1800000000LL * ST_SEC; }
 static void f_quarantined(void *ctx, const char *why) { fake.quarantined++; }
 
-static const st_host_api_t api = {f_watch, f_unwatch, f_upgrade, f_emergency, f_score, f_signal,
-                                  f_every, f_now,     f_quarantined, NULL};
+/* 005930's book is at hand; any other is asked for (pending). */
+static int f_orderbook(void *ctx, const char *code, st_tick_t *out)
+{
+    rec("orderbook %s", code, 0);
+    if (strcmp(code, "005930") != 0) return 1;
+    memset(out, 0, sizeof(*out));
+    out->kind = ST_TICK_ORDERBOOK;
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) out->u.book.ask[i] = 73100 + 100 * i, out->u.book.bid[i] = 73000 - 100 * i;
+    out->u.book.total_ask_qty = 5000;
+    return 0;
+}
+
+static int f_status(void *ctx, st_host_status_t *out)
+{
+    *out = (st_host_status_t){.slot = "lunch", .tier1 = 5, .tier2 = 20, .tier3 = 366, .indices = 5,
+                              .ws_used = 35, .ws_budget = 41, .ticks = 7, .signals = 2, .watched = 3};
+    return 0;
+}
+
+static const st_host_api_t api = {.watch = f_watch, .unwatch = f_unwatch, .upgrade_priority = f_upgrade,
+                                  .emergency_subscribe = f_emergency, .update_performance_score = f_score,
+                                  .signal = f_signal, .every = f_every, .now = f_now, .orderbook = f_orderbook,
+                                  .status = f_status, .quarantined = f_quarantined};
 
 static char *write_file(const char *name, const char *text)
 {
@@ -112,6 +133,40 @@ static void test_callbacks_and_host_functions(void **state)
     st_lua_stats_t st;
     st_lua_stats(s, &st);
     assert_int_equal(st.faults, 0);
+    st_lua_close(s);
+}
+
+/* orderbook(sym): a table of the book's own when one is at hand, nil and "pending" otherwise;
+ * status(): the plan's figures and the strategy's own. */
+static void test_orderbook_and_status(void **state)
+{
+    memset(&fake, 0, sizeof(fake));
+    st_lua_t *s = open_ok(
+        "local M = {state = {}}\n"
+        "function M.init()\n"
+        "  local ob = assert(strata.orderbook('005930'))\n"
+        "  M.state.ask1, M.state.bid10, M.state.total = ob.ask[1], ob.bid[10], ob.total_ask_qty\n"
+        "  local none, why = strata.orderbook('000660')\n"
+        "  M.state.pending = (none == nil and why == 'pending') and 1 or 0\n"
+        "  local st = strata.status()\n"
+        "  M.state.tier1, M.state.ws = st.tier1, st.ws_used * 100 + st.ws_budget\n"
+        "  M.state.lunch = st.slot == 'lunch' and 1 or 0\n"
+        "  M.state.mine = st.strategy.ticks * 100 + st.strategy.signals * 10 + st.strategy.watched\n"
+        "end\n"
+        "return M\n", 0, 0);
+    assert_int_equal(st_lua_init(s, NULL, NULL, 0), 0);
+    static const struct {
+        const char *key;
+        double want;
+    } want[] = {{"ask1", 73100}, {"bid10", 72100}, {"total", 5000}, {"pending", 1},
+                {"tier1", 5},    {"ws", 3541},     {"lunch", 1},    {"mine", 723}};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        double v = -1;
+        assert_int_equal(st_lua_state_number(s, want[i].key, &v), 0);
+        if (v != want[i].want) printf("# %s: %g\n", want[i].key, v);
+        assert_true(v == want[i].want);
+    }
+    assert_int_equal(fake.n, 2);
     st_lua_close(s);
 }
 
@@ -275,6 +330,7 @@ int main(void)
     st_log_open(ST_LL_ERROR + 1, ST_LOG_TEXT, NULL); /* the faults are expected: keep stderr quiet */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_callbacks_and_host_functions),
+        cmocka_unit_test(test_orderbook_and_status),
         cmocka_unit_test(test_errors_traceback_and_quarantine),
         cmocka_unit_test(test_runaway_loop_cut_off),
         cmocka_unit_test(test_memory_bomb_capped),

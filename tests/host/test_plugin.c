@@ -34,8 +34,9 @@ static int h_score(void *h, const char *code, double score)
     return 0;
 }
 
-static const strata_host_t host = {sizeof(strata_host_t), STRATA_ABI_MAJOR, STRATA_ABI_MINOR, h_watch, NULL, NULL,
-                                   NULL, h_score, h_signal, NULL, NULL, NULL};
+static const strata_host_t host = {.size = sizeof(strata_host_t), .abi_major = STRATA_ABI_MAJOR,
+                                   .abi_minor = STRATA_ABI_MINOR, .watch = h_watch,
+                                   .update_performance_score = h_score, .signal = h_signal};
 
 static st_tick_t trade(double price)
 {

@@ -371,8 +371,8 @@ static void test_gap_plugin_matches_lua(void **state)
     st_plugin_t *pl;
     char err[512];
     if (st_plugin_open(&pl, "gap", PLUGIN_GAP, err, sizeof(err))) printf("# %s\n", err);
-    strata_host_t host = {sizeof(strata_host_t), STRATA_ABI_MAJOR, STRATA_ABI_MINOR, NULL, NULL, c_upgrade, NULL, NULL,
-                          c_signal, NULL, NULL, NULL};
+    strata_host_t host = {.size = sizeof(strata_host_t), .abi_major = STRATA_ABI_MAJOR, .abi_minor = STRATA_ABI_MINOR,
+                          .upgrade_priority = c_upgrade, .signal = c_signal};
     assert_int_equal(st_plugin_init(pl, &host, NULL, NULL, NULL, 0), 0);
     nsigs = nupgraded = ncsigs = ncupgrades = 0;
     for (size_t i = 0; i < u.nstocks; i++) {

@@ -54,6 +54,22 @@ static void on_signal(void *ctx, const char *strategy, st_sym_t sym, const char 
     F.sig_strength = strength;
 }
 
+/* Books: 005930's is at hand, any other is answered later through pend_cb. */
+static st_book_cb pend_cb;
+static void *pend_ctx;
+
+static int on_book_ask(void *ctx, st_sym_t s, st_book_cb cb, void *cbctx)
+{
+    if (s == st_symtab_find(&F.syms, "005930", 6)) {
+        st_tick_t b = {.kind = ST_TICK_ORDERBOOK, .sym = s};
+        b.u.book.ask[0] = 73100;
+        cb(&b, NULL, cbctx);
+        return 1;
+    }
+    pend_cb = cb, pend_ctx = cbctx;
+    return 0;
+}
+
 /* Writes the config with the given strategies: section and builds its world. */
 static st_world_t *world(const char *strategies, st_diags_t *d)
 {
@@ -111,7 +127,7 @@ static int setup(void **state)
     F.planner = st_planner_create(&pc, &F.w->universe);
     st_policy_t pol = {.name = "test", .realtime = 10, .semi = 10, .indices = 5, .reserve = 5, .poll_scale = 1};
     st_planner_set_policy(F.planner, &pol, st_clock_now(&F.clock));
-    st_strats_env_t env = {&F.clock, &F.syms, F.planner, on_dirty, on_emergency, on_signal, NULL};
+    st_strats_env_t env = {&F.clock, &F.syms, F.planner, on_dirty, on_emergency, on_book_ask, on_signal, NULL};
     F.h = st_strats_create(&env);
     return 0;
 }
@@ -248,6 +264,53 @@ static void test_host_functions(void **state)
 
     st_strats_timeslot(F.h, "lunch");
     assert_int_equal((int)state_num("host", "slots"), 1);
+}
+
+/* orderbook(): at once when at hand; otherwise later, as on_orderbook, to the strategy that
+ * asked and no other, once. status(): the planner's figures and the strategy's own. */
+static void test_orderbook_and_status(void **state)
+{
+    free(script("b.lua", "local M = {state = {books = 0}}\n"
+                         "function M.init()\n"
+                         "  strata.watch('005930', 'high')\n"
+                         "  M.state.ask1 = assert(strata.orderbook('005930')).ask[1]\n"
+                         "  local none, why = strata.orderbook('000660')\n"
+                         "  M.state.pending = (none == nil and why == 'pending') and 1 or 0\n"
+                         "end\n"
+                         "function M.on_orderbook(sym, ob) M.state.books = M.state.books + 1 M.state.late = ob.ask[1] end\n"
+                         "function M.on_timer()\n"
+                         "  local st = strata.status()\n"
+                         "  M.state.test_slot = st.slot == 'test' and 1 or 0\n"
+                         "  M.state.indices, M.state.budget = st.indices, st.ws_budget\n"
+                         "  M.state.watched = st.strategy.watched\n"
+                         "end\n"
+                         "function M.on_reload() end\n"
+                         "return M\n"));
+    free(script("other.lua", "local M = {state = {books = 0}}\n"
+                             "function M.on_orderbook() M.state.books = M.state.books + 1 end\n"
+                             "return M\n"));
+    assert_int_equal(load("strategies:\n  - {name: b, kind: lua, path: b.lua}\n"
+                          "  - {name: other, kind: lua, path: other.lua, all_symbols: true}\n", NULL), 2);
+    assert_int_equal((int)state_num("b", "ask1"), 73100);
+    assert_int_equal((int)state_num("b", "pending"), 1);
+    assert_non_null(pend_cb);
+    st_tick_t late = {.kind = ST_TICK_ORDERBOOK, .sym = sym("000660")};
+    late.u.book.ask[0] = 5000;
+    pend_cb(&late, NULL, pend_ctx);
+    assert_int_equal((int)state_num("b", "books"), 1);
+    assert_int_equal((int)state_num("b", "late"), 5000);
+    assert_int_equal((int)state_num("other", "books"), 0);
+    pend_cb(&late, NULL, pend_ctx); /* nobody asked again */
+    assert_int_equal((int)state_num("b", "books"), 1);
+
+    st_lua_t *l = st_strats_lua(F.h, "b");
+    assert_int_equal(st_lua_on_timer(l, "x"), 0);
+    st_plan_stats_t ps;
+    st_planner_stats(F.planner, &ps);
+    assert_int_equal((int)state_num("b", "test_slot"), 1);
+    assert_int_equal((int)state_num("b", "indices"), ps.indices);
+    assert_int_equal((int)state_num("b", "budget"), 41);
+    assert_int_equal((int)state_num("b", "watched"), 1);
 }
 
 /* A screener (all_symbols) gets every tick exactly once, also those of symbols it watches. */
@@ -426,6 +489,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_host_functions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orderbook_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_symbols, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quarantine_releases_demands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_broken_keeps_old, setup, teardown),

@@ -86,7 +86,16 @@ static void test_reload_while_ticks_flow(void **state)
 {
     dir = st_test_tmpdir();
     free(st_test_write(dir, "count.lua", COUNT_V1));
-    free(st_test_write(dir, "steady.lua", "return {init = function() strata.watch('000660', 'high') end}\n"));
+    /* steady: also asks the simulated venue for a book, which answers at once */
+    free(st_test_write(dir, "steady.lua",
+                       "local M = {state = {}}\n"
+                       "function M.init()\n"
+                       "  strata.watch('000660', 'high')\n"
+                       "  local ob = assert(strata.orderbook('005380'))\n"
+                       "  M.state.spread = ob.ask[1] - ob.bid[1]\n"
+                       "  M.state.levels = #ob.ask\n"
+                       "end\n"
+                       "return M\n"));
     char yaml[2048];
     snprintf(yaml, sizeof(yaml),
              "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 08:50\", stop: \"11:00\", speed: 0}\n"
@@ -118,6 +127,12 @@ static void test_reload_while_ticks_flow(void **state)
     double n = -1;
     assert_int_equal(st_lua_state_number(st_strats_lua(rt.strats, "count"), "n", &n), 0);
     printf("# %llu ticks delivered, the strategy counted %.0f\n", (unsigned long long)c.ticks_delivered, n);
+    double spread = -1, levels = -1;
+    st_lua_t *steady = st_strats_lua(rt.strats, "steady");
+    assert_int_equal(st_lua_state_number(steady, "spread", &spread), 0);
+    assert_int_equal(st_lua_state_number(steady, "levels", &levels), 0);
+    assert_true(spread > 0);
+    assert_true(levels == ST_BOOK_DEPTH);
     assert_true(c.ticks_delivered > 10000);
     assert_true(n == (double)c.ticks_delivered);
     st_runtime_free(&rt);

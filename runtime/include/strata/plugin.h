@@ -63,6 +63,15 @@ typedef struct strata_tick {
     } u;
 } strata_tick_t;
 
+/* What the host's status() fills in. */
+typedef struct strata_status {
+    const char *slot;                 /* the time slot whose policy is in force */
+    int tier1, tier2, tier3, indices; /* symbols per tier, index streams */
+    int ws_used, ws_budget;           /* WebSocket registrations */
+    uint64_t ticks, signals, emergencies; /* this plugin's */
+    size_t watched;
+} strata_status_t;
+
 /* The host's functions. `h` is the handle init received. Calls return 0, or a negative errno;
  * `why` (when given) receives the reason of a refusal. */
 typedef struct strata_host {
@@ -77,6 +86,10 @@ typedef struct strata_host {
     int (*every)(void *h, int64_t interval_us, const char *name);
     int64_t (*now)(void *h);
     void (*log)(void *h, int level, const char *msg);
+    /* sym's orderbook: 0 with *out filled when one is at hand (a fresh cached one, or the venue
+     * answered at once); 1 when it was asked for: it arrives later through on_orderbook. */
+    int (*orderbook)(void *h, const char *code, strata_tick_t *out);
+    int (*status)(void *h, strata_status_t *out);
     /* new entries go here, never above */
 } strata_host_t;
 
