@@ -1,7 +1,5 @@
 /* strata: the command line. */
 #include "runtime.h"
-#include "host/lua_host.h"
-#include "host/plugin.h"
 #include "core/log.h"
 #include "core/res.h"
 #include "core/timefmt.h"
@@ -72,23 +70,15 @@ static void print_diags(const st_diags_t *d)
     }
 }
 
-/* Compiles every Lua strategy and loads every plugin (nothing is started): each failure is a
- * diagnostic at the strategy's entry, carrying the strategy file's own file:line. */
+/* Compiles every Lua strategy and loads every plugin, as a reload's first phase does (nothing
+ * is started): each failure is a diagnostic at the strategy's entry, carrying the strategy
+ * file's own file:line. */
 static void check_strategies(const st_config_t *cfg, st_diags_t *d)
 {
-    for (size_t i = 0; i < cfg->strategies.n; i++) {
-        const st_strategy_cfg_t *s = ST_LIST_AT(cfg->strategies, st_strategy_cfg_t, i);
-        char err[1024] = "";
-        if (s->kind == ST_STRAT_LUA) {
-            st_lua_t *l = NULL;
-            st_lua_cfg_t lc = {s->name, s->path, 0, 0, 0, NULL};
-            if (st_lua_open(&l, &lc, err, sizeof(err)) == 0) st_lua_close(l);
-        } else {
-            st_plugin_t *p = NULL;
-            if (st_plugin_open(&p, s->name, s->path, err, sizeof(err)) == 0) st_plugin_close(p);
-        }
-        if (*err) st_diags_add(d, s->mark.file, s->mark.line, s->mark.col, "strategies[%zu] \"%s\": %s", i, s->name, err);
-    }
+    st_strats_env_t env = {0};
+    st_strats_t *h = st_strats_create(&env);
+    st_strats_stage(h, cfg, d);
+    st_strats_destroy(h);
 }
 
 static int cmd_check(int argc, char **argv)
