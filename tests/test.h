@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "core/timefmt.h"
+
 /* Writes text to a fresh file in a private temp directory; returns the path (static buffer
  * per call site is not safe: the caller owns the returned malloc'd string). */
 static inline char *st_test_write(const char *dir, const char *name, const char *text)
@@ -36,6 +38,17 @@ static inline char *st_test_tmpdir(void)
     char *d = mkdtemp(tmpl);
     if (!d) abort();
     return strdup(d);
+}
+
+/* The integration tests' day: 2026-11-23 at hh:mm in the time zone in force (st_tz_set). */
+static inline st_time_t st_test_at(const char *hhmm)
+{
+    struct tm tm;
+    char buf[32];
+    st_time_t t = 0;
+    snprintf(buf, sizeof(buf), "2026-11-23 %s", hhmm);
+    if (st_parse_datetime(buf, &tm) == 0) st_tz_mktime(NULL, &tm, &t);
+    return t;
 }
 
 #endif

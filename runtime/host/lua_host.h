@@ -18,17 +18,12 @@
 #define ST_HOST_LUA_HOST_H
 
 #include "market/tick.h"
+#include "strata/plugin.h"
 
 typedef struct st_lua st_lua_t;
 
-/* What strata.status() tells a strategy. */
-typedef struct {
-    const char *slot; /* the time slot whose policy is in force */
-    int tier1, tier2, tier3, indices; /* symbols per tier, index streams */
-    int ws_used, ws_budget;           /* WebSocket registrations */
-    uint64_t ticks, signals, emergencies; /* this strategy's */
-    size_t watched;
-} st_host_status_t;
+/* What strata.status() tells a strategy: the plugin ABI's struct, one definition for both. */
+typedef strata_status_t st_host_status_t;
 
 /* What a strategy can ask of the host; every call returns 0 or a negative error (the Lua side
  * then returns nil and a message). Codes are the venue's ("005930"); priorities are

@@ -359,15 +359,6 @@ static int h_plugin_orderbook(void *h, const char *code, strata_tick_t *out)
     return h_orderbook(h, code, (st_tick_t *)(void *)out); /* the same layout (plugin.c checks) */
 }
 
-static int h_plugin_status(void *h, strata_status_t *out)
-{
-    st_host_status_t s;
-    int rc = h_status(h, &s);
-    *out = (strata_status_t){s.slot, s.tier1, s.tier2, s.tier3, s.indices, s.ws_used, s.ws_budget,
-                             s.ticks, s.signals, s.emergencies, s.watched};
-    return rc;
-}
-
 static const strata_host_t plugin_host = {
     .size = sizeof(strata_host_t),
     .abi_major = STRATA_ABI_MAJOR,
@@ -382,7 +373,7 @@ static const strata_host_t plugin_host = {
     .now = h_now,
     .log = h_log,
     .orderbook = h_plugin_orderbook,
-    .status = h_plugin_status,
+    .status = h_status,
 };
 
 /* --- builds --------------------------------------------------------------------------------- */

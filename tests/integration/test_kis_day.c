@@ -29,17 +29,6 @@ static int venue_held_late = -1, strata_held_late = -1, strata_desired_late = -1
 static const char *const emergency_times[] = {"09:05", "09:40", "10:20", "11:10", "11:45", "13:10",
                                               "14:05", "14:35", "15:05"};
 
-static st_time_t at(const char *hhmm)
-{
-    struct tm tm;
-    char buf[32];
-    st_time_t t;
-    snprintf(buf, sizeof(buf), "2026-11-23 %s", hhmm);
-    st_parse_datetime(buf, &tm);
-    st_tz_mktime(NULL, &tm, &t);
-    return t;
-}
-
 static cJSON *exsim_stats(void)
 {
     char *body = http_get(port, "/control/stats");
@@ -70,7 +59,7 @@ static void on_emergency(st_timer_t *t, st_time_t now, void *ctx)
     else printf("# emergency %s refused: %s\n", u->items[40 + emergencies_tried].code, why);
     emergencies_tried++;
     if ((size_t)emergencies_tried < ST_ARRAY_SIZE(emergency_times))
-        st_clock_timer_start(&rt.clock, &emergency_timer, at(emergency_times[emergencies_tried]), 0);
+        st_clock_timer_start(&rt.clock, &emergency_timer, st_test_at(emergency_times[emergencies_tried]), 0);
 }
 
 /* Late in the day, long after the last change: the venue holds what strata believes. */
@@ -136,8 +125,8 @@ static void test_whole_day_within_the_cap(void **state)
     st_diags_free(&d);
     st_timer_init(&emergency_timer, on_emergency, NULL);
     st_timer_init(&audit_timer, on_audit, NULL);
-    st_clock_timer_start(&rt.clock, &emergency_timer, at(emergency_times[0]), 0);
-    st_clock_timer_start(&rt.clock, &audit_timer, at("15:28"), 0);
+    st_clock_timer_start(&rt.clock, &emergency_timer, st_test_at(emergency_times[0]), 0);
+    st_clock_timer_start(&rt.clock, &audit_timer, st_test_at("15:28"), 0);
     assert_int_equal(st_runtime_run(&rt), 0);
 
     st_counters_t c;

@@ -33,17 +33,6 @@ static const char *const COUNT_V2 =
     "M.on_trade, M.on_orderbook, M.on_snapshot = count, count, count\n"
     "return M\n";
 
-static st_time_t at(const char *hhmm)
-{
-    struct tm tm;
-    char buf[32];
-    st_time_t t;
-    snprintf(buf, sizeof(buf), "2026-11-23 %s", hhmm);
-    st_parse_datetime(buf, &tm);
-    st_tz_mktime(NULL, &tm, &t);
-    return t;
-}
-
 static void plan_counters(uint64_t *changes, uint64_t *subs)
 {
     st_plan_stats_t ps;
@@ -117,8 +106,8 @@ static void test_reload_while_ticks_flow(void **state)
     st_diags_free(&d);
     st_timer_init(&reload_timer, on_reload_time, NULL);
     st_timer_init(&check_timer, on_check, NULL);
-    st_clock_timer_start(&rt.clock, &reload_timer, at("10:00"), 0);
-    st_clock_timer_start(&rt.clock, &check_timer, at("10:00") + 30 * ST_SEC, 0);
+    st_clock_timer_start(&rt.clock, &reload_timer, st_test_at("10:00"), 0);
+    st_clock_timer_start(&rt.clock, &check_timer, st_test_at("10:00") + 30 * ST_SEC, 0);
     assert_int_equal(st_runtime_run(&rt), 0);
     assert_true(checked);
 
