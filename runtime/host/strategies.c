@@ -540,7 +540,8 @@ static void rec_free(strat_t *r)
     free(r);
 }
 
-/* A strategy leaves: its code shuts down, then everything it held is released. */
+/* A strategy leaves: everything it held is released, then its code shuts down (its host calls
+ * refused by then). */
 static void rec_remove(strat_t *r)
 {
     st_log_info(HOST, "%s: stopped (removed from the config)", r->name);
@@ -626,7 +627,11 @@ static void swap(strat_t *r)
     inst_t *old = r->cur, *neu = r->staged;
     r->staged = NULL;
     stop_timers(r);
-    r->quarantined = false; /* new code, a new chance (a quarantined one holds nothing now) */
+    if (r->quarantined) { /* new code, a new chance: a quarantined one holds nothing now */
+        r->quarantined = false;
+        sub_remove(&r->h->all, r);
+        if (r->all_symbols) sub_add(&r->h->all, r);
+    }
     inst_start(neu);
     if (old && !r->quarantined) {
         if (old->lua && neu->lua) st_lua_on_reload(neu->lua, old->lua);

@@ -340,9 +340,10 @@ static void test_quarantine_releases_demands(void **state)
                           "function M.init() strata.watch('005930', 'high') end\n"
                           "function M.on_trade() M.state.n = M.state.n + 1 end\n"
                           "return M\n"));
-    assert_int_equal(load("strategies:\n"
-                          "  - {name: bad, kind: lua, path: bad.lua, quarantine_after: 2}\n"
-                          "  - {name: ok, kind: lua, path: ok.lua}\n", NULL), 2);
+    const char *cfg = "strategies:\n"
+                      "  - {name: bad, kind: lua, path: bad.lua, quarantine_after: 2, all_symbols: true}\n"
+                      "  - {name: ok, kind: lua, path: ok.lua}\n";
+    assert_int_equal(load(cfg, NULL), 2);
     assert_int_equal(prio("005930"), ST_PRIO_CRITICAL);
     trade("005930", 900);
     assert_string_equal(info("bad")->state, "running");
@@ -356,6 +357,18 @@ static void test_quarantine_releases_demands(void **state)
     ev_run(F.loop, EVRUN_ONCE); /* its timer is gone: nothing fails */
     assert_int_equal(info("bad")->faults, faults);
     assert_int_equal((int)state_num("ok", "n"), 3);
+
+    assert_int_equal(load(cfg, NULL), 0); /* the same code stays quarantined */
+    assert_string_equal(info("bad")->state, "quarantined");
+    free(script("bad.lua", "local M = {state = {n = 0}}\n" /* fixed: a new start */
+                           "function M.init() strata.watch('005930', 'critical') end\n"
+                           "function M.on_trade() M.state.n = M.state.n + 1 end\n"
+                           "return M\n"));
+    assert_int_equal(load(cfg, NULL), 1);
+    assert_string_equal(info("bad")->state, "running");
+    assert_int_equal(prio("005930"), ST_PRIO_CRITICAL);
+    trade("000660", 900); /* all_symbols again */
+    assert_int_equal((int)state_num("bad", "n"), 1);
 }
 
 static const char *const V1 = "local M = {state = {n = 0}}\n"
