@@ -61,7 +61,11 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         c->tier3 = ps.tier_count[3];
         c->indices = ps.indices;
         c->emergencies = ps.emergencies_ok;
-        c->signals = rt->strats ? st_strats_signals(rt->strats) : 0;
+        if (rt->signals) {
+            st_signals_stats_t ss;
+            st_signals_stats(rt->signals, &ss);
+            c->signals = ss.emitted;
+        }
         c->plan_changes = ps.changes;
         /* The feeds want exactly what the plan says (what the venue holds follows within the
          * coalescer's debounce and pacing): anything else is a bug worth an alert. */
@@ -348,6 +352,8 @@ int st_runtime_reload(st_runtime_t *rt)
     st_diags_free(&d);
     if (!st_config_feeds_equal(rt->world->cfg, next->cfg))
         st_log_warn(CONFIG, "reload: feed settings changed; feeds keep their running settings until a restart");
+    if (!st_config_outputs_equal(rt->world->cfg, next->cfg))
+        st_log_warn(CONFIG, "reload: signals or status settings changed; they apply after a restart");
     for (size_t i = 0; i < next->universe.n; i++) {
         if (!st_universe_get(&rt->world->universe, next->universe.items[i].sym)) {
             st_log_warn(CONFIG, "reload: the universe has new symbols (%s, ...); they are planned and "
@@ -408,6 +414,7 @@ static void on_refused(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, v
 static void on_tick(const st_tick_t *t, void *ctx)
 {
     st_runtime_t *rt = ctx;
+    if (t->kind != ST_TICK_ORDERBOOK && t->sym < rt->nlast_price) rt->last_price[t->sym] = t->u.trade.price;
     st_strats_tick(rt->strats, t);
 }
 
@@ -451,8 +458,13 @@ static void strat_signal(void *ctx, const char *strategy, st_sym_t sym, const ch
                          const char *reason)
 {
     st_runtime_t *rt = ctx;
-    st_log_info(HOST, "signal %s: %s %s strength %.2f%s%s", strategy, st_symtab_code(&rt->syms, sym), side,
-                strength, *reason ? ": " : "", reason);
+    st_signal_t sig = {.time = st_clock_now(&rt->clock), .strength = strength,
+                       .price = sym < rt->nlast_price ? rt->last_price[sym] : 0};
+    snprintf(sig.strategy, sizeof(sig.strategy), "%s", strategy);
+    snprintf(sig.symbol, sizeof(sig.symbol), "%s", st_symtab_code(&rt->syms, sym));
+    snprintf(sig.side, sizeof(sig.side), "%s", side);
+    snprintf(sig.reason, sizeof(sig.reason), "%s", reason);
+    st_signals_emit(rt->signals, &sig);
 }
 
 
@@ -497,6 +509,14 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     st_planner_cfg_from(&rt->conns, cfg);
     rt->planner = st_planner_create(&rt->conns, &rt->world->universe);
     rt->req_config = st_planner_requester(rt->planner, "config", 1.0);
+    char err[256] = "";
+    rt->signals = st_signals_create(&cfg->signals, rt->loop, err, sizeof(err));
+    if (!rt->signals) {
+        st_diags_add(diags, cfg->file, cfg->signals.mark.line, cfg->signals.mark.col, "%s", err);
+        return ST_ECONFIG;
+    }
+    rt->nlast_price = rt->syms.n;
+    rt->last_price = st_xcalloc(rt->nlast_price + 1, sizeof(double));
     st_strats_env_t se = {&rt->clock,       &rt->syms,    rt->planner, on_plan_dirty,
                           strat_emergency, strat_book, strat_signal, rt};
     rt->strats = st_strats_create(&se);
@@ -504,7 +524,7 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     if (rc) return rc;
     st_feed_env_t env = {&rt->clock, &rt->world->universe, &rt->syms, cfg, on_tick, rt, on_refused};
     for (size_t i = 0; i < rt->nfeeds; i++) {
-        char err[256] = "";
+        err[0] = '\0';
         rc = st_feed_create(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i), (uint16_t)i, &env,
                             &rt->feeds[i], err, sizeof(err));
         if (rc) {
@@ -568,6 +588,8 @@ void st_runtime_free(st_runtime_t *rt)
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]); /* books still asked
                                                                             * for are answered */
     st_strats_destroy(rt->strats); /* their shutdown callbacks, while the clock and planner exist */
+    st_signals_destroy(rt->signals);
+    free(rt->last_price);
     free(rt->feeds);
     free(rt->conn_base);
     free(rt->conn_count);

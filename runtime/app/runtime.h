@@ -10,6 +10,7 @@
 #include "feeds/feed.h"
 #include "host/strategies.h"
 #include "out/report.h"
+#include "out/signals.h"
 #include "plan/planner.h"
 #include "plan/schedule.h"
 
@@ -28,6 +29,9 @@ typedef struct st_runtime {
     st_planner_cfg_t conns; /* connections and budgets of the running feeds (a reload does not
                              * change feeds), lowered by what venues have said */
     st_strats_t *strats;
+    st_signals_t *signals;
+    double *last_price; /* by symbol id: the latest trade or snapshot price (signals carry it) */
+    size_t nlast_price;
     bool plan_dirty; /* strategies changed the planner's inputs: replan before the loop waits */
     ev_prepare replan;
     st_plan_change_t *feed_changes; /* scratch for routing changes to feeds */

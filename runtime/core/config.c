@@ -508,6 +508,12 @@ void st_config_free(st_config_t *cfg)
     if (cfg) st_arena_destroy(cfg->arena);
 }
 
+bool st_config_outputs_equal(const st_config_t *a, const st_config_t *b)
+{
+    return st_schema_equal(&signals_schema, &a->signals, &b->signals) &&
+           st_schema_equal(&status_schema, &a->status, &b->status);
+}
+
 bool st_config_feeds_equal(const st_config_t *a, const st_config_t *b)
 {
     if (a->feeds.n != b->feeds.n) return false;

@@ -191,6 +191,8 @@ void st_config_free(st_config_t *cfg);
 /* Whether the two configs describe the same feeds, every setting compared (from the schema,
  * so a new feed setting is never forgotten). */
 bool st_config_feeds_equal(const st_config_t *a, const st_config_t *b);
+/* The same for the signals and status sections. */
+bool st_config_outputs_equal(const st_config_t *a, const st_config_t *b);
 
 /* Sum of budget × connections over the feeds that carry WebSocket registrations. */
 int64_t st_config_ws_budget(const st_config_t *cfg);
