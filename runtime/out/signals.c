@@ -92,6 +92,14 @@ static void pop(webhook_t *w)
     w->attempt = 0;
 }
 
+/* "HTTP 500", or libcurl's reason when no answer came. */
+static const char *outcome(const st_http_response_t *r, char *buf, size_t len)
+{
+    if (r->status) snprintf(buf, len, "HTTP %d", r->status);
+    else snprintf(buf, len, "%s", r->message && *r->message ? r->message : "no answer");
+    return buf;
+}
+
 static void on_posted(const st_http_response_t *r, void *ctx)
 {
     webhook_t *w = ctx;
@@ -105,11 +113,11 @@ static void on_posted(const st_http_response_t *r, void *ctx)
     }
     w->attempt++;
     const st_signal_t *sig = &w->ring[w->head];
+    char why[256];
     if (w->attempt > w->retries) {
         s->st.dropped++;
-        st_log_error(OUT, "webhook %s: dropped the signal %s %s after %d attempts (last: %s%d %s)", w->url,
-                     sig->strategy, sig->symbol, w->attempt, r->status ? "HTTP " : "", r->status,
-                     r->status ? "" : r->message);
+        st_log_error(OUT, "webhook %s: dropped the signal %s %s after %d attempts (last: %s)", w->url, sig->strategy,
+                     sig->symbol, w->attempt, outcome(r, why, sizeof(why)));
         pop(w);
         send_head(w);
         return;
@@ -119,8 +127,7 @@ static void on_posted(const st_http_response_t *r, void *ctx)
     for (int i = 1; i < w->attempt && delay < BACKOFF_MAX; i++) delay *= 2;
     if (delay > BACKOFF_MAX) delay = BACKOFF_MAX;
     if (w->attempt == 1)
-        st_log_warn(OUT, "webhook %s: %s%d %s; retrying with backoff", w->url, r->status ? "HTTP " : "", r->status,
-                    r->status ? "" : r->message);
+        st_log_warn(OUT, "webhook %s: %s; retrying with backoff", w->url, outcome(r, why, sizeof(why)));
     ev_timer_set(&w->backoff, delay, 0);
     ev_timer_start(s->loop, &w->backoff);
 }
