@@ -1,5 +1,6 @@
 /* strata: the command line. */
 #include "runtime.h"
+#include "status_cmd.h"
 #include "core/log.h"
 #include "core/res.h"
 #include "core/timefmt.h"
@@ -16,6 +17,7 @@ static const char usage_main[] =
     "commands:\n"
     "  run      run the runtime (default config: the embedded simulated-market demo)\n"
     "  check    validate a config and list every error as file:line:column\n"
+    "  status   show the status of a running strata (its GET /status)\n"
     "  version  print the version\n"
     "\n"
     "Run 'strata <command> --help' for a command's options.\n";
@@ -39,6 +41,41 @@ static const char usage_check[] =
     "\n"
     "  -c, --config FILE  the YAML config (default: " ST_DEMO_CONFIG ")\n"
     "  -h, --help         this help\n";
+
+static const char usage_status[] =
+    "usage: strata status [-c FILE | -u URL]\n"
+    "\n"
+    "Asks a running strata for its status (GET /status) and prints the status block, the tiers,\n"
+    "the WebSocket connections and the strategies. Exits 1 when nothing answers.\n"
+    "\n"
+    "  -c, --config FILE  find it where this config's status section says (default: " ST_DEMO_CONFIG ");\n"
+    "                     the bearer token comes from the variable status.token_env names\n"
+    "  -u, --url URL      ask this endpoint instead (http://127.0.0.1:8787)\n"
+    "  -h, --help         this help\n";
+
+static int cmd_status(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"url", required_argument, NULL, 'u'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0}};
+    const char *config = ST_DEMO_CONFIG, *url = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:u:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'u': url = optarg; break;
+        case 'h': fputs(usage_status, stdout); return 0;
+        default: fputs(usage_status, stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "strata: unexpected argument '%s'\n\n%s", argv[optind], usage_status);
+        return 2;
+    }
+    return st_cmd_status(config, url);
+}
 
 /* Parses -c/--config and -h/--help. Returns 0 to go on, or the exit code. */
 static int parse_opts(int argc, char **argv, const char *usage, const char **config)
@@ -149,6 +186,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0) return cmd_status(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("strata %s\n", STRATA_VERSION);
         return 0;

@@ -104,6 +104,11 @@ static void plan_apply(st_runtime_t *rt)
         rt->feed_changes_cap = n * 2;
         rt->feed_changes = st_xrealloc(rt->feed_changes, rt->feed_changes_cap * sizeof(*ch));
     }
+    for (size_t i = 0; i < n; i++) { /* into or out of the realtime tiers (1 best, no tier worst) */
+        int from = ch[i].from_tier ? ch[i].from_tier : 4, to = ch[i].to_tier ? ch[i].to_tier : 4;
+        if (to < from && to <= ST_TIER_SEMI) rt->promotions++;
+        else if (to > from && from <= ST_TIER_SEMI) rt->demotions++;
+    }
     for (size_t f = 0; f < rt->nfeeds; f++) {
         int lo = rt->conn_base[f], hi = lo + rt->conn_count[f];
         size_t k = 0;
@@ -562,6 +567,8 @@ int st_runtime_run(st_runtime_t *rt)
     update_slot(rt, false);
     apply_policy(rt, st_clock_now(&rt->clock)); /* the first plan, before the feeds start */
     ev_prepare_start(rt->loop, &rt->replan);
+    rt->started = ev_time();
+    st_runtime_status_start(rt);
     for (size_t i = 0; i < rt->nfeeds; i++) {
         int rc = st_feed_start(rt->feeds[i]);
         if (rc) {
@@ -587,6 +594,7 @@ void st_runtime_free(st_runtime_t *rt)
 {
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]); /* books still asked
                                                                             * for are answered */
+    st_status_server_stop(rt->status);
     st_strats_destroy(rt->strats); /* their shutdown callbacks, while the clock and planner exist */
     st_signals_destroy(rt->signals);
     free(rt->last_price);

@@ -11,6 +11,8 @@
 #include "host/strategies.h"
 #include "out/report.h"
 #include "out/signals.h"
+#include "out/status.h"
+#include "out/status_server.h"
 #include "plan/planner.h"
 #include "plan/schedule.h"
 
@@ -30,6 +32,9 @@ typedef struct st_runtime {
                              * change feeds), lowered by what venues have said */
     st_strats_t *strats;
     st_signals_t *signals;
+    st_status_server_t *status; /* GET /status, /metrics; NULL when off */
+    ev_tstamp started;          /* wall time of the start */
+    uint64_t promotions, demotions; /* plan changes into tier 1-2 from a worse tier / out of one */
     double *last_price; /* by symbol id: the latest trade or snapshot price (signals carry it) */
     size_t nlast_price;
     bool plan_dirty; /* strategies changed the planner's inputs: replan before the loop waits */
@@ -65,6 +70,12 @@ void st_runtime_free(st_runtime_t *rt);
  * the running world. Returns 0 when the new world was committed. */
 int st_runtime_reload(st_runtime_t *rt);
 void st_runtime_collect(st_runtime_t *rt, st_counters_t *c);
+/* A snapshot for /status and /metrics; strategies' rows go to strats (room for
+ * st_strats_count of them). */
+void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *strats);
+/* Starts the status endpoint of the config (status.enabled); a port it cannot listen on is
+ * logged as an error and strata runs on without it. */
+void st_runtime_status_start(st_runtime_t *rt);
 
 /* emergency_subscribe: tier 1 for sym at once on behalf of requester req (evicting the
  * lowest-value holder if needed), and the feeds told. Returns 0, or -ENOSPC / -EINVAL with the

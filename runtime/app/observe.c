@@ -1,0 +1,74 @@
+/* What operations see of a running strata: the snapshot behind GET /status and GET /metrics,
+ * and the endpoint itself. */
+#include "runtime.h"
+#include "core/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *strats)
+{
+    memset(out, 0, sizeof(*out));
+    st_runtime_collect(rt, &out->c);
+    out->generation = rt->generation;
+    out->reloads_ok = rt->reloads_ok;
+    out->reloads_failed = rt->reloads_failed;
+    out->uptime = rt->started ? ev_time() - rt->started : 0;
+    out->total_stocks = rt->world->universe.nstocks;
+    out->total_indices = rt->world->universe.n - rt->world->universe.nstocks;
+    if (rt->slot.slot) st_policy_from_slot(&out->policy, rt->slot.slot);
+    st_planner_stats(rt->planner, &out->plan);
+    out->nconns = out->plan.nconns;
+    for (int k = 0; k < out->nconns; k++) {
+        out->conns[k].used = out->plan.used[k];
+        out->conns[k].budget = out->plan.budget[k];
+        for (size_t f = 0; f < rt->nfeeds; f++)
+            if (k >= rt->conn_base[f] && k < rt->conn_base[f] + rt->conn_count[f]) out->conns[k].feed = rt->feeds[f]->name;
+    }
+    out->promotions = rt->promotions;
+    out->demotions = rt->demotions;
+    st_signals_stats(rt->signals, &out->signals);
+    out->nstrategies = st_strats_count(rt->strats);
+    for (size_t i = 0; i < out->nstrategies; i++) st_strats_info(rt->strats, i, &strats[i]);
+    out->strategies = strats;
+}
+
+static int handle(void *ctx, const char *path, const char **ctype, char **body)
+{
+    st_runtime_t *rt = ctx;
+    bool status = !strcmp(path, "/status"), metrics = !strcmp(path, "/metrics");
+    if (!status && !metrics) {
+        *body = st_xstrdup("not found: GET /status or GET /metrics\n");
+        return 404;
+    }
+    st_strat_info_t *strats = st_xcalloc(st_strats_count(rt->strats) + 1, sizeof(*strats));
+    st_status_t s;
+    st_runtime_status(rt, &s, strats);
+    if (status) {
+        *ctype = "application/json";
+        *body = st_status_json(&s);
+    } else {
+        *ctype = "text/plain; version=0.0.4";
+        *body = st_status_metrics(&s);
+    }
+    free(strats);
+    return 200;
+}
+
+void st_runtime_status_start(st_runtime_t *rt)
+{
+    const st_status_cfg_t *sc = &rt->world->cfg->status;
+    if (!sc->enabled) return;
+    const char *token = *sc->token_env ? getenv(sc->token_env) : NULL;
+    char err[256];
+    rt->status = st_status_server_start(rt->loop, sc->listen, (int)sc->port, token, handle, rt, err, sizeof(err));
+    if (!rt->status) {
+        st_log_error(OUT, "status: %s; running without the status endpoint", err);
+        return;
+    }
+    bool loopback = !strcmp(sc->listen, "127.0.0.1") || !strcmp(sc->listen, "::1") || !strcmp(sc->listen, "localhost");
+    if (!loopback && !token)
+        st_log_warn(OUT, "status: listening on %s without a token (status.token_env): anyone who can reach it can "
+                         "read it", sc->listen);
+    st_log_info(OUT, "status: http://%s:%d/status and /metrics", sc->listen, st_status_server_port(rt->status));
+}

@@ -1,0 +1,153 @@
+/* `strata status`: asks a running strata for GET /status and prints it for a terminal. */
+#include "status_cmd.h"
+#include "core/config.h"
+#include "core/res.h"
+#include "out/report.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *p;
+    size_t n;
+} buf_t;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+{
+    buf_t *b = ctx;
+    size_t n = size * nmemb;
+    if (b->n + n > (8u << 20)) return 0; /* not a status answer */
+    b->p = st_xrealloc(b->p, b->n + n + 1);
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+    b->p[b->n] = 0;
+    return n;
+}
+
+static double dnum(const cJSON *o, const char *path)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%s", path);
+    const cJSON *v = o;
+    for (char *save, *k = strtok_r(key, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
+        v = cJSON_GetObjectItemCaseSensitive(v, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *dstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void print_status(const cJSON *s, const char *url)
+{
+    const cJSON *slot = cJSON_GetObjectItemCaseSensitive(s, "time_slot");
+    char calls[32];
+    st_format_count((uint64_t)dnum(s, "api_stats.total_calls"), calls, sizeof(calls));
+    printf("strata at %s: generation %.0f, up %.0f s, market time %s\n", url, dnum(s, "generation"),
+           dnum(s, "uptime_seconds"), dstr(s, "time"));
+    printf("slot %s: realtime %.0f, semi-realtime %.0f, indices %.0f, reserve %.0f, poll x%.2f\n",
+           dstr(slot, "name"), dnum(slot, "policy.realtime"), dnum(slot, "policy.semi_realtime"),
+           dnum(slot, "policy.indices"), dnum(slot, "policy.reserve"), dnum(slot, "policy.poll_scale"));
+    printf("monitored %.0f (%.0f stocks, %.0f indices) | websocket %.0f/%.0f (%.0f free) | api %s calls, %.1f%% ok, "
+           "%.0f/%.0f per s | signals %.0f (%.0f suppressed, %.0f dropped) | promotions %.0f, emergencies %.0f\n",
+           dnum(s, "monitored"), dnum(s, "total_stocks"), dnum(s, "total_indices"),
+           dnum(s, "websocket_status.total_subscriptions"), dnum(s, "websocket_status.budget"),
+           dnum(s, "websocket_status.available_slots"), calls, dnum(s, "api_stats.success_rate") * 100,
+           dnum(s, "api_stats.calls_in_last_second"), dnum(s, "api_stats.limit_per_second"), dnum(s, "signals.total"),
+           dnum(s, "signals.suppressed"), dnum(s, "signals.dropped"), dnum(s, "plan.promotions"),
+           dnum(s, "plan.emergencies"));
+    printf("\n%-16s %8s\n", "tier", "symbols");
+    static const char *const tiers[][2] = {{"1 realtime", "tiers.realtime"},
+                                           {"2 semi-realtime", "tiers.semi_realtime"},
+                                           {"3 polling", "tiers.polling"},
+                                           {"indices", "tiers.indices"}};
+    for (size_t i = 0; i < 4; i++) printf("%-16s %8.0f\n", tiers[i][0], dnum(s, tiers[i][1]));
+    const cJSON *conns = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "websocket_status"),
+                                                          "connections");
+    const cJSON *c;
+    printf("\n%-10s %-12s %13s %9s\n", "connection", "feed", "subscriptions", "budget");
+    cJSON_ArrayForEach(c, conns)
+        printf("%-10.0f %-12s %13.0f %9.0f\n", dnum(c, "connection"), dstr(c, "feed"), dnum(c, "subscriptions"),
+               dnum(c, "budget"));
+    const cJSON *strats = cJSON_GetObjectItemCaseSensitive(s, "strategies");
+    if (cJSON_GetArraySize(strats) == 0) return;
+    printf("\n%-20s %-4s %-12s %12s %8s %6s %7s %8s\n", "strategy", "kind", "state", "ticks", "signals", "emerg",
+           "faults", "watched");
+    cJSON_ArrayForEach(c, strats) {
+        char ticks[32];
+        st_format_count((uint64_t)dnum(c, "ticks"), ticks, sizeof(ticks));
+        printf("%-20s %-4s %-12s %12s %8.0f %6.0f %7.0f %8.0f\n", dstr(c, "name"), dstr(c, "kind"), dstr(c, "state"),
+               ticks, dnum(c, "signals"), dnum(c, "emergencies"), dnum(c, "faults"), dnum(c, "watched"));
+    }
+}
+
+int st_cmd_status(const char *config, const char *url_opt)
+{
+    char url[512];
+    char auth[600] = "";
+    if (url_opt) {
+        snprintf(url, sizeof(url), "%s", url_opt);
+    } else { /* where the config says a strata listens */
+        st_config_t *cfg = NULL;
+        st_diags_t d;
+        st_diags_init(&d);
+        if (st_config_load(config, &cfg, &d) != 0) {
+            for (size_t i = 0; i < d.n; i++) {
+                char line[1400];
+                st_diag_format(&d.items[i], line, sizeof(line));
+                fprintf(stderr, "%s\n", line);
+            }
+            st_diags_free(&d);
+            return 1;
+        }
+        st_diags_free(&d);
+        const char *host = strcmp(cfg->status.listen, "0.0.0.0") ? cfg->status.listen : "127.0.0.1";
+        snprintf(url, sizeof(url), "http://%s:%lld", host, (long long)cfg->status.port);
+        const char *token = *cfg->status.token_env ? getenv(cfg->status.token_env) : NULL;
+        if (token) snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        st_config_free(cfg);
+    }
+    size_t n = strlen(url);
+    while (n && url[n - 1] == '/') url[--n] = 0;
+    char full[600];
+    snprintf(full, sizeof(full), "%s/status", url);
+
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURL *h = curl_easy_init();
+    buf_t body = {NULL, 0};
+    struct curl_slist *hdrs = *auth ? curl_slist_append(NULL, auth) : NULL;
+    curl_easy_setopt(h, CURLOPT_URL, full);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    if (hdrs) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    CURLcode rc = curl_easy_perform(h);
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    curl_global_cleanup();
+    int exit_code = 1;
+    cJSON *s = NULL;
+    if (rc != CURLE_OK)
+        fprintf(stderr, "strata status: no strata answers at %s: %s\n", full, curl_easy_strerror(rc));
+    else if (code == 401)
+        fprintf(stderr, "strata status: %s wants a bearer token: set the variable status.token_env names\n", full);
+    else if (code != 200)
+        fprintf(stderr, "strata status: %s answered HTTP %ld\n", full, code);
+    else if (!(s = cJSON_Parse(body.p ? body.p : "")))
+        fprintf(stderr, "strata status: %s did not answer with JSON\n", full);
+    else {
+        print_status(s, url);
+        exit_code = 0;
+    }
+    cJSON_Delete(s);
+    free(body.p);
+    return exit_code;
+}

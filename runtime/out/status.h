@@ -1,0 +1,37 @@
+/* What `GET /status` and `GET /metrics` say: pure functions from a snapshot of the runtime's
+ * counters to JSON (the published design's field names) and to the Prometheus text format
+ * (counters end in _total, units in the names). The snapshot is taken by the runtime; nothing
+ * here reads a clock or a socket. */
+#ifndef ST_OUT_STATUS_H
+#define ST_OUT_STATUS_H
+
+#include "host/strategies.h"
+#include "out/report.h"
+#include "out/signals.h"
+#include "plan/planner.h"
+
+typedef struct {
+    const char *feed; /* the feed that owns the connection */
+    int used, budget; /* WebSocket registrations */
+} st_conn_status_t;
+
+typedef struct {
+    st_counters_t c;
+    uint64_t generation, reloads_ok, reloads_failed;
+    double uptime; /* seconds of wall time since the start */
+    size_t total_stocks, total_indices; /* the universe */
+    st_policy_t policy;                 /* the time slot's, in force */
+    st_plan_stats_t plan;
+    st_conn_status_t conns[ST_PLAN_MAX_CONNS];
+    int nconns;
+    uint64_t promotions, demotions; /* plan changes into tier 1-2 from a worse tier / out of one */
+    st_signals_stats_t signals;
+    const st_strat_info_t *strategies;
+    size_t nstrategies;
+} st_status_t;
+
+/* malloc'd, NUL-terminated. */
+char *st_status_json(const st_status_t *s);
+char *st_status_metrics(const st_status_t *s);
+
+#endif
