@@ -93,9 +93,16 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+static void lws_to_log(int level, const char *line)
+{
+    size_t n = strlen(line);
+    st_log_warn(OUT, "status: libwebsockets: %.*s", (int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
+}
+
 st_status_server_t *st_status_server_start(struct ev_loop *loop, const char *addr, int port, const char *token,
                                            st_status_handler_t handler, void *ctx, char *err, size_t errlen)
 {
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
     st_status_server_t *s = st_xcalloc(1, sizeof(*s));
     s->handler = handler;
     s->hctx = ctx;
