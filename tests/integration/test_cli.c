@@ -1,9 +1,13 @@
 /* The strata binary as a user runs it: subcommands, located errors, the demo day, and signal
- * handling (SIGHUP with a broken config keeps the old one; SIGTERM exits 0). Waits poll files
+ * handling (SIGHUP with a broken config keeps the old one; SIGTERM exits 0), and strata status
+ * against a running strata. Waits poll files
  * with a generous deadline that only guards against a hang; nothing here asserts on speed. */
 #include "../test.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -440,6 +444,64 @@ static void test_signals_reload_and_stop(void **state)
     unlink(log);
 }
 
+/* A port nobody listens on now (bound, read, released). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* strata status against a running strata: the status block and the tables, found through the
+ * config or given a URL; exit 1 with a message once it is gone. */
+static void test_status_of_a_running_strata(void **state)
+{
+    char extra[512];
+    int port = free_port();
+    snprintf(extra, sizeof(extra),
+             "strategies: [{name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true}]\n"
+             "status: {port: %d}\n",
+             STRATA_SOURCE_DIR, port);
+    char *cfg = write_config("status.yaml", "speed: 60", "", extra);
+    char o[512], e[512], log[512];
+    snprintf(o, sizeof(o), "%s/status.out", dir);
+    snprintf(e, sizeof(e), "%s/status.err", dir);
+    snprintf(log, sizeof(log), "%s/strata.log", dir);
+    unlink(log);
+    char *argv[] = {STRATA_BIN, "run", "-c", cfg, NULL};
+    pid_t pid = spawn(argv, o, e);
+    assert_true(wait_for(log, "status: http://127.0.0.1:", 1));
+
+    char *out, *err;
+    assert_int_equal(run("status", "-c", cfg, &out, &err), 0);
+    char at[64];
+    snprintf(at, sizeof(at), "strata at http://127.0.0.1:%d: generation 1", port);
+    assert_non_null(strstr(out, at));
+    assert_non_null(strstr(out, "slot pre_market: realtime"));
+    assert_non_null(strstr(out, "monitored "));
+    assert_non_null(strstr(out, "1 realtime"));
+    assert_non_null(strstr(out, "0          sim"));
+    assert_non_null(strstr(out, "gap                  lua  running"));
+    free(out), free(err);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+    assert_int_equal(run("status", "--url", url, &out, &err), 0);
+    assert_non_null(strstr(out, "gap                  lua  running"));
+    free(out), free(err);
+
+    kill(pid, SIGTERM);
+    assert_int_equal(wait_exit(pid), 0);
+    assert_int_equal(run("status", "-c", cfg, &out, &err), 1);
+    assert_non_null(strstr(err, "strata status: no strata answers at http://127.0.0.1:"));
+    free(out), free(err), free(cfg);
+    unlink(log);
+}
+
 static int setup(void **state)
 {
     dir = st_test_tmpdir();
@@ -468,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_venue_cap_survives_reload),
         cmocka_unit_test(test_reload_withdraws_dropped_watch),
         cmocka_unit_test(test_signals_reload_and_stop),
+        cmocka_unit_test(test_status_of_a_running_strata),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
