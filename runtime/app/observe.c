@@ -2,6 +2,7 @@
  * and the endpoint itself. */
 #include "runtime.h"
 #include "core/log.h"
+#include "out/session.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,25 @@ void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *stra
     out->nstrategies = st_strats_count(rt->strats);
     for (size_t i = 0; i < out->nstrategies; i++) st_strats_info(rt->strats, i, &strats[i]);
     out->strategies = strats;
+}
+
+void st_runtime_session_report(st_runtime_t *rt)
+{
+    st_strat_info_t *strats = st_xcalloc(st_strats_count(rt->strats) + 1, sizeof(*strats));
+    st_status_t s;
+    st_runtime_status(rt, &s, strats);
+    rt->session_reported = s.c.now;
+    st_session_log(&rt->report, &s, rt->signals);
+    const char *path = rt->world->cfg->runtime.session_report;
+    if (*path) {
+        char *json = st_session_json(&rt->report, &s, rt->signals);
+        char name[4096];
+        int rc = st_session_write(path, s.c.now, json, name, sizeof(name));
+        if (rc) st_log_error(OUT, "session report: cannot write %s: %s", path, st_strerror(rc));
+        else st_log_info(OUT, "session report: written to %s", name);
+        free(json);
+    }
+    free(strats);
 }
 
 static int handle(void *ctx, const char *path, const char **ctype, char **body)

@@ -173,6 +173,7 @@ static void print_status(st_runtime_t *rt)
     st_runtime_collect(rt, &c);
     char line[512];
     st_report_status_line(&c, line, sizeof(line));
+    st_report_sample(&rt->report, &c);
     fprintf(rt->out, "%s\n", line);
     fflush(rt->out);
 }
@@ -257,6 +258,21 @@ static void request_stop(st_runtime_t *rt)
     defer(rt);
 }
 
+static void on_close(st_timer_t *t, st_time_t now, void *ctx)
+{
+    st_runtime_session_report(ctx);
+}
+
+/* Every day at market.session.close: the session report. */
+static void schedule_close(st_runtime_t *rt)
+{
+    st_dur_t tod = rt->world->cfg->market.session.close;
+    st_time_t now = st_clock_now(&rt->clock);
+    st_time_t at = st_local_midnight(now) + tod;
+    if (at <= now) at = st_local_midnight(at + ST_DAY + ST_HOUR) + tod; /* tomorrow, whatever the DST */
+    st_clock_timer_start(&rt->clock, &rt->close_timer, at, 0);
+}
+
 static void on_stop_time(st_timer_t *t, st_time_t now, void *ctx)
 {
     st_log_info(CORE, "clock reached runtime.clock.stop");
@@ -294,10 +310,12 @@ static void finish(st_runtime_t *rt)
     for (size_t i = 0; i < rt->nfeeds && !mkt; i++) mkt = st_sim_feed_market(rt->feeds[i]);
     st_report_finish(&rt->report, &c, rt->out, mkt, &rt->world->universe);
     print_strategies(rt);
+    if (rt->session_reported != c.now) st_runtime_session_report(rt);
     st_clock_timer_stop(&rt->clock, &rt->report_timer);
     st_clock_timer_stop(&rt->clock, &rt->slot_timer);
     st_clock_timer_stop(&rt->clock, &rt->stop_timer);
     st_clock_timer_stop(&rt->clock, &rt->rebalance_timer);
+    st_clock_timer_stop(&rt->clock, &rt->close_timer);
     rt->running = false;
     ev_break(rt->loop, EVBREAK_ALL);
 }
@@ -385,6 +403,7 @@ int st_runtime_reload(st_runtime_t *rt)
     schedule_report(rt);
     schedule_stop(rt);
     schedule_rebalance(rt);
+    schedule_close(rt);
     rt->reloads_ok++;
     st_log_info(CONFIG, "reload: generation %llu running, %d strateg%s started or swapped (%.1f ms)",
                 (unsigned long long)rt->generation, swapped, swapped == 1 ? "y" : "ies",
@@ -500,6 +519,7 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     st_timer_init(&rt->slot_timer, on_slot, rt);
     st_timer_init(&rt->stop_timer, on_stop_time, rt);
     st_timer_init(&rt->rebalance_timer, on_rebalance, rt);
+    st_timer_init(&rt->close_timer, on_close, rt);
 
     rt->nfeeds = cfg->feeds.n;
     rt->feeds = st_xcalloc(rt->nfeeds, sizeof(*rt->feeds));
@@ -582,6 +602,7 @@ int st_runtime_run(st_runtime_t *rt)
     schedule_report(rt);
     schedule_stop(rt);
     schedule_rebalance(rt);
+    schedule_close(rt);
     rt->running = true;
     print_status(rt);
     ev_run(rt->loop, 0);

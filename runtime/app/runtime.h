@@ -48,7 +48,8 @@ typedef struct st_runtime {
                         * timer always pending) */
     bool reload_requested, stop_requested;
 
-    st_timer_t report_timer, slot_timer, stop_timer, rebalance_timer;
+    st_timer_t report_timer, slot_timer, stop_timer, rebalance_timer, close_timer;
+    st_time_t session_reported; /* when the last session report was made (0: never) */
     st_slot_at_t slot;
     char slot_name[64]; /* the slot in force ("" before the first) */
     st_report_t report;
@@ -73,6 +74,8 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c);
 /* A snapshot for /status and /metrics; strategies' rows go to strats (room for
  * st_strats_count of them). */
 void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *strats);
+/* The session report: to the log, and to runtime.session_report's file when set. */
+void st_runtime_session_report(st_runtime_t *rt);
 /* Starts the status endpoint of the config (status.enabled); a port it cannot listen on is
  * logged as an error and strata runs on without it. */
 void st_runtime_status_start(st_runtime_t *rt);

@@ -46,6 +46,7 @@ static const st_field_t runtime_schema_fields[] = {
     FLD(st_runtime_cfg_t, "log", ST_T_STRUCT, log, .sub = &log_schema),
     FLD(st_runtime_cfg_t, "report_interval", ST_T_DURATION, report_interval, .def = "15m",
         DUR_RANGE(0, ST_DAY)),
+    FLD(st_runtime_cfg_t, "session_report", ST_T_STRING, session_report, .def = ""),
 };
 SCHEMA(runtime_schema, st_runtime_cfg_t, "runtime");
 
@@ -282,6 +283,9 @@ static void check_runtime(st_config_t *cfg, st_diags_t *d)
              r->timezone);
     check_clock(cfg, d);
     if (*r->log.file) r->log.file = resolve(cfg, r->log.file);
+    /* An output file: next to the config, or (an embedded config) in the current directory. */
+    if (*r->session_report && strncmp(cfg->file, ST_EMBEDDED_PREFIX, strlen(ST_EMBEDDED_PREFIX)) != 0)
+        r->session_report = resolve(cfg, r->session_report);
 }
 
 static void check_market(st_config_t *cfg, st_diags_t *d)

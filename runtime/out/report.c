@@ -65,18 +65,28 @@ static void open_row(st_report_t *r, const st_counters_t *c, const char *slot)
     row->at_start = *c;
 }
 
+void st_report_sample(st_report_t *r, const st_counters_t *c)
+{
+    if (r->nsamples && r->samples[r->nsamples - 1].at == c->now) r->nsamples--; /* the newer view of that moment */
+    if (r->nsamples == ST_ARRAY_SIZE(r->samples)) return;
+    r->samples[r->nsamples++] = (st_report_sample_t){c->now, (int32_t)c->tier1, (int32_t)c->tier2,
+                                                     (int32_t)c->indices, (int32_t)c->ws_used, (int32_t)c->ws_budget};
+}
+
 void st_report_begin(st_report_t *r, const st_counters_t *c)
 {
     memset(r, 0, sizeof(*r));
     r->sim_start = c->now;
     r->mono_start = st_mono_now();
     open_row(r, c, c->slot);
+    st_report_sample(r, c);
 }
 
 void st_report_slot(st_report_t *r, const st_counters_t *c, const char *slot)
 {
     close_row(r, c);
     open_row(r, c, slot);
+    st_report_sample(r, c);
 }
 
 typedef struct {

@@ -41,9 +41,17 @@ typedef struct {
     uint64_t trades, halts, bursts, ticks;
 } st_report_row_t;
 
+/* The plan's realtime use at one moment (each status block, each slot change). */
+typedef struct {
+    st_time_t at;
+    int32_t tier1, tier2, indices, ws_used, ws_budget;
+} st_report_sample_t;
+
 typedef struct {
     st_report_row_t rows[64];
     size_t n;
+    st_report_sample_t samples[512]; /* the first 512: a day at a 15-minute interval needs 30 */
+    size_t nsamples;
     st_time_t sim_start;
     st_time_t mono_start;
 } st_report_t;
@@ -52,6 +60,8 @@ typedef struct {
  * 98.7% ok, 14/20 per s | market 12,345 trades, 2 halts" */
 void st_report_status_line(const st_counters_t *c, char *buf, size_t len);
 void st_report_begin(st_report_t *r, const st_counters_t *c);
+/* Records c's realtime use as a sample (the session report's "realtime over time"). */
+void st_report_sample(st_report_t *r, const st_counters_t *c);
 /* Closes the running row and opens one for `slot`. */
 void st_report_slot(st_report_t *r, const st_counters_t *c, const char *slot);
 /* Closes the last row and prints the summary table (and, with a simulated market, the day's

@@ -1,7 +1,7 @@
-/* The strata binary as a user runs it: subcommands, located errors, the demo day, and signal
+/* The strata binary as a user runs it: subcommands, located errors, the demo day, signal
  * handling (SIGHUP with a broken config keeps the old one; SIGTERM exits 0), and strata status
- * against a running strata. Waits poll files
- * with a generous deadline that only guards against a hang; nothing here asserts on speed. */
+ * against a running strata. Waits poll files with a generous deadline that only guards against
+ * a hang; nothing here asserts on speed. */
 #include "../test.h"
 
 #include <arpa/inet.h>

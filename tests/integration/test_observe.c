@@ -7,6 +7,7 @@
 #include "app/runtime.h"
 #include "core/http.h"
 #include "core/log.h"
+#include "core/res.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -71,6 +72,11 @@ static void test_status_and_metrics_match_the_counters(void **state)
              "strategies:\n  - {name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true}\n"
              "status: {port: 0}\n",
              dir, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
+    /* the session report, at the stop (10:01), to a dated file next to the config */
+    char *nl = strstr(yaml, "\nmarket:");
+    char rest[2048];
+    snprintf(rest, sizeof(rest), "%s", nl);
+    snprintf(nl, sizeof(yaml) - (size_t)(nl - yaml), "\n  session_report: day-%%Y%%m%%d.json%s", rest);
     char *cfg = st_test_write(dir, "strata.yaml", yaml);
     FILE *out = fopen("/dev/null", "w");
     st_diags_t d;
@@ -130,6 +136,28 @@ static void test_status_and_metrics_match_the_counters(void **state)
     SAME(prom_value(metrics_body, "strata_time_slot_info{slot=\"morning_trend\"}"), 1);
     printf("# at 10:00: %d of %d registrations, %llu API calls, %llu signals\n", used, budget,
            (unsigned long long)c->api_calls, (unsigned long long)snap.signals.emitted);
+
+    /* the session report agrees with the counters at the stop */
+    st_strat_info_t end_strats[4];
+    st_status_t end;
+    st_runtime_status(&rt, &end, end_strats);
+    char path[300], *text;
+    snprintf(path, sizeof(path), "%s/day-20261123.json", dir);
+    assert_int_equal(st_file_read(path, &text, NULL), 0);
+    cJSON *r = cJSON_Parse(text);
+    assert_non_null(r);
+    SAME(jnum(r, "symbols.monitored"), end.c.monitored);
+    SAME(jnum(r, "signals.total"), end.signals.emitted);
+    SAME(jnum(r, "signals.per_strategy.gap"), end.signals.emitted);
+    SAME(jnum(r, "signals.per_hour.09"), end.signals.per_hour[9]);
+    SAME(jnum(r, "api.calls"), end.c.api_calls);
+    SAME(jnum(r, "plan.promotions"), end.promotions);
+    SAME(jnum(r, "plan.emergencies"), end.plan.emergencies_ok);
+    SAME(jnum(r, "websocket.available"), 41);
+    assert_true(jnum(r, "websocket.used_peak") <= 41 && jnum(r, "websocket.efficiency") > 0);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(r, "realtime_over_time")) >= 5); /* 08:50 … 10:00, every 15 min */
+    cJSON_Delete(r);
+    free(text);
 
     st_http_destroy(http);
     st_runtime_free(&rt);

@@ -1,0 +1,179 @@
+#include "session.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Mean registrations used over the samples, and the peak. */
+static void ws_use(const st_report_t *r, double *mean, int *peak, int *budget)
+{
+    double sum = 0;
+    *peak = 0, *budget = 0;
+    for (size_t i = 0; i < r->nsamples; i++) {
+        sum += r->samples[i].ws_used;
+        if (r->samples[i].ws_used > *peak) *peak = r->samples[i].ws_used;
+        if (r->samples[i].ws_budget > *budget) *budget = r->samples[i].ws_budget;
+    }
+    *mean = r->nsamples ? sum / (double)r->nsamples : 0;
+}
+
+char *st_session_json(const st_report_t *r, const st_status_t *s, const st_signals_t *sig)
+{
+    const st_counters_t *c = &s->c;
+    cJSON *o = cJSON_CreateObject();
+    char buf[40];
+    cJSON *sess = cJSON_AddObjectToObject(o, "session");
+    st_format_datetime(r->sim_start, buf, sizeof(buf), false);
+    cJSON_AddStringToObject(sess, "start", buf);
+    st_format_datetime(c->now, buf, sizeof(buf), false);
+    cJSON_AddStringToObject(sess, "end", buf);
+    cJSON_AddNumberToObject(sess, "market_seconds", (double)(c->now - r->sim_start) / ST_SEC);
+    cJSON_AddNumberToObject(sess, "wall_seconds", s->uptime);
+
+    cJSON *sym = cJSON_AddObjectToObject(o, "symbols");
+    cJSON_AddNumberToObject(sym, "monitored", (double)c->monitored);
+    cJSON_AddNumberToObject(sym, "stocks", (double)s->total_stocks);
+    cJSON_AddNumberToObject(sym, "indices", (double)s->total_indices);
+
+    double mean;
+    int peak, budget;
+    ws_use(r, &mean, &peak, &budget);
+    cJSON *ws = cJSON_AddObjectToObject(o, "websocket");
+    cJSON_AddNumberToObject(ws, "available", budget);
+    cJSON_AddNumberToObject(ws, "used_mean", mean);
+    cJSON_AddNumberToObject(ws, "used_peak", peak);
+    cJSON_AddNumberToObject(ws, "efficiency", budget ? mean / budget : 0);
+
+    cJSON *over = cJSON_AddArrayToObject(o, "realtime_over_time");
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const st_report_sample_t *p = &r->samples[i];
+        cJSON *e = cJSON_CreateObject();
+        st_format_tod(p->at, buf, sizeof(buf));
+        cJSON_AddStringToObject(e, "time", buf);
+        cJSON_AddNumberToObject(e, "tier1", p->tier1);
+        cJSON_AddNumberToObject(e, "tier2", p->tier2);
+        cJSON_AddNumberToObject(e, "indices", p->indices);
+        cJSON_AddNumberToObject(e, "ws_used", p->ws_used);
+        cJSON_AddItemToArray(over, e);
+    }
+
+    cJSON *sg = cJSON_AddObjectToObject(o, "signals");
+    cJSON_AddNumberToObject(sg, "total", (double)s->signals.emitted);
+    cJSON_AddNumberToObject(sg, "suppressed", (double)s->signals.suppressed);
+    cJSON_AddNumberToObject(sg, "dropped", (double)s->signals.dropped);
+    cJSON *hours = cJSON_AddObjectToObject(sg, "per_hour");
+    for (int h = 0; h < 24; h++) {
+        if (!s->signals.per_hour[h]) continue;
+        snprintf(buf, sizeof(buf), "%02d", h);
+        cJSON_AddNumberToObject(hours, buf, (double)s->signals.per_hour[h]);
+    }
+    cJSON *per = cJSON_AddObjectToObject(sg, "per_strategy");
+    for (size_t i = 0; sig && i < st_signals_strategies(sig); i++) {
+        uint64_t n;
+        const char *name = st_signals_strategy(sig, i, &n);
+        cJSON_AddNumberToObject(per, name, (double)n);
+    }
+
+    cJSON *api = cJSON_AddObjectToObject(o, "api");
+    cJSON_AddNumberToObject(api, "calls", (double)c->api_calls);
+    cJSON_AddNumberToObject(api, "ok", (double)c->api_ok);
+    cJSON_AddNumberToObject(api, "success_rate", c->api_calls ? (double)c->api_ok / (double)c->api_calls : 1.0);
+
+    cJSON *plan = cJSON_AddObjectToObject(o, "plan");
+    cJSON_AddNumberToObject(plan, "promotions", (double)s->promotions);
+    cJSON_AddNumberToObject(plan, "demotions", (double)s->demotions);
+    cJSON_AddNumberToObject(plan, "emergencies", (double)s->plan.emergencies_ok);
+    cJSON_AddNumberToObject(plan, "emergencies_refused", (double)s->plan.emergencies_failed);
+    cJSON_AddNumberToObject(plan, "changes", (double)s->plan.changes);
+    cJSON_AddNumberToObject(plan, "rebalances", (double)s->plan.rebalances);
+
+    cJSON *slots = cJSON_AddArrayToObject(o, "time_slots");
+    for (size_t i = 0; i < r->n; i++) {
+        const st_report_row_t *row = &r->rows[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "slot", row->slot);
+        st_format_tod(row->start, buf, sizeof(buf));
+        cJSON_AddStringToObject(e, "from", buf);
+        bool open = row->end == 0; /* the slot running now */
+        st_format_tod(open ? c->now : row->end, buf, sizeof(buf));
+        cJSON_AddStringToObject(e, "to", buf);
+        cJSON_AddNumberToObject(e, "trades", (double)(open ? c->market_trades - row->at_start.market_trades : row->trades));
+        cJSON_AddNumberToObject(e, "ticks", (double)(open ? c->ticks_delivered - row->at_start.ticks_delivered : row->ticks));
+        cJSON_AddItemToArray(slots, e);
+    }
+
+    cJSON *strats = cJSON_AddArrayToObject(o, "strategies");
+    for (size_t i = 0; i < s->nstrategies; i++) {
+        const st_strat_info_t *si = &s->strategies[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", si->name);
+        cJSON_AddStringToObject(e, "state", si->state);
+        cJSON_AddNumberToObject(e, "ticks", (double)si->ticks);
+        cJSON_AddNumberToObject(e, "signals", (double)si->signals);
+        cJSON_AddNumberToObject(e, "emergencies", (double)si->emergencies);
+        cJSON_AddNumberToObject(e, "faults", (double)si->faults);
+        cJSON_AddItemToArray(strats, e);
+    }
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+void st_session_log(const st_report_t *r, const st_status_t *s, const st_signals_t *sig)
+{
+    const st_counters_t *c = &s->c;
+    double mean;
+    int peak, budget;
+    ws_use(r, &mean, &peak, &budget);
+    char calls[32], per[512] = "", hours[512] = "";
+    st_format_count(c->api_calls, calls, sizeof(calls));
+    size_t n = 0;
+    for (size_t i = 0; sig && i < st_signals_strategies(sig) && n < sizeof(per); i++) {
+        uint64_t k;
+        const char *name = st_signals_strategy(sig, i, &k);
+        n += (size_t)snprintf(per + n, sizeof(per) - n, "%s%s %llu", i ? ", " : "", name, (unsigned long long)k);
+    }
+    n = 0;
+    for (int h = 0; h < 24 && n < sizeof(hours); h++)
+        if (s->signals.per_hour[h])
+            n += (size_t)snprintf(hours + n, sizeof(hours) - n, "%s%02dh %llu", n ? ", " : "", h,
+                                  (unsigned long long)s->signals.per_hour[h]);
+    st_log_info(OUT, "session report: %lld symbols monitored (%zu stocks, %zu indices); websocket %.1f of %d "
+                     "registrations used on average (%.0f%%), %d at the peak",
+                (long long)c->monitored, s->total_stocks, s->total_indices, mean, budget,
+                budget ? 100 * mean / budget : 0.0, peak);
+    st_log_info(OUT, "session report: %llu signals%s%s%s, by hour: %s; %llu suppressed, %llu dropped",
+                (unsigned long long)s->signals.emitted, *per ? " (" : "", per, *per ? ")" : "", *hours ? hours : "-",
+                (unsigned long long)s->signals.suppressed, (unsigned long long)s->signals.dropped);
+    st_log_info(OUT, "session report: api %s calls, %.1f%% ok; %llu promotions, %llu demotions, %llu emergencies "
+                     "(%llu refused), %llu plan changes",
+                calls, c->api_calls ? 100.0 * (double)c->api_ok / (double)c->api_calls : 100.0,
+                (unsigned long long)s->promotions, (unsigned long long)s->demotions,
+                (unsigned long long)s->plan.emergencies_ok, (unsigned long long)s->plan.emergencies_failed,
+                (unsigned long long)s->plan.changes);
+}
+
+int st_session_write(const char *path_template, st_time_t day, const char *json, char *path, size_t pathlen)
+{
+    struct tm tm;
+    st_tz_localtime(NULL, day, &tm);
+    if (strftime(path, pathlen, path_template, &tm) == 0) return -ENAMETOOLONG;
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *fp = fopen(tmp, "w");
+    if (!fp) return -errno;
+    bool ok = fputs(json, fp) >= 0 && fputc('\n', fp) != EOF;
+    ok = fclose(fp) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno ? errno : EIO;
+        unlink(tmp);
+        return -e;
+    }
+    return 0;
+}
