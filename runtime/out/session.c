@@ -152,7 +152,7 @@ void st_session_log(const st_report_t *r, const st_status_t *s, const st_signals
                 (unsigned long long)s->signals.emitted, *per ? " (" : "", per, *per ? ")" : "", *hours ? hours : "-",
                 (unsigned long long)s->signals.suppressed, (unsigned long long)s->signals.dropped);
     st_log_info(OUT, "session report: api %s calls, %.1f%% ok; %llu promotions, %llu demotions, %llu emergencies "
-                     "(%llu refused), %llu plan changes",
+                     "(%llu turned down), %llu plan changes",
                 calls, c->api_calls ? 100.0 * (double)c->api_ok / (double)c->api_calls : 100.0,
                 (unsigned long long)s->promotions, (unsigned long long)s->demotions,
                 (unsigned long long)s->plan.emergencies_ok, (unsigned long long)s->plan.emergencies_failed,

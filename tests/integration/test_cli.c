@@ -152,8 +152,10 @@ static char *write_config(const char *name, const char *clock, const char *marke
              "  log: {file: strata.log}\n"
              "  report_interval: 15m\n"
              "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv%s}\n"
-             "%s",
-             clock, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, market_more, extra);
+             "%s%s",
+             clock, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, market_more, extra,
+             /* tests run side by side: none takes the default status port unless it asks */
+             strstr(extra, "status:") ? "" : "status: {enabled: false}\n");
     return st_test_write(dir, name, text);
 }
 

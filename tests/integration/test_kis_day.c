@@ -111,7 +111,8 @@ static void test_whole_day_within_the_cap(void **state)
     snprintf(yaml + off, cap - off,
              "feeds:\n  - name: kis\n    kind: kis\n    ws_url: ws://127.0.0.1:%d/\n    rest_url: http://127.0.0.1:%d\n"
              "    stall_timeout: 1h\n    token_dir: %s/tokens\n"
-             "    keys: [{app_key_env: KIS_DAY_KEY, app_secret_env: KIS_DAY_SECRET}]\n",
+             "    keys: [{app_key_env: KIS_DAY_KEY, app_secret_env: KIS_DAY_SECRET}]\n"
+             "status: {enabled: false}\n",
              port, port, dir);
     char *cfg = st_test_write(dir, "day.yaml", yaml);
     free(yaml);

@@ -94,7 +94,8 @@ static void test_reload_while_ticks_flow(void **state)
              "feeds:\n  - {name: sim, kind: sim, seed: 7, budget: 41}\n"
              "strategies:\n"
              "  - {name: count, kind: lua, path: count.lua, all_symbols: true}\n"
-             "  - {name: steady, kind: lua, path: steady.lua}\n",
+             "  - {name: steady, kind: lua, path: steady.lua}\n"
+             "status: {enabled: false}\n",
              dir, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
     char *cfg = st_test_write(dir, "strata.yaml", yaml);
     FILE *out = fopen("/dev/null", "w");
