@@ -66,7 +66,7 @@ static inline int prom_check(const char *text, char *why, size_t whylen)
                 }
                 if (ntyped < 256) {
                     snprintf(typed[ntyped], sizeof(typed[0]), "%s", name);
-                    snprintf(types[ntyped++], sizeof(types[0]), "%s", rest);
+                    snprintf(types[ntyped++], sizeof(types[0]), "%.15s", rest);
                 }
             } else if (!strcmp(kw, "HELP") && !prom_name_ok(name, strlen(name), true)) {
                 snprintf(why, whylen, "bad HELP line: %.160s", l);

@@ -88,10 +88,12 @@ static void drain(st_http_t *h)
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
         long status = 0;
         curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+        char errbuf[sizeof(r->errbuf)]; /* r goes before the callback runs */
+        memcpy(errbuf, r->errbuf, sizeof(errbuf));
         st_http_response_t resp = {
             .status = m->data.result == CURLE_OK ? (int)status : 0,
             .error = (int)m->data.result,
-            .message = m->data.result == CURLE_OK ? "" : (r->errbuf[0] ? r->errbuf : curl_easy_strerror(m->data.result)),
+            .message = m->data.result == CURLE_OK ? "" : (errbuf[0] ? errbuf : curl_easy_strerror(m->data.result)),
             .body = r->out.p ? r->out.p : "",
             .body_len = r->out.len,
             .headers = r->head.p ? r->head.p : "",

@@ -17,6 +17,7 @@ typedef struct {
     int status, error;
     char body[4096];
     char headers[2048];
+    char message[256];
     bool done;
 } result_t;
 
@@ -29,6 +30,7 @@ static void on_done(const st_http_response_t *r, void *ctx)
     res->error = r->error;
     snprintf(res->body, sizeof(res->body), "%s", r->body);
     snprintf(res->headers, sizeof(res->headers), "%s", r->headers);
+    snprintf(res->message, sizeof(res->message), "%s", r->message); /* valid during the call */
     res->done = true;
     done_count++;
 }
@@ -155,6 +157,9 @@ static void test_timeout_and_refused(void **state)
     assert_int_equal(held.error, CURLE_OPERATION_TIMEDOUT);
     assert_int_equal(refused.status, 0);
     assert_int_equal(refused.error, CURLE_COULDNT_CONNECT);
+    /* libcurl's words, still readable in the callback (they were freed before it, once) */
+    assert_non_null(strstr(refused.message, "127.0.0.1"));
+    assert_non_null(strstr(held.message, "imed out"));
     st_http_destroy(h);
 }
 
