@@ -32,6 +32,14 @@ static inline char *st_test_write(const char *dir, const char *name, const char 
     return path;
 }
 
+/* Removes a test's temporary directory and everything in it; returns system()'s result. */
+static inline int st_test_rmtree(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
 static inline char *st_test_tmpdir(void)
 {
     char tmpl[] = "/tmp/strata-test-XXXXXX";

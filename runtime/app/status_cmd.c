@@ -3,9 +3,11 @@
 #include "core/config.h"
 #include "core/res.h"
 #include "out/report.h"
+#include "out/status.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +29,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
     return n;
 }
 
+/* A number of the status document, 0 when absent (an older strata may not have it). */
 static double dnum(const cJSON *o, const char *path)
 {
-    char key[64];
-    snprintf(key, sizeof(key), "%s", path);
-    const cJSON *v = o;
-    for (char *save, *k = strtok_r(key, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
-        v = cJSON_GetObjectItemCaseSensitive(v, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+    double v = st_status_number(o, path);
+    return isnan(v) ? 0 : v;
 }
 
 static const char *dstr(const cJSON *o, const char *k)

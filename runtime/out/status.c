@@ -3,12 +3,23 @@
 #include "core/timefmt.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* --- /status -------------------------------------------------------------------------------- */
+
+double st_status_number(const cJSON *doc, const char *path)
+{
+    char key[256];
+    snprintf(key, sizeof(key), "%s", path);
+    const cJSON *v = doc;
+    for (char *save, *k = strtok_r(key, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
+        v = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, atoi(k)) : cJSON_GetObjectItemCaseSensitive(v, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
 
 static cJSON *num(cJSON *o, const char *k, double v)
 {

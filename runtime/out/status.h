@@ -34,4 +34,9 @@ typedef struct {
 char *st_status_json(const st_status_t *s);
 char *st_status_metrics(const st_status_t *s);
 
+/* Reading a status document back (strata status, tests): the number at a dotted path
+ * ("websocket_status.connections.0.budget"; array items by index); NAN when there is none. */
+struct cJSON;
+double st_status_number(const struct cJSON *doc, const char *path);
+
 #endif

@@ -140,9 +140,7 @@ static int teardown(void **state)
     ev_loop_destroy(F.loop);
     st_world_free(F.w);
     st_symtab_free(&F.syms);
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", F.dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(st_test_rmtree(F.dir), 0);
     free(F.dir);
     st_log_close();
     return 0;

@@ -181,9 +181,7 @@ static void test_whole_day_within_the_cap(void **state)
     assert_null(strstr(text, "refused"));
     free(text);
     free(cfg);
-    char cmd[64];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(st_test_rmtree(dir), 0);
 }
 
 int main(void)

@@ -44,13 +44,9 @@ static void on_probe(st_timer_t *t, st_time_t now, void *ctx)
 
 static double jnum(const cJSON *o, const char *path)
 {
-    char key[128];
-    snprintf(key, sizeof(key), "%s", path);
-    const cJSON *v = o;
-    for (char *save, *k = strtok_r(key, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
-        v = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, atoi(k)) : cJSON_GetObjectItemCaseSensitive(v, k);
-    if (!cJSON_IsNumber(v)) fail_msg("no number at %s", path);
-    return v->valuedouble;
+    double v = st_status_number(o, path);
+    if (isnan(v)) fail_msg("no number at %s", path);
+    return v;
 }
 
 #define SAME(got, want)                                                                            \
@@ -163,9 +159,7 @@ static void test_status_and_metrics_match_the_counters(void **state)
     st_runtime_free(&rt);
     fclose(out);
     free(status_body), free(metrics_body), free(cfg);
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(st_test_rmtree(dir), 0);
     free(dir);
 }
 

@@ -137,9 +137,7 @@ static void test_reload_while_ticks_flow(void **state)
     assert_null(strstr(log, "steady: new code"));
     free(log);
     free(cfg);
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(st_test_rmtree(dir), 0);
     free(dir);
 }
 

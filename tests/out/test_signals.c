@@ -124,9 +124,7 @@ static void test_jsonl_survives_restart(void **state)
     c = cfg_of(bad, 1, 10, 0);
     assert_null(st_signals_create(&c, EV_DEFAULT, err, sizeof(err)));
     assert_non_null(strstr(err, "/nonexistent/dir/x.jsonl"));
-    char cmd[300];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(st_test_rmtree(dir), 0);
     free(dir);
 }
 

@@ -41,13 +41,9 @@ static st_status_t snapshot(void)
 
 static double jnum(const cJSON *o, const char *path)
 {
-    char key[128];
-    snprintf(key, sizeof(key), "%s", path);
-    const cJSON *v = o;
-    for (char *save, *k = strtok_r(key, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
-        v = cJSON_IsArray(v) ? cJSON_GetArrayItem(v, atoi(k)) : cJSON_GetObjectItemCaseSensitive(v, k);
-    if (!cJSON_IsNumber(v)) fail_msg("no number at %s", path);
-    return v->valuedouble;
+    double v = st_status_number(o, path);
+    if (isnan(v)) fail_msg("no number at %s", path);
+    return v;
 }
 
 static void test_status_json(void **state)
