@@ -46,7 +46,7 @@ static const st_field_t runtime_schema_fields[] = {
     FLD(st_runtime_cfg_t, "log", ST_T_STRUCT, log, .sub = &log_schema),
     FLD(st_runtime_cfg_t, "report_interval", ST_T_DURATION, report_interval, .def = "15m",
         DUR_RANGE(0, ST_DAY)),
-    FLD(st_runtime_cfg_t, "session_report", ST_T_STRING, session_report, .def = ""),
+    FLD(st_runtime_cfg_t, "session_report", ST_T_STRING, session_report, .def = "strata-session-%Y-%m-%d.json"),
 };
 SCHEMA(runtime_schema, st_runtime_cfg_t, "runtime");
 

@@ -36,7 +36,7 @@ typedef struct {
     st_clock_cfg_t clock;
     st_log_cfg_t log;
     st_dur_t report_interval;
-    char *session_report; /* the session report's JSON file (strftime of the session's date); "" = none */
+    char *session_report; /* the session report's JSON file (strftime of the session's date); "" = log only */
 } st_runtime_cfg_t;
 
 typedef struct {
