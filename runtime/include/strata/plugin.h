@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define STRATA_ABI_MAJOR 1 /* incompatible changes */
-#define STRATA_ABI_MINOR 0 /* additions at the end of the tables */
+#define STRATA_ABI_MINOR 1 /* additions at the end of the tables; 1: host orderbook, status; plugin on_reload */
 
 enum { STRATA_TICK_TRADE = 1, STRATA_TICK_ORDERBOOK = 2, STRATA_TICK_SNAPSHOT = 3 };
 enum { STRATA_SIDE_NONE = 0, STRATA_SIDE_BUY = 1, STRATA_SIDE_SELL = 2 };
