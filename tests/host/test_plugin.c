@@ -101,7 +101,7 @@ static void refused(const char *path, const char *name, const char *what)
 
 static void test_bad_plugins_refused(void **state)
 {
-    refused(PLUGIN_OLD_ABI, "old", "was built for strata plugin ABI 2.0; this strata speaks 1.0: rebuild it");
+    refused(PLUGIN_OLD_ABI, "old", "was built for strata plugin ABI 2.0; this strata speaks 1.1: rebuild it");
     refused(PLUGIN_SHORT, "short", "its descriptor is 24 bytes, this strata needs");
     refused(PLUGIN_NOSYM, "nosym", "no strata_plugin_v1 symbol; build it with STRATA_PLUGIN_EXPORT");
     refused("/nonexistent/plugin.so", "ghost", "cannot read /nonexistent/plugin.so");
