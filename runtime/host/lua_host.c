@@ -691,11 +691,13 @@ int st_lua_on_reload(st_lua_t *s, st_lua_t *old)
     return guarded(s, 1, 0);
 }
 
+/* Raw lookups only: no metamethod (strategy code) runs outside the guarded path. */
 static int l_state_number(lua_State *L)
 {
-    lua_getfield(L, 1, "state");
+    lua_pushliteral(L, "state");
+    if (lua_rawget(L, 1) != LUA_TTABLE) return 0;
     lua_pushvalue(L, 2);
-    lua_gettable(L, -2);
+    lua_rawget(L, -2);
     return 1;
 }
 
@@ -706,7 +708,7 @@ int st_lua_state_number(st_lua_t *s, const char *key, double *out)
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_module);
     lua_pushstring(L, key);
     int rc = lua_pcall(L, 2, 1, 0);
-    int ok = rc == LUA_OK && lua_isnumber(L, -1);
+    int ok = rc == LUA_OK && lua_type(L, -1) == LUA_TNUMBER;
     if (ok) *out = lua_tonumber(L, -1);
     lua_pop(L, 1);
     return ok ? 0 : -ENOENT;

@@ -168,6 +168,15 @@ static void test_orderbook_and_status(void **state)
     }
     assert_int_equal(fake.n, 2);
     st_lua_close(s);
+
+    /* Reading state back runs no strategy code: a looping __index is not called. */
+    s = open_ok("local M = {state = setmetatable({n = 1}, {__index = function() while true do end end})}\n"
+                "return M\n", 0, 0);
+    double v = 0;
+    assert_int_equal(st_lua_state_number(s, "n", &v), 0);
+    assert_true(v == 1);
+    assert_int_equal(st_lua_state_number(s, "missing", &v), -ENOENT);
+    st_lua_close(s);
 }
 
 /* An error names file:line and carries a traceback; K faults in a row quarantine; a success in
