@@ -88,6 +88,18 @@ st_sym_t st_feed_sym(const st_symtab_t *syms, const uint8_t *map, size_t n, cons
     return s != ST_SYM_NONE && (size_t)s < n && map[s] != 2 ? s : ST_SYM_NONE;
 }
 
+void st_feed_rest_snapshot(void *feed, const st_tick_t *snap)
+{
+    st_tick_t t = *snap;
+    st_feed_deliver(feed, &t);
+}
+
+void st_feed_rest_failure(void *feed, st_sym_t sym)
+{
+    st_feed_t *f = feed;
+    if (f->on_refused) f->on_refused(f, -1, sym, ST_ACK_INVALID, 0, f->tick_ctx);
+}
+
 bool st_feed_warn_due(st_time_t *last, st_time_t now)
 {
     if (*last && now - *last < ST_MIN) return false;

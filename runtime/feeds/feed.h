@@ -73,7 +73,22 @@ struct st_feed {
     st_tick_cb on_tick;
     void *tick_ctx;
     st_refused_cb on_refused;
+    uint64_t ticks; /* handed to on_tick */
 };
+
+/* The one way a tick leaves a feed: stamped as this feed's, counted, handed to the runtime. */
+static inline void st_feed_deliver(st_feed_t *f, st_tick_t *t)
+{
+    t->feed = f->index;
+    f->ticks++;
+    f->on_tick(t, f->tick_ctx);
+}
+
+/* restpoll's on_snapshot and on_failure for a network feed; ctx is the feed, whose st_feed_t
+ * is its first member: a snapshot goes out as the feed's tick, a symbol that keeps failing is
+ * reported as refused (invalid). */
+void st_feed_rest_snapshot(void *feed, const st_tick_t *snap);
+void st_feed_rest_failure(void *feed, st_sym_t sym);
 
 /* Environment a feed is created in. The universe and config need only live during create. */
 typedef struct {

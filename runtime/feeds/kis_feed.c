@@ -52,7 +52,7 @@ struct kis_feed {
     st_dur_t default_poll; /* a poll change without a plan (tests): tiers.polling.medium */
     st_dur_t fallback_poll; /* tiers.polling.min_interval: tiers 1-2 of a session that is down */
     uint8_t *fallback;      /* by symbol: 1 + the session whose outage has it polled, 0 = none */
-    uint64_t ticks, malformed, encrypted, rest_calls, rest_ok;
+    uint64_t malformed, encrypted, rest_calls, rest_ok;
     st_time_t warned_encrypted, warned_malformed;
     bool running;
 };
@@ -180,10 +180,8 @@ static int on_record(const st_kis_record_t *r, void *ctx)
     if (sym == ST_SYM_NONE) return 0; /* a code outside the universe */
     st_tick_t t = r->tick;
     t.sym = sym;
-    t.feed = kf->base.index;
     t.recv_time = x->now;
-    kf->ticks++;
-    kf->base.on_tick(&t, kf->base.tick_ctx);
+    st_feed_deliver(&kf->base, &t);
     return 0;
 }
 
@@ -337,7 +335,7 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
 {
     const kis_feed_t *kf = (const kis_feed_t *)f;
     memset(out, 0, sizeof(*out));
-    out->ticks_delivered = kf->ticks;
+    out->ticks_delivered = kf->base.ticks;
     out->malformed = kf->malformed;
     out->encrypted = kf->encrypted;
     out->ws_budget = (int64_t)kf->budget * kf->nconns;
@@ -350,21 +348,6 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->sessions = kf->nconns;
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < kf->nconns; k++) st_feed_stats_add_subconn(out, &kf->conns[k].sc, now);
-}
-
-static void on_snapshot(void *ctx, const st_tick_t *snap)
-{
-    kis_feed_t *kf = ctx;
-    st_tick_t t = *snap;
-    t.feed = kf->base.index;
-    kf->ticks++;
-    kf->base.on_tick(&t, kf->base.tick_ctx);
-}
-
-static void on_rest_failure(void *ctx, st_sym_t sym)
-{
-    kis_feed_t *kf = ctx;
-    if (kf->base.on_refused) kf->base.on_refused(&kf->base, -1, sym, ST_ACK_INVALID, 0, kf->base.tick_ctx);
 }
 
 static int kis_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
@@ -429,8 +412,8 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         .base_url = kf->rest_url, .app_key = key ? key : "", .app_secret = secret ? secret : "",
         .token_dir = fc->token_dir, .paper = fc->paper, .rate = fc->rest_rate, .limiter_mode = fc->limiter,
         .failure_threshold = (int)env->cfg->risk.failure_threshold, .orderbook_ttl = fc->orderbook_cache,
-        .on_snapshot = on_snapshot,
-        .on_failure = on_rest_failure, .ctx = kf,
+        .on_snapshot = st_feed_rest_snapshot,
+        .on_failure = st_feed_rest_failure, .ctx = kf, /* its st_feed_t first */
     };
     kf->rest = st_kis_rest_create(&rc);
     kf->default_poll = env->cfg->tiers.polling.medium;

@@ -73,7 +73,7 @@ struct sim_feed {
     ack_t ackq[ACKQ];
     size_t ack_head, ack_n;
     const st_planner_t *plan;
-    uint64_t ticks, rest_calls, violations;
+    uint64_t rest_calls, violations;
     st_limiter_t rest_lim; /* polls never exceed the venue's REST rate: a poll without a token waits */
     st_time_t call_times[256];
     size_t call_next;
@@ -89,18 +89,14 @@ static void deliver(const st_tick_t *t, void *ctx)
     st_time_t now = st_clock_now(sf->base.clock);
     if (s->streams & (1u << ST_CH_TRADE | 1u << ST_CH_INDEX)) {
         st_tick_t tick = *t;
-        tick.feed = sf->base.index;
         tick.recv_time = now;
-        sf->ticks++;
-        sf->base.on_tick(&tick, sf->base.tick_ctx);
+        st_feed_deliver(&sf->base, &tick);
     }
     if (s->streams & (1u << ST_CH_BOOK)) {
         st_tick_t book;
         st_simmkt_book(sf->mkt, s->sym, t->venue_time, &book);
-        book.feed = sf->base.index;
         book.recv_time = now;
-        sf->ticks++;
-        sf->base.on_tick(&book, sf->base.tick_ctx);
+        st_feed_deliver(&sf->base, &book);
     }
 }
 
@@ -153,12 +149,10 @@ static void on_poll(st_timer_t *t, st_time_t deadline, void *ctx)
     }
     st_tick_t snap;
     st_simmkt_snapshot(sf->mkt, s->sym, now, &snap);
-    snap.feed = sf->base.index;
     snap.recv_time = now;
     sf->rest_calls++;
     sf->call_times[sf->call_next++ % ST_ARRAY_SIZE(sf->call_times)] = now;
-    sf->ticks++;
-    sf->base.on_tick(&snap, sf->base.tick_ctx);
+    st_feed_deliver(&sf->base, &snap);
     const st_plan_entry_t *e = sf->plan ? st_planner_entry(sf->plan, s->sym) : NULL;
     if (e && e->tier == ST_TIER_POLL && e->poll > 0)
         st_clock_timer_start(sf->base.clock, &s->poll, now + e->poll, 0);
@@ -384,7 +378,7 @@ static void sim_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->halts = ms.halts;
     out->bursts = ms.bursts;
     out->shocks = ms.shocks;
-    out->ticks_delivered = sf->ticks;
+    out->ticks_delivered = sf->base.ticks;
     out->ws_budget = (int64_t)sf->budget * sf->nconns;
     out->rest_calls = out->rest_ok = sf->rest_calls;
     out->violations = sf->violations;

@@ -54,7 +54,7 @@ struct upbit_feed {
     char *rest_url;
     st_dur_t default_poll, fallback_poll;
     uint8_t *fallback; /* by symbol: 1 + the session whose outage has it polled, 0 = none */
-    uint64_t ticks, malformed, errors;
+    uint64_t malformed, errors;
     st_time_t warned_malformed;
     bool running;
 };
@@ -144,10 +144,8 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
         st_subconn_arm(&c->sc);
     }
     m.tick.sym = sym;
-    m.tick.feed = uf->base.index;
     m.tick.recv_time = now;
-    uf->ticks++;
-    uf->base.on_tick(&m.tick, uf->base.tick_ctx);
+    st_feed_deliver(&uf->base, &m.tick);
 }
 
 /* --- the feed interface ---------------------------------------------------------------------- */
@@ -229,7 +227,7 @@ static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
 {
     const upbit_feed_t *uf = (const upbit_feed_t *)f;
     memset(out, 0, sizeof(*out));
-    out->ticks_delivered = uf->ticks;
+    out->ticks_delivered = uf->base.ticks;
     out->malformed = uf->malformed;
     out->venue_errors = uf->errors;
     out->ws_budget = (int64_t)uf->budget * uf->nconns;
@@ -284,21 +282,6 @@ static st_rp_outcome_t rest_answer(void *ctx, st_restpoll_t *rp, const st_http_r
         return ST_RP_RETRY;
     }
     return ST_RP_OK;
-}
-
-static void rest_snapshot(void *ctx, const st_tick_t *snap)
-{
-    upbit_feed_t *uf = ctx;
-    st_tick_t t = *snap;
-    t.feed = uf->base.index;
-    uf->ticks++;
-    uf->base.on_tick(&t, uf->base.tick_ctx);
-}
-
-static void rest_failure(void *ctx, st_sym_t sym)
-{
-    upbit_feed_t *uf = ctx;
-    if (uf->base.on_refused) uf->base.on_refused(&uf->base, -1, sym, ST_ACK_INVALID, 0, uf->base.tick_ctx);
 }
 
 /* --- orderbooks on demand: /v1/orderbook ------------------------------------------------------ */
@@ -368,7 +351,8 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
         .name = fc->name, .clock = env->clock, .http = uf->http, .syms = env->syms, .nsyms = uf->nsyms,
         .batch = ST_RESTPOLL_MAX_BATCH, .rate = fc->rest_rate, .limiter_mode = fc->limiter,
         .failure_threshold = (int)env->cfg->risk.failure_threshold, .request = rest_request,
-        .answer = rest_answer, .on_snapshot = rest_snapshot, .on_failure = rest_failure, .ctx = uf,
+        .answer = rest_answer, .on_snapshot = st_feed_rest_snapshot, .on_failure = st_feed_rest_failure,
+        .ctx = uf, /* its st_feed_t first */
     };
     uf->rest = st_restpoll_create(&pc);
     st_bookcache_cfg_t bc = {fc->name, env->clock, uf->http, st_restpoll_limiter(uf->rest), fc->orderbook_cache,
