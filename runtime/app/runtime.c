@@ -181,19 +181,11 @@ static void print_status(st_runtime_t *rt)
 static void print_strategies(st_runtime_t *rt)
 {
     size_t n = st_strats_count(rt->strats);
-    if (!n) return;
-    fprintf(rt->out, "\n%-20s %-4s %-12s %12s %8s %6s %7s %8s\n", "strategy", "kind", "state", "ticks", "signals",
-            "emerg", "faults", "watched");
-    for (size_t i = 0; i < n; i++) {
-        st_strat_info_t si;
-        st_strats_info(rt->strats, i, &si);
-        char ticks[32];
-        st_format_count(si.ticks, ticks, sizeof(ticks));
-        fprintf(rt->out, "%-20s %-4s %-12s %12s %8llu %6llu %7llu %8zu\n", si.name, si.kind, si.state, ticks,
-                (unsigned long long)si.signals, (unsigned long long)si.emergencies, (unsigned long long)si.faults,
-                si.watched);
-    }
+    st_strat_info_t *si = st_xcalloc(n + 1, sizeof(*si));
+    for (size_t i = 0; i < n; i++) st_strats_info(rt->strats, i, &si[i]);
+    st_report_strategies(rt->out, si, n);
     fflush(rt->out);
+    free(si);
 }
 
 static void on_report(st_timer_t *t, st_time_t now, void *ctx)

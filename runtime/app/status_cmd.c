@@ -74,15 +74,15 @@ static void print_status(const cJSON *s, const char *url)
         printf("%-10.0f %-12s %13.0f %9.0f\n", dnum(c, "connection"), dstr(c, "feed"), dnum(c, "subscriptions"),
                dnum(c, "budget"));
     const cJSON *strats = cJSON_GetObjectItemCaseSensitive(s, "strategies");
-    if (cJSON_GetArraySize(strats) == 0) return;
-    printf("\n%-20s %-4s %-12s %12s %8s %6s %7s %8s\n", "strategy", "kind", "state", "ticks", "signals", "emerg",
-           "faults", "watched");
-    cJSON_ArrayForEach(c, strats) {
-        char ticks[32];
-        st_format_count((uint64_t)dnum(c, "ticks"), ticks, sizeof(ticks));
-        printf("%-20s %-4s %-12s %12s %8.0f %6.0f %7.0f %8.0f\n", dstr(c, "name"), dstr(c, "kind"), dstr(c, "state"),
-               ticks, dnum(c, "signals"), dnum(c, "emergencies"), dnum(c, "faults"), dnum(c, "watched"));
-    }
+    size_t n = (size_t)cJSON_GetArraySize(strats), i = 0;
+    st_strat_info_t *si = st_xcalloc(n + 1, sizeof(*si));
+    cJSON_ArrayForEach(c, strats) si[i++] = (st_strat_info_t){
+        .name = dstr(c, "name"), .kind = dstr(c, "kind"), .state = dstr(c, "state"),
+        .ticks = (uint64_t)dnum(c, "ticks"), .signals = (uint64_t)dnum(c, "signals"),
+        .emergencies = (uint64_t)dnum(c, "emergencies"), .faults = (uint64_t)dnum(c, "faults"),
+        .watched = (size_t)dnum(c, "watched")};
+    st_report_strategies(stdout, si, n);
+    free(si);
 }
 
 int st_cmd_status(const char *config, const char *url_opt)

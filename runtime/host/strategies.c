@@ -69,7 +69,6 @@ struct st_strats {
     sublist_t *subs; /* by symbol id */
     size_t nsubs;
     sublist_t all; /* all_symbols */
-    uint64_t signals;
     st_tick_t *book_out; /* while asking for a book: where an answer given at once goes */
     st_sym_t book_sym;
     bool book_now;
@@ -212,7 +211,6 @@ static int h_signal(void *ctx, const char *code, const char *side, double streng
     st_sym_t sym = lookup(r, code);
     if (sym == ST_SYM_NONE) return -ENOENT;
     r->signals++;
-    r->h->signals++;
     const st_strats_env_t *e = &r->h->env;
     if (e->signal) e->signal(e->ctx, r->name, sym, side ? side : "", strength, reason ? reason : "");
     return 0;
@@ -774,5 +772,7 @@ struct st_lua *st_strats_lua(const st_strats_t *h, const char *name)
 
 uint64_t st_strats_signals(const st_strats_t *h)
 {
-    return h->signals;
+    uint64_t n = 0;
+    for (size_t i = 0; i < h->n; i++) n += h->recs[i]->signals;
+    return n;
 }

@@ -45,7 +45,7 @@ typedef struct {
     void *ctx;
 } st_strats_env_t;
 
-typedef struct {
+typedef struct st_strat_info {
     const char *name;
     const char *kind; /* "lua", "c" */
     const char *state; /* "running", "quarantined" */
@@ -74,6 +74,7 @@ size_t st_strats_count(const st_strats_t *h);
 void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out);
 /* The Lua state of a running strategy, or NULL (tests, status). */
 struct st_lua *st_strats_lua(const st_strats_t *h, const char *name);
+/* Signals raised by the running strategies. */
 uint64_t st_strats_signals(const st_strats_t *h);
 
 #endif

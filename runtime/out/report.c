@@ -1,4 +1,5 @@
 #include "report.h"
+#include "host/strategies.h"
 #include "core/timefmt.h"
 #include "feeds/simmkt.h"
 
@@ -148,6 +149,20 @@ static void print_market(FILE *out, struct st_simmkt *mkt, const st_universe_t *
     fprintf(out, "opening gaps of 3%% or more: %zu up, %zu down; symbols halted by VI: %zu of %zu traded\n",
             gaps_up, gaps_down, halted_syms, n);
     free(mv);
+}
+
+void st_report_strategies(FILE *out, const st_strat_info_t *s, size_t n)
+{
+    if (!n) return;
+    fprintf(out, "\n%-20s %-4s %-12s %12s %8s %6s %7s %8s\n", "strategy", "kind", "state", "ticks", "signals", "emerg",
+            "faults", "watched");
+    for (size_t i = 0; i < n; i++) {
+        char ticks[32];
+        st_format_count(s[i].ticks, ticks, sizeof(ticks));
+        fprintf(out, "%-20s %-4s %-12s %12s %8llu %6llu %7llu %8zu\n", s[i].name, s[i].kind, s[i].state, ticks,
+                (unsigned long long)s[i].signals, (unsigned long long)s[i].emergencies,
+                (unsigned long long)s[i].faults, s[i].watched);
+    }
 }
 
 void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct st_simmkt *mkt,

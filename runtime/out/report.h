@@ -68,6 +68,10 @@ void st_report_slot(st_report_t *r, const st_counters_t *c, const char *slot);
  * movers) to out. */
 void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct st_simmkt *mkt,
                       const st_universe_t *u);
+/* The strategies table (the summary's last, and strata status's): a header and a row each;
+ * nothing when n is 0. */
+struct st_strat_info;
+void st_report_strategies(FILE *out, const struct st_strat_info *s, size_t n);
 /* 1234567 → "1,234,567" */
 void st_format_count(uint64_t v, char *buf, size_t len);
 

@@ -108,18 +108,7 @@ char *st_session_json(const st_report_t *r, const st_status_t *s, const st_signa
         cJSON_AddItemToArray(slots, e);
     }
 
-    cJSON *strats = cJSON_AddArrayToObject(o, "strategies");
-    for (size_t i = 0; i < s->nstrategies; i++) {
-        const st_strat_info_t *si = &s->strategies[i];
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "name", si->name);
-        cJSON_AddStringToObject(e, "state", si->state);
-        cJSON_AddNumberToObject(e, "ticks", (double)si->ticks);
-        cJSON_AddNumberToObject(e, "signals", (double)si->signals);
-        cJSON_AddNumberToObject(e, "emergencies", (double)si->emergencies);
-        cJSON_AddNumberToObject(e, "faults", (double)si->faults);
-        cJSON_AddItemToArray(strats, e);
-    }
+    st_status_add_strategies(o, s);
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     return text;

@@ -26,6 +26,26 @@ static cJSON *num(cJSON *o, const char *k, double v)
     return cJSON_AddNumberToObject(o, k, v);
 }
 
+void st_status_add_strategies(cJSON *o, const st_status_t *s)
+{
+    cJSON *strats = cJSON_AddArrayToObject(o, "strategies");
+    for (size_t i = 0; i < s->nstrategies; i++) {
+        const st_strat_info_t *si = &s->strategies[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", si->name);
+        cJSON_AddStringToObject(e, "kind", si->kind);
+        cJSON_AddStringToObject(e, "state", si->state);
+        num(e, "ticks", (double)si->ticks);
+        num(e, "signals", (double)si->signals);
+        num(e, "emergencies", (double)si->emergencies);
+        num(e, "faults", (double)si->faults);
+        num(e, "watched", (double)si->watched);
+        num(e, "memory_bytes", (double)si->mem);
+        num(e, "reloads", (double)si->reloads);
+        cJSON_AddItemToArray(strats, e);
+    }
+}
+
 char *st_status_json(const st_status_t *s)
 {
     const st_counters_t *c = &s->c;
@@ -109,22 +129,7 @@ char *st_status_json(const st_status_t *s)
     num(sig, "delivered", (double)s->signals.delivered);
     num(sig, "queued", (double)s->signals.queued);
 
-    cJSON *strats = cJSON_AddArrayToObject(o, "strategies");
-    for (size_t i = 0; i < s->nstrategies; i++) {
-        const st_strat_info_t *si = &s->strategies[i];
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "name", si->name);
-        cJSON_AddStringToObject(e, "kind", si->kind);
-        cJSON_AddStringToObject(e, "state", si->state);
-        num(e, "ticks", (double)si->ticks);
-        num(e, "signals", (double)si->signals);
-        num(e, "emergencies", (double)si->emergencies);
-        num(e, "faults", (double)si->faults);
-        num(e, "watched", (double)si->watched);
-        num(e, "memory_bytes", (double)si->mem);
-        num(e, "reloads", (double)si->reloads);
-        cJSON_AddItemToArray(strats, e);
-    }
+    st_status_add_strategies(o, s);
 
     cJSON *feeds = cJSON_AddObjectToObject(o, "market");
     num(feeds, "ticks", (double)c->ticks_delivered);
