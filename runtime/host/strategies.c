@@ -447,11 +447,13 @@ static uint64_t fingerprint(const inst_t *in, const char *path, const char *cons
     return h;
 }
 
-static uint64_t inst_fingerprint(const inst_t *in, const char *path)
+/* The fingerprint of `params`'s kind and params over the files `loaded` read (its Lua sources,
+ * or the plugin at path). */
+static uint64_t fingerprint_of(const inst_t *params, const inst_t *loaded, const char *path)
 {
     size_t n = 1;
-    const char *const *files = in->lua ? st_lua_sources(in->lua, &n) : &path;
-    return fingerprint(in, path, files, n);
+    const char *const *files = loaded->lua ? st_lua_sources(loaded->lua, &n) : &path;
+    return fingerprint(params, path, files, n);
 }
 
 static void inst_free(inst_t *in)
@@ -491,7 +493,7 @@ static int inst_compile(inst_t *in, const st_strategy_cfg_t *sc, char *err, size
     } else {
         rc = st_plugin_open(&in->plugin, sc->name, sc->path, err, errlen);
     }
-    if (rc == 0) in->fingerprint = inst_fingerprint(in, sc->path);
+    if (rc == 0) in->fingerprint = fingerprint_of(in, in, sc->path);
     return rc;
 }
 
@@ -579,13 +581,9 @@ int st_strats_stage(st_strats_t *h, const st_config_t *cfg, st_diags_t *d)
         r->next_all = sc->all_symbols;
         inst_t *in = inst_new(r, sc);
         /* Unchanged (same kind, path, params and file contents): keeps running as it is. */
-        if (r->cur && r->cur->kind == sc->kind) {
-            size_t n = 1;
-            const char *const *files = r->cur->lua ? st_lua_sources(r->cur->lua, &n) : (const char *const *)&sc->path;
-            if (fingerprint(in, sc->path, files, n) == r->cur->fingerprint) {
-                inst_free(in);
-                continue;
-            }
+        if (r->cur && r->cur->kind == sc->kind && fingerprint_of(in, r->cur, sc->path) == r->cur->fingerprint) {
+            inst_free(in);
+            continue;
         }
         char err[1536] = "";
         if (inst_compile(in, sc, err, sizeof(err)) != 0) {
