@@ -347,8 +347,10 @@ int st_runtime_reload(st_runtime_t *rt)
     st_diags_init(&d);
     st_log_info(CONFIG, "reload: reading %s", rt->config_path);
     st_world_t *next = st_world_build(rt->config_path, &rt->syms, &d);
-    /* Every new or changed strategy is compiled before anything running is touched. */
-    if (next && (restart_only_changes(rt->world->cfg, next->cfg, &d) || st_strats_stage(rt->strats, next->cfg, &d))) {
+    /* Every new or changed strategy is compiled, and started on trial (init, on_reload) next to
+     * the running ones, before anything running is touched: all or nothing. */
+    if (next && (restart_only_changes(rt->world->cfg, next->cfg, &d) || st_strats_stage(rt->strats, next->cfg, &d) ||
+                 st_strats_start(rt->strats, true, &d))) {
         st_world_free(next);
         next = NULL;
     }
@@ -377,13 +379,12 @@ int st_runtime_reload(st_runtime_t *rt)
         }
     }
 
-    /* commit */
+    /* commit; the old world dies last, once nothing can read it (nginx's old cycle) */
     st_world_t *old = rt->world;
     rt->world = next;
     next->generation = ++rt->generation;
     apply_log(next->cfg);
     st_clock_set_speed(&rt->clock, next->cfg->runtime.clock.speed);
-    st_world_free(old); /* nothing points into it: slot, planner and timers are rebuilt below */
     st_planner_cfg_t pc;
     planner_cfg(rt, &pc);
     st_planner_set_cfg(rt->planner, &pc);
@@ -396,6 +397,7 @@ int st_runtime_reload(st_runtime_t *rt)
     schedule_stop(rt);
     schedule_rebalance(rt);
     schedule_close(rt);
+    st_world_free(old);
     rt->reloads_ok++;
     st_log_info(CONFIG, "reload: generation %llu running, %d strateg%s started or swapped (%.1f ms)",
                 (unsigned long long)rt->generation, swapped, swapped == 1 ? "y" : "ies",

@@ -125,6 +125,9 @@ static inline int st_feed_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, v
 
 /* The sim feed's market (NULL for other kinds): summaries read it. */
 struct st_simmkt *st_sim_feed_market(st_feed_t *f);
+struct st_ledger_s;
+/* The ledger of a simulated feed's connection conn (tests), or NULL. */
+const struct st_ledger_s *st_sim_feed_ledger(st_feed_t *f, int conn);
 
 /* Helpers shared by the network feeds. */
 struct st_wsconn;

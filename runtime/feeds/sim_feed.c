@@ -504,3 +504,10 @@ struct st_simmkt *st_sim_feed_market(st_feed_t *f)
 {
     return f->vt == &sim_vtable ? ((sim_feed_t *)f)->mkt : NULL;
 }
+
+const struct st_ledger_s *st_sim_feed_ledger(st_feed_t *f, int conn)
+{
+    if (f->vt != &sim_vtable) return NULL;
+    sim_feed_t *sf = (sim_feed_t *)f;
+    return conn >= 0 && conn < sf->nconns ? &sf->conns[conn].co.ledger : NULL;
+}

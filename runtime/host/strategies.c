@@ -16,6 +16,18 @@
 
 typedef struct strat strat_t;
 
+/* What a build starting on trial asked of the host: applied when the reload commits, dropped
+ * when it is rolled back, so a failed reload changes nothing. */
+enum { J_DEMAND, J_SCORE, J_EVERY, J_SIGNAL };
+typedef struct {
+    int op;
+    st_sym_t sym;
+    int prio;
+    double v;
+    st_dur_t interval;
+    char *a, *b; /* every: name; signal: side, reason */
+} jop_t;
+
 /* One loaded build of a strategy: the running one, or one staged by a reload. */
 typedef struct {
     strat_t *rec;
@@ -24,6 +36,11 @@ typedef struct {
     st_plugin_t *plugin;
     bool live;            /* host calls are refused until it is swapped in, and after it is out */
     bool started;         /* init was called: shutdown will be */
+    bool starting;        /* init/on_reload on trial: what it asks is journaled */
+    jop_t *journal;
+    size_t njournal;
+    st_mark_t mark;       /* its config entry, while a reload runs */
+    int index;            /* strategies[index] */
     uint64_t fingerprint; /* kind, path, params and the content of every file it loaded */
     char **keys, **values;
     size_t nparams;
@@ -45,7 +62,9 @@ struct strat {
     bool keep;                  /* staged: still in the config */
     double weight, next_weight;
     bool all_symbols, next_all;
-    bool quarantined;
+    bool quarantined; /* its code is not called (also while failed) */
+    bool failed;      /* its init or on_reload failed at start-up */
+    char *fail_reason;
     uint8_t *watched; /* per symbol id: WATCHED (in that symbol's subscriber list), BOOK_ASKED */
     size_t watched_cap, nwatched;
     every_t *timers[MAX_TIMERS];
@@ -134,11 +153,27 @@ static void unwatch_sym(strat_t *r, st_sym_t sym)
 
 /* --- the host's side of the API (both Lua and plugins) -------------------------------------- */
 
-/* The strategy behind a host call, if its code may act now. */
+/* The strategy behind a host call, if its code may act now: the running build, or a build
+ * starting on trial (whose demands are journaled). */
 static strat_t *acting(void *ctx)
 {
     inst_t *in = ctx;
-    return in->live && !in->rec->quarantined ? in->rec : NULL;
+    return in->starting || (in->live && !in->rec->quarantined) ? in->rec : NULL;
+}
+
+static int journal(inst_t *in, jop_t op)
+{
+    in->journal = st_xrealloc(in->journal, (in->njournal + 1) * sizeof(*in->journal));
+    in->journal[in->njournal++] = op;
+    return 0;
+}
+
+static void journal_free(inst_t *in)
+{
+    for (size_t i = 0; i < in->njournal; i++) free(in->journal[i].a), free(in->journal[i].b);
+    free(in->journal);
+    in->journal = NULL;
+    in->njournal = 0;
 }
 
 static st_sym_t lookup(const strat_t *r, const char *code)
@@ -151,19 +186,27 @@ static void dirty(st_strats_t *h)
     if (h->env.plan_dirty) h->env.plan_dirty(h->env.ctx);
 }
 
-static int demand(void *ctx, const char *code, int prio)
+static int demand_sym(strat_t *r, st_sym_t sym, int prio)
 {
-    strat_t *r = acting(ctx);
-    if (!r) return -ECANCELED;
     if (r->req < 0) return r->req;
-    st_sym_t sym = lookup(r, code);
-    if (prio < 0 || prio > ST_PRIO_NONE) return -EINVAL;
-    int rc = sym == ST_SYM_NONE ? -ENOENT : st_planner_demand(r->h->env.planner, r->req, sym, prio);
+    int rc = st_planner_demand(r->h->env.planner, r->req, sym, prio);
     if (rc) return rc;
     if (prio == ST_PRIO_NONE) unwatch_sym(r, sym);
     else watch_sym(r, sym);
     dirty(r->h);
     return 0;
+}
+
+static int demand(void *ctx, const char *code, int prio)
+{
+    inst_t *in = ctx;
+    strat_t *r = acting(ctx);
+    if (!r) return -ECANCELED;
+    st_sym_t sym = lookup(r, code);
+    if (prio < 0 || prio > ST_PRIO_NONE) return -EINVAL;
+    if (sym == ST_SYM_NONE) return -ENOENT;
+    if (in->starting) return journal(in, (jop_t){.op = J_DEMAND, .sym = sym, .prio = prio});
+    return demand_sym(r, sym, prio);
 }
 
 static int h_watch(void *ctx, const char *code, int prio)
@@ -180,6 +223,12 @@ static int h_emergency(void *ctx, const char *code, double score, char *why, siz
 {
     strat_t *r = acting(ctx);
     if (!r) return -ECANCELED;
+    if (((inst_t *)ctx)->starting) {
+        if (why)
+            snprintf(why, whylen, "emergency_subscribe is not available in init or on_reload (the reload may "
+                                  "still be rolled back): demand 'critical', or call it from a callback");
+        return -EAGAIN;
+    }
     if (r->req < 0) return r->req;
     st_sym_t sym = lookup(r, code);
     if (sym == ST_SYM_NONE) {
@@ -201,7 +250,17 @@ static int h_score(void *ctx, const char *code, double score)
     strat_t *r = acting(ctx);
     if (!r) return -ECANCELED;
     st_sym_t sym = lookup(r, code);
-    return sym == ST_SYM_NONE ? -ENOENT : st_planner_score(r->h->env.planner, sym, score);
+    if (sym == ST_SYM_NONE) return -ENOENT;
+    if (!(score >= 0 && score <= 100)) return -EINVAL;
+    if (((inst_t *)ctx)->starting) return journal(ctx, (jop_t){.op = J_SCORE, .sym = sym, .v = score});
+    return st_planner_score(r->h->env.planner, sym, score);
+}
+
+static void signal_sym(strat_t *r, st_sym_t sym, const char *side, double strength, const char *reason)
+{
+    r->signals++;
+    const st_strats_env_t *e = &r->h->env;
+    if (e->signal) e->signal(e->ctx, r->name, sym, side, strength, reason);
 }
 
 static int h_signal(void *ctx, const char *code, const char *side, double strength, const char *reason)
@@ -210,9 +269,12 @@ static int h_signal(void *ctx, const char *code, const char *side, double streng
     if (!r) return -ECANCELED;
     st_sym_t sym = lookup(r, code);
     if (sym == ST_SYM_NONE) return -ENOENT;
-    r->signals++;
-    const st_strats_env_t *e = &r->h->env;
-    if (e->signal) e->signal(e->ctx, r->name, sym, side ? side : "", strength, reason ? reason : "");
+    side = side ? side : "";
+    reason = reason ? reason : "";
+    if (((inst_t *)ctx)->starting)
+        return journal(ctx, (jop_t){.op = J_SIGNAL, .sym = sym, .v = strength, .a = st_xstrdup(side),
+                                    .b = st_xstrdup(reason)});
+    signal_sym(r, sym, side, strength, reason);
     return 0;
 }
 
@@ -225,11 +287,8 @@ static void on_every(st_timer_t *t, st_time_t now, void *ctx)
     else st_plugin_on_timer(r->cur->plugin, e->name);
 }
 
-static int h_every(void *ctx, int64_t interval, const char *name)
+static int every_named(strat_t *r, int64_t interval, const char *name)
 {
-    strat_t *r = acting(ctx);
-    if (!r) return -ECANCELED;
-    if (interval <= 0 || !name || strlen(name) >= sizeof(r->timers[0]->name)) return -EINVAL;
     every_t *e = NULL;
     for (int i = 0; i < r->ntimers && !e; i++)
         if (!strcmp(r->timers[i]->name, name)) e = r->timers[i];
@@ -243,6 +302,35 @@ static int h_every(void *ctx, int64_t interval, const char *name)
     st_clock_t *c = r->h->env.clock;
     st_clock_timer_start(c, &e->t, st_clock_now(c) + interval, interval);
     return 0;
+}
+
+static int h_every(void *ctx, int64_t interval, const char *name)
+{
+    strat_t *r = acting(ctx);
+    if (!r) return -ECANCELED;
+    if (interval <= 0 || !name || strlen(name) >= sizeof(r->timers[0]->name)) return -EINVAL;
+    if (((inst_t *)ctx)->starting)
+        return journal(ctx, (jop_t){.op = J_EVERY, .interval = interval, .a = st_xstrdup(name)});
+    return every_named(r, interval, name);
+}
+
+/* The trial is over and the build is live: what it asked for while starting happens now, in
+ * order. */
+static void journal_apply(inst_t *in)
+{
+    strat_t *r = in->rec;
+    for (size_t i = 0; i < in->njournal; i++) {
+        const jop_t *j = &in->journal[i];
+        int rc = 0;
+        switch (j->op) {
+        case J_DEMAND: rc = demand_sym(r, j->sym, j->prio); break;
+        case J_SCORE: rc = st_planner_score(r->h->env.planner, j->sym, j->v); break;
+        case J_EVERY: rc = every_named(r, j->interval, j->a); break;
+        case J_SIGNAL: signal_sym(r, j->sym, j->a, j->v, j->b); break;
+        }
+        if (rc < 0) st_log_warn(HOST, "%s: a request made while starting failed: %s", r->name, st_strerror(rc));
+    }
+    journal_free(in);
 }
 
 static int64_t h_now(void *ctx)
@@ -464,6 +552,7 @@ static void inst_free(inst_t *in)
         st_lua_close(in->lua);
     }
     st_plugin_close(in->plugin); /* shutdown if started, then dlclose */
+    journal_free(in);
     for (size_t i = 0; i < in->nparams; i++) free(in->keys[i]), free(in->values[i]);
     free(in->keys);
     free(in->values);
@@ -475,6 +564,7 @@ static inst_t *inst_new(strat_t *rec, const st_strategy_cfg_t *sc)
     inst_t *in = st_xcalloc(1, sizeof(*in));
     in->rec = rec;
     in->kind = sc->kind;
+    in->mark = sc->mark;
     if (sc->params) flatten(in, sc->params, "");
     in->api = (st_host_api_t){.watch = h_watch, .unwatch = h_unwatch, .upgrade_priority = h_watch,
                               .emergency_subscribe = h_emergency, .update_performance_score = h_score,
@@ -497,21 +587,33 @@ static int inst_compile(inst_t *in, const st_strategy_cfg_t *sc, char *err, size
     return rc;
 }
 
-/* Makes in the running build of its strategy and calls init(params). */
-static void inst_start(inst_t *in)
+/* Starts a staged build on trial while the running one (old, or NULL) still runs: init(params),
+ * then on_reload(old's state). What it asks of the host is journaled. Returns 0, or -1 with
+ * the reason (the strategy's file:line and traceback for Lua) in why. */
+static int inst_trial(inst_t *in, inst_t *old, char *why, size_t whylen)
 {
-    strat_t *r = in->rec;
-    r->cur = in;
-    in->live = in->started = true;
+    in->starting = in->started = true;
+    const char *step = "init";
     int rc = in->lua ? st_lua_init(in->lua, (const char *const *)in->keys, (const char *const *)in->values,
                                    in->nparams)
                      : st_plugin_init(in->plugin, &plugin_host, in, (const char *const *)in->keys,
                                       (const char *const *)in->values, in->nparams);
-    if (rc < 0 && in->plugin && !r->quarantined) { /* a Lua init fault counts towards quarantine itself */
-        st_log_error(HOST, "%s: did not start; its demands are released", r->name);
-        r->quarantined = true;
-        release(r);
+    if (rc >= 0 && old) {
+        step = "on_reload";
+        if (old->lua && in->lua) rc = st_lua_on_reload(in->lua, old->lua);
+        else if (old->plugin && in->plugin) rc = st_plugin_on_reload(in->plugin, old->plugin);
     }
+    in->starting = false;
+    if (rc >= 0) return 0;
+    if (in->lua) {
+        st_lua_stats_t ls;
+        st_lua_stats(in->lua, &ls);
+        snprintf(why, whylen, "%s failed: %s", step, ls.last_error);
+    } else {
+        snprintf(why, whylen, "%s refused to start (it returned NULL)", step);
+    }
+    journal_free(in);
+    return -1;
 }
 
 /* --- the set of strategies ------------------------------------------------------------------ */
@@ -536,6 +638,7 @@ static void rec_free(strat_t *r)
     inst_free(r->cur);
     inst_free(r->staged);
     free(r->watched);
+    free(r->fail_reason);
     free(r->name);
     free(r);
 }
@@ -580,6 +683,7 @@ int st_strats_stage(st_strats_t *h, const st_config_t *cfg, st_diags_t *d)
         r->next_weight = sc->weight;
         r->next_all = sc->all_symbols;
         inst_t *in = inst_new(r, sc);
+        in->index = (int)i;
         /* Unchanged (same kind, path, params and file contents): keeps running as it is. */
         if (r->cur && r->cur->kind == sc->kind && fingerprint_of(in, r->cur, sc->path) == r->cur->fingerprint) {
             inst_free(in);
@@ -616,30 +720,78 @@ static void apply_settings(strat_t *r)
     }
 }
 
-/* The staged build replaces the running one: the new code starts, receives the old state, and
- * only then does the old code shut down and go (its plugin handle is closed last). */
+/* The staged build, started on trial, replaces the running one: the old code's timers stop,
+ * it shuts down and goes (its plugin handle is closed last), then the new build is live and
+ * what it asked for while starting happens. */
 static void swap(strat_t *r)
 {
     inst_t *old = r->cur, *neu = r->staged;
     r->staged = NULL;
     stop_timers(r);
     if (r->quarantined) { /* new code, a new chance: a quarantined one holds nothing now */
-        r->quarantined = false;
+        r->quarantined = r->failed = false;
+        free(r->fail_reason);
+        r->fail_reason = NULL;
         sub_remove(&r->h->all, r);
         if (r->all_symbols) sub_add(&r->h->all, r);
     }
-    inst_start(neu);
-    if (old && !r->quarantined) {
-        if (old->lua && neu->lua) st_lua_on_reload(neu->lua, old->lua);
-        else if (old->plugin && neu->plugin) st_plugin_on_reload(neu->plugin, old->plugin);
-    }
     if (old) old->live = false;
     inst_free(old);
+    r->cur = neu;
+    neu->live = true;
+    /* The new build's demands are what it asked for while starting, as after a fresh start:
+     * what the old build held and the new one did not ask for again is released; what it asks
+     * for again does not move the plan. */
+    for (size_t sym = 0; sym < r->watched_cap; sym++) {
+        if (!(r->watched[sym] & WATCHED)) continue;
+        bool again = false;
+        for (size_t i = 0; i < neu->njournal && !again; i++)
+            again = neu->journal[i].op == J_DEMAND && neu->journal[i].sym == (st_sym_t)sym;
+        if (!again) demand_sym(r, (st_sym_t)sym, ST_PRIO_NONE);
+    }
+    journal_apply(neu);
     r->reloads++;
+}
+
+/* A build that did not start at start-up: the strategy is kept by name, failed, never called;
+ * a reload with new code tries again. */
+static void fail(strat_t *r, const char *why)
+{
+    st_log_error(HOST, "%s: did not start: %s", r->name, why);
+    inst_free(r->cur);
+    r->cur = r->staged;
+    r->staged = NULL;
+    r->quarantined = r->failed = true;
+    free(r->fail_reason);
+    r->fail_reason = st_xstrdup(why);
+}
+
+int st_strats_start(st_strats_t *h, bool all_or_nothing, st_diags_t *d)
+{
+    size_t nfailed = 0;
+    char why[2400];
+    for (size_t k = 0; k < h->n + h->nfresh; k++) {
+        strat_t *r = k < h->n ? h->recs[k] : h->fresh[k - h->n];
+        if (!r->keep || !r->staged || r->staged->started) continue;
+        if (inst_trial(r->staged, r->failed ? NULL : r->cur, why, sizeof(why)) == 0) continue;
+        nfailed++;
+        if (all_or_nothing) {
+            const st_mark_t *m = &r->staged->mark;
+            st_diags_add(d, m->file, m->line, m->col, "strategies[%d] \"%s\": %s", r->staged->index, r->name, why);
+        } else {
+            fail(r, why);
+        }
+    }
+    if (nfailed && all_or_nothing) {
+        st_strats_abort(h);
+        return ST_ECONFIG;
+    }
+    return 0;
 }
 
 int st_strats_commit(st_strats_t *h)
 {
+    st_strats_start(h, false, NULL); /* what was not started on trial yet (start-up) */
     int started = 0;
     size_t k = 0;
     for (size_t i = 0; i < h->n; i++) {
@@ -654,7 +806,7 @@ int st_strats_commit(st_strats_t *h)
     for (size_t i = 0; i < h->n; i++) {
         strat_t *r = h->recs[i];
         apply_settings(r);
-        if (r->staged) {
+        if (r->staged && r->staged->started) {
             st_log_info(HOST, "%s: new code swapped in", r->name);
             swap(r);
             started++;
@@ -665,6 +817,7 @@ int st_strats_commit(st_strats_t *h)
         strat_t *r = h->fresh[i];
         h->recs[h->n++] = r;
         apply_settings(r);
+        if (r->failed) continue;
         st_log_info(HOST, "%s: started", r->name);
         swap(r);
         started++;
@@ -746,7 +899,7 @@ void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out)
     memset(out, 0, sizeof(*out));
     out->name = r->name;
     out->kind = r->cur && r->cur->lua ? "lua" : "c";
-    out->state = r->quarantined ? "quarantined" : "running";
+    out->state = r->failed ? "failed" : r->quarantined ? "quarantined" : "running";
     out->ticks = r->ticks;
     out->signals = r->signals;
     out->emergencies = r->emergencies;
@@ -760,12 +913,23 @@ void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out)
         out->mem = ls.mem;
         out->last_error = ls.last_error;
     }
+    if (r->fail_reason) out->last_error = r->fail_reason;
 }
 
 struct st_lua *st_strats_lua(const st_strats_t *h, const char *name)
 {
     const strat_t *r = find(h, name);
     return r && r->cur ? r->cur->lua : NULL;
+}
+
+bool st_strats_watching(const st_strats_t *h, const char *name, st_sym_t sym)
+{
+    const strat_t *r = find(h, name);
+    if (!r || sym >= r->watched_cap || !(r->watched[sym] & WATCHED)) return false;
+    const sublist_t *l = sym < h->nsubs ? &h->subs[sym] : NULL;
+    for (uint32_t i = 0; l && i < l->n; i++)
+        if (l->v[i] == r) return true;
+    return false; /* marked but not listed: a bug the tests catch */
 }
 
 uint64_t st_strats_signals(const st_strats_t *h)

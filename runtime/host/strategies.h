@@ -10,10 +10,10 @@
  * the feeds after the current callback, never from inside one.
  *
  * Reload: st_strats_stage compiles every new or changed strategy (a changed file, or one of
- * the modules it required, its kind, path or params) next to the running ones; nothing running
- * is touched, and a failure leaves everything as it was (st_strats_abort). st_strats_commit then
- * starts the new ones, swaps the changed ones (the new code's init(params), then
- * on_reload(old state), then the old code's shutdown and close), stops removed ones and
+ * the modules it required, its kind, path or params) next to the running ones; st_strats_start
+ * runs the new builds' init and on_reload while the old ones still run; nothing running is
+ * touched until both passed for every strategy, and a failure leaves everything as it was
+ * (st_strats_abort). st_strats_commit then swaps the started builds in, stops removed ones and
  * releases their demands. A strategy's demands and subscriber lists belong to its name, so an
  * unchanged or swapped strategy keeps them: the plan moves only by what differs. */
 #ifndef ST_HOST_STRATEGIES_H
@@ -48,7 +48,7 @@ typedef struct {
 typedef struct st_strat_info {
     const char *name;
     const char *kind; /* "lua", "c" */
-    const char *state; /* "running", "quarantined" */
+    const char *state; /* "running", "quarantined", "failed" (did not start) */
     uint64_t ticks, signals, emergencies, faults, reloads;
     size_t watched; /* symbols in its subscriber lists */
     size_t mem;     /* Lua: bytes its state holds */
@@ -63,7 +63,18 @@ void st_strats_destroy(st_strats_t *h);
  * the strategy's config entry with the file:line of the error. Returns 0 or ST_ECONFIG (the
  * staged ones are then already dropped). */
 int st_strats_stage(st_strats_t *h, const st_config_t *cfg, st_diags_t *d);
-/* Phase two: swaps the staged world in. Returns the number of strategies started or swapped. */
+/* Phase two: starts every staged build on trial while the running builds still run: init(params),
+ * then on_reload(the old build's state). What a build asks of the host while starting (watch,
+ * scores, every, signals) is journaled, and emergency_subscribe is refused, so nothing moves
+ * yet. all_or_nothing (a reload): any failure is a diagnostic at its config entry with the
+ * strategy's file:line, everything staged is dropped (st_strats_abort) and ST_ECONFIG returned.
+ * Otherwise (start-up) a strategy that fails is kept in state "failed" with the reason and
+ * never called. */
+int st_strats_start(st_strats_t *h, bool all_or_nothing, st_diags_t *d);
+/* Phase three: the builds started on trial replace the running ones (the old build's timers
+ * stop, its shutdown runs, then the journal of the new one is applied); removed strategies
+ * release everything. Starts (not all or nothing) what was not started yet. Returns the number
+ * of strategies started or swapped. */
 int st_strats_commit(st_strats_t *h);
 void st_strats_abort(st_strats_t *h);
 
@@ -74,6 +85,8 @@ size_t st_strats_count(const st_strats_t *h);
 void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out);
 /* The Lua state of a running strategy, or NULL (tests, status). */
 struct st_lua *st_strats_lua(const st_strats_t *h, const char *name);
+/* Whether the strategy `name` is in sym's subscriber list (tests, status). */
+bool st_strats_watching(const st_strats_t *h, const char *name, st_sym_t sym);
 /* Signals raised by the running strategies. */
 uint64_t st_strats_signals(const st_strats_t *h);
 

@@ -306,6 +306,14 @@ void st_planner_set_universe(st_planner_t *p, const st_universe_t *u)
     }
 }
 
+static void free_weights(st_planner_t *p)
+{
+    for (size_t i = 0; i < p->nweights; i++) free(p->weights[i].key);
+    free(p->weights);
+    p->weights = NULL;
+    p->nweights = 0;
+}
+
 st_planner_t *st_planner_create(const st_planner_cfg_t *cfg, const st_universe_t *u)
 {
     st_planner_t *p = st_xcalloc(1, sizeof(*p));
@@ -329,7 +337,7 @@ void st_planner_destroy(st_planner_t *p)
     free(p->pending);
     free(p->scratch);
     free(p->scratch2);
-    free(p->weights);
+    free_weights(p);
     free(p);
 }
 
@@ -426,14 +434,12 @@ void st_planner_set_policy(st_planner_t *p, const st_policy_t *pol, st_time_t no
     snprintf(p->pol_name, sizeof(p->pol_name), "%s", pol->name ? pol->name : "-");
     p->pol = *pol;
     p->pol.name = p->pol_name;
-    free(p->weights);
-    p->weights = NULL;
-    p->nweights = 0;
-    if (pol->weights && pol->weights->n) {
+    free_weights(p);
+    if (pol->weights && pol->weights->n) { /* the planner's own copy: the config may go first */
         p->nweights = pol->weights->n;
         p->weights = st_xmalloc(p->nweights * sizeof(*p->weights));
-        memcpy(p->weights, pol->weights->items, p->nweights * sizeof(*p->weights));
-        /* Names point into the config; they are only compared while the policy is set. */
+        for (size_t i = 0; i < p->nweights; i++)
+            p->weights[i] = (st_weight_t){st_xstrdup(pol->weights->items[i].key), pol->weights->items[i].v};
     }
     p->pol.weights = NULL;
     for (int r = 0; r < p->nreq; r++) p->req[r].slot_w = p->req[r].weight * slot_weight(p, p->req[r].name);

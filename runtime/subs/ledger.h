@@ -32,7 +32,7 @@ typedef enum {
     ST_ACK_ERROR          /* any other refusal; the key is retried at the next flush */
 } st_ack_t;
 
-typedef struct {
+typedef struct st_ledger_s {
     uint8_t *state;   /* per key, ST_LK_* */
     uint8_t *reason;  /* per key: the st_ack_t of the latest failure */
     st_time_t *since; /* per key: 1 + when the unsent change was first requested, 0 = none */

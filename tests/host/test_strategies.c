@@ -90,9 +90,10 @@ static void print_diags(const st_diags_t *d)
     for (size_t i = 0; i < d->n; i++) printf("# %s:%d:%d: %s\n", d->items[i].file, d->items[i].line, d->items[i].col, d->items[i].msg);
 }
 
-/* Stages and commits: returns what commit returned, or -1 when staging failed (the diagnostics
- * go to *d when given). */
-static int load(const char *strategies, st_diags_t *out)
+/* Stages, starts on trial (a reload: all or nothing, unless it is the start-up) and commits:
+ * returns what commit returned, or -1 when staging or starting failed (the diagnostics go to *d
+ * when given). */
+static int load_as(const char *strategies, bool all_or_nothing, st_diags_t *out)
 {
     st_diags_t d;
     st_diags_init(&d);
@@ -100,6 +101,7 @@ static int load(const char *strategies, st_diags_t *out)
     if (!w) print_diags(&d);
     assert_non_null(w);
     int rc = st_strats_stage(F.h, w->cfg, &d);
+    if (rc == 0 && all_or_nothing) rc = st_strats_start(F.h, true, &d);
     if (rc == 0) rc = st_strats_commit(F.h);
     else rc = -1;
     st_world_free(F.w);
@@ -107,6 +109,11 @@ static int load(const char *strategies, st_diags_t *out)
     if (out) *out = d;
     else st_diags_free(&d);
     return rc;
+}
+
+static int load(const char *strategies, st_diags_t *out)
+{
+    return load_as(strategies, true, out);
 }
 
 static int setup(void **state)
@@ -410,7 +417,7 @@ static void test_reload_changed_script_carries_state(void **state)
     assert_int_equal(st_planner_replan(F.planner, st_clock_now(&F.clock)), 0);
 
     free(script("s.lua", "local M = {state = {n = 0, version = 2}}\n"
-                         "function M.init() strata.watch('005930', 'high') end\n"
+                         "function M.init() strata.watch('005930', 'high') strata.watch('000660', 'medium') end\n"
                          "function M.on_reload(old) M.state.n = old.n M.state.from = old.version or 1 end\n"
                          "function M.on_trade() M.state.n = M.state.n + 1 end\n"
                          "return M\n"));
@@ -419,7 +426,7 @@ static void test_reload_changed_script_carries_state(void **state)
     assert_int_equal((int)state_num("s", "from"), 1);
     assert_int_equal((int)state_num("s", "version"), 2);
     assert_int_equal(info("s")->reloads, 1);
-    /* the demands (both kept: the strategy's name holds them) do not move the plan */
+    /* the demands the new code asks for again do not move the plan */
     assert_int_equal(st_planner_replan(F.planner, st_clock_now(&F.clock)), 0);
     trade("005930", 900);
     assert_int_equal((int)state_num("s", "n"), 6);
@@ -427,6 +434,13 @@ static void test_reload_changed_script_carries_state(void **state)
     /* params are part of what a strategy is: changing them swaps it too */
     assert_int_equal(load("strategies:\n  - {name: s, kind: lua, path: s.lua, params: {x: 1}}\n", NULL), 1);
     assert_int_equal((int)state_num("s", "n"), 6);
+
+    /* what the new code no longer asks for is released, as after a fresh start */
+    free(script("s.lua", "return {init = function() strata.watch('005930', 'high') end}\n"));
+    assert_int_equal(load(cfg, NULL), 1);
+    assert_int_equal(prio("000660"), ST_PRIO_NONE);
+    assert_int_equal(prio("005930"), ST_PRIO_HIGH);
+    assert_int_equal(info("s")->watched, 1);
 }
 
 /* A module the strategy required changed: the strategy is swapped. */
@@ -496,6 +510,128 @@ static void test_reload_changed_plugin(void **state)
     assert_string_equal(info("c")->kind, "c");
 }
 
+static const char *const TIMED_V1 =
+    "local M = {state = {timers = 0, version = 1, shut = 0}}\n"
+    "function M.init() strata.watch('005930', 'high') strata.every(30, 't') end\n"
+    "function M.on_timer() M.state.timers = M.state.timers + 1 end\n"
+    "function M.shutdown() M.state.shut = 1 end\n"
+    "return M\n";
+
+static bool run_done;
+static void on_run_done(st_timer_t *t, st_time_t now, void *ctx)
+{
+    run_done = true;
+}
+
+/* Runs the simulated clock d further (every timer due by then fires, none after). */
+static void run_for(st_dur_t d)
+{
+    st_timer_t stop;
+    st_timer_init(&stop, on_run_done, NULL);
+    st_clock_timer_start(&F.clock, &stop, st_clock_now(&F.clock) + d, 0);
+    for (run_done = false; !run_done;) ev_run(F.loop, EVRUN_ONCE);
+}
+
+/* Issue 15.2: new code whose init (or on_reload) raises changes nothing: the old build keeps
+ * running with its timers and demands, the new one's requests are never applied, nothing new
+ * starts, and the reason names the script's file:line. */
+static void test_reload_init_fails_changes_nothing(void **state)
+{
+    free(script("s.lua", TIMED_V1));
+    assert_int_equal(load("strategies:\n  - {name: s, kind: lua, path: s.lua}\n", NULL), 1);
+    run_for(65 * ST_SEC);
+    assert_int_equal((int)state_num("s", "timers"), 2);
+
+    free(script("s.lua", "local M = {state = {version = 2}}\n"
+                         "function M.init()\n"
+                         "  strata.watch('000660', 'critical') strata.every(5, 'fast')\n"
+                         "  strata.signal{symbol = '000660', side = 'buy'}\n"
+                         "  error('cannot start')\n"
+                         "end\n"
+                         "return M\n"));
+    free(script("t.lua", "return {init = function() strata.watch('035420', 'high') end}\n"));
+    const char *both = "strategies:\n  - {name: s, kind: lua, path: s.lua}\n  - {name: t, kind: lua, path: t.lua}\n";
+    st_diags_t d;
+    assert_int_equal(load(both, &d), -1);
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.items[0].msg, "strategies[0] \"s\": init failed: "));
+    assert_non_null(strstr(d.items[0].msg, "s.lua:5: cannot start"));
+    assert_int_equal(d.items[0].line, 9); /* strategies[0] in the config world() writes */
+    st_diags_free(&d);
+    /* nothing moved: old code, its timer, its demand; t never started; no signal went out */
+    assert_int_equal((int)state_num("s", "version"), 1);
+    assert_int_equal((int)state_num("s", "shut"), 0);
+    assert_int_equal(st_strats_count(F.h), 1);
+    assert_int_equal(prio("000660"), ST_PRIO_NONE);
+    assert_int_equal(prio("035420"), ST_PRIO_NONE);
+    assert_int_equal(prio("005930"), ST_PRIO_HIGH);
+    assert_int_equal(F.signals, 0);
+    run_for(60 * ST_SEC);
+    assert_int_equal((int)state_num("s", "timers"), 4);
+    assert_string_equal(info("s")->state, "running");
+    assert_int_equal(info("s")->reloads, 0);
+
+    /* on_reload raising is the same */
+    free(script("s.lua", "local M = {state = {version = 3}}\n"
+                         "function M.init() strata.every(5, 'fast') end\n"
+                         "function M.on_reload(old) error('bad state: ' .. old.version) end\n"
+                         "return M\n"));
+    assert_int_equal(load(both, &d), -1);
+    assert_non_null(strstr(d.items[0].msg, "on_reload failed: "));
+    assert_non_null(strstr(d.items[0].msg, "s.lua:3: bad state: 1"));
+    st_diags_free(&d);
+    assert_int_equal((int)state_num("s", "version"), 1);
+    run_for(60 * ST_SEC);
+    assert_int_equal((int)state_num("s", "timers"), 6);
+
+    /* fixed code swaps, and what its init asked for (journaled) happens then */
+    free(script("s.lua", "local M = {state = {version = 4, fast = 0}}\n"
+                         "function M.init() strata.watch('000660', 'critical') strata.every(5, 'fast') end\n"
+                         "function M.on_timer(n) M.state.fast = M.state.fast + 1 end\n"
+                         "return M\n"));
+    assert_int_equal(load(both, NULL), 2);
+    assert_int_equal((int)state_num("s", "version"), 4);
+    assert_int_equal(prio("000660"), ST_PRIO_CRITICAL);
+    assert_int_equal(prio("035420"), ST_PRIO_HIGH);
+    run_for(12 * ST_SEC);
+    assert_int_equal((int)state_num("s", "fast"), 2);
+}
+
+/* Issue 15.2 at start-up: a strategy whose init fails is not started (state failed, with the
+ * reason); the others run. emergency_subscribe is refused while starting. */
+static void test_startup_init_fails(void **state)
+{
+    free(script("bad.lua", "local M = {}\n"
+                           "function M.init() strata.watch('000660', 'high')\n"
+                           "  local ok, why = strata.emergency_subscribe('005930', 150)\n"
+                           "  error(why) end\n"
+                           "function M.on_trade() error('never called') end\n"
+                           "return M\n"));
+    free(script("good.lua", "return {init = function() strata.watch('035420', 'high') end}\n"));
+    assert_int_equal(load_as("strategies:\n  - {name: bad, kind: lua, path: bad.lua, all_symbols: true}\n"
+                             "  - {name: good, kind: lua, path: good.lua}\n", false, NULL), 1);
+    assert_string_equal(info("bad")->state, "failed");
+    assert_non_null(strstr(info("bad")->last_error, "init failed: "));
+    assert_non_null(strstr(info("bad")->last_error, "bad.lua:4: emergency_subscribe is not available in init"));
+    assert_string_equal(info("good")->state, "running");
+    assert_int_equal(prio("000660"), ST_PRIO_NONE);
+    assert_int_equal(prio("035420"), ST_PRIO_HIGH);
+    assert_int_equal(F.emergencies, 0);
+    trade("005930", 900); /* an all_symbols strategy that failed is not called */
+    assert_int_equal(info("bad")->ticks, 0);
+    /* unchanged, it stays failed without failing the reload; fixed, it starts */
+    assert_int_equal(load("strategies:\n  - {name: bad, kind: lua, path: bad.lua, all_symbols: true}\n"
+                          "  - {name: good, kind: lua, path: good.lua}\n", NULL), 0);
+    assert_string_equal(info("bad")->state, "failed");
+    free(script("bad.lua", "return {init = function() strata.watch('000660', 'high') end}\n"));
+    assert_int_equal(load("strategies:\n  - {name: bad, kind: lua, path: bad.lua, all_symbols: true}\n"
+                          "  - {name: good, kind: lua, path: good.lua}\n", NULL), 1);
+    assert_string_equal(info("bad")->state, "running");
+    assert_int_equal(prio("000660"), ST_PRIO_HIGH);
+    trade("005930", 900);
+    assert_int_equal(info("bad")->ticks, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -508,6 +644,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reload_changed_module, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_removed_releases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_changed_plugin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reload_init_fails_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_startup_init_fails, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
