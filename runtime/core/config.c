@@ -170,6 +170,7 @@ static const st_field_t strategy_schema_fields[] = {
     FLD(st_strategy_cfg_t, "instruction_budget", ST_T_INT, instruction_budget, .def = "10000000", .min = 1000,
         .max = 10000000000),
     FLD(st_strategy_cfg_t, "quarantine_after", ST_T_INT, quarantine_after, .def = "5", .min = 1, .max = 1000),
+    FLD(st_strategy_cfg_t, "quarantine_window", ST_T_INT, quarantine_window, .def = "100", .min = 1, .max = 1000000),
     FLD(st_strategy_cfg_t, "params", ST_T_VALUE, params),
 };
 SCHEMA(strategy_schema, st_strategy_cfg_t, "strategy");

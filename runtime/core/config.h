@@ -136,7 +136,8 @@ typedef struct {
     bool all_symbols;           /* ticks of every symbol, not only those it watches */
     int64_t memory_mb;          /* Lua: the state's memory cap */
     int64_t instruction_budget; /* Lua: instructions per callback */
-    int64_t quarantine_after;   /* faults in a row */
+    int64_t quarantine_after;   /* K: K faults within quarantine_window calls quarantine it */
+    int64_t quarantine_window;  /* calls */
     st_value_t *params;
 } st_strategy_cfg_t;
 

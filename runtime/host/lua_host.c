@@ -13,22 +13,45 @@
 
 #define HOOK_EVERY 1000 /* instructions between two looks at the budget */
 #define LOADED "strata.loaded"
+#define PINNED 0.9 /* live share of the memory cap, after a full collection, that faults */
 
 struct st_lua {
     lua_State *L;
     char *name, *dir;
     size_t mem, cap;
+    bool over;    /* past the cap in a callback: the hook collects, then faults if still pinned */
+    bool in_call; /* a guarded call runs */
     uint64_t budget, used;
-    bool tripped;
-    int quarantine_after;
+    bool tripped; /* the callback is over: every instruction of every thread raises trip_msg */
+    char trip_msg[200];
+    int quarantine_after, window;
+    uint64_t *fault_at; /* ring of the call numbers of the last quarantine_after faults */
     const st_host_api_t *api;
     int ref_module, ref_trade, ref_book, ref_strata;
     uint64_t calls, faults, in_row;
     bool quarantined;
     char last_error[2048];
+    char last_msg[400]; /* the last logged fault: "callback: first line", and how often it came again */
+    uint64_t repeats;
+    char mem_where[300]; /* where the allocation refused past the cap was asked for */
     char **sources; /* the files it loaded: the strategy, then what it required */
     size_t nsources;
+    char **warnings; /* strata.<name> uses of functions that do not exist */
+    size_t nwarnings;
 };
+
+/* One callback call: which callback and what to hand it. Its arguments are made inside the
+ * protected call, so nothing a strategy did to its tables or memory can raise outside it. */
+typedef struct {
+    const char *cb;
+    const char *code;     /* the symbol's code, or NULL */
+    const st_tick_t *tick; /* a tick for on_trade / on_orderbook / on_snapshot */
+    const char *arg;      /* on_timer / on_timeslot */
+    bool params;          /* init(params) */
+    const char *const *keys, *const *values;
+    size_t nparams;
+    bool missing; /* the strategy has no such callback */
+} call_t;
 
 static st_lua_t *self(lua_State *L)
 {
@@ -37,6 +60,24 @@ static st_lua_t *self(lua_State *L)
 
 /* --- the allocator: the memory cap ---------------------------------------------------------- */
 
+static void l_hook(lua_State *L, lua_Debug *ar);
+
+/* Where the running Lua code is (reads the call stack only: safe inside the allocator). */
+static void where(lua_State *L, char *buf, size_t len)
+{
+    lua_Debug ar;
+    for (int lv = 0; lua_getstack(L, lv, &ar); lv++) {
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+            snprintf(buf, len, "%s:%d: ", ar.short_src, ar.currentline);
+            return;
+        }
+    }
+}
+
+/* The cap is soft inside a callback: the first allocation past it is granted and arms the
+ * hook, which collects at the next instruction and faults (with the strategy's traceback) if
+ * the state is still pinned near its cap. Past 1.5 x the cap, or outside a callback, an
+ * allocation fails (Lua raises "not enough memory"), with its location noted. */
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     st_lua_t *s = ud;
@@ -46,7 +87,16 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         s->mem -= osize;
         return NULL;
     }
-    if (nsize > osize && s->mem + (nsize - osize) > s->cap) return NULL; /* Lua raises "not enough memory" */
+    if (nsize > osize && s->mem + (nsize - osize) > s->cap) {
+        if (!s->in_call || s->mem + (nsize - osize) > s->cap + s->cap / 2) {
+            if (s->in_call && !s->mem_where[0]) where(s->L, s->mem_where, sizeof(s->mem_where));
+            return NULL;
+        }
+        if (!s->over) {
+            s->over = true;
+            lua_sethook(s->L, l_hook, LUA_MASKCOUNT, 1);
+        }
+    }
     void *p = realloc(ptr, nsize);
     if (p) s->mem = s->mem - osize + nsize;
     return p;
@@ -54,17 +104,63 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 
 /* --- the guarded path ----------------------------------------------------------------------- */
 
+/* Ends the callback: from now on every instruction of this thread and of the main thread
+ * raises (other threads on their next hook), so no pcall, coroutine or message handler in the
+ * script can swallow it. */
+static int trip(st_lua_t *s, lua_State *L)
+{
+    s->tripped = true;
+    lua_sethook(L, l_hook, LUA_MASKCOUNT, 1);
+    if (L != s->L) lua_sethook(s->L, l_hook, LUA_MASKCOUNT, 1);
+    char at[300] = "";
+    where(L, at, sizeof(at)); /* the strategy's line, also from a library call or a hook */
+    lua_pushfstring(L, "%s%s", at, s->trip_msg);
+    return lua_error(L);
+}
+
+/* Charges work done in C (pattern matching, sorting) against the callback's budget. */
+void st_lua_charge(lua_State *L, uint64_t units)
+{
+    st_lua_t *s = self(L);
+    if (!s || !s->in_call) return; /* not a strategy's state (tests), or not in a callback */
+    s->used += units;
+    if (s->tripped || s->used > s->budget) {
+        if (!s->tripped)
+            snprintf(s->trip_msg, sizeof(s->trip_msg), "instruction budget of %llu exceeded (in a library call)",
+                     (unsigned long long)s->budget);
+        trip(s, L);
+    }
+}
+
 static void l_hook(lua_State *L, lua_Debug *ar)
 {
     st_lua_t *s = self(L);
-    if (!s->tripped) {
-        s->used += HOOK_EVERY;
-        if (s->used <= s->budget) return;
-        s->tripped = true;
-        /* From now on every line fails, so a pcall in the script cannot swallow it. */
-        lua_sethook(L, l_hook, LUA_MASKCOUNT | LUA_MASKLINE, 1);
+    if (s->tripped) trip(s, L);
+    if (lua_gethookcount(L) == HOOK_EVERY) s->used += HOOK_EVERY;
+    else lua_sethook(L, l_hook, LUA_MASKCOUNT, HOOK_EVERY); /* back from a memory check */
+    if (s->over) {
+        s->over = false;
+        lua_gc(L, LUA_GCCOLLECT); /* the strategy's own garbage, on its own time */
+        if ((double)s->mem > PINNED * (double)s->cap) {
+            snprintf(s->trip_msg, sizeof(s->trip_msg),
+                     "memory cap of %zu MiB (memory_mb) reached: %.1f MiB still in use after a full collection",
+                     s->cap >> 20, (double)s->mem / (1 << 20));
+            trip(s, L);
+        }
     }
-    luaL_error(L, "instruction budget of %I exceeded", (lua_Integer)s->budget); /* %I: lua_pushfstring's */
+    if (s->used > s->budget) {
+        snprintf(s->trip_msg, sizeof(s->trip_msg), "instruction budget of %llu exceeded",
+                 (unsigned long long)s->budget);
+        trip(s, L);
+    }
+}
+
+static int l_panic(lua_State *L)
+{
+    st_lua_t *s = self(L);
+    st_log_error(HOST, "%s: Lua panic (an error outside any protected call): %s; aborting", s ? s->name : "?",
+                 lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(no message)");
+    return 0; /* Lua aborts */
 }
 
 static int l_msgh(lua_State *L)
@@ -75,56 +171,154 @@ static int l_msgh(lua_State *L)
     return 1;
 }
 
-/* Calls the function below its nargs arguments; leaves nres results on success. */
-static int guarded(st_lua_t *s, int nargs, int nres)
+static void fill_trade(lua_State *L, const st_tick_t *t);
+static void fill_book(lua_State *L, const st_tick_t *t);
+
+/* Runs inside the protected call: looks the callback up (a metamethod of the module table runs
+ * budgeted here), makes its arguments, calls it. */
+static int l_dispatch(lua_State *L)
+{
+    call_t *c = lua_touserdata(L, 1);
+    st_lua_t *s = self(L);
+    int npre = lua_gettop(L) - 1; /* values handed in (on_reload's old state) */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_module);
+    lua_getfield(L, -1, c->cb);
+    if (!lua_isfunction(L, -1)) {
+        c->missing = true;
+        return 0;
+    }
+    int fn = lua_gettop(L);
+    if (c->code) lua_pushstring(L, c->code);
+    if (c->tick) {
+        bool book = c->tick->kind == ST_TICK_ORDERBOOK;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, book ? s->ref_book : s->ref_trade);
+        if (book) fill_book(L, c->tick);
+        else fill_trade(L, c->tick);
+    }
+    if (c->arg) lua_pushstring(L, c->arg);
+    if (c->params) {
+        lua_createtable(L, 0, (int)c->nparams);
+        for (size_t i = 0; i < c->nparams; i++) {
+            lua_pushstring(L, c->values[i]);
+            lua_setfield(L, -2, c->keys[i]);
+        }
+    }
+    for (int i = 0; i < npre; i++) lua_pushvalue(L, 2 + i);
+    lua_call(L, lua_gettop(L) - fn, 0);
+    return 0;
+}
+
+/* Logs a fault once; the same fault again (same callback, same first line) is counted and
+ * logged as "repeated N times" at 10, 100, 1000, ... and when another fault comes. */
+static bool decade(uint64_t n)
+{
+    if (n < 10) return false;
+    while (n % 10 == 0) n /= 10;
+    return n == 1;
+}
+
+static void flush_repeats(st_lua_t *s)
+{
+    if (s->repeats && !decade(s->repeats))
+        st_log_warn(HOST, "%s: %s (repeated %llu times)", s->name, s->last_msg, (unsigned long long)s->repeats);
+    s->repeats = 0;
+}
+
+static void log_fault(st_lua_t *s, const call_t *c)
+{
+    char what[120], first[400];
+    if (!c) snprintf(what, sizeof(what), "loading");
+    else if (c->code) snprintf(what, sizeof(what), "%s(%s)", c->cb, c->code);
+    else if (c->arg) snprintf(what, sizeof(what), "%s(%s)", c->cb, c->arg);
+    else snprintf(what, sizeof(what), "%s", c->cb);
+    int n = (int)ST_MIN2(strcspn(s->last_error, "\n"), (size_t)300);
+    snprintf(first, sizeof(first), "%s: %.*s", c ? c->cb : "loading", n, s->last_error);
+    if (!strcmp(first, s->last_msg)) {
+        if (decade(++s->repeats))
+            st_log_warn(HOST, "%s: %s: %.*s (repeated %llu times)", s->name, what, n, s->last_error,
+                        (unsigned long long)s->repeats);
+        return;
+    }
+    flush_repeats(s);
+    snprintf(s->last_msg, sizeof(s->last_msg), "%s", first);
+    st_log_warn(HOST, "%s: %s: %s", s->name, what, s->last_error);
+}
+
+/* K faults within the last `window` calls (K in a row among them) quarantine the strategy. */
+static void count_fault(st_lua_t *s)
+{
+    size_t k = (size_t)s->quarantine_after;
+    s->fault_at[s->faults % k] = s->calls;
+    s->faults++;
+    s->in_row++;
+    bool over = s->faults >= k && s->calls - s->fault_at[s->faults % k] < (uint64_t)s->window;
+    if (!over || s->quarantined) return;
+    s->quarantined = true;
+    flush_repeats(s);
+    char why[160];
+    if (s->in_row >= k) snprintf(why, sizeof(why), "%llu faults in a row", (unsigned long long)s->in_row);
+    else snprintf(why, sizeof(why), "%zu faults in %llu calls", k, (unsigned long long)(s->calls - s->fault_at[s->faults % k] + 1));
+    st_log_error(HOST, "%s: quarantined after %s; its subscriptions are released", s->name, why);
+    if (s->api && s->api->quarantined) s->api->quarantined(s->api->ctx, why);
+}
+
+/* Calls the function below its nargs arguments (c: l_dispatch's call, or NULL for a chunk);
+ * leaves nres results on success. */
+static int guarded(st_lua_t *s, int nargs, int nres, call_t *c)
 {
     lua_State *L = s->L;
     int base = lua_gettop(L) - nargs;
     lua_pushcfunction(L, l_msgh);
     lua_insert(L, base);
     s->used = 0;
-    s->tripped = false;
+    s->tripped = s->over = false;
+    s->mem_where[0] = '\0';
+    s->in_call = true;
     lua_sethook(L, l_hook, LUA_MASKCOUNT, HOOK_EVERY);
     int rc = lua_pcall(L, nargs, nres, base);
     lua_sethook(L, NULL, 0, 0);
+    s->in_call = false;
+    if (c && c->missing) {
+        lua_settop(L, base - 1);
+        return 1;
+    }
     s->calls++;
     if (rc == LUA_OK) {
         lua_remove(L, base);
         s->in_row = 0;
         return 0;
     }
-    snprintf(s->last_error, sizeof(s->last_error), "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "error");
+    if (rc == LUA_ERRMEM) /* no message handler runs for it: say where and what the cap is */
+        snprintf(s->last_error, sizeof(s->last_error),
+                 "%snot enough memory: an allocation would pass the memory cap of %zu MiB (memory_mb)",
+                 s->mem_where, s->cap >> 20);
+    else
+        snprintf(s->last_error, sizeof(s->last_error), "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "error");
     lua_settop(L, base - 1);
     lua_gc(L, LUA_GCCOLLECT); /* a memory bomb leaves garbage behind */
-    s->faults++;
-    s->in_row++;
-    st_log_warn(HOST, "%s: %s", s->name, s->last_error);
-    if (s->in_row >= (uint64_t)s->quarantine_after && !s->quarantined) {
-        s->quarantined = true;
-        char why[160];
-        snprintf(why, sizeof(why), "%llu faults in a row", (unsigned long long)s->in_row);
-        st_log_error(HOST, "%s: quarantined after %s; its subscriptions are released", s->name, why);
-        if (s->api && s->api->quarantined) s->api->quarantined(s->api->ctx, why);
-    }
+    log_fault(s, c);
+    count_fault(s);
     return -1;
 }
 
-/* Pushes the module's callback `name`; false (nothing pushed) when there is none. */
-static bool callback(st_lua_t *s, const char *name)
+/* Calls the callback c describes with the npre values on the stack after its arguments. */
+static int call(st_lua_t *s, call_t *c, int npre)
 {
-    if (s->quarantined) return false;
-    lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->ref_module);
-    lua_getfield(s->L, -1, name);
-    lua_remove(s->L, -2);
-    if (lua_isfunction(s->L, -1)) return true;
-    lua_pop(s->L, 1);
-    return false;
+    if (s->quarantined) {
+        lua_pop(s->L, npre);
+        return 1;
+    }
+    lua_pushcfunction(s->L, l_dispatch);
+    lua_pushlightuserdata(s->L, c);
+    if (npre) {
+        lua_rotate(s->L, -(npre + 2), 2);
+    }
+    return guarded(s, npre + 1, 0, c);
 }
 
 /* --- the strata module ---------------------------------------------------------------------- */
 
 static void push_book_table(lua_State *L);
-static void fill_book(lua_State *L, const st_tick_t *t);
 
 static int result(lua_State *L, int rc, const char *why)
 {
@@ -299,6 +493,30 @@ static int l_readonly(lua_State *L)
     return luaL_error(L, "the strata module is read-only");
 }
 
+/* strata.<name>: a function of the module, or an error naming what does not exist. */
+static int l_strata_index(lua_State *L)
+{
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
+    if (lua_type(L, 2) == LUA_TSTRING) return luaL_error(L, "strata has no function '%s'", lua_tostring(L, 2));
+    return luaL_error(L, "strata has no function named by a %s", luaL_typename(L, 2));
+}
+
+/* setmetatable without finalizers: Lua runs __gc with hooks off, out of any budget. */
+static int l_setmetatable(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "setmetatable: finalizers (__gc) are not allowed in a strategy");
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
 /* --- the sandbox ---------------------------------------------------------------------------- */
 
 static void add_source(st_lua_t *s, const char *path)
@@ -373,6 +591,10 @@ static void sandbox(st_lua_t *s)
     }
     lua_setglobal(L, "os");
     lua_pop(L, 1);
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, l_setmetatable, 1);
+    lua_setglobal(L, "setmetatable");
+    st_lua_patterns_install(L); /* string.find/match/gmatch/gsub and table.sort on the budget */
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, LOADED);
     lua_pushcfunction(L, l_require);
@@ -381,6 +603,7 @@ static void sandbox(st_lua_t *s)
     lua_newtable(L);
     lua_newtable(L);
     luaL_newlib(L, strata_funcs);
+    lua_pushcclosure(L, l_strata_index, 1);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_readonly);
     lua_setfield(L, -2, "__newindex");
@@ -435,10 +658,12 @@ static void make_tick_tables(st_lua_t *s)
     s->ref_book = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
+/* Raw sets only: a strategy's metatable on a tick table is never run by the host. */
 static void setnum(lua_State *L, const char *k, double v)
 {
+    lua_pushstring(L, k);
     lua_pushnumber(L, v);
-    lua_setfield(L, -2, k);
+    lua_rawset(L, -3);
 }
 
 static void fill_trade(lua_State *L, const st_tick_t *t)
@@ -456,10 +681,12 @@ static void fill_trade(lua_State *L, const st_tick_t *t)
     setnum(L, "best_ask", q->best_ask);
     setnum(L, "time", (double)t->venue_time / ST_SEC);
     setnum(L, "recv_time", (double)t->recv_time / ST_SEC);
+    lua_pushliteral(L, "side");
     lua_pushstring(L, q->side == ST_SIDE_BUY ? "buy" : q->side == ST_SIDE_SELL ? "sell" : "");
-    lua_setfield(L, -2, "side");
+    lua_rawset(L, -3);
+    lua_pushliteral(L, "halted");
     lua_pushboolean(L, (t->flags & ST_TICK_HALTED) != 0);
-    lua_setfield(L, -2, "halted");
+    lua_rawset(L, -3);
 }
 
 static void fill_book(lua_State *L, const st_tick_t *t)
@@ -467,7 +694,14 @@ static void fill_book(lua_State *L, const st_tick_t *t)
     const st_book_t *b = &t->u.book;
     const double *arr[] = {b->ask, b->bid, b->ask_qty, b->bid_qty};
     for (size_t a = 0; a < 4; a++) {
-        lua_getfield(L, -1, book_arrays[a]);
+        lua_pushstring(L, book_arrays[a]);
+        if (lua_rawget(L, -2) != LUA_TTABLE) { /* the strategy replaced it: a new one */
+            lua_pop(L, 1);
+            lua_createtable(L, ST_BOOK_DEPTH, 0);
+            lua_pushstring(L, book_arrays[a]);
+            lua_pushvalue(L, -2);
+            lua_rawset(L, -4);
+        }
         for (int i = 0; i < ST_BOOK_DEPTH; i++) {
             lua_pushnumber(L, arr[a][i]);
             lua_rawseti(L, -2, i + 1);
@@ -478,6 +712,41 @@ static void fill_book(lua_State *L, const st_tick_t *t)
     setnum(L, "total_bid_qty", b->total_bid_qty);
     setnum(L, "time", (double)t->venue_time / ST_SEC);
     setnum(L, "recv_time", (double)t->recv_time / ST_SEC);
+}
+
+/* --- strata check: uses of functions strata does not have ---------------------------------- */
+
+static bool is_ident(char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Every `strata.<name>` in the file whose name is not a strata function is a warning
+ * "file:line: strata.<name> ..." (a plain text scan: a use in a comment counts too). */
+static void scan_uses(st_lua_t *s, const char *path)
+{
+    char *text;
+    size_t len;
+    if (st_file_read(path, &text, &len) != 0) return;
+    int line = 1;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\n') line++;
+        if (len - i < 8 || memcmp(text + i, "strata.", 7) != 0 || (i && (is_ident(text[i - 1]) || text[i - 1] == '.')))
+            continue;
+        size_t j = i + 7, k = j;
+        while (k < len && is_ident(text[k])) k++;
+        if (k == j || k - j > 64) continue;
+        bool known = false;
+        for (const luaL_Reg *f = strata_funcs; f->name && !known; f++)
+            known = strlen(f->name) == k - j && !memcmp(f->name, text + j, k - j);
+        if (known) continue;
+        char w[600];
+        snprintf(w, sizeof(w), "%s:%d: strata.%.*s is not a strata function (strata has no function '%.*s')", path,
+                 line, (int)(k - j), text + j, (int)(k - j), text + j);
+        s->warnings = st_xrealloc(s->warnings, (s->nwarnings + 1) * sizeof(*s->warnings));
+        s->warnings[s->nwarnings++] = st_xstrdup(w);
+    }
+    free(text);
 }
 
 /* --- the interface -------------------------------------------------------------------------- */
@@ -500,6 +769,8 @@ int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errle
     s->cap = cfg->mem_cap ? cfg->mem_cap : 64u << 20;
     s->budget = cfg->budget ? cfg->budget : 10000000u;
     s->quarantine_after = cfg->quarantine_after > 0 ? cfg->quarantine_after : 5;
+    s->window = ST_MAX2(cfg->quarantine_window > 0 ? cfg->quarantine_window : 100, s->quarantine_after);
+    s->fault_at = st_xcalloc((size_t)s->quarantine_after, sizeof(*s->fault_at));
     s->api = cfg->api;
     add_source(s, cfg->path);
     s->L = lua_newstate(l_alloc, s);
@@ -510,6 +781,7 @@ int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errle
         return -ENOMEM;
     }
     *(st_lua_t **)lua_getextraspace(s->L) = s;
+    lua_atpanic(s->L, l_panic);
     sandbox(s);
     make_tick_tables(s);
     char chunk[1100];
@@ -521,7 +793,7 @@ int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errle
         st_lua_close(s);
         return -EINVAL;
     }
-    if (guarded(s, 0, 1) != 0) {
+    if (guarded(s, 0, 1, NULL) != 0) {
         snprintf(err, errlen, "%s", s->last_error);
         st_lua_close(s);
         return -EINVAL;
@@ -533,6 +805,7 @@ int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errle
         return -EINVAL;
     }
     s->ref_module = luaL_ref(s->L, LUA_REGISTRYINDEX);
+    for (size_t i = 0; i < s->nsources; i++) scan_uses(s, s->sources[i]);
     *out = s;
     return 0;
 }
@@ -540,9 +813,13 @@ int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errle
 void st_lua_close(st_lua_t *s)
 {
     if (!s) return;
+    flush_repeats(s);
     if (s->L) lua_close(s->L);
     for (size_t i = 0; i < s->nsources; i++) free(s->sources[i]);
     free(s->sources);
+    for (size_t i = 0; i < s->nwarnings; i++) free(s->warnings[i]);
+    free(s->warnings);
+    free(s->fault_at);
     free(s->name);
     free(s->dir);
     free(s);
@@ -550,48 +827,34 @@ void st_lua_close(st_lua_t *s)
 
 int st_lua_init(st_lua_t *s, const char *const *keys, const char *const *values, size_t n)
 {
-    if (!callback(s, "init")) return 1;
-    lua_createtable(s->L, 0, (int)n);
-    for (size_t i = 0; i < n; i++) {
-        lua_pushstring(s->L, values[i]);
-        lua_setfield(s->L, -2, keys[i]);
-    }
-    return guarded(s, 1, 0);
+    call_t c = {.cb = "init", .params = true, .keys = keys, .values = values, .nparams = n};
+    return call(s, &c, 0);
 }
 
 int st_lua_on_tick(st_lua_t *s, const char *code, const st_tick_t *t)
 {
-    bool book = t->kind == ST_TICK_ORDERBOOK;
-    const char *cb = book ? "on_orderbook" : t->kind == ST_TICK_SNAPSHOT ? "on_snapshot" : "on_trade";
-    if (!callback(s, cb)) return 1;
-    lua_pushstring(s->L, code);
-    lua_rawgeti(s->L, LUA_REGISTRYINDEX, book ? s->ref_book : s->ref_trade);
-    if (book) fill_book(s->L, t);
-    else fill_trade(s->L, t);
-    return guarded(s, 2, 0);
-}
-
-static int call_with_string(st_lua_t *s, const char *cb, const char *arg)
-{
-    if (!callback(s, cb)) return 1;
-    lua_pushstring(s->L, arg);
-    return guarded(s, 1, 0);
+    call_t c = {.cb = t->kind == ST_TICK_ORDERBOOK ? "on_orderbook" : t->kind == ST_TICK_SNAPSHOT ? "on_snapshot"
+                                                                                                 : "on_trade",
+                .code = code, .tick = t};
+    return call(s, &c, 0);
 }
 
 int st_lua_on_timer(st_lua_t *s, const char *name)
 {
-    return call_with_string(s, "on_timer", name);
+    call_t c = {.cb = "on_timer", .arg = name};
+    return call(s, &c, 0);
 }
 
 int st_lua_on_timeslot(st_lua_t *s, const char *slot)
 {
-    return call_with_string(s, "on_timeslot", slot);
+    call_t c = {.cb = "on_timeslot", .arg = slot};
+    return call(s, &c, 0);
 }
 
 int st_lua_shutdown(st_lua_t *s)
 {
-    if (!callback(s, "shutdown")) return 1;
-    return guarded(s, 0, 0);
+    call_t c = {.cb = "shutdown"};
+    return call(s, &c, 0);
 }
 
 /* --- state handed over across a reload ------------------------------------------------------ */
@@ -677,7 +940,7 @@ static void push_state(st_lua_t *s)
 
 int st_lua_on_reload(st_lua_t *s, st_lua_t *old)
 {
-    if (!callback(s, "on_reload")) return 1;
+    if (s->quarantined) return 1;
     push_state(old);
     lua_pushcfunction(s->L, l_copy_in);
     lua_pushlightuserdata(s->L, old->L);
@@ -688,7 +951,8 @@ int st_lua_on_reload(st_lua_t *s, st_lua_t *old)
         lua_pop(s->L, 1);
         lua_pushnil(s->L);
     }
-    return guarded(s, 1, 0);
+    call_t c = {.cb = "on_reload"};
+    return call(s, &c, 1);
 }
 
 /* Raw lookups only: no metamethod (strategy code) runs outside the guarded path. */
@@ -720,8 +984,17 @@ const char *const *st_lua_sources(const st_lua_t *s, size_t *n)
     return (const char *const *)s->sources;
 }
 
+const char *const *st_lua_warnings(const st_lua_t *s, size_t *n)
+{
+    *n = s->nwarnings;
+    return (const char *const *)s->warnings;
+}
+
 void st_lua_stats(const st_lua_t *s, st_lua_stats_t *out)
 {
+    size_t k = (size_t)s->quarantine_after, recent = 0;
+    for (size_t i = 0; i < k && i < s->faults; i++) recent += s->calls - s->fault_at[i] < (uint64_t)s->window;
+    out->fault_rate = s->calls ? (double)recent / (double)ST_MIN2(s->calls, (uint64_t)s->window) : 0;
     out->calls = s->calls;
     out->faults = s->faults;
     out->faults_in_row = s->in_row;

@@ -50,7 +50,8 @@ typedef struct {
     const char *path;        /* the strategy file */
     size_t mem_cap;          /* bytes the state may hold; 0 = 64 MiB */
     uint64_t budget;         /* Lua instructions per callback; 0 = 10 million */
-    int quarantine_after;    /* faults in a row; 0 = 5 */
+    int quarantine_after;    /* K: K faults within quarantine_window calls quarantine it; 0 = 5 */
+    int quarantine_window;   /* calls; 0 = 100 (at least K) */
     const st_host_api_t *api;
 } st_lua_cfg_t;
 
@@ -73,15 +74,26 @@ int st_lua_shutdown(st_lua_t *s);
 int st_lua_on_reload(st_lua_t *s, st_lua_t *old);
 /* The number at the module's state[key] (tests, status); -ENOENT if there is none. */
 int st_lua_state_number(st_lua_t *s, const char *key, double *out);
+/* "file:line: strata.<name> is not a strata function" for each such use in its files. */
+const char *const *st_lua_warnings(const st_lua_t *s, size_t *n);
 /* The files the strategy loaded: its own, then each module it required. */
 const char *const *st_lua_sources(const st_lua_t *s, size_t *n);
 
 typedef struct {
     uint64_t calls, faults, faults_in_row;
+    double fault_rate; /* faults among the last quarantine_window calls, per call */
     size_t mem;       /* bytes held now */
     bool quarantined;
     const char *last_error; /* the latest fault's message and traceback, "" if none */
 } st_lua_stats_t;
 void st_lua_stats(const st_lua_t *s, st_lua_stats_t *out);
+
+/* The budgeted library (lua_patterns.c): string.find, match, gmatch and gsub on a matcher that
+ * charges its steps, and table.sort charged by its size. */
+struct lua_State;
+void st_lua_patterns_install(struct lua_State *L);
+/* Charges units of work done in C to the running callback's instruction budget; past it, the
+ * callback ends (raises). */
+void st_lua_charge(struct lua_State *L, uint64_t units);
 
 #endif

@@ -577,8 +577,9 @@ static int inst_compile(inst_t *in, const st_strategy_cfg_t *sc, char *err, size
 {
     int rc;
     if (sc->kind == ST_STRAT_LUA) {
-        st_lua_cfg_t lc = {sc->name, sc->path, (size_t)sc->memory_mb << 20, (uint64_t)sc->instruction_budget,
-                           (int)sc->quarantine_after, &in->api};
+        st_lua_cfg_t lc = {.name = sc->name, .path = sc->path, .mem_cap = (size_t)sc->memory_mb << 20,
+                           .budget = (uint64_t)sc->instruction_budget, .quarantine_after = (int)sc->quarantine_after,
+                           .quarantine_window = (int)sc->quarantine_window, .api = &in->api};
         rc = st_lua_open(&in->lua, &lc, err, errlen);
     } else {
         rc = st_plugin_open(&in->plugin, sc->name, sc->path, err, errlen);

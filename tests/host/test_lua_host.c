@@ -77,7 +77,7 @@ static char *write_file(const char *name, const char *text)
 static st_lua_t *open_ok(const char *text, size_t cap, uint64_t budget)
 {
     char *path = write_file("s.lua", text);
-    st_lua_cfg_t cfg = {"s", path, cap, budget, 3, &api};
+    st_lua_cfg_t cfg = {.name = "s", .path = path, .mem_cap = cap, .budget = budget, .quarantine_after = 3, .api = &api};
     st_lua_t *s = NULL;
     char err[512] = "";
     int rc = st_lua_open(&s, &cfg, err, sizeof(err));
@@ -196,20 +196,37 @@ static void test_errors_traceback_and_quarantine(void **state)
     assert_non_null(strstr(st.last_error, "stack traceback"));
     assert_non_null(strstr(st.last_error, "s.lua:3: in function"));
     assert_int_equal(st_lua_on_tick(s, "X", &bad), -1);
-    assert_int_equal(st_lua_on_tick(s, "X", &fine), 0); /* the run of faults is broken */
-    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1);
-    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1);
+    assert_int_equal(st_lua_on_tick(s, "X", &fine), 0); /* not in a row, */
     assert_int_equal(fake.quarantined, 0);
-    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1); /* the third in a row */
+    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1); /* but 3 faults in 4 calls (window 100) */
     assert_int_equal(fake.quarantined, 1);
     assert_int_equal(st_lua_on_tick(s, "X", &fine), 1); /* no longer called */
     st_lua_stats(s, &st);
     assert_true(st.quarantined);
-    assert_int_equal(st.faults, 5);
+    assert_int_equal(st.faults, 3);
+    assert_true(st.fault_rate == 0.6); /* 3 faults in 5 calls, loading the script counted */
     st_lua_close(s);
 
+    /* with a window of 3 calls only 3 faults in a row quarantine */
+    char *cpath = write_file("rate.lua", "local M = {}\n"
+                                         "function M.on_trade(sym, t) if t.price > 0 then error('bad') end end\n"
+                                         "return M\n");
+    st_lua_cfg_t rc = {.name = "rate", .path = cpath, .quarantine_after = 3, .quarantine_window = 3, .api = &api};
+    char rerr[256];
+    memset(&fake, 0, sizeof(fake));
+    assert_int_equal(st_lua_open(&s, &rc, rerr, sizeof(rerr)), 0);
+    for (int i = 0; i < 30; i++) st_lua_on_tick(s, "X", i % 3 == 2 ? &fine : &bad);
+    assert_int_equal(fake.quarantined, 0);
+    st_lua_on_tick(s, "X", &bad);
+    st_lua_on_tick(s, "X", &bad);
+    assert_int_equal(fake.quarantined, 0);
+    st_lua_on_tick(s, "X", &bad); /* the third in a row */
+    assert_int_equal(fake.quarantined, 1);
+    st_lua_close(s);
+    free(cpath);
+
     char *path = write_file("broken.lua", "local M = {}\nfunction M.on_trade(sym, t)\n  if then end\nend\nreturn M\n");
-    st_lua_cfg_t cfg = {"broken", path, 0, 0, 3, &api};
+    st_lua_cfg_t cfg = {.name = "broken", .path = path, .mem_cap = 0, .budget = 0, .quarantine_after = 3, .api = &api};
     char err[512];
     assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "broken.lua:3:"));
@@ -252,7 +269,10 @@ static void test_memory_bomb_capped(void **state)
     assert_int_equal(st_lua_on_timer(s, "bomb"), -1);
     st_lua_stats_t st;
     st_lua_stats(s, &st);
-    assert_non_null(strstr(st.last_error, "not enough memory"));
+    /* issue 15.7: the cap, the file:line and the traceback, like any fault */
+    assert_non_null(strstr(st.last_error, "memory cap of 4 MiB (memory_mb) reached"));
+    assert_non_null(strstr(st.last_error, "s.lua:2:"));
+    assert_non_null(strstr(st.last_error, "stack traceback"));
     assert_true(st.mem < (1u << 20)); /* collected after the fault */
     assert_int_equal(st_lua_on_timeslot(s, "lunch"), 0);
     st_lua_close(s);
@@ -293,7 +313,7 @@ static void test_sandbox(void **state)
     assert_int_equal(system(cmd), 0);
     char path[128], err[512];
     snprintf(path, sizeof(path), "%s/bin.lua", dir);
-    st_lua_cfg_t cfg = {"bin", path, 0, 0, 3, &api};
+    st_lua_cfg_t cfg = {.name = "bin", .path = path, .mem_cap = 0, .budget = 0, .quarantine_after = 3, .api = &api};
     assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "attempt to load a binary chunk"));
 }

@@ -87,7 +87,7 @@ static void day_open(day_t *d, uint64_t seed, const char *name, const char *scri
                             .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
                             .utc_offset = 9 * 3600};
     d->m = st_simmkt_create(&p, &d->u, d->start);
-    st_lua_cfg_t cfg = {name, script, 0, 0, 3, &api};
+    st_lua_cfg_t cfg = {.name = name, .path = script, .quarantine_after = 3, .api = &api};
     char err[512];
     assert_int_equal(st_lua_open(&d->s, &cfg, err, sizeof(err)), 0);
 }
