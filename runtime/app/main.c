@@ -110,9 +110,14 @@ static void print_diags(const st_diags_t *d)
 /* Compiles every Lua strategy and loads every plugin, as a reload's first phase does (nothing
  * is started): each failure is a diagnostic at the strategy's entry, carrying the strategy
  * file's own file:line. */
+static void check_warn(void *ctx, const char *msg)
+{
+    fprintf(stderr, "warning: %s\n", msg);
+}
+
 static void check_strategies(const st_config_t *cfg, st_diags_t *d)
 {
-    st_strats_env_t env = {0};
+    st_strats_env_t env = {.warn = check_warn};
     st_strats_t *h = st_strats_create(&env);
     st_strats_stage(h, cfg, d);
     st_strats_destroy(h);

@@ -536,8 +536,9 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     }
     rt->nlast_price = rt->syms.n;
     rt->last_price = st_xcalloc(rt->nlast_price + 1, sizeof(double));
-    st_strats_env_t se = {&rt->clock,       &rt->syms,    rt->planner, on_plan_dirty,
-                          strat_emergency, strat_book, strat_signal, rt};
+    st_strats_env_t se = {.clock = &rt->clock, .syms = &rt->syms, .planner = rt->planner,
+                          .plan_dirty = on_plan_dirty, .emergency = strat_emergency, .orderbook = strat_book,
+                          .signal = strat_signal, .ctx = rt};
     rt->strats = st_strats_create(&se);
     rc = st_strats_stage(rt->strats, cfg, diags);
     if (rc) return rc;

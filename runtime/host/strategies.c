@@ -698,6 +698,12 @@ int st_strats_stage(st_strats_t *h, const st_config_t *cfg, st_diags_t *d)
             continue;
         }
         r->staged = in;
+        size_t nw = 0;
+        const char *const *w = in->lua ? st_lua_warnings(in->lua, &nw) : NULL;
+        for (size_t k = 0; k < nw; k++) {
+            if (h->env.warn) h->env.warn(h->env.ctx, w[k]);
+            else st_log_warn(HOST, "%s: %s", sc->name, w[k]);
+        }
     }
     if (d->n > errors) {
         st_strats_abort(h);
@@ -911,6 +917,7 @@ void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out)
         st_lua_stats_t ls;
         st_lua_stats(r->cur->lua, &ls);
         out->faults = ls.faults;
+        out->fault_rate = ls.fault_rate;
         out->mem = ls.mem;
         out->last_error = ls.last_error;
     }

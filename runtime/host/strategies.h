@@ -43,6 +43,9 @@ typedef struct {
     void (*signal)(void *ctx, const char *strategy, st_sym_t sym, const char *side, double strength,
                    const char *reason);
     void *ctx;
+    /* A warning about a strategy's code ("file:line: strata.buy is not a strata function");
+     * may be NULL (then it is logged). */
+    void (*warn)(void *ctx, const char *msg);
 } st_strats_env_t;
 
 typedef struct st_strat_info {
@@ -50,6 +53,7 @@ typedef struct st_strat_info {
     const char *kind; /* "lua", "c" */
     const char *state; /* "running", "quarantined", "failed" (did not start) */
     uint64_t ticks, signals, emergencies, faults, reloads;
+    double fault_rate; /* Lua: faults per call over its last quarantine_window calls */
     size_t watched; /* symbols in its subscriber lists */
     size_t mem;     /* Lua: bytes its state holds */
     const char *last_error;

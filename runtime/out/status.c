@@ -39,6 +39,7 @@ void st_status_add_strategies(cJSON *o, const st_status_t *s)
         num(e, "signals", (double)si->signals);
         num(e, "emergencies", (double)si->emergencies);
         num(e, "faults", (double)si->faults);
+        num(e, "fault_rate", si->fault_rate);
         num(e, "watched", (double)si->watched);
         num(e, "memory_bytes", (double)si->mem);
         num(e, "reloads", (double)si->reloads);
@@ -274,13 +275,15 @@ char *st_status_metrics(const st_status_t *s)
         {"strata_strategy_faults_total", "counter", "Failed strategy callbacks"},
         {"strata_strategy_memory_bytes", "gauge", "Memory held by the strategy's Lua state"},
         {"strata_strategy_quarantined", "gauge", "1 when the strategy is quarantined"},
+        {"strata_strategy_fault_ratio", "gauge", "Faults per call over the strategy's last quarantine_window calls"},
     };
     for (size_t m = 0; m < ST_ARRAY_SIZE(per); m++) {
         head(&b, per[m].name, per[m].type, per[m].help);
         for (size_t i = 0; i < s->nstrategies; i++) {
             const st_strat_info_t *si = &s->strategies[i];
             double v = m == 0 ? (double)si->ticks : m == 1 ? (double)si->signals : m == 2 ? (double)si->emergencies
-                     : m == 3 ? (double)si->faults : m == 4 ? (double)si->mem : !strcmp(si->state, "quarantined");
+                     : m == 3 ? (double)si->faults : m == 4 ? (double)si->mem
+                     : m == 5 ? !strcmp(si->state, "quarantined") : si->fault_rate;
             sb_printf(&b, "%s{strategy=\"%s\",kind=\"%s\"} %.17g\n", per[m].name, label(si->name, l1, sizeof(l1)),
                       label(si->kind, l2, sizeof(l2)), v);
         }

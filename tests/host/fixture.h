@@ -136,7 +136,8 @@ static inline int setup(void **state)
     F.planner = st_planner_create(&pc, &F.w->universe);
     st_policy_t pol = {.name = "test", .realtime = 10, .semi = 10, .indices = 5, .reserve = 5, .poll_scale = 1};
     st_planner_set_policy(F.planner, &pol, st_clock_now(&F.clock));
-    st_strats_env_t env = {&F.clock, &F.syms, F.planner, on_dirty, on_emergency, on_book_ask, on_signal, NULL};
+    st_strats_env_t env = {.clock = &F.clock, .syms = &F.syms, .planner = F.planner, .plan_dirty = on_dirty,
+                           .emergency = on_emergency, .orderbook = on_book_ask, .signal = on_signal};
     F.h = st_strats_create(&env);
     return 0;
 }

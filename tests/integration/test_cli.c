@@ -164,7 +164,7 @@ static char *write_config(const char *name, const char *clock, const char *marke
  * strategy passes. */
 static void test_check_compiles_strategies(void **state)
 {
-    free(st_test_write(dir, "good.lua", "local M = {}\nfunction M.on_trade(sym, t) end\nreturn M\n"));
+    free(st_test_write(dir, "good.lua", "local M = {}\nfunction M.on_trade(sym, t)\n  strata.buy(sym)\nend\nreturn M\n"));
     free(st_test_write(dir, "bad.lua", "local M = {}\nfunction M.on_trade(sym, t)\n  if then end\nend\nreturn M\n"));
     free(st_test_write(dir, "fake.so", "not a shared object\n"));
     char *cfg = write_config("strat.yaml", "speed: 0", "",
@@ -183,6 +183,8 @@ static void test_check_compiles_strategies(void **state)
         assert_non_null(strstr(err, want[i]));
     }
     assert_null(strstr(err, "\"good\""));
+    snprintf(want[0], sizeof(want[0]), "warning: %s/good.lua:3: strata.buy is not a strata function", dir);
+    assert_non_null(strstr(err, want[0])); /* issue 15.8: a warning, not an error */
     assert_non_null(strstr(err, "2 errors"));
     free(out), free(err), free(cfg);
 }

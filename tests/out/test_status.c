@@ -33,7 +33,7 @@ static st_status_t snapshot(void)
     s.signals.emitted = 37, s.signals.suppressed = 4, s.signals.dropped = 2, s.signals.queued = 1;
     strats[0] = (st_strat_info_t){.name = "gap", .kind = "lua", .state = "running", .ticks = 1000, .signals = 37,
                                   .watched = 37, .mem = 65536, .last_error = ""};
-    strats[1] = (st_strat_info_t){.name = "odd \"name\"\\", .kind = "c", .state = "quarantined", .faults = 5,
+    strats[1] = (st_strat_info_t){.name = "odd \"name\"\\", .kind = "c", .state = "quarantined", .faults = 5, .fault_rate = 0.05,
                                   .last_error = ""};
     s.strategies = strats, s.nstrategies = 2;
     return s;
@@ -66,7 +66,7 @@ static void test_status_json(void **state)
         {"tiers.semi_realtime", 15}, {"tiers.polling", 368}, {"tiers.indices", 5}, {"coalescer.requests", 67},
         {"coalescer.messages", 65}, {"coalescer.latency_p99_ms", 4194}, {"limiter.penalty", 0.5},
         {"plan.promotions", 33}, {"plan.emergencies", 4}, {"signals.total", 37}, {"signals.dropped", 2},
-        {"strategies.0.ticks", 1000}, {"strategies.0.memory_bytes", 65536}, {"strategies.1.faults", 5},
+        {"strategies.0.ticks", 1000}, {"strategies.0.memory_bytes", 65536}, {"strategies.1.faults", 5}, {"strategies.1.fault_rate", 0.05},
         {"reloads.failed", 1},
     };
     for (size_t i = 0; i < ST_ARRAY_SIZE(want); i++) {
@@ -111,6 +111,7 @@ static void test_metrics_format(void **state)
         {"strata_time_slot_info{slot=\"golden_time\"}", 1}, {"strata_plan_promotions_total", 33},
         {"strata_strategy_ticks_total{strategy=\"gap\",kind=\"lua\"}", 1000},
         {"strata_strategy_quarantined{strategy=\"odd \\\"name\\\"\\\\\",kind=\"c\"}", 1},
+        {"strata_strategy_fault_ratio{strategy=\"odd \\\"name\\\"\\\\\",kind=\"c\"}", 0.05},
         {"strata_strategy_memory_bytes{strategy=\"gap\",kind=\"lua\"}", 65536}, {"strata_ticks_total", 123456},
     };
     for (size_t i = 0; i < ST_ARRAY_SIZE(want); i++) {
