@@ -432,6 +432,7 @@ static void on_refused(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, v
 static void on_tick(const st_tick_t *t, void *ctx)
 {
     st_runtime_t *rt = ctx;
+    st_planner_success(rt->planner, t->sym); /* data came: the run of failures is broken */
     if (t->kind != ST_TICK_ORDERBOOK && t->sym < rt->nlast_price) rt->last_price[t->sym] = t->u.trade.price;
     st_strats_tick(rt->strats, t);
 }

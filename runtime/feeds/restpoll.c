@@ -54,14 +54,16 @@ static void retry_all(st_restpoll_t *rp, const call_t *c, st_time_t now)
     for (size_t i = 0; i < c->n; i++) st_poller_retry(&rp->poller, c->syms[i], now);
 }
 
+/* Every miss is one failure for the planner, which counts them in a row (any data for the
+ * symbol is a success there) against risk.failure_threshold; the log says so once. */
 static void missed(st_restpoll_t *rp, st_sym_t sym, st_time_t now)
 {
     if (++rp->misses[sym] == rp->cfg.failure_threshold) {
         rp->st.failures++;
         st_log_warn(FEED, "%s: %s missing from %d quotation answers in a row", rp->cfg.name,
                     st_symtab_code(rp->cfg.syms, sym), rp->cfg.failure_threshold);
-        if (rp->cfg.on_failure) rp->cfg.on_failure(rp->cfg.ctx, sym);
     }
+    if (rp->cfg.on_failure) rp->cfg.on_failure(rp->cfg.ctx, sym);
     st_poller_retry(&rp->poller, sym, now);
 }
 

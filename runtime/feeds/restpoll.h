@@ -47,7 +47,7 @@ typedef struct {
                               size_t n);
     bool (*ready)(void *ctx); /* may calls go out (a token, …)? NULL = always */
     void (*on_snapshot)(void *ctx, const st_tick_t *t);
-    void (*on_failure)(void *ctx, st_sym_t sym);
+    void (*on_failure)(void *ctx, st_sym_t sym); /* sym was missing from an answer: every miss */
     void *ctx;
 } st_restpoll_cfg_t;
 

@@ -2,7 +2,7 @@
  * every symbol refreshed within its interval, batched 30 to a call, never over the venue's
  * rate (the simulator's own accounting); the access token cached (0600, no secret) and reused
  * by the next process; a burst of EGW00201 slows the limiter and it recovers; a symbol the
- * venue never answers for is reported after three misses in a row. */
+ * venue never answers for is reported at each miss (the planner counts them in a row). */
 #include "feed_harness.h"
 
 #include "feeds/kis_rest.h"
@@ -152,8 +152,9 @@ static void test_rate_errors_slow_down_then_recover(void **state)
     h_close(h);
 }
 
-/* A symbol the venue does not know is missing from every answer: after three in a row the
- * feed reports it (the runtime tells the planner, which excludes it for a cool-down). */
+/* A symbol the venue does not know is missing from every answer: the feed reports each miss
+ * (the runtime tells the planner, which excludes it after risk.failure_threshold in a row;
+ * tests/integration/test_rest_failures.c). */
 static bool refused_one(h_t *h)
 {
     return h->refused >= 1;

@@ -1,0 +1,80 @@
+/* Issue 15.11, end to end: risk.failure_threshold counts consecutive failures. The runtime on a
+ * KIS feed against strata-exsim polls a universe with one symbol the venue does not know; it
+ * must be excluded after exactly failure_threshold (3) missing answers, not after 3 x 3 (the
+ * poller once counted its own three before telling the planner once), while the symbols the
+ * venue answers for, each answer a success, are never excluded. */
+#include "../test.h"
+#include "../exsim/spawn.h"
+
+#include "app/runtime.h"
+#include "core/log.h"
+#include "core/res.h"
+
+#include <sys/wait.h>
+
+#define SPEED "400"
+
+static st_runtime_t rt;
+static st_sym_t bogus;
+
+static void test_excluded_after_threshold(void **state)
+{
+    char *dir = st_test_tmpdir();
+    pid_t pid = 0;
+    int port = exsim_spawn_with(SPEED, "2026-11-23 09:00", "--duration", "600s", &pid);
+    assert_true(port > 0);
+    setenv("KIS_FAIL_KEY", "fail-app-key", 1);
+    setenv("KIS_FAIL_SECRET", "fail-app-secret", 1);
+    free(st_test_write(dir, "universe.csv", "code,name,market,sector\n005930,삼성전자,KOSPI,전기전자\n"
+                                            "000660,SK하이닉스,KOSPI,전기전자\n999990,없는종목,KOSPI,기타\n"));
+    char yaml[2048];
+    snprintf(yaml, sizeof(yaml),
+             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 09:00\", stop: \"09:01:50\", speed: " SPEED "}\n"
+             "  log: {file: %s/strata.log, level: debug}\n"
+             "market:\n  universe: %s/universe.csv\n  indices: %s/config/indices.csv\n  watch_universe: medium\n"
+             "tiers: {polling: {min_interval: 15s, medium: 15s}}\n"
+             "risk: {failure_threshold: 3, exclusion_cooldown: 1h}\n"
+             "feeds:\n  - name: kis\n    kind: kis\n    ws_url: ws://127.0.0.1:%d/\n    rest_url: http://127.0.0.1:%d\n"
+             "    stall_timeout: 1h\n    token_dir: %s/tokens\n"
+             "    keys: [{app_key_env: KIS_FAIL_KEY, app_secret_env: KIS_FAIL_SECRET}]\n"
+             "status: {enabled: false}\n",
+             dir, dir, STRATA_SOURCE_DIR, port, port, dir);
+    char *cfg = st_test_write(dir, "fail.yaml", yaml);
+    FILE *out = fopen("/dev/null", "w");
+    st_diags_t d;
+    st_diags_init(&d);
+    int rc = st_runtime_init(&rt, cfg, out, &d);
+    for (size_t i = 0; i < d.n; i++) printf("# %s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col, d.items[i].msg);
+    assert_int_equal(rc, 0);
+    st_diags_free(&d);
+    bogus = st_symtab_find(&rt.syms, "999990", 6);
+    assert_int_equal(st_runtime_run(&rt), 0);
+    const st_plan_entry_t *e = st_planner_entry(rt.planner, bogus);
+    bool excluded = (e->flags & ST_PLAN_EXCLUDED) != 0;
+    int failures = e->failures; /* excluded, it is polled no more: no further misses */
+    const st_plan_entry_t *g1 = st_planner_entry(rt.planner, st_symtab_find(&rt.syms, "005930", 6));
+    const st_plan_entry_t *g2 = st_planner_entry(rt.planner, st_symtab_find(&rt.syms, "000660", 6));
+    bool good_excluded = ((g1->flags | g2->flags) & ST_PLAN_EXCLUDED) != 0;
+    int good_failures = g1->failures + g2->failures;
+    st_runtime_free(&rt);
+    fclose(out);
+    kill(pid, SIGTERM);
+    exsim_reap(pid);
+    printf("# 999990 excluded: %s after %d failures in a row; the answered symbols: %d failures\n",
+           excluded ? "yes" : "no", failures, good_failures);
+    assert_true(excluded);
+    assert_int_equal(failures, 3);
+    assert_false(good_excluded);
+    assert_int_equal(good_failures, 0);
+    free(cfg);
+    assert_int_equal(st_test_rmtree(dir), 0);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_excluded_after_threshold),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
