@@ -50,6 +50,11 @@ int st_log_open(st_log_level_t level, st_log_format_t fmt, const char *path)
     return 0;
 }
 
+int st_log_fd(void)
+{
+    return L.fp ? fileno(L.fp) : 2;
+}
+
 void st_log_close(void)
 {
     if (L.fp) fclose(L.fp);

@@ -38,6 +38,8 @@ void st_log_(st_log_level_t lvl, const char *sys, const char *fmt, ...) ST_PRINT
  * stays in place on failure). */
 int st_log_open(st_log_level_t level, st_log_format_t fmt, const char *path);
 void st_log_close(void);
+/* The descriptor log lines go to (2 for stderr): for a signal handler's last words. */
+int st_log_fd(void);
 /* The time source for log lines: returns µs since the epoch. NULL restores the wall clock. */
 void st_log_set_time_source(st_time_t (*now)(void *), void *ctx);
 int st_log_level_parse(const char *s, st_log_level_t *out);

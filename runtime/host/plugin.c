@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,80 @@ struct st_plugin {
     void *state;
     bool started;
 };
+
+/* --- a fatal signal while a plugin runs ------------------------------------------------------
+ * Plugins run in strata's process and are trusted: a crash in one ends the process. Before it
+ * does, the handler names the plugin and the callback (in the log and on stderr), then puts
+ * back whatever handled the signal before (the default action: a core dump; or a sanitizer's)
+ * and raises it again. */
+
+static const char *volatile running_plugin, *volatile running_callback;
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+static struct sigaction previous[sizeof(fatal_signals) / sizeof(fatal_signals[0])];
+
+static size_t append(char *buf, size_t n, size_t cap, const char *s)
+{
+    while (*s && n + 1 < cap) buf[n++] = *s++;
+    buf[n] = '\0';
+    return n;
+}
+
+static void on_fatal(int sig)
+{
+    size_t i = 0;
+    while (i < ST_ARRAY_SIZE(fatal_signals) && fatal_signals[i] != sig) i++;
+    const char *plugin = running_plugin, *cb = running_callback;
+    if (plugin) {
+        static const char *const names[] = {"SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGABRT"};
+        char msg[512];
+        size_t n = append(msg, 0, sizeof(msg), "strata: fatal signal ");
+        n = append(msg, n, sizeof(msg), i < ST_ARRAY_SIZE(names) ? names[i] : "?");
+        n = append(msg, n, sizeof(msg), " in plugin '");
+        n = append(msg, n, sizeof(msg), plugin);
+        n = append(msg, n, sizeof(msg), "' (");
+        n = append(msg, n, sizeof(msg), cb ? cb : "?");
+        n = append(msg, n, sizeof(msg), "): strata dies with the signal's default action (core dump kept)\n");
+        int fd = st_log_fd();
+        (void)!write(fd, msg, n);
+        if (fd != 2) (void)!write(2, msg, n);
+    }
+    if (i < ST_ARRAY_SIZE(fatal_signals)) sigaction(sig, &previous[i], NULL);
+    else signal(sig, SIG_DFL);
+    raise(sig); /* pending until the handler returns; a faulting instruction also faults again */
+}
+
+/* Puts on_fatal in front of each fatal signal's handler where it is not already (someone may
+ * have replaced it since: a test framework, a library). */
+static void install_handlers(void)
+{
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_DISABLE)) { /* a stack overflow needs one */
+        static char alt[1 << 16];
+        stack_t ss = {.ss_sp = alt, .ss_size = sizeof(alt)};
+        sigaltstack(&ss, NULL);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_fatal;
+    sa.sa_flags = SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < ST_ARRAY_SIZE(fatal_signals); i++) {
+        struct sigaction now;
+        if (sigaction(fatal_signals[i], NULL, &now) == 0 && now.sa_handler != on_fatal)
+            sigaction(fatal_signals[i], &sa, &previous[i]);
+    }
+}
+
+/* Runs a plugin's callback with its name and the callback's known to the handler. */
+#define IN_PLUGIN(p, cb, call)                                                                                    \
+    do {                                                                                                           \
+        const char *was_plugin = running_plugin, *was_cb = running_callback;                                       \
+        running_plugin = (p)->name;                                                                                \
+        running_callback = (cb);                                                                                   \
+        call;                                                                                                      \
+        running_plugin = was_plugin;                                                                               \
+        running_callback = was_cb;                                                                                 \
+    } while (0)
 
 /* A private copy of the file: dlopen of a path it has seen returns the already loaded code. */
 static int copy_file(const char *from, char *to, size_t tolen)
@@ -53,6 +128,7 @@ static int copy_file(const char *from, char *to, size_t tolen)
 
 int st_plugin_open(st_plugin_t **out, const char *name, const char *path, char *err, size_t errlen)
 {
+    install_handlers();
     char copy[512];
     int rc = copy_file(path, copy, sizeof(copy));
     if (rc) {
@@ -102,7 +178,7 @@ int st_plugin_init(st_plugin_t *p, const strata_host_t *host, void *h, const cha
         p->started = true;
         return 0;
     }
-    p->state = p->d->init(host, h, keys, values, n);
+    IN_PLUGIN(p, "init", p->state = p->d->init(host, h, keys, values, n));
     if (!p->state) {
         st_log_error(HOST, "plugin %s: init refused to start", p->name);
         return -ECANCELED;
@@ -113,32 +189,34 @@ int st_plugin_init(st_plugin_t *p, const strata_host_t *host, void *h, const cha
 
 int st_plugin_on_tick(st_plugin_t *p, const char *code, const st_tick_t *t)
 {
-    void (*cb)(void *, const char *, const strata_tick_t *) = t->kind == ST_TICK_ORDERBOOK ? p->d->on_orderbook
-                                                              : t->kind == ST_TICK_SNAPSHOT ? p->d->on_snapshot
-                                                                                             : p->d->on_trade;
+    bool book = t->kind == ST_TICK_ORDERBOOK, snap = t->kind == ST_TICK_SNAPSHOT;
+    void (*cb)(void *, const char *, const strata_tick_t *) = book ? p->d->on_orderbook
+                                                              : snap ? p->d->on_snapshot
+                                                                     : p->d->on_trade;
     if (!cb || !p->started) return 1;
-    cb(p->state, code, (const strata_tick_t *)(const void *)t);
+    IN_PLUGIN(p, book ? "on_orderbook" : snap ? "on_snapshot" : "on_trade",
+              cb(p->state, code, (const strata_tick_t *)(const void *)t));
     return 0;
 }
 
 int st_plugin_on_timer(st_plugin_t *p, const char *name)
 {
     if (!p->d->on_timer || !p->started) return 1;
-    p->d->on_timer(p->state, name);
+    IN_PLUGIN(p, "on_timer", p->d->on_timer(p->state, name));
     return 0;
 }
 
 int st_plugin_on_timeslot(st_plugin_t *p, const char *slot)
 {
     if (!p->d->on_timeslot || !p->started) return 1;
-    p->d->on_timeslot(p->state, slot);
+    IN_PLUGIN(p, "on_timeslot", p->d->on_timeslot(p->state, slot));
     return 0;
 }
 
 void st_plugin_close(st_plugin_t *p)
 {
     if (!p) return;
-    if (p->started && p->d->shutdown) p->d->shutdown(p->state);
+    if (p->started && p->d->shutdown) IN_PLUGIN(p, "shutdown", p->d->shutdown(p->state));
     dlclose(p->dl);
     free(p->name);
     free(p);
@@ -149,7 +227,7 @@ int st_plugin_on_reload(st_plugin_t *p, st_plugin_t *old)
     const strata_plugin_t *d = p->d;
     bool has = d->size >= offsetof(strata_plugin_t, on_reload) + sizeof(d->on_reload) && d->on_reload;
     if (!has || !p->started || !old->started) return 1;
-    d->on_reload(p->state, old->state, old->d->version ? old->d->version : "");
+    IN_PLUGIN(p, "on_reload", d->on_reload(p->state, old->state, old->d->version ? old->d->version : ""));
     return 0;
 }
 

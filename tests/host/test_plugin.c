@@ -6,7 +6,11 @@
 #include "../test.h"
 
 #include "core/log.h"
+#include "core/res.h"
 #include "host/plugin.h"
+
+#include <signal.h>
+#include <sys/wait.h>
 
 typedef struct {
     char calls[16][96];
@@ -107,12 +111,65 @@ static void test_bad_plugins_refused(void **state)
     refused("/nonexistent/plugin.so", "ghost", "cannot read /nonexistent/plugin.so");
 }
 
+/* Issue 15.10: a fatal signal in a plugin's callback is logged with the plugin and the callback,
+ * then the process dies of that signal (its default action; under ASan the sanitizer's report
+ * follows). Each crash runs in a child process. */
+static void crash_child(const char *how, int sig)
+{
+    char *dir = st_test_tmpdir(), log[300];
+    snprintf(log, sizeof(log), "%s/crash.log", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL); /* cmocka's own handlers out of the way: strata's run first */
+        signal(SIGFPE, SIG_DFL);
+        signal(SIGABRT, SIG_DFL);
+        st_log_open(ST_LL_WARN, ST_LOG_TEXT, log);
+        st_plugin_t *p;
+        char err[512];
+        if (st_plugin_open(&p, "crashy", PLUGIN_CRASH, err, sizeof(err)) != 0) _exit(3);
+        const char *k[] = {"how"}, *v[] = {how};
+        rec_t r = {0};
+        if (st_plugin_init(p, &host, &r, k, v, 1) != 0) _exit(4);
+        st_tick_t t = trade(100);
+        st_plugin_on_tick(p, "005930", &t);
+        _exit(0); /* not reached */
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    char *text = NULL;
+    assert_int_equal(st_file_read(log, &text, NULL), 0);
+    printf("# %s: %s", how, text);
+    char want[128];
+    snprintf(want, sizeof(want), "strata: fatal signal %s in plugin 'crashy' (on_trade)",
+             sig == SIGSEGV ? "SIGSEGV" : sig == SIGFPE ? "SIGFPE" : "SIGABRT");
+    assert_non_null(strstr(text, want));
+#if !defined(__SANITIZE_ADDRESS__)
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), sig);
+#else
+    assert_false(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+#endif
+    free(text);
+    assert_int_equal(st_test_rmtree(dir), 0);
+    free(dir);
+}
+
+static void test_fatal_signal_names_the_plugin(void **state)
+{
+    crash_child("segv", SIGSEGV);
+    crash_child("fpe", SIGFPE);
+    crash_child("abort", SIGABRT);
+}
+
 int main(void)
 {
     st_log_open(ST_LL_ALERT, ST_LOG_TEXT, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_plugin),
         cmocka_unit_test(test_bad_plugins_refused),
+        cmocka_unit_test(test_fatal_signal_names_the_plugin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
