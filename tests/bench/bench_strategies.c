@@ -5,70 +5,9 @@
  * ones' shutdown) when all changed and when none did.
  * Goals (issue: strategy host): 20 M ticks/s to a plugin, 3 M ticks/s to a Lua strategy.
  *   bench_strategies [--quick] */
-#include "bench_util.h"
-
-#include "core/log.h"
-#include "core/world.h"
-#include "host/strategies.h"
-
-#include <ev.h>
-#include <stdlib.h>
-#include <unistd.h>
+#include "bench_strats.h"
 
 #define NSTRATS 50
-
-static char dir[] = "/tmp/strata-bench-strats-XXXXXX";
-static st_symtab_t syms;
-static st_clock_t clock_;
-static st_planner_t *planner;
-
-static void write_file(const char *name, const char *text)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *fp = fopen(path, "w");
-    if (!fp || fputs(text, fp) < 0) exit(1);
-    fclose(fp);
-}
-
-static st_world_t *world(const char *strategies)
-{
-    static char yaml[16384];
-    snprintf(yaml, sizeof(yaml),
-             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 09:00\", speed: 0}\n"
-             "market:\n  universe: %s/config/universe.csv\n  indices: %s/config/indices.csv\n"
-             "feeds:\n  - {name: sim, kind: sim, budget: 41}\nstrategies:\n%s",
-             STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, strategies);
-    write_file("strata.yaml", yaml);
-    char path[256];
-    snprintf(path, sizeof(path), "%s/strata.yaml", dir);
-    st_diags_t d;
-    st_diags_init(&d);
-    st_world_t *w = st_world_build(path, &syms, &d);
-    if (!w) {
-        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.items[i].msg);
-        exit(1);
-    }
-    st_diags_free(&d);
-    return w;
-}
-
-static st_strats_t *load(const char *strategies)
-{
-    st_strats_env_t env = {.clock = &clock_, .syms = &syms, .planner = planner};
-    st_strats_t *h = st_strats_create(&env);
-    st_world_t *w = world(strategies);
-    st_diags_t d;
-    st_diags_init(&d);
-    if (st_strats_stage(h, w->cfg, &d) != 0) {
-        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s\n", d.items[i].msg);
-        exit(1);
-    }
-    st_diags_free(&d);
-    st_strats_commit(h);
-    st_world_free(w);
-    return h;
-}
 
 /* ns per tick over `iters` ticks of 005930, median of runs; scale: 1000 gives picoseconds. */
 static void dispatch_row(const char *label, st_strats_t *h, int runs, int iters)
@@ -138,17 +77,8 @@ int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     int runs = quick ? 3 : 15;
-    if (!mkdtemp(dir)) return 1;
-    st_log_open(ST_LL_ERROR, ST_LOG_TEXT, NULL);
-    st_symtab_init(&syms);
-    st_world_t *w = world("");
-    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-    st_clock_init_sim(&clock_, loop, w->cfg->runtime.clock.start_time, 0);
-    st_planner_cfg_t pc;
-    st_planner_cfg_from(&pc, w->cfg);
-    planner = st_planner_create(&pc, &w->universe);
-    st_world_free(w);
-
+    bench_strats_setup();
+    bench_cpu_line();
     printf("%-48s %6s %12s %12s\n", "benchmark", "runs", "median", "rate");
     char entry[512];
     snprintf(entry, sizeof(entry), "  - {name: good, kind: c, path: %s, params: {threshold: 999999999}}\n", PLUGIN_GOOD);
@@ -168,11 +98,5 @@ int main(int argc, char **argv)
     reload_row("reload: 50 Lua strategies, none changed", h, quick ? 2 : 11, false);
     st_strats_destroy(h);
 
-    st_planner_destroy(planner);
-    st_clock_free(&clock_);
-    ev_loop_destroy(loop);
-    st_symtab_free(&syms);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : 1;
+    return bench_strats_teardown();
 }

@@ -29,6 +29,22 @@ static inline uint64_t bench_quantile(uint64_t *v, size_t n, double q)
     return v[i < n ? i : n - 1];
 }
 
+/* "cpu: <model name>, N cpus" from /proc/cpuinfo: figures are only comparable on one model. */
+static inline void bench_cpu_line(void)
+{
+    char line[256], model[200] = "unknown";
+    int n = 0;
+    FILE *fp = fopen("/proc/cpuinfo", "r");
+    while (fp && fgets(line, sizeof(line), fp)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            const char *c = strchr(line, ':');
+            if (c && n++ == 0) snprintf(model, sizeof(model), "%.*s", (int)strcspn(c + 2, "\n"), c + 2);
+        }
+    }
+    if (fp) fclose(fp);
+    printf("cpu: %s, %d cpus\n", model, n);
+}
+
 static inline void bench_header(void)
 {
     printf("%-44s %8s %12s %12s %12s\n", "benchmark", "runs", "median", "p99", "min");

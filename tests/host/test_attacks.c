@@ -14,19 +14,25 @@ static const char *const GOOD = "local M = {state = {n = 0}}\n"
                                 "M.on_orderbook = M.on_trade\n"
                                 "return M\n";
 
-/* Loads good (all_symbols) and bad (the attack file, a small budget and heap) at start-up. */
-static void load_pair(const char *file, const char *extra)
+/* Loads good (all_symbols) and bad (the attack file, a small heap and the given budget) at
+ * start-up. */
+static void load_pair_budget(const char *file, const char *extra, long budget)
 {
     free(script("good.lua", GOOD));
     char cfg[1024];
     snprintf(cfg, sizeof(cfg),
              "strategies:\n"
              "  - {name: good, kind: lua, path: good.lua, all_symbols: true}\n"
-             "  - {name: bad, kind: lua, path: %s%s, all_symbols: true, instruction_budget: 100000, "
+             "  - {name: bad, kind: lua, path: %s%s, all_symbols: true, instruction_budget: %ld, "
              "memory_mb: 4%s}\n",
-             ATTACKS, file, extra ? extra : "");
+             ATTACKS, file, budget, extra ? extra : "");
     assert_int_equal(load_as(cfg, false, NULL), 2);
     assert_string_equal(info("bad")->state, "running");
+}
+
+static void load_pair(const char *file, const char *extra)
+{
+    load_pair_budget(file, extra, 100000);
 }
 
 static void book(const char *code, double ask)
@@ -109,7 +115,7 @@ static void test_library_calls_budgeted(void **state)
 
 static void test_memory_pinned(void **state)
 {
-    load_pair("memory.lua", NULL);
+    load_pair_budget("memory.lua", NULL, 10000000); /* the budget to fill 4 MiB in one callback */
     expect_contained("memory.lua", 6, "memory cap of 4 MiB (memory_mb) reached");
     assert_non_null(strstr(info("bad")->last_error, "stack traceback"));
 }
