@@ -24,13 +24,14 @@ struct st_lua {
     size_t mem, cap;
     bool over;    /* past the cap in a callback: the hook collects, then faults if still pinned */
     bool in_call; /* a guarded call runs */
+    bool hosting; /* the host fills tables outside the protected call: its allocations are granted */
     uint64_t budget, used;
     bool tripped; /* the callback is over: every instruction of every thread raises trip_msg */
     char trip_msg[200];
     int quarantine_after, window;
     uint64_t *fault_at; /* ring of the call numbers of the last quarantine_after faults */
     const st_host_api_t *api;
-    int ref_module, ref_trade, ref_book, ref_strata;
+    int ref_module, ref_trade, ref_book, ref_strata, ref_names;
     uint64_t calls, faults, in_row;
     bool quarantined;
     char last_error[2048];
@@ -47,6 +48,7 @@ struct st_lua {
  * protected call, so nothing a strategy did to its tables or memory can raise outside it. */
 typedef struct {
     const char *cb;
+    int cb_name;          /* cb's index in the names table, or 0 */
     const char *code;     /* the symbol's code, or NULL */
     const st_tick_t *tick; /* a tick for on_trade / on_orderbook / on_snapshot */
     const char *arg;      /* on_timer / on_timeslot */
@@ -90,7 +92,7 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         s->mem -= osize;
         return NULL;
     }
-    if (nsize > osize && s->mem + (nsize - osize) > s->cap) {
+    if (nsize > osize && s->mem + (nsize - osize) > s->cap && !s->hosting) {
         if (!s->in_call || s->mem + (nsize - osize) > s->cap + s->cap / 2) {
             if (s->in_call && !s->mem_where[0]) where(s->L, s->mem_where, sizeof(s->mem_where));
             return NULL;
@@ -197,11 +199,40 @@ static int l_msgh(lua_State *L)
     return 1;
 }
 
-static void fill_trade(lua_State *L, const st_tick_t *t);
-static void fill_book(lua_State *L, const st_tick_t *t);
+/* Every string the host writes per tick, interned once in a table (ref_names) and pushed by
+ * index: lua_pushstring would look each one up by its bytes, every time. */
+enum {
+    N_PRICE = 1, N_VOLUME, N_OPEN, N_HIGH, N_LOW, N_PREV_CLOSE, N_CUM_VOLUME, N_CUM_VALUE, N_BEST_BID, N_BEST_ASK,
+    N_TIME, N_RECV_TIME, N_SIDE, N_HALTED, N_BUY, N_SELL, N_NONE, N_TOTAL_ASK_QTY, N_TOTAL_BID_QTY, N_ASK, N_BID,
+    N_ASK_QTY, N_BID_QTY, N_ON_TRADE, N_ON_ORDERBOOK, N_ON_SNAPSHOT, N_COUNT
+};
+static const char *const tick_names[N_COUNT] = {
+    NULL, "price", "volume", "open", "high", "low", "prev_close", "cum_volume", "cum_value", "best_bid", "best_ask",
+    "time", "recv_time", "side", "halted", "buy", "sell", "", "total_ask_qty", "total_bid_qty", "ask", "bid",
+    "ask_qty", "bid_qty", "on_trade", "on_orderbook", "on_snapshot"};
 
-/* Runs inside the protected call: looks the callback up (a metamethod of the module table runs
- * budgeted here), makes its arguments, calls it. */
+static void fill_trade(lua_State *L, int nm, const st_tick_t *t);
+static void fill_book(lua_State *L, int nm, const st_tick_t *t);
+
+/* Pushes a callback's arguments: the symbol, the tick in its reused table (raw sets only), the
+ * string argument. Returns how many. */
+static int push_args(lua_State *L, st_lua_t *s, const call_t *c, int nm)
+{
+    int n = 0;
+    if (c->code) lua_pushstring(L, c->code), n++;
+    if (c->tick) {
+        bool book = c->tick->kind == ST_TICK_ORDERBOOK;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, book ? s->ref_book : s->ref_trade);
+        if (book) fill_book(L, nm, c->tick);
+        else fill_trade(L, nm, c->tick);
+        n++;
+    }
+    if (c->arg) lua_pushstring(L, c->arg), n++;
+    return n;
+}
+
+/* The slow path, inside the protected call: looks the callback up where a metamethod of the
+ * module table may run (budgeted here), makes its arguments, calls it. */
 static int l_dispatch(lua_State *L)
 {
     call_t *c = lua_touserdata(L, 1);
@@ -214,14 +245,9 @@ static int l_dispatch(lua_State *L)
         return 0;
     }
     int fn = lua_gettop(L);
-    if (c->code) lua_pushstring(L, c->code);
-    if (c->tick) {
-        bool book = c->tick->kind == ST_TICK_ORDERBOOK;
-        lua_rawgeti(L, LUA_REGISTRYINDEX, book ? s->ref_book : s->ref_trade);
-        if (book) fill_book(L, c->tick);
-        else fill_trade(L, c->tick);
-    }
-    if (c->arg) lua_pushstring(L, c->arg);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_names);
+    push_args(L, s, c, fn + 1);
+    lua_remove(L, fn + 1);
     if (c->params) {
         lua_createtable(L, 0, (int)c->nparams);
         for (size_t i = 0; i < c->nparams; i++) {
@@ -331,15 +357,41 @@ static int guarded(st_lua_t *s, int nargs, int nres, call_t *c)
 /* Calls the callback c describes with the npre values on the stack after its arguments. */
 static int call(st_lua_t *s, call_t *c, int npre)
 {
+    lua_State *L = s->L;
     if (s->quarantined) {
-        lua_pop(s->L, npre);
+        lua_pop(L, npre);
         return 1;
     }
-    lua_pushcfunction(s->L, l_dispatch);
-    lua_pushlightuserdata(s->L, c);
-    if (npre) {
-        lua_rotate(s->L, -(npre + 2), 2);
+    if (!c->params) {
+        /* The fast path, for a callback that is a plain field of the module: raw lookups and
+         * raw sets run no strategy code, and what they allocate is granted (s->hosting), so
+         * nothing here can raise outside the protected call. */
+        s->hosting = true;
+        int base = lua_gettop(L) - npre + 1; /* [pre...] */
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_names);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_module);
+        if (c->cb_name) lua_rawgeti(L, -2, c->cb_name);
+        else lua_pushstring(L, c->cb);
+        int t = lua_rawget(L, -2); /* [pre...][names][module][cb] */
+        if (t == LUA_TFUNCTION) {
+            lua_remove(L, -2);
+            lua_insert(L, base); /* [cb][pre...][names] */
+            int n = push_args(L, s, c, base + npre + 1);
+            lua_remove(L, base + npre + 1);
+            s->hosting = false;
+            return guarded(s, npre + n, 0, c);
+        }
+        bool meta = t == LUA_TNIL && lua_getmetatable(L, -2);
+        lua_pop(L, meta ? 4 : 3);
+        s->hosting = false;
+        if (!meta) { /* no such callback */
+            lua_pop(L, npre);
+            return 1;
+        }
     }
+    lua_pushcfunction(L, l_dispatch);
+    lua_pushlightuserdata(L, c);
+    if (npre) lua_rotate(L, -(npre + 2), 2);
     return guarded(s, npre + 1, 0, c);
 }
 
@@ -456,8 +508,10 @@ static int l_orderbook(lua_State *L)
         return 2;
     }
     if (rc < 0) return result(L, rc, NULL);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, self(L)->ref_names);
     push_book_table(L); /* a table of its own: the strategy may keep it */
-    fill_book(L, &book);
+    fill_book(L, lua_gettop(L) - 1, &book);
+    lua_remove(L, -2);
     return 1;
 }
 
@@ -470,11 +524,11 @@ static int l_status(lua_State *L)
     lua_createtable(L, 0, 12);
     lua_pushstring(L, st.slot ? st.slot : "");
     lua_setfield(L, -2, "slot");
-    static const char *const names[] = {"tier1", "tier2", "tier3", "indices", "ws_used", "ws_budget"};
+    static const char *const fields[] = {"tier1", "tier2", "tier3", "indices", "ws_used", "ws_budget"};
     const int ints[] = {st.tier1, st.tier2, st.tier3, st.indices, st.ws_used, st.ws_budget};
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
         lua_pushinteger(L, ints[i]);
-        lua_setfield(L, -2, names[i]);
+        lua_setfield(L, -2, fields[i]);
     }
     lua_createtable(L, 0, 4);
     static const char *const mine[] = {"ticks", "signals", "emergencies", "watched"};
@@ -654,10 +708,6 @@ static void preset_table(lua_State *L, const char *const *fields, size_t n, int 
     }
 }
 
-static const char *const trade_fields[] = {"price", "volume", "open", "high", "low", "prev_close", "cum_volume",
-                                           "cum_value", "best_bid", "best_ask", "time", "recv_time"};
-static const char *const book_arrays[] = {"ask", "bid", "ask_qty", "bid_qty"};
-
 static void push_book_table(lua_State *L)
 {
     static const char *const book_fields[] = {"total_ask_qty", "total_bid_qty", "time", "recv_time"};
@@ -668,14 +718,14 @@ static void push_book_table(lua_State *L)
             lua_pushnumber(L, 0);
             lua_rawseti(L, -2, i);
         }
-        lua_setfield(L, -2, book_arrays[a]);
+        lua_setfield(L, -2, tick_names[N_ASK + a]);
     }
 }
 
 static void make_tick_tables(st_lua_t *s)
 {
     lua_State *L = s->L;
-    preset_table(L, trade_fields, sizeof(trade_fields) / sizeof(trade_fields[0]), 2);
+    preset_table(L, tick_names + N_PRICE, N_SIDE - N_PRICE, 2);
     lua_pushstring(L, "");
     lua_setfield(L, -2, "side");
     lua_pushboolean(L, 0);
@@ -683,49 +733,47 @@ static void make_tick_tables(st_lua_t *s)
     s->ref_trade = luaL_ref(L, LUA_REGISTRYINDEX);
     push_book_table(L);
     s->ref_book = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, N_COUNT, 0);
+    for (int i = 1; i < N_COUNT; i++) {
+        lua_pushstring(L, tick_names[i]);
+        lua_rawseti(L, -2, i);
+    }
+    s->ref_names = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-/* Raw sets only: a strategy's metatable on a tick table is never run by the host. */
-static void setnum(lua_State *L, const char *k, double v)
+/* Raw sets only: a strategy's metatable on a tick table is never run by the host. nm is the
+ * stack index of the names table, the tick table is on top. */
+static void setnum(lua_State *L, int nm, int k, double v)
 {
-    lua_pushstring(L, k);
+    lua_rawgeti(L, nm, k);
     lua_pushnumber(L, v);
     lua_rawset(L, -3);
 }
 
-static void fill_trade(lua_State *L, const st_tick_t *t)
+static void fill_trade(lua_State *L, int nm, const st_tick_t *t)
 {
     const st_trade_t *q = &t->u.trade;
-    setnum(L, "price", q->price);
-    setnum(L, "volume", q->volume);
-    setnum(L, "open", q->open);
-    setnum(L, "high", q->high);
-    setnum(L, "low", q->low);
-    setnum(L, "prev_close", q->prev_close);
-    setnum(L, "cum_volume", q->cum_volume);
-    setnum(L, "cum_value", q->cum_value);
-    setnum(L, "best_bid", q->best_bid);
-    setnum(L, "best_ask", q->best_ask);
-    setnum(L, "time", (double)t->venue_time / ST_SEC);
-    setnum(L, "recv_time", (double)t->recv_time / ST_SEC);
-    lua_pushliteral(L, "side");
-    lua_pushstring(L, q->side == ST_SIDE_BUY ? "buy" : q->side == ST_SIDE_SELL ? "sell" : "");
+    const double v[] = {q->price, q->volume, q->open, q->high, q->low, q->prev_close, q->cum_volume, q->cum_value,
+                        q->best_bid, q->best_ask, (double)t->venue_time / ST_SEC, (double)t->recv_time / ST_SEC};
+    for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++) setnum(L, nm, N_PRICE + i, v[i]);
+    lua_rawgeti(L, nm, N_SIDE);
+    lua_rawgeti(L, nm, q->side == ST_SIDE_BUY ? N_BUY : q->side == ST_SIDE_SELL ? N_SELL : N_NONE);
     lua_rawset(L, -3);
-    lua_pushliteral(L, "halted");
+    lua_rawgeti(L, nm, N_HALTED);
     lua_pushboolean(L, (t->flags & ST_TICK_HALTED) != 0);
     lua_rawset(L, -3);
 }
 
-static void fill_book(lua_State *L, const st_tick_t *t)
+static void fill_book(lua_State *L, int nm, const st_tick_t *t)
 {
     const st_book_t *b = &t->u.book;
     const double *arr[] = {b->ask, b->bid, b->ask_qty, b->bid_qty};
-    for (size_t a = 0; a < 4; a++) {
-        lua_pushstring(L, book_arrays[a]);
+    for (int a = 0; a < 4; a++) {
+        lua_rawgeti(L, nm, N_ASK + a);
         if (lua_rawget(L, -2) != LUA_TTABLE) { /* the strategy replaced it: a new one */
             lua_pop(L, 1);
             lua_createtable(L, ST_BOOK_DEPTH, 0);
-            lua_pushstring(L, book_arrays[a]);
+            lua_rawgeti(L, nm, N_ASK + a);
             lua_pushvalue(L, -2);
             lua_rawset(L, -4);
         }
@@ -735,10 +783,10 @@ static void fill_book(lua_State *L, const st_tick_t *t)
         }
         lua_pop(L, 1);
     }
-    setnum(L, "total_ask_qty", b->total_ask_qty);
-    setnum(L, "total_bid_qty", b->total_bid_qty);
-    setnum(L, "time", (double)t->venue_time / ST_SEC);
-    setnum(L, "recv_time", (double)t->recv_time / ST_SEC);
+    setnum(L, nm, N_TOTAL_ASK_QTY, b->total_ask_qty);
+    setnum(L, nm, N_TOTAL_BID_QTY, b->total_bid_qty);
+    setnum(L, nm, N_TIME, (double)t->venue_time / ST_SEC);
+    setnum(L, nm, N_RECV_TIME, (double)t->recv_time / ST_SEC);
 }
 
 /* --- strata check: uses of functions strata does not have ---------------------------------- */
@@ -860,9 +908,8 @@ int st_lua_init(st_lua_t *s, const char *const *keys, const char *const *values,
 
 int st_lua_on_tick(st_lua_t *s, const char *code, const st_tick_t *t)
 {
-    call_t c = {.cb = t->kind == ST_TICK_ORDERBOOK ? "on_orderbook" : t->kind == ST_TICK_SNAPSHOT ? "on_snapshot"
-                                                                                                 : "on_trade",
-                .code = code, .tick = t};
+    int k = t->kind == ST_TICK_ORDERBOOK ? N_ON_ORDERBOOK : t->kind == ST_TICK_SNAPSHOT ? N_ON_SNAPSHOT : N_ON_TRADE;
+    call_t c = {.cb = tick_names[k], .cb_name = k, .code = code, .tick = t};
     return call(s, &c, 0);
 }
 
