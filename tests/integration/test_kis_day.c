@@ -6,7 +6,7 @@
  * never over 20 in any second and none refused, one token; the log must carry no alert.
  * Both clocks run x400 from the same start; nothing asserts on speed or timing. */
 #define _GNU_SOURCE /* memmem, strcasestr in wsclient.h */
-#include "../test.h"
+#include "runtime_fixture.h"
 #include "../exsim/spawn.h"
 #include "../exsim/wsclient.h"
 
@@ -118,12 +118,7 @@ static void test_whole_day_within_the_cap(void **state)
     free(yaml);
 
     FILE *out = fopen("/dev/null", "w");
-    st_diags_t d;
-    st_diags_init(&d);
-    int rc = st_runtime_init(&rt, cfg, out, &d);
-    for (size_t i = 0; i < d.n; i++) printf("# %s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col, d.items[i].msg);
-    assert_int_equal(rc, 0);
-    st_diags_free(&d);
+    st_test_runtime_init(&rt, cfg, out);
     st_timer_init(&emergency_timer, on_emergency, NULL);
     st_timer_init(&audit_timer, on_audit, NULL);
     st_clock_timer_start(&rt.clock, &emergency_timer, st_test_at(emergency_times[0]), 0);

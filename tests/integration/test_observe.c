@@ -1,7 +1,7 @@
 /* GET /status and GET /metrics of a running runtime (in-process, the simulated market with the
  * gap strategy), read over loopback at 10:00 with the simulated clock held still, and compared
  * field by field with the runtime's own counters. */
-#include "../test.h"
+#include "runtime_fixture.h"
 #include "../prom.h"
 
 #include "app/runtime.h"
@@ -75,12 +75,7 @@ static void test_status_and_metrics_match_the_counters(void **state)
     snprintf(nl, sizeof(yaml) - (size_t)(nl - yaml), "\n  session_report: day-%%Y%%m%%d.json%s", rest);
     char *cfg = st_test_write(dir, "strata.yaml", yaml);
     FILE *out = fopen("/dev/null", "w");
-    st_diags_t d;
-    st_diags_init(&d);
-    int rc = st_runtime_init(&rt, cfg, out, &d);
-    for (size_t i = 0; i < d.n; i++) printf("# %s:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].msg);
-    assert_int_equal(rc, 0);
-    st_diags_free(&d);
+    st_test_runtime_init(&rt, cfg, out);
     http = st_http_create(rt.loop);
     st_timer_init(&probe_timer, on_probe, NULL);
     st_clock_timer_start(&rt.clock, &probe_timer, st_test_at("10:00"), 0);

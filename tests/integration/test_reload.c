@@ -2,7 +2,7 @@
  * every tick is changed and reloaded at 10:00 by a real SIGHUP. It must lose no tick (its count,
  * carried across the swap by on_reload, equals what the feed delivered), and the reload must
  * not move the plan or the subscriptions when no demand changed. */
-#include "../test.h"
+#include "runtime_fixture.h"
 
 #include "app/runtime.h"
 #include "core/log.h"
@@ -99,12 +99,7 @@ static void test_reload_while_ticks_flow(void **state)
              dir, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
     char *cfg = st_test_write(dir, "strata.yaml", yaml);
     FILE *out = fopen("/dev/null", "w");
-    st_diags_t d;
-    st_diags_init(&d);
-    int rc = st_runtime_init(&rt, cfg, out, &d);
-    for (size_t i = 0; i < d.n; i++) printf("# %s:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].msg);
-    assert_int_equal(rc, 0);
-    st_diags_free(&d);
+    st_test_runtime_init(&rt, cfg, out);
     st_timer_init(&reload_timer, on_reload_time, NULL);
     st_timer_init(&check_timer, on_check, NULL);
     st_clock_timer_start(&rt.clock, &reload_timer, st_test_at("10:00"), 0);

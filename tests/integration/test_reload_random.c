@@ -9,7 +9,7 @@
  * Demand stays below every capacity (one slot with room for every symbol in the pool, no
  * rebalance, no sector cap), so the plan is a function of the demands alone and a fresh start
  * is a fair oracle. STRATA_RELOAD_SEEDS=N runs more seeds. */
-#include "../test.h"
+#include "runtime_fixture.h"
 
 #include "app/runtime.h"
 #include "core/log.h"
@@ -195,12 +195,7 @@ static void run_day(int first, bool with_reloads, snap_t *out)
 {
     char *cfg = write_config(&gens[first]);
     FILE *devnull = fopen("/dev/null", "w");
-    st_diags_t d;
-    st_diags_init(&d);
-    int rc = st_runtime_init(&rt, cfg, devnull, &d);
-    for (size_t i = 0; i < d.n; i++) printf("# %s:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].msg);
-    assert_int_equal(rc, 0);
-    st_diags_free(&d);
+    st_test_runtime_init(&rt, cfg, devnull);
     if (with_reloads) {
         /* RELOADS moments between 09:00 and 10:55, in order */
         st_time_t at = st_test_at("09:00");

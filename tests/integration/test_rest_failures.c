@@ -3,7 +3,7 @@
  * must be excluded after exactly failure_threshold (3) missing answers, not after 3 x 3 (the
  * poller once counted its own three before telling the planner once), while the symbols the
  * venue answers for, each answer a success, are never excluded. */
-#include "../test.h"
+#include "runtime_fixture.h"
 #include "../exsim/spawn.h"
 
 #include "app/runtime.h"
@@ -41,12 +41,7 @@ static void test_excluded_after_threshold(void **state)
              dir, dir, STRATA_SOURCE_DIR, port, port, dir);
     char *cfg = st_test_write(dir, "fail.yaml", yaml);
     FILE *out = fopen("/dev/null", "w");
-    st_diags_t d;
-    st_diags_init(&d);
-    int rc = st_runtime_init(&rt, cfg, out, &d);
-    for (size_t i = 0; i < d.n; i++) printf("# %s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col, d.items[i].msg);
-    assert_int_equal(rc, 0);
-    st_diags_free(&d);
+    st_test_runtime_init(&rt, cfg, out);
     bogus = st_symtab_find(&rt.syms, "999990", 6);
     assert_int_equal(st_runtime_run(&rt), 0);
     const st_plan_entry_t *e = st_planner_entry(rt.planner, bogus);
