@@ -272,7 +272,8 @@ static bool decade(uint64_t n)
 static void flush_repeats(st_lua_t *s)
 {
     if (s->repeats && !decade(s->repeats))
-        st_log_warn(HOST, "%s: %s (repeated %llu times)", s->name, s->last_msg, (unsigned long long)s->repeats);
+        st_log_warn(HOST, "%s: %s (repeated %llu time%s)", s->name, s->last_msg, (unsigned long long)s->repeats,
+                    s->repeats == 1 ? "" : "s");
     s->repeats = 0;
 }
 

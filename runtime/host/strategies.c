@@ -606,6 +606,7 @@ static int inst_trial(inst_t *in, inst_t *old, char *why, size_t whylen)
     }
     in->starting = false;
     if (rc >= 0) return 0;
+    in->started = false; /* it did not start: no shutdown for it */
     if (in->lua) {
         st_lua_stats_t ls;
         st_lua_stats(in->lua, &ls);
