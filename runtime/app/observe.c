@@ -81,14 +81,15 @@ void st_runtime_status_start(st_runtime_t *rt)
     if (!sc->enabled) return;
     const char *token = *sc->token_env ? getenv(sc->token_env) : NULL;
     char err[256];
-    rt->status = st_status_server_start(rt->loop, sc->listen, (int)sc->port, token, handle, rt, err, sizeof(err));
+    st_status_server_cfg_t scfg = {.addr = sc->listen, .port = (int)sc->port, .token = token,
+                                   .max_connections = (int)sc->max_connections};
+    rt->status = st_status_server_start(rt->loop, &scfg, handle, rt, err, sizeof(err));
     if (!rt->status) {
         st_log_error(OUT, "status: %s; running without the status endpoint", err);
         return;
     }
-    bool loopback = !strcmp(sc->listen, "127.0.0.1") || !strcmp(sc->listen, "::1") || !strcmp(sc->listen, "localhost");
-    if (!loopback && !token)
-        st_log_warn(OUT, "status: listening on %s without a token (status.token_env): anyone who can reach it can "
-                         "read it", sc->listen);
-    st_log_info(OUT, "status: http://%s:%d/status and /metrics", sc->listen, st_status_server_port(rt->status));
+    if (!token && sc->allow_without_token)
+        st_log_warn(OUT, "status: %s without a token (status.allow_without_token): anyone who can reach it can "
+                         "read it", st_status_server_bound(rt->status));
+    st_log_info(OUT, "status: listening on %s: GET /status and /metrics", st_status_server_bound(rt->status));
 }

@@ -3,6 +3,7 @@
 #include "res.h"
 #include "timefmt.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,8 @@ static const st_field_t status_schema_fields[] = {
     FLD(st_status_cfg_t, "listen", ST_T_STRING, listen, .def = "127.0.0.1"),
     FLD(st_status_cfg_t, "port", ST_T_INT, port, .def = "8787", .min = 0, .max = 65535),
     FLD(st_status_cfg_t, "token_env", ST_T_STRING, token_env, .def = ""),
+    FLD(st_status_cfg_t, "max_connections", ST_T_INT, max_connections, .def = "64", .min = 1, .max = 10000),
+    FLD(st_status_cfg_t, "allow_without_token", ST_T_BOOL, allow_without_token, .def = "false"),
 };
 SCHEMA(status_schema, st_status_cfg_t, "status");
 
@@ -446,10 +449,29 @@ static void check_signals(st_config_t *cfg, st_diags_t *d)
     }
 }
 
+/* status.listen: an IP literal ("localhost" is 127.0.0.1); one that is not loopback needs a
+ * token, or an explicit allow_without_token. */
 static void check_status(st_config_t *cfg, st_diags_t *d)
 {
     st_status_cfg_t *s = &cfg->status;
     if (*s->token_env) check_env(d, &s->mark, "status.token_env", s->token_env);
+    if (!strcmp(s->listen, "localhost")) s->listen = st_arena_strdup(cfg->arena, "127.0.0.1");
+    struct in_addr a4;
+    struct in6_addr a6;
+    bool loopback;
+    if (inet_pton(AF_INET, s->listen, &a4) == 1) {
+        loopback = (ntohl(a4.s_addr) >> 24) == 127;
+    } else if (inet_pton(AF_INET6, s->listen, &a6) == 1) {
+        loopback = IN6_IS_ADDR_LOOPBACK(&a6);
+    } else {
+        CERR(d, &s->mark, "status.listen: \"%s\" is not an IP address (127.0.0.1, ::1, or an address of this "
+                          "machine)", s->listen);
+        return;
+    }
+    if (s->enabled && !loopback && !*s->token_env && !s->allow_without_token)
+        CERR(d, &s->mark, "status.listen: %s is not a loopback address and status.token_env is empty: anyone who "
+                          "can reach it could read the status; set a token, or status.allow_without_token: true",
+             s->listen);
 }
 
 int st_config_parse(const char *path, const char *text, size_t len, st_config_t **out,

@@ -163,6 +163,8 @@ typedef struct {
     char *listen;
     int64_t port;
     char *token_env;
+    int64_t max_connections;
+    bool allow_without_token; /* a non-loopback listen address without a token */
 } st_status_cfg_t;
 
 typedef struct st_config {

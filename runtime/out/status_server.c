@@ -1,19 +1,37 @@
+#define _GNU_SOURCE /* accept4 */
 #include "status_server.h"
 #include "core/log.h"
 #include "core/res.h"
+#include "core/timefmt.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+/* strata listens itself (exactly the configured address, v6-only for an IPv6 one) and hands
+ * each accepted connection to libwebsockets, so it decides what listens where, how many
+ * connections are served at once, and what happens when descriptors run out. */
 struct st_status_server {
+    struct ev_loop *loop;
     struct lws_context *ctx;
     struct lws_vhost *vh;
+    int fd;
+    ev_io accept_w;
+    ev_timer resume_w; /* accepting again after descriptors ran out */
+    char bound[64];    /* "127.0.0.1:8787", "[::1]:8787" */
+    int port;
     char *token;
     st_status_handler_t handler;
     void *hctx;
-    uint64_t requests;
+    int conns, max_conns;
+    uint64_t requests, refused;
+    st_time_t emfile_logged;
 };
 
 typedef struct {
@@ -21,17 +39,25 @@ typedef struct {
     size_t len;
 } pss_t;
 
+/* Compares without an early exit, over the longer of the two, for any length. */
+static bool same_secret(const char *a, size_t alen, const char *b, size_t blen)
+{
+    size_t n = alen > blen ? alen : blen;
+    unsigned diff = alen != blen;
+    for (size_t i = 0; i < n; i++) diff |= (unsigned)((i < alen ? a[i] : 0) ^ (i < blen ? b[i] : 0));
+    return diff == 0;
+}
+
 static bool token_ok(const st_status_server_t *s, struct lws *wsi)
 {
     if (!s->token) return true;
-    char got[512] = "";
-    if (lws_hdr_copy(wsi, got, sizeof(got), WSI_TOKEN_HTTP_AUTHORIZATION) < 0) return false;
-    char want[512];
-    int n = snprintf(want, sizeof(want), "Bearer %s", s->token);
-    size_t glen = strlen(got);
-    unsigned diff = glen != (size_t)n;
-    for (size_t i = 0; i < (size_t)n; i++) diff |= (unsigned)(want[i] ^ (i < glen ? got[i] : 0));
-    return diff == 0;
+    int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (len <= 0) return false;
+    char *got = st_xmalloc((size_t)len + 1);
+    bool ok = lws_hdr_copy(wsi, got, len + 1, WSI_TOKEN_HTTP_AUTHORIZATION) == len && !strncmp(got, "Bearer ", 7) &&
+              same_secret(got + 7, (size_t)len - 7, s->token, strlen(s->token));
+    free(got);
+    return ok;
 }
 
 static int respond(struct lws *wsi, pss_t *pss, int status, const char *ctype, char *body)
@@ -82,6 +108,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             pss->body = NULL;
         }
         break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (s && s->conns > 0) s->conns--;
+        break;
     default:
         break;
     }
@@ -93,20 +122,127 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+/* libwebsockets' log lines, each repeated line once (then "repeated N times" when it changes,
+ * and at 10, 100, 1000, ...): a library can say the same thing a million times a second. */
 static void lws_to_log(int level, const char *line)
 {
+    static char last[256];
+    static uint64_t repeats;
     size_t n = strlen(line);
-    st_log_warn(OUT, "status: libwebsockets: %.*s", (int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
+    if (n && line[n - 1] == '\n') n--;
+    if (n < sizeof(last) && !strncmp(last, line, n) && last[n] == '\0') {
+        repeats++;
+        uint64_t r = repeats;
+        while (r % 10 == 0) r /= 10;
+        if (r == 1 && repeats >= 10) st_log_warn(OUT, "libwebsockets: %s (repeated %llu times)", last, (unsigned long long)repeats);
+        return;
+    }
+    if (repeats) st_log_warn(OUT, "libwebsockets: %s (repeated %llu times)", last, (unsigned long long)repeats);
+    repeats = 0;
+    snprintf(last, sizeof(last), "%.*s", (int)n, line);
+    st_log_warn(OUT, "libwebsockets: %s", last);
 }
 
-st_status_server_t *st_status_server_start(struct ev_loop *loop, const char *addr, int port, const char *token,
+static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    st_status_server_t *s = w->data;
+    ev_io_start(loop, &s->accept_w);
+}
+
+/* Accepts what waits: over max_conns a connection is closed at once; when descriptors run out
+ * (EMFILE, ENFILE) accepting pauses for a second, said once a minute, and the loop goes on. */
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+    st_status_server_t *s = w->data;
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                st_time_t now = st_mono_now();
+                if (!s->emfile_logged || now - s->emfile_logged >= ST_MIN) {
+                    st_log_warn(OUT, "status: cannot accept: %s; pausing for a second (%d connections open)",
+                                strerror(errno), s->conns);
+                    s->emfile_logged = now;
+                }
+                ev_io_stop(loop, &s->accept_w);
+                ev_timer_set(&s->resume_w, 1.0, 0);
+                ev_timer_start(loop, &s->resume_w);
+            }
+            return; /* EAGAIN: none left; anything else: try at the next readiness */
+        }
+        if (s->conns >= s->max_conns || !lws_adopt_socket_vhost(s->vh, fd)) {
+            if (s->conns >= s->max_conns) s->refused++;
+            close(fd);
+            continue;
+        }
+        s->conns++;
+    }
+}
+
+/* A listening socket on exactly addr:port (an IPv4 or IPv6 literal; IPv6 without the mapped
+ * IPv4 addresses). */
+static int listen_on(st_status_server_t *s, const char *addr, int port, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    socklen_t sl;
+    if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        sl = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        sl = sizeof(*v6);
+    } else {
+        snprintf(err, errlen, "%s is not an IP address", addr);
+        return -EINVAL;
+    }
+    s->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -errno;
+    }
+    int one = 1;
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ss.ss_family == AF_INET6) setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(s->fd, (struct sockaddr *)&ss, sl) != 0 || listen(s->fd, 64) != 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot listen on %s port %d: %s", addr, port, strerror(e));
+        return -e;
+    }
+    sl = sizeof(ss);
+    getsockname(s->fd, (struct sockaddr *)&ss, &sl);
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
+        s->port = ntohs(v4->sin_port);
+        snprintf(s->bound, sizeof(s->bound), "%s:%d", host, s->port);
+    } else {
+        inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
+        s->port = ntohs(v6->sin6_port);
+        snprintf(s->bound, sizeof(s->bound), "[%s]:%d", host, s->port);
+    }
+    return 0;
+}
+
+st_status_server_t *st_status_server_start(struct ev_loop *loop, const st_status_server_cfg_t *cfg,
                                            st_status_handler_t handler, void *ctx, char *err, size_t errlen)
 {
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
     st_status_server_t *s = st_xcalloc(1, sizeof(*s));
+    s->loop = loop;
+    s->fd = -1;
     s->handler = handler;
     s->hctx = ctx;
-    if (token && *token) s->token = st_xstrdup(token);
+    s->max_conns = cfg->max_connections > 0 ? cfg->max_connections : 64;
+    if (cfg->token && *cfg->token) s->token = st_xstrdup(cfg->token);
+    if (listen_on(s, cfg->addr, cfg->port, err, errlen) != 0) {
+        st_status_server_stop(s);
+        return NULL;
+    }
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     void *loops[1] = {loop};
@@ -120,23 +256,44 @@ st_status_server_t *st_status_server_start(struct ev_loop *loop, const char *add
         return NULL;
     }
     memset(&info, 0, sizeof(info));
-    info.port = port;
-    info.iface = addr;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* strata accepts; lws serves */
     info.protocols = protocols;
     info.vhost_name = "status";
     info.options = LWS_SERVER_OPTION_LIBEV;
     s->vh = lws_create_vhost(s->ctx, &info);
     if (!s->vh) {
-        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not an address of this machine)", addr, port);
+        snprintf(err, errlen, "cannot create the HTTP server");
         st_status_server_stop(s);
         return NULL;
     }
+    ev_io_init(&s->accept_w, on_accept, s->fd, EV_READ);
+    s->accept_w.data = s;
+    ev_timer_init(&s->resume_w, on_resume, 1.0, 0);
+    s->resume_w.data = s;
+    ev_io_start(loop, &s->accept_w);
     return s;
 }
 
 int st_status_server_port(const st_status_server_t *s)
 {
-    return lws_get_vhost_listen_port(s->vh);
+    return s->port;
+}
+
+const char *st_status_server_bound(const st_status_server_t *s)
+{
+    return s->bound;
+}
+
+int st_status_server_fd(const st_status_server_t *s)
+{
+    return s->fd;
+}
+
+void st_status_server_stats(const st_status_server_t *s, st_status_server_stats_t *out)
+{
+    out->requests = s->requests;
+    out->connections = s->conns;
+    out->refused = s->refused;
 }
 
 uint64_t st_status_server_requests(const st_status_server_t *s)
@@ -147,7 +304,12 @@ uint64_t st_status_server_requests(const st_status_server_t *s)
 void st_status_server_stop(st_status_server_t *s)
 {
     if (!s) return;
+    if (s->loop) {
+        ev_io_stop(s->loop, &s->accept_w);
+        ev_timer_stop(s->loop, &s->resume_w);
+    }
     if (s->ctx) lws_context_destroy(s->ctx);
+    if (s->fd >= 0) close(s->fd);
     free(s->token);
     free(s);
 }

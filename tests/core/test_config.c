@@ -272,6 +272,27 @@ static void test_cross_field_checks(void **state)
            {6, 7, "signals.sinks[1]: a webhook sink needs an http:// or https:// url"});
     EXPECT(HEAD "status: {token_env: STRATA_TEST_SURELY_UNSET_VAR}\n",
            {3, 9, "status.token_env: environment variable STRATA_TEST_SURELY_UNSET_VAR is not set"});
+    /* issue 16.1: an IP literal; not loopback needs a token or an explicit yes */
+    EXPECT(HEAD "status: {listen: my.host.example}\n",
+           {3, 9, "status.listen: \"my.host.example\" is not an IP address"});
+    EXPECT(HEAD "status: {listen: 0.0.0.0}\n",
+           {3, 9, "status.listen: 0.0.0.0 is not a loopback address and status.token_env is empty"});
+    EXPECT(HEAD "status: {listen: \"::\"}\n",
+           {3, 9, "status.listen: :: is not a loopback address and status.token_env is empty"});
+    st_diags_t d;
+    st_config_t *cfg = parse(HEAD "status: {listen: 0.0.0.0, allow_without_token: true}\n", &d);
+    assert_non_null(cfg);
+    st_config_free(cfg);
+    st_diags_free(&d);
+    cfg = parse(HEAD "status: {listen: localhost}\n", &d);
+    assert_non_null(cfg);
+    assert_string_equal(cfg->status.listen, "127.0.0.1");
+    st_config_free(cfg);
+    st_diags_free(&d);
+    cfg = parse(HEAD "status: {listen: \"::1\"}\n", &d);
+    assert_non_null(cfg);
+    st_config_free(cfg);
+    st_diags_free(&d);
 }
 
 /* Cross-field errors found after decoding still come out in file order. */

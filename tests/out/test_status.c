@@ -1,15 +1,21 @@
 /* /status and /metrics as pure functions of a snapshot (runtime/out/status.c), the Prometheus
  * format checked line by line (tests/prom.h, itself checked on broken input), and the HTTP
- * server's bearer token (runtime/out/status_server.c) over loopback. */
+ * server (runtime/out/status_server.c) over loopback: its bearer token, the address it binds,
+ * its connection cap, and running out of descriptors. */
 #include "../test.h"
 #include "../prom.h"
 
 #include "core/http.h"
 #include "core/log.h"
+#include "core/res.h"
 #include "out/status.h"
 #include "out/status_server.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 static st_strat_info_t strats[2];
 
@@ -161,10 +167,17 @@ static answer_t get(st_http_t *h, int port, const char *path, const char *auth)
     return a;
 }
 
+static st_status_server_t *start(const char *addr, int port, const char *token, int max_conns, char *err,
+                                 size_t errlen)
+{
+    st_status_server_cfg_t cfg = {.addr = addr, .port = port, .token = token, .max_connections = max_conns};
+    return st_status_server_start(EV_DEFAULT, &cfg, handler, NULL, err, errlen);
+}
+
 static void test_server_and_token(void **state)
 {
     char err[256];
-    st_status_server_t *s = st_status_server_start(EV_DEFAULT, "127.0.0.1", 0, "s3cret", handler, NULL, err, sizeof(err));
+    st_status_server_t *s = start("127.0.0.1", 0, "s3cret", 0, err, sizeof(err));
     assert_non_null(s);
     int port = st_status_server_port(s);
     assert_true(port > 0);
@@ -172,16 +185,194 @@ static void test_server_and_token(void **state)
     assert_int_equal(get(h, port, "/status", NULL).status, 401);
     assert_int_equal(get(h, port, "/status", "Authorization: Bearer wrong").status, 401);
     assert_int_equal(get(h, port, "/status", "Authorization: Bearer s3cret0").status, 401);
+    assert_int_equal(get(h, port, "/status", "Authorization: Basic s3cret").status, 401);
     answer_t a = get(h, port, "/status", "Authorization: Bearer s3cret");
     assert_int_equal(a.status, 200);
     assert_string_equal(a.body, "{\"ok\":true}");
     assert_int_equal(get(h, port, "/other", "Authorization: Bearer s3cret").status, 404);
-    assert_int_equal(st_status_server_requests(s), 5);
+    assert_int_equal(st_status_server_requests(s), 6);
     /* the port is taken: a second server says so */
-    assert_null(st_status_server_start(EV_DEFAULT, "127.0.0.1", port, NULL, handler, NULL, err, sizeof(err)));
+    assert_null(start("127.0.0.1", port, NULL, 0, err, sizeof(err)));
     assert_non_null(strstr(err, "cannot listen"));
     st_http_destroy(h);
     st_status_server_stop(s);
+}
+
+/* Issue 16.2: a token of any length is compared whole (a 600-byte one read past a 512-byte
+ * buffer before, which ASan and UBSan flag). */
+static void test_long_token(void **state)
+{
+    char token[601], hdr[700], err[256];
+    memset(token, 'k', 600);
+    token[600] = '\0';
+    st_status_server_t *s = start("127.0.0.1", 0, token, 0, err, sizeof(err));
+    assert_non_null(s);
+    int port = st_status_server_port(s);
+    st_http_t *h = st_http_create(EV_DEFAULT);
+    snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", token);
+    assert_int_equal(get(h, port, "/status", hdr).status, 200);
+    hdr[strlen(hdr) - 1] = 'x'; /* the last byte differs */
+    assert_int_equal(get(h, port, "/status", hdr).status, 401);
+    hdr[strlen(hdr) - 1] = '\0'; /* one byte short */
+    assert_int_equal(get(h, port, "/status", hdr).status, 401);
+    st_http_destroy(h);
+    st_status_server_stop(s);
+}
+
+/* A TCP connection to addr:port of the given family: the socket, or -errno. */
+static int tcp_connect(int family, const char *addr, int port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t sl;
+    if (family == AF_INET) {
+        struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        inet_pton(AF_INET, addr, &v4->sin_addr);
+        sl = sizeof(*v4);
+    } else {
+        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        inet_pton(AF_INET6, addr, &v6->sin6_addr);
+        sl = sizeof(*v6);
+    }
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+/* Issue 16.1: the endpoint listens on exactly the configured address. Bound to 127.0.0.1, the
+ * socket says so and 127.0.0.2 (loopback too, so a test may knock there) and [::1] on the same
+ * port are refused: nothing listens on 0.0.0.0 or [::]. Bound to ::1, IPv4 is refused. (Tests
+ * only ever connect to loopback addresses.) */
+static void test_binds_exactly(void **state)
+{
+    char err[256], want[64];
+    st_status_server_t *s = start("127.0.0.1", 0, NULL, 0, err, sizeof(err));
+    assert_non_null(s);
+    int port = st_status_server_port(s);
+    snprintf(want, sizeof(want), "127.0.0.1:%d", port);
+    assert_string_equal(st_status_server_bound(s), want);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    assert_int_equal(getsockname(st_status_server_fd(s), (struct sockaddr *)&ss, &sl), 0);
+    assert_int_equal(ss.ss_family, AF_INET);
+    assert_int_equal(ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr), 0x7f000001);
+    int fd = tcp_connect(AF_INET, "127.0.0.1", port);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(tcp_connect(AF_INET, "127.0.0.2", port), -ECONNREFUSED);
+    int v6 = tcp_connect(AF_INET6, "::1", port);
+    assert_true(v6 == -ECONNREFUSED || v6 == -EADDRNOTAVAIL || v6 == -EAFNOSUPPORT);
+    st_status_server_stop(s);
+
+    s = start("::1", 0, NULL, 0, err, sizeof(err));
+    if (!s) { /* no IPv6 on this machine */
+        printf("# no IPv6 loopback here (%s): the IPv6 half is skipped\n", err);
+        return;
+    }
+    port = st_status_server_port(s);
+    snprintf(want, sizeof(want), "[::1]:%d", port);
+    assert_string_equal(st_status_server_bound(s), want);
+    assert_int_equal(tcp_connect(AF_INET, "127.0.0.1", port), -ECONNREFUSED);
+    fd = tcp_connect(AF_INET6, "::1", port);
+    assert_true(fd >= 0);
+    close(fd);
+    st_status_server_stop(s);
+}
+
+static void spin(double secs)
+{
+    ev_tstamp t0 = ev_time();
+    while (ev_time() - t0 < secs) ev_run(EV_DEFAULT, EVRUN_NOWAIT);
+}
+
+/* Issue 16.3: at most max_connections are served at once; more are closed at accept, and the
+ * endpoint answers again once they go. */
+static void test_connection_cap(void **state)
+{
+    char err[256];
+    st_status_server_t *s = start("127.0.0.1", 0, NULL, 3, err, sizeof(err));
+    assert_non_null(s);
+    int port = st_status_server_port(s), idle[5];
+    for (int i = 0; i < 5; i++) assert_true((idle[i] = tcp_connect(AF_INET, "127.0.0.1", port)) >= 0);
+    st_status_server_stats_t st;
+    ev_tstamp t0 = ev_time();
+    do {
+        ev_run(EV_DEFAULT, EVRUN_NOWAIT);
+        st_status_server_stats(s, &st);
+    } while (st.connections + (int)st.refused < 5 && ev_time() - t0 < 30);
+    assert_int_equal(st.connections, 3);
+    assert_int_equal(st.refused, 2);
+    for (int i = 0; i < 5; i++) close(idle[i]);
+    t0 = ev_time();
+    do {
+        ev_run(EV_DEFAULT, EVRUN_NOWAIT);
+        st_status_server_stats(s, &st);
+    } while (st.connections > 0 && ev_time() - t0 < 30);
+    assert_int_equal(st.connections, 0);
+    st_http_t *h = st_http_create(EV_DEFAULT);
+    assert_int_equal(get(h, port, "/status", NULL).status, 200);
+    st_http_destroy(h);
+    st_status_server_stop(s);
+}
+
+/* Issue 16.3: out of descriptors (idle connections under a low RLIMIT_NOFILE), the endpoint
+ * pauses accepting and says so once, instead of a log line per try (1.4 million in 5 s before);
+ * once descriptors are free it serves again. */
+static void test_out_of_descriptors(void **state)
+{
+    char err[256], path[] = "/tmp/strata-status-log-XXXXXX";
+    int lfd = mkstemp(path);
+    assert_true(lfd >= 0);
+    close(lfd);
+    st_log_open(ST_LL_INFO, ST_LOG_TEXT, path);
+    st_status_server_t *s = start("127.0.0.1", 0, NULL, 1000, err, sizeof(err));
+    assert_non_null(s);
+    int port = st_status_server_port(s);
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int probe = dup(0); /* the lowest free descriptor: about how many are open */
+    close(probe);
+    low = old;
+    low.rlim_cur = (rlim_t)probe + 40;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int clients[64], n = 0;
+    while (n < 64) {
+        int fd = tcp_connect(AF_INET, "127.0.0.1", port);
+        if (fd < 0) break; /* the client side ran out too */
+        clients[n++] = fd;
+        ev_run(EV_DEFAULT, EVRUN_NOWAIT);
+    }
+    spin(0.3);
+    st_status_server_stats_t st;
+    st_status_server_stats(s, &st);
+    printf("# %d clients, %d served before descriptors ran out\n", n, st.connections);
+    assert_true(st.connections < n);
+    for (int i = 0; i < n; i++) close(clients[i]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    spin(1.5); /* the pause is a second */
+    st_http_t *h = st_http_create(EV_DEFAULT);
+    assert_int_equal(get(h, port, "/status", NULL).status, 200);
+    st_http_destroy(h);
+    st_status_server_stop(s);
+    st_log_open(ST_LL_ERROR, ST_LOG_TEXT, NULL);
+    char *log;
+    assert_int_equal(st_file_read(path, &log, NULL), 0);
+    int lines = 0;
+    for (const char *p = log; (p = strstr(p, "cannot accept")); p++) lines++;
+    printf("# 'cannot accept' logged %d time(s)\n", lines);
+    assert_int_equal(lines, 1);
+    assert_null(strstr(log, "errno 24"));
+    free(log);
+    unlink(path);
 }
 
 int main(void)
@@ -191,6 +382,10 @@ int main(void)
         cmocka_unit_test(test_status_json),
         cmocka_unit_test(test_metrics_format),
         cmocka_unit_test(test_server_and_token),
+        cmocka_unit_test(test_long_token),
+        cmocka_unit_test(test_binds_exactly),
+        cmocka_unit_test(test_connection_cap),
+        cmocka_unit_test(test_out_of_descriptors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
