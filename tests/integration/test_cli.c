@@ -479,7 +479,7 @@ static void test_status_of_a_running_strata(void **state)
     unlink(log);
     char *argv[] = {STRATA_BIN, "run", "-c", cfg, NULL};
     pid_t pid = spawn(argv, o, e);
-    assert_true(wait_for(log, "status: http://127.0.0.1:", 1));
+    assert_true(wait_for(log, "status: listening on 127.0.0.1:", 1));
 
     char *out, *err;
     assert_int_equal(run("status", "-c", cfg, &out, &err), 0);
