@@ -1,4 +1,5 @@
 #include "schema.h"
+#include "res.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -446,9 +447,138 @@ static void decode_struct(dctx_t *c, const st_schema_t *sc, const yaml_node_t *m
     mark->bad = c->errors > errors_before;
 }
 
+/* --- bounds on the input: one pass over the events before the document is built ------------
+ * A config is small; what is not gets a located error, in time linear in its size:
+ * nesting deeper than MAX_DEPTH (the scanner's cost grows with the depth, so it stops there),
+ * aliases that expand the document past MAX_NODES nodes (a "billion laughs" is a few hundred
+ * bytes), and a second document after "---" (which would be ignored silently). */
+#define MAX_DEPTH 64
+#define MAX_NODES 100000
+
+typedef struct {
+    char *name;
+    uint64_t size; /* nodes the anchored value expands to */
+} anchor_t;
+
+typedef struct {
+    anchor_t *v;
+    size_t cap, n; /* open addressing, cap a power of two */
+} anchors_t;
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static anchor_t *anchor_slot(anchors_t *a, const char *name)
+{
+    size_t i = (size_t)name_hash(name) & (a->cap - 1);
+    while (a->v[i].name && strcmp(a->v[i].name, name) != 0) i = (i + 1) & (a->cap - 1);
+    return &a->v[i];
+}
+
+static void anchor_set(anchors_t *a, const char *name, uint64_t size)
+{
+    if ((a->n + 1) * 2 > a->cap) {
+        anchors_t b = {st_xcalloc(a->cap ? a->cap * 2 : 16, sizeof(anchor_t)), a->cap ? a->cap * 2 : 16, 0};
+        for (size_t i = 0; i < a->cap; i++)
+            if (a->v[i].name) *anchor_slot(&b, a->v[i].name) = a->v[i], b.n++;
+        free(a->v);
+        *a = b;
+    }
+    anchor_t *slot = anchor_slot(a, name);
+    if (!slot->name) slot->name = st_xstrdup(name), a->n++;
+    slot->size = size; /* an anchor defined again means its latest value */
+}
+
+static void anchors_free(anchors_t *a)
+{
+    for (size_t i = 0; i < a->cap; i++) free(a->v[i].name);
+    free(a->v);
+}
+
+static int prescan(dctx_t *c, const char *text, size_t len)
+{
+    yaml_parser_t p;
+    yaml_parser_initialize(&p);
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    struct {
+        uint64_t size;
+        char *anchor;
+    } stack[MAX_DEPTH + 2];
+    int depth = 0, docs = 0, rc = 0;
+    uint64_t expanded = 0;
+    anchors_t anchors = {0};
+    for (bool done = false; !done && rc == 0;) {
+        yaml_event_t e;
+        if (!yaml_parser_parse(&p, &e)) break; /* the loader reports syntax errors, located */
+        int line = (int)e.start_mark.line + 1, col = (int)e.start_mark.column + 1;
+        uint64_t add = 0;
+        const char *anchor = NULL;
+        switch (e.type) {
+        case YAML_STREAM_END_EVENT: done = true; break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++docs > 1) {
+                st_diags_add(c->diags, c->file, line, col,
+                             "a second YAML document (after ---): a config is one document");
+                rc = ST_ECONFIG;
+            }
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (depth == MAX_DEPTH) {
+                st_diags_add(c->diags, c->file, line, col, "YAML nested deeper than %d levels", MAX_DEPTH);
+                rc = ST_ECONFIG;
+                break;
+            }
+            anchor = (const char *)(e.type == YAML_SEQUENCE_START_EVENT ? e.data.sequence_start.anchor
+                                                                       : e.data.mapping_start.anchor);
+            stack[depth].size = 1;
+            stack[depth++].anchor = anchor ? st_xstrdup(anchor) : NULL;
+            expanded++;
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            if (depth == 0) break;
+            depth--;
+            if (stack[depth].anchor) anchor_set(&anchors, stack[depth].anchor, stack[depth].size);
+            free(stack[depth].anchor);
+            if (depth) stack[depth - 1].size += stack[depth].size;
+            break;
+        case YAML_SCALAR_EVENT:
+            add = 1;
+            if (e.data.scalar.anchor) anchor_set(&anchors, (const char *)e.data.scalar.anchor, 1);
+            break;
+        case YAML_ALIAS_EVENT: {
+            anchor_t *a = anchors.cap ? anchor_slot(&anchors, (const char *)e.data.alias.anchor) : NULL;
+            add = a && a->name ? a->size : 1;
+            break;
+        }
+        default: break;
+        }
+        if (add) {
+            expanded += add;
+            if (depth) stack[depth - 1].size += add;
+        }
+        if (rc == 0 && expanded > MAX_NODES) {
+            st_diags_add(c->diags, c->file, line, col,
+                         "aliases expand the YAML past %d nodes (a config is far smaller)", MAX_NODES);
+            rc = ST_ECONFIG;
+        }
+        yaml_event_delete(&e);
+    }
+    while (depth > 0) free(stack[--depth].anchor);
+    anchors_free(&anchors);
+    yaml_parser_delete(&p);
+    return rc;
+}
+
 static int load_doc(dctx_t *c, yaml_parser_t *parser, yaml_document_t *doc, const char *text,
                     size_t len)
 {
+    if (prescan(c, text, len)) return ST_ECONFIG;
     yaml_parser_initialize(parser);
     yaml_parser_set_input_string(parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(parser, doc)) {

@@ -246,6 +246,54 @@ static void test_yaml_syntax_and_duplicates(void **state)
            {5, 3, "runtime.timezone: duplicate key"});
 }
 
+/* Issue 16.4 and 16.6: YAML bombs and a second document, each a located error, in time linear
+ * in the input (100,000 nested brackets took over 30 s before; a 920-byte alias bomb 573 MB). */
+static void test_yaml_bombs(void **state)
+{
+    /* billion laughs: each level ten aliases of the one before */
+    char lol[2048];
+    int n = snprintf(lol, sizeof(lol), HEAD "strategies:\n  - {name: s, kind: lua, path: s.lua, params: {a: &a [x,x,x,x,x,x,x,x,x,x]");
+    const char *names = "bcdefghi";
+    for (int i = 0; names[i]; i++) {
+        n += snprintf(lol + n, sizeof(lol) - (size_t)n, ", %c: &%c [", names[i], names[i]);
+        for (int k = 0; k < 10; k++)
+            n += snprintf(lol + n, sizeof(lol) - (size_t)n, "%s*%c", k ? "," : "", i ? names[i - 1] : 'a');
+        n += snprintf(lol + n, sizeof(lol) - (size_t)n, "]");
+    }
+    snprintf(lol + n, sizeof(lol) - (size_t)n, "}}\n");
+    st_diags_t d;
+    assert_null(parse(lol, &d));
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.items[0].line, 4);
+    assert_non_null(strstr(d.items[0].msg, "aliases expand the YAML past 100000 nodes"));
+    st_diags_free(&d);
+
+    /* nesting: an error at the 65th level, and 100,000 levels are no slower to refuse */
+    char *deep = malloc(300000);
+    n = snprintf(deep, 300000, HEAD "runtime: ");
+    for (int i = 0; i < 100000; i++) deep[n++] = '[';
+    for (int i = 0; i < 100000; i++) deep[n++] = ']';
+    deep[n] = '\0';
+    assert_null(parse(deep, &d));
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.items[0].line, 3);
+    assert_int_equal(d.items[0].col, 10 + 63); /* the 64th bracket: the root mapping is the first level */
+    assert_non_null(strstr(d.items[0].msg, "YAML nested deeper than 64 levels"));
+    st_diags_free(&d);
+    free(deep);
+
+    EXPECT(HEAD "runtime: {timezone: UTC}\n---\nmarket: {}\n",
+           {4, 1, "a second YAML document (after ---): a config is one document"});
+
+    /* aliases within reason still work */
+    st_config_t *cfg = parse(HEAD "schedule:\n  - {name: a, start: \"09:00\", weights: &w {x: 1.5}}\n"
+                                  "  - {name: b, start: \"10:00\", weights: *w}\n", &d);
+    if (!cfg) dump(&d);
+    assert_non_null(cfg);
+    st_config_free(cfg);
+    st_diags_free(&d);
+}
+
 static void test_cross_field_checks(void **state)
 {
     EXPECT(HEAD "runtime:\n  timezone: Mars/Olympus\n",
@@ -436,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_missing_required),
         cmocka_unit_test(test_enums_durations_times),
         cmocka_unit_test(test_yaml_syntax_and_duplicates),
+        cmocka_unit_test(test_yaml_bombs),
         cmocka_unit_test(test_cross_field_checks),
         cmocka_unit_test(test_errors_sorted_by_position),
         cmocka_unit_test(test_five_mistakes_five_errors),
