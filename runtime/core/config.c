@@ -300,10 +300,10 @@ static void check_market(st_config_t *cfg, st_diags_t *d)
         CERR(d, &s->mark, "market.session: times must satisfy pre_open <= open < closing_auction <= close");
     m->universe = resolve(cfg, m->universe);
     m->indices = resolve(cfg, m->indices);
-    if (!st_file_exists(m->universe))
-        CERR(d, &m->mark, "market.universe: cannot read \"%s\"", m->universe);
-    if (*m->indices && !st_file_exists(m->indices))
-        CERR(d, &m->mark, "market.indices: cannot read \"%s\"", m->indices);
+    int rc = st_file_check(m->universe);
+    if (rc) CERR(d, &m->mark, "market.universe: cannot read \"%s\": %s", m->universe, st_strerror(rc));
+    if (*m->indices && (rc = st_file_check(m->indices)) != 0)
+        CERR(d, &m->mark, "market.indices: cannot read \"%s\": %s", m->indices, st_strerror(rc));
 }
 
 static bool has_scheme(const char *url, const char *a, const char *b)
@@ -351,8 +351,9 @@ static void check_network_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_
         CERR(d, &f->mark, "feeds[%zu].rest_url: expected http://HOST[:PORT] or https://…, got \"%s\"", i, f->rest_url);
     if (*f->tls_ca_file) {
         f->tls_ca_file = resolve(cfg, f->tls_ca_file);
-        if (!st_file_exists(f->tls_ca_file))
-            CERR(d, &f->mark, "feeds[%zu].tls_ca_file: cannot read \"%s\"", i, f->tls_ca_file);
+        int rc = st_file_check(f->tls_ca_file);
+        if (rc)
+            CERR(d, &f->mark, "feeds[%zu].tls_ca_file: cannot read \"%s\": %s", i, f->tls_ca_file, st_strerror(rc));
     }
     if (f->reconnect_min > f->reconnect_max)
         CERR(d, &f->mark, "feeds[%zu]: reconnect_min must not exceed reconnect_max", i);
@@ -427,8 +428,8 @@ static void check_strategies(st_config_t *cfg, st_diags_t *d)
             if (strcmp(ST_LIST_AT(cfg->strategies, st_strategy_cfg_t, j)->name, s->name) == 0)
                 CERR(d, &s->mark, "strategies[%zu]: duplicate strategy name \"%s\"", i, s->name);
         s->path = resolve(cfg, s->path);
-        if (!st_file_exists(s->path))
-            CERR(d, &s->mark, "strategies[%zu] \"%s\": cannot read \"%s\"", i, s->name, s->path);
+        int rc = st_file_check(s->path);
+        if (rc) CERR(d, &s->mark, "strategies[%zu] \"%s\": cannot read \"%s\": %s", i, s->name, s->path, st_strerror(rc));
     }
 }
 

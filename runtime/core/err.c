@@ -14,6 +14,7 @@ const char *st_strerror(int err)
     case ST_ECONFIG: return "invalid configuration";
     case ST_EPARSE: return "malformed input";
     case ST_ENOTIMPL: return "not implemented in this build";
+    case ST_ENOTFILE: return "not a regular file (a FIFO, a device or a socket)";
     default: break;
     }
     if (err < 0 && err > ST_EBASE)

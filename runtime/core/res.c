@@ -1,6 +1,8 @@
 #include "res.h"
+#include "err.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +31,22 @@ int st_file_read(const char *path, char **out, size_t *len)
         if (len) *len = r->len;
         return 0;
     }
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return -errno;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; anything not a regular file is
+     * refused before a byte is read */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return -errno;
     struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        int err = S_ISDIR(st.st_mode) ? -EISDIR : -errno;
-        fclose(fp);
-        return err ? err : -EINVAL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int err = S_ISDIR(st.st_mode) ? -EISDIR : ST_ENOTFILE;
+        close(fd);
+        return err;
+    }
+    fcntl(fd, F_SETFL, 0);
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        int err = -errno;
+        close(fd);
+        return err;
     }
     size_t cap = (size_t)st.st_size + 1, n = 0;
     char *buf = st_xmalloc(cap);
@@ -57,11 +68,19 @@ int st_file_read(const char *path, char **out, size_t *len)
     return 0;
 }
 
-bool st_file_exists(const char *path)
+int st_file_check(const char *path)
 {
     if (strncmp(path, ST_EMBEDDED_PREFIX, strlen(ST_EMBEDDED_PREFIX)) == 0)
-        return find_embedded(path) != NULL;
-    return access(path, R_OK) == 0;
+        return find_embedded(path) ? 0 : -ENOENT;
+    struct stat st;
+    if (stat(path, &st) != 0) return -errno;
+    if (!S_ISREG(st.st_mode)) return S_ISDIR(st.st_mode) ? -EISDIR : ST_ENOTFILE;
+    return access(path, R_OK) == 0 ? 0 : -errno;
+}
+
+bool st_file_exists(const char *path)
+{
+    return st_file_check(path) == 0;
 }
 
 void st_path_resolve(const char *base_file, const char *rel, char *buf, size_t len)

@@ -11,8 +11,12 @@
 #define ST_DEMO_CONFIG     "embedded:demo.yaml"
 
 /* Reads a whole file (or embedded resource). *out is NUL-terminated and malloc'd.
- * Returns 0 or -errno (-ENOENT for an unknown embedded name). */
+ * Returns 0 or -errno (-ENOENT for an unknown embedded name; ST_ENOTFILE for a FIFO, device or
+ * socket, which is never read: nothing waits on one). */
 int st_file_read(const char *path, char **out, size_t *len);
+/* 0 when path is an embedded resource or a readable regular file, else why not (-errno,
+ * ST_ENOTFILE); opens nothing. st_file_exists: the same as a bool. */
+int st_file_check(const char *path);
 bool st_file_exists(const char *path);
 /* Resolves `rel` against the directory of `base_file` into buf. Absolute paths and
  * "embedded:" paths are returned as they are. */

@@ -630,11 +630,13 @@ static int l_require(lua_State *L)
     snprintf(path + n, sizeof(path) - (size_t)n, ".lua");
     char *text;
     size_t len;
-    if (st_file_read(path, &text, &len) != 0) return luaL_error(L, "require: no module \"%s\" in %s", name, s->dir);
+    int rc = st_file_read(path, &text, &len);
+    if (rc == -ENOENT) return luaL_error(L, "require: no module \"%s\" in %s", name, s->dir);
+    if (rc) return luaL_error(L, "require: cannot read %s: %s", path, st_strerror(rc));
     add_source(s, path);
     char chunk[1100];
     snprintf(chunk, sizeof(chunk), "@%s", path);
-    int rc = luaL_loadbufferx(L, text, len, chunk, "t");
+    rc = luaL_loadbufferx(L, text, len, chunk, "t");
     free(text);
     if (rc != LUA_OK) return lua_error(L);
     lua_pushstring(L, name);

@@ -4,6 +4,8 @@
 #include "core/res.h"
 #include "core/timefmt.h"
 
+#include <sys/stat.h>
+
 #define UNIVERSE STRATA_SOURCE_DIR "/config/universe.csv"
 #define INDICES  STRATA_SOURCE_DIR "/config/indices.csv"
 /* Every test config starts with these two lines, so line numbers below count from 3. */
@@ -343,6 +345,34 @@ static void test_cross_field_checks(void **state)
     st_diags_free(&d);
 }
 
+/* Issue 16.5: a FIFO (or device) where a file belongs is refused by name, never opened: strata
+ * check would otherwise wait forever for a writer. */
+static void test_fifo_paths_refused(void **state)
+{
+    char *dir = st_test_tmpdir(), fifo[300], text[1024];
+    snprintf(fifo, sizeof(fifo), "%s/pipe", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(text, sizeof(text), "market: {universe: %s, indices: \"\"}\n", fifo);
+    st_diags_t d;
+    assert_null(parse(text, &d));
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.items[0].msg, "market.universe: cannot read"));
+    assert_non_null(strstr(d.items[0].msg, "not a regular file"));
+    st_diags_free(&d);
+    snprintf(text, sizeof(text), HEAD "strategies:\n  - {name: s, kind: lua, path: %s}\n", fifo);
+    assert_null(parse(text, &d));
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.items[0].msg, "strategies[0] \"s\": cannot read"));
+    assert_non_null(strstr(d.items[0].msg, "not a regular file"));
+    st_diags_free(&d);
+    char *out;
+    assert_int_equal(st_file_read(fifo, &out, NULL), ST_ENOTFILE);
+    assert_int_equal(st_file_read("/dev/null", &out, NULL), ST_ENOTFILE);
+    assert_int_equal(st_file_read(dir, &out, NULL), -EISDIR);
+    assert_int_equal(st_test_rmtree(dir), 0);
+    free(dir);
+}
+
 /* Cross-field errors found after decoding still come out in file order. */
 /* Network feeds: credentials by environment variable name (checked to be set, never shown),
  * one session per app key, URLs, backoff bounds, and no as-fast-as-possible clock. */
@@ -485,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_enums_durations_times),
         cmocka_unit_test(test_yaml_syntax_and_duplicates),
         cmocka_unit_test(test_yaml_bombs),
+        cmocka_unit_test(test_fifo_paths_refused),
         cmocka_unit_test(test_cross_field_checks),
         cmocka_unit_test(test_errors_sorted_by_position),
         cmocka_unit_test(test_five_mistakes_five_errors),

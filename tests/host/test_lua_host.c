@@ -5,6 +5,10 @@
  * tables reused rather than built per call. */
 #include "../test.h"
 
+#include <sys/stat.h>
+
+#include "core/err.h"
+
 #include "core/log.h"
 #include "host/lua_host.h"
 
@@ -354,11 +358,33 @@ static int teardown(void **state)
     return system(cmd);
 }
 
+/* Issue 16.5: a strategy or module path that is a FIFO is refused, not waited on (open would
+ * block until a writer comes; the alarm in main turns such a hang into a failure). */
+static void test_fifo_refused(void **state)
+{
+    char path[512], err[512];
+    snprintf(path, sizeof(path), "%s/fifo.lua", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    st_lua_cfg_t cfg = {.name = "f", .path = path, .api = &api};
+    st_lua_t *s = NULL;
+    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), ST_ENOTFILE);
+    assert_non_null(strstr(err, "fifo.lua: cannot read: not a regular file"));
+    char *req = write_file("req.lua", "local fifo = require('fifo')\nreturn {}\n");
+    cfg.path = req;
+    assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "req.lua:1: require: cannot read"));
+    assert_non_null(strstr(err, "fifo.lua: not a regular file"));
+    free(req);
+    unlink(path);
+}
+
 int main(void)
 {
+    alarm(120); /* a read that blocks fails the test instead of hanging it */
     st_log_open(ST_LL_ERROR + 1, ST_LOG_TEXT, NULL); /* the faults are expected: keep stderr quiet */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_callbacks_and_host_functions),
+        cmocka_unit_test(test_fifo_refused),
         cmocka_unit_test(test_orderbook_and_status),
         cmocka_unit_test(test_errors_traceback_and_quarantine),
         cmocka_unit_test(test_runaway_loop_cut_off),
