@@ -1,4 +1,5 @@
 #include "kis_rest.h"
+#include "core/private.h"
 #include "rest_codec.h"
 #include "restpoll.h"
 #include "core/log.h"
@@ -19,7 +20,8 @@
 
 struct st_kis_rest {
     st_kis_rest_cfg_t cfg; /* strings copied */
-    char token_path[512];
+    char token_dir[512], token_name[64]; /* the cache; token_dir "" = none */
+    bool token_dir_warned;
     char token[1024];
     st_time_t token_expires, last_issue;
     bool issuing, reissued; /* reissued: this token was already re-issued for EGW00121/123 */
@@ -39,59 +41,53 @@ static st_time_t now_of(st_kis_rest_t *r)
 
 /* --- the token cache ------------------------------------------------------------------------ */
 
-void st_kis_token_path(const char *token_dir, const char *app_key, char *buf, size_t len)
+/* The cache's directory (token_dir, or the private default) and the file's name for a key;
+ * false when there is no directory to use. */
+static bool token_place(const char *token_dir, const char *app_key, char *dir, size_t dlen, char *name, size_t nlen)
 {
-    char dir[400];
-    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (token_dir && *token_dir)
-        snprintf(dir, sizeof(dir), "%s", token_dir);
-    else if (xdg && *xdg)
-        snprintf(dir, sizeof(dir), "%s/strata", xdg);
-    else
-        snprintf(dir, sizeof(dir), "%s/.cache/strata", home && *home ? home : "/tmp");
+    if (token_dir && *token_dir) snprintf(dir, dlen, "%s", token_dir);
+    else if (st_private_default_dir(dir, dlen) != 0) return false;
     uint64_t h = 1469598103934665603ull; /* FNV-1a: the file is named by the key's hash, not the key */
     for (const char *p = app_key; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    snprintf(buf, len, "%s/kis-token-%016llx.json", dir, (unsigned long long)h);
+    snprintf(name, nlen, "kis-token-%016llx.json", (unsigned long long)h);
+    return true;
 }
 
-static void mkdirs(const char *path)
+void st_kis_token_path(const char *token_dir, const char *app_key, char *buf, size_t len)
 {
-    char buf[512];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        mkdir(buf, 0700);
-        *p = '/';
+    char dir[400], name[64];
+    if (token_place(token_dir, app_key, dir, sizeof(dir), name, sizeof(name))) snprintf(buf, len, "%s/%s", dir, name);
+    else buf[0] = '\0';
+}
+
+/* The cache directory, checked private; -1 after a warning (at most once a process). */
+static int token_dir_open(st_kis_rest_t *r)
+{
+    char err[600];
+    int fd = st_private_dir_open(r->token_dir, err, sizeof(err));
+    if (fd < 0 && !r->token_dir_warned) {
+        st_log_warn(FEED, "%s: the access token is not cached: %s", r->cfg.name, err);
+        r->token_dir_warned = true;
     }
+    return fd;
 }
 
 static void save_token(st_kis_rest_t *r)
 {
-    if (!r->token_path[0]) return;
-    mkdirs(r->token_path);
-    char tmp[600];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", r->token_path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0) {
-        st_log_warn(FEED, "%s: cannot write the token cache %s: %s", r->cfg.name, tmp, strerror(errno));
-        return;
-    }
+    if (!r->token_dir[0]) return;
+    int dfd = token_dir_open(r);
+    if (dfd < 0) return;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "base_url", r->cfg.base_url);
     cJSON_AddStringToObject(j, "access_token", r->token);
     cJSON_AddNumberToObject(j, "expires_us", (double)r->token_expires);
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
-    size_t len = strlen(text);
-    bool ok = write(fd, text, len) == (ssize_t)len;
-    ok = fsync(fd) == 0 && ok;
-    close(fd);
+    int rc = st_private_write(dfd, r->token_name, text, strlen(text));
+    close(dfd);
     free(text);
-    if (!ok || rename(tmp, r->token_path) != 0) {
-        st_log_warn(FEED, "%s: cannot write the token cache %s", r->cfg.name, r->token_path);
-        unlink(tmp);
-    }
+    if (rc) st_log_warn(FEED, "%s: cannot write the token cache %s/%s: %s", r->cfg.name, r->token_dir, r->token_name,
+                        strerror(-rc));
 }
 
 /* A cached token for this key and URL, valid for more than REFRESH_BEFORE. */
@@ -99,7 +95,15 @@ static bool load_token(st_kis_rest_t *r, st_time_t now)
 {
     char *text;
     size_t len;
-    if (!r->token_path[0] || st_file_read(r->token_path, &text, &len) != 0) return false;
+    if (!r->token_dir[0]) return false;
+    int dfd = token_dir_open(r);
+    if (dfd < 0) return false;
+    int rc = st_private_read(dfd, r->token_name, &text, &len);
+    close(dfd);
+    if (rc == -EPERM || rc == -ELOOP)
+        st_log_warn(FEED, "%s: ignoring the token cache %s/%s: not a private regular file of this user", r->cfg.name,
+                    r->token_dir, r->token_name);
+    if (rc) return false;
     cJSON *j = cJSON_ParseWithLength(text, len);
     free(text);
     cJSON *url = cJSON_GetObjectItem(j, "base_url"), *tok = cJSON_GetObjectItem(j, "access_token"),
@@ -306,7 +310,10 @@ st_kis_rest_t *st_kis_rest_create(const st_kis_rest_cfg_t *cfg)
     if (!cfg->token_dir || strcmp(cfg->token_dir, "none") != 0) {
         char salted[1024]; /* one file per key and venue URL (real, paper, a simulator) */
         snprintf(salted, sizeof(salted), "%s|%s", cfg->app_key, cfg->base_url);
-        st_kis_token_path(cfg->token_dir, salted, r->token_path, sizeof(r->token_path));
+        if (!token_place(cfg->token_dir, salted, r->token_dir, sizeof(r->token_dir), r->token_name,
+                         sizeof(r->token_name)))
+            st_log_warn(FEED, "%s: neither XDG_RUNTIME_DIR, XDG_CACHE_HOME nor HOME is set: the access token is "
+                              "not cached (feeds[].token_dir names a directory)", cfg->name);
     }
     snprintf(r->h_key, sizeof(r->h_key), "appkey: %s", cfg->app_key);
     snprintf(r->h_secret, sizeof(r->h_secret), "appsecret: %s", cfg->app_secret);
