@@ -12,16 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_BODY (8u << 20) /* a status document is kilobytes: more is not strata */
+#define TIMEOUT_MS 5000L
+
 typedef struct {
     char *p;
     size_t n;
+    bool too_big;
 } buf_t;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
     buf_t *b = ctx;
     size_t n = size * nmemb;
-    if (b->n + n > (8u << 20)) return 0; /* not a status answer */
+    if (b->n + n > MAX_BODY) {
+        b->too_big = true;
+        return 0; /* curl stops reading */
+    }
     b->p = st_xrealloc(b->p, b->n + n + 1);
     memcpy(b->p + b->n, data, n);
     b->n += n;
@@ -105,8 +112,11 @@ int st_cmd_status(const char *config, const char *url_opt)
             return 1;
         }
         st_diags_free(&d);
-        const char *host = strcmp(cfg->status.listen, "0.0.0.0") ? cfg->status.listen : "127.0.0.1";
-        snprintf(url, sizeof(url), "http://%s:%lld", host, (long long)cfg->status.port);
+        const char *host = !strcmp(cfg->status.listen, "0.0.0.0") ? "127.0.0.1"
+                           : !strcmp(cfg->status.listen, "::")    ? "::1"
+                                                                  : cfg->status.listen;
+        bool v6 = strchr(host, ':') != NULL;
+        snprintf(url, sizeof(url), "http://%s%s%s:%lld", v6 ? "[" : "", host, v6 ? "]" : "", (long long)cfg->status.port);
         const char *token = *cfg->status.token_env ? getenv(cfg->status.token_env) : NULL;
         if (token) snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
         st_config_free(cfg);
@@ -118,13 +128,15 @@ int st_cmd_status(const char *config, const char *url_opt)
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *h = curl_easy_init();
-    buf_t body = {NULL, 0};
+    buf_t body = {0};
     struct curl_slist *hdrs = *auth ? curl_slist_append(NULL, auth) : NULL;
     curl_easy_setopt(h, CURLOPT_URL, full);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, TIMEOUT_MS); /* the whole answer, however slowly it trickles */
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)MAX_BODY);
     if (hdrs) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     CURLcode rc = curl_easy_perform(h);
     long code = 0;
@@ -134,14 +146,22 @@ int st_cmd_status(const char *config, const char *url_opt)
     curl_global_cleanup();
     int exit_code = 1;
     cJSON *s = NULL;
-    if (rc != CURLE_OK)
+    if (body.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+        fprintf(stderr, "strata status: %s answered more than %u MiB: that is not a strata status\n", full,
+                MAX_BODY >> 20);
+    else if (rc == CURLE_OPERATION_TIMEDOUT && code)
+        fprintf(stderr, "strata status: %s did not finish answering within %ld s\n", full, TIMEOUT_MS / 1000);
+    else if (rc != CURLE_OK)
         fprintf(stderr, "strata status: no strata answers at %s: %s\n", full, curl_easy_strerror(rc));
     else if (code == 401)
         fprintf(stderr, "strata status: %s wants a bearer token: set the variable status.token_env names\n", full);
     else if (code != 200)
         fprintf(stderr, "strata status: %s answered HTTP %ld\n", full, code);
-    else if (!(s = cJSON_Parse(body.p ? body.p : "")))
-        fprintf(stderr, "strata status: %s did not answer with JSON\n", full);
+    else if (!(s = cJSON_ParseWithLength(body.p ? body.p : "", body.n)))
+        fprintf(stderr, "strata status: %s did not answer with a JSON document (or one nested deeper than %d)\n",
+                full, CJSON_NESTING_LIMIT);
+    else if (!cJSON_IsObject(s))
+        fprintf(stderr, "strata status: %s answered JSON that is not a status object\n", full);
     else {
         print_status(s, url);
         exit_code = 0;

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -463,6 +464,86 @@ static int free_port(void)
 
 /* strata status against a running strata: the status block and the tables, found through the
  * config or given a URL; exit 1 with a message once it is gone. */
+/* A hostile endpoint for strata status (issue 16.8): a child process on 127.0.0.1 answers every
+ * connection per `mode`: a body without end, a body at one byte a second, text that is not
+ * JSON, JSON nested 100,000 deep. Returns its port; *pid to kill. */
+static int hostile_server(const char *mode, pid_t *pid)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    socklen_t sl = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &sl);
+    fflush(NULL);
+    *pid = fork();
+    assert_true(*pid >= 0);
+    if (*pid == 0) {
+        alarm(60); /* stops by itself */
+        signal(SIGPIPE, SIG_IGN);
+        for (;;) {
+            int c = accept(fd, NULL, NULL);
+            if (c < 0) _exit(0);
+            char req[4096];
+            if (read(c, req, sizeof(req)) <= 0) { close(c); continue; }
+            const char *hdr = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n";
+            if (write(c, hdr, strlen(hdr)) < 0) { close(c); continue; }
+            static char chunk[65536];
+            if (!strcmp(mode, "huge")) {
+                memset(chunk, ' ', sizeof(chunk));
+                chunk[0] = '[';
+                while (write(c, chunk, sizeof(chunk)) > 0) {}
+            } else if (!strcmp(mode, "slow")) {
+                for (int i = 0; i < 30 && write(c, "{", 1) == 1; i++) sleep(1);
+            } else if (!strcmp(mode, "text")) {
+                const char *t = "<html>hello</html>";
+                (void)!write(c, t, strlen(t));
+            } else {
+                memset(chunk, '[', sizeof(chunk));
+                (void)!write(c, chunk, 50000);
+                memset(chunk, ']', sizeof(chunk));
+                (void)!write(c, chunk, 50000);
+            }
+            close(c);
+        }
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_status_against_hostile_endpoints(void **state)
+{
+    static const struct {
+        const char *mode, *want;
+    } cases[] = {
+        {"huge", "answered more than 8 MiB: that is not a strata status"},
+        {"slow", "did not finish answering within 5 s"},
+        {"text", "did not answer with a JSON document"},
+        {"deep", "did not answer with a JSON document (or one nested deeper than"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pid_t pid;
+        int port = hostile_server(cases[i].mode, &pid);
+        char url[64], o[512], e[512];
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+        snprintf(o, sizeof(o), "%s/out.txt", dir);
+        snprintf(e, sizeof(e), "%s/err.txt", dir);
+        char *argv[] = {STRATA_BIN, "status", "-u", url, NULL};
+        pid_t st = spawn(argv, o, e);
+        int status;
+        struct rusage ru;
+        assert_int_equal(wait4(st, &status, 0, &ru), st);
+        char *err = slurp(e);
+        printf("# %s: peak %ld KiB: %s", cases[i].mode, ru.ru_maxrss, err);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+        assert_non_null(strstr(err, cases[i].want));
+        assert_true(ru.ru_maxrss < 128 * 1024); /* the 8 MiB cap holds */
+        free(err);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+}
+
 static void test_status_of_a_running_strata(void **state)
 {
     char extra[512];
@@ -535,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_reload_withdraws_dropped_watch),
         cmocka_unit_test(test_signals_reload_and_stop),
         cmocka_unit_test(test_status_of_a_running_strata),
+        cmocka_unit_test(test_status_against_hostile_endpoints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
