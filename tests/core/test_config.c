@@ -1,9 +1,11 @@
 #include "../test.h"
 
 #include "core/config.h"
+#include "core/schema.h"
 #include "core/res.h"
 #include "core/timefmt.h"
 
+#include <math.h>
 #include <sys/stat.h>
 
 #define UNIVERSE STRATA_SOURCE_DIR "/config/universe.csv"
@@ -373,6 +375,111 @@ static void test_fifo_paths_refused(void **state)
     free(dir);
 }
 
+/* --- every range, exactly on its bounds (issue 23.18) ------------------------------------------
+ * Each ranged key of the schema (ints, numbers, durations), wherever it sits (nested sections,
+ * list items), is given its minimum and its maximum (no range error for it) and the values just
+ * outside (a range error naming it). Bounds made exclusive, or a check dropped, fail here. */
+
+#define GAP_LUA STRATA_SOURCE_DIR "/strategies/gap.lua"
+
+static const char *item_template(const char *list)
+{
+    if (!strcmp(list, "feeds")) return "name: x, kind: sim, ";
+    if (!strcmp(list, "strategies")) return "name: s, kind: lua, path: " GAP_LUA ", ";
+    if (!strcmp(list, "schedule")) return "name: a, start: \"09:00\", ";
+    if (!strcmp(list, "sinks")) return "kind: log, ";
+    if (!strcmp(list, "watch")) return "symbol: \"005930\", ";
+    return "";
+}
+
+static void value_text(const st_field_t *f, int which, char *buf, size_t len)
+{
+    /* which: 0 min, 1 max, -1 just below min, 2 just above max */
+    double v = which == 0 || which == -1 ? f->min : f->max;
+    if (f->type == ST_T_DOUBLE) {
+        double step = fmax(1e-6, fabs(v) * 1e-6); /* the smallest step a config would write */
+        if (which == -1) v -= step;
+        if (which == 2) v += step;
+        snprintf(buf, len, "%.17g", v);
+        return;
+    }
+    long long n = (long long)v + (which == -1 ? -1 : which == 2 ? 1 : 0);
+    snprintf(buf, len, f->type == ST_T_DURATION ? "%lldus" : "%lld", n);
+}
+
+typedef struct {
+    const st_field_t *path[8];
+    int depth;
+    int checked;
+} walk_t;
+
+static void check_bounds(walk_t *w)
+{
+    const st_field_t *f = w->path[w->depth - 1];
+    for (int which = -1; which <= 2; which++) {
+        char yaml[4096] = "", key[256] = "", val[64];
+        value_text(f, which, val, sizeof(val));
+        size_t n = 0, k = 0;
+        if (strcmp(w->path[0]->key, "market") != 0)
+            n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "market: {universe: %s, indices: %s}\n", UNIVERSE, INDICES);
+        for (int i = 0; i < w->depth; i++) {
+            const st_field_t *p = w->path[i];
+            k += (size_t)snprintf(key + k, sizeof(key) - k, "%s%s", i ? "." : "", p->key);
+            if (i == w->depth - 1) {
+                n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%s: %s", p->key, val);
+            } else if (p->type == ST_T_LIST) {
+                n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%s: [{%s", p->key, item_template(p->key));
+                k += (size_t)snprintf(key + k, sizeof(key) - k, "[0]");
+            } else {
+                n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%s: {%s", p->key,
+                                      !strcmp(p->key, "market") && i == 0 ? "universe: " UNIVERSE ", indices: " INDICES ", " : "");
+            }
+        }
+        for (int i = w->depth - 2; i >= 0; i--) n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, w->path[i]->type == ST_T_LIST ? "}]" : "}");
+        snprintf(yaml + n, sizeof(yaml) - n, "\n");
+        st_diags_t d;
+        st_config_t *cfg = parse(yaml, &d);
+        /* an error about this key's value: out of range, or (a negative duration) not one */
+        char want[300], bad[300];
+        snprintf(want, sizeof(want), "%s: %s is out of range", key, val);
+        snprintf(bad, sizeof(bad), "%s: expected", key);
+        bool range_error = false;
+        for (size_t i = 0; i < d.n; i++)
+            range_error |= strstr(d.items[i].msg, want) != NULL || strstr(d.items[i].msg, bad) != NULL;
+        bool outside = which == -1 || which == 2;
+        if (range_error != outside) {
+            printf("# %s = %s: %s\n", key, val, outside ? "accepted, but it is outside the range" : "refused as out of range");
+            printf("#   yaml: %s", yaml);
+            dump(&d);
+        }
+        assert_true(range_error == outside);
+        if (cfg) st_config_free(cfg);
+        st_diags_free(&d);
+    }
+    w->checked++;
+}
+
+static void walk_schema(walk_t *w, const st_schema_t *sc)
+{
+    for (size_t i = 0; i < sc->nfields; i++) {
+        const st_field_t *f = &sc->fields[i];
+        if (w->depth == 8) return;
+        w->path[w->depth++] = f;
+        if ((f->type == ST_T_STRUCT || f->type == ST_T_LIST) && f->sub) walk_schema(w, f->sub);
+        else if ((f->type == ST_T_INT || f->type == ST_T_DOUBLE || f->type == ST_T_DURATION) && f->min < f->max)
+            check_bounds(w);
+        w->depth--;
+    }
+}
+
+static void test_every_range_bound(void **state)
+{
+    walk_t w = {0};
+    walk_schema(&w, &st_config_schema);
+    printf("# %d ranged keys checked on both bounds\n", w.checked);
+    assert_true(w.checked > 40);
+}
+
 /* Cross-field errors found after decoding still come out in file order. */
 /* Network feeds: credentials by environment variable name (checked to be set, never shown),
  * one session per app key, URLs, backoff bounds, and no as-fast-as-possible clock. */
@@ -516,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_yaml_syntax_and_duplicates),
         cmocka_unit_test(test_yaml_bombs),
         cmocka_unit_test(test_fifo_paths_refused),
+        cmocka_unit_test(test_every_range_bound),
         cmocka_unit_test(test_cross_field_checks),
         cmocka_unit_test(test_errors_sorted_by_position),
         cmocka_unit_test(test_five_mistakes_five_errors),
