@@ -197,6 +197,15 @@ static void test_reserve_and_emergency(void **state)
     assert_int_equal(tier(p, S[102]), ST_TIER_REALTIME);
     assert_int_equal(st_planner_entry(p, S[19])->tier, ST_TIER_POLL);
     assert_int_equal(ch[0].why, ST_WHY_EMERGENCY);
+    /* A holder worth exactly the score is kept (issue 23.17: "worth at least as much"). */
+    float weakest = INFINITY;
+    for (int i = 0; i < 100; i++) {
+        const st_plan_entry_t *e = st_planner_entry(p, S[i]);
+        if (e->conn == 0 && !(e->flags & (ST_PLAN_PINNED | ST_PLAN_EMERGENCY)) && e->value < weakest) weakest = e->value;
+    }
+    assert_true(weakest > 10 && weakest < INFINITY);
+    assert_int_equal(st_planner_emergency(p, r, S[103], weakest, T0, why, sizeof(why)), -ENOSPC);
+    assert_int_equal(tier(p, S[103]), ST_TIER_NONE);
     /* Nobody worth less than the score: a reasoned failure. */
     assert_int_equal(st_planner_emergency(p, r, S[103], 10, T0, why, sizeof(why)), -ENOSPC);
     assert_non_null(strstr(why, "no room for 10.0"));

@@ -203,6 +203,33 @@ static void test_kis_unregister_first_and_cap(void **state)
     teardown_all(&c, &v);
 }
 
+/* Issue 23.15: unregisters go first even with room to spare. One message a second, A held, B
+ * wanted and A unwanted at once: the first message sent is A's unregister, then B's register.
+ * (At the cap the cap check holds registers back anyway, so only this shows the order.) */
+static void test_kis_unregister_first_with_room(void **state)
+{
+    st_coalescer_t c;
+    venue_t v;
+    setup_kis(&c, &v, 41, 1);
+    st_key_t A = ST_KEY(1, ST_CH_TRADE), B = ST_KEY(2, ST_CH_TRADE);
+    st_coalescer_want(&c, A, true, 0);
+    run_until_quiet(&c, &v, 0, 5 * ST_SEC);
+    assert_int_equal(c.ledger.confirmed, 1);
+    venue_free(&v);
+    st_time_t t = 10 * ST_SEC;
+    st_coalescer_want(&c, B, true, t);
+    st_coalescer_want(&c, A, false, t);
+    run_until_quiet(&c, &v, t, 20 * ST_SEC);
+    assert_int_equal(v.n, 2);
+    assert_non_null(strstr(v.msg[0], "\"tr_type\":\"2\""));
+    assert_non_null(strstr(v.msg[0], "\"tr_key\":\"000001\""));
+    assert_non_null(strstr(v.msg[1], "\"tr_type\":\"1\""));
+    assert_non_null(strstr(v.msg[1], "\"tr_key\":\"000002\""));
+    assert_true(v.at[1] - v.at[0] >= ST_SEC); /* one a second */
+    assert_true(v.reg[B] && !v.reg[A]);
+    teardown_all(&c, &v);
+}
+
 static void test_cancellation(void **state)
 {
     st_coalescer_t c;
@@ -432,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_lone_request),
         cmocka_unit_test(test_limiter_wait),
         cmocka_unit_test(test_kis_unregister_first_and_cap),
+        cmocka_unit_test(test_kis_unregister_first_with_room),
         cmocka_unit_test(test_cancellation),
         cmocka_unit_test(test_upbit_unified_message),
         cmocka_unit_test(test_max_over),
