@@ -12,20 +12,41 @@ static st_up_msg_t dec(const char *s, int want_rc)
     return m;
 }
 
-/* The DEFAULT ticker example of Upbit's documentation. */
+/* Every field of a decoded trade or ticker against what the sample says (issue 23.16: a field
+ * read from the wrong member, such as cum_value from acc_trade_price_24h, fails here). */
+static void expect_trade(const st_up_msg_t *m, int kind, st_time_t venue_ms, uint32_t flags, const st_trade_t *w)
+{
+    assert_int_equal(m->tick.kind, kind);
+    assert_int_equal(m->tick.venue_time, venue_ms * ST_MSEC);
+    assert_int_equal(m->tick.flags, flags);
+    const st_trade_t *q = &m->tick.u.trade;
+    assert_true(q->price == w->price);
+    assert_true(q->volume == w->volume);
+    assert_true(q->open == w->open);
+    assert_true(q->high == w->high);
+    assert_true(q->low == w->low);
+    assert_true(q->prev_close == w->prev_close);
+    assert_true(q->cum_volume == w->cum_volume);
+    assert_true(q->cum_value == w->cum_value);
+    assert_true(q->best_bid == w->best_bid);
+    assert_true(q->best_ask == w->best_ask);
+    assert_int_equal(q->side, w->side);
+}
+
+/* The DEFAULT ticker example of Upbit's documentation, and the same in SIMPLE naming. */
 static void test_ticker_default(void **state)
 {
-    st_up_msg_t m = dec(UPBIT_TICKER_DEFAULT, 0);
-    assert_int_equal(m.kind, ST_UP_TICKER);
-    assert_string_equal(m.code, "KRW-BTC");
-    assert_false(m.snapshot);
-    assert_int_equal(m.tick.kind, ST_TICK_SNAPSHOT);
-    assert_int_equal(m.tick.venue_time, (st_time_t)1676965262139 * ST_MSEC);
-    const st_trade_t *q = &m.tick.u.trade;
-    assert_true(q->price == 32287000 && q->prev_close == 31883000 && q->open == 31883000);
-    assert_true(q->high == 32310000 && q->low == 31855000);
-    assert_true(q->volume == 0.03103806 && q->cum_volume == 2429.58834336);
-    assert_int_equal(q->side, ST_SIDE_SELL);
+    const st_trade_t want = {.price = 32287000, .volume = 0.03103806, .open = 31883000, .high = 32310000,
+                             .low = 31855000, .prev_close = 31883000, .cum_volume = 2429.58834336,
+                             .cum_value = 78039261076.51241, .side = ST_SIDE_SELL};
+    const char *samples[] = {UPBIT_TICKER_DEFAULT, UPBIT_TICKER_SIMPLE};
+    for (int i = 0; i < 2; i++) {
+        st_up_msg_t m = dec(samples[i], 0);
+        assert_int_equal(m.kind, ST_UP_TICKER);
+        assert_string_equal(m.code, "KRW-BTC");
+        assert_false(m.snapshot);
+        expect_trade(&m, ST_TICK_SNAPSHOT, 1676965262139, 0, &want); /* trade_timestamp, not timestamp */
+    }
 }
 
 /* The trade example, in DEFAULT and in SIMPLE naming: the same tick. */
@@ -41,11 +62,10 @@ static void test_trade_both_namings(void **state)
     st_up_msg_t b = dec(UPBIT_TRADE_SIMPLE, 0);
     assert_int_equal(a.kind, ST_UP_TRADE);
     assert_true(a.snapshot);
-    assert_int_equal(a.tick.kind, ST_TICK_TRADE);
-    assert_int_equal(a.tick.venue_time, (st_time_t)1730336862047 * ST_MSEC);
-    assert_true(a.tick.u.trade.price == 100473000.0 && a.tick.u.trade.volume == 0.00014208);
-    assert_true(a.tick.u.trade.best_ask == 100473000 && a.tick.u.trade.best_bid == 100465000);
-    assert_int_equal(a.tick.u.trade.side, ST_SIDE_BUY);
+    const st_trade_t want = {.price = 100473000.0, .volume = 0.00014208, .prev_close = 100571000.0,
+                             .best_ask = 100473000, .best_bid = 100465000, .side = ST_SIDE_BUY};
+    expect_trade(&a, ST_TICK_TRADE, 1730336862047, ST_TICK_REPLAY, &want);
+    expect_trade(&b, ST_TICK_TRADE, 1730336862047, ST_TICK_REPLAY, &want);
     assert_memory_equal(&a.tick, &b.tick, sizeof(a.tick));
     assert_string_equal(a.code, b.code);
 }
@@ -59,9 +79,14 @@ static void test_orderbook(void **state)
                         0);
     assert_int_equal(m.kind, ST_UP_ORDERBOOK);
     const st_book_t *b = &m.tick.u.book;
-    assert_true(b->ask[0] == 3000000 && b->bid[0] == 2999000 && b->ask_qty[1] == 0.6 && b->bid_qty[1] == 1.6);
+    assert_int_equal(m.tick.kind, ST_TICK_ORDERBOOK);
+    assert_int_equal(m.tick.venue_time, (st_time_t)1730336862082 * ST_MSEC);
+    assert_int_equal(m.tick.flags, 0); /* REALTIME */
+    assert_true(b->ask[0] == 3000000 && b->bid[0] == 2999000 && b->ask_qty[0] == 0.5 && b->bid_qty[0] == 1.5);
+    assert_true(b->ask[1] == 3001000 && b->bid[1] == 2998000 && b->ask_qty[1] == 0.6 && b->bid_qty[1] == 1.6);
     assert_true(b->total_ask_qty == 8.1 && b->total_bid_qty == 4.2);
-    assert_true(b->ask[2] == 0); /* two units only */
+    for (int i = 2; i < ST_BOOK_DEPTH; i++) /* two units only */
+        assert_true(b->ask[i] == 0 && b->bid[i] == 0 && b->ask_qty[i] == 0 && b->bid_qty[i] == 0);
     st_up_msg_t s = dec("{\"ty\":\"orderbook\",\"cd\":\"KRW-ETH\",\"tas\":8.1,\"tbs\":4.2,\"obu\":[{\"ap\":3000000,\"bp\":2999000,"
                         "\"as\":0.5,\"bs\":1.5},{\"ap\":3001000,\"bp\":2998000,\"as\":0.6,\"bs\":1.6}],\"tms\":1730336862082,"
                         "\"lv\":0,\"st\":\"REALTIME\"}",
