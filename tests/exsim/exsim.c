@@ -1542,6 +1542,7 @@ int main(int argc, char **argv)
     memset(&info, 0, sizeof(info));
     info.port = port;
     info.iface = "127.0.0.1";
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6; /* else lws binds [::], every interface */
     info.protocols = protocols;
     info.vhost_name = "exsim";
     if (tls_dir) {
@@ -1549,7 +1550,7 @@ int main(int argc, char **argv)
         snprintf(key, sizeof(key), "%s/key.pem", tls_dir);
         info.ssl_cert_filepath = cert;
         info.ssl_private_key_filepath = key;
-        info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws enables TLS on a vhost only with it */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws enables TLS on a vhost only with it */
     }
     X.vhost = lws_create_vhost(X.ctx, &info);
     if (!X.vhost) return fprintf(stderr, "strata-exsim: cannot listen on 127.0.0.1:%d\n", port), 1;

@@ -13,6 +13,9 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 static pid_t pid;
@@ -637,9 +640,41 @@ static void test_pingpong(void **state)
     free(w);
 }
 
+/* Issue 23.14: the simulator listens on 127.0.0.1 only. It once bound [::] (libwebsockets'
+ * default with IPv6), reachable on every interface: 127.0.0.2 and [::1] must be refused. */
+static int connect_to(int family, const char *addr, int p)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t sl;
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET, a->sin_port = htons((uint16_t)p), sl = sizeof(*a);
+        inet_pton(AF_INET, addr, &a->sin_addr);
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6, a->sin6_port = htons((uint16_t)p), sl = sizeof(*a);
+        inet_pton(AF_INET6, addr, &a->sin6_addr);
+    }
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int rc = connect(fd, (struct sockaddr *)&ss, sl) == 0 ? 0 : -errno;
+    close(fd);
+    return rc;
+}
+
+static void test_loopback_only(void **state)
+{
+    assert_int_equal(connect_to(AF_INET, "127.0.0.1", port), 0);
+    assert_int_equal(connect_to(AF_INET, "127.0.0.2", port), -ECONNREFUSED);
+    int v6 = connect_to(AF_INET6, "::1", port);
+    assert_true(v6 == -ECONNREFUSED || v6 == -EADDRNOTAVAIL || v6 == -EAFNOSUPPORT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loopback_only),
         cmocka_unit_test(test_registrations_and_errors),
         cmocka_unit_test(test_message_split_across_reads),
         cmocka_unit_test(test_rest),
