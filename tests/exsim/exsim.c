@@ -5,7 +5,9 @@
  *   strata-exsim [--port N] [--universe FILE] [--indices FILE] [--seed S] [--speed X]
  *                [--start "YYYY-MM-DD HH:MM"] [--cap N] [--ping-idle DUR] [--duration DUR]
  *
- * It prints "strata-exsim: listening on 127.0.0.1:PORT" once ready (port 0 picks a free one).
+ * It prints "strata-exsim: listening on 127.0.0.1:PORT; market time ..." once ready (port 0 picks
+ * a free one). Without --start the market time is now while a KRX session runs, else the next
+ * weekday's 08:55 (the first line says so).
  * KIS WebSocket on any path (/, /tryitout, /tryitout/<tr_id>): JSON register/unregister
  * (tr_type 1/2) answered with SUBSCRIBE SUCCESS, UNSUBSCRIBE SUCCESS, ALREADY IN SUBSCRIBE,
  * MAX SUBSCRIBE OVER past the cap, OPSP0003 for unknown unregisters, OPSP8991/8992 for unknown
@@ -1445,6 +1447,25 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+/* Without --start: now while a KRX session runs (a weekday, 08:30-15:30 KST), else the next
+ * weekday's 08:55, so a simulator started after hours serves a market. */
+static st_time_t next_session(st_time_t now, bool *moved)
+{
+    struct tm tm;
+    st_dur_t tod = st_local_tod(now);
+    if (st_tz_localtime(NULL, now, &tm) == 0 && tm.tm_wday >= 1 && tm.tm_wday <= 5 &&
+        tod >= 8 * ST_HOUR + 30 * ST_MIN && tod < 15 * ST_HOUR + 30 * ST_MIN)
+        return now;
+    *moved = true;
+    st_time_t day = st_local_midnight(now);
+    if (tod >= 8 * ST_HOUR + 30 * ST_MIN) day = st_local_midnight(day + ST_DAY + ST_HOUR); /* tomorrow */
+    for (int i = 0; i < 7; i++) {
+        if (st_tz_localtime(NULL, day + 12 * ST_HOUR, &tm) == 0 && tm.tm_wday >= 1 && tm.tm_wday <= 5) break;
+        day = st_local_midnight(day + ST_DAY + ST_HOUR);
+    }
+    return day + 8 * ST_HOUR + 55 * ST_MIN;
+}
+
 int main(int argc, char **argv)
 {
     int port = 0;
@@ -1452,7 +1473,7 @@ int main(int argc, char **argv)
     const char *upbit = STRATA_SOURCE_DIR "/config/upbit_markets.csv";
     uint64_t seed = 1;
     double speed = 1;
-    const char *start = NULL;
+    const char *start = NULL, *now_at = NULL;
     st_dur_t duration = 300 * ST_SEC;
     const char *tls_dir = NULL; /* --tls: serve wss:// and https:// with DIR/cert.pem and DIR/key.pem */
     char cert[512], key[512];
@@ -1462,7 +1483,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
                                          {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
                                          {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
-                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'}, {"now", 1, 0, 'N'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -1472,6 +1493,7 @@ int main(int argc, char **argv)
         case 's': seed = strtoull(optarg, NULL, 10); break;
         case 'x': speed = atof(optarg); break;
         case 't': start = optarg; break;
+        case 'N': now_at = optarg; break;
         case 'c': X.cap = atoi(optarg); break;
         case 'P': X.paper = true; break;
         case 'U': upbit = optarg; break;
@@ -1508,9 +1530,16 @@ int main(int argc, char **argv)
     }
     st_diags_free(&d);
     st_time_t t0 = st_wall_now();
+    bool moved = false;
+    if (now_at) { /* what "now" is, to test the choice below */
+        struct tm tm;
+        if (st_parse_datetime(now_at, &tm) || st_tz_mktime(NULL, &tm, &t0)) return fprintf(stderr, "bad --now\n"), 2;
+    }
     if (start) {
         struct tm tm;
         if (st_parse_datetime(start, &tm) || st_tz_mktime(NULL, &tm, &t0)) return fprintf(stderr, "bad --start\n"), 2;
+    } else {
+        t0 = next_session(t0, &moved);
     }
     /* A client that vanishes mid-answer must cost its connection, not the simulator. */
     signal(SIGPIPE, SIG_IGN);
@@ -1564,7 +1593,10 @@ int main(int argc, char **argv)
     ev_signal_init(&X.sigterm, on_signal, SIGTERM);
     ev_signal_start(X.loop, &X.sigint);
     ev_signal_start(X.loop, &X.sigterm);
-    printf("strata-exsim: listening on 127.0.0.1:%d\n", lws_get_vhost_listen_port(X.vhost));
+    char when[40];
+    st_format_datetime(t0, when, sizeof(when), false);
+    printf("strata-exsim: listening on 127.0.0.1:%d; market time %s KST%s\n", lws_get_vhost_listen_port(X.vhost),
+           when, moved ? " (the next session's open: the KRX market is closed now; --start sets another)" : "");
     fflush(stdout);
     ev_run(X.loop, 0);
 

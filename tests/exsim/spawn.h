@@ -37,8 +37,8 @@ static inline int exsim_spawn_with(const char *speed, const char *start, const c
     while (n < sizeof(line) - 1 && read(fds[0], line + n, 1) == 1 && line[n] != '\n') n++;
     close(fds[0]);
     *out = p;
-    char *colon = strrchr(line, ':');
-    return colon ? atoi(colon + 1) : 0;
+    const char *at = strstr(line, "listening on 127.0.0.1:"); /* the rest of the line names the time */
+    return at ? atoi(at + strlen("listening on 127.0.0.1:")) : 0;
 }
 
 static inline int exsim_spawn(const char *speed, const char *start, pid_t *out)

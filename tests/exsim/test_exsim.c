@@ -671,10 +671,35 @@ static void test_loopback_only(void **state)
     assert_true(v6 == -ECONNREFUSED || v6 == -EADDRNOTAVAIL || v6 == -EAFNOSUPPORT);
 }
 
+/* Issue 23.13: without --start the simulator serves a market: now during a KRX session, else
+ * the next weekday's 08:55; its first line says which. (--now stands in for the wall clock.) */
+static void expect_start(const char *now, const char *want, bool moved)
+{
+    char cmd[512], line[512] = "";
+    snprintf(cmd, sizeof(cmd), "%s --port 0 --duration 1s --now '%s'", STRATA_EXSIM, now);
+    FILE *fp = popen(cmd, "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(line, sizeof(line), fp));
+    pclose(fp);
+    printf("# now %s: %s", now, line);
+    assert_non_null(strstr(line, want));
+    assert_true((strstr(line, "the next session's open") != NULL) == moved);
+}
+
+static void test_default_start(void **state)
+{
+    expect_start("2026-12-03 10:00", "market time 2026-12-03 10:00:00 KST", false); /* Thursday, open */
+    expect_start("2026-12-03 07:00", "market time 2026-12-03 08:55:00 KST", true);  /* before it */
+    expect_start("2026-12-03 20:00", "market time 2026-12-04 08:55:00 KST", true);  /* after hours */
+    expect_start("2026-12-04 16:00", "market time 2026-12-07 08:55:00 KST", true);  /* Friday evening */
+    expect_start("2026-12-05 10:00", "market time 2026-12-07 08:55:00 KST", true);  /* Saturday */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loopback_only),
+        cmocka_unit_test(test_default_start),
         cmocka_unit_test(test_registrations_and_errors),
         cmocka_unit_test(test_message_split_across_reads),
         cmocka_unit_test(test_rest),
