@@ -17,7 +17,7 @@
 
 typedef struct {
     char *p;
-    size_t n;
+    size_t n, cap;
     bool too_big;
 } buf_t;
 
@@ -29,7 +29,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
         b->too_big = true;
         return 0; /* curl stops reading */
     }
-    b->p = st_xrealloc(b->p, b->n + n + 1);
+    if (b->n + n + 1 > b->cap) { /* doubling: a large answer is not copied over and over */
+        b->cap = ST_MAX2(b->cap * 2, b->n + n + 1);
+        b->p = st_xrealloc(b->p, b->cap);
+    }
     memcpy(b->p + b->n, data, n);
     b->n += n;
     b->p[b->n] = 0;
