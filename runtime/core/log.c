@@ -50,6 +50,30 @@ int st_log_open(st_log_level_t level, st_log_format_t fmt, const char *path)
     return 0;
 }
 
+/* libwebsockets logs process-wide, with no word of which context (a feed's, the status
+ * endpoint's) speaks: its lines go under "lws", each repeated line once, then "repeated N
+ * times" at 10, 100, 1000, ... and when another line comes. */
+void st_log_lws_line(int level, const char *line)
+{
+    static char last[256];
+    static uint64_t repeats;
+    size_t n = strlen(line);
+    if (n && line[n - 1] == '\n') n--;
+    if (n < sizeof(last) && !strncmp(last, line, n) && last[n] == '\0') {
+        uint64_t r = ++repeats;
+        while (r % 10 == 0) r /= 10;
+        if (r == 1 && repeats >= 10) st_log_warn(LWS, "%s (repeated %llu times)", last, (unsigned long long)repeats);
+        return;
+    }
+    uint64_t r = repeats;
+    while (r && r % 10 == 0) r /= 10;
+    if (repeats && !(r == 1 && repeats >= 10))
+        st_log_warn(LWS, "%s (repeated %llu time%s)", last, (unsigned long long)repeats, repeats == 1 ? "" : "s");
+    repeats = 0;
+    snprintf(last, sizeof(last), "%.*s", (int)n, line);
+    st_log_warn(LWS, "%s", last);
+}
+
 int st_log_fd(void)
 {
     return L.fp ? fileno(L.fp) : 2;

@@ -19,6 +19,7 @@ typedef enum { ST_LOG_TEXT, ST_LOG_JSON } st_log_format_t;
 #define ST_SYS_FEED   "feed"
 #define ST_SYS_HOST   "host"
 #define ST_SYS_OUT    "out"
+#define ST_SYS_LWS    "lws"
 
 extern st_log_level_t st_log_min_level;
 
@@ -38,6 +39,8 @@ void st_log_(st_log_level_t lvl, const char *sys, const char *fmt, ...) ST_PRINT
  * stays in place on failure). */
 int st_log_open(st_log_level_t level, st_log_format_t fmt, const char *path);
 void st_log_close(void);
+/* libwebsockets' emit function (lws_set_log_level): its lines under "lws", repeats counted. */
+void st_log_lws_line(int level, const char *line);
 /* The descriptor log lines go to (2 for stderr): for a signal handler's last words. */
 int st_log_fd(void);
 /* The time source for log lines: returns µs since the epoch. NULL restores the wall clock. */

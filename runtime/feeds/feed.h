@@ -73,7 +73,8 @@ struct st_feed {
     st_tick_cb on_tick;
     void *tick_ctx;
     st_refused_cb on_refused;
-    uint64_t ticks; /* handed to on_tick */
+    uint64_t ticks;  /* handed to on_tick */
+    uint64_t trades; /* of them, trades */
 };
 
 /* The one way a tick leaves a feed: stamped as this feed's, counted, handed to the runtime. */
@@ -81,6 +82,7 @@ static inline void st_feed_deliver(st_feed_t *f, st_tick_t *t)
 {
     t->feed = f->index;
     f->ticks++;
+    f->trades += t->kind == ST_TICK_TRADE;
     f->on_tick(t, f->tick_ctx);
 }
 

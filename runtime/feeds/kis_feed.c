@@ -342,8 +342,9 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->penalty = 1.0;
     st_kis_rest_stats_t rs;
     st_kis_rest_stats(kf->rest, &rs);
-    out->rest_calls = kf->rest_calls;
-    out->rest_ok = kf->rest_ok;
+    out->market_trades = kf->base.trades; /* the trades received: a venue does not say the market's */
+    out->rest_calls = kf->rest_calls + rs.token_calls; /* approval keys, access tokens, */
+    out->rest_ok = kf->rest_ok + rs.tokens_issued;      /* and (below) quotations */
     st_feed_stats_add_restpoll(out, &rs.rp);
     out->sessions = kf->nconns;
     st_time_t now = st_clock_now(f->clock);

@@ -30,7 +30,7 @@ struct st_kis_rest {
     char b_auth[1100];
     st_timer_t token_timer;
     char h_auth[1100], h_key[300], h_secret[300], h_trid[40]; /* the request's headers */
-    uint64_t tokens_issued, tokens_reused;
+    uint64_t tokens_issued, tokens_reused, token_calls;
     bool running;
 };
 
@@ -136,6 +136,7 @@ static void on_token(const st_http_response_t *resp, void *ctx)
 {
     st_kis_rest_t *r = ctx;
     r->issuing = false;
+    r->token_calls++;
     if (!r->running) return;
     st_time_t now = now_of(r);
     cJSON *j = resp->status == 200 ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
@@ -381,4 +382,5 @@ void st_kis_rest_stats(st_kis_rest_t *r, st_kis_rest_stats_t *out)
     st_restpoll_stats(r->rp, &out->rp);
     out->tokens_issued = r->tokens_issued;
     out->tokens_reused = r->tokens_reused;
+    out->token_calls = r->token_calls;
 }

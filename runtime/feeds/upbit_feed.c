@@ -228,6 +228,7 @@ static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
     const upbit_feed_t *uf = (const upbit_feed_t *)f;
     memset(out, 0, sizeof(*out));
     out->ticks_delivered = uf->base.ticks;
+    out->market_trades = uf->base.trades; /* the trades received */
     out->malformed = uf->malformed;
     out->venue_errors = uf->errors;
     out->ws_budget = (int64_t)uf->budget * uf->nconns;

@@ -244,15 +244,9 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static void lws_to_log(int level, const char *line)
-{
-    size_t n = strlen(line);
-    st_log_warn(FEED, "libwebsockets: %.*s", (int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
-}
-
 struct lws_context *st_ws_context_create(struct ev_loop *loop, bool tls, const char *ca_file)
 {
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
+    lws_set_log_level(LLL_ERR | LLL_WARN, st_log_lws_line);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     void *loops[1] = {loop};

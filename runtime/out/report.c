@@ -201,10 +201,17 @@ void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct 
             (long long)c->indices, (long long)c->ws_used, (long long)c->ws_budget,
             (unsigned long long)c->plan_changes, (unsigned long long)c->emergencies,
             (unsigned long long)c->signals, (unsigned long long)c->api_calls);
-    fprintf(out, "subscriptions: %llu desired-set changes sent in %llu messages (%.1fx fewer), "
+    char ratio[80];
+    if (c->subs_messages && c->subs_requests >= c->subs_messages)
+        snprintf(ratio, sizeof(ratio), "%.1fx fewer", (double)c->subs_requests / (double)c->subs_messages);
+    else if (c->subs_messages) /* resubscriptions after reconnects are messages without a change */
+        snprintf(ratio, sizeof(ratio), "%.1fx more: resubscriptions",
+                 (double)c->subs_messages / (double)ST_MAX2(c->subs_requests, 1));
+    else
+        snprintf(ratio, sizeof(ratio), "none sent");
+    fprintf(out, "subscriptions: %llu desired-set changes sent in %llu messages (%s), "
                  "request-to-send p99 %.0f ms, max %.0f ms, limiter at %.0f%%, violations %llu\n",
-            (unsigned long long)c->subs_requests, (unsigned long long)c->subs_messages,
-            c->subs_messages ? (double)c->subs_requests / (double)c->subs_messages : 0.0,
+            (unsigned long long)c->subs_requests, (unsigned long long)c->subs_messages, ratio,
             (double)c->subs_latency_p99 / 1e3, (double)c->subs_latency_max / 1e3, c->penalty * 100,
             (unsigned long long)c->violations);
     if (c->sessions > 0)
@@ -216,9 +223,10 @@ void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct 
         static const char *const names[] = {"critical", "high", "medium", "low", "background", "fallback"};
         fprintf(out, "polling: %lld symbols by REST, intervals stretched x%.2f; mean time between refreshes:",
                 (long long)c->poll_symbols, c->poll_stretch < 1 ? 1.0 : c->poll_stretch);
+        int shown = 0;
         for (size_t k = 0; k < ST_ARRAY_SIZE(c->poll_age); k++)
-            if (c->poll_age[k] > 0) fprintf(out, " %s %.1f s", names[k], (double)c->poll_age[k] / ST_SEC);
-        fprintf(out, "\n");
+            if (c->poll_age[k] > 0) fprintf(out, " %s %.1f s", names[k], (double)c->poll_age[k] / ST_SEC), shown++;
+        fprintf(out, "%s\n", shown ? "" : " none refreshed twice yet");
     }
     if (mkt && u) print_market(out, mkt, u);
     fflush(out);

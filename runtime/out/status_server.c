@@ -122,27 +122,6 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* libwebsockets' log lines, each repeated line once (then "repeated N times" when it changes,
- * and at 10, 100, 1000, ...): a library can say the same thing a million times a second. */
-static void lws_to_log(int level, const char *line)
-{
-    static char last[256];
-    static uint64_t repeats;
-    size_t n = strlen(line);
-    if (n && line[n - 1] == '\n') n--;
-    if (n < sizeof(last) && !strncmp(last, line, n) && last[n] == '\0') {
-        repeats++;
-        uint64_t r = repeats;
-        while (r % 10 == 0) r /= 10;
-        if (r == 1 && repeats >= 10) st_log_warn(OUT, "libwebsockets: %s (repeated %llu times)", last, (unsigned long long)repeats);
-        return;
-    }
-    if (repeats) st_log_warn(OUT, "libwebsockets: %s (repeated %llu times)", last, (unsigned long long)repeats);
-    repeats = 0;
-    snprintf(last, sizeof(last), "%.*s", (int)n, line);
-    st_log_warn(OUT, "libwebsockets: %s", last);
-}
-
 static void on_resume(struct ev_loop *loop, ev_timer *w, int revents)
 {
     st_status_server_t *s = w->data;
@@ -231,7 +210,7 @@ static int listen_on(st_status_server_t *s, const char *addr, int port, char *er
 st_status_server_t *st_status_server_start(struct ev_loop *loop, const st_status_server_cfg_t *cfg,
                                            st_status_handler_t handler, void *ctx, char *err, size_t errlen)
 {
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_log);
+    lws_set_log_level(LLL_ERR | LLL_WARN, st_log_lws_line);
     st_status_server_t *s = st_xcalloc(1, sizeof(*s));
     s->loop = loop;
     s->fd = -1;

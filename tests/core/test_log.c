@@ -42,6 +42,32 @@ static void test_text_json_levels_and_file(void **state)
     free(dir);
 }
 
+/* Issue 23.10 and 16.3: libwebsockets' lines go under "lws" (not "out: status"), and one said
+ * over and over (accept: errno 24, a million times in 5 s) is logged once with counts. */
+static void test_lws_lines(void **state)
+{
+    char *dir = st_test_tmpdir(), path[512];
+    snprintf(path, sizeof(path), "%s/lws.log", dir);
+    assert_int_equal(st_log_open(ST_LL_INFO, ST_LOG_TEXT, path), 0);
+    for (int i = 0; i < 25; i++) st_log_lws_line(1, "accept: errno 24\n");
+    st_log_lws_line(1, "something else\n");
+    st_log_close();
+    char *text;
+    assert_int_equal(st_file_read(path, &text, NULL), 0);
+    printf("%s", text);
+    int lines = 0;
+    for (const char *p = text; (p = strchr(p, '\n')); p++) lines++;
+    assert_int_equal(lines, 4);
+    assert_non_null(strstr(text, "[warn] lws: accept: errno 24\n"));
+    assert_non_null(strstr(text, "[warn] lws: accept: errno 24 (repeated 10 times)\n"));
+    assert_non_null(strstr(text, "[warn] lws: accept: errno 24 (repeated 24 times)\n"));
+    assert_non_null(strstr(text, "[warn] lws: something else\n"));
+    assert_null(strstr(text, "out: status"));
+    free(text);
+    assert_int_equal(st_test_rmtree(dir), 0);
+    free(dir);
+}
+
 static void test_level_names(void **state)
 {
     st_log_level_t l;
@@ -56,6 +82,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_json_levels_and_file),
         cmocka_unit_test(test_level_names),
+        cmocka_unit_test(test_lws_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

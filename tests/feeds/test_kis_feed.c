@@ -50,6 +50,15 @@ static void test_ticks_match_what_was_sent(void **state)
     st_feed_stats_t s = stats(h, 0);
     assert_int_equal(s.ticks_delivered, h->nticks);
     assert_int_equal(s.malformed, 0);
+    size_t received_trades = 0;
+    for (size_t k = 0; k < h->nticks; k++) received_trades += h->ticks[k].kind == ST_TICK_TRADE;
+    assert_int_equal(s.market_trades, received_trades); /* issue 23.10: not "market 0 trades" */
+    /* every REST call counts: here the approval key and the access token (no quotation asked) */
+    cJSON *j = exsim_get(h, "/control/stats");
+    assert_int_equal(jnum(cJSON_GetObjectItem(j, "rest"), "tokens_issued"), 1);
+    assert_int_equal(s.rest_calls, 2);
+    assert_int_equal(s.rest_ok, 2);
+    cJSON_Delete(j);
     assert_int_equal(exsim_reap(h->pid), 0); /* flushes the record */
     h->pid = 0;
 

@@ -63,12 +63,37 @@ static void test_rows_partition_counters(void **state)
     free(text);
 }
 
+/* Issue 23.10: the summary's wording holds when messages outnumber changes (resubscriptions
+ * after reconnects), when nothing was sent, and before any symbol was polled twice. */
+static void test_summary_wording(void **state)
+{
+    const struct {
+        uint64_t requests, messages;
+        const char *want;
+    } cases[] = {{30, 10, "(3.0x fewer)"}, {10, 30, "(3.0x more: resubscriptions)"}, {0, 0, "(none sent)"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        st_report_t r;
+        st_counters_t c = {.now = 1000 * ST_SEC, .slot = "a", .sessions = 1};
+        st_report_begin(&r, &c);
+        c.subs_requests = cases[i].requests, c.subs_messages = cases[i].messages;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len);
+        st_report_finish(&r, &c, out, NULL, NULL);
+        fclose(out);
+        assert_non_null(strstr(text, cases[i].want));
+        assert_non_null(strstr(text, "mean time between refreshes: none refreshed twice yet\n"));
+        free(text);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_line_exact),
         cmocka_unit_test(test_count_format),
         cmocka_unit_test(test_rows_partition_counters),
+        cmocka_unit_test(test_summary_wording),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
