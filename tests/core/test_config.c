@@ -440,7 +440,7 @@ static void check_bounds(walk_t *w)
         st_diags_t d;
         st_config_t *cfg = parse(yaml, &d);
         /* an error about this key's value: out of range, or (a negative duration) not one */
-        char want[300], bad[300];
+        char want[400], bad[400];
         snprintf(want, sizeof(want), "%s: %s is out of range", key, val);
         snprintf(bad, sizeof(bad), "%s: expected", key);
         bool range_error = false;
