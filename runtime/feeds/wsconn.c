@@ -112,7 +112,7 @@ void st_wsconn_connect(st_wsconn_t *w)
     ci.port = w->port;
     ci.path = w->path;
     ci.host = w->host;
-    ci.origin = w->host;
+    ci.origin = NULL; /* no Origin header: Upbit allows one carrying it once per 10 s */
     ci.ssl_connection = w->tls ? LCCSCF_USE_SSL : 0;
     ci.local_protocol_name = "strata-feed";
     ci.opaque_user_data = w;

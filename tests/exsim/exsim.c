@@ -88,6 +88,8 @@ static struct {
     st_simmkt_t *upmkt;  /* a 24-hour market, UTC days */
     uint64_t up_seq;     /* sequential_id */
     uint64_t up_violations, up_closed;
+    uint64_t up_origin, up_origin_refused; /* handshakes carrying Origin; refused by its 1-per-10-s rule */
+    st_time_t up_origin_last;
     st_timer_t market_timer;
     ev_timer stop_timer;
     ev_signal sigint, sigterm;
@@ -802,6 +804,8 @@ static char *stats_json(void)
     cJSON_AddNumberToObject(root, "frames_dropped", (double)X.frames_dropped);
     cJSON_AddNumberToObject(root, "upbit_violations", (double)X.up_violations);
     cJSON_AddNumberToObject(root, "upbit_closed", (double)X.up_closed);
+    cJSON_AddNumberToObject(root, "upbit_origin_requests", (double)X.up_origin);
+    cJSON_AddNumberToObject(root, "upbit_origin_refused", (double)X.up_origin_refused);
     cJSON *ur = cJSON_AddObjectToObject(root, "upbit_rest");
     cJSON_AddNumberToObject(ur, "ok", (double)X.up_rest_ok);
     cJSON_AddNumberToObject(ur, "refused_429", (double)X.up_n429);
@@ -1335,6 +1339,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
     pss_t *pss = user;
     switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        /* Upbit allows a request carrying Origin once per 10 s (protocols.md 2.5) */
+        char uri[128] = "";
+        lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+        if (strncmp(uri, "/websocket/v1", 13) != 0 || lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0) break;
+        st_time_t now = st_clock_now(&X.clock);
+        X.up_origin++;
+        if (X.up_origin_last && now - X.up_origin_last < 10 * ST_SEC) {
+            X.up_origin_refused++;
+            return -1; /* the handshake is refused */
+        }
+        X.up_origin_last = now;
+        break;
+    }
     case LWS_CALLBACK_ESTABLISHED: {
         session_t *s = st_xcalloc(1, sizeof(*s));
         s->wsi = wsi;

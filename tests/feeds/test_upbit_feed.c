@@ -85,6 +85,39 @@ static void test_drop_is_recovered_and_resubscribed(void **state)
     h_close(h);
 }
 
+/* Issue 23.1: Upbit allows a handshake carrying Origin once per 10 s; strata sends none, so two
+ * sessions connect at once and a reconnect is never refused for it (exsim enforces the rule). */
+static bool two_open(h_t *h)
+{
+    return stats(h, 0).sessions_open == 2;
+}
+
+static void test_no_origin_header(void **state)
+{
+    h_t *h = h_open(UNIVERSE, "", NULL, NULL);
+    add_upbit(h, "    connections: 2\n");
+    set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_REALTIME);
+    run_until(h, two_open, "both sessions open");
+    cJSON *j = exsim_get(h, "/control/stats");
+    assert_int_equal(jnum(j, "upbit_origin_requests"), 0);
+    assert_int_equal(jnum(j, "upbit_origin_refused"), 0);
+    cJSON_Delete(j);
+    h_close(h);
+
+    /* a drop right after connecting: the reconnect is not refused either */
+    h = h_open(UNIVERSE, "", NULL, NULL);
+    add_upbit(h, NULL);
+    set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_REALTIME);
+    run_until(h, settled, "the key streaming");
+    cJSON_Delete(exsim_get(h, "/control/fault?drop=1"));
+    run_until(h, reconnected, "the session back with its key");
+    j = exsim_get(h, "/control/stats");
+    assert_int_equal(jnum(j, "upbit_origin_requests"), 0);
+    assert_int_equal(jnum(j, "upbit_origin_refused"), 0);
+    cJSON_Delete(j);
+    h_close(h);
+}
+
 /* Nothing to say for 150 simulated seconds: PING keeps the session open. */
 static void test_keepalive_beats_the_idle_close(void **state)
 {
@@ -253,6 +286,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ticks_match_what_was_sent),
         cmocka_unit_test(test_drop_is_recovered_and_resubscribed),
+        cmocka_unit_test(test_no_origin_header),
         cmocka_unit_test(test_keepalive_beats_the_idle_close),
         cmocka_unit_test(test_venue_error_is_surfaced),
         cmocka_unit_test(test_tier3_by_rest_batched),
