@@ -208,7 +208,7 @@ static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now
                      "this app key (one session per key); keys[%d] needs its own app key", kf->base.name, idx,
                      m.msg1, m.msg_cd, idx);
         c->sc.ws.long_wait = true;
-        st_wsconn_close(&c->sc.ws);
+        st_wsconn_close(&c->sc.ws, ST_WS_CLOSE_REFUSED);
         return;
     }
     st_sym_t sym = sym_of(kf, m.tr_key, strlen(m.tr_key));

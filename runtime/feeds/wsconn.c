@@ -74,7 +74,7 @@ static void on_stall(st_timer_t *t, st_time_t now, void *ctx)
     w->stalls++;
     st_log_warn(FEED, "%s: session %d: stalled stream: no frame for %.1f s while subscribed", w->feed, w->index,
                 (double)(now - w->last_rx) / ST_SEC);
-    st_wsconn_close(w);
+    st_wsconn_close(w, ST_WS_CLOSE_STALLED);
 }
 
 static void on_retry(st_timer_t *t, st_time_t now, void *ctx)
@@ -125,10 +125,11 @@ void st_wsconn_connect(st_wsconn_t *w)
     }
 }
 
-void st_wsconn_close(st_wsconn_t *w)
+void st_wsconn_close(st_wsconn_t *w, int code)
 {
     if (w->wsi && !w->closing) {
         w->closing = true;
+        w->close_code = code;
         lws_callback_on_writable(w->wsi); /* closes from the writeable callback, at once */
         lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC); /* in case it never is */
     }
@@ -207,7 +208,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         w->last_rx = st_clock_now(w->clock);
         break;
     case LWS_CALLBACK_CLIENT_WRITEABLE: {
-        if (w->closing) return -1;
+        if (w->closing) { /* a close frame with the reason, then lws closes */
+            static const char *const why[] = {"strata stopping", "stalled", "refused"};
+            int code = w->close_code ? w->close_code : ST_WS_CLOSE_NORMAL;
+            const char *r = why[code == ST_WS_CLOSE_STALLED ? 1 : code == ST_WS_CLOSE_REFUSED ? 2 : 0];
+            lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)(uintptr_t)r, strlen(r));
+            return -1;
+        }
         st_wsmsg_t *m = w->head;
         if (!m) break;
         if (lws_write(wsi, m->data + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)m->len)
@@ -292,7 +299,7 @@ void st_wsconn_stop(st_wsconn_t *w)
     w->running = false;
     st_clock_timer_stop(w->clock, &w->retry);
     st_clock_timer_stop(w->clock, &w->stall);
-    st_wsconn_close(w);
+    st_wsconn_close(w, ST_WS_CLOSE_NORMAL);
 }
 
 void st_wsconn_free(st_wsconn_t *w)

@@ -55,6 +55,7 @@ struct st_wsconn {
     uint64_t rng;
     int failures;     /* consecutive, for the backoff; st_wsconn_alive clears it */
     bool closing;     /* strata asked for the close */
+    int close_code;   /* the close frame's status */
     bool running;
     bool long_wait;   /* the next retry waits backoff_max (the venue refused the session) */
     uint64_t connects, drops, stalls, failed; /* failed: connection attempts that never opened */
@@ -86,8 +87,13 @@ void st_wsconn_connect(st_wsconn_t *w);
 /* From prepare (or a venue refusal): give up this attempt and retry after the backoff
  * (backoff_max when long_wait). `why` is logged. */
 void st_wsconn_retry(st_wsconn_t *w, const char *why, bool long_wait);
-/* Closes the open session (a reconnect follows). */
-void st_wsconn_close(st_wsconn_t *w);
+/* Closes the open session politely, a close frame with `code` first (1000 normal; 4000 and up
+ * strata's own: 4000 stalled, 4001 refused by the venue), so the venue frees what it holds for
+ * it (KIS: the app key's one session); a reconnect follows unless stopped. */
+void st_wsconn_close(st_wsconn_t *w, int code);
+#define ST_WS_CLOSE_NORMAL 1000
+#define ST_WS_CLOSE_STALLED 4000
+#define ST_WS_CLOSE_REFUSED 4001
 /* Queues a message (text or binary). Returns 0, or -ENOTCONN when the session is not open. */
 int st_wsconn_send(st_wsconn_t *w, const char *msg, size_t len, bool binary);
 /* Data is flowing: the next failure starts the backoff afresh. */

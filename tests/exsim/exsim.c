@@ -89,6 +89,7 @@ static struct {
     uint64_t up_seq;     /* sequential_id */
     uint64_t up_violations, up_closed;
     uint64_t up_origin, up_origin_refused; /* handshakes carrying Origin; refused by its 1-per-10-s rule */
+    uint64_t close_normal, close_going_away, close_strata, close_other; /* close frames received, by code */
     st_time_t up_origin_last;
     st_timer_t market_timer;
     ev_timer stop_timer;
@@ -804,6 +805,11 @@ static char *stats_json(void)
     cJSON_AddNumberToObject(root, "frames_dropped", (double)X.frames_dropped);
     cJSON_AddNumberToObject(root, "upbit_violations", (double)X.up_violations);
     cJSON_AddNumberToObject(root, "upbit_closed", (double)X.up_closed);
+    cJSON *cl = cJSON_AddObjectToObject(root, "close_frames");
+    cJSON_AddNumberToObject(cl, "normal", (double)X.close_normal);
+    cJSON_AddNumberToObject(cl, "going_away", (double)X.close_going_away);
+    cJSON_AddNumberToObject(cl, "private_4000", (double)X.close_strata);
+    cJSON_AddNumberToObject(cl, "other", (double)X.close_other);
     cJSON_AddNumberToObject(root, "upbit_origin_requests", (double)X.up_origin);
     cJSON_AddNumberToObject(root, "upbit_origin_refused", (double)X.up_origin_refused);
     cJSON *ur = cJSON_AddObjectToObject(root, "upbit_rest");
@@ -1395,6 +1401,14 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_SERVER_WRITEABLE:
         if (pss->s) flush_one(pss->s);
         break;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: { /* a polite client says why it goes */
+        int code = len >= 2 ? ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1] : 0;
+        if (code == 1000) X.close_normal++;
+        else if (code == 1001) X.close_going_away++;
+        else if (code >= 4000 && code < 5000) X.close_strata++;
+        else X.close_other++;
+        break;
+    }
     case LWS_CALLBACK_CLOSED:
         if (pss->s) {
             session_t *s = pss->s;

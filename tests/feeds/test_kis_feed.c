@@ -36,6 +36,14 @@ static void format_tick(h_t *h, const st_tick_t *t, char *buf, size_t len)
 /* What arrives is what was sent: every tick, in order, field by field against the simulator's
  * own record of the ticks it encoded; each tick carries the feed's index and strata's receive
  * time, and nothing is lost (the received ticks are a prefix of the record). */
+static bool key_and_token_counted(h_t *h)
+{
+    cJSON *j = exsim_get(h, "/control/stats");
+    bool issued = jnum(cJSON_GetObjectItem(j, "rest"), "tokens_issued") == 1;
+    cJSON_Delete(j);
+    return issued && stats(h, 0).rest_ok == 2;
+}
+
 static void test_ticks_match_what_was_sent(void **state)
 {
     char rec[96];
@@ -54,11 +62,8 @@ static void test_ticks_match_what_was_sent(void **state)
     for (size_t k = 0; k < h->nticks; k++) received_trades += h->ticks[k].kind == ST_TICK_TRADE;
     assert_int_equal(s.market_trades, received_trades); /* issue 23.10: not "market 0 trades" */
     /* every REST call counts: here the approval key and the access token (no quotation asked) */
-    cJSON *j = exsim_get(h, "/control/stats");
-    assert_int_equal(jnum(cJSON_GetObjectItem(j, "rest"), "tokens_issued"), 1);
-    assert_int_equal(s.rest_calls, 2);
-    assert_int_equal(s.rest_ok, 2);
-    cJSON_Delete(j);
+    run_until(h, key_and_token_counted, "the approval key and the access token counted");
+    assert_int_equal(stats(h, 0).rest_calls, 2);
     assert_int_equal(exsim_reap(h->pid), 0); /* flushes the record */
     h->pid = 0;
 
@@ -159,6 +164,31 @@ static void test_stall_is_detected(void **state)
     run_until(h, reconnected, "resubscribed after the stall");
     h->mark = h->nticks;
     run_until(h, more_ticks, "ticks after the stall");
+    /* issue 23.8: the stalled session was closed politely, with strata's own code */
+    cJSON *j = exsim_get(h, "/control/stats");
+    assert_true(jnum(cJSON_GetObjectItem(j, "close_frames"), "private_4000") >= 1);
+    cJSON_Delete(j);
+    h_close(h);
+}
+
+/* Issue 23.8: stopping says goodbye with a close frame (1000), so the venue frees the app key's
+ * one session at once instead of waiting for the connection to time out. */
+static bool venue_saw_goodbye(h_t *h)
+{
+    cJSON *j = exsim_get(h, "/control/stats");
+    bool seen = jnum(cJSON_GetObjectItem(j, "close_frames"), "normal") >= 1;
+    cJSON_Delete(j);
+    return seen;
+}
+
+static void test_stop_closes_politely(void **state)
+{
+    h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
+    add_kis(h, "kis", "KIS_TEST_KEY", NULL);
+    set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
+    run_until(h, settled, "2 registrations confirmed");
+    st_feed_stop(h->feed[0]);
+    run_until(h, venue_saw_goodbye, "a close frame at the venue");
     h_close(h);
 }
 
@@ -248,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_cap_holds_at_the_venue),
         cmocka_unit_test(test_drop_is_recovered_and_resubscribed),
         cmocka_unit_test(test_stall_is_detected),
+        cmocka_unit_test(test_stop_closes_politely),
         cmocka_unit_test(test_bad_frames_are_survived),
         cmocka_unit_test(test_second_session_on_a_key_is_reported),
     };
