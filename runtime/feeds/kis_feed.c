@@ -346,6 +346,7 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->rest_calls = kf->rest_calls + rs.token_calls; /* approval keys, access tokens, */
     out->rest_ok = kf->rest_ok + rs.tokens_issued;      /* and (below) quotations */
     st_feed_stats_add_restpoll(out, &rs.rp);
+    out->violations = rs.rp.rate_errors + rs.rp.bans; /* EGW00201 and the like: the venue's word */
     out->sessions = kf->nconns;
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < kf->nconns; k++) st_feed_stats_add_subconn(out, &kf->conns[k].sc, now);

@@ -186,3 +186,12 @@ done:
     cJSON_Delete(j);
     return rc;
 }
+
+bool st_up_error_is_rate(const char *name)
+{
+    static const char *const validation[] = {"WRONG_FORMAT", "NO_TICKET", "NO_TYPE", "NO_CODES", "INVALID_PARAM",
+                                             "INVALID_AUTH"};
+    for (size_t i = 0; i < sizeof(validation) / sizeof(validation[0]); i++)
+        if (!strcmp(name, validation[i])) return false;
+    return true;
+}

@@ -28,5 +28,12 @@ typedef struct {
 /* Decodes one message. Returns 0, or -EPROTO when it is not a JSON object or a data message
  * lacks its code, price or time. */
 int st_up_decode(const char *buf, size_t len, st_up_msg_t *out);
+/* Whether a WebSocket error object says "too much" rather than "malformed": Upbit documents
+ * its validation errors (WRONG_FORMAT, NO_TICKET, NO_TYPE, NO_CODES, INVALID_PARAM,
+ * INVALID_AUTH) but not the name of a rate error, so any other name is taken as one. */
+bool st_up_error_is_rate(const char *name);
+/* The WebSocket close code for "policy violation", which Upbit uses for a connection that kept
+ * exceeding its limits: a rate signal too. */
+#define ST_UP_CLOSE_POLICY 1008
 
 #endif

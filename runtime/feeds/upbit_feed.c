@@ -54,7 +54,7 @@ struct upbit_feed {
     char *rest_url;
     st_dur_t default_poll, fallback_poll;
     uint8_t *fallback; /* by symbol: 1 + the session whose outage has it polled, 0 = none */
-    uint64_t malformed, errors;
+    uint64_t malformed, errors, violations; /* violations: what the venue said was too much */
     st_time_t warned_malformed;
     bool running;
 };
@@ -93,6 +93,12 @@ static void on_open(st_wsconn_t *w, void *ctx)
 static void on_closed(st_wsconn_t *w, void *ctx)
 {
     up_conn_t *c = ctx;
+    if (w->peer_close == ST_UP_CLOSE_POLICY) { /* closed for exceeding its limits */
+        st_limiter_rate_error(&c->sc.lim, now_of(c->owner));
+        c->owner->violations++;
+        st_log_error(FEED, "%s: session %d: the venue closed it for a policy violation (1008): slowing down",
+                     c->owner->base.name, w->index);
+    }
     st_clock_timer_stop(c->owner->base.clock, &c->keepalive);
     st_subconn_closed(&c->sc); /* nothing streams any more */
     fallback_sync(c->owner, c);
@@ -125,7 +131,10 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
         uf->errors++;
         st_log_error(FEED, "%s: session %d: the venue answered %s: %s (%d codes wanted)", uf->base.name, w->index,
                      m.error_name, m.error_message, c->sc.co.ledger.desired);
-        if (strcmp(m.error_name, "TOO_MANY_REQUEST") == 0) st_limiter_rate_error(&c->sc.lim, now);
+        if (st_up_error_is_rate(m.error_name)) { /* by meaning, not by one spelling */
+            st_limiter_rate_error(&c->sc.lim, now);
+            uf->violations++;
+        }
         return;
     case ST_UP_TICKER:
     case ST_UP_TRADE:
@@ -236,6 +245,7 @@ static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
     st_restpoll_stats_t rs;
     st_restpoll_stats(uf->rest, &rs);
     st_feed_stats_add_restpoll(out, &rs);
+    out->violations = uf->violations + rs.rate_errors + rs.bans; /* the venue's word: 429s and 418s too */
     out->sessions = uf->nconns;
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < uf->nconns; k++) st_feed_stats_add_subconn(out, &uf->conns[k].sc, now);

@@ -119,6 +119,7 @@ void st_wsconn_connect(st_wsconn_t *w)
     ci.pwsi = &w->wsi;
     w->state = ST_WS_CONNECTING;
     w->closing = false;
+    w->peer_close = 0;
     if (!lws_client_connect_via_info(&ci)) {
         w->wsi = NULL;
         st_wsconn_retry(w, "cannot start a connection", false);
@@ -236,6 +237,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         closed(w, why);
         break;
     }
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: /* the venue says why it closes */
+        w->peer_close = len >= 2 ? ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1] : 0;
+        break;
     case LWS_CALLBACK_CLIENT_CLOSED:
         lws_set_opaque_user_data(wsi, NULL);
         closed(w, w->closing ? "connection closed by strata" : "connection closed by the venue");

@@ -56,6 +56,7 @@ struct st_wsconn {
     int failures;     /* consecutive, for the backoff; st_wsconn_alive clears it */
     bool closing;     /* strata asked for the close */
     int close_code;   /* the close frame's status */
+    int peer_close;   /* the status of the venue's close frame, 0 if none */
     bool running;
     bool long_wait;   /* the next retry waits backoff_max (the venue refused the session) */
     uint64_t connects, drops, stalls, failed; /* failed: connection attempts that never opened */

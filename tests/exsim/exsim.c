@@ -62,7 +62,7 @@ typedef struct session {
     size_t rx_len, rx_cap;
     bool open;
     /* Upbit */
-    bool upbit, simple, closing;
+    bool upbit, simple, closing, close_policy;
     char ticket[64];
     st_time_t last_rx;
     int violations;
@@ -88,6 +88,7 @@ static struct {
     st_simmkt_t *upmkt;  /* a 24-hour market, UTC days */
     uint64_t up_seq;     /* sequential_id */
     uint64_t up_violations, up_closed;
+    const char *up_rate_name; /* the rate error's name: Upbit does not document it */
     uint64_t up_origin, up_origin_refused; /* handshakes carrying Origin; refused by its 1-per-10-s rule */
     uint64_t close_normal, close_going_away, close_strata, close_other; /* close frames received, by code */
     st_time_t up_origin_last;
@@ -615,11 +616,13 @@ static void on_upbit_text(session_t *s, const char *text, size_t len)
     if (up_over_limit(s, now)) {
         s->violations++;
         X.up_violations++;
-        up_error(s, "TOO_MANY_REQUEST", "request limit exceeded (5 per second, 100 per minute)");
-        if (s->violations >= 3) { /* repeated violations close the connection */
+        up_error(s, X.up_rate_name, "request limit exceeded (5 per second, 100 per minute)");
+        if (s->violations >= 3) { /* repeated violations close the connection: 1008, policy */
             X.up_closed++;
             s->closing = true;
-            lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+            s->close_policy = true;
+            lws_callback_on_writable(s->wsi);
+            lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
         }
         return;
     }
@@ -1399,7 +1402,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (pss->s) pss->s->last_rx = st_clock_now(&X.clock);
         break;
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (pss->s && pss->s->close_policy && !pss->s->head) { /* what was queued went first */
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)"rate", 4);
+            return -1;
+        }
         if (pss->s) flush_one(pss->s);
+        if (pss->s && pss->s->close_policy) lws_callback_on_writable(wsi);
         break;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: { /* a polite client says why it goes */
         int code = len >= 2 ? ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1] : 0;
@@ -1512,10 +1520,11 @@ int main(int argc, char **argv)
     X.cap = 41;
     X.ping_idle = 10 * ST_SEC;
     X.token_ttl = ST_DAY;
+    X.up_rate_name = "TOO_MANY_REQUEST";
     static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
                                          {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
                                          {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
-                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'}, {"now", 1, 0, 'N'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'}, {"now", 1, 0, 'N'}, {"upbit-rate-error", 1, 0, 'E'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -1526,6 +1535,7 @@ int main(int argc, char **argv)
         case 'x': speed = atof(optarg); break;
         case 't': start = optarg; break;
         case 'N': now_at = optarg; break;
+        case 'E': X.up_rate_name = optarg; break;
         case 'c': X.cap = atoi(optarg); break;
         case 'P': X.paper = true; break;
         case 'U': upbit = optarg; break;

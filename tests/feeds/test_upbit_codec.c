@@ -122,6 +122,18 @@ static void test_status_errors_and_malformed(void **state)
     assert_true(m.tick.u.book.ask[0] == 5 && m.tick.u.book.ask_qty[0] == 2);
 }
 
+/* Issue 23.2: rate errors by meaning: the documented validation errors are not, any other
+ * name is (Upbit does not document the rate error's name). */
+static void test_error_classes(void **state)
+{
+    static const char *const validation[] = {"WRONG_FORMAT", "NO_TICKET", "NO_TYPE", "NO_CODES", "INVALID_PARAM",
+                                             "INVALID_AUTH"};
+    for (size_t i = 0; i < sizeof(validation) / sizeof(validation[0]); i++) assert_false(st_up_error_is_rate(validation[i]));
+    assert_true(st_up_error_is_rate("TOO_MANY_REQUEST"));
+    assert_true(st_up_error_is_rate("TOO_MANY_REQUESTS"));
+    assert_true(st_up_error_is_rate("REQUEST_LIMIT_EXCEEDED"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +141,7 @@ int main(void)
         cmocka_unit_test(test_trade_both_namings),
         cmocka_unit_test(test_orderbook),
         cmocka_unit_test(test_status_errors_and_malformed),
+        cmocka_unit_test(test_error_classes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,6 +175,41 @@ static void test_venue_error_is_surfaced(void **state)
     h_close(h);
 }
 
+/* Issue 23.2: a rate error under another name (the simulator calls it REQUEST_LIMIT_EXCEEDED)
+ * slows strata down all the same, each is counted as a violation, and the venue's 1008 close
+ * after repeated ones is a rate signal too. */
+static bool closed_for_policy(h_t *h)
+{
+    cJSON *j = exsim_get(h, "/control/stats");
+    bool closed = jnum(j, "upbit_closed") >= 1;
+    cJSON_Delete(j);
+    return closed && stats(h, 0).reconnects >= 1;
+}
+
+static void test_rate_error_by_meaning(void **state)
+{
+    h_t *h = h_open(UNIVERSE, "", "--upbit-rate-error", "REQUEST_LIMIT_EXCEEDED");
+    add_upbit(h, "    ws_rate: 1000\n    ws_rate_minute: 100000\n    debounce: 0s\n    limiter: aggressive\n");
+    set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_SEMI);
+    run_until(h, settled, "1 key streaming");
+    st_sym_t flip = sym(h, "KRW-ETH");
+    for (int i = 0; i < 200 && !closed_for_policy(h); i++) {
+        want_messages = stats(h, 0).subs_messages + 1;
+        set_tier(h, 0, flip, h->tier[flip] == ST_TIER_NONE ? ST_TIER_SEMI : ST_TIER_NONE);
+        run_until(h, sent_enough, "the next request sent");
+    }
+    run_until(h, closed_for_policy, "the venue closing the session (1008)");
+    st_feed_stats_t fs = stats(h, 0);
+    cJSON *j = exsim_get(h, "/control/stats");
+    printf("# venue: %.0f violations, %.0f closes; strata: %llu violations, penalty %.2f\n",
+           jnum(j, "upbit_violations"), jnum(j, "upbit_closed"), (unsigned long long)fs.violations, fs.penalty);
+    assert_true(fs.penalty < 1.0);
+    /* each error object, plus the 1008 close */
+    assert_int_equal(fs.violations, (uint64_t)jnum(j, "upbit_violations") + (uint64_t)jnum(j, "upbit_closed"));
+    cJSON_Delete(j);
+    h_close(h);
+}
+
 /* Tier 3 by REST: all twenty markets every 10 s, one /v1/ticker call for all of them, never
  * refused by the venue's 10 calls a second. */
 static void test_tier3_by_rest_batched(void **state)
@@ -287,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_ticks_match_what_was_sent),
         cmocka_unit_test(test_drop_is_recovered_and_resubscribed),
         cmocka_unit_test(test_no_origin_header),
+        cmocka_unit_test(test_rate_error_by_meaning),
         cmocka_unit_test(test_keepalive_beats_the_idle_close),
         cmocka_unit_test(test_venue_error_is_surfaced),
         cmocka_unit_test(test_tier3_by_rest_batched),
