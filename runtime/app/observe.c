@@ -23,8 +23,16 @@ void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *stra
     for (int k = 0; k < out->nconns; k++) {
         out->conns[k].used = out->plan.used[k];
         out->conns[k].budget = out->plan.budget[k];
-        for (size_t f = 0; f < rt->nfeeds; f++)
-            if (k >= rt->conn_base[f] && k < rt->conn_base[f] + rt->conn_count[f]) out->conns[k].feed = rt->feeds[f]->name;
+    }
+    for (size_t f = 0; f < rt->nfeeds; f++) { /* what each venue holds, and whether the session is up */
+        st_feed_stats_t fs;
+        st_feed_stats(rt->feeds[f], &fs);
+        for (int i = 0; i < rt->conn_count[f] && rt->conn_base[f] + i < out->nconns; i++) {
+            st_conn_status_t *k = &out->conns[rt->conn_base[f] + i];
+            k->feed = rt->feeds[f]->name;
+            k->held = i < fs.nconns ? fs.conn_held[i] : 0;
+            k->open = i < fs.nconns && fs.conn_open[i];
+        }
     }
     out->promotions = rt->promotions;
     out->demotions = rt->demotions;

@@ -79,10 +79,12 @@ static void print_status(const cJSON *s, const char *url)
     const cJSON *conns = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "websocket_status"),
                                                           "connections");
     const cJSON *c;
-    printf("\n%-10s %-12s %13s %9s\n", "connection", "feed", "subscriptions", "budget");
-    cJSON_ArrayForEach(c, conns)
-        printf("%-10.0f %-12s %13.0f %9.0f\n", dnum(c, "connection"), dstr(c, "feed"), dnum(c, "subscriptions"),
-               dnum(c, "budget"));
+    printf("\n%-10s %-12s %-7s %9s %8s %9s\n", "connection", "feed", "session", "held", "planned", "budget");
+    cJSON_ArrayForEach(c, conns) {
+        const cJSON *open = cJSON_GetObjectItemCaseSensitive(c, "open");
+        printf("%-10.0f %-12s %-7s %9.0f %8.0f %9.0f\n", dnum(c, "connection"), dstr(c, "feed"),
+               cJSON_IsTrue(open) ? "up" : "down", dnum(c, "subscriptions"), dnum(c, "planned"), dnum(c, "budget"));
+    }
     const cJSON *strats = cJSON_GetObjectItemCaseSensitive(s, "strategies");
     size_t n = (size_t)cJSON_GetArraySize(strats), i = 0;
     st_strat_info_t *si = st_xcalloc(n + 1, sizeof(*si));

@@ -32,6 +32,10 @@ void st_feed_stats_add_subconn(st_feed_stats_t *out, st_subconn_t *c, st_time_t 
 {
     const st_coalescer_t *co = &c->co;
     out->sessions_open += st_wsconn_open(&c->ws);
+    if (out->nconns < ST_PLAN_MAX_CONNS) {
+        out->conn_held[out->nconns] = co->ledger.confirmed;
+        out->conn_open[out->nconns++] = st_wsconn_open(&c->ws);
+    }
     out->reconnects += c->ws.drops;
     out->stalls += c->ws.stalls;
     out->connect_failures += c->ws.failed;

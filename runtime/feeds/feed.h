@@ -31,6 +31,9 @@ typedef struct {
     uint64_t venue_errors;    /* Upbit: error objects the venue sent */
     uint64_t violations;      /* registrations refused for exceeding a budget (must stay 0) */
     int64_t ws_used, ws_budget; /* registrations held / allowed over all connections */
+    int nconns;                 /* the feed's connections, in its own order: */
+    int conn_held[ST_PLAN_MAX_CONNS]; /* registrations the venue holds on each */
+    bool conn_open[ST_PLAN_MAX_CONNS]; /* its session is up (the simulated venue's always) */
     uint64_t rest_calls, rest_ok;
     uint64_t rest_last_second; /* calls in the second before now */
     int64_t ws_desired;         /* registrations the ledgers want (the plan, synchronously) */

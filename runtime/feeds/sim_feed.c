@@ -389,6 +389,7 @@ static void sim_stats(const st_feed_t *f, st_feed_stats_t *out)
     for (int k = 0; k < sf->nconns; k++) {
         sim_conn_t *c = &sf->conns[k];
         out->ws_used += c->held;
+        if (out->nconns < ST_PLAN_MAX_CONNS) out->conn_held[out->nconns] = c->held, out->conn_open[out->nconns++] = true;
         out->ws_desired += c->co.ledger.desired;
         out->subs_requests += c->co.st.requests;
         out->subs_messages += c->co.st.messages;

@@ -76,20 +76,23 @@ char *st_status_json(const st_status_t *s)
     num(tiers, "indices", (double)c->indices);
 
     cJSON *ws = cJSON_AddObjectToObject(o, "websocket_status");
-    int used = 0, budget = 0;
+    int used = 0, held = 0, budget = 0;
     cJSON *conns = cJSON_CreateArray();
     for (int i = 0; i < s->nconns; i++) {
         const st_conn_status_t *k = &s->conns[i];
-        used += k->used, budget += k->budget;
+        used += k->used, held += k->held, budget += k->budget;
         cJSON *e = cJSON_CreateObject();
         num(e, "connection", i);
         cJSON_AddStringToObject(e, "feed", k->feed ? k->feed : "");
-        num(e, "subscriptions", k->used);
+        num(e, "subscriptions", k->held); /* what the venue holds */
+        num(e, "planned", k->used);       /* what strata wants it to hold */
+        cJSON_AddBoolToObject(e, "open", k->open);
         num(e, "available_slots", k->budget - k->used);
         num(e, "budget", k->budget);
         cJSON_AddItemToArray(conns, e);
     }
-    num(ws, "total_subscriptions", used);
+    num(ws, "total_subscriptions", held);
+    num(ws, "total_planned", used);
     num(ws, "available_slots", budget - used);
     num(ws, "budget", budget);
     num(ws, "sessions", (double)c->sessions);
@@ -217,9 +220,13 @@ char *st_status_metrics(const st_status_t *s)
               (long long)c->tier1, (long long)c->tier2, (long long)c->tier3);
     metric(&b, "strata_index_streams", "gauge", "Index streams held", (double)c->indices);
 
-    head(&b, "strata_websocket_subscriptions", "gauge", "WebSocket registrations held, per connection");
+    head(&b, "strata_websocket_subscriptions", "gauge", "WebSocket registrations the venue holds, per connection");
     for (int i = 0; i < s->nconns; i++)
         sb_printf(&b, "strata_websocket_subscriptions{connection=\"%d\",feed=\"%s\"} %d\n", i,
+                  label(s->conns[i].feed, l1, sizeof(l1)), s->conns[i].held);
+    head(&b, "strata_websocket_planned", "gauge", "WebSocket registrations the plan wants, per connection");
+    for (int i = 0; i < s->nconns; i++)
+        sb_printf(&b, "strata_websocket_planned{connection=\"%d\",feed=\"%s\"} %d\n", i,
                   label(s->conns[i].feed, l1, sizeof(l1)), s->conns[i].used);
     head(&b, "strata_websocket_budget", "gauge", "WebSocket registrations allowed, per connection");
     for (int i = 0; i < s->nconns; i++)

@@ -11,8 +11,9 @@
 #include "plan/planner.h"
 
 typedef struct {
-    const char *feed; /* the feed that owns the connection */
-    int used, budget; /* WebSocket registrations */
+    const char *feed;         /* the feed that owns the connection */
+    int used, held, budget;   /* WebSocket registrations: planned (the feed wants), the venue holds, allowed */
+    bool open;                /* its session is up */
 } st_conn_status_t;
 
 typedef struct {

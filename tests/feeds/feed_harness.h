@@ -370,7 +370,16 @@ static inline void check_outage_fallback(h_t *h)
     run_until(h, session_down, "the session down");
     h->mark = h->nticks;
     run_until(h, three_fallback_polls, "the watched symbol polled by REST during the outage");
+    /* issue 23.9: while the session is down the venue holds nothing, whatever the plan wants */
+    st_feed_stats_t down = stats(h, 0);
+    assert_int_equal(down.nconns, 1);
+    assert_false(down.conn_open[0]);
+    assert_int_equal(down.conn_held[0], 0);
+    assert_int_equal(down.ws_used, 0);
+    assert_true(down.ws_desired > 0);
     run_until(h, settled, "the session back");
+    st_feed_stats_t up = stats(h, 0);
+    assert_true(up.conn_open[0] && up.conn_held[0] == up.ws_desired);
     size_t at_return = h->nticks;
     h->until = st_clock_now(&h->clock) + 5 * ST_SEC;
     run_until(h, h_clock_past, "5 s after the return");

@@ -89,9 +89,13 @@ static void test_status_and_metrics_match_the_counters(void **state)
     SAME(jnum(s, "monitored"), c->monitored);
     int used = 0, budget = 0;
     for (int k = 0; k < snap.plan.nconns; k++) used += snap.plan.used[k], budget += snap.plan.budget[k];
-    SAME(jnum(s, "websocket_status.total_subscriptions"), used);
+    st_feed_stats_t fs;
+    st_feed_stats(rt.feeds[0], &fs);
+    SAME(jnum(s, "websocket_status.total_subscriptions"), fs.conn_held[0]); /* what the venue holds */
+    SAME(jnum(s, "websocket_status.total_planned"), used);
     SAME(jnum(s, "websocket_status.available_slots"), budget - used);
-    SAME(jnum(s, "websocket_status.connections.0.subscriptions"), snap.plan.used[0]);
+    SAME(jnum(s, "websocket_status.connections.0.subscriptions"), fs.conn_held[0]);
+    SAME(jnum(s, "websocket_status.connections.0.planned"), snap.plan.used[0]);
     SAME(jnum(s, "websocket_status.connections.0.available_slots"), snap.plan.budget[0] - snap.plan.used[0]);
     SAME(jnum(s, "api_stats.total_calls"), c->api_calls);
     SAME(jnum(s, "api_stats.success_rate"), (double)c->api_ok / (double)c->api_calls);
@@ -120,7 +124,8 @@ static void test_status_and_metrics_match_the_counters(void **state)
     if (bad) fail_msg("/metrics line %d: %s", bad, why);
     SAME(prom_value(metrics_body, "strata_api_calls_total"), c->api_calls);
     SAME(prom_value(metrics_body, "strata_tier_symbols{tier=\"1\"}"), c->tier1);
-    SAME(prom_value(metrics_body, "strata_websocket_subscriptions{connection=\"0\",feed=\"sim\"}"), used);
+    SAME(prom_value(metrics_body, "strata_websocket_subscriptions{connection=\"0\",feed=\"sim\"}"), fs.conn_held[0]);
+    SAME(prom_value(metrics_body, "strata_websocket_planned{connection=\"0\",feed=\"sim\"}"), used);
     SAME(prom_value(metrics_body, "strata_signals_total"), snap.signals.emitted);
     SAME(prom_value(metrics_body, "strata_ticks_total"), c->ticks_delivered);
     SAME(prom_value(metrics_body, "strata_strategy_ticks_total{strategy=\"gap\",kind=\"lua\"}"), snap_strats[0].ticks);

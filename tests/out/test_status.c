@@ -33,8 +33,8 @@ static st_status_t snapshot(void)
     s.policy = (st_policy_t){.name = "golden_time", .realtime = 8, .semi = 15, .indices = 5, .reserve = 5, .poll_scale = 0.5};
     s.plan.changes = 434, s.plan.emergencies_ok = 4, s.plan.emergencies_failed = 1, s.plan.rebalances = 5;
     s.nconns = 2;
-    s.conns[0] = (st_conn_status_t){"kis", 41, 41};
-    s.conns[1] = (st_conn_status_t){"kis", 30, 41};
+    s.conns[0] = (st_conn_status_t){.feed = "kis", .used = 41, .held = 41, .budget = 41, .open = true};
+    s.conns[1] = (st_conn_status_t){.feed = "kis", .used = 30, .held = 0, .budget = 41}; /* its session is down */
     s.promotions = 33, s.demotions = 20;
     s.signals.emitted = 37, s.signals.suppressed = 4, s.signals.dropped = 2, s.signals.queued = 1;
     strats[0] = (st_strat_info_t){.name = "gap", .kind = "lua", .state = "running", .ticks = 1000, .signals = 37,
@@ -63,8 +63,10 @@ static void test_status_json(void **state)
         double want;
     } want[] = {
         {"total_stocks", 391}, {"total_indices", 5}, {"monitored", 396}, {"generation", 3},
-        {"websocket_status.total_subscriptions", 71}, {"websocket_status.available_slots", 11},
-        {"websocket_status.budget", 82}, {"websocket_status.connections.1.subscriptions", 30},
+        {"websocket_status.total_subscriptions", 41}, {"websocket_status.total_planned", 71},
+        {"websocket_status.available_slots", 11}, {"websocket_status.budget", 82},
+        {"websocket_status.connections.1.subscriptions", 0}, {"websocket_status.connections.1.planned", 30},
+        {"websocket_status.connections.0.subscriptions", 41},
         {"websocket_status.connections.1.available_slots", 11}, {"websocket_status.connections.0.available_slots", 0},
         {"websocket_status.sessions_open", 1}, {"api_stats.total_calls", 2000}, {"api_stats.success_rate", 0.995},
         {"api_stats.calls_in_last_second", 14}, {"api_stats.limit_per_second", 20},
@@ -109,7 +111,8 @@ static void test_metrics_format(void **state)
         double want;
     } want[] = {
         {"strata_tier_symbols{tier=\"1\"}", 8}, {"strata_tier_symbols{tier=\"3\"}", 368},
-        {"strata_websocket_subscriptions{connection=\"1\",feed=\"kis\"}", 30},
+        {"strata_websocket_subscriptions{connection=\"1\",feed=\"kis\"}", 0},
+        {"strata_websocket_planned{connection=\"1\",feed=\"kis\"}", 30},
         {"strata_websocket_budget{connection=\"0\",feed=\"kis\"}", 41}, {"strata_api_calls_total", 2000},
         {"strata_api_calls_ok_total", 1990}, {"strata_api_calls_last_second", 14},
         {"strata_subscription_latency_p99_seconds", 4.194}, {"strata_limiter_penalty_ratio", 0.5},
