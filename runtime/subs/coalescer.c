@@ -291,6 +291,6 @@ void st_coalescer_ack(st_coalescer_t *c, st_key_t key, st_ack_t ack, st_time_t n
 
 void st_coalescer_reset(st_coalescer_t *c, st_time_t now)
 {
-    st_ledger_reset(&c->ledger);
+    st_ledger_reset(&c->ledger, now);
     if (c->ledger.ndirty) schedule(c, now);
 }

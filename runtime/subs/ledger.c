@@ -118,13 +118,14 @@ void st_ledger_replaced(st_ledger_t *l)
     l->ndirty = 0;
 }
 
-void st_ledger_reset(st_ledger_t *l)
+void st_ledger_reset(st_ledger_t *l, st_time_t now)
 {
     l->ndirty = 0;
     for (size_t k = 0; k < l->nkeys; k++) {
         uint8_t *s = &l->state[k];
         *s &= (uint8_t)(ST_LK_DESIRED | ST_LK_FAILED);
         if (*s & ST_LK_DESIRED) mark_dirty(l, (st_key_t)k);
+        if (l->since[k]) l->since[k] = now + 1; /* a request's wait restarts with the connection */
     }
     l->confirmed = l->subbing = l->unsubbing = 0;
 }

@@ -60,8 +60,10 @@ void st_ledger_ack(st_ledger_t *l, st_key_t key, st_ack_t ack);
 /* A new Upbit message replaced the whole set: what is no longer desired stops streaming now,
  * what is desired is in flight until its first data. */
 void st_ledger_replaced(st_ledger_t *l);
-/* The connection was lost: nothing is confirmed or in flight; every desired key is dirty. */
-void st_ledger_reset(st_ledger_t *l);
+/* The connection was lost (or is new): nothing is confirmed or in flight; every desired key is
+ * dirty; a request still waiting counts its wait from now (request-to-send latency measures
+ * strata's pacing, not the outage). */
+void st_ledger_reset(st_ledger_t *l, st_time_t now);
 static inline uint8_t st_ledger_state(const st_ledger_t *l, st_key_t key)
 {
     return key < l->nkeys ? l->state[key] : 0;

@@ -114,9 +114,12 @@ static void test_reset_and_replace(void **state)
     st_ledger_ack(&l, C, ST_ACK_INVALID);
     counts(&l, 3, 1, 1, 0);
     /* the connection is lost: nothing held; wanted keys dirty; a failed one stays failed */
-    st_ledger_reset(&l);
-    counts(&l, 3, 0, 0, 0);
-    assert_int_equal(l.ndirty, 3); /* C is listed too; the coalescer never sends a failed key */
+    st_ledger_want(&l, ST_KEY(4, ST_CH_TRADE), true, 7); /* asked for while the connection was down */
+    st_ledger_reset(&l, 500);
+    assert_int_equal(l.since[ST_KEY(4, ST_CH_TRADE)], 501); /* its wait counts from the reconnect */
+    assert_int_equal(l.since[A], 0); /* a resubscription is no request */
+    counts(&l, 4, 0, 0, 0);
+    assert_int_equal(l.ndirty, 4); /* C is listed too; the coalescer never sends a failed key */
     assert_true(has(&l, A, ST_LK_DIRTY) && has(&l, B, ST_LK_DIRTY) && has(&l, C, ST_LK_FAILED));
 
     /* Upbit: one message replaces the set. A confirmed and still wanted, B wanted, an old
