@@ -37,6 +37,7 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         c->subs_latency_max = ST_MAX2(c->subs_latency_max, fs.subs_latency_max);
         c->penalty = i == 0 ? fs.penalty : ST_MIN2(c->penalty, fs.penalty);
         c->violations += fs.violations;
+        c->auth_failures += fs.auth_failures;
         c->market_trades += fs.market_trades;
         c->ticks_delivered += fs.ticks_delivered;
         c->halts += fs.halts;

@@ -30,6 +30,7 @@ typedef struct {
     uint64_t encrypted;       /* KIS: encrypted frames (order-fill notices) dropped */
     uint64_t venue_errors;    /* Upbit: error objects the venue sent */
     uint64_t violations;      /* registrations refused for exceeding a budget (must stay 0) */
+    uint64_t auth_failures;   /* the venue refused the credentials (a wrong app key or secret) */
     int64_t ws_used, ws_budget; /* registrations held / allowed over all connections */
     int nconns;                 /* the feed's connections, in its own order: */
     int conn_held[ST_PLAN_MAX_CONNS]; /* registrations the venue holds on each */

@@ -52,7 +52,7 @@ struct kis_feed {
     st_dur_t default_poll; /* a poll change without a plan (tests): tiers.polling.medium */
     st_dur_t fallback_poll; /* tiers.polling.min_interval: tiers 1-2 of a session that is down */
     uint8_t *fallback;      /* by symbol: 1 + the session whose outage has it polled, 0 = none */
-    uint64_t malformed, encrypted, rest_calls, rest_ok;
+    uint64_t malformed, encrypted, rest_calls, rest_ok, auth_failures;
     st_time_t warned_encrypted, warned_malformed;
     bool running;
 };
@@ -105,11 +105,18 @@ static void on_approval(const st_http_response_t *r, void *ctx)
     }
     cJSON_Delete(j);
     char why[256];
+    bool auth = !r->error && (r->status == 401 || r->status == 403) && r->body && strstr(r->body, "EGW0010");
     if (r->error)
         snprintf(why, sizeof(why), "approval key request failed: %s", r->message);
     else /* the venue's own words (error_description / msg1) are in the body */
         snprintf(why, sizeof(why), "approval key refused (HTTP %d): %.160s", r->status, r->body);
-    st_wsconn_retry(&c->sc.ws, why, false);
+    if (auth) { /* a wrong app key or secret: a person must act; retrying often changes nothing */
+        kf->auth_failures++;
+        st_log_alert(FEED, "%s: session %d: the venue refuses the credentials of keys[%d] (%.160s): check the "
+                           "variables it names; retrying every %.0f s", kf->base.name, c->sc.ws.index, c->sc.ws.index,
+                     r->body, (double)c->sc.ws.backoff_max / ST_SEC);
+    }
+    st_wsconn_retry(&c->sc.ws, why, auth);
 }
 
 /* Before each connection: the approval key, issued once per process (valid for a day). */
@@ -347,6 +354,7 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->rest_ok = kf->rest_ok + rs.tokens_issued;      /* and (below) quotations */
     st_feed_stats_add_restpoll(out, &rs.rp);
     out->violations = rs.rp.rate_errors + rs.rp.bans; /* EGW00201 and the like: the venue's word */
+    out->auth_failures = kf->auth_failures + rs.auth_failures;
     out->sessions = kf->nconns;
     st_time_t now = st_clock_now(f->clock);
     for (int k = 0; k < kf->nconns; k++) st_feed_stats_add_subconn(out, &kf->conns[k].sc, now);

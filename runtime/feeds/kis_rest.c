@@ -30,7 +30,7 @@ struct st_kis_rest {
     char b_auth[1100];
     st_timer_t token_timer;
     char h_auth[1100], h_key[300], h_secret[300], h_trid[40]; /* the request's headers */
-    uint64_t tokens_issued, tokens_reused, token_calls;
+    uint64_t tokens_issued, tokens_reused, token_calls, auth_failures;
     bool running;
 };
 
@@ -156,7 +156,11 @@ static void on_token(const st_http_response_t *resp, void *ctx)
     cJSON_Delete(j);
     if (resp->error)
         st_log_warn(FEED, "%s: access token request failed: %s; retrying in a minute", r->cfg.name, resp->message);
-    else
+    else if ((resp->status == 401 || resp->status == 403) && resp->body && strstr(resp->body, "EGW0010")) {
+        r->auth_failures++; /* a wrong app key or secret */
+        st_log_alert(FEED, "%s: the venue refuses the credentials for an access token (%.160s): check the "
+                           "variables keys[] names; retrying in a minute", r->cfg.name, resp->body);
+    } else
         st_log_warn(FEED, "%s: access token refused (HTTP %d): %.160s; retrying in a minute", r->cfg.name,
                     resp->status, resp->body);
     st_clock_timer_start(r->cfg.clock, &r->token_timer, now + ISSUE_GAP, 0);
@@ -383,4 +387,5 @@ void st_kis_rest_stats(st_kis_rest_t *r, st_kis_rest_stats_t *out)
     out->tokens_issued = r->tokens_issued;
     out->tokens_reused = r->tokens_reused;
     out->token_calls = r->token_calls;
+    out->auth_failures = r->auth_failures;
 }

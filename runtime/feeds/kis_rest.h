@@ -45,6 +45,7 @@ typedef struct {
     st_restpoll_stats_t rp; /* the quotations */
     uint64_t tokens_issued, tokens_reused;
     uint64_t token_calls; /* access-token requests answered (or failed) */
+    uint64_t auth_failures; /* the credentials refused (EGW00103/EGW00105) */
 } st_kis_rest_stats_t;
 
 st_kis_rest_t *st_kis_rest_create(const st_kis_rest_cfg_t *cfg);

@@ -27,6 +27,7 @@ typedef struct {
     st_dur_t subs_latency_p99, subs_latency_max;
     double penalty;                       /* lowest limiter penalty (1 = full rate) */
     uint64_t violations;                  /* venue limits exceeded: must stay 0 */
+    uint64_t auth_failures;               /* the venue refused the credentials */
     int64_t sessions, sessions_open;      /* network feeds' WebSocket sessions, and those up */
     uint64_t reconnects, stalls, malformed; /* sessions lost (stalls among them), frames dropped */
     int64_t poll_symbols;                 /* REST polling by network feeds */

@@ -106,6 +106,7 @@ char *st_status_json(const st_status_t *s)
     num(api, "success_rate", c->api_calls ? (double)c->api_ok / (double)c->api_calls : 1.0);
     num(api, "calls_in_last_second", c->api_last_second);
     num(api, "limit_per_second", c->api_limit);
+    num(api, "auth_failures", (double)c->auth_failures);
 
     cJSON *co = cJSON_AddObjectToObject(o, "coalescer");
     num(co, "requests", (double)c->subs_requests);
@@ -237,6 +238,8 @@ char *st_status_metrics(const st_status_t *s)
            (double)c->reconnects);
 
     metric(&b, "strata_api_calls_total", "counter", "REST calls made", (double)c->api_calls);
+    metric(&b, "strata_auth_failures_total", "counter", "Times a venue refused the credentials (app key, secret)",
+           (double)c->auth_failures);
     metric(&b, "strata_api_calls_ok_total", "counter", "REST calls answered successfully", (double)c->api_ok);
     metric(&b, "strata_api_calls_last_second", "gauge", "REST calls in the last second", c->api_last_second);
     metric(&b, "strata_api_limit_per_second", "gauge", "REST calls allowed per second", c->api_limit);

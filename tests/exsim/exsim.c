@@ -89,6 +89,8 @@ static struct {
     uint64_t up_seq;     /* sequential_id */
     uint64_t up_violations, up_closed;
     const char *up_rate_name; /* the rate error's name: Upbit does not document it */
+    const char *reject_key;   /* an app key whose credentials are refused (EGW00103) */
+    uint64_t auth_refused;
     uint64_t up_origin, up_origin_refused; /* handshakes carrying Origin; refused by its 1-per-10-s rule */
     uint64_t close_normal, close_going_away, close_strata, close_other; /* close frames received, by code */
     st_time_t up_origin_last;
@@ -828,6 +830,7 @@ static char *stats_json(void)
     cJSON_AddNumberToObject(rest, "limit_per_second", X.paper ? 2 : 20);
     cJSON_AddNumberToObject(rest, "tokens_issued", (double)X.tokens_issued);
     cJSON_AddNumberToObject(rest, "tokens_refused", (double)X.tokens_refused);
+    cJSON_AddNumberToObject(rest, "auth_refused", (double)X.auth_refused);
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;
@@ -888,7 +891,10 @@ static http_reply_t token(const char *body)
     } else {
         struct app *a = app_get(key, true);
         st_time_t now = st_clock_now(&X.clock);
-        if (!a) {
+        if (X.reject_key && !strcmp(key, X.reject_key)) {
+            X.auth_refused++;
+            r = oauth_error(403, "EGW00103", "유효하지 않은 AppKey입니다.");
+        } else if (!a) {
             r = oauth_error(403, "EGW00103", "유효하지 않은 AppKey입니다.");
         } else if (a->token_issued && now - a->token_issued < ST_MIN) {
             X.tokens_refused++;
@@ -919,6 +925,9 @@ static http_reply_t approval(const char *body)
     http_reply_t r;
     if (!key || !*key || !secret || !*secret) {
         r = oauth_error(403, "EGW00103", "유효하지 않은 AppKey입니다. (appkey and secretkey are required)");
+    } else if (X.reject_key && !strcmp(key, X.reject_key)) {
+        X.auth_refused++;
+        r = oauth_error(403, "EGW00103", "유효하지 않은 AppKey입니다.");
     } else {
         char k[40];
         uint64_t h = 1469598103934665603ull;
@@ -1524,7 +1533,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
                                          {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
                                          {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
-                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'}, {"now", 1, 0, 'N'}, {"upbit-rate-error", 1, 0, 'E'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'}, {"now", 1, 0, 'N'}, {"upbit-rate-error", 1, 0, 'E'}, {"reject-key", 1, 0, 'K'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -1536,6 +1545,7 @@ int main(int argc, char **argv)
         case 't': start = optarg; break;
         case 'N': now_at = optarg; break;
         case 'E': X.up_rate_name = optarg; break;
+        case 'K': X.reject_key = optarg; break;
         case 'c': X.cap = atoi(optarg); break;
         case 'P': X.paper = true; break;
         case 'U': upbit = optarg; break;

@@ -227,6 +227,43 @@ static bool one_refused(h_t *h)
     return (a.reconnects >= 1 || b.reconnects >= 1) && win->ws_used == win->ws_desired && win->ws_desired == 2;
 }
 
+/* Issue 23.7: a wrong app key or secret is an alert with the venue's words, retried with the
+ * long backoff (not every second), and counted for /status and /metrics. */
+static bool auth_refused(h_t *h)
+{
+    return stats(h, 0).auth_failures >= 1;
+}
+
+static void test_wrong_credentials_alert(void **state)
+{
+    h_t *h = h_open(UNIVERSE, INDICES, "--reject-key", "test-app-key-1");
+    char log[128];
+    snprintf(log, sizeof(log), "%s/strata.log", h->dir);
+    assert_int_equal(st_log_open(ST_LL_INFO, ST_LOG_TEXT, log), 0);
+    add_kis(h, "kis", "KIS_TEST_KEY", "    reconnect_min: 1s\n    reconnect_max: 5m\n");
+    set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
+    run_until(h, auth_refused, "the credentials refused");
+    h->until = st_clock_now(&h->clock) + 60 * ST_SEC;
+    run_until(h, h_clock_past, "a minute later");
+    st_log_close();
+    st_log_open(ST_LL_WARN, ST_LOG_TEXT, NULL);
+    st_feed_stats_t fs = stats(h, 0);
+    cJSON *j = exsim_get(h, "/control/stats");
+    printf("# refused %.0f times in a minute; strata counted %llu\n", jnum(cJSON_GetObjectItem(j, "rest"), "auth_refused"),
+           (unsigned long long)fs.auth_failures);
+    /* the session's approval key once (then 5 minutes of backoff), the REST token once a minute at most */
+    assert_true(fs.auth_failures >= 1 && fs.auth_failures <= 3);
+    assert_int_equal(fs.auth_failures, (uint64_t)jnum(cJSON_GetObjectItem(j, "rest"), "auth_refused"));
+    cJSON_Delete(j);
+    char *text;
+    assert_int_equal(st_file_read(log, &text, NULL), 0);
+    assert_non_null(strstr(text, "[alert] feed: kis: session 0: the venue refuses the credentials of keys[0]"));
+    assert_non_null(strstr(text, "EGW00103"));
+    assert_null(strstr(text, "test-app-key-1")); /* the key itself never reaches the log */
+    free(text);
+    h_close(h);
+}
+
 static void test_second_session_on_a_key_is_reported(void **state)
 {
     h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
@@ -281,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_stop_closes_politely),
         cmocka_unit_test(test_bad_frames_are_survived),
         cmocka_unit_test(test_second_session_on_a_key_is_reported),
+        cmocka_unit_test(test_wrong_credentials_alert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

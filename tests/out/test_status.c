@@ -28,6 +28,7 @@ static st_status_t snapshot(void)
     s.c.api_calls = 2000, s.c.api_ok = 1990, s.c.api_last_second = 14, s.c.api_limit = 20;
     s.c.subs_requests = 67, s.c.subs_messages = 65, s.c.subs_latency_p99 = 4194 * ST_MSEC, s.c.penalty = 0.5;
     s.c.ticks_delivered = 123456, s.c.sessions = 2, s.c.sessions_open = 1, s.c.reconnects = 3;
+    s.c.auth_failures = 2;
     s.generation = 3, s.reloads_ok = 2, s.reloads_failed = 1, s.uptime = 12.5;
     s.total_stocks = 391, s.total_indices = 5;
     s.policy = (st_policy_t){.name = "golden_time", .realtime = 8, .semi = 15, .indices = 5, .reserve = 5, .poll_scale = 0.5};
@@ -69,7 +70,7 @@ static void test_status_json(void **state)
         {"websocket_status.connections.0.subscriptions", 41},
         {"websocket_status.connections.1.available_slots", 11}, {"websocket_status.connections.0.available_slots", 0},
         {"websocket_status.sessions_open", 1}, {"api_stats.total_calls", 2000}, {"api_stats.success_rate", 0.995},
-        {"api_stats.calls_in_last_second", 14}, {"api_stats.limit_per_second", 20},
+        {"api_stats.calls_in_last_second", 14}, {"api_stats.limit_per_second", 20}, {"api_stats.auth_failures", 2},
         {"time_slot.policy.realtime", 8}, {"time_slot.policy.poll_scale", 0.5}, {"tiers.realtime", 8},
         {"tiers.semi_realtime", 15}, {"tiers.polling", 368}, {"tiers.indices", 5}, {"coalescer.requests", 67},
         {"coalescer.messages", 65}, {"coalescer.latency_p99_ms", 4194}, {"limiter.penalty", 0.5},
@@ -116,7 +117,7 @@ static void test_metrics_format(void **state)
         {"strata_websocket_budget{connection=\"0\",feed=\"kis\"}", 41}, {"strata_api_calls_total", 2000},
         {"strata_api_calls_ok_total", 1990}, {"strata_api_calls_last_second", 14},
         {"strata_subscription_latency_p99_seconds", 4.194}, {"strata_limiter_penalty_ratio", 0.5},
-        {"strata_signals_total", 37}, {"strata_signals_dropped_total", 2}, {"strata_reloads_total{result=\"failed\"}", 1},
+        {"strata_auth_failures_total", 2}, {"strata_signals_total", 37}, {"strata_signals_dropped_total", 2}, {"strata_reloads_total{result=\"failed\"}", 1},
         {"strata_time_slot_info{slot=\"golden_time\"}", 1}, {"strata_plan_promotions_total", 33},
         {"strata_strategy_ticks_total{strategy=\"gap\",kind=\"lua\"}", 1000},
         {"strata_strategy_quarantined{strategy=\"odd \\\"name\\\"\\\\\",kind=\"c\"}", 1},
