@@ -8,12 +8,17 @@
  * no package) and a `strata` module bound to the host's functions; `require` loads text modules
  * from the strategy's directory only.
  *
- * Every call goes through st_lua_call's path: a traceback message handler, lua_pcall, an
- * instruction budget per callback (a count hook that, once tripped, fires on every line so a
- * pcall in the script cannot swallow it), a memory cap enforced by the allocator. A failed call
- * logs its traceback and counts a fault; `quarantine_after` faults in a row quarantine the
- * strategy (its callbacks are no longer called; the host is told). Ticks reach Lua in one table
- * per kind reused for every call, never a fresh one. */
+ * Every call goes through one guarded path: a traceback message handler, lua_pcall, an
+ * instruction budget per callback (a count hook that, once tripped, fires on every instruction
+ * of every thread, so no pcall or coroutine in the script can swallow it; allocation, the
+ * collector and library work done in C are charged to it too), and a soft memory cap (past it
+ * the strategy's garbage is collected on its budget; still pinned near the cap is a fault). The
+ * callback is looked up, and its tick table filled, with raw operations or inside the protected
+ * call, so no strategy code ever runs outside it. No finalizers (`__gc`) are allowed. A failed
+ * call logs "name: callback(symbol): file:line: ..." once (repeats are counted) and counts a
+ * fault; `quarantine_after` faults within `quarantine_window` calls quarantine the strategy
+ * (its callbacks are no longer called; the host is told). Ticks reach Lua in one table per kind
+ * reused for every call, never a fresh one. */
 #ifndef ST_HOST_LUA_HOST_H
 #define ST_HOST_LUA_HOST_H
 
