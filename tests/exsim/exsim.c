@@ -90,6 +90,7 @@ static struct {
     uint64_t up_violations, up_closed;
     const char *up_rate_name; /* the rate error's name: Upbit does not document it */
     const char *reject_key;   /* an app key whose credentials are refused (EGW00103) */
+    int up_close_after;       /* violations before a connection is closed (1008) */
     uint64_t auth_refused;
     uint64_t up_origin, up_origin_refused; /* handshakes carrying Origin; refused by its 1-per-10-s rule */
     uint64_t close_normal, close_going_away, close_strata, close_other; /* close frames received, by code */
@@ -619,7 +620,7 @@ static void on_upbit_text(session_t *s, const char *text, size_t len)
         s->violations++;
         X.up_violations++;
         up_error(s, X.up_rate_name, "request limit exceeded (5 per second, 100 per minute)");
-        if (s->violations >= 3) { /* repeated violations close the connection: 1008, policy */
+        if (s->violations >= X.up_close_after) { /* repeated violations close the connection: 1008 */
             X.up_closed++;
             s->closing = true;
             s->close_policy = true;
@@ -1530,10 +1531,11 @@ int main(int argc, char **argv)
     X.ping_idle = 10 * ST_SEC;
     X.token_ttl = ST_DAY;
     X.up_rate_name = "TOO_MANY_REQUEST";
+    X.up_close_after = 3;
     static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
                                          {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
                                          {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
-                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'}, {"now", 1, 0, 'N'}, {"upbit-rate-error", 1, 0, 'E'}, {"reject-key", 1, 0, 'K'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'}, {"now", 1, 0, 'N'}, {"upbit-rate-error", 1, 0, 'E'}, {"reject-key", 1, 0, 'K'}, {"upbit-close-after", 1, 0, 'C'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -1546,6 +1548,7 @@ int main(int argc, char **argv)
         case 'N': now_at = optarg; break;
         case 'E': X.up_rate_name = optarg; break;
         case 'K': X.reject_key = optarg; break;
+        case 'C': X.up_close_after = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
         case 'c': X.cap = atoi(optarg); break;
         case 'P': X.paper = true; break;
         case 'U': upbit = optarg; break;

@@ -14,8 +14,8 @@
 /* Starts the simulator at `speed` x real time from `start` (KST), with an extra option pair
  * (or NULLs); returns its port, 0 on failure. stderr goes to /dev/null unless EXSIM_STDERR is
  * set. */
-static inline int exsim_spawn_with(const char *speed, const char *start, const char *opt, const char *val,
-                                   pid_t *out)
+static inline int exsim_spawn_with2(const char *speed, const char *start, const char *opt, const char *val,
+                                    const char *opt2, const char *val2, pid_t *out)
 {
     int fds[2];
     if (pipe(fds) != 0) return 0;
@@ -28,7 +28,7 @@ static inline int exsim_spawn_with(const char *speed, const char *start, const c
         }
         close(fds[0]);
         execl(STRATA_EXSIM, STRATA_EXSIM, "--port", "0", "--duration", "120s", "--start", start, "--speed", speed,
-              "--ping-idle", "3s", "--seed", "7", opt, val, (char *)NULL);
+              "--ping-idle", "3s", "--seed", "7", opt, val, opt2, val2, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -39,6 +39,12 @@ static inline int exsim_spawn_with(const char *speed, const char *start, const c
     *out = p;
     const char *at = strstr(line, "listening on 127.0.0.1:"); /* the rest of the line names the time */
     return at ? atoi(at + strlen("listening on 127.0.0.1:")) : 0;
+}
+
+static inline int exsim_spawn_with(const char *speed, const char *start, const char *opt, const char *val,
+                                   pid_t *out)
+{
+    return exsim_spawn_with2(speed, start, opt, val, NULL, NULL, out);
 }
 
 static inline int exsim_spawn(const char *speed, const char *start, pid_t *out)

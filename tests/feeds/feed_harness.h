@@ -145,6 +145,9 @@ static inline void add_feed(h_t *h, const char *name, const char *kind, const ch
 
 /* Starts the simulator (with an extra option, or NULLs) and the clock, with the universe
  * files given; no feed yet. */
+/* A second simulator option pair for the next h_open (NULL: none). */
+static const char *h_opt2, *h_val2;
+
 static inline h_t *h_open(const char *universe, const char *indices, const char *opt, const char *val)
 {
     h_t *h = calloc(1, sizeof(*h));
@@ -155,7 +158,7 @@ static inline h_t *h_open(const char *universe, const char *indices, const char 
     setenv("KIS_TEST_SECRET", "test-app-secret", 1);
     snprintf(h->dir, sizeof(h->dir), "/tmp/strata-kisfeed-XXXXXX");
     assert_non_null(mkdtemp(h->dir));
-    h->port = exsim_spawn_with(SPEED, START, opt, val, &h->pid);
+    h->port = exsim_spawn_with2(SPEED, START, opt, val, h_opt2, h_val2, &h->pid);
     assert_true(h->port > 0);
     st_tz_set("Asia/Seoul");
     struct tm tm;

@@ -188,7 +188,9 @@ static bool closed_for_policy(h_t *h)
 
 static void test_rate_error_by_meaning(void **state)
 {
+    h_opt2 = "--upbit-close-after", h_val2 = "1"; /* the first violation closes: no race with the limiter */
     h_t *h = h_open(UNIVERSE, "", "--upbit-rate-error", "REQUEST_LIMIT_EXCEEDED");
+    h_opt2 = h_val2 = NULL;
     add_upbit(h, "    ws_rate: 1000\n    ws_rate_minute: 100000\n    debounce: 0s\n    limiter: aggressive\n");
     set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_SEMI);
     run_until(h, settled, "1 key streaming");
