@@ -59,4 +59,33 @@ static inline st_time_t st_test_at(const char *hhmm)
     return t;
 }
 
+/* A TCP connection to addr:port (an IPv4 or IPv6 literal of the given family): the socket (the
+ * caller closes it), or -errno. Tests only ever knock on loopback addresses. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+static inline int st_test_tcp_connect(int family, const char *addr, int port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t sl;
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET, a->sin_port = htons((uint16_t)port), sl = sizeof(*a);
+        inet_pton(AF_INET, addr, &a->sin_addr);
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6, a->sin6_port = htons((uint16_t)port), sl = sizeof(*a);
+        inet_pton(AF_INET6, addr, &a->sin6_addr);
+    }
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
 #endif

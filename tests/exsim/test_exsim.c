@@ -644,23 +644,9 @@ static void test_pingpong(void **state)
  * default with IPv6), reachable on every interface: 127.0.0.2 and [::1] must be refused. */
 static int connect_to(int family, const char *addr, int p)
 {
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    socklen_t sl;
-    if (family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET, a->sin_port = htons((uint16_t)p), sl = sizeof(*a);
-        inet_pton(AF_INET, addr, &a->sin_addr);
-    } else {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6, a->sin6_port = htons((uint16_t)p), sl = sizeof(*a);
-        inet_pton(AF_INET6, addr, &a->sin6_addr);
-    }
-    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    int rc = connect(fd, (struct sockaddr *)&ss, sl) == 0 ? 0 : -errno;
-    close(fd);
-    return rc;
+    int fd = st_test_tcp_connect(family, addr, p);
+    if (fd >= 0) close(fd);
+    return fd >= 0 ? 0 : fd;
 }
 
 static void test_loopback_only(void **state)

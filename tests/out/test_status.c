@@ -223,35 +223,6 @@ static void test_long_token(void **state)
     st_status_server_stop(s);
 }
 
-/* A TCP connection to addr:port of the given family: the socket, or -errno. */
-static int tcp_connect(int family, const char *addr, int port)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    socklen_t sl;
-    if (family == AF_INET) {
-        struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons((uint16_t)port);
-        inet_pton(AF_INET, addr, &v4->sin_addr);
-        sl = sizeof(*v4);
-    } else {
-        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        inet_pton(AF_INET6, addr, &v6->sin6_addr);
-        sl = sizeof(*v6);
-    }
-    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    return fd;
-}
-
 /* Issue 16.1: the endpoint listens on exactly the configured address. Bound to 127.0.0.1, the
  * socket says so and 127.0.0.2 (loopback too, so a test may knock there) and [::1] on the same
  * port are refused: nothing listens on 0.0.0.0 or [::]. Bound to ::1, IPv4 is refused. (Tests
@@ -269,11 +240,11 @@ static void test_binds_exactly(void **state)
     assert_int_equal(getsockname(st_status_server_fd(s), (struct sockaddr *)&ss, &sl), 0);
     assert_int_equal(ss.ss_family, AF_INET);
     assert_int_equal(ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr), 0x7f000001);
-    int fd = tcp_connect(AF_INET, "127.0.0.1", port);
+    int fd = st_test_tcp_connect(AF_INET, "127.0.0.1", port);
     assert_true(fd >= 0);
     close(fd);
-    assert_int_equal(tcp_connect(AF_INET, "127.0.0.2", port), -ECONNREFUSED);
-    int v6 = tcp_connect(AF_INET6, "::1", port);
+    assert_int_equal(st_test_tcp_connect(AF_INET, "127.0.0.2", port), -ECONNREFUSED);
+    int v6 = st_test_tcp_connect(AF_INET6, "::1", port);
     assert_true(v6 == -ECONNREFUSED || v6 == -EADDRNOTAVAIL || v6 == -EAFNOSUPPORT);
     st_status_server_stop(s);
 
@@ -285,8 +256,8 @@ static void test_binds_exactly(void **state)
     port = st_status_server_port(s);
     snprintf(want, sizeof(want), "[::1]:%d", port);
     assert_string_equal(st_status_server_bound(s), want);
-    assert_int_equal(tcp_connect(AF_INET, "127.0.0.1", port), -ECONNREFUSED);
-    fd = tcp_connect(AF_INET6, "::1", port);
+    assert_int_equal(st_test_tcp_connect(AF_INET, "127.0.0.1", port), -ECONNREFUSED);
+    fd = st_test_tcp_connect(AF_INET6, "::1", port);
     assert_true(fd >= 0);
     close(fd);
     st_status_server_stop(s);
@@ -306,7 +277,7 @@ static void test_connection_cap(void **state)
     st_status_server_t *s = start("127.0.0.1", 0, NULL, 3, err, sizeof(err));
     assert_non_null(s);
     int port = st_status_server_port(s), idle[5];
-    for (int i = 0; i < 5; i++) assert_true((idle[i] = tcp_connect(AF_INET, "127.0.0.1", port)) >= 0);
+    for (int i = 0; i < 5; i++) assert_true((idle[i] = st_test_tcp_connect(AF_INET, "127.0.0.1", port)) >= 0);
     st_status_server_stats_t st;
     ev_tstamp t0 = ev_time();
     do {
@@ -344,7 +315,7 @@ static void test_out_of_descriptors(void **state)
     /* 30 connections wait in the backlog, then the limit drops to 5 descriptors above what is
      * open: the server can take 5 of them, then runs out */
     int clients[30], n = 30;
-    for (int i = 0; i < n; i++) assert_true((clients[i] = tcp_connect(AF_INET, "127.0.0.1", port)) >= 0);
+    for (int i = 0; i < n; i++) assert_true((clients[i] = st_test_tcp_connect(AF_INET, "127.0.0.1", port)) >= 0);
     struct rlimit old, low;
     assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
     int probe = dup(0); /* the lowest free descriptor: about how many are open */
