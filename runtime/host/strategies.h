@@ -14,8 +14,9 @@
  * runs the new builds' init and on_reload while the old ones still run; nothing running is
  * touched until both passed for every strategy, and a failure leaves everything as it was
  * (st_strats_abort). st_strats_commit then swaps the started builds in, stops removed ones and
- * releases their demands. A strategy's demands and subscriber lists belong to its name, so an
- * unchanged or swapped strategy keeps them: the plan moves only by what differs. */
+ * releases their demands. A strategy's demands and subscriber lists belong to its name: an
+ * unchanged strategy keeps them, a swapped one holds what its new code asked for while starting
+ * (what it asks for again does not move; the rest is released), as after a fresh start. */
 #ifndef ST_HOST_STRATEGIES_H
 #define ST_HOST_STRATEGIES_H
 
