@@ -63,8 +63,7 @@ struct strat {
     double weight, next_weight;
     bool all_symbols, next_all;
     bool quarantined; /* its code is not called (also while failed) */
-    bool failed;      /* its init or on_reload failed at start-up */
-    char *fail_reason;
+    char *fail_reason; /* its init or on_reload failed at start-up: why (NULL: it did not) */
     uint8_t *watched; /* per symbol id: WATCHED (in that symbol's subscriber list), BOOK_ASKED */
     size_t watched_cap, nwatched;
     every_t *timers[MAX_TIMERS];
@@ -737,7 +736,7 @@ static void swap(strat_t *r)
     r->staged = NULL;
     stop_timers(r);
     if (r->quarantined) { /* new code, a new chance: a quarantined one holds nothing now */
-        r->quarantined = r->failed = false;
+        r->quarantined = false;
         free(r->fail_reason);
         r->fail_reason = NULL;
         sub_remove(&r->h->all, r);
@@ -769,7 +768,7 @@ static void fail(strat_t *r, const char *why)
     inst_free(r->cur);
     r->cur = r->staged;
     r->staged = NULL;
-    r->quarantined = r->failed = true;
+    r->quarantined = true;
     free(r->fail_reason);
     r->fail_reason = st_xstrdup(why);
 }
@@ -781,7 +780,7 @@ int st_strats_start(st_strats_t *h, bool all_or_nothing, st_diags_t *d)
     for (size_t k = 0; k < h->n + h->nfresh; k++) {
         strat_t *r = k < h->n ? h->recs[k] : h->fresh[k - h->n];
         if (!r->keep || !r->staged || r->staged->started) continue;
-        if (inst_trial(r->staged, r->failed ? NULL : r->cur, why, sizeof(why)) == 0) continue;
+        if (inst_trial(r->staged, r->fail_reason ? NULL : r->cur, why, sizeof(why)) == 0) continue;
         nfailed++;
         if (all_or_nothing) {
             const st_mark_t *m = &r->staged->mark;
@@ -825,7 +824,7 @@ int st_strats_commit(st_strats_t *h)
         strat_t *r = h->fresh[i];
         h->recs[h->n++] = r;
         apply_settings(r);
-        if (r->failed) continue;
+        if (r->fail_reason) continue;
         st_log_info(HOST, "%s: started", r->name);
         swap(r);
         started++;
@@ -907,7 +906,7 @@ void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out)
     memset(out, 0, sizeof(*out));
     out->name = r->name;
     out->kind = r->cur && r->cur->lua ? "lua" : "c";
-    out->state = r->failed ? "failed" : r->quarantined ? "quarantined" : "running";
+    out->state = r->fail_reason ? "failed" : r->quarantined ? "quarantined" : "running";
     out->ticks = r->ticks;
     out->signals = r->signals;
     out->emergencies = r->emergencies;
