@@ -50,28 +50,48 @@ int st_log_open(st_log_level_t level, st_log_format_t fmt, const char *path)
     return 0;
 }
 
+static bool decade(uint64_t n)
+{
+    if (n < 10) return false;
+    while (n % 10 == 0) n /= 10;
+    return n == 1;
+}
+
+uint64_t st_repeats_flush(st_repeats_t *r)
+{
+    uint64_t n = r->repeats && !decade(r->repeats) ? r->repeats : 0;
+    r->repeats = 0;
+    return n;
+}
+
+bool st_repeats_note(st_repeats_t *r, const char *line, uint64_t *count)
+{
+    if (!strcmp(line, r->last)) {
+        r->repeats++;
+        *count = decade(r->repeats) ? r->repeats : 0;
+        return false;
+    }
+    *count = st_repeats_flush(r);
+    memcpy(r->prev, r->last, sizeof(r->prev));
+    snprintf(r->last, sizeof(r->last), "%s", line);
+    return true;
+}
+
 /* libwebsockets logs process-wide, with no word of which context (a feed's, the status
- * endpoint's) speaks: its lines go under "lws", each repeated line once, then "repeated N
- * times" at 10, 100, 1000, ... and when another line comes. */
+ * endpoint's) speaks: its lines go under "lws", each repeated line once. */
 void st_log_lws_line(int level, const char *line)
 {
-    static char last[256];
-    static uint64_t repeats;
+    static st_repeats_t rep;
+    char text[256];
     size_t n = strlen(line);
-    if (n && line[n - 1] == '\n') n--;
-    if (n < sizeof(last) && !strncmp(last, line, n) && last[n] == '\0') {
-        uint64_t r = ++repeats;
-        while (r % 10 == 0) r /= 10;
-        if (r == 1 && repeats >= 10) st_log_warn(LWS, "%s (repeated %llu times)", last, (unsigned long long)repeats);
+    snprintf(text, sizeof(text), "%.*s", (int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
+    uint64_t count;
+    if (!st_repeats_note(&rep, text, &count)) {
+        if (count) st_log_warn(LWS, "%s (repeated %llu times)", text, (unsigned long long)count);
         return;
     }
-    uint64_t r = repeats;
-    while (r && r % 10 == 0) r /= 10;
-    if (repeats && !(r == 1 && repeats >= 10))
-        st_log_warn(LWS, "%s (repeated %llu time%s)", last, (unsigned long long)repeats, repeats == 1 ? "" : "s");
-    repeats = 0;
-    snprintf(last, sizeof(last), "%.*s", (int)n, line);
-    st_log_warn(LWS, "%s", last);
+    if (count) st_log_warn(LWS, "%s (repeated %llu time%s)", rep.prev, (unsigned long long)count, count == 1 ? "" : "s");
+    st_log_warn(LWS, "%s", text);
 }
 
 int st_log_fd(void)

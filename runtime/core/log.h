@@ -39,6 +39,18 @@ void st_log_(st_log_level_t lvl, const char *sys, const char *fmt, ...) ST_PRINT
  * stays in place on failure). */
 int st_log_open(st_log_level_t level, st_log_format_t fmt, const char *path);
 void st_log_close(void);
+/* A line said again and again is logged once, then counted: its count is said at 10, 100,
+ * 1000, ... and, when another line comes (or at st_repeats_flush), if not said just then. */
+typedef struct {
+    char last[400], prev[400]; /* the line being counted; the one before, for its last count */
+    uint64_t repeats;
+} st_repeats_t;
+/* Feeds line in. True: a new line, to be logged (after "prev (repeated *count ...)" when *count
+ * is not 0). False: a repeat, counted; *count, when not 0, is the count to log now. */
+bool st_repeats_note(st_repeats_t *r, const char *line, uint64_t *count);
+/* The count of the line being counted that was not said yet (0: none); it is forgotten. */
+uint64_t st_repeats_flush(st_repeats_t *r);
+
 /* libwebsockets' emit function (lws_set_log_level): its lines under "lws", repeats counted. */
 void st_log_lws_line(int level, const char *line);
 /* The descriptor log lines go to (2 for stderr): for a signal handler's last words. */

@@ -35,8 +35,7 @@ struct st_lua {
     uint64_t calls, faults, in_row;
     bool quarantined;
     char last_error[2048];
-    char last_msg[400]; /* the last logged fault: "callback: first line", and how often it came again */
-    uint64_t repeats;
+    st_repeats_t faults_said; /* faults by "callback: first line": a repeat is counted, not logged */
     char mem_where[300]; /* where the allocation refused past the cap was asked for */
     char **sources; /* the files it loaded: the strategy, then what it required */
     size_t nsources;
@@ -262,19 +261,11 @@ static int l_dispatch(lua_State *L)
 
 /* Logs a fault once; the same fault again (same callback, same first line) is counted and
  * logged as "repeated N times" at 10, 100, 1000, ... and when another fault comes. */
-static bool decade(uint64_t n)
-{
-    if (n < 10) return false;
-    while (n % 10 == 0) n /= 10;
-    return n == 1;
-}
-
 static void flush_repeats(st_lua_t *s)
 {
-    if (s->repeats && !decade(s->repeats))
-        st_log_warn(HOST, "%s: %s (repeated %llu time%s)", s->name, s->last_msg, (unsigned long long)s->repeats,
-                    s->repeats == 1 ? "" : "s");
-    s->repeats = 0;
+    uint64_t n = st_repeats_flush(&s->faults_said);
+    if (n) st_log_warn(HOST, "%s: %s (repeated %llu time%s)", s->name, s->faults_said.last, (unsigned long long)n,
+                       n == 1 ? "" : "s");
 }
 
 static void log_fault(st_lua_t *s, const call_t *c)
@@ -286,14 +277,16 @@ static void log_fault(st_lua_t *s, const call_t *c)
     else snprintf(what, sizeof(what), "%s", c->cb);
     int n = (int)ST_MIN2(strcspn(s->last_error, "\n"), (size_t)300);
     snprintf(first, sizeof(first), "%s: %.*s", c ? c->cb : "loading", n, s->last_error);
-    if (!strcmp(first, s->last_msg)) {
-        if (decade(++s->repeats))
+    uint64_t count;
+    if (!st_repeats_note(&s->faults_said, first, &count)) {
+        if (count)
             st_log_warn(HOST, "%s: %s: %.*s (repeated %llu times)", s->name, what, n, s->last_error,
-                        (unsigned long long)s->repeats);
+                        (unsigned long long)count);
         return;
     }
-    flush_repeats(s);
-    snprintf(s->last_msg, sizeof(s->last_msg), "%s", first);
+    if (count)
+        st_log_warn(HOST, "%s: %s (repeated %llu time%s)", s->name, s->faults_said.prev, (unsigned long long)count,
+                    count == 1 ? "" : "s");
     st_log_warn(HOST, "%s: %s: %s", s->name, what, s->last_error);
 }
 
