@@ -15,6 +15,7 @@
 #include "feed.h"
 #include "kis_codec.h"
 #include "kis_rest.h"
+#include "rest_codec.h"
 #include "subconn.h"
 #include "core/http.h"
 #include "core/log.h"
@@ -105,7 +106,7 @@ static void on_approval(const st_http_response_t *r, void *ctx)
     }
     cJSON_Delete(j);
     char why[256];
-    bool auth = !r->error && (r->status == 401 || r->status == 403) && r->body && strstr(r->body, "EGW0010");
+    bool auth = !r->error && st_kis_auth_refused(r->status, r->body);
     if (r->error)
         snprintf(why, sizeof(why), "approval key request failed: %s", r->message);
     else /* the venue's own words (error_description / msg1) are in the body */

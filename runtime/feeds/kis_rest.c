@@ -156,7 +156,7 @@ static void on_token(const st_http_response_t *resp, void *ctx)
     cJSON_Delete(j);
     if (resp->error)
         st_log_warn(FEED, "%s: access token request failed: %s; retrying in a minute", r->cfg.name, resp->message);
-    else if ((resp->status == 401 || resp->status == 403) && resp->body && strstr(resp->body, "EGW0010")) {
+    else if (st_kis_auth_refused(resp->status, resp->body)) {
         r->auth_failures++; /* a wrong app key or secret */
         st_log_alert(FEED, "%s: the venue refuses the credentials for an access token (%.160s): check the "
                            "variables keys[] names; retrying in a minute", r->cfg.name, resp->body);

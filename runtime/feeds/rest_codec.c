@@ -188,3 +188,8 @@ st_rq_status_t st_up_book_parse(int http_status, const char *body, size_t len, s
     cJSON_Delete(j);
     return ST_RQ_OK;
 }
+
+bool st_kis_auth_refused(int http_status, const char *body)
+{
+    return (http_status == 401 || http_status == 403) && body && strstr(body, "EGW0010") != NULL;
+}

@@ -23,6 +23,9 @@ typedef void (*st_row_cb)(void *ctx, const st_tick_t *t);
 
 /* A quotation answer: for each want[i] (venue code codes[i]) that has a row, row() gets a
  * snapshot tick stamped `now` (quotations carry no time). */
+/* Whether a KIS OAuth answer (approval key, access token) refuses the credentials themselves:
+ * HTTP 401/403 with EGW00103 (app key), EGW00105 (app secret) and the like. */
+bool st_kis_auth_refused(int http_status, const char *body);
 st_rq_status_t st_kis_quotes_parse(int http_status, const char *body, size_t len, const char *const *codes,
                                    const st_sym_t *want, size_t n, st_time_t now, st_row_cb row, void *ctx);
 /* An orderbook answer into *book (stamped now). */
