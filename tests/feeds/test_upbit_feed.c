@@ -148,21 +148,28 @@ static bool sent_enough(h_t *h)
     return stats(h, 0).subs_messages >= want_messages || stats(h, 0).venue_errors >= 1;
 }
 
+/* A limiter set far above the venue's 5 requests per second, one key streaming, then a second
+ * key flipped in and out, one request at a time, until done(h) or `flips` requests. */
+static void over_the_limit(h_t *h, int flips, pred_t done)
+{
+    add_upbit(h, "    ws_rate: 1000\n    ws_rate_minute: 100000\n    debounce: 0s\n    limiter: aggressive\n");
+    set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_SEMI);
+    run_until(h, settled, "1 key streaming");
+    st_sym_t flip = sym(h, "KRW-ETH");
+    for (int i = 0; i < flips && !done(h); i++) {
+        want_messages = stats(h, 0).subs_messages + 1;
+        set_tier(h, 0, flip, h->tier[flip] == ST_TIER_NONE ? ST_TIER_SEMI : ST_TIER_NONE);
+        run_until(h, sent_enough, "the next request sent");
+    }
+}
+
 static void test_venue_error_is_surfaced(void **state)
 {
     h_t *h = h_open(UNIVERSE, "", NULL, NULL);
     char log[128];
     snprintf(log, sizeof(log), "%s/strata.log", h->dir);
     assert_int_equal(st_log_open(ST_LL_INFO, ST_LOG_TEXT, log), 0);
-    add_upbit(h, "    ws_rate: 1000\n    ws_rate_minute: 100000\n    debounce: 0s\n    limiter: aggressive\n");
-    set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_SEMI);
-    run_until(h, settled, "1 key streaming");
-    st_sym_t flip = sym(h, "KRW-ETH");
-    for (int i = 0; i < 40 && !error_seen(h); i++) {
-        want_messages = stats(h, 0).subs_messages + 1;
-        set_tier(h, 0, flip, h->tier[flip] == ST_TIER_NONE ? ST_TIER_SEMI : ST_TIER_NONE);
-        run_until(h, sent_enough, "the next request sent");
-    }
+    over_the_limit(h, 40, error_seen);
     run_until(h, error_seen, "an error object from the venue");
     assert_true(stats(h, 0).penalty < 1.0);
     st_log_close();
@@ -191,15 +198,7 @@ static void test_rate_error_by_meaning(void **state)
     h_opt2 = "--upbit-close-after", h_val2 = "1"; /* the first violation closes: no race with the limiter */
     h_t *h = h_open(UNIVERSE, "", "--upbit-rate-error", "REQUEST_LIMIT_EXCEEDED");
     h_opt2 = h_val2 = NULL;
-    add_upbit(h, "    ws_rate: 1000\n    ws_rate_minute: 100000\n    debounce: 0s\n    limiter: aggressive\n");
-    set_tier(h, 0, sym(h, "KRW-BTC"), ST_TIER_SEMI);
-    run_until(h, settled, "1 key streaming");
-    st_sym_t flip = sym(h, "KRW-ETH");
-    for (int i = 0; i < 200 && !closed_for_policy(h); i++) {
-        want_messages = stats(h, 0).subs_messages + 1;
-        set_tier(h, 0, flip, h->tier[flip] == ST_TIER_NONE ? ST_TIER_SEMI : ST_TIER_NONE);
-        run_until(h, sent_enough, "the next request sent");
-    }
+    over_the_limit(h, 200, closed_for_policy);
     run_until(h, closed_for_policy, "the venue closing the session (1008)");
     st_feed_stats_t fs = stats(h, 0);
     cJSON *j = exsim_get(h, "/control/stats");
