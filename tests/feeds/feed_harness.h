@@ -7,6 +7,8 @@
 
 #define _GNU_SOURCE /* memmem, strcasestr in wsclient.h */
 #include "../test.h"
+
+#include <math.h>
 #include "../exsim/spawn.h"
 #include "../exsim/wsclient.h"
 
@@ -17,6 +19,7 @@
 #include "feeds/feed.h"
 #include "feeds/wsconn.h"
 #include "market/universe.h"
+#include "out/status.h"
 
 #include <cjson/cJSON.h>
 #include <ev.h>
@@ -240,6 +243,16 @@ static inline double jnum(cJSON *j, const char *k)
     cJSON *x = cJSON_GetObjectItem(j, k);
     assert_true(cJSON_IsNumber(x));
     return x->valuedouble;
+}
+
+/* One number of the simulator's /control/stats, by dotted path ("close_frames.normal"). */
+static inline double exsim_stat(h_t *h, const char *path)
+{
+    cJSON *j = exsim_get(h, "/control/stats");
+    double v = st_status_number(j, path);
+    cJSON_Delete(j);
+    assert_false(isnan(v));
+    return v;
 }
 
 /* The venue's view of the newest session of h->venue: its registrations, and whether it is open. */

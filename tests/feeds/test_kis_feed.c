@@ -38,10 +38,7 @@ static void format_tick(h_t *h, const st_tick_t *t, char *buf, size_t len)
  * time, and nothing is lost (the received ticks are a prefix of the record). */
 static bool key_and_token_counted(h_t *h)
 {
-    cJSON *j = exsim_get(h, "/control/stats");
-    bool issued = jnum(cJSON_GetObjectItem(j, "rest"), "tokens_issued") == 1;
-    cJSON_Delete(j);
-    return issued && stats(h, 0).rest_ok == 2;
+    return exsim_stat(h, "rest.tokens_issued") == 1 && stats(h, 0).rest_ok == 2;
 }
 
 static void test_ticks_match_what_was_sent(void **state)
@@ -175,10 +172,7 @@ static void test_stall_is_detected(void **state)
  * one session at once instead of waiting for the connection to time out. */
 static bool venue_saw_goodbye(h_t *h)
 {
-    cJSON *j = exsim_get(h, "/control/stats");
-    bool seen = jnum(cJSON_GetObjectItem(j, "close_frames"), "normal") >= 1;
-    cJSON_Delete(j);
-    return seen;
+    return exsim_stat(h, "close_frames.normal") >= 1;
 }
 
 static void test_stop_closes_politely(void **state)
@@ -236,10 +230,7 @@ static bool auth_refused(h_t *h)
 
 static bool counts_agree(h_t *h)
 {
-    cJSON *j = exsim_get(h, "/control/stats");
-    bool same = (uint64_t)jnum(cJSON_GetObjectItem(j, "rest"), "auth_refused") == stats(h, 0).auth_failures;
-    cJSON_Delete(j);
-    return same;
+    return (uint64_t)exsim_stat(h, "rest.auth_refused") == stats(h, 0).auth_failures;
 }
 
 static void test_wrong_credentials_alert(void **state)

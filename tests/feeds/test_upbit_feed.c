@@ -187,10 +187,7 @@ static void test_venue_error_is_surfaced(void **state)
  * after repeated ones is a rate signal too. */
 static bool closed_for_policy(h_t *h)
 {
-    cJSON *j = exsim_get(h, "/control/stats");
-    bool closed = jnum(j, "upbit_closed") >= 1;
-    cJSON_Delete(j);
-    return closed && stats(h, 0).reconnects >= 1;
+    return exsim_stat(h, "upbit_closed") >= 1 && stats(h, 0).reconnects >= 1;
 }
 
 static void test_rate_error_by_meaning(void **state)
