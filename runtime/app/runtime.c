@@ -36,6 +36,7 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         c->subs_latency_p99 = ST_MAX2(c->subs_latency_p99, fs.subs_latency_p99);
         c->subs_latency_max = ST_MAX2(c->subs_latency_max, fs.subs_latency_max);
         c->penalty = i == 0 ? fs.penalty : ST_MIN2(c->penalty, fs.penalty);
+        c->margin = ST_MAX2(c->margin, fs.margin);
         c->violations += fs.violations;
         c->auth_failures += fs.auth_failures;
         c->market_trades += fs.market_trades;

@@ -38,6 +38,8 @@ void st_feed_stats_add_subconn(st_feed_stats_t *out, st_subconn_t *c, st_time_t 
     }
     out->reconnects += c->ws.drops;
     out->stalls += c->ws.stalls;
+    out->quiet_pings += c->ws.probes;
+    out->pongs += c->ws.pongs;
     out->connect_failures += c->ws.failed;
     out->ws_used += co->ledger.confirmed;
     out->ws_desired += co->ledger.desired;
@@ -48,6 +50,7 @@ void st_feed_stats_add_subconn(st_feed_stats_t *out, st_subconn_t *c, st_time_t 
     if (p99 > out->subs_latency_p99) out->subs_latency_p99 = p99;
     double pen = st_limiter_penalty(&c->lim, now);
     if (pen < out->penalty) out->penalty = pen;
+    out->margin = ST_MAX2(out->margin, st_limiter_margin(&c->lim, now));
 }
 
 static void poll_one(st_restpoll_t *rp, const st_planner_t *plan, st_sym_t sym, bool on, st_dur_t def)
@@ -150,6 +153,7 @@ void st_feed_stats_add_restpoll(st_feed_stats_t *out, const st_restpoll_stats_t 
     out->rest_ok += rp->ok;
     out->rest_last_second += rp->calls_last_second;
     if (rp->penalty < out->penalty) out->penalty = rp->penalty;
+    out->margin = ST_MAX2(out->margin, rp->margin);
     out->poll_symbols += (int64_t)rp->poller->n;
     if (rp->poller->stretch > out->poll_stretch) out->poll_stretch = rp->poller->stretch;
     for (int k = 0; k < ST_POLL_CLASSES && k < (int)ST_ARRAY_SIZE(out->poll_age); k++)

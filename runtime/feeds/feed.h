@@ -41,8 +41,10 @@ typedef struct {
     uint64_t subs_requests, subs_messages; /* desired-set changes, and messages that carried them */
     st_dur_t subs_latency_p99, subs_latency_max; /* request -> send */
     double penalty;             /* lowest limiter penalty over the connections (1 = full rate) */
+    st_dur_t margin;            /* widest limiter timing margin (wider after the venue refused) */
     uint64_t reconnects;        /* network feeds: sessions lost (dropped, stalled, refused) */
     uint64_t stalls;            /* … of which detected as stalled streams */
+    uint64_t quiet_pings, pongs; /* pings to sessions quiet for stall_timeout; pongs received */
     uint64_t connect_failures;  /* connection attempts that never opened (refused, TLS, …) */
     int64_t sessions, sessions_open; /* network feeds: WebSocket sessions, and those up now */
     int64_t poll_symbols;       /* REST polling (tier 3, and fallback during an outage) */

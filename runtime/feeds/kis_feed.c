@@ -282,8 +282,12 @@ static int kis_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
     for (size_t i = 0; i < n; i++) {
         const st_plan_change_t *c = &ch[i];
         if ((size_t)c->sym >= kf->nsyms || kf->is_index[c->sym] == 2) continue;
-        want_tier(kf, c->from_conn == 0xFF ? -1 : c->from_conn - conn_base, c->sym, c->from_tier, false, now);
-        want_tier(kf, c->to_conn == 0xFF ? -1 : c->to_conn - conn_base, c->sym, c->to_tier, true, now);
+        int from = c->from_conn == 0xFF ? -1 : c->from_conn - conn_base;
+        int to = c->to_conn == 0xFF ? -1 : c->to_conn - conn_base;
+        want_tier(kf, from, c->sym, c->from_tier, false, now);
+        want_tier(kf, to, c->sym, c->to_tier, true, now);
+        for (int k = 0; k < kf->nconns && c->why == ST_WHY_EMERGENCY; k++) /* in, or evicted: at once */
+            if (k == from || k == to) st_coalescer_urgent(&kf->conns[k].sc.co, now);
         if (c->to_tier == ST_TIER_POLL) kf->fallback[c->sym] = 0; /* polled for itself now */
     }
     st_feed_poll_apply(st_kis_rest_poller(kf->rest), ch, n, plan, kf->default_poll, kf->fallback, kf->nsyms);

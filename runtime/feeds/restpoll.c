@@ -1,12 +1,13 @@
 #include "restpoll.h"
 #include "core/log.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CALL_TIMEOUT (5 * ST_SEC)
-#define POLL_SHARE 0.9 /* of the account's rate; the rest for tokens and orderbooks */
+#define POLL_SHARE 0.95 /* of the account's rate; the rest for tokens and orderbooks */
 
 typedef struct call {
     struct call *prev, *next; /* in flight: the HTTP layer drops its callbacks on teardown */
@@ -45,6 +46,9 @@ static void arm(st_restpoll_t *rp)
         return;
     }
     st_time_t now = st_clock_now(clk), gate = st_limiter_next(&rp->lim, now > due ? now : due);
+    /* The budget the schedule plans with follows the limiter's margin and penalty. */
+    double rate = st_limiter_rate(&rp->lim, 0, now) * POLL_SHARE;
+    if (fabs(rate - rp->poller.rate) > 0.005 * rp->poller.rate) st_poller_set_rate(&rp->poller, rate);
     if (gate > due) due = gate;
     if (!st_timer_active(&rp->timer) || rp->timer.at != due) st_clock_timer_start(clk, &rp->timer, due, 0);
 }
@@ -181,11 +185,8 @@ st_restpoll_t *st_restpoll_create(const st_restpoll_cfg_t *cfg)
     if (rp->cfg.failure_threshold < 1) rp->cfg.failure_threshold = 3;
     if (rp->cfg.batch < 1) rp->cfg.batch = 1;
     if (rp->cfg.batch > ST_RESTPOLL_MAX_BATCH) rp->cfg.batch = ST_RESTPOLL_MAX_BATCH;
-    st_rl_tuning_t tune;
-    st_rl_mode_tuning((st_rl_mode_t)cfg->limiter_mode, &tune);
-    st_window_t w = {(int)cfg->rate < 1 ? 1 : (int)cfg->rate, ST_SEC};
-    st_limiter_init(&rp->lim, &w, 1, &tune);
-    st_poller_init(&rp->poller, cfg->nsyms, rp->cfg.batch, cfg->rate * tune.fraction * POLL_SHARE);
+    st_limiter_init_calls(&rp->lim, (int)cfg->rate, (st_rl_mode_t)cfg->limiter_mode);
+    st_poller_init(&rp->poller, cfg->nsyms, rp->cfg.batch, st_limiter_rate(&rp->lim, 0, 0) * POLL_SHARE);
     rp->misses = st_xcalloc(cfg->nsyms ? cfg->nsyms : 1, 1);
     st_timer_init(&rp->timer, on_timer, rp);
     return rp;
@@ -239,5 +240,6 @@ void st_restpoll_stats(st_restpoll_t *rp, st_restpoll_stats_t *out)
     for (size_t i = 0; i < ST_ARRAY_SIZE(rp->call_times) && i < rp->call_next; i++)
         out->calls_last_second += rp->call_times[i] > now - ST_SEC;
     out->penalty = st_limiter_penalty(&rp->lim, now);
+    out->margin = st_limiter_margin(&rp->lim, now);
     out->poller = &rp->poller;
 }

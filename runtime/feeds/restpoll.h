@@ -55,6 +55,7 @@ typedef struct st_restpoll_stats {
     uint64_t calls, ok, rate_errors, bans, timeouts, malformed, failures;
     uint64_t calls_last_second;
     double penalty;
+    st_dur_t margin;
     const st_poller_t *poller;
 } st_restpoll_stats_t;
 

@@ -304,6 +304,8 @@ static int sim_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
         int to = c->to_conn == 0xFF ? -1 : c->to_conn - conn_base;
         want_tier(sf, from, c->sym, c->from_tier, false, now);
         want_tier(sf, to, c->sym, c->to_tier, true, now);
+        for (int k = 0; k < sf->nconns && c->why == ST_WHY_EMERGENCY; k++) /* in, or evicted: at once */
+            if (k == from || k == to) st_coalescer_urgent(&sf->conns[k].co, now);
         if (c->to_tier == ST_TIER_POLL) {
             if (sf->running && !st_timer_active(&s->poll))
                 st_clock_timer_start(f->clock, &s->poll, now + poll_offset(c->sym, plan), 0);
@@ -398,6 +400,7 @@ static void sim_stats(const st_feed_t *f, st_feed_stats_t *out)
         if (p99 > out->subs_latency_p99) out->subs_latency_p99 = p99;
         double pen = st_limiter_penalty(&c->lim, now);
         if (pen < out->penalty) out->penalty = pen;
+        out->margin = ST_MAX2(out->margin, st_limiter_margin(&c->lim, now));
     }
 }
 
@@ -478,18 +481,14 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     }
     qsort(sf->codes + sf->nsyms, sf->nall, sizeof(*sf->codes), by_code);
 
-    st_rl_tuning_t tune;
-    st_rl_mode_tuning((st_rl_mode_t)fc->limiter, &tune);
-    st_window_t rest = {(int)fc->rest_rate < 1 ? 1 : (int)fc->rest_rate, ST_SEC};
-    st_limiter_init(&sf->rest_lim, &rest, 1, &tune);
-    st_window_t win[2] = {{(int)fc->ws_rate, ST_SEC}, {(int)fc->ws_rate_minute, ST_MIN}};
+    st_limiter_init_calls(&sf->rest_lim, (int)fc->rest_rate, (st_rl_mode_t)fc->limiter);
     sf->conns = st_xcalloc((size_t)sf->nconns, sizeof(*sf->conns));
     for (int k = 0; k < sf->nconns; k++) {
         sim_conn_t *c = &sf->conns[k];
         c->owner = sf;
         c->index = k;
         c->reg = st_xcalloc(sf->nsyms * ST_CH_COUNT + 1, 1);
-        st_limiter_init(&c->lim, win, fc->ws_rate_minute > 0 ? 2 : 1, &tune);
+        st_limiter_init_messages(&c->lim, (int)fc->ws_rate, (int)fc->ws_rate_minute, (st_rl_mode_t)fc->limiter);
         st_coalescer_io_t io = {venue_receive, code_of, refused, c};
         st_coalescer_init(&c->co, ST_VENUE_KIS, sf->nsyms, sf->budget, &c->lim, fc->debounce, &io);
         snprintf(c->co.approval_key, sizeof(c->co.approval_key), "sim-approval-key-%d", k);

@@ -23,10 +23,7 @@ void st_subconn_init(st_subconn_t *c, st_venue_t venue, const st_feed_cfg_t *fc,
                      size_t nsyms, void (*refused)(void *ctx, st_key_t key, st_ack_t ack, int cap))
 {
     c->syms = syms;
-    st_rl_tuning_t tune;
-    st_rl_mode_tuning((st_rl_mode_t)fc->limiter, &tune);
-    st_window_t win[2] = {{(int)fc->ws_rate, ST_SEC}, {(int)fc->ws_rate_minute, ST_MIN}};
-    st_limiter_init(&c->lim, win, fc->ws_rate_minute > 0 ? 2 : 1, &tune);
+    st_limiter_init_messages(&c->lim, (int)fc->ws_rate, (int)fc->ws_rate_minute, (st_rl_mode_t)fc->limiter);
     st_coalescer_io_t io = {co_send, co_code, refused, c};
     st_coalescer_init(&c->co, venue, nsyms, (int)fc->budget, &c->lim, fc->debounce, &io);
     st_timer_init(&c->flush, on_flush, c);

@@ -53,9 +53,22 @@ static void drop_queue(st_wsconn_t *w)
     w->head = w->tail = NULL;
 }
 
+static st_dur_t probe_wait(const st_wsconn_t *w)
+{
+    return w->stall_timeout / 3 > ST_SEC ? w->stall_timeout / 3 : ST_SEC;
+}
+
 static void arm_stall(st_wsconn_t *w)
 {
-    st_clock_timer_start(w->clock, &w->stall, w->last_rx + w->stall_timeout, 0);
+    st_time_t at = w->last_rx + w->stall_timeout + (w->probing ? probe_wait(w) : 0);
+    st_clock_timer_start(w->clock, &w->stall, at, 0);
+}
+
+/* Anything from the venue (a frame, a pong) shows the session alive. */
+static void heard(st_wsconn_t *w)
+{
+    w->last_rx = st_clock_now(w->clock);
+    w->probing = false;
 }
 
 static void on_stall(st_timer_t *t, st_time_t now, void *ctx)
@@ -67,13 +80,22 @@ static void on_stall(st_timer_t *t, st_time_t now, void *ctx)
         return;
     }
     if (w->cb.subscribed && !w->cb.subscribed(w, w->cb_ctx)) { /* nothing subscribed: quiet is fine */
-        w->last_rx = now;
+        heard(w);
+        arm_stall(w);
+        return;
+    }
+    if (!w->probing && w->wsi && !w->closing) { /* quiet, or dead? ask */
+        w->probing = w->ping_due = true;
+        w->probes++;
+        st_log_debug(FEED, "%s: session %d: no frame for %.1f s: ping", w->feed, w->index,
+                     (double)(now - w->last_rx) / ST_SEC);
+        lws_callback_on_writable(w->wsi);
         arm_stall(w);
         return;
     }
     w->stalls++;
-    st_log_warn(FEED, "%s: session %d: stalled stream: no frame for %.1f s while subscribed", w->feed, w->index,
-                (double)(now - w->last_rx) / ST_SEC);
+    st_log_warn(FEED, "%s: session %d: stalled stream: no frame for %.1f s while subscribed, and no answer to a ping",
+                w->feed, w->index, (double)(now - w->last_rx) / ST_SEC);
     st_wsconn_close(w, ST_WS_CLOSE_STALLED);
 }
 
@@ -153,7 +175,8 @@ int st_wsconn_send(st_wsconn_t *w, const char *msg, size_t len, bool binary)
 static void opened(st_wsconn_t *w)
 {
     w->state = ST_WS_OPEN;
-    w->last_rx = st_clock_now(w->clock);
+    w->ping_due = false;
+    heard(w);
     w->connects++;
     st_log_info(FEED, "%s: session %d connected to %s:%d", w->feed, w->index, w->host, w->port);
     arm_stall(w);
@@ -175,7 +198,7 @@ static void closed(st_wsconn_t *w, const char *why)
 
 static void fragment(st_wsconn_t *w, struct lws *wsi, const char *in, size_t len)
 {
-    w->last_rx = st_clock_now(w->clock);
+    heard(w);
     bool last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
     if (last && w->rxlen == 0) { /* the usual case: the whole message at once, no copy */
         w->cb.on_message(w, in, len, w->cb_ctx);
@@ -206,7 +229,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         fragment(w, wsi, in, len);
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-        w->last_rx = st_clock_now(w->clock);
+        w->pongs++;
+        heard(w);
         break;
     case LWS_CALLBACK_CLIENT_WRITEABLE: {
         if (w->closing) { /* a close frame with the reason, then lws closes */
@@ -215,6 +239,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             const char *r = why[code == ST_WS_CLOSE_STALLED ? 1 : code == ST_WS_CLOSE_REFUSED ? 2 : 0];
             lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)(uintptr_t)r, strlen(r));
             return -1;
+        }
+        if (w->ping_due) {
+            unsigned char ping[LWS_PRE + 8];
+            w->ping_due = false;
+            if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
+            if (w->head) lws_callback_on_writable(wsi);
+            break;
         }
         st_wsmsg_t *m = w->head;
         if (!m) break;

@@ -1,9 +1,12 @@
 /* One WebSocket client session of a network feed, on the runtime's libev loop through
  * libwebsockets: connect (ws:// or wss:// with the system CA store), a send queue, messages
  * reassembled from fragments, and resilience — a lost session is reconnected after an
- * exponential, jittered, bounded backoff; a session that receives nothing for stall_timeout
- * while it holds subscriptions is called stalled and reconnected. Venue logic lives in the
- * callbacks (kis_feed.c, upbit_feed.c); this module knows no venue.
+ * exponential, jittered, bounded backoff. A session that receives nothing for stall_timeout
+ * while it holds subscriptions may only be quiet (after hours, illiquid symbols, no keep-alive
+ * from the venue): it is sent a WebSocket ping, which RFC 6455 obliges the venue to answer; a
+ * pong (or any frame) within a third of stall_timeout keeps it, silence then calls it stalled
+ * and reconnects it. Venue logic lives in the callbacks (kis_feed.c, upbit_feed.c); this module
+ * knows no venue.
  *
  * Life: start → prepare (the venue's preliminaries, e.g. KIS's approval key; it calls
  * st_wsconn_connect or st_wsconn_retry) → open → messages … → closed → retry after the
@@ -59,7 +62,10 @@ struct st_wsconn {
     int peer_close;   /* the status of the venue's close frame, 0 if none */
     bool running;
     bool long_wait;   /* the next retry waits backoff_max (the venue refused the session) */
+    bool probing;     /* quiet for stall_timeout: a ping is out (or queued), its answer awaited */
+    bool ping_due;    /* the ping waits for the writeable callback */
     uint64_t connects, drops, stalls, failed; /* failed: connection attempts that never opened */
+    uint64_t probes, pongs; /* pings sent to quiet sessions; pongs received */
 };
 
 /* The WebSocket context of a feed on `loop` (one per feed); with tls, servers are verified

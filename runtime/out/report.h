@@ -26,6 +26,7 @@ typedef struct {
     uint64_t subs_requests, subs_messages; /* desired-set changes and the messages sent for them */
     st_dur_t subs_latency_p99, subs_latency_max;
     double penalty;                       /* lowest limiter penalty (1 = full rate) */
+    st_dur_t margin;                      /* widest limiter timing margin */
     uint64_t violations;                  /* venue limits exceeded: must stay 0 */
     uint64_t auth_failures;               /* the venue refused the credentials */
     int64_t sessions, sessions_open;      /* network feeds' WebSocket sessions, and those up */

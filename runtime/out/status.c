@@ -115,6 +115,7 @@ char *st_status_json(const st_status_t *s)
     num(co, "latency_max_ms", (double)c->subs_latency_max / ST_MSEC);
     cJSON *lim = cJSON_AddObjectToObject(o, "limiter");
     num(lim, "penalty", c->penalty);
+    num(lim, "margin_ms", (double)c->margin / ST_MSEC);
     num(lim, "violations", (double)c->violations);
 
     cJSON *plan = cJSON_AddObjectToObject(o, "plan");
@@ -252,6 +253,9 @@ char *st_status_metrics(const st_status_t *s)
            (double)c->subs_latency_p99 / ST_SEC);
     metric(&b, "strata_limiter_penalty_ratio", "gauge", "Lowest limiter rate over its configured rate (1 = full)",
            c->penalty);
+    metric(&b, "strata_limiter_margin_seconds", "gauge",
+           "Widest timing margin the limiters keep under the venue's windows (wider after a refusal)",
+           (double)c->margin / ST_SEC);
     metric(&b, "strata_venue_limit_violations_total", "counter", "Venue limits exceeded (must stay 0)",
            (double)c->violations);
 

@@ -61,11 +61,19 @@ void st_coalescer_snapshot(st_coalescer_t *c, st_key_t key, st_time_t now)
     schedule(c, now);
 }
 
+void st_coalescer_urgent(st_coalescer_t *c, st_time_t now)
+{
+    if (!c->ledger.ndirty && !c->nsnap) return; /* nothing to send */
+    if (!c->urgent) c->st.urgent++;
+    c->urgent = c->pending = true;
+    if (c->flush_at > now) c->flush_at = now;
+}
+
 st_time_t st_coalescer_due(st_coalescer_t *c, st_time_t now)
 {
     if (!c->pending) return ST_TIME_NEVER;
     st_time_t t = c->flush_at > now ? c->flush_at : now;
-    return st_limiter_next(c->limiter, t);
+    return st_limiter_next_for(c->limiter, t, c->urgent);
 }
 
 static void record_latency(st_coalescer_t *c, st_key_t key, st_time_t now)
@@ -224,7 +232,7 @@ static int flush_kis(st_coalescer_t *c, st_time_t now)
             if ((pass == 0) != unreg) continue;
             if (blocked) continue;
             if (reg && st_ledger_held(l) >= l->cap) continue; /* waits for an unregister's ack */
-            if (!st_limiter_try(c->limiter, now)) {
+            if (!st_limiter_try_for(c->limiter, now, c->urgent)) {
                 blocked = true; /* no token: the rest waits for the next flush */
                 continue;
             }
@@ -261,7 +269,7 @@ int st_coalescer_flush(st_coalescer_t *c, st_time_t now)
     c->st.flushes++;
     int sent = 0;
     if (c->venue == ST_VENUE_UPBIT) {
-        if (st_limiter_try(c->limiter, now) && send_upbit(c, now) == 0) {
+        if (st_limiter_try_for(c->limiter, now, c->urgent) && send_upbit(c, now) == 0) {
             sent = 1;
             c->st.messages++;
         }
@@ -270,6 +278,7 @@ int st_coalescer_flush(st_coalescer_t *c, st_time_t now)
         sent = flush_kis(c, now);
     }
     c->flush_at = now;
+    if (sent > 0 || !c->pending) c->urgent = false; /* the emergency went (or nothing is left) */
     return sent;
 }
 

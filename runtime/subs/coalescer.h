@@ -12,7 +12,10 @@
  * - KIS: one register/unregister message per key that differs, every unregister before any
  *   register, registers only while the venue's count stays under the cap (unregisters in flight
  *   still count until acknowledged), each message paced by the limiter. A subscribe and an
- *   unsubscribe of the same key before the flush cancel out: nothing is sent. */
+ *   unsubscribe of the same key before the flush cancel out: nothing is sent.
+ * An emergency makes the pending flush urgent: it goes without the debounce, and its grants may
+ * use the limiter's reserve and skip its pacing, so it leaves within the per-second window
+ * however much ordinary churn is queued. */
 #ifndef ST_SUBS_COALESCER_H
 #define ST_SUBS_COALESCER_H
 
@@ -40,6 +43,7 @@ typedef struct {
     uint64_t keys_sent;  /* register/unregister operations carried by them */
     uint64_t cancelled;  /* changes that cancelled out before a flush */
     uint64_t flushes;
+    uint64_t urgent;     /* flushes made urgent by an emergency */
     st_dur_t lat_max;    /* request -> send */
     uint64_t lat_hist[ST_LAT_BUCKETS]; /* log2 buckets of µs */
     uint64_t lat_count;
@@ -51,7 +55,7 @@ typedef struct {
     st_venue_t venue;
     st_coalescer_io_t io;
     st_dur_t debounce;
-    bool pending;
+    bool pending, urgent;
     st_time_t flush_at;
     char ticket[40];
     char approval_key[64]; /* KIS */
@@ -72,6 +76,8 @@ void st_coalescer_free(st_coalescer_t *c);
 int st_coalescer_want(st_coalescer_t *c, st_key_t key, bool on, st_time_t now);
 /* Upbit: a one-off snapshot of key, sent with the next message, never added to the set. */
 void st_coalescer_snapshot(st_coalescer_t *c, st_key_t key, st_time_t now);
+/* An emergency is among the changes just wanted: the next flush goes at once, urgent. */
+void st_coalescer_urgent(st_coalescer_t *c, st_time_t now);
 /* When st_coalescer_flush should run next, or ST_TIME_NEVER when nothing is pending. */
 st_time_t st_coalescer_due(st_coalescer_t *c, st_time_t now);
 /* Sends what the limiter allows now. Returns the number of messages sent. */

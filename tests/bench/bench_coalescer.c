@@ -2,7 +2,11 @@
  *   bench_coalescer [--quick]
  * For each workload: desired-set changes received, messages the coalescer sent, the ratio to
  * one message per request, limit violations seen by an independent window check (must be 0),
- * and the CPU cost per request (median of runs). */
+ * and the CPU cost per request (median of runs).
+ * Then churn (issue 23.3): a strategy changing its Upbit set five times a second for 30 minutes,
+ * an emergency every 13 s; the request-to-send latency of the changes and of the emergencies,
+ * without pacing and reserve (the limiter as it was) and with them, in the same run. Simulated
+ * time: the figures are exact and the same on any machine. */
 #include "bench_util.h"
 
 #include "subs/coalescer.h"
@@ -66,8 +70,8 @@ static void run(const workload_t *w, bool quick)
     for (int rep = 0; rep < reps; rep++) {
         rs = 7 + (uint64_t)rep;
         st_limiter_t lim;
-        st_window_t win[2] = {{5, ST_SEC}, {100, ST_MIN}};
-        st_rl_tuning_t t = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1};
+        st_window_t win[2] = {{5, ST_SEC, 0, 0}, {100, ST_MIN, 0, 0}};
+        st_rl_tuning_t t = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1, 0, 0};
         st_limiter_init(&lim, win, w->venue == ST_VENUE_UPBIT ? 2 : 1, &t);
         sink_t sink = {0};
         st_coalescer_io_t io = {on_send, code_of, NULL, &sink};
@@ -130,6 +134,67 @@ static void run(const workload_t *w, bool quick)
     free(cost);
 }
 
+/* Churn on Upbit: every ask waits for the next message (each carries the whole set). */
+static void churn(bool paced, st_dur_t length)
+{
+    st_limiter_t lim;
+    if (paced) {
+        st_limiter_init_messages(&lim, 5, 100, ST_RL_AGGRESSIVE);
+    } else {
+        st_window_t win[2] = {{5, ST_SEC, 0, 0}, {100, ST_MIN, 0, 0}};
+        st_rl_tuning_t t;
+        st_rl_mode_tuning(ST_RL_AGGRESSIVE, &t);
+        t.margin = t.margin_max = 0;
+        st_limiter_init(&lim, win, 2, &t);
+    }
+    sink_t sink = {0};
+    st_coalescer_io_t io = {on_send, code_of, NULL, &sink};
+    st_coalescer_t c;
+    st_coalescer_init(&c, ST_VENUE_UPBIT, NSYM, 100000, &lim, 100 * ST_MSEC, &io);
+    size_t cap = 2 * (size_t)(length / (200 * ST_MSEC)) + 16, nask = 0, next = 0, nemerg = 0;
+    st_time_t *ask = malloc(cap * sizeof(*ask));
+    bool *emerg = malloc(cap * sizeof(*emerg));
+    uint64_t *lat = malloc(cap * sizeof(*lat)), *elat = malloc(cap * sizeof(*elat));
+    size_t nlat = 0;
+    st_time_t now = 0;
+    rs = 11;
+    for (st_time_t t = 0; t < length; t += 200 * ST_MSEC) {
+        for (st_time_t due; (due = st_coalescer_due(&c, now)) <= t;) {
+            now = due;
+            size_t before = sink.n;
+            st_coalescer_flush(&c, now);
+            if (sink.n == before) continue;
+            for (; next < nask; next++) {
+                if (emerg[next]) elat[nemerg++] = (uint64_t)(now - ask[next]);
+                else lat[nlat++] = (uint64_t)(now - ask[next]);
+            }
+        }
+        now = t;
+        st_key_t key = ST_KEY(rnd(200), ST_CH_TRADE);
+        if (st_coalescer_want(&c, key, !(st_ledger_state(&c.ledger, key) & ST_LK_DESIRED), t) == 1) {
+            ask[nask] = t;
+            emerg[nask++] = false;
+        }
+        if (t % (13 * ST_SEC) == 0 && t > 0) {
+            key = ST_KEY(1000 + rnd(1000), ST_CH_TRADE);
+            if (st_coalescer_want(&c, key, !(st_ledger_state(&c.ledger, key) & ST_LK_DESIRED), t) == 1) {
+                ask[nask] = t;
+                emerg[nask++] = true;
+                if (paced) st_coalescer_urgent(&c, t);
+            }
+        }
+    }
+    uint64_t p50 = bench_quantile(lat, nlat, 0.5), p99 = bench_quantile(lat, nlat, 0.99), mx = lat[nlat - 1];
+    uint64_t e50 = bench_quantile(elat, nemerg, 0.5), e99 = bench_quantile(elat, nemerg, 0.99), emx = elat[nemerg - 1];
+    printf("%-28s %8zu %9zu %8.2f s %7.2f s %7.2f s %8.2f s %7.2f s %7.2f s\n",
+           paced ? "paced, 10 % reserve (now)" : "greedy windows (before)", nlat + nemerg, sink.n,
+           (double)p50 / ST_SEC, (double)p99 / ST_SEC, (double)mx / ST_SEC, (double)e50 / ST_SEC,
+           (double)e99 / ST_SEC, (double)emx / ST_SEC);
+    st_coalescer_free(&c);
+    st_limiter_free(&lim);
+    free(sink.at), free(ask), free(emerg), free(lat), free(elat);
+}
+
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
@@ -149,5 +214,11 @@ int main(int argc, char **argv)
         if (quick) ws[i].bursts = ws[i].bursts > 3 ? 3 : ws[i].bursts;
         run(&ws[i], quick);
     }
+    printf("\nchurn on Upbit (5/s, 100/min): 5 changes a second and an emergency every 13 s for %d min\n\n",
+           quick ? 3 : 30);
+    printf("%-28s %8s %9s %10s %9s %9s %10s %9s %9s\n", "limiter", "changes", "messages", "change p50", "p99",
+           "max", "emerg p50", "p99", "max");
+    churn(false, (quick ? 3 : 30) * ST_MIN);
+    churn(true, (quick ? 3 : 30) * ST_MIN);
     return 0;
 }

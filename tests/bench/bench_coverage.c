@@ -3,16 +3,23 @@
  * against strata-exsim (20 REST calls a second, 41 registrations) at x10. For each setting:
  * how often every symbol is refreshed (the time between two snapshots of one symbol: median,
  * p99, worst), symbols never refreshed, the most calls the venue saw in one second and its
- * refusals. Figures are simulated time, measured after a 30 s warm-up. --quick: one setting. */
+ * refusals. Figures are simulated time, measured after a 30 s warm-up. An interval of 1 s asks
+ * for more than the budget gives: its refresh is what the limiter achieves, shown against the
+ * physical bound (calls needed for every polled symbol / 20 a second). "jitter" makes 10 % of
+ * the calls reach the venue 10-50 ms late (strata-exsim --rest-jitter). --quick: one setting. */
 #define SPEED "10"
 #include "../feeds/feed_harness.h"
 #include "bench_util.h"
 
+#include <math.h>
+
 #define KRX STRATA_SOURCE_DIR "/config/krx_universe.csv"
 
-static void run(const char *interval, const char *limiter, double minutes)
+static void run(const char *interval, const char *limiter, double minutes, const char *jitter)
 {
+    h_opt2 = jitter ? "--rest-jitter" : NULL, h_val2 = jitter;
     h_t *h = h_open(KRX, "", "--universe", KRX);
+    h_opt2 = h_val2 = NULL;
     char extra[512];
     snprintf(extra, sizeof(extra),
              "    keys: [{app_key_env: KIS_TEST_KEY, app_secret_env: KIS_TEST_SECRET}]\n"
@@ -43,9 +50,10 @@ static void run(const char *interval, const char *limiter, double minutes)
     cJSON *j = exsim_get(h, "/control/stats"), *rest = cJSON_GetObjectItem(j, "rest");
     uint64_t p50 = ngaps ? bench_quantile(gaps, ngaps, 0.5) : 0, p99 = ngaps ? bench_quantile(gaps, ngaps, 0.99) : 0;
     uint64_t worst = ngaps ? gaps[ngaps - 1] : 0;
-    printf("%-9s %-13s %7zu %10.1f s %8.1f s %8.1f s %7zu %8.0f %8.0f %9zu\n", interval, limiter, h->uni.n,
-           (double)p50 / ST_SEC, (double)p99 / ST_SEC, (double)worst / ST_SEC, never, jnum(rest, "max_per_second"),
-           jnum(rest, "refused_rate"), realtime);
+    double bound = ceil((double)(h->uni.n - 20) / 30) / 20; /* s: every polled symbol once at 20 calls/s */
+    printf("%-9s %-13s %-7s %7zu %10.1f s %8.1f s %8.1f s %7.2fx %6zu %6.0f %8.0f %9zu\n", interval, limiter,
+           jitter ? "jitter" : "quiet", h->uni.n, (double)p50 / ST_SEC, (double)p99 / ST_SEC, (double)worst / ST_SEC,
+           (double)p50 / ST_SEC / bound, never, jnum(rest, "max_per_second"), jnum(rest, "refused_rate"), realtime);
     cJSON_Delete(j);
     free(last);
     free(gaps);
@@ -57,14 +65,16 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     st_log_open(ST_LL_ERROR, ST_LOG_TEXT, NULL);
-    printf("%-9s %-13s %7s %12s %10s %10s %7s %8s %8s %9s\n", "interval", "limiter", "symbols", "refresh p50",
-           "p99", "worst", "never", "max/s", "refused", "rt ticks");
+    printf("%-9s %-13s %-7s %7s %12s %10s %10s %8s %6s %6s %8s %9s\n", "interval", "limiter", "venue", "symbols",
+           "refresh p50", "p99", "worst", "/bound", "never", "max/s", "refused", "rt ticks");
     if (quick) {
-        run("10s", "conservative", 1);
+        run("10s", "conservative", 1, NULL);
         return 0;
     }
-    run("10s", "conservative", 3);
-    run("5s", "conservative", 3);
-    run("5s", "aggressive", 3);
+    run("10s", "conservative", 3, NULL);
+    run("5s", "conservative", 3, NULL);
+    run("5s", "aggressive", 3, NULL);
+    run("1s", "aggressive", 3, NULL);
+    run("1s", "aggressive", 3, "10:10ms-50ms");
     return 0;
 }

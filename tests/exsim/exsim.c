@@ -4,6 +4,7 @@
  *
  *   strata-exsim [--port N] [--universe FILE] [--indices FILE] [--seed S] [--speed X]
  *                [--start "YYYY-MM-DD HH:MM"] [--cap N] [--ping-idle DUR] [--duration DUR]
+ *                [--rest-jitter PCT:MIN-MAX] (PCT % of REST calls reach the venue MIN-MAX late)
  *
  * It prints "strata-exsim: listening on 127.0.0.1:PORT; market time ..." once ready (port 0 picks
  * a free one). Without --start the market time is now while a KRX session runs, else the next
@@ -61,6 +62,7 @@ typedef struct session {
     char *rx_buf; /* a message arriving in several pieces */
     size_t rx_len, rx_cap;
     bool open;
+    bool rx_paused; /* a stall: not even read, so a WebSocket ping goes unanswered */
     /* Upbit */
     bool upbit, simple, closing, close_policy;
     char ticket[64];
@@ -117,7 +119,9 @@ static struct {
     uint64_t token_seq;
     /* Faults, set through GET /control/fault */
     struct {
-        st_time_t stall_until;   /* no data frames or pings before this (sim time) */
+        st_time_t stall_until;   /* no data frames or pings before this (sim time); the sessions */
+        bool stall_rx;           /* open when it began are not even read (no pong to a ping) */
+        st_time_t quiet_until;   /* no data frames or PINGPONG, but alive: pings are answered */
         int malformed;           /* the next N data frames are corrupted */
         int encrypted;           /* the next N data frames are replaced by encrypted ones */
         st_dur_t ack_delay;      /* answers to registrations wait this long */
@@ -125,6 +129,9 @@ static struct {
         int rest_error;          /* the next N quotation calls get HTTP 500 EGW00201 */
         int rest_timeout;        /* the next N quotation calls get no answer */
         bool pong_ignore;        /* PINGPONG answers are not accepted */
+        int jitter_pct;          /* --rest-jitter: this share of REST calls arrives late, */
+        st_dur_t jitter_min, jitter_max; /* by a uniform delay in [min, max] of venue time */
+        uint64_t jitter_rng, jittered;
         uint64_t drops, malformed_sent, encrypted_sent, acks_rejected, rest_errors, rest_timeouts;
     } fault;
     FILE *record; /* --record: every data record sent, as text (see record_tick) */
@@ -419,10 +426,24 @@ static void record_tick(const st_tick_t *t, const char *code)
     rec_add("\n");
 }
 
+/* A stall looks like a dead link: the sessions open at its start are not read (so a ping is
+ * never answered) until it ends; sessions opened meanwhile are quiet but alive. */
+static void stall_rx(bool pause)
+{
+    for (session_t *s = X.sessions; s; s = s->next) {
+        if (!s->open || !s->wsi || s->rx_paused == pause) continue;
+        lws_rx_flow_control(s->wsi, pause ? 0 : 1);
+        s->rx_paused = pause;
+    }
+    X.fault.stall_rx = pause;
+}
+
 static void on_market(st_timer_t *t, st_time_t now, void *ctx)
 {
     static char frame[65536];
     if (now < X.fault.stall_until) return; /* a stalled stream: nothing, not even PINGPONG */
+    if (X.fault.stall_rx) stall_rx(false);
+    if (now < X.fault.quiet_until) return; /* after hours, illiquid symbols: quiet, not dead */
     for (size_t i = 0; i < X.uni.n; i++) {
         const st_instrument_t *ins = &X.uni.items[i];
         st_sym_t sym = ins->sym;
@@ -1260,6 +1281,7 @@ static char *fault_json(void)
     cJSON *j = cJSON_CreateObject();
     st_time_t now = st_clock_now(&X.clock);
     cJSON_AddNumberToObject(j, "stall_ms", now < X.fault.stall_until ? (double)(X.fault.stall_until - now) / 1e3 : 0);
+    cJSON_AddNumberToObject(j, "quiet_ms", now < X.fault.quiet_until ? (double)(X.fault.quiet_until - now) / 1e3 : 0);
     cJSON_AddNumberToObject(j, "malformed", X.fault.malformed);
     cJSON_AddNumberToObject(j, "encrypted", X.fault.encrypted);
     cJSON_AddNumberToObject(j, "ack_delay_ms", (double)X.fault.ack_delay / 1e3);
@@ -1273,12 +1295,13 @@ static char *fault_json(void)
     cJSON_AddNumberToObject(j, "acks_rejected", (double)X.fault.acks_rejected);
     cJSON_AddNumberToObject(j, "rest_errors", (double)X.fault.rest_errors);
     cJSON_AddNumberToObject(j, "rest_timeouts", (double)X.fault.rest_timeouts);
+    cJSON_AddNumberToObject(j, "rest_jittered", (double)X.fault.jittered);
     char *out = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return out;
 }
 
-/* GET /control/fault?drop=1&stall=30s&malformed=3&encrypted=1&ack_delay=2s&ack_reject=1&rest_error=2
+/* GET /control/fault?drop=1&stall=30s&quiet=60s&malformed=3&encrypted=1&ack_delay=2s&ack_reject=1&rest_error=2
  *                   &rest_timeout=1&pong_ignore=1 (any subset; 0 or 0s clears). */
 static http_reply_t fault(struct lws *wsi)
 {
@@ -1293,8 +1316,12 @@ static http_reply_t fault(struct lws *wsi)
             X.fault.drops++;
         }
     }
-    if ((v = lws_get_urlarg_by_name(wsi, "stall=", buf, sizeof(buf))) && st_parse_duration(v, &d) == 0)
+    if ((v = lws_get_urlarg_by_name(wsi, "stall=", buf, sizeof(buf))) && st_parse_duration(v, &d) == 0) {
         X.fault.stall_until = now + d;
+        stall_rx(d > 0);
+    }
+    if ((v = lws_get_urlarg_by_name(wsi, "quiet=", buf, sizeof(buf))) && st_parse_duration(v, &d) == 0)
+        X.fault.quiet_until = now + d;
     if ((v = lws_get_urlarg_by_name(wsi, "malformed=", buf, sizeof(buf)))) X.fault.malformed = atoi(v);
     if ((v = lws_get_urlarg_by_name(wsi, "encrypted=", buf, sizeof(buf)))) X.fault.encrypted = atoi(v);
     if ((v = lws_get_urlarg_by_name(wsi, "ack_delay=", buf, sizeof(buf))) && st_parse_duration(v, &d) == 0)
@@ -1328,6 +1355,8 @@ static http_reply_t route(struct lws *wsi, bool post, const char *uri, const cha
 
 typedef struct {
     session_t *s;
+    st_timer_t arrival; /* --rest-jitter: the call reaches the venue when this fires */
+    bool deferred;
     char *body; /* HTTP response */
     size_t body_len;
     char uri[256];
@@ -1352,6 +1381,23 @@ static int respond(struct lws *wsi, pss_t *pss, http_reply_t r)
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+/* --rest-jitter: whether this REST call arrives late, and by how much (venue time). */
+static st_dur_t jitter_draw(void)
+{
+    if (!X.fault.jitter_pct) return 0;
+    uint64_t *r = &X.fault.jitter_rng;
+    *r ^= *r << 13, *r ^= *r >> 7, *r ^= *r << 17;
+    if ((int)(*r % 100) >= X.fault.jitter_pct) return 0;
+    *r ^= *r << 13, *r ^= *r >> 7, *r ^= *r << 17;
+    X.fault.jittered++;
+    return X.fault.jitter_min + (st_dur_t)(*r % (uint64_t)(X.fault.jitter_max - X.fault.jitter_min + 1));
+}
+
+static void on_arrival(st_timer_t *t, st_time_t deadline, void *wsi)
+{
+    lws_callback_on_writable(wsi); /* the deferred call is handled there */
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -1441,6 +1487,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
         lws_hdr_copy(wsi, pss->uri, sizeof(pss->uri), post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI);
         if (post) return 0; /* the body follows */
+        st_dur_t late = strncmp(pss->uri, "/control/", 9) != 0 ? jitter_draw() : 0;
+        if (late > 0) { /* it reaches the venue's windows later than it was sent */
+            pss->deferred = true;
+            st_timer_init(&pss->arrival, on_arrival, wsi);
+            st_clock_timer_start(&X.clock, &pss->arrival, st_clock_now(&X.clock) + late, 0);
+            return 0;
+        }
         return respond(wsi, pss, route(wsi, false, pss->uri, ""));
     }
     case LWS_CALLBACK_HTTP_BODY:
@@ -1458,6 +1511,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return rc;
     }
     case LWS_CALLBACK_HTTP_WRITEABLE: {
+        if (pss && pss->deferred && !st_timer_active(&pss->arrival)) {
+            pss->deferred = false;
+            return respond(wsi, pss, route(wsi, false, pss->uri, ""));
+        }
         if (!pss || !pss->body) break;
         unsigned char *buf = st_xmalloc(LWS_PRE + pss->body_len);
         memcpy(buf + LWS_PRE, pss->body, pss->body_len);
@@ -1471,6 +1528,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
     case LWS_CALLBACK_CLOSED_HTTP:
         if (!pss) break; /* the client left before lws gave the connection its data */
+        if (pss->deferred) st_clock_timer_stop(&X.clock, &pss->arrival);
+        pss->deferred = false;
         free(pss->body);
         free(pss->req);
         pss->body = pss->req = NULL;
@@ -1535,7 +1594,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
                                          {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
                                          {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
-                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'}, {"now", 1, 0, 'N'}, {"upbit-rate-error", 1, 0, 'E'}, {"reject-key", 1, 0, 'K'}, {"upbit-close-after", 1, 0, 'C'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'}, {"now", 1, 0, 'N'}, {"upbit-rate-error", 1, 0, 'E'}, {"reject-key", 1, 0, 'K'}, {"upbit-close-after", 1, 0, 'C'}, {"rest-jitter", 1, 0, 'J'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -1549,6 +1608,15 @@ int main(int argc, char **argv)
         case 'E': X.up_rate_name = optarg; break;
         case 'K': X.reject_key = optarg; break;
         case 'C': X.up_close_after = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+        case 'J': { /* PCT:MIN-MAX, e.g. 10:10ms-50ms */
+            char lo[32] = "", hi[32] = "";
+            if (sscanf(optarg, "%d:%31[^-]-%31s", &X.fault.jitter_pct, lo, hi) != 3 || X.fault.jitter_pct < 0 ||
+                X.fault.jitter_pct > 100 || st_parse_duration(lo, &X.fault.jitter_min) ||
+                st_parse_duration(hi, &X.fault.jitter_max) || X.fault.jitter_min < 0 ||
+                X.fault.jitter_max < X.fault.jitter_min)
+                return fprintf(stderr, "bad --rest-jitter (PCT:MIN-MAX, e.g. 10:10ms-50ms)\n"), 2;
+            break;
+        }
         case 'c': X.cap = atoi(optarg); break;
         case 'P': X.paper = true; break;
         case 'U': upbit = optarg; break;
@@ -1568,10 +1636,12 @@ int main(int argc, char **argv)
         default:
             printf("usage: strata-exsim [--port N] [--universe F] [--indices F] [--seed S] [--speed X] "
                    "[--start \"YYYY-MM-DD HH:MM\"] [--cap N] [--ping-idle DUR] [--duration DUR] [--paper]\n"
-                   "                    [--upbit-markets F] [--token-ttl DUR] [--record FILE] [--tls DIR]\n");
+                   "                    [--upbit-markets F] [--token-ttl DUR] [--record FILE] [--tls DIR]\n"
+                   "                    [--rest-jitter PCT:MIN-MAX]\n");
             return c == 'h' ? 0 : 2;
         }
     }
+    X.fault.jitter_rng = seed * 0x9E3779B97F4A7C15ull + 1;
     st_tz_set("Asia/Seoul");
     X.utc_offset = 9 * 3600;
     st_symtab_init(&X.syms);

@@ -168,6 +168,31 @@ static void test_stall_is_detected(void **state)
     h_close(h);
 }
 
+/* Issue 23.5: a session that is quiet (no data, no PINGPONG: after hours, illiquid symbols) but
+ * alive answers a WebSocket ping and is kept; it is not torn down and re-registered every
+ * stall_timeout. (A dead one, as in test_stall_is_detected, does not answer and is replaced.) */
+static void test_quiet_session_is_kept(void **state)
+{
+    h_t *h = h_open(UNIVERSE, INDICES, "--ping-idle", "1h"); /* the venue sends no PINGPONG */
+    add_kis(h, "kis", "KIS_TEST_KEY", "    stall_timeout: 5s\n");
+    set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
+    run_until(h, settled, "2 registrations confirmed");
+    cJSON_Delete(exsim_get(h, "/control/fault?quiet=40s"));
+    h->until = st_clock_now(&h->clock) + 39 * ST_SEC;
+    run_until(h, h_clock_past, "39 s of a quiet venue");
+    st_feed_stats_t fs = stats(h, 0);
+    printf("# 40 s quiet, stall_timeout 5 s: %llu pings, %llu pongs, %llu stalls, %llu reconnects\n",
+           (unsigned long long)fs.quiet_pings, (unsigned long long)fs.pongs, (unsigned long long)fs.stalls,
+           (unsigned long long)fs.reconnects);
+    assert_int_equal(fs.stalls, 0);
+    assert_int_equal(fs.reconnects, 0);
+    assert_true(fs.quiet_pings >= 5 && fs.pongs >= 5); /* asked every 5 s, answered every time */
+    assert_int_equal(exsim_stat(h, "sessions_total"), 1);
+    h->mark = h->nticks;
+    run_until(h, more_ticks, "ticks once the market speaks again");
+    h_close(h);
+}
+
 /* Issue 23.8: stopping says goodbye with a close frame (1000), so the venue frees the app key's
  * one session at once instead of waiting for the connection to time out. */
 static bool venue_saw_goodbye(h_t *h)
@@ -315,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_cap_holds_at_the_venue),
         cmocka_unit_test(test_drop_is_recovered_and_resubscribed),
         cmocka_unit_test(test_stall_is_detected),
+        cmocka_unit_test(test_quiet_session_is_kept),
         cmocka_unit_test(test_stop_closes_politely),
         cmocka_unit_test(test_bad_frames_are_survived),
         cmocka_unit_test(test_second_session_on_a_key_is_reported),

@@ -90,13 +90,13 @@ static void on_refused(void *ctx, st_key_t key, st_ack_t ack, int cap)
 }
 
 static st_limiter_t lim;
-static st_rl_tuning_t full = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1};
+static st_rl_tuning_t full = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1, 0, 0};
 
 static void setup_kis(st_coalescer_t *c, venue_t *v, int cap, int per_sec)
 {
     memset(v, 0, sizeof(*v));
     v->cap = cap;
-    st_window_t w = {per_sec, ST_SEC};
+    st_window_t w = {per_sec, ST_SEC, 0, 0};
     st_limiter_init(&lim, &w, 1, &full);
     refused_calls = 0;
     st_coalescer_io_t io = {venue_send, code_of, on_refused, v};
@@ -256,7 +256,7 @@ static void test_upbit_unified_message(void **state)
     st_coalescer_t c;
     venue_t v;
     memset(&v, 0, sizeof(v));
-    st_window_t w[2] = {{5, ST_SEC}, {100, ST_MIN}};
+    st_window_t w[2] = {{5, ST_SEC, 0, 0}, {100, ST_MIN, 0, 0}};
     st_limiter_init(&lim, w, 2, &full);
     st_coalescer_io_t io = {venue_send, code_of, NULL, &v};
     st_coalescer_init(&c, ST_VENUE_UPBIT, NSYM, 1000, &lim, 100 * ST_MSEC, &io);
@@ -353,7 +353,7 @@ static void storm(st_venue_t venue, size_t *messages, uint64_t *requests)
     venue_t *v = calloc(1, sizeof(*v));
     v->cap = 41;
     v->ack_delay = 5 * ST_MSEC;
-    st_window_t w[2] = {{5, ST_SEC}, {100, ST_MIN}};
+    st_window_t w[2] = {{5, ST_SEC, 0, 0}, {100, ST_MIN, 0, 0}};
     st_limiter_init(&lim, w, venue == ST_VENUE_UPBIT ? 2 : 1, &full);
     st_coalescer_io_t io = {venue_send, code_of, NULL, v};
     st_coalescer_init(&c, venue, NSYM, 41, &lim, 100 * ST_MSEC, &io);
@@ -468,6 +468,55 @@ static void test_latency_restarts_at_reconnect(void **state)
     teardown_all(&c, &v);
 }
 
+/* Issue 23.3: a strategy churning five changes a second on Upbit (5/s, 100/min) for three
+ * minutes, with an emergency every 13 s. Paced, no change waits more than one pacing interval
+ * plus the debounce (unpaced, the minute's 100 went in 20 s and changes then waited ~40 s), and
+ * every emergency leaves the moment it is asked, from the reserve; no window is ever exceeded. */
+static void test_emergency_fast_under_churn(void **state)
+{
+    st_coalescer_t c;
+    venue_t v;
+    memset(&v, 0, sizeof(v));
+    st_limiter_init_messages(&lim, 5, 100, ST_RL_AGGRESSIVE);
+    st_coalescer_io_t io = {venue_send, code_of, NULL, &v};
+    st_coalescer_init(&c, ST_VENUE_UPBIT, NSYM, 1000, &lim, 100 * ST_MSEC, &io);
+    static st_time_t sent[4096];
+    st_time_t now = 0, asked = -1;
+    int emergencies = 0;
+    uint64_t r = 99;
+    for (st_time_t t = 0; t < 3 * ST_MIN; t += 200 * ST_MSEC) {
+        for (st_time_t due; (due = st_coalescer_due(&c, now)) <= t;) {
+            now = v.now = due;
+            size_t before = v.n;
+            st_coalescer_flush(&c, now);
+            for (size_t i = before; i < v.n; i++) sent[i] = now;
+            if (v.n > before && asked >= 0) { /* the first message after the ask carries it */
+                assert_int_equal(now, asked);
+                asked = -1;
+            }
+        }
+        now = v.now = t;
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        st_key_t k = ST_KEY(10 + r % 30, ST_CH_TRADE);
+        st_coalescer_want(&c, k, !(st_ledger_state(&c.ledger, k) & ST_LK_DESIRED), t);
+        if (t % (13 * ST_SEC) == 0 && t > 0) {
+            assert_int_equal(st_coalescer_want(&c, ST_KEY(40 + emergencies++, ST_CH_TRADE), true, t), 1);
+            st_coalescer_urgent(&c, t);
+            asked = t;
+        }
+    }
+    assert_int_equal(emergencies, 13);
+    printf("# churn: %zu messages, latency max %.0f ms\n", v.n, (double)c.st.lat_max / ST_MSEC);
+    assert_true(c.st.lat_max <= 700 * ST_MSEC + 100 * ST_MSEC);
+    assert_int_equal(c.st.urgent, 13);
+    for (size_t i = 0; i < v.n; i++) { /* 5 in any second, 100 in any minute */
+        int in_sec = 0, in_min = 0;
+        for (size_t j = 0; j <= i; j++) in_sec += sent[j] > sent[i] - ST_SEC, in_min += sent[j] > sent[i] - ST_MIN;
+        assert_true(in_sec <= 5 && in_min <= 100);
+    }
+    teardown_all(&c, &v);
+}
+
 int main(void)
 {
     for (int i = 0; i < NSYM; i++) snprintf(codes[i], sizeof(codes[i]), "%06d", i);
@@ -484,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_rate_error_slows_flushes),
         cmocka_unit_test(test_reset_resends_everything),
         cmocka_unit_test(test_latency_restarts_at_reconnect),
+        cmocka_unit_test(test_emergency_fast_under_churn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

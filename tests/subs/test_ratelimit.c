@@ -2,12 +2,12 @@
 
 #include "subs/ratelimit.h"
 
-static const st_rl_tuning_t exact = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1};
+static const st_rl_tuning_t exact = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1, 0, 0};
 
 static void test_sliding_not_fixed_buckets(void **state)
 {
     st_limiter_t l;
-    st_window_t w = {5, ST_SEC};
+    st_window_t w = {5, ST_SEC, 0, 0};
     st_limiter_init(&l, &w, 1, &exact);
     st_time_t t = 900 * ST_MSEC;
     for (int i = 0; i < 5; i++) assert_true(st_limiter_try(&l, t));
@@ -27,7 +27,7 @@ static void test_sliding_not_fixed_buckets(void **state)
 static void test_two_windows(void **state)
 {
     st_limiter_t l;
-    st_window_t w[2] = {{5, ST_SEC}, {100, ST_MIN}};
+    st_window_t w[2] = {{5, ST_SEC, 0, 0}, {100, ST_MIN, 0, 0}};
     st_limiter_init(&l, w, 2, &exact);
     static st_time_t g[1000];
     int n = 0;
@@ -55,7 +55,7 @@ static void test_two_windows(void **state)
 static void test_rate_errors_and_recovery_schedule(void **state)
 {
     st_limiter_t l;
-    st_window_t w = {10, ST_SEC};
+    st_window_t w = {10, ST_SEC, 0, 0};
     st_limiter_init(&l, &w, 1, &exact);
     assert_int_equal(st_limiter_limit(&l, 0, 0), 10);
     st_limiter_rate_error(&l, 0);
@@ -85,7 +85,7 @@ static void test_rate_errors_and_recovery_schedule(void **state)
 static void test_modes(void **state)
 {
     st_rl_tuning_t t;
-    st_window_t w = {20, ST_SEC};
+    st_window_t w = {20, ST_SEC, 0, 0};
     int want[3] = {16, 18, 20};
     for (int m = 0; m < 3; m++) {
         st_rl_mode_tuning((st_rl_mode_t)m, &t);
@@ -102,7 +102,7 @@ static void test_modes(void **state)
 static void test_block_and_remaining_req(void **state)
 {
     st_limiter_t l;
-    st_window_t w = {10, ST_SEC};
+    st_window_t w = {10, ST_SEC, 0, 0};
     st_limiter_init(&l, &w, 1, &exact);
     st_limiter_block(&l, 5 * ST_SEC); /* Retry-After: 5 */
     assert_int_equal(st_limiter_next(&l, ST_SEC), 5 * ST_SEC);
@@ -128,7 +128,7 @@ static void test_random_never_over(void **state)
 {
     uint64_t r = 12345;
     st_limiter_t l;
-    st_window_t w[2] = {{5, ST_SEC}, {100, ST_MIN}};
+    st_window_t w[2] = {{5, ST_SEC, 0, 0}, {100, ST_MIN, 0, 0}};
     st_limiter_init(&l, w, 2, &exact);
     static st_time_t g[20000];
     int n = 0;
@@ -152,6 +152,123 @@ static void test_random_never_over(void **state)
     st_limiter_free(&l);
 }
 
+/* Issue 23.4, the mechanism: a window spent greedily repeats its first burst every period (all
+ * 20 grants of second 0 free their slots at once at 1 s), and a burst reaches the venue spread
+ * by its own queueing, so the venue sees 21 in its second. A paced window spends one grant per
+ * interval after the first, whatever the backlog, so no burst is ever repeated. */
+static void test_calls_paced_not_repeated_bursts(void **state)
+{
+    st_limiter_t l;
+    st_window_t greedy = {20, ST_SEC, 0, 0};
+    st_limiter_init(&l, &greedy, 1, &exact);
+    int at_once = 0;
+    for (st_time_t t = 0; t < 3 * ST_SEC; t = st_limiter_next(&l, t + 1)) {
+        int n = 0;
+        while (st_limiter_try(&l, t)) n++;
+        at_once = n > at_once ? n : at_once;
+    }
+    assert_int_equal(at_once, 20); /* the unpaced window: 20 at 0 s, 20 at 1 s, 20 at 2 s */
+    st_limiter_free(&l);
+
+    st_limiter_init_calls(&l, 20, ST_RL_AGGRESSIVE); /* 20 a second, margin 20 ms */
+    st_time_t prev = -ST_SEC, t = 0;
+    int n = 0;
+    st_dur_t gap_min = ST_SEC;
+    for (; t < 10 * ST_SEC; t = st_limiter_next(&l, t)) {
+        assert_true(st_limiter_try(&l, t));
+        assert_false(st_limiter_try(&l, t)); /* never two at once */
+        gap_min = ST_MIN2(gap_min, t - prev);
+        prev = t;
+        n++;
+    }
+    assert_int_equal(gap_min, 51 * ST_MSEC); /* (1 s + 20 ms) / 20 */
+    assert_int_equal(n, 197);                /* 10 s / 51 ms, the first at 0 */
+    assert_true(st_limiter_rate(&l, 0, t) > 19.6 && st_limiter_rate(&l, 0, t) < 19.61);
+    /* A timer that fires late keeps its slot: late by 20 ms, the next grant is still due on
+     * the original schedule, not 51 ms after the late one. */
+    st_time_t due = st_limiter_next(&l, t);
+    assert_true(st_limiter_try(&l, due + 20 * ST_MSEC));
+    assert_int_equal(st_limiter_next(&l, due + 20 * ST_MSEC), due + 51 * ST_MSEC);
+    st_limiter_free(&l);
+}
+
+/* Issue 23.4: a refusal of a sliding-window venue is timing skew first: the margin doubles and
+ * grants pause a quarter of the window, the rate stays; only refusals that persist once the
+ * margin is at its widest lower the rate. The margin holds 10 s, then halves every 10 s. */
+static void test_refusal_widens_margin_before_rate(void **state)
+{
+    st_limiter_t l;
+    st_limiter_init_calls(&l, 20, ST_RL_AGGRESSIVE);
+    assert_int_equal(st_limiter_margin(&l, 0), 20 * ST_MSEC);
+    st_time_t t = 100 * ST_SEC;
+    st_limiter_rate_error(&l, t);
+    assert_int_equal(st_limiter_margin(&l, t), 40 * ST_MSEC);
+    assert_true(st_limiter_penalty(&l, t) == 1.0);
+    assert_int_equal(st_limiter_limit(&l, 0, t), 20);
+    assert_int_equal(st_limiter_next(&l, t), t + 250 * ST_MSEC); /* the brief pause */
+    assert_true(st_limiter_try(&l, t + 250 * ST_MSEC));
+    st_dur_t widths[] = {80, 160, 250};
+    for (int i = 0; i < 3; i++) {
+        st_limiter_rate_error(&l, t + (i + 1) * ST_SEC);
+        assert_int_equal(st_limiter_margin(&l, t + (i + 1) * ST_SEC), widths[i] * ST_MSEC);
+        assert_true(st_limiter_penalty(&l, t + (i + 1) * ST_SEC) == 1.0);
+    }
+    assert_int_equal(l.skews, 4);
+    /* At its widest, the fifth refusal lowers the rate (aggressive: x0.9). */
+    st_time_t e = t + 4 * ST_SEC;
+    st_limiter_rate_error(&l, e);
+    assert_true(st_limiter_penalty(&l, e) < 0.91 && st_limiter_penalty(&l, e) > 0.89);
+    assert_int_equal(st_limiter_limit(&l, 0, e), 18);
+    assert_int_equal(l.errors, 5);
+    /* Quiet: 250 ms held for 10 s, then 125, 62.5, 31.25, then the base. */
+    assert_int_equal(st_limiter_margin(&l, e + 10 * ST_SEC - 1), 250 * ST_MSEC);
+    assert_int_equal(st_limiter_margin(&l, e + 10 * ST_SEC), 125 * ST_MSEC);
+    assert_int_equal(st_limiter_margin(&l, e + 20 * ST_SEC), 62500);
+    assert_int_equal(st_limiter_margin(&l, e + 30 * ST_SEC), 31250);
+    assert_int_equal(st_limiter_margin(&l, e + 40 * ST_SEC), 20 * ST_MSEC);
+    /* and a refusal after that widens again before it lowers anything */
+    st_limiter_rate_error(&l, e + 200 * ST_SEC);
+    assert_int_equal(st_limiter_margin(&l, e + 200 * ST_SEC), 40 * ST_MSEC);
+    assert_int_equal(st_limiter_limit(&l, 0, e + 200 * ST_SEC), 20); /* recovered meanwhile */
+    st_limiter_free(&l);
+}
+
+/* Issue 23.3: under a backlog the minute window is spent no faster than it refills (5 at once
+ * after a pause, then one every 60.02 s / 86), 10 of its 100 stay for urgent requests, and an
+ * urgent request waits only for the per-second window, whatever the ordinary backlog did. */
+static void test_minute_window_paced_with_reserve(void **state)
+{
+    st_limiter_t l;
+    st_limiter_init_messages(&l, 5, 100, ST_RL_AGGRESSIVE);
+    int n = 0, in_first_5s = 0;
+    st_time_t t = 0;
+    for (; t < 3 * ST_MIN; t = st_limiter_next(&l, t)) {
+        assert_true(st_limiter_try(&l, t));
+        n++;
+        in_first_5s += t < 5 * ST_SEC;
+        /* an urgent request at any moment of the backlog goes within the second */
+        if (n % 7 == 0) {
+            st_time_t u = st_limiter_next_for(&l, t, true);
+            assert_true(u - t <= ST_SEC);
+        }
+    }
+    assert_int_equal(in_first_5s, 12); /* 5 at once, 1.02 s (the second window), then every 698 ms */
+    assert_true(n >= 3 * 86 && n <= 3 * 86 + 5); /* never the 100 of a minute in 20 s and a wait */
+    /* Ordinary grants stop at 90 of any minute; urgent ones may take the other 10. */
+    st_limiter_free(&l);
+    st_limiter_init_messages(&l, 5, 100, ST_RL_AGGRESSIVE);
+    int ordinary = 0, urgent = 0;
+    for (t = 0; t < 50 * ST_SEC; t += ST_SEC) /* 5 a second, urgent, fills the minute window */
+        for (int k = 0; k < 5; k++) {
+            if (st_limiter_try_for(&l, t, false)) ordinary++;
+            else if (st_limiter_try_for(&l, t, true)) urgent++;
+        }
+    assert_int_equal(ordinary + urgent, 100);
+    assert_true(ordinary <= 90);
+    assert_int_equal(l.urgent, (uint64_t)urgent);
+    st_limiter_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +278,9 @@ int main(void)
         cmocka_unit_test(test_modes),
         cmocka_unit_test(test_block_and_remaining_req),
         cmocka_unit_test(test_random_never_over),
+        cmocka_unit_test(test_calls_paced_not_repeated_bursts),
+        cmocka_unit_test(test_refusal_widens_margin_before_rate),
+        cmocka_unit_test(test_minute_window_paced_with_reserve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
