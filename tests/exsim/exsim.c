@@ -64,7 +64,10 @@ typedef struct session {
     bool open;
     bool rx_paused; /* a stall: not even read, so a WebSocket ping goes unanswered */
     /* Upbit */
-    bool upbit, simple, closing, close_policy;
+    bool upbit, simple, list, closing, close_policy; /* list: JSON_LIST / SIMPLE_LIST */
+    uint8_t *depth;     /* per symbol: orderbook units asked for ("KRW-BTC.15"), 30 by default */
+    double *level;      /* per symbol: the orderbook's price grouping level (0 = none) */
+    struct candle { int unit; st_time_t start, sent; double o, h, l, c, vol, val; } *candle; /* per symbol */
     char ticket[64];
     st_time_t last_rx;
     int violations;
@@ -86,6 +89,7 @@ static struct {
     st_dur_t ping_idle;
     int32_t utc_offset;
     uint16_t *trade_refs, *book_refs; /* per symbol: sessions streaming it */
+    uint16_t *candle_refs;            /* … Upbit candles of it */
     st_universe_t upuni; /* Upbit markets (same symtab, codes like KRW-BTC) */
     st_simmkt_t *upmkt;  /* a 24-hour market, UTC days */
     uint64_t up_seq;     /* sequential_id */
@@ -140,7 +144,8 @@ static struct {
     struct delayed { session_t *s; char *text; size_t len; st_time_t at; struct delayed *next; } *delayed;
     /* Upbit REST: per group (market, ticker, orderbook) 10 per second, shared by every client
      * (Upbit counts quotation calls per IP); 429s ignored lead to a 418 ban. */
-    struct up_group { st_time_t calls[10]; uint64_t n; } up_groups[3];
+    struct up_group { st_time_t calls[10]; uint64_t n; } up_groups[4]; /* market, ticker, orderbook, trade */
+    struct up_ticks { st_tick_t t[64]; uint64_t n, seq[64]; } *up_ticks; /* per Upbit market: its latest trades */
     st_time_t up_429s[8];
     uint64_t up_n429, up_n418, up_rest_ok;
     st_time_t up_banned_until;
@@ -280,6 +285,21 @@ static void set_reg(session_t *s, st_key_t k, bool on)
     if (s->held > X.max_held_ever) X.max_held_ever = s->held;
 }
 
+/* Upbit: a candle stream of `unit` seconds for sym (0 stops it). */
+static void set_candle(session_t *s, st_sym_t sym, int unit)
+{
+    if (!s->candle) s->candle = st_xcalloc(X.syms.n + 1, sizeof(*s->candle));
+    struct candle *c = &s->candle[sym];
+    if (unit && !c->unit) {
+        if (!X.trade_refs[sym] && !X.book_refs[sym] && !X.candle_refs[sym])
+            st_simmkt_advance(X.upmkt, sym, st_clock_now(&X.clock), NULL, NULL);
+        X.candle_refs[sym]++;
+    } else if (!unit && c->unit) {
+        X.candle_refs[sym]--;
+    }
+    *c = (struct candle){.unit = unit};
+}
+
 static void on_text(session_t *s, const char *text, size_t len)
 {
     st_time_t now = st_clock_now(&X.clock);
@@ -315,7 +335,9 @@ static void on_text(session_t *s, const char *text, size_t len)
     bool on = q.on;
     if (ch == ST_CH_COUNT) {
         reply(s, id, key, "1", "OPSP8991", "SUBSCRIBE ERROR : invalid tr_id", false);
-    } else if (sym == ST_SYM_NONE || !st_universe_get(&X.uni, sym)) {
+    } else if (sym == ST_SYM_NONE || !st_universe_get(&X.uni, sym) ||
+               (st_universe_get(&X.uni, sym)->market == ST_MKT_INDEX) != (ch == ST_CH_INDEX)) {
+        /* an index code with a stock tr_id, or a stock with H0UPCNT0, is a key the venue does not know */
         reply(s, id, key, "1", "OPSP8992", "SUBSCRIBE ERROR : invalid tr_key", false);
     } else {
         st_key_t k = ST_KEY(sym, ch == ST_CH_INDEX ? ST_CH_TRADE : ch);
@@ -458,6 +480,7 @@ static void on_market(st_timer_t *t, st_time_t now, void *ctx)
             for (int k = 0; k < b.n; k++) codes[k] = ins->code;
             if (X.trade_refs[sym]) {
                 size_t len = st_kis_encode_trades(frame, sizeof(frame), b.t, codes, (size_t)b.n, X.utc_offset);
+                if (ins->market == ST_MKT_INDEX && len > 11) memcpy(frame + 2, "H0UPCNT0", 8); /* index */
                 if (X.record)
                     for (int k = 0; k < b.n; k++) record_tick(&b.t[k], ins->code);
                 send_to(ST_KEY(sym, ST_CH_TRADE), frame, len);
@@ -520,8 +543,47 @@ static const char *change_of(double d)
     return d > 0 ? "RISE" : d < 0 ? "FALL" : "EVEN";
 }
 
+/* The orderbook a client asked for: the simulated ten levels, continued to 30 on the same price
+ * grid with thinning sizes, cut to `depth` units. */
+#define UP_MAX_UNITS 30
+static int up_units(const st_book_t *b, int depth, double ap[], double bp[], double as[], double bs[])
+{
+    double step_a = b->ask[ST_BOOK_DEPTH - 1] - b->ask[ST_BOOK_DEPTH - 2];
+    double step_b = b->bid[ST_BOOK_DEPTH - 2] - b->bid[ST_BOOK_DEPTH - 1];
+    int n = depth > 0 && depth <= UP_MAX_UNITS ? depth : UP_MAX_UNITS;
+    for (int i = 0; i < n; i++) {
+        if (i < ST_BOOK_DEPTH) {
+            ap[i] = b->ask[i], bp[i] = b->bid[i], as[i] = b->ask_qty[i], bs[i] = b->bid_qty[i];
+        } else {
+            ap[i] = ap[i - 1] + step_a, bp[i] = bp[i - 1] - step_b;
+            as[i] = as[i - ST_BOOK_DEPTH] * 0.8, bs[i] = bs[i - ST_BOOK_DEPTH] * 0.8;
+        }
+    }
+    return n;
+}
+
+/* Figures the simulated market does not keep, derived from what it does (docs/exsim.md). */
+typedef struct {
+    double ask_vol, bid_vol, vol24, val24, hi52, lo52;
+    char hi52_date[16], lo52_date[16];
+} up_derived_t;
+
+static void up_derive(const st_trade_t *q, st_time_t now, up_derived_t *d)
+{
+    double day = (double)(now % ST_DAY) / (double)ST_DAY; /* share of the UTC day gone */
+    d->bid_vol = q->cum_volume * 0.52, d->ask_vol = q->cum_volume - d->bid_vol;
+    d->vol24 = q->cum_volume * (2 - day), d->val24 = q->cum_value * (2 - day); /* yesterday alike */
+    d->hi52 = fmax(q->high, q->prev_close * 1.6), d->lo52 = fmin(q->low, q->prev_close * 0.55);
+    time_t hi = (time_t)(now / ST_SEC - 97 * 86400), lo = (time_t)(now / ST_SEC - 241 * 86400);
+    struct tm tm;
+    strftime(d->hi52_date, sizeof(d->hi52_date), "%Y-%m-%d", gmtime_r(&hi, &tm));
+    strftime(d->lo52_date, sizeof(d->lo52_date), "%Y-%m-%d", gmtime_r(&lo, &tm));
+}
+
+/* One Upbit data object (no list brackets). t is a trade or snapshot tick (ticker, trade) or an
+ * orderbook tick; bk, for trades, the book at that moment (best sizes). */
 static size_t up_frame(char *buf, size_t len, int type, bool simple, const st_tick_t *t, const char *code,
-                       bool snapshot)
+                       bool snapshot, const st_book_t *bk, int depth, double level)
 {
     jw_t w = {buf, len, 0, simple};
     const st_trade_t *q = &t->u.trade;
@@ -532,13 +594,17 @@ static size_t up_frame(char *buf, size_t len, int type, bool simple, const st_ti
     jput(&w, "{\"%s\":\"%s\",\"%s\":\"%s\"", KN(&w, "type", "ty"), up_types[type], KN(&w, "code", "cd"), code);
     if (type == UP_BOOK) {
         const st_book_t *b = &t->u.book;
-        jput(&w, ",\"%s\":%.4f,\"%s\":%.4f,\"%s\":[", KN(&w, "total_ask_size", "tas"), b->total_ask_qty,
-             KN(&w, "total_bid_size", "tbs"), b->total_bid_qty, KN(&w, "orderbook_units", "obu"));
-        for (int i = 0; i < ST_BOOK_DEPTH; i++)
+        double ap[UP_MAX_UNITS], bp[UP_MAX_UNITS], as[UP_MAX_UNITS], bs[UP_MAX_UNITS];
+        int n = up_units(b, depth, ap, bp, as, bs);
+        double ta = 0, tb = 0;
+        for (int i = 0; i < n; i++) ta += as[i], tb += bs[i];
+        jput(&w, ",\"%s\":%.4f,\"%s\":%.4f,\"%s\":[", KN(&w, "total_ask_size", "tas"), ta,
+             KN(&w, "total_bid_size", "tbs"), tb, KN(&w, "orderbook_units", "obu"));
+        for (int i = 0; i < n; i++)
             jput(&w, "%s{\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.4f,\"%s\":%.4f}", i ? "," : "", KN(&w, "ask_price", "ap"),
-                 b->ask[i], KN(&w, "bid_price", "bp"), b->bid[i], KN(&w, "ask_size", "as"), b->ask_qty[i],
-                 KN(&w, "bid_size", "bs"), b->bid_qty[i]);
-        jput(&w, "],\"%s\":%lld,\"%s\":0", KN(&w, "timestamp", "tms"), ms, KN(&w, "level", "lv"));
+                 ap[i], KN(&w, "bid_price", "bp"), bp[i], KN(&w, "ask_size", "as"), as[i], KN(&w, "bid_size", "bs"),
+                 bs[i]);
+        jput(&w, "],\"%s\":%lld,\"%s\":%g", KN(&w, "timestamp", "tms"), ms, KN(&w, "level", "lv"), level);
     } else {
         double d = q->price - q->prev_close;
         char date[16], hms[16];
@@ -556,19 +622,71 @@ static size_t up_frame(char *buf, size_t len, int type, bool simple, const st_ti
         jput(&w, ",\"%s\":\"%s\",\"%s\":\"%s\",\"%s\":%lld,\"%s\":%lld", type == UP_TRADE ? KN(&w, "trade_date", "td") : KN(&w, "trade_date", "tdt"),
              date, KN(&w, "trade_time", "ttm"), hms, KN(&w, "trade_timestamp", "ttms"), ms, KN(&w, "timestamp", "tms"), ms);
         if (type == UP_TRADE) {
-            jput(&w, ",\"%s\":%llu,\"%s\":%.0f,\"%s\":%.0f", KN(&w, "sequential_id", "sid"),
+            jput(&w, ",\"%s\":%llu,\"%s\":%.0f,\"%s\":%.8f,\"%s\":%.0f,\"%s\":%.8f", KN(&w, "sequential_id", "sid"),
                  (unsigned long long)++X.up_seq, KN(&w, "best_ask_price", "bap"), q->best_ask,
-                 KN(&w, "best_bid_price", "bbp"), q->best_bid);
+                 KN(&w, "best_ask_size", "bas"), bk ? bk->ask_qty[0] : 0, KN(&w, "best_bid_price", "bbp"),
+                 q->best_bid, KN(&w, "best_bid_size", "bbs"), bk ? bk->bid_qty[0] : 0);
         } else {
             double rate = q->prev_close > 0 ? d / q->prev_close : 0;
-            jput(&w, ",\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.8f,\"%s\":%.8f,\"%s\":%.8f,\"%s\":%.0f,\"%s\":\"ACTIVE\"",
+            up_derived_t x;
+            up_derive(q, t->venue_time, &x);
+            jput(&w, ",\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.8f,\"%s\":%.8f,\"%s\":%.8f,\"%s\":%.0f",
                  KN(&w, "opening_price", "op"), q->open, KN(&w, "high_price", "hp"), q->high, KN(&w, "low_price", "lp"),
                  q->low, KN(&w, "signed_change_price", "scp"), d, KN(&w, "change_rate", "cr"), rate < 0 ? -rate : rate,
                  KN(&w, "signed_change_rate", "scr"), rate, KN(&w, "acc_trade_volume", "atv"), q->cum_volume,
-                 KN(&w, "acc_trade_price", "atp"), q->cum_value, KN(&w, "market_state", "ms"));
+                 KN(&w, "acc_trade_price", "atp"), q->cum_value);
+            jput(&w, ",\"%s\":%.8f,\"%s\":%.8f,\"%s\":%.8f,\"%s\":%.8f", KN(&w, "acc_trade_volume_24h", "atv24h"),
+                 x.vol24, KN(&w, "acc_trade_price_24h", "atp24h"), x.val24, KN(&w, "acc_ask_volume", "aav"), x.ask_vol,
+                 KN(&w, "acc_bid_volume", "abv"), x.bid_vol);
+            jput(&w, ",\"%s\":%.0f,\"%s\":\"%s\",\"%s\":%.0f,\"%s\":\"%s\"", KN(&w, "highest_52_week_price", "h52wp"),
+                 x.hi52, KN(&w, "highest_52_week_date", "h52wdt"), x.hi52_date, KN(&w, "lowest_52_week_price", "l52wp"),
+                 x.lo52, KN(&w, "lowest_52_week_date", "l52wdt"), x.lo52_date);
+            jput(&w, ",\"%s\":\"ACTIVE\",\"%s\":false,\"%s\":null,\"%s\":\"NONE\"", KN(&w, "market_state", "ms"),
+                 KN(&w, "is_trading_suspended", "its"), KN(&w, "delisting_date", "dd"), KN(&w, "market_warning", "mw"));
         }
     }
     jput(&w, ",\"%s\":\"%s\"}", KN(&w, "stream_type", "st"), snapshot ? "SNAPSHOT" : "REALTIME");
+    return w.off;
+}
+
+/* Upbit's candle units (candle.1s, candle.1m … candle.240m), in seconds. */
+static const int candle_units[] = {1, 60, 180, 300, 600, 900, 1800, 3600, 14400};
+
+static void candle_type(int unit, char *out, size_t n)
+{
+    if (unit < 60) snprintf(out, n, "candle.%ds", unit);
+    else snprintf(out, n, "candle.%dm", unit / 60);
+}
+
+/* The unit of a "candle.…" type, 0 if it is none of Upbit's. */
+static int candle_unit(const char *type)
+{
+    char t[32];
+    for (size_t i = 0; i < ST_ARRAY_SIZE(candle_units); i++) {
+        candle_type(candle_units[i], t, sizeof(t));
+        if (strcmp(type, t) == 0) return candle_units[i];
+    }
+    return 0;
+}
+
+/* A candle of `unit` seconds (candle.1s … candle.240m): its start in UTC and KST. */
+static size_t up_candle(char *buf, size_t len, bool simple, const char *code, const struct candle *c, bool snapshot)
+{
+    jw_t w = {buf, len, 0, simple};
+    char type[32], utc[32], kst[32];
+    candle_type(c->unit, type, sizeof(type));
+    time_t s = (time_t)(c->start / ST_SEC), k = s + 9 * 3600;
+    struct tm tm;
+    strftime(utc, sizeof(utc), "%Y-%m-%dT%H:%M:%S", gmtime_r(&s, &tm));
+    strftime(kst, sizeof(kst), "%Y-%m-%dT%H:%M:%S", gmtime_r(&k, &tm));
+    jput(&w, "{\"%s\":\"%s\",\"%s\":\"%s\",\"%s\":\"%s\",\"%s\":\"%s\"", KN(&w, "type", "ty"), type,
+         KN(&w, "code", "cd"), code, KN(&w, "candle_date_time_utc", "cdttmu"), utc,
+         KN(&w, "candle_date_time_kst", "cdttmk"), kst);
+    jput(&w, ",\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.0f,\"%s\":%.8f,\"%s\":%.8f,\"%s\":%lld,\"%s\":\"%s\"}",
+         KN(&w, "opening_price", "op"), c->o, KN(&w, "high_price", "hp"), c->h, KN(&w, "low_price", "lp"), c->l,
+         KN(&w, "trade_price", "tp"), c->c, KN(&w, "candle_acc_trade_volume", "catv"), c->vol,
+         KN(&w, "candle_acc_trade_price", "catp"), c->val, KN(&w, "timestamp", "tms"),
+         (long long)(c->sent / ST_MSEC), KN(&w, "stream_type", "st"), snapshot ? "SNAPSHOT" : "REALTIME");
     return w.off;
 }
 
@@ -576,13 +694,16 @@ static size_t up_frame(char *buf, size_t len, int type, bool simple, const st_ti
  *   UT code unix_ms price volume side best_bid best_ask
  *   UB code unix_ms ask1 bid1 ask1_size bid1_size total_ask_size total_bid_size
  * each ending " @<wall µs>" like the KIS lines. */
-static void up_record(const st_tick_t *t, const char *code)
+static void up_record(const st_tick_t *t, const char *code, int depth)
 {
     long long ms = (long long)(t->venue_time / ST_MSEC);
-    if (t->kind == ST_TICK_ORDERBOOK) {
+    if (t->kind == ST_TICK_ORDERBOOK) { /* the totals over the units sent */
         const st_book_t *b = &t->u.book;
+        double ap[UP_MAX_UNITS], bp[UP_MAX_UNITS], as[UP_MAX_UNITS], bs[UP_MAX_UNITS], ta = 0, tb = 0;
+        int n = up_units(b, depth, ap, bp, as, bs);
+        for (int i = 0; i < n; i++) ta += as[i], tb += bs[i];
         rec_add("UB %s %lld %.0f %.0f %.4f %.4f %.4f %.4f", code, ms, b->ask[0], b->bid[0], b->ask_qty[0],
-                b->bid_qty[0], b->total_ask_qty, b->total_bid_qty);
+                b->bid_qty[0], ta, tb);
     } else {
         const st_trade_t *q = &t->u.trade;
         rec_add("UT %s %lld %.0f %.8f %s %.0f %.0f", code, ms, q->price, q->volume,
@@ -598,21 +719,32 @@ static void up_error(session_t *s, const char *name, const char *message)
     enqueue_as(s, buf, (size_t)n, true);
 }
 
+/* A data object written at buf + 1 (n bytes) goes out as is, or as a one-object list
+ * (JSON_LIST, SIMPLE_LIST): buf has room for the brackets. */
+static void up_enqueue(session_t *s, char *buf, size_t n)
+{
+    if (s->list) {
+        buf[0] = '[', buf[n + 1] = ']';
+        enqueue_as(s, buf, n + 2, true);
+    } else {
+        enqueue_as(s, buf + 1, n, true);
+    }
+    s->frames++;
+    X.frames_total++;
+}
+
 static void up_send_one(session_t *s, int type, st_sym_t sym, const char *code, bool snapshot)
 {
     static char buf[8192];
     st_time_t now = st_clock_now(&X.clock);
-    st_tick_t t;
-    if (type == UP_BOOK) {
-        st_simmkt_advance(X.upmkt, sym, now, NULL, NULL);
-        st_simmkt_book(X.upmkt, sym, now, &t);
-    } else {
-        st_simmkt_snapshot(X.upmkt, sym, now, &t);
-    }
-    size_t n = up_frame(buf, sizeof(buf), type, s->simple, &t, code, snapshot);
-    enqueue_as(s, buf, n, true);
-    s->frames++;
-    X.frames_total++;
+    st_tick_t t, book;
+    st_simmkt_advance(X.upmkt, sym, now, NULL, NULL);
+    st_simmkt_book(X.upmkt, sym, now, &book);
+    if (type == UP_BOOK) t = book;
+    else st_simmkt_snapshot(X.upmkt, sym, now, &t);
+    size_t n = up_frame(buf + 1, sizeof(buf) - 2, type, s->simple, &t, code, snapshot, &book.u.book,
+                        s->depth[sym], s->level[sym]);
+    up_enqueue(s, buf, n);
 }
 
 /* The per-connection request limit: 5 per second and 100 per minute. */
@@ -671,13 +803,15 @@ static void on_upbit_text(session_t *s, const char *text, size_t len)
         cJSON_Delete(j);
         return;
     }
-    if (format) {
-        if (strcmp(format, "DEFAULT") != 0 && strcmp(format, "SIMPLE") != 0) {
-            up_error(s, "INVALID_PARAM", "format must be DEFAULT or SIMPLE");
+    if (format) { /* it applies to the live streams at once, even in LIST_SUBSCRIPTIONS */
+        bool simple = strcmp(format, "SIMPLE") == 0 || strcmp(format, "SIMPLE_LIST") == 0;
+        bool list = strcmp(format, "JSON_LIST") == 0 || strcmp(format, "SIMPLE_LIST") == 0;
+        if (!simple && !list && strcmp(format, "DEFAULT") != 0) {
+            up_error(s, "INVALID_PARAM", "format must be DEFAULT, SIMPLE, JSON_LIST or SIMPLE_LIST");
             cJSON_Delete(j);
             return;
         }
-        s->simple = strcmp(format, "SIMPLE") == 0;
+        s->simple = simple, s->list = list;
     }
     snprintf(s->ticket, sizeof(s->ticket), "%s", ticket);
     if (method && strcmp(method, "LIST_SUBSCRIPTIONS") == 0) {
@@ -695,6 +829,22 @@ static void on_upbit_text(session_t *s, const char *text, size_t len)
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, s->simple ? "ty" : "type", up_types[ty]);
             cJSON_AddItemToObject(o, s->simple ? "cds" : "codes", codes);
+            if (ty == UP_BOOK) { /* the level asked for (the first code's; one per request here) */
+                double lv = 0;
+                for (size_t i = 0; i < X.upuni.n && lv == 0; i++)
+                    if (s->reg[ST_KEY(X.upuni.items[i].sym, ST_CH_BOOK)]) lv = s->level[X.upuni.items[i].sym];
+                cJSON_AddNumberToObject(o, s->simple ? "lv" : "level", lv);
+            }
+            cJSON_AddItemToArray(res, o);
+        }
+        for (size_t i = 0; s->candle && i < X.upuni.n; i++) { /* candles, one entry per unit and code */
+            st_sym_t sym = X.upuni.items[i].sym;
+            if (!s->candle[sym].unit) continue;
+            char type[32];
+            candle_type(s->candle[sym].unit, type, sizeof(type));
+            cJSON *o = cJSON_CreateObject(), *codes = cJSON_AddArrayToObject(o, s->simple ? "cds" : "codes");
+            cJSON_AddStringToObject(o, s->simple ? "ty" : "type", type);
+            cJSON_AddItemToArray(codes, cJSON_CreateString(X.upuni.items[i].code));
             cJSON_AddItemToArray(res, o);
         }
         cJSON_AddItemToObject(r, s->simple ? "rslt" : "result", res);
@@ -716,7 +866,7 @@ static void on_upbit_text(session_t *s, const char *text, size_t len)
     {
         const char *type = json_str(it, "type", NULL);
         if (!cJSON_GetObjectItem(it, "type")) continue;
-        int ty = -1;
+        int ty = type && candle_unit(type) ? 3 : -1;
         for (int k = 0; k < 3 && type; k++)
             if (strcmp(type, up_types[k]) == 0) ty = k;
         cJSON *codes = cJSON_GetObjectItem(it, "codes");
@@ -728,13 +878,17 @@ static void on_upbit_text(session_t *s, const char *text, size_t len)
         }
     }
     /* A new subscription replaces the previous set. */
-    for (size_t i = 0; i < X.upuni.n; i++)
+    for (size_t i = 0; i < X.upuni.n; i++) {
         for (int ty = 0; ty < 3; ty++) set_reg(s, ST_KEY(X.upuni.items[i].sym, up_ch[ty]), false);
+        if (s->candle) set_candle(s, X.upuni.items[i].sym, 0);
+    }
     cJSON_ArrayForEach(it, j)
     {
         const char *type = json_str(it, "type", NULL);
         if (!type) continue;
+        int unit = candle_unit(type);
         int ty = strcmp(type, "ticker") == 0 ? UP_TICKER : strcmp(type, "trade") == 0 ? UP_TRADE : UP_BOOK;
+        cJSON *lv = cJSON_GetObjectItem(it, "level");
         bool only_snap = cJSON_IsTrue(cJSON_GetObjectItem(it, "is_only_snapshot")) ||
                          cJSON_IsTrue(cJSON_GetObjectItem(it, "isOnlySnapshot"));
         bool only_real = cJSON_IsTrue(cJSON_GetObjectItem(it, "is_only_realtime")) ||
@@ -747,11 +901,30 @@ static void on_upbit_text(session_t *s, const char *text, size_t len)
             size_t cl = strcspn(code, "."); /* orderbook depth suffix "KRW-BTC.15" */
             st_sym_t sym = st_symtab_find(&X.syms, code, cl);
             if (sym == ST_SYM_NONE || !st_universe_get(&X.upuni, sym)) continue; /* unknown: no data */
+            if (unit) { /* candles: realtime only here, sent once a second while trades occur */
+                set_candle(s, sym, unit);
+                continue;
+            }
+            if (ty == UP_BOOK) { /* units 1, 5, 15, 30; anything else is 30 (since 2025-07-02) */
+                int n = code[cl] == '.' ? atoi(code + cl + 1) : 30;
+                s->depth[sym] = (uint8_t)(n == 1 || n == 5 || n == 15 ? n : 30);
+                s->level[sym] = cJSON_IsNumber(lv) ? lv->valuedouble : 0;
+            }
             if (!only_real) up_send_one(s, ty, sym, st_universe_get(&X.upuni, sym)->code, true);
             if (!only_snap) set_reg(s, ST_KEY(sym, up_ch[ty]), true);
         }
     }
     cJSON_Delete(j);
+}
+
+/* The latest trades of an Upbit market, for GET /v1/trades/ticks. */
+static void up_keep_trades(const st_instrument_t *ins, const batch_t *b)
+{
+    struct up_ticks *r = &X.up_ticks[ins - X.upuni.items];
+    for (int k = 0; k < b->n; k++) {
+        r->seq[r->n % 64] = ++X.up_seq;
+        r->t[r->n++ % 64] = b->t[k];
+    }
 }
 
 static void up_market(st_time_t now)
@@ -760,33 +933,47 @@ static void up_market(st_time_t now)
     for (size_t i = 0; i < X.upuni.n; i++) {
         const st_instrument_t *ins = &X.upuni.items[i];
         st_sym_t sym = ins->sym;
-        if (!X.trade_refs[sym] && !X.book_refs[sym]) continue;
+        if (!X.trade_refs[sym] && !X.book_refs[sym] && !X.candle_refs[sym]) continue;
         batch_t b = {.n = 0};
         while (b.n < MAX_BATCH && st_simmkt_next_event(X.upmkt, sym) <= now)
             st_simmkt_advance(X.upmkt, sym, st_simmkt_next_event(X.upmkt, sym), collect, &b);
+        if (!b.n) continue;
+        up_keep_trades(ins, &b);
+        st_tick_t book;
+        st_simmkt_book(X.upmkt, sym, b.t[b.n - 1].venue_time, &book);
         for (int k = 0; k < b.n; k++) {
             for (session_t *s = X.sessions; s; s = s->next) {
                 if (!s->open || !s->upbit) continue;
                 for (int ty = 0; ty < 2; ty++) { /* ticker, trade */
                     if (!s->reg[ST_KEY(sym, up_ch[ty])] || s->queued >= MAX_QUEUE) continue;
-                    size_t n = up_frame(buf, sizeof(buf), ty, s->simple, &b.t[k], ins->code, false);
-                    if (ty == UP_TRADE && X.record) up_record(&b.t[k], ins->code);
-                    enqueue_as(s, buf, n, true);
-                    s->frames++;
-                    X.frames_total++;
+                    size_t n = up_frame(buf + 1, sizeof(buf) - 2, ty, s->simple, &b.t[k], ins->code, false,
+                                        &book.u.book, 0, 0);
+                    if (ty == UP_TRADE && X.record) up_record(&b.t[k], ins->code, 0);
+                    up_enqueue(s, buf, n);
                 }
+                struct candle *c = s->candle ? &s->candle[sym] : NULL;
+                if (!c || !c->unit) continue;
+                const st_trade_t *q = &b.t[k].u.trade;
+                st_time_t start = b.t[k].venue_time / ((st_dur_t)c->unit * ST_SEC) * ((st_dur_t)c->unit * ST_SEC);
+                if (start != c->start) *c = (struct candle){c->unit, start, c->sent, q->price, q->price, q->price,
+                                                            q->price, 0, 0};
+                c->h = fmax(c->h, q->price), c->l = fmin(c->l, q->price), c->c = q->price;
+                c->vol += q->volume, c->val += q->volume * q->price;
             }
         }
-        if (b.n && X.book_refs[sym]) {
-            st_tick_t book;
-            st_simmkt_book(X.upmkt, sym, b.t[b.n - 1].venue_time, &book);
+        for (session_t *s = X.sessions; s; s = s->next) { /* candles: at most one a second, on trades */
+            struct candle *c = s->open && s->upbit && s->candle ? &s->candle[sym] : NULL;
+            if (!c || !c->unit || !c->start || now - c->sent < ST_SEC || s->queued >= MAX_QUEUE) continue;
+            c->sent = now;
+            up_enqueue(s, buf, up_candle(buf + 1, sizeof(buf) - 2, s->simple, ins->code, c, false));
+        }
+        if (X.book_refs[sym]) {
             for (session_t *s = X.sessions; s; s = s->next) {
                 if (!s->open || !s->upbit || !s->reg[ST_KEY(sym, ST_CH_BOOK)] || s->queued >= MAX_QUEUE) continue;
-                size_t n = up_frame(buf, sizeof(buf), UP_BOOK, s->simple, &book, ins->code, false);
-                if (X.record) up_record(&book, ins->code);
-                enqueue_as(s, buf, n, true);
-                s->frames++;
-                X.frames_total++;
+                size_t n = up_frame(buf + 1, sizeof(buf) - 2, UP_BOOK, s->simple, &book, ins->code, false, NULL,
+                                    s->depth[sym], s->level[sym]);
+                if (X.record) up_record(&book, ins->code, s->depth[sym]);
+                up_enqueue(s, buf, n);
             }
         }
     }
@@ -1034,16 +1221,23 @@ static void add_change(cJSON *o, const char *vrss, double price, double prev)
     cJSON_AddStringToObject(o, "prdy_ctrt", rate);
 }
 
-static http_reply_t envelope(cJSON *output, const char *name, const char *tr_id)
+/* A success with one output (name2 NULL) or two. */
+static http_reply_t envelope2(cJSON *output, const char *name, cJSON *output2, const char *name2, const char *tr_id)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "rt_cd", "0");
     cJSON_AddStringToObject(j, "msg_cd", "MCA00000");
     cJSON_AddStringToObject(j, "msg1", "정상처리 되었습니다.");
     cJSON_AddItemToObject(j, name, output);
+    if (name2) cJSON_AddItemToObject(j, name2, output2);
     http_reply_t r = jreply(200, j);
     r.tr_id = tr_id;
     return r;
+}
+
+static http_reply_t envelope(cJSON *output, const char *name, const char *tr_id)
+{
+    return envelope2(output, name, NULL, NULL, tr_id);
 }
 
 static const st_instrument_t *stock_arg(struct lws *wsi, const char *arg)
@@ -1053,6 +1247,58 @@ static const st_instrument_t *stock_arg(struct lws *wsi, const char *arg)
     if (!v) return NULL;
     st_sym_t sym = st_symtab_find(&X.syms, v, strlen(v));
     return sym == ST_SYM_NONE ? NULL : st_universe_get(&X.uni, sym);
+}
+
+/* Every field protocols.md lists for the KIS quotation answers (all values are strings). What
+ * the simulated market knows is filled from it; the rest gets a neutral value of its kind (a
+ * flag "N", a date, a class code "00", a number "0"). */
+static const char *const inquire_price_fields[] = {
+    "iscd_stat_cls_code", "marg_rate", "rprs_mrkt_kor_name", "new_hgpr_lwpr_cls_code", "bstp_kor_isnm",
+    "temp_stop_yn", "oprc_rang_cont_yn", "clpr_rang_cont_yn", "crdt_able_yn", "grmn_rate_cls_code", "elw_pblc_yn",
+    "stck_prpr", "prdy_vrss", "prdy_vrss_sign", "prdy_ctrt", "acml_tr_pbmn", "acml_vol", "prdy_vrss_vol_rate",
+    "stck_oprc", "stck_hgpr", "stck_lwpr", "stck_mxpr", "stck_llam", "stck_sdpr", "wghn_avrg_stck_prc",
+    "hts_frgn_ehrt", "frgn_ntby_qty", "pgtr_ntby_qty", "pvt_scnd_dmrs_prc", "pvt_frst_dmrs_prc", "pvt_pont_val",
+    "pvt_frst_dmsp_prc", "pvt_scnd_dmsp_prc", "dmrs_val", "dmsp_val", "cpfn", "rstc_wdth_prc", "stck_fcam",
+    "stck_sspr", "aspr_unit", "hts_deal_qty_unit_val", "lstn_stcn", "hts_avls", "per", "pbr", "stac_month",
+    "vol_tnrt", "eps", "bps", "d250_hgpr", "d250_hgpr_date", "d250_hgpr_vrss_prpr_rate", "d250_lwpr",
+    "d250_lwpr_date", "d250_lwpr_vrss_prpr_rate", "stck_dryy_hgpr", "dryy_hgpr_vrss_prpr_rate", "dryy_hgpr_date",
+    "stck_dryy_lwpr", "dryy_lwpr_vrss_prpr_rate", "dryy_lwpr_date", "w52_hgpr", "w52_hgpr_vrss_prpr_ctrt",
+    "w52_hgpr_date", "w52_lwpr", "w52_lwpr_vrss_prpr_ctrt", "w52_lwpr_date", "whol_loan_rmnd_rate", "ssts_yn",
+    "stck_shrn_iscd", "fcam_cnnm", "cpfn_cnnm", "apprch_rate", "frgn_hldn_qty", "vi_cls_code", "ovtm_vi_cls_code",
+    "last_ssts_cntg_qty", "invt_caful_yn", "mrkt_warn_cls_code", "short_over_yn", "sltr_yn", "mang_issu_cls_code"};
+static const char *const asking_output2_fields[] = {
+    "antc_mkop_cls_code", "stck_prpr", "stck_oprc", "stck_hgpr", "stck_lwpr", "stck_sdpr", "antc_cnpr",
+    "antc_cntg_vrss_sign", "antc_cntg_vrss", "antc_cntg_prdy_ctrt", "antc_vol", "stck_shrn_iscd", "vi_cls_code"};
+static const char *const multprice_fields[] = {
+    "kospi_kosdaq_cls_name", "mrkt_trtm_cls_name", "hour_cls_code", "inter_shrn_iscd", "inter_kor_isnm",
+    "inter2_prpr", "inter2_prdy_vrss", "prdy_vrss_sign", "prdy_ctrt", "acml_vol", "inter2_oprc", "inter2_hgpr",
+    "inter2_lwpr", "inter2_llam", "inter2_mxpr", "inter2_askp", "inter2_bidp", "seln_rsqn", "shnu_rsqn",
+    "total_askp_rsqn", "total_bidp_rsqn", "acml_tr_pbmn", "inter2_prdy_clpr", "oprc_vrss_hgpr_rate",
+    "intr_antc_cntg_vrss", "intr_antc_cntg_vrss_sign", "intr_antc_cntg_prdy_ctrt", "intr_antc_vol", "inter2_sdpr"};
+
+static void fill_rest(cJSON *o, const char *const *names, size_t n)
+{
+    char today[16];
+    time_t secs = (time_t)(st_clock_now(&X.clock) / ST_SEC + X.utc_offset);
+    struct tm tm;
+    strftime(today, sizeof(today), "%Y%m%d", gmtime_r(&secs, &tm));
+    for (size_t i = 0; i < n; i++) {
+        if (cJSON_GetObjectItem(o, names[i])) continue;
+        const char *v = "0";
+        size_t len = strlen(names[i]);
+        if (len > 3 && strcmp(names[i] + len - 3, "_yn") == 0) v = "N";
+        else if (strstr(names[i], "_date")) v = today;
+        else if (strstr(names[i], "cls_code")) v = "00";
+        cJSON_AddStringToObject(o, names[i], v);
+    }
+}
+
+/* The daily price limits (±30 % on the tick grid). */
+static void price_limits(double prev, double *up, double *down)
+{
+    double u = prev * 1.3, d = prev * 0.7;
+    *up = floor(u / st_krx_tick_size(u)) * st_krx_tick_size(u);
+    *down = ceil(d / st_krx_tick_size(d)) * st_krx_tick_size(d);
 }
 
 static http_reply_t inquire_price(struct lws *wsi)
@@ -1072,12 +1318,23 @@ static http_reply_t inquire_price(struct lws *wsi)
     num_field(o, "stck_oprc", q->open);
     num_field(o, "stck_hgpr", q->high);
     num_field(o, "stck_lwpr", q->low);
-    double up = q->prev_close * 1.3, down = q->prev_close * 0.7; /* the daily limits, on the grid */
-    num_field(o, "stck_mxpr", floor(up / st_krx_tick_size(up)) * st_krx_tick_size(up));
-    num_field(o, "stck_llam", ceil(down / st_krx_tick_size(down)) * st_krx_tick_size(down));
+    double up, down;
+    price_limits(q->prev_close, &up, &down);
+    num_field(o, "stck_mxpr", up);
+    num_field(o, "stck_llam", down);
     num_field(o, "stck_sdpr", q->prev_close);
+    num_field(o, "aspr_unit", st_krx_tick_size(q->price));
+    num_field(o, "wghn_avrg_stck_prc", q->cum_volume > 0 ? q->cum_value / q->cum_volume : q->price);
     cJSON_AddStringToObject(o, "stck_shrn_iscd", ins->code);
     cJSON_AddStringToObject(o, "temp_stop_yn", (t.flags & ST_TICK_HALTED) ? "Y" : "N");
+    cJSON_AddStringToObject(o, "iscd_stat_cls_code", (t.flags & ST_TICK_HALTED) ? "58" : "55");
+    cJSON_AddStringToObject(o, "rprs_mrkt_kor_name", ins->market == 1 ? "KOSDAQ" : "KOSPI");
+    cJSON_AddStringToObject(o, "bstp_kor_isnm", X.uni.sectors[ins->sector]);
+    cJSON_AddStringToObject(o, "hts_deal_qty_unit_val", "1");
+    cJSON_AddStringToObject(o, "stck_fcam", "100");
+    cJSON_AddStringToObject(o, "fcam_cnnm", "100");
+    cJSON_AddStringToObject(o, "cpfn_cnnm", "0");
+    fill_rest(o, inquire_price_fields, ST_ARRAY_SIZE(inquire_price_fields));
     return envelope(o, "output", "FHKST01010100");
 }
 
@@ -1101,7 +1358,40 @@ static http_reply_t asking_price(struct lws *wsi)
     }
     num_field(o, "total_askp_rsqn", b.u.book.total_ask_qty);
     num_field(o, "total_bidp_rsqn", b.u.book.total_bid_qty);
-    return envelope(o, "output1", "FHKST01010200");
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) { /* changes since the previous book: not kept */
+        snprintf(name, sizeof(name), "askp_rsqn_icdc%d", i + 1), cJSON_AddStringToObject(o, name, "0");
+        snprintf(name, sizeof(name), "bidp_rsqn_icdc%d", i + 1), cJSON_AddStringToObject(o, name, "0");
+    }
+    char hhmmss[16];
+    time_t secs = (time_t)(now / ST_SEC + X.utc_offset);
+    struct tm tm;
+    strftime(hhmmss, sizeof(hhmmss), "%H%M%S", gmtime_r(&secs, &tm));
+    cJSON_AddStringToObject(o, "aspr_acpt_hour", hhmmss);
+    num_field(o, "ntby_aspr_rsqn", b.u.book.total_bid_qty - b.u.book.total_ask_qty);
+    static const char *const rest1[] = {"total_askp_rsqn_icdc", "total_bidp_rsqn_icdc", "ovtm_total_askp_icdc",
+                                        "ovtm_total_bidp_icdc", "ovtm_total_askp_rsqn", "ovtm_total_bidp_rsqn"};
+    fill_rest(o, rest1, ST_ARRAY_SIZE(rest1));
+    cJSON_AddStringToObject(o, "new_mkop_cls_code", "20"); /* the regular session */
+    /* output2: the expected (auction) price, here the last trade's, and the day so far */
+    st_tick_t t;
+    st_simmkt_snapshot(X.mkt, ins->sym, now, &t);
+    const st_trade_t *q = &t.u.trade;
+    cJSON *o2 = cJSON_CreateObject();
+    cJSON_AddStringToObject(o2, "antc_mkop_cls_code", "112");
+    num_field(o2, "stck_prpr", q->price);
+    num_field(o2, "stck_oprc", q->open);
+    num_field(o2, "stck_hgpr", q->high);
+    num_field(o2, "stck_lwpr", q->low);
+    num_field(o2, "stck_sdpr", q->prev_close);
+    num_field(o2, "antc_cnpr", q->price);
+    cJSON_AddStringToObject(o2, "antc_cntg_vrss_sign", sign_of(q->price - q->prev_close));
+    num_field(o2, "antc_cntg_vrss", q->price - q->prev_close);
+    char rate[32];
+    snprintf(rate, sizeof(rate), "%.2f", q->prev_close > 0 ? (q->price / q->prev_close - 1) * 100 : 0);
+    cJSON_AddStringToObject(o2, "antc_cntg_prdy_ctrt", rate);
+    cJSON_AddStringToObject(o2, "stck_shrn_iscd", ins->code);
+    fill_rest(o2, asking_output2_fields, ST_ARRAY_SIZE(asking_output2_fields));
+    return envelope2(o, "output1", o2, "output2", "FHKST01010200");
 }
 
 static http_reply_t multprice(struct lws *wsi)
@@ -1132,6 +1422,16 @@ static http_reply_t multprice(struct lws *wsi)
         num_field(o, "inter2_bidp", q->best_bid);
         num_field(o, "acml_tr_pbmn", q->cum_value);
         num_field(o, "inter2_prdy_clpr", q->prev_close);
+        num_field(o, "inter2_sdpr", q->prev_close);
+        double up, down;
+        price_limits(q->prev_close, &up, &down);
+        num_field(o, "inter2_mxpr", up);
+        num_field(o, "inter2_llam", down);
+        cJSON_AddStringToObject(o, "kospi_kosdaq_cls_name", ins->market == 1 ? "코스닥" : "코스피");
+        cJSON_AddStringToObject(o, "mrkt_trtm_cls_name", (t.flags & ST_TICK_HALTED) ? "거래정지" : "");
+        cJSON_AddStringToObject(o, "hour_cls_code", "0");
+        cJSON_AddStringToObject(o, "intr_antc_cntg_vrss_sign", "3");
+        fill_rest(o, multprice_fields, ST_ARRAY_SIZE(multprice_fields));
         cJSON_AddItemToArray(rows, o);
     }
     return envelope(rows, "output", "FHKST11300006");
@@ -1205,6 +1505,59 @@ static int up_markets(struct lws *wsi, const st_instrument_t **out, int max, htt
     return n;
 }
 
+/* GET /v1/trades/ticks?market=KRW-BTC&count=N: the latest N trades (1 by default, up to 64
+ * here), newest first. */
+static http_reply_t up_trades_ticks(struct lws *wsi, st_time_t now)
+{
+    http_reply_t r = {0};
+    if (!up_gate(3, "trade", &r)) return r;
+    char remaining[64], buf[64];
+    memcpy(remaining, r.remaining, sizeof(remaining));
+    const char *m = lws_get_urlarg_by_name(wsi, "market=", buf, sizeof(buf));
+    st_sym_t sym = m ? st_symtab_find(&X.syms, m, strlen(m)) : ST_SYM_NONE;
+    const st_instrument_t *ins = sym == ST_SYM_NONE ? NULL : st_universe_get(&X.upuni, sym);
+    if (!ins) return up_http_error(m ? 404 : 400, m ? "404" : "validation_error", m ? "Code not found" : "market is required");
+    char cbuf[16];
+    const char *cv = lws_get_urlarg_by_name(wsi, "count=", cbuf, sizeof(cbuf));
+    int count = cv ? atoi(cv) : 1;
+    if (count < 1 || count > 64) count = count < 1 ? 1 : 64;
+    for (;;) { /* what happened since anyone last looked */
+        batch_t b = {.n = 0};
+        while (b.n < MAX_BATCH && st_simmkt_next_event(X.upmkt, sym) <= now)
+            st_simmkt_advance(X.upmkt, sym, st_simmkt_next_event(X.upmkt, sym), collect, &b);
+        if (!b.n) break;
+        up_keep_trades(ins, &b);
+    }
+    struct up_ticks *rt = &X.up_ticks[ins - X.upuni.items];
+    cJSON *arr = cJSON_CreateArray();
+    for (uint64_t i = 0; i < (uint64_t)count && i < rt->n && i < 64; i++) {
+        uint64_t at = (rt->n - 1 - i) % 64;
+        const st_tick_t *t = &rt->t[at];
+        const st_trade_t *q = &t->u.trade;
+        char date[16], hms[16];
+        time_t secs = (time_t)(t->venue_time / ST_SEC);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+        strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "market", ins->code);
+        cJSON_AddStringToObject(o, "trade_date_utc", date);
+        cJSON_AddStringToObject(o, "trade_time_utc", hms);
+        cJSON_AddNumberToObject(o, "timestamp", (double)(t->venue_time / ST_MSEC));
+        cJSON_AddNumberToObject(o, "trade_price", q->price);
+        cJSON_AddNumberToObject(o, "trade_volume", q->volume);
+        cJSON_AddNumberToObject(o, "prev_closing_price", q->prev_close);
+        cJSON_AddNumberToObject(o, "change_price", q->price - q->prev_close);
+        cJSON_AddStringToObject(o, "ask_bid", q->side == ST_SIDE_SELL ? "ASK" : "BID");
+        cJSON_AddNumberToObject(o, "sequential_id", (double)rt->seq[at]);
+        cJSON_AddItemToArray(arr, o);
+    }
+    http_reply_t ok = jreply(200, arr);
+    memcpy(ok.remaining, remaining, sizeof(remaining));
+    return ok;
+}
+
 static http_reply_t up_rest(struct lws *wsi, const char *uri)
 {
     http_reply_t r = {0};
@@ -1223,6 +1576,7 @@ static http_reply_t up_rest(struct lws *wsi, const char *uri)
         memcpy(ok.remaining, r.remaining, sizeof(r.remaining));
         return ok;
     }
+    if (strcmp(uri, "/v1/trades/ticks") == 0) return up_trades_ticks(wsi, now);
     bool ticker = strcmp(uri, "/v1/ticker") == 0, book = strcmp(uri, "/v1/orderbook") == 0;
     if (!ticker && !book) return up_http_error(404, "404", "not found");
     if (!up_gate(ticker ? 1 : 2, ticker ? "ticker" : "orderbook", &r)) return r;
@@ -1252,22 +1606,49 @@ static http_reply_t up_rest(struct lws *wsi, const char *uri)
             cJSON_AddNumberToObject(o, "signed_change_rate", rate);
             cJSON_AddNumberToObject(o, "acc_trade_price", q->cum_value);
             cJSON_AddNumberToObject(o, "acc_trade_volume", q->cum_volume);
+            up_derived_t x;
+            up_derive(q, now, &x);
+            char date[16], hms[16], kdate[16], khms[16];
+            time_t secs = (time_t)(t.venue_time / ST_SEC), ksecs = secs + 9 * 3600;
+            struct tm tm;
+            strftime(date, sizeof(date), "%Y%m%d", gmtime_r(&secs, &tm));
+            strftime(hms, sizeof(hms), "%H%M%S", &tm);
+            strftime(kdate, sizeof(kdate), "%Y%m%d", gmtime_r(&ksecs, &tm));
+            strftime(khms, sizeof(khms), "%H%M%S", &tm);
+            cJSON_AddStringToObject(o, "trade_date", date);
+            cJSON_AddStringToObject(o, "trade_time", hms);
+            cJSON_AddStringToObject(o, "trade_date_kst", kdate);
+            cJSON_AddStringToObject(o, "trade_time_kst", khms);
+            cJSON_AddNumberToObject(o, "trade_timestamp", (double)(t.venue_time / ST_MSEC));
+            cJSON_AddNumberToObject(o, "trade_volume", q->volume);
+            cJSON_AddNumberToObject(o, "acc_trade_price_24h", x.val24);
+            cJSON_AddNumberToObject(o, "acc_trade_volume_24h", x.vol24);
+            cJSON_AddNumberToObject(o, "highest_52_week_price", x.hi52);
+            cJSON_AddStringToObject(o, "highest_52_week_date", x.hi52_date);
+            cJSON_AddNumberToObject(o, "lowest_52_week_price", x.lo52);
+            cJSON_AddStringToObject(o, "lowest_52_week_date", x.lo52_date);
             cJSON_AddNumberToObject(o, "timestamp", (double)(now / ST_MSEC));
         } else {
             st_simmkt_advance(X.upmkt, ins[i]->sym, now, NULL, NULL);
             st_simmkt_book(X.upmkt, ins[i]->sym, now, &t);
+            char cbuf[16];
+            const char *cv = lws_get_urlarg_by_name(wsi, "count=", cbuf, sizeof(cbuf));
+            double ap[UP_MAX_UNITS], bp[UP_MAX_UNITS], as[UP_MAX_UNITS], bs[UP_MAX_UNITS], ta = 0, tb = 0;
+            int nu = up_units(&t.u.book, cv ? atoi(cv) : 30, ap, bp, as, bs);
+            for (int k = 0; k < nu; k++) ta += as[k], tb += bs[k];
             cJSON_AddNumberToObject(o, "timestamp", (double)(now / ST_MSEC));
-            cJSON_AddNumberToObject(o, "total_ask_size", t.u.book.total_ask_qty);
-            cJSON_AddNumberToObject(o, "total_bid_size", t.u.book.total_bid_qty);
+            cJSON_AddNumberToObject(o, "total_ask_size", ta);
+            cJSON_AddNumberToObject(o, "total_bid_size", tb);
             cJSON *units = cJSON_AddArrayToObject(o, "orderbook_units");
-            for (int k = 0; k < ST_BOOK_DEPTH; k++) {
+            for (int k = 0; k < nu; k++) {
                 cJSON *u = cJSON_CreateObject();
-                cJSON_AddNumberToObject(u, "ask_price", t.u.book.ask[k]);
-                cJSON_AddNumberToObject(u, "bid_price", t.u.book.bid[k]);
-                cJSON_AddNumberToObject(u, "ask_size", t.u.book.ask_qty[k]);
-                cJSON_AddNumberToObject(u, "bid_size", t.u.book.bid_qty[k]);
+                cJSON_AddNumberToObject(u, "ask_price", ap[k]);
+                cJSON_AddNumberToObject(u, "bid_price", bp[k]);
+                cJSON_AddNumberToObject(u, "ask_size", as[k]);
+                cJSON_AddNumberToObject(u, "bid_size", bs[k]);
                 cJSON_AddItemToArray(units, u);
             }
+            cJSON_AddNumberToObject(o, "level", 0);
         }
         cJSON_AddItemToArray(arr, o);
     }
@@ -1424,6 +1805,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         s->id = ++X.next_id;
         s->open = true;
         s->reg = st_xcalloc(X.syms.n * ST_CH_COUNT + 1, 1);
+        s->depth = st_xcalloc(X.syms.n + 1, 1);
+        s->level = st_xcalloc(X.syms.n + 1, sizeof(double));
         s->last_tx = s->last_rx = st_clock_now(&X.clock);
         char uri[128] = "";
         lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
@@ -1478,6 +1861,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             session_t *s = pss->s;
             for (st_key_t k = 0; k < X.syms.n * ST_CH_COUNT; k++)
                 if (s->reg[k]) set_reg(s, k, false);
+            for (size_t i = 0; s->candle && i < X.syms.n; i++)
+                if (s->candle[i].unit) s->candle[i].unit = 0, X.candle_refs[i]--;
             s->open = false;
             free_queue(s);
             s->wsi = NULL;
@@ -1683,6 +2068,8 @@ int main(int argc, char **argv)
     X.upmkt = st_simmkt_create(&up, &X.upuni, t0);
     X.trade_refs = st_xcalloc(X.syms.n + 1, sizeof(uint16_t));
     X.book_refs = st_xcalloc(X.syms.n + 1, sizeof(uint16_t));
+    X.candle_refs = st_xcalloc(X.syms.n + 1, sizeof(uint16_t));
+    X.up_ticks = st_xcalloc(X.upuni.n + 1, sizeof(*X.up_ticks));
 
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     struct lws_context_creation_info info;
@@ -1730,6 +2117,9 @@ int main(int argc, char **argv)
         session_t *n = s->next;
         free_queue(s);
         free(s->reg);
+        free(s->depth);
+        free(s->level);
+        free(s->candle);
         free(s->rx_buf);
         free(s);
         s = n;
@@ -1746,6 +2136,8 @@ int main(int argc, char **argv)
     st_simmkt_destroy(X.upmkt);
     free(X.trade_refs);
     free(X.book_refs);
+    free(X.candle_refs);
+    free(X.up_ticks);
     st_arena_destroy(X.arena);
     st_symtab_free(&X.syms);
     return 0;

@@ -474,7 +474,7 @@ static void test_upbit(void **state)
     body = http_req(port, "GET", "/v1/orderbook?markets=KRW-XRP", "", "", &st);
     assert_int_equal(st, 200);
     cJSON *ob = cJSON_Parse(body);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(ob, 0), "orderbook_units")), 10);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(ob, 0), "orderbook_units")), 30);
     cJSON_Delete(ob);
     free(body);
     body = http_req(port, "GET", "/v1/ticker?markets=KRW-NOPE", "", "", &st);

@@ -163,11 +163,12 @@ static void over_the_limit(h_t *h, int flips, pred_t done)
     }
 }
 
-/* The limiter answered a rate error: a wider timing margin first, a lower rate once it persists. */
+/* The limiter answered a rate error: a wider timing margin first, a lower rate once it persists
+ * (over_the_limit runs the aggressive mode). */
 static bool slowed(const st_feed_stats_t *fs)
 {
     st_rl_tuning_t t;
-    st_rl_mode_tuning(ST_RL_CONSERVATIVE, &t);
+    st_rl_mode_tuning(ST_RL_AGGRESSIVE, &t);
     return fs->penalty < 1.0 || fs->margin > t.margin;
 }
 
