@@ -59,6 +59,13 @@ static void poll_one(st_restpoll_t *rp, const st_planner_t *plan, st_sym_t sym, 
     st_restpoll_set(rp, sym, !on ? 0 : e && e->poll > 0 ? e->poll : def, e ? e->prio : ST_PRIO_MEDIUM);
 }
 
+void st_feed_expedite(const st_plan_change_t *c, st_coalescer_t *from, st_coalescer_t *to, st_time_t now)
+{
+    if (c->why != ST_WHY_EMERGENCY) return;
+    if (from) st_coalescer_urgent(from, now);
+    if (to && to != from) st_coalescer_urgent(to, now);
+}
+
 void st_feed_poll_apply(st_restpoll_t *rp, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
                         st_dur_t def, const uint8_t *skip, size_t nsyms)
 {

@@ -152,6 +152,9 @@ struct st_restpoll;
  * plan's interval (def without a plan) and class, one leaving it stops; with a plan, every
  * polled symbol takes its current interval (a time slot rescales them) unless skip[sym] (a
  * fallback poll, NULL = none). */
+/* An emergency's changes (the symbol it brings in, the one it evicts) leave at once: the
+ * coalescers of the connections involved (NULL when none) flush urgently. */
+void st_feed_expedite(const st_plan_change_t *c, st_coalescer_t *from, st_coalescer_t *to, st_time_t now);
 void st_feed_poll_apply(struct st_restpoll *rp, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
                         st_dur_t def, const uint8_t *skip, size_t nsyms);
 /* While a session is down (`down`), the symbols its ledger wants are polled by REST every

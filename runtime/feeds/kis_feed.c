@@ -286,8 +286,8 @@ static int kis_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
         int to = c->to_conn == 0xFF ? -1 : c->to_conn - conn_base;
         want_tier(kf, from, c->sym, c->from_tier, false, now);
         want_tier(kf, to, c->sym, c->to_tier, true, now);
-        for (int k = 0; k < kf->nconns && c->why == ST_WHY_EMERGENCY; k++) /* in, or evicted: at once */
-            if (k == from || k == to) st_coalescer_urgent(&kf->conns[k].sc.co, now);
+        st_feed_expedite(c, from >= 0 && from < kf->nconns ? &kf->conns[from].sc.co : NULL,
+                         to >= 0 && to < kf->nconns ? &kf->conns[to].sc.co : NULL, now);
         if (c->to_tier == ST_TIER_POLL) kf->fallback[c->sym] = 0; /* polled for itself now */
     }
     st_feed_poll_apply(st_kis_rest_poller(kf->rest), ch, n, plan, kf->default_poll, kf->fallback, kf->nsyms);

@@ -304,8 +304,8 @@ static int sim_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
         int to = c->to_conn == 0xFF ? -1 : c->to_conn - conn_base;
         want_tier(sf, from, c->sym, c->from_tier, false, now);
         want_tier(sf, to, c->sym, c->to_tier, true, now);
-        for (int k = 0; k < sf->nconns && c->why == ST_WHY_EMERGENCY; k++) /* in, or evicted: at once */
-            if (k == from || k == to) st_coalescer_urgent(&sf->conns[k].co, now);
+        st_feed_expedite(c, from >= 0 && from < sf->nconns ? &sf->conns[from].co : NULL,
+                         to >= 0 && to < sf->nconns ? &sf->conns[to].co : NULL, now);
         if (c->to_tier == ST_TIER_POLL) {
             if (sf->running && !st_timer_active(&s->poll))
                 st_clock_timer_start(f->clock, &s->poll, now + poll_offset(c->sym, plan), 0);

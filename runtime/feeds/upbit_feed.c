@@ -178,8 +178,8 @@ static int up_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn
         int to = c->to_conn == 0xFF ? -1 : c->to_conn - conn_base;
         want_tier(uf, from, c->sym, c->from_tier, false, now);
         want_tier(uf, to, c->sym, c->to_tier, true, now);
-        for (int k = 0; k < uf->nconns && c->why == ST_WHY_EMERGENCY; k++) /* in, or evicted: at once */
-            if (k == from || k == to) st_coalescer_urgent(&uf->conns[k].sc.co, now);
+        st_feed_expedite(c, from >= 0 && from < uf->nconns ? &uf->conns[from].sc.co : NULL,
+                         to >= 0 && to < uf->nconns ? &uf->conns[to].sc.co : NULL, now);
     }
     for (size_t i = 0; i < n; i++)
         if ((size_t)ch[i].sym < uf->nsyms && ch[i].to_tier == ST_TIER_POLL) uf->fallback[ch[i].sym] = 0;

@@ -1212,13 +1212,19 @@ static const char *sign_of(double change)
 }
 
 /* The change against the previous close: `vrss` (signed), prdy_vrss_sign, prdy_ctrt (%). */
-static void add_change(cJSON *o, const char *vrss, double price, double prev)
+/* A change against prev under the three names KIS gives it (difference, sign, rate in %). */
+static void add_change_as(cJSON *o, const char *vrss, const char *sign, const char *ctrt, double price, double prev)
 {
     num_field(o, vrss, price - prev);
-    cJSON_AddStringToObject(o, "prdy_vrss_sign", sign_of(price - prev));
+    cJSON_AddStringToObject(o, sign, sign_of(price - prev));
     char rate[32];
     snprintf(rate, sizeof(rate), "%.2f", prev > 0 ? (price / prev - 1) * 100 : 0);
-    cJSON_AddStringToObject(o, "prdy_ctrt", rate);
+    cJSON_AddStringToObject(o, ctrt, rate);
+}
+
+static void add_change(cJSON *o, const char *vrss, double price, double prev)
+{
+    add_change_as(o, vrss, "prdy_vrss_sign", "prdy_ctrt", price, prev);
 }
 
 /* A success with one output (name2 NULL) or two. */
@@ -1384,11 +1390,7 @@ static http_reply_t asking_price(struct lws *wsi)
     num_field(o2, "stck_lwpr", q->low);
     num_field(o2, "stck_sdpr", q->prev_close);
     num_field(o2, "antc_cnpr", q->price);
-    cJSON_AddStringToObject(o2, "antc_cntg_vrss_sign", sign_of(q->price - q->prev_close));
-    num_field(o2, "antc_cntg_vrss", q->price - q->prev_close);
-    char rate[32];
-    snprintf(rate, sizeof(rate), "%.2f", q->prev_close > 0 ? (q->price / q->prev_close - 1) * 100 : 0);
-    cJSON_AddStringToObject(o2, "antc_cntg_prdy_ctrt", rate);
+    add_change_as(o2, "antc_cntg_vrss", "antc_cntg_vrss_sign", "antc_cntg_prdy_ctrt", q->price, q->prev_close);
     cJSON_AddStringToObject(o2, "stck_shrn_iscd", ins->code);
     fill_rest(o2, asking_output2_fields, ST_ARRAY_SIZE(asking_output2_fields));
     return envelope2(o, "output1", o2, "output2", "FHKST01010200");
