@@ -295,9 +295,22 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     defer(rt);
 }
 
+/* A simulated run where nothing arrives from outside (only sim feeds) runs deadline to deadline,
+ * the same at any speed; one that hears from a venue follows the wall clock (clock.h). */
+static void choose_clock(st_runtime_t *rt, const st_config_t *cfg)
+{
+    bool closed = cfg->runtime.clock.mode == ST_CLOCK_SIMULATED;
+    for (size_t i = 0; i < cfg->feeds.n && closed; i++)
+        closed = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i)->kind == ST_FEED_SIM;
+    st_clock_set_discrete(&rt->clock, closed);
+}
+
 static void finish(st_runtime_t *rt)
 {
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_stop(rt->feeds[i]);
+    if (rt->clock.behind_max > ST_SEC)
+        st_log_warn(CORE, "the run fell behind its speed (x%g) by up to %.1f s: the machine could not keep up; "
+                    "no event was dropped or reordered", rt->clock.speed, (double)rt->clock.behind_max / ST_SEC);
     st_counters_t c;
     st_runtime_collect(rt, &c);
     struct st_simmkt *mkt = NULL;
@@ -387,6 +400,7 @@ int st_runtime_reload(st_runtime_t *rt)
     next->generation = ++rt->generation;
     apply_log(next->cfg);
     st_clock_set_speed(&rt->clock, next->cfg->runtime.clock.speed);
+    choose_clock(rt, next->cfg);
     st_planner_cfg_t pc;
     planner_cfg(rt, &pc);
     st_planner_set_cfg(rt->planner, &pc);
@@ -510,6 +524,7 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
         st_clock_init_sim(&rt->clock, rt->loop, cfg->runtime.clock.start_time, cfg->runtime.clock.speed);
     else
         st_clock_init_wall(&rt->clock, rt->loop);
+    choose_clock(rt, cfg);
     st_log_set_time_source(st_clock_now_cb, &rt->clock);
 
     st_timer_init(&rt->report_timer, on_report, rt);

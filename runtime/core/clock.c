@@ -3,14 +3,33 @@
 
 static void rearm(st_clock_t *c);
 
+/* Deadline to deadline: a speed-0 simulated clock, or a discrete one. */
+static bool stepping(const st_clock_t *c)
+{
+    return c->simulated && (c->speed == 0 || c->discrete);
+}
+
+/* The wall time (ev_now scale) at which a discrete clock serves simulated time t. */
+static ev_tstamp paced_at(const st_clock_t *c, st_time_t t)
+{
+    return c->real_base + (double)(t - c->sim_base) / 1e6 / c->speed;
+}
+
 static void on_ev_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
     st_clock_t *c = w->data;
     st_time_t next = st_timers_next(&c->timers);
-    if (c->simulated && c->speed == 0) {
-        /* As fast as possible: jump to the next deadline, one deadline per loop iteration so
-         * I/O watchers still get their turn. */
-        if (next != ST_TIME_NEVER) st_timers_advance(&c->timers, next);
+    if (stepping(c)) {
+        /* Jump to the next deadline, one deadline per loop iteration so I/O watchers still get
+         * their turn. Paced, record how late it is served. */
+        if (next != ST_TIME_NEVER) {
+            if (c->speed > 0) {
+                double late = ev_now(loop) - paced_at(c, next);
+                c->behind = late > 0 ? (st_dur_t)(late * 1e6) : 0;
+                if (c->behind > c->behind_max) c->behind_max = c->behind;
+            }
+            st_timers_advance(&c->timers, next);
+        }
     } else {
         st_timers_advance(&c->timers, st_clock_now(c));
     }
@@ -25,6 +44,9 @@ static void rearm(st_clock_t *c)
     double delay;
     if (c->simulated && c->speed == 0) {
         delay = 0;
+    } else if (c->discrete) {
+        delay = paced_at(c, next) - ev_now(c->loop);
+        if (delay < 0) delay = 0;
     } else {
         st_time_t now = st_clock_now(c);
         double sim_delay = next > now ? (double)(next - now) / 1e6 : 0;
@@ -66,7 +88,7 @@ st_time_t st_clock_now(st_clock_t *c)
     st_time_t t;
     if (!c->simulated)
         t = st_wall_now();
-    else if (c->speed == 0)
+    else if (stepping(c))
         t = c->timers.now;
     else
         t = c->sim_base + (st_time_t)((ev_now(c->loop) - c->real_base) * c->speed * 1e6);
@@ -88,9 +110,19 @@ void st_clock_set_speed(st_clock_t *c, double speed)
     rearm(c);
 }
 
+void st_clock_set_discrete(st_clock_t *c, bool on)
+{
+    if (!c->simulated || on == c->discrete) return;
+    c->sim_base = st_clock_now(c); /* the pacing starts from here */
+    c->timers.now = c->sim_base;
+    c->real_base = ev_now(c->loop);
+    c->discrete = on;
+    rearm(c);
+}
+
 void st_clock_timer_start(st_clock_t *c, st_timer_t *t, st_time_t at, st_dur_t repeat)
 {
-    if (!(c->simulated && c->speed == 0)) c->timers.now = st_clock_now(c);
+    if (!stepping(c)) c->timers.now = st_clock_now(c);
     st_timer_start(&c->timers, t, at, repeat);
     rearm(c);
 }

@@ -1,7 +1,14 @@
 /* The one clock of a strata process. Wall mode follows real time; simulated mode starts at a
  * configured date-time and runs `speed` times faster than real time, or as fast as possible
  * (speed 0: time jumps from one timer deadline to the next). Every timer in the program is an
- * st_timer_t on this clock; the clock maps the earliest deadline onto a single ev_timer. */
+ * st_timer_t on this clock; the clock maps the earliest deadline onto a single ev_timer.
+ *
+ * A discrete simulated clock (st_clock_set_discrete: every feed is simulated, nothing arrives
+ * from outside) never reads the wall clock for its time: it moves from one deadline to the next
+ * and `now` is the deadline being served, so a run is the same sequence of events at any speed;
+ * `speed` only paces the deadlines against the wall clock. When the machine cannot keep up, the
+ * run falls behind (st_clock_behind) and nothing is dropped or reordered. A clock that hears
+ * from the network (a venue's messages arrive when they arrive) must follow the wall clock. */
 #ifndef ST_CORE_CLOCK_H
 #define ST_CORE_CLOCK_H
 
@@ -14,7 +21,10 @@ typedef struct st_clock {
     struct ev_loop *loop;
     ev_timer w;
     bool simulated;
+    bool discrete;       /* simulated, deadline to deadline (see above) */
     double speed;        /* simulated: × real time, 0 = as fast as possible */
+    st_dur_t behind;     /* discrete: how far the last deadline was served after its paced time */
+    st_dur_t behind_max;
     st_time_t sim_base;  /* simulated time at the anchor */
     ev_tstamp real_base; /* ev_now() at the anchor */
 } st_clock_t;
@@ -25,6 +35,8 @@ void st_clock_free(st_clock_t *c);
 st_time_t st_clock_now(st_clock_t *c);
 /* Changes the speed of a simulated clock from now on (reload). */
 void st_clock_set_speed(st_clock_t *c, double speed);
+/* A simulated clock becomes discrete (on) or follows the wall clock at its speed (off). */
+void st_clock_set_discrete(st_clock_t *c, bool on);
 
 /* Timers on this clock. `at` is strata time; repeat 0 = one-shot. */
 void st_clock_timer_start(st_clock_t *c, st_timer_t *t, st_time_t at, st_dur_t repeat);

@@ -23,7 +23,7 @@ static void on_fire(st_timer_t *t, st_time_t now, void *ctx)
     tctx_t *c = ctx;
     rec_t *r = c->rec;
     assert_true(now <= st_clock_now(r->clock));
-    if (r->clock->speed == 0) assert_int_equal(now, st_clock_now(r->clock));
+    if (r->clock->speed == 0 || r->clock->discrete) assert_int_equal(now, st_clock_now(r->clock));
     r->seen[r->n] = now;
     r->ids[r->n++] = c->id;
     if (r->n == 7) ev_break(r->clock->loop, EVBREAK_ALL);
@@ -43,12 +43,14 @@ static void run_clock(st_clock_t *clk, rec_t *rec, st_time_t start)
     for (int i = 0; i < 4; i++) st_clock_timer_stop(clk, &t[i]);
 }
 
-static void test_simulated_as_fast_as_possible(void **state)
+/* speed 0, or a discrete clock at any speed: the same deadlines, seen exactly, in one order. */
+static void exact_run(double speed, bool discrete)
 {
     struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
     st_clock_t clk;
     st_time_t start = (st_time_t)1795391400 * ST_SEC;
-    st_clock_init_sim(&clk, loop, start, 0);
+    st_clock_init_sim(&clk, loop, start, speed);
+    st_clock_set_discrete(&clk, discrete);
     assert_int_equal(st_clock_now(&clk), start);
     rec_t rec = {.clock = &clk};
     run_clock(&clk, &rec, start);
@@ -61,8 +63,21 @@ static void test_simulated_as_fast_as_possible(void **state)
         assert_int_equal(rec.ids[i], ids[i]);
         assert_int_equal(rec.seen[i], start + at[i]);
     }
+    assert_int_equal(st_clock_now(&clk), start + 210 * ST_SEC); /* no wall time leaks in */
     st_clock_free(&clk);
     ev_loop_destroy(loop);
+}
+
+static void test_simulated_as_fast_as_possible(void **state)
+{
+    exact_run(0, false);
+}
+
+/* Issue 17.1: a discrete clock paced at x1000 serves every deadline at exactly its time, in
+ * the order speed 0 does (a clock that followed the wall clock at x1000 sees later times). */
+static void test_discrete_exact_at_any_speed(void **state)
+{
+    exact_run(1000, true);
 }
 
 static void test_simulated_speed_keeps_order(void **state)
@@ -116,6 +131,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simulated_as_fast_as_possible),
+        cmocka_unit_test(test_discrete_exact_at_any_speed),
         cmocka_unit_test(test_simulated_speed_keeps_order),
         cmocka_unit_test(test_speed_change_is_continuous),
         cmocka_unit_test(test_wall_clock_tracks_real_time),
