@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libev-dev libwebsockets-dev libcurl4-openssl-dev liblua5.4-dev libyaml-dev libcjson-dev
-  libcmocka-dev libjson-c-dev libjansson-dev
+  libcmocka-dev libjson-c-dev libjansson-dev libzstd-dev
   clang libclang-rt-dev tzdata ca-certificates openssl
 )
 

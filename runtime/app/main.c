@@ -1,4 +1,5 @@
 /* strata: the command line. */
+#include "record_cmd.h"
 #include "runtime.h"
 #include "status_cmd.h"
 #include "core/log.h"
@@ -18,6 +19,7 @@ static const char usage_main[] =
     "  run      run the runtime (default config: the embedded simulated-market demo)\n"
     "  check    validate a config and list every error as file:line:column\n"
     "  status   show the status of a running strata (its GET /status)\n"
+    "  record   inspect a recording file (strata record inspect FILE)\n"
     "  version  print the version\n"
     "\n"
     "Run 'strata <command> --help' for a command's options.\n";
@@ -192,6 +194,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0) return cmd_status(argc - 1, argv + 1);
+    if (strcmp(cmd, "record") == 0) return st_record_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("strata %s\n", STRATA_VERSION);
         return 0;

@@ -1,0 +1,781 @@
+#include "recfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+/* Layout (little-endian; docs/backtest.md):
+ *   file header  "STRATARC" u16 version u16 header_len u32 flags i64 start i64 reserved   (32 B)
+ *   chunk        u32 'SRCK' u32 header_len u32 comp_len u32 raw_len u32 count u32 payload_crc
+ *                i64 first i64 last u16 nsyms {u8 len, code}*nsyms u32 header_crc, payload
+ *   index        u32 'SRIX' u32 n {u64 offset i64 first i64 last u32 count u32 nsyms}*n
+ *   trailer      u64 index_offset "STRATEND"
+ * Items in a payload: u8 type, zigzag varint time - previous time (the first from `first`), then
+ *   tick:  u8 kind u8 flags u8 feed u8 conn varint code index, zigzag varint venue - recv time,
+ *          a trade: 10 doubles + u8 side; an orderbook: 42 doubles
+ *   event: u8 kind, varint code index + 1 (0 none), varint length, text */
+
+#define FILE_MAGIC "STRATARC"
+#define END_MAGIC "STRATEND"
+#define CHUNK_MAGIC 0x4B435253u /* "SRCK" */
+#define INDEX_MAGIC 0x58495253u /* "SRIX" */
+#define FILE_HEADER 32
+#define CHUNK_FIXED 42 /* the chunk header up to its dictionary (nsyms included) */
+#define MAX_SYMS 65535
+#define INDEX_ENTRY 32
+
+const char *const st_rec_event_names[] = {"", "plan", "subscribe", "emergency", "signal", "reload", "slot", "note"};
+
+/* --- CRC-32 (IEEE), the bytes' integrity -------------------------------------------------- */
+
+static uint32_t crc_table[256];
+
+static uint32_t crc32_of(const void *p, size_t n)
+{
+    if (!crc_table[1])
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            crc_table[i] = c;
+        }
+    uint32_t c = 0xFFFFFFFFu;
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) c = crc_table[(c ^ b[i]) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* --- little-endian bytes ------------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t *p;
+    size_t len, cap;
+} buf_t;
+
+static void need(buf_t *b, size_t n)
+{
+    if (b->len + n <= b->cap) return;
+    b->cap = (b->len + n) * 2;
+    b->p = st_xrealloc(b->p, b->cap);
+}
+
+static void put(buf_t *b, const void *v, size_t n)
+{
+    need(b, n);
+    memcpy(b->p + b->len, v, n);
+    b->len += n;
+}
+
+static void put_u8(buf_t *b, uint8_t v) { put(b, &v, 1); }
+static void put_u16(buf_t *b, uint16_t v) { uint8_t x[2] = {(uint8_t)v, (uint8_t)(v >> 8)}; put(b, x, 2); }
+static void put_u32(buf_t *b, uint32_t v)
+{
+    uint8_t x[4];
+    for (int i = 0; i < 4; i++) x[i] = (uint8_t)(v >> (8 * i));
+    put(b, x, 4);
+}
+static void put_u64(buf_t *b, uint64_t v)
+{
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
+    put(b, x, 8);
+}
+static void put_f64(buf_t *b, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    put_u64(b, u);
+}
+static void put_var(buf_t *b, uint64_t v)
+{
+    need(b, 10);
+    while (v >= 0x80) b->p[b->len++] = (uint8_t)(v | 0x80), v >>= 7;
+    b->p[b->len++] = (uint8_t)v;
+}
+static void put_zig(buf_t *b, int64_t v) { put_var(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
+
+/* A bounded reader: every get fails once past the end, and the caller checks `bad` once. */
+typedef struct {
+    const uint8_t *p, *end;
+    bool bad;
+} cur_t;
+
+static bool take(cur_t *c, size_t n)
+{
+    if (c->bad || (size_t)(c->end - c->p) < n) {
+        c->bad = true;
+        return false;
+    }
+    return true;
+}
+static uint8_t get_u8(cur_t *c) { return take(c, 1) ? *c->p++ : 0; }
+static uint16_t get_u16(cur_t *c)
+{
+    if (!take(c, 2)) return 0;
+    uint16_t v = (uint16_t)(c->p[0] | c->p[1] << 8);
+    c->p += 2;
+    return v;
+}
+static uint32_t get_u32(cur_t *c)
+{
+    if (!take(c, 4)) return 0;
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v |= (uint32_t)c->p[i] << (8 * i);
+    c->p += 4;
+    return v;
+}
+static uint64_t get_u64(cur_t *c)
+{
+    if (!take(c, 8)) return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)c->p[i] << (8 * i);
+    c->p += 8;
+    return v;
+}
+static double get_f64(cur_t *c)
+{
+    uint64_t u = get_u64(c);
+    double v;
+    memcpy(&v, &u, 8);
+    return v;
+}
+static uint64_t get_var(cur_t *c)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        uint8_t b = get_u8(c);
+        if (c->bad) return 0;
+        v |= (uint64_t)(b & 0x7F) << shift;
+        if (!(b & 0x80)) return v;
+    }
+    c->bad = true;
+    return 0;
+}
+static int64_t get_zig(cur_t *c)
+{
+    uint64_t u = get_var(c);
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+/* --- writer -------------------------------------------------------------------------------- */
+
+typedef struct {
+    char *code;
+    uint32_t index; /* in the chunk's dictionary, or UINT32_MAX when not in this chunk yet */
+} wsym_t;
+
+struct st_rec_writer {
+    int fd;
+    buf_t raw, out;
+    st_time_t first, last, prev;
+    uint32_t count;
+    /* the chunk's dictionary: codes in order of first use, and a small open-addressing map */
+    char **codes;
+    uint32_t ncodes, capcodes;
+    wsym_t *map;
+    uint32_t mapcap;
+    st_rec_chunk_t *index;
+    size_t nindex, capindex;
+    uint64_t offset, items;
+    ZSTD_CCtx *zc;
+    int err;
+};
+
+static uint32_t hash_code(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static int write_all(st_rec_writer_t *w, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t k = write(w->fd, b, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return w->err = -errno;
+        b += k, n -= (size_t)k;
+        w->offset += (uint64_t)k;
+    }
+    return 0;
+}
+
+st_rec_writer_t *st_rec_create(const char *path, st_time_t start)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return NULL;
+    st_rec_writer_t *w = st_xcalloc(1, sizeof(*w));
+    w->fd = fd;
+    w->mapcap = 1024;
+    w->map = st_xcalloc(w->mapcap, sizeof(*w->map));
+    w->zc = ZSTD_createCCtx();
+    buf_t h = {0};
+    put(&h, FILE_MAGIC, 8);
+    put_u16(&h, ST_REC_VERSION);
+    put_u16(&h, FILE_HEADER);
+    put_u32(&h, 0);
+    put_u64(&h, (uint64_t)start);
+    put_u64(&h, 0);
+    int rc = write_all(w, h.p, h.len);
+    free(h.p);
+    if (rc) {
+        int e = -rc;
+        st_rec_close(w);
+        unlink(path);
+        errno = e;
+        return NULL;
+    }
+    return w;
+}
+
+/* The code's index in this chunk's dictionary, adding it on first use. */
+static uint32_t code_index(st_rec_writer_t *w, const char *code)
+{
+    if (w->ncodes * 2 >= w->mapcap) { /* grow and rehash */
+        wsym_t *old = w->map;
+        uint32_t oldcap = w->mapcap;
+        w->mapcap *= 2;
+        w->map = st_xcalloc(w->mapcap, sizeof(*w->map));
+        for (uint32_t i = 0; i < oldcap; i++) {
+            if (!old[i].code) continue;
+            uint32_t j = hash_code(old[i].code) & (w->mapcap - 1);
+            while (w->map[j].code) j = (j + 1) & (w->mapcap - 1);
+            w->map[j] = old[i];
+        }
+        free(old);
+    }
+    uint32_t j = hash_code(code) & (w->mapcap - 1);
+    while (w->map[j].code && strcmp(w->map[j].code, code) != 0) j = (j + 1) & (w->mapcap - 1);
+    if (!w->map[j].code) w->map[j] = (wsym_t){st_xstrdup(code), UINT32_MAX};
+    if (w->map[j].index == UINT32_MAX) {
+        if (w->ncodes == w->capcodes) {
+            w->capcodes = w->capcodes ? w->capcodes * 2 : 64;
+            w->codes = st_xrealloc(w->codes, w->capcodes * sizeof(char *));
+        }
+        w->map[j].index = w->ncodes;
+        w->codes[w->ncodes++] = w->map[j].code;
+    }
+    return w->map[j].index;
+}
+
+int st_rec_flush(st_rec_writer_t *w)
+{
+    if (!w->count) return w->err;
+    size_t bound = ZSTD_compressBound(w->raw.len);
+    buf_t comp = {0};
+    need(&comp, bound);
+    size_t clen = ZSTD_compressCCtx(w->zc, comp.p, bound, w->raw.p, w->raw.len, 3);
+    if (ZSTD_isError(clen)) {
+        free(comp.p);
+        return w->err = -EIO;
+    }
+    buf_t *h = &w->out;
+    h->len = 0;
+    put_u32(h, CHUNK_MAGIC);
+    put_u32(h, 0); /* header length, below */
+    put_u32(h, (uint32_t)clen);
+    put_u32(h, (uint32_t)w->raw.len);
+    put_u32(h, w->count);
+    put_u32(h, crc32_of(comp.p, clen));
+    put_u64(h, (uint64_t)w->first);
+    put_u64(h, (uint64_t)w->last);
+    put_u16(h, (uint16_t)w->ncodes);
+    for (uint32_t i = 0; i < w->ncodes; i++) {
+        size_t n = strlen(w->codes[i]);
+        put_u8(h, (uint8_t)n);
+        put(h, w->codes[i], n);
+    }
+    uint32_t hl = (uint32_t)h->len + 4;
+    for (int i = 0; i < 4; i++) h->p[4 + i] = (uint8_t)(hl >> (8 * i));
+    put_u32(h, crc32_of(h->p, h->len));
+    if (w->nindex == w->capindex) {
+        w->capindex = w->capindex ? w->capindex * 2 : 256;
+        w->index = st_xrealloc(w->index, w->capindex * sizeof(*w->index));
+    }
+    w->index[w->nindex++] = (st_rec_chunk_t){w->offset, w->first, w->last, w->count, w->ncodes};
+    int rc = write_all(w, h->p, h->len);
+    if (!rc) rc = write_all(w, comp.p, clen);
+    free(comp.p);
+    /* the next chunk starts afresh: empty dictionary, no items */
+    for (uint32_t i = 0; i < w->mapcap; i++) w->map[i].index = UINT32_MAX;
+    w->ncodes = 0;
+    w->count = 0;
+    w->raw.len = 0;
+    return rc;
+}
+
+/* Starts an item at time t (closing the chunk first when it is full). */
+static int begin(st_rec_writer_t *w, uint8_t type, st_time_t t)
+{
+    if (w->err) return w->err;
+    if (w->count && (t - w->first >= ST_REC_CHUNK_SPAN || w->raw.len >= ST_REC_CHUNK_BYTES || w->ncodes >= MAX_SYMS - 1)) {
+        int rc = st_rec_flush(w);
+        if (rc) return rc;
+    }
+    if (!w->count) w->first = w->prev = t;
+    put_u8(&w->raw, type);
+    put_zig(&w->raw, t - w->prev);
+    w->prev = t;
+    if (!w->count || t > w->last) w->last = t;
+    w->count++;
+    w->items++;
+    return 0;
+}
+
+static bool code_ok(const char *code)
+{
+    return code && strlen(code) < 256;
+}
+
+int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_t conn)
+{
+    if (!code_ok(code) || !*code || t->kind < ST_TICK_TRADE || t->kind > ST_TICK_SNAPSHOT) return -EINVAL;
+    int rc = begin(w, ST_REC_TICK, t->recv_time); /* may start a new chunk: a new dictionary */
+    if (rc) return rc;
+    uint32_t idx = code_index(w, code);
+    buf_t *b = &w->raw;
+    put_u8(b, t->kind);
+    put_u8(b, t->flags);
+    put_u8(b, (uint8_t)t->feed);
+    put_u8(b, conn);
+    put_var(b, idx);
+    put_zig(b, t->venue_time - t->recv_time);
+    if (t->kind == ST_TICK_ORDERBOOK) {
+        const st_book_t *k = &t->u.book;
+        for (int i = 0; i < ST_BOOK_DEPTH; i++) put_f64(b, k->ask[i]), put_f64(b, k->bid[i]);
+        for (int i = 0; i < ST_BOOK_DEPTH; i++) put_f64(b, k->ask_qty[i]), put_f64(b, k->bid_qty[i]);
+        put_f64(b, k->total_ask_qty), put_f64(b, k->total_bid_qty);
+    } else {
+        const st_trade_t *q = &t->u.trade;
+        double v[10] = {q->price, q->volume, q->open, q->high, q->low, q->prev_close,
+                        q->cum_volume, q->cum_value, q->best_bid, q->best_ask};
+        for (int i = 0; i < 10; i++) put_f64(b, v[i]);
+        put_u8(b, q->side);
+    }
+    return 0;
+}
+
+int st_rec_event(st_rec_writer_t *w, st_time_t when, st_rec_event_t ev, const char *code, const char *text,
+                 size_t len)
+{
+    if ((code && !code_ok(code)) || len > ST_REC_MAX_TEXT) return -EINVAL;
+    int rc = begin(w, ST_REC_EVENT, when);
+    if (rc) return rc;
+    uint32_t idx = code && *code ? code_index(w, code) + 1 : 0;
+    put_u8(&w->raw, (uint8_t)ev);
+    put_var(&w->raw, idx);
+    put_var(&w->raw, len);
+    put(&w->raw, text, len);
+    return 0;
+}
+
+int st_rec_close(st_rec_writer_t *w)
+{
+    int rc = st_rec_flush(w);
+    if (!rc) {
+        buf_t b = {0};
+        uint64_t at = w->offset;
+        put_u32(&b, INDEX_MAGIC);
+        put_u32(&b, (uint32_t)w->nindex);
+        for (size_t i = 0; i < w->nindex; i++) {
+            put_u64(&b, w->index[i].offset);
+            put_u64(&b, (uint64_t)w->index[i].first);
+            put_u64(&b, (uint64_t)w->index[i].last);
+            put_u32(&b, w->index[i].count);
+            put_u32(&b, w->index[i].nsyms);
+        }
+        put_u64(&b, at);
+        put(&b, END_MAGIC, 8);
+        rc = write_all(w, b.p, b.len);
+        free(b.p);
+    }
+    if (close(w->fd) && !rc) rc = -errno;
+    for (uint32_t i = 0; i < w->mapcap; i++) free(w->map[i].code);
+    free(w->map);
+    free(w->codes);
+    free(w->index);
+    free(w->raw.p);
+    free(w->out.p);
+    ZSTD_freeCCtx(w->zc);
+    free(w);
+    return rc;
+}
+
+uint64_t st_rec_written(const st_rec_writer_t *w, uint64_t *items)
+{
+    if (items) *items = w->items;
+    return w->offset;
+}
+
+/* --- reader -------------------------------------------------------------------------------- */
+
+struct st_rec_reader {
+    const uint8_t *base;
+    size_t len;
+    bool mapped, indexed;
+    st_time_t start;
+    st_rec_chunk_t *chunks;
+    size_t nchunks;
+    /* the chunk being read */
+    size_t next_chunk;
+    uint8_t *raw;
+    size_t rawcap;
+    cur_t cur;
+    uint32_t left;
+    st_time_t prev;
+    char *codebuf;     /* the chunk's codes, NUL-terminated one after the other */
+    size_t codecap;
+    uint32_t *codeoff; /* by index: offset in codebuf */
+    uint32_t ncodes;
+    uint64_t corrupt;
+    st_rec_corrupt_cb on_corrupt;
+    void *ctx;
+    ZSTD_DCtx *zd;
+};
+
+static void report(st_rec_reader_t *r, uint64_t offset, const char *why)
+{
+    r->corrupt++;
+    if (r->on_corrupt) r->on_corrupt(r->ctx, offset, why);
+}
+
+/* Checks the chunk header at off: its size in `total`, false when it is not a whole, sound
+ * chunk header (the payload is checked when read). */
+static bool chunk_at(const st_rec_reader_t *r, uint64_t off, st_rec_chunk_t *out, uint64_t *total)
+{
+    if (off > r->len || r->len - off < CHUNK_FIXED + 4) return false;
+    cur_t c = {r->base + off, r->base + r->len, false};
+    if (get_u32(&c) != CHUNK_MAGIC) return false;
+    uint32_t hl = get_u32(&c), clen = get_u32(&c);
+    get_u32(&c); /* raw length */
+    uint32_t count = get_u32(&c);
+    get_u32(&c); /* payload crc */
+    st_time_t first = (st_time_t)get_u64(&c), last = (st_time_t)get_u64(&c);
+    uint16_t nsyms = get_u16(&c);
+    if (c.bad || hl < CHUNK_FIXED + 4 || hl > r->len - off || (uint64_t)clen > r->len - off - hl) return false;
+    const uint8_t *h = r->base + off;
+    uint32_t want = (uint32_t)(h[hl - 4] | h[hl - 3] << 8 | h[hl - 2] << 16 | (uint32_t)h[hl - 1] << 24);
+    if (crc32_of(h, hl - 4) != want) return false;
+    *out = (st_rec_chunk_t){off, first, last, count, nsyms};
+    *total = (uint64_t)hl + clen;
+    return true;
+}
+
+static void add_chunk(st_rec_reader_t *r, const st_rec_chunk_t *ch, size_t *cap)
+{
+    if (r->nchunks == *cap) {
+        *cap = *cap ? *cap * 2 : 256;
+        r->chunks = st_xrealloc(r->chunks, *cap * sizeof(*r->chunks));
+    }
+    r->chunks[r->nchunks++] = *ch;
+}
+
+/* The index, if a clean close wrote one and it agrees with the chunks it names. */
+static bool load_index(st_rec_reader_t *r)
+{
+    if (r->len < FILE_HEADER + 16 || memcmp(r->base + r->len - 8, END_MAGIC, 8) != 0) return false;
+    cur_t t = {r->base + r->len - 16, r->base + r->len, false};
+    uint64_t at = get_u64(&t);
+    if (at < FILE_HEADER || at > r->len - 16 - 8) return false;
+    cur_t c = {r->base + at, r->base + r->len - 16, false};
+    if (get_u32(&c) != INDEX_MAGIC) return false;
+    uint32_t n = get_u32(&c);
+    if (c.bad || (uint64_t)n * INDEX_ENTRY != (uint64_t)(c.end - c.p)) return false;
+    size_t cap = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        st_rec_chunk_t e;
+        e.offset = get_u64(&c);
+        e.first = (st_time_t)get_u64(&c);
+        e.last = (st_time_t)get_u64(&c);
+        e.count = get_u32(&c);
+        e.nsyms = get_u32(&c);
+        st_rec_chunk_t seen;
+        uint64_t total;
+        if (!chunk_at(r, e.offset, &seen, &total) || seen.count != e.count) { /* no trust: rescan */
+            free(r->chunks);
+            r->chunks = NULL;
+            r->nchunks = 0;
+            return false;
+        }
+        add_chunk(r, &e, &cap);
+    }
+    return true;
+}
+
+/* No index: walk the chunks from the header; a bad one is reported and the walk resyncs on the
+ * next chunk magic. */
+static void scan(st_rec_reader_t *r)
+{
+    size_t cap = 0;
+    uint64_t off = FILE_HEADER;
+    while (off + CHUNK_FIXED + 4 <= r->len) {
+        st_rec_chunk_t ch;
+        uint64_t total;
+        if (chunk_at(r, off, &ch, &total)) {
+            add_chunk(r, &ch, &cap);
+            off += total;
+            continue;
+        }
+        if (memcmp(r->base + off, "SRIX", 4) == 0) break; /* the index of a clean close */
+        report(r, off, "not a whole chunk: truncated or corrupt; looking for the next one");
+        const uint8_t *p = r->base + off + 1, *end = r->base + r->len;
+        const uint8_t *m = NULL;
+        for (; p + 4 <= end && !m; p++)
+            if (p[0] == 'S' && p[1] == 'R' && p[2] == 'C' && p[3] == 'K') m = p;
+        if (!m) break;
+        off = (uint64_t)(m - r->base);
+    }
+}
+
+st_rec_reader_t *st_rec_open_mem(const void *buf, size_t len, char *err, size_t errlen)
+{
+    const uint8_t *b = buf;
+    if (len < FILE_HEADER || memcmp(b, FILE_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "not a strata recording (no STRATARC header)");
+        return NULL;
+    }
+    cur_t c = {b + 8, b + len, false};
+    uint16_t version = get_u16(&c), hl = get_u16(&c);
+    get_u32(&c);
+    st_time_t start = (st_time_t)get_u64(&c);
+    if (version != ST_REC_VERSION || hl != FILE_HEADER) {
+        snprintf(err, errlen, "recording format version %u, this strata reads version %d", version, ST_REC_VERSION);
+        return NULL;
+    }
+    st_rec_reader_t *r = st_xcalloc(1, sizeof(*r));
+    r->base = b;
+    r->len = len;
+    r->start = start;
+    r->codeoff = st_xcalloc(MAX_SYMS, sizeof(*r->codeoff));
+    r->zd = ZSTD_createDCtx();
+    r->indexed = load_index(r);
+    return r;
+}
+
+st_rec_reader_t *st_rec_open(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || sb.st_size == 0) {
+        snprintf(err, errlen, "%s: %s", path, sb.st_size == 0 ? "empty" : "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char why[256];
+    st_rec_reader_t *r = st_rec_open_mem(p, (size_t)sb.st_size, why, sizeof(why));
+    if (!r) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        munmap(p, (size_t)sb.st_size);
+        return NULL;
+    }
+    r->mapped = true;
+    return r;
+}
+
+void st_rec_set_corrupt_cb(st_rec_reader_t *r, st_rec_corrupt_cb cb, void *ctx)
+{
+    r->on_corrupt = cb;
+    r->ctx = ctx;
+}
+
+static void chunks_ready(st_rec_reader_t *r)
+{
+    if (!r->indexed && !r->chunks) {
+        scan(r);
+        if (!r->chunks) r->chunks = st_xcalloc(1, sizeof(*r->chunks));
+    }
+}
+
+void st_rec_free(st_rec_reader_t *r)
+{
+    if (!r) return;
+    if (r->mapped) munmap((void *)r->base, r->len);
+    free(r->chunks);
+    free(r->raw);
+    free(r->codebuf);
+    free(r->codeoff);
+    ZSTD_freeDCtx(r->zd);
+    free(r);
+}
+
+st_time_t st_rec_start(const st_rec_reader_t *r)
+{
+    return r->start;
+}
+
+const st_rec_chunk_t *st_rec_chunks(const st_rec_reader_t *r, size_t *n)
+{
+    chunks_ready((st_rec_reader_t *)r);
+    *n = r->nchunks;
+    return r->chunks;
+}
+
+bool st_rec_indexed(const st_rec_reader_t *r)
+{
+    return r->indexed;
+}
+
+uint64_t st_rec_corrupt(const st_rec_reader_t *r)
+{
+    return r->corrupt;
+}
+
+/* The dictionary of the chunk at off into r->codes; false when malformed. */
+static bool load_codes(st_rec_reader_t *r, uint64_t off)
+{
+    cur_t c = {r->base + off + CHUNK_FIXED - 2, r->base + r->len, false};
+    uint16_t n = get_u16(&c);
+    size_t used = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t len = get_u8(&c);
+        if (!take(&c, len)) return false;
+        if (used + len + 1 > r->codecap) {
+            r->codecap = (used + len + 1) * 2 + 4096;
+            r->codebuf = st_xrealloc(r->codebuf, r->codecap);
+        }
+        memcpy(r->codebuf + used, c.p, len);
+        r->codebuf[used + len] = 0;
+        r->codeoff[i] = (uint32_t)used;
+        used += len + 1u;
+        c.p += len;
+    }
+    r->ncodes = n;
+    return !c.bad;
+}
+
+const char *st_rec_chunk_code(const st_rec_reader_t *r, size_t i, size_t k)
+{
+    st_rec_chunk_t *ch = &r->chunks[i];
+    cur_t c = {r->base + ch->offset + CHUNK_FIXED, r->base + r->len, false};
+    static char code[256];
+    for (size_t j = 0; j <= k && j < ch->nsyms; j++) {
+        uint8_t len = get_u8(&c);
+        if (!take(&c, len)) return "";
+        if (j == k) {
+            memcpy(code, c.p, len);
+            code[len] = 0;
+            return code;
+        }
+        c.p += len;
+    }
+    return "";
+}
+
+/* Opens the next chunk that decodes; false at the end. */
+static bool open_chunk(st_rec_reader_t *r)
+{
+    chunks_ready(r);
+    while (r->next_chunk < r->nchunks) {
+        const st_rec_chunk_t *ch = &r->chunks[r->next_chunk++];
+        cur_t c = {r->base + ch->offset + 4, r->base + r->len, false};
+        uint32_t hl = get_u32(&c), clen = get_u32(&c), rawlen = get_u32(&c);
+        get_u32(&c);
+        uint32_t crc = get_u32(&c);
+        const uint8_t *payload = r->base + ch->offset + hl;
+        if (crc32_of(payload, clen) != crc) {
+            report(r, ch->offset, "payload checksum mismatch: chunk skipped");
+            continue;
+        }
+        if (rawlen > 64u << 20 || !load_codes(r, ch->offset)) {
+            report(r, ch->offset, "malformed chunk header: chunk skipped");
+            continue;
+        }
+        if (rawlen > r->rawcap) {
+            r->rawcap = rawlen;
+            r->raw = st_xrealloc(r->raw, rawlen);
+        }
+        size_t got = ZSTD_decompressDCtx(r->zd, r->raw, rawlen, payload, clen);
+        if (ZSTD_isError(got) || got != rawlen) {
+            report(r, ch->offset, "payload does not decompress: chunk skipped");
+            continue;
+        }
+        r->cur = (cur_t){r->raw, r->raw + rawlen, false};
+        r->left = ch->count;
+        r->prev = ch->first;
+        return true;
+    }
+    return false;
+}
+
+int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
+{
+    for (;;) {
+        if (!r->left && !open_chunk(r)) return 0;
+        cur_t *c = &r->cur;
+        memset(out, 0, sizeof(*out));
+        out->type = get_u8(c);
+        out->time = r->prev + get_zig(c);
+        out->code = "";
+        out->conn = 0xFF;
+        if (out->type == ST_REC_TICK) {
+            st_tick_t *t = &out->tick;
+            t->kind = get_u8(c);
+            t->flags = get_u8(c);
+            t->feed = get_u8(c);
+            out->conn = get_u8(c);
+            uint64_t idx = get_var(c);
+            t->sym = ST_SYM_NONE;
+            t->recv_time = out->time;
+            t->venue_time = out->time + get_zig(c);
+            if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx];
+            else c->bad = true;
+            if (t->kind == ST_TICK_ORDERBOOK) {
+                st_book_t *k = &t->u.book;
+                for (int i = 0; i < ST_BOOK_DEPTH; i++) k->ask[i] = get_f64(c), k->bid[i] = get_f64(c);
+                for (int i = 0; i < ST_BOOK_DEPTH; i++) k->ask_qty[i] = get_f64(c), k->bid_qty[i] = get_f64(c);
+                k->total_ask_qty = get_f64(c), k->total_bid_qty = get_f64(c);
+            } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) {
+                st_trade_t *q = &t->u.trade;
+                double *v[10] = {&q->price, &q->volume, &q->open, &q->high, &q->low, &q->prev_close,
+                                 &q->cum_volume, &q->cum_value, &q->best_bid, &q->best_ask};
+                for (int i = 0; i < 10; i++) *v[i] = get_f64(c);
+                q->side = get_u8(c);
+            } else {
+                c->bad = true;
+            }
+        } else if (out->type == ST_REC_EVENT) {
+            out->event = get_u8(c);
+            uint64_t idx = get_var(c), len = get_var(c);
+            if (idx > r->ncodes || len > ST_REC_MAX_TEXT || !take(c, len)) c->bad = true;
+            else if (idx) out->code = r->codebuf + r->codeoff[idx - 1];
+            out->text = (const char *)c->p;
+            out->text_len = c->bad ? 0 : len;
+            if (!c->bad) c->p += len;
+        } else {
+            c->bad = true;
+        }
+        if (c->bad) { /* the rest of the chunk cannot be trusted */
+            report(r, r->chunks[r->next_chunk - 1].offset, "malformed item: rest of the chunk skipped");
+            r->left = 0;
+            continue;
+        }
+        r->prev = out->time;
+        r->left--;
+        return 1;
+    }
+}
+
+void st_rec_seek(st_rec_reader_t *r, st_time_t t)
+{
+    chunks_ready(r);
+    size_t i = 0;
+    while (i < r->nchunks && r->chunks[i].last < t) i++;
+    r->next_chunk = i;
+    r->left = 0;
+}

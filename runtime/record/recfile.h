@@ -1,0 +1,102 @@
+/* The recording file: normalized ticks and the run's own events, in time order, in chunks of
+ * at most a second of record time (or 1 MiB), each compressed with zstd. Pure of the runtime:
+ * the writer appends to a file descriptor, the reader works on bytes in memory (a file is
+ * mapped), so tests and the fuzzer drive it directly. docs/backtest.md describes the format.
+ *
+ * Crash safety: a chunk is written whole when it closes, so a killed writer loses at most the
+ * chunk being filled; the index written at a clean close is only a shortcut — without it the
+ * reader finds the chunks by scanning their headers. Every chunk is self-contained (its own
+ * symbol dictionary, codes not strata's ids; times relative to its first record), checked by
+ * CRC-32 (header and payload) and by the decoder: a corrupt chunk is reported with its offset
+ * and skipped, never trusted. */
+#ifndef ST_RECORD_RECFILE_H
+#define ST_RECORD_RECFILE_H
+
+#include "core/common.h"
+#include "market/tick.h"
+
+#define ST_REC_VERSION 1
+#define ST_REC_CHUNK_SPAN ST_SEC        /* a chunk closes at this much record time */
+#define ST_REC_CHUNK_BYTES (1u << 20)   /* … or this much raw data */
+#define ST_REC_MAX_TEXT 4096            /* an event's text */
+
+typedef enum { ST_REC_TICK = 1, ST_REC_EVENT = 2 } st_rec_type_t;
+
+/* The run's own events (what else happened, besides ticks). */
+typedef enum {
+    ST_REV_PLAN = 1,  /* a tier move: "from to conn why" */
+    ST_REV_SUBSCRIBE, /* a subscription message sent, or its answer */
+    ST_REV_EMERGENCY,
+    ST_REV_SIGNAL,    /* the signal record (JSON) */
+    ST_REV_RELOAD,
+    ST_REV_SLOT,      /* a time slot began */
+    ST_REV_NOTE,      /* anything else (import, header notes) */
+} st_rec_event_t;
+extern const char *const st_rec_event_names[]; /* by st_rec_event_t, [0] = "" */
+
+typedef struct {
+    uint8_t type;      /* st_rec_type_t */
+    st_time_t time;    /* ticks: when delivered (recv_time); events: when they happened */
+    const char *code;  /* the symbol's code, "" for none; valid until the next call */
+    /* ticks */
+    st_tick_t tick;    /* tick.sym is ST_SYM_NONE: the reader knows codes, not ids */
+    uint8_t conn;      /* the connection it came on (0xFF none) */
+    /* events */
+    uint8_t event;     /* st_rec_event_t */
+    const char *text;  /* not NUL-terminated */
+    size_t text_len;
+} st_rec_item_t;
+
+/* --- writing ------------------------------------------------------------------------------- */
+
+typedef struct st_rec_writer st_rec_writer_t;
+
+/* Creates path (O_EXCL: never overwrites) and writes the file header; NULL with errno set. */
+st_rec_writer_t *st_rec_create(const char *path, st_time_t start);
+/* Appends a tick as delivered (its recv_time orders it), with its symbol's code. */
+int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_t conn);
+/* Appends an event at `when` (code "" or NULL when it concerns no symbol). */
+int st_rec_event(st_rec_writer_t *w, st_time_t when, st_rec_event_t ev, const char *code, const char *text,
+                 size_t len);
+/* Writes the chunk being filled, if any (it also closes by itself, by time and size). */
+int st_rec_flush(st_rec_writer_t *w);
+/* Flushes, writes the index and the trailer, closes. Returns 0 or -errno (w is freed anyway). */
+int st_rec_close(st_rec_writer_t *w);
+/* Bytes written so far, and items. */
+uint64_t st_rec_written(const st_rec_writer_t *w, uint64_t *items);
+
+/* --- reading ------------------------------------------------------------------------------- */
+
+typedef struct {
+    uint64_t offset;       /* of the chunk header in the file */
+    st_time_t first, last; /* record times */
+    uint32_t count;        /* items */
+    uint32_t nsyms;        /* codes in its dictionary */
+} st_rec_chunk_t;
+
+typedef struct st_rec_reader st_rec_reader_t;
+
+/* A corrupt or truncated chunk: where, and why. The reader goes on after it. */
+typedef void (*st_rec_corrupt_cb)(void *ctx, uint64_t offset, const char *why);
+
+/* Maps path; NULL with a reason in err (not a recording, unreadable, another version). */
+st_rec_reader_t *st_rec_open(const char *path, char *err, size_t errlen);
+/* Reads from bytes the caller keeps alive (tests, the fuzzer). */
+st_rec_reader_t *st_rec_open_mem(const void *buf, size_t len, char *err, size_t errlen);
+void st_rec_set_corrupt_cb(st_rec_reader_t *r, st_rec_corrupt_cb cb, void *ctx);
+void st_rec_free(st_rec_reader_t *r);
+st_time_t st_rec_start(const st_rec_reader_t *r);
+/* The chunks found (from the index, or by scanning when there is none), in file order. */
+const st_rec_chunk_t *st_rec_chunks(const st_rec_reader_t *r, size_t *n);
+/* Whether a clean close wrote the index (false: the writer was killed, or the tail is cut). */
+bool st_rec_indexed(const st_rec_reader_t *r);
+/* The codes of chunk i (its dictionary, without decompressing it). */
+const char *st_rec_chunk_code(const st_rec_reader_t *r, size_t i, size_t k);
+/* The next item: 1, or 0 at the end. Corrupt chunks are reported and skipped. */
+int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out);
+/* Goes to the first chunk that may hold items at or after t (items before t in it are read). */
+void st_rec_seek(st_rec_reader_t *r, st_time_t t);
+/* Chunks skipped as corrupt so far. */
+uint64_t st_rec_corrupt(const st_rec_reader_t *r);
+
+#endif

@@ -1,0 +1,258 @@
+/* The recording file (record/recfile.h): what is written is read back exactly, chunk by chunk
+ * (a second of record time each), with and without the index; a killed writer's file reads up
+ * to its last whole chunk; a corrupt chunk is reported with its offset and skipped; seeking by
+ * time; files that are not recordings are refused with the reason. */
+#include "../test.h"
+
+#include "record/recfile.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/strata-recfile-XXXXXX";
+static char path[512];
+
+static int setup(void **state)
+{
+    assert_non_null(mkdtemp(dir));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    rmdir(dir);
+    return 0;
+}
+
+static const st_time_t T0 = (st_time_t)1795392000 * ST_SEC; /* 2026-11-23 09:00 KST */
+
+/* Item i of the test stream: ticks of 50 symbols every 7 ms (books, trades, snapshots), and an
+ * event every 100 items; everything derived from i so the reader's view can be checked. */
+static void make(int i, st_tick_t *t, char *code, bool *event)
+{
+    memset(t, 0, sizeof(*t));
+    *event = i % 100 == 99;
+    snprintf(code, 16, "%06d", (i * 7) % 50);
+    t->kind = i % 3 == 0 ? ST_TICK_ORDERBOOK : i % 3 == 1 ? ST_TICK_TRADE : ST_TICK_SNAPSHOT;
+    t->flags = (uint8_t)(i % 4);
+    t->feed = (uint16_t)(i % 2);
+    t->sym = ST_SYM_NONE;
+    t->recv_time = T0 + (st_time_t)i * 7 * ST_MSEC;
+    t->venue_time = t->recv_time - (i % 5) * ST_MSEC;
+    if (t->kind == ST_TICK_ORDERBOOK) {
+        for (int k = 0; k < ST_BOOK_DEPTH; k++) {
+            t->u.book.ask[k] = 1000 + i + k, t->u.book.bid[k] = 999 + i - k;
+            t->u.book.ask_qty[k] = 0.5 * k + i, t->u.book.bid_qty[k] = 0.25 * k + i;
+        }
+        t->u.book.total_ask_qty = i * 3.5, t->u.book.total_bid_qty = i * 1.5;
+    } else {
+        st_trade_t *q = &t->u.trade;
+        q->price = 70000 + i, q->volume = i % 17, q->open = 69000, q->high = 71000.5, q->low = 68000.25;
+        q->prev_close = 69500, q->cum_volume = 1e6 + i, q->cum_value = 7e10 + i * 0.125;
+        q->best_bid = q->price - 100, q->best_ask = q->price + 100, q->side = (uint8_t)(i % 2);
+    }
+}
+
+static void write_items(st_rec_writer_t *w, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        st_tick_t t;
+        char code[16], text[64];
+        bool ev;
+        make(i, &t, code, &ev);
+        if (ev) {
+            int n = snprintf(text, sizeof(text), "{\"i\":%d}", i);
+            assert_int_equal(st_rec_event(w, t.recv_time, ST_REV_SIGNAL, i % 200 == 199 ? "" : code, text, (size_t)n), 0);
+        } else {
+            assert_int_equal(st_rec_tick(w, &t, code, (uint8_t)(i % 3)), 0);
+        }
+    }
+}
+
+/* Reads every item left and checks each against make(i), i from its time (items come every
+ * 7 ms, in order); returns how many. */
+static int read_check(st_rec_reader_t *r)
+{
+    st_rec_item_t it;
+    int count = 0, prev = -1;
+    while (st_rec_next(r, &it) == 1) {
+        int i = (int)((it.time - T0) / (7 * ST_MSEC));
+        assert_true(i > prev);
+        prev = i;
+        st_tick_t t;
+        char code[16], text[64];
+        bool ev;
+        make(i, &t, code, &ev);
+        assert_int_equal(it.time, t.recv_time);
+        if (ev) {
+            assert_int_equal(it.type, ST_REC_EVENT);
+            assert_int_equal(it.event, ST_REV_SIGNAL);
+            assert_string_equal(it.code, i % 200 == 199 ? "" : code);
+            int n = snprintf(text, sizeof(text), "{\"i\":%d}", i);
+            assert_int_equal(it.text_len, (size_t)n);
+            assert_memory_equal(it.text, text, (size_t)n);
+        } else {
+            assert_int_equal(it.type, ST_REC_TICK);
+            assert_string_equal(it.code, code);
+            assert_int_equal(it.conn, i % 3);
+            assert_int_equal(it.tick.sym, ST_SYM_NONE);
+            t.sym = ST_SYM_NONE;
+            assert_memory_equal(&it.tick, &t, sizeof(t)); /* every field, bit for bit */
+        }
+        count++;
+    }
+    return count;
+}
+
+static st_rec_reader_t *open_ok(void)
+{
+    char err[256] = "";
+    st_rec_reader_t *r = st_rec_open(path, err, sizeof(err));
+    if (!r) fail_msg("%s", err);
+    return r;
+}
+
+static void test_round_trip(void **state)
+{
+    snprintf(path, sizeof(path), "%s/day.strata", dir);
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    assert_non_null(w);
+    assert_null(st_rec_create(path, T0)); /* never overwrites */
+    assert_int_equal(errno, EEXIST);
+    write_items(w, 0, 2000); /* 14 s of record time */
+    uint64_t items;
+    uint64_t bytes = st_rec_written(w, &items);
+    assert_int_equal(items, 2000);
+    assert_int_equal(st_rec_close(w), 0);
+    st_rec_reader_t *r = open_ok();
+    assert_true(st_rec_indexed(r));
+    assert_int_equal(st_rec_start(r), T0);
+    size_t n;
+    const st_rec_chunk_t *ch = st_rec_chunks(r, &n);
+    assert_int_equal(n, 14); /* a chunk per second of record time */
+    uint32_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(ch[i].last - ch[i].first < ST_SEC);
+        if (i) assert_true(ch[i].first >= ch[i - 1].first + ST_SEC);
+        total += ch[i].count;
+    }
+    assert_int_equal(total, 2000);
+    assert_int_equal(ch[0].nsyms, 50);
+    assert_string_equal(st_rec_chunk_code(r, 0, 1), "000007"); /* the dictionary, in order of use */
+    assert_int_equal(read_check(r), 2000);
+    assert_int_equal(st_rec_corrupt(r), 0);
+    printf("# %d items in %llu bytes: %.1f bytes an item\n", 2000, (unsigned long long)bytes, (double)bytes / 2000);
+    /* seeking: to the chunk holding 5.1 s, read from its first item (5.005 s) … */
+    st_rec_seek(r, T0 + 5100 * ST_MSEC);
+    st_rec_item_t it;
+    assert_int_equal(st_rec_next(r, &it), 1);
+    assert_int_equal(it.time, T0 + 5005 * ST_MSEC);
+    /* … and to a time between two chunks (4.998 s and 5.005 s): the next chunk */
+    st_rec_seek(r, T0 + 5003 * ST_MSEC);
+    assert_int_equal(st_rec_next(r, &it), 1);
+    assert_int_equal(it.time, T0 + 5005 * ST_MSEC);
+    st_rec_seek(r, T0 + 60 * ST_SEC);
+    assert_int_equal(st_rec_next(r, &it), 0);
+    st_rec_free(r);
+    unlink(path);
+}
+
+static uint64_t count_corrupt;
+static uint64_t last_offset;
+static void on_corrupt(void *ctx, uint64_t offset, const char *why)
+{
+    count_corrupt++;
+    last_offset = offset;
+    printf("# corrupt at %llu: %s\n", (unsigned long long)offset, why);
+}
+
+/* A writer killed after five whole chunks and part of the sixth: no index, the five read back
+ * exactly, the partial one is reported. (Items come every 7 ms: 143 to a chunk.) */
+static void test_killed_writer(void **state)
+{
+    snprintf(path, sizeof(path), "%s/killed.strata", dir);
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    write_items(w, 0, 800); /* five chunks closed, the sixth open */
+    uint64_t whole = st_rec_written(w, NULL);
+    assert_int_equal(st_rec_flush(w), 0); /* the sixth reaches the file … */
+    uint64_t all = st_rec_written(w, NULL);
+    assert_int_equal(st_rec_close(w), 0);
+    assert_int_equal(truncate(path, (off_t)(whole + (all - whole) / 2)), 0); /* … half of it */
+    st_rec_reader_t *r = open_ok();
+    assert_false(st_rec_indexed(r));
+    count_corrupt = 0;
+    st_rec_set_corrupt_cb(r, on_corrupt, NULL);
+    size_t n;
+    st_rec_chunks(r, &n);
+    assert_int_equal(n, 5);
+    assert_int_equal(count_corrupt, 1);
+    assert_int_equal(last_offset, whole);
+    assert_int_equal(read_check(r), 5 * 143);
+    st_rec_free(r);
+    unlink(path);
+}
+
+/* One flipped byte in the third chunk's payload: that chunk is reported and skipped, the
+ * others read exactly, with or without the index. */
+static void test_corrupt_chunk(void **state)
+{
+    snprintf(path, sizeof(path), "%s/corrupt.strata", dir);
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    write_items(w, 0, 800);
+    assert_int_equal(st_rec_close(w), 0);
+    st_rec_reader_t *r = open_ok();
+    size_t n;
+    const st_rec_chunk_t *ch = st_rec_chunks(r, &n);
+    assert_int_equal(n, 6);
+    uint64_t third = ch[2].offset, fourth = ch[3].offset;
+    st_rec_free(r);
+    int fd = open(path, O_RDWR);
+    uint8_t b;
+    off_t at = (off_t)(third + (fourth - third) * 3 / 4); /* inside the payload */
+    assert_int_equal(pread(fd, &b, 1, at), 1);
+    b ^= 0x5A;
+    assert_int_equal(pwrite(fd, &b, 1, at), 1);
+    close(fd);
+    r = open_ok();
+    count_corrupt = 0;
+    st_rec_set_corrupt_cb(r, on_corrupt, NULL);
+    assert_int_equal(read_check(r), 800 - 143); /* all but the third chunk's */
+    assert_int_equal(count_corrupt, 1);
+    assert_int_equal(last_offset, third);
+    st_rec_free(r);
+    unlink(path);
+}
+
+static void test_not_a_recording(void **state)
+{
+    char err[256];
+    assert_null(st_rec_open_mem("hello", 5, err, sizeof(err)));
+    assert_non_null(strstr(err, "not a strata recording"));
+    uint8_t h[32] = "STRATARC";
+    h[8] = 9, h[10] = 32;
+    assert_null(st_rec_open_mem(h, sizeof(h), err, sizeof(err)));
+    assert_non_null(strstr(err, "version 9"));
+    snprintf(path, sizeof(path), "%s/nothing.strata", dir);
+    assert_null(st_rec_open(path, err, sizeof(err)));
+    assert_non_null(strstr(err, "No such file"));
+    /* an empty recording: a header and an index, no chunk */
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    assert_int_equal(st_rec_close(w), 0);
+    st_rec_reader_t *r = open_ok();
+    st_rec_item_t it;
+    assert_int_equal(st_rec_next(r, &it), 0);
+    st_rec_free(r);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_killed_writer),
+        cmocka_unit_test(test_corrupt_chunk),
+        cmocka_unit_test(test_not_a_recording),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
