@@ -2,12 +2,17 @@
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "feeds/simmkt.h"
+#include "record/recfile.h"
 #include "subs/ledger.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void record_event(st_runtime_t *rt, st_rec_event_t ev, st_sym_t sym, const char *fmt, ...) ST_PRINTF(4, 5);
 
 static void apply_log(const st_config_t *cfg)
 {
@@ -110,6 +115,9 @@ static void plan_apply(st_runtime_t *rt)
         int from = ch[i].from_tier ? ch[i].from_tier : 4, to = ch[i].to_tier ? ch[i].to_tier : 4;
         if (to < from && to <= ST_TIER_SEMI) rt->promotions++;
         else if (to > from && from <= ST_TIER_SEMI) rt->demotions++;
+        record_event(rt, ST_REV_PLAN, ch[i].sym, "{\"from\":%d,\"to\":%d,\"from_conn\":%d,\"to_conn\":%d,\"why\":\"%s\"}",
+                     ch[i].from_tier, ch[i].to_tier, ch[i].from_conn == 0xFF ? -1 : ch[i].from_conn,
+                     ch[i].to_conn == 0xFF ? -1 : ch[i].to_conn, st_plan_why_names[ch[i].why]);
     }
     for (size_t f = 0; f < rt->nfeeds; f++) {
         int lo = rt->conn_base[f], hi = lo + rt->conn_count[f];
@@ -233,6 +241,7 @@ static void update_slot(st_runtime_t *rt, bool announce)
     }
     if (rt->planner && strcmp(st_planner_policy_name(rt->planner), s->name) != 0) apply_policy(rt, now);
     if (rt->strats && strcmp(old_name, s->name) != 0) st_strats_timeslot(rt->strats, s->name);
+    if (strcmp(old_name, s->name) != 0) record_event(rt, ST_REV_SLOT, ST_SYM_NONE, "%s", s->name);
     st_clock_timer_start(&rt->clock, &rt->slot_timer, rt->slot.next_change, 0);
 }
 
@@ -305,9 +314,72 @@ static void choose_clock(st_runtime_t *rt, const st_config_t *cfg)
     st_clock_set_discrete(&rt->clock, closed);
 }
 
+/* --- the recording (runtime.record) ------------------------------------------------------- */
+
+static void record_stop(st_runtime_t *rt, int rc)
+{
+    if (!rt->rec) return;
+    uint64_t items, bytes = st_rec_written(rt->rec, &items);
+    int crc = st_rec_close(rt->rec);
+    rt->rec = NULL;
+    st_clock_timer_stop(&rt->clock, &rt->rec_timer);
+    if (rc || crc)
+        st_log_error(CORE, "recording %s stopped: %s (what was written before stays readable)", rt->rec_path,
+                     st_strerror(rc ? rc : crc));
+    else
+        st_log_info(CORE, "recorded %llu items in %llu bytes to %s", (unsigned long long)items,
+                    (unsigned long long)bytes, rt->rec_path);
+}
+
+static void record_event(st_runtime_t *rt, st_rec_event_t ev, st_sym_t sym, const char *fmt, ...)
+{
+    if (!rt->rec) return;
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    const char *code = sym == ST_SYM_NONE ? "" : st_symtab_code(&rt->syms, sym);
+    int rc = st_rec_event(rt->rec, st_clock_now(&rt->clock), ev, code, text, ST_MIN2((size_t)n, sizeof(text) - 1));
+    if (rc) record_stop(rt, rc);
+}
+
+static void on_rec_timer(st_timer_t *t, st_time_t now, void *ctx)
+{
+    st_runtime_t *rt = ctx;
+    int rc = rt->rec ? st_rec_flush(rt->rec) : 0; /* a crash loses at most the last second */
+    if (rc) record_stop(rt, rc);
+}
+
+/* Opens runtime.record (its strftime'd with the start date); never over an existing file. */
+static int record_start(st_runtime_t *rt)
+{
+    const char *tmpl = rt->world->cfg->runtime.record;
+    if (!*tmpl) return 0;
+    st_time_t now = st_clock_now(&rt->clock);
+    struct tm tm;
+    st_tz_localtime(NULL, now, &tm);
+    if (strftime(rt->rec_path, sizeof(rt->rec_path), tmpl, &tm) == 0) {
+        st_log_error(CORE, "runtime.record: the path \"%s\" is empty or too long once formatted", tmpl);
+        return 1;
+    }
+    rt->rec = st_rec_create(rt->rec_path, now);
+    if (!rt->rec) {
+        st_log_error(CORE, "runtime.record: cannot create %s: %s%s", rt->rec_path, strerror(errno),
+                     errno == EEXIST ? " (strata never writes over a recording)" : "");
+        return 1;
+    }
+    st_timer_init(&rt->rec_timer, on_rec_timer, rt);
+    st_clock_timer_start(&rt->clock, &rt->rec_timer, now + ST_SEC, ST_SEC);
+    st_log_info(CORE, "recording to %s", rt->rec_path);
+    return 0;
+}
+
 static void finish(st_runtime_t *rt)
 {
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_stop(rt->feeds[i]);
+    record_stop(rt, 0);
     if (rt->clock.behind_max > ST_SEC)
         st_log_warn(CORE, "the run fell behind its speed (x%g) by up to %.1f s: the machine could not keep up; "
                     "no event was dropped or reordered", rt->clock.speed, (double)rt->clock.behind_max / ST_SEC);
@@ -377,6 +449,7 @@ int st_runtime_reload(st_runtime_t *rt)
         }
         st_log_error(CONFIG, "reload failed with %zu error%s; still running generation %llu",
                      d.n, d.n == 1 ? "" : "s", (unsigned long long)rt->generation);
+        record_event(rt, ST_REV_RELOAD, ST_SYM_NONE, "{\"ok\":false,\"errors\":%zu}", d.n);
         st_diags_free(&d);
         rt->reloads_failed++;
         return ST_ECONFIG;
@@ -415,6 +488,7 @@ int st_runtime_reload(st_runtime_t *rt)
     schedule_close(rt);
     st_world_free(old);
     rt->reloads_ok++;
+    record_event(rt, ST_REV_RELOAD, ST_SYM_NONE, "{\"ok\":true,\"generation\":%llu}", (unsigned long long)rt->generation);
     st_log_info(CONFIG, "reload: generation %llu running, %d strateg%s started or swapped (%.1f ms)",
                 (unsigned long long)rt->generation, swapped, swapped == 1 ? "y" : "ies",
                 (double)(st_mono_now() - t0) / 1e3);
@@ -448,6 +522,10 @@ static void on_refused(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, v
 static void on_tick(const st_tick_t *t, void *ctx)
 {
     st_runtime_t *rt = ctx;
+    if (rt->rec) {
+        int rc = st_rec_tick(rt->rec, t, st_symtab_code(&rt->syms, t->sym), 0xFF);
+        if (rc) record_stop(rt, rc);
+    }
     st_planner_success(rt->planner, t->sym); /* data came: the run of failures is broken */
     if (t->kind != ST_TICK_ORDERBOOK && t->sym < rt->nlast_price) rt->last_price[t->sym] = t->u.trade.price;
     st_strats_tick(rt->strats, t);
@@ -475,7 +553,9 @@ static int strat_emergency(void *ctx, int req, st_sym_t sym, double score, char 
 {
     st_runtime_t *rt = ctx;
     rt->plan_dirty = true; /* the planner decides now; the feeds hear of it on_replan */
-    return st_planner_emergency(rt->planner, req, sym, score, st_clock_now(&rt->clock), why, whylen);
+    int rc = st_planner_emergency(rt->planner, req, sym, score, st_clock_now(&rt->clock), why, whylen);
+    record_event(rt, ST_REV_EMERGENCY, sym, "{\"score\":%.6g,\"granted\":%s}", score, rc == 0 ? "true" : "false");
+    return rc;
 }
 
 /* The first feed that has orderbooks on demand answers. */
@@ -499,7 +579,9 @@ static void strat_signal(void *ctx, const char *strategy, st_sym_t sym, const ch
     snprintf(sig.symbol, sizeof(sig.symbol), "%s", st_symtab_code(&rt->syms, sym));
     snprintf(sig.side, sizeof(sig.side), "%s", side);
     snprintf(sig.reason, sizeof(sig.reason), "%s", reason);
-    st_signals_emit(rt->signals, &sig);
+    if (st_signals_emit(rt->signals, &sig) == 0)
+        record_event(rt, ST_REV_SIGNAL, sym, "{\"strategy\":\"%s\",\"side\":\"%s\",\"strength\":%.17g,\"price\":%.17g}",
+                     sig.strategy, sig.side, sig.strength, sig.price);
 }
 
 
@@ -595,6 +677,7 @@ int st_runtime_run(st_runtime_t *rt)
     ev_signal_start(rt->loop, &rt->sigint);
     ev_signal_start(rt->loop, &rt->sigterm);
     ev_signal_start(rt->loop, &rt->sighup);
+    if (record_start(rt)) return 1; /* before the first plan: it is recorded too */
     apply_watch(rt);
     st_strats_commit(rt->strats); /* init(params): their first demands */
     update_slot(rt, false);
@@ -626,6 +709,7 @@ int st_runtime_run(st_runtime_t *rt)
 
 void st_runtime_free(st_runtime_t *rt)
 {
+    record_stop(rt, 0); /* a run that ended early */
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]); /* books still asked
                                                                             * for are answered */
     st_status_server_stop(rt->status);

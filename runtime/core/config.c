@@ -48,6 +48,7 @@ static const st_field_t runtime_schema_fields[] = {
     FLD(st_runtime_cfg_t, "report_interval", ST_T_DURATION, report_interval, .def = "15m",
         DUR_RANGE(0, ST_DAY)),
     FLD(st_runtime_cfg_t, "session_report", ST_T_STRING, session_report, .def = "strata-session-%Y-%m-%d.json"),
+    FLD(st_runtime_cfg_t, "record", ST_T_STRING, record, .def = ""),
 };
 SCHEMA(runtime_schema, st_runtime_cfg_t, "runtime");
 
@@ -290,6 +291,8 @@ static void check_runtime(st_config_t *cfg, st_diags_t *d)
     /* An output file: next to the config, or (an embedded config) in the current directory. */
     if (*r->session_report && strncmp(cfg->file, ST_EMBEDDED_PREFIX, strlen(ST_EMBEDDED_PREFIX)) != 0)
         r->session_report = resolve(cfg, r->session_report);
+    if (*r->record && strncmp(cfg->file, ST_EMBEDDED_PREFIX, strlen(ST_EMBEDDED_PREFIX)) != 0)
+        r->record = resolve(cfg, r->record);
 }
 
 static void check_market(st_config_t *cfg, st_diags_t *d)

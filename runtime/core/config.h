@@ -37,6 +37,7 @@ typedef struct {
     st_log_cfg_t log;
     st_dur_t report_interval;
     char *session_report; /* the session report's JSON file (strftime of the session's date); "" = log only */
+    char *record;         /* the recording file (strftime of the start date); "" = none */
 } st_runtime_cfg_t;
 
 typedef struct {

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,33 @@ static void put_var(buf_t *b, uint64_t v)
 }
 static void put_zig(buf_t *b, int64_t v) { put_var(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 
+#define EXACT_INT 9007199254740992.0 /* 2^53: integers below it are exact doubles */
+
+/* A number, relative to ref: an integer (prices in won, share counts) as the zigzag varint of
+ * its difference from ref, shifted left one (low bit 0); anything else as 1 then its 8 bytes. */
+/* Whether v is an integer that round-trips exactly (not -0.0, which would come back as 0). */
+static bool integral(double v)
+{
+    return v > -EXACT_INT && v < EXACT_INT && v == (double)(int64_t)v && !(v == 0 && signbit(v));
+}
+
+static void put_num(buf_t *b, double v, int64_t ref)
+{
+    if (integral(v)) {
+        int64_t d = (int64_t)v - ref;
+        put_var(b, (((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) << 1);
+    } else {
+        put_var(b, 1);
+        put_f64(b, v);
+    }
+}
+
+/* The integer a number is relative to (its own value when integral, else 0). */
+static int64_t ref_of(double v)
+{
+    return integral(v) ? (int64_t)v : 0;
+}
+
 /* A bounded reader: every get fails once past the end, and the caller checks `bad` once. */
 typedef struct {
     const uint8_t *p, *end;
@@ -160,6 +188,14 @@ static int64_t get_zig(cur_t *c)
 {
     uint64_t u = get_var(c);
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static double get_num(cur_t *c, int64_t ref)
+{
+    uint64_t u = get_var(c);
+    if (u & 1) return get_f64(c);
+    u >>= 1;
+    return (double)(ref + ((int64_t)(u >> 1) ^ -(int64_t)(u & 1)));
 }
 
 /* --- writer -------------------------------------------------------------------------------- */
@@ -270,7 +306,7 @@ int st_rec_flush(st_rec_writer_t *w)
     size_t bound = ZSTD_compressBound(w->raw.len);
     buf_t comp = {0};
     need(&comp, bound);
-    size_t clen = ZSTD_compressCCtx(w->zc, comp.p, bound, w->raw.p, w->raw.len, 3);
+    size_t clen = ZSTD_compressCCtx(w->zc, comp.p, bound, w->raw.p, w->raw.len, -3);
     if (ZSTD_isError(clen)) {
         free(comp.p);
         return w->err = -EIO;
@@ -346,16 +382,22 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
     put_u8(b, conn);
     put_var(b, idx);
     put_zig(b, t->venue_time - t->recv_time);
-    if (t->kind == ST_TICK_ORDERBOOK) {
+    if (t->kind == ST_TICK_ORDERBOOK) { /* each price relative to the one before it */
         const st_book_t *k = &t->u.book;
-        for (int i = 0; i < ST_BOOK_DEPTH; i++) put_f64(b, k->ask[i]), put_f64(b, k->bid[i]);
-        for (int i = 0; i < ST_BOOK_DEPTH; i++) put_f64(b, k->ask_qty[i]), put_f64(b, k->bid_qty[i]);
-        put_f64(b, k->total_ask_qty), put_f64(b, k->total_bid_qty);
-    } else {
+        put_num(b, k->ask[0], 0);
+        put_num(b, k->bid[0], ref_of(k->ask[0]));
+        for (int i = 1; i < ST_BOOK_DEPTH; i++)
+            put_num(b, k->ask[i], ref_of(k->ask[i - 1])), put_num(b, k->bid[i], ref_of(k->bid[i - 1]));
+        for (int i = 0; i < ST_BOOK_DEPTH; i++) put_num(b, k->ask_qty[i], 0), put_num(b, k->bid_qty[i], 0);
+        put_num(b, k->total_ask_qty, 0), put_num(b, k->total_bid_qty, 0);
+    } else { /* prices relative to the last price */
         const st_trade_t *q = &t->u.trade;
-        double v[10] = {q->price, q->volume, q->open, q->high, q->low, q->prev_close,
-                        q->cum_volume, q->cum_value, q->best_bid, q->best_ask};
-        for (int i = 0; i < 10; i++) put_f64(b, v[i]);
+        int64_t p = ref_of(q->price);
+        put_num(b, q->price, 0);
+        put_num(b, q->volume, 0);
+        put_num(b, q->open, p), put_num(b, q->high, p), put_num(b, q->low, p), put_num(b, q->prev_close, p);
+        put_num(b, q->cum_volume, 0), put_num(b, q->cum_value, 0);
+        put_num(b, q->best_bid, p), put_num(b, q->best_ask, p);
         put_u8(b, q->side);
     }
     return 0;
@@ -737,14 +779,21 @@ int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
             else c->bad = true;
             if (t->kind == ST_TICK_ORDERBOOK) {
                 st_book_t *k = &t->u.book;
-                for (int i = 0; i < ST_BOOK_DEPTH; i++) k->ask[i] = get_f64(c), k->bid[i] = get_f64(c);
-                for (int i = 0; i < ST_BOOK_DEPTH; i++) k->ask_qty[i] = get_f64(c), k->bid_qty[i] = get_f64(c);
-                k->total_ask_qty = get_f64(c), k->total_bid_qty = get_f64(c);
+                k->ask[0] = get_num(c, 0);
+                k->bid[0] = get_num(c, ref_of(k->ask[0]));
+                for (int i = 1; i < ST_BOOK_DEPTH; i++)
+                    k->ask[i] = get_num(c, ref_of(k->ask[i - 1])), k->bid[i] = get_num(c, ref_of(k->bid[i - 1]));
+                for (int i = 0; i < ST_BOOK_DEPTH; i++) k->ask_qty[i] = get_num(c, 0), k->bid_qty[i] = get_num(c, 0);
+                k->total_ask_qty = get_num(c, 0), k->total_bid_qty = get_num(c, 0);
             } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) {
                 st_trade_t *q = &t->u.trade;
-                double *v[10] = {&q->price, &q->volume, &q->open, &q->high, &q->low, &q->prev_close,
-                                 &q->cum_volume, &q->cum_value, &q->best_bid, &q->best_ask};
-                for (int i = 0; i < 10; i++) *v[i] = get_f64(c);
+                q->price = get_num(c, 0);
+                int64_t p = ref_of(q->price);
+                q->volume = get_num(c, 0);
+                q->open = get_num(c, p), q->high = get_num(c, p), q->low = get_num(c, p);
+                q->prev_close = get_num(c, p);
+                q->cum_volume = get_num(c, 0), q->cum_value = get_num(c, 0);
+                q->best_bid = get_num(c, p), q->best_ask = get_num(c, p);
                 q->side = get_u8(c);
             } else {
                 c->bad = true;
