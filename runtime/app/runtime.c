@@ -322,7 +322,7 @@ static void record_stop(st_runtime_t *rt, int rc)
     uint64_t items, bytes = st_rec_written(rt->rec, &items);
     int crc = st_rec_close(rt->rec);
     rt->rec = NULL;
-    st_clock_timer_stop(&rt->clock, &rt->rec_timer);
+    ev_timer_stop(rt->loop, &rt->rec_timer);
     if (rc || crc)
         st_log_error(CORE, "recording %s stopped: %s (what was written before stays readable)", rt->rec_path,
                      st_strerror(rc ? rc : crc));
@@ -345,10 +345,12 @@ static void record_event(st_runtime_t *rt, st_rec_event_t ev, st_sym_t sym, cons
     if (rc) record_stop(rt, rc);
 }
 
-static void on_rec_timer(st_timer_t *t, st_time_t now, void *ctx)
+/* On the wall clock, not strata's: a crash loses at most the last second of work, and a
+ * simulated run's events stay what they are (this timer delivers nothing). */
+static void on_rec_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    st_runtime_t *rt = ctx;
-    int rc = rt->rec ? st_rec_flush(rt->rec) : 0; /* a crash loses at most the last second */
+    st_runtime_t *rt = w->data;
+    int rc = rt->rec ? st_rec_flush(rt->rec) : 0;
     if (rc) record_stop(rt, rc);
 }
 
@@ -370,8 +372,12 @@ static int record_start(st_runtime_t *rt)
                      errno == EEXIST ? " (strata never writes over a recording)" : "");
         return 1;
     }
-    st_timer_init(&rt->rec_timer, on_rec_timer, rt);
-    st_clock_timer_start(&rt->clock, &rt->rec_timer, now + ST_SEC, ST_SEC);
+    /* Chunks of a second of market time live; faster runs fill them by size, flushed each
+     * second of wall time (the chunking is then not the same from run to run; the items are). */
+    if (rt->clock.simulated) st_rec_set_span(rt->rec, 0);
+    ev_timer_init(&rt->rec_timer, on_rec_timer, 1.0, 1.0);
+    rt->rec_timer.data = rt;
+    ev_timer_start(rt->loop, &rt->rec_timer);
     st_log_info(CORE, "recording to %s", rt->rec_path);
     return 0;
 }

@@ -50,7 +50,7 @@ typedef struct st_runtime {
 
     st_timer_t report_timer, slot_timer, stop_timer, rebalance_timer, close_timer;
     struct st_rec_writer *rec; /* runtime.record: what is delivered, and what the run does */
-    st_timer_t rec_timer;      /* writes the chunk being filled every second */
+    ev_timer rec_timer;        /* writes the chunk being filled every second of wall time */
     char rec_path[4096];
     st_time_t session_reported; /* when the last session report was made (0: never) */
     st_slot_at_t slot;

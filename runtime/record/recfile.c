@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -86,21 +87,24 @@ static void put_u64(buf_t *b, uint64_t v)
     for (int i = 0; i < 8; i++) x[i] = (uint8_t)(v >> (8 * i));
     put(b, x, 8);
 }
-static void put_f64(buf_t *b, double v)
+/* Unchecked: the caller made room (need) for it. */
+static inline void var_(buf_t *b, uint64_t v)
 {
-    uint64_t u;
-    memcpy(&u, &v, 8);
-    put_u64(b, u);
+    while (v >= 0x80) b->p[b->len++] = (uint8_t)(v | 0x80), v >>= 7;
+    b->p[b->len++] = (uint8_t)v;
 }
+
 static void put_var(buf_t *b, uint64_t v)
 {
     need(b, 10);
-    while (v >= 0x80) b->p[b->len++] = (uint8_t)(v | 0x80), v >>= 7;
-    b->p[b->len++] = (uint8_t)v;
+    var_(b, v);
 }
 static void put_zig(buf_t *b, int64_t v) { put_var(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 
 #define EXACT_INT 9007199254740992.0 /* 2^53: integers below it are exact doubles */
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the recording writer stores doubles in host order: a little-endian host is assumed"
+#endif
 
 /* A number, relative to ref: an integer (prices in won, share counts) as the zigzag varint of
  * its difference from ref, shifted left one (low bit 0); anything else as 1 then its 8 bytes. */
@@ -110,14 +114,18 @@ static bool integral(double v)
     return v > -EXACT_INT && v < EXACT_INT && v == (double)(int64_t)v && !(v == 0 && signbit(v));
 }
 
-static void put_num(buf_t *b, double v, int64_t ref)
+#define NUM_MAX 10 /* the most bytes put_num writes */
+
+/* Unchecked: the caller made room for NUM_MAX bytes. */
+static inline void put_num(buf_t *b, double v, int64_t ref)
 {
     if (integral(v)) {
         int64_t d = (int64_t)v - ref;
-        put_var(b, (((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) << 1);
+        var_(b, (((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) << 1);
     } else {
-        put_var(b, 1);
-        put_f64(b, v);
+        b->p[b->len++] = 1;
+        memcpy(b->p + b->len, &v, 8); /* little-endian hosts only (checked at build) */
+        b->len += 8;
     }
 }
 
@@ -215,9 +223,12 @@ struct st_rec_writer {
     uint32_t ncodes, capcodes;
     wsym_t *map;
     uint32_t mapcap;
+    /* the same code pointer again (callers pass interned codes): its map slot, no hashing */
+    struct { const char *ptr; uint32_t slot; } seen[256];
     st_rec_chunk_t *index;
     size_t nindex, capindex;
     uint64_t offset, items;
+    st_dur_t span;
     ZSTD_CCtx *zc;
     int err;
 };
@@ -242,6 +253,20 @@ static int write_all(st_rec_writer_t *w, const void *p, size_t n)
     return 0;
 }
 
+/* A chunk's header and payload in one system call (partial writes finished one by one). */
+static int write_two(st_rec_writer_t *w, const void *a, size_t alen, const void *b, size_t blen)
+{
+    struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
+    ssize_t k;
+    do k = writev(w->fd, iov, 2);
+    while (k < 0 && errno == EINTR);
+    if (k < 0) return w->err = -errno;
+    w->offset += (uint64_t)k;
+    if ((size_t)k >= alen) return write_all(w, (const uint8_t *)b + (k - (ssize_t)alen), blen - ((size_t)k - alen));
+    int rc = write_all(w, (const uint8_t *)a + k, alen - (size_t)k);
+    return rc ? rc : write_all(w, b, blen);
+}
+
 st_rec_writer_t *st_rec_create(const char *path, st_time_t start)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -249,8 +274,11 @@ st_rec_writer_t *st_rec_create(const char *path, st_time_t start)
     st_rec_writer_t *w = st_xcalloc(1, sizeof(*w));
     w->fd = fd;
     w->mapcap = 1024;
+    w->span = ST_REC_CHUNK_SPAN;
     w->map = st_xcalloc(w->mapcap, sizeof(*w->map));
     w->zc = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(w->zc, ZSTD_c_compressionLevel, -3); /* fast: recording rides the loop */
+    ZSTD_CCtx_setParameter(w->zc, ZSTD_c_checksumFlag, 1);
     buf_t h = {0};
     put(&h, FILE_MAGIC, 8);
     put_u16(&h, ST_REC_VERSION);
@@ -273,7 +301,13 @@ st_rec_writer_t *st_rec_create(const char *path, st_time_t start)
 /* The code's index in this chunk's dictionary, adding it on first use. */
 static uint32_t code_index(st_rec_writer_t *w, const char *code)
 {
+    size_t h = ((uintptr_t)code >> 3) & 255;
+    if (w->seen[h].ptr == code) { /* likely the same code (the caller may reuse a buffer: check) */
+        wsym_t *e = &w->map[w->seen[h].slot];
+        if (e->index != UINT32_MAX && strcmp(e->code, code) == 0) return e->index;
+    }
     if (w->ncodes * 2 >= w->mapcap) { /* grow and rehash */
+        memset(w->seen, 0, sizeof(w->seen)); /* slots move */
         wsym_t *old = w->map;
         uint32_t oldcap = w->mapcap;
         w->mapcap *= 2;
@@ -297,6 +331,7 @@ static uint32_t code_index(st_rec_writer_t *w, const char *code)
         w->map[j].index = w->ncodes;
         w->codes[w->ncodes++] = w->map[j].code;
     }
+    w->seen[h].ptr = code, w->seen[h].slot = j;
     return w->map[j].index;
 }
 
@@ -306,7 +341,7 @@ int st_rec_flush(st_rec_writer_t *w)
     size_t bound = ZSTD_compressBound(w->raw.len);
     buf_t comp = {0};
     need(&comp, bound);
-    size_t clen = ZSTD_compressCCtx(w->zc, comp.p, bound, w->raw.p, w->raw.len, -3);
+    size_t clen = ZSTD_compress2(w->zc, comp.p, bound, w->raw.p, w->raw.len);
     if (ZSTD_isError(clen)) {
         free(comp.p);
         return w->err = -EIO;
@@ -318,7 +353,7 @@ int st_rec_flush(st_rec_writer_t *w)
     put_u32(h, (uint32_t)clen);
     put_u32(h, (uint32_t)w->raw.len);
     put_u32(h, w->count);
-    put_u32(h, crc32_of(comp.p, clen));
+    put_u32(h, 0); /* reserved: the zstd frame carries its own content checksum */
     put_u64(h, (uint64_t)w->first);
     put_u64(h, (uint64_t)w->last);
     put_u16(h, (uint16_t)w->ncodes);
@@ -335,8 +370,7 @@ int st_rec_flush(st_rec_writer_t *w)
         w->index = st_xrealloc(w->index, w->capindex * sizeof(*w->index));
     }
     w->index[w->nindex++] = (st_rec_chunk_t){w->offset, w->first, w->last, w->count, w->ncodes};
-    int rc = write_all(w, h->p, h->len);
-    if (!rc) rc = write_all(w, comp.p, clen);
+    int rc = write_two(w, h->p, h->len, comp.p, clen);
     free(comp.p);
     /* the next chunk starts afresh: empty dictionary, no items */
     for (uint32_t i = 0; i < w->mapcap; i++) w->map[i].index = UINT32_MAX;
@@ -350,7 +384,8 @@ int st_rec_flush(st_rec_writer_t *w)
 static int begin(st_rec_writer_t *w, uint8_t type, st_time_t t)
 {
     if (w->err) return w->err;
-    if (w->count && (t - w->first >= ST_REC_CHUNK_SPAN || w->raw.len >= ST_REC_CHUNK_BYTES || w->ncodes >= MAX_SYMS - 1)) {
+    if (w->count && ((w->span && t - w->first >= w->span) || w->raw.len >= ST_REC_CHUNK_BYTES ||
+                     w->ncodes >= MAX_SYMS - 1)) {
         int rc = st_rec_flush(w);
         if (rc) return rc;
     }
@@ -376,6 +411,7 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
     if (rc) return rc;
     uint32_t idx = code_index(w, code);
     buf_t *b = &w->raw;
+    need(b, 4 + 10 + 10 + 42 * NUM_MAX + 1); /* the largest tick: the puts below go unchecked */
     put_u8(b, t->kind);
     put_u8(b, t->flags);
     put_u8(b, (uint8_t)t->feed);
@@ -447,6 +483,11 @@ int st_rec_close(st_rec_writer_t *w)
     ZSTD_freeCCtx(w->zc);
     free(w);
     return rc;
+}
+
+void st_rec_set_span(st_rec_writer_t *w, st_dur_t span)
+{
+    w->span = span > 0 ? span : 0;
 }
 
 uint64_t st_rec_written(const st_rec_writer_t *w, uint64_t *items)
@@ -728,12 +769,8 @@ static bool open_chunk(st_rec_reader_t *r)
         cur_t c = {r->base + ch->offset + 4, r->base + r->len, false};
         uint32_t hl = get_u32(&c), clen = get_u32(&c), rawlen = get_u32(&c);
         get_u32(&c);
-        uint32_t crc = get_u32(&c);
+        get_u32(&c); /* reserved */
         const uint8_t *payload = r->base + ch->offset + hl;
-        if (crc32_of(payload, clen) != crc) {
-            report(r, ch->offset, "payload checksum mismatch: chunk skipped");
-            continue;
-        }
         if (rawlen > 64u << 20 || !load_codes(r, ch->offset)) {
             report(r, ch->offset, "malformed chunk header: chunk skipped");
             continue;
@@ -744,7 +781,7 @@ static bool open_chunk(st_rec_reader_t *r)
         }
         size_t got = ZSTD_decompressDCtx(r->zd, r->raw, rawlen, payload, clen);
         if (ZSTD_isError(got) || got != rawlen) {
-            report(r, ch->offset, "payload does not decompress: chunk skipped");
+            report(r, ch->offset, "payload does not decompress or fails its checksum: chunk skipped");
             continue;
         }
         r->cur = (cur_t){r->raw, r->raw + rawlen, false};

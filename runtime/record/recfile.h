@@ -17,7 +17,7 @@
 
 #define ST_REC_VERSION 1
 #define ST_REC_CHUNK_SPAN ST_SEC        /* a chunk closes at this much record time */
-#define ST_REC_CHUNK_BYTES (1u << 20)   /* … or this much raw data */
+#define ST_REC_CHUNK_BYTES (64 * 1024u)   /* … or this much raw data */
 #define ST_REC_MAX_TEXT 4096            /* an event's text */
 
 typedef enum { ST_REC_TICK = 1, ST_REC_EVENT = 2 } st_rec_type_t;
@@ -58,6 +58,9 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
 /* Appends an event at `when` (code "" or NULL when it concerns no symbol). */
 int st_rec_event(st_rec_writer_t *w, st_time_t when, st_rec_event_t ev, const char *code, const char *text,
                  size_t len);
+/* A chunk closes by itself after `span` of record time (ST_REC_CHUNK_SPAN by default; 0: by
+ * size only, for runs faster than real time, whose writer flushes by the wall clock). */
+void st_rec_set_span(st_rec_writer_t *w, st_dur_t span);
 /* Writes the chunk being filled, if any (it also closes by itself, by time and size). */
 int st_rec_flush(st_rec_writer_t *w);
 /* Flushes, writes the index and the trailer, closes. Returns 0 or -errno (w is freed anyway). */

@@ -1,0 +1,107 @@
+/* Recording's cost (issue 17.2): the demo's strategies on the simulated market from 08:50 to
+ * 11:00 at speed 0, in this process, alternately without and with runtime.record; the CPU time
+ * of the runs (st_runtime_run alone: start-up excluded), ticks delivered per CPU second, the
+ * ratio with/without of each pair, and the bytes per recorded item. Medians of the runs.
+ *   bench_record [--quick]   (--quick: one pair, to keep it working in CI) */
+#include "bench_util.h"
+
+#include "app/runtime.h"
+#include "core/log.h"
+#include "record/recfile.h"
+
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/strata-bench-record-XXXXXX";
+
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One run; returns its CPU ns, with the ticks delivered and the recording's size. */
+static uint64_t run(bool record, int n, uint64_t *ticks, uint64_t *bytes, uint64_t *items)
+{
+    char cfg[512], rec[512], text[4096];
+    snprintf(cfg, sizeof(cfg), "%s/run.yaml", dir);
+    snprintf(rec, sizeof(rec), "%s/run%d.strata", dir, n);
+    snprintf(text, sizeof(text),
+             "runtime:\n"
+             "  clock: {mode: simulated, start: \"2026-11-23 08:50\", stop: \"11:00\", speed: 0}\n"
+             "  log: {level: error}\n  report_interval: 0\n  session_report: \"\"\n%s%s%s"
+             "market: {universe: " STRATA_SOURCE_DIR "/config/universe.csv, indices: " STRATA_SOURCE_DIR
+             "/config/indices.csv, watch_universe: background, watch: [{symbol: \"005930\", priority: critical}]}\n"
+             "strategies:\n"
+             "  - {name: gap, kind: lua, path: " STRATA_SOURCE_DIR "/strategies/gap.lua, all_symbols: true}\n"
+             "  - {name: volume_watch, kind: lua, path: " STRATA_SOURCE_DIR "/strategies/volume_watch.lua, all_symbols: true}\n"
+             "  - {name: momentum, kind: lua, path: " STRATA_SOURCE_DIR "/strategies/momentum_leaders.lua, all_symbols: true}\n"
+             "signals: {sinks: []}\nstatus: {enabled: false}\n",
+             record ? "  record: " : "", record ? rec : "", record ? "\n" : "");
+    FILE *fp = fopen(cfg, "w");
+    fputs(text, fp);
+    fclose(fp);
+    FILE *out = fopen("/dev/null", "w");
+    st_runtime_t rt;
+    st_diags_t d;
+    st_diags_init(&d);
+    if (st_runtime_init(&rt, cfg, out, &d)) {
+        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col, d.items[i].msg);
+        exit(1);
+    }
+    st_diags_free(&d);
+    uint64_t t0 = cpu_ns();
+    st_runtime_run(&rt);
+    uint64_t ns = cpu_ns() - t0;
+    st_counters_t c;
+    st_runtime_collect(&rt, &c);
+    *ticks = c.ticks_delivered;
+    st_runtime_free(&rt);
+    fclose(out);
+    *bytes = *items = 0;
+    if (record) {
+        struct stat sb;
+        if (stat(rec, &sb) == 0) *bytes = (uint64_t)sb.st_size;
+        char err[256];
+        st_rec_reader_t *r = st_rec_open(rec, err, sizeof(err));
+        st_rec_item_t it;
+        while (r && st_rec_next(r, &it) == 1) (*items)++;
+        st_rec_free(r);
+        unlink(rec);
+    }
+    unlink(cfg);
+    return ns;
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int pairs = quick ? 1 : 7;
+    if (!mkdtemp(dir)) return 1;
+    bench_cpu_line();
+    uint64_t without[16], with[16], ratio[16], ticks = 0, bytes = 0, items = 0, t2, b, i2;
+    for (int k = 0; k < pairs; k++) { /* alternate, so a drifting machine hits both alike */
+        without[k] = run(false, k, &ticks, &b, &i2);
+        with[k] = run(true, k, &t2, &bytes, &items);
+        ratio[k] = with[k] * 1000 / without[k];
+        if (t2 != ticks) {
+            printf("recording changed what was delivered: %llu ticks against %llu\n", (unsigned long long)t2,
+                   (unsigned long long)ticks);
+            return 1;
+        }
+    }
+    uint64_t a = bench_quantile(without, (size_t)pairs, 0.5), w = bench_quantile(with, (size_t)pairs, 0.5);
+    uint64_t r = bench_quantile(ratio, (size_t)pairs, 0.5);
+    printf("demo strategies, simulated 08:50-11:00 at speed 0, %llu ticks delivered; medians of %d pairs\n\n",
+           (unsigned long long)ticks, pairs);
+    printf("%-22s %12s %14s %10s\n", "run", "cpu", "ticks/cpu s", "vs without");
+    printf("%-22s %9.1f ms %14.0f %10s\n", "without recording", (double)a / 1e6, (double)ticks * 1e9 / (double)a, "1.000x");
+    printf("%-22s %9.1f ms %14.0f %9.3fx\n", "with runtime.record", (double)w / 1e6, (double)ticks * 1e9 / (double)w,
+           (double)r / 1000);
+    printf("\nrecording: %llu items (ticks and events) in %llu bytes: %.1f bytes an item\n", (unsigned long long)items,
+           (unsigned long long)bytes, items ? (double)bytes / (double)items : 0.0);
+    rmdir(dir);
+    return 0;
+}
