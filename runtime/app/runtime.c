@@ -310,7 +310,8 @@ static void choose_clock(st_runtime_t *rt, const st_config_t *cfg)
 {
     bool closed = cfg->runtime.clock.mode == ST_CLOCK_SIMULATED;
     for (size_t i = 0; i < cfg->feeds.n && closed; i++)
-        closed = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i)->kind == ST_FEED_SIM;
+        closed = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i)->kind == ST_FEED_SIM ||
+                 ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i)->kind == ST_FEED_REPLAY;
     st_clock_set_discrete(&rt->clock, closed);
 }
 
@@ -628,7 +629,7 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     for (size_t i = 0, base = 0; i < rt->nfeeds; i++) { /* the order st_planner_cfg_from uses */
         const st_feed_cfg_t *fc = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
         rt->conn_base[i] = (int)base;
-        rt->conn_count[i] = fc->kind == ST_FEED_REPLAY ? 0 : (int)fc->connections;
+        rt->conn_count[i] = (int)fc->connections; /* a replay plans like the venue it replays */
         base += (size_t)rt->conn_count[i];
     }
     st_planner_cfg_from(&rt->conns, cfg);

@@ -19,6 +19,7 @@ static const char *const feed_kinds[] = {"sim", "kis", "upbit", "replay", NULL};
 static const char *const strategy_kinds[] = {"lua", "c", NULL};
 static const char *const sink_kinds[] = {"log", "jsonl", "webhook", NULL};
 static const char *const limiter_modes[] = {"conservative", "balanced", "aggressive", NULL};
+static const char *const replay_modes[] = {"as_recorded", "limited", NULL};
 
 #define FLD(T, k, ty, m, ...) {.key = k, .type = ty, .offset = offsetof(T, m), __VA_ARGS__}
 #define SCHEMA(var, T, label)                                                                      \
@@ -109,6 +110,8 @@ static const st_field_t feed_schema_fields[] = {
     FLD(st_feed_cfg_t, "volatility", ST_T_DOUBLE, volatility, .def = "1", .min = 0, .max = 10),
     FLD(st_feed_cfg_t, "halt_rate", ST_T_DOUBLE, halt_rate, .def = "1", .min = 0, .max = 100),
     FLD(st_feed_cfg_t, "foreign_registrations", ST_T_INT, foreign, .def = "0", .min = 0, .max = 1000),
+    FLD(st_feed_cfg_t, "path", ST_T_STRING, path, .def = ""),
+    FLD(st_feed_cfg_t, "mode", ST_T_ENUM, mode, .def = "as_recorded", .names = replay_modes),
 };
 SCHEMA(feed_schema, st_feed_cfg_t, "feed");
 
@@ -383,6 +386,19 @@ static void check_network_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_
              "possible) only works with sim feeds", i, feed_kinds[f->kind]);
 }
 
+static void check_replay_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d)
+{
+    if (!*f->path)
+        CERR(d, &f->mark, "feeds[%zu]: a replay feed needs path: the recording to replay", i);
+    else
+        f->path = resolve(cfg, f->path);
+    if (f->mode == ST_REPLAY_LIMITED)
+        CERR(d, &f->mark, "feeds[%zu]: replay mode \"limited\" is not available in this build yet (use as_recorded)", i);
+    if (cfg->runtime.clock.mode != ST_CLOCK_SIMULATED)
+        CERR(d, &f->mark, "feeds[%zu]: a replay feed needs runtime.clock.mode: simulated (starting when the recording "
+             "does)", i);
+}
+
 static void check_feeds(st_config_t *cfg, st_diags_t *d)
 {
     for (size_t i = 0; i < cfg->feeds.n; i++) {
@@ -393,9 +409,8 @@ static void check_feeds(st_config_t *cfg, st_diags_t *d)
                 CERR(d, &f->mark, "feeds[%zu]: duplicate feed name \"%s\"", i, f->name);
         if (f->kind == ST_FEED_KIS || f->kind == ST_FEED_UPBIT)
             check_network_feed(cfg, f, i, d);
-        else if (f->kind != ST_FEED_SIM)
-            CERR(d, &f->mark, "feeds[%zu]: feed kind \"%s\" is not available in this build yet (use kind: sim, kis or upbit)",
-                 i, feed_kinds[f->kind]);
+        else if (f->kind == ST_FEED_REPLAY)
+            check_replay_feed(cfg, f, i, d);
     }
 }
 
@@ -559,7 +574,7 @@ int64_t st_config_ws_budget(const st_config_t *cfg)
     int64_t total = 0;
     for (size_t i = 0; i < cfg->feeds.n; i++) {
         const st_feed_cfg_t *f = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
-        if (f->kind != ST_FEED_REPLAY) total += f->budget * f->connections;
+        total += f->budget * f->connections; /* a replay plans like the venue it replays */
     }
     return total;
 }

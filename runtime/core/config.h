@@ -92,7 +92,11 @@ typedef struct {
     double volatility; /* sim: daily volatility multiplier */
     double halt_rate;  /* sim: probability multiplier of volatility halts */
     int64_t foreign;   /* sim: registrations the venue counts that strata does not know about */
+    char *path;        /* replay: the recording (resolved) */
+    int mode;          /* replay: st_replay_mode_t */
 } st_feed_cfg_t;
+
+typedef enum { ST_REPLAY_AS_RECORDED, ST_REPLAY_LIMITED } st_replay_mode_t;
 
 typedef struct {
     st_mark_t mark;

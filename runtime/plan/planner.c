@@ -257,7 +257,6 @@ void st_planner_cfg_from(st_planner_cfg_t *pc, const st_config_t *cfg)
     memset(pc, 0, sizeof(*pc));
     for (size_t i = 0; i < cfg->feeds.n; i++) {
         const st_feed_cfg_t *f = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
-        if (f->kind == ST_FEED_REPLAY) continue;
         for (int64_t k = 0; k < f->connections && pc->nconns < ST_PLAN_MAX_CONNS; k++)
             pc->budget[pc->nconns++] = (int)f->budget;
     }

@@ -1,0 +1,141 @@
+/* The replay feed (kind: replay, mode: as_recorded): delivers a recording's ticks exactly as the
+ * recorded run delivered them, in order, each at its recorded time on the simulated clock; the
+ * run's strategies, planner and signals run unchanged. Its codes are looked up in the universe
+ * (a code it does not know is counted and skipped); the recording's events are what the recorded
+ * run did, not input, and are skipped. No subscriptions: what was delivered is fixed. */
+#include "feed.h"
+#include "core/log.h"
+#include "record/recfile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    st_feed_t base;
+    st_rec_reader_t *r;
+    const st_symtab_t *syms;
+    const uint8_t *known; /* per symbol id: 2 = not in the universe */
+    uint8_t *map;
+    size_t nmap;
+    st_timer_t timer;
+    st_rec_item_t next;
+    bool have, running;
+    uint64_t delivered, unknown, events, corrupt_logged;
+    char *path;
+} replay_feed_t;
+
+static void on_corrupt(void *ctx, uint64_t offset, const char *why)
+{
+    replay_feed_t *rf = ctx;
+    st_log_error(FEED, "%s: %s: at byte %llu: %s", rf->base.name, rf->path, (unsigned long long)offset, why);
+}
+
+/* The next tick of the recording (events skipped); false at the end. */
+static bool read_next(replay_feed_t *rf)
+{
+    for (;;) {
+        if (st_rec_next(rf->r, &rf->next) != 1) return rf->have = false;
+        if (rf->next.type == ST_REC_TICK) return rf->have = true;
+        rf->events++;
+    }
+}
+
+static void arm(replay_feed_t *rf)
+{
+    if (rf->running && rf->have) st_clock_timer_start(rf->base.clock, &rf->timer, rf->next.time, 0);
+}
+
+static void on_timer(st_timer_t *t, st_time_t now, void *ctx)
+{
+    replay_feed_t *rf = ctx;
+    while (rf->running && rf->have && rf->next.time <= now) {
+        st_rec_item_t *it = &rf->next;
+        st_sym_t sym = st_symtab_find(rf->syms, it->code, strlen(it->code));
+        if (sym == ST_SYM_NONE || (size_t)sym >= rf->nmap || rf->map[sym] == 2) {
+            rf->unknown++;
+        } else {
+            st_tick_t tick = it->tick;
+            tick.sym = sym;
+            st_feed_deliver(&rf->base, &tick);
+            rf->delivered++;
+        }
+        read_next(rf);
+    }
+    if (rf->running && !rf->have)
+        st_log_info(FEED, "%s: the recording ends (%llu ticks replayed, %llu of symbols not in the universe)",
+                    rf->base.name, (unsigned long long)rf->delivered, (unsigned long long)rf->unknown);
+    arm(rf);
+}
+
+static int rp_start(st_feed_t *f)
+{
+    replay_feed_t *rf = (replay_feed_t *)f;
+    rf->running = true;
+    st_rec_seek(rf->r, st_clock_now(f->clock)); /* the clock's start: what came before is history */
+    while (read_next(rf) && rf->next.time < st_clock_now(f->clock)) {}
+    st_log_info(FEED, "%s: replaying %s as recorded", f->name, rf->path);
+    arm(rf);
+    return 0;
+}
+
+static void rp_stop(st_feed_t *f)
+{
+    replay_feed_t *rf = (replay_feed_t *)f;
+    rf->running = false;
+    st_clock_timer_stop(f->clock, &rf->timer);
+}
+
+static void rp_destroy(st_feed_t *f)
+{
+    replay_feed_t *rf = (replay_feed_t *)f;
+    rp_stop(f);
+    st_rec_free(rf->r);
+    free(rf->map);
+    free(rf->path);
+    free(f->name);
+    free(rf);
+}
+
+static void rp_stats(const st_feed_t *f, st_feed_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->penalty = 1.0;
+    out->ticks_delivered = f->ticks;
+    out->market_trades = f->trades;
+}
+
+static void rp_sync(st_feed_t *f, st_time_t now)
+{
+    (void)f, (void)now;
+}
+
+static int rp_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base, const st_planner_t *plan)
+{
+    (void)f, (void)ch, (void)n, (void)conn_base, (void)plan;
+    return 0; /* what was delivered is fixed */
+}
+
+static const st_feed_vtable_t replay_vt = {"replay", rp_start, rp_stop, rp_destroy, rp_stats, rp_sync, rp_apply, NULL};
+
+int st_replay_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out, char *err,
+                          size_t errlen)
+{
+    char why[512];
+    st_rec_reader_t *r = st_rec_open(fc->path, why, sizeof(why));
+    if (!r) {
+        snprintf(err, errlen, "feed \"%s\": %s", fc->name, why);
+        return ST_ECONFIG;
+    }
+    replay_feed_t *rf = st_xcalloc(1, sizeof(*rf));
+    rf->base.vt = &replay_vt;
+    rf->r = r;
+    rf->syms = env->syms;
+    rf->map = st_feed_index_map(env->universe, &rf->nmap);
+    rf->path = st_xstrdup(fc->path);
+    rf->base.name = NULL;
+    st_rec_set_corrupt_cb(r, on_corrupt, rf);
+    st_timer_init(&rf->timer, on_timer, rf);
+    *out = &rf->base;
+    return 0;
+}
