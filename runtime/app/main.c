@@ -1,4 +1,5 @@
 /* strata: the command line. */
+#include "backtest.h"
 #include "record_cmd.h"
 #include "runtime.h"
 #include "status_cmd.h"
@@ -19,7 +20,8 @@ static const char usage_main[] =
     "  run      run the runtime (default config: the embedded simulated-market demo)\n"
     "  check    validate a config and list every error as file:line:column\n"
     "  status   show the status of a running strata (its GET /status)\n"
-    "  record   inspect a recording file (strata record inspect FILE)\n"
+    "  record   inspect, export or import a recording (strata record --help)\n"
+    "  backtest replay recordings through strategies and judge their signals\n"
     "  version  print the version\n"
     "\n"
     "Run 'strata <command> --help' for a command's options.\n";
@@ -195,6 +197,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "check") == 0) return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "status") == 0) return cmd_status(argc - 1, argv + 1);
     if (strcmp(cmd, "record") == 0) return st_record_cmd(argc - 1, argv + 1);
+    if (strcmp(cmd, "backtest") == 0) return st_backtest_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("strata %s\n", STRATA_VERSION);
         return 0;

@@ -586,8 +586,9 @@ static void strat_signal(void *ctx, const char *strategy, st_sym_t sym, const ch
     snprintf(sig.symbol, sizeof(sig.symbol), "%s", st_symtab_code(&rt->syms, sym));
     snprintf(sig.side, sizeof(sig.side), "%s", side);
     snprintf(sig.reason, sizeof(sig.reason), "%s", reason);
-    if (st_signals_emit(rt->signals, &sig) == 0)
-        record_event(rt, ST_REV_SIGNAL, sym, "{\"strategy\":\"%s\",\"side\":\"%s\",\"strength\":%.17g,\"price\":%.17g}",
+    if (st_signals_emit(rt->signals, &sig) != 0) return;
+    if (rt->signal_hook) rt->signal_hook(rt->signal_hook_ctx, &sig);
+    record_event(rt, ST_REV_SIGNAL, sym, "{\"strategy\":\"%s\",\"side\":\"%s\",\"strength\":%.17g,\"price\":%.17g}",
                      sig.strategy, sig.side, sig.strength, sig.price);
 }
 

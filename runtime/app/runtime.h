@@ -58,6 +58,10 @@ typedef struct st_runtime {
     st_report_t report;
     FILE *out; /* status blocks and the summary (stdout) */
 
+    /* Optional: every signal emitted (past the cooldown), for strata backtest. */
+    void (*signal_hook)(void *ctx, const st_signal_t *sig);
+    void *signal_hook_ctx;
+
     uint64_t generation, reloads_ok, reloads_failed;
     bool running;
     bool mismatch_logged, violation_logged;
