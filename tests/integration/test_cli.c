@@ -124,6 +124,13 @@ static void test_check_demo_ok(void **state)
     assert_int_equal(run("check", NULL, NULL, &out, &err), 0);
     assert_non_null(strstr(out, "embedded:demo.yaml: ok (391 symbols, 5 indices"));
     free(out), free(err);
+    /* and the shipped configs of README's third command */
+    const char *shipped[] = {STRATA_SOURCE_DIR "/config/demo.yaml", STRATA_SOURCE_DIR "/config/record.yaml",
+                             STRATA_SOURCE_DIR "/config/backtest.yaml"};
+    for (size_t i = 0; i < ST_ARRAY_SIZE(shipped); i++) {
+        assert_int_equal(run("check", "-c", shipped[i], &out, &err), 0);
+        free(out), free(err);
+    }
 }
 
 static void test_check_five_mistakes(void **state)
@@ -323,6 +330,11 @@ static void test_same_run_at_any_speed(void **state)
     char *cfg = st_test_write(dir, "replay.yaml", text), *rout, *rerr;
     assert_int_equal(run("run", "-c", cfg, &rout, &rerr), 0);
     free(rout), free(rerr), free(cfg);
+    char logp[512];
+    snprintf(logp, sizeof(logp), "%s/strata.log", dir);
+    char *lg = slurp(logp);
+    assert_null(strstr(lg, "[alert]")); /* a replay wants no registrations: no plan/ledger alarm */
+    free(lg);
     snprintf(path, sizeof(path), "%s/replayed.jsonl", dir);
     char *replayed = slurp(path);
     unlink(path);
