@@ -208,22 +208,11 @@ int st_backtest_cmd(int argc, char **argv)
     }
     FILE *devnull = fopen("/dev/null", "w");
     st_runtime_t rt;
-    st_diags_t d;
-    st_diags_init(&d);
-    int rc = st_runtime_init(&rt, config, devnull, &d);
-    if (rc) {
-        for (size_t i = 0; i < d.n; i++) {
-            char buf[1400];
-            st_diag_format(&d.items[i], buf, sizeof(buf));
-            fprintf(stderr, "%s\n", buf);
-        }
-        if (d.n == 0) fprintf(stderr, "strata: cannot start: %s\n", st_strerror(rc));
-        st_diags_free(&d);
-        st_runtime_free(&rt);
+    if (st_runtime_open(&rt, config, devnull)) {
         fclose(devnull);
         return 1;
     }
-    st_diags_free(&d);
+    int rc;
     const st_config_t *cfg = rt.world->cfg;
     bool replays = cfg->feeds.n > 0;
     for (size_t i = 0; i < cfg->feeds.n; i++)

@@ -170,17 +170,7 @@ static int cmd_run(int argc, char **argv)
     int rc = parse_opts(argc, argv, usage_run, &config);
     if (rc) return rc < 0 ? 0 : rc;
     st_runtime_t rt;
-    st_diags_t d;
-    st_diags_init(&d);
-    rc = st_runtime_init(&rt, config, stdout, &d);
-    if (rc) {
-        print_diags(&d);
-        if (d.n == 0) fprintf(stderr, "strata: cannot start: %s\n", st_strerror(rc));
-        st_diags_free(&d);
-        st_runtime_free(&rt);
-        return 1;
-    }
-    st_diags_free(&d);
+    if (st_runtime_open(&rt, config, stdout)) return 1;
     rc = st_runtime_run(&rt);
     st_runtime_free(&rt);
     return rc;

@@ -718,6 +718,22 @@ int st_runtime_run(st_runtime_t *rt)
     return 0;
 }
 
+int st_runtime_open(st_runtime_t *rt, const char *config_path, FILE *out)
+{
+    st_diags_t d;
+    st_diags_init(&d);
+    int rc = st_runtime_init(rt, config_path, out, &d);
+    for (size_t i = 0; i < d.n; i++) {
+        char buf[1400];
+        st_diag_format(&d.items[i], buf, sizeof(buf));
+        fprintf(stderr, "%s\n", buf);
+    }
+    if (rc && d.n == 0) fprintf(stderr, "strata: cannot start: %s\n", st_strerror(rc));
+    st_diags_free(&d);
+    if (rc) st_runtime_free(rt);
+    return rc ? 1 : 0;
+}
+
 void st_runtime_free(st_runtime_t *rt)
 {
     record_stop(rt, 0); /* a run that ended early */
