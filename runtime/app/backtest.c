@@ -40,24 +40,24 @@ static void keep(void *ctx, const st_signal_t *sig)
     s->v[s->n++] = *sig;
 }
 
-/* The trades of one code, in time order. */
+/* The trades of one symbol, in time order; `wanted` when it signalled. */
 typedef struct {
-    char code[ST_CODE_MAX];
     st_time_t *t;
     double *p;
     size_t n, cap;
+    bool wanted;
 } tape_t;
 
-static int by_code(const void *a, const void *b)
-{
-    return strcmp(((const tape_t *)a)->code, ((const tape_t *)b)->code);
-}
+/* Tapes by the run's symbol ids (its symtab interns every code a signal can name). */
+typedef struct {
+    const st_symtab_t *syms;
+    tape_t *by_sym;
+} tapes_t;
 
-static tape_t *tape_of(tape_t *tapes, size_t n, const char *code)
+static tape_t *tape_of(const tapes_t *tp, const char *code)
 {
-    tape_t key;
-    snprintf(key.code, sizeof(key.code), "%s", code);
-    return bsearch(&key, tapes, n, sizeof(*tapes), by_code);
+    st_sym_t s = st_symtab_find(tp->syms, code, strlen(code));
+    return s != ST_SYM_NONE && tp->by_sym[s].wanted ? &tp->by_sym[s] : NULL;
 }
 
 /* The first trade at or after t: its price, or NAN when the tape ends before. */
@@ -97,20 +97,13 @@ static strat_t *strat_of(strat_t **v, size_t *n, const char *name, size_t max)
     return s;
 }
 
-/* Reads the trades of the signals' codes from every replayed recording. */
-static int load_tapes(const st_config_t *cfg, const sigs_t *s, tape_t **out, size_t *nout)
+/* Reads the trades of the signals' symbols from every replayed recording. */
+static int load_tapes(const st_config_t *cfg, const sigs_t *s, tapes_t *tapes)
 {
-    tape_t *tapes = NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < s->n; i++) { /* one tape per code that signalled */
-        bool seen = false;
-        for (size_t k = 0; k < n && !seen; k++) seen = strcmp(tapes[k].code, s->v[i].symbol) == 0;
-        if (seen) continue;
-        tapes = st_xrealloc(tapes, (n + 1) * sizeof(*tapes));
-        memset(&tapes[n], 0, sizeof(tapes[n]));
-        snprintf(tapes[n++].code, sizeof(tapes[0].code), "%s", s->v[i].symbol);
+    for (size_t i = 0; i < s->n; i++) { /* a tape for each symbol that signalled */
+        st_sym_t sym = st_symtab_find(tapes->syms, s->v[i].symbol, strlen(s->v[i].symbol));
+        if (sym != ST_SYM_NONE) tapes->by_sym[sym].wanted = true;
     }
-    qsort(tapes, n, sizeof(*tapes), by_code);
     for (size_t f = 0; f < cfg->feeds.n; f++) {
         const st_feed_cfg_t *fc = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, f);
         if (fc->kind != ST_FEED_REPLAY) continue;
@@ -123,7 +116,7 @@ static int load_tapes(const st_config_t *cfg, const sigs_t *s, tape_t **out, siz
         st_rec_item_t it;
         while (st_rec_next(r, &it) == 1) {
             if (it.type != ST_REC_TICK || it.tick.kind == ST_TICK_ORDERBOOK) continue;
-            tape_t *tp = tape_of(tapes, n, it.code);
+            tape_t *tp = tape_of(tapes, it.code);
             if (!tp) continue;
             if (tp->n == tp->cap) {
                 tp->cap = tp->cap ? tp->cap * 2 : 1024;
@@ -135,12 +128,10 @@ static int load_tapes(const st_config_t *cfg, const sigs_t *s, tape_t **out, siz
         }
         st_rec_free(r);
     }
-    *out = tapes;
-    *nout = n;
     return 0;
 }
 
-static void report(const sigs_t *s, tape_t *tapes, size_t ntapes, bool json, FILE *out)
+static void report(const sigs_t *s, const tapes_t *tapes, bool json, FILE *out)
 {
     strat_t *st = NULL;
     size_t nst = 0;
@@ -148,7 +139,7 @@ static void report(const sigs_t *s, tape_t *tapes, size_t ntapes, bool json, FIL
         const st_signal_t *g = &s->v[i];
         strat_t *x = strat_of(&st, &nst, g->strategy, s->n);
         x->signals++;
-        tape_t *tp = tape_of(tapes, ntapes, g->symbol);
+        tape_t *tp = tape_of(tapes, g->symbol);
         double p0 = g->price > 0 ? g->price : tp ? price_at(tp, g->time) : NAN;
         double sign = strcmp(g->side, "sell") == 0 ? -1 : 1;
         for (int h = 0; h < NH && tp && p0 > 0; h++) {
@@ -228,12 +219,11 @@ int st_backtest_cmd(int argc, char **argv)
     rt.signal_hook_ctx = &s;
     st_clock_set_speed(&rt.clock, 0); /* as fast as possible: the result does not depend on it */
     rc = st_runtime_run(&rt);
-    tape_t *tapes = NULL;
-    size_t ntapes = 0;
-    if (rc == 0) rc = load_tapes(rt.world->cfg, &s, &tapes, &ntapes);
-    if (rc == 0) report(&s, tapes, ntapes, json, stdout);
-    for (size_t i = 0; i < ntapes; i++) free(tapes[i].t), free(tapes[i].p);
-    free(tapes);
+    tapes_t tapes = {&rt.syms, st_xcalloc(rt.syms.n + 1, sizeof(tape_t))};
+    if (rc == 0) rc = load_tapes(rt.world->cfg, &s, &tapes);
+    if (rc == 0) report(&s, &tapes, json, stdout);
+    for (uint32_t i = 0; i < rt.syms.n; i++) free(tapes.by_sym[i].t), free(tapes.by_sym[i].p);
+    free(tapes.by_sym);
     free(s.v);
     st_runtime_free(&rt);
     fclose(devnull);

@@ -49,8 +49,8 @@ int st_record_inspect(const char *path, FILE *out, FILE *err)
     corrupt_ctx_t cc = {err, path};
     st_rec_set_corrupt_cb(r, on_corrupt, &cc);
     size_t nchunks;
-    const st_rec_chunk_t *ch = st_rec_chunks(r, &nchunks);
-    uint64_t kinds[4] = {0}, events[8] = {0}, items = 0;
+    st_rec_chunks(r, &nchunks);
+    uint64_t kinds[4] = {0}, events[ST_REV_COUNT] = {0}, items = 0;
     char **codes = NULL;
     size_t ncodes = 0, cap = 0;
     st_time_t first = 0, last = 0;
@@ -60,7 +60,7 @@ int st_record_inspect(const char *path, FILE *out, FILE *err)
         last = it.time;
         items++;
         if (it.type == ST_REC_TICK && it.tick.kind < 4) kinds[it.tick.kind]++;
-        if (it.type == ST_REC_EVENT) events[it.event < 8 ? it.event : 0]++;
+        if (it.type == ST_REC_EVENT) events[it.event < ST_REV_COUNT ? it.event : 0]++;
         if (!*it.code) continue;
         if (ncodes == cap) {
             cap = cap ? cap * 2 : 256;
@@ -84,7 +84,7 @@ int st_record_inspect(const char *path, FILE *out, FILE *err)
     fprintf(out, "  %llu items: %llu trades, %llu orderbooks, %llu snapshots", (unsigned long long)items,
             (unsigned long long)kinds[ST_TICK_TRADE], (unsigned long long)kinds[ST_TICK_ORDERBOOK],
             (unsigned long long)kinds[ST_TICK_SNAPSHOT]);
-    for (int e = 1; e < 8; e++)
+    for (int e = 1; e < ST_REV_COUNT; e++)
         if (events[e]) fprintf(out, ", %llu %s events", (unsigned long long)events[e], st_rec_event_names[e]);
     fprintf(out, "\n  %zu symbols", distinct);
     for (size_t i = 0, shown = 0; i < ncodes && shown < 10; i++)
@@ -92,7 +92,6 @@ int st_record_inspect(const char *path, FILE *out, FILE *err)
     fprintf(out, "%s\n", distinct > 10 ? ", …" : "");
     uint64_t bad = st_rec_corrupt(r);
     if (bad) fprintf(out, "  %llu corrupt chunk%s skipped (see above)\n", (unsigned long long)bad, bad == 1 ? "" : "s");
-    (void)ch;
     for (size_t i = 0; i < ncodes; i++) free(codes[i]);
     free(codes);
     st_rec_free(r);
@@ -102,6 +101,12 @@ int st_record_inspect(const char *path, FILE *out, FILE *err)
 /* --- export and import -------------------------------------------------------------------- */
 
 #define CSV_HEADER "kind,time,code,price,volume,side,bid,ask,bid_size,ask_size"
+
+/* A trade's aggressor as the CSV and JSON write it (and import reads it). */
+static const char *side_name(uint8_t side)
+{
+    return side == ST_SIDE_BUY ? "buy" : side == ST_SIDE_SELL ? "sell" : "";
+}
 
 /* A number as short as it reads back exactly enough for prices and sizes ("71000", "0.5"). */
 static void num(FILE *out, double v)
@@ -123,7 +128,7 @@ static void export_csv(const st_rec_item_t *it, FILE *out)
     const st_trade_t *q = &t->u.trade;
     fprintf(out, "%s,%s,%s,", t->kind == ST_TICK_SNAPSHOT ? "snapshot" : "trade", when, it->code);
     num(out, q->price), fputc(',', out), num(out, q->volume);
-    fprintf(out, ",%s,,,,\n", q->side == ST_SIDE_BUY ? "buy" : q->side == ST_SIDE_SELL ? "sell" : "");
+    fprintf(out, ",%s,,,,\n", side_name(q->side));
 }
 
 static void json_str(FILE *out, const char *s, size_t n)
@@ -146,7 +151,7 @@ static void export_json(const st_rec_item_t *it, FILE *out)
     json_str(out, it->code, strlen(it->code));
     if (it->type == ST_REC_EVENT) {
         fprintf(out, ",\"type\":\"event\",\"event\":\"%s\",\"text\":",
-                it->event < 8 ? st_rec_event_names[it->event] : "?");
+                it->event < ST_REV_COUNT ? st_rec_event_names[it->event] : "?");
         json_str(out, it->text, it->text_len);
         fputs("}\n", out);
         return;
@@ -173,7 +178,7 @@ static void export_json(const st_rec_item_t *it, FILE *out)
         double v[10] = {q->price, q->volume, q->open, q->high, q->low, q->prev_close, q->cum_volume, q->cum_value,
                         q->best_bid, q->best_ask};
         for (int i = 0; i < 10; i++) fprintf(out, ",\"%s\":", names[i]), num(out, v[i]);
-        fprintf(out, ",\"side\":\"%s\"", q->side == ST_SIDE_BUY ? "buy" : q->side == ST_SIDE_SELL ? "sell" : "");
+        fprintf(out, ",\"side\":\"%s\"", side_name(q->side));
     }
     fputs("}\n", out);
 }

@@ -69,10 +69,10 @@ typedef struct st_runtime {
 
 /* Builds the first world from config_path and prepares everything. Returns 0, or ST_ECONFIG
  * with diagnostics, or another negative error. */
+int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags);
 /* st_runtime_init for a command: every diagnostic printed to stderr as file:line:col (or why it
  * cannot start), rt freed on failure. Returns 0 or 1. */
 int st_runtime_open(st_runtime_t *rt, const char *config_path, FILE *out);
-int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags);
 /* Runs the loop until a stop (signal, clock.stop). Returns the process exit code. */
 int st_runtime_run(st_runtime_t *rt);
 void st_runtime_free(st_runtime_t *rt);

@@ -15,13 +15,12 @@ typedef struct {
     st_feed_t base;
     st_rec_reader_t *r;
     const st_symtab_t *syms;
-    const uint8_t *known; /* per symbol id: 2 = not in the universe */
-    uint8_t *map;
+    uint8_t *map; /* st_feed_index_map: which symbols are in the universe */
     size_t nmap;
     st_timer_t timer;
     st_rec_item_t next;
     bool have, running;
-    uint64_t delivered, unknown, events, corrupt_logged;
+    uint64_t unknown; /* ticks of codes not in the universe, skipped */
     char *path;
 } replay_feed_t;
 
@@ -37,7 +36,6 @@ static bool read_next(replay_feed_t *rf)
     for (;;) {
         if (st_rec_next(rf->r, &rf->next) != 1) return rf->have = false;
         if (rf->next.type == ST_REC_TICK) return rf->have = true;
-        rf->events++;
     }
 }
 
@@ -51,20 +49,19 @@ static void on_timer(st_timer_t *t, st_time_t now, void *ctx)
     replay_feed_t *rf = ctx;
     while (rf->running && rf->have && rf->next.time <= now) {
         st_rec_item_t *it = &rf->next;
-        st_sym_t sym = st_symtab_find(rf->syms, it->code, strlen(it->code));
-        if (sym == ST_SYM_NONE || (size_t)sym >= rf->nmap || rf->map[sym] == 2) {
+        st_sym_t sym = st_feed_sym(rf->syms, rf->map, rf->nmap, it->code, strlen(it->code));
+        if (sym == ST_SYM_NONE) {
             rf->unknown++;
         } else {
             st_tick_t tick = it->tick;
             tick.sym = sym;
             st_feed_deliver(&rf->base, &tick);
-            rf->delivered++;
         }
         read_next(rf);
     }
     if (rf->running && !rf->have)
         st_log_info(FEED, "%s: the recording ends (%llu ticks replayed, %llu of symbols not in the universe)",
-                    rf->base.name, (unsigned long long)rf->delivered, (unsigned long long)rf->unknown);
+                    rf->base.name, (unsigned long long)rf->base.ticks, (unsigned long long)rf->unknown);
     arm(rf);
 }
 
@@ -133,7 +130,6 @@ int st_replay_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_
     rf->syms = env->syms;
     rf->map = st_feed_index_map(env->universe, &rf->nmap);
     rf->path = st_xstrdup(fc->path);
-    rf->base.name = NULL;
     st_rec_set_corrupt_cb(r, on_corrupt, rf);
     st_timer_init(&rf->timer, on_timer, rf);
     *out = &rf->base;

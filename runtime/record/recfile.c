@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 #include "recfile.h"
 
 #include <errno.h>
@@ -14,8 +15,9 @@
 
 /* Layout (little-endian; docs/backtest.md):
  *   file header  "STRATARC" u16 version u16 header_len u32 flags i64 start i64 reserved   (32 B)
- *   chunk        u32 'SRCK' u32 header_len u32 comp_len u32 raw_len u32 count u32 payload_crc
+ *   chunk        u32 'SRCK' u32 header_len u32 comp_len u32 raw_len u32 count u32 reserved
  *                i64 first i64 last u16 nsyms {u8 len, code}*nsyms u32 header_crc, payload
+ *                (a zstd frame with its content checksum)
  *   index        u32 'SRIX' u32 n {u64 offset i64 first i64 last u32 count u32 nsyms}*n
  *   trailer      u64 index_offset "STRATEND"
  * Items in a payload: u8 type, zigzag varint time - previous time (the first from `first`), then
@@ -32,7 +34,7 @@
 #define MAX_SYMS 65535
 #define INDEX_ENTRY 32
 
-const char *const st_rec_event_names[] = {"", "plan", "subscribe", "emergency", "signal", "reload", "slot", "note"};
+const char *const st_rec_event_names[ST_REV_COUNT] = {"", "plan", "subscribe", "emergency", "signal", "reload", "slot", "note"};
 
 /* --- CRC-32 (IEEE), the bytes' integrity -------------------------------------------------- */
 
@@ -106,8 +108,6 @@ static void put_zig(buf_t *b, int64_t v) { put_var(b, ((uint64_t)v << 1) ^ (uint
 #error "the recording writer stores doubles in host order: a little-endian host is assumed"
 #endif
 
-/* A number, relative to ref: an integer (prices in won, share counts) as the zigzag varint of
- * its difference from ref, shifted left one (low bit 0); anything else as 1 then its 8 bytes. */
 /* Whether v is an integer that round-trips exactly (not -0.0, which would come back as 0). */
 static bool integral(double v)
 {
@@ -116,7 +116,9 @@ static bool integral(double v)
 
 #define NUM_MAX 10 /* the most bytes put_num writes */
 
-/* Unchecked: the caller made room for NUM_MAX bytes. */
+/* A number, relative to ref: an integer (prices in won, share counts) as the zigzag varint of
+ * its difference from ref, shifted left one (low bit 0); anything else as 1 then its 8 bytes.
+ * Unchecked: the caller made room for NUM_MAX bytes. */
 static inline void put_num(buf_t *b, double v, int64_t ref)
 {
     if (integral(v)) {
@@ -538,7 +540,7 @@ static bool chunk_at(const st_rec_reader_t *r, uint64_t off, st_rec_chunk_t *out
     uint32_t hl = get_u32(&c), clen = get_u32(&c);
     get_u32(&c); /* raw length */
     uint32_t count = get_u32(&c);
-    get_u32(&c); /* payload crc */
+    get_u32(&c); /* reserved */
     st_time_t first = (st_time_t)get_u64(&c), last = (st_time_t)get_u64(&c);
     uint16_t nsyms = get_u16(&c);
     if (c.bad || hl < CHUNK_FIXED + 4 || hl > r->len - off || (uint64_t)clen > r->len - off - hl) return false;
@@ -605,12 +607,10 @@ static void scan(st_rec_reader_t *r)
             off += total;
             continue;
         }
-        if (memcmp(r->base + off, "SRIX", 4) == 0) break; /* the index of a clean close */
+        cur_t at = {r->base + off, r->base + r->len, false};
+        if (get_u32(&at) == INDEX_MAGIC) break; /* the index of a clean close */
         report(r, off, "not a whole chunk: truncated or corrupt; looking for the next one");
-        const uint8_t *p = r->base + off + 1, *end = r->base + r->len;
-        const uint8_t *m = NULL;
-        for (; p + 4 <= end && !m; p++)
-            if (p[0] == 'S' && p[1] == 'R' && p[2] == 'C' && p[3] == 'K') m = p;
+        const uint8_t *m = memmem(r->base + off + 1, r->len - off - 1, "SRCK", 4); /* CHUNK_MAGIC's bytes */
         if (!m) break;
         off = (uint64_t)(m - r->base);
     }
@@ -719,7 +719,7 @@ uint64_t st_rec_corrupt(const st_rec_reader_t *r)
     return r->corrupt;
 }
 
-/* The dictionary of the chunk at off into r->codes; false when malformed. */
+/* The dictionary of the chunk at off into codebuf/codeoff; false when malformed. */
 static bool load_codes(st_rec_reader_t *r, uint64_t off)
 {
     cur_t c = {r->base + off + CHUNK_FIXED - 2, r->base + r->len, false};

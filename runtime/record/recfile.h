@@ -1,5 +1,5 @@
 /* The recording file: normalized ticks and the run's own events, in time order, in chunks of
- * at most a second of record time (or 1 MiB), each compressed with zstd. Pure of the runtime:
+ * at most a second of record time (or 64 KiB raw), each compressed with zstd. Pure of the runtime:
  * the writer appends to a file descriptor, the reader works on bytes in memory (a file is
  * mapped), so tests and the fuzzer drive it directly. docs/backtest.md describes the format.
  *
@@ -7,8 +7,8 @@
  * chunk being filled; the index written at a clean close is only a shortcut — without it the
  * reader finds the chunks by scanning their headers. Every chunk is self-contained (its own
  * symbol dictionary, codes not strata's ids; times relative to its first record), checked by
- * CRC-32 (header and payload) and by the decoder: a corrupt chunk is reported with its offset
- * and skipped, never trusted. */
+ * a CRC-32 of its header, zstd's checksum of its payload and the decoder: a corrupt chunk is
+ * reported with its offset and skipped, never trusted. */
 #ifndef ST_RECORD_RECFILE_H
 #define ST_RECORD_RECFILE_H
 
@@ -31,8 +31,9 @@ typedef enum {
     ST_REV_RELOAD,
     ST_REV_SLOT,      /* a time slot began */
     ST_REV_NOTE,      /* anything else (import, header notes) */
+    ST_REV_COUNT
 } st_rec_event_t;
-extern const char *const st_rec_event_names[]; /* by st_rec_event_t, [0] = "" */
+extern const char *const st_rec_event_names[ST_REV_COUNT]; /* by st_rec_event_t, [0] = "" */
 
 typedef struct {
     uint8_t type;      /* st_rec_type_t */
