@@ -93,18 +93,18 @@ static void on_approval(const st_http_response_t *r, void *ctx)
     kis_conn_t *c = ctx;
     kis_feed_t *kf = c->owner;
     kf->rest_calls++;
-    if (!kf->running) return;
     cJSON *j = r->status == 200 ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
     cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "approval_key");
     if (cJSON_IsString(k) && *k->valuestring && strlen(k->valuestring) < sizeof(c->approval)) {
-        kf->rest_ok++;
+        kf->rest_ok++; /* an answer after a stop is still an answer: counted and kept for a restart */
         snprintf(c->approval, sizeof(c->approval), "%s", k->valuestring);
         snprintf(c->sc.co.approval_key, sizeof(c->sc.co.approval_key), "%s", c->approval);
         cJSON_Delete(j);
-        st_wsconn_connect(&c->sc.ws);
+        if (kf->running) st_wsconn_connect(&c->sc.ws);
         return;
     }
     cJSON_Delete(j);
+    if (!kf->running) return;
     char why[256];
     bool auth = !r->error && st_kis_auth_refused(r->status, r->body);
     if (r->error)

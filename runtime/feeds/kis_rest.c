@@ -137,7 +137,6 @@ static void on_token(const st_http_response_t *resp, void *ctx)
     st_kis_rest_t *r = ctx;
     r->issuing = false;
     r->token_calls++;
-    if (!r->running) return;
     st_time_t now = now_of(r);
     cJSON *j = resp->status == 200 ? cJSON_ParseWithLength(resp->body, resp->body_len) : NULL;
     cJSON *tok = cJSON_GetObjectItem(j, "access_token"), *ttl = cJSON_GetObjectItem(j, "expires_in");
@@ -149,11 +148,12 @@ static void on_token(const st_http_response_t *resp, void *ctx)
         r->tokens_issued++;
         cJSON_Delete(j);
         st_log_info(FEED, "%s: access token issued, valid for %.0f s", r->cfg.name, secs);
-        save_token(r);
-        token_ready(r, now);
+        save_token(r); /* even when it lands after a stop: KIS issues one a minute */
+        if (r->running) token_ready(r, now);
         return;
     }
     cJSON_Delete(j);
+    if (!r->running) return;
     if (resp->error)
         st_log_warn(FEED, "%s: access token request failed: %s; retrying in a minute", r->cfg.name, resp->message);
     else if (st_kis_auth_refused(resp->status, resp->body)) {
