@@ -20,6 +20,7 @@ static const char *const strategy_kinds[] = {"lua", "c", NULL};
 static const char *const sink_kinds[] = {"log", "jsonl", "webhook", NULL};
 static const char *const limiter_modes[] = {"conservative", "balanced", "aggressive", NULL};
 static const char *const replay_modes[] = {"as_recorded", "limited", NULL};
+static const char *const tape_scopes[] = {"market", NULL};
 
 #define FLD(T, k, ty, m, ...) {.key = k, .type = ty, .offset = offsetof(T, m), __VA_ARGS__}
 #define SCHEMA(var, T, label)                                                                      \
@@ -85,6 +86,12 @@ static const st_field_t cred_schema_fields[] = {
 };
 SCHEMA(cred_schema, st_cred_cfg_t, "feeds[].keys item");
 
+static const st_field_t feed_record_schema_fields[] = {
+    FLD(st_feed_record_cfg_t, "path", ST_T_STRING, path, .def = ""),
+    FLD(st_feed_record_cfg_t, "scope", ST_T_ENUM, scope, .def = "market", .names = tape_scopes),
+};
+SCHEMA(feed_record_schema, st_feed_record_cfg_t, "feed.record");
+
 static const st_field_t feed_schema_fields[] = {
     FLD(st_feed_cfg_t, "name", ST_T_STRING, name, .required = true),
     FLD(st_feed_cfg_t, "kind", ST_T_ENUM, kind, .required = true, .names = feed_kinds),
@@ -110,6 +117,7 @@ static const st_field_t feed_schema_fields[] = {
     FLD(st_feed_cfg_t, "volatility", ST_T_DOUBLE, volatility, .def = "1", .min = 0, .max = 10),
     FLD(st_feed_cfg_t, "halt_rate", ST_T_DOUBLE, halt_rate, .def = "1", .min = 0, .max = 100),
     FLD(st_feed_cfg_t, "foreign_registrations", ST_T_INT, foreign, .def = "0", .min = 0, .max = 1000),
+    FLD(st_feed_cfg_t, "record", ST_T_STRUCT, record, .sub = &feed_record_schema),
     FLD(st_feed_cfg_t, "path", ST_T_STRING, path, .def = ""),
     FLD(st_feed_cfg_t, "mode", ST_T_ENUM, mode, .def = "as_recorded", .names = replay_modes),
 };
@@ -392,8 +400,6 @@ static void check_replay_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_d
         CERR(d, &f->mark, "feeds[%zu]: a replay feed needs path: the recording to replay", i);
     else
         f->path = resolve(cfg, f->path);
-    if (f->mode == ST_REPLAY_LIMITED)
-        CERR(d, &f->mark, "feeds[%zu]: replay mode \"limited\" is not available in this build yet (use as_recorded)", i);
     if (cfg->runtime.clock.mode != ST_CLOCK_SIMULATED)
         CERR(d, &f->mark, "feeds[%zu]: a replay feed needs runtime.clock.mode: simulated (starting when the recording "
              "does)", i);
@@ -407,6 +413,11 @@ static void check_feeds(st_config_t *cfg, st_diags_t *d)
         for (size_t j = 0; j < i; j++)
             if (strcmp(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, j)->name, f->name) == 0)
                 CERR(d, &f->mark, "feeds[%zu]: duplicate feed name \"%s\"", i, f->name);
+        if (*f->record.path && f->kind != ST_FEED_SIM)
+            CERR(d, &f->record.mark, "feeds[%zu].record: only a sim feed records its market's tape (runtime.record "
+                 "records what any feed delivers)", i);
+        else if (*f->record.path && strncmp(cfg->file, ST_EMBEDDED_PREFIX, strlen(ST_EMBEDDED_PREFIX)) != 0)
+            f->record.path = resolve(cfg, f->record.path);
         if (f->kind == ST_FEED_KIS || f->kind == ST_FEED_UPBIT)
             check_network_feed(cfg, f, i, d);
         else if (f->kind == ST_FEED_REPLAY)

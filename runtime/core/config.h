@@ -67,6 +67,15 @@ typedef struct {
     char *app_secret_env; /* … and the app secret; values never enter the config */
 } st_cred_cfg_t;
 
+/* sim: record: {path, scope: market} — a tape of the whole market (every trade of every symbol). */
+typedef struct {
+    st_mark_t mark;
+    char *path;  /* strftime'd with the start date; "" = none */
+    int scope;   /* st_tape_scope_t */
+} st_feed_record_cfg_t;
+
+typedef enum { ST_TAPE_MARKET } st_tape_scope_t;
+
 typedef struct {
     st_mark_t mark;
     char *name;
@@ -92,6 +101,7 @@ typedef struct {
     double volatility; /* sim: daily volatility multiplier */
     double halt_rate;  /* sim: probability multiplier of volatility halts */
     int64_t foreign;   /* sim: registrations the venue counts that strata does not know about */
+    st_feed_record_cfg_t record; /* sim: its market's tape */
     char *path;        /* replay: the recording (resolved) */
     int mode;          /* replay: st_replay_mode_t */
 } st_feed_cfg_t;

@@ -14,7 +14,10 @@ int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t 
     case ST_FEED_SIM: rc = st_sim_feed_create(fc, env, out, err, errlen); break;
     case ST_FEED_KIS: rc = st_kis_feed_create(fc, env, out, err, errlen); break;
     case ST_FEED_UPBIT: rc = st_upbit_feed_create(fc, env, out, err, errlen); break;
-    case ST_FEED_REPLAY: rc = st_replay_feed_create(fc, env, out, err, errlen); break;
+    case ST_FEED_REPLAY: /* limited: the simulated venue serving the tape */
+        rc = fc->mode == ST_REPLAY_LIMITED ? st_sim_feed_create(fc, env, out, err, errlen)
+                                           : st_replay_feed_create(fc, env, out, err, errlen);
+        break;
     default:
         snprintf(err, errlen, "feed \"%s\": this kind is not available in this build", fc->name);
         return ST_ENOTIMPL;

@@ -1,4 +1,5 @@
-/* The embedded simulated market as a feed (kind: sim), behind the real subscription path.
+/* The embedded simulated market as a feed (kind: sim), behind the real subscription path; and
+ * the same venue serving a recorded tape of a whole market (kind: replay, mode: limited).
  *
  * Plan changes become desired keys in each connection's ledger; the coalescer flushes them as
  * KIS-format register/unregister messages, paced by the connection's limiter. The simulated
@@ -10,11 +11,19 @@
  *   streaming symbol, at its next trade); a registered book key an orderbook after each trade;
  * - tier-3 symbols get a REST-style snapshot every polling interval the planner gives them (the
  *   first one spread over the interval), each counted as one API call;
- * - everything else is advanced silently once a simulated minute, so counters stay real. */
+ * - everything else is advanced silently once a simulated minute, so counters stay real.
+ * Its books and snapshots are computed from each symbol's last trade alone (st_simmkt_book_of),
+ * so the market can be the generator (st_simmkt) or a tape (st_tape) and a tape of the
+ * generator's market gets the answers the live run got. `record: {path, scope: market}` writes
+ * that tape: every trade of every symbol in time order, from a second generator of the same
+ * market driven in time order (the live one advances symbol by symbol, lazily). */
 #include "feed.h"
 #include "kis_codec.h"
 #include "simmkt.h"
+#include "tape.h"
 #include "core/log.h"
+#include "core/timefmt.h"
+#include "record/recfile.h"
 #include "subs/coalescer.h"
 
 #include <errno.h>
@@ -33,7 +42,9 @@ typedef struct {
     sim_feed_t *owner;
     st_sym_t sym;
     uint8_t streams; /* venue registrations of this symbol: bit per channel */
-    bool is_index;
+    bool is_index, known; /* known: in the universe */
+    uint64_t code_hash;
+    st_tick_t last; /* its last trade (before the first: the reference, price 0) */
 } sim_sym_t;
 
 typedef struct {
@@ -58,7 +69,12 @@ typedef struct {
 
 struct sim_feed {
     st_feed_t base;
-    st_simmkt_t *mkt;
+    st_simmkt_t *mkt; /* the market: the generator, */
+    st_tape_t *tape;  /* … or a tape of one */
+    st_simmkt_t *tape_mkt;     /* record: the same market, driven in time order for … */
+    st_rec_writer_t *tape_out; /* … the tape being written */
+    char *tape_path;
+    bool tape_failed;
     st_timer_t market_timer, ack_timer;
     sim_sym_t *syms; /* by symbol id */
     size_t nsyms;
@@ -82,11 +98,20 @@ struct sim_feed {
 
 /* --- streaming -------------------------------------------------------------------------- */
 
+/* A trade of the market: it is the symbol's state from now on. */
+static void keep(const st_tick_t *t, void *ctx)
+{
+    sim_sym_t *s = ctx;
+    s->last = *t;
+}
+
+/* … and what the venue streams of it to its registrations. */
 static void deliver(const st_tick_t *t, void *ctx)
 {
     sim_sym_t *s = ctx;
     sim_feed_t *sf = s->owner;
     st_time_t now = st_clock_now(sf->base.clock);
+    s->last = *t;
     if (s->streams & (1u << ST_CH_TRADE | 1u << ST_CH_INDEX)) {
         st_tick_t tick = *t;
         tick.recv_time = now;
@@ -94,22 +119,33 @@ static void deliver(const st_tick_t *t, void *ctx)
     }
     if (s->streams & (1u << ST_CH_BOOK)) {
         st_tick_t book;
-        st_simmkt_book(sf->mkt, s->sym, t->venue_time, &book);
+        st_simmkt_book_of(&s->last, s->code_hash, s->is_index, t->venue_time, &book);
         book.recv_time = now;
         st_feed_deliver(&sf->base, &book);
     }
 }
 
+/* The symbol's trades up to `until`: streamed (live) or only kept. */
+static void advance(sim_sym_t *s, st_time_t until, bool live)
+{
+    sim_feed_t *sf = s->owner;
+    if (sf->tape)
+        st_tape_advance(sf->tape, s->sym, until, live ? deliver : keep, s);
+    else
+        st_simmkt_advance(sf->mkt, s->sym, until, live ? deliver : keep, s);
+}
+
 static void arm_trade(sim_sym_t *s)
 {
-    st_time_t next = st_simmkt_next_event(s->owner->mkt, s->sym);
-    if (next != ST_TIME_NEVER) st_clock_timer_start(s->owner->base.clock, &s->trade, next, 0);
+    sim_feed_t *sf = s->owner;
+    st_time_t next = sf->tape ? st_tape_next_event(sf->tape, s->sym) : st_simmkt_next_event(sf->mkt, s->sym);
+    if (next != ST_TIME_NEVER) st_clock_timer_start(sf->base.clock, &s->trade, next, 0);
 }
 
 static void on_trade(st_timer_t *t, st_time_t now, void *ctx)
 {
     sim_sym_t *s = ctx;
-    st_simmkt_advance(s->owner->mkt, s->sym, now, deliver, s);
+    advance(s, now, true);
     if (s->streams) arm_trade(s);
 }
 
@@ -122,7 +158,7 @@ static void set_stream(sim_feed_t *sf, st_sym_t sym, st_channel_t ch, bool on, s
     else
         s->streams &= (uint8_t)~(1u << ch);
     if (!before && s->streams) {
-        st_simmkt_advance(sf->mkt, sym, now, NULL, NULL); /* what came before is history */
+        advance(s, now, false); /* what came before is history */
         if (sf->running) arm_trade(s);
     } else if (before && !s->streams) {
         st_clock_timer_stop(sf->base.clock, &s->trade);
@@ -147,8 +183,9 @@ static void on_poll(st_timer_t *t, st_time_t deadline, void *ctx)
         st_clock_timer_start(sf->base.clock, &s->poll, st_limiter_next(&sf->rest_lim, now), 0);
         return;
     }
+    advance(s, now, false);
     st_tick_t snap;
-    st_simmkt_snapshot(sf->mkt, s->sym, now, &snap);
+    st_simmkt_snapshot_of(&s->last, s->is_index, now, &snap);
     snap.recv_time = now;
     sf->rest_calls++;
     sf->call_times[sf->call_next++ % ST_ARRAY_SIZE(sf->call_times)] = now;
@@ -158,11 +195,46 @@ static void on_poll(st_timer_t *t, st_time_t deadline, void *ctx)
         st_clock_timer_start(sf->base.clock, &s->poll, now + e->poll, 0);
 }
 
+/* --- the tape (record: {path, scope: market}) ---------------------------------------------- */
+
+static void tape_fail(sim_feed_t *sf, int err)
+{
+    st_log_error(FEED, "%s: the market tape %s stops here: %s", sf->base.name, sf->tape_path, strerror(err));
+    st_rec_close(sf->tape_out);
+    sf->tape_out = NULL;
+    sf->tape_failed = true;
+}
+
+/* Every trade of the market up to `until`, in time order. */
+static void tape_write(sim_feed_t *sf, st_time_t until)
+{
+    st_tick_t t;
+    while (sf->tape_out && st_simmkt_pop(sf->tape_mkt, until, &t)) {
+        t.recv_time = t.venue_time;
+        int rc = st_rec_tick(sf->tape_out, &t, sf->codes[t.sym].code, 0xFF);
+        if (rc) tape_fail(sf, -rc);
+    }
+}
+
+/* The tape opens with every symbol's reference (a snapshot before its first trade). */
+static void tape_begin(sim_feed_t *sf, st_time_t now)
+{
+    for (size_t i = 0; i < sf->nall && sf->tape_out; i++) {
+        sim_sym_t *s = &sf->syms[sf->all[i]];
+        st_tick_t snap;
+        st_simmkt_snapshot_of(&s->last, s->is_index, now, &snap);
+        snap.recv_time = now;
+        int rc = st_rec_tick(sf->tape_out, &snap, sf->codes[s->sym].code, 0xFF);
+        if (rc) tape_fail(sf, -rc);
+    }
+}
+
 static void on_market_timer(st_timer_t *t, st_time_t now, void *ctx)
 {
     sim_feed_t *sf = ctx;
     for (size_t i = 0; i < sf->nall; i++)
-        if (!sf->syms[sf->all[i]].streams) st_simmkt_advance(sf->mkt, sf->all[i], now, NULL, NULL);
+        if (!sf->syms[sf->all[i]].streams) advance(&sf->syms[sf->all[i]], now, false);
+    tape_write(sf, now);
 }
 
 /* --- the subscription path ------------------------------------------------------------------ */
@@ -331,8 +403,13 @@ static int sim_start(st_feed_t *f)
             st_clock_timer_start(f->clock, &sf->syms[i].poll, now + poll_offset((st_sym_t)i, sf->plan), 0);
     }
     for (int k = 0; k < sf->nconns; k++) arm_flush(&sf->conns[k]);
-    st_log_info(FEED, "%s: simulated market started (%d connection%s x %d registrations)", f->name,
-                sf->nconns, sf->nconns == 1 ? "" : "s", sf->budget);
+    if (sf->tape)
+        st_log_info(FEED, "%s: replaying the market tape %s through the venue's limits (%d connection%s x %d "
+                    "registrations)", f->name, sf->tape_path, sf->nconns, sf->nconns == 1 ? "" : "s", sf->budget);
+    else
+        st_log_info(FEED, "%s: simulated market started (%d connection%s x %d registrations)%s%s", f->name,
+                    sf->nconns, sf->nconns == 1 ? "" : "s", sf->budget, sf->tape_out ? "; its tape to " : "",
+                    sf->tape_out ? sf->tape_path : "");
     return 0;
 }
 
@@ -347,7 +424,9 @@ static void sim_stop(st_feed_t *f)
         st_clock_timer_stop(f->clock, &sf->syms[i].poll);
     }
     for (int k = 0; k < sf->nconns; k++) st_clock_timer_stop(f->clock, &sf->conns[k].flush);
-    st_simmkt_advance_all(sf->mkt, st_clock_now(f->clock));
+    st_time_t now = st_clock_now(f->clock);
+    for (size_t i = 0; i < sf->nall; i++) advance(&sf->syms[sf->all[i]], now, false);
+    tape_write(sf, now);
     sf->running = false;
 }
 
@@ -362,7 +441,15 @@ static void sim_destroy(st_feed_t *f)
     }
     free(sf->conns);
     st_limiter_free(&sf->rest_lim);
+    if (sf->tape_out) {
+        int rc = st_rec_close(sf->tape_out);
+        if (rc) st_log_error(FEED, "%s: closing the market tape %s: %s", f->name, sf->tape_path, strerror(-rc));
+        else st_log_info(FEED, "%s: the market tape %s is complete", f->name, sf->tape_path);
+    }
+    st_simmkt_destroy(sf->tape_mkt);
     st_simmkt_destroy(sf->mkt);
+    st_tape_free(sf->tape);
+    free(sf->tape_path);
     free(sf->syms);
     free(sf->all);
     free(sf->codes);
@@ -373,13 +460,20 @@ static void sim_destroy(st_feed_t *f)
 static void sim_stats(const st_feed_t *f, st_feed_stats_t *out)
 {
     const sim_feed_t *sf = (const sim_feed_t *)f;
-    st_simmkt_stats_t ms;
-    st_simmkt_stats(sf->mkt, &ms);
     memset(out, 0, sizeof(*out));
-    out->market_trades = ms.trades;
-    out->halts = ms.halts;
-    out->bursts = ms.bursts;
-    out->shocks = ms.shocks;
+    if (sf->tape) {
+        st_tape_stats_t ts;
+        st_tape_stats(sf->tape, &ts);
+        out->market_trades = ts.trades;
+        out->halts = ts.halts;
+    } else {
+        st_simmkt_stats_t ms;
+        st_simmkt_stats(sf->mkt, &ms);
+        out->market_trades = ms.trades;
+        out->halts = ms.halts;
+        out->bursts = ms.bursts;
+        out->shocks = ms.shocks;
+    }
     out->ticks_delivered = sf->base.ticks;
     out->ws_budget = (int64_t)sf->budget * sf->nconns;
     out->rest_calls = out->rest_ok = sf->rest_calls;
@@ -411,18 +505,19 @@ static void sim_sync(st_feed_t *f, st_time_t now)
      * current by their own timers. */
     sim_feed_t *sf = (sim_feed_t *)f;
     for (size_t i = 0; i < sf->nall; i++)
-        if (!sf->syms[sf->all[i]].streams) st_simmkt_advance(sf->mkt, sf->all[i], now - 1, NULL, NULL);
+        if (!sf->syms[sf->all[i]].streams) advance(&sf->syms[sf->all[i]], now - 1, false);
 }
 
 /* An orderbook on demand: the simulated venue answers at once, from the symbol's state now. */
 static int sim_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
 {
     sim_feed_t *sf = (sim_feed_t *)f;
-    if ((size_t)sym >= sf->nsyms || !st_simmkt_sym(sf->mkt, sym)) return -ENOENT;
+    if ((size_t)sym >= sf->nsyms || !sf->syms[sym].known) return -ENOENT;
     st_time_t now = st_clock_now(sf->base.clock);
-    if (!sf->syms[sym].streams) st_simmkt_advance(sf->mkt, sym, now - 1, NULL, NULL);
+    sim_sym_t *s = &sf->syms[sym];
+    if (!s->streams) advance(s, now - 1, false);
     st_tick_t book;
-    st_simmkt_book(sf->mkt, sym, now, &book);
+    st_simmkt_book_of(&s->last, s->code_hash, s->is_index, now, &book);
     book.feed = sf->base.index;
     book.recv_time = now;
     cb(&book, NULL, ctx);
@@ -452,7 +547,41 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     }
     sim_feed_t *sf = st_xcalloc(1, sizeof(*sf));
     sf->base.vt = &sim_vtable;
-    sf->mkt = st_simmkt_create(&p, u, now);
+    if (fc->kind == ST_FEED_REPLAY) { /* mode: limited */
+        char why[512];
+        sf->tape = st_tape_open(fc->path, u, env->syms, why, sizeof(why));
+        if (!sf->tape) {
+            snprintf(err, errlen, "feed \"%s\": %s", fc->name, why);
+            free(sf);
+            return ST_ECONFIG;
+        }
+        sf->tape_path = st_xstrdup(fc->path);
+    } else {
+        sf->mkt = st_simmkt_create(&p, u, now);
+        if (*fc->record.path) {
+            struct tm ltm;
+            char path[1024];
+            st_tz_localtime(NULL, now, &ltm);
+            if (strftime(path, sizeof(path), fc->record.path, &ltm) == 0) {
+                snprintf(err, errlen, "feed \"%s\": record.path \"%s\" is empty or too long once formatted", fc->name,
+                         fc->record.path);
+                st_simmkt_destroy(sf->mkt);
+                free(sf);
+                return ST_ECONFIG;
+            }
+            sf->tape_out = st_rec_create(path, now);
+            if (!sf->tape_out) {
+                snprintf(err, errlen, "feed \"%s\": record: cannot create %s: %s%s", fc->name, path, strerror(errno),
+                         errno == EEXIST ? " (strata never writes over a recording)" : "");
+                st_simmkt_destroy(sf->mkt);
+                free(sf);
+                return ST_ECONFIG;
+            }
+            st_rec_set_span(sf->tape_out, 0); /* chunks by size: a tape is big */
+            sf->tape_path = st_xstrdup(path);
+            sf->tape_mkt = st_simmkt_create(&p, u, now);
+        }
+    }
     sf->nconns = (int)fc->connections;
     sf->budget = (int)fc->budget;
     sf->foreign = (int)fc->foreign;
@@ -473,8 +602,15 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     }
     for (size_t i = 0; i < sf->nall; i++) {
         const st_instrument_t *ins = &u->items[i];
+        sim_sym_t *s = &sf->syms[ins->sym];
         sf->all[i] = ins->sym;
-        sf->syms[ins->sym].is_index = ins->market == ST_MKT_INDEX;
+        s->is_index = ins->market == ST_MKT_INDEX;
+        s->known = true;
+        s->code_hash = st_simmkt_code_hash(ins->code);
+        s->last.kind = ST_TICK_TRADE; /* the reference: no trade yet today */
+        s->last.sym = ins->sym;
+        s->last.u.trade.prev_close = sf->tape ? st_tape_prev_close(sf->tape, ins->sym)
+                                              : st_simmkt_sym(sf->mkt, ins->sym)->prev_close;
         snprintf(sf->codes[ins->sym].code, sizeof(sf->codes[0].code), "%s", ins->code);
         sf->codes[ins->sym].sym = ins->sym;
         sf->codes[sf->nsyms + i] = sf->codes[ins->sym];
@@ -496,6 +632,7 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     }
     st_timer_init(&sf->market_timer, on_market_timer, sf);
     st_timer_init(&sf->ack_timer, on_acks, sf);
+    tape_begin(sf, now);
     *out = &sf->base;
     return 0;
 }

@@ -24,6 +24,8 @@ typedef struct {
     double shock;     /* today's news-shock jump (fraction), applied once at shock_at */
     st_time_t next, day, regime_end, halt_until, shock_at;
     bool opened, closed;
+    double best_bid;     /* of the last trade: where the book stands */
+    uint64_t code_hash;  /* st_simmkt_code_hash of its code: the book's randomness */
 } sym_t;
 
 struct st_simmkt {
@@ -33,6 +35,7 @@ struct st_simmkt {
     int32_t *by_sym; /* sym id → index in syms, -1 if absent (a copy: reloads may free the universe) */
     size_t by_sym_len;
     st_simmkt_stats_t stats;
+    uint32_t *heap; /* st_simmkt_pop: indices into syms, ordered by (next, index) */
 };
 
 /* --- randomness: splitmix64 per symbol stream ------------------------------------------- */
@@ -328,6 +331,7 @@ st_simmkt_t *st_simmkt_create(const st_simmkt_params_t *p, const st_universe_t *
         sym_t *s = &m->syms[i];
         s->sym = ins->sym;
         s->market = ins->market;
+        s->code_hash = st_simmkt_code_hash(ins->code);
         s->rng = hash_code(ins->code, p->seed) ^ ((uint64_t)i * 0x9e3779b97f4a7c15ull);
         double px;
         switch (ins->market) {
@@ -366,6 +370,7 @@ void st_simmkt_destroy(st_simmkt_t *m)
     if (!m) return;
     free(m->syms);
     free(m->by_sym);
+    free(m->heap);
     free(m);
 }
 
@@ -378,6 +383,7 @@ size_t st_simmkt_advance(st_simmkt_t *m, st_sym_t sym, st_time_t until, st_simmk
     while (s->next <= until) {
         if (step(m, s, &tick)) {
             n++;
+            s->best_bid = tick.u.trade.best_bid;
             if (emit) emit(&tick, ctx);
         }
     }
@@ -409,15 +415,22 @@ void st_simmkt_stats(const st_simmkt_t *m, st_simmkt_stats_t *out)
     *out = m->stats;
 }
 
+/* The symbol's state as its last trade (the reference state before the day's first). */
+static void last_of(const sym_t *s, st_tick_t *out)
+{
+    fill_trade(s, 0, s->pub.price, 0, ST_SIDE_NONE, s->pub.halted ? ST_TICK_HALTED : 0, out);
+    out->u.trade.best_bid = s->pub.price > 0 ? s->best_bid : 0;
+}
+
 void st_simmkt_snapshot(st_simmkt_t *m, st_sym_t sym, st_time_t now, st_tick_t *out)
 {
     st_simmkt_advance(m, sym, now, NULL, NULL);
     const sym_t *s = find(m, sym);
     memset(out, 0, sizeof(*out));
     if (!s) return;
-    double px = s->pub.price > 0 ? s->pub.price : s->pub.prev_close;
-    fill_trade(s, now, px, 0, ST_SIDE_NONE, s->pub.halted ? ST_TICK_HALTED : 0, out);
-    out->kind = ST_TICK_SNAPSHOT;
+    st_tick_t last;
+    last_of(s, &last);
+    st_simmkt_snapshot_of(&last, s->market == ST_MKT_INDEX, now, out);
 }
 
 void st_simmkt_book(const st_simmkt_t *m, st_sym_t sym, st_time_t now, st_tick_t *out)
@@ -428,19 +441,104 @@ void st_simmkt_book(const st_simmkt_t *m, st_sym_t sym, st_time_t now, st_tick_t
     out->sym = sym;
     out->venue_time = now;
     if (!s) return;
-    uint64_t h = (uint64_t)now * 0x9e3779b97f4a7c15ull ^ ((uint64_t)sym << 32) ^ m->p.seed;
-    double px = s->pub.price > 0 ? s->pub.price : s->pub.prev_close;
-    double tick = s->market == ST_MKT_INDEX ? 0.01 : st_krx_tick_size(px);
-    double bid = round_price(s, s->fair, -1);
-    if (bid >= px && unif(&h) < 0.5) bid -= tick;
+    st_tick_t last;
+    last_of(s, &last);
+    st_simmkt_book_of(&last, s->code_hash, s->market == ST_MKT_INDEX, now, out);
+}
+
+/* --- the venue's answers, from the last trade alone ---------------------------------------- */
+
+uint64_t st_simmkt_code_hash(const char *code)
+{
+    return hash_code(code, 0x5354524154414bull);
+}
+
+static double last_price(const st_trade_t *t)
+{
+    return t->price > 0 ? t->price : t->prev_close;
+}
+
+void st_simmkt_snapshot_of(const st_tick_t *last, bool index, st_time_t now, st_tick_t *out)
+{
+    const st_trade_t *l = &last->u.trade;
+    double px = last_price(l), tick = index ? 0.01 : st_krx_tick_size(px);
+    memset(out, 0, sizeof(*out));
+    out->kind = ST_TICK_SNAPSHOT;
+    out->flags = last->flags & ST_TICK_HALTED;
+    out->sym = last->sym;
+    out->venue_time = now;
+    st_trade_t *t = &out->u.trade;
+    t->price = px;
+    t->open = l->open, t->high = l->high, t->low = l->low, t->prev_close = l->prev_close;
+    t->cum_volume = l->cum_volume, t->cum_value = l->cum_value;
+    t->best_bid = px - tick;
+    t->best_ask = px;
+}
+
+void st_simmkt_book_of(const st_tick_t *last, uint64_t code_hash, bool index, st_time_t now, st_tick_t *out)
+{
+    const st_trade_t *l = &last->u.trade;
+    memset(out, 0, sizeof(*out));
+    out->kind = ST_TICK_ORDERBOOK;
+    out->flags = last->flags & ST_TICK_HALTED;
+    out->sym = last->sym;
+    out->venue_time = now;
+    double px = last_price(l), tick = index ? 0.01 : st_krx_tick_size(px);
+    if (px <= 0) return;
+    /* the median trade size, from the code and the reference price (the same on every replay) */
+    uint64_t g = code_hash;
+    double ref = l->prev_close > 0 ? l->prev_close : px;
+    double lot = fmax(1, round(2e6 * exp(0.5 * gauss(&g)) / ref));
+    uint64_t h = (uint64_t)now * 0x9e3779b97f4a7c15ull ^ code_hash;
+    double bid = l->price > 0 && l->best_bid > 0 ? l->best_bid : px - tick;
     st_book_t *b = &out->u.book;
     for (int i = 0; i < ST_BOOK_DEPTH; i++) {
         b->bid[i] = bid - i * tick;
         b->ask[i] = bid + (i + 1) * tick;
-        b->bid_qty[i] = round(s->lot * (3 + 2 * i) * (0.3 + unif(&h)));
-        b->ask_qty[i] = round(s->lot * (3 + 2 * i) * (0.3 + unif(&h)));
+        b->bid_qty[i] = round(lot * (3 + 2 * i) * (0.3 + unif(&h)));
+        b->ask_qty[i] = round(lot * (3 + 2 * i) * (0.3 + unif(&h)));
         b->total_bid_qty += b->bid_qty[i];
         b->total_ask_qty += b->ask_qty[i];
     }
-    if (s->pub.halted) out->flags = ST_TICK_HALTED;
+}
+
+/* --- the whole market in time order --------------------------------------------------------- */
+
+static bool heap_before(const st_simmkt_t *m, uint32_t a, uint32_t b)
+{
+    return m->syms[a].next < m->syms[b].next || (m->syms[a].next == m->syms[b].next && a < b);
+}
+
+static void heap_down(st_simmkt_t *m, size_t i)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= m->n) return;
+        if (c + 1 < m->n && heap_before(m, m->heap[c + 1], m->heap[c])) c++;
+        if (!heap_before(m, m->heap[c], m->heap[i])) return;
+        uint32_t t = m->heap[c];
+        m->heap[c] = m->heap[i], m->heap[i] = t;
+        i = c;
+    }
+}
+
+bool st_simmkt_pop(st_simmkt_t *m, st_time_t until, st_tick_t *out)
+{
+    if (!m->n) return false;
+    if (!m->heap) {
+        m->heap = st_xmalloc(m->n * sizeof(*m->heap));
+        for (size_t i = 0; i < m->n; i++) m->heap[i] = (uint32_t)i;
+        for (size_t i = m->n / 2; i-- > 0;) heap_down(m, i);
+    }
+    for (;;) {
+        sym_t *s = &m->syms[m->heap[0]];
+        if (s->next > until) return false;
+        bool trade = step(m, s, out);
+        heap_down(m, 0);
+        if (trade) {
+            s->best_bid = out->u.trade.best_bid;
+            m->stats.trades++;
+            return true;
+        }
+    }
 }

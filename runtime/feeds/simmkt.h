@@ -51,8 +51,22 @@ size_t st_simmkt_advance_all(st_simmkt_t *m, st_time_t until);
 st_time_t st_simmkt_next_event(const st_simmkt_t *m, st_sym_t sym);
 /* A REST-style snapshot at `now` (advances the symbol silently first). */
 void st_simmkt_snapshot(st_simmkt_t *m, st_sym_t sym, st_time_t now, st_tick_t *out);
-/* A 10-level orderbook around the symbol's current price; a pure function of the state and now. */
+/* A 10-level orderbook around the symbol's current price: st_simmkt_book_of its last trade. */
 void st_simmkt_book(const st_simmkt_t *m, st_sym_t sym, st_time_t now, st_tick_t *out);
+
+/* The whole market in time order, for a tape of it: the next trade of any symbol at or before
+ * `until` (ties in universe order), or false. A market is driven either this way or per symbol
+ * (st_simmkt_advance), not both: the order is kept for the first. */
+bool st_simmkt_pop(st_simmkt_t *m, st_time_t until, st_tick_t *out);
+
+/* What the simulated venue answers, from a symbol's last trade alone (`last`: a trade tick, or
+ * the reference state before the day's first trade: price 0 and prev_close), so that a replayed
+ * tape of the market gets the answers the live run got. Books are 10 levels around the last
+ * trade, with sizes drawn from the code (st_simmkt_code_hash) and `now`; snapshots carry the
+ * day's fields as of the last trade. */
+uint64_t st_simmkt_code_hash(const char *code);
+void st_simmkt_book_of(const st_tick_t *last, uint64_t code_hash, bool index, st_time_t now, st_tick_t *out);
+void st_simmkt_snapshot_of(const st_tick_t *last, bool index, st_time_t now, st_tick_t *out);
 
 const st_simmkt_sym_t *st_simmkt_sym(const st_simmkt_t *m, st_sym_t sym);
 void st_simmkt_stats(const st_simmkt_t *m, st_simmkt_stats_t *out);

@@ -308,11 +308,11 @@ static void test_cross_field_checks(void **state)
            {1, 9, "market.universe: cannot read \"/nonexistent/u.csv\""});
     EXPECT("market:\n  universe: " UNIVERSE "\n  session: {open: \"16:00\"}\n",
            {3, 12, "market.session: times must satisfy pre_open <= open < closing_auction <= close"});
-    EXPECT(HEAD "feeds:\n  - {name: a, kind: sim}\n  - {name: a, kind: replay, mode: limited}\n",
+    EXPECT(HEAD "feeds:\n  - {name: a, kind: sim}\n  - {name: a, kind: replay, mode: limited, record: {path: t.strata}}\n",
            {5, 5, "feeds[1]: duplicate feed name \"a\""},
            {5, 5, "feeds[1]: a replay feed needs path: the recording to replay"},
-           {5, 5, "feeds[1]: replay mode \"limited\" is not available in this build yet (use as_recorded)"},
-           {5, 5, "feeds[1]: a replay feed needs runtime.clock.mode: simulated"});
+           {5, 5, "feeds[1]: a replay feed needs runtime.clock.mode: simulated"},
+           {5, 52, "feeds[1].record: only a sim feed records its market's tape"});
     EXPECT(HEAD "schedule:\n"
                 "  - {name: a, start: \"09:00\", realtime: 20, semi_realtime: 2}\n"
                 "  - {name: a, start: \"08:00\"}\n",

@@ -244,6 +244,127 @@ static void drop_field(char *s, const char *key)
     assert_true(n > 0);
 }
 
+/* Whether two recordings hold the same items, in the same order, field by field; their count. */
+static uint64_t same_recordings(const char *a, const char *b)
+{
+    char err[256];
+    st_rec_reader_t *ra = st_rec_open(a, err, sizeof(err)), *rb;
+    if (!ra) fail_msg("%s", err);
+    if (!(rb = st_rec_open(b, err, sizeof(err)))) fail_msg("%s", err);
+    st_rec_item_t x, y;
+    uint64_t n = 0;
+    char code[32];
+    for (;; n++) {
+        int gx = st_rec_next(ra, &x);
+        snprintf(code, sizeof(code), "%s", gx == 1 ? x.code : "");
+        int gy = st_rec_next(rb, &y);
+        assert_int_equal(gx, gy);
+        if (gx != 1) break;
+        if (x.type != y.type || x.time != y.time || strcmp(code, y.code) != 0)
+            fail_msg("item %llu differs: %d %lld %s against %d %lld %s", (unsigned long long)n, x.type,
+                     (long long)x.time, code, y.type, (long long)y.time, y.code);
+        if (x.type == ST_REC_TICK) {
+            assert_memory_equal(&x.tick, &y.tick, sizeof(x.tick));
+            assert_int_equal(x.conn, y.conn);
+        } else {
+            assert_int_equal(x.event, y.event);
+            assert_int_equal(x.text_len, y.text_len);
+            assert_memory_equal(x.text, y.text, x.text_len);
+        }
+    }
+    st_rec_free(ra), st_rec_free(rb);
+    return n;
+}
+
+/* The config of the limited-replay test: one feed, a recording, a signals file. */
+static char *limited_config(const char *name, const char *feed, const char *record, const char *signals)
+{
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "runtime:\n"
+             "  clock: {mode: simulated, start: \"2026-11-23 08:50\", stop: \"10:00\", speed: 0}\n"
+             "  log: {file: strata.log}\n  session_report: \"\"\n  record: %s\n"
+             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv,"
+             " watch_universe: background, watch: [{symbol: \"005930\", priority: critical}]}\n"
+             "feeds: [%s]\n"
+             "strategies:\n"
+             "  - {name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true, params: {threshold: 0.03}}\n"
+             "  - {name: volume_watch, kind: lua, path: %s/strategies/volume_watch.lua, all_symbols: true}\n"
+             "signals: {sinks: [{kind: jsonl, path: %s}]}\n"
+             "status: {enabled: false}\n%s",
+             record, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, feed, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, signals,
+             strstr(feed, "budget: 4") ? "schedule: [{name: all_day, start: \"08:00\", realtime: 1, indices: 1, reserve: 1}]\n"
+                                       : "");
+    return st_test_write(dir, name, text);
+}
+
+/* Issue 17.3, mode: limited. The sim feed records its whole market (every trade of every
+ * symbol, not only what was delivered); replaying that tape through the same venue limits gives
+ * the live run again — every tick delivered, every tier decision, every signal, in order — and
+ * through a tenth of the registrations, what a strategy would have seen with 4 slots: the
+ * planner holds to them, the venue counts no violation, and less arrives in real time. */
+static void test_limited_replay_decides_like_the_live_run(void **state)
+{
+    const char *name[] = {"live", "limited", "narrow"};
+    const char *feed[] = {"{name: sim, kind: sim, seed: 5, record: {path: market-%Y%m%d.strata, scope: market}}",
+                          "{name: sim, kind: replay, mode: limited, path: market-20261123.strata}",
+                          "{name: sim, kind: replay, mode: limited, path: market-20261123.strata, budget: 4}"};
+    char *out[3], *err[3], *sig[3], path[512], rec[3][512];
+    for (int i = 0; i < 3; i++) {
+        char cfgname[64], recname[64], signame[64];
+        snprintf(cfgname, sizeof(cfgname), "%s.yaml", name[i]);
+        snprintf(recname, sizeof(recname), "%s.strata", name[i]);
+        snprintf(signame, sizeof(signame), "%s.jsonl", name[i]);
+        char *cfg = limited_config(cfgname, feed[i], recname, signame);
+        int rc = run("run", "-c", cfg, &out[i], &err[i]);
+        if (rc) fail_msg("%s: %s", name[i], err[i]);
+        free(cfg);
+        snprintf(path, sizeof(path), "%s/%s", dir, signame);
+        sig[i] = slurp(path);
+        unlink(path);
+        snprintf(rec[i], sizeof(rec[i]), "%s/%s", dir, recname);
+    }
+    snprintf(path, sizeof(path), "%s/strata.log", dir);
+    char *lg = slurp(path);
+    assert_null(strstr(lg, "[alert]")); /* no plan/ledger mismatch, no venue limit exceeded */
+    assert_null(strstr(lg, "[error]"));
+    assert_non_null(strstr(lg, "replaying the market tape"));
+    free(lg);
+    unlink(path);
+    uint64_t items = same_recordings(rec[0], rec[1]);
+    printf("# the limited replay recorded the live run's %llu items, the same\n", (unsigned long long)items);
+    assert_true(items > 10000);
+    assert_true(strlen(sig[0]) > 100);
+    assert_string_equal(sig[0], sig[1]);
+    /* four registrations: the status lines say so, no violation, and fewer ticks in real time */
+    if (!strstr(out[2], "websocket 3/4")) fail_msg("%s", out[2]);
+    assert_null(strstr(out[2], "/41"));
+    assert_non_null(strstr(out[2], "violations 0"));
+    char e2[256];
+    uint64_t realtime[3] = {0};
+    for (int i = 0; i < 3; i += 2) {
+        st_rec_reader_t *r = st_rec_open(rec[i], e2, sizeof(e2));
+        assert_non_null(r);
+        st_rec_item_t it;
+        while (st_rec_next(r, &it) == 1) realtime[i] += it.type == ST_REC_TICK && it.tick.kind != ST_TICK_SNAPSHOT;
+        st_rec_free(r);
+    }
+    printf("# trades and books delivered: %llu with 41 registrations, %llu with 4\n", (unsigned long long)realtime[0],
+           (unsigned long long)realtime[2]);
+    fflush(stdout); /* before the next run forks */
+    assert_true(realtime[2] < realtime[0]);
+    for (int i = 0; i < 3; i++) unlink(rec[i]), free(out[i]), free(err[i]), free(sig[i]);
+    /* strata never writes over a tape: the same live run again says why it cannot start */
+    char *cfg = limited_config("live.yaml", feed[0], "live.strata", "live.jsonl"), *again, *aerr;
+    assert_int_not_equal(run("run", "-c", cfg, &again, &aerr), 0);
+    assert_non_null(strstr(aerr, "market-20261123.strata: File exists (strata never writes over a recording)"));
+    free(again), free(aerr), free(cfg);
+    snprintf(path, sizeof(path), "%s/market-20261123.strata", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/live.strata", dir);
+    unlink(path);
+}
+
 /* Issue 17.1: a simulated run is a discrete-event run. The same config at speed 0 (as fast as
  * possible) and at x2000 (paced; on a slow machine it falls behind) gives the same signals,
  * byte for byte, and the same session report but for its wall-time field and the strategies'
@@ -865,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_check_compiles_strategies),
         cmocka_unit_test(test_run_full_day),
         cmocka_unit_test(test_same_run_at_any_speed),
+        cmocka_unit_test(test_limited_replay_decides_like_the_live_run),
         cmocka_unit_test(test_record_inspect),
         cmocka_unit_test(test_record_import_export),
         cmocka_unit_test(test_run_planned_day),
