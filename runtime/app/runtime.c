@@ -79,7 +79,8 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         int64_t planned = 0; /* a replay as recorded delivers what was: no ledger, nothing wanted */
         for (size_t f = 0; f < rt->nfeeds && rt->conn_base; f++)
             if (ST_LIST_AT(rt->world->cfg->feeds, st_feed_cfg_t, f)->kind != ST_FEED_REPLAY ||
-                ST_LIST_AT(rt->world->cfg->feeds, st_feed_cfg_t, f)->mode == ST_REPLAY_LIMITED)
+                (ST_LIST_AT(rt->world->cfg->feeds, st_feed_cfg_t, f)->mode == ST_REPLAY_LIMITED &&
+                 !(rt->flags & ST_RT_UNLIMITED)))
                 for (int k = rt->conn_base[f]; k < rt->conn_base[f] + rt->conn_count[f] && k < ps.nconns; k++)
                     planned += ps.used[k];
         if (planned != c->ws_desired && !rt->mismatch_logged) {
@@ -363,7 +364,7 @@ static void on_rec_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static int record_start(st_runtime_t *rt)
 {
     const char *tmpl = rt->world->cfg->runtime.record;
-    if (!*tmpl) return 0;
+    if (!*tmpl || (rt->flags & ST_RT_NO_RECORD)) return 0;
     st_time_t now = st_clock_now(&rt->clock);
     struct tm tm;
     st_tz_localtime(NULL, now, &tm);
@@ -599,7 +600,13 @@ static void strat_signal(void *ctx, const char *strategy, st_sym_t sym, const ch
 
 int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags)
 {
+    return st_runtime_init_with(rt, config_path, out, 0, diags);
+}
+
+int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, unsigned flags, st_diags_t *diags)
+{
     memset(rt, 0, sizeof(*rt));
+    rt->flags = flags;
     rt->out = out;
     rt->config_path = st_xstrdup(config_path);
     st_symtab_init(&rt->syms);
@@ -657,8 +664,9 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     st_feed_env_t env = {&rt->clock, &rt->world->universe, &rt->syms, cfg, on_tick, rt, on_refused};
     for (size_t i = 0; i < rt->nfeeds; i++) {
         err[0] = '\0';
-        rc = st_feed_create(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i), (uint16_t)i, &env,
-                            &rt->feeds[i], err, sizeof(err));
+        st_feed_cfg_t fc = *ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
+        if ((rt->flags & ST_RT_UNLIMITED) && fc.kind == ST_FEED_REPLAY) fc.mode = ST_REPLAY_AS_RECORDED;
+        rc = st_feed_create(&fc, (uint16_t)i, &env, &rt->feeds[i], err, sizeof(err));
         if (rc) {
             st_diags_add(diags, cfg->file, 0, 0, "%s", err);
             return rc;
@@ -719,11 +727,11 @@ int st_runtime_run(st_runtime_t *rt)
     return 0;
 }
 
-int st_runtime_open(st_runtime_t *rt, const char *config_path, FILE *out)
+int st_runtime_open(st_runtime_t *rt, const char *config_path, FILE *out, unsigned flags)
 {
     st_diags_t d;
     st_diags_init(&d);
-    int rc = st_runtime_init(rt, config_path, out, &d);
+    int rc = st_runtime_init_with(rt, config_path, out, flags, &d);
     for (size_t i = 0; i < d.n; i++) {
         char buf[1400];
         st_diag_format(&d.items[i], buf, sizeof(buf));

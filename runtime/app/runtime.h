@@ -63,16 +63,22 @@ typedef struct st_runtime {
     void *signal_hook_ctx;
 
     uint64_t generation, reloads_ok, reloads_failed;
+    unsigned flags; /* ST_RT_* */
     bool running;
     bool mismatch_logged, violation_logged;
 } st_runtime_t;
 
+/* How a run departs from its config (strata backtest's second view). */
+#define ST_RT_UNLIMITED 0x1u /* replays with mode: limited deliver their whole tape as recorded */
+#define ST_RT_NO_RECORD 0x2u /* runtime.record is not written */
+
 /* Builds the first world from config_path and prepares everything. Returns 0, or ST_ECONFIG
  * with diagnostics, or another negative error. */
 int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags);
-/* st_runtime_init for a command: every diagnostic printed to stderr as file:line:col (or why it
- * cannot start), rt freed on failure. Returns 0 or 1. */
-int st_runtime_open(st_runtime_t *rt, const char *config_path, FILE *out);
+int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, unsigned flags, st_diags_t *diags);
+/* st_runtime_init_with for a command: every diagnostic printed to stderr as file:line:col (or
+ * why it cannot start), rt freed on failure. Returns 0 or 1. */
+int st_runtime_open(st_runtime_t *rt, const char *config_path, FILE *out, unsigned flags);
 /* Runs the loop until a stop (signal, clock.stop). Returns the process exit code. */
 int st_runtime_run(st_runtime_t *rt);
 void st_runtime_free(st_runtime_t *rt);

@@ -353,6 +353,36 @@ static void test_limited_replay_decides_like_the_live_run(void **state)
            (unsigned long long)realtime[2]);
     fflush(stdout); /* before the next run forks */
     assert_true(realtime[2] < realtime[0]);
+    /* strata backtest on the narrow config: the limited view (its signals, judged per strategy
+     * and per time slot) and the unlimited one (the same tape as recorded: every trade of every
+     * symbol), side by side */
+    unlink(rec[2]);
+    snprintf(path, sizeof(path), "%s/narrow.yaml", dir);
+    char *bout, *berr;
+    assert_int_equal(run5("backtest", "-c", path, "--json", NULL, &bout, &berr), 0);
+    cJSON *bt = cJSON_Parse(bout);
+    if (!bt) fail_msg("backtest did not print JSON: %s %s", bout, berr);
+    cJSON *views = cJSON_GetObjectItem(bt, "views");
+    assert_int_equal(cJSON_GetArraySize(views), 2);
+    cJSON *lim = cJSON_GetArrayItem(views, 0), *unl = cJSON_GetArrayItem(views, 1);
+    assert_string_equal(cJSON_GetObjectItem(lim, "view")->valuestring, "limited");
+    assert_string_equal(cJSON_GetObjectItem(unl, "view")->valuestring, "unlimited");
+    int lines = 0;
+    for (const char *q = sig[2]; *q; q++) lines += *q == '\n';
+    assert_int_equal(cJSON_GetObjectItem(lim, "signals")->valueint, lines);
+    int unl_signals = cJSON_GetObjectItem(unl, "signals")->valueint;
+    printf("# backtest: %d signals through 4 registrations, %d unlimited\n", lines, unl_signals);
+    fflush(stdout);
+    assert_true(unl_signals > 0);
+    cJSON *g;
+    cJSON_ArrayForEach(g, cJSON_GetObjectItem(lim, "strategies")) { /* the slots add up */
+        int sum = 0;
+        cJSON *sl;
+        cJSON_ArrayForEach(sl, cJSON_GetObjectItem(g, "slots")) sum += cJSON_GetObjectItem(sl, "signals")->valueint;
+        assert_int_equal(sum, cJSON_GetObjectItem(g, "signals")->valueint);
+    }
+    cJSON_Delete(bt);
+    free(bout), free(berr);
     for (int i = 0; i < 3; i++) unlink(rec[i]), free(out[i]), free(err[i]), free(sig[i]);
     /* strata never writes over a tape: the same live run again says why it cannot start */
     char *cfg = limited_config("live.yaml", feed[0], "live.strata", "live.jsonl"), *again, *aerr;
@@ -427,6 +457,7 @@ static void test_same_run_at_any_speed(void **state)
     for (const char *p = sig[1]; *p; p++) lines += *p == '\n';
     printf("# recorded %llu ticks, %llu plan changes, %llu signals, %llu slots\n", (unsigned long long)ticks,
            (unsigned long long)plans, (unsigned long long)signals, (unsigned long long)slots);
+    fflush(stdout); /* before the next run forks */
     assert_int_equal(signals, lines);
     assert_true(ticks > 10000 && plans > 396 && slots >= 2); /* the first plan places all 396 */
     st_rec_free(r);
