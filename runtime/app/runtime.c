@@ -552,6 +552,14 @@ static void on_plan_dirty(void *ctx)
 
 /* Runs before the loop waits, after the callback (a tick, a timer) that changed the demands:
  * one replan for all of them, and the feeds told outside any feed's own callback. */
+/* Whether the loop has work before the clock's next deadline (st_clock_set_hold): a plan to
+ * apply (on_replan, at the time it was asked), a stop or a reload. */
+static bool loop_has_work(void *ctx)
+{
+    const st_runtime_t *rt = ctx;
+    return rt->plan_dirty || rt->stop_requested || rt->reload_requested || !rt->running;
+}
+
 static void on_replan(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     st_runtime_t *rt = w->data;
@@ -626,6 +634,7 @@ int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, u
     else
         st_clock_init_wall(&rt->clock, rt->loop);
     choose_clock(rt, cfg);
+    st_clock_set_hold(&rt->clock, loop_has_work, rt);
     st_log_set_time_source(st_clock_now_cb, &rt->clock);
 
     st_timer_init(&rt->report_timer, on_report, rt);

@@ -20,16 +20,22 @@ static void on_ev_timer(struct ev_loop *loop, ev_timer *w, int revents)
     st_clock_t *c = w->data;
     st_time_t next = st_timers_next(&c->timers);
     if (stepping(c)) {
-        /* Jump to the next deadline, one deadline per loop iteration so I/O watchers still get
-         * their turn. Paced, record how late it is served. */
-        if (next != ST_TIME_NEVER) {
+        /* Jump from deadline to deadline while they are due (at speed 0, always), a batch at
+         * most, so I/O watchers still get their turn; stop when the loop has work first (hold).
+         * Paced, record how late each is served. */
+        c->serving = true;
+        for (int n = 0; next != ST_TIME_NEVER && n < ST_CLOCK_BATCH; n++) {
             if (c->speed > 0) {
                 double late = ev_now(loop) - paced_at(c, next);
+                if (n > 0 && late < 0) break; /* not due yet: the ev_timer waits for it */
                 c->behind = late > 0 ? (st_dur_t)(late * 1e6) : 0;
                 if (c->behind > c->behind_max) c->behind_max = c->behind;
             }
             st_timers_advance(&c->timers, next);
+            if (!c->hold || c->hold(c->hold_ctx)) break; /* no hold: one deadline per iteration */
+            next = st_timers_next(&c->timers);
         }
+        c->serving = false;
     } else {
         st_timers_advance(&c->timers, st_clock_now(c));
     }
@@ -38,6 +44,7 @@ static void on_ev_timer(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void rearm(st_clock_t *c)
 {
+    if (c->serving) return; /* once, after the batch */
     ev_timer_stop(c->loop, &c->w);
     st_time_t next = st_timers_next(&c->timers);
     if (next == ST_TIME_NEVER) return;
@@ -118,6 +125,12 @@ void st_clock_set_discrete(st_clock_t *c, bool on)
     c->real_base = ev_now(c->loop);
     c->discrete = on;
     rearm(c);
+}
+
+void st_clock_set_hold(st_clock_t *c, bool (*hold)(void *ctx), void *ctx)
+{
+    c->hold = hold;
+    c->hold_ctx = ctx;
 }
 
 void st_clock_timer_start(st_clock_t *c, st_timer_t *t, st_time_t at, st_dur_t repeat)

@@ -27,7 +27,19 @@ typedef struct st_clock {
     st_dur_t behind_max;
     st_time_t sim_base;  /* simulated time at the anchor */
     ev_tstamp real_base; /* ev_now() at the anchor */
+    bool (*hold)(void *ctx); /* st_clock_set_hold */
+    void *hold_ctx;
+    bool serving;        /* inside a batch of deadlines: the ev_timer is set once, after it */
 } st_clock_t;
+
+/* With a hold (st_clock_set_hold), a deadline-to-deadline clock serves the deadlines that are
+ * due (all of them at speed 0) in one loop iteration, up to ST_CLOCK_BATCH, so a run is not one
+ * loop iteration and one system call per event. It stops early when hold(ctx) says the loop has
+ * work before the next deadline (the runtime: a plan to apply, a stop), so what happens between
+ * deadlines happens as before; a callback's ev_break only takes effect after the batch, so a
+ * user that breaks the loop from a timer says so through hold. Without one: one deadline per
+ * loop iteration. */
+#define ST_CLOCK_BATCH 256
 
 void st_clock_init_wall(st_clock_t *c, struct ev_loop *loop);
 void st_clock_init_sim(st_clock_t *c, struct ev_loop *loop, st_time_t start, double speed);
@@ -37,6 +49,8 @@ st_time_t st_clock_now(st_clock_t *c);
 void st_clock_set_speed(st_clock_t *c, double speed);
 /* A simulated clock becomes discrete (on) or follows the wall clock at its speed (off). */
 void st_clock_set_discrete(st_clock_t *c, bool on);
+
+void st_clock_set_hold(st_clock_t *c, bool (*hold)(void *ctx), void *ctx);
 
 /* Timers on this clock. `at` is strata time; repeat 0 = one-shot. */
 void st_clock_timer_start(st_clock_t *c, st_timer_t *t, st_time_t at, st_dur_t repeat);

@@ -127,11 +127,70 @@ static void test_wall_clock_tracks_real_time(void **state)
     ev_loop_destroy(loop);
 }
 
+/* A batch: with a hold, a speed-0 clock serves deadline after deadline in one loop iteration,
+ * and stops the moment hold says the loop has work (here: after the third deadline), then
+ * carries on at the next iteration; the order and times are those of one deadline per
+ * iteration. */
+typedef struct {
+    int fired, iterations, hold_after;
+    st_time_t seen[8];
+    st_clock_t *clk;
+} batch_t;
+
+static void batch_fire(st_timer_t *t, st_time_t now, void *ctx)
+{
+    batch_t *b = ctx;
+    b->seen[b->fired++] = now;
+    if (b->fired == 6) ev_break(b->clk->loop, EVBREAK_ALL);
+}
+
+static bool batch_hold(void *ctx)
+{
+    batch_t *b = ctx;
+    return b->fired == b->hold_after || b->fired >= 6;
+}
+
+static void batch_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    ((batch_t *)w->data)->iterations++;
+}
+
+static void test_batch_stops_where_hold_says(void **state)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    st_clock_t clk;
+    st_time_t start = (st_time_t)1795391400 * ST_SEC;
+    st_clock_init_sim(&clk, loop, start, 0);
+    st_clock_set_discrete(&clk, true);
+    batch_t b = {.hold_after = 3, .clk = &clk};
+    st_clock_set_hold(&clk, batch_hold, &b);
+    ev_prepare pw;
+    ev_prepare_init(&pw, batch_prepare);
+    pw.data = &b;
+    ev_prepare_start(loop, &pw);
+    st_timer_t t[8];
+    for (int i = 0; i < 8; i++) {
+        st_timer_init(&t[i], batch_fire, &b);
+        st_clock_timer_start(&clk, &t[i], start + (8 - i) * ST_SEC, 0);
+    }
+    ev_run(loop, 0);
+    assert_int_equal(b.fired, 6); /* the break held: none after the sixth */
+    for (int i = 0; i < 6; i++) assert_int_equal(b.seen[i], start + (i + 1) * ST_SEC);
+    assert_int_equal(st_clock_now(&clk), start + 6 * ST_SEC);
+    printf("# 6 deadlines in %d loop iterations\n", b.iterations);
+    assert_true(b.iterations <= 3); /* 1-3, then 4-6: not one iteration each */
+    for (int i = 0; i < 8; i++) st_clock_timer_stop(&clk, &t[i]);
+    ev_prepare_stop(loop, &pw);
+    st_clock_free(&clk);
+    ev_loop_destroy(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simulated_as_fast_as_possible),
         cmocka_unit_test(test_discrete_exact_at_any_speed),
+        cmocka_unit_test(test_batch_stops_where_hold_says),
         cmocka_unit_test(test_simulated_speed_keeps_order),
         cmocka_unit_test(test_speed_change_is_continuous),
         cmocka_unit_test(test_wall_clock_tracks_real_time),
