@@ -4,6 +4,7 @@
 #include "subconn.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t *env,
@@ -104,6 +105,31 @@ st_sym_t st_feed_sym(const st_symtab_t *syms, const uint8_t *map, size_t n, cons
 {
     st_sym_t s = st_symtab_find(syms, code, len);
     return s != ST_SYM_NONE && (size_t)s < n && map[s] != 2 ? s : ST_SYM_NONE;
+}
+
+st_sym_t st_feed_rec_sym(st_feed_rec_syms_t *c, const st_symtab_t *syms, const uint8_t *map, size_t n,
+                         const st_rec_item_t *it)
+{
+    uint32_t i = it->code_index;
+    if (i == UINT32_MAX) return st_feed_sym(syms, map, n, it->code, strlen(it->code));
+    if (i >= c->cap) {
+        size_t cap = i + 1 > 2 * c->cap ? i + 1 : 2 * c->cap;
+        c->dict = st_xrealloc(c->dict, cap * sizeof(*c->dict));
+        c->sym = st_xrealloc(c->sym, cap * sizeof(*c->sym));
+        memset(c->dict + c->cap, 0, (cap - c->cap) * sizeof(*c->dict));
+        c->cap = cap;
+    }
+    if (c->dict[i] != it->dict) {
+        c->dict[i] = it->dict;
+        c->sym[i] = st_feed_sym(syms, map, n, it->code, strlen(it->code));
+    }
+    return c->sym[i];
+}
+
+void st_feed_rec_syms_free(st_feed_rec_syms_t *c)
+{
+    free(c->dict);
+    free(c->sym);
 }
 
 void st_feed_rest_snapshot(void *feed, const st_tick_t *snap)

@@ -13,6 +13,7 @@
 #include "market/tick.h"
 #include "market/universe.h"
 #include "plan/planner.h"
+#include "record/recfile.h"
 #include "subs/coalescer.h"
 
 typedef struct st_feed st_feed_t;
@@ -164,6 +165,17 @@ void st_feed_fallback_sync(struct st_restpoll *rp, const st_ledger_t *ledger, bo
                            uint8_t *fallback, size_t nsyms, st_dur_t every);
 /* The symbol of a venue code, if it is in the universe (map from st_feed_index_map). */
 st_sym_t st_feed_sym(const st_symtab_t *syms, const uint8_t *map, size_t n, const char *code, size_t len);
+
+/* st_feed_sym for a recording's items, remembered per chunk dictionary (a replay looks each
+ * code up once a chunk, not once a tick). Zero-initialized; st_feed_rec_syms_free. */
+typedef struct {
+    uint32_t *dict; /* by code index: the dictionary the entry is for (0: none) */
+    st_sym_t *sym;
+    size_t cap;
+} st_feed_rec_syms_t;
+st_sym_t st_feed_rec_sym(st_feed_rec_syms_t *c, const st_symtab_t *syms, const uint8_t *map, size_t n,
+                         const st_rec_item_t *it);
+void st_feed_rec_syms_free(st_feed_rec_syms_t *c);
 /* Rate-limited warnings: true at most once a minute per *last. */
 bool st_feed_warn_due(st_time_t *last, st_time_t now);
 /* A base URL without its trailing slashes (malloc'd). */

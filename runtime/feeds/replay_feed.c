@@ -17,6 +17,7 @@ typedef struct {
     const st_symtab_t *syms;
     uint8_t *map; /* st_feed_index_map: which symbols are in the universe */
     size_t nmap;
+    st_feed_rec_syms_t codes;
     st_timer_t timer;
     st_rec_item_t next;
     bool have, running;
@@ -49,7 +50,7 @@ static void on_timer(st_timer_t *t, st_time_t now, void *ctx)
     replay_feed_t *rf = ctx;
     while (rf->running && rf->have && rf->next.time <= now) {
         st_rec_item_t *it = &rf->next;
-        st_sym_t sym = st_feed_sym(rf->syms, rf->map, rf->nmap, it->code, strlen(it->code));
+        st_sym_t sym = st_feed_rec_sym(&rf->codes, rf->syms, rf->map, rf->nmap, it);
         if (sym == ST_SYM_NONE) {
             rf->unknown++;
         } else {
@@ -88,6 +89,7 @@ static void rp_destroy(st_feed_t *f)
     replay_feed_t *rf = (replay_feed_t *)f;
     rp_stop(f);
     st_rec_free(rf->r);
+    st_feed_rec_syms_free(&rf->codes);
     free(rf->map);
     free(rf->path);
     free(f->name);

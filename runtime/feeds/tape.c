@@ -24,6 +24,7 @@ struct st_tape {
     const st_symtab_t *syms;
     uint8_t *map;
     size_t nmap;
+    st_feed_rec_syms_t codes;
     tsym_t *s; /* by symbol id */
     size_t ns;
     bool eof;
@@ -61,7 +62,7 @@ static bool read_one(st_tape_t *t)
         if (t->eof || st_rec_next(t->r, &it) != 1) return !(t->eof = true);
         t->read_to = it.time;
         if (it.type != ST_REC_TICK || (it.tick.kind != ST_TICK_TRADE && it.tick.kind != ST_TICK_SNAPSHOT)) continue;
-        st_sym_t sym = st_feed_sym(t->syms, t->map, t->nmap, it.code, strlen(it.code));
+        st_sym_t sym = st_feed_rec_sym(&t->codes, t->syms, t->map, t->nmap, &it);
         if (sym == ST_SYM_NONE || (size_t)sym >= t->ns) {
             t->st.unknown++;
             continue;
@@ -98,6 +99,7 @@ void st_tape_free(st_tape_t *t)
     if (!t) return;
     for (size_t i = 0; i < t->ns; i++) free(t->s[i].q);
     free(t->s);
+    st_feed_rec_syms_free(&t->codes);
     free(t->map);
     free(t->path);
     st_rec_free(t->r);

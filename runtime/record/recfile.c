@@ -184,6 +184,25 @@ static double get_f64(cur_t *c)
 }
 static uint64_t get_var(cur_t *c)
 {
+    const uint8_t *p = c->p;
+    if (c->end - p >= 10) { /* the common case: no bound to check byte by byte */
+        uint64_t v = p[0];
+        if (v < 0x80) {
+            c->p = p + 1;
+            return v;
+        }
+        v &= 0x7F;
+        for (int i = 1; i < 10; i++) {
+            uint64_t b = p[i];
+            v |= (b & 0x7F) << (7 * i);
+            if (b < 0x80) {
+                c->p = p + i + 1;
+                return v;
+            }
+        }
+        c->bad = true;
+        return 0;
+    }
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
         uint8_t b = get_u8(c);
@@ -517,6 +536,7 @@ struct st_rec_reader {
     char *codebuf;     /* the chunk's codes, NUL-terminated one after the other */
     size_t codecap;
     uint32_t *codeoff; /* by index: offset in codebuf */
+    uint32_t dict;     /* bumped with each dictionary loaded (st_rec_item_t.dict) */
     uint32_t ncodes;
     uint64_t corrupt;
     st_rec_corrupt_cb on_corrupt;
@@ -739,6 +759,7 @@ static bool load_codes(st_rec_reader_t *r, uint64_t off)
         c.p += len;
     }
     r->ncodes = n;
+    r->dict++;
     return !c.bad;
 }
 
@@ -801,6 +822,7 @@ int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
         out->type = get_u8(c);
         out->time = r->prev + get_zig(c);
         out->code = "";
+        out->code_index = UINT32_MAX;
         out->conn = 0xFF;
         if (out->type == ST_REC_TICK) {
             st_tick_t *t = &out->tick;
@@ -812,8 +834,9 @@ int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
             t->sym = ST_SYM_NONE;
             t->recv_time = out->time;
             t->venue_time = out->time + get_zig(c);
-            if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx];
+            if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = (uint32_t)idx;
             else c->bad = true;
+            out->dict = r->dict;
             if (t->kind == ST_TICK_ORDERBOOK) {
                 st_book_t *k = &t->u.book;
                 k->ask[0] = get_num(c, 0);
@@ -839,7 +862,8 @@ int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
             out->event = get_u8(c);
             uint64_t idx = get_var(c), len = get_var(c);
             if (idx > r->ncodes || len > ST_REC_MAX_TEXT || !take(c, len)) c->bad = true;
-            else if (idx) out->code = r->codebuf + r->codeoff[idx - 1];
+            else if (idx) out->code = r->codebuf + r->codeoff[idx - 1], out->code_index = (uint32_t)idx - 1;
+            out->dict = r->dict;
             out->text = (const char *)c->p;
             out->text_len = c->bad ? 0 : len;
             if (!c->bad) c->p += len;

@@ -39,6 +39,9 @@ typedef struct {
     uint8_t type;      /* st_rec_type_t */
     st_time_t time;    /* ticks: when delivered (recv_time); events: when they happened */
     const char *code;  /* the symbol's code, "" for none; valid until the next call */
+    uint32_t code_index; /* its place in the chunk's dictionary (UINT32_MAX: none): while `dict`
+                          * stays the same, the same index is the same code (a reader's cache) */
+    uint32_t dict;
     /* ticks */
     st_tick_t tick;    /* tick.sym is ST_SYM_NONE: the reader knows codes, not ids */
     uint8_t conn;      /* the connection it came on (0xFF none) */

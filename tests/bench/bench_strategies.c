@@ -9,25 +9,6 @@
 
 #define NSTRATS 50
 
-/* ns per tick over `iters` ticks of 005930, median of runs; scale: 1000 gives picoseconds. */
-static void dispatch_row(const char *label, st_strats_t *h, int runs, int iters)
-{
-    st_tick_t t = {.kind = ST_TICK_TRADE, .sym = st_symtab_find(&syms, "005930", 6)};
-    t.u.trade = (st_trade_t){.price = 73100, .volume = 12, .prev_close = 73600, .side = ST_SIDE_BUY};
-    uint64_t *ps = malloc(sizeof(uint64_t) * (size_t)runs);
-    for (int r = 0; r < runs; r++) {
-        uint64_t t0 = bench_ns();
-        for (int i = 0; i < iters; i++) {
-            t.u.trade.price = 73100 + (i & 15) * 100;
-            st_strats_tick(h, &t);
-        }
-        ps[r] = (bench_ns() - t0) * 1000 / (uint64_t)iters;
-    }
-    uint64_t med = bench_quantile(ps, (size_t)runs, 0.5);
-    printf("%-48s %6d %9.2f ns %9.1f M/s\n", label, runs, (double)med / 1000, 1e6 / (double)(med ? med : 1));
-    free(ps);
-}
-
 /* The 50 strategies, as build number `build`: each build's files differ from the last. */
 static void write_strats(int build)
 {

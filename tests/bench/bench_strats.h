@@ -66,6 +66,27 @@ static inline st_strats_t *load(const char *strategies)
     return h;
 }
 
+/* ns per tick over `iters` ticks of 005930 handed to st_strats_tick, median of runs (in
+ * picoseconds, returned), printed as a row. */
+static inline uint64_t dispatch_row(const char *label, st_strats_t *h, int runs, int iters)
+{
+    st_tick_t t = {.kind = ST_TICK_TRADE, .sym = st_symtab_find(&syms, "005930", 6)};
+    t.u.trade = (st_trade_t){.price = 73100, .volume = 12, .prev_close = 73600, .side = ST_SIDE_BUY};
+    uint64_t *ps = malloc(sizeof(uint64_t) * (size_t)runs);
+    for (int r = 0; r < runs; r++) {
+        uint64_t t0 = bench_ns();
+        for (int i = 0; i < iters; i++) {
+            t.u.trade.price = 73100 + (i & 15) * 100;
+            st_strats_tick(h, &t);
+        }
+        ps[r] = (bench_ns() - t0) * 1000 / (uint64_t)iters;
+    }
+    uint64_t med = bench_quantile(ps, (size_t)runs, 0.5);
+    printf("%-48s %6d %9.2f ns %9.1f M/s\n", label, runs, (double)med / 1000, 1e6 / (double)(med ? med : 1));
+    free(ps);
+    return med;
+}
+
 static struct ev_loop *bench_loop;
 
 /* The temporary directory, the symbols, a simulated clock at 09:00 and the planner. */
