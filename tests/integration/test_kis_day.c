@@ -4,7 +4,9 @@
  * REST. The venue's own accounting must show the 41-registration cap never exceeded and never
  * refused, one session all day, at the end exactly what strata believes it holds, REST calls
  * never over 20 in any second and none refused, one token; the log must carry no alert.
- * Both clocks run x400 from the same start; nothing asserts on speed or timing. */
+ * Both clocks run x400 from the same start; nothing asserts on speed or timing.
+ * The day is recorded (runtime.record) with the gap strategy screening every symbol, and the
+ * recording replayed as recorded with the same strategy gives the same signals (issue 17.3). */
 #define _GNU_SOURCE /* memmem, strcasestr in wsclient.h */
 #include "runtime_fixture.h"
 #include "../exsim/spawn.h"
@@ -99,7 +101,7 @@ static void test_whole_day_within_the_cap(void **state)
     char *yaml = malloc(cap);
     off += (size_t)snprintf(yaml + off, cap - off,
                             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 08:55\", stop: \"15:30\", speed: " SPEED "}\n"
-                            "  log: {file: %s/strata.log}\n"
+                            "  log: {file: %s/strata.log}\n  record: day.strata\n"
                             "market:\n  universe: %s/config/universe.csv\n  indices: %s/config/indices.csv\n"
                             "  watch_universe: background\n  watch:\n",
                             dir, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
@@ -122,8 +124,10 @@ static void test_whole_day_within_the_cap(void **state)
               * by test_kis_rest and bench_coverage. */
              "    stall_timeout: 1h\n    rest_rate: 15\n    token_dir: %s/tokens\n"
              "    keys: [{app_key_env: KIS_DAY_KEY, app_secret_env: KIS_DAY_SECRET}]\n"
+             "strategies:\n  - {name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true}\n"
+             "signals: {sinks: [{kind: jsonl, path: live.jsonl}]}\n"
              "status: {enabled: false}\n",
-             port, port, dir);
+             port, port, dir, STRATA_SOURCE_DIR);
     char *cfg = st_test_write(dir, "day.yaml", yaml);
     free(yaml);
 
@@ -188,6 +192,37 @@ static void test_whole_day_within_the_cap(void **state)
     assert_null(strstr(text, "refused"));
     free(text);
     free(cfg);
+
+    /* The recorded day, replayed as recorded with the same strategy: the same signals. */
+    char replay[2048];
+    snprintf(replay, sizeof(replay),
+             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 08:55\", stop: \"15:30\", speed: 0}\n"
+             "  log: {file: %s/replay.log}\n  session_report: \"\"\n"
+             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv}\n"
+             "feeds: [{name: kis, kind: replay, path: day.strata}]\n"
+             "strategies:\n  - {name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true}\n"
+             "signals: {sinks: [{kind: jsonl, path: replayed.jsonl}]}\n"
+             "status: {enabled: false}\n",
+             dir, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
+    cfg = st_test_write(dir, "replay.yaml", replay);
+    out = fopen("/dev/null", "w");
+    st_test_runtime_init(&rt, cfg, out);
+    assert_int_equal(st_runtime_run(&rt), 0);
+    st_runtime_free(&rt);
+    st_log_close();
+    fclose(out);
+    free(cfg);
+    char path[160], *live, *again;
+    snprintf(path, sizeof(path), "%s/live.jsonl", dir);
+    assert_int_equal(st_file_read(path, &live, &len), 0);
+    snprintf(path, sizeof(path), "%s/replayed.jsonl", dir);
+    assert_int_equal(st_file_read(path, &again, &len), 0);
+    int lines = 0;
+    for (const char *p = live; *p; p++) lines += *p == '\n';
+    printf("# the recorded day replayed: %d signals, the same: %s\n", lines, strcmp(live, again) == 0 ? "yes" : "no");
+    assert_true(lines > 0);
+    assert_string_equal(live, again);
+    free(live), free(again);
     assert_int_equal(st_test_rmtree(dir), 0);
 }
 
