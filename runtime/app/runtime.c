@@ -511,6 +511,16 @@ int st_runtime_reload(st_runtime_t *rt)
  * excludes it after risk.failure_threshold of them); MAX SUBSCRIBE OVER means the connection
  * holds fewer than its budget says, so the planner's budget for it drops to what the venue
  * allows and the plan is made again. */
+/* A subscription sent or answered: recorded (runtime.record), with the plan's connection number. */
+static void on_subscription(st_feed_t *f, int conn, st_sym_t sym, st_channel_t ch, const char *op, void *ctx)
+{
+    static const char *const channels[ST_CH_COUNT] = {"trade", "orderbook", "index", "ticker"};
+    st_runtime_t *rt = ctx;
+    record_event(rt, ST_REV_SUBSCRIBE, sym, "{\"conn\":%d,\"channel\":\"%s\",\"op\":\"%s\"}",
+                 rt->conn_base ? rt->conn_base[f->index] + conn : conn, (unsigned)ch < ST_CH_COUNT ? channels[ch] : "?",
+                 op);
+}
+
 static void on_refused(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, void *ctx)
 {
     st_runtime_t *rt = ctx;
@@ -670,7 +680,7 @@ int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, u
     rt->strats = st_strats_create(&se);
     rc = st_strats_stage(rt->strats, cfg, diags);
     if (rc) return rc;
-    st_feed_env_t env = {&rt->clock, &rt->world->universe, &rt->syms, cfg, on_tick, rt, on_refused};
+    st_feed_env_t env = {&rt->clock, &rt->world->universe, &rt->syms, cfg, on_tick, rt, on_refused, on_subscription};
     for (size_t i = 0; i < rt->nfeeds; i++) {
         err[0] = '\0';
         st_feed_cfg_t fc = *ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);

@@ -30,6 +30,7 @@ int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t 
     (*out)->on_tick = env->on_tick;
     (*out)->tick_ctx = env->tick_ctx;
     (*out)->on_refused = env->on_refused;
+    (*out)->on_subscription = env->on_subscription;
     return 0;
 }
 
@@ -105,6 +106,21 @@ st_sym_t st_feed_sym(const st_symtab_t *syms, const uint8_t *map, size_t n, cons
 {
     st_sym_t s = st_symtab_find(syms, code, len);
     return s != ST_SYM_NONE && (size_t)s < n && map[s] != 2 ? s : ST_SYM_NONE;
+}
+
+void st_feed_sub_sent(st_feed_t *f, int conn, st_key_t key, bool on)
+{
+    if (f->on_subscription)
+        f->on_subscription(f, conn, ST_KEY_SYM(key), ST_KEY_CH(key), on ? "subscribe" : "unsubscribe", f->tick_ctx);
+}
+
+void st_feed_sub_answered(st_feed_t *f, int conn, st_key_t key, st_ack_t ack)
+{
+    static const char *const names[] = {[ST_ACK_SUBSCRIBED] = "subscribed", [ST_ACK_UNSUBSCRIBED] = "unsubscribed",
+                                        [ST_ACK_MAX_OVER] = "max subscribe over", [ST_ACK_INVALID] = "invalid",
+                                        [ST_ACK_ERROR] = "error"};
+    const char *op = (size_t)ack < ST_ARRAY_SIZE(names) && names[ack] ? names[ack] : "?";
+    if (f->on_subscription) f->on_subscription(f, conn, ST_KEY_SYM(key), ST_KEY_CH(key), op, f->tick_ctx);
 }
 
 st_sym_t st_feed_rec_sym(st_feed_rec_syms_t *c, const st_symtab_t *syms, const uint8_t *map, size_t n,

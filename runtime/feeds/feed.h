@@ -72,6 +72,10 @@ typedef struct {
     int (*orderbook)(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx);
 } st_feed_vtable_t;
 
+/* A subscription of connection conn (the feed's own numbering) went out (op "subscribe",
+ * "unsubscribe") or was answered (op: the answer, st_feed_ack_name); ctx is tick_ctx. */
+typedef void (*st_subscription_cb)(st_feed_t *f, int conn, st_sym_t sym, st_channel_t ch, const char *op, void *ctx);
+
 struct st_feed {
     const st_feed_vtable_t *vt;
     char *name;
@@ -80,6 +84,7 @@ struct st_feed {
     st_tick_cb on_tick;
     void *tick_ctx;
     st_refused_cb on_refused;
+    st_subscription_cb on_subscription; /* optional */
     uint64_t ticks;  /* handed to on_tick */
     uint64_t trades; /* of them, trades */
 };
@@ -106,8 +111,9 @@ typedef struct {
     const st_symtab_t *syms; /* lives as long as the process: network feeds look codes up in it */
     const st_config_t *cfg;
     st_tick_cb on_tick;
-    void *tick_ctx; /* also the context of on_refused */
+    void *tick_ctx; /* also the context of on_refused and on_subscription */
     st_refused_cb on_refused;
+    st_subscription_cb on_subscription;
 } st_feed_env_t;
 
 /* Creates the feed described by fc. Returns 0 or a negative error with a message in err. */
@@ -163,6 +169,10 @@ void st_feed_poll_apply(struct st_restpoll *rp, const st_plan_change_t *ch, size
  * fallback[sym] holds 1 + the session polling it (`mine`), 0 = none. */
 void st_feed_fallback_sync(struct st_restpoll *rp, const st_ledger_t *ledger, bool down, uint8_t mine,
                            uint8_t *fallback, size_t nsyms, st_dur_t every);
+/* The coalescer's sent/answered hooks for connection conn of f (to f->on_subscription). */
+void st_feed_sub_sent(st_feed_t *f, int conn, st_key_t key, bool on);
+void st_feed_sub_answered(st_feed_t *f, int conn, st_key_t key, st_ack_t ack);
+
 /* The symbol of a venue code, if it is in the universe (map from st_feed_index_map). */
 st_sym_t st_feed_sym(const st_symtab_t *syms, const uint8_t *map, size_t n, const char *code, size_t len);
 

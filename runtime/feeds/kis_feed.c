@@ -415,6 +415,7 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         c->app_key = st_xstrdup(key ? key : "");
         c->app_secret = st_xstrdup(secret ? secret : "");
         st_subconn_init(&c->sc, ST_VENUE_KIS, fc, env->syms, kf->nsyms, co_refused);
+        c->sc.feed = &kf->base;
         st_feed_wsconn_setup(&c->sc.ws, fc, k, kf->ctx, kf->host, kf->path, port, tls, env->clock);
         c->sc.ws.cb = (st_wsconn_cbs_t){on_prepare, on_open, on_message, on_closed, subscribed};
         c->sc.ws.cb_ctx = c;

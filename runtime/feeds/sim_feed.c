@@ -300,6 +300,18 @@ static void refused(void *ctx, st_key_t key, st_ack_t ack, int cap)
     if (sf->base.on_refused) sf->base.on_refused(&sf->base, c->index, sym, ack, cap, sf->base.tick_ctx);
 }
 
+static void traced_sent(void *ctx, st_key_t key, bool on)
+{
+    sim_conn_t *c = ctx;
+    st_feed_sub_sent(&c->owner->base, c->index, key, on);
+}
+
+static void traced_answered(void *ctx, st_key_t key, st_ack_t ack)
+{
+    sim_conn_t *c = ctx;
+    st_feed_sub_answered(&c->owner->base, c->index, key, ack);
+}
+
 /* The venue: parses a KIS register/unregister message, keeps its own books, answers later. */
 static int venue_receive(void *ctx, const char *msg, size_t len)
 {
@@ -625,7 +637,7 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         c->index = k;
         c->reg = st_xcalloc(sf->nsyms * ST_CH_COUNT + 1, 1);
         st_limiter_init_messages(&c->lim, (int)fc->ws_rate, (int)fc->ws_rate_minute, (st_rl_mode_t)fc->limiter);
-        st_coalescer_io_t io = {venue_receive, code_of, refused, c};
+        st_coalescer_io_t io = {venue_receive, code_of, refused, traced_sent, traced_answered, c};
         st_coalescer_init(&c->co, ST_VENUE_KIS, sf->nsyms, sf->budget, &c->lim, fc->debounce, &io);
         snprintf(c->co.approval_key, sizeof(c->co.approval_key), "sim-approval-key-%d", k);
         st_timer_init(&c->flush, on_flush, c);

@@ -1,4 +1,5 @@
 #include "subconn.h"
+#include "feed.h"
 
 static void on_flush(st_timer_t *t, st_time_t deadline, void *ctx)
 {
@@ -19,12 +20,24 @@ static const char *co_code(void *ctx, st_sym_t sym)
     return st_symtab_code(c->syms, sym);
 }
 
+static void co_sent(void *ctx, st_key_t key, bool on)
+{
+    st_subconn_t *c = ctx;
+    if (c->feed) st_feed_sub_sent(c->feed, c->ws.index, key, on);
+}
+
+static void co_answered(void *ctx, st_key_t key, st_ack_t ack)
+{
+    st_subconn_t *c = ctx;
+    if (c->feed) st_feed_sub_answered(c->feed, c->ws.index, key, ack);
+}
+
 void st_subconn_init(st_subconn_t *c, st_venue_t venue, const st_feed_cfg_t *fc, const st_symtab_t *syms,
                      size_t nsyms, void (*refused)(void *ctx, st_key_t key, st_ack_t ack, int cap))
 {
     c->syms = syms;
     st_limiter_init_messages(&c->lim, (int)fc->ws_rate, (int)fc->ws_rate_minute, (st_rl_mode_t)fc->limiter);
-    st_coalescer_io_t io = {co_send, co_code, refused, c};
+    st_coalescer_io_t io = {co_send, co_code, refused, co_sent, co_answered, c};
     st_coalescer_init(&c->co, venue, nsyms, (int)fc->budget, &c->lim, fc->debounce, &io);
     st_timer_init(&c->flush, on_flush, c);
 }

@@ -16,6 +16,7 @@ typedef struct st_subconn_s {
     st_limiter_t lim;
     st_timer_t flush;
     const st_symtab_t *syms;
+    struct st_feed *feed; /* set by the feed: subscriptions are traced to it */
 } st_subconn_t;
 
 /* Ledger, coalescer (messages go to the session as text) and limiter from the feed's config;

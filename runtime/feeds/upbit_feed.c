@@ -379,6 +379,7 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
         up_conn_t *c = &uf->conns[k];
         c->owner = uf;
         st_subconn_init(&c->sc, ST_VENUE_UPBIT, fc, env->syms, uf->nsyms, NULL);
+        c->sc.feed = &uf->base;
         snprintf(c->sc.co.ticket, sizeof(c->sc.co.ticket), "strata-%s-%d", fc->name, k);
         st_timer_init(&c->keepalive, on_keepalive, c);
         st_feed_wsconn_setup(&c->sc.ws, fc, k, uf->ctx, uf->host, uf->path, port, tls, env->clock);

@@ -192,6 +192,7 @@ static int send_upbit(st_coalescer_t *c, st_time_t now)
         st_key_t k = c->ledger.dirty[i];
         record_latency(c, k, now);
         c->st.keys_sent++;
+        if (c->io.sent) c->io.sent(c->io.ctx, k, (c->ledger.state[k] & ST_LK_DESIRED) != 0);
     }
     c->nsnap = 0;
     st_ledger_replaced(&c->ledger);
@@ -241,6 +242,7 @@ static int flush_kis(st_coalescer_t *c, st_time_t now)
                 continue;
             }
             record_latency(c, k, now);
+            if (c->io.sent) c->io.sent(c->io.ctx, k, reg);
             st_ledger_sent(l, k, reg);
             l->state[k] &= (uint8_t)~ST_LK_DIRTY;
             c->st.keys_sent++;
@@ -284,6 +286,7 @@ int st_coalescer_flush(st_coalescer_t *c, st_time_t now)
 
 void st_coalescer_ack(st_coalescer_t *c, st_key_t key, st_ack_t ack, st_time_t now)
 {
+    if (c->io.answered) c->io.answered(c->io.ctx, key, ack);
     st_ledger_ack(&c->ledger, key, ack);
     if (ack == ST_ACK_MAX_OVER) {
         /* The venue counts more than we hold: believe it, and send no more registers than it

@@ -32,6 +32,10 @@ typedef struct {
     /* Optional: the venue refused key (MAX SUBSCRIBE OVER: cap is the cap now believed; an
      * invalid key). Feeds log it with the symbol and tell the planner. */
     void (*refused)(void *ctx, st_key_t key, st_ack_t ack, int cap);
+    /* Optional, for recordings: key went out in a message (on: registered, off: unregistered;
+     * Upbit: the keys its new set adds or drops), or the venue answered for it. */
+    void (*sent)(void *ctx, st_key_t key, bool on);
+    void (*answered)(void *ctx, st_key_t key, st_ack_t ack);
     void *ctx;
 } st_coalescer_io_t;
 

@@ -74,7 +74,7 @@ static void run(const workload_t *w, bool quick)
         st_rl_tuning_t t = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1, 0, 0};
         st_limiter_init(&lim, win, w->venue == ST_VENUE_UPBIT ? 2 : 1, &t);
         sink_t sink = {0};
-        st_coalescer_io_t io = {on_send, code_of, NULL, &sink};
+        st_coalescer_io_t io = {on_send, code_of, NULL, NULL, NULL, &sink};
         st_coalescer_t c;
         st_coalescer_init(&c, w->venue, NSYM, w->venue == ST_VENUE_KIS ? 41 : 100000, &lim,
                           100 * ST_MSEC, &io);
@@ -148,7 +148,7 @@ static void churn(bool paced, st_dur_t length)
         st_limiter_init(&lim, win, 2, &t);
     }
     sink_t sink = {0};
-    st_coalescer_io_t io = {on_send, code_of, NULL, &sink};
+    st_coalescer_io_t io = {on_send, code_of, NULL, NULL, NULL, &sink};
     st_coalescer_t c;
     st_coalescer_init(&c, ST_VENUE_UPBIT, NSYM, 100000, &lim, 100 * ST_MSEC, &io);
     size_t cap = 2 * (size_t)(length / (200 * ST_MSEC)) + 16, nask = 0, next = 0, nemerg = 0;

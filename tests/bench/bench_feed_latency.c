@@ -41,7 +41,10 @@ static void run(const char *venue, double secs)
     h_t *h = h_open(kis ? STRATA_SOURCE_DIR "/config/universe.csv" : STRATA_SOURCE_DIR "/config/upbit_markets.csv",
                     kis ? STRATA_SOURCE_DIR "/config/indices.csv" : "", "--record", rec);
     if (kis) {
-        add_feed(h, "kis", "kis", "/", "    keys: [{app_key_env: KIS_TEST_KEY, app_secret_env: KIS_TEST_SECRET}]\n");
+        char more[512]; /* the token cached in the run's own directory, not the user's */
+        snprintf(more, sizeof(more), "    keys: [{app_key_env: KIS_TEST_KEY, app_secret_env: KIS_TEST_SECRET}]\n"
+                 "    token_dir: %s/tokens\n", h->dir);
+        add_feed(h, "kis", "kis", "/", more);
         for (size_t i = 0; i < 20; i++) set_tier(h, 0, h->uni.items[i].sym, ST_TIER_REALTIME); /* 40 keys */
     } else {
         add_feed(h, "upbit", "upbit", "/websocket/v1", NULL);

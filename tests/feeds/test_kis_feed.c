@@ -8,11 +8,14 @@
 #define UNIVERSE STRATA_SOURCE_DIR "/config/universe.csv"
 #define INDICES STRATA_SOURCE_DIR "/config/indices.csv"
 
+/* The access token is cached in the test's own directory: in the user's cache, a token another
+ * test left for the same key and (reused) port was taken instead of a new one, and the test
+ * waiting for the venue to issue one waited in vain (CI, under load). */
 static void add_kis(h_t *h, const char *name, const char *key_env, const char *extra)
 {
-    char more[512];
-    snprintf(more, sizeof(more), "    keys: [{app_key_env: %s, app_secret_env: KIS_TEST_SECRET}]\n%s", key_env,
-             extra ? extra : "");
+    char more[768];
+    snprintf(more, sizeof(more), "    keys: [{app_key_env: %s, app_secret_env: KIS_TEST_SECRET}]\n"
+             "    token_dir: %s/tokens\n%s", key_env, h->dir, extra ? extra : "");
     add_feed(h, name, "kis", "/", more);
 }
 

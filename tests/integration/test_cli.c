@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 /* The strata binary as a user runs it: subcommands, located errors, the demo day, signal
  * handling (SIGHUP with a broken config keeps the old one; SIGTERM exits 0), and strata status
  * against a running strata. Waits poll files with a generous deadline that only guards against
@@ -445,14 +446,21 @@ static void test_same_run_at_any_speed(void **state)
     st_rec_reader_t *r = st_rec_open(path, err, sizeof(err));
     if (!r) fail_msg("%s", err);
     assert_true(st_rec_indexed(r));
-    uint64_t ticks = 0, plans = 0, signals = 0, slots = 0;
+    uint64_t ticks = 0, plans = 0, signals = 0, slots = 0, subs = 0, answered = 0;
     st_rec_item_t it;
     while (st_rec_next(r, &it) == 1) {
         ticks += it.type == ST_REC_TICK;
         plans += it.type == ST_REC_EVENT && it.event == ST_REV_PLAN;
         signals += it.type == ST_REC_EVENT && it.event == ST_REV_SIGNAL;
         slots += it.type == ST_REC_EVENT && it.event == ST_REV_SLOT;
+        if (it.type == ST_REC_EVENT && it.event == ST_REV_SUBSCRIBE) { /* sent, and the venue's answers */
+            subs += it.text_len > 5 && memmem(it.text, it.text_len, "\"op\":\"subscribe\"", 16) != NULL;
+            answered += it.text_len > 5 && memmem(it.text, it.text_len, "\"op\":\"subscribed\"", 17) != NULL;
+        }
     }
+    printf("# recorded %llu subscriptions sent, %llu answered\n", (unsigned long long)subs, (unsigned long long)answered);
+    assert_true(subs > 10);
+    assert_int_equal(answered, subs); /* the sim venue answers each within 2 ms */
     uint64_t lines = 0;
     for (const char *p = sig[1]; *p; p++) lines += *p == '\n';
     printf("# recorded %llu ticks, %llu plan changes, %llu signals, %llu slots\n", (unsigned long long)ticks,

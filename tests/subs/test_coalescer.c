@@ -99,7 +99,7 @@ static void setup_kis(st_coalescer_t *c, venue_t *v, int cap, int per_sec)
     st_window_t w = {per_sec, ST_SEC, 0, 0};
     st_limiter_init(&lim, &w, 1, &full);
     refused_calls = 0;
-    st_coalescer_io_t io = {venue_send, code_of, on_refused, v};
+    st_coalescer_io_t io = {venue_send, code_of, on_refused, NULL, NULL, v};
     st_coalescer_init(c, ST_VENUE_KIS, NSYM, cap, &lim, 100 * ST_MSEC, &io);
     snprintf(c->approval_key, sizeof(c->approval_key), "a1b2c3d4-0000-4000-8000-000000000000");
 }
@@ -258,7 +258,7 @@ static void test_upbit_unified_message(void **state)
     memset(&v, 0, sizeof(v));
     st_window_t w[2] = {{5, ST_SEC, 0, 0}, {100, ST_MIN, 0, 0}};
     st_limiter_init(&lim, w, 2, &full);
-    st_coalescer_io_t io = {venue_send, code_of, NULL, &v};
+    st_coalescer_io_t io = {venue_send, code_of, NULL, NULL, NULL, &v};
     st_coalescer_init(&c, ST_VENUE_UPBIT, NSYM, 1000, &lim, 100 * ST_MSEC, &io);
     st_coalescer_want(&c, ST_KEY(1, ST_CH_TRADE), true, 0);
     st_coalescer_want(&c, ST_KEY(2, ST_CH_TRADE), true, 0);
@@ -355,7 +355,7 @@ static void storm(st_venue_t venue, size_t *messages, uint64_t *requests)
     v->ack_delay = 5 * ST_MSEC;
     st_window_t w[2] = {{5, ST_SEC, 0, 0}, {100, ST_MIN, 0, 0}};
     st_limiter_init(&lim, w, venue == ST_VENUE_UPBIT ? 2 : 1, &full);
-    st_coalescer_io_t io = {venue_send, code_of, NULL, v};
+    st_coalescer_io_t io = {venue_send, code_of, NULL, NULL, NULL, v};
     st_coalescer_init(&c, venue, NSYM, 41, &lim, 100 * ST_MSEC, &io);
     static uint8_t holds[STRATS][KEYS];
     static int refs[KEYS];
@@ -478,7 +478,7 @@ static void test_emergency_fast_under_churn(void **state)
     venue_t v;
     memset(&v, 0, sizeof(v));
     st_limiter_init_messages(&lim, 5, 100, ST_RL_AGGRESSIVE);
-    st_coalescer_io_t io = {venue_send, code_of, NULL, &v};
+    st_coalescer_io_t io = {venue_send, code_of, NULL, NULL, NULL, &v};
     st_coalescer_init(&c, ST_VENUE_UPBIT, NSYM, 1000, &lim, 100 * ST_MSEC, &io);
     static st_time_t sent[4096];
     st_time_t now = 0, asked = -1;
