@@ -2,7 +2,7 @@
 #include "runtime.h"
 #include "core/err.h"
 #include "core/timefmt.h"
-#include "record/recfile.h"
+#include "record/recset.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char usage_backtest[] =
-    "usage: strata backtest -c FILE [--json]\n"
+    "usage: strata backtest -c FILE [--from DAY] [--to DAY] [--json]\n"
     "\n"
     "Runs the config (its feeds replay recordings: kind: replay) as fast as possible, keeps\n"
     "every signal, and judges each by the price move after it in the recordings' trades:\n"
@@ -20,6 +20,9 @@ static const char usage_backtest[] =
     "then replayed unlimited (every trade of every symbol) and both views are reported.\n"
     "\n"
     "  -c, --config FILE  the config\n"
+    "      --from DAY     start on this day (YYYY-MM-DD) at runtime.clock.start's time of day;\n"
+    "                     a replay whose path is a directory of recordings reads on across days\n"
+    "      --to DAY       stop on this day at runtime.clock.stop's time (default: --from's day)\n"
     "      --json         the report as one JSON document\n"
     "  -h, --help         this help\n";
 
@@ -59,8 +62,9 @@ typedef struct {
 typedef struct {
     st_symtab_t syms;
     tape_t *by_sym;
-    char **paths; /* the recordings replayed */
+    char **paths; /* the recordings replayed (files or directories) */
     size_t npaths;
+    st_time_t from, to; /* the run's span: files outside it (and its last horizon) are not read */
 } tapes_t;
 
 static tape_t *tape_of(const tapes_t *tp, const char *code)
@@ -120,34 +124,54 @@ static void strats_free(strats_t *ss)
     free(ss->v);
 }
 
-/* Reads the trades of the signalled symbols from every replayed recording. */
+/* Appends one recording's trades of the signalled symbols to their tapes. */
+static int load_file(tapes_t *tapes, const char *path)
+{
+    char err[512];
+    st_rec_reader_t *r = st_rec_open(path, err, sizeof(err));
+    if (!r) {
+        fprintf(stderr, "strata: %s\n", err);
+        return 1;
+    }
+    st_rec_item_t it;
+    while (st_rec_next(r, &it) == 1) {
+        if (it.type != ST_REC_TICK || it.tick.kind == ST_TICK_ORDERBOOK) continue;
+        tape_t *tp = tape_of(tapes, it.code);
+        if (!tp) continue;
+        if (tp->n == tp->cap) {
+            tp->cap = tp->cap ? tp->cap * 2 : 1024;
+            tp->t = st_xrealloc(tp->t, tp->cap * sizeof(*tp->t));
+            tp->p = st_xrealloc(tp->p, tp->cap * sizeof(*tp->p));
+        }
+        tp->t[tp->n] = it.time;
+        tp->p[tp->n++] = it.tick.u.trade.price;
+    }
+    st_rec_free(r);
+    return 0;
+}
+
+/* Reads the trades of the signalled symbols from every replayed recording the run's span (and
+ * its longest horizon) touches, in time order. */
 static int load_tapes(tapes_t *tapes)
 {
     tapes->by_sym = st_xcalloc(tapes->syms.n + 1, sizeof(tape_t));
     for (uint32_t i = 0; i < tapes->syms.n; i++) tapes->by_sym[i].wanted = true;
-    for (size_t f = 0; f < tapes->npaths; f++) {
+    int rc = 0;
+    for (size_t f = 0; f < tapes->npaths && rc == 0; f++) {
         char err[512];
-        st_rec_reader_t *r = st_rec_open(tapes->paths[f], err, sizeof(err));
-        if (!r) {
+        st_recset_t *set = st_recset_open(tapes->paths[f], err, sizeof(err));
+        if (!set) {
             fprintf(stderr, "strata: %s\n", err);
             return 1;
         }
-        st_rec_item_t it;
-        while (st_rec_next(r, &it) == 1) {
-            if (it.type != ST_REC_TICK || it.tick.kind == ST_TICK_ORDERBOOK) continue;
-            tape_t *tp = tape_of(tapes, it.code);
-            if (!tp) continue;
-            if (tp->n == tp->cap) {
-                tp->cap = tp->cap ? tp->cap * 2 : 1024;
-                tp->t = st_xrealloc(tp->t, tp->cap * sizeof(*tp->t));
-                tp->p = st_xrealloc(tp->p, tp->cap * sizeof(*tp->p));
-            }
-            tp->t[tp->n] = it.time;
-            tp->p[tp->n++] = it.tick.u.trade.price;
-        }
-        st_rec_free(r);
+        size_t n;
+        const st_recset_file_t *files = st_recset_files(set, &n);
+        for (size_t k = 0; k < n && rc == 0; k++)
+            if (files[k].last >= tapes->from && files[k].start <= tapes->to + horizons[NH - 1])
+                rc = load_file(tapes, files[k].path);
+        st_recset_free(set);
     }
-    return 0;
+    return rc;
 }
 
 /* Judges every signal of s: per strategy, and per strategy and time slot (slot "" = all). */
@@ -225,10 +249,11 @@ static void report(const char *view, const sigs_t *s, strats_t *ss, bool json, F
 
 /* One run of the config as a backtest: its signals, and (the first view) the recordings it
  * replays and the symbols that signalled, into tapes. Returns 0 or 1. */
-static int run_view(const char *config, unsigned flags, FILE *devnull, sigs_t *s, tapes_t *tapes, bool *limited)
+static int run_view(const char *config, const st_runtime_opts_t *opts, FILE *devnull, sigs_t *s, tapes_t *tapes,
+                    bool *limited)
 {
     st_runtime_t rt;
-    if (st_runtime_open(&rt, config, devnull, flags)) return 1;
+    if (st_runtime_open(&rt, config, devnull, opts)) return 1;
     const st_config_t *cfg = rt.world->cfg;
     bool replays = cfg->feeds.n > 0;
     for (size_t i = 0; i < cfg->feeds.n; i++) {
@@ -242,6 +267,10 @@ static int run_view(const char *config, unsigned flags, FILE *devnull, sigs_t *s
         return 1;
     }
     if (!tapes->paths) {
+        tapes->from = st_clock_now(&rt.clock);
+        tapes->to = rt.stop_at ? rt.stop_at : INT64_MAX - horizons[NH - 1];
+        if (!rt.stop_at && cfg->runtime.clock.stop_tod >= 0) /* the first stop after the start */
+            tapes->to = st_local_midnight(tapes->from) + cfg->runtime.clock.stop_tod + ST_DAY;
         tapes->paths = st_xcalloc(cfg->feeds.n, sizeof(char *));
         for (size_t i = 0; i < cfg->feeds.n; i++)
             tapes->paths[tapes->npaths++] = st_xstrdup(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i)->path);
@@ -260,16 +289,21 @@ int st_backtest_cmd(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"from", required_argument, NULL, 'f'},
+                                         {"to", required_argument, NULL, 't'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *config = NULL;
     bool json = false;
+    st_runtime_opts_t ro = {0};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 'j': json = true; break;
+        case 'f': ro.from = optarg; break;
+        case 't': ro.to = optarg; break;
         case 'h': fputs(usage_backtest, stdout); return 0;
         default: fputs(usage_backtest, stderr); return 2;
         }
@@ -284,9 +318,10 @@ int st_backtest_cmd(int argc, char **argv)
     tapes_t tapes = {0};
     st_symtab_init(&tapes.syms);
     bool limited = false;
-    int rc = run_view(config, 0, devnull, &s, &tapes, &limited);
+    int rc = run_view(config, &ro, devnull, &s, &tapes, &limited);
     /* through the limits, and then the same tapes unlimited: every trade of every symbol */
-    if (rc == 0 && limited) rc = run_view(config, ST_RT_UNLIMITED | ST_RT_NO_RECORD, devnull, &u, &tapes, NULL);
+    ro.flags = ST_RT_UNLIMITED | ST_RT_NO_RECORD;
+    if (rc == 0 && limited) rc = run_view(config, &ro, devnull, &u, &tapes, NULL);
     if (rc == 0) rc = load_tapes(&tapes);
     if (rc == 0) {
         judge(&s, &tapes, &ss);

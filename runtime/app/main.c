@@ -170,7 +170,7 @@ static int cmd_run(int argc, char **argv)
     int rc = parse_opts(argc, argv, usage_run, &config);
     if (rc) return rc < 0 ? 0 : rc;
     st_runtime_t rt;
-    if (st_runtime_open(&rt, config, stdout, 0)) return 1;
+    if (st_runtime_open(&rt, config, stdout, NULL)) return 1;
     rc = st_runtime_run(&rt);
     st_runtime_free(&rt);
     return rc;

@@ -291,6 +291,10 @@ static void schedule_stop(st_runtime_t *rt)
 {
     st_dur_t tod = rt->world->cfg->runtime.clock.stop_tod;
     st_clock_timer_stop(&rt->clock, &rt->stop_timer);
+    if (rt->stop_at) {
+        st_clock_timer_start(&rt->clock, &rt->stop_timer, rt->stop_at, 0);
+        return;
+    }
     if (tod < 0) return;
     st_time_t now = st_clock_now(&rt->clock);
     st_time_t at = st_local_midnight(now) + tod;
@@ -616,15 +620,65 @@ static void strat_signal(void *ctx, const char *strategy, st_sym_t sym, const ch
 }
 
 
-int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags)
+/* The local midnight of "YYYY-MM-DD" in the runtime's zone; false when it is no date. */
+static bool day_start(const char *day, st_time_t *out)
 {
-    return st_runtime_init_with(rt, config_path, out, 0, diags);
+    char text[40];
+    struct tm tm;
+    snprintf(text, sizeof(text), "%.12s 00:00", day);
+    if (strlen(day) != 10 || st_parse_datetime(text, &tm) != 0) return false;
+    struct tm want = tm, got;
+    if (st_tz_mktime(NULL, &tm, out) != 0) return false;
+    *out = st_local_midnight(*out + ST_HOUR); /* whatever the DST */
+    st_tz_localtime(NULL, *out, &got); /* mktime makes 11-31 12-01: no such day */
+    return got.tm_year == want.tm_year && got.tm_mon == want.tm_mon && got.tm_mday == want.tm_mday;
 }
 
-int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, unsigned flags, st_diags_t *diags)
+/* opts->from/to: where the clock starts (from's day at runtime.clock.start's time of day) and
+ * stops (to's day at runtime.clock.stop, or its end). */
+static int run_days(st_runtime_t *rt, const st_config_t *cfg, const st_runtime_opts_t *opts, st_time_t *start,
+                    st_diags_t *diags)
 {
+    const st_clock_cfg_t *c = &cfg->runtime.clock;
+    st_time_t from = st_local_midnight(c->start_time), to;
+    if (c->mode != ST_CLOCK_SIMULATED) {
+        st_diags_add(diags, cfg->file, c->mark.line, c->mark.col, "--from/--to need runtime.clock.mode: simulated");
+        return ST_ECONFIG;
+    }
+    if (opts->from && !day_start(opts->from, &from)) {
+        st_diags_add(diags, "--from", 0, 0, "expected a day as YYYY-MM-DD, got \"%s\"", opts->from);
+        return ST_ECONFIG;
+    }
+    to = from;
+    if (opts->to && !day_start(opts->to, &to)) {
+        st_diags_add(diags, "--to", 0, 0, "expected a day as YYYY-MM-DD, got \"%s\"", opts->to);
+        return ST_ECONFIG;
+    }
+    if (to < from) {
+        st_diags_add(diags, "--to", 0, 0, "%s is before --from %s", opts->to, opts->from ? opts->from : "");
+        return ST_ECONFIG;
+    }
+    *start = from + st_local_tod(c->start_time);
+    rt->stop_at = c->stop_tod >= 0 ? to + c->stop_tod : st_local_midnight(to + ST_DAY + ST_HOUR);
+    if (rt->stop_at <= *start) {
+        st_diags_add(diags, cfg->file, c->mark.line, c->mark.col, "the run would stop before it starts");
+        return ST_ECONFIG;
+    }
+    return 0;
+}
+
+int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags)
+{
+    return st_runtime_init_with(rt, config_path, out, NULL, diags);
+}
+
+int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, const st_runtime_opts_t *opts,
+                         st_diags_t *diags)
+{
+    static const st_runtime_opts_t none = {0};
+    if (!opts) opts = &none;
     memset(rt, 0, sizeof(*rt));
-    rt->flags = flags;
+    rt->flags = opts->flags;
     rt->out = out;
     rt->config_path = st_xstrdup(config_path);
     st_symtab_init(&rt->syms);
@@ -639,8 +693,10 @@ int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, u
 
     rt->loop = ev_default_loop(EVFLAG_AUTO);
     if (!rt->loop) return -ENOMEM;
+    st_time_t start = cfg->runtime.clock.start_time;
+    if ((opts->from || opts->to) && (rc = run_days(rt, cfg, opts, &start, diags)) != 0) return rc;
     if (cfg->runtime.clock.mode == ST_CLOCK_SIMULATED)
-        st_clock_init_sim(&rt->clock, rt->loop, cfg->runtime.clock.start_time, cfg->runtime.clock.speed);
+        st_clock_init_sim(&rt->clock, rt->loop, start, cfg->runtime.clock.speed);
     else
         st_clock_init_wall(&rt->clock, rt->loop);
     choose_clock(rt, cfg);
@@ -746,11 +802,11 @@ int st_runtime_run(st_runtime_t *rt)
     return 0;
 }
 
-int st_runtime_open(st_runtime_t *rt, const char *config_path, FILE *out, unsigned flags)
+int st_runtime_open(st_runtime_t *rt, const char *config_path, FILE *out, const st_runtime_opts_t *opts)
 {
     st_diags_t d;
     st_diags_init(&d);
-    int rc = st_runtime_init_with(rt, config_path, out, flags, &d);
+    int rc = st_runtime_init_with(rt, config_path, out, opts, &d);
     for (size_t i = 0; i < d.n; i++) {
         char buf[1400];
         st_diag_format(&d.items[i], buf, sizeof(buf));

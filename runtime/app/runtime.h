@@ -63,22 +63,30 @@ typedef struct st_runtime {
     void *signal_hook_ctx;
 
     uint64_t generation, reloads_ok, reloads_failed;
-    unsigned flags; /* ST_RT_* */
+    unsigned flags;    /* ST_RT_* */
+    st_time_t stop_at; /* st_runtime_opts_t.to: when the run stops (0: runtime.clock.stop) */
     bool running;
     bool mismatch_logged, violation_logged;
 } st_runtime_t;
 
-/* How a run departs from its config (strata backtest's second view). */
+/* How a run departs from its config (strata backtest). */
 #define ST_RT_UNLIMITED 0x1u /* replays with mode: limited deliver their whole tape as recorded */
 #define ST_RT_NO_RECORD 0x2u /* runtime.record is not written */
+typedef struct {
+    unsigned flags;  /* ST_RT_* */
+    /* "YYYY-MM-DD" (NULL: the config's): a simulated run from the day `from` at the time of day
+     * of runtime.clock.start, to the day `to` at runtime.clock.stop (or that day's end). */
+    const char *from, *to;
+} st_runtime_opts_t;
 
 /* Builds the first world from config_path and prepares everything. Returns 0, or ST_ECONFIG
  * with diagnostics, or another negative error. */
 int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags);
-int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, unsigned flags, st_diags_t *diags);
+int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, const st_runtime_opts_t *opts,
+                         st_diags_t *diags);
 /* st_runtime_init_with for a command: every diagnostic printed to stderr as file:line:col (or
  * why it cannot start), rt freed on failure. Returns 0 or 1. */
-int st_runtime_open(st_runtime_t *rt, const char *config_path, FILE *out, unsigned flags);
+int st_runtime_open(st_runtime_t *rt, const char *config_path, FILE *out, const st_runtime_opts_t *opts);
 /* Runs the loop until a stop (signal, clock.stop). Returns the process exit code. */
 int st_runtime_run(st_runtime_t *rt);
 void st_runtime_free(st_runtime_t *rt);

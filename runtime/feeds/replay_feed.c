@@ -5,7 +5,7 @@
  * run did, not input, and are skipped. No subscriptions: what was delivered is fixed. */
 #include "feed.h"
 #include "core/log.h"
-#include "record/recfile.h"
+#include "record/recset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 
 typedef struct {
     st_feed_t base;
-    st_rec_reader_t *r;
+    st_recset_t *r;
     const st_symtab_t *syms;
     uint8_t *map; /* st_feed_index_map: which symbols are in the universe */
     size_t nmap;
@@ -28,14 +28,14 @@ typedef struct {
 static void on_corrupt(void *ctx, uint64_t offset, const char *why)
 {
     replay_feed_t *rf = ctx;
-    st_log_error(FEED, "%s: %s: at byte %llu: %s", rf->base.name, rf->path, (unsigned long long)offset, why);
+    st_log_error(FEED, "%s: at byte %llu of %s", rf->base.name, (unsigned long long)offset, why);
 }
 
 /* The next tick of the recording (events skipped); false at the end. */
 static bool read_next(replay_feed_t *rf)
 {
     for (;;) {
-        if (st_rec_next(rf->r, &rf->next) != 1) return rf->have = false;
+        if (st_recset_next(rf->r, &rf->next) != 1) return rf->have = false;
         if (rf->next.type == ST_REC_TICK) return rf->have = true;
     }
 }
@@ -70,7 +70,7 @@ static int rp_start(st_feed_t *f)
 {
     replay_feed_t *rf = (replay_feed_t *)f;
     rf->running = true;
-    st_rec_seek(rf->r, st_clock_now(f->clock)); /* the clock's start: what came before is history */
+    st_recset_seek(rf->r, st_clock_now(f->clock)); /* the clock's start: what came before is history */
     while (read_next(rf) && rf->next.time < st_clock_now(f->clock)) {}
     st_log_info(FEED, "%s: replaying %s as recorded", f->name, rf->path);
     arm(rf);
@@ -88,7 +88,7 @@ static void rp_destroy(st_feed_t *f)
 {
     replay_feed_t *rf = (replay_feed_t *)f;
     rp_stop(f);
-    st_rec_free(rf->r);
+    st_recset_free(rf->r);
     st_feed_rec_syms_free(&rf->codes);
     free(rf->map);
     free(rf->path);
@@ -121,7 +121,7 @@ int st_replay_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_
                           size_t errlen)
 {
     char why[512];
-    st_rec_reader_t *r = st_rec_open(fc->path, why, sizeof(why));
+    st_recset_t *r = st_recset_open(fc->path, why, sizeof(why));
     if (!r) {
         snprintf(err, errlen, "feed \"%s\": %s", fc->name, why);
         return ST_ECONFIG;
@@ -132,7 +132,7 @@ int st_replay_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_
     rf->syms = env->syms;
     rf->map = st_feed_index_map(env->universe, &rf->nmap);
     rf->path = st_xstrdup(fc->path);
-    st_rec_set_corrupt_cb(r, on_corrupt, rf);
+    st_recset_set_corrupt_cb(r, on_corrupt, rf);
     st_timer_init(&rf->timer, on_timer, rf);
     *out = &rf->base;
     return 0;

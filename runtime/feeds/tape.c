@@ -1,7 +1,7 @@
 #include "tape.h"
 #include "feed.h"
 #include "core/log.h"
-#include "record/recfile.h"
+#include "record/recset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@ typedef struct {
 } tsym_t;
 
 struct st_tape {
-    st_rec_reader_t *r;
+    st_recset_t *r;
     const st_symtab_t *syms;
     uint8_t *map;
     size_t nmap;
@@ -38,7 +38,7 @@ static void on_corrupt(void *ctx, uint64_t offset, const char *why)
 {
     st_tape_t *t = ctx;
     t->st.corrupt++;
-    st_log_error(FEED, "%s: at byte %llu: %s", t->path, (unsigned long long)offset, why);
+    st_log_error(FEED, "market tape: at byte %llu of %s", (unsigned long long)offset, why);
 }
 
 static void push(st_tape_t *t, tsym_t *s, const st_rec_item_t *it)
@@ -59,7 +59,7 @@ static bool read_one(st_tape_t *t)
 {
     st_rec_item_t it;
     for (;;) {
-        if (t->eof || st_rec_next(t->r, &it) != 1) return !(t->eof = true);
+        if (t->eof || st_recset_next(t->r, &it) != 1) return !(t->eof = true);
         t->read_to = it.time;
         if (it.type != ST_REC_TICK || (it.tick.kind != ST_TICK_TRADE && it.tick.kind != ST_TICK_SNAPSHOT)) continue;
         st_sym_t sym = st_feed_rec_sym(&t->codes, t->syms, t->map, t->nmap, &it);
@@ -78,7 +78,7 @@ static bool read_one(st_tape_t *t)
 st_tape_t *st_tape_open(const char *path, const st_universe_t *u, const st_symtab_t *syms, char *err,
                         size_t errlen)
 {
-    st_rec_reader_t *r = st_rec_open(path, err, errlen);
+    st_recset_t *r = st_recset_open(path, err, errlen);
     if (!r) return NULL;
     st_tape_t *t = st_xcalloc(1, sizeof(*t));
     t->r = r;
@@ -88,8 +88,8 @@ st_tape_t *st_tape_open(const char *path, const st_universe_t *u, const st_symta
     t->s = st_xcalloc(t->ns ? t->ns : 1, sizeof(*t->s));
     t->path = st_xstrdup(path);
     t->read_to = INT64_MIN;
-    st_rec_set_corrupt_cb(r, on_corrupt, t);
-    st_time_t start = st_rec_start(r);
+    st_recset_set_corrupt_cb(r, on_corrupt, t);
+    st_time_t start = st_recset_start(r);
     while (!t->eof && t->read_to <= start) read_one(t); /* the references at its start */
     return t;
 }
@@ -102,7 +102,7 @@ void st_tape_free(st_tape_t *t)
     st_feed_rec_syms_free(&t->codes);
     free(t->map);
     free(t->path);
-    st_rec_free(t->r);
+    st_recset_free(t->r);
     free(t);
 }
 
@@ -147,7 +147,7 @@ double st_tape_prev_close(const st_tape_t *t, st_sym_t sym)
 
 st_time_t st_tape_start(const st_tape_t *t)
 {
-    return st_rec_start(t->r);
+    return st_recset_start(t->r);
 }
 
 void st_tape_stats(const st_tape_t *t, st_tape_stats_t *out)

@@ -55,19 +55,26 @@ static int wait_exit(pid_t pid)
     return WEXITSTATUS(status);
 }
 
-/* Runs strata with up to five args (a NULL ends them); returns the exit code and the outputs
+/* Runs strata with args (NULL-terminated, up to 15); returns the exit code and the outputs
  * (caller frees). */
-static int run5(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5, char **out,
-                char **err)
+static int run_argv(const char *const *args, char **out, char **err)
 {
     char o[512], e[512];
     snprintf(o, sizeof(o), "%s/out.txt", dir);
     snprintf(e, sizeof(e), "%s/err.txt", dir);
-    char *argv[] = {STRATA_BIN, (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5, NULL};
+    char *argv[17] = {STRATA_BIN};
+    for (int i = 0; i < 15 && args[i]; i++) argv[i + 1] = (char *)args[i];
     int rc = wait_exit(spawn(argv, o, e));
     *out = slurp(o);
     *err = slurp(e);
     return rc;
+}
+
+/* Runs strata with up to five args (a NULL ends them). */
+static int run5(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5, char **out,
+                char **err)
+{
+    return run_argv((const char *[]){a1, a2, a3, a4, a5, NULL}, out, err);
 }
 
 static int run(const char *a1, const char *a2, const char *a3, char **out, char **err)
@@ -394,6 +401,77 @@ static void test_limited_replay_decides_like_the_live_run(void **state)
     unlink(path);
     snprintf(path, sizeof(path), "%s/live.strata", dir);
     unlink(path);
+}
+
+/* Issue 17.3, backtest --from/--to: two days recorded into one directory (runtime.record:
+ * days/%Y-%m-%d.strata), replayed as one run across the night from a replay whose path is the
+ * directory: over both days the backtest finds both days' signals, over the second day only
+ * that day's; a day given wrong is said as such. */
+static void test_backtest_over_days(void **state)
+{
+    const char *days[] = {"2026-11-23", "2026-11-24"};
+    int lines[2] = {0};
+    char path[512], text[2048];
+    snprintf(path, sizeof(path), "%s/days", dir);
+    mkdir(path, 0700);
+    for (int i = 0; i < 2; i++) {
+        snprintf(text, sizeof(text),
+                 "runtime:\n"
+                 "  clock: {mode: simulated, start: \"%s 08:50\", stop: \"10:00\", speed: 0}\n"
+                 "  log: {file: strata.log}\n  session_report: \"\"\n  record: days/%%Y-%%m-%%d.strata\n"
+                 "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv, watch_universe: background}\n"
+                 "feeds: [{name: sim, kind: sim, seed: %d}]\n" /* another market each day */
+                 "strategies:\n"
+                 "  - {name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true}\n"
+                 "signals: {sinks: [{kind: jsonl, path: day%d.jsonl}]}\n"
+                 "status: {enabled: false}\n",
+                 days[i], STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, 7 + i, STRATA_SOURCE_DIR, i);
+        char *cfg = st_test_write(dir, "day.yaml", text), *out, *err;
+        int rc = run("run", "-c", cfg, &out, &err);
+        if (rc) fail_msg("%s", err);
+        free(out), free(err), free(cfg);
+        snprintf(path, sizeof(path), "%s/day%d.jsonl", dir, i);
+        char *sig = slurp(path);
+        for (const char *q = sig; *q; q++) lines[i] += *q == '\n';
+        free(sig);
+        unlink(path);
+    }
+    snprintf(text, sizeof(text),
+             "runtime:\n"
+             "  clock: {mode: simulated, start: \"2026-11-23 08:50\", stop: \"10:00\", speed: 0}\n"
+             "  log: {file: strata.log}\n  session_report: \"\"\n"
+             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv, watch_universe: background}\n"
+             "feeds: [{name: tape, kind: replay, path: days}]\n"
+             "strategies:\n"
+             "  - {name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true}\n"
+             "status: {enabled: false}\n",
+             STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
+    char *cfg = st_test_write(dir, "days.yaml", text);
+    const char *from[] = {"2026-11-23", "2026-11-24"};
+    int want[] = {lines[0] + lines[1], lines[1]};
+    for (int i = 0; i < 2; i++) {
+        char *out, *err;
+        assert_int_equal(run_argv((const char *[]){"backtest", "-c", cfg, "--from", from[i], "--to", "2026-11-24", "--json",
+                                                   NULL}, &out, &err), 0);
+        cJSON *bt = cJSON_Parse(out);
+        if (!bt) fail_msg("backtest did not print JSON: %s %s", out, err);
+        printf("# backtest from %s to 2026-11-24: %d signals (the days recorded %d and %d)\n", from[i],
+               cJSON_GetObjectItem(bt, "signals")->valueint, lines[0], lines[1]);
+        fflush(stdout); /* before the next run forks */
+        assert_int_equal(cJSON_GetObjectItem(bt, "signals")->valueint, want[i]);
+        cJSON_Delete(bt);
+        free(out), free(err);
+    }
+    assert_true(lines[0] > 0 && lines[1] > 0 && lines[0] != lines[1]);
+    char *out, *err;
+    assert_int_equal(run_argv((const char *[]){"backtest", "-c", cfg, "--from", "2026-11-31", NULL}, &out, &err), 1);
+    assert_non_null(strstr(err, "--from: expected a day as YYYY-MM-DD, got \"2026-11-31\""));
+    free(out), free(err);
+    assert_int_equal(run_argv((const char *[]){"backtest", "-c", cfg, "--from", "2026-11-24", "--to", "2026-11-23", NULL},
+                              &out, &err), 1);
+    assert_non_null(strstr(err, "--to: 2026-11-23 is before --from 2026-11-24"));
+    free(out), free(err), free(cfg);
+    fflush(stdout);
 }
 
 /* Issue 17.1: a simulated run is a discrete-event run. The same config at speed 0 (as fast as
@@ -1026,6 +1104,7 @@ int main(void)
         cmocka_unit_test(test_run_full_day),
         cmocka_unit_test(test_same_run_at_any_speed),
         cmocka_unit_test(test_limited_replay_decides_like_the_live_run),
+        cmocka_unit_test(test_backtest_over_days),
         cmocka_unit_test(test_record_inspect),
         cmocka_unit_test(test_record_import_export),
         cmocka_unit_test(test_run_planned_day),
