@@ -385,6 +385,8 @@ static int record_start(st_runtime_t *rt)
     /* Chunks of a second of market time live; faster runs fill them by size, flushed each
      * second of wall time (the chunking is then not the same from run to run; the items are). */
     if (rt->clock.simulated) st_rec_set_span(rt->rec, 0);
+    int bg = st_rec_background(rt->rec); /* compression and writes off the loop */
+    if (bg) st_log_warn(CORE, "runtime.record: no writer thread (%s): the loop compresses and writes", strerror(-bg));
     ev_timer_init(&rt->rec_timer, on_rec_timer, 1.0, 1.0);
     rt->rec_timer.data = rt;
     ev_timer_start(rt->loop, &rt->rec_timer);

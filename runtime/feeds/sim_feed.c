@@ -590,6 +590,8 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
                 return ST_ECONFIG;
             }
             st_rec_set_span(sf->tape_out, 0); /* chunks by size: a tape is big */
+            if (st_rec_background(sf->tape_out)) /* compressed and written off the loop, or on it */
+                st_log_warn(FEED, "%s: the market tape has no writer thread: the loop writes it", fc->name);
             sf->tape_path = st_xstrdup(path);
             sf->tape_mkt = st_simmkt_create(&p, u, now);
         }

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +236,16 @@ typedef struct {
     uint32_t index; /* in the chunk's dictionary, or UINT32_MAX when not in this chunk yet */
 } wsym_t;
 
+/* A sealed chunk on its way to the file: its items and its dictionary (the header's codes
+ * part: u16 count, then each code as u8 length + bytes). */
+typedef struct {
+    buf_t raw, dict;
+    st_time_t first, last;
+    uint32_t count, ncodes;
+} job_t;
+
+#define JOBS 8 /* chunks in flight to the writer thread; the loop waits when all are */
+
 struct st_rec_writer {
     int fd;
     buf_t raw, out;
@@ -252,6 +264,16 @@ struct st_rec_writer {
     st_dur_t span;
     ZSTD_CCtx *zc;
     int err;
+    /* the background writer (st_rec_background): compression and writes off the loop */
+    bool bg;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t work, space;
+    job_t jobs[JOBS];
+    size_t head, njobs;
+    bool stopping, busy;
+    int bg_err; /* the writer thread's first error, under mu */
+    buf_t spare; /* a raw buffer back from the thread, for the next chunk */
 };
 
 static uint32_t hash_code(const char *s)
@@ -267,7 +289,7 @@ static int write_all(st_rec_writer_t *w, const void *p, size_t n)
     while (n) {
         ssize_t k = write(w->fd, b, n);
         if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return w->err = -errno;
+        if (k < 0) return -errno;
         b += k, n -= (size_t)k;
         w->offset += (uint64_t)k;
     }
@@ -281,7 +303,7 @@ static int write_two(st_rec_writer_t *w, const void *a, size_t alen, const void 
     ssize_t k;
     do k = writev(w->fd, iov, 2);
     while (k < 0 && errno == EINTR);
-    if (k < 0) return w->err = -errno;
+    if (k < 0) return -errno;
     w->offset += (uint64_t)k;
     if ((size_t)k >= alen) return write_all(w, (const uint8_t *)b + (k - (ssize_t)alen), blen - ((size_t)k - alen));
     int rc = write_all(w, (const uint8_t *)a + k, alen - (size_t)k);
@@ -356,33 +378,29 @@ static uint32_t code_index(st_rec_writer_t *w, const char *code)
     return w->map[j].index;
 }
 
-int st_rec_flush(st_rec_writer_t *w)
+/* Compresses a sealed chunk and appends it (header, payload) to the file, and to the index.
+ * On the writer thread when there is one (it alone then touches zc, out, index and offset). */
+static int write_job(st_rec_writer_t *w, const job_t *j)
 {
-    if (!w->count) return w->err;
-    size_t bound = ZSTD_compressBound(w->raw.len);
+    size_t bound = ZSTD_compressBound(j->raw.len);
     buf_t comp = {0};
     need(&comp, bound);
-    size_t clen = ZSTD_compress2(w->zc, comp.p, bound, w->raw.p, w->raw.len);
+    size_t clen = ZSTD_compress2(w->zc, comp.p, bound, j->raw.p, j->raw.len);
     if (ZSTD_isError(clen)) {
         free(comp.p);
-        return w->err = -EIO;
+        return -EIO;
     }
     buf_t *h = &w->out;
     h->len = 0;
     put_u32(h, CHUNK_MAGIC);
     put_u32(h, 0); /* header length, below */
     put_u32(h, (uint32_t)clen);
-    put_u32(h, (uint32_t)w->raw.len);
-    put_u32(h, w->count);
+    put_u32(h, (uint32_t)j->raw.len);
+    put_u32(h, j->count);
     put_u32(h, 0); /* reserved: the zstd frame carries its own content checksum */
-    put_u64(h, (uint64_t)w->first);
-    put_u64(h, (uint64_t)w->last);
-    put_u16(h, (uint16_t)w->ncodes);
-    for (uint32_t i = 0; i < w->ncodes; i++) {
-        size_t n = strlen(w->codes[i]);
-        put_u8(h, (uint8_t)n);
-        put(h, w->codes[i], n);
-    }
+    put_u64(h, (uint64_t)j->first);
+    put_u64(h, (uint64_t)j->last);
+    put(h, j->dict.p, j->dict.len);
     uint32_t hl = (uint32_t)h->len + 4;
     for (int i = 0; i < 4; i++) h->p[4 + i] = (uint8_t)(hl >> (8 * i));
     put_u32(h, crc32_of(h->p, h->len));
@@ -390,14 +408,98 @@ int st_rec_flush(st_rec_writer_t *w)
         w->capindex = w->capindex ? w->capindex * 2 : 256;
         w->index = st_xrealloc(w->index, w->capindex * sizeof(*w->index));
     }
-    w->index[w->nindex++] = (st_rec_chunk_t){w->offset, w->first, w->last, w->count, w->ncodes};
+    w->index[w->nindex++] = (st_rec_chunk_t){w->offset, j->first, j->last, j->count, j->ncodes};
     int rc = write_two(w, h->p, h->len, comp.p, clen);
     free(comp.p);
+    return rc;
+}
+
+static void *writer_main(void *arg)
+{
+    st_rec_writer_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->njobs && !w->stopping) pthread_cond_wait(&w->work, &w->mu);
+        if (!w->njobs) break; /* stopping, and everything is written */
+        job_t *j = &w->jobs[w->head];
+        w->busy = true;
+        pthread_mutex_unlock(&w->mu);
+        int rc = w->bg_err ? 0 : write_job(w, j); /* after an error nothing more is written */
+        pthread_mutex_lock(&w->mu);
+        if (rc && !w->bg_err) w->bg_err = rc;
+        if (!w->spare.p) w->spare = j->raw, j->raw = (buf_t){0}; /* the loop's next chunk reuses it */
+        free(j->raw.p);
+        free(j->dict.p);
+        w->head = (w->head + 1) % JOBS;
+        w->njobs--;
+        w->busy = false;
+        pthread_cond_broadcast(&w->space);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int st_rec_background(st_rec_writer_t *w)
+{
+    if (w->bg) return 0;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->work, NULL);
+    pthread_cond_init(&w->space, NULL);
+    sigset_t all, old; /* the thread inherits a mask of every signal: they are the loop's */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&w->thread, NULL, writer_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->work);
+        pthread_cond_destroy(&w->space);
+        return -rc;
+    }
+    w->bg = true;
+    return 0;
+}
+
+int st_rec_flush(st_rec_writer_t *w)
+{
+    if (!w->count) {
+        if (w->bg) {
+            pthread_mutex_lock(&w->mu);
+            if (w->bg_err && !w->err) w->err = w->bg_err;
+            pthread_mutex_unlock(&w->mu);
+        }
+        return w->err;
+    }
+    /* seal the chunk: its items and its dictionary */
+    job_t j = {.raw = w->raw, .first = w->first, .last = w->last, .count = w->count, .ncodes = w->ncodes};
+    put_u16(&j.dict, (uint16_t)w->ncodes);
+    for (uint32_t i = 0; i < w->ncodes; i++) {
+        size_t n = strlen(w->codes[i]);
+        put_u8(&j.dict, (uint8_t)n);
+        put(&j.dict, w->codes[i], n);
+    }
     /* the next chunk starts afresh: empty dictionary, no items */
     for (uint32_t i = 0; i < w->mapcap; i++) w->map[i].index = UINT32_MAX;
     w->ncodes = 0;
     w->count = 0;
-    w->raw.len = 0;
+    w->raw = (buf_t){0};
+    int rc;
+    if (!w->bg) {
+        rc = write_job(w, &j);
+        if (rc) w->err = rc;
+        w->raw = j.raw;
+        w->raw.len = 0;
+        free(j.dict.p);
+        return rc;
+    }
+    pthread_mutex_lock(&w->mu);
+    while (w->njobs == JOBS) pthread_cond_wait(&w->space, &w->mu); /* the disk is behind: wait */
+    w->jobs[(w->head + w->njobs++) % JOBS] = j;
+    if (w->spare.p) w->raw = w->spare, w->raw.len = 0, w->spare = (buf_t){0};
+    if (w->bg_err && !w->err) w->err = w->bg_err;
+    rc = w->err;
+    pthread_cond_signal(&w->work);
+    pthread_mutex_unlock(&w->mu);
     return rc;
 }
 
@@ -477,6 +579,18 @@ int st_rec_event(st_rec_writer_t *w, st_time_t when, st_rec_event_t ev, const ch
 int st_rec_close(st_rec_writer_t *w)
 {
     int rc = st_rec_flush(w);
+    if (w->bg) { /* everything queued is written before the index */
+        pthread_mutex_lock(&w->mu);
+        w->stopping = true;
+        pthread_cond_signal(&w->work);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->thread, NULL);
+        if (w->bg_err && !rc) rc = w->err = w->bg_err;
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->work);
+        pthread_cond_destroy(&w->space);
+        free(w->spare.p);
+    }
     if (!rc) {
         buf_t b = {0};
         uint64_t at = w->offset;
@@ -511,10 +625,15 @@ void st_rec_set_span(st_rec_writer_t *w, st_dur_t span)
     w->span = span > 0 ? span : 0;
 }
 
-uint64_t st_rec_written(const st_rec_writer_t *w, uint64_t *items)
+uint64_t st_rec_written(st_rec_writer_t *w, uint64_t *items)
 {
     if (items) *items = w->items;
-    return w->offset;
+    if (!w->bg) return w->offset;
+    pthread_mutex_lock(&w->mu);
+    while (w->njobs) pthread_cond_wait(&w->space, &w->mu); /* what is queued counts once written */
+    uint64_t off = w->offset;
+    pthread_mutex_unlock(&w->mu);
+    return off;
 }
 
 /* --- reader -------------------------------------------------------------------------------- */

@@ -69,8 +69,13 @@ void st_rec_set_span(st_rec_writer_t *w, st_dur_t span);
 int st_rec_flush(st_rec_writer_t *w);
 /* Flushes, writes the index and the trailer, closes. Returns 0 or -errno (w is freed anyway). */
 int st_rec_close(st_rec_writer_t *w);
-/* Bytes written so far, and items. */
-uint64_t st_rec_written(const st_rec_writer_t *w, uint64_t *items);
+/* Bytes written so far, and items (with a background writer: once what is queued is written). */
+uint64_t st_rec_written(st_rec_writer_t *w, uint64_t *items);
+/* From now on chunks are compressed and written by a thread of their own (the loop only encodes
+ * items and seals chunks; a flush hands the chunk over, and waits only when JOBS chunks are
+ * already queued). Errors surface at the next call; st_rec_close writes everything queued, then
+ * the index. Returns 0 or -errno. */
+int st_rec_background(st_rec_writer_t *w);
 
 /* --- reading ------------------------------------------------------------------------------- */
 
