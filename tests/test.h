@@ -16,8 +16,7 @@
 
 #include "core/timefmt.h"
 
-/* Writes text to a fresh file in a private temp directory; returns the path (static buffer
- * per call site is not safe: the caller owns the returned malloc'd string). */
+/* Writes text to dir/name (replacing it); returns the path, malloc'd: the caller frees it. */
 static inline char *st_test_write(const char *dir, const char *name, const char *text)
 {
     char *path = malloc(strlen(dir) + strlen(name) + 2);

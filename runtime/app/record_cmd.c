@@ -341,7 +341,7 @@ static int record_import(const char *in, const char *outpath, FILE *err)
             q->cum_volume = r->cum_volume, q->cum_value = r->cum_value, q->best_bid = r->bid, q->best_ask = r->ask;
             q->side = !strcmp(f[5], "buy") ? ST_SIDE_BUY : !strcmp(f[5], "sell") ? ST_SIDE_SELL : ST_SIDE_NONE;
         }
-        int rc = st_rec_tick(w, &t, r->code, 0xFF);
+        int rc = st_rec_tick(w, &t, r->code, ST_CONN_NONE);
         if (rc) {
             fprintf(err, "%s:%d: cannot record: %s\n", in, lineno, st_strerror(rc));
             errors++;

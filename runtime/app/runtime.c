@@ -121,19 +121,19 @@ static void plan_apply(st_runtime_t *rt)
         if (to < from && to <= ST_TIER_SEMI) rt->promotions++;
         else if (to > from && from <= ST_TIER_SEMI) rt->demotions++;
         record_event(rt, ST_REV_PLAN, ch[i].sym, "{\"from\":%d,\"to\":%d,\"from_conn\":%d,\"to_conn\":%d,\"why\":\"%s\"}",
-                     ch[i].from_tier, ch[i].to_tier, ch[i].from_conn == 0xFF ? -1 : ch[i].from_conn,
-                     ch[i].to_conn == 0xFF ? -1 : ch[i].to_conn, st_plan_why_names[ch[i].why]);
+                     ch[i].from_tier, ch[i].to_tier, ch[i].from_conn == ST_CONN_NONE ? -1 : ch[i].from_conn,
+                     ch[i].to_conn == ST_CONN_NONE ? -1 : ch[i].to_conn, st_plan_why_names[ch[i].why]);
     }
     for (size_t f = 0; f < rt->nfeeds; f++) {
         int lo = rt->conn_base[f], hi = lo + rt->conn_count[f];
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
             st_plan_change_t c = ch[i];
-            bool from_here = c.from_conn != 0xFF && c.from_conn >= lo && c.from_conn < hi;
-            bool to_here = c.to_conn != 0xFF && c.to_conn >= lo && c.to_conn < hi;
-            bool rest = c.to_conn == 0xFF && f == 0;
+            bool from_here = c.from_conn != ST_CONN_NONE && c.from_conn >= lo && c.from_conn < hi;
+            bool to_here = c.to_conn != ST_CONN_NONE && c.to_conn >= lo && c.to_conn < hi;
+            bool rest = c.to_conn == ST_CONN_NONE && f == 0;
             if (!from_here && !to_here && !rest) continue;
-            if (!to_here && !rest) c.to_tier = ST_TIER_NONE, c.to_conn = 0xFF; /* leaves us */
+            if (!to_here && !rest) c.to_tier = ST_TIER_NONE, c.to_conn = ST_CONN_NONE; /* leaves us */
             rt->feed_changes[k++] = c;
         }
         if (k) st_feed_apply(rt->feeds[f], rt->feed_changes, k, lo, rt->planner);
@@ -551,7 +551,7 @@ static void on_tick(const st_tick_t *t, void *ctx)
 {
     st_runtime_t *rt = ctx;
     if (rt->rec) {
-        int rc = st_rec_tick(rt->rec, t, st_symtab_code(&rt->syms, t->sym), 0xFF);
+        int rc = st_rec_tick(rt->rec, t, st_symtab_code(&rt->syms, t->sym), ST_CONN_NONE);
         if (rc) record_stop(rt, rc);
     }
     st_planner_success(rt->planner, t->sym); /* data came: the run of failures is broken */

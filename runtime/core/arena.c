@@ -9,16 +9,9 @@ typedef struct chunk {
     _Alignas(16) unsigned char data[];
 } chunk_t;
 
-typedef struct cleanup {
-    struct cleanup *next;
-    void (*fn)(void *);
-    void *ctx;
-} cleanup_t;
-
 struct st_arena {
     chunk_t *head;
-    cleanup_t *cleanups;
-    size_t chunk_size, total;
+    size_t chunk_size;
 };
 
 static chunk_t *chunk_new(size_t size)
@@ -40,11 +33,6 @@ st_arena_t *st_arena_create(size_t chunk_size)
 void st_arena_destroy(st_arena_t *a)
 {
     if (!a) return;
-    for (cleanup_t *c = a->cleanups; c;) {
-        cleanup_t *next = c->next;
-        c->fn(c->ctx);
-        c = next;
-    }
     for (chunk_t *c = a->head; c;) {
         chunk_t *next = c->next;
         free(c);
@@ -68,7 +56,6 @@ void *st_arena_alloc(st_arena_t *a, size_t n)
             } else {
                 a->head = big;
             }
-            a->total += n;
             return memset(big->data, 0, n);
         }
         c = chunk_new(a->chunk_size);
@@ -77,7 +64,6 @@ void *st_arena_alloc(st_arena_t *a, size_t n)
     }
     void *p = c->data + c->used;
     c->used += n;
-    a->total += n;
     return memset(p, 0, n);
 }
 
@@ -92,18 +78,4 @@ char *st_arena_strndup(st_arena_t *a, const char *s, size_t n)
 char *st_arena_strdup(st_arena_t *a, const char *s)
 {
     return st_arena_strndup(a, s, strlen(s));
-}
-
-void st_arena_cleanup(st_arena_t *a, void (*fn)(void *), void *ctx)
-{
-    cleanup_t *c = st_arena_alloc(a, sizeof(*c));
-    c->fn = fn;
-    c->ctx = ctx;
-    c->next = a->cleanups;
-    a->cleanups = c;
-}
-
-size_t st_arena_used(const st_arena_t *a)
-{
-    return a->total;
 }

@@ -1,5 +1,5 @@
 /* Per-generation memory (nginx pools): everything a config generation builds is allocated
- * here and freed in one step; cleanups run in reverse order of registration. */
+ * here and freed in one step. */
 #ifndef ST_CORE_ARENA_H
 #define ST_CORE_ARENA_H
 
@@ -13,8 +13,5 @@ void st_arena_destroy(st_arena_t *a);
 void *st_arena_alloc(st_arena_t *a, size_t n);
 char *st_arena_strdup(st_arena_t *a, const char *s);
 char *st_arena_strndup(st_arena_t *a, const char *s, size_t n);
-/* Runs fn(ctx) when the arena is destroyed. */
-void st_arena_cleanup(st_arena_t *a, void (*fn)(void *), void *ctx);
-size_t st_arena_used(const st_arena_t *a);
 
 #endif

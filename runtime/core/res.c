@@ -36,7 +36,12 @@ int st_file_read(const char *path, char **out, size_t *len)
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return -errno;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) { /* st is not filled: nothing in it may be read */
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    if (!S_ISREG(st.st_mode)) {
         int err = S_ISDIR(st.st_mode) ? -EISDIR : ST_ENOTFILE;
         close(fd);
         return err;

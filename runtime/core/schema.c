@@ -624,16 +624,6 @@ int st_schema_decode_list(const st_schema_t *sub, const char *file, const char *
     return c.errors ? ST_ECONFIG : 0;
 }
 
-void st_schema_defaults(const st_schema_t *schema, void *dst, st_arena_t *arena)
-{
-    st_diags_t d;
-    st_diags_init(&d);
-    dctx_t c = {.file = "", .arena = arena, .diags = &d};
-    decode_struct(&c, schema, NULL, "", NULL, dst);
-    st_require(d.n == 0);
-    st_diags_free(&d);
-}
-
 bool st_schema_equal(const st_schema_t *sc, const void *a, const void *b)
 {
     for (size_t i = 0; i < sc->nfields; i++) {

@@ -94,8 +94,6 @@ int st_schema_decode(const st_schema_t *schema, const char *file, const char *te
 /* Decodes a YAML sequence (for built-in default lists) into list with element schema `sub`. */
 int st_schema_decode_list(const st_schema_t *sub, const char *file, const char *text, st_list_t *list,
                           st_arena_t *arena, st_diags_t *diags);
-/* Fills dst with every field's default (as if the YAML were empty). */
-void st_schema_defaults(const st_schema_t *schema, void *dst, st_arena_t *arena);
 
 /* Whether two decoded structs of `schema` hold the same values (marks aside; nested structs and
  * lists compared field by field; ST_T_VALUE trees are not compared). */

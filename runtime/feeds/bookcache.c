@@ -33,7 +33,6 @@ struct st_bookcache {
     size_t nq, capq;
     req_t *inflight;
     st_timer_t timer;
-    st_bookcache_stats_t st;
 };
 
 static void pump(st_bookcache_t *bc);
@@ -70,7 +69,6 @@ static void on_answer(const st_http_response_t *resp, void *ctx)
         e->book = book;
         e->at = st_clock_now(bc->cfg.clock);
     } else {
-        bc->st.failures++;
     }
     unlink_req(bc, r);
     answer_all(e, err);
@@ -107,11 +105,9 @@ static void pump(st_bookcache_t *bc)
         r->next = bc->inflight;
         if (r->next) r->next->prev = r;
         bc->inflight = r;
-        bc->st.requests++;
         if (st_http_request(bc->cfg.http, "GET", url, hdr, NULL, CALL_TIMEOUT, on_answer, r) == 0) {
             e->inflight = true;
         } else {
-            bc->st.failures++;
             unlink_req(bc, r);
             answer_all(e, "the request could not be started");
         }
@@ -125,12 +121,10 @@ static void pump(st_bookcache_t *bc)
 int st_bookcache_get(st_bookcache_t *bc, st_sym_t sym, st_book_cb cb, void *ctx)
 {
     if ((size_t)sym >= bc->cfg.nsyms) return -EINVAL;
-    bc->st.asks++;
     if (!bc->e[sym]) bc->e[sym] = st_xcalloc(1, sizeof(entry_t));
     entry_t *e = bc->e[sym];
     st_time_t now = st_clock_now(bc->cfg.clock);
     if (e->at && now - e->at < bc->cfg.ttl) { /* fresh: free */
-        bc->st.hits++;
         cb(&e->book, NULL, ctx);
         return 1;
     }
@@ -173,9 +167,4 @@ void st_bookcache_destroy(st_bookcache_t *bc)
     free(bc->e);
     free(bc->queue);
     free(bc);
-}
-
-void st_bookcache_stats(const st_bookcache_t *bc, st_bookcache_stats_t *out)
-{
-    *out = bc->st;
 }

@@ -105,7 +105,7 @@ void st_feed_fallback_sync(st_restpoll_t *rp, const st_ledger_t *ledger, bool do
 st_sym_t st_feed_sym(const st_symtab_t *syms, const uint8_t *map, size_t n, const char *code, size_t len)
 {
     st_sym_t s = st_symtab_find(syms, code, len);
-    return s != ST_SYM_NONE && (size_t)s < n && map[s] != 2 ? s : ST_SYM_NONE;
+    return s != ST_SYM_NONE && (size_t)s < n && map[s] != ST_FSYM_ABSENT ? s : ST_SYM_NONE;
 }
 
 void st_feed_sub_sent(st_feed_t *f, int conn, st_key_t key, bool on)
@@ -179,8 +179,9 @@ uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n)
 {
     *n = u->by_sym_len;
     uint8_t *m = st_xmalloc(*n ? *n : 1);
-    memset(m, 2, *n ? *n : 1);
-    for (size_t i = 0; i < u->n; i++) m[u->items[i].sym] = u->items[i].market == ST_MKT_INDEX;
+    memset(m, ST_FSYM_ABSENT, *n ? *n : 1);
+    for (size_t i = 0; i < u->n; i++)
+        m[u->items[i].sym] = u->items[i].market == ST_MKT_INDEX ? ST_FSYM_INDEX : ST_FSYM_STOCK;
     return m;
 }
 

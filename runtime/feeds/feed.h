@@ -190,7 +190,9 @@ void st_feed_rec_syms_free(st_feed_rec_syms_t *c);
 bool st_feed_warn_due(st_time_t *last, st_time_t now);
 /* A base URL without its trailing slashes (malloc'd). */
 char *st_feed_base_url(const char *url);
-/* Per symbol id: 0 a stock, 1 an index, 2 not in the universe; *n is the length. */
+/* What a symbol id is to a feed (st_feed_index_map). */
+typedef enum { ST_FSYM_STOCK = 0, ST_FSYM_INDEX = 1, ST_FSYM_ABSENT = 2 } st_feed_sym_kind_t;
+/* Per symbol id its st_feed_sym_kind_t; *n is the length. */
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n);
 /* A session's settings from the feed's config (name, backoff, stall timeout, where to connect). */
 void st_feed_wsconn_setup(struct st_wsconn *w, const st_feed_cfg_t *fc, int index, struct lws_context *ctx,

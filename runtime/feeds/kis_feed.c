@@ -267,7 +267,7 @@ static void want_tier(kis_feed_t *kf, int conn, st_sym_t sym, uint8_t tier, bool
 {
     if (conn < 0 || conn >= kf->nconns || (tier != ST_TIER_REALTIME && tier != ST_TIER_SEMI)) return;
     st_coalescer_t *co = &kf->conns[conn].sc.co;
-    if (kf->is_index[sym] == 1) {
+    if (kf->is_index[sym] == ST_FSYM_INDEX) {
         st_coalescer_want(co, ST_KEY(sym, ST_CH_INDEX), on, now);
         return;
     }
@@ -281,9 +281,9 @@ static int kis_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
     st_time_t now = now_of(kf);
     for (size_t i = 0; i < n; i++) {
         const st_plan_change_t *c = &ch[i];
-        if ((size_t)c->sym >= kf->nsyms || kf->is_index[c->sym] == 2) continue;
-        int from = c->from_conn == 0xFF ? -1 : c->from_conn - conn_base;
-        int to = c->to_conn == 0xFF ? -1 : c->to_conn - conn_base;
+        if ((size_t)c->sym >= kf->nsyms || kf->is_index[c->sym] == ST_FSYM_ABSENT) continue;
+        int from = c->from_conn == ST_CONN_NONE ? -1 : c->from_conn - conn_base;
+        int to = c->to_conn == ST_CONN_NONE ? -1 : c->to_conn - conn_base;
         want_tier(kf, from, c->sym, c->from_tier, false, now);
         want_tier(kf, to, c->sym, c->to_tier, true, now);
         st_feed_expedite(c, from >= 0 && from < kf->nconns ? &kf->conns[from].sc.co : NULL,

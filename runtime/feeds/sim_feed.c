@@ -211,7 +211,7 @@ static void tape_write(sim_feed_t *sf, st_time_t until)
     st_tick_t t;
     while (sf->tape_out && st_simmkt_pop(sf->tape_mkt, until, &t)) {
         t.recv_time = t.venue_time;
-        int rc = st_rec_tick(sf->tape_out, &t, sf->codes[t.sym].code, 0xFF);
+        int rc = st_rec_tick(sf->tape_out, &t, sf->codes[t.sym].code, ST_CONN_NONE);
         if (rc) tape_fail(sf, -rc);
     }
 }
@@ -224,7 +224,7 @@ static void tape_begin(sim_feed_t *sf, st_time_t now)
         st_tick_t snap;
         st_simmkt_snapshot_of(&s->last, s->is_index, now, &snap);
         snap.recv_time = now;
-        int rc = st_rec_tick(sf->tape_out, &snap, sf->codes[s->sym].code, 0xFF);
+        int rc = st_rec_tick(sf->tape_out, &snap, sf->codes[s->sym].code, ST_CONN_NONE);
         if (rc) tape_fail(sf, -rc);
     }
 }
@@ -384,8 +384,8 @@ static int sim_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
         const st_plan_change_t *c = &ch[i];
         if ((size_t)c->sym >= sf->nsyms) continue;
         sim_sym_t *s = &sf->syms[c->sym];
-        int from = c->from_conn == 0xFF ? -1 : c->from_conn - conn_base;
-        int to = c->to_conn == 0xFF ? -1 : c->to_conn - conn_base;
+        int from = c->from_conn == ST_CONN_NONE ? -1 : c->from_conn - conn_base;
+        int to = c->to_conn == ST_CONN_NONE ? -1 : c->to_conn - conn_base;
         want_tier(sf, from, c->sym, c->from_tier, false, now);
         want_tier(sf, to, c->sym, c->to_tier, true, now);
         st_feed_expedite(c, from >= 0 && from < sf->nconns ? &sf->conns[from].co : NULL,

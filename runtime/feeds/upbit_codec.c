@@ -11,54 +11,30 @@ enum {
     F_ASK_BID, F_TRADE_TS, F_TS, F_STREAM, F_BAP, F_BBP, F_TAS, F_TBS, F_UNITS, F_COUNT
 };
 
-static const struct {
-    const char *def, *simple;
-} names[F_COUNT] = {
-    [F_TYPE] = {"type", "ty"},
-    [F_CODE] = {"code", "cd"},
-    [F_OPEN] = {"opening_price", "op"},
-    [F_HIGH] = {"high_price", "hp"},
-    [F_LOW] = {"low_price", "lp"},
-    [F_PRICE] = {"trade_price", "tp"},
-    [F_PREV] = {"prev_closing_price", "pcp"},
-    [F_VOLUME] = {"trade_volume", "tv"},
-    [F_ACC_VOL] = {"acc_trade_volume", "atv"},
-    [F_ACC_PRICE] = {"acc_trade_price", "atp"},
-    [F_ASK_BID] = {"ask_bid", "ab"},
-    [F_TRADE_TS] = {"trade_timestamp", "ttms"},
-    [F_TS] = {"timestamp", "tms"},
-    [F_STREAM] = {"stream_type", "st"},
-    [F_BAP] = {"best_ask_price", "bap"},
-    [F_BBP] = {"best_bid_price", "bbp"},
-    [F_TAS] = {"total_ask_size", "tas"},
-    [F_TBS] = {"total_bid_size", "tbs"},
-    [F_UNITS] = {"orderbook_units", "obu"},
-};
-
-/* Names bucketed by length, so a member costs about one memcmp (a ticker has ~35 members, most
- * of them fields strata does not read). */
+/* The member names of the fields strata reads, DEFAULT and SIMPLE (protocols.md 2.3), bucketed
+ * by length, so a member costs about one memcmp (a ticker has ~35 members, most of them fields
+ * strata does not read). test_upbit_codec decodes every message type in both formats field by
+ * field, so a name in the wrong place fails there. */
 #define MAX_NAME 24
-static struct {
+static const struct {
+    int n;
     int8_t field[12];
     const char *name[12];
-    int n;
-} by_len[MAX_NAME + 1];
-
-static void init_names(void)
-{
-    static bool done;
-    if (done) return;
-    for (int i = 0; i < F_COUNT; i++) {
-        const char *both[2] = {names[i].def, names[i].simple};
-        for (int k = 0; k < 2; k++) {
-            size_t l = strlen(both[k]);
-            st_require(l <= MAX_NAME && by_len[l].n < 12);
-            by_len[l].field[by_len[l].n] = (int8_t)i;
-            by_len[l].name[by_len[l].n++] = both[k];
-        }
-    }
-    done = true;
-}
+} by_len[MAX_NAME + 1] = {
+    [2] = {9, {F_TYPE, F_CODE, F_OPEN, F_HIGH, F_LOW, F_PRICE, F_VOLUME, F_ASK_BID, F_STREAM}, {"ty", "cd", "op", "hp", "lp", "tp", "tv", "ab", "st"}},
+    [3] = {9, {F_PREV, F_ACC_VOL, F_ACC_PRICE, F_TS, F_BAP, F_BBP, F_TAS, F_TBS, F_UNITS}, {"pcp", "atv", "atp", "tms", "bap", "bbp", "tas", "tbs", "obu"}},
+    [4] = {3, {F_TYPE, F_CODE, F_TRADE_TS}, {"type", "code", "ttms"}},
+    [7] = {1, {F_ASK_BID}, {"ask_bid"}},
+    [9] = {2, {F_LOW, F_TS}, {"low_price", "timestamp"}},
+    [10] = {1, {F_HIGH}, {"high_price"}},
+    [11] = {2, {F_PRICE, F_STREAM}, {"trade_price", "stream_type"}},
+    [12] = {1, {F_VOLUME}, {"trade_volume"}},
+    [13] = {1, {F_OPEN}, {"opening_price"}},
+    [14] = {4, {F_BAP, F_BBP, F_TAS, F_TBS}, {"best_ask_price", "best_bid_price", "total_ask_size", "total_bid_size"}},
+    [15] = {3, {F_ACC_PRICE, F_TRADE_TS, F_UNITS}, {"acc_trade_price", "trade_timestamp", "orderbook_units"}},
+    [16] = {1, {F_ACC_VOL}, {"acc_trade_volume"}},
+    [18] = {1, {F_PREV}, {"prev_closing_price"}},
+};
 
 static int field_of(const char *key)
 {
@@ -109,7 +85,6 @@ static void book_units(const cJSON *units, st_book_t *b)
 
 int st_up_decode(const char *buf, size_t len, st_up_msg_t *out)
 {
-    init_names();
     memset(out, 0, sizeof(*out));
     cJSON *j = cJSON_ParseWithLength(buf, len);
     if (!cJSON_IsObject(j)) {

@@ -174,8 +174,8 @@ static int up_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn
     for (size_t i = 0; i < n; i++) {
         const st_plan_change_t *c = &ch[i];
         if ((size_t)c->sym >= uf->nsyms || uf->known[c->sym] == 2) continue;
-        int from = c->from_conn == 0xFF ? -1 : c->from_conn - conn_base;
-        int to = c->to_conn == 0xFF ? -1 : c->to_conn - conn_base;
+        int from = c->from_conn == ST_CONN_NONE ? -1 : c->from_conn - conn_base;
+        int to = c->to_conn == ST_CONN_NONE ? -1 : c->to_conn - conn_base;
         want_tier(uf, from, c->sym, c->from_tier, false, now);
         want_tier(uf, to, c->sym, c->to_tier, true, now);
         st_feed_expedite(c, from >= 0 && from < uf->nconns ? &uf->conns[from].sc.co : NULL,

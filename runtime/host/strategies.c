@@ -514,8 +514,9 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-/* What identifies a build: kind, path, params, and the bytes of every file it loaded (a file
- * that cannot be read counts as changed). */
+/* What identifies a build: kind, path, params, and the bytes of every file it loaded; 0 when a
+ * file cannot be read (a good fingerprint is never 0, and 0 never matches: it counts as
+ * changed). */
 static uint64_t fingerprint(const inst_t *in, const char *path, const char *const *files, size_t nfiles)
 {
     uint64_t h = fnv(14695981039346656037ull, &in->kind, sizeof(in->kind));
@@ -527,11 +528,11 @@ static uint64_t fingerprint(const inst_t *in, const char *path, const char *cons
     for (size_t i = 0; i < nfiles; i++) {
         char *data;
         size_t len;
-        if (st_file_read(files[i], &data, &len) != 0) return h ^ 0x5eed; /* never equal to a good one */
+        if (st_file_read(files[i], &data, &len) != 0) return 0;
         h = fnv(h, data, len);
         free(data);
     }
-    return h;
+    return h ? h : 1;
 }
 
 /* The fingerprint of `params`'s kind and params over the files `loaded` read (its Lua sources,
@@ -686,7 +687,8 @@ int st_strats_stage(st_strats_t *h, const st_config_t *cfg, st_diags_t *d)
         inst_t *in = inst_new(r, sc);
         in->index = (int)i;
         /* Unchanged (same kind, path, params and file contents): keeps running as it is. */
-        if (r->cur && r->cur->kind == sc->kind && fingerprint_of(in, r->cur, sc->path) == r->cur->fingerprint) {
+        uint64_t fp = r->cur && r->cur->kind == sc->kind ? fingerprint_of(in, r->cur, sc->path) : 0;
+        if (fp && fp == r->cur->fingerprint) {
             inst_free(in);
             continue;
         }

@@ -7,6 +7,7 @@
 /* A symbol interned to a small integer at the edge (see symtab.h). */
 typedef uint32_t st_sym_t;
 #define ST_SYM_NONE UINT32_MAX
+#define ST_CONN_NONE 0xFF /* a plan entry, plan change or recorded tick on no connection */
 
 /* Demand priorities, strongest first. CRITICAL → tier 1, HIGH → tier 2, the rest → tier 3
  * polling at their own interval. */

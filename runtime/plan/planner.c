@@ -12,7 +12,7 @@ const char *const st_plan_why_names[] = {"demand",    "capacity",  "displaced",
 
 static const double prio_base[ST_PRIO_COUNT + 1] = {100, 60, 30, 15, 5, 0};
 #define SCORE_WEIGHT 0.4
-#define NOCONN 0xFF
+#define NOCONN ST_CONN_NONE
 #define HISTORY 256
 
 typedef struct {

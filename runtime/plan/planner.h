@@ -55,7 +55,7 @@ extern const char *const st_plan_why_names[];
 
 typedef struct {
     uint8_t tier;  /* st_tier_t */
-    uint8_t conn;  /* connection for tiers 1-2 and index streams; 0xFF otherwise */
+    uint8_t conn;  /* connection for tiers 1-2 and index streams; ST_CONN_NONE otherwise */
     uint8_t flags; /* ST_PLAN_* */
     uint8_t prio;  /* strongest demanded priority, ST_PRIO_NONE if none */
     float score;   /* performance score 0-100 */

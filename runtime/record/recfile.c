@@ -942,7 +942,7 @@ int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
         out->time = r->prev + get_zig(c);
         out->code = "";
         out->code_index = UINT32_MAX;
-        out->conn = 0xFF;
+        out->conn = ST_CONN_NONE;
         if (out->type == ST_REC_TICK) {
             st_tick_t *t = &out->tick;
             t->kind = get_u8(c);

@@ -44,7 +44,7 @@ typedef struct {
     uint32_t dict;
     /* ticks */
     st_tick_t tick;    /* tick.sym is ST_SYM_NONE: the reader knows codes, not ids */
-    uint8_t conn;      /* the connection it came on (0xFF none) */
+    uint8_t conn;      /* the connection it came on (ST_CONN_NONE: none) */
     /* events */
     uint8_t event;     /* st_rec_event_t */
     const char *text;  /* not NUL-terminated */

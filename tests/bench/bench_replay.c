@@ -42,13 +42,13 @@ static uint64_t write_tape(int minutes)
         const st_instrument_t *ins = &w->universe.items[i];
         st_tick_t ref = {.kind = ST_TICK_SNAPSHOT, .sym = ins->sym, .venue_time = start, .recv_time = start};
         ref.u.trade.prev_close = st_simmkt_sym(m, ins->sym)->prev_close;
-        st_rec_tick(rw, &ref, ins->code, 0xFF);
+        st_rec_tick(rw, &ref, ins->code, ST_CONN_NONE);
     }
     st_tick_t t;
     uint64_t n = w->universe.n;
     while (st_simmkt_pop(m, until, &t)) {
         t.recv_time = t.venue_time;
-        st_rec_tick(rw, &t, w->universe.items[w->universe.by_sym[t.sym]].code, 0xFF);
+        st_rec_tick(rw, &t, w->universe.items[w->universe.by_sym[t.sym]].code, ST_CONN_NONE);
         n++;
     }
     if (st_rec_close(rw)) exit(1);

@@ -1,6 +1,7 @@
-/* strata-exsim: a local exchange simulator that speaks the KIS WebSocket protocol (the Upbit
- * side and the REST endpoints come next), driven by the same simulated market as strata's
- * embedded sim feed. A test tool first; it binds 127.0.0.1 only and stops by itself.
+/* strata-exsim: a local exchange simulator that speaks KIS's and Upbit's WebSocket and REST
+ * protocols as the venues do (their limits, answers and faults), driven by the same simulated
+ * market as strata's embedded sim feed. It binds 127.0.0.1 only and stops by itself (--duration,
+ * or the test that spawned it).
  *
  *   strata-exsim [--port N] [--universe FILE] [--indices FILE] [--seed S] [--speed X]
  *                [--start "YYYY-MM-DD HH:MM"] [--cap N] [--ping-idle DUR] [--duration DUR]

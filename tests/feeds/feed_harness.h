@@ -215,8 +215,8 @@ static inline st_sym_t sym(h_t *h, const char *code)
 static inline void set_tier(h_t *h, int feed, st_sym_t s, uint8_t tier)
 {
     st_plan_change_t c = {.sym = s, .from_tier = h->tier[s], .to_tier = tier,
-                          .from_conn = h->tier[s] == ST_TIER_NONE || h->tier[s] == ST_TIER_POLL ? 0xFF : 0,
-                          .to_conn = tier == ST_TIER_NONE || tier == ST_TIER_POLL ? 0xFF : 0};
+                          .from_conn = h->tier[s] == ST_TIER_NONE || h->tier[s] == ST_TIER_POLL ? ST_CONN_NONE : 0,
+                          .to_conn = tier == ST_TIER_NONE || tier == ST_TIER_POLL ? ST_CONN_NONE : 0};
     h->tier[s] = tier;
     assert_int_equal(st_feed_apply(h->feed[feed], &c, 1, 0, NULL), 0);
 }

@@ -108,15 +108,15 @@ static void test_tape_serves_each_symbol_as_the_market(void **state)
         st_tick_t ref = {.kind = ST_TICK_SNAPSHOT, .sym = uni.items[k].sym, .venue_time = AT(8, 50),
                          .recv_time = AT(8, 50)};
         ref.u.trade.prev_close = st_simmkt_sym(gen, uni.items[k].sym)->prev_close;
-        assert_int_equal(st_rec_tick(w, &ref, uni.items[k].code, 0xFF), 0);
+        assert_int_equal(st_rec_tick(w, &ref, uni.items[k].code, ST_CONN_NONE), 0);
     }
     st_tick_t t;
     bool stranger = false;
     while (st_simmkt_pop(gen, AT(11, 0), &t)) {
         t.recv_time = t.venue_time;
-        assert_int_equal(st_rec_tick(w, &t, code_of(t.sym), 0xFF), 0);
+        assert_int_equal(st_rec_tick(w, &t, code_of(t.sym), ST_CONN_NONE), 0);
         if (!stranger && t.venue_time > AT(9, 30)) { /* a code the universe lacks */
-            assert_int_equal(st_rec_tick(w, &t, "NOPE99", 0xFF), 0);
+            assert_int_equal(st_rec_tick(w, &t, "NOPE99", ST_CONN_NONE), 0);
             stranger = true;
         }
     }

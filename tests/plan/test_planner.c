@@ -435,8 +435,8 @@ static void check_transition(st_planner_t *p, int *usage, int nconns)
     for (size_t i = 0; i < n; i++) {
         int from = ch[i].from_tier == ST_TIER_REALTIME ? 2 : ch[i].from_tier == ST_TIER_SEMI ? 1 : 0;
         int to = ch[i].to_tier == ST_TIER_REALTIME ? 2 : ch[i].to_tier == ST_TIER_SEMI ? 1 : 0;
-        if (ch[i].from_conn != 0xFF) usage[ch[i].from_conn] -= from;
-        if (ch[i].to_conn != 0xFF) usage[ch[i].to_conn] += to;
+        if (ch[i].from_conn != ST_CONN_NONE) usage[ch[i].from_conn] -= from;
+        if (ch[i].to_conn != ST_CONN_NONE) usage[ch[i].to_conn] += to;
         for (int c = 0; c < nconns; c++) {
             if (usage[c] > 41) printf("# change %zu of %zu: connection %d at %d\n", i, n, c, usage[c]);
             assert_true(usage[c] <= 41);

@@ -22,7 +22,7 @@ static void write_day(const char *name, st_time_t start, const char *code, int n
     for (int i = 0; i < n; i++) {
         st_tick_t t = {.kind = ST_TICK_TRADE, .venue_time = start + i * ST_SEC, .recv_time = start + i * ST_SEC};
         t.u.trade.price = 1000 + i;
-        assert_int_equal(st_rec_tick(w, &t, i == 1 ? "000660" : code, 0xFF), 0);
+        assert_int_equal(st_rec_tick(w, &t, i == 1 ? "000660" : code, ST_CONN_NONE), 0);
     }
     assert_int_equal(st_rec_close(w), 0);
 }
