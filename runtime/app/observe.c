@@ -2,7 +2,7 @@
  * and the endpoint itself. */
 #include "runtime.h"
 #include "core/log.h"
-#include "out/session.h"
+#include "ops/session.h"
 
 #include <stdlib.h>
 #include <string.h>

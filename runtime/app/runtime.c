@@ -394,6 +394,23 @@ static int record_start(st_runtime_t *rt)
     return 0;
 }
 
+/* The stocks' day from a simulated market, for the summary's movers (NULL without one). */
+static st_report_day_t *market_days(st_runtime_t *rt, size_t *n)
+{
+    struct st_simmkt *mkt = NULL;
+    for (size_t i = 0; i < rt->nfeeds && !mkt; i++) mkt = st_sim_feed_market(rt->feeds[i]);
+    if (!mkt) return NULL;
+    const st_universe_t *u = &rt->world->universe;
+    st_report_day_t *d = st_xcalloc(u->nstocks ? u->nstocks : 1, sizeof(*d));
+    for (size_t i = 0; i < u->nstocks; i++) {
+        const st_simmkt_sym_t *s = st_simmkt_sym(mkt, u->items[i].sym);
+        if (!s) continue;
+        d[(*n)++] = (st_report_day_t){&u->items[i], s->price, s->prev_close, s->cum_value, s->gap, s->trades_today,
+                                      s->halts_today};
+    }
+    return d;
+}
+
 static void finish(st_runtime_t *rt)
 {
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_stop(rt->feeds[i]);
@@ -403,9 +420,10 @@ static void finish(st_runtime_t *rt)
                     "no event was dropped or reordered", rt->clock.speed, (double)rt->clock.behind_max / ST_SEC);
     st_counters_t c;
     st_runtime_collect(rt, &c);
-    struct st_simmkt *mkt = NULL;
-    for (size_t i = 0; i < rt->nfeeds && !mkt; i++) mkt = st_sim_feed_market(rt->feeds[i]);
-    st_report_finish(&rt->report, &c, rt->out, mkt, &rt->world->universe);
+    size_t ndays = 0;
+    st_report_day_t *days = market_days(rt, &ndays);
+    st_report_finish(&rt->report, &c, rt->out, days, ndays);
+    free(days);
     print_strategies(rt);
     if (rt->session_reported != c.now) st_runtime_session_report(rt);
     st_clock_timer_stop(&rt->clock, &rt->report_timer);

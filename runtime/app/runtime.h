@@ -6,13 +6,13 @@
 #include <stdio.h>
 
 #include "core/clock.h"
-#include "core/world.h"
+#include "conf/world.h"
 #include "feeds/feed.h"
 #include "host/strategies.h"
-#include "out/report.h"
-#include "out/signals.h"
-#include "out/status.h"
-#include "out/status_server.h"
+#include "ops/report.h"
+#include "signals/signals.h"
+#include "ops/status.h"
+#include "ops/status_server.h"
 #include "plan/planner.h"
 #include "plan/schedule.h"
 

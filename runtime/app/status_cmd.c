@@ -1,9 +1,9 @@
 /* `strata status`: asks a running strata for GET /status and prints it for a terminal. */
 #include "status_cmd.h"
-#include "core/config.h"
+#include "conf/config.h"
 #include "core/res.h"
-#include "out/report.h"
-#include "out/status.h"
+#include "ops/report.h"
+#include "ops/status.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>

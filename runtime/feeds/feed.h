@@ -9,7 +9,7 @@
 
 #include "bookcache.h"
 #include "core/clock.h"
-#include "core/config.h"
+#include "conf/config.h"
 #include "market/tick.h"
 #include "market/universe.h"
 #include "plan/planner.h"

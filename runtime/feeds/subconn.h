@@ -6,7 +6,7 @@
 #define ST_FEEDS_SUBCONN_H
 
 #include "wsconn.h"
-#include "core/config.h"
+#include "conf/config.h"
 #include "market/symtab.h"
 #include "subs/coalescer.h"
 

@@ -1,5 +1,5 @@
 #include "lua_host.h"
-#include "core/config.h"
+#include "conf/config.h"
 #include "core/log.h"
 #include "core/res.h"
 

@@ -21,7 +21,8 @@
 #define ST_HOST_STRATEGIES_H
 
 #include "core/clock.h"
-#include "core/config.h"
+#include "conf/config.h"
+#include "ops/report.h" /* st_strat_info_t: what operations see of a strategy */
 #include "feeds/bookcache.h"
 #include "market/symtab.h"
 #include "market/tick.h"
@@ -48,17 +49,6 @@ typedef struct {
      * may be NULL (then it is logged). */
     void (*warn)(void *ctx, const char *msg);
 } st_strats_env_t;
-
-typedef struct st_strat_info {
-    const char *name;
-    const char *kind; /* "lua", "c" */
-    const char *state; /* "running", "quarantined", "failed" (did not start) */
-    uint64_t ticks, signals, emergencies, faults, reloads;
-    double fault_rate; /* Lua: faults per call over its last quarantine_window calls */
-    size_t watched; /* symbols in its subscriber lists */
-    size_t mem;     /* Lua: bytes its state holds */
-    const char *last_error;
-} st_strat_info_t;
 
 st_strats_t *st_strats_create(const st_strats_env_t *env);
 /* Shuts every strategy down (shutdown callbacks run) and frees everything. */

@@ -23,7 +23,7 @@
 #ifndef ST_PLAN_PLANNER_H
 #define ST_PLAN_PLANNER_H
 
-#include "core/config.h"
+#include "conf/config.h"
 #include "market/universe.h"
 
 #define ST_PLAN_MAX_CONNS 64

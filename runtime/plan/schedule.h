@@ -5,7 +5,7 @@
 #ifndef ST_PLAN_SCHEDULE_H
 #define ST_PLAN_SCHEDULE_H
 
-#include "core/config.h"
+#include "conf/config.h"
 
 typedef struct {
     const st_slot_cfg_t *slot; /* in force at now */

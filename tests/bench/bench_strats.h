@@ -6,7 +6,7 @@
 #include "bench_util.h"
 
 #include "core/log.h"
-#include "core/world.h"
+#include "conf/world.h"
 #include "host/strategies.h"
 
 #include <ev.h>

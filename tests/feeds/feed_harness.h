@@ -12,14 +12,14 @@
 #include "../exsim/spawn.h"
 #include "../exsim/wsclient.h"
 
-#include "core/config.h"
+#include "conf/config.h"
 #include "core/log.h"
 #include "core/res.h"
 #include "core/timefmt.h"
 #include "feeds/feed.h"
 #include "feeds/wsconn.h"
 #include "market/universe.h"
-#include "out/status.h"
+#include "ops/status.h"
 
 #include <cjson/cJSON.h>
 #include <ev.h>

@@ -1,6 +1,6 @@
 /* libFuzzer target: arbitrary bytes as a strata config. The decoder must never crash, leak or
  * read out of bounds, and must either succeed or explain itself with located diagnostics. */
-#include "core/config.h"
+#include "conf/config.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 
 #include "core/log.h"
 #include "core/res.h"
-#include "core/world.h"
+#include "conf/world.h"
 #include "host/lua_host.h"
 #include "host/strategies.h"
 

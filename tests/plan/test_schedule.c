@@ -1,6 +1,6 @@
 #include "../test.h"
 
-#include "core/config.h"
+#include "conf/config.h"
 #include "plan/schedule.h"
 
 static st_config_t *cfg;

@@ -1,11 +1,11 @@
 /* The strata configuration: typed structs decoded from YAML by schema.c, plus the
  * cross-field checks that need more than one value. docs/config.md documents every key. */
-#ifndef ST_CORE_CONFIG_H
-#define ST_CORE_CONFIG_H
+#ifndef ST_CONF_CONFIG_H
+#define ST_CONF_CONFIG_H
 
-#include "arena.h"
-#include "err.h"
-#include "schema.h"
+#include "core/arena.h"
+#include "core/err.h"
+#include "core/schema.h"
 #include "market/types.h"
 
 typedef enum { ST_CLOCK_WALL, ST_CLOCK_SIMULATED } st_clock_mode_t;

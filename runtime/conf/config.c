@@ -1,7 +1,7 @@
 #include "config.h"
-#include "log.h"
-#include "res.h"
-#include "timefmt.h"
+#include "core/log.h"
+#include "core/res.h"
+#include "core/timefmt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 #include "../test.h"
 
-#include "core/config.h"
+#include "conf/config.h"
 #include "core/schema.h"
 #include "core/res.h"
 #include "core/timefmt.h"

@@ -2,7 +2,7 @@
  * cannot silently fall behind the code. */
 #include "../test.h"
 
-#include "core/config.h"
+#include "conf/config.h"
 #include "core/res.h"
 
 static char *docs;

@@ -2,8 +2,8 @@
  * universe, the watch list resolved to symbol ids). Reload builds a new world next to the
  * running one and swaps only if every check passed (nginx cycles). Symbol ids come from the
  * process-wide symtab, so they are stable across worlds. */
-#ifndef ST_CORE_WORLD_H
-#define ST_CORE_WORLD_H
+#ifndef ST_CONF_WORLD_H
+#define ST_CONF_WORLD_H
 
 #include "config.h"
 #include "market/universe.h"

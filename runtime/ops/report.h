@@ -1,14 +1,31 @@
 /* What a trader sees on the terminal: the periodic status block and the end-of-session
  * summary. Every number is a counter the runtime keeps; nothing is estimated. */
-#ifndef ST_OUT_REPORT_H
-#define ST_OUT_REPORT_H
+#ifndef ST_OPS_REPORT_H
+#define ST_OPS_REPORT_H
 
 #include <stdio.h>
 
 #include "core/common.h"
 #include "market/universe.h"
 
-struct st_simmkt;
+/* What operations see of a strategy (the host fills it: st_strats_info). */
+typedef struct st_strat_info {
+    const char *name;
+    const char *kind; /* "lua", "c" */
+    const char *state; /* "running", "quarantined", "failed" (did not start) */
+    uint64_t ticks, signals, emergencies, faults, reloads;
+    double fault_rate; /* Lua: faults per call over its last quarantine_window calls */
+    size_t watched; /* symbols in its subscriber lists */
+    size_t mem;     /* Lua: bytes its state holds */
+    const char *last_error;
+} st_strat_info_t;
+
+/* A stock's day, for the summary's movers (a simulated market gives them: the caller fills). */
+typedef struct {
+    const st_instrument_t *ins;
+    double price, prev_close, cum_value, gap;
+    uint32_t trades, halts;
+} st_report_day_t;
 
 typedef struct {
     st_time_t now;
@@ -66,14 +83,12 @@ void st_report_begin(st_report_t *r, const st_counters_t *c);
 void st_report_sample(st_report_t *r, const st_counters_t *c);
 /* Closes the running row and opens one for `slot`. */
 void st_report_slot(st_report_t *r, const st_counters_t *c, const char *slot);
-/* Closes the last row and prints the summary table (and, with a simulated market, the day's
- * movers) to out. */
-void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct st_simmkt *mkt,
-                      const st_universe_t *u);
+/* Closes the last row and prints the summary table (and, given the stocks' days, the movers)
+ * to out; days may be NULL. */
+void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, const st_report_day_t *days, size_t ndays);
 /* The strategies table (the summary's last, and strata status's): a header and a row each;
  * nothing when n is 0. */
-struct st_strat_info;
-void st_report_strategies(FILE *out, const struct st_strat_info *s, size_t n);
+void st_report_strategies(FILE *out, const st_strat_info_t *s, size_t n);
 /* 1234567 → "1,234,567" */
 void st_format_count(uint64_t v, char *buf, size_t len);
 

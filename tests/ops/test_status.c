@@ -1,6 +1,6 @@
-/* /status and /metrics as pure functions of a snapshot (runtime/out/status.c), the Prometheus
+/* /status and /metrics as pure functions of a snapshot (runtime/ops/status.c), the Prometheus
  * format checked line by line (tests/prom.h, itself checked on broken input), and the HTTP
- * server (runtime/out/status_server.c) over loopback: its bearer token, the address it binds,
+ * server (runtime/ops/status_server.c) over loopback: its bearer token, the address it binds,
  * its connection cap, and running out of descriptors. */
 #include "../test.h"
 #include "../prom.h"
@@ -8,8 +8,8 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/res.h"
-#include "out/status.h"
-#include "out/status_server.h"
+#include "ops/status.h"
+#include "ops/status_server.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>

@@ -3,12 +3,12 @@
  * time, signals per hour and per strategy, the API's success rate, promotions and emergencies.
  * Written to the log as a few lines, and as one JSON document when runtime.session_report
  * names a file. Pure: it formats what the runtime counted. */
-#ifndef ST_OUT_SESSION_H
-#define ST_OUT_SESSION_H
+#ifndef ST_OPS_SESSION_H
+#define ST_OPS_SESSION_H
 
-#include "out/report.h"
-#include "out/signals.h"
-#include "out/status.h"
+#include "ops/report.h"
+#include "signals/signals.h"
+#include "ops/status.h"
 
 /* The report as JSON (malloc'd). per_strategy: the signals module's counts. */
 char *st_session_json(const st_report_t *r, const st_status_t *s, const st_signals_t *sig);

@@ -1,11 +1,11 @@
-/* Signals (runtime/out/signals.c): the cooldown, the jsonl file across a restart, the webhook
+/* Signals (runtime/signals/signals.c): the cooldown, the jsonl file across a restart, the webhook
  * queue's bound and its drop count, and a webhook receiver on loopback that fails, is slow, goes
  * away and comes back: every signal is delivered once, in order, or counted as dropped. */
 #include "../test.h"
 
 #include "core/log.h"
 #include "core/res.h"
-#include "out/signals.h"
+#include "signals/signals.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>

@@ -1,7 +1,5 @@
 #include "report.h"
-#include "host/strategies.h"
 #include "core/timefmt.h"
-#include "feeds/simmkt.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -121,17 +119,17 @@ static void print_movers(FILE *out, const char *title, const mover_t *m, size_t 
     fputc('\n', out);
 }
 
-static void print_market(FILE *out, struct st_simmkt *mkt, const st_universe_t *u)
+static void print_market(FILE *out, const st_report_day_t *days, size_t ndays)
 {
-    mover_t *mv = st_xcalloc(u->nstocks ? u->nstocks : 1, sizeof(*mv));
+    mover_t *mv = st_xcalloc(ndays ? ndays : 1, sizeof(*mv));
     size_t n = 0, gaps_up = 0, gaps_down = 0, halted_syms = 0;
-    for (size_t i = 0; i < u->nstocks; i++) {
-        const st_simmkt_sym_t *s = st_simmkt_sym(mkt, u->items[i].sym);
-        if (!s || s->trades_today == 0 || s->prev_close <= 0) continue;
-        mv[n++] = (mover_t){&u->items[i], s->price / s->prev_close - 1, s->cum_value};
+    for (size_t i = 0; i < ndays; i++) {
+        const st_report_day_t *s = &days[i];
+        if (s->trades == 0 || s->prev_close <= 0) continue;
+        mv[n++] = (mover_t){s->ins, s->price / s->prev_close - 1, s->cum_value};
         if (s->gap >= 0.03) gaps_up++;
         if (s->gap <= -0.03) gaps_down++;
-        if (s->halts_today) halted_syms++;
+        if (s->halts) halted_syms++;
     }
     if (n == 0) {
         fprintf(out, "market: no trades yet (the session has not opened)\n");
@@ -165,8 +163,7 @@ void st_report_strategies(FILE *out, const st_strat_info_t *s, size_t n)
     }
 }
 
-void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct st_simmkt *mkt,
-                      const st_universe_t *u)
+void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, const st_report_day_t *days, size_t ndays)
 {
     close_row(r, c);
     char from[32], to[32], span[32];
@@ -228,6 +225,6 @@ void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, struct 
             if (c->poll_age[k] > 0) fprintf(out, " %s %.1f s", names[k], (double)c->poll_age[k] / ST_SEC), shown++;
         fprintf(out, "%s\n", shown ? "" : " none refreshed twice yet");
     }
-    if (mkt && u) print_market(out, mkt, u);
+    if (days) print_market(out, days, ndays);
     fflush(out);
 }

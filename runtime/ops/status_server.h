@@ -4,8 +4,8 @@
  * strata owns the listening socket: bound to exactly the configured address, at most
  * max_connections served at once, and a pause (not a storm of log lines) when the process runs
  * out of descriptors. */
-#ifndef ST_OUT_STATUS_SERVER_H
-#define ST_OUT_STATUS_SERVER_H
+#ifndef ST_OPS_STATUS_SERVER_H
+#define ST_OPS_STATUS_SERVER_H
 
 #include <ev.h>
 

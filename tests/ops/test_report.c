@@ -1,7 +1,7 @@
 #include "../test.h"
 
 #include "core/timefmt.h"
-#include "out/report.h"
+#include "ops/report.h"
 
 static void test_status_line_exact(void **state)
 {
@@ -50,7 +50,7 @@ static void test_rows_partition_counters(void **state)
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
-    st_report_finish(&r, &c, out, NULL, NULL);
+    st_report_finish(&r, &c, out, NULL, 0);
     fclose(out);
     assert_int_equal(r.n, 2);
     assert_int_equal(r.rows[0].trades, 100);
@@ -79,7 +79,7 @@ static void test_summary_wording(void **state)
         char *text = NULL;
         size_t len = 0;
         FILE *out = open_memstream(&text, &len);
-        st_report_finish(&r, &c, out, NULL, NULL);
+        st_report_finish(&r, &c, out, NULL, 0);
         fclose(out);
         assert_non_null(strstr(text, cases[i].want));
         assert_non_null(strstr(text, "mean time between refreshes: none refreshed twice yet\n"));

@@ -2,12 +2,11 @@
  * counters to JSON (the published design's field names) and to the Prometheus text format
  * (counters end in _total, units in the names). The snapshot is taken by the runtime; nothing
  * here reads a clock or a socket. */
-#ifndef ST_OUT_STATUS_H
-#define ST_OUT_STATUS_H
+#ifndef ST_OPS_STATUS_H
+#define ST_OPS_STATUS_H
 
-#include "host/strategies.h"
-#include "out/report.h"
-#include "out/signals.h"
+#include "ops/report.h"
+#include "signals/signals.h"
 #include "plan/planner.h"
 
 typedef struct {

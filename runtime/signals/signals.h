@@ -11,12 +11,12 @@
  *   time) up to `retries` times after the first attempt. Signals wait in a bounded queue
  *   (signals.queue); when it is full the oldest waiting one is dropped, and a signal whose
  *   attempts all failed is dropped: both are counted, nothing is lost silently. */
-#ifndef ST_OUT_SIGNALS_H
-#define ST_OUT_SIGNALS_H
+#ifndef ST_SIGNALS_SIGNALS_H
+#define ST_SIGNALS_SIGNALS_H
 
 #include <ev.h>
 
-#include "core/config.h"
+#include "conf/config.h"
 #include "market/symtab.h"
 
 typedef struct {
