@@ -360,8 +360,9 @@ static void test_kis_index(void **state)
         }
     }
     for (int k = 0;; k++) { /* a data frame under the index's tr_id */
-        char *in;
-        assert_true(k < 10000 && ws_recv(w, &in, 30000, NULL));
+        char *in = NULL;
+        assert_true(k < 10000);
+        assert_true(ws_recv(w, &in, 30000, NULL));
         bool data = in[0] == '0';
         if (data) assert_int_equal(strncmp(in, "0|H0UPCNT0|", 11), 0);
         free(in);
