@@ -95,7 +95,7 @@ typedef struct {
     double ws_rate;   /* subscription messages per second per connection */
     int64_t ws_rate_minute; /* … per minute per connection; 0 = no minute limit */
     st_dur_t debounce;      /* coalescer debounce */
-    int limiter;            /* st_rl_mode_t */
+    int limiter;            /* st_limiter_mode_t */
     int64_t seed;    /* sim */
     double activity; /* sim: trade-rate multiplier */
     double volatility; /* sim: daily volatility multiplier */

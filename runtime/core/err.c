@@ -15,6 +15,7 @@ const char *st_strerror(int err)
     case ST_EPARSE: return "malformed input";
     case ST_ENOTIMPL: return "not implemented in this build";
     case ST_ENOTFILE: return "not a regular file (a FIFO, a device or a socket)";
+    case ST_EFAULT: return "the strategy's code failed";
     default: break;
     }
     if (err < 0 && err > ST_EBASE)

@@ -10,7 +10,9 @@ enum {
     ST_ECONFIG = ST_EBASE - 1, /* configuration is invalid; diagnostics say where */
     ST_EPARSE = ST_EBASE - 2,  /* malformed input bytes */
     ST_ENOTIMPL = ST_EBASE - 3, /* a feature this build does not provide yet */
-    ST_ENOTFILE = ST_EBASE - 4  /* a path that is not a regular file (a FIFO, a device, a socket) */
+    ST_ENOTFILE = ST_EBASE - 4, /* a path that is not a regular file (a FIFO, a device, a socket) */
+    ST_EFAULT = ST_EBASE - 5    /* a strategy's code failed: raised, out of budget or memory (its
+                                 * own message says how) */
 };
 
 /* Text for a negative errno or a strata code; never NULL. */

@@ -9,7 +9,7 @@
 #include "core/clock.h"
 #include "core/http.h"
 #include "market/tick.h"
-#include "subs/ratelimit.h"
+#include "subs/limiter.h"
 
 typedef struct st_bookcache st_bookcache_t;
 

@@ -216,7 +216,7 @@ static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now
                      "this app key (one session per key); keys[%d] needs its own app key", kf->base.name, idx,
                      m.msg1, m.msg_cd, idx);
         c->sc.ws.long_wait = true;
-        st_wsconn_close(&c->sc.ws, ST_WS_CLOSE_REFUSED);
+        st_wsconn_close(&c->sc.ws, ST_WSCONN_CLOSE_REFUSED);
         return;
     }
     st_sym_t sym = sym_of(kf, m.tr_key, strlen(m.tr_key));
@@ -326,7 +326,7 @@ static void kis_destroy(st_feed_t *f)
     kis_feed_t *kf = (kis_feed_t *)f;
     kis_stop(f);
     st_http_destroy(kf->http); /* requests in flight are cancelled, their callbacks not called */
-    st_ws_context_destroy(kf->ctx); /* closes what is left (callbacks may still reach the REST side) */
+    st_wsconn_context_destroy(kf->ctx); /* closes what is left (callbacks may still reach the REST side) */
     st_kis_rest_destroy(kf->rest);
     for (int k = 0; k < kf->nconns; k++) {
         kis_conn_t *c = &kf->conns[k];
@@ -384,17 +384,17 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     kf->base.vt = &kis_vtable;
     int port;
     bool tls;
-    if (st_ws_url_parse(fc->ws_url, kf->host, sizeof(kf->host), &port, kf->path, sizeof(kf->path), &tls)) {
+    if (st_wsconn_url_parse(fc->ws_url, kf->host, sizeof(kf->host), &port, kf->path, sizeof(kf->path), &tls)) {
         snprintf(err, errlen, "feed \"%s\": cannot parse ws_url \"%s\"", fc->name, fc->ws_url);
         free(kf);
         return -EINVAL;
     }
-    kf->ctx = st_ws_context_create(env->clock->loop, tls, fc->tls_ca_file);
+    kf->ctx = st_wsconn_context_create(env->clock->loop, tls, fc->tls_ca_file);
     kf->http = st_http_create(env->clock->loop);
     if (kf->http) st_http_set_ca(kf->http, fc->tls_ca_file);
     if (!kf->ctx || !kf->http) {
         snprintf(err, errlen, "feed \"%s\": cannot create the WebSocket/HTTP context", fc->name);
-        st_ws_context_destroy(kf->ctx);
+        st_wsconn_context_destroy(kf->ctx);
         st_http_destroy(kf->http);
         free(kf);
         return -ENOMEM;

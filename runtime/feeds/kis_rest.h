@@ -33,7 +33,7 @@ typedef struct {
     const char *token_dir;   /* "" = $XDG_CACHE_HOME/strata or ~/.cache/strata; "none" = no cache */
     bool paper;              /* no multprice: one symbol per call */
     double rate;             /* the key's REST calls per second */
-    int limiter_mode;        /* st_rl_mode_t */
+    int limiter_mode;        /* st_limiter_mode_t */
     int failure_threshold;   /* consecutive misses before a symbol is reported */
     st_dur_t orderbook_ttl;  /* orderbooks on demand answer again for this long */
     void (*on_snapshot)(void *ctx, const st_tick_t *t);     /* sym and venue_time set */

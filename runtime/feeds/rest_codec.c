@@ -120,7 +120,7 @@ static st_time_t ms_or(const cJSON *o, const char *k, st_time_t fallback)
     return ms > 0 && ms < 1e14 ? (st_time_t)ms * ST_MSEC : fallback;
 }
 
-st_rq_status_t st_up_tickers_parse(int http_status, const char *body, size_t len, const char *const *codes,
+st_rq_status_t st_upbit_tickers_parse(int http_status, const char *body, size_t len, const char *const *codes,
                                    const st_sym_t *want, size_t n, st_time_t now, st_row_cb row, void *ctx)
 {
     if (http_status == 429) return ST_RQ_RATE;
@@ -158,7 +158,7 @@ st_rq_status_t st_up_tickers_parse(int http_status, const char *body, size_t len
     return ST_RQ_OK;
 }
 
-st_rq_status_t st_up_book_parse(int http_status, const char *body, size_t len, st_sym_t sym, st_time_t now,
+st_rq_status_t st_upbit_book_parse(int http_status, const char *body, size_t len, st_sym_t sym, st_time_t now,
                                 st_tick_t *t)
 {
     if (http_status == 429) return ST_RQ_RATE;

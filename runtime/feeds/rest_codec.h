@@ -32,10 +32,10 @@ st_rq_status_t st_kis_quotes_parse(int http_status, const char *body, size_t len
 st_rq_status_t st_kis_book_parse(int http_status, const char *body, size_t len, st_sym_t sym, st_time_t now,
                                  st_tick_t *book);
 /* /v1/ticker: a snapshot tick per asked market found (its trade_timestamp, else now). */
-st_rq_status_t st_up_tickers_parse(int http_status, const char *body, size_t len, const char *const *codes,
+st_rq_status_t st_upbit_tickers_parse(int http_status, const char *body, size_t len, const char *const *codes,
                                    const st_sym_t *want, size_t n, st_time_t now, st_row_cb row, void *ctx);
 /* /v1/orderbook for one market into *book. */
-st_rq_status_t st_up_book_parse(int http_status, const char *body, size_t len, st_sym_t sym, st_time_t now,
+st_rq_status_t st_upbit_book_parse(int http_status, const char *body, size_t len, st_sym_t sym, st_time_t now,
                                 st_tick_t *book);
 
 #endif

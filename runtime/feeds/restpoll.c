@@ -185,7 +185,7 @@ st_restpoll_t *st_restpoll_create(const st_restpoll_cfg_t *cfg)
     if (rp->cfg.failure_threshold < 1) rp->cfg.failure_threshold = 3;
     if (rp->cfg.batch < 1) rp->cfg.batch = 1;
     if (rp->cfg.batch > ST_RESTPOLL_MAX_BATCH) rp->cfg.batch = ST_RESTPOLL_MAX_BATCH;
-    st_limiter_init_calls(&rp->lim, (int)cfg->rate, (st_rl_mode_t)cfg->limiter_mode);
+    st_limiter_init_calls(&rp->lim, (int)cfg->rate, (st_limiter_mode_t)cfg->limiter_mode);
     st_poller_init(&rp->poller, cfg->nsyms, rp->cfg.batch, st_limiter_rate(&rp->lim, 0, 0) * POLL_SHARE);
     rp->misses = st_xcalloc(cfg->nsyms ? cfg->nsyms : 1, 1);
     st_timer_init(&rp->timer, on_timer, rp);

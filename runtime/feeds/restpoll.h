@@ -16,7 +16,7 @@
 #include "market/symtab.h"
 #include "market/tick.h"
 #include "subs/poller.h"
-#include "subs/ratelimit.h"
+#include "subs/limiter.h"
 
 #define ST_RESTPOLL_MAX_BATCH 100
 
@@ -37,7 +37,7 @@ typedef struct {
     size_t nsyms;
     int batch;              /* symbols per call, <= ST_RESTPOLL_MAX_BATCH */
     double rate;            /* the account's REST calls per second */
-    int limiter_mode;       /* st_rl_mode_t */
+    int limiter_mode;       /* st_limiter_mode_t */
     int failure_threshold;
     /* The request for syms[0..n): the URL and up to 7 headers (NULL-terminated; the strings
      * must live until the call returns). */

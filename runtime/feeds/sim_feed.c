@@ -631,14 +631,14 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     }
     qsort(sf->codes + sf->nsyms, sf->nall, sizeof(*sf->codes), by_code);
 
-    st_limiter_init_calls(&sf->rest_lim, (int)fc->rest_rate, (st_rl_mode_t)fc->limiter);
+    st_limiter_init_calls(&sf->rest_lim, (int)fc->rest_rate, (st_limiter_mode_t)fc->limiter);
     sf->conns = st_xcalloc((size_t)sf->nconns, sizeof(*sf->conns));
     for (int k = 0; k < sf->nconns; k++) {
         sim_conn_t *c = &sf->conns[k];
         c->owner = sf;
         c->index = k;
         c->reg = st_xcalloc(sf->nsyms * ST_CH_COUNT + 1, 1);
-        st_limiter_init_messages(&c->lim, (int)fc->ws_rate, (int)fc->ws_rate_minute, (st_rl_mode_t)fc->limiter);
+        st_limiter_init_messages(&c->lim, (int)fc->ws_rate, (int)fc->ws_rate_minute, (st_limiter_mode_t)fc->limiter);
         st_coalescer_io_t io = {venue_receive, code_of, refused, traced_sent, traced_answered, c};
         st_coalescer_init(&c->co, ST_VENUE_KIS, sf->nsyms, sf->budget, &c->lim, fc->debounce, &io);
         snprintf(c->co.approval_key, sizeof(c->co.approval_key), "sim-approval-key-%d", k);

@@ -36,7 +36,7 @@ void st_subconn_init(st_subconn_t *c, st_venue_t venue, const st_feed_cfg_t *fc,
                      size_t nsyms, void (*refused)(void *ctx, st_key_t key, st_ack_t ack, int cap))
 {
     c->syms = syms;
-    st_limiter_init_messages(&c->lim, (int)fc->ws_rate, (int)fc->ws_rate_minute, (st_rl_mode_t)fc->limiter);
+    st_limiter_init_messages(&c->lim, (int)fc->ws_rate, (int)fc->ws_rate_minute, (st_limiter_mode_t)fc->limiter);
     st_coalescer_io_t io = {co_send, co_code, refused, co_sent, co_answered, c};
     st_coalescer_init(&c->co, venue, nsyms, (int)fc->budget, &c->lim, fc->debounce, &io);
     st_timer_init(&c->flush, on_flush, c);

@@ -83,7 +83,7 @@ static void book_units(const cJSON *units, st_book_t *b)
     }
 }
 
-int st_up_decode(const char *buf, size_t len, st_up_msg_t *out)
+int st_upbit_decode(const char *buf, size_t len, st_upbit_msg_t *out)
 {
     memset(out, 0, sizeof(*out));
     cJSON *j = cJSON_ParseWithLength(buf, len);
@@ -101,26 +101,26 @@ int st_up_decode(const char *buf, size_t len, st_up_msg_t *out)
     }
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
     if (cJSON_IsObject(err)) {
-        out->kind = ST_UP_ERROR;
+        out->kind = ST_UPBIT_ERROR;
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(err, "name"), *msg = cJSON_GetObjectItemCaseSensitive(err, "message");
         snprintf(out->error_name, sizeof(out->error_name), "%s", cJSON_IsString(n) ? n->valuestring : "");
         snprintf(out->error_message, sizeof(out->error_message), "%s", cJSON_IsString(msg) ? msg->valuestring : "");
         goto done;
     }
     if (cJSON_GetObjectItemCaseSensitive(j, "status")) {
-        out->kind = ST_UP_STATUS;
+        out->kind = ST_UPBIT_STATUS;
         goto done;
     }
     if (cJSON_GetObjectItemCaseSensitive(j, "method") || cJSON_GetObjectItemCaseSensitive(j, "mthd")) {
-        out->kind = ST_UP_LIST;
+        out->kind = ST_UPBIT_LIST;
         goto done;
     }
     const char *type = cJSON_IsString(f[F_TYPE]) ? f[F_TYPE]->valuestring : "";
-    if (!strcmp(type, "ticker")) out->kind = ST_UP_TICKER;
-    else if (!strcmp(type, "trade")) out->kind = ST_UP_TRADE;
-    else if (!strcmp(type, "orderbook")) out->kind = ST_UP_ORDERBOOK;
+    if (!strcmp(type, "ticker")) out->kind = ST_UPBIT_TICKER;
+    else if (!strcmp(type, "trade")) out->kind = ST_UPBIT_TRADE;
+    else if (!strcmp(type, "orderbook")) out->kind = ST_UPBIT_ORDERBOOK;
     else {
-        out->kind = ST_UP_OTHER;
+        out->kind = ST_UPBIT_OTHER;
         goto done;
     }
     st_tick_t *t = &out->tick;
@@ -132,7 +132,7 @@ int st_up_decode(const char *buf, size_t len, st_up_msg_t *out)
     snprintf(out->code, sizeof(out->code), "%s", f[F_CODE]->valuestring);
     out->snapshot = cJSON_IsString(f[F_STREAM]) && !strcmp(f[F_STREAM]->valuestring, "SNAPSHOT");
     if (out->snapshot) t->flags |= ST_TICK_REPLAY;
-    if (out->kind == ST_UP_ORDERBOOK) {
+    if (out->kind == ST_UPBIT_ORDERBOOK) {
         t->kind = ST_TICK_ORDERBOOK;
         t->u.book.total_ask_qty = num(f[F_TAS]);
         t->u.book.total_bid_qty = num(f[F_TBS]);
@@ -143,7 +143,7 @@ int st_up_decode(const char *buf, size_t len, st_up_msg_t *out)
         rc = -EPROTO;
         goto done;
     }
-    t->kind = out->kind == ST_UP_TRADE ? ST_TICK_TRADE : ST_TICK_SNAPSHOT;
+    t->kind = out->kind == ST_UPBIT_TRADE ? ST_TICK_TRADE : ST_TICK_SNAPSHOT;
     st_trade_t *q = &t->u.trade;
     q->price = num(f[F_PRICE]);
     q->volume = num(f[F_VOLUME]);
@@ -162,7 +162,7 @@ done:
     return rc;
 }
 
-bool st_up_error_is_rate(const char *name)
+bool st_upbit_error_is_rate(const char *name)
 {
     static const char *const validation[] = {"WRONG_FORMAT", "NO_TICKET", "NO_TYPE", "NO_CODES", "INVALID_PARAM",
                                              "INVALID_AUTH"};

@@ -93,7 +93,7 @@ static void on_open(st_wsconn_t *w, void *ctx)
 static void on_closed(st_wsconn_t *w, void *ctx)
 {
     up_conn_t *c = ctx;
-    if (w->peer_close == ST_UP_CLOSE_POLICY) { /* closed for exceeding its limits */
+    if (w->peer_close == ST_UPBIT_CLOSE_POLICY) { /* closed for exceeding its limits */
         st_limiter_rate_error(&c->sc.lim, now_of(c->owner));
         c->owner->violations++;
         st_log_error(FEED, "%s: session %d: the venue closed it for a policy violation (1008): slowing down",
@@ -115,8 +115,8 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
     up_conn_t *c = ctx;
     upbit_feed_t *uf = c->owner;
     st_time_t now = now_of(uf);
-    st_up_msg_t m;
-    if (st_up_decode(buf, len, &m) != 0) {
+    st_upbit_msg_t m;
+    if (st_upbit_decode(buf, len, &m) != 0) {
         uf->malformed++;
         if (st_feed_warn_due(&uf->warned_malformed, now))
             st_log_warn(FEED, "%s: dropped a malformed message (%llu so far): %.60s", uf->base.name,
@@ -124,21 +124,21 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
         return;
     }
     switch (m.kind) {
-    case ST_UP_STATUS:
+    case ST_UPBIT_STATUS:
         st_wsconn_alive(w);
         return;
-    case ST_UP_ERROR:
+    case ST_UPBIT_ERROR:
         uf->errors++;
         st_log_error(FEED, "%s: session %d: the venue answered %s: %s (%d codes wanted)", uf->base.name, w->index,
                      m.error_name, m.error_message, c->sc.co.ledger.desired);
-        if (st_up_error_is_rate(m.error_name)) { /* by meaning, not by one spelling */
+        if (st_upbit_error_is_rate(m.error_name)) { /* by meaning, not by one spelling */
             st_limiter_rate_error(&c->sc.lim, now);
             uf->violations++;
         }
         return;
-    case ST_UP_TICKER:
-    case ST_UP_TRADE:
-    case ST_UP_ORDERBOOK:
+    case ST_UPBIT_TICKER:
+    case ST_UPBIT_TRADE:
+    case ST_UPBIT_ORDERBOOK:
         break;
     default:
         return;
@@ -146,7 +146,7 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
     st_sym_t sym = st_feed_sym(uf->syms, uf->known, uf->nsyms, m.code, strlen(m.code));
     if (sym == ST_SYM_NONE) return; /* a market outside the universe */
     st_wsconn_alive(w);
-    st_channel_t ch = m.kind == ST_UP_TRADE ? ST_CH_TRADE : m.kind == ST_UP_ORDERBOOK ? ST_CH_BOOK : ST_CH_TICKER;
+    st_channel_t ch = m.kind == ST_UPBIT_TRADE ? ST_CH_TRADE : m.kind == ST_UPBIT_ORDERBOOK ? ST_CH_BOOK : ST_CH_TICKER;
     st_key_t key = ST_KEY(sym, ch);
     if (st_ledger_state(&c->sc.co.ledger, key) & ST_LK_SUBBING) { /* the first data is the answer */
         st_coalescer_ack(&c->sc.co, key, ST_ACK_SUBSCRIBED, now);
@@ -220,7 +220,7 @@ static void up_destroy(st_feed_t *f)
     upbit_feed_t *uf = (upbit_feed_t *)f;
     up_stop(f);
     st_http_destroy(uf->http);
-    st_ws_context_destroy(uf->ctx);
+    st_wsconn_context_destroy(uf->ctx);
     st_bookcache_destroy(uf->books);
     st_restpoll_destroy(uf->rest);
     free(uf->rest_url);
@@ -292,7 +292,7 @@ static st_rp_outcome_t rest_answer(void *ctx, st_restpoll_t *rp, const st_http_r
     }
     const char *codes[ST_RESTPOLL_MAX_BATCH];
     for (size_t i = 0; i < n; i++) codes[i] = st_symtab_code(uf->syms, syms[i]);
-    if (st_up_tickers_parse(resp->status, resp->body, resp->body_len, codes, syms, n, now, ticker_row, rp) != ST_RQ_OK) {
+    if (st_upbit_tickers_parse(resp->status, resp->body, resp->body_len, codes, syms, n, now, ticker_row, rp) != ST_RQ_OK) {
         st_log_warn(FEED, "%s: /v1/ticker refused (HTTP %d): %.160s", uf->base.name, resp->status, resp->body);
         return ST_RP_RETRY;
     }
@@ -313,7 +313,7 @@ static bool book_request(void *ctx, st_sym_t sym, char *url, size_t len, const c
 static const char *book_parse(void *ctx, const st_http_response_t *resp, st_sym_t sym, st_tick_t *t)
 {
     upbit_feed_t *uf = ctx;
-    st_rq_status_t s = st_up_book_parse(resp->status, resp->body, resp->body_len, sym, now_of(uf), t);
+    st_rq_status_t s = st_upbit_book_parse(resp->status, resp->body, resp->body_len, sym, now_of(uf), t);
     if (s == ST_RQ_RATE) st_limiter_rate_error(st_restpoll_limiter(uf->rest), now_of(uf));
     return s == ST_RQ_OK ? NULL : s == ST_RQ_RATE ? "the venue's rate limit (HTTP 429)"
                                                    : "the venue refused the orderbook request";
@@ -338,17 +338,17 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
     uf->base.vt = &upbit_vtable;
     int port;
     bool tls;
-    if (st_ws_url_parse(fc->ws_url, uf->host, sizeof(uf->host), &port, uf->path, sizeof(uf->path), &tls)) {
+    if (st_wsconn_url_parse(fc->ws_url, uf->host, sizeof(uf->host), &port, uf->path, sizeof(uf->path), &tls)) {
         snprintf(err, errlen, "feed \"%s\": cannot parse ws_url \"%s\"", fc->name, fc->ws_url);
         free(uf);
         return -EINVAL;
     }
-    uf->ctx = st_ws_context_create(env->clock->loop, tls, fc->tls_ca_file);
+    uf->ctx = st_wsconn_context_create(env->clock->loop, tls, fc->tls_ca_file);
     uf->http = st_http_create(env->clock->loop);
     if (uf->http) st_http_set_ca(uf->http, fc->tls_ca_file);
     if (!uf->ctx || !uf->http) {
         snprintf(err, errlen, "feed \"%s\": cannot create the WebSocket/HTTP context", fc->name);
-        st_ws_context_destroy(uf->ctx);
+        st_wsconn_context_destroy(uf->ctx);
         st_http_destroy(uf->http);
         free(uf);
         return -ENOMEM;

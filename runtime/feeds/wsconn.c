@@ -15,7 +15,7 @@ struct st_wsmsg {
     unsigned char data[]; /* LWS_PRE bytes, then the message */
 };
 
-st_dur_t st_ws_backoff(st_dur_t min, st_dur_t max, int attempt, double r01)
+st_dur_t st_wsconn_backoff(st_dur_t min, st_dur_t max, int attempt, double r01)
 {
     st_dur_t d = min;
     for (int i = 0; i < attempt && d < max; i++) d *= 2;
@@ -29,7 +29,7 @@ static double rand01(st_wsconn_t *w)
     return (double)(w->rng >> 11) / 9007199254740992.0;
 }
 
-int st_ws_url_parse(const char *url, char *host, size_t hostlen, int *port, char *path, size_t pathlen, bool *tls)
+int st_wsconn_url_parse(const char *url, char *host, size_t hostlen, int *port, char *path, size_t pathlen, bool *tls)
 {
     char buf[512];
     const char *prot = NULL, *h = NULL, *p = NULL;
@@ -74,7 +74,7 @@ static void heard(st_wsconn_t *w)
 static void on_stall(st_timer_t *t, st_time_t now, void *ctx)
 {
     st_wsconn_t *w = ctx;
-    if (w->state != ST_WS_OPEN) return;
+    if (w->state != ST_WSCONN_OPEN) return;
     if (now - w->last_rx < w->stall_timeout) {
         arm_stall(w);
         return;
@@ -96,14 +96,14 @@ static void on_stall(st_timer_t *t, st_time_t now, void *ctx)
     w->stalls++;
     st_log_warn(FEED, "%s: session %d: stalled stream: no frame for %.1f s while subscribed, and no answer to a ping",
                 w->feed, w->index, (double)(now - w->last_rx) / ST_SEC);
-    st_wsconn_close(w, ST_WS_CLOSE_STALLED);
+    st_wsconn_close(w, ST_WSCONN_CLOSE_STALLED);
 }
 
 static void on_retry(st_timer_t *t, st_time_t now, void *ctx)
 {
     st_wsconn_t *w = ctx;
     if (!w->running) return;
-    w->state = ST_WS_PREPARING;
+    w->state = ST_WSCONN_PREPARING;
     if (w->cb.prepare)
         w->cb.prepare(w, w->cb_ctx);
     else
@@ -113,14 +113,14 @@ static void on_retry(st_timer_t *t, st_time_t now, void *ctx)
 void st_wsconn_retry(st_wsconn_t *w, const char *why, bool long_wait)
 {
     if (!w->running) {
-        w->state = ST_WS_IDLE;
+        w->state = ST_WSCONN_IDLE;
         return;
     }
     long_wait = long_wait || w->long_wait;
     w->long_wait = false;
-    st_dur_t d = long_wait ? w->backoff_max : st_ws_backoff(w->backoff_min, w->backoff_max, w->failures, rand01(w));
+    st_dur_t d = long_wait ? w->backoff_max : st_wsconn_backoff(w->backoff_min, w->backoff_max, w->failures, rand01(w));
     w->failures++;
-    w->state = ST_WS_WAITING;
+    w->state = ST_WSCONN_WAITING;
     st_log_warn(FEED, "%s: session %d: %s; reconnecting in %.1f s", w->feed, w->index, why, (double)d / ST_SEC);
     st_clock_timer_start(w->clock, &w->retry, st_clock_now(w->clock) + d, 0);
 }
@@ -139,7 +139,7 @@ void st_wsconn_connect(st_wsconn_t *w)
     ci.local_protocol_name = "strata-feed";
     ci.opaque_user_data = w;
     ci.pwsi = &w->wsi;
-    w->state = ST_WS_CONNECTING;
+    w->state = ST_WSCONN_CONNECTING;
     w->closing = false;
     w->peer_close = 0;
     if (!lws_client_connect_via_info(&ci)) {
@@ -160,7 +160,7 @@ void st_wsconn_close(st_wsconn_t *w, int code)
 
 int st_wsconn_send(st_wsconn_t *w, const char *msg, size_t len, bool binary)
 {
-    if (w->state != ST_WS_OPEN || !w->wsi || w->closing) return -ENOTCONN;
+    if (w->state != ST_WSCONN_OPEN || !w->wsi || w->closing) return -ENOTCONN;
     st_wsmsg_t *m = st_xmalloc(sizeof(*m) + LWS_PRE + len);
     m->next = NULL;
     m->len = len;
@@ -174,7 +174,7 @@ int st_wsconn_send(st_wsconn_t *w, const char *msg, size_t len, bool binary)
 
 static void opened(st_wsconn_t *w)
 {
-    w->state = ST_WS_OPEN;
+    w->state = ST_WSCONN_OPEN;
     w->ping_due = false;
     heard(w);
     w->connects++;
@@ -185,13 +185,13 @@ static void opened(st_wsconn_t *w)
 
 static void closed(st_wsconn_t *w, const char *why)
 {
-    bool was_open = w->state == ST_WS_OPEN;
+    bool was_open = w->state == ST_WSCONN_OPEN;
     w->wsi = NULL;
     drop_queue(w);
     w->rxlen = 0;
     st_clock_timer_stop(w->clock, &w->stall);
     if (was_open) w->drops++;
-    w->state = ST_WS_IDLE;
+    w->state = ST_WSCONN_IDLE;
     if (w->running) st_wsconn_retry(w, why, false);
     if (w->cb.on_closed) w->cb.on_closed(w, w->cb_ctx);
 }
@@ -235,8 +235,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_WRITEABLE: {
         if (w->closing) { /* a close frame with the reason, then lws closes */
             static const char *const why[] = {"strata stopping", "stalled", "refused"};
-            int code = w->close_code ? w->close_code : ST_WS_CLOSE_NORMAL;
-            const char *r = why[code == ST_WS_CLOSE_STALLED ? 1 : code == ST_WS_CLOSE_REFUSED ? 2 : 0];
+            int code = w->close_code ? w->close_code : ST_WSCONN_CLOSE_NORMAL;
+            const char *r = why[code == ST_WSCONN_CLOSE_STALLED ? 1 : code == ST_WSCONN_CLOSE_REFUSED ? 2 : 0];
             lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)(uintptr_t)r, strlen(r));
             return -1;
         }
@@ -286,7 +286,7 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-struct lws_context *st_ws_context_create(struct ev_loop *loop, bool tls, const char *ca_file)
+struct lws_context *st_wsconn_context_create(struct ev_loop *loop, bool tls, const char *ca_file)
 {
     lws_set_log_level(LLL_ERR | LLL_WARN, st_log_lws_line);
     struct lws_context_creation_info info;
@@ -302,7 +302,7 @@ struct lws_context *st_ws_context_create(struct ev_loop *loop, bool tls, const c
     return lws_create_context(&info);
 }
 
-void st_ws_context_destroy(struct lws_context *ctx)
+void st_wsconn_context_destroy(struct lws_context *ctx)
 {
     if (!ctx) return;
     /* libwebsockets 4.1 on a foreign loop leaves a TLS vhost's client SSL_CTX (and the CA
@@ -313,7 +313,7 @@ void st_ws_context_destroy(struct lws_context *ctx)
 void st_wsconn_init(st_wsconn_t *w)
 {
     w->wsi = NULL;
-    w->state = ST_WS_IDLE;
+    w->state = ST_WSCONN_IDLE;
     w->head = w->tail = NULL;
     w->rx = NULL;
     w->rxlen = w->rxcap = 0;
@@ -334,7 +334,7 @@ void st_wsconn_stop(st_wsconn_t *w)
     w->running = false;
     st_clock_timer_stop(w->clock, &w->retry);
     st_clock_timer_stop(w->clock, &w->stall);
-    st_wsconn_close(w, ST_WS_CLOSE_NORMAL);
+    st_wsconn_close(w, ST_WSCONN_CLOSE_NORMAL);
 }
 
 void st_wsconn_free(st_wsconn_t *w)

@@ -34,7 +34,7 @@ typedef struct {
 
 typedef struct st_wsmsg st_wsmsg_t;
 
-typedef enum { ST_WS_IDLE, ST_WS_PREPARING, ST_WS_CONNECTING, ST_WS_OPEN, ST_WS_WAITING } st_ws_state_t;
+typedef enum { ST_WSCONN_IDLE, ST_WSCONN_PREPARING, ST_WSCONN_CONNECTING, ST_WSCONN_OPEN, ST_WSCONN_WAITING } st_wsconn_state_t;
 
 struct st_wsconn {
     char feed[48]; /* for log lines: "<feed>: session <index>: …" */
@@ -49,7 +49,7 @@ struct st_wsconn {
     void *cb_ctx;
 
     struct lws *wsi;
-    st_ws_state_t state;
+    st_wsconn_state_t state;
     st_wsmsg_t *head, *tail;
     char *rx;
     size_t rxlen, rxcap;
@@ -70,17 +70,17 @@ struct st_wsconn {
 
 /* The WebSocket context of a feed on `loop` (one per feed); with tls, servers are verified
  * against ca_file (PEM), or the system CA store when it is NULL or "". NULL on failure. */
-struct lws_context *st_ws_context_create(struct ev_loop *loop, bool tls, const char *ca_file);
-void st_ws_context_destroy(struct lws_context *ctx);
+struct lws_context *st_wsconn_context_create(struct ev_loop *loop, bool tls, const char *ca_file);
+void st_wsconn_context_destroy(struct lws_context *ctx);
 
 /* Splits "ws[s]://host[:port][/path]" into host, port (default 80 / 443), path (with its
  * leading '/') and tls. Returns 0, or -EINVAL. */
-int st_ws_url_parse(const char *url, char *host, size_t hostlen, int *port, char *path, size_t pathlen,
+int st_wsconn_url_parse(const char *url, char *host, size_t hostlen, int *port, char *path, size_t pathlen,
                     bool *tls);
 
 /* Reconnect delay after `attempt` consecutive failures: min doubled per attempt, bounded by
  * max, scaled by 0.5 + 0.5 x r01 (jitter; r01 in [0, 1)). */
-st_dur_t st_ws_backoff(st_dur_t min, st_dur_t max, int attempt, double r01);
+st_dur_t st_wsconn_backoff(st_dur_t min, st_dur_t max, int attempt, double r01);
 
 /* Fills everything but the callbacks' work; the caller sets the public fields above first
  * (feed, index, ctx, host, path, port, tls, clock, stall_timeout, backoff_*, cb, cb_ctx). */
@@ -98,19 +98,19 @@ void st_wsconn_retry(st_wsconn_t *w, const char *why, bool long_wait);
  * strata's own: 4000 stalled, 4001 refused by the venue), so the venue frees what it holds for
  * it (KIS: the app key's one session); a reconnect follows unless stopped. */
 void st_wsconn_close(st_wsconn_t *w, int code);
-#define ST_WS_CLOSE_NORMAL 1000
-#define ST_WS_CLOSE_STALLED 4000
-#define ST_WS_CLOSE_REFUSED 4001
+#define ST_WSCONN_CLOSE_NORMAL 1000
+#define ST_WSCONN_CLOSE_STALLED 4000
+#define ST_WSCONN_CLOSE_REFUSED 4001
 /* Queues a message (text or binary). Returns 0, or -ENOTCONN when the session is not open. */
 int st_wsconn_send(st_wsconn_t *w, const char *msg, size_t len, bool binary);
 /* Data is flowing: the next failure starts the backoff afresh. */
 static inline void st_wsconn_alive(st_wsconn_t *w) { w->failures = 0; }
-static inline bool st_wsconn_open(const st_wsconn_t *w) { return w->state == ST_WS_OPEN; }
+static inline bool st_wsconn_open(const st_wsconn_t *w) { return w->state == ST_WSCONN_OPEN; }
 /* Down: running, not open, and not merely making its first attempt (a failure or a drop came
  * first). What the session carries is then served some other way (REST fallback). */
 static inline bool st_wsconn_down(const st_wsconn_t *w)
 {
-    return w->running && w->state != ST_WS_OPEN && (w->failures > 0 || w->drops > 0);
+    return w->running && w->state != ST_WSCONN_OPEN && (w->failures > 0 || w->drops > 0);
 }
 
 #endif

@@ -345,7 +345,7 @@ static int guarded(st_lua_t *s, int nargs, int nres, call_t *c)
         collect(s, s->budget / 2, 2);               /* at most half a budget's worth more */
     log_fault(s, c);
     count_fault(s);
-    return -1;
+    return ST_EFAULT;
 }
 
 /* Calls the callback c describes with the npre values on the stack after its arguments. */

@@ -887,7 +887,7 @@ int st_planner_check(const st_planner_t *p, char *why, size_t len)
     int t1[ST_PLAN_MAX_CONNS] = {0}, t2[ST_PLAN_MAX_CONNS] = {0}, ix[ST_PLAN_MAX_CONNS] = {0},
         em[ST_PLAN_MAX_CONNS] = {0}, pin1[ST_PLAN_MAX_CONNS] = {0}, pin2[ST_PLAN_MAX_CONNS] = {0};
     int *sec = st_xcalloc(p->nsectors, sizeof(int)), *secpin = st_xcalloc(p->nsectors, sizeof(int));
-    int rc = -1;
+    int rc = -EINVAL;
     for (size_t s = 0; s < p->n; s++) {
         const st_plan_entry_t *e = &p->e[s];
         bool held = e->tier == ST_TIER_REALTIME || e->tier == ST_TIER_SEMI;

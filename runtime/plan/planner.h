@@ -159,7 +159,7 @@ void st_planner_drain(st_planner_t *p);
 size_t st_planner_history(const st_planner_t *p, st_plan_change_t *out, size_t max);
 
 /* Checks every invariant of the current plan (budget, reserve, caps, one tier per symbol,
- * pinned and index holders placed); returns 0 or -1 with the broken rule in why. For tests. */
+ * pinned and index holders placed); returns 0 or -EINVAL with the broken rule in why. For tests. */
 int st_planner_check(const st_planner_t *p, char *why, size_t whylen);
 
 #endif

@@ -20,7 +20,7 @@
 #define ST_SUBS_COALESCER_H
 
 #include "ledger.h"
-#include "ratelimit.h"
+#include "limiter.h"
 
 typedef enum { ST_VENUE_KIS, ST_VENUE_UPBIT } st_venue_t;
 

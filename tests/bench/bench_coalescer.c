@@ -71,7 +71,7 @@ static void run(const workload_t *w, bool quick)
         rs = 7 + (uint64_t)rep;
         st_limiter_t lim;
         st_window_t win[2] = {{5, ST_SEC, 0, 0}, {100, ST_MIN, 0, 0}};
-        st_rl_tuning_t t = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1, 0, 0};
+        st_limiter_tuning_t t = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1, 0, 0};
         st_limiter_init(&lim, win, w->venue == ST_VENUE_UPBIT ? 2 : 1, &t);
         sink_t sink = {0};
         st_coalescer_io_t io = {on_send, code_of, NULL, NULL, NULL, &sink};
@@ -139,11 +139,11 @@ static void churn(bool paced, st_dur_t length)
 {
     st_limiter_t lim;
     if (paced) {
-        st_limiter_init_messages(&lim, 5, 100, ST_RL_AGGRESSIVE);
+        st_limiter_init_messages(&lim, 5, 100, ST_LIMITER_AGGRESSIVE);
     } else {
         st_window_t win[2] = {{5, ST_SEC, 0, 0}, {100, ST_MIN, 0, 0}};
-        st_rl_tuning_t t;
-        st_rl_mode_tuning(ST_RL_AGGRESSIVE, &t);
+        st_limiter_tuning_t t;
+        st_limiter_mode_tuning(ST_LIMITER_AGGRESSIVE, &t);
         t.margin = t.margin_max = 0;
         st_limiter_init(&lim, win, 2, &t);
     }

@@ -29,11 +29,11 @@ static double with_cjson(const char *m, size_t len, const char *a, const char *b
     return v;
 }
 
-/* strata's own path: st_up_decode (cJSON plus the one-pass field table) into a tick. */
+/* strata's own path: st_upbit_decode (cJSON plus the one-pass field table) into a tick. */
 static double with_strata(const char *m, size_t len, const char *a, const char *b, const char *c)
 {
-    st_up_msg_t msg;
-    if (st_up_decode(m, len, &msg) != 0) return 0;
+    st_upbit_msg_t msg;
+    if (st_upbit_decode(m, len, &msg) != 0) return 0;
     return msg.tick.u.trade.price + msg.tick.u.trade.volume + (double)msg.tick.venue_time;
 }
 

@@ -321,15 +321,15 @@ static void test_second_session_on_a_key_is_reported(void **state)
 
 static void test_backoff_doubles_within_bounds(void **state)
 {
-    assert_int_equal(st_ws_backoff(ST_SEC, 60 * ST_SEC, 0, 0.0), ST_SEC / 2);
-    assert_int_equal(st_ws_backoff(ST_SEC, 60 * ST_SEC, 0, 0.5), 3 * ST_SEC / 4);
-    assert_int_equal(st_ws_backoff(ST_SEC, 60 * ST_SEC, 3, 0.0), 4 * ST_SEC);
-    assert_int_equal(st_ws_backoff(ST_SEC, 60 * ST_SEC, 5, 0.0), 16 * ST_SEC);
-    assert_int_equal(st_ws_backoff(ST_SEC, 60 * ST_SEC, 6, 0.0), 30 * ST_SEC); /* 64 s bounded to 60 */
-    assert_int_equal(st_ws_backoff(ST_SEC, 60 * ST_SEC, 1000, 0.0), 30 * ST_SEC); /* no overflow */
+    assert_int_equal(st_wsconn_backoff(ST_SEC, 60 * ST_SEC, 0, 0.0), ST_SEC / 2);
+    assert_int_equal(st_wsconn_backoff(ST_SEC, 60 * ST_SEC, 0, 0.5), 3 * ST_SEC / 4);
+    assert_int_equal(st_wsconn_backoff(ST_SEC, 60 * ST_SEC, 3, 0.0), 4 * ST_SEC);
+    assert_int_equal(st_wsconn_backoff(ST_SEC, 60 * ST_SEC, 5, 0.0), 16 * ST_SEC);
+    assert_int_equal(st_wsconn_backoff(ST_SEC, 60 * ST_SEC, 6, 0.0), 30 * ST_SEC); /* 64 s bounded to 60 */
+    assert_int_equal(st_wsconn_backoff(ST_SEC, 60 * ST_SEC, 1000, 0.0), 30 * ST_SEC); /* no overflow */
     for (int a = 0; a < 40; a++)
         for (double r = 0; r < 1; r += 0.125) {
-            st_dur_t d = st_ws_backoff(200 * ST_MSEC, 2 * ST_SEC, a, r);
+            st_dur_t d = st_wsconn_backoff(200 * ST_MSEC, 2 * ST_SEC, a, r);
             assert_true(d >= 100 * ST_MSEC && d <= 2 * ST_SEC);
         }
 }

@@ -81,21 +81,21 @@ static void test_upbit(void **state)
                      "\"opening_price\":100000000,\"prev_closing_price\":100571000,\"acc_trade_volume\":123.5,"
                      "\"trade_timestamp\":1730336862047},{\"market\":\"KRW-ETH\"}]";
     nrows = 0;
-    assert_int_equal(st_up_tickers_parse(200, tk, strlen(tk), codes, want, 2, NOW, row, NULL), ST_RQ_OK);
+    assert_int_equal(st_upbit_tickers_parse(200, tk, strlen(tk), codes, want, 2, NOW, row, NULL), ST_RQ_OK);
     assert_int_equal(nrows, 1); /* XRP not asked, ETH without a price */
     assert_int_equal(rows[0].sym, 1);
     assert_int_equal(rows[0].venue_time, 1730336862047LL * ST_MSEC);
     assert_true(rows[0].u.trade.price == 100473000 && rows[0].u.trade.cum_volume == 123.5);
-    assert_int_equal(st_up_tickers_parse(429, "", 0, codes, want, 2, NOW, row, NULL), ST_RQ_RATE);
-    assert_int_equal(st_up_tickers_parse(404, "{\"error\":{}}", 12, codes, want, 2, NOW, row, NULL), ST_RQ_REFUSED);
+    assert_int_equal(st_upbit_tickers_parse(429, "", 0, codes, want, 2, NOW, row, NULL), ST_RQ_RATE);
+    assert_int_equal(st_upbit_tickers_parse(404, "{\"error\":{}}", 12, codes, want, 2, NOW, row, NULL), ST_RQ_REFUSED);
 
     const char *ob = "[{\"market\":\"KRW-BTC\",\"timestamp\":1730336862047,\"total_ask_size\":5.5,\"total_bid_size\":6.5,"
                      "\"orderbook_units\":[7,{\"ask_price\":100480000,\"bid_price\":100470000,\"ask_size\":0.5,"
                      "\"bid_size\":0.75}]}]";
     st_tick_t t;
-    assert_int_equal(st_up_book_parse(200, ob, strlen(ob), 1, NOW, &t), ST_RQ_OK);
+    assert_int_equal(st_upbit_book_parse(200, ob, strlen(ob), 1, NOW, &t), ST_RQ_OK);
     assert_true(t.u.book.ask[0] == 100480000 && t.u.book.bid_qty[0] == 0.75 && t.u.book.total_bid_qty == 6.5);
-    assert_int_equal(st_up_book_parse(200, "[]", 2, 1, NOW, &t), ST_RQ_REFUSED);
+    assert_int_equal(st_upbit_book_parse(200, "[]", 2, 1, NOW, &t), ST_RQ_REFUSED);
 }
 
 int main(void)

@@ -5,16 +5,16 @@
 
 #include <errno.h>
 
-static st_up_msg_t dec(const char *s, int want_rc)
+static st_upbit_msg_t dec(const char *s, int want_rc)
 {
-    st_up_msg_t m;
-    assert_int_equal(st_up_decode(s, strlen(s), &m), want_rc);
+    st_upbit_msg_t m;
+    assert_int_equal(st_upbit_decode(s, strlen(s), &m), want_rc);
     return m;
 }
 
 /* Every field of a decoded trade or ticker against what the sample says (issue 23.16: a field
  * read from the wrong member, such as cum_value from acc_trade_price_24h, fails here). */
-static void expect_trade(const st_up_msg_t *m, int kind, st_time_t venue_ms, uint32_t flags, const st_trade_t *w)
+static void expect_trade(const st_upbit_msg_t *m, int kind, st_time_t venue_ms, uint32_t flags, const st_trade_t *w)
 {
     assert_int_equal(m->tick.kind, kind);
     assert_int_equal(m->tick.venue_time, venue_ms * ST_MSEC);
@@ -41,8 +41,8 @@ static void test_ticker_default(void **state)
                              .cum_value = 78039261076.51241, .side = ST_SIDE_SELL};
     const char *samples[] = {UPBIT_TICKER_DEFAULT, UPBIT_TICKER_SIMPLE};
     for (int i = 0; i < 2; i++) {
-        st_up_msg_t m = dec(samples[i], 0);
-        assert_int_equal(m.kind, ST_UP_TICKER);
+        st_upbit_msg_t m = dec(samples[i], 0);
+        assert_int_equal(m.kind, ST_UPBIT_TICKER);
         assert_string_equal(m.code, "KRW-BTC");
         assert_false(m.snapshot);
         expect_trade(&m, ST_TICK_SNAPSHOT, 1676965262139, 0, &want); /* trade_timestamp, not timestamp */
@@ -52,15 +52,15 @@ static void test_ticker_default(void **state)
 /* The trade example, in DEFAULT and in SIMPLE naming: the same tick. */
 static void test_trade_both_namings(void **state)
 {
-    st_up_msg_t a = dec("{\"type\":\"trade\",\"code\":\"KRW-BTC\",\"timestamp\":1730336862082,\"trade_date\":\"2024-10-31\","
+    st_upbit_msg_t a = dec("{\"type\":\"trade\",\"code\":\"KRW-BTC\",\"timestamp\":1730336862082,\"trade_date\":\"2024-10-31\","
                         "\"trade_time\":\"01:07:42\",\"trade_timestamp\":1730336862047,\"trade_price\":100473000.0,"
                         "\"trade_volume\":0.00014208,\"ask_bid\":\"BID\",\"prev_closing_price\":100571000.0,\"change\":\"FALL\","
                         "\"change_price\":98000.0,\"sequential_id\":17303368620470000,\"best_ask_price\":100473000,"
                         "\"best_ask_size\":0.43139478,\"best_bid_price\":100465000,\"best_bid_size\":0.01990656,"
                         "\"stream_type\":\"SNAPSHOT\"}",
                         0);
-    st_up_msg_t b = dec(UPBIT_TRADE_SIMPLE, 0);
-    assert_int_equal(a.kind, ST_UP_TRADE);
+    st_upbit_msg_t b = dec(UPBIT_TRADE_SIMPLE, 0);
+    assert_int_equal(a.kind, ST_UPBIT_TRADE);
     assert_true(a.snapshot);
     const st_trade_t want = {.price = 100473000.0, .volume = 0.00014208, .prev_close = 100571000.0,
                              .best_ask = 100473000, .best_bid = 100465000, .side = ST_SIDE_BUY};
@@ -72,12 +72,12 @@ static void test_trade_both_namings(void **state)
 
 static void test_orderbook(void **state)
 {
-    st_up_msg_t m = dec("{\"type\":\"orderbook\",\"code\":\"KRW-ETH\",\"total_ask_size\":8.1,\"total_bid_size\":4.2,"
+    st_upbit_msg_t m = dec("{\"type\":\"orderbook\",\"code\":\"KRW-ETH\",\"total_ask_size\":8.1,\"total_bid_size\":4.2,"
                         "\"orderbook_units\":[{\"ask_price\":3000000,\"bid_price\":2999000,\"ask_size\":0.5,\"bid_size\":1.5},"
                         "{\"ask_price\":3001000,\"bid_price\":2998000,\"ask_size\":0.6,\"bid_size\":1.6}],"
                         "\"timestamp\":1730336862082,\"level\":0,\"stream_type\":\"REALTIME\"}",
                         0);
-    assert_int_equal(m.kind, ST_UP_ORDERBOOK);
+    assert_int_equal(m.kind, ST_UPBIT_ORDERBOOK);
     const st_book_t *b = &m.tick.u.book;
     assert_int_equal(m.tick.kind, ST_TICK_ORDERBOOK);
     assert_int_equal(m.tick.venue_time, (st_time_t)1730336862082 * ST_MSEC);
@@ -87,7 +87,7 @@ static void test_orderbook(void **state)
     assert_true(b->total_ask_qty == 8.1 && b->total_bid_qty == 4.2);
     for (int i = 2; i < ST_BOOK_DEPTH; i++) /* two units only */
         assert_true(b->ask[i] == 0 && b->bid[i] == 0 && b->ask_qty[i] == 0 && b->bid_qty[i] == 0);
-    st_up_msg_t s = dec("{\"ty\":\"orderbook\",\"cd\":\"KRW-ETH\",\"tas\":8.1,\"tbs\":4.2,\"obu\":[{\"ap\":3000000,\"bp\":2999000,"
+    st_upbit_msg_t s = dec("{\"ty\":\"orderbook\",\"cd\":\"KRW-ETH\",\"tas\":8.1,\"tbs\":4.2,\"obu\":[{\"ap\":3000000,\"bp\":2999000,"
                         "\"as\":0.5,\"bs\":1.5},{\"ap\":3001000,\"bp\":2998000,\"as\":0.6,\"bs\":1.6}],\"tms\":1730336862082,"
                         "\"lv\":0,\"st\":\"REALTIME\"}",
                         0);
@@ -96,14 +96,14 @@ static void test_orderbook(void **state)
 
 static void test_status_errors_and_malformed(void **state)
 {
-    assert_int_equal(dec("{\"status\":\"UP\"}", 0).kind, ST_UP_STATUS);
-    st_up_msg_t e = dec("{\"error\":{\"name\":\"NO_TICKET\",\"message\":\"ticket is required\"}}", 0);
-    assert_int_equal(e.kind, ST_UP_ERROR);
+    assert_int_equal(dec("{\"status\":\"UP\"}", 0).kind, ST_UPBIT_STATUS);
+    st_upbit_msg_t e = dec("{\"error\":{\"name\":\"NO_TICKET\",\"message\":\"ticket is required\"}}", 0);
+    assert_int_equal(e.kind, ST_UPBIT_ERROR);
     assert_string_equal(e.error_name, "NO_TICKET");
     assert_string_equal(e.error_message, "ticket is required");
-    assert_int_equal(dec("{\"method\":\"LIST_SUBSCRIPTIONS\",\"result\":[],\"ticket\":\"t\"}", 0).kind, ST_UP_LIST);
-    assert_int_equal(dec("{\"mthd\":\"LIST_SUBSCRIPTIONS\",\"rslt\":[],\"tckt\":\"t\"}", 0).kind, ST_UP_LIST);
-    assert_int_equal(dec("{\"type\":\"candle.1s\",\"code\":\"KRW-BTC\"}", 0).kind, ST_UP_OTHER);
+    assert_int_equal(dec("{\"method\":\"LIST_SUBSCRIPTIONS\",\"result\":[],\"ticket\":\"t\"}", 0).kind, ST_UPBIT_LIST);
+    assert_int_equal(dec("{\"mthd\":\"LIST_SUBSCRIPTIONS\",\"rslt\":[],\"tckt\":\"t\"}", 0).kind, ST_UPBIT_LIST);
+    assert_int_equal(dec("{\"type\":\"candle.1s\",\"code\":\"KRW-BTC\"}", 0).kind, ST_UPBIT_OTHER);
     dec("{\"type\":\"trade\",\"timestamp\":1,\"trade_price\":1}", -EPROTO); /* no code */
     dec("{\"type\":\"trade\",\"code\":\"KRW-BTC\",\"timestamp\":1}", -EPROTO); /* no price */
     dec("{\"type\":\"trade\",\"code\":\"KRW-BTC\",\"trade_price\":1}", -EPROTO); /* no time */
@@ -114,7 +114,7 @@ static void test_status_errors_and_malformed(void **state)
     dec("{not json", -EPROTO);
     /* Found by fuzz_upbit: orderbook_units holding an object, or levels that are arrays
      * (whose items have no names), reached strcmp with NULL. */
-    st_up_msg_t m = dec("{\"type\":\"orderbook\",\"code\":\"KRW-ETH\",\"timestamp\":1,"
+    st_upbit_msg_t m = dec("{\"type\":\"orderbook\",\"code\":\"KRW-ETH\",\"timestamp\":1,"
                         "\"orderbook_units\":{\"type\":\"orderbook\",\"orderbook_units\":[{\"ask_size\":1.5}]}}", 0);
     assert_true(m.tick.u.book.ask_qty[0] == 0);
     m = dec("{\"type\":\"orderbook\",\"code\":\"KRW-ETH\",\"timestamp\":1,\"orderbook_units\":[[1,2],"
@@ -128,10 +128,10 @@ static void test_error_classes(void **state)
 {
     static const char *const validation[] = {"WRONG_FORMAT", "NO_TICKET", "NO_TYPE", "NO_CODES", "INVALID_PARAM",
                                              "INVALID_AUTH"};
-    for (size_t i = 0; i < sizeof(validation) / sizeof(validation[0]); i++) assert_false(st_up_error_is_rate(validation[i]));
-    assert_true(st_up_error_is_rate("TOO_MANY_REQUEST"));
-    assert_true(st_up_error_is_rate("TOO_MANY_REQUESTS"));
-    assert_true(st_up_error_is_rate("REQUEST_LIMIT_EXCEEDED"));
+    for (size_t i = 0; i < sizeof(validation) / sizeof(validation[0]); i++) assert_false(st_upbit_error_is_rate(validation[i]));
+    assert_true(st_upbit_error_is_rate("TOO_MANY_REQUEST"));
+    assert_true(st_upbit_error_is_rate("TOO_MANY_REQUESTS"));
+    assert_true(st_upbit_error_is_rate("REQUEST_LIMIT_EXCEEDED"));
 }
 
 int main(void)

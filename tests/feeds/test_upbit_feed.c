@@ -167,8 +167,8 @@ static void over_the_limit(h_t *h, int flips, pred_t done)
  * (over_the_limit runs the aggressive mode). */
 static bool slowed(const st_feed_stats_t *fs)
 {
-    st_rl_tuning_t t;
-    st_rl_mode_tuning(ST_RL_AGGRESSIVE, &t);
+    st_limiter_tuning_t t;
+    st_limiter_mode_tuning(ST_LIMITER_AGGRESSIVE, &t);
     return fs->penalty < 1.0 || fs->margin > t.margin;
 }
 

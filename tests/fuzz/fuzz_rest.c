@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st_kis_quotes_parse(status, buf, len, kis, want, 2, 1, row, NULL);
     st_kis_quotes_parse(status, buf, len, kis, want, 1, 1, row, NULL);
     st_kis_book_parse(status, buf, len, 1, 1, &t);
-    st_up_tickers_parse(status, buf, len, up, want, 2, 1, row, NULL);
-    st_up_book_parse(status, buf, len, 1, 1, &t);
+    st_upbit_tickers_parse(status, buf, len, up, want, 2, 1, row, NULL);
+    st_upbit_book_parse(status, buf, len, 1, 1, &t);
     free(buf);
     return 0;
 }

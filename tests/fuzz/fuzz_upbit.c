@@ -11,8 +11,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *buf = malloc(size ? size : 1);
     memcpy(buf, data, size);
-    st_up_msg_t m;
-    st_up_decode(buf, size, &m);
+    st_upbit_msg_t m;
+    st_upbit_decode(buf, size, &m);
     free(buf);
     return 0;
 }

@@ -193,16 +193,16 @@ static void test_errors_traceback_and_quarantine(void **state)
                           "function M.on_trade(sym, t) if t.price > 0 then deep(t) end end\n"
                           "return M\n", 0, 0);
     st_tick_t bad = trade(1), fine = trade(0);
-    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1);
+    assert_int_equal(st_lua_on_tick(s, "X", &bad), ST_EFAULT);
     st_lua_stats_t st;
     st_lua_stats(s, &st);
     assert_non_null(strstr(st.last_error, "s.lua:2: attempt to index a nil value (field 'nope')"));
     assert_non_null(strstr(st.last_error, "stack traceback"));
     assert_non_null(strstr(st.last_error, "s.lua:3: in function"));
-    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1);
+    assert_int_equal(st_lua_on_tick(s, "X", &bad), ST_EFAULT);
     assert_int_equal(st_lua_on_tick(s, "X", &fine), 0); /* not in a row, */
     assert_int_equal(fake.quarantined, 0);
-    assert_int_equal(st_lua_on_tick(s, "X", &bad), -1); /* but 3 faults in 4 calls (window 100) */
+    assert_int_equal(st_lua_on_tick(s, "X", &bad), ST_EFAULT); /* but 3 faults in 4 calls (window 100) */
     assert_int_equal(fake.quarantined, 1);
     assert_int_equal(st_lua_on_tick(s, "X", &fine), 1); /* no longer called */
     st_lua_stats(s, &st);
@@ -252,11 +252,11 @@ static void test_runaway_loop_cut_off(void **state)
                           "end\n"
                           "function M.on_timeslot(x) local a = 0 for i = 1, 1000 do a = a + i end end\n"
                           "return M\n", 0, 100000);
-    assert_int_equal(st_lua_on_timer(s, "plain"), -1);
+    assert_int_equal(st_lua_on_timer(s, "plain"), ST_EFAULT);
     st_lua_stats_t st;
     st_lua_stats(s, &st);
     assert_non_null(strstr(st.last_error, "instruction budget of 100000 exceeded"));
-    assert_int_equal(st_lua_on_timer(s, "wrapped"), -1); /* pcall cannot swallow it */
+    assert_int_equal(st_lua_on_timer(s, "wrapped"), ST_EFAULT); /* pcall cannot swallow it */
     st_lua_stats(s, &st);
     assert_non_null(strstr(st.last_error, "instruction budget of 100000 exceeded"));
     assert_int_equal(st_lua_on_timeslot(s, "x"), 0); /* a fresh budget for the next callback */
@@ -270,7 +270,7 @@ static void test_memory_bomb_capped(void **state)
                           "function M.on_timer(n) local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 100) .. i end end\n"
                           "function M.on_timeslot(x) keep[#keep + 1] = x end\n"
                           "return M\n", 4u << 20, 0);
-    assert_int_equal(st_lua_on_timer(s, "bomb"), -1);
+    assert_int_equal(st_lua_on_timer(s, "bomb"), ST_EFAULT);
     st_lua_stats_t st;
     st_lua_stats(s, &st);
     /* issue 15.7: the cap, the file:line and the traceback, like any fault */
@@ -300,13 +300,13 @@ static void test_sandbox(void **state)
         "return M\n", 0, 0);
     assert_int_equal(st_lua_on_timeslot(s, "absent"), 0);
     st_lua_stats_t st;
-    assert_int_equal(st_lua_on_timeslot(s, "escape"), -1);
+    assert_int_equal(st_lua_on_timeslot(s, "escape"), ST_EFAULT);
     st_lua_stats(s, &st);
     assert_non_null(strstr(st.last_error, "is not a module name"));
-    assert_int_equal(st_lua_on_timeslot(s, "nomodule"), -1);
+    assert_int_equal(st_lua_on_timeslot(s, "nomodule"), ST_EFAULT);
     st_lua_stats(s, &st);
     assert_non_null(strstr(st.last_error, "no module \"nope\""));
-    assert_int_equal(st_lua_on_timeslot(s, "write"), -1);
+    assert_int_equal(st_lua_on_timeslot(s, "write"), ST_EFAULT);
     st_lua_stats(s, &st);
     assert_non_null(strstr(st.last_error, "read-only"));
     st_lua_close(s);

@@ -90,7 +90,7 @@ static void on_refused(void *ctx, st_key_t key, st_ack_t ack, int cap)
 }
 
 static st_limiter_t lim;
-static st_rl_tuning_t full = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1, 0, 0};
+static st_limiter_tuning_t full = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1, 0, 0};
 
 static void setup_kis(st_coalescer_t *c, venue_t *v, int cap, int per_sec)
 {
@@ -477,7 +477,7 @@ static void test_emergency_fast_under_churn(void **state)
     st_coalescer_t c;
     venue_t v;
     memset(&v, 0, sizeof(v));
-    st_limiter_init_messages(&lim, 5, 100, ST_RL_AGGRESSIVE);
+    st_limiter_init_messages(&lim, 5, 100, ST_LIMITER_AGGRESSIVE);
     st_coalescer_io_t io = {venue_send, code_of, NULL, NULL, NULL, &v};
     st_coalescer_init(&c, ST_VENUE_UPBIT, NSYM, 1000, &lim, 100 * ST_MSEC, &io);
     static st_time_t sent[4096];

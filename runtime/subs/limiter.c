@@ -1,32 +1,32 @@
-#include "ratelimit.h"
+#include "limiter.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const st_rl_mode_names[] = {"conservative", "balanced", "aggressive", NULL};
+const char *const st_limiter_mode_names[] = {"conservative", "balanced", "aggressive", NULL};
 
 #define MARGIN_HOLD (10 * ST_SEC) /* the margin holds this long after an error, then halves as often */
 #define MARGIN_STEP (10 * ST_MSEC) /* the least a skew error widens it by */
 #define MARGIN_MAX (250 * ST_MSEC)
 
-void st_rl_mode_tuning(st_rl_mode_t mode, st_rl_tuning_t *t)
+void st_limiter_mode_tuning(st_limiter_mode_t mode, st_limiter_tuning_t *t)
 {
     switch (mode) {
-    case ST_RL_AGGRESSIVE:
-        *t = (st_rl_tuning_t){1.0, 0.9, 0.6, 60 * ST_SEC, 10 * ST_SEC, 0.15, 20 * ST_MSEC, MARGIN_MAX};
+    case ST_LIMITER_AGGRESSIVE:
+        *t = (st_limiter_tuning_t){1.0, 0.9, 0.6, 60 * ST_SEC, 10 * ST_SEC, 0.15, 20 * ST_MSEC, MARGIN_MAX};
         break;
-    case ST_RL_BALANCED:
-        *t = (st_rl_tuning_t){0.9, 0.8, 0.5, 120 * ST_SEC, 20 * ST_SEC, 0.10, 30 * ST_MSEC, MARGIN_MAX};
+    case ST_LIMITER_BALANCED:
+        *t = (st_limiter_tuning_t){0.9, 0.8, 0.5, 120 * ST_SEC, 20 * ST_SEC, 0.10, 30 * ST_MSEC, MARGIN_MAX};
         break;
     default:
-        *t = (st_rl_tuning_t){0.8, 0.8, 0.5, 300 * ST_SEC, 30 * ST_SEC, 0.05, 50 * ST_MSEC, MARGIN_MAX};
+        *t = (st_limiter_tuning_t){0.8, 0.8, 0.5, 300 * ST_SEC, 30 * ST_SEC, 0.05, 50 * ST_MSEC, MARGIN_MAX};
         break;
     }
 }
 
-void st_limiter_init(st_limiter_t *l, const st_window_t *w, int nwin, const st_rl_tuning_t *t)
+void st_limiter_init(st_limiter_t *l, const st_window_t *w, int nwin, const st_limiter_tuning_t *t)
 {
     memset(l, 0, sizeof(*l));
     st_require(nwin >= 1 && nwin <= ST_LIMIT_WINDOWS);
@@ -48,19 +48,19 @@ void st_limiter_init(st_limiter_t *l, const st_window_t *w, int nwin, const st_r
     }
 }
 
-void st_limiter_init_messages(st_limiter_t *l, int per_second, int per_minute, st_rl_mode_t mode)
+void st_limiter_init_messages(st_limiter_t *l, int per_second, int per_minute, st_limiter_mode_t mode)
 {
-    st_rl_tuning_t t;
-    st_rl_mode_tuning(mode, &t);
+    st_limiter_tuning_t t;
+    st_limiter_mode_tuning(mode, &t);
     per_second = per_second < 1 ? 1 : per_second;
     st_window_t w[2] = {{per_second, ST_SEC, 0, 0}, {per_minute, ST_MIN, per_second, per_minute / 10}};
     st_limiter_init(l, w, per_minute > 0 ? 2 : 1, &t);
 }
 
-void st_limiter_init_calls(st_limiter_t *l, int per_second, st_rl_mode_t mode)
+void st_limiter_init_calls(st_limiter_t *l, int per_second, st_limiter_mode_t mode)
 {
-    st_rl_tuning_t t;
-    st_rl_mode_tuning(mode, &t);
+    st_limiter_tuning_t t;
+    st_limiter_mode_tuning(mode, &t);
     st_window_t w = {per_second < 1 ? 1 : per_second, ST_SEC, 1, 0};
     st_limiter_init(l, &w, 1, &t);
 }
@@ -123,7 +123,7 @@ double st_limiter_rate(st_limiter_t *l, int i, st_time_t now)
 }
 
 /* The time of the k-th most recent grant of window i (k = 1 is the latest). */
-static st_time_t nth_latest(const st_rl_window_t *w, int k)
+static st_time_t nth_latest(const st_limiter_window_t *w, int k)
 {
     int idx = (w->head - k + w->w.limit * 2) % w->w.limit;
     return w->ring[idx];
@@ -134,7 +134,7 @@ st_time_t st_limiter_next_for(st_limiter_t *l, st_time_t now, bool urgent)
     st_time_t t = now > l->blocked_until ? now : l->blocked_until;
     st_dur_t m = st_limiter_margin(l, t);
     for (int i = 0; i < l->nwin; i++) {
-        const st_rl_window_t *w = &l->win[i];
+        const st_limiter_window_t *w = &l->win[i];
         int lim = st_limiter_limit(l, i, t);
         if (!urgent && w->w.burst > 0) { /* paced: no sooner than the schedule allows */
             st_time_t gate = w->tat - (st_dur_t)(w->w.burst - 1) * pace_of(l, i, lim, m);
@@ -161,7 +161,7 @@ bool st_limiter_try_for(st_limiter_t *l, st_time_t now, bool urgent)
     }
     st_dur_t m = st_limiter_margin(l, now);
     for (int i = 0; i < l->nwin; i++) {
-        st_rl_window_t *w = &l->win[i];
+        st_limiter_window_t *w = &l->win[i];
         w->ring[w->head] = now;
         w->head = (w->head + 1) % w->w.limit;
         if (w->count < w->w.limit) w->count++;

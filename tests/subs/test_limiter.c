@@ -1,8 +1,8 @@
 #include "../test.h"
 
-#include "subs/ratelimit.h"
+#include "subs/limiter.h"
 
-static const st_rl_tuning_t exact = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1, 0, 0};
+static const st_limiter_tuning_t exact = {1.0, 0.8, 0.5, 60 * ST_SEC, 10 * ST_SEC, 0.1, 0, 0};
 
 static void test_sliding_not_fixed_buckets(void **state)
 {
@@ -84,19 +84,19 @@ static void test_rate_errors_and_recovery_schedule(void **state)
 
 static void test_modes(void **state)
 {
-    st_rl_tuning_t t;
+    st_limiter_tuning_t t;
     st_window_t w = {20, ST_SEC, 0, 0};
     int want[3] = {16, 18, 20};
     for (int m = 0; m < 3; m++) {
-        st_rl_mode_tuning((st_rl_mode_t)m, &t);
+        st_limiter_mode_tuning((st_limiter_mode_t)m, &t);
         st_limiter_t l;
         st_limiter_init(&l, &w, 1, &t);
         assert_int_equal(st_limiter_limit(&l, 0, 0), want[m]);
         st_limiter_free(&l);
     }
-    st_rl_mode_tuning(ST_RL_CONSERVATIVE, &t);
+    st_limiter_mode_tuning(ST_LIMITER_CONSERVATIVE, &t);
     assert_true(t.reduction == 0.8 && t.floor == 0.5);
-    assert_string_equal(st_rl_mode_names[ST_RL_BALANCED], "balanced");
+    assert_string_equal(st_limiter_mode_names[ST_LIMITER_BALANCED], "balanced");
 }
 
 static void test_block_and_remaining_req(void **state)
@@ -170,7 +170,7 @@ static void test_calls_paced_not_repeated_bursts(void **state)
     assert_int_equal(at_once, 20); /* the unpaced window: 20 at 0 s, 20 at 1 s, 20 at 2 s */
     st_limiter_free(&l);
 
-    st_limiter_init_calls(&l, 20, ST_RL_AGGRESSIVE); /* 20 a second, margin 20 ms */
+    st_limiter_init_calls(&l, 20, ST_LIMITER_AGGRESSIVE); /* 20 a second, margin 20 ms */
     st_time_t prev = -ST_SEC, t = 0;
     int n = 0;
     st_dur_t gap_min = ST_SEC;
@@ -198,7 +198,7 @@ static void test_calls_paced_not_repeated_bursts(void **state)
 static void test_refusal_widens_margin_before_rate(void **state)
 {
     st_limiter_t l;
-    st_limiter_init_calls(&l, 20, ST_RL_AGGRESSIVE);
+    st_limiter_init_calls(&l, 20, ST_LIMITER_AGGRESSIVE);
     assert_int_equal(st_limiter_margin(&l, 0), 20 * ST_MSEC);
     st_time_t t = 100 * ST_SEC;
     st_limiter_rate_error(&l, t);
@@ -239,7 +239,7 @@ static void test_refusal_widens_margin_before_rate(void **state)
 static void test_minute_window_paced_with_reserve(void **state)
 {
     st_limiter_t l;
-    st_limiter_init_messages(&l, 5, 100, ST_RL_AGGRESSIVE);
+    st_limiter_init_messages(&l, 5, 100, ST_LIMITER_AGGRESSIVE);
     int n = 0, in_first_5s = 0;
     st_time_t t = 0;
     for (; t < 3 * ST_MIN; t = st_limiter_next(&l, t)) {
@@ -256,7 +256,7 @@ static void test_minute_window_paced_with_reserve(void **state)
     assert_true(n >= 3 * 86 && n <= 3 * 86 + 5); /* never the 100 of a minute in 20 s and a wait */
     /* Ordinary grants stop at 90 of any minute; urgent ones may take the other 10. */
     st_limiter_free(&l);
-    st_limiter_init_messages(&l, 5, 100, ST_RL_AGGRESSIVE);
+    st_limiter_init_messages(&l, 5, 100, ST_LIMITER_AGGRESSIVE);
     int ordinary = 0, urgent = 0;
     for (t = 0; t < 50 * ST_SEC; t += ST_SEC) /* 5 a second, urgent, fills the minute window */
         for (int k = 0; k < 5; k++) {

@@ -21,15 +21,15 @@
  * without errors, halving every 10 s down to its base. A Retry-After, an exhausted Upbit
  * Remaining-Req or an HTTP 418 ban blocks every grant until the time it names. One limiter can
  * be shared by every user of a venue's budget. */
-#ifndef ST_SUBS_RATELIMIT_H
-#define ST_SUBS_RATELIMIT_H
+#ifndef ST_SUBS_LIMITER_H
+#define ST_SUBS_LIMITER_H
 
 #include "core/common.h"
 
 #define ST_LIMIT_WINDOWS 4
 
-typedef enum { ST_RL_CONSERVATIVE, ST_RL_BALANCED, ST_RL_AGGRESSIVE } st_rl_mode_t;
-extern const char *const st_rl_mode_names[];
+typedef enum { ST_LIMITER_CONSERVATIVE, ST_LIMITER_BALANCED, ST_LIMITER_AGGRESSIVE } st_limiter_mode_t;
+extern const char *const st_limiter_mode_names[];
 
 typedef struct {
     int limit;       /* grants per period */
@@ -45,7 +45,7 @@ typedef struct {
     st_dur_t recovery_delay, recovery_interval;
     double recovery_step;
     st_dur_t margin, margin_max; /* added to every period: base, and widest after skew */
-} st_rl_tuning_t;
+} st_limiter_tuning_t;
 
 typedef struct {
     st_window_t w;
@@ -54,12 +54,12 @@ typedef struct {
     st_time_t tat;   /* paced: when the next ordinary grant is due without a burst */
     st_time_t *urgent; /* the latest w.reserve urgent grant times (they spend the reserve) */
     int uhead;
-} st_rl_window_t;
+} st_limiter_window_t;
 
 typedef struct {
-    st_rl_window_t win[ST_LIMIT_WINDOWS];
+    st_limiter_window_t win[ST_LIMIT_WINDOWS];
     int nwin;
-    st_rl_tuning_t t;
+    st_limiter_tuning_t t;
     double penalty;          /* left by the latest rate error, in [floor, 1] */
     st_time_t last_error;    /* of the latest rate error; recovery counts from here */
     st_time_t blocked_until; /* Retry-After, Remaining-Req sec=0, 418 */
@@ -70,15 +70,15 @@ typedef struct {
 } st_limiter_t;
 
 /* The tuning of a mode (see docs/limits.md). */
-void st_rl_mode_tuning(st_rl_mode_t mode, st_rl_tuning_t *out);
+void st_limiter_mode_tuning(st_limiter_mode_t mode, st_limiter_tuning_t *out);
 
-void st_limiter_init(st_limiter_t *l, const st_window_t *w, int nwin, const st_rl_tuning_t *t);
+void st_limiter_init(st_limiter_t *l, const st_window_t *w, int nwin, const st_limiter_tuning_t *t);
 void st_limiter_free(st_limiter_t *l);
 /* A venue's subscription messages: per_second, and per_minute when > 0, that window paced
  * (bursts of per_second) with a tenth of it kept for emergencies. */
-void st_limiter_init_messages(st_limiter_t *l, int per_second, int per_minute, st_rl_mode_t mode);
+void st_limiter_init_messages(st_limiter_t *l, int per_second, int per_minute, st_limiter_mode_t mode);
 /* A REST account's calls: per_second, paced one call at a time. */
-void st_limiter_init_calls(st_limiter_t *l, int per_second, st_rl_mode_t mode);
+void st_limiter_init_calls(st_limiter_t *l, int per_second, st_limiter_mode_t mode);
 /* The limit of window i in force now (after fraction and penalty), at least 1. */
 int st_limiter_limit(st_limiter_t *l, int i, st_time_t now);
 /* The earliest time >= now at which an ordinary (or urgent) grant is allowed. */
