@@ -21,6 +21,7 @@
 #include "core/timefmt.h"
 #include "feeds/kis_codec.h"
 #include "feeds/simmkt.h"
+#include "core/res.h"
 #include "market/universe.h"
 #include "subs/ledger.h"
 
@@ -1966,8 +1967,9 @@ static st_time_t next_session(st_time_t now, bool *moved)
 int main(int argc, char **argv)
 {
     int port = 0;
-    const char *universe = STRATA_SOURCE_DIR "/config/universe.csv", *indices = STRATA_SOURCE_DIR "/config/indices.csv";
-    const char *upbit = STRATA_SOURCE_DIR "/config/upbit_markets.csv";
+    /* strata's own demo lists, embedded like its demo config: no path of the source tree */
+    const char *universe = ST_EMBEDDED_PREFIX "universe.csv", *indices = ST_EMBEDDED_PREFIX "indices.csv";
+    const char *upbit = ST_EMBEDDED_PREFIX "upbit_markets.csv";
     uint64_t seed = 1;
     double speed = 1;
     const char *start = NULL, *now_at = NULL;
