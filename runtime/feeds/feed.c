@@ -65,11 +65,35 @@ static void poll_one(st_restpoll_t *rp, const st_planner_t *plan, st_sym_t sym, 
     st_restpoll_set(rp, sym, !on ? 0 : e && e->poll > 0 ? e->poll : def, e ? e->prio : ST_PRIO_MEDIUM);
 }
 
-void st_feed_expedite(const st_plan_change_t *c, st_coalescer_t *from, st_coalescer_t *to, st_time_t now)
+/* Wants or unwants the keys of a tier 1-2 symbol on one connection (NULL: none of this feed's). */
+static void want_tier(st_coalescer_t *co, st_sym_t sym, bool index, uint8_t tier, bool on, st_time_t now)
 {
-    if (c->why != ST_WHY_EMERGENCY) return;
-    if (from) st_coalescer_urgent(from, now);
-    if (to && to != from) st_coalescer_urgent(to, now);
+    if (!co || (tier != ST_TIER_REALTIME && tier != ST_TIER_SEMI)) return;
+    if (index) {
+        st_coalescer_want(co, ST_KEY(sym, ST_CH_INDEX), on, now);
+        return;
+    }
+    st_coalescer_want(co, ST_KEY(sym, ST_CH_TRADE), on, now);
+    if (tier == ST_TIER_REALTIME) st_coalescer_want(co, ST_KEY(sym, ST_CH_BOOK), on, now);
+}
+
+void st_feed_apply_subs(const st_plan_change_t *ch, size_t n, int conn_base, st_coalescer_t *const *co, int nconns,
+                        const uint8_t *kinds, size_t nsyms, st_time_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        const st_plan_change_t *c = &ch[i];
+        if ((size_t)c->sym >= nsyms || kinds[c->sym] == ST_FSYM_ABSENT) continue;
+        int from = c->from_conn == ST_CONN_NONE ? -1 : c->from_conn - conn_base;
+        int to = c->to_conn == ST_CONN_NONE ? -1 : c->to_conn - conn_base;
+        st_coalescer_t *f = from >= 0 && from < nconns ? co[from] : NULL, *t = to >= 0 && to < nconns ? co[to] : NULL;
+        bool index = kinds[c->sym] == ST_FSYM_INDEX;
+        want_tier(f, c->sym, index, c->from_tier, false, now);
+        want_tier(t, c->sym, index, c->to_tier, true, now);
+        if (c->why == ST_WHY_EMERGENCY) { /* what it brings in and what it evicts leave at once */
+            if (f) st_coalescer_urgent(f, now);
+            if (t && t != f) st_coalescer_urgent(t, now);
+        }
+    }
 }
 
 void st_feed_poll_apply(st_restpoll_t *rp, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,

@@ -159,9 +159,13 @@ struct st_restpoll;
  * plan's interval (def without a plan) and class, one leaving it stops; with a plan, every
  * polled symbol takes its current interval (a time slot rescales them) unless skip[sym] (a
  * fallback poll, NULL = none). */
-/* An emergency's changes (the symbol it brings in, the one it evicts) leave at once: the
- * coalescers of the connections involved (NULL when none) flush urgently. */
-void st_feed_expedite(const st_plan_change_t *c, st_coalescer_t *from, st_coalescer_t *to, st_time_t now);
+/* The WebSocket side of plan changes, the same for every venue: for each change of a symbol the
+ * feed knows (kinds: st_feed_index_map, nsyms long), the keys its old tier held on its old
+ * connection are unwanted and the new tier's wanted on the new one — the trade stream, and the
+ * orderbook for tier 1; an index its index stream — and an emergency's connections flush at
+ * once. co[k] is the coalescer of the feed's connection k, the plan's conn_base + k. */
+void st_feed_apply_subs(const st_plan_change_t *ch, size_t n, int conn_base, st_coalescer_t *const *co, int nconns,
+                        const uint8_t *kinds, size_t nsyms, st_time_t now);
 void st_feed_poll_apply(struct st_restpoll *rp, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
                         st_dur_t def, const uint8_t *skip, size_t nsyms);
 /* While a session is down (`down`), the symbols its ledger wants are polled by REST every

@@ -46,8 +46,9 @@ struct kis_feed {
     char *rest_url;
     const st_symtab_t *syms;
     size_t nsyms;
-    uint8_t *is_index; /* by symbol id; 2 = not in the universe */
+    uint8_t *is_index; /* by symbol id: st_feed_sym_kind_t */
     kis_conn_t *conns;
+    st_coalescer_t **cos; /* conns[k].sc.co, for st_feed_apply_subs */
     int nconns, budget;
     st_kis_rest_t *rest; /* tier 3, on the first app key */
     st_dur_t default_poll; /* a poll change without a plan (tests): tiers.polling.medium */
@@ -263,33 +264,12 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
 
 /* --- the feed interface ---------------------------------------------------------------------- */
 
-static void want_tier(kis_feed_t *kf, int conn, st_sym_t sym, uint8_t tier, bool on, st_time_t now)
-{
-    if (conn < 0 || conn >= kf->nconns || (tier != ST_TIER_REALTIME && tier != ST_TIER_SEMI)) return;
-    st_coalescer_t *co = &kf->conns[conn].sc.co;
-    if (kf->is_index[sym] == ST_FSYM_INDEX) {
-        st_coalescer_want(co, ST_KEY(sym, ST_CH_INDEX), on, now);
-        return;
-    }
-    st_coalescer_want(co, ST_KEY(sym, ST_CH_TRADE), on, now);
-    if (tier == ST_TIER_REALTIME) st_coalescer_want(co, ST_KEY(sym, ST_CH_BOOK), on, now);
-}
-
 static int kis_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base, const st_planner_t *plan)
 {
     kis_feed_t *kf = (kis_feed_t *)f;
-    st_time_t now = now_of(kf);
-    for (size_t i = 0; i < n; i++) {
-        const st_plan_change_t *c = &ch[i];
-        if ((size_t)c->sym >= kf->nsyms || kf->is_index[c->sym] == ST_FSYM_ABSENT) continue;
-        int from = c->from_conn == ST_CONN_NONE ? -1 : c->from_conn - conn_base;
-        int to = c->to_conn == ST_CONN_NONE ? -1 : c->to_conn - conn_base;
-        want_tier(kf, from, c->sym, c->from_tier, false, now);
-        want_tier(kf, to, c->sym, c->to_tier, true, now);
-        st_feed_expedite(c, from >= 0 && from < kf->nconns ? &kf->conns[from].sc.co : NULL,
-                         to >= 0 && to < kf->nconns ? &kf->conns[to].sc.co : NULL, now);
-        if (c->to_tier == ST_TIER_POLL) kf->fallback[c->sym] = 0; /* polled for itself now */
-    }
+    st_feed_apply_subs(ch, n, conn_base, kf->cos, kf->nconns, kf->is_index, kf->nsyms, now_of(kf));
+    for (size_t i = 0; i < n; i++) /* polled for itself now */
+        if ((size_t)ch[i].sym < kf->nsyms && ch[i].to_tier == ST_TIER_POLL) kf->fallback[ch[i].sym] = 0;
     st_feed_poll_apply(st_kis_rest_poller(kf->rest), ch, n, plan, kf->default_poll, kf->fallback, kf->nsyms);
     for (int k = 0; k < kf->nconns; k++) {
         st_subconn_arm(&kf->conns[k].sc);
@@ -336,6 +316,7 @@ static void kis_destroy(st_feed_t *f)
         free(c->app_secret);
     }
     free(kf->conns);
+    free(kf->cos);
     free(kf->is_index);
     free(kf->fallback);
     free(kf->rest_url);
@@ -407,6 +388,8 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     kf->is_index = st_feed_index_map(env->universe, &kf->nsyms);
 
     kf->conns = st_xcalloc((size_t)kf->nconns, sizeof(*kf->conns));
+    kf->cos = st_xcalloc((size_t)kf->nconns, sizeof(*kf->cos));
+    for (int k = 0; k < kf->nconns; k++) kf->cos[k] = &kf->conns[k].sc.co;
     for (int k = 0; k < kf->nconns; k++) {
         kis_conn_t *c = &kf->conns[k];
         const st_cred_cfg_t *cred = ST_LIST_AT(fc->keys, st_cred_cfg_t, k);

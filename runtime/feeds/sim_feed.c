@@ -82,6 +82,8 @@ struct sim_feed {
     size_t nall;
     struct code_ent { char code[16]; st_sym_t sym; } *codes; /* sorted, for the venue's lookup */
     sim_conn_t *conns;
+    st_coalescer_t **cos; /* conns[k].co, for st_feed_apply_subs */
+    uint8_t *kinds;       /* st_feed_index_map */
     int nconns, budget;
     int foreign; /* registrations on every connection held by someone else (the venue counts them) */
     double ws_rate;
@@ -362,34 +364,17 @@ static int venue_receive(void *ctx, const char *msg, size_t len)
     return 0;
 }
 
-static void want_tier(sim_feed_t *sf, int conn, st_sym_t sym, uint8_t tier, bool on, st_time_t now)
-{
-    if (conn < 0 || conn >= sf->nconns || (tier != ST_TIER_REALTIME && tier != ST_TIER_SEMI)) return;
-    st_coalescer_t *co = &sf->conns[conn].co;
-    if (sf->syms[sym].is_index) {
-        st_coalescer_want(co, ST_KEY(sym, ST_CH_INDEX), on, now);
-        return;
-    }
-    st_coalescer_want(co, ST_KEY(sym, ST_CH_TRADE), on, now);
-    if (tier == ST_TIER_REALTIME) st_coalescer_want(co, ST_KEY(sym, ST_CH_BOOK), on, now);
-}
-
 static int sim_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base,
                      const st_planner_t *plan)
 {
     sim_feed_t *sf = (sim_feed_t *)f;
     st_time_t now = st_clock_now(f->clock);
     sf->plan = plan;
-    for (size_t i = 0; i < n; i++) {
+    st_feed_apply_subs(ch, n, conn_base, sf->cos, sf->nconns, sf->kinds, sf->nsyms, now);
+    for (size_t i = 0; i < n; i++) { /* tier 3: the venue's snapshots at the poll times */
         const st_plan_change_t *c = &ch[i];
         if ((size_t)c->sym >= sf->nsyms) continue;
         sim_sym_t *s = &sf->syms[c->sym];
-        int from = c->from_conn == ST_CONN_NONE ? -1 : c->from_conn - conn_base;
-        int to = c->to_conn == ST_CONN_NONE ? -1 : c->to_conn - conn_base;
-        want_tier(sf, from, c->sym, c->from_tier, false, now);
-        want_tier(sf, to, c->sym, c->to_tier, true, now);
-        st_feed_expedite(c, from >= 0 && from < sf->nconns ? &sf->conns[from].co : NULL,
-                         to >= 0 && to < sf->nconns ? &sf->conns[to].co : NULL, now);
         if (c->to_tier == ST_TIER_POLL) {
             if (sf->running && !st_timer_active(&s->poll))
                 st_clock_timer_start(f->clock, &s->poll, now + poll_offset(c->sym, plan), 0);
@@ -452,6 +437,8 @@ static void sim_destroy(st_feed_t *f)
         free(sf->conns[k].reg);
     }
     free(sf->conns);
+    free(sf->cos);
+    free(sf->kinds);
     st_limiter_free(&sf->rest_lim);
     if (sf->tape_out) {
         int rc = st_rec_close(sf->tape_out);
@@ -633,6 +620,9 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
 
     st_limiter_init_calls(&sf->rest_lim, (int)fc->rest_rate, (st_limiter_mode_t)fc->limiter);
     sf->conns = st_xcalloc((size_t)sf->nconns, sizeof(*sf->conns));
+    sf->cos = st_xcalloc((size_t)sf->nconns, sizeof(*sf->cos));
+    size_t nkinds;
+    sf->kinds = st_feed_index_map(u, &nkinds);
     for (int k = 0; k < sf->nconns; k++) {
         sim_conn_t *c = &sf->conns[k];
         c->owner = sf;
@@ -641,6 +631,7 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         st_limiter_init_messages(&c->lim, (int)fc->ws_rate, (int)fc->ws_rate_minute, (st_limiter_mode_t)fc->limiter);
         st_coalescer_io_t io = {venue_receive, code_of, refused, traced_sent, traced_answered, c};
         st_coalescer_init(&c->co, ST_VENUE_KIS, sf->nsyms, sf->budget, &c->lim, fc->debounce, &io);
+        sf->cos[k] = &c->co;
         snprintf(c->co.approval_key, sizeof(c->co.approval_key), "sim-approval-key-%d", k);
         st_timer_init(&c->flush, on_flush, c);
     }

@@ -45,8 +45,9 @@ struct upbit_feed {
     char url[512], host[256], path[256];
     const st_symtab_t *syms;
     size_t nsyms;
-    uint8_t *known; /* by symbol id; 2 = not in the universe */
+    uint8_t *known; /* by symbol id: st_feed_sym_kind_t */
     up_conn_t *conns;
+    st_coalescer_t **cos; /* conns[k].sc.co, for st_feed_apply_subs */
     int nconns, budget;
     st_http_t *http;
     st_restpoll_t *rest; /* tier 3 */
@@ -159,29 +160,11 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
 
 /* --- the feed interface ---------------------------------------------------------------------- */
 
-static void want_tier(upbit_feed_t *uf, int conn, st_sym_t sym, uint8_t tier, bool on, st_time_t now)
-{
-    if (conn < 0 || conn >= uf->nconns || (tier != ST_TIER_REALTIME && tier != ST_TIER_SEMI)) return;
-    st_coalescer_t *co = &uf->conns[conn].sc.co;
-    st_coalescer_want(co, ST_KEY(sym, ST_CH_TRADE), on, now);
-    if (tier == ST_TIER_REALTIME) st_coalescer_want(co, ST_KEY(sym, ST_CH_BOOK), on, now);
-}
-
 static int up_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base, const st_planner_t *plan)
 {
     upbit_feed_t *uf = (upbit_feed_t *)f;
-    st_time_t now = now_of(uf);
-    for (size_t i = 0; i < n; i++) {
-        const st_plan_change_t *c = &ch[i];
-        if ((size_t)c->sym >= uf->nsyms || uf->known[c->sym] == 2) continue;
-        int from = c->from_conn == ST_CONN_NONE ? -1 : c->from_conn - conn_base;
-        int to = c->to_conn == ST_CONN_NONE ? -1 : c->to_conn - conn_base;
-        want_tier(uf, from, c->sym, c->from_tier, false, now);
-        want_tier(uf, to, c->sym, c->to_tier, true, now);
-        st_feed_expedite(c, from >= 0 && from < uf->nconns ? &uf->conns[from].sc.co : NULL,
-                         to >= 0 && to < uf->nconns ? &uf->conns[to].sc.co : NULL, now);
-    }
-    for (size_t i = 0; i < n; i++)
+    st_feed_apply_subs(ch, n, conn_base, uf->cos, uf->nconns, uf->known, uf->nsyms, now_of(uf));
+    for (size_t i = 0; i < n; i++) /* polled for itself now */
         if ((size_t)ch[i].sym < uf->nsyms && ch[i].to_tier == ST_TIER_POLL) uf->fallback[ch[i].sym] = 0;
     st_feed_poll_apply(uf->rest, ch, n, plan, uf->default_poll, uf->fallback, uf->nsyms);
     for (int k = 0; k < uf->nconns; k++) {
@@ -231,6 +214,7 @@ static void up_destroy(st_feed_t *f)
         st_subconn_free(&c->sc);
     }
     free(uf->conns);
+    free(uf->cos);
     free(uf->known);
     free(f->name);
     free(uf);
@@ -375,6 +359,8 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
     uf->books = st_bookcache_create(&bc);
 
     uf->conns = st_xcalloc((size_t)uf->nconns, sizeof(*uf->conns));
+    uf->cos = st_xcalloc((size_t)uf->nconns, sizeof(*uf->cos));
+    for (int k = 0; k < uf->nconns; k++) uf->cos[k] = &uf->conns[k].sc.co;
     for (int k = 0; k < uf->nconns; k++) {
         up_conn_t *c = &uf->conns[k];
         c->owner = uf;
