@@ -17,12 +17,6 @@
 
 static char dir[] = "/tmp/strata-bench-record-XXXXXX";
 
-static uint64_t cpu_ns(clockid_t which)
-{
-    struct timespec ts;
-    clock_gettime(which, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* One run; returns the loop thread's CPU ns, with the process's, the ticks delivered and the
  * recording's size. */
@@ -48,17 +42,11 @@ static uint64_t run(bool record, int n, uint64_t *proc, uint64_t *ticks, uint64_
     fclose(fp);
     FILE *out = fopen("/dev/null", "w");
     st_runtime_t rt;
-    st_diags_t d;
-    st_diags_init(&d);
-    if (st_runtime_init(&rt, cfg, out, &d)) {
-        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col, d.items[i].msg);
-        exit(1);
-    }
-    st_diags_free(&d);
-    uint64_t t0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID), p0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+    if (st_runtime_open(&rt, cfg, out, NULL)) exit(1); /* it says why */
+    uint64_t t0 = bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID), p0 = bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
     st_runtime_run(&rt);
-    uint64_t ns = cpu_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
-    *proc = cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - p0;
+    uint64_t ns = bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+    *proc = bench_cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - p0;
     st_counters_t c;
     st_runtime_collect(&rt, &c);
     *ticks = c.ticks_delivered;

@@ -22,6 +22,14 @@ static int bench_cmp_u64(const void *a, const void *b)
 }
 
 /* q in [0, 1]; sorts v. */
+/* CPU time of `which` (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID) in ns. */
+static inline uint64_t bench_cpu_ns(clockid_t which)
+{
+    struct timespec ts;
+    clock_gettime(which, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static inline uint64_t bench_quantile(uint64_t *v, size_t n, double q)
 {
     qsort(v, n, sizeof(*v), bench_cmp_u64);
