@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,128 @@ void st_status_add_strategies(cJSON *o, const st_status_t *s)
     }
 }
 
+/* --- the counters, each described once -------------------------------------------------------- */
+
+/* A number of the snapshot: its place in /status (group, "" for the top level, and key; NULL
+ * key: not there) and in /metrics (name, type, help; NULL name: not there), where it is in
+ * st_status_t and how to read it, and the unit each side shows (µs durations: ms in /status,
+ * seconds in /metrics). The writers walk this table; what is not a plain number (the slot's
+ * name, the connections, the strategies, labelled series) they write themselves. */
+typedef enum { V_U64, V_I64, V_INT, V_SIZE, V_DBL } vkind_t;
+typedef struct {
+    const char *group, *key;
+    const char *prom, *type, *help;
+    size_t off;
+    vkind_t kind;
+    double json_scale, prom_scale;
+} stat_t;
+
+#define S(g, k, pname, ptype, phelp, field, vk) {g, k, pname, ptype, phelp, offsetof(st_status_t, field), vk, 1, 1}
+#define MS(g, k, pname, phelp, field) \
+    {g, k, pname, "gauge", phelp, offsetof(st_status_t, field), V_I64, 1.0 / ST_MSEC, 1.0 / ST_SEC}
+static const stat_t stats[] = {
+    S("", "generation", "strata_config_generation", "gauge", "Config generation running (1 + successful reloads)",
+      generation, V_U64),
+    S("", "uptime_seconds", "strata_uptime_seconds", "gauge", "Wall time since the start", uptime, V_DBL),
+    S("", "total_stocks", "strata_universe_stocks", "gauge", "Stocks in the universe", total_stocks, V_SIZE),
+    S("", "total_indices", "strata_universe_indices", "gauge", "Indices in the universe", total_indices, V_SIZE),
+    S("", "monitored", "strata_monitored_symbols", "gauge", "Symbols holding any tier", c.monitored, V_I64),
+    S("time_slot.policy", "realtime", NULL, NULL, NULL, policy.realtime, V_INT),
+    S("time_slot.policy", "semi_realtime", NULL, NULL, NULL, policy.semi, V_INT),
+    S("time_slot.policy", "indices", NULL, NULL, NULL, policy.indices, V_INT),
+    S("time_slot.policy", "reserve", NULL, NULL, NULL, policy.reserve, V_INT),
+    S("time_slot.policy", "poll_scale", NULL, NULL, NULL, policy.poll_scale, V_DBL),
+    S("tiers", "realtime", NULL, NULL, NULL, c.tier1, V_I64),
+    S("tiers", "semi_realtime", NULL, NULL, NULL, c.tier2, V_I64),
+    S("tiers", "polling", NULL, NULL, NULL, c.tier3, V_I64),
+    S("tiers", "indices", "strata_index_streams", "gauge", "Index streams held", c.indices, V_I64),
+    S("websocket_status", "sessions", NULL, NULL, NULL, c.sessions, V_I64),
+    S("websocket_status", "sessions_open", "strata_websocket_sessions_open", "gauge", "Network WebSocket sessions up",
+      c.sessions_open, V_I64),
+    S("websocket_status", "reconnects", "strata_websocket_reconnects_total", "counter",
+      "Sessions lost (dropped, stalled, refused)", c.reconnects, V_U64),
+    S("api_stats", "total_calls", "strata_api_calls_total", "counter", "REST calls made", c.api_calls, V_U64),
+    S("api_stats", "successful_calls", "strata_api_calls_ok_total", "counter", "REST calls answered successfully",
+      c.api_ok, V_U64),
+    S("api_stats", "calls_in_last_second", "strata_api_calls_last_second", "gauge", "REST calls in the last second",
+      c.api_last_second, V_DBL),
+    S("api_stats", "limit_per_second", "strata_api_limit_per_second", "gauge", "REST calls allowed per second",
+      c.api_limit, V_DBL),
+    S("api_stats", "auth_failures", "strata_auth_failures_total", "counter",
+      "Times a venue refused the credentials (app key, secret)", c.auth_failures, V_U64),
+    S("coalescer", "requests", "strata_subscription_requests_total", "counter",
+      "Desired-set changes asked of the coalescers", c.subs_requests, V_U64),
+    S("coalescer", "messages", "strata_subscription_messages_total", "counter", "Subscription messages sent to venues",
+      c.subs_messages, V_U64),
+    MS("coalescer", "latency_p99_ms", "strata_subscription_latency_p99_seconds",
+       "Request-to-send latency, 99th percentile", c.subs_latency_p99),
+    MS("coalescer", "latency_max_ms", NULL, NULL, c.subs_latency_max),
+    S("limiter", "penalty", "strata_limiter_penalty_ratio", "gauge",
+      "Lowest limiter rate over its configured rate (1 = full)", c.penalty, V_DBL),
+    MS("limiter", "margin_ms", "strata_limiter_margin_seconds",
+       "Widest timing margin the limiters keep under the venue's windows (wider after a refusal)", c.margin),
+    S("limiter", "violations", "strata_venue_limit_violations_total", "counter", "Venue limits exceeded (must stay 0)",
+      c.violations, V_U64),
+    S("plan", "changes", "strata_plan_changes_total", "counter", "Tier changes made by the planner", plan.changes,
+      V_U64),
+    S("plan", "replans", NULL, NULL, NULL, plan.replans, V_U64),
+    S("plan", "rebalances", "strata_rebalances_total", "counter", "Performance rebalances run", plan.rebalances, V_U64),
+    S("plan", "promotions", "strata_plan_promotions_total", "counter",
+      "Symbols moved into tier 1 or 2 from a worse tier", promotions, V_U64),
+    S("plan", "demotions", "strata_plan_demotions_total", "counter", "Symbols moved out of tier 1 or 2 to a worse tier",
+      demotions, V_U64),
+    S("plan", "emergencies", "strata_emergencies_total", "counter", "Emergency subscriptions granted",
+      plan.emergencies_ok, V_U64),
+    S("plan", "emergencies_refused", "strata_emergencies_refused_total", "counter", "Emergency subscriptions refused",
+      plan.emergencies_failed, V_U64),
+    S("plan", "excluded", NULL, NULL, NULL, plan.excluded, V_INT),
+    S("signals", "total", "strata_signals_total", "counter", "Signals emitted (past the cooldown)", signals.emitted,
+      V_U64),
+    S("signals", "suppressed", "strata_signals_suppressed_total", "counter", "Signals suppressed by the cooldown",
+      signals.suppressed, V_U64),
+    S("signals", "dropped", "strata_signals_dropped_total", "counter",
+      "Signals a webhook lost (queue full, retries exhausted)", signals.dropped, V_U64),
+    S("signals", "delivered", "strata_signals_delivered_total", "counter", "Signals a webhook accepted",
+      signals.delivered, V_U64),
+    S("signals", "queued", "strata_signals_queued", "gauge", "Signals waiting for a webhook", signals.queued, V_SIZE),
+    S("market", "ticks", "strata_ticks_total", "counter", "Normalized ticks handed to strategies", c.ticks_delivered,
+      V_U64),
+    S("market", "trades", NULL, NULL, NULL, c.market_trades, V_U64),
+    S("market", "halts", NULL, NULL, NULL, c.halts, V_U64),
+    S("market", "malformed_frames", "strata_malformed_frames_total", "counter", "Venue frames dropped as malformed",
+      c.malformed, V_U64),
+    S("reloads", "ok", NULL, NULL, NULL, reloads_ok, V_U64),
+    S("reloads", "failed", NULL, NULL, NULL, reloads_failed, V_U64),
+};
+#undef S
+#undef MS
+
+static double value_of(const st_status_t *s, const stat_t *t)
+{
+    const char *p = (const char *)s + t->off;
+    switch (t->kind) {
+    case V_U64: return (double)*(const uint64_t *)p;
+    case V_I64: return (double)*(const int64_t *)p;
+    case V_INT: return (double)*(const int *)p;
+    case V_SIZE: return (double)*(const size_t *)p;
+    default: return *(const double *)p;
+    }
+}
+
+/* The object at a dotted group path under o, made on first use (in the table's order). */
+static cJSON *group_of(cJSON *o, const char *path)
+{
+    char key[64];
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ".");
+        snprintf(key, sizeof(key), "%.*s", (int)n, p);
+        cJSON *g = cJSON_GetObjectItemCaseSensitive(o, key);
+        o = g ? g : cJSON_AddObjectToObject(o, key);
+        p += n + (p[n] == '.');
+    }
+    return o;
+}
+
 char *st_status_json(const st_status_t *s)
 {
     const st_counters_t *c = &s->c;
@@ -54,28 +177,11 @@ char *st_status_json(const st_status_t *s)
     char when[40];
     st_format_datetime(c->now, when, sizeof(when), true);
     cJSON_AddStringToObject(o, "time", when);
-    num(o, "generation", (double)s->generation);
-    num(o, "uptime_seconds", s->uptime);
-    num(o, "total_stocks", (double)s->total_stocks);
-    num(o, "total_indices", (double)s->total_indices);
-    num(o, "monitored", (double)c->monitored);
+    cJSON_AddStringToObject(group_of(o, "time_slot"), "name", s->policy.name ? s->policy.name : "");
+    for (size_t i = 0; i < ST_ARRAY_SIZE(stats); i++)
+        if (stats[i].key) num(group_of(o, stats[i].group), stats[i].key, value_of(s, &stats[i]) * stats[i].json_scale);
 
-    cJSON *slot = cJSON_AddObjectToObject(o, "time_slot");
-    cJSON_AddStringToObject(slot, "name", s->policy.name ? s->policy.name : "");
-    cJSON *pol = cJSON_AddObjectToObject(slot, "policy");
-    num(pol, "realtime", s->policy.realtime);
-    num(pol, "semi_realtime", s->policy.semi);
-    num(pol, "indices", s->policy.indices);
-    num(pol, "reserve", s->policy.reserve);
-    num(pol, "poll_scale", s->policy.poll_scale);
-
-    cJSON *tiers = cJSON_AddObjectToObject(o, "tiers");
-    num(tiers, "realtime", (double)c->tier1);
-    num(tiers, "semi_realtime", (double)c->tier2);
-    num(tiers, "polling", (double)c->tier3);
-    num(tiers, "indices", (double)c->indices);
-
-    cJSON *ws = cJSON_AddObjectToObject(o, "websocket_status");
+    cJSON *ws = group_of(o, "websocket_status");
     int used = 0, held = 0, budget = 0;
     cJSON *conns = cJSON_CreateArray();
     for (int i = 0; i < s->nconns; i++) {
@@ -95,57 +201,9 @@ char *st_status_json(const st_status_t *s)
     num(ws, "total_planned", used);
     num(ws, "available_slots", budget - used);
     num(ws, "budget", budget);
-    num(ws, "sessions", (double)c->sessions);
-    num(ws, "sessions_open", (double)c->sessions_open);
-    num(ws, "reconnects", (double)c->reconnects);
     cJSON_AddItemToObject(ws, "connections", conns);
-
-    cJSON *api = cJSON_AddObjectToObject(o, "api_stats");
-    num(api, "total_calls", (double)c->api_calls);
-    num(api, "successful_calls", (double)c->api_ok);
-    num(api, "success_rate", c->api_calls ? (double)c->api_ok / (double)c->api_calls : 1.0);
-    num(api, "calls_in_last_second", c->api_last_second);
-    num(api, "limit_per_second", c->api_limit);
-    num(api, "auth_failures", (double)c->auth_failures);
-
-    cJSON *co = cJSON_AddObjectToObject(o, "coalescer");
-    num(co, "requests", (double)c->subs_requests);
-    num(co, "messages", (double)c->subs_messages);
-    num(co, "latency_p99_ms", (double)c->subs_latency_p99 / ST_MSEC);
-    num(co, "latency_max_ms", (double)c->subs_latency_max / ST_MSEC);
-    cJSON *lim = cJSON_AddObjectToObject(o, "limiter");
-    num(lim, "penalty", c->penalty);
-    num(lim, "margin_ms", (double)c->margin / ST_MSEC);
-    num(lim, "violations", (double)c->violations);
-
-    cJSON *plan = cJSON_AddObjectToObject(o, "plan");
-    num(plan, "changes", (double)s->plan.changes);
-    num(plan, "replans", (double)s->plan.replans);
-    num(plan, "rebalances", (double)s->plan.rebalances);
-    num(plan, "promotions", (double)s->promotions);
-    num(plan, "demotions", (double)s->demotions);
-    num(plan, "emergencies", (double)s->plan.emergencies_ok);
-    num(plan, "emergencies_refused", (double)s->plan.emergencies_failed);
-    num(plan, "excluded", s->plan.excluded);
-
-    cJSON *sig = cJSON_AddObjectToObject(o, "signals");
-    num(sig, "total", (double)s->signals.emitted);
-    num(sig, "suppressed", (double)s->signals.suppressed);
-    num(sig, "dropped", (double)s->signals.dropped);
-    num(sig, "delivered", (double)s->signals.delivered);
-    num(sig, "queued", (double)s->signals.queued);
-
+    num(group_of(o, "api_stats"), "success_rate", c->api_calls ? (double)c->api_ok / (double)c->api_calls : 1.0);
     st_status_add_strategies(o, s);
-
-    cJSON *feeds = cJSON_AddObjectToObject(o, "market");
-    num(feeds, "ticks", (double)c->ticks_delivered);
-    num(feeds, "trades", (double)c->market_trades);
-    num(feeds, "halts", (double)c->halts);
-    num(feeds, "malformed_frames", (double)c->malformed);
-
-    cJSON *rl = cJSON_AddObjectToObject(o, "reloads");
-    num(rl, "ok", (double)s->reloads_ok);
-    num(rl, "failed", (double)s->reloads_failed);
 
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
@@ -205,23 +263,18 @@ char *st_status_metrics(const st_status_t *s)
     sb_t b = {st_xmalloc(4096), 0, 4096};
     char l1[128], l2[128];
     metric(&b, "strata_up", "gauge", "1 while strata runs", 1);
-    metric(&b, "strata_uptime_seconds", "gauge", "Wall time since the start", s->uptime);
-    metric(&b, "strata_config_generation", "gauge", "Config generation running (1 + successful reloads)",
-           (double)s->generation);
+    for (size_t i = 0; i < ST_ARRAY_SIZE(stats); i++)
+        if (stats[i].prom)
+            metric(&b, stats[i].prom, stats[i].type, stats[i].help, value_of(s, &stats[i]) * stats[i].prom_scale);
     head(&b, "strata_reloads_total", "counter", "SIGHUP reloads by result");
     sb_printf(&b, "strata_reloads_total{result=\"ok\"} %llu\nstrata_reloads_total{result=\"failed\"} %llu\n",
               (unsigned long long)s->reloads_ok, (unsigned long long)s->reloads_failed);
-    metric(&b, "strata_universe_stocks", "gauge", "Stocks in the universe", (double)s->total_stocks);
-    metric(&b, "strata_universe_indices", "gauge", "Indices in the universe", (double)s->total_indices);
-    metric(&b, "strata_monitored_symbols", "gauge", "Symbols holding any tier", (double)c->monitored);
     head(&b, "strata_time_slot_info", "gauge", "The time slot in force (value 1)");
     sb_printf(&b, "strata_time_slot_info{slot=\"%s\"} 1\n", label(s->policy.name, l1, sizeof(l1)));
     head(&b, "strata_tier_symbols", "gauge", "Symbols per tier (1 realtime, 2 semi-realtime, 3 polling)");
     sb_printf(&b, "strata_tier_symbols{tier=\"1\"} %lld\nstrata_tier_symbols{tier=\"2\"} %lld\n"
                   "strata_tier_symbols{tier=\"3\"} %lld\n",
               (long long)c->tier1, (long long)c->tier2, (long long)c->tier3);
-    metric(&b, "strata_index_streams", "gauge", "Index streams held", (double)c->indices);
-
     head(&b, "strata_websocket_subscriptions", "gauge", "WebSocket registrations the venue holds, per connection");
     for (int i = 0; i < s->nconns; i++)
         sb_printf(&b, "strata_websocket_subscriptions{connection=\"%d\",feed=\"%s\"} %d\n", i,
@@ -234,51 +287,6 @@ char *st_status_metrics(const st_status_t *s)
     for (int i = 0; i < s->nconns; i++)
         sb_printf(&b, "strata_websocket_budget{connection=\"%d\",feed=\"%s\"} %d\n", i,
                   label(s->conns[i].feed, l1, sizeof(l1)), s->conns[i].budget);
-    metric(&b, "strata_websocket_sessions_open", "gauge", "Network WebSocket sessions up", (double)c->sessions_open);
-    metric(&b, "strata_websocket_reconnects_total", "counter", "Sessions lost (dropped, stalled, refused)",
-           (double)c->reconnects);
-
-    metric(&b, "strata_api_calls_total", "counter", "REST calls made", (double)c->api_calls);
-    metric(&b, "strata_auth_failures_total", "counter", "Times a venue refused the credentials (app key, secret)",
-           (double)c->auth_failures);
-    metric(&b, "strata_api_calls_ok_total", "counter", "REST calls answered successfully", (double)c->api_ok);
-    metric(&b, "strata_api_calls_last_second", "gauge", "REST calls in the last second", c->api_last_second);
-    metric(&b, "strata_api_limit_per_second", "gauge", "REST calls allowed per second", c->api_limit);
-
-    metric(&b, "strata_subscription_requests_total", "counter", "Desired-set changes asked of the coalescers",
-           (double)c->subs_requests);
-    metric(&b, "strata_subscription_messages_total", "counter", "Subscription messages sent to venues",
-           (double)c->subs_messages);
-    metric(&b, "strata_subscription_latency_p99_seconds", "gauge", "Request-to-send latency, 99th percentile",
-           (double)c->subs_latency_p99 / ST_SEC);
-    metric(&b, "strata_limiter_penalty_ratio", "gauge", "Lowest limiter rate over its configured rate (1 = full)",
-           c->penalty);
-    metric(&b, "strata_limiter_margin_seconds", "gauge",
-           "Widest timing margin the limiters keep under the venue's windows (wider after a refusal)",
-           (double)c->margin / ST_SEC);
-    metric(&b, "strata_venue_limit_violations_total", "counter", "Venue limits exceeded (must stay 0)",
-           (double)c->violations);
-
-    metric(&b, "strata_plan_changes_total", "counter", "Tier changes made by the planner", (double)s->plan.changes);
-    metric(&b, "strata_plan_promotions_total", "counter", "Symbols moved into tier 1 or 2 from a worse tier",
-           (double)s->promotions);
-    metric(&b, "strata_plan_demotions_total", "counter", "Symbols moved out of tier 1 or 2 to a worse tier",
-           (double)s->demotions);
-    metric(&b, "strata_rebalances_total", "counter", "Performance rebalances run", (double)s->plan.rebalances);
-    metric(&b, "strata_emergencies_total", "counter", "Emergency subscriptions granted", (double)s->plan.emergencies_ok);
-    metric(&b, "strata_emergencies_refused_total", "counter", "Emergency subscriptions refused",
-           (double)s->plan.emergencies_failed);
-
-    metric(&b, "strata_ticks_total", "counter", "Normalized ticks handed to strategies", (double)c->ticks_delivered);
-    metric(&b, "strata_malformed_frames_total", "counter", "Venue frames dropped as malformed", (double)c->malformed);
-
-    metric(&b, "strata_signals_total", "counter", "Signals emitted (past the cooldown)", (double)s->signals.emitted);
-    metric(&b, "strata_signals_suppressed_total", "counter", "Signals suppressed by the cooldown",
-           (double)s->signals.suppressed);
-    metric(&b, "strata_signals_dropped_total", "counter", "Signals a webhook lost (queue full, retries exhausted)",
-           (double)s->signals.dropped);
-    metric(&b, "strata_signals_delivered_total", "counter", "Signals a webhook accepted", (double)s->signals.delivered);
-    metric(&b, "strata_signals_queued", "gauge", "Signals waiting for a webhook", (double)s->signals.queued);
 
     static const struct {
         const char *name, *type, *help;
