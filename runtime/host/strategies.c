@@ -28,12 +28,14 @@ typedef struct {
     char *a, *b; /* every: name; signal: side, reason */
 } jop_t;
 
+typedef struct backend backend_t;
+
 /* One loaded build of a strategy: the running one, or one staged by a reload. */
 typedef struct {
     strat_t *rec;
     int kind; /* st_strategy_kind_t */
-    st_lua_t *lua;
-    st_plugin_t *plugin;
+    const backend_t *be; /* its back end (Lua or C), and */
+    void *impl;          /* … the back end's object: an st_lua_t or an st_plugin_t */
     bool live;            /* host calls are refused until it is swapped in, and after it is out */
     bool started;         /* init was called: shutdown will be */
     bool starting;        /* init/on_reload on trial: what it asks is journaled */
@@ -46,6 +48,22 @@ typedef struct {
     size_t nparams;
     st_host_api_t api;
 } inst_t;
+
+/* What the host asks of a build, whatever runs it: a Lua state (lua_host.c) or a C plugin
+ * (plugin.c). impl is the back end's own object. */
+struct backend {
+    const char *kind; /* "lua", "c" */
+    int (*init)(inst_t *in); /* init(params); the build's host calls come back with `in` */
+    int (*on_reload)(void *impl, void *old); /* the old build's state, of the same back end */
+    void (*on_tick)(void *impl, const char *code, const st_tick_t *t);
+    void (*on_timer)(void *impl, const char *name);
+    void (*on_timeslot)(void *impl, const char *slot);
+    void (*close)(void *impl, bool started); /* shutdown if started, then free */
+    void (*failure)(void *impl, const char *step, char *why, size_t whylen); /* why init/on_reload failed */
+    const char *const *(*sources)(void *impl, size_t *n); /* the files it loaded; NULL: its path */
+    const char *const *(*warnings)(void *impl, size_t *n); /* may be NULL */
+    void (*stats)(void *impl, st_strat_info_t *out);     /* faults, memory, last error; may be NULL */
+};
 
 typedef struct {
     st_timer_t t;
@@ -282,8 +300,7 @@ static void on_every(st_timer_t *t, st_time_t now, void *ctx)
     every_t *e = ctx;
     strat_t *r = e->rec;
     if (r->quarantined || !r->cur) return;
-    if (r->cur->lua) st_lua_on_timer(r->cur->lua, e->name);
-    else st_plugin_on_timer(r->cur->plugin, e->name);
+    r->cur->be->on_timer(r->cur->impl, e->name);
 }
 
 static int every_named(strat_t *r, int64_t interval, const char *name)
@@ -461,6 +478,62 @@ static const strata_host_t plugin_host = {
     .status = h_status,
 };
 
+/* --- the two back ends ------------------------------------------------------------------------- */
+
+
+static int lua_init(inst_t *in)
+{
+    return st_lua_init(in->impl, (const char *const *)in->keys, (const char *const *)in->values, in->nparams);
+}
+static int lua_reload(void *impl, void *old) { return st_lua_on_reload(impl, old); }
+static void lua_tick(void *impl, const char *code, const st_tick_t *t) { st_lua_on_tick(impl, code, t); }
+static void lua_timer(void *impl, const char *name) { st_lua_on_timer(impl, name); }
+static void lua_timeslot(void *impl, const char *slot) { st_lua_on_timeslot(impl, slot); }
+static void lua_close(void *impl, bool started)
+{
+    if (started) st_lua_shutdown(impl);
+    st_lua_close(impl);
+}
+static void lua_failure(void *impl, const char *step, char *why, size_t whylen)
+{
+    st_lua_stats_t ls;
+    st_lua_stats(impl, &ls);
+    snprintf(why, whylen, "%s failed: %s", step, ls.last_error);
+}
+static const char *const *lua_sources(void *impl, size_t *n) { return st_lua_sources(impl, n); }
+static const char *const *lua_warnings(void *impl, size_t *n) { return st_lua_warnings(impl, n); }
+static void lua_info(void *impl, st_strat_info_t *out)
+{
+    st_lua_stats_t ls;
+    st_lua_stats(impl, &ls);
+    out->faults = ls.faults;
+    out->fault_rate = ls.fault_rate;
+    out->mem = ls.mem;
+    out->last_error = ls.last_error;
+}
+
+static const backend_t lua_backend = {"lua",     lua_init,    lua_reload,  lua_tick,     lua_timer,    lua_timeslot,
+                                      lua_close, lua_failure, lua_sources, lua_warnings, lua_info};
+
+static int plugin_init(inst_t *in)
+{
+    return st_plugin_init(in->impl, &plugin_host, in, (const char *const *)in->keys, (const char *const *)in->values,
+                          in->nparams);
+}
+static int plugin_reload(void *impl, void *old) { return st_plugin_on_reload(impl, old); }
+static void plugin_tick(void *impl, const char *code, const st_tick_t *t) { st_plugin_on_tick(impl, code, t); }
+static void plugin_timer(void *impl, const char *name) { st_plugin_on_timer(impl, name); }
+static void plugin_timeslot(void *impl, const char *slot) { st_plugin_on_timeslot(impl, slot); }
+static void plugin_close(void *impl, bool started) { st_plugin_close(impl); /* it knows whether it started */ }
+static void plugin_failure(void *impl, const char *step, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "%s refused to start (it returned NULL)", step);
+}
+
+static const backend_t plugin_backend = {"c",          plugin_init,    plugin_reload, plugin_tick, plugin_timer,
+                                         plugin_timeslot, plugin_close, plugin_failure, NULL,        NULL,
+                                         NULL};
+
 /* --- builds --------------------------------------------------------------------------------- */
 
 static void add_param(inst_t *in, const char *key, const char *value)
@@ -540,18 +613,14 @@ static uint64_t fingerprint(const inst_t *in, const char *path, const char *cons
 static uint64_t fingerprint_of(const inst_t *params, const inst_t *loaded, const char *path)
 {
     size_t n = 1;
-    const char *const *files = loaded->lua ? st_lua_sources(loaded->lua, &n) : &path;
+    const char *const *files = loaded->be->sources ? loaded->be->sources(loaded->impl, &n) : &path;
     return fingerprint(params, path, files, n);
 }
 
 static void inst_free(inst_t *in)
 {
     if (!in) return;
-    if (in->lua) {
-        if (in->started) st_lua_shutdown(in->lua);
-        st_lua_close(in->lua);
-    }
-    st_plugin_close(in->plugin); /* shutdown if started, then dlclose */
+    if (in->be) in->be->close(in->impl, in->started);
     journal_free(in);
     for (size_t i = 0; i < in->nparams; i++) free(in->keys[i]), free(in->values[i]);
     free(in->keys);
@@ -580,9 +649,13 @@ static int inst_compile(inst_t *in, const st_strategy_cfg_t *sc, char *err, size
         st_lua_cfg_t lc = {.name = sc->name, .path = sc->path, .mem_cap = (size_t)sc->memory_mb << 20,
                            .budget = (uint64_t)sc->instruction_budget, .quarantine_after = (int)sc->quarantine_after,
                            .quarantine_window = (int)sc->quarantine_window, .api = &in->api};
-        rc = st_lua_open(&in->lua, &lc, err, errlen);
+        st_lua_t *lua = NULL;
+        rc = st_lua_open(&lua, &lc, err, errlen);
+        if (rc == 0) in->be = &lua_backend, in->impl = lua;
     } else {
-        rc = st_plugin_open(&in->plugin, sc->name, sc->path, err, errlen);
+        st_plugin_t *plugin = NULL;
+        rc = st_plugin_open(&plugin, sc->name, sc->path, err, errlen);
+        if (rc == 0) in->be = &plugin_backend, in->impl = plugin;
     }
     if (rc == 0) in->fingerprint = fingerprint_of(in, in, sc->path);
     return rc;
@@ -595,25 +668,15 @@ static int inst_trial(inst_t *in, inst_t *old, char *why, size_t whylen)
 {
     in->starting = in->started = true;
     const char *step = "init";
-    int rc = in->lua ? st_lua_init(in->lua, (const char *const *)in->keys, (const char *const *)in->values,
-                                   in->nparams)
-                     : st_plugin_init(in->plugin, &plugin_host, in, (const char *const *)in->keys,
-                                      (const char *const *)in->values, in->nparams);
-    if (rc >= 0 && old) {
+    int rc = in->be->init(in);
+    if (rc >= 0 && old && old->be == in->be) { /* a new kind starts afresh */
         step = "on_reload";
-        if (old->lua && in->lua) rc = st_lua_on_reload(in->lua, old->lua);
-        else if (old->plugin && in->plugin) rc = st_plugin_on_reload(in->plugin, old->plugin);
+        rc = in->be->on_reload(in->impl, old->impl);
     }
     in->starting = false;
     if (rc >= 0) return 0;
     in->started = false; /* it did not start: no shutdown for it */
-    if (in->lua) {
-        st_lua_stats_t ls;
-        st_lua_stats(in->lua, &ls);
-        snprintf(why, whylen, "%s failed: %s", step, ls.last_error);
-    } else {
-        snprintf(why, whylen, "%s refused to start (it returned NULL)", step);
-    }
+    in->be->failure(in->impl, step, why, whylen);
     journal_free(in);
     return -1;
 }
@@ -701,7 +764,7 @@ int st_strats_stage(st_strats_t *h, const st_config_t *cfg, st_diags_t *d)
         }
         r->staged = in;
         size_t nw = 0;
-        const char *const *w = in->lua ? st_lua_warnings(in->lua, &nw) : NULL;
+        const char *const *w = in->be->warnings ? in->be->warnings(in->impl, &nw) : NULL;
         for (size_t k = 0; k < nw; k++) {
             if (h->env.warn) h->env.warn(h->env.ctx, w[k]);
             else st_log_warn(HOST, "%s: %s", sc->name, w[k]);
@@ -857,8 +920,7 @@ void st_strats_destroy(st_strats_t *h)
 static inline void deliver(strat_t *r, const char *code, const st_tick_t *t)
 {
     r->ticks++;
-    if (r->cur->lua) st_lua_on_tick(r->cur->lua, code, t);
-    else st_plugin_on_tick(r->cur->plugin, code, t);
+    r->cur->be->on_tick(r->cur->impl, code, t);
 }
 
 static void deliver_book(strat_t *r, const st_tick_t *t)
@@ -890,8 +952,7 @@ void st_strats_timeslot(st_strats_t *h, const char *slot)
     for (size_t i = 0; i < h->n; i++) {
         strat_t *r = h->recs[i];
         if (r->quarantined || !r->cur) continue;
-        if (r->cur->lua) st_lua_on_timeslot(r->cur->lua, slot);
-        else st_plugin_on_timeslot(r->cur->plugin, slot);
+        r->cur->be->on_timeslot(r->cur->impl, slot);
     }
 }
 
@@ -907,7 +968,7 @@ void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out)
     const strat_t *r = h->recs[i];
     memset(out, 0, sizeof(*out));
     out->name = r->name;
-    out->kind = r->cur && r->cur->lua ? "lua" : "c";
+    out->kind = r->cur ? r->cur->be->kind : "c";
     out->state = r->fail_reason ? "failed" : r->quarantined ? "quarantined" : "running";
     out->ticks = r->ticks;
     out->signals = r->signals;
@@ -915,21 +976,14 @@ void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out)
     out->reloads = r->reloads ? r->reloads - 1 : 0;
     out->watched = r->nwatched;
     out->last_error = "";
-    if (r->cur && r->cur->lua) {
-        st_lua_stats_t ls;
-        st_lua_stats(r->cur->lua, &ls);
-        out->faults = ls.faults;
-        out->fault_rate = ls.fault_rate;
-        out->mem = ls.mem;
-        out->last_error = ls.last_error;
-    }
+    if (r->cur && r->cur->be->stats) r->cur->be->stats(r->cur->impl, out);
     if (r->fail_reason) out->last_error = r->fail_reason;
 }
 
 struct st_lua *st_strats_lua(const st_strats_t *h, const char *name)
 {
     const strat_t *r = find(h, name);
-    return r && r->cur ? r->cur->lua : NULL;
+    return r && r->cur && r->cur->be == &lua_backend ? r->cur->impl : NULL;
 }
 
 bool st_strats_watching(const st_strats_t *h, const char *name, st_sym_t sym)
