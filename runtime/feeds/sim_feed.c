@@ -74,7 +74,6 @@ struct sim_feed {
     st_simmkt_t *tape_mkt;     /* record: the same market, driven in time order for … */
     st_rec_writer_t *tape_out; /* … the tape being written */
     char *tape_path;
-    bool tape_failed;
     st_timer_t market_timer, ack_timer;
     sim_sym_t *syms; /* by symbol id */
     size_t nsyms;
@@ -204,7 +203,6 @@ static void tape_fail(sim_feed_t *sf, int err)
     st_log_error(FEED, "%s: the market tape %s stops here: %s", sf->base.name, sf->tape_path, strerror(err));
     st_rec_close(sf->tape_out);
     sf->tape_out = NULL;
-    sf->tape_failed = true;
 }
 
 /* Every trade of the market up to `until`, in time order. */
