@@ -528,14 +528,9 @@ static bool try_place(st_planner_t *p, st_sym_t s, uint8_t tier, st_plan_why_t w
     return true;
 }
 
-int st_planner_replan(st_planner_t *p, st_time_t now)
+/* Symbols whose exclusion cool-down ended poll again. */
+static void readmit(st_planner_t *p, st_time_t now)
 {
-    size_t before = p->npending;
-    p->replans++;
-    st_plan_why_t shrink_why = p->shrink_why;
-    p->shrink_why = ST_WHY_CAPACITY;
-
-    /* Cool-downs that ended. */
     for (size_t s = 0; s < p->n; s++) {
         st_plan_entry_t *e = &p->e[s];
         if ((e->flags & ST_PLAN_EXCLUDED) && now >= e->excluded_until) {
@@ -545,8 +540,12 @@ int st_planner_replan(st_planner_t *p, st_time_t now)
             if (eligible(e)) place_tier3(p, (st_sym_t)s, ST_WHY_READMITTED, now);
         }
     }
+}
 
-    /* A: holders that must leave or step down. */
+/* A: holders that must leave or step down (no longer eligible, wanting a worse tier, an
+ * emergency released). */
+static void release_holders(st_planner_t *p, st_time_t now)
+{
     for (size_t s = 0; s < p->n; s++) {
         st_plan_entry_t *e = &p->e[s];
         if (e->conn == NOCONN) continue;
@@ -565,14 +564,24 @@ int st_planner_replan(st_planner_t *p, st_time_t now)
             place_tier3(p, (st_sym_t)s, ST_WHY_DEMAND, now);
         }
     }
-    /* Capacity that shrank (a new time slot, more emergencies, a smaller budget). */
+}
+
+/* Capacity that shrank (a new time slot, more emergencies, a smaller budget): the weakest
+ * holders over it step down. */
+static void shrink_to_capacity(st_planner_t *p, st_plan_why_t shrink_why, st_time_t now)
+{
     for (int c = 0; c < p->cfg.nconns; c++) {
         if (!over(p, c)) continue;
         shrink(p, c, ST_TIER_SEMI, false, shrink_why, now);
         shrink(p, c, ST_TIER_REALTIME, false, shrink_why, now);
         shrink(p, c, ST_TIER_SEMI, true, shrink_why, now);
     }
-    /* Sector shares above the cap (the cap follows the capacity). */
+}
+
+/* Sector shares above the cap (the cap follows the capacity): the weakest holders of the
+ * sector step down. */
+static void cap_sectors(st_planner_t *p, st_time_t now)
+{
     int cap = sector_cap(p);
     for (size_t sec = 1; sec < p->nsectors; sec++) {
         if (p->sector_count[sec] <= cap) continue;
@@ -586,9 +595,14 @@ int st_planner_replan(st_planner_t *p, st_time_t now)
         for (size_t i = 0; i < n && p->sector_count[sec] > cap; i++)
             place_tier3(p, p->scratch2[i], ST_WHY_SECTOR_CAP, now);
     }
+}
 
-    /* B: only symbols that could move up need ranking: unplaced indices, and symbols that want
-     * tier 1 or 2 and are not there yet. Rebalance fillers are listed weakest first. */
+/* B: only symbols that could move up need ranking: unplaced indices, and symbols that want
+ * tier 1 or 2 and are not there yet (rebalance fillers are listed weakest first). Pinned first,
+ * then everyone by value: indices, tier 1, tier 2; a symbol that wants tier 2 and finds it full
+ * displaces the weakest filler. */
+static void promote(st_planner_t *p, st_time_t now)
+{
     size_t nc = 0, nf = 0;
     for (size_t s = 0; s < p->n; s++) {
         const st_plan_entry_t *e = &p->e[s];
@@ -636,8 +650,11 @@ int st_planner_replan(st_planner_t *p, st_time_t now)
             }
         }
     }
+}
 
-    /* C: everyone else eligible polls; the rest holds nothing. */
+/* C: everyone else eligible polls; the rest holds nothing. */
+static void poll_the_rest(st_planner_t *p, st_time_t now)
+{
     for (size_t s = 0; s < p->n; s++) {
         st_plan_entry_t *e = &p->e[s];
         if (e->conn != NOCONN) continue;
@@ -648,6 +665,20 @@ int st_planner_replan(st_planner_t *p, st_time_t now)
             place(p, (st_sym_t)s, ST_TIER_NONE, NOCONN, (e->flags & ST_PLAN_EXCLUDED) ? ST_WHY_EXCLUDED : ST_WHY_DEMAND, now);
         }
     }
+}
+
+int st_planner_replan(st_planner_t *p, st_time_t now)
+{
+    size_t before = p->npending;
+    p->replans++;
+    st_plan_why_t shrink_why = p->shrink_why;
+    p->shrink_why = ST_WHY_CAPACITY;
+    readmit(p, now);
+    release_holders(p, now);
+    shrink_to_capacity(p, shrink_why, now);
+    cap_sectors(p, now);
+    promote(p, now);
+    poll_the_rest(p, now);
     return (int)(p->npending - before);
 }
 
@@ -720,6 +751,56 @@ int st_planner_rebalance(st_planner_t *p, st_time_t now)
 
 /* --- emergencies ------------------------------------------------------------------------- */
 
+/* The holders on connection c to evict for an emergency of sym worth `score` that needs `need`
+ * registrations there: the lowest-value ones worth less than the score (not pinned, not an
+ * index, not an emergency), fewest first, two at most, into taken; the worst value taken in
+ * *worst. Returns how many, or -1 when they cannot free enough. */
+static int victims_on(const st_planner_t *p, int c, st_sym_t sym, double score, int need, st_sym_t taken[8],
+                      float *worst)
+{
+    int nv = 0, freed = 0;
+    while (freed < need && nv < 2) {
+        st_sym_t v = ST_SYM_NONE;
+        for (size_t s = 0; s < p->n; s++) {
+            const st_plan_entry_t *h = &p->e[s];
+            if (h->conn != c || s == sym || is_index(h) || (h->flags & (ST_PLAN_PINNED | ST_PLAN_EMERGENCY)) ||
+                h->value >= score)
+                continue;
+            bool dup = false;
+            for (int k = 0; k < nv; k++) dup |= taken[k] == s;
+            if (dup) continue;
+            if (v == ST_SYM_NONE || h->value < p->e[v].value) v = (st_sym_t)s;
+        }
+        if (v == ST_SYM_NONE) break;
+        taken[nv++] = v;
+        freed += cost(p->e[v].tier);
+        *worst = fmaxf(*worst, p->e[v].value);
+    }
+    return freed < need ? -1 : nv;
+}
+
+/* sym takes tier 1 on connection c as an emergency holder (charged to the reserve first): in
+ * place when it already holds a tier there (its normal count swapped for an emergency one). */
+static void take_emergency(st_planner_t *p, st_sym_t sym, uint8_t c, st_time_t now)
+{
+    st_plan_entry_t *e = &p->e[sym];
+    if (e->conn != NOCONN) {
+        uint8_t t = e->tier;
+        c = e->conn;
+        if (t == ST_TIER_REALTIME) p->t1[c]--;
+        else p->t2[c]--;
+        p->em[c]++;
+        e->flags |= ST_PLAN_EMERGENCY;
+        e->tier = ST_TIER_REALTIME;
+        e->since = now;
+        record(p, sym, t, c, ST_TIER_REALTIME, c, ST_WHY_EMERGENCY, now);
+    } else {
+        e->flags |= ST_PLAN_EMERGENCY;
+        place(p, sym, ST_TIER_REALTIME, c, ST_WHY_EMERGENCY, now);
+    }
+    e->flags &= (uint8_t)~ST_PLAN_PROMOTED;
+}
+
 int st_planner_emergency(st_planner_t *p, int req, st_sym_t sym, double score, st_time_t now,
                          char *why, size_t whylen)
 {
@@ -759,28 +840,10 @@ int st_planner_emergency(st_planner_t *p, int req, st_sym_t sym, double score, s
             if (e->conn == c) break;
             continue;
         }
-        /* Evict the lowest-value holders worth less than the score, fewest first. */
-        int nv = 0, freed = 0;
         float worst = 0;
         st_sym_t taken[8];
-        while (freed < need && nv < 2) {
-            st_sym_t v = ST_SYM_NONE;
-            for (size_t s = 0; s < p->n; s++) {
-                const st_plan_entry_t *h = &p->e[s];
-                if (h->conn != c || s == sym || is_index(h) ||
-                    (h->flags & (ST_PLAN_PINNED | ST_PLAN_EMERGENCY)) || h->value >= score)
-                    continue;
-                bool dup = false;
-                for (int k = 0; k < nv; k++) dup |= taken[k] == s;
-                if (dup) continue;
-                if (v == ST_SYM_NONE || h->value < p->e[v].value) v = (st_sym_t)s;
-            }
-            if (v == ST_SYM_NONE) break;
-            taken[nv++] = v;
-            freed += cost(p->e[v].tier);
-            worst = fmaxf(worst, p->e[v].value);
-        }
-        if (freed < need) continue;
+        int nv = victims_on(p, c, sym, score, need, taken, &worst);
+        if (nv < 0) continue;
         if (best_c < 0 || (best_victims > 0 && (nv < best_victims || (nv == best_victims && worst < best_worst)))) {
             best_c = c, best_victims = nv, best_worst = worst;
             memcpy(victims[c], taken, sizeof(taken));
@@ -798,21 +861,7 @@ int st_planner_emergency(st_planner_t *p, int req, st_sym_t sym, double score, s
     }
     for (int k = 0; k < best_victims; k++) place_tier3(p, victims[best_c][k], ST_WHY_EMERGENCY, now);
     if (e->conn != NOCONN && e->conn != best_c) place_tier3(p, sym, ST_WHY_EMERGENCY, now);
-    /* Take tier 1 on best_c as an emergency holder (charged to the reserve first). */
-    if (e->conn != NOCONN) { /* upgrade in place: swap its normal count for an emergency one */
-        uint8_t c = e->conn, t = e->tier;
-        if (t == ST_TIER_REALTIME) p->t1[c]--;
-        else p->t2[c]--;
-        p->em[c]++;
-        e->flags |= ST_PLAN_EMERGENCY;
-        e->tier = ST_TIER_REALTIME;
-        e->since = now;
-        record(p, sym, t, c, ST_TIER_REALTIME, c, ST_WHY_EMERGENCY, now);
-    } else {
-        e->flags |= ST_PLAN_EMERGENCY;
-        place(p, sym, ST_TIER_REALTIME, (uint8_t)best_c, ST_WHY_EMERGENCY, now);
-    }
-    e->flags &= (uint8_t)~ST_PLAN_PROMOTED;
+    take_emergency(p, sym, (uint8_t)best_c, now);
     e->emergency_score = (float)score;
     p->emerg_req[sym] = (int8_t)req;
     refresh_symbol(p, sym);
