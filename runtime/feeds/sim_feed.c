@@ -190,7 +190,9 @@ static void on_poll(st_timer_t *t, st_time_t deadline, void *ctx)
     snap.recv_time = now;
     sf->rest_calls++;
     sf->call_times[sf->call_next++ % ST_ARRAY_SIZE(sf->call_times)] = now;
-    st_feed_deliver(&sf->base, &snap);
+    /* A tape without the symbol's reference (an imported CSV) knows no price for it before its
+     * first trade: the call is made, no quote comes back. */
+    if (snap.u.trade.price > 0) st_feed_deliver(&sf->base, &snap);
     const st_plan_entry_t *e = sf->plan ? st_planner_entry(sf->plan, s->sym) : NULL;
     if (e && e->tier == ST_TIER_POLL && e->poll > 0)
         st_clock_timer_start(sf->base.clock, &s->poll, now + e->poll, 0);

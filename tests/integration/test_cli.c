@@ -688,6 +688,37 @@ static void test_record_import_export(void **state)
     assert_non_null(strstr(out, "\"cum_volume\":10.5,\"cum_value\":745450")); /* running per code and day */
     assert_non_null(strstr(out, "\"best_bid\":70900,\"best_ask\":71000,\"side\":\"buy\""));
     free(out), free(err);
+    /* the imported trades as a market tape, replayed through the limits: the symbols that trade
+     * on it are polled with their prices; the ones it has nothing on (no reference, no trade)
+     * yield no quote — never a price of 0 */
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 08:59\", stop: \"09:10\", speed: 0}\n"
+             "  log: {file: strata.log}\n  session_report: \"\"\n  record: imported-run.strata\n"
+             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv, watch_universe: medium}\n"
+             "feeds: [{name: v, kind: replay, mode: limited, path: imported.strata}]\n"
+             "status: {enabled: false}\n",
+             STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
+    char *cfg = st_test_write(dir, "imported.yaml", text), rec[512], e2[256];
+    assert_int_equal(run("run", "-c", cfg, &out, &err), 0);
+    free(out), free(err), free(cfg);
+    snprintf(rec, sizeof(rec), "%s/imported-run.strata", dir);
+    st_rec_reader_t *r = st_rec_open(rec, e2, sizeof(e2));
+    if (!r) fail_msg("%s", e2);
+    st_rec_item_t it;
+    int quotes = 0, zero = 0;
+    while (st_rec_next(r, &it) == 1)
+        if (it.type == ST_REC_TICK && it.tick.kind == ST_TICK_SNAPSHOT) {
+            quotes++;
+            zero += it.tick.u.trade.price <= 0;
+            assert_true(strcmp(it.code, "005930") == 0 || strcmp(it.code, "000660") == 0);
+        }
+    st_rec_free(r);
+    printf("# the imported tape replayed through the limits: %d quotes, %d of price 0\n", quotes, zero);
+    fflush(stdout);
+    assert_true(quotes > 0);
+    assert_int_equal(zero, 0);
+    unlink(rec);
     unlink(out_path);
     char *bad = st_test_write(dir, "bad.csv", "kind,time,code,price,volume,side,bid,ask,bid_size,ask_size\n"
                                               "trade,2026-11-23 09:00,005930,abc,1,buy,,,,\n"
