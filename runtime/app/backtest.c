@@ -266,11 +266,9 @@ static int run_view(const char *config, const st_runtime_opts_t *opts, FILE *dev
         st_runtime_free(&rt);
         return 1;
     }
-    if (!tapes->paths) {
+    bool first = !tapes->paths;
+    if (first) {
         tapes->from = st_clock_now(&rt.clock);
-        tapes->to = rt.stop_at ? rt.stop_at : INT64_MAX - horizons[NH - 1];
-        if (!rt.stop_at && cfg->runtime.clock.stop_tod >= 0) /* the first stop after the start */
-            tapes->to = st_local_midnight(tapes->from) + cfg->runtime.clock.stop_tod + ST_DAY;
         tapes->paths = st_xcalloc(cfg->feeds.n, sizeof(char *));
         for (size_t i = 0; i < cfg->feeds.n; i++)
             tapes->paths[tapes->npaths++] = st_xstrdup(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i)->path);
@@ -280,6 +278,7 @@ static int run_view(const char *config, const st_runtime_opts_t *opts, FILE *dev
     rt.signal_hook_ctx = s;
     st_clock_set_speed(&rt.clock, 0); /* as fast as possible: the result does not depend on it */
     int rc = st_runtime_run(&rt);
+    if (first) tapes->to = st_clock_now(&rt.clock); /* where the run stopped */
     st_runtime_free(&rt);
     for (size_t i = 0; i < s->n; i++) st_symtab_intern(&tapes->syms, s->v[i].symbol, strlen(s->v[i].symbol));
     return rc ? 1 : 0;

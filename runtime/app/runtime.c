@@ -76,11 +76,9 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
         c->plan_changes = ps.changes;
         /* The feeds want exactly what the plan says (what the venue holds follows within the
          * coalescer's debounce and pacing): anything else is a bug worth an alert. */
-        int64_t planned = 0; /* a replay as recorded delivers what was: no ledger, nothing wanted */
+        int64_t planned = 0; /* only feeds the plan subscribes have a ledger that wants anything */
         for (size_t f = 0; f < rt->nfeeds && rt->conn_base; f++)
-            if (ST_LIST_AT(rt->world->cfg->feeds, st_feed_cfg_t, f)->kind != ST_FEED_REPLAY ||
-                (ST_LIST_AT(rt->world->cfg->feeds, st_feed_cfg_t, f)->mode == ST_REPLAY_LIMITED &&
-                 !(rt->flags & ST_RT_UNLIMITED)))
+            if (st_feed_subscribes(rt->feeds[f]))
                 for (int k = rt->conn_base[f]; k < rt->conn_base[f] + rt->conn_count[f] && k < ps.nconns; k++)
                     planned += ps.used[k];
         if (planned != c->ws_desired && !rt->mismatch_logged) {

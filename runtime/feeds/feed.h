@@ -64,7 +64,8 @@ typedef struct {
     void (*sync)(st_feed_t *f, st_time_t now);
     /* Applies plan changes for this feed's symbols, in order (decreases first). conn_base is
      * the planner's index of this feed's first connection. The planner gives tier-3 polling
-     * intervals. Returns 0 or a negative error (the change is then not held). */
+     * intervals. Returns 0 or a negative error (the change is then not held). NULL: the feed
+     * takes no plan (a replay as recorded delivers what it delivers). */
     int (*apply)(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base,
                  const st_planner_t *plan);
     /* A symbol's orderbook by REST, cached for feeds[].orderbook_cache (bookcache.h). NULL when
@@ -125,6 +126,8 @@ static inline void st_feed_stop(st_feed_t *f) { f->vt->stop(f); }
 static inline void st_feed_destroy(st_feed_t *f) { if (f) f->vt->destroy(f); }
 static inline void st_feed_stats(const st_feed_t *f, st_feed_stats_t *o) { f->vt->stats(f, o); }
 static inline void st_feed_sync(st_feed_t *f, st_time_t now) { if (f->vt->sync) f->vt->sync(f, now); }
+/* Whether the plan's changes reach the feed (a replay as recorded takes none: it has no ledger). */
+static inline bool st_feed_subscribes(const st_feed_t *f) { return f->vt->apply != NULL; }
 static inline int st_feed_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int base,
                                 const st_planner_t *plan)
 {

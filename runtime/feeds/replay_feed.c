@@ -104,18 +104,8 @@ static void rp_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->market_trades = f->trades;
 }
 
-static void rp_sync(st_feed_t *f, st_time_t now)
-{
-    (void)f, (void)now;
-}
-
-static int rp_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base, const st_planner_t *plan)
-{
-    (void)f, (void)ch, (void)n, (void)conn_base, (void)plan;
-    return 0; /* what was delivered is fixed */
-}
-
-static const st_feed_vtable_t replay_vt = {"replay", rp_start, rp_stop, rp_destroy, rp_stats, rp_sync, rp_apply, NULL};
+/* No sync, no apply: what was delivered is fixed, the plan subscribes nothing here. */
+static const st_feed_vtable_t replay_vt = {"replay", rp_start, rp_stop, rp_destroy, rp_stats, NULL, NULL, NULL};
 
 int st_replay_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out, char *err,
                           size_t errlen)

@@ -42,7 +42,6 @@ typedef struct {
     sim_feed_t *owner;
     st_sym_t sym;
     uint8_t streams; /* venue registrations of this symbol: bit per channel */
-    bool is_index, known; /* known: in the universe */
     uint64_t code_hash;
     st_tick_t last; /* its last trade (before the first: the reference, price 0) */
 } sim_sym_t;
@@ -99,6 +98,11 @@ struct sim_feed {
 
 /* --- streaming -------------------------------------------------------------------------- */
 
+static bool is_index(const sim_sym_t *s)
+{
+    return s->owner->kinds[s->sym] == ST_FSYM_INDEX;
+}
+
 /* A trade of the market: it is the symbol's state from now on. */
 static void keep(const st_tick_t *t, void *ctx)
 {
@@ -120,7 +124,7 @@ static void deliver(const st_tick_t *t, void *ctx)
     }
     if (s->streams & (1u << ST_CH_BOOK)) {
         st_tick_t book;
-        st_simmkt_book_of(&s->last, s->code_hash, s->is_index, t->venue_time, &book);
+        st_simmkt_book_of(&s->last, s->code_hash, is_index(s), t->venue_time, &book);
         book.recv_time = now;
         st_feed_deliver(&sf->base, &book);
     }
@@ -186,7 +190,7 @@ static void on_poll(st_timer_t *t, st_time_t deadline, void *ctx)
     }
     advance(s, now, false);
     st_tick_t snap;
-    st_simmkt_snapshot_of(&s->last, s->is_index, now, &snap);
+    st_simmkt_snapshot_of(&s->last, is_index(s), now, &snap);
     snap.recv_time = now;
     sf->rest_calls++;
     sf->call_times[sf->call_next++ % ST_ARRAY_SIZE(sf->call_times)] = now;
@@ -224,7 +228,7 @@ static void tape_begin(sim_feed_t *sf, st_time_t now)
     for (size_t i = 0; i < sf->nall && sf->tape_out; i++) {
         sim_sym_t *s = &sf->syms[sf->all[i]];
         st_tick_t snap;
-        st_simmkt_snapshot_of(&s->last, s->is_index, now, &snap);
+        st_simmkt_snapshot_of(&s->last, is_index(s), now, &snap);
         snap.recv_time = now;
         int rc = st_rec_tick(sf->tape_out, &snap, sf->codes[s->sym].code, ST_CONN_NONE);
         if (rc) tape_fail(sf, -rc);
@@ -511,12 +515,12 @@ static void sim_sync(st_feed_t *f, st_time_t now)
 static int sim_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
 {
     sim_feed_t *sf = (sim_feed_t *)f;
-    if ((size_t)sym >= sf->nsyms || !sf->syms[sym].known) return -ENOENT;
+    if ((size_t)sym >= sf->nsyms || sf->kinds[sym] == ST_FSYM_ABSENT) return -ENOENT;
     st_time_t now = st_clock_now(sf->base.clock);
     sim_sym_t *s = &sf->syms[sym];
     if (!s->streams) advance(s, now - 1, false);
     st_tick_t book;
-    st_simmkt_book_of(&s->last, s->code_hash, s->is_index, now, &book);
+    st_simmkt_book_of(&s->last, s->code_hash, is_index(s), now, &book);
     book.feed = sf->base.index;
     book.recv_time = now;
     cb(&book, NULL, ctx);
@@ -605,8 +609,6 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         const st_instrument_t *ins = &u->items[i];
         sim_sym_t *s = &sf->syms[ins->sym];
         sf->all[i] = ins->sym;
-        s->is_index = ins->market == ST_MKT_INDEX;
-        s->known = true;
         s->code_hash = st_simmkt_code_hash(ins->code);
         s->last.kind = ST_TICK_TRADE; /* the reference: no trade yet today */
         s->last.sym = ins->sym;

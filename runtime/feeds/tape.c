@@ -29,19 +29,15 @@ struct st_tape {
     size_t ns;
     bool eof;
     st_time_t read_to; /* the record time of the newest item read */
-    size_t queued;
     st_tape_stats_t st;
-    char *path;
 };
 
 static void on_corrupt(void *ctx, uint64_t offset, const char *why)
 {
-    st_tape_t *t = ctx;
-    t->st.corrupt++;
     st_log_error(FEED, "market tape: at byte %llu of %s", (unsigned long long)offset, why);
 }
 
-static void push(st_tape_t *t, tsym_t *s, const st_rec_item_t *it)
+static void push(tsym_t *s, const st_rec_item_t *it)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 16;
@@ -51,7 +47,6 @@ static void push(st_tape_t *t, tsym_t *s, const st_rec_item_t *it)
         s->q = q, s->cap = cap, s->head = 0;
     }
     s->q[(s->head + s->n++) % s->cap] = (item_t){it->tick.venue_time, it->tick.flags, it->tick.u.trade};
-    if (++t->queued > t->st.queued_max) t->st.queued_max = t->queued;
 }
 
 /* Reads one item of the tape; false at its end. */
@@ -70,7 +65,7 @@ static bool read_one(st_tape_t *t)
         if (it.tick.kind == ST_TICK_SNAPSHOT)
             t->s[sym].prev_close = it.tick.u.trade.prev_close;
         else
-            push(t, &t->s[sym], &it);
+            push(&t->s[sym], &it);
         return true;
     }
 }
@@ -86,7 +81,6 @@ st_tape_t *st_tape_open(const char *path, const st_universe_t *u, const st_symta
     t->map = st_feed_index_map(u, &t->nmap);
     t->ns = u->by_sym_len;
     t->s = st_xcalloc(t->ns ? t->ns : 1, sizeof(*t->s));
-    t->path = st_xstrdup(path);
     t->read_to = INT64_MIN;
     st_recset_set_corrupt_cb(r, on_corrupt, t);
     st_time_t start = st_recset_start(r);
@@ -101,7 +95,6 @@ void st_tape_free(st_tape_t *t)
     free(t->s);
     st_feed_rec_syms_free(&t->codes);
     free(t->map);
-    free(t->path);
     st_recset_free(t->r);
     free(t);
 }
@@ -123,7 +116,6 @@ size_t st_tape_advance(st_tape_t *t, st_sym_t sym, st_time_t until, st_simmkt_em
         tick.u.trade = it->tr;
         s->head = (s->head + 1) % s->cap;
         s->n--;
-        t->queued--;
         n++;
         t->st.halts += (it->flags & ST_TICK_HALTED) != 0;
         if (emit) emit(&tick, ctx);
@@ -143,11 +135,6 @@ st_time_t st_tape_next_event(st_tape_t *t, st_sym_t sym)
 double st_tape_prev_close(const st_tape_t *t, st_sym_t sym)
 {
     return (size_t)sym < t->ns ? t->s[sym].prev_close : 0;
-}
-
-st_time_t st_tape_start(const st_tape_t *t)
-{
-    return st_recset_start(t->r);
 }
 
 void st_tape_stats(const st_tape_t *t, st_tape_stats_t *out)

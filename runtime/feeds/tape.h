@@ -20,8 +20,6 @@ typedef struct st_tape st_tape_t;
 typedef struct {
     uint64_t trades, halts; /* handed out by st_tape_advance */
     uint64_t unknown;       /* items of codes not in the universe */
-    uint64_t corrupt;       /* chunks skipped as corrupt */
-    size_t queued_max;      /* the most trades read ahead at once */
 } st_tape_stats_t;
 
 /* Opens the tape at path for the symbols of u (names in syms); NULL with a reason in err.
@@ -35,7 +33,6 @@ size_t st_tape_advance(st_tape_t *t, st_sym_t sym, st_time_t until, st_simmkt_em
 st_time_t st_tape_next_event(st_tape_t *t, st_sym_t sym);
 /* The previous close the tape gives sym (0 when it gives none). */
 double st_tape_prev_close(const st_tape_t *t, st_sym_t sym);
-st_time_t st_tape_start(const st_tape_t *t);
 void st_tape_stats(const st_tape_t *t, st_tape_stats_t *out);
 
 #endif

@@ -13,7 +13,6 @@ struct st_recset {
     st_rec_reader_t *r; /* of f[cur] */
     uint32_t dict_base; /* the dictionaries of the files before */
     uint32_t dict_last;
-    uint64_t corrupt;
     st_rec_corrupt_cb cb;
     void *ctx;
 };
@@ -21,7 +20,6 @@ struct st_recset {
 static void on_corrupt(void *ctx, uint64_t offset, const char *why)
 {
     st_recset_t *s = ctx;
-    s->corrupt++;
     if (!s->cb) return;
     char msg[1024];
     snprintf(msg, sizeof(msg), "%s: %s", s->f[s->cur].path, why);
@@ -123,11 +121,6 @@ st_time_t st_recset_start(const st_recset_t *s)
     return s->f[0].start;
 }
 
-uint64_t st_recset_corrupt(const st_recset_t *s)
-{
-    return s->corrupt;
-}
-
 /* Opens file i (closing the one before); false when it cannot be read any more. */
 static bool open_file(st_recset_t *s, size_t i)
 {
@@ -139,7 +132,6 @@ static bool open_file(st_recset_t *s, size_t i)
     char err[512];
     s->r = st_rec_open(s->f[i].path, err, sizeof(err));
     if (!s->r) {
-        s->corrupt++;
         if (s->cb) s->cb(s->ctx, 0, err); /* it changed since it was listed */
         return false;
     }

@@ -27,6 +27,5 @@ st_time_t st_recset_start(const st_recset_t *s);
 int st_recset_next(st_recset_t *s, st_rec_item_t *out);
 /* Goes to the file holding t (the last that starts at or before it) and within it to t. */
 void st_recset_seek(st_recset_t *s, st_time_t t);
-uint64_t st_recset_corrupt(const st_recset_t *s);
 
 #endif
