@@ -73,7 +73,7 @@ int st_record_inspect(const char *path, FILE *out, FILE *err)
     for (size_t i = 0; i < ncodes; i++) distinct += i == 0 || strcmp(codes[i], codes[i - 1]) != 0;
     char a[40], b[40], s[40];
     st_format_datetime(st_rec_start(r), s, sizeof(s), false);
-    fprintf(out, "%s: strata recording, format %d, started %s UTC\n", path, ST_REC_VERSION, s);
+    fprintf(out, "%s: strata recording, format %d, started %s UTC\n", path, st_rec_version(r), s);
     fprintf(out, "  %zu chunks%s\n", nchunks,
             st_rec_indexed(r) ? ", indexed (closed cleanly)" : ", no index (found by scanning: the writer did not close it)");
     if (items) {

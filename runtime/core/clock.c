@@ -24,10 +24,10 @@ static void on_ev_timer(struct ev_loop *loop, ev_timer *w, int revents)
          * most, so I/O watchers still get their turn; stop when the loop has work first (hold).
          * Paced, record how late each is served. */
         c->serving = true;
-        for (int n = 0; next != ST_TIME_NEVER && n < ST_CLOCK_BATCH; n++) {
+        for (c->batch = 0; next != ST_TIME_NEVER && c->batch < ST_CLOCK_BATCH; c->batch++) {
             if (c->speed > 0) {
                 double late = ev_now(loop) - paced_at(c, next);
-                if (n > 0 && late < 0) break; /* not due yet: the ev_timer waits for it */
+                if (c->batch > 0 && late < 0) break; /* not due yet: the ev_timer waits for it */
                 c->behind = late > 0 ? (st_dur_t)(late * 1e6) : 0;
                 if (c->behind > c->behind_max) c->behind_max = c->behind;
             }
@@ -131,6 +131,16 @@ void st_clock_set_hold(st_clock_t *c, bool (*hold)(void *ctx), void *ctx)
 {
     c->hold = hold;
     c->hold_ctx = ctx;
+}
+
+bool st_clock_step(st_clock_t *c, st_time_t t)
+{
+    if (!c->serving || !c->simulated || c->speed != 0 || c->batch + 1 >= ST_CLOCK_BATCH || !c->hold ||
+        c->hold(c->hold_ctx) || st_timers_next(&c->timers) <= t)
+        return false;
+    c->batch++;
+    if (t > c->timers.now) c->timers.now = t;
+    return true;
 }
 
 void st_clock_timer_start(st_clock_t *c, st_timer_t *t, st_time_t at, st_dur_t repeat)

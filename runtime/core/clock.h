@@ -30,6 +30,7 @@ typedef struct st_clock {
     bool (*hold)(void *ctx); /* st_clock_set_hold */
     void *hold_ctx;
     bool serving;        /* inside a batch of deadlines: the ev_timer is set once, after it */
+    int batch;           /* events served in this batch (deadlines and steps) */
 } st_clock_t;
 
 /* With a hold (st_clock_set_hold), a deadline-to-deadline clock serves the deadlines that are
@@ -51,6 +52,14 @@ void st_clock_set_speed(st_clock_t *c, double speed);
 void st_clock_set_discrete(st_clock_t *c, bool on);
 
 void st_clock_set_hold(st_clock_t *c, bool (*hold)(void *ctx), void *ctx);
+
+/* From a timer's callback, for the caller's next event at t: when the clock runs as fast as
+ * possible, serves a batch, the loop has no work (the hold) and no deadline comes at or before
+ * t, the clock moves to t and returns true — the caller serves its event now, as its timer
+ * would have, without the timer's heap operations (a replay: one event per tick). False: the
+ * caller arms a timer. The order of events is the timers' order: a timer armed now for t would
+ * come after every deadline already at t. Counts in the batch (ST_CLOCK_BATCH). */
+bool st_clock_step(st_clock_t *c, st_time_t t);
 
 /* Timers on this clock. `at` is strata time; repeat 0 = one-shot. */
 void st_clock_timer_start(st_clock_t *c, st_timer_t *t, st_time_t at, st_dur_t repeat);

@@ -19,8 +19,8 @@ typedef struct {
     size_t nmap;
     st_feed_rec_syms_t codes;
     st_timer_t timer;
-    st_rec_item_t next;
-    bool have, running;
+    st_rec_item_t *next; /* the recording's next tick (the reader's), NULL at its end */
+    bool running;
     uint64_t unknown; /* ticks of codes not in the universe, skipped */
     char *path;
 } replay_feed_t;
@@ -34,33 +34,35 @@ static void on_corrupt(void *ctx, uint64_t offset, const char *why)
 /* The next tick of the recording (events skipped); false at the end. */
 static bool read_next(replay_feed_t *rf)
 {
-    for (;;) {
-        if (st_recset_next(rf->r, &rf->next) != 1) return rf->have = false;
-        if (rf->next.type == ST_REC_TICK) return rf->have = true;
-    }
+    while ((rf->next = st_recset_read(rf->r)) && rf->next->type != ST_REC_TICK) {}
+    return rf->next != NULL;
 }
 
 static void arm(replay_feed_t *rf)
 {
-    if (rf->running && rf->have) st_clock_timer_start(rf->base.clock, &rf->timer, rf->next.time, 0);
+    if (rf->running && rf->next) st_clock_timer_start(rf->base.clock, &rf->timer, rf->next->time, 0);
 }
 
 static void on_timer(st_timer_t *t, st_time_t now, void *ctx)
 {
     replay_feed_t *rf = ctx;
-    while (rf->running && rf->have && rf->next.time <= now) {
-        st_rec_item_t *it = &rf->next;
-        st_sym_t sym = st_feed_rec_sym(&rf->codes, rf->syms, rf->map, rf->nmap, it);
-        if (sym == ST_SYM_NONE) {
-            rf->unknown++;
-        } else {
-            st_tick_t tick = it->tick;
-            tick.sym = sym;
-            st_feed_deliver(&rf->base, &tick);
+    for (;;) {
+        while (rf->running && rf->next && rf->next->time <= now) {
+            st_rec_item_t *it = rf->next;
+            st_sym_t sym = st_feed_rec_sym(&rf->codes, rf->syms, rf->map, rf->nmap, it);
+            if (sym == ST_SYM_NONE) {
+                rf->unknown++;
+            } else {
+                it->tick.sym = sym; /* delivered in place: the item is ours until the next read */
+                st_feed_deliver(&rf->base, &it->tick);
+            }
+            read_next(rf);
         }
-        read_next(rf);
+        /* the next tick now when nothing comes before it (at speed 0: no timer a tick) */
+        if (!rf->running || !rf->next || !st_clock_step(rf->base.clock, rf->next->time)) break;
+        now = rf->next->time;
     }
-    if (rf->running && !rf->have)
+    if (rf->running && !rf->next)
         st_log_info(FEED, "%s: the recording ends (%llu ticks replayed, %llu of symbols not in the universe)",
                     rf->base.name, (unsigned long long)rf->base.ticks, (unsigned long long)rf->unknown);
     arm(rf);
@@ -71,7 +73,7 @@ static int rp_start(st_feed_t *f)
     replay_feed_t *rf = (replay_feed_t *)f;
     rf->running = true;
     st_recset_seek(rf->r, st_clock_now(f->clock)); /* the clock's start: what came before is history */
-    while (read_next(rf) && rf->next.time < st_clock_now(f->clock)) {}
+    while (read_next(rf) && rf->next->time < st_clock_now(f->clock)) {}
     st_log_info(FEED, "%s: replaying %s as recorded", f->name, rf->path);
     arm(rf);
     return 0;

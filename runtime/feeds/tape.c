@@ -52,20 +52,20 @@ static void push(tsym_t *s, const st_rec_item_t *it)
 /* Reads one item of the tape; false at its end. */
 static bool read_one(st_tape_t *t)
 {
-    st_rec_item_t it;
+    const st_rec_item_t *it;
     for (;;) {
-        if (t->eof || st_recset_next(t->r, &it) != 1) return !(t->eof = true);
-        t->read_to = it.time;
-        if (it.type != ST_REC_TICK || (it.tick.kind != ST_TICK_TRADE && it.tick.kind != ST_TICK_SNAPSHOT)) continue;
-        st_sym_t sym = st_feed_rec_sym(&t->codes, t->syms, t->map, t->nmap, &it);
+        if (t->eof || !(it = st_recset_read(t->r))) return !(t->eof = true);
+        t->read_to = it->time;
+        if (it->type != ST_REC_TICK || (it->tick.kind != ST_TICK_TRADE && it->tick.kind != ST_TICK_SNAPSHOT)) continue;
+        st_sym_t sym = st_feed_rec_sym(&t->codes, t->syms, t->map, t->nmap, it);
         if (sym == ST_SYM_NONE || (size_t)sym >= t->ns) {
             t->st.unknown++;
             continue;
         }
-        if (it.tick.kind == ST_TICK_SNAPSHOT)
-            t->s[sym].prev_close = it.tick.u.trade.prev_close;
+        if (it->tick.kind == ST_TICK_SNAPSHOT)
+            t->s[sym].prev_close = it->tick.u.trade.prev_close;
         else
-            push(&t->s[sym], &it);
+            push(&t->s[sym], it);
         return true;
     }
 }

@@ -24,7 +24,9 @@
  *   trailer      u64 index_offset "STRATEND"
  * Items in a payload: u8 type, zigzag varint time - previous time (the first from `first`), then
  *   tick:  u8 kind u8 flags u8 feed u8 conn varint code index, zigzag varint venue - recv time,
- *          a trade: 10 doubles + u8 side; an orderbook: 42 doubles
+ *          a trade (version 2): u16 mask, then the numbers that differ from their prediction
+ *          from the code's previous trade in the chunk (TM_* below);
+ *          a trade (version 1): 10 numbers + u8 side; an orderbook: 42 numbers
  *   event: u8 kind, varint code index + 1 (0 none), varint length, text */
 
 #define FILE_MAGIC "STRATARC"
@@ -139,13 +141,79 @@ static int64_t ref_of(double v)
     return integral(v) ? (int64_t)v : 0;
 }
 
+/* --- a trade's numbers, predicted (version 2) ------------------------------------------------
+ * Within a chunk, a code's trade (or snapshot) is written against its previous one: the u16
+ * mask says which numbers differ from their prediction, and only those follow, in bit order.
+ * Without a previous one in the chunk the prediction is from zeros. Predictions use exact
+ * operations only (comparisons, integer sums), so a file reads the same on any machine. */
+enum {
+    TM_PRICE = 1 << 0,       /* the previous price */
+    TM_VOLUME = 1 << 1,      /* the previous volume */
+    TM_OPEN = 1 << 2,        /* the previous open */
+    TM_HIGH = 1 << 3,        /* the previous high, or the price above it */
+    TM_LOW = 1 << 4,         /* the previous low, or the price below it (or with no low yet) */
+    TM_PREV_CLOSE = 1 << 5,  /* the previous one */
+    TM_CUM_VOLUME = 1 << 6,  /* the previous one + volume */
+    TM_CUM_VALUE = 1 << 7,   /* the previous one + price x volume */
+    TM_BEST_BID = 1 << 8,    /* the previous one */
+    TM_BEST_ASK = 1 << 9,    /* the previous one */
+    TM_SIDE = 1 << 10,       /* the previous side: a u8 when it differs */
+    TM_ALL = (1 << 11) - 1
+};
+
+static inline bool same(double a, double b)
+{
+    uint64_t x, y;
+    memcpy(&x, &a, 8);
+    memcpy(&y, &b, 8);
+    return x == y;
+}
+
+static inline double pred_high(const st_trade_t *s, double price) { return s->high > price ? s->high : price; }
+static inline double pred_low(const st_trade_t *s, double price)
+{
+    return s->low != 0 && s->low < price ? s->low : price;
+}
+/* prev + x, exactly, when both are integers (x_ok) and the sum stays below 2^53; else prev.
+ * *ref: the prediction as an integer (0 when it is not one), what a written value is relative to. */
+static inline double pred_sum(double prev, bool x_ok, int64_t x, int64_t *ref)
+{
+    bool whole = integral(prev);
+    int64_t r;
+    if (whole && x_ok && !__builtin_add_overflow((int64_t)prev, x, &r) && r > -(int64_t)EXACT_INT &&
+        r < (int64_t)EXACT_INT) {
+        *ref = r;
+        return (double)r;
+    }
+    *ref = whole ? (int64_t)prev : 0;
+    return prev;
+}
+
+/* The predicted cumulative volume and value of a trade at price (p, when price_ok) for volume:
+ * the previous ones plus volume and plus price x volume. */
+typedef struct {
+    double cum_volume, cum_value;
+    int64_t volume_ref, value_ref;
+} cum_pred_t;
+
+static inline void pred_cum(const st_trade_t *s, bool price_ok, int64_t p, double volume, cum_pred_t *out)
+{
+    bool vol_ok = integral(volume);
+    int64_t v = vol_ok ? (int64_t)volume : 0, pv;
+    bool pv_ok = price_ok && vol_ok && !__builtin_mul_overflow(p, v, &pv);
+    out->cum_volume = pred_sum(s->cum_volume, vol_ok, v, &out->volume_ref);
+    out->cum_value = pred_sum(s->cum_value, pv_ok, pv_ok ? pv : 0, &out->value_ref);
+}
+
 /* A bounded reader: every get fails once past the end, and the caller checks `bad` once. */
 typedef struct {
     const uint8_t *p, *end;
     bool bad;
 } cur_t;
 
-static bool take(cur_t *c, size_t n)
+#define GET static inline __attribute__((always_inline)) /* the reader's hot path: in registers */
+
+GET bool take(cur_t *c, size_t n)
 {
     if (c->bad || (size_t)(c->end - c->p) < n) {
         c->bad = true;
@@ -153,15 +221,15 @@ static bool take(cur_t *c, size_t n)
     }
     return true;
 }
-static uint8_t get_u8(cur_t *c) { return take(c, 1) ? *c->p++ : 0; }
-static uint16_t get_u16(cur_t *c)
+GET uint8_t get_u8(cur_t *c) { return take(c, 1) ? *c->p++ : 0; }
+GET uint16_t get_u16(cur_t *c)
 {
     if (!take(c, 2)) return 0;
     uint16_t v = (uint16_t)(c->p[0] | c->p[1] << 8);
     c->p += 2;
     return v;
 }
-static uint32_t get_u32(cur_t *c)
+GET uint32_t get_u32(cur_t *c)
 {
     if (!take(c, 4)) return 0;
     uint32_t v = 0;
@@ -169,7 +237,7 @@ static uint32_t get_u32(cur_t *c)
     c->p += 4;
     return v;
 }
-static uint64_t get_u64(cur_t *c)
+GET uint64_t get_u64(cur_t *c)
 {
     if (!take(c, 8)) return 0;
     uint64_t v = 0;
@@ -177,14 +245,14 @@ static uint64_t get_u64(cur_t *c)
     c->p += 8;
     return v;
 }
-static double get_f64(cur_t *c)
+GET double get_f64(cur_t *c)
 {
     uint64_t u = get_u64(c);
     double v;
     memcpy(&v, &u, 8);
     return v;
 }
-static uint64_t get_var(cur_t *c)
+GET uint64_t get_var(cur_t *c)
 {
     const uint8_t *p = c->p;
     if (c->end - p >= 10) { /* the common case: no bound to check byte by byte */
@@ -215,19 +283,29 @@ static uint64_t get_var(cur_t *c)
     c->bad = true;
     return 0;
 }
-static int64_t get_zig(cur_t *c)
+GET int64_t get_zig(cur_t *c)
 {
     uint64_t u = get_var(c);
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
-static double get_num(cur_t *c, int64_t ref)
+GET double get_num(cur_t *c, int64_t ref)
 {
     uint64_t u = get_var(c);
     if (u & 1) return get_f64(c);
     u >>= 1;
-    return (double)(ref + ((int64_t)(u >> 1) ^ -(int64_t)(u & 1)));
+    return (double)(int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1))); /* wraps: no UB */
 }
+
+/* A code's previous trade as the reader keeps it: with the integers its price, volume and sums
+ * are (what the predictions need), so reading asks no number whether it is one. All zero is
+ * a trade of zeros — integers, as integral() says of +0. */
+typedef struct rprev {
+    st_trade_t t;
+    int64_t price, volume, cum_volume, cum_value; /* each number as an integer, 0 when it is not one */
+    uint8_t frac;                                 /* F_*: which of them are not integers below 2^53 */
+} rprev_t;
+enum { F_PRICE = 1, F_VOLUME = 2, F_CUM_VOLUME = 4, F_CUM_VALUE = 8 };
 
 /* --- writer -------------------------------------------------------------------------------- */
 
@@ -253,6 +331,7 @@ struct st_rec_writer {
     uint32_t count;
     /* the chunk's dictionary: codes in order of first use, and a small open-addressing map */
     char **codes;
+    st_trade_t *prevs; /* by index: the code's previous trade in the chunk (version 2's predictions) */
     uint32_t ncodes, capcodes;
     wsym_t *map;
     uint32_t mapcap;
@@ -370,7 +449,9 @@ static uint32_t code_index(st_rec_writer_t *w, const char *code)
         if (w->ncodes == w->capcodes) {
             w->capcodes = w->capcodes ? w->capcodes * 2 : 64;
             w->codes = st_xrealloc(w->codes, w->capcodes * sizeof(char *));
+            w->prevs = st_xrealloc(w->prevs, w->capcodes * sizeof(*w->prevs));
         }
+        memset(&w->prevs[w->ncodes], 0, sizeof(*w->prevs)); /* no previous trade in this chunk */
         w->map[j].index = w->ncodes;
         w->codes[w->ncodes++] = w->map[j].code;
     }
@@ -549,15 +630,31 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
             put_num(b, k->ask[i], ref_of(k->ask[i - 1])), put_num(b, k->bid[i], ref_of(k->bid[i - 1]));
         for (int i = 0; i < ST_BOOK_DEPTH; i++) put_num(b, k->ask_qty[i], 0), put_num(b, k->bid_qty[i], 0);
         put_num(b, k->total_ask_qty, 0), put_num(b, k->total_bid_qty, 0);
-    } else { /* prices relative to the last price */
+    } else { /* what differs from the prediction; prices relative to the last price */
         const st_trade_t *q = &t->u.trade;
-        int64_t p = ref_of(q->price);
-        put_num(b, q->price, 0);
-        put_num(b, q->volume, 0);
-        put_num(b, q->open, p), put_num(b, q->high, p), put_num(b, q->low, p), put_num(b, q->prev_close, p);
-        put_num(b, q->cum_volume, 0), put_num(b, q->cum_value, 0);
-        put_num(b, q->best_bid, p), put_num(b, q->best_ask, p);
-        put_u8(b, q->side);
+        st_trade_t *s = &w->prevs[idx];
+        size_t at = b->len;
+        b->len += 2; /* the mask, below */
+        unsigned m = 0;
+#define NUM(bit, v, pred, ref) if (!same(v, pred)) m |= bit, put_num(b, v, ref)
+        NUM(TM_PRICE, q->price, s->price, ref_of(s->price));
+        bool price_ok = integral(q->price);
+        int64_t p = price_ok ? (int64_t)q->price : 0;
+        NUM(TM_VOLUME, q->volume, s->volume, 0);
+        NUM(TM_OPEN, q->open, s->open, p);
+        NUM(TM_HIGH, q->high, pred_high(s, q->price), p);
+        NUM(TM_LOW, q->low, pred_low(s, q->price), p);
+        NUM(TM_PREV_CLOSE, q->prev_close, s->prev_close, p);
+        cum_pred_t cp;
+        pred_cum(s, price_ok, p, q->volume, &cp);
+        NUM(TM_CUM_VOLUME, q->cum_volume, cp.cum_volume, cp.volume_ref);
+        NUM(TM_CUM_VALUE, q->cum_value, cp.cum_value, cp.value_ref);
+        NUM(TM_BEST_BID, q->best_bid, s->best_bid, p);
+        NUM(TM_BEST_ASK, q->best_ask, s->best_ask, p);
+#undef NUM
+        if (q->side != s->side) m |= TM_SIDE, b->p[b->len++] = q->side;
+        b->p[at] = (uint8_t)m, b->p[at + 1] = (uint8_t)(m >> 8);
+        *s = *q;
     }
     return 0;
 }
@@ -612,6 +709,7 @@ int st_rec_close(st_rec_writer_t *w)
     for (uint32_t i = 0; i < w->mapcap; i++) free(w->map[i].code);
     free(w->map);
     free(w->codes);
+    free(w->prevs);
     free(w->index);
     free(w->raw.p);
     free(w->out.p);
@@ -657,6 +755,11 @@ struct st_rec_reader {
     uint32_t *codeoff; /* by index: offset in codebuf */
     uint32_t dict;     /* bumped with each dictionary loaded (st_rec_item_t.dict) */
     uint32_t ncodes;
+    rprev_t *last;      /* by code index: its previous trade in the chunk (version 2) */
+    st_rec_item_t item; /* what st_rec_read returns */
+    bool item_book;     /* it holds an orderbook: a trade read into it clears the union first */
+    uint32_t lastcap;
+    uint16_t version;
     uint64_t corrupt;
     st_rec_corrupt_cb on_corrupt;
     void *ctx;
@@ -766,14 +869,16 @@ st_rec_reader_t *st_rec_open_mem(const void *buf, size_t len, char *err, size_t 
     uint16_t version = get_u16(&c), hl = get_u16(&c);
     get_u32(&c);
     st_time_t start = (st_time_t)get_u64(&c);
-    if (version != ST_REC_VERSION || hl != FILE_HEADER) {
-        snprintf(err, errlen, "recording format version %u, this strata reads version %d", version, ST_REC_VERSION);
+    if (version < 1 || version > ST_REC_VERSION || hl != FILE_HEADER) {
+        snprintf(err, errlen, "recording format version %u, this strata reads versions 1 to %d", version,
+                 ST_REC_VERSION);
         return NULL;
     }
     st_rec_reader_t *r = st_xcalloc(1, sizeof(*r));
     r->base = b;
     r->len = len;
     r->start = start;
+    r->version = version;
     r->codeoff = st_xcalloc(MAX_SYMS, sizeof(*r->codeoff));
     r->zd = ZSTD_createDCtx();
     r->indexed = load_index(r);
@@ -832,6 +937,7 @@ void st_rec_free(st_rec_reader_t *r)
     free(r->raw);
     free(r->codebuf);
     free(r->codeoff);
+    free(r->last);
     ZSTD_freeDCtx(r->zd);
     free(r);
 }
@@ -846,6 +952,11 @@ const st_rec_chunk_t *st_rec_chunks(const st_rec_reader_t *r, size_t *n)
     chunks_ready((st_rec_reader_t *)r);
     *n = r->nchunks;
     return r->chunks;
+}
+
+int st_rec_version(const st_rec_reader_t *r)
+{
+    return r->version;
 }
 
 bool st_rec_indexed(const st_rec_reader_t *r)
@@ -924,6 +1035,11 @@ static bool open_chunk(st_rec_reader_t *r)
             report(r, ch->offset, "payload does not decompress or fails its checksum: chunk skipped");
             continue;
         }
+        if (r->ncodes > r->lastcap) {
+            r->lastcap = r->ncodes;
+            r->last = st_xrealloc(r->last, r->lastcap * sizeof(*r->last));
+        }
+        if (r->ncodes) memset(r->last, 0, r->ncodes * sizeof(*r->last)); /* no previous trades */
         r->cur = (cur_t){r->raw, r->raw + rawlen, false};
         r->left = ch->count;
         r->prev = ch->first;
@@ -932,17 +1048,91 @@ static bool open_chunk(st_rec_reader_t *r)
     return false;
 }
 
-int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
+/* A version 2 trade: what its mask names, the rest predicted from s, its code's previous one. */
+
+/* get_num, and whether the number is an integer below 2^53 (*iv: it) — as integral() would say. */
+GET double get_numi(cur_t *c, int64_t ref, int64_t *iv, bool *whole)
 {
+    uint64_t u = get_var(c);
+    if (u & 1) {
+        double v = get_f64(c);
+        *whole = integral(v);
+        *iv = *whole ? (int64_t)v : 0;
+        return v;
+    }
+    u >>= 1;
+    int64_t r = (int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1))); /* wraps: no UB */
+    *whole = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT; /* then (double)r is exact */
+    *iv = *whole ? r : 0;
+    return (double)r;
+}
+
+/* pred_sum on known integers: prev (whole: an integer, prev_i) + x (x_ok: an integer). */
+GET double pred_sum_i(double prev, bool whole, int64_t prev_i, bool x_ok, int64_t x, int64_t *ref, bool *out_whole)
+{
+    int64_t r;
+    if (whole && x_ok && !__builtin_add_overflow(prev_i, x, &r) && r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT) {
+        *ref = r, *out_whole = true;
+        return (double)r;
+    }
+    *ref = whole ? prev_i : 0, *out_whole = whole;
+    return prev;
+}
+
+/* A version 2 trade: what its mask names, the rest predicted from s, its code's previous one —
+ * the same predictions as the writer's (pred_high, pred_low, pred_cum), on s's integers. */
+GET void decode_trade(cur_t *c, st_trade_t *q, rprev_t *s)
+{
+    unsigned m = get_u16(c);
+    if (m & ~(unsigned)TM_ALL) c->bad = true;
+    /* into locals first: s (the predictions' source) is overwritten field by field at the end,
+     * q and s both written by stores of their own (a copy of q would wait on them) */
+    int64_t p, v, cv_i, cval_i;
+    bool p_ok, v_ok, cv_ok, cval_ok;
+    double price, volume;
+    if (m & TM_PRICE) price = get_numi(c, s->price, &p, &p_ok);
+    else price = s->t.price, p = s->price, p_ok = !(s->frac & F_PRICE);
+    if (m & TM_VOLUME) volume = get_numi(c, 0, &v, &v_ok);
+    else volume = s->t.volume, v = s->volume, v_ok = !(s->frac & F_VOLUME);
+    double open = m & TM_OPEN ? get_num(c, p) : s->t.open;
+    double high = m & TM_HIGH ? get_num(c, p) : pred_high(&s->t, price);
+    double low = m & TM_LOW ? get_num(c, p) : pred_low(&s->t, price);
+    double prev_close = m & TM_PREV_CLOSE ? get_num(c, p) : s->t.prev_close;
+    int64_t pv, ref;
+    bool pv_ok = p_ok && v_ok && !__builtin_mul_overflow(p, v, &pv);
+    double cum_volume = pred_sum_i(s->t.cum_volume, !(s->frac & F_CUM_VOLUME), s->cum_volume, v_ok, v, &ref, &cv_ok);
+    cv_i = cv_ok ? ref : 0;
+    if (m & TM_CUM_VOLUME) cum_volume = get_numi(c, ref, &cv_i, &cv_ok);
+    double cum_value = pred_sum_i(s->t.cum_value, !(s->frac & F_CUM_VALUE), s->cum_value, pv_ok, pv_ok ? pv : 0, &ref,
+                                  &cval_ok);
+    cval_i = cval_ok ? ref : 0;
+    if (m & TM_CUM_VALUE) cum_value = get_numi(c, ref, &cval_i, &cval_ok);
+    double best_bid = m & TM_BEST_BID ? get_num(c, p) : s->t.best_bid;
+    double best_ask = m & TM_BEST_ASK ? get_num(c, p) : s->t.best_ask;
+    uint8_t side = m & TM_SIDE ? get_u8(c) : s->t.side;
+    q->price = s->t.price = price, q->volume = s->t.volume = volume;
+    q->open = s->t.open = open, q->high = s->t.high = high, q->low = s->t.low = low;
+    q->prev_close = s->t.prev_close = prev_close;
+    q->cum_volume = s->t.cum_volume = cum_volume, q->cum_value = s->t.cum_value = cum_value;
+    q->best_bid = s->t.best_bid = best_bid, q->best_ask = s->t.best_ask = best_ask;
+    q->side = s->t.side = side;
+    s->price = p, s->volume = v, s->cum_volume = cv_i, s->cum_value = cval_i;
+    s->frac = (uint8_t)((p_ok ? 0 : F_PRICE) | (v_ok ? 0 : F_VOLUME) | (cv_ok ? 0 : F_CUM_VOLUME) |
+                        (cval_ok ? 0 : F_CUM_VALUE));
+}
+
+st_rec_item_t *st_rec_read(st_rec_reader_t *r)
+{
+    st_rec_item_t *out = &r->item;
     for (;;) {
-        if (!r->left && !open_chunk(r)) return 0;
-        cur_t *c = &r->cur;
-        memset(out, 0, sizeof(*out));
+        if (!r->left && !open_chunk(r)) return NULL;
+        cur_t cur = r->cur, *c = &cur; /* a local copy the compiler can keep in registers */
         out->type = get_u8(c);
         out->time = r->prev + get_zig(c);
         out->code = "";
         out->code_index = UINT32_MAX;
         out->conn = ST_CONN_NONE;
+        out->event = 0, out->text = NULL, out->text_len = 0;
         if (out->type == ST_REC_TICK) {
             st_tick_t *t = &out->tick;
             t->kind = get_u8(c);
@@ -956,7 +1146,9 @@ int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
             if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = (uint32_t)idx;
             else c->bad = true;
             out->dict = r->dict;
-            if (t->kind == ST_TICK_ORDERBOOK) {
+            if (r->item_book && t->kind != ST_TICK_ORDERBOOK) memset(&t->u, 0, sizeof(t->u)); /* no stale levels */
+            r->item_book = t->kind == ST_TICK_ORDERBOOK;
+            if (t->kind == ST_TICK_ORDERBOOK) { /* every number of it written */
                 st_book_t *k = &t->u.book;
                 k->ask[0] = get_num(c, 0);
                 k->bid[0] = get_num(c, ref_of(k->ask[0]));
@@ -964,7 +1156,9 @@ int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
                     k->ask[i] = get_num(c, ref_of(k->ask[i - 1])), k->bid[i] = get_num(c, ref_of(k->bid[i - 1]));
                 for (int i = 0; i < ST_BOOK_DEPTH; i++) k->ask_qty[i] = get_num(c, 0), k->bid_qty[i] = get_num(c, 0);
                 k->total_ask_qty = get_num(c, 0), k->total_bid_qty = get_num(c, 0);
-            } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) {
+            } else if ((t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) && r->version >= 2) {
+                if (!c->bad) decode_trade(c, &t->u.trade, &r->last[idx]);
+            } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) { /* version 1 */
                 st_trade_t *q = &t->u.trade;
                 q->price = get_num(c, 0);
                 int64_t p = ref_of(q->price);
@@ -978,6 +1172,8 @@ int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
                 c->bad = true;
             }
         } else if (out->type == ST_REC_EVENT) {
+            memset(&out->tick, 0, sizeof(out->tick)); /* (rare) */
+            r->item_book = false;
             out->event = get_u8(c);
             uint64_t idx = get_var(c), len = get_var(c);
             if (idx > r->ncodes || len > ST_REC_MAX_TEXT || !take(c, len)) c->bad = true;
@@ -994,10 +1190,19 @@ int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
             r->left = 0;
             continue;
         }
+        r->cur = cur;
         r->prev = out->time;
         r->left--;
-        return 1;
+        return out;
     }
+}
+
+int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
+{
+    const st_rec_item_t *it = st_rec_read(r);
+    if (!it) return 0;
+    *out = *it;
+    return 1;
 }
 
 void st_rec_seek(st_rec_reader_t *r, st_time_t t)

@@ -15,7 +15,7 @@
 #include "core/common.h"
 #include "market/tick.h"
 
-#define ST_REC_VERSION 1
+#define ST_REC_VERSION 2
 #define ST_REC_CHUNK_SPAN ST_SEC        /* a chunk closes at this much record time */
 #define ST_REC_CHUNK_BYTES (64 * 1024u)   /* … or this much raw data */
 #define ST_REC_MAX_TEXT 4096            /* an event's text */
@@ -98,13 +98,19 @@ st_rec_reader_t *st_rec_open_mem(const void *buf, size_t len, char *err, size_t 
 void st_rec_set_corrupt_cb(st_rec_reader_t *r, st_rec_corrupt_cb cb, void *ctx);
 void st_rec_free(st_rec_reader_t *r);
 st_time_t st_rec_start(const st_rec_reader_t *r);
+/* The file's format version (this strata writes ST_REC_VERSION and reads every one before it). */
+int st_rec_version(const st_rec_reader_t *r);
 /* The chunks found (from the index, or by scanning when there is none), in file order. */
 const st_rec_chunk_t *st_rec_chunks(const st_rec_reader_t *r, size_t *n);
 /* Whether a clean close wrote the index (false: the writer was killed, or the tail is cut). */
 bool st_rec_indexed(const st_rec_reader_t *r);
 /* The codes of chunk i (its dictionary, without decompressing it). */
 const char *st_rec_chunk_code(const st_rec_reader_t *r, size_t i, size_t k);
-/* The next item: 1, or 0 at the end. Corrupt chunks are reported and skipped. */
+/* The next item: the reader's own, valid (and the caller's to change) until the next read, seek
+ * or free; NULL at the end. Corrupt chunks are reported and skipped. Every byte of it is set,
+ * the same bytes for the same item whatever was read before. */
+st_rec_item_t *st_rec_read(st_rec_reader_t *r);
+/* The same, copied into out: 1, or 0 at the end. */
 int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out);
 /* Goes to the first chunk that may hold items at or after t (items before t in it are read). */
 void st_rec_seek(st_rec_reader_t *r, st_time_t t);

@@ -139,23 +139,24 @@ static bool open_file(st_recset_t *s, size_t i)
     return true;
 }
 
-int st_recset_next(st_recset_t *s, st_rec_item_t *out)
+st_rec_item_t *st_recset_read(st_recset_t *s)
 {
     while (s->cur < s->n) {
         if (!s->r && !open_file(s, s->cur)) {
             s->cur++;
             continue;
         }
-        if (st_rec_next(s->r, out) == 1) {
-            s->dict_last = out->dict;
-            out->dict += s->dict_base; /* the next file's dictionaries count on from here */
-            return 1;
+        st_rec_item_t *it = st_rec_read(s->r);
+        if (it) {
+            s->dict_last = it->dict;
+            it->dict += s->dict_base; /* the next file's dictionaries count on from here */
+            return it;
         }
         st_rec_free(s->r);
         s->r = NULL;
         s->cur++;
     }
-    return 0;
+    return NULL;
 }
 
 void st_recset_seek(st_recset_t *s, st_time_t t)

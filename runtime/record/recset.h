@@ -23,8 +23,9 @@ void st_recset_set_corrupt_cb(st_recset_t *s, st_rec_corrupt_cb cb, void *ctx);
 const st_recset_file_t *st_recset_files(const st_recset_t *s, size_t *n);
 /* The first file's start. */
 st_time_t st_recset_start(const st_recset_t *s);
-/* The next item (1), or 0 after the last file's last. item.dict stays distinct across files. */
-int st_recset_next(st_recset_t *s, st_rec_item_t *out);
+/* The next item, NULL after the last file's last: the reader's own (st_rec_read), valid until
+ * the next read, seek or free. item.dict stays distinct across files. */
+st_rec_item_t *st_recset_read(st_recset_t *s);
 /* Goes to the file holding t (the last that starts at or before it) and within it to t. */
 void st_recset_seek(st_recset_t *s, st_time_t t);
 

@@ -185,12 +185,123 @@ static void test_batch_stops_where_hold_says(void **state)
     ev_loop_destroy(loop);
 }
 
+/* st_clock_step: a source of events (a replay) serves its next one without a timer when no
+ * deadline comes at or before it; the events come in the order and at the times the timers
+ * would give — here compared with the same run arming a timer for every event. */
+typedef struct {
+    st_clock_t *clk;
+    st_timer_t src, other;
+    const st_dur_t *at; /* the source's event times, after start */
+    int next, nat;
+    bool step;          /* use st_clock_step */
+    bool work;          /* what the hold says */
+    int stepped;
+    char log[64];       /* 's' a source event, 'o' the other timer, in order */
+    st_time_t when[64];
+    int n;
+    st_time_t start;
+} step_t;
+
+static void step_note(step_t *s, char who, st_time_t now)
+{
+    assert_true(s->n < 63);
+    s->log[s->n] = who;
+    s->when[s->n++] = now;
+}
+
+static void step_src(st_timer_t *t, st_time_t now, void *ctx)
+{
+    step_t *s = ctx;
+    for (;;) {
+        while (s->next < s->nat && s->start + s->at[s->next] <= now) step_note(s, 's', now), s->next++;
+        if (s->next == s->nat) return;
+        if (!s->step || !st_clock_step(s->clk, s->start + s->at[s->next])) break;
+        assert_int_equal(st_clock_now(s->clk), s->start + s->at[s->next]);
+        now = s->start + s->at[s->next];
+        s->stepped++;
+    }
+    st_clock_timer_start(s->clk, &s->src, s->start + s->at[s->next], 0);
+}
+
+static void step_other(st_timer_t *t, st_time_t now, void *ctx)
+{
+    step_note(ctx, 'o', now);
+}
+
+static bool step_hold(void *ctx) /* work, or the source is done (as a stop) */
+{
+    const step_t *s = ctx;
+    return s->work || s->next == s->nat;
+}
+
+static void step_run(step_t *s, bool step)
+{
+    static const st_dur_t at[] = {ST_SEC, 2 * ST_SEC, 3 * ST_SEC, 3 * ST_SEC, 4 * ST_SEC, 6 * ST_SEC, 7 * ST_SEC};
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    st_clock_t clk;
+    st_time_t start = (st_time_t)1795391400 * ST_SEC;
+    st_clock_init_sim(&clk, loop, start, 0);
+    st_clock_set_discrete(&clk, true);
+    *s = (step_t){.clk = &clk, .at = at, .nat = 7, .step = step, .start = start};
+    st_clock_set_hold(&clk, step_hold, s);
+    assert_false(st_clock_step(&clk, start + ST_SEC)); /* outside a batch: never */
+    st_timer_init(&s->src, step_src, s);
+    st_timer_init(&s->other, step_other, s);
+    st_clock_timer_start(&clk, &s->src, start + ST_SEC, 0);
+    st_clock_timer_start(&clk, &s->other, start + 3 * ST_SEC, 2 * ST_SEC); /* 3 s, 5 s, 7 s, ... */
+    while (s->next < s->nat) ev_run(loop, EVRUN_ONCE);
+    st_clock_timer_stop(&clk, &s->other);
+    st_clock_free(&clk);
+    ev_loop_destroy(loop);
+}
+
+static void test_step_keeps_the_timers_order(void **state)
+{
+    step_t a, b;
+    step_run(&a, false);
+    step_run(&b, true);
+    /* 1 s, 2 s; at 3 s the other timer first (it was there first), then the source's two; 4 s;
+     * the other's 5 s; 6 s; at 7 s the other first again */
+    assert_string_equal(a.log, "ssosssosos");
+    assert_string_equal(b.log, a.log);
+    for (int i = 0; i < a.n; i++) assert_int_equal(b.when[i], a.when[i]);
+    assert_int_equal(a.stepped, 0);
+    printf("# %d of 7 events stepped without a timer\n", b.stepped);
+    assert_int_equal(b.stepped, 2); /* 1 s -> 2 s, and 3 s -> 4 s; every other waits for a deadline */
+}
+
+/* No step while the loop has work (the hold), nor on a paced clock. */
+static void test_step_refused(void **state)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    st_clock_t clk;
+    st_time_t start = (st_time_t)1795391400 * ST_SEC;
+    st_clock_init_sim(&clk, loop, start, 0);
+    st_clock_set_discrete(&clk, true);
+    step_t s = {.work = true, .nat = 1};
+    st_clock_set_hold(&clk, step_hold, &s);
+    clk.serving = true; /* as inside a batch */
+    assert_false(st_clock_step(&clk, start + ST_SEC)); /* the loop has work */
+    s.work = false;
+    assert_true(st_clock_step(&clk, start + ST_SEC));
+    assert_int_equal(st_clock_now(&clk), start + ST_SEC);
+    st_clock_set_speed(&clk, 10); /* paced: each event waits for its wall time */
+    clk.serving = true;
+    assert_false(st_clock_step(&clk, start + 2 * ST_SEC));
+    assert_int_equal(st_clock_now(&clk), start + ST_SEC);
+    clk.serving = false;
+    st_clock_free(&clk);
+    ev_loop_destroy(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simulated_as_fast_as_possible),
         cmocka_unit_test(test_discrete_exact_at_any_speed),
         cmocka_unit_test(test_batch_stops_where_hold_says),
+        cmocka_unit_test(test_step_keeps_the_timers_order),
+        cmocka_unit_test(test_step_refused),
         cmocka_unit_test(test_simulated_speed_keeps_order),
         cmocka_unit_test(test_speed_change_is_continuous),
         cmocka_unit_test(test_wall_clock_tracks_real_time),

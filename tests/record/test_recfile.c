@@ -8,6 +8,7 @@
 #include "record/recfile.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -261,6 +262,104 @@ static void test_corrupt_chunk(void **state)
     unlink(path);
 }
 
+/* A trade is written as what differs from its prediction off the code's previous trade in the
+ * chunk (format 2): fields drawn at random from values that sit on and off every prediction —
+ * repeated, the price above the high or below the low, sums that add up and that do not, -0,
+ * NaN, infinities, fractions, integers at 2^53 and products that overflow — come back bit for
+ * bit, across chunk boundaries (where the predictions restart from zeros). */
+static void test_trade_predictions(void **state)
+{
+    static const double pool[] = {0.0, -0.0, 1.0, 3.0, 70000.0, 70100.0, 69900.0, 0.5, 1.25, 1e6, 7e10, -5.0,
+                                  9007199254740991.0, 9007199254740992.0, 4.5e15, 1e300, NAN, INFINITY,
+                                  -INFINITY};
+    const size_t npool = sizeof(pool) / sizeof(pool[0]);
+    snprintf(path, sizeof(path), "%s/trades.strata", dir);
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    assert_non_null(w);
+    enum { N = 20000, CODES = 5 };
+    static st_tick_t sent[N];
+    st_trade_t last[CODES] = {{0}};
+    uint64_t seed = 42;
+    for (int i = 0; i < N; i++) {
+        st_tick_t *t = &sent[i];
+        memset(t, 0, sizeof(*t));
+        t->kind = i % 7 ? ST_TICK_TRADE : ST_TICK_SNAPSHOT;
+        t->sym = ST_SYM_NONE;
+        t->recv_time = t->venue_time = T0 + (st_time_t)i * ST_MSEC; /* 20 s: 20 chunks */
+        int k = i % CODES;
+        st_trade_t *q = &t->u.trade, *s = &last[k];
+        double *f[] = {&q->price, &q->volume, &q->open, &q->high, &q->low, &q->prev_close,
+                       &q->cum_volume, &q->cum_value, &q->best_bid, &q->best_ask};
+        double *p[] = {&s->price, &s->volume, &s->open, &s->high, &s->low, &s->prev_close,
+                       &s->cum_volume, &s->cum_value, &s->best_bid, &s->best_ask};
+        for (int j = 0; j < 10; j++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            unsigned r = (unsigned)(seed >> 33);
+            *f[j] = r % 3 == 0 ? *p[j] : pool[(r / 3) % npool]; /* a third repeat the last */
+        }
+        if (i % 5 == 1) { /* a trade that follows on: the sums and the extremes as predicted */
+            q->cum_volume = s->cum_volume + q->volume;
+            q->cum_value = s->cum_value + q->price * q->volume;
+            q->high = s->high > q->price ? s->high : q->price;
+            q->low = s->low != 0 && s->low < q->price ? s->low : q->price;
+        }
+        q->side = (uint8_t)(seed >> 60) % 3;
+        *s = *q;
+        char code[8];
+        snprintf(code, sizeof(code), "%06d", k);
+        assert_int_equal(st_rec_tick(w, t, code, 0), 0);
+    }
+    assert_int_equal(st_rec_close(w), 0);
+    st_rec_reader_t *r = open_ok();
+    st_rec_item_t it;
+    int n = 0;
+    while (st_rec_next(r, &it) == 1) {
+        assert_true(n < N);
+        assert_memory_equal(&it.tick, &sent[n], sizeof(st_tick_t));
+        n++;
+    }
+    assert_int_equal(n, N);
+    assert_int_equal(st_rec_corrupt(r), 0);
+    st_rec_free(r);
+    unlink(path);
+}
+
+/* A file of format 1 (written by strata before format 2: tests/record/v1.strata, imported from
+ * the CSV rows below) still reads, value for value. */
+static void test_reads_version_1(void **state)
+{
+    char err[256] = "";
+    st_rec_reader_t *r = st_rec_open(STRATA_SOURCE_DIR "/tests/record/v1.strata", err, sizeof(err));
+    if (!r) fail_msg("%s", err);
+    assert_int_equal(st_rec_version(r), 1);
+    st_rec_item_t it;
+    /* quote,2026-11-23 09:00:00.100,005930,,,,70900,71000,1200,800 */
+    assert_int_equal(st_rec_next(r, &it), 1);
+    assert_int_equal(it.tick.kind, ST_TICK_ORDERBOOK);
+    assert_string_equal(it.code, "005930");
+    assert_true(it.tick.u.book.bid[0] == 70900 && it.tick.u.book.ask[0] == 71000);
+    assert_true(it.tick.u.book.bid_qty[0] == 1200 && it.tick.u.book.ask_qty[0] == 800);
+    /* trade,...00.250,005930,71000,10,buy */
+    assert_int_equal(st_rec_next(r, &it), 1);
+    assert_int_equal(it.time, T0 + 250 * ST_MSEC);
+    assert_true(it.tick.u.trade.price == 71000 && it.tick.u.trade.volume == 10 && it.tick.u.trade.side == ST_SIDE_BUY);
+    assert_true(it.tick.u.trade.best_bid == 70900 && it.tick.u.trade.cum_value == 710000);
+    /* trade,...00.300,000660,182500,3,sell; trade,...01.700,005930,70900,25,sell */
+    assert_int_equal(st_rec_next(r, &it), 1);
+    assert_int_equal(st_rec_next(r, &it), 1);
+    assert_string_equal(it.code, "005930");
+    assert_true(it.tick.u.trade.price == 70900 && it.tick.u.trade.low == 70900 && it.tick.u.trade.high == 71000);
+    assert_true(it.tick.u.trade.cum_volume == 35 && it.tick.u.trade.cum_value == 2482500);
+    /* trade,...02.000,000660,182600.5,1.25 (not integers: 8 bytes each) */
+    assert_int_equal(st_rec_next(r, &it), 1);
+    assert_string_equal(it.code, "000660");
+    assert_true(it.tick.u.trade.price == 182600.5 && it.tick.u.trade.volume == 1.25);
+    assert_true(it.tick.u.trade.cum_value == 775750.625 && it.tick.u.trade.side == ST_SIDE_NONE);
+    assert_int_equal(st_rec_next(r, &it), 0);
+    assert_int_equal(st_rec_corrupt(r), 0);
+    st_rec_free(r);
+}
+
 static void test_not_a_recording(void **state)
 {
     char err[256];
@@ -291,6 +390,8 @@ int main(void)
         cmocka_unit_test(test_killed_writer),
         cmocka_unit_test(test_corrupt_chunk),
         cmocka_unit_test(test_not_a_recording),
+        cmocka_unit_test(test_trade_predictions),
+        cmocka_unit_test(test_reads_version_1),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -43,32 +43,32 @@ static void test_days_in_order_of_their_start(void **state)
     assert_non_null(strstr(f[0].path, "b-first.strata"));
     assert_true(f[0].start == DAY1 && f[0].last == DAY1 + 4 * ST_SEC && f[1].start == DAY1 + ST_DAY);
     assert_true(st_recset_start(s) == DAY1);
-    st_rec_item_t it;
+    const st_rec_item_t *it;
     int k = 0;
     st_time_t prev = 0;
     uint32_t dict_005930 = 0, dict_035420 = 0;
-    while (st_recset_next(s, &it) == 1) {
-        assert_true(it.time >= prev);
-        prev = it.time;
-        if (strcmp(it.code, "005930") == 0) dict_005930 = it.dict;
-        if (strcmp(it.code, "035420") == 0) dict_035420 = it.dict;
+    while ((it = st_recset_read(s))) {
+        assert_true(it->time >= prev);
+        prev = it->time;
+        if (strcmp(it->code, "005930") == 0) dict_005930 = it->dict;
+        if (strcmp(it->code, "035420") == 0) dict_035420 = it->dict;
         k++;
     }
     assert_int_equal(k, 9);
     assert_true(dict_005930 != 0 && dict_035420 != dict_005930); /* same code index, other dictionary */
-    assert_int_equal(st_recset_next(s, &it), 0);
+    assert_null(st_recset_read(s));
     /* seeking to the second day's second trade goes into the second file */
     st_recset_seek(s, DAY1 + ST_DAY + 2 * ST_SEC);
-    assert_int_equal(st_recset_next(s, &it), 1);
-    while (it.time < DAY1 + ST_DAY + 2 * ST_SEC) assert_int_equal(st_recset_next(s, &it), 1);
-    assert_true(it.tick.u.trade.price == 1002);
+    assert_non_null(it = st_recset_read(s));
+    while (it->time < DAY1 + ST_DAY + 2 * ST_SEC) assert_non_null(it = st_recset_read(s));
+    assert_true(it->tick.u.trade.price == 1002);
     st_recset_free(s);
     /* one file is a set of one */
     char one[600];
     snprintf(one, sizeof(one), "%s/a-second.strata", dir);
     s = st_recset_open(one, err, sizeof(err));
     assert_non_null(s);
-    for (k = 0; st_recset_next(s, &it) == 1; k++) {}
+    for (k = 0; st_recset_read(s); k++) {}
     assert_int_equal(k, 4);
     st_recset_free(s);
     assert_int_equal(st_test_rmtree(dir), 0);
