@@ -2,8 +2,8 @@
  * opening print is 3% (param threshold) or more from the previous close gets a signal (buy for
  * a gap up, sell for a gap down, strength = the gap in percent) and is raised to CRITICAL.
  *
- *   cc -shared -fPIC -fvisibility=hidden -I runtime/include -o gap.so plugins/gap.c
- * (the build makes build/plugins/gap.so). */
+ *   cc -shared -fPIC -fvisibility=hidden $(pkg-config --cflags strata-plugin) -o gap.so plugins/gap.c
+ * (installed strata; from the source tree: -I runtime/include. The build makes build/plugins/gap.so). */
 #include <strata/plugin.h>
 
 #include <math.h>
@@ -15,17 +15,18 @@
 
 typedef struct {
     const strata_host_t *host;
-    void *h;
+    strata_ctx_t *ctx;
     double threshold;
     unsigned char seen[SEEN_MAX]; /* the opening print was looked at */
 } gap_t;
 
-static void *init(const strata_host_t *host, void *h, const char *const *keys, const char *const *values, size_t n)
+static void *init(const strata_host_t *host, strata_ctx_t *ctx, const char *const *keys,
+                  const char *const *values, size_t n)
 {
     gap_t *g = calloc(1, sizeof(*g));
     if (!g) return NULL;
     g->host = host;
-    g->h = h;
+    g->ctx = ctx;
     g->threshold = 0.03;
     for (size_t i = 0; i < n; i++)
         if (!strcmp(keys[i], "threshold")) g->threshold = atof(values[i]);
@@ -41,8 +42,8 @@ static void on_trade(void *state, const char *sym, const strata_tick_t *t)
     if (fabs(gap) < g->threshold) return;
     char reason[64];
     snprintf(reason, sizeof(reason), "opening gap %+.1f%%", gap * 100);
-    g->host->signal(g->h, sym, gap > 0 ? "buy" : "sell", fabs(gap) * 100, reason);
-    g->host->upgrade_priority(g->h, sym, STRATA_PRIO_CRITICAL);
+    g->host->signal(g->ctx, sym, gap > 0 ? STRATA_SIDE_BUY : STRATA_SIDE_SELL, fabs(gap) * 100, reason);
+    g->host->upgrade_priority(g->ctx, sym, STRATA_PRIO_CRITICAL);
 }
 
 static void on_timeslot(void *state, const char *slot)

@@ -15,6 +15,11 @@ enum {
                                  * own message says how) */
 };
 
+/* The one meaning of a return of 1, wherever a request may be answered at once or later (an
+ * orderbook: the feeds', the host's, the plugin ABI's STRATA_PENDING): accepted, the answer comes
+ * later through the callback. 0: answered now. */
+#define ST_PENDING 1
+
 /* Text for a negative errno or a strata code; never NULL. */
 const char *st_strerror(int err);
 

@@ -1,4 +1,5 @@
 #include "bookcache.h"
+#include "core/err.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -126,7 +127,7 @@ int st_bookcache_get(st_bookcache_t *bc, st_sym_t sym, st_book_cb cb, void *ctx)
     st_time_t now = st_clock_now(bc->cfg.clock);
     if (e->at && now - e->at < bc->cfg.ttl) { /* fresh: free */
         cb(&e->book, NULL, ctx);
-        return 1;
+        return 0;
     }
     waiter_t *w = st_xcalloc(1, sizeof(*w));
     w->cb = cb;
@@ -142,7 +143,7 @@ int st_bookcache_get(st_bookcache_t *bc, st_sym_t sym, st_book_cb cb, void *ctx)
         bc->queue[bc->nq++] = sym;
         pump(bc);
     }
-    return 0;
+    return ST_PENDING;
 }
 
 st_bookcache_t *st_bookcache_create(const st_bookcache_cfg_t *cfg)

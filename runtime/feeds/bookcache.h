@@ -34,8 +34,8 @@ typedef struct {
 st_bookcache_t *st_bookcache_create(const st_bookcache_cfg_t *cfg);
 /* After the HTTP handle is destroyed; asks still waiting are answered "stopped". */
 void st_bookcache_destroy(st_bookcache_t *bc);
-/* Asks for sym's book: cb runs at once with a fresh cached book (returns 1), or later (returns
- * 0); -EINVAL for a symbol out of range (cb not called). */
+/* Asks for sym's book: cb runs at once with a fresh cached book (returns 0), or later (returns
+ * ST_PENDING); -EINVAL for a symbol out of range (cb not called). */
 int st_bookcache_get(st_bookcache_t *bc, st_sym_t sym, st_book_cb cb, void *ctx);
 
 #endif

@@ -134,8 +134,8 @@ static inline int st_feed_apply(st_feed_t *f, const st_plan_change_t *ch, size_t
     return f->vt->apply ? f->vt->apply(f, ch, n, base, plan) : 0;
 }
 
-/* Asks for sym's orderbook: cb now with a fresh cached book (returns 1) or later (0); -ENOTSUP
- * when the feed has no REST side, -EINVAL for an unknown symbol. */
+/* Asks for sym's orderbook: cb now with a fresh cached book (returns 0) or later (ST_PENDING);
+ * -ENOTSUP when the feed has no REST side, -EINVAL for an unknown symbol. */
 static inline int st_feed_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
 {
     return f->vt->orderbook ? f->vt->orderbook(f, sym, cb, ctx) : -ENOTSUP;

@@ -30,7 +30,9 @@ struct st_lua {
     char trip_msg[200];
     int quarantine_after, window;
     uint64_t *fault_at; /* ring of the call numbers of the last quarantine_after faults */
-    const st_host_api_t *api;
+    const strata_host_t *host; /* the host's functions (the plugins' table), called with ctx */
+    strata_ctx_t *ctx;
+    void (*quarantined_cb)(strata_ctx_t *ctx, const char *why);
     int ref_module, ref_trade, ref_book, ref_strata, ref_names;
     uint64_t calls, faults, in_row;
     bool quarantined;
@@ -305,7 +307,7 @@ static void count_fault(st_lua_t *s)
     if (s->in_row >= k) snprintf(why, sizeof(why), "%llu faults in a row", (unsigned long long)s->in_row);
     else snprintf(why, sizeof(why), "%zu faults in %llu calls", k, (unsigned long long)(s->calls - s->fault_at[s->faults % k] + 1));
     st_log_error(HOST, "%s: quarantined after %s; its subscriptions are released", s->name, why);
-    if (s->api && s->api->quarantined) s->api->quarantined(s->api->ctx, why);
+    if (s->quarantined_cb) s->quarantined_cb(s->ctx, why);
 }
 
 /* Calls the function below its nargs arguments (c: l_dispatch's call, or NULL for a chunk);
@@ -404,12 +406,9 @@ static int result(lua_State *L, int rc, const char *why)
     return 2;
 }
 
-static const st_host_api_t *api_of(lua_State *L)
-{
-    const st_host_api_t *a = self(L)->api;
-    if (!a) luaL_error(L, "no host");
-    return a;
-}
+/* The host function fn of the strategy's state s, with its context: -ENOTSUP where the host
+ * has none (a test's partial table). */
+#define CALL_HOST(s, fn, ...) ((s)->host && (s)->host->fn ? (s)->host->fn((s)->ctx, __VA_ARGS__) : -ENOTSUP)
 
 static int prio_arg(lua_State *L, int i)
 {
@@ -418,39 +417,30 @@ static int prio_arg(lua_State *L, int i)
 
 static int l_watch(lua_State *L)
 {
-    const st_host_api_t *a = api_of(L);
-    return result(L, a->watch ? a->watch(a->ctx, luaL_checkstring(L, 1), prio_arg(L, 2)) : -ENOTSUP, NULL);
+    return result(L, CALL_HOST(self(L), watch, luaL_checkstring(L, 1), prio_arg(L, 2)), NULL);
 }
 
 static int l_unwatch(lua_State *L)
 {
-    const st_host_api_t *a = api_of(L);
-    return result(L, a->unwatch ? a->unwatch(a->ctx, luaL_checkstring(L, 1)) : -ENOTSUP, NULL);
+    return result(L, CALL_HOST(self(L), unwatch, luaL_checkstring(L, 1)), NULL);
 }
 
 static int l_upgrade_priority(lua_State *L)
 {
-    const st_host_api_t *a = api_of(L);
-    return result(L, a->upgrade_priority ? a->upgrade_priority(a->ctx, luaL_checkstring(L, 1), prio_arg(L, 2))
-                                         : -ENOTSUP, NULL);
+    return result(L, CALL_HOST(self(L), upgrade_priority, luaL_checkstring(L, 1), prio_arg(L, 2)), NULL);
 }
 
 static int l_emergency_subscribe(lua_State *L)
 {
-    const st_host_api_t *a = api_of(L);
     char why[256] = "";
-    int rc = a->emergency_subscribe
-                 ? a->emergency_subscribe(a->ctx, luaL_checkstring(L, 1), luaL_checknumber(L, 2), why, sizeof(why))
-                 : -ENOTSUP;
+    int rc = CALL_HOST(self(L), emergency_subscribe, luaL_checkstring(L, 1), luaL_checknumber(L, 2), why, sizeof(why));
     return result(L, rc, why);
 }
 
 static int l_update_performance_score(lua_State *L)
 {
-    const st_host_api_t *a = api_of(L);
-    return result(L, a->update_performance_score
-                         ? a->update_performance_score(a->ctx, luaL_checkstring(L, 1), luaL_checknumber(L, 2))
-                         : -ENOTSUP, NULL);
+    int rc = CALL_HOST(self(L), update_performance_score, luaL_checkstring(L, 1), luaL_checknumber(L, 2));
+    return result(L, rc, NULL);
 }
 
 static const char *opt_field(lua_State *L, const char *k, const char *def)
@@ -463,40 +453,39 @@ static const char *opt_field(lua_State *L, const char *k, const char *def)
 
 static int l_signal(lua_State *L)
 {
-    const st_host_api_t *a = api_of(L);
     luaL_checktype(L, 1, LUA_TTABLE);
     const char *sym = opt_field(L, "symbol", NULL);
     if (!sym) return luaL_error(L, "strata.signal: symbol is required");
+    const char *side = opt_field(L, "side", "");
+    int s = !strcmp(side, "buy") ? STRATA_SIDE_BUY : !strcmp(side, "sell") ? STRATA_SIDE_SELL : STRATA_SIDE_NONE;
+    if (s == STRATA_SIDE_NONE && *side)
+        return luaL_error(L, "strata.signal: side must be \"buy\", \"sell\" or \"\" (none), not \"%s\"", side);
     lua_getfield(L, 1, "strength");
     double strength = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 1.0;
     lua_pop(L, 1);
-    int rc = a->signal ? a->signal(a->ctx, sym, opt_field(L, "side", ""), strength, opt_field(L, "reason", ""))
-                       : -ENOTSUP;
-    return result(L, rc, NULL);
+    return result(L, CALL_HOST(self(L), signal, sym, s, strength, opt_field(L, "reason", "")), NULL);
 }
 
 static int l_every(lua_State *L)
 {
-    const st_host_api_t *a = api_of(L);
     double secs = luaL_checknumber(L, 1);
     const char *name = luaL_checkstring(L, 2);
     if (!(secs > 0)) return luaL_error(L, "strata.every: the interval must be positive seconds");
-    return result(L, a->every ? a->every(a->ctx, (st_dur_t)(secs * ST_SEC), name) : -ENOTSUP, NULL);
+    return result(L, CALL_HOST(self(L), every, (int64_t)(secs * ST_SEC), name), NULL);
 }
 
 static int l_now(lua_State *L)
 {
-    const st_host_api_t *a = api_of(L);
-    lua_pushnumber(L, a->now ? (double)a->now(a->ctx) / ST_SEC : 0);
+    const st_lua_t *s = self(L);
+    lua_pushnumber(L, s->host && s->host->now ? (double)s->host->now(s->ctx) / ST_SEC : 0);
     return 1;
 }
 
 static int l_orderbook(lua_State *L)
 {
-    const st_host_api_t *a = api_of(L);
     st_tick_t book;
-    int rc = a->orderbook ? a->orderbook(a->ctx, luaL_checkstring(L, 1), &book) : -ENOTSUP;
-    if (rc == 1) {
+    int rc = CALL_HOST(self(L), orderbook, luaL_checkstring(L, 1), (strata_tick_t *)(void *)&book); /* one layout */
+    if (rc == STRATA_PENDING) {
         lua_pushnil(L);
         lua_pushliteral(L, "pending");
         return 2;
@@ -511,9 +500,8 @@ static int l_orderbook(lua_State *L)
 
 static int l_status(lua_State *L)
 {
-    const st_host_api_t *a = api_of(L);
-    st_host_status_t st = {0};
-    int rc = a->status ? a->status(a->ctx, &st) : -ENOTSUP;
+    strata_status_t st = {.size = sizeof(st)};
+    int rc = CALL_HOST(self(L), status, &st);
     if (rc < 0) return result(L, rc, NULL);
     lua_createtable(L, 0, 12);
     lua_pushstring(L, st.slot ? st.slot : "");
@@ -540,11 +528,8 @@ static int l_log(lua_State *L)
     static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
     int lvl = luaL_checkoption(L, 1, NULL, levels);
     const char *msg = luaL_checkstring(L, 2);
-    st_lua_t *s = self(L);
-    if (lvl == 0) st_log_debug(HOST, "%s: %s", s->name, msg);
-    else if (lvl == 1) st_log_info(HOST, "%s: %s", s->name, msg);
-    else if (lvl == 2) st_log_warn(HOST, "%s: %s", s->name, msg);
-    else st_log_error(HOST, "%s: %s", s->name, msg);
+    const st_lua_t *s = self(L);
+    if (s->host && s->host->log) s->host->log(s->ctx, lvl, "%s", msg); /* levels: STRATA_LOG_* in order */
     return 0;
 }
 
@@ -842,7 +827,9 @@ int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errle
     s->quarantine_after = cfg->quarantine_after > 0 ? cfg->quarantine_after : 5;
     s->window = ST_MAX2(cfg->quarantine_window > 0 ? cfg->quarantine_window : 100, s->quarantine_after);
     s->fault_at = st_xcalloc((size_t)s->quarantine_after, sizeof(*s->fault_at));
-    s->api = cfg->api;
+    s->host = cfg->host;
+    s->ctx = cfg->ctx;
+    s->quarantined_cb = cfg->quarantined;
     add_source(s, cfg->path);
     s->L = lua_newstate(l_alloc, s);
     if (!s->L) {

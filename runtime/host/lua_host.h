@@ -27,28 +27,6 @@
 
 typedef struct st_lua st_lua_t;
 
-/* What strata.status() tells a strategy: the plugin ABI's struct, one definition for both. */
-typedef strata_status_t st_host_status_t;
-
-/* What a strategy can ask of the host; every call returns 0 or a negative error (the Lua side
- * then returns nil and a message). Codes are the venue's ("005930"); priorities are
- * st_priority_t. */
-typedef struct {
-    int (*watch)(void *ctx, const char *code, int prio);
-    int (*unwatch)(void *ctx, const char *code);
-    int (*upgrade_priority)(void *ctx, const char *code, int prio);
-    int (*emergency_subscribe)(void *ctx, const char *code, double score, char *why, size_t whylen);
-    int (*update_performance_score)(void *ctx, const char *code, double score);
-    int (*signal)(void *ctx, const char *code, const char *side, double strength, const char *reason);
-    int (*every)(void *ctx, st_dur_t interval, const char *name);
-    st_time_t (*now)(void *ctx);
-    /* sym's orderbook: 0 with *out filled when one is at hand (cached, or the venue answers at
-     * once); 1 when it was asked for (it arrives later through on_orderbook); or an error. */
-    int (*orderbook)(void *ctx, const char *code, st_tick_t *out);
-    int (*status)(void *ctx, st_host_status_t *out);
-    void (*quarantined)(void *ctx, const char *why); /* the strategy stopped being called */
-    void *ctx;
-} st_host_api_t;
 
 typedef struct {
     const char *name;        /* for log lines */
@@ -57,7 +35,12 @@ typedef struct {
     uint64_t budget;         /* Lua instructions per callback; 0 = 10 million */
     int quarantine_after;    /* K: K faults within quarantine_window calls quarantine it; 0 = 5 */
     int quarantine_window;   /* calls; 0 = 100 (at least K) */
-    const st_host_api_t *api;
+    /* What the strategy can ask of the host: the same table and functions C plugins get, called
+     * with ctx (every call returns 0 or a negative error; the Lua side then returns nil and a
+     * message). NULL functions answer -ENOTSUP. */
+    const strata_host_t *host;
+    strata_ctx_t *ctx;
+    void (*quarantined)(strata_ctx_t *ctx, const char *why); /* the strategy stopped being called */
 } st_lua_cfg_t;
 
 /* Compiles and runs the file; it must return a table. Returns 0, or a negative error with

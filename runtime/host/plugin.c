@@ -19,6 +19,21 @@ _Static_assert(SAME(kind) && SAME(flags) && SAME(feed) && SAME(sym) && SAME(venu
                    SAME(u.trade.price) && SAME(u.trade.best_ask) && SAME(u.trade.side) && SAME(u.book.ask) &&
                    SAME(u.book.bid_qty) && SAME(u.book.total_bid_qty),
                "strata_tick_t and st_tick_t are laid out differently");
+/* The public enums are the internal ones, value for value: the host passes them through. */
+#define EQ(pub, internal) ((int)(pub) == (int)(internal))
+_Static_assert(EQ(STRATA_TICK_TRADE, ST_TICK_TRADE) && EQ(STRATA_TICK_ORDERBOOK, ST_TICK_ORDERBOOK) &&
+                   EQ(STRATA_TICK_SNAPSHOT, ST_TICK_SNAPSHOT), "tick kinds");
+_Static_assert(EQ(STRATA_SIDE_NONE, ST_SIDE_NONE) && EQ(STRATA_SIDE_BUY, ST_SIDE_BUY) &&
+                   EQ(STRATA_SIDE_SELL, ST_SIDE_SELL), "sides");
+_Static_assert(EQ(STRATA_PRIO_CRITICAL, ST_PRIO_CRITICAL) && EQ(STRATA_PRIO_HIGH, ST_PRIO_HIGH) &&
+                   EQ(STRATA_PRIO_MEDIUM, ST_PRIO_MEDIUM) && EQ(STRATA_PRIO_LOW, ST_PRIO_LOW) &&
+                   EQ(STRATA_PRIO_BACKGROUND, ST_PRIO_BACKGROUND) && EQ(STRATA_PRIO_BACKGROUND + 1, ST_PRIO_COUNT),
+               "priorities");
+_Static_assert(EQ(STRATA_LOG_DEBUG, ST_LL_DEBUG) && EQ(STRATA_LOG_INFO, ST_LL_INFO) &&
+                   EQ(STRATA_LOG_WARN, ST_LL_WARN) && EQ(STRATA_LOG_ERROR, ST_LL_ERROR), "log levels");
+_Static_assert(EQ(STRATA_TICK_HALTED, ST_TICK_HALTED) && EQ(STRATA_TICK_AUCTION, ST_TICK_AUCTION) &&
+                   EQ(STRATA_TICK_REPLAY, ST_TICK_REPLAY) && EQ(STRATA_BOOK_DEPTH, ST_BOOK_DEPTH), "tick flags");
+_Static_assert(EQ(STRATA_PENDING, ST_PENDING), "an answer that comes later");
 
 struct st_plugin {
     char *name;
@@ -145,7 +160,15 @@ int st_plugin_open(st_plugin_t **out, const char *name, const char *path, char *
     *(void **)&entry = dlsym(dl, STRATA_PLUGIN_SYMBOL);
     const strata_plugin_t *d = entry ? entry() : NULL;
     size_t need = offsetof(strata_plugin_t, shutdown) + sizeof(d->shutdown);
-    if (!entry || !d) {
+    if (!entry && dlsym(dl, "strata_plugin_v1")) { /* built against ABI 1.x: its descriptor starts alike */
+        const uint32_t *(*v1)(void);
+        *(void **)&v1 = dlsym(dl, "strata_plugin_v1");
+        const uint32_t *ver = v1();
+        snprintf(err, errlen, "plugin %s (%s) was built for strata plugin ABI %u.%u; this strata speaks %d.%d: "
+                 "rebuild it against this strata's plugin.h (docs/strategies.md says what changed)", name, path,
+                 ver ? ver[0] : 1, ver ? ver[1] : 0, STRATA_ABI_MAJOR, STRATA_ABI_MINOR);
+        rc = -ENOEXEC;
+    } else if (!entry || !d) {
         snprintf(err, errlen, "plugin %s (%s): no %s symbol; build it with STRATA_PLUGIN_EXPORT from strata's "
                  "plugin.h", name, path, STRATA_PLUGIN_SYMBOL);
         rc = -ENOEXEC;
@@ -171,14 +194,14 @@ int st_plugin_open(st_plugin_t **out, const char *name, const char *path, char *
     return 0;
 }
 
-int st_plugin_init(st_plugin_t *p, const strata_host_t *host, void *h, const char *const *keys,
+int st_plugin_init(st_plugin_t *p, const strata_host_t *host, strata_ctx_t *ctx, const char *const *keys,
                    const char *const *values, size_t n)
 {
     if (!p->d->init) {
         p->started = true;
         return 0;
     }
-    IN_PLUGIN(p, "init", p->state = p->d->init(host, h, keys, values, n));
+    IN_PLUGIN(p, "init", p->state = p->d->init(host, ctx, keys, values, n));
     if (!p->state) {
         st_log_error(HOST, "plugin %s: init refused to start", p->name);
         return -ECANCELED;

@@ -9,11 +9,12 @@
 
 typedef struct st_plugin st_plugin_t;
 
-/* Loads the plugin at path: a missing file or symbol, another ABI major version or a short
- * descriptor is refused with a message naming the plugin and saying to rebuild. */
+/* Loads the plugin at path: a missing file or symbol, another ABI major version (a 1.x plugin
+ * included) or a short descriptor is refused with a message naming the plugin and saying to
+ * rebuild. */
 int st_plugin_open(st_plugin_t **out, const char *name, const char *path, char *err, size_t errlen);
-/* init(host, h, params); -ECANCELED when the plugin refuses to start. */
-int st_plugin_init(st_plugin_t *p, const strata_host_t *host, void *h, const char *const *keys,
+/* init(host, ctx, params); -ECANCELED when the plugin refuses to start. */
+int st_plugin_init(st_plugin_t *p, const strata_host_t *host, strata_ctx_t *ctx, const char *const *keys,
                    const char *const *values, size_t n);
 /* on_trade / on_orderbook / on_snapshot by the tick's kind; 1 when the plugin has no such
  * callback. */

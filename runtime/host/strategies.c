@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,10 @@ typedef struct {
 
 typedef struct backend backend_t;
 
-/* One loaded build of a strategy: the running one, or one staged by a reload. */
-typedef struct {
+/* One loaded build of a strategy: the running one, or one staged by a reload. It is the context
+ * (strata_ctx_t) its host calls come back with, from Lua and C alike. */
+typedef struct strata_ctx inst_t;
+struct strata_ctx {
     strat_t *rec;
     int kind; /* st_strategy_kind_t */
     const backend_t *be; /* its back end (Lua or C), and */
@@ -46,8 +49,7 @@ typedef struct {
     uint64_t fingerprint; /* kind, path, params and the content of every file it loaded */
     char **keys, **values;
     size_t nparams;
-    st_host_api_t api;
-} inst_t;
+};
 
 /* What the host asks of a build, whatever runs it: a Lua state (lua_host.c) or a C plugin
  * (plugin.c). impl is the back end's own object. */
@@ -172,9 +174,8 @@ static void unwatch_sym(strat_t *r, st_sym_t sym)
 
 /* The strategy behind a host call, if its code may act now: the running build, or a build
  * starting on trial (whose demands are journaled). */
-static strat_t *acting(void *ctx)
+static strat_t *acting(inst_t *in)
 {
-    inst_t *in = ctx;
     return in->starting || (in->live && !in->rec->quarantined) ? in->rec : NULL;
 }
 
@@ -214,10 +215,9 @@ static int demand_sym(strat_t *r, st_sym_t sym, int prio)
     return 0;
 }
 
-static int demand(void *ctx, const char *code, int prio)
+static int demand(inst_t *in, const char *code, int prio)
 {
-    inst_t *in = ctx;
-    strat_t *r = acting(ctx);
+    strat_t *r = acting(in);
     if (!r) return -ECANCELED;
     st_sym_t sym = lookup(r, code);
     if (prio < 0 || prio > ST_PRIO_NONE) return -EINVAL;
@@ -226,21 +226,21 @@ static int demand(void *ctx, const char *code, int prio)
     return demand_sym(r, sym, prio);
 }
 
-static int h_watch(void *ctx, const char *code, int prio)
+static int h_watch(inst_t *ctx, const char *code, int prio)
 {
     return prio == ST_PRIO_NONE ? -EINVAL : demand(ctx, code, prio);
 }
 
-static int h_unwatch(void *ctx, const char *code)
+static int h_unwatch(inst_t *ctx, const char *code)
 {
     return demand(ctx, code, ST_PRIO_NONE);
 }
 
-static int h_emergency(void *ctx, const char *code, double score, char *why, size_t whylen)
+static int h_emergency(inst_t *ctx, const char *code, double score, char *why, size_t whylen)
 {
     strat_t *r = acting(ctx);
     if (!r) return -ECANCELED;
-    if (((inst_t *)ctx)->starting) {
+    if (ctx->starting) {
         if (why)
             snprintf(why, whylen, "emergency_subscribe is not available in init or on_reload (the reload may "
                                   "still be rolled back): demand 'critical', or call it from a callback");
@@ -262,14 +262,14 @@ static int h_emergency(void *ctx, const char *code, double score, char *why, siz
     return rc;
 }
 
-static int h_score(void *ctx, const char *code, double score)
+static int h_score(inst_t *ctx, const char *code, double score)
 {
     strat_t *r = acting(ctx);
     if (!r) return -ECANCELED;
     st_sym_t sym = lookup(r, code);
     if (sym == ST_SYM_NONE) return -ENOENT;
     if (!(score >= 0 && score <= 100)) return -EINVAL;
-    if (((inst_t *)ctx)->starting) return journal(ctx, (jop_t){.op = J_SCORE, .sym = sym, .v = score});
+    if (ctx->starting) return journal(ctx, (jop_t){.op = J_SCORE, .sym = sym, .v = score});
     return st_planner_score(r->h->env.planner, sym, score);
 }
 
@@ -280,15 +280,16 @@ static void signal_sym(strat_t *r, st_sym_t sym, const char *side, double streng
     if (e->signal) e->signal(e->ctx, r->name, sym, side, strength, reason);
 }
 
-static int h_signal(void *ctx, const char *code, const char *side, double strength, const char *reason)
+static int h_signal(inst_t *ctx, const char *code, int side_enum, double strength, const char *reason)
 {
     strat_t *r = acting(ctx);
     if (!r) return -ECANCELED;
     st_sym_t sym = lookup(r, code);
     if (sym == ST_SYM_NONE) return -ENOENT;
-    side = side ? side : "";
+    if (side_enum != ST_SIDE_NONE && side_enum != ST_SIDE_BUY && side_enum != ST_SIDE_SELL) return -EINVAL;
+    const char *side = side_enum == ST_SIDE_BUY ? "buy" : side_enum == ST_SIDE_SELL ? "sell" : "";
     reason = reason ? reason : "";
-    if (((inst_t *)ctx)->starting)
+    if (ctx->starting)
         return journal(ctx, (jop_t){.op = J_SIGNAL, .sym = sym, .v = strength, .a = st_xstrdup(side),
                                     .b = st_xstrdup(reason)});
     signal_sym(r, sym, side, strength, reason);
@@ -320,12 +321,12 @@ static int every_named(strat_t *r, int64_t interval, const char *name)
     return 0;
 }
 
-static int h_every(void *ctx, int64_t interval, const char *name)
+static int h_every(inst_t *ctx, int64_t interval, const char *name)
 {
     strat_t *r = acting(ctx);
     if (!r) return -ECANCELED;
     if (interval <= 0 || !name || strlen(name) >= sizeof(r->timers[0]->name)) return -EINVAL;
-    if (((inst_t *)ctx)->starting)
+    if (ctx->starting)
         return journal(ctx, (jop_t){.op = J_EVERY, .interval = interval, .a = st_xstrdup(name)});
     return every_named(r, interval, name);
 }
@@ -349,17 +350,16 @@ static void journal_apply(inst_t *in)
     journal_free(in);
 }
 
-static int64_t h_now(void *ctx)
+static int64_t h_now(inst_t *ctx)
 {
-    inst_t *in = ctx;
-    return st_clock_now(in->rec->h->env.clock);
+    return st_clock_now(ctx->rec->h->env.clock);
 }
 
 /* A book arrives: at once (the ask is still on the stack), or later for every strategy that
  * asked for it since, as on_orderbook. */
 static void on_book(const st_tick_t *book, const char *err, void *ctx);
 
-static int h_orderbook(void *ctx, const char *code, st_tick_t *out)
+static int h_orderbook(inst_t *ctx, const char *code, strata_tick_t *out)
 {
     strat_t *r = acting(ctx);
     if (!r) return -ECANCELED;
@@ -367,13 +367,13 @@ static int h_orderbook(void *ctx, const char *code, st_tick_t *out)
     st_sym_t sym = lookup(r, code);
     if (sym == ST_SYM_NONE) return -ENOENT;
     if (!h->env.orderbook) return -ENOTSUP;
-    h->book_out = out, h->book_sym = sym, h->book_now = false;
+    h->book_out = (st_tick_t *)(void *)out, h->book_sym = sym, h->book_now = false; /* one layout (plugin.c) */
     int rc = h->env.orderbook(h->env.ctx, sym, on_book, h);
     h->book_out = NULL;
     if (rc < 0) return rc;
     if (h->book_now) return 0;
     mark(r, sym, BOOK_ASKED);
-    return 1;
+    return STRATA_PENDING;
 }
 
 static void deliver_book(strat_t *r, const st_tick_t *t);
@@ -396,30 +396,37 @@ static void on_book(const st_tick_t *book, const char *err, void *ctx)
     }
 }
 
-static int h_status(void *ctx, st_host_status_t *out)
+/* Fills what fits in out->size (the caller's build of the struct), leaving size as it was. */
+static int h_status(inst_t *ctx, strata_status_t *out)
 {
-    inst_t *in = ctx;
-    const strat_t *r = in->rec;
+    if (!out || out->size < sizeof(out->size)) return -EINVAL;
+    const strat_t *r = ctx->rec;
     st_plan_stats_t ps;
     st_planner_stats(r->h->env.planner, &ps);
-    memset(out, 0, sizeof(*out));
-    out->slot = st_planner_policy_name(r->h->env.planner);
-    out->tier1 = ps.tier_count[ST_TIER_REALTIME];
-    out->tier2 = ps.tier_count[ST_TIER_SEMI];
-    out->tier3 = ps.tier_count[ST_TIER_POLL];
-    out->indices = ps.indices;
-    for (int i = 0; i < ps.nconns; i++) out->ws_used += ps.used[i], out->ws_budget += ps.budget[i];
-    out->ticks = r->ticks;
-    out->signals = r->signals;
-    out->emergencies = r->emergencies;
-    out->watched = r->nwatched;
+    strata_status_t st = {.size = out->size};
+    st.slot = st_planner_policy_name(r->h->env.planner);
+    st.tier1 = ps.tier_count[ST_TIER_REALTIME];
+    st.tier2 = ps.tier_count[ST_TIER_SEMI];
+    st.tier3 = ps.tier_count[ST_TIER_POLL];
+    st.indices = ps.indices;
+    for (int i = 0; i < ps.nconns; i++) st.ws_used += ps.used[i], st.ws_budget += ps.budget[i];
+    st.ticks = r->ticks;
+    st.signals = r->signals;
+    st.emergencies = r->emergencies;
+    st.watched = r->nwatched;
+    memcpy(out, &st, ST_MIN2((size_t)out->size, sizeof(st)));
     return 0;
 }
 
-static void h_log(void *ctx, int level, const char *msg)
+static void h_log(inst_t *ctx, int level, const char *fmt, ...) ST_PRINTF(3, 4);
+static void h_log(inst_t *ctx, int level, const char *fmt, ...)
 {
-    inst_t *in = ctx;
-    const char *name = in->rec->name;
+    const char *name = ctx->rec->name;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt ? fmt : "", ap);
+    va_end(ap);
     switch (level) {
     case STRATA_LOG_DEBUG: st_log_debug(HOST, "%s: %s", name, msg); break;
     case STRATA_LOG_INFO: st_log_info(HOST, "%s: %s", name, msg); break;
@@ -448,20 +455,15 @@ static void release(strat_t *r)
     dirty(h);
 }
 
-static void h_quarantined(void *ctx, const char *why)
+static void h_quarantined(inst_t *ctx, const char *why)
 {
-    inst_t *in = ctx;
-    if (!in->live || in->rec->quarantined) return;
-    in->rec->quarantined = true;
-    release(in->rec);
+    if (!ctx->live || ctx->rec->quarantined) return;
+    ctx->rec->quarantined = true;
+    release(ctx->rec);
 }
 
-static int h_plugin_orderbook(void *h, const char *code, strata_tick_t *out)
-{
-    return h_orderbook(h, code, (st_tick_t *)(void *)out); /* the same layout (plugin.c checks) */
-}
-
-static const strata_host_t plugin_host = {
+/* The host's table: the C plugins' ABI, and what the Lua binding calls too. */
+static const strata_host_t host_table = {
     .size = sizeof(strata_host_t),
     .abi_major = STRATA_ABI_MAJOR,
     .abi_minor = STRATA_ABI_MINOR,
@@ -474,7 +476,7 @@ static const strata_host_t plugin_host = {
     .every = h_every,
     .now = h_now,
     .log = h_log,
-    .orderbook = h_plugin_orderbook,
+    .orderbook = h_orderbook,
     .status = h_status,
 };
 
@@ -517,7 +519,7 @@ static const backend_t lua_backend = {"lua",     lua_init,    lua_reload,  lua_t
 
 static int plugin_init(inst_t *in)
 {
-    return st_plugin_init(in->impl, &plugin_host, in, (const char *const *)in->keys, (const char *const *)in->values,
+    return st_plugin_init(in->impl, &host_table, in, (const char *const *)in->keys, (const char *const *)in->values,
                           in->nparams);
 }
 static int plugin_reload(void *impl, void *old) { return st_plugin_on_reload(impl, old); }
@@ -635,10 +637,6 @@ static inst_t *inst_new(strat_t *rec, const st_strategy_cfg_t *sc)
     in->kind = sc->kind;
     in->mark = sc->mark;
     if (sc->params) flatten(in, sc->params, "");
-    in->api = (st_host_api_t){.watch = h_watch, .unwatch = h_unwatch, .upgrade_priority = h_watch,
-                              .emergency_subscribe = h_emergency, .update_performance_score = h_score,
-                              .signal = h_signal, .every = h_every, .now = h_now,
-                              .orderbook = h_orderbook, .status = h_status, .quarantined = h_quarantined, .ctx = in};
     return in;
 }
 
@@ -648,7 +646,8 @@ static int inst_compile(inst_t *in, const st_strategy_cfg_t *sc, char *err, size
     if (sc->kind == ST_STRAT_LUA) {
         st_lua_cfg_t lc = {.name = sc->name, .path = sc->path, .mem_cap = (size_t)sc->memory_mb << 20,
                            .budget = (uint64_t)sc->instruction_budget, .quarantine_after = (int)sc->quarantine_after,
-                           .quarantine_window = (int)sc->quarantine_window, .api = &in->api};
+                           .quarantine_window = (int)sc->quarantine_window, .host = &host_table, .ctx = in,
+                           .quarantined = h_quarantined};
         st_lua_t *lua = NULL;
         rc = st_lua_open(&lua, &lc, err, errlen);
         if (rc == 0) in->be = &lua_backend, in->impl = lua;
@@ -662,8 +661,8 @@ static int inst_compile(inst_t *in, const st_strategy_cfg_t *sc, char *err, size
 }
 
 /* Starts a staged build on trial while the running one (old, or NULL) still runs: init(params),
- * then on_reload(old's state). What it asks of the host is journaled. Returns 0, or -1 with
- * the reason (the strategy's file:line and traceback for Lua) in why. */
+ * then on_reload(old's state). What it asks of the host is journaled. Returns 0, or the back
+ * end's negative error with the reason (the strategy's file:line and traceback for Lua) in why. */
 static int inst_trial(inst_t *in, inst_t *old, char *why, size_t whylen)
 {
     in->starting = in->started = true;
@@ -678,7 +677,7 @@ static int inst_trial(inst_t *in, inst_t *old, char *why, size_t whylen)
     in->started = false; /* it did not start: no shutdown for it */
     in->be->failure(in->impl, step, why, whylen);
     journal_free(in);
-    return -1;
+    return rc;
 }
 
 /* --- the set of strategies ------------------------------------------------------------------ */

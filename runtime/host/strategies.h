@@ -38,7 +38,7 @@ typedef struct {
     void (*plan_dirty)(void *ctx);
     /* emergency_subscribe for requester req: the planner's emergency, now. */
     int (*emergency)(void *ctx, int req, st_sym_t sym, double score, char *why, size_t whylen);
-    /* sym's orderbook: cb now (returns 1) or later (0), or an error (-ENOTSUP: no feed has
+    /* sym's orderbook: cb now (returns 0) or later (ST_PENDING), or an error (-ENOTSUP: no feed has
      * one); may be NULL. */
     int (*orderbook)(void *ctx, st_sym_t sym, st_book_cb cb, void *cbctx);
     /* A strategy's signal (the signal sinks); may be NULL. */

@@ -342,7 +342,7 @@ static inline double venue_quotes(h_t *h, bool upbit)
 static inline void check_orderbook_on_demand(h_t *h, st_sym_t s, bool upbit)
 {
     book_answers = 0;
-    for (int i = 0; i < 3; i++) assert_int_equal(st_feed_orderbook(h->feed[0], s, got_book, NULL), 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(st_feed_orderbook(h->feed[0], s, got_book, NULL), ST_PENDING);
     book_want = 3;
     run_until(h, books_answered, "three answers");
     assert_string_equal(book_err, "");
@@ -350,12 +350,12 @@ static inline void check_orderbook_on_demand(h_t *h, st_sym_t s, bool upbit)
     assert_int_equal(book_last.sym, s);
     assert_true(book_last.u.book.bid[0] > 0 && book_last.u.book.ask[0] > book_last.u.book.bid[0]);
     assert_true(venue_quotes(h, upbit) == 1);
-    assert_int_equal(st_feed_orderbook(h->feed[0], s, got_book, NULL), 1); /* cached */
+    assert_int_equal(st_feed_orderbook(h->feed[0], s, got_book, NULL), 0); /* cached: answered now */
     assert_int_equal(book_answers, 4);
     assert_true(venue_quotes(h, upbit) == 1);
     h->until = st_clock_now(&h->clock) + 31 * ST_SEC;
     run_until(h, h_clock_past, "the cache's 30 s");
-    assert_int_equal(st_feed_orderbook(h->feed[0], s, got_book, NULL), 0);
+    assert_int_equal(st_feed_orderbook(h->feed[0], s, got_book, NULL), ST_PENDING);
     book_want = 5;
     run_until(h, books_answered, "the fifth answer");
     assert_true(venue_quotes(h, upbit) == 2);

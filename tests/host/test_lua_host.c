@@ -5,6 +5,7 @@
  * tables reused rather than built per call. */
 #include "../test.h"
 
+#include <stdarg.h>
 #include <sys/stat.h>
 
 #include "core/err.h"
@@ -28,50 +29,67 @@ static void rec(const char *fmt, const char *a, double x)
     if (fake.n < 64) snprintf(fake.calls[fake.n++], sizeof(fake.calls[0]), fmt, a, x);
 }
 
-static int f_watch(void *ctx, const char *code, int prio) { rec("watch %s %.0f", code, prio); return 0; }
-static int f_unwatch(void *ctx, const char *code) { rec("unwatch %s%.0f", code, 0); return 0; }
-static int f_upgrade(void *ctx, const char *code, int prio) { rec("upgrade %s %.0f", code, prio); return 0; }
-static int f_emergency(void *ctx, const char *code, double score, char *why, size_t len)
+static int f_watch(strata_ctx_t *ctx, const char *code, int prio) { rec("watch %s %.0f", code, prio); return 0; }
+static int f_unwatch(strata_ctx_t *ctx, const char *code) { rec("unwatch %s%.0f", code, 0); return 0; }
+static int f_upgrade(strata_ctx_t *ctx, const char *code, int prio) { rec("upgrade %s %.0f", code, prio); return 0; }
+static int f_emergency(strata_ctx_t *ctx, const char *code, double score, char *why, size_t len)
 {
     rec("emergency %s %.1f", code, score);
     snprintf(why, len, "no room for %.1f", score);
     return -ENOSPC;
 }
-static int f_score(void *ctx, const char *code, double score) { rec("score %s %.2f", code, score); return 0; }
-static int f_signal(void *ctx, const char *code, const char *side, double strength, const char *reason)
+static int f_score(strata_ctx_t *ctx, const char *code, double score) { rec("score %s %.2f", code, score); return 0; }
+static int f_signal(strata_ctx_t *ctx, const char *code, int side, double strength, const char *reason)
 {
     char b[64];
-    snprintf(b, sizeof(b), "%s %s %s", code, side, reason);
+    snprintf(b, sizeof(b), "%s %s %s", code, side == STRATA_SIDE_BUY ? "buy" : side == STRATA_SIDE_SELL ? "sell" : "-",
+             reason);
     rec("signal %s %.1f", b, strength);
     return 0;
 }
-static int f_every(void *ctx, st_dur_t every, const char *name) { rec("every %s %.1f", name, (double)every / ST_SEC); return 0; }
-static st_time_t f_now(void *ctx) { return 1800000000LL * ST_SEC; }
-static void f_quarantined(void *ctx, const char *why) { fake.quarantined++; }
+static int f_every(strata_ctx_t *ctx, int64_t every, const char *name)
+{
+    rec("every %s %.1f", name, (double)every / ST_SEC);
+    return 0;
+}
+static int64_t f_now(strata_ctx_t *ctx) { return 1800000000LL * ST_SEC; }
+static void f_quarantined(strata_ctx_t *ctx, const char *why) { fake.quarantined++; }
 
 /* 005930's book is at hand; any other is asked for (pending). */
-static int f_orderbook(void *ctx, const char *code, st_tick_t *out)
+static int f_orderbook(strata_ctx_t *ctx, const char *code, strata_tick_t *out)
 {
     rec("orderbook %s", code, 0);
-    if (strcmp(code, "005930") != 0) return 1;
+    if (strcmp(code, "005930") != 0) return STRATA_PENDING;
     memset(out, 0, sizeof(*out));
-    out->kind = ST_TICK_ORDERBOOK;
-    for (int i = 0; i < ST_BOOK_DEPTH; i++) out->u.book.ask[i] = 73100 + 100 * i, out->u.book.bid[i] = 73000 - 100 * i;
+    out->kind = STRATA_TICK_ORDERBOOK;
+    for (int i = 0; i < STRATA_BOOK_DEPTH; i++)
+        out->u.book.ask[i] = 73100 + 100 * i, out->u.book.bid[i] = 73000 - 100 * i;
     out->u.book.total_ask_qty = 5000;
     return 0;
 }
 
-static int f_status(void *ctx, st_host_status_t *out)
+static int f_status(strata_ctx_t *ctx, strata_status_t *out)
 {
-    *out = (st_host_status_t){.slot = "lunch", .tier1 = 5, .tier2 = 20, .tier3 = 366, .indices = 5,
+    *out = (strata_status_t){.size = out->size, .slot = "lunch", .tier1 = 5, .tier2 = 20, .tier3 = 366, .indices = 5,
                               .ws_used = 35, .ws_budget = 41, .ticks = 7, .signals = 2, .watched = 3};
     return 0;
 }
 
-static const st_host_api_t api = {.watch = f_watch, .unwatch = f_unwatch, .upgrade_priority = f_upgrade,
-                                  .emergency_subscribe = f_emergency, .update_performance_score = f_score,
-                                  .signal = f_signal, .every = f_every, .now = f_now, .orderbook = f_orderbook,
-                                  .status = f_status, .quarantined = f_quarantined};
+static void f_log(strata_ctx_t *ctx, int level, const char *fmt, ...)
+{
+    char msg[64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    rec("log %s %.0f", msg, level);
+}
+
+static const strata_host_t host = {.size = sizeof(strata_host_t), .abi_major = STRATA_ABI_MAJOR,
+                                   .abi_minor = STRATA_ABI_MINOR, .watch = f_watch, .unwatch = f_unwatch,
+                                   .upgrade_priority = f_upgrade, .emergency_subscribe = f_emergency,
+                                   .update_performance_score = f_score, .signal = f_signal, .every = f_every,
+                                   .now = f_now, .log = f_log, .orderbook = f_orderbook, .status = f_status};
 
 static char *write_file(const char *name, const char *text)
 {
@@ -81,7 +99,8 @@ static char *write_file(const char *name, const char *text)
 static st_lua_t *open_ok(const char *text, size_t cap, uint64_t budget)
 {
     char *path = write_file("s.lua", text);
-    st_lua_cfg_t cfg = {.name = "s", .path = path, .mem_cap = cap, .budget = budget, .quarantine_after = 3, .api = &api};
+    st_lua_cfg_t cfg = {.name = "s", .path = path, .mem_cap = cap, .budget = budget, .quarantine_after = 3,
+                        .host = &host, .quarantined = f_quarantined};
     st_lua_t *s = NULL;
     char err[512] = "";
     int rc = st_lua_open(&s, &cfg, err, sizeof(err));
@@ -130,10 +149,11 @@ static void test_callbacks_and_host_functions(void **state)
     assert_int_equal(st_lua_on_tick(s, "005930", &t), 0);
     assert_int_equal(st_lua_on_timer(s, "000660"), 0);
     assert_int_equal(st_lua_on_timeslot(s, "lunch"), 1); /* no such callback */
-    const char *want[] = {"watch 005930 1", "every scan 30.0", "score 005930 0.25", "signal 005930 buy gap 2.5",
-                          "upgrade 005930 0", "emergency 005930 150.0", "score 005930 0.50", "unwatch 0006600"};
-    assert_int_equal(fake.n, 8);
-    for (int i = 0; i < 8; i++) assert_string_equal(fake.calls[i], want[i]);
+    const char *want[] = {"watch 005930 1",         "every scan 30.0",        "score 005930 0.25",
+                          "signal 005930 buy gap 2.5", "upgrade 005930 0",     "emergency 005930 150.0",
+                          "log no room for 150.0 1", "score 005930 0.50",      "unwatch 0006600"};
+    assert_int_equal(fake.n, 9); /* strata.log goes to the host's log (level 1: info), as a plugin's */
+    for (int i = 0; i < 9; i++) assert_string_equal(fake.calls[i], want[i]);
     st_lua_stats_t st;
     st_lua_stats(s, &st);
     assert_int_equal(st.faults, 0);
@@ -215,7 +235,8 @@ static void test_errors_traceback_and_quarantine(void **state)
     char *cpath = write_file("rate.lua", "local M = {}\n"
                                          "function M.on_trade(sym, t) if t.price > 0 then error('bad') end end\n"
                                          "return M\n");
-    st_lua_cfg_t rc = {.name = "rate", .path = cpath, .quarantine_after = 3, .quarantine_window = 3, .api = &api};
+    st_lua_cfg_t rc = {.name = "rate", .path = cpath, .quarantine_after = 3, .quarantine_window = 3,
+                        .host = &host, .quarantined = f_quarantined};
     char rerr[256];
     memset(&fake, 0, sizeof(fake));
     assert_int_equal(st_lua_open(&s, &rc, rerr, sizeof(rerr)), 0);
@@ -230,7 +251,8 @@ static void test_errors_traceback_and_quarantine(void **state)
     free(cpath);
 
     char *path = write_file("broken.lua", "local M = {}\nfunction M.on_trade(sym, t)\n  if then end\nend\nreturn M\n");
-    st_lua_cfg_t cfg = {.name = "broken", .path = path, .mem_cap = 0, .budget = 0, .quarantine_after = 3, .api = &api};
+    st_lua_cfg_t cfg = {.name = "broken", .path = path, .mem_cap = 0, .budget = 0, .quarantine_after = 3,
+                        .host = &host, .quarantined = f_quarantined};
     char err[512];
     assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "broken.lua:3:"));
@@ -317,7 +339,8 @@ static void test_sandbox(void **state)
     assert_int_equal(system(cmd), 0);
     char path[128], err[512];
     snprintf(path, sizeof(path), "%s/bin.lua", dir);
-    st_lua_cfg_t cfg = {.name = "bin", .path = path, .mem_cap = 0, .budget = 0, .quarantine_after = 3, .api = &api};
+    st_lua_cfg_t cfg = {.name = "bin", .path = path, .mem_cap = 0, .budget = 0, .quarantine_after = 3,
+                        .host = &host, .quarantined = f_quarantined};
     assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "attempt to load a binary chunk"));
 }
@@ -365,7 +388,8 @@ static void test_fifo_refused(void **state)
     char path[512], err[512];
     snprintf(path, sizeof(path), "%s/fifo.lua", dir);
     assert_int_equal(mkfifo(path, 0600), 0);
-    st_lua_cfg_t cfg = {.name = "f", .path = path, .api = &api};
+    st_lua_cfg_t cfg = {.name = "f", .path = path,
+                        .host = &host, .quarantined = f_quarantined};
     st_lua_t *s = NULL;
     assert_int_equal(st_lua_open(&s, &cfg, err, sizeof(err)), ST_ENOTFILE);
     assert_non_null(strstr(err, "fifo.lua: cannot read: not a regular file"));

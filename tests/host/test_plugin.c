@@ -1,4 +1,5 @@
-/* C plugins: a good one loads, starts, gets ticks and calls the host; a wrong ABI major, a short
+/* C plugins: a good one loads, starts, gets ticks and calls the host; a 1.x plugin, a later ABI
+ * major, a short
  * descriptor and a shared object without the symbol are refused with a message naming the
  * plugin and saying to rebuild; two loads of one file are two copies (a reload never gets the
  * loader's cached old code); a plugin may refuse to start. The test plugins are built in
@@ -17,23 +18,28 @@ typedef struct {
     int n;
 } rec_t;
 
-static int h_watch(void *h, const char *code, int prio)
+/* The context a test hands the plugin: its record (strata's own is opaque). */
+struct strata_ctx {
+    rec_t r;
+};
+
+static int h_watch(strata_ctx_t *ctx, const char *code, int prio)
 {
-    rec_t *r = h;
+    rec_t *r = &ctx->r;
     snprintf(r->calls[r->n++ % 16], 96, "watch %s %d", code, prio);
     return 0;
 }
 
-static int h_signal(void *h, const char *code, const char *side, double strength, const char *reason)
+static int h_signal(strata_ctx_t *ctx, const char *code, int side, double strength, const char *reason)
 {
-    rec_t *r = h;
-    snprintf(r->calls[r->n++ % 16], 96, "signal %s %s %.1f %s", code, side, strength, reason);
+    rec_t *r = &ctx->r;
+    snprintf(r->calls[r->n++ % 16], 96, "signal %s %d %.1f %s", code, side, strength, reason);
     return 0;
 }
 
-static int h_score(void *h, const char *code, double score)
+static int h_score(strata_ctx_t *ctx, const char *code, double score)
 {
-    rec_t *r = h;
+    rec_t *r = &ctx->r;
     snprintf(r->calls[r->n++ % 16], 96, "score %s %.0f", code, score);
     return 0;
 }
@@ -57,9 +63,10 @@ static void test_good_plugin(void **state)
     char err[512] = "";
     assert_int_equal(st_plugin_open(&p, "good", PLUGIN_GOOD, err, sizeof(err)), 0);
     assert_string_equal(st_plugin_descriptor(p)->name, "good");
-    rec_t r = {.n = 0};
+    strata_ctx_t c = {.r = {.n = 0}};
+    rec_t *rp = &c.r;
     const char *k[] = {"threshold"}, *v[] = {"1500"};
-    assert_int_equal(st_plugin_init(p, &host, &r, k, v, 1), 0);
+    assert_int_equal(st_plugin_init(p, &host, &c, k, v, 1), 0);
     st_tick_t a = trade(1000), b = trade(2000);
     assert_int_equal(st_plugin_on_tick(p, "005930", &a), 0);
     assert_int_equal(st_plugin_on_tick(p, "005930", &b), 0);
@@ -69,25 +76,25 @@ static void test_good_plugin(void **state)
     assert_int_equal(st_plugin_on_tick(p, "005930", &book), 1); /* no on_orderbook */
     assert_int_equal(st_plugin_on_timer(p, "count"), 0);
     assert_int_equal(st_plugin_on_timeslot(p, "lunch"), 1);
-    assert_int_equal(r.n, 3);
-    assert_string_equal(r.calls[0], "watch 005930 1");
-    assert_string_equal(r.calls[1], "signal 005930 buy 2.0 threshold");
-    assert_string_equal(r.calls[2], "score count 2");
+    assert_int_equal(rp->n, 3);
+    assert_string_equal(rp->calls[0], "watch 005930 1");
+    assert_string_equal(rp->calls[1], "signal 005930 1 2.0 threshold"); /* STRATA_SIDE_BUY */
+    assert_string_equal(rp->calls[2], "score count 2");
 
     /* The same file again is a second copy with its own statics. */
     st_plugin_t *q;
     assert_int_equal(st_plugin_open(&q, "good-again", PLUGIN_GOOD, err, sizeof(err)), 0);
-    rec_t r2 = {.n = 0};
-    assert_int_equal(st_plugin_init(q, &host, &r2, NULL, NULL, 0), 0);
+    strata_ctx_t c2 = {.r = {.n = 0}};
+    assert_int_equal(st_plugin_init(q, &host, &c2, NULL, NULL, 0), 0);
     assert_int_equal(st_plugin_on_timer(q, "count"), 0);
-    assert_string_equal(r2.calls[1], "score count 0");
+    assert_string_equal(c2.r.calls[1], "score count 0");
     st_plugin_close(q);
     st_plugin_close(p);
 
     /* A plugin may refuse to start. */
     assert_int_equal(st_plugin_open(&p, "good", PLUGIN_GOOD, err, sizeof(err)), 0);
     const char *neg[] = {"-1"};
-    assert_int_equal(st_plugin_init(p, &host, &r, k, neg, 1), -ECANCELED);
+    assert_int_equal(st_plugin_init(p, &host, &c, k, neg, 1), -ECANCELED);
     assert_int_equal(st_plugin_on_tick(p, "005930", &a), 1); /* never started: never called */
     st_plugin_close(p);
 }
@@ -105,9 +112,10 @@ static void refused(const char *path, const char *name, const char *what)
 
 static void test_bad_plugins_refused(void **state)
 {
-    refused(PLUGIN_OLD_ABI, "old", "was built for strata plugin ABI 2.0; this strata speaks 1.1: rebuild it");
+    refused(PLUGIN_OLD_ABI, "old", "was built for strata plugin ABI 1.1; this strata speaks 2.0: rebuild it");
+    refused(PLUGIN_FUTURE_ABI, "future", "was built for strata plugin ABI 3.0; this strata speaks 2.0: rebuild it");
     refused(PLUGIN_SHORT, "short", "its descriptor is 24 bytes, this strata needs");
-    refused(PLUGIN_NOSYM, "nosym", "no strata_plugin_v1 symbol; build it with STRATA_PLUGIN_EXPORT");
+    refused(PLUGIN_NOSYM, "nosym", "no strata_plugin_v2 symbol; build it with STRATA_PLUGIN_EXPORT");
     refused("/nonexistent/plugin.so", "ghost", "cannot read /nonexistent/plugin.so");
 }
 
@@ -130,8 +138,8 @@ static void crash_child(const char *how, int sig)
         char err[512];
         if (st_plugin_open(&p, "crashy", PLUGIN_CRASH, err, sizeof(err)) != 0) _exit(3);
         const char *k[] = {"how"}, *v[] = {how};
-        rec_t r = {0};
-        if (st_plugin_init(p, &host, &r, k, v, 1) != 0) _exit(4);
+        strata_ctx_t c = {.r = {.n = 0}};
+        if (st_plugin_init(p, &host, &c, k, v, 1) != 0) _exit(4);
         st_tick_t t = trade(100);
         st_plugin_on_tick(p, "005930", &t);
         _exit(0); /* not reached */

@@ -24,17 +24,22 @@ static int nsigs;
 static char upgraded[512][16];
 static int nupgraded;
 
-static int f_signal(void *ctx, const char *code, const char *side, double strength, const char *reason)
+static const char *side_name(int side)
+{
+    return side == STRATA_SIDE_BUY ? "buy" : side == STRATA_SIDE_SELL ? "sell" : "";
+}
+
+static int f_signal(strata_ctx_t *ctx, const char *code, int side, double strength, const char *reason)
 {
     if (nsigs < 512) {
         snprintf(sigs[nsigs].code, sizeof(sigs[0].code), "%s", code);
-        snprintf(sigs[nsigs].side, sizeof(sigs[0].side), "%s", side);
+        snprintf(sigs[nsigs].side, sizeof(sigs[0].side), "%s", side_name(side));
         sigs[nsigs++].strength = strength;
     }
     return 0;
 }
 
-static int f_upgrade(void *ctx, const char *code, int prio)
+static int f_upgrade(strata_ctx_t *ctx, const char *code, int prio)
 {
     if (prio == ST_PRIO_CRITICAL && nupgraded < 512) snprintf(upgraded[nupgraded++], 16, "%s", code);
     return 0;
@@ -44,21 +49,22 @@ static char scored[512][16];
 static double scores[512];
 static int nscored;
 
-static int f_score(void *ctx, const char *code, double score)
+static int f_score(strata_ctx_t *ctx, const char *code, double score)
 {
     if (nscored < 512) snprintf(scored[nscored], 16, "%s", code), scores[nscored++] = score;
     return 0;
 }
 
 static st_dur_t every_asked;
-static int f_every(void *ctx, st_dur_t interval, const char *name)
+static int f_every(strata_ctx_t *ctx, int64_t interval, const char *name)
 {
     every_asked = !strcmp(name, "rank") ? interval : -1;
     return 0;
 }
 
-static const st_host_api_t api = {.signal = f_signal, .upgrade_priority = f_upgrade,
-                                  .update_performance_score = f_score, .every = f_every};
+static const strata_host_t host = {.size = sizeof(strata_host_t), .abi_major = STRATA_ABI_MAJOR,
+                                   .abi_minor = STRATA_ABI_MINOR, .signal = f_signal, .upgrade_priority = f_upgrade,
+                                   .update_performance_score = f_score, .every = f_every};
 
 /* A simulated KRX day from 08:50 on the 391-stock demo universe, and one strategy loaded. */
 typedef struct {
@@ -87,7 +93,7 @@ static void day_open(day_t *d, uint64_t seed, const char *name, const char *scri
                             .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
                             .utc_offset = 9 * 3600};
     d->m = st_simmkt_create(&p, &d->u, d->start);
-    st_lua_cfg_t cfg = {.name = name, .path = script, .quarantine_after = 3, .api = &api};
+    st_lua_cfg_t cfg = {.name = name, .path = script, .quarantine_after = 3, .host = &host};
     char err[512];
     assert_int_equal(st_lua_open(&d->s, &cfg, err, sizeof(err)), 0);
 }
@@ -331,17 +337,17 @@ static void test_momentum_leaders_scores(void **state)
 static sig_t csigs[512];
 static int ncsigs, ncupgrades;
 
-static int c_signal(void *h, const char *code, const char *side, double strength, const char *reason)
+static int c_signal(strata_ctx_t *ctx, const char *code, int side, double strength, const char *reason)
 {
     if (ncsigs < 512) {
         snprintf(csigs[ncsigs].code, sizeof(csigs[0].code), "%s", code);
-        snprintf(csigs[ncsigs].side, sizeof(csigs[0].side), "%s", side);
+        snprintf(csigs[ncsigs].side, sizeof(csigs[0].side), "%s", side_name(side));
         csigs[ncsigs++].strength = strength;
     }
     return 0;
 }
 
-static int c_upgrade(void *h, const char *code, int prio)
+static int c_upgrade(strata_ctx_t *ctx, const char *code, int prio)
 {
     ncupgrades += prio == STRATA_PRIO_CRITICAL;
     return 0;
@@ -371,9 +377,9 @@ static void test_gap_plugin_matches_lua(void **state)
     st_plugin_t *pl;
     char err[512];
     if (st_plugin_open(&pl, "gap", PLUGIN_GAP, err, sizeof(err))) printf("# %s\n", err);
-    strata_host_t host = {.size = sizeof(strata_host_t), .abi_major = STRATA_ABI_MAJOR, .abi_minor = STRATA_ABI_MINOR,
-                          .upgrade_priority = c_upgrade, .signal = c_signal};
-    assert_int_equal(st_plugin_init(pl, &host, NULL, NULL, NULL, 0), 0);
+    strata_host_t chost = {.size = sizeof(strata_host_t), .abi_major = STRATA_ABI_MAJOR,
+                           .abi_minor = STRATA_ABI_MINOR, .upgrade_priority = c_upgrade, .signal = c_signal};
+    assert_int_equal(st_plugin_init(pl, &chost, NULL, NULL, NULL, 0), 0);
     nsigs = nupgraded = ncsigs = ncupgrades = 0;
     for (size_t i = 0; i < u.nstocks; i++) {
         both_t b = {s, pl, u.items[i].code};

@@ -304,14 +304,14 @@ static void test_reload_changed_plugin(void **state)
     assert_int_equal(load(cfg, NULL), 1);
     assert_int_equal(prio("005930"), ST_PRIO_HIGH);
     for (int i = 0; i < 3; i++) trade("005930", 900);
-    assert_string_equal(F.sig_side, "v1");
+    assert_string_equal(F.sig_reason, "v1");
     assert_true(F.sig_strength == 3);
     assert_int_equal(load(cfg, NULL), 0); /* the same bytes: left alone */
 
     copy(PLUGIN_COUNTER_V2, so);
     assert_int_equal(load(cfg, NULL), 1);
     trade("005930", 900);
-    assert_string_equal(F.sig_side, "v2");
+    assert_string_equal(F.sig_reason, "v2");
     assert_true(F.sig_strength == 4); /* the count went on */
     assert_int_equal(info("c")->reloads, 1);
     assert_string_equal(info("c")->kind, "c");
@@ -424,9 +424,41 @@ static void test_startup_init_fails(void **state)
     assert_int_equal(info("bad")->ticks, 1);
 }
 
+/* ABI 2 (issue 18.6): a plugin built with a shorter strata_status_t gets the part it knows and
+ * nothing written past it (the host used to clear its own size of the struct); a signal's side
+ * is the enum, and the sinks get its name; a log line is printf-style, prefixed with the
+ * strategy's name; a Lua strategy's side other than buy, sell or none is a fault, not a signal. */
+static void test_abi2_host_calls(void **state)
+{
+    const char *cfg = "strategies:\n  - {name: good, kind: c, path: " PLUGIN_GOOD "}\n";
+    assert_int_equal(load(cfg, NULL), 1);
+    trade("005930", 7);
+    assert_int_equal(F.signals, 1);
+    assert_string_equal(F.sig_reason, "status");
+    assert_true(F.sig_strength == 1); /* filled up to ws_budget, guard bytes untouched */
+    assert_string_equal(F.sig_side, "");
+    trade("005930", 3000);
+    assert_string_equal(F.sig_side, "buy");
+
+    free(script("side.lua", "local M = {}\n"
+                            "function M.init() strata.watch('000660', 'high') end\n"
+                            "function M.on_trade(sym, t)\n"
+                            "  strata.log('warn', 'trade at ' .. t.price)\n"
+                            "  strata.signal{symbol = sym, side = 'long'}\n"
+                            "end\n"
+                            "return M\n"));
+    assert_int_equal(load("strategies:\n  - {name: side, kind: lua, path: side.lua}\n", NULL), 1);
+    int before = F.signals;
+    trade("000660", 900);
+    assert_int_equal(F.signals, before); /* refused */
+    assert_int_equal(info("side")->faults, 1);
+    assert_non_null(strstr(info("side")->last_error, "side must be \"buy\", \"sell\" or \"\" (none), not \"long\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_abi2_host_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orderbook_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_symbols, setup, teardown),

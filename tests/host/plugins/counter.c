@@ -1,6 +1,6 @@
 /* A test plugin built twice (COUNTER_VERSION 1 and 2) for reload tests: it watches 005930 at
  * init, counts the trades it sees and signals each with the count as strength and its build as
- * side ("v1", "v2"); a new build takes the count over from the old one's state in on_reload. */
+ * reason ("v1", "v2"); a new build takes the count over from the old one's state in on_reload. */
 #include <strata/plugin.h>
 
 #include <stdlib.h>
@@ -12,16 +12,17 @@ typedef struct {
     int version; /* first, so any build can read it */
     long trades;
     const strata_host_t *host;
-    void *h;
+    strata_ctx_t *ctx;
 } state_t;
 
-static void *init(const strata_host_t *host, void *h, const char *const *keys, const char *const *values, size_t n)
+static void *init(const strata_host_t *host, strata_ctx_t *ctx, const char *const *keys,
+                  const char *const *values, size_t n)
 {
     state_t *s = calloc(1, sizeof(*s));
     s->version = COUNTER_VERSION;
     s->host = host;
-    s->h = h;
-    host->watch(h, "005930", STRATA_PRIO_HIGH);
+    s->ctx = ctx;
+    host->watch(ctx, "005930", STRATA_PRIO_HIGH);
     return s;
 }
 
@@ -29,7 +30,7 @@ static void on_trade(void *state, const char *sym, const strata_tick_t *t)
 {
     state_t *s = state;
     s->trades++;
-    s->host->signal(s->h, sym, "v" STR(COUNTER_VERSION), (double)s->trades, "count");
+    s->host->signal(s->ctx, sym, STRATA_SIDE_BUY, (double)s->trades, "v" STR(COUNTER_VERSION));
 }
 
 static void on_reload(void *state, void *old_state, const char *old_version)

@@ -7,7 +7,8 @@
 
 static char how[16];
 
-static void *init(const strata_host_t *host, void *h, const char *const *keys, const char *const *values, size_t n)
+static void *init(const strata_host_t *host, strata_ctx_t *ctx, const char *const *keys,
+                  const char *const *values, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!strcmp(keys[i], "how")) strncpy(how, values[i], sizeof(how) - 1);

@@ -1,5 +1,8 @@
 /* A test plugin: watches a symbol at init, counts trades in a static (so two loads of the same
- * file can be told apart), signals a trade of 1,000 or more, and reports its count on a timer. */
+ * file can be told apart), signals a trade of 1,000 or more, and reports its count on a timer.
+ * A trade at price 7 asks for status() as a plugin built with a shorter strata_status_t would
+ * (up to ws_budget) and signals, reason "status", strength 1 when the host filled that part
+ * and wrote nothing past it, else 0. */
 #include <strata/plugin.h>
 
 #include <stdlib.h>
@@ -7,17 +10,33 @@
 
 typedef struct {
     const strata_host_t *host;
-    void *h;
+    strata_ctx_t *ctx;
     int threshold;
 } state_t;
 
 static int loaded_trades; /* per loaded copy */
 
-static void *init(const strata_host_t *host, void *h, const char *const *keys, const char *const *values, size_t n)
+static int status_as_older_build(state_t *s)
+{
+    struct {
+        strata_status_t st;
+        unsigned char guard[16];
+    } b;
+    memset(&b, 0xAB, sizeof(b));
+    size_t known = offsetof(strata_status_t, ticks); /* its struct ended at ws_budget */
+    b.st.size = (uint32_t)known;
+    if (s->host->status(s->ctx, &b.st) != 0 || b.st.size != known || !b.st.slot) return 0;
+    for (size_t i = known; i < sizeof(b); i++)
+        if (((unsigned char *)&b)[i] != 0xAB) return 0;
+    return 1;
+}
+
+static void *init(const strata_host_t *host, strata_ctx_t *ctx, const char *const *keys,
+                  const char *const *values, size_t n)
 {
     state_t *s = calloc(1, sizeof(*s));
     s->host = host;
-    s->h = h;
+    s->ctx = ctx;
     s->threshold = 1000;
     for (size_t i = 0; i < n; i++)
         if (!strcmp(keys[i], "threshold")) s->threshold = atoi(values[i]);
@@ -25,7 +44,7 @@ static void *init(const strata_host_t *host, void *h, const char *const *keys, c
         free(s);
         return NULL;
     }
-    host->watch(h, "005930", STRATA_PRIO_HIGH);
+    host->watch(ctx, "005930", STRATA_PRIO_HIGH);
     return s;
 }
 
@@ -33,14 +52,17 @@ static void on_trade(void *state, const char *sym, const strata_tick_t *t)
 {
     state_t *s = state;
     loaded_trades++;
-    if (t->u.trade.price >= s->threshold) s->host->signal(s->h, sym, "buy", t->u.trade.price / 1000, "threshold");
+    if (t->u.trade.price == 7)
+        s->host->signal(s->ctx, sym, STRATA_SIDE_NONE, status_as_older_build(s), "status");
+    else if (t->u.trade.price >= s->threshold)
+        s->host->signal(s->ctx, sym, STRATA_SIDE_BUY, t->u.trade.price / 1000, "threshold");
 }
 
 static void on_timer(void *state, const char *name)
 {
     state_t *s = state;
     if (STRATA_HOST_HAS(s->host, update_performance_score))
-        s->host->update_performance_score(s->h, name, loaded_trades);
+        s->host->update_performance_score(s->ctx, name, loaded_trades);
 }
 
 static void shutdown_(void *state)
