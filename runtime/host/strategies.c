@@ -422,10 +422,10 @@ static void h_log(inst_t *ctx, int level, const char *fmt, ...) ST_PRINTF(3, 4);
 static void h_log(inst_t *ctx, int level, const char *fmt, ...)
 {
     const char *name = ctx->rec->name;
-    char msg[1024];
+    char msg[1024] = "";
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt ? fmt : "", ap);
+    if (fmt) vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     switch (level) {
     case STRATA_LOG_DEBUG: st_log_debug(HOST, "%s: %s", name, msg); break;
