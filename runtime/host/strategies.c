@@ -1,4 +1,8 @@
-#include "strategies.h"
+/* The set of strategies: each a record by name (what outlives a swap of its code) running one
+ * build of a Lua script or a C plugin through one back-end table; staging, starting on trial and
+ * committing a reload, all or nothing; and what is running, for the status. The host API is in
+ * strats_api.c, the tick path in strats_dispatch.c. */
+#include "strats_int.h"
 #include "core/log.h"
 #include "core/res.h"
 #include "host/lua_host.h"
@@ -6,479 +10,9 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_TIMERS 16
-#define WATCHED 0x1u
-#define BOOK_ASKED 0x2u /* an orderbook it asked for is on its way */
-
-typedef struct strat strat_t;
-
-/* What a build starting on trial asked of the host: applied when the reload commits, dropped
- * when it is rolled back, so a failed reload changes nothing. */
-enum { J_DEMAND, J_SCORE, J_EVERY, J_SIGNAL };
-typedef struct {
-    int op;
-    st_sym_t sym;
-    int prio;
-    double v;
-    st_dur_t interval;
-    char *a, *b; /* every: name; signal: side, reason */
-} jop_t;
-
-typedef struct backend backend_t;
-
-/* One loaded build of a strategy: the running one, or one staged by a reload. It is the context
- * (strata_ctx_t) its host calls come back with, from Lua and C alike. */
-typedef struct strata_ctx inst_t;
-struct strata_ctx {
-    strat_t *rec;
-    int kind; /* st_strategy_kind_t */
-    const backend_t *be; /* its back end (Lua or C), and */
-    void *impl;          /* … the back end's object: an st_lua_t or an st_plugin_t */
-    bool live;            /* host calls are refused until it is swapped in, and after it is out */
-    bool started;         /* init was called: shutdown will be */
-    bool starting;        /* init/on_reload on trial: what it asks is journaled */
-    jop_t *journal;
-    size_t njournal;
-    st_mark_t mark;       /* its config entry, while a reload runs */
-    int index;            /* strategies[index] */
-    uint64_t fingerprint; /* kind, path, params and the content of every file it loaded */
-    char **keys, **values;
-    size_t nparams;
-};
-
-/* What the host asks of a build, whatever runs it: a Lua state (lua_host.c) or a C plugin
- * (plugin.c). impl is the back end's own object. */
-struct backend {
-    const char *kind; /* "lua", "c" */
-    int (*init)(inst_t *in); /* init(params); the build's host calls come back with `in` */
-    int (*on_reload)(void *impl, void *old); /* the old build's state, of the same back end */
-    void (*on_tick)(void *impl, const char *code, const st_tick_t *t);
-    void (*on_timer)(void *impl, const char *name);
-    void (*on_timeslot)(void *impl, const char *slot);
-    void (*close)(void *impl, bool started); /* shutdown if started, then free */
-    void (*failure)(void *impl, const char *step, char *why, size_t whylen); /* why init/on_reload failed */
-    const char *const *(*sources)(void *impl, size_t *n); /* the files it loaded; NULL: its path */
-    const char *const *(*warnings)(void *impl, size_t *n); /* may be NULL */
-    void (*stats)(void *impl, st_strat_info_t *out);     /* faults, memory, last error; may be NULL */
-};
-
-typedef struct {
-    st_timer_t t;
-    strat_t *rec;
-    char name[48];
-} every_t;
-
-/* A strategy by name: what outlives a swap of its code (demands, subscriber lists, counters). */
-struct strat {
-    st_strats_t *h;
-    char *name;
-    int req; /* planner requester, or a negative error */
-    inst_t *cur, *staged;
-    bool keep;                  /* staged: still in the config */
-    double weight, next_weight;
-    bool all_symbols, next_all;
-    bool quarantined; /* its code is not called (also while failed) */
-    char *fail_reason; /* its init or on_reload failed at start-up: why (NULL: it did not) */
-    uint8_t *watched; /* per symbol id: WATCHED (in that symbol's subscriber list), BOOK_ASKED */
-    size_t watched_cap, nwatched;
-    every_t *timers[MAX_TIMERS];
-    int ntimers;
-    uint64_t ticks, signals, emergencies, reloads;
-};
-
-/* Strategies to hand a symbol's ticks to; NULL entries are holes left by removals, so a list
- * can change while it is being walked. */
-typedef struct {
-    strat_t **v;
-    uint32_t n, cap;
-} sublist_t;
-
-struct st_strats {
-    st_strats_env_t env;
-    strat_t **recs;
-    size_t n;
-    strat_t **fresh; /* staged: new names */
-    size_t nfresh;
-    sublist_t *subs; /* by symbol id */
-    size_t nsubs;
-    sublist_t all; /* all_symbols */
-    st_tick_t *book_out; /* while asking for a book: where an answer given at once goes */
-    st_sym_t book_sym;
-    bool book_now;
-};
-
-/* --- subscriber lists ----------------------------------------------------------------------- */
-
-static void sub_add(sublist_t *l, strat_t *r)
-{
-    for (uint32_t i = 0; i < l->n; i++)
-        if (!l->v[i]) {
-            l->v[i] = r;
-            return;
-        }
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 4;
-        l->v = st_xrealloc(l->v, l->cap * sizeof(*l->v));
-    }
-    l->v[l->n++] = r;
-}
-
-static void sub_remove(sublist_t *l, strat_t *r)
-{
-    for (uint32_t i = 0; i < l->n; i++)
-        if (l->v[i] == r) l->v[i] = NULL;
-}
-
-/* Sets flags on r's byte for sym, growing the array as needed. */
-static void mark(strat_t *r, st_sym_t sym, uint8_t flags)
-{
-    if (sym >= r->watched_cap) {
-        size_t n = ST_MAX2((size_t)sym + 1, r->watched_cap * 2);
-        r->watched = st_xrealloc(r->watched, n);
-        memset(r->watched + r->watched_cap, 0, n - r->watched_cap);
-        r->watched_cap = n;
-    }
-    r->watched[sym] |= flags;
-}
-
-static void watch_sym(strat_t *r, st_sym_t sym)
-{
-    st_strats_t *h = r->h;
-    if (sym >= h->nsubs) {
-        size_t n = ST_MAX2((size_t)sym + 1, h->nsubs * 2);
-        h->subs = st_xrealloc(h->subs, n * sizeof(*h->subs));
-        memset(h->subs + h->nsubs, 0, (n - h->nsubs) * sizeof(*h->subs));
-        h->nsubs = n;
-    }
-    mark(r, sym, 0);
-    if (r->watched[sym] & WATCHED) return;
-    r->watched[sym] |= WATCHED;
-    r->nwatched++;
-    sub_add(&h->subs[sym], r);
-}
-
-static void unwatch_sym(strat_t *r, st_sym_t sym)
-{
-    if (sym >= r->watched_cap || !(r->watched[sym] & WATCHED)) return;
-    r->watched[sym] &= (uint8_t)~WATCHED;
-    r->nwatched--;
-    sub_remove(&r->h->subs[sym], r);
-}
-
-/* --- the host's side of the API (both Lua and plugins) -------------------------------------- */
-
-/* The strategy behind a host call, if its code may act now: the running build, or a build
- * starting on trial (whose demands are journaled). */
-static strat_t *acting(inst_t *in)
-{
-    return in->starting || (in->live && !in->rec->quarantined) ? in->rec : NULL;
-}
-
-static int journal(inst_t *in, jop_t op)
-{
-    in->journal = st_xrealloc(in->journal, (in->njournal + 1) * sizeof(*in->journal));
-    in->journal[in->njournal++] = op;
-    return 0;
-}
-
-static void journal_free(inst_t *in)
-{
-    for (size_t i = 0; i < in->njournal; i++) free(in->journal[i].a), free(in->journal[i].b);
-    free(in->journal);
-    in->journal = NULL;
-    in->njournal = 0;
-}
-
-static st_sym_t lookup(const strat_t *r, const char *code)
-{
-    return code ? st_symtab_find(r->h->env.syms, code, strlen(code)) : ST_SYM_NONE;
-}
-
-static void dirty(st_strats_t *h)
-{
-    if (h->env.plan_dirty) h->env.plan_dirty(h->env.ctx);
-}
-
-static int demand_sym(strat_t *r, st_sym_t sym, int prio)
-{
-    if (r->req < 0) return r->req;
-    int rc = st_planner_demand(r->h->env.planner, r->req, sym, prio);
-    if (rc) return rc;
-    if (prio == ST_PRIO_NONE) unwatch_sym(r, sym);
-    else watch_sym(r, sym);
-    dirty(r->h);
-    return 0;
-}
-
-static int demand(inst_t *in, const char *code, int prio)
-{
-    strat_t *r = acting(in);
-    if (!r) return -ECANCELED;
-    st_sym_t sym = lookup(r, code);
-    if (prio < 0 || prio > ST_PRIO_NONE) return -EINVAL;
-    if (sym == ST_SYM_NONE) return -ENOENT;
-    if (in->starting) return journal(in, (jop_t){.op = J_DEMAND, .sym = sym, .prio = prio});
-    return demand_sym(r, sym, prio);
-}
-
-static int h_watch(inst_t *ctx, const char *code, int prio)
-{
-    return prio == ST_PRIO_NONE ? -EINVAL : demand(ctx, code, prio);
-}
-
-static int h_unwatch(inst_t *ctx, const char *code)
-{
-    return demand(ctx, code, ST_PRIO_NONE);
-}
-
-static int h_emergency(inst_t *ctx, const char *code, double score, char *why, size_t whylen)
-{
-    strat_t *r = acting(ctx);
-    if (!r) return -ECANCELED;
-    if (ctx->starting) {
-        if (why)
-            snprintf(why, whylen, "emergency_subscribe is not available in init or on_reload (the reload may "
-                                  "still be rolled back): demand 'critical', or call it from a callback");
-        return -EAGAIN;
-    }
-    if (r->req < 0) return r->req;
-    st_sym_t sym = lookup(r, code);
-    if (sym == ST_SYM_NONE) {
-        if (why) snprintf(why, whylen, "unknown symbol %s", code ? code : "(null)");
-        return -ENOENT;
-    }
-    const st_strats_env_t *e = &r->h->env;
-    int rc = e->emergency ? e->emergency(e->ctx, r->req, sym, score, why, whylen) : -ENOTSUP;
-    if (rc == 0) {
-        watch_sym(r, sym);
-        r->emergencies++;
-    }
-    dirty(r->h);
-    return rc;
-}
-
-static int h_score(inst_t *ctx, const char *code, double score)
-{
-    strat_t *r = acting(ctx);
-    if (!r) return -ECANCELED;
-    st_sym_t sym = lookup(r, code);
-    if (sym == ST_SYM_NONE) return -ENOENT;
-    if (!(score >= 0 && score <= 100)) return -EINVAL;
-    if (ctx->starting) return journal(ctx, (jop_t){.op = J_SCORE, .sym = sym, .v = score});
-    return st_planner_score(r->h->env.planner, sym, score);
-}
-
-static void signal_sym(strat_t *r, st_sym_t sym, const char *side, double strength, const char *reason)
-{
-    r->signals++;
-    const st_strats_env_t *e = &r->h->env;
-    if (e->signal) e->signal(e->ctx, r->name, sym, side, strength, reason);
-}
-
-static int h_signal(inst_t *ctx, const char *code, int side_enum, double strength, const char *reason)
-{
-    strat_t *r = acting(ctx);
-    if (!r) return -ECANCELED;
-    st_sym_t sym = lookup(r, code);
-    if (sym == ST_SYM_NONE) return -ENOENT;
-    if (side_enum != ST_SIDE_NONE && side_enum != ST_SIDE_BUY && side_enum != ST_SIDE_SELL) return -EINVAL;
-    const char *side = side_enum == ST_SIDE_BUY ? "buy" : side_enum == ST_SIDE_SELL ? "sell" : "";
-    reason = reason ? reason : "";
-    if (ctx->starting)
-        return journal(ctx, (jop_t){.op = J_SIGNAL, .sym = sym, .v = strength, .a = st_xstrdup(side),
-                                    .b = st_xstrdup(reason)});
-    signal_sym(r, sym, side, strength, reason);
-    return 0;
-}
-
-static void on_every(st_timer_t *t, st_time_t now, void *ctx)
-{
-    every_t *e = ctx;
-    strat_t *r = e->rec;
-    if (r->quarantined || !r->cur) return;
-    r->cur->be->on_timer(r->cur->impl, e->name);
-}
-
-static int every_named(strat_t *r, int64_t interval, const char *name)
-{
-    every_t *e = NULL;
-    for (int i = 0; i < r->ntimers && !e; i++)
-        if (!strcmp(r->timers[i]->name, name)) e = r->timers[i];
-    if (!e) {
-        if (r->ntimers == MAX_TIMERS) return -ENOSPC;
-        e = r->timers[r->ntimers++] = st_xcalloc(1, sizeof(*e));
-        e->rec = r;
-        snprintf(e->name, sizeof(e->name), "%s", name);
-        st_timer_init(&e->t, on_every, e);
-    }
-    st_clock_t *c = r->h->env.clock;
-    st_clock_timer_start(c, &e->t, st_clock_now(c) + interval, interval);
-    return 0;
-}
-
-static int h_every(inst_t *ctx, int64_t interval, const char *name)
-{
-    strat_t *r = acting(ctx);
-    if (!r) return -ECANCELED;
-    if (interval <= 0 || !name || strlen(name) >= sizeof(r->timers[0]->name)) return -EINVAL;
-    if (ctx->starting)
-        return journal(ctx, (jop_t){.op = J_EVERY, .interval = interval, .a = st_xstrdup(name)});
-    return every_named(r, interval, name);
-}
-
-/* The trial is over and the build is live: what it asked for while starting happens now, in
- * order. */
-static void journal_apply(inst_t *in)
-{
-    strat_t *r = in->rec;
-    for (size_t i = 0; i < in->njournal; i++) {
-        const jop_t *j = &in->journal[i];
-        int rc = 0;
-        switch (j->op) {
-        case J_DEMAND: rc = demand_sym(r, j->sym, j->prio); break;
-        case J_SCORE: rc = st_planner_score(r->h->env.planner, j->sym, j->v); break;
-        case J_EVERY: rc = every_named(r, j->interval, j->a); break;
-        case J_SIGNAL: signal_sym(r, j->sym, j->a, j->v, j->b); break;
-        }
-        if (rc < 0) st_log_warn(HOST, "%s: a request made while starting failed: %s", r->name, st_strerror(rc));
-    }
-    journal_free(in);
-}
-
-static int64_t h_now(inst_t *ctx)
-{
-    return st_clock_now(ctx->rec->h->env.clock);
-}
-
-/* A book arrives: at once (the ask is still on the stack), or later for every strategy that
- * asked for it since, as on_orderbook. */
-static void on_book(const st_tick_t *book, const char *err, void *ctx);
-
-static int h_orderbook(inst_t *ctx, const char *code, strata_tick_t *out)
-{
-    strat_t *r = acting(ctx);
-    if (!r) return -ECANCELED;
-    st_strats_t *h = r->h;
-    st_sym_t sym = lookup(r, code);
-    if (sym == ST_SYM_NONE) return -ENOENT;
-    if (!h->env.orderbook) return -ENOTSUP;
-    h->book_out = (st_tick_t *)(void *)out, h->book_sym = sym, h->book_now = false; /* one layout (plugin.c) */
-    int rc = h->env.orderbook(h->env.ctx, sym, on_book, h);
-    h->book_out = NULL;
-    if (rc < 0) return rc;
-    if (h->book_now) return 0;
-    mark(r, sym, BOOK_ASKED);
-    return STRATA_PENDING;
-}
-
-static void deliver_book(strat_t *r, const st_tick_t *t);
-
-static void on_book(const st_tick_t *book, const char *err, void *ctx)
-{
-    st_strats_t *h = ctx;
-    st_sym_t sym = book ? book->sym : h->book_sym;
-    if (h->book_out && book && sym == h->book_sym) {
-        *h->book_out = *book;
-        h->book_now = true;
-        return;
-    }
-    for (size_t i = 0; i < h->n; i++) {
-        strat_t *r = h->recs[i];
-        if (sym >= r->watched_cap || !(r->watched[sym] & BOOK_ASKED)) continue;
-        r->watched[sym] &= (uint8_t)~BOOK_ASKED;
-        if (book) deliver_book(r, book);
-        else if (err) st_log_warn(HOST, "%s: the orderbook it asked for did not come: %s", r->name, err);
-    }
-}
-
-/* Fills what fits in out->size (the caller's build of the struct), leaving size as it was. */
-static int h_status(inst_t *ctx, strata_status_t *out)
-{
-    if (!out || out->size < sizeof(out->size)) return -EINVAL;
-    const strat_t *r = ctx->rec;
-    st_plan_stats_t ps;
-    st_planner_stats(r->h->env.planner, &ps);
-    strata_status_t st = {.size = out->size};
-    st.slot = st_planner_policy_name(r->h->env.planner);
-    st.tier1 = ps.tier_count[ST_TIER_REALTIME];
-    st.tier2 = ps.tier_count[ST_TIER_SEMI];
-    st.tier3 = ps.tier_count[ST_TIER_POLL];
-    st.indices = ps.indices;
-    for (int i = 0; i < ps.nconns; i++) st.ws_used += ps.used[i], st.ws_budget += ps.budget[i];
-    st.ticks = r->ticks;
-    st.signals = r->signals;
-    st.emergencies = r->emergencies;
-    st.watched = r->nwatched;
-    memcpy(out, &st, ST_MIN2((size_t)out->size, sizeof(st)));
-    return 0;
-}
-
-static void h_log(inst_t *ctx, int level, const char *fmt, ...) ST_PRINTF(3, 4);
-static void h_log(inst_t *ctx, int level, const char *fmt, ...)
-{
-    const char *name = ctx->rec->name;
-    char msg[1024] = "";
-    va_list ap;
-    va_start(ap, fmt);
-    if (fmt) vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    switch (level) {
-    case STRATA_LOG_DEBUG: st_log_debug(HOST, "%s: %s", name, msg); break;
-    case STRATA_LOG_INFO: st_log_info(HOST, "%s: %s", name, msg); break;
-    case STRATA_LOG_WARN: st_log_warn(HOST, "%s: %s", name, msg); break;
-    default: st_log_error(HOST, "%s: %s", name, msg); break;
-    }
-}
-
-static void stop_timers(strat_t *r)
-{
-    for (int i = 0; i < r->ntimers; i++) {
-        st_clock_timer_stop(r->h->env.clock, &r->timers[i]->t);
-        free(r->timers[i]);
-    }
-    r->ntimers = 0;
-}
-
-/* Everything the strategy holds goes: demands, emergencies, subscriber lists, timers. */
-static void release(strat_t *r)
-{
-    st_strats_t *h = r->h;
-    if (r->req >= 0) st_planner_release(h->env.planner, r->req);
-    for (size_t s = 0; s < r->watched_cap; s++) unwatch_sym(r, (st_sym_t)s);
-    sub_remove(&h->all, r);
-    stop_timers(r);
-    dirty(h);
-}
-
-static void h_quarantined(inst_t *ctx, const char *why)
-{
-    if (!ctx->live || ctx->rec->quarantined) return;
-    ctx->rec->quarantined = true;
-    release(ctx->rec);
-}
-
-/* The host's table: the C plugins' ABI, and what the Lua binding calls too. */
-static const strata_host_t host_table = {
-    .size = sizeof(strata_host_t),
-    .abi_major = STRATA_ABI_MAJOR,
-    .abi_minor = STRATA_ABI_MINOR,
-    .watch = h_watch,
-    .unwatch = h_unwatch,
-    .upgrade_priority = h_watch,
-    .emergency_subscribe = h_emergency,
-    .update_performance_score = h_score,
-    .signal = h_signal,
-    .every = h_every,
-    .now = h_now,
-    .log = h_log,
-    .orderbook = h_orderbook,
-    .status = h_status,
-};
 
 /* --- the two back ends ------------------------------------------------------------------------- */
 
@@ -519,7 +53,7 @@ static const backend_t lua_backend = {"lua",     lua_init,    lua_reload,  lua_t
 
 static int plugin_init(inst_t *in)
 {
-    return st_plugin_init(in->impl, &host_table, in, (const char *const *)in->keys, (const char *const *)in->values,
+    return st_plugin_init(in->impl, &st_strats_host, in, (const char *const *)in->keys, (const char *const *)in->values,
                           in->nparams);
 }
 static int plugin_reload(void *impl, void *old) { return st_plugin_on_reload(impl, old); }
@@ -623,7 +157,7 @@ static void inst_free(inst_t *in)
 {
     if (!in) return;
     if (in->be) in->be->close(in->impl, in->started);
-    journal_free(in);
+    st_strats_journal_free(in);
     for (size_t i = 0; i < in->nparams; i++) free(in->keys[i]), free(in->values[i]);
     free(in->keys);
     free(in->values);
@@ -646,8 +180,8 @@ static int inst_compile(inst_t *in, const st_strategy_cfg_t *sc, char *err, size
     if (sc->kind == ST_STRAT_LUA) {
         st_lua_cfg_t lc = {.name = sc->name, .path = sc->path, .mem_cap = (size_t)sc->memory_mb << 20,
                            .budget = (uint64_t)sc->instruction_budget, .quarantine_after = (int)sc->quarantine_after,
-                           .quarantine_window = (int)sc->quarantine_window, .host = &host_table, .ctx = in,
-                           .quarantined = h_quarantined};
+                           .quarantine_window = (int)sc->quarantine_window, .host = &st_strats_host, .ctx = in,
+                           .quarantined = st_strats_quarantined};
         st_lua_t *lua = NULL;
         rc = st_lua_open(&lua, &lc, err, errlen);
         if (rc == 0) in->be = &lua_backend, in->impl = lua;
@@ -676,7 +210,7 @@ static int inst_trial(inst_t *in, inst_t *old, char *why, size_t whylen)
     if (rc >= 0) return 0;
     in->started = false; /* it did not start: no shutdown for it */
     in->be->failure(in->impl, step, why, whylen);
-    journal_free(in);
+    st_strats_journal_free(in);
     return rc;
 }
 
@@ -712,7 +246,7 @@ static void rec_free(strat_t *r)
 static void rec_remove(strat_t *r)
 {
     st_log_info(HOST, "%s: stopped (removed from the config)", r->name);
-    release(r);
+    st_strats_release(r);
     rec_free(r);
 }
 
@@ -785,8 +319,8 @@ static void apply_settings(strat_t *r)
         r->weight = r->next_weight;
     }
     if (r->all_symbols != r->next_all || !r->cur) {
-        sub_remove(&h->all, r);
-        if (r->next_all) sub_add(&h->all, r);
+        st_strats_sub_remove(&h->all, r);
+        if (r->next_all) st_strats_sub_add(&h->all, r);
         r->all_symbols = r->next_all;
     }
 }
@@ -798,13 +332,13 @@ static void swap(strat_t *r)
 {
     inst_t *old = r->cur, *neu = r->staged;
     r->staged = NULL;
-    stop_timers(r);
+    st_strats_stop_timers(r);
     if (r->quarantined) { /* new code, a new chance: a quarantined one holds nothing now */
         r->quarantined = false;
         free(r->fail_reason);
         r->fail_reason = NULL;
-        sub_remove(&r->h->all, r);
-        if (r->all_symbols) sub_add(&r->h->all, r);
+        st_strats_sub_remove(&r->h->all, r);
+        if (r->all_symbols) st_strats_sub_add(&r->h->all, r);
     }
     if (old) old->live = false;
     inst_free(old);
@@ -818,9 +352,9 @@ static void swap(strat_t *r)
         bool again = false;
         for (size_t i = 0; i < neu->njournal && !again; i++)
             again = neu->journal[i].op == J_DEMAND && neu->journal[i].sym == (st_sym_t)sym;
-        if (!again) demand_sym(r, (st_sym_t)sym, ST_PRIO_NONE);
+        if (!again) st_strats_demand(r, (st_sym_t)sym, ST_PRIO_NONE);
     }
-    journal_apply(neu);
+    st_strats_journal_apply(neu);
     r->reloads++;
 }
 
@@ -894,7 +428,7 @@ int st_strats_commit(st_strats_t *h)
         started++;
     }
     h->nfresh = 0;
-    dirty(h);
+    st_strats_dirty(h);
     return started;
 }
 
@@ -903,7 +437,7 @@ void st_strats_destroy(st_strats_t *h)
     if (!h) return;
     st_strats_abort(h);
     for (size_t i = 0; i < h->n; i++) {
-        stop_timers(h->recs[i]);
+        st_strats_stop_timers(h->recs[i]);
         rec_free(h->recs[i]);
     }
     for (size_t i = 0; i < h->nsubs; i++) free(h->subs[i].v);
@@ -912,47 +446,6 @@ void st_strats_destroy(st_strats_t *h)
     free(h->recs);
     free(h->fresh);
     free(h);
-}
-
-/* --- dispatch ------------------------------------------------------------------------------- */
-
-static inline void deliver(strat_t *r, const char *code, const st_tick_t *t)
-{
-    r->ticks++;
-    r->cur->be->on_tick(r->cur->impl, code, t);
-}
-
-static void deliver_book(strat_t *r, const st_tick_t *t)
-{
-    if (!r->quarantined && r->cur) deliver(r, st_symtab_code(r->h->env.syms, t->sym), t);
-}
-
-void st_strats_tick(st_strats_t *h, const st_tick_t *t)
-{
-    const char *code = NULL;
-    st_sym_t sym = t->sym;
-    /* by index: a callback may add to a list (and grow it) while it is walked */
-    for (uint32_t i = 0; sym < h->nsubs && i < h->subs[sym].n; i++) {
-        strat_t *r = h->subs[sym].v[i];
-        if (!r || r->all_symbols) continue; /* it gets every tick below */
-        if (!code) code = st_symtab_code(h->env.syms, sym);
-        deliver(r, code, t);
-    }
-    for (uint32_t i = 0; i < h->all.n; i++) {
-        strat_t *r = h->all.v[i];
-        if (!r || r->quarantined) continue;
-        if (!code) code = st_symtab_code(h->env.syms, sym);
-        deliver(r, code, t);
-    }
-}
-
-void st_strats_timeslot(st_strats_t *h, const char *slot)
-{
-    for (size_t i = 0; i < h->n; i++) {
-        strat_t *r = h->recs[i];
-        if (r->quarantined || !r->cur) continue;
-        r->cur->be->on_timeslot(r->cur->impl, slot);
-    }
 }
 
 /* --- what is running ------------------------------------------------------------------------ */
