@@ -12,7 +12,7 @@
  * and dropped. Tier 3, and while a session is down its tier 1-2 symbols, go to REST polling on
  * the first app key (kis_rest.c).
  * Credentials come from the environment variables the config names and are never logged. */
-#include "feed.h"
+#include "netfeed.h"
 #include "kis_codec.h"
 #include "kis_rest.h"
 #include "rest_codec.h"
@@ -39,34 +39,21 @@ typedef struct {
 } kis_conn_t;
 
 struct kis_feed {
-    st_feed_t base;
-    struct lws_context *ctx;
-    st_http_t *http;
-    char url[512], host[256], path[256];
-    char *rest_url;
-    const st_symtab_t *syms;
-    size_t nsyms;
-    uint8_t *is_index; /* by symbol id: st_feed_sym_kind_t */
-    kis_conn_t *conns;
-    st_coalescer_t **cos; /* conns[k].sc.co, for st_feed_apply_subs */
-    int nconns, budget;
+    st_netfeed_t nf; /* first: the shared part, and the feed interface */
+    kis_conn_t *conns; /* nf.conns[k] is &conns[k].sc */
     st_kis_rest_t *rest; /* tier 3, on the first app key */
-    st_dur_t default_poll; /* a poll change without a plan (tests): tiers.polling.medium */
-    st_dur_t fallback_poll; /* tiers.polling.min_interval: tiers 1-2 of a session that is down */
-    uint8_t *fallback;      /* by symbol: 1 + the session whose outage has it polled, 0 = none */
-    uint64_t malformed, encrypted, rest_calls, rest_ok, auth_failures;
-    st_time_t warned_encrypted, warned_malformed;
-    bool running;
+    uint64_t encrypted, rest_calls, rest_ok, auth_failures;
+    st_time_t warned_encrypted;
 };
 
 static st_time_t now_of(kis_feed_t *kf)
 {
-    return st_clock_now(kf->base.clock);
+    return st_clock_now(kf->nf.base.clock);
 }
 
 static st_sym_t sym_of(kis_feed_t *kf, const char *code, size_t len)
 {
-    return st_feed_sym(kf->syms, kf->is_index, kf->nsyms, code, len);
+    return st_feed_sym(kf->nf.syms, kf->nf.kinds, kf->nf.nsyms, code, len);
 }
 
 static st_channel_t channel_of(const char *tr_id)
@@ -81,10 +68,10 @@ static void co_refused(void *ctx, st_key_t key, st_ack_t ack, int cap)
     kis_conn_t *c = ctx;
     kis_feed_t *kf = c->owner;
     st_sym_t sym = ST_KEY_SYM(key);
-    st_log_warn(FEED, "%s: %s %s refused on session %d: %s", kf->base.name, st_kis_tr_id(ST_KEY_CH(key)),
-                st_symtab_code(kf->syms, sym), c->sc.ws.index,
+    st_log_warn(FEED, "%s: %s %s refused on session %d: %s", kf->nf.base.name, st_kis_tr_id(ST_KEY_CH(key)),
+                st_symtab_code(kf->nf.syms, sym), c->sc.ws.index,
                 ack == ST_ACK_MAX_OVER ? "MAX SUBSCRIBE OVER" : "invalid tr_key");
-    if (kf->base.on_refused) kf->base.on_refused(&kf->base, c->sc.ws.index, sym, ack, cap, kf->base.tick_ctx);
+    if (kf->nf.base.on_refused) kf->nf.base.on_refused(&kf->nf.base, c->sc.ws.index, sym, ack, cap, kf->nf.base.tick_ctx);
 }
 
 /* --- the session --------------------------------------------------------------------------- */
@@ -101,11 +88,11 @@ static void on_approval(const st_http_response_t *r, void *ctx)
         snprintf(c->approval, sizeof(c->approval), "%s", k->valuestring);
         snprintf(c->sc.co.approval_key, sizeof(c->sc.co.approval_key), "%s", c->approval);
         cJSON_Delete(j);
-        if (kf->running) st_wsconn_connect(&c->sc.ws);
+        if (kf->nf.running) st_wsconn_connect(&c->sc.ws);
         return;
     }
     cJSON_Delete(j);
-    if (!kf->running) return;
+    if (!kf->nf.running) return;
     char why[256];
     bool auth = !r->error && st_kis_auth_refused(r->status, r->body);
     if (r->error)
@@ -115,7 +102,7 @@ static void on_approval(const st_http_response_t *r, void *ctx)
     if (auth) { /* a wrong app key or secret: a person must act; retrying often changes nothing */
         kf->auth_failures++;
         st_log_alert(FEED, "%s: session %d: the venue refuses the credentials of keys[%d] (%.160s): check the "
-                           "variables it names; retrying every %.0f s", kf->base.name, c->sc.ws.index, c->sc.ws.index,
+                           "variables it names; retrying every %.0f s", kf->nf.base.name, c->sc.ws.index, c->sc.ws.index,
                      r->body, (double)c->sc.ws.backoff_max / ST_SEC);
     }
     st_wsconn_retry(&c->sc.ws, why, auth);
@@ -137,35 +124,27 @@ static void on_prepare(st_wsconn_t *w, void *ctx)
     char *body = cJSON_PrintUnformatted(b);
     cJSON_Delete(b);
     char url[600];
-    snprintf(url, sizeof(url), "%s/oauth2/Approval", kf->rest_url);
+    snprintf(url, sizeof(url), "%s/oauth2/Approval", kf->nf.rest_url);
     static const char *const hdr[] = {"content-type: application/json; charset=utf-8", NULL};
-    int rc = st_http_request(kf->http, "POST", url, hdr, body, 10 * ST_SEC, on_approval, c);
+    int rc = st_http_request(kf->nf.http, "POST", url, hdr, body, 10 * ST_SEC, on_approval, c);
     memset(body, 0, strlen(body)); /* it held the secret */
     free(body);
     if (rc) st_wsconn_retry(w, "cannot start the approval key request", false);
 }
 
-/* While a session is down, its tier 1-2 symbols are polled by REST at the fastest interval
- * allowed (class FALLBACK in the poller's figures); when it is back they are handed back. */
-static void fallback_sync(kis_feed_t *kf, kis_conn_t *c)
-{
-    st_feed_fallback_sync(st_kis_rest_poller(kf->rest), &c->sc.co.ledger, st_wsconn_down(&c->sc.ws),
-                          (uint8_t)(c->sc.ws.index + 1), kf->fallback, kf->nsyms, kf->fallback_poll);
-}
-
 static void on_open(st_wsconn_t *w, void *ctx)
 {
     kis_conn_t *c = ctx;
-    st_log_info(FEED, "%s: session %d: subscribing %d keys", c->owner->base.name, w->index, c->sc.co.ledger.desired);
+    st_log_info(FEED, "%s: session %d: subscribing %d keys", c->owner->nf.base.name, w->index, c->sc.co.ledger.desired);
     st_subconn_opened(&c->sc); /* everything desired is sent again, paced */
-    fallback_sync(c->owner, c); /* handed back to the stream */
+    st_netfeed_fallback_sync(&c->owner->nf, &c->sc); /* handed back to the stream */
 }
 
 static void on_closed(st_wsconn_t *w, void *ctx)
 {
     kis_conn_t *c = ctx;
     st_subconn_closed(&c->sc); /* nothing is held any more */
-    fallback_sync(c->owner, c);
+    st_netfeed_fallback_sync(&c->owner->nf, &c->sc);
 }
 
 static bool subscribed(st_wsconn_t *w, void *ctx)
@@ -190,7 +169,7 @@ static int on_record(const st_kis_record_t *r, void *ctx)
     st_tick_t t = r->tick;
     t.sym = sym;
     t.recv_time = x->now;
-    st_feed_deliver(&kf->base, &t);
+    st_feed_deliver(&kf->nf.base, &t);
     return 0;
 }
 
@@ -200,7 +179,7 @@ static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now
     int idx = c->sc.ws.index;
     st_kis_msg_t m;
     if (st_kis_msg_parse(buf, len, &m) != 0) {
-        kf->malformed++;
+        kf->nf.malformed++;
         return;
     }
     if (m.kind == ST_KIS_MSG_PINGPONG) {
@@ -209,12 +188,12 @@ static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now
         return;
     }
     if (m.kind != ST_KIS_MSG_ACK) {
-        st_log_debug(FEED, "%s: session %d: %s %s %s", kf->base.name, idx, m.tr_id, m.msg_cd, m.msg1);
+        st_log_debug(FEED, "%s: session %d: %s %s %s", kf->nf.base.name, idx, m.tr_id, m.msg_cd, m.msg1);
         return;
     }
     if (strcmp(m.msg_cd, "OPSP8996") == 0) { /* ALREADY IN USE appkey */
         st_log_error(FEED, "%s: session %d refused by the venue: %s (%s): another program holds a session on "
-                     "this app key (one session per key); keys[%d] needs its own app key", kf->base.name, idx,
+                     "this app key (one session per key); keys[%d] needs its own app key", kf->nf.base.name, idx,
                      m.msg1, m.msg_cd, idx);
         c->sc.ws.long_wait = true;
         st_wsconn_close(&c->sc.ws, ST_WSCONN_CLOSE_REFUSED);
@@ -222,12 +201,12 @@ static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now
     }
     st_sym_t sym = sym_of(kf, m.tr_key, strlen(m.tr_key));
     if (sym == ST_SYM_NONE) {
-        st_log_warn(FEED, "%s: session %d: answer for unknown key %s %s: %s %s", kf->base.name, idx, m.tr_id,
+        st_log_warn(FEED, "%s: session %d: answer for unknown key %s %s: %s %s", kf->nf.base.name, idx, m.tr_id,
                     m.tr_key, m.msg_cd, m.msg1);
         return;
     }
     if (m.ack == ST_ACK_ERROR)
-        st_log_warn(FEED, "%s: session %d: %s %s refused: %s %s (retried)", kf->base.name, idx, m.tr_id, m.tr_key,
+        st_log_warn(FEED, "%s: session %d: %s %s refused: %s %s (retried)", kf->nf.base.name, idx, m.tr_id, m.tr_key,
                     m.msg_cd, m.msg1);
     st_coalescer_ack(&c->sc.co, ST_KEY(sym, channel_of(m.tr_id)), (st_ack_t)m.ack, now);
     st_subconn_arm(&c->sc);
@@ -248,43 +227,24 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
         kf->encrypted++;
         if (st_feed_warn_due(&kf->warned_encrypted, now))
             st_log_warn(FEED, "%s: dropped %llu encrypted frame(s) (%.*s): order-fill notices are not supported",
-                        kf->base.name, (unsigned long long)kf->encrypted, (int)f.tr_id_len, f.tr_id);
+                        kf->nf.base.name, (unsigned long long)kf->encrypted, (int)f.tr_id_len, f.tr_id);
         return;
     }
     rx_ctx_t x = {kf, now};
     if (rc == 0 && f.tr != ST_KIS_TR_OTHER) rc = st_kis_decode(&f, KST_OFFSET, now, on_record, &x);
     if (rc > 0) st_wsconn_alive(w); /* data flows: the next drop starts the backoff afresh */
-    if (rc < 0 || f.tr == ST_KIS_TR_OTHER) {
-        kf->malformed++;
-        if (st_feed_warn_due(&kf->warned_malformed, now))
-            st_log_warn(FEED, "%s: dropped a malformed frame (%llu so far): %.60s", kf->base.name,
-                        (unsigned long long)kf->malformed, buf);
-    }
+    if (rc < 0 || f.tr == ST_KIS_TR_OTHER) st_netfeed_malformed(&kf->nf, "frame", buf, now);
 }
 
 /* --- the feed interface ---------------------------------------------------------------------- */
 
-static int kis_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base, const st_planner_t *plan)
-{
-    kis_feed_t *kf = (kis_feed_t *)f;
-    st_feed_apply_subs(ch, n, conn_base, kf->cos, kf->nconns, kf->is_index, kf->nsyms, now_of(kf));
-    for (size_t i = 0; i < n; i++) /* polled for itself now */
-        if ((size_t)ch[i].sym < kf->nsyms && ch[i].to_tier == ST_TIER_POLL) kf->fallback[ch[i].sym] = 0;
-    st_feed_poll_apply(st_kis_rest_poller(kf->rest), ch, n, plan, kf->default_poll, kf->fallback, kf->nsyms);
-    for (int k = 0; k < kf->nconns; k++) {
-        st_subconn_arm(&kf->conns[k].sc);
-        if (!st_wsconn_open(&kf->conns[k].sc.ws)) fallback_sync(kf, &kf->conns[k]);
-    }
-    return 0;
-}
-
 static int kis_start(st_feed_t *f)
 {
     kis_feed_t *kf = (kis_feed_t *)f;
-    kf->running = true;
-    st_log_info(FEED, "%s: KIS feed starting: %d session%s x %d registrations, %s", f->name, kf->nconns,
-                kf->nconns == 1 ? "" : "s", kf->budget, kf->url);
-    for (int k = 0; k < kf->nconns; k++) st_wsconn_start(&kf->conns[k].sc.ws);
+    kf->nf.running = true;
+    st_log_info(FEED, "%s: KIS feed starting: %d session%s x %d registrations, %s", f->name, kf->nf.nconns,
+                kf->nf.nconns == 1 ? "" : "s", kf->nf.budget, kf->nf.url);
+    for (int k = 0; k < kf->nf.nconns; k++) st_wsconn_start(&kf->conns[k].sc.ws);
     st_kis_rest_start(kf->rest);
     return 0;
 }
@@ -292,58 +252,41 @@ static int kis_start(st_feed_t *f)
 static void kis_stop(st_feed_t *f)
 {
     kis_feed_t *kf = (kis_feed_t *)f;
-    if (!kf->running) return;
-    kf->running = false;
+    if (!kf->nf.running) return;
+    kf->nf.running = false;
     st_kis_rest_stop(kf->rest);
-    for (int k = 0; k < kf->nconns; k++) {
-        st_clock_timer_stop(f->clock, &kf->conns[k].sc.flush);
-        st_wsconn_stop(&kf->conns[k].sc.ws);
-    }
+    st_netfeed_stop_sessions(&kf->nf);
 }
 
 static void kis_destroy(st_feed_t *f)
 {
     kis_feed_t *kf = (kis_feed_t *)f;
     kis_stop(f);
-    st_http_destroy(kf->http); /* requests in flight are cancelled, their callbacks not called */
-    st_wsconn_context_destroy(kf->ctx); /* closes what is left (callbacks may still reach the REST side) */
+    st_netfeed_close(&kf->nf); /* closing sessions may still reach the REST side: it goes after */
     st_kis_rest_destroy(kf->rest);
-    for (int k = 0; k < kf->nconns; k++) {
+    for (int k = 0; k < kf->nf.nconns; k++) {
         kis_conn_t *c = &kf->conns[k];
         st_subconn_free(&c->sc);
         if (c->app_secret) memset(c->app_secret, 0, strlen(c->app_secret));
         free(c->app_key);
         free(c->app_secret);
     }
-    free(kf->conns);
-    free(kf->cos);
-    free(kf->is_index);
-    free(kf->fallback);
-    free(kf->rest_url);
-    free(f->name);
+    st_netfeed_free(&kf->nf, kf->conns);
     free(kf);
 }
 
 static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
 {
     const kis_feed_t *kf = (const kis_feed_t *)f;
-    memset(out, 0, sizeof(*out));
-    out->ticks_delivered = kf->base.ticks;
-    out->malformed = kf->malformed;
+    st_netfeed_stats(&kf->nf, out);
     out->encrypted = kf->encrypted;
-    out->ws_budget = (int64_t)kf->budget * kf->nconns;
-    out->penalty = 1.0;
     st_kis_rest_stats_t rs;
     st_kis_rest_stats(kf->rest, &rs);
-    out->market_trades = kf->base.trades; /* the trades received: a venue does not say the market's */
     out->rest_calls = kf->rest_calls + rs.token_calls; /* approval keys, access tokens, */
     out->rest_ok = kf->rest_ok + rs.tokens_issued;      /* and (below) quotations */
     st_feed_stats_add_restpoll(out, &rs.rp);
     out->violations = rs.rp.rate_errors + rs.rp.bans; /* EGW00201 and the like: the venue's word */
     out->auth_failures = kf->auth_failures + rs.auth_failures;
-    out->sessions = kf->nconns;
-    st_time_t now = st_clock_now(f->clock);
-    for (int k = 0; k < kf->nconns; k++) st_feed_stats_add_subconn(out, &kf->conns[k].sc, now);
 }
 
 static int kis_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
@@ -351,8 +294,8 @@ static int kis_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
     return st_kis_rest_orderbook(((kis_feed_t *)f)->rest, sym, cb, ctx);
 }
 
-static const st_feed_vtable_t kis_vtable = {"kis",     kis_start, kis_stop,  kis_destroy,
-                                            kis_stats, NULL,      kis_apply, kis_orderbook};
+static const st_feed_vtable_t kis_vtable = {"kis",     kis_start, kis_stop,         kis_destroy,
+                                            kis_stats, NULL,      st_netfeed_apply, kis_orderbook};
 
 int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out, char *err,
                        size_t errlen)
@@ -362,62 +305,33 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         return -EINVAL;
     }
     kis_feed_t *kf = st_xcalloc(1, sizeof(*kf));
-    kf->base.vt = &kis_vtable;
-    int port;
-    bool tls;
-    if (st_wsconn_url_parse(fc->ws_url, kf->host, sizeof(kf->host), &port, kf->path, sizeof(kf->path), &tls)) {
-        snprintf(err, errlen, "feed \"%s\": cannot parse ws_url \"%s\"", fc->name, fc->ws_url);
+    int rc = st_netfeed_init(&kf->nf, &kis_vtable, fc, env, (void **)&kf->conns, sizeof(*kf->conns), err, errlen);
+    if (rc) {
         free(kf);
-        return -EINVAL;
+        return rc;
     }
-    kf->ctx = st_wsconn_context_create(env->clock->loop, tls, fc->tls_ca_file);
-    kf->http = st_http_create(env->clock->loop);
-    if (kf->http) st_http_set_ca(kf->http, fc->tls_ca_file);
-    if (!kf->ctx || !kf->http) {
-        snprintf(err, errlen, "feed \"%s\": cannot create the WebSocket/HTTP context", fc->name);
-        st_wsconn_context_destroy(kf->ctx);
-        st_http_destroy(kf->http);
-        free(kf);
-        return -ENOMEM;
-    }
-    snprintf(kf->url, sizeof(kf->url), "%s", fc->ws_url);
-    kf->syms = env->syms;
-    kf->nconns = (int)fc->connections;
-    kf->budget = (int)fc->budget;
-    kf->rest_url = st_feed_base_url(fc->rest_url);
-    kf->is_index = st_feed_index_map(env->universe, &kf->nsyms);
-
-    kf->conns = st_xcalloc((size_t)kf->nconns, sizeof(*kf->conns));
-    kf->cos = st_xcalloc((size_t)kf->nconns, sizeof(*kf->cos));
-    for (int k = 0; k < kf->nconns; k++) kf->cos[k] = &kf->conns[k].sc.co;
-    for (int k = 0; k < kf->nconns; k++) {
+    for (int k = 0; k < kf->nf.nconns; k++) {
         kis_conn_t *c = &kf->conns[k];
         const st_cred_cfg_t *cred = ST_LIST_AT(fc->keys, st_cred_cfg_t, k);
         const char *key = getenv(cred->app_key_env), *secret = getenv(cred->app_secret_env);
         c->owner = kf;
         c->app_key = st_xstrdup(key ? key : "");
         c->app_secret = st_xstrdup(secret ? secret : "");
-        st_subconn_init(&c->sc, ST_VENUE_KIS, fc, env->syms, kf->nsyms, co_refused);
-        c->sc.feed = &kf->base;
-        st_feed_wsconn_setup(&c->sc.ws, fc, k, kf->ctx, kf->host, kf->path, port, tls, env->clock);
-        c->sc.ws.cb = (st_wsconn_cbs_t){on_prepare, on_open, on_message, on_closed, subscribed};
-        c->sc.ws.cb_ctx = c;
-        st_wsconn_init(&c->sc.ws);
+        st_netfeed_session(&kf->nf, k, ST_VENUE_KIS, fc, co_refused,
+                           (st_wsconn_cbs_t){on_prepare, on_open, on_message, on_closed, subscribed}, c);
     }
     const st_cred_cfg_t *first = ST_LIST_AT(fc->keys, st_cred_cfg_t, 0);
     const char *key = getenv(first->app_key_env), *secret = getenv(first->app_secret_env);
-    st_kis_rest_cfg_t rc = {
-        .name = fc->name, .clock = env->clock, .http = kf->http, .syms = env->syms, .nsyms = kf->nsyms,
-        .base_url = kf->rest_url, .app_key = key ? key : "", .app_secret = secret ? secret : "",
+    st_kis_rest_cfg_t rc_cfg = {
+        .name = fc->name, .clock = env->clock, .http = kf->nf.http, .syms = env->syms, .nsyms = kf->nf.nsyms,
+        .base_url = kf->nf.rest_url, .app_key = key ? key : "", .app_secret = secret ? secret : "",
         .token_dir = fc->token_dir, .paper = fc->paper, .rate = fc->rest_rate, .limiter_mode = fc->limiter,
         .failure_threshold = (int)env->cfg->risk.failure_threshold, .orderbook_ttl = fc->orderbook_cache,
         .on_snapshot = st_feed_rest_snapshot,
         .on_failure = st_feed_rest_failure, .ctx = kf, /* its st_feed_t first */
     };
-    kf->rest = st_kis_rest_create(&rc);
-    kf->default_poll = env->cfg->tiers.polling.medium;
-    kf->fallback_poll = env->cfg->tiers.polling.min_interval;
-    kf->fallback = st_xcalloc(kf->nsyms ? kf->nsyms : 1, 1);
-    *out = &kf->base;
+    kf->rest = st_kis_rest_create(&rc_cfg);
+    kf->nf.poller = st_kis_rest_poller(kf->rest);
+    *out = &kf->nf.base;
     return 0;
 }

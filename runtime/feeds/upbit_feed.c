@@ -14,7 +14,7 @@
  * Tier 3: GET /v1/ticker?markets=A,B,… (up to 100 markets a call) through restpoll.h, paced by
  * the ticker group's 10 calls a second; Remaining-Req narrows the limiter, HTTP 429 slows it,
  * HTTP 418 stops every call until the ban ends (Retry-After, else a minute). */
-#include "feed.h"
+#include "netfeed.h"
 #include "upbit_codec.h"
 #include "rest_codec.h"
 #include "restpoll.h"
@@ -40,29 +40,16 @@ typedef struct {
 } up_conn_t;
 
 struct upbit_feed {
-    st_feed_t base;
-    struct lws_context *ctx;
-    char url[512], host[256], path[256];
-    const st_symtab_t *syms;
-    size_t nsyms;
-    uint8_t *known; /* by symbol id: st_feed_sym_kind_t */
-    up_conn_t *conns;
-    st_coalescer_t **cos; /* conns[k].sc.co, for st_feed_apply_subs */
-    int nconns, budget;
-    st_http_t *http;
+    st_netfeed_t nf; /* first: the shared part, and the feed interface */
+    up_conn_t *conns; /* nf.conns[k] is &conns[k].sc */
     st_restpoll_t *rest; /* tier 3 */
     st_bookcache_t *books; /* orderbooks on demand */
-    char *rest_url;
-    st_dur_t default_poll, fallback_poll;
-    uint8_t *fallback; /* by symbol: 1 + the session whose outage has it polled, 0 = none */
-    uint64_t malformed, errors, violations; /* violations: what the venue said was too much */
-    st_time_t warned_malformed;
-    bool running;
+    uint64_t errors, violations; /* violations: what the venue said was too much */
 };
 
 static st_time_t now_of(upbit_feed_t *uf)
 {
-    return st_clock_now(uf->base.clock);
+    return st_clock_now(uf->nf.base.clock);
 }
 
 /* --- the session --------------------------------------------------------------------------- */
@@ -73,22 +60,15 @@ static void on_keepalive(st_timer_t *t, st_time_t now, void *ctx)
     st_wsconn_send(&c->sc.ws, "PING", 4, false);
 }
 
-/* While a session is down its tier 1-2 markets are polled by REST (see feed.h). */
-static void fallback_sync(upbit_feed_t *uf, up_conn_t *c)
-{
-    st_feed_fallback_sync(uf->rest, &c->sc.co.ledger, st_wsconn_down(&c->sc.ws), (uint8_t)(c->sc.ws.index + 1),
-                          uf->fallback, uf->nsyms, uf->fallback_poll);
-}
-
 static void on_open(st_wsconn_t *w, void *ctx)
 {
     up_conn_t *c = ctx;
     upbit_feed_t *uf = c->owner;
     st_time_t now = now_of(uf);
-    st_log_info(FEED, "%s: session %d: subscribing %d keys", uf->base.name, w->index, c->sc.co.ledger.desired);
+    st_log_info(FEED, "%s: session %d: subscribing %d keys", uf->nf.base.name, w->index, c->sc.co.ledger.desired);
     st_subconn_opened(&c->sc); /* the whole desired set in the next message */
-    st_clock_timer_start(uf->base.clock, &c->keepalive, now + KEEPALIVE, KEEPALIVE);
-    fallback_sync(uf, c); /* handed back to the stream */
+    st_clock_timer_start(uf->nf.base.clock, &c->keepalive, now + KEEPALIVE, KEEPALIVE);
+    st_netfeed_fallback_sync(&uf->nf, &c->sc); /* handed back to the stream */
 }
 
 static void on_closed(st_wsconn_t *w, void *ctx)
@@ -98,11 +78,11 @@ static void on_closed(st_wsconn_t *w, void *ctx)
         st_limiter_rate_error(&c->sc.lim, now_of(c->owner));
         c->owner->violations++;
         st_log_error(FEED, "%s: session %d: the venue closed it for a policy violation (1008): slowing down",
-                     c->owner->base.name, w->index);
+                     c->owner->nf.base.name, w->index);
     }
-    st_clock_timer_stop(c->owner->base.clock, &c->keepalive);
+    st_clock_timer_stop(c->owner->nf.base.clock, &c->keepalive);
     st_subconn_closed(&c->sc); /* nothing streams any more */
-    fallback_sync(c->owner, c);
+    st_netfeed_fallback_sync(&c->owner->nf, &c->sc);
 }
 
 static bool subscribed(st_wsconn_t *w, void *ctx)
@@ -118,10 +98,7 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
     st_time_t now = now_of(uf);
     st_upbit_msg_t m;
     if (st_upbit_decode(buf, len, &m) != 0) {
-        uf->malformed++;
-        if (st_feed_warn_due(&uf->warned_malformed, now))
-            st_log_warn(FEED, "%s: dropped a malformed message (%llu so far): %.60s", uf->base.name,
-                        (unsigned long long)uf->malformed, buf);
+        st_netfeed_malformed(&uf->nf, "message", buf, now);
         return;
     }
     switch (m.kind) {
@@ -130,7 +107,7 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
         return;
     case ST_UPBIT_ERROR:
         uf->errors++;
-        st_log_error(FEED, "%s: session %d: the venue answered %s: %s (%d codes wanted)", uf->base.name, w->index,
+        st_log_error(FEED, "%s: session %d: the venue answered %s: %s (%d codes wanted)", uf->nf.base.name, w->index,
                      m.error_name, m.error_message, c->sc.co.ledger.desired);
         if (st_upbit_error_is_rate(m.error_name)) { /* by meaning, not by one spelling */
             st_limiter_rate_error(&c->sc.lim, now);
@@ -144,7 +121,7 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
     default:
         return;
     }
-    st_sym_t sym = st_feed_sym(uf->syms, uf->known, uf->nsyms, m.code, strlen(m.code));
+    st_sym_t sym = st_feed_sym(uf->nf.syms, uf->nf.kinds, uf->nf.nsyms, m.code, strlen(m.code));
     if (sym == ST_SYM_NONE) return; /* a market outside the universe */
     st_wsconn_alive(w);
     st_channel_t ch = m.kind == ST_UPBIT_TRADE ? ST_CH_TRADE : m.kind == ST_UPBIT_ORDERBOOK ? ST_CH_BOOK : ST_CH_TICKER;
@@ -155,32 +132,18 @@ static void on_message(st_wsconn_t *w, const char *buf, size_t len, void *ctx)
     }
     m.tick.sym = sym;
     m.tick.recv_time = now;
-    st_feed_deliver(&uf->base, &m.tick);
+    st_feed_deliver(&uf->nf.base, &m.tick);
 }
 
 /* --- the feed interface ---------------------------------------------------------------------- */
 
-static int up_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base, const st_planner_t *plan)
-{
-    upbit_feed_t *uf = (upbit_feed_t *)f;
-    st_feed_apply_subs(ch, n, conn_base, uf->cos, uf->nconns, uf->known, uf->nsyms, now_of(uf));
-    for (size_t i = 0; i < n; i++) /* polled for itself now */
-        if ((size_t)ch[i].sym < uf->nsyms && ch[i].to_tier == ST_TIER_POLL) uf->fallback[ch[i].sym] = 0;
-    st_feed_poll_apply(uf->rest, ch, n, plan, uf->default_poll, uf->fallback, uf->nsyms);
-    for (int k = 0; k < uf->nconns; k++) {
-        st_subconn_arm(&uf->conns[k].sc);
-        if (!st_wsconn_open(&uf->conns[k].sc.ws)) fallback_sync(uf, &uf->conns[k]);
-    }
-    return 0;
-}
-
 static int up_start(st_feed_t *f)
 {
     upbit_feed_t *uf = (upbit_feed_t *)f;
-    uf->running = true;
-    st_log_info(FEED, "%s: Upbit feed starting: %d session%s, %s", f->name, uf->nconns, uf->nconns == 1 ? "" : "s",
-                uf->url);
-    for (int k = 0; k < uf->nconns; k++) st_wsconn_start(&uf->conns[k].sc.ws);
+    uf->nf.running = true;
+    st_log_info(FEED, "%s: Upbit feed starting: %d session%s, %s", f->name, uf->nf.nconns, uf->nf.nconns == 1 ? "" : "s",
+                uf->nf.url);
+    for (int k = 0; k < uf->nf.nconns; k++) st_wsconn_start(&uf->conns[k].sc.ws);
     st_restpoll_start(uf->rest);
     return 0;
 }
@@ -188,55 +151,38 @@ static int up_start(st_feed_t *f)
 static void up_stop(st_feed_t *f)
 {
     upbit_feed_t *uf = (upbit_feed_t *)f;
-    if (!uf->running) return;
-    uf->running = false;
+    if (!uf->nf.running) return;
+    uf->nf.running = false;
     st_restpoll_stop(uf->rest);
-    for (int k = 0; k < uf->nconns; k++) {
-        st_clock_timer_stop(f->clock, &uf->conns[k].sc.flush);
-        st_clock_timer_stop(f->clock, &uf->conns[k].keepalive);
-        st_wsconn_stop(&uf->conns[k].sc.ws);
-    }
+    for (int k = 0; k < uf->nf.nconns; k++) st_clock_timer_stop(f->clock, &uf->conns[k].keepalive);
+    st_netfeed_stop_sessions(&uf->nf);
 }
 
 static void up_destroy(st_feed_t *f)
 {
     upbit_feed_t *uf = (upbit_feed_t *)f;
     up_stop(f);
-    st_http_destroy(uf->http);
-    st_wsconn_context_destroy(uf->ctx);
+    st_netfeed_close(&uf->nf);
     st_bookcache_destroy(uf->books);
     st_restpoll_destroy(uf->rest);
-    free(uf->rest_url);
-    free(uf->fallback);
-    for (int k = 0; k < uf->nconns; k++) {
+    for (int k = 0; k < uf->nf.nconns; k++) {
         up_conn_t *c = &uf->conns[k];
         st_clock_timer_stop(f->clock, &c->keepalive); /* a close during destroy may not restart it, but be sure */
         st_subconn_free(&c->sc);
     }
-    free(uf->conns);
-    free(uf->cos);
-    free(uf->known);
-    free(f->name);
+    st_netfeed_free(&uf->nf, uf->conns);
     free(uf);
 }
 
 static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
 {
     const upbit_feed_t *uf = (const upbit_feed_t *)f;
-    memset(out, 0, sizeof(*out));
-    out->ticks_delivered = uf->base.ticks;
-    out->market_trades = uf->base.trades; /* the trades received */
-    out->malformed = uf->malformed;
+    st_netfeed_stats(&uf->nf, out);
     out->venue_errors = uf->errors;
-    out->ws_budget = (int64_t)uf->budget * uf->nconns;
-    out->penalty = 1.0;
     st_restpoll_stats_t rs;
     st_restpoll_stats(uf->rest, &rs);
     st_feed_stats_add_restpoll(out, &rs);
     out->violations = uf->violations + rs.rate_errors + rs.bans; /* the venue's word: 429s and 418s too */
-    out->sessions = uf->nconns;
-    st_time_t now = st_clock_now(f->clock);
-    for (int k = 0; k < uf->nconns; k++) st_feed_stats_add_subconn(out, &uf->conns[k].sc, now);
 }
 
 /* --- tier 3: /v1/ticker ------------------------------------------------------------------------ */
@@ -244,9 +190,9 @@ static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
 static void rest_request(void *ctx, const st_sym_t *syms, size_t n, char *url, size_t len, const char **hdr)
 {
     upbit_feed_t *uf = ctx;
-    int off = snprintf(url, len, "%s/v1/ticker?markets=", uf->rest_url);
+    int off = snprintf(url, len, "%s/v1/ticker?markets=", uf->nf.rest_url);
     for (size_t i = 0; i < n && off > 0 && (size_t)off < len; i++)
-        off += snprintf(url + off, len - (size_t)off, "%s%s", i ? "," : "", st_symtab_code(uf->syms, syms[i]));
+        off += snprintf(url + off, len - (size_t)off, "%s%s", i ? "," : "", st_symtab_code(uf->nf.syms, syms[i]));
     hdr[0] = "accept: application/json";
     hdr[1] = NULL;
 }
@@ -269,15 +215,15 @@ static st_rp_outcome_t rest_answer(void *ctx, st_restpoll_t *rp, const st_http_r
     if (resp->status == 429) return ST_RP_RATE;
     if (resp->status == 418) {
         double wait = st_http_header(resp->headers, "Retry-After", v, sizeof(v)) ? atof(v) : 60;
-        st_log_error(FEED, "%s: the venue banned quotation calls (HTTP 418): waiting %.0f s", uf->base.name,
+        st_log_error(FEED, "%s: the venue banned quotation calls (HTTP 418): waiting %.0f s", uf->nf.base.name,
                      wait > 0 ? wait : 60);
         st_restpoll_ban(rp, now + (st_dur_t)((wait > 0 ? wait : 60) * ST_SEC));
         return ST_RP_BANNED;
     }
     const char *codes[ST_RESTPOLL_MAX_BATCH];
-    for (size_t i = 0; i < n; i++) codes[i] = st_symtab_code(uf->syms, syms[i]);
+    for (size_t i = 0; i < n; i++) codes[i] = st_symtab_code(uf->nf.syms, syms[i]);
     if (st_upbit_tickers_parse(resp->status, resp->body, resp->body_len, codes, syms, n, now, ticker_row, rp) != ST_RQ_OK) {
-        st_log_warn(FEED, "%s: /v1/ticker refused (HTTP %d): %.160s", uf->base.name, resp->status, resp->body);
+        st_log_warn(FEED, "%s: /v1/ticker refused (HTTP %d): %.160s", uf->nf.base.name, resp->status, resp->body);
         return ST_RP_RETRY;
     }
     return ST_RP_OK;
@@ -288,7 +234,7 @@ static st_rp_outcome_t rest_answer(void *ctx, st_restpoll_t *rp, const st_http_r
 static bool book_request(void *ctx, st_sym_t sym, char *url, size_t len, const char **hdr)
 {
     upbit_feed_t *uf = ctx;
-    snprintf(url, len, "%s/v1/orderbook?markets=%s", uf->rest_url, st_symtab_code(uf->syms, sym));
+    snprintf(url, len, "%s/v1/orderbook?markets=%s", uf->nf.rest_url, st_symtab_code(uf->nf.syms, sym));
     hdr[0] = "accept: application/json";
     hdr[1] = NULL;
     return true;
@@ -308,8 +254,8 @@ static int up_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
     return st_bookcache_get(((upbit_feed_t *)f)->books, sym, cb, ctx);
 }
 
-static const st_feed_vtable_t upbit_vtable = {"upbit",  up_start, up_stop,  up_destroy,
-                                              up_stats, NULL,     up_apply, up_orderbook};
+static const st_feed_vtable_t upbit_vtable = {"upbit",  up_start, up_stop,          up_destroy,
+                                              up_stats, NULL,     st_netfeed_apply, up_orderbook};
 
 int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out, char *err,
                          size_t errlen)
@@ -319,60 +265,31 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
         return -EINVAL;
     }
     upbit_feed_t *uf = st_xcalloc(1, sizeof(*uf));
-    uf->base.vt = &upbit_vtable;
-    int port;
-    bool tls;
-    if (st_wsconn_url_parse(fc->ws_url, uf->host, sizeof(uf->host), &port, uf->path, sizeof(uf->path), &tls)) {
-        snprintf(err, errlen, "feed \"%s\": cannot parse ws_url \"%s\"", fc->name, fc->ws_url);
+    int rc = st_netfeed_init(&uf->nf, &upbit_vtable, fc, env, (void **)&uf->conns, sizeof(*uf->conns), err, errlen);
+    if (rc) {
         free(uf);
-        return -EINVAL;
+        return rc;
     }
-    uf->ctx = st_wsconn_context_create(env->clock->loop, tls, fc->tls_ca_file);
-    uf->http = st_http_create(env->clock->loop);
-    if (uf->http) st_http_set_ca(uf->http, fc->tls_ca_file);
-    if (!uf->ctx || !uf->http) {
-        snprintf(err, errlen, "feed \"%s\": cannot create the WebSocket/HTTP context", fc->name);
-        st_wsconn_context_destroy(uf->ctx);
-        st_http_destroy(uf->http);
-        free(uf);
-        return -ENOMEM;
-    }
-    uf->rest_url = st_feed_base_url(fc->rest_url);
-    snprintf(uf->url, sizeof(uf->url), "%s", fc->ws_url);
-    uf->syms = env->syms;
-    uf->nconns = (int)fc->connections;
-    uf->budget = (int)fc->budget;
-    uf->known = st_feed_index_map(env->universe, &uf->nsyms);
-    uf->default_poll = env->cfg->tiers.polling.medium;
-    uf->fallback_poll = env->cfg->tiers.polling.min_interval;
-    uf->fallback = st_xcalloc(uf->nsyms ? uf->nsyms : 1, 1);
     st_restpoll_cfg_t pc = {
-        .name = fc->name, .clock = env->clock, .http = uf->http, .syms = env->syms, .nsyms = uf->nsyms,
+        .name = fc->name, .clock = env->clock, .http = uf->nf.http, .syms = env->syms, .nsyms = uf->nf.nsyms,
         .batch = ST_RESTPOLL_MAX_BATCH, .rate = fc->rest_rate, .limiter_mode = fc->limiter,
         .failure_threshold = (int)env->cfg->risk.failure_threshold, .request = rest_request,
         .answer = rest_answer, .on_snapshot = st_feed_rest_snapshot, .on_failure = st_feed_rest_failure,
         .ctx = uf, /* its st_feed_t first */
     };
     uf->rest = st_restpoll_create(&pc);
-    st_bookcache_cfg_t bc = {fc->name, env->clock, uf->http, st_restpoll_limiter(uf->rest), fc->orderbook_cache,
-                             uf->nsyms, book_request, book_parse, uf};
+    uf->nf.poller = uf->rest;
+    st_bookcache_cfg_t bc = {fc->name, env->clock, uf->nf.http, st_restpoll_limiter(uf->rest), fc->orderbook_cache,
+                             uf->nf.nsyms, book_request, book_parse, uf};
     uf->books = st_bookcache_create(&bc);
-
-    uf->conns = st_xcalloc((size_t)uf->nconns, sizeof(*uf->conns));
-    uf->cos = st_xcalloc((size_t)uf->nconns, sizeof(*uf->cos));
-    for (int k = 0; k < uf->nconns; k++) uf->cos[k] = &uf->conns[k].sc.co;
-    for (int k = 0; k < uf->nconns; k++) {
+    for (int k = 0; k < uf->nf.nconns; k++) {
         up_conn_t *c = &uf->conns[k];
         c->owner = uf;
-        st_subconn_init(&c->sc, ST_VENUE_UPBIT, fc, env->syms, uf->nsyms, NULL);
-        c->sc.feed = &uf->base;
-        snprintf(c->sc.co.ticket, sizeof(c->sc.co.ticket), "strata-%s-%d", fc->name, k);
         st_timer_init(&c->keepalive, on_keepalive, c);
-        st_feed_wsconn_setup(&c->sc.ws, fc, k, uf->ctx, uf->host, uf->path, port, tls, env->clock);
-        c->sc.ws.cb = (st_wsconn_cbs_t){NULL, on_open, on_message, on_closed, subscribed};
-        c->sc.ws.cb_ctx = c;
-        st_wsconn_init(&c->sc.ws);
+        st_netfeed_session(&uf->nf, k, ST_VENUE_UPBIT, fc, NULL,
+                           (st_wsconn_cbs_t){NULL, on_open, on_message, on_closed, subscribed}, c);
+        snprintf(c->sc.co.ticket, sizeof(c->sc.co.ticket), "strata-%s-%d", fc->name, k);
     }
-    *out = &uf->base;
+    *out = &uf->nf.base;
     return 0;
 }

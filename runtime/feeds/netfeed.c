@@ -1,0 +1,128 @@
+#include "netfeed.h"
+#include "restpoll.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int st_netfeed_init(st_netfeed_t *nf, const st_feed_vtable_t *vt, const st_feed_cfg_t *fc, const st_feed_env_t *env,
+                    void **sessions, size_t session_size, char *err, size_t errlen)
+{
+    nf->base.vt = vt;
+    nf->base.clock = env->clock; /* st_feed_create sets it too, after */
+    if (st_wsconn_url_parse(fc->ws_url, nf->host, sizeof(nf->host), &nf->port, nf->path, sizeof(nf->path),
+                            &nf->tls)) {
+        snprintf(err, errlen, "feed \"%s\": cannot parse ws_url \"%s\"", fc->name, fc->ws_url);
+        return -EINVAL;
+    }
+    nf->ctx = st_wsconn_context_create(env->clock->loop, nf->tls, fc->tls_ca_file);
+    nf->http = st_http_create(env->clock->loop);
+    if (nf->http) st_http_set_ca(nf->http, fc->tls_ca_file);
+    if (!nf->ctx || !nf->http) {
+        snprintf(err, errlen, "feed \"%s\": cannot create the WebSocket/HTTP context", fc->name);
+        st_wsconn_context_destroy(nf->ctx);
+        st_http_destroy(nf->http);
+        nf->ctx = NULL, nf->http = NULL;
+        return -ENOMEM;
+    }
+    snprintf(nf->url, sizeof(nf->url), "%s", fc->ws_url);
+    nf->rest_url = st_feed_base_url(fc->rest_url);
+    nf->syms = env->syms;
+    nf->nconns = (int)fc->connections;
+    nf->budget = (int)fc->budget;
+    nf->kinds = st_feed_index_map(env->universe, &nf->nsyms);
+    nf->default_poll = env->cfg->tiers.polling.medium;
+    nf->fallback_poll = env->cfg->tiers.polling.min_interval;
+    nf->fallback = st_xcalloc(nf->nsyms ? nf->nsyms : 1, 1);
+    char *arr = st_xcalloc((size_t)nf->nconns ? (size_t)nf->nconns : 1, session_size);
+    nf->conns = st_xcalloc((size_t)nf->nconns ? (size_t)nf->nconns : 1, sizeof(*nf->conns));
+    nf->cos = st_xcalloc((size_t)nf->nconns ? (size_t)nf->nconns : 1, sizeof(*nf->cos));
+    for (int k = 0; k < nf->nconns; k++) {
+        nf->conns[k] = (st_subconn_t *)(void *)(arr + (size_t)k * session_size);
+        nf->cos[k] = &nf->conns[k]->co;
+    }
+    *sessions = arr;
+    return 0;
+}
+
+void st_netfeed_session(st_netfeed_t *nf, int k, st_venue_t venue, const st_feed_cfg_t *fc,
+                        void (*refused)(void *ctx, st_key_t key, st_ack_t ack, int cap), st_wsconn_cbs_t cb,
+                        void *cb_ctx)
+{
+    st_subconn_t *sc = nf->conns[k];
+    st_subconn_init(sc, venue, fc, nf->syms, nf->nsyms, refused);
+    sc->feed = &nf->base;
+    st_feed_wsconn_setup(&sc->ws, fc, k, nf->ctx, nf->host, nf->path, nf->port, nf->tls, nf->base.clock);
+    sc->ws.cb = cb;
+    sc->ws.cb_ctx = cb_ctx;
+    st_wsconn_init(&sc->ws);
+}
+
+void st_netfeed_fallback_sync(st_netfeed_t *nf, st_subconn_t *sc)
+{
+    st_feed_fallback_sync(nf->poller, &sc->co.ledger, st_wsconn_down(&sc->ws), (uint8_t)(sc->ws.index + 1),
+                          nf->fallback, nf->nsyms, nf->fallback_poll);
+}
+
+int st_netfeed_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int conn_base, const st_planner_t *plan)
+{
+    st_netfeed_t *nf = (st_netfeed_t *)f;
+    st_feed_apply_subs(ch, n, conn_base, nf->cos, nf->nconns, nf->kinds, nf->nsyms, st_clock_now(f->clock));
+    for (size_t i = 0; i < n; i++) /* polled for itself now */
+        if ((size_t)ch[i].sym < nf->nsyms && ch[i].to_tier == ST_TIER_POLL) nf->fallback[ch[i].sym] = 0;
+    st_feed_poll_apply(nf->poller, ch, n, plan, nf->default_poll, nf->fallback, nf->nsyms);
+    for (int k = 0; k < nf->nconns; k++) {
+        st_subconn_arm(nf->conns[k]);
+        if (!st_wsconn_open(&nf->conns[k]->ws)) st_netfeed_fallback_sync(nf, nf->conns[k]);
+    }
+    return 0;
+}
+
+void st_netfeed_stats(const st_netfeed_t *nf, st_feed_stats_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->ticks_delivered = nf->base.ticks;
+    out->market_trades = nf->base.trades; /* the trades received: a venue does not say the market's */
+    out->malformed = nf->malformed;
+    out->ws_budget = (int64_t)nf->budget * nf->nconns;
+    out->penalty = 1.0;
+    out->sessions = nf->nconns;
+    st_time_t now = st_clock_now(nf->base.clock);
+    for (int k = 0; k < nf->nconns; k++) st_feed_stats_add_subconn(out, nf->conns[k], now);
+}
+
+void st_netfeed_stop_sessions(st_netfeed_t *nf)
+{
+    for (int k = 0; k < nf->nconns; k++) {
+        st_clock_timer_stop(nf->base.clock, &nf->conns[k]->flush);
+        st_wsconn_stop(&nf->conns[k]->ws);
+    }
+}
+
+void st_netfeed_close(st_netfeed_t *nf)
+{
+    st_http_destroy(nf->http);
+    st_wsconn_context_destroy(nf->ctx);
+    nf->http = NULL, nf->ctx = NULL;
+}
+
+void st_netfeed_free(st_netfeed_t *nf, void *sessions)
+{
+    free(sessions);
+    free(nf->conns);
+    free(nf->cos);
+    free(nf->kinds);
+    free(nf->fallback);
+    free(nf->rest_url);
+    free(nf->base.name);
+}
+
+void st_netfeed_malformed(st_netfeed_t *nf, const char *what, const char *buf, st_time_t now)
+{
+    nf->malformed++;
+    if (st_feed_warn_due(&nf->warned_malformed, now))
+        st_log_warn(FEED, "%s: dropped a malformed %s (%llu so far): %.60s", nf->base.name, what,
+                    (unsigned long long)nf->malformed, buf);
+}
