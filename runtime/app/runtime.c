@@ -27,35 +27,10 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
     c->now = st_clock_now(&rt->clock);
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_sync(rt->feeds[i], c->now);
     c->slot = rt->slot.slot ? rt->slot.slot->name : NULL;
-    for (size_t i = 0; i < rt->nfeeds; i++) {
+    for (size_t i = 0; i < rt->nfeeds; i++) { /* each figure added up as ops/status.c's table says */
         st_feed_stats_t fs;
         st_feed_stats(rt->feeds[i], &fs);
-        c->ws_used += fs.ws_used;
-        c->ws_budget += fs.ws_budget;
-        c->api_calls += fs.rest_calls;
-        c->api_ok += fs.rest_ok;
-        c->api_last_second += (double)fs.rest_last_second;
-        c->ws_desired += fs.ws_desired;
-        c->subs_requests += fs.subs_requests;
-        c->subs_messages += fs.subs_messages;
-        c->subs_latency_p99 = ST_MAX2(c->subs_latency_p99, fs.subs_latency_p99);
-        c->subs_latency_max = ST_MAX2(c->subs_latency_max, fs.subs_latency_max);
-        c->penalty = i == 0 ? fs.penalty : ST_MIN2(c->penalty, fs.penalty);
-        c->margin = ST_MAX2(c->margin, fs.margin);
-        c->violations += fs.violations;
-        c->auth_failures += fs.auth_failures;
-        c->market_trades += fs.market_trades;
-        c->ticks_delivered += fs.ticks_delivered;
-        c->halts += fs.halts;
-        c->bursts += fs.bursts;
-        c->sessions += fs.sessions;
-        c->sessions_open += fs.sessions_open;
-        c->reconnects += fs.reconnects;
-        c->stalls += fs.stalls;
-        c->malformed += fs.malformed;
-        c->poll_symbols += fs.poll_symbols;
-        c->poll_stretch = ST_MAX2(c->poll_stretch, fs.poll_stretch);
-        for (size_t k = 0; k < ST_ARRAY_SIZE(c->poll_age); k++) c->poll_age[k] = ST_MAX2(c->poll_age[k], fs.poll_age[k]);
+        st_status_add_feed(c, &fs, i == 0);
     }
     for (size_t i = 0; i < rt->world->cfg->feeds.n; i++)
         c->api_limit += ST_LIST_AT(rt->world->cfg->feeds, st_feed_cfg_t, i)->rest_rate;

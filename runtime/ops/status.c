@@ -52,21 +52,34 @@ void st_status_add_strategies(cJSON *o, const st_status_t *s)
 
 /* A number of the snapshot: its place in /status (group, "" for the top level, and key; NULL
  * key: not there) and in /metrics (name, type, help; NULL name: not there), where it is in
- * st_status_t and how to read it, and the unit each side shows (µs durations: ms in /status,
- * seconds in /metrics). The writers walk this table; what is not a plain number (the slot's
- * name, the connections, the strategies, labelled series) they write themselves. */
+ * st_status_t and how to read it, the unit each side shows (µs durations: ms in /status,
+ * seconds in /metrics), and, for a figure the feeds report, the st_feed_stats_t field it comes
+ * from and how the feeds' add up (summed, the largest, the smallest). The writers and the
+ * collector (st_status_add_feed) walk this table; what is not a plain number (the slot's name,
+ * the connections, the strategies, labelled series, the poll ages) they handle themselves. */
 typedef enum { V_U64, V_I64, V_INT, V_SIZE, V_DBL } vkind_t;
+typedef enum { A_NONE, A_SUM, A_MAX, A_MIN } agg_t;
 typedef struct {
     const char *group, *key;
     const char *prom, *type, *help;
     size_t off;
     vkind_t kind;
     double json_scale, prom_scale;
+    size_t from;        /* offsetof(st_feed_stats_t, …) when agg */
+    vkind_t from_kind;
+    agg_t agg;
 } stat_t;
 
-#define S(g, k, pname, ptype, phelp, field, vk) {g, k, pname, ptype, phelp, offsetof(st_status_t, field), vk, 1, 1}
+#define S(g, k, pname, ptype, phelp, field, vk) {g, k, pname, ptype, phelp, offsetof(st_status_t, field), vk, 1, 1, \
+                                                 0, V_U64, A_NONE}
 #define MS(g, k, pname, phelp, field) \
-    {g, k, pname, "gauge", phelp, offsetof(st_status_t, field), V_I64, 1.0 / ST_MSEC, 1.0 / ST_SEC}
+    {g, k, pname, "gauge", phelp, offsetof(st_status_t, field), V_I64, 1.0 / ST_MSEC, 1.0 / ST_SEC, 0, V_U64, A_NONE}
+/* …from the feeds: S or MS, then `FROM(feed field, its kind, how)` */
+#define FROM(ffield, fk, how) offsetof(st_feed_stats_t, ffield), fk, how
+#define SF(g, k, pname, ptype, phelp, field, vk, from) {g, k, pname, ptype, phelp, offsetof(st_status_t, field), vk, \
+                                                        1, 1, from}
+#define MSF(g, k, pname, phelp, field, from) \
+    {g, k, pname, "gauge", phelp, offsetof(st_status_t, field), V_I64, 1.0 / ST_MSEC, 1.0 / ST_SEC, from}
 static const stat_t stats[] = {
     S("", "generation", "strata_config_generation", "gauge", "Config generation running (1 + successful reloads)",
       generation, V_U64),
@@ -83,33 +96,36 @@ static const stat_t stats[] = {
     S("tiers", "semi_realtime", NULL, NULL, NULL, c.tier2, V_I64),
     S("tiers", "polling", NULL, NULL, NULL, c.tier3, V_I64),
     S("tiers", "indices", "strata_index_streams", "gauge", "Index streams held", c.indices, V_I64),
-    S("websocket_status", "sessions", NULL, NULL, NULL, c.sessions, V_I64),
-    S("websocket_status", "sessions_open", "strata_websocket_sessions_open", "gauge", "Network WebSocket sessions up",
-      c.sessions_open, V_I64),
-    S("websocket_status", "reconnects", "strata_websocket_reconnects_total", "counter",
-      "Sessions lost (dropped, stalled, refused)", c.reconnects, V_U64),
-    S("api_stats", "total_calls", "strata_api_calls_total", "counter", "REST calls made", c.api_calls, V_U64),
-    S("api_stats", "successful_calls", "strata_api_calls_ok_total", "counter", "REST calls answered successfully",
-      c.api_ok, V_U64),
-    S("api_stats", "calls_in_last_second", "strata_api_calls_last_second", "gauge", "REST calls in the last second",
-      c.api_last_second, V_DBL),
+    SF("websocket_status", "sessions", NULL, NULL, NULL, c.sessions, V_I64, FROM(sessions, V_I64, A_SUM)),
+    SF("websocket_status", "sessions_open", "strata_websocket_sessions_open", "gauge", "Network WebSocket sessions up",
+      c.sessions_open, V_I64, FROM(sessions_open, V_I64, A_SUM)),
+    SF("websocket_status", "reconnects", "strata_websocket_reconnects_total", "counter",
+      "Sessions lost (dropped, stalled, refused)", c.reconnects, V_U64, FROM(reconnects, V_U64, A_SUM)),
+    SF("api_stats", "total_calls", "strata_api_calls_total", "counter", "REST calls made", c.api_calls, V_U64,
+       FROM(rest_calls, V_U64, A_SUM)),
+    SF("api_stats", "successful_calls", "strata_api_calls_ok_total", "counter", "REST calls answered successfully",
+      c.api_ok, V_U64, FROM(rest_ok, V_U64, A_SUM)),
+    SF("api_stats", "calls_in_last_second", "strata_api_calls_last_second", "gauge", "REST calls in the last second",
+      c.api_last_second, V_DBL, FROM(rest_last_second, V_U64, A_SUM)),
     S("api_stats", "limit_per_second", "strata_api_limit_per_second", "gauge", "REST calls allowed per second",
       c.api_limit, V_DBL),
-    S("api_stats", "auth_failures", "strata_auth_failures_total", "counter",
-      "Times a venue refused the credentials (app key, secret)", c.auth_failures, V_U64),
-    S("coalescer", "requests", "strata_subscription_requests_total", "counter",
-      "Desired-set changes asked of the coalescers", c.subs_requests, V_U64),
-    S("coalescer", "messages", "strata_subscription_messages_total", "counter", "Subscription messages sent to venues",
-      c.subs_messages, V_U64),
-    MS("coalescer", "latency_p99_ms", "strata_subscription_latency_p99_seconds",
-       "Request-to-send latency, 99th percentile", c.subs_latency_p99),
-    MS("coalescer", "latency_max_ms", NULL, NULL, c.subs_latency_max),
-    S("limiter", "penalty", "strata_limiter_penalty_ratio", "gauge",
-      "Lowest limiter rate over its configured rate (1 = full)", c.penalty, V_DBL),
-    MS("limiter", "margin_ms", "strata_limiter_margin_seconds",
-       "Widest timing margin the limiters keep under the venue's windows (wider after a refusal)", c.margin),
-    S("limiter", "violations", "strata_venue_limit_violations_total", "counter", "Venue limits exceeded (must stay 0)",
-      c.violations, V_U64),
+    SF("api_stats", "auth_failures", "strata_auth_failures_total", "counter",
+       "Times a venue refused the credentials (app key, secret)", c.auth_failures, V_U64,
+       FROM(auth_failures, V_U64, A_SUM)),
+    SF("coalescer", "requests", "strata_subscription_requests_total", "counter",
+      "Desired-set changes asked of the coalescers", c.subs_requests, V_U64, FROM(subs_requests, V_U64, A_SUM)),
+    SF("coalescer", "messages", "strata_subscription_messages_total", "counter", "Subscription messages sent to venues",
+      c.subs_messages, V_U64, FROM(subs_messages, V_U64, A_SUM)),
+    MSF("coalescer", "latency_p99_ms", "strata_subscription_latency_p99_seconds",
+       "Request-to-send latency, 99th percentile", c.subs_latency_p99, FROM(subs_latency_p99, V_I64, A_MAX)),
+    MSF("coalescer", "latency_max_ms", NULL, NULL, c.subs_latency_max, FROM(subs_latency_max, V_I64, A_MAX)),
+    SF("limiter", "penalty", "strata_limiter_penalty_ratio", "gauge",
+      "Lowest limiter rate over its configured rate (1 = full)", c.penalty, V_DBL, FROM(penalty, V_DBL, A_MIN)),
+    MSF("limiter", "margin_ms", "strata_limiter_margin_seconds",
+        "Widest timing margin the limiters keep under the venue's windows (wider after a refusal)", c.margin,
+        FROM(margin, V_I64, A_MAX)),
+    SF("limiter", "violations", "strata_venue_limit_violations_total", "counter", "Venue limits exceeded (must stay 0)",
+      c.violations, V_U64, FROM(violations, V_U64, A_SUM)),
     S("plan", "changes", "strata_plan_changes_total", "counter", "Tier changes made by the planner", plan.changes,
       V_U64),
     S("plan", "replans", NULL, NULL, NULL, plan.replans, V_U64),
@@ -132,17 +148,28 @@ static const stat_t stats[] = {
     S("signals", "delivered", "strata_signals_delivered_total", "counter", "Signals a webhook accepted",
       signals.delivered, V_U64),
     S("signals", "queued", "strata_signals_queued", "gauge", "Signals waiting for a webhook", signals.queued, V_SIZE),
-    S("market", "ticks", "strata_ticks_total", "counter", "Normalized ticks handed to strategies", c.ticks_delivered,
-      V_U64),
-    S("market", "trades", NULL, NULL, NULL, c.market_trades, V_U64),
-    S("market", "halts", NULL, NULL, NULL, c.halts, V_U64),
-    S("market", "malformed_frames", "strata_malformed_frames_total", "counter", "Venue frames dropped as malformed",
-      c.malformed, V_U64),
+    SF("market", "ticks", "strata_ticks_total", "counter", "Normalized ticks handed to strategies", c.ticks_delivered,
+       V_U64, FROM(ticks_delivered, V_U64, A_SUM)),
+    SF("market", "trades", NULL, NULL, NULL, c.market_trades, V_U64, FROM(market_trades, V_U64, A_SUM)),
+    SF("market", "halts", NULL, NULL, NULL, c.halts, V_U64, FROM(halts, V_U64, A_SUM)),
+    SF("market", "malformed_frames", "strata_malformed_frames_total", "counter", "Venue frames dropped as malformed",
+      c.malformed, V_U64, FROM(malformed, V_U64, A_SUM)),
     S("reloads", "ok", NULL, NULL, NULL, reloads_ok, V_U64),
     S("reloads", "failed", NULL, NULL, NULL, reloads_failed, V_U64),
+    /* figures of the feeds that no writer shows as a plain number: collected, written by hand */
+    SF("", NULL, NULL, NULL, NULL, c.ws_used, V_I64, FROM(ws_used, V_I64, A_SUM)),
+    SF("", NULL, NULL, NULL, NULL, c.ws_budget, V_I64, FROM(ws_budget, V_I64, A_SUM)),
+    SF("", NULL, NULL, NULL, NULL, c.ws_desired, V_I64, FROM(ws_desired, V_I64, A_SUM)),
+    SF("", NULL, NULL, NULL, NULL, c.bursts, V_U64, FROM(bursts, V_U64, A_SUM)),
+    SF("", NULL, NULL, NULL, NULL, c.stalls, V_U64, FROM(stalls, V_U64, A_SUM)),
+    SF("", NULL, NULL, NULL, NULL, c.poll_symbols, V_I64, FROM(poll_symbols, V_I64, A_SUM)),
+    SF("", NULL, NULL, NULL, NULL, c.poll_stretch, V_DBL, FROM(poll_stretch, V_DBL, A_MAX)),
 };
 #undef S
 #undef MS
+#undef SF
+#undef MSF
+#undef FROM
 
 static double value_of(const st_status_t *s, const stat_t *t)
 {
@@ -154,6 +181,39 @@ static double value_of(const st_status_t *s, const stat_t *t)
     case V_SIZE: return (double)*(const size_t *)p;
     default: return *(const double *)p;
     }
+}
+
+/* A feed's figure, as an integer or as a number. */
+static int64_t feed_int(const st_feed_stats_t *fs, const stat_t *t)
+{
+    const char *p = (const char *)fs + t->from;
+    return t->from_kind == V_U64 ? (int64_t)*(const uint64_t *)p : *(const int64_t *)p;
+}
+
+static double feed_num(const st_feed_stats_t *fs, const stat_t *t)
+{
+    return t->from_kind == V_DBL ? *(const double *)((const char *)fs + t->from) : (double)feed_int(fs, t);
+}
+
+void st_status_add_feed(st_counters_t *c, const st_feed_stats_t *fs, bool first)
+{
+    for (size_t i = 0; i < ST_ARRAY_SIZE(stats); i++) {
+        const stat_t *t = &stats[i];
+        if (t->agg == A_NONE) continue;
+        char *p = (char *)c + (t->off - offsetof(st_status_t, c)); /* a counter: st_status_t's c.… */
+        if (t->kind == V_DBL) {
+            double *v = (double *)(void *)p, x = feed_num(fs, t);
+            *v = first ? x : t->agg == A_SUM ? *v + x : t->agg == A_MAX ? fmax(*v, x) : fmin(*v, x);
+        } else if (t->kind == V_U64) {
+            uint64_t *v = (uint64_t *)(void *)p, x = (uint64_t)feed_int(fs, t);
+            *v = first ? x : t->agg == A_SUM ? *v + x : t->agg == A_MAX ? ST_MAX2(*v, x) : ST_MIN2(*v, x);
+        } else {
+            int64_t *v = (int64_t *)(void *)p, x = feed_int(fs, t);
+            *v = first ? x : t->agg == A_SUM ? *v + x : t->agg == A_MAX ? ST_MAX2(*v, x) : ST_MIN2(*v, x);
+        }
+    }
+    for (size_t k = 0; k < ST_ARRAY_SIZE(c->poll_age); k++)
+        c->poll_age[k] = first ? fs->poll_age[k] : ST_MAX2(c->poll_age[k], fs->poll_age[k]);
 }
 
 /* The object at a dotted group path under o, made on first use (in the table's order). */

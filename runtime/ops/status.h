@@ -5,6 +5,7 @@
 #ifndef ST_OPS_STATUS_H
 #define ST_OPS_STATUS_H
 
+#include "feeds/feed.h"
 #include "ops/report.h"
 #include "signals/signals.h"
 #include "plan/planner.h"
@@ -29,6 +30,11 @@ typedef struct {
     const st_strat_info_t *strategies;
     size_t nstrategies;
 } st_status_t;
+
+/* Adds one feed's figures into the run's counters, each as the counters' table says (summed,
+ * the largest or the smallest over the feeds); first: the first feed (c's figures start from
+ * its). */
+void st_status_add_feed(st_counters_t *c, const st_feed_stats_t *fs, bool first);
 
 /* malloc'd, NUL-terminated. */
 char *st_status_json(const st_status_t *s);

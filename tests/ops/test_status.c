@@ -91,6 +91,56 @@ static void test_status_json(void **state)
     free(text);
 }
 
+/* The collector (issue 18.3): two feeds' figures add up as the counters' table says — summed,
+ * the largest (latencies, margin, stretch, poll ages) or the smallest (the penalty) — for every
+ * figure the runtime collects. */
+static void test_feeds_add_up(void **state)
+{
+    st_feed_stats_t a = {.ws_used = 10, .ws_budget = 41, .ws_desired = 11, .rest_calls = 100, .rest_ok = 98,
+                         .rest_last_second = 7, .subs_requests = 5, .subs_messages = 3, .subs_latency_p99 = 900,
+                         .subs_latency_max = 2000, .penalty = 0.5, .margin = 300, .violations = 1,
+                         .auth_failures = 2, .market_trades = 1000, .ticks_delivered = 500, .halts = 3, .bursts = 4,
+                         .sessions = 2, .sessions_open = 1, .reconnects = 6, .stalls = 2, .malformed = 9,
+                         .poll_symbols = 300, .poll_stretch = 1.5, .poll_age = {10, 20, 30, 40, 50, 60}};
+    st_feed_stats_t b = {.ws_used = 1, .ws_budget = 5, .ws_desired = 2, .rest_calls = 10, .rest_ok = 9,
+                         .rest_last_second = 3, .subs_requests = 1, .subs_messages = 1, .subs_latency_p99 = 1500,
+                         .subs_latency_max = 1000, .penalty = 0.8, .margin = 700, .violations = 0,
+                         .auth_failures = 1, .market_trades = 10, .ticks_delivered = 5, .halts = 1, .bursts = 1,
+                         .sessions = 1, .sessions_open = 1, .reconnects = 1, .stalls = 0, .malformed = 1,
+                         .poll_symbols = 30, .poll_stretch = 1.1, .poll_age = {15, 5, 35, 0, 55, 65}};
+    st_counters_t c;
+    memset(&c, 0xFF, sizeof(c)); /* whatever was there: the first feed's figures replace it */
+    st_status_add_feed(&c, &a, true);
+    st_status_add_feed(&c, &b, false);
+    assert_int_equal(c.ws_used, 11);
+    assert_int_equal(c.ws_budget, 46);
+    assert_int_equal(c.ws_desired, 13);
+    assert_int_equal(c.api_calls, 110);
+    assert_int_equal(c.api_ok, 107);
+    assert_true(c.api_last_second == 10);
+    assert_int_equal(c.subs_requests, 6);
+    assert_int_equal(c.subs_messages, 4);
+    assert_int_equal(c.subs_latency_p99, 1500);
+    assert_int_equal(c.subs_latency_max, 2000);
+    assert_true(c.penalty == 0.5);
+    assert_int_equal(c.margin, 700);
+    assert_int_equal(c.violations, 1);
+    assert_int_equal(c.auth_failures, 3);
+    assert_int_equal(c.market_trades, 1010);
+    assert_int_equal(c.ticks_delivered, 505);
+    assert_int_equal(c.halts, 4);
+    assert_int_equal(c.bursts, 5);
+    assert_int_equal(c.sessions, 3);
+    assert_int_equal(c.sessions_open, 2);
+    assert_int_equal(c.reconnects, 7);
+    assert_int_equal(c.stalls, 2);
+    assert_int_equal(c.malformed, 10);
+    assert_int_equal(c.poll_symbols, 330);
+    assert_true(c.poll_stretch == 1.5);
+    const st_dur_t ages[6] = {15, 20, 35, 40, 55, 65};
+    for (int k = 0; k < 6; k++) assert_int_equal(c.poll_age[k], ages[k]);
+}
+
 static void test_metrics_format(void **state)
 {
     char why[256];
@@ -352,6 +402,7 @@ int main(void)
     st_log_open(ST_LL_ERROR, ST_LOG_TEXT, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_json),
+        cmocka_unit_test(test_feeds_add_up),
         cmocka_unit_test(test_metrics_format),
         cmocka_unit_test(test_server_and_token),
         cmocka_unit_test(test_long_token),
