@@ -81,11 +81,4 @@ typedef struct {
  * tr_type, OPSP9990 tr_key). */
 void st_kis_request_parse(const char *buf, size_t len, st_kis_request_t *out);
 
-/* Encodes ticks (all trades, or one orderbook) of the given codes as one frame into buf.
- * Returns the length, or 0 if buf is too small. */
-size_t st_kis_encode_trades(char *buf, size_t len, const st_tick_t *ticks, const char *const *codes,
-                            size_t n, int32_t utc_offset);
-size_t st_kis_encode_book(char *buf, size_t len, const st_tick_t *book, const char *code,
-                          int32_t utc_offset);
-
 #endif

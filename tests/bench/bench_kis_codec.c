@@ -4,6 +4,7 @@
 #include "bench_util.h"
 
 #include "feeds/kis_codec.h"
+#include "../feeds/kis_encode.h"
 
 static int sink(const st_kis_record_t *r, void *ctx)
 {

@@ -1,6 +1,7 @@
 #include "../test.h"
 
 #include "feeds/kis_codec.h"
+#include "kis_encode.h"
 #include "feeds/simmkt.h"
 
 #include <errno.h>

@@ -231,11 +231,9 @@ static void on_market(st_timer_t *t, st_time_t now, void *ctx)
             while (b.n < MAX_BATCH && st_simmkt_next_event(X.mkt, sym) <= until)
                 st_simmkt_advance(X.mkt, sym, st_simmkt_next_event(X.mkt, sym), ex_collect, &b);
             if (b.n == 0) break;
-            const char *codes[MAX_BATCH];
-            for (int k = 0; k < b.n; k++) codes[k] = ins->code;
             if (X.trade_refs[sym]) {
-                size_t len = st_kis_encode_trades(frame, sizeof(frame), b.t, codes, (size_t)b.n, X.utc_offset);
-                if (ins->market == ST_MKT_INDEX && len > 11) memcpy(frame + 2, "H0UPCNT0", 8); /* index */
+                size_t len = ex_kis_trades_frame(frame, sizeof(frame), ins->market == ST_MKT_INDEX ? "H0UPCNT0"
+                                                 : "H0STCNT0", b.t, ins->code, (size_t)b.n, X.utc_offset);
                 if (X.record)
                     for (int k = 0; k < b.n; k++) record_tick(&b.t[k], ins->code);
                 send_to(ST_KEY(sym, ST_CH_TRADE), frame, len);
@@ -243,7 +241,7 @@ static void on_market(st_timer_t *t, st_time_t now, void *ctx)
             if (X.book_refs[sym]) {
                 st_tick_t book;
                 st_simmkt_book(X.mkt, sym, b.t[b.n - 1].venue_time, &book);
-                size_t len = st_kis_encode_book(frame, sizeof(frame), &book, ins->code, X.utc_offset);
+                size_t len = ex_kis_book_frame(frame, sizeof(frame), &book, ins->code, X.utc_offset);
                 if (X.record) record_tick(&book, ins->code);
                 send_to(ST_KEY(sym, ST_CH_BOOK), frame, len);
             }

@@ -186,6 +186,14 @@ void ex_rec_add(const char *fmt, ...) ST_PRINTF(1, 2);
 /* The stall fault: the sessions open now are not even read (pause), or read again. */
 void ex_stall_rx(bool pause);
 
+/* --- kis_frames.c: KIS data frames, exsim's own encoder (not strata's) --- */
+/* n trades of one code as a data frame of tr_id (H0STCNT0's 46 fields each; an index's H0UPCNT0
+ * the same here); 0 when buf is too short. */
+size_t ex_kis_trades_frame(char *buf, size_t len, const char *tr_id, const st_tick_t *ticks, const char *code,
+                           size_t n, int32_t utc_offset);
+/* An orderbook as an H0STASP0 frame (59 fields); 0 when buf is too short. */
+size_t ex_kis_book_frame(char *buf, size_t len, const st_tick_t *book, const char *code, int32_t utc_offset);
+
 /* --- kis_ws.c --- */
 /* o.a.b as a string, "" when absent. */
 const char *ex_json_str(cJSON *o, const char *a, const char *b);
