@@ -494,37 +494,45 @@ static st_time_t next_session(st_time_t now, bool *moved)
     return day + 8 * ST_HOUR + 55 * ST_MIN;
 }
 
-int main(int argc, char **argv)
+/* The command line. */
+typedef struct {
+    int port;
+    const char *universe, *indices, *upbit; /* default: strata's demo lists, embedded (no tree path) */
+    uint64_t seed;
+    double speed;
+    const char *start, *now_at;
+    st_dur_t duration;
+    const char *tls_dir; /* --tls: serve wss:// and https:// with DIR/cert.pem and DIR/key.pem */
+} args_t;
+
+/* Fills a and X's settings from argv: -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, args_t *a)
 {
-    int port = 0;
-    /* strata's own demo lists, embedded like its demo config: no path of the source tree */
-    const char *universe = ST_EMBEDDED_PREFIX "universe.csv", *indices = ST_EMBEDDED_PREFIX "indices.csv";
-    const char *upbit = ST_EMBEDDED_PREFIX "upbit_markets.csv";
-    uint64_t seed = 1;
-    double speed = 1;
-    const char *start = NULL, *now_at = NULL;
-    st_dur_t duration = 300 * ST_SEC;
-    const char *tls_dir = NULL; /* --tls: serve wss:// and https:// with DIR/cert.pem and DIR/key.pem */
-    char cert[512], key[512];
+    *a = (args_t){.universe = ST_EMBEDDED_PREFIX "universe.csv", .indices = ST_EMBEDDED_PREFIX "indices.csv",
+                  .upbit = ST_EMBEDDED_PREFIX "upbit_markets.csv", .seed = 1, .speed = 1, .duration = 300 * ST_SEC};
     X.cap = 41;
     X.ping_idle = 10 * ST_SEC;
     X.token_ttl = ST_DAY;
     X.up_rate_name = "TOO_MANY_REQUEST";
     X.up_close_after = 3;
-    static const struct option opts[] = {{"port", 1, 0, 'p'},      {"universe", 1, 0, 'u'}, {"indices", 1, 0, 'i'},
-                                         {"seed", 1, 0, 's'},      {"speed", 1, 0, 'x'},    {"start", 1, 0, 't'},
-                                         {"cap", 1, 0, 'c'},       {"ping-idle", 1, 0, 'g'}, {"duration", 1, 0, 'd'},
-                                         {"paper", 0, 0, 'P'},     {"upbit-markets", 1, 0, 'U'}, {"token-ttl", 1, 0, 'T'}, {"record", 1, 0, 'R'}, {"tls", 1, 0, 'L'}, {"now", 1, 0, 'N'}, {"upbit-rate-error", 1, 0, 'E'}, {"reject-key", 1, 0, 'K'}, {"upbit-close-after", 1, 0, 'C'}, {"rest-jitter", 1, 0, 'J'},     {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"port", 1, 0, 'p'},        {"universe", 1, 0, 'u'},         {"indices", 1, 0, 'i'},
+        {"seed", 1, 0, 's'},        {"speed", 1, 0, 'x'},            {"start", 1, 0, 't'},
+        {"cap", 1, 0, 'c'},         {"ping-idle", 1, 0, 'g'},        {"duration", 1, 0, 'd'},
+        {"paper", 0, 0, 'P'},       {"upbit-markets", 1, 0, 'U'},    {"token-ttl", 1, 0, 'T'},
+        {"record", 1, 0, 'R'},      {"tls", 1, 0, 'L'},              {"now", 1, 0, 'N'},
+        {"upbit-rate-error", 1, 0, 'E'}, {"reject-key", 1, 0, 'K'},  {"upbit-close-after", 1, 0, 'C'},
+        {"rest-jitter", 1, 0, 'J'}, {"help", 0, 0, 'h'},             {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'p': port = atoi(optarg); break;
-        case 'u': universe = optarg; break;
-        case 'i': indices = optarg; break;
-        case 's': seed = strtoull(optarg, NULL, 10); break;
-        case 'x': speed = atof(optarg); break;
-        case 't': start = optarg; break;
-        case 'N': now_at = optarg; break;
+        case 'p': a->port = atoi(optarg); break;
+        case 'u': a->universe = optarg; break;
+        case 'i': a->indices = optarg; break;
+        case 's': a->seed = strtoull(optarg, NULL, 10); break;
+        case 'x': a->speed = atof(optarg); break;
+        case 't': a->start = optarg; break;
+        case 'N': a->now_at = optarg; break;
         case 'E': X.up_rate_name = optarg; break;
         case 'K': X.reject_key = optarg; break;
         case 'C': X.up_close_after = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
@@ -539,8 +547,8 @@ int main(int argc, char **argv)
         }
         case 'c': X.cap = atoi(optarg); break;
         case 'P': X.paper = true; break;
-        case 'U': upbit = optarg; break;
-        case 'L': tls_dir = optarg; break;
+        case 'U': a->upbit = optarg; break;
+        case 'L': a->tls_dir = optarg; break;
         case 'R':
             if (!(X.record = fopen(optarg, "w"))) return fprintf(stderr, "cannot write %s\n", optarg), 2;
             break;
@@ -551,7 +559,7 @@ int main(int argc, char **argv)
             if (st_parse_duration(optarg, &X.ping_idle)) return fprintf(stderr, "bad --ping-idle\n"), 2;
             break;
         case 'd':
-            if (st_parse_duration(optarg, &duration)) return fprintf(stderr, "bad --duration\n"), 2;
+            if (st_parse_duration(optarg, &a->duration)) return fprintf(stderr, "bad --duration\n"), 2;
             break;
         default:
             printf("usage: strata-exsim [--port N] [--universe F] [--indices F] [--seed S] [--speed X] "
@@ -561,36 +569,14 @@ int main(int argc, char **argv)
             return c == 'h' ? 0 : 2;
         }
     }
-    X.fault.jitter_rng = seed * 0x9E3779B97F4A7C15ull + 1;
-    st_tz_set("Asia/Seoul");
-    X.utc_offset = 9 * 3600;
-    st_symtab_init(&X.syms);
-    X.arena = st_arena_create(0);
-    st_diags_t d;
-    st_diags_init(&d);
-    if (st_universe_load(&X.uni, universe, indices, &X.syms, X.arena, &d) ||
-        st_universe_load(&X.upuni, upbit, "", &X.syms, X.arena, &d)) {
-        for (size_t i = 0; i < d.n; i++) fprintf(stderr, "%s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col, d.items[i].msg);
-        return 1;
-    }
-    st_diags_free(&d);
-    st_time_t t0 = st_wall_now();
-    bool moved = false;
-    if (now_at) { /* what "now" is, to test the choice below */
-        struct tm tm;
-        if (st_parse_datetime(now_at, &tm) || st_tz_mktime(NULL, &tm, &t0)) return fprintf(stderr, "bad --now\n"), 2;
-    }
-    if (start) {
-        struct tm tm;
-        if (st_parse_datetime(start, &tm) || st_tz_mktime(NULL, &tm, &t0)) return fprintf(stderr, "bad --start\n"), 2;
-    } else {
-        t0 = next_session(t0, &moved);
-    }
-    /* A client that vanishes mid-answer must cost its connection, not the simulator. */
-    signal(SIGPIPE, SIG_IGN);
-    X.loop = ev_default_loop(0);
-    st_clock_init_sim(&X.clock, X.loop, t0, speed);
-    st_simmkt_params_t p = {.seed = seed, .activity = 1, .volatility = 1, .halt_rate = 1,
+    X.fault.jitter_rng = a->seed * 0x9E3779B97F4A7C15ull + 1;
+    return -1;
+}
+
+/* The simulated KRX and Upbit markets from t0, and the per-symbol tables. */
+static void markets(const args_t *a, st_time_t t0)
+{
+    st_simmkt_params_t p = {.seed = a->seed, .activity = 1, .volatility = 1, .halt_rate = 1,
                             .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
                             .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
                             .utc_offset = X.utc_offset};
@@ -605,7 +591,11 @@ int main(int argc, char **argv)
     X.book_refs = st_xcalloc(X.syms.n + 1, sizeof(uint16_t));
     X.candle_refs = st_xcalloc(X.syms.n + 1, sizeof(uint16_t));
     X.up_ticks = st_xcalloc(X.upuni.n + 1, sizeof(*X.up_ticks));
+}
 
+/* The server: one vhost on 127.0.0.1:port (TLS with tls_dir's certificate): 0, or the exit code. */
+static int listen_on(int port, const char *tls_dir)
+{
     lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
@@ -621,6 +611,7 @@ int main(int argc, char **argv)
     info.options = LWS_SERVER_OPTION_DISABLE_IPV6; /* else lws binds [::], every interface */
     info.protocols = protocols;
     info.vhost_name = "exsim";
+    char cert[512], key[512];
     if (tls_dir) {
         snprintf(cert, sizeof(cert), "%s/cert.pem", tls_dir);
         snprintf(key, sizeof(key), "%s/key.pem", tls_dir);
@@ -630,23 +621,12 @@ int main(int argc, char **argv)
     }
     X.vhost = lws_create_vhost(X.ctx, &info);
     if (!X.vhost) return fprintf(stderr, "strata-exsim: cannot listen on 127.0.0.1:%d\n", port), 1;
+    return 0;
+}
 
-    st_timer_init(&X.market_timer, on_market, NULL);
-    st_timer_init(&X.delay_timer, on_delayed, NULL);
-    st_clock_timer_start(&X.clock, &X.market_timer, t0 + 100 * ST_MSEC, 100 * ST_MSEC);
-    ev_timer_init(&X.stop_timer, on_stop, (double)duration / 1e6, 0);
-    ev_timer_start(X.loop, &X.stop_timer);
-    ev_signal_init(&X.sigint, on_signal, SIGINT);
-    ev_signal_init(&X.sigterm, on_signal, SIGTERM);
-    ev_signal_start(X.loop, &X.sigint);
-    ev_signal_start(X.loop, &X.sigterm);
-    char when[40];
-    st_format_datetime(t0, when, sizeof(when), false);
-    printf("strata-exsim: listening on 127.0.0.1:%d; market time %s KST%s\n", lws_get_vhost_listen_port(X.vhost),
-           when, moved ? " (the next session's open: the KRX market is closed now; --start sets another)" : "");
-    fflush(stdout);
-    ev_run(X.loop, 0);
-
+/* Everything the run held, after the loop. */
+static void teardown(void)
+{
     lws_context_destroy(X.ctx);
     for (session_t *s = X.sessions; s;) {
         session_t *n = s->next;
@@ -675,5 +655,56 @@ int main(int argc, char **argv)
     free(X.up_ticks);
     st_arena_destroy(X.arena);
     st_symtab_free(&X.syms);
+}
+
+int main(int argc, char **argv)
+{
+    args_t a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0) return rc;
+    st_tz_set("Asia/Seoul");
+    X.utc_offset = 9 * 3600;
+    st_symtab_init(&X.syms);
+    X.arena = st_arena_create(0);
+    st_diags_t d;
+    st_diags_init(&d);
+    if (st_universe_load(&X.uni, a.universe, a.indices, &X.syms, X.arena, &d) ||
+        st_universe_load(&X.upuni, a.upbit, "", &X.syms, X.arena, &d)) {
+        for (size_t i = 0; i < d.n; i++)
+            fprintf(stderr, "%s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col, d.items[i].msg);
+        return 1;
+    }
+    st_diags_free(&d);
+    st_time_t t0 = st_wall_now();
+    bool moved = false;
+    struct tm tm;
+    if (a.now_at && (st_parse_datetime(a.now_at, &tm) || st_tz_mktime(NULL, &tm, &t0))) /* "now", for tests */
+        return fprintf(stderr, "bad --now\n"), 2;
+    if (a.start && (st_parse_datetime(a.start, &tm) || st_tz_mktime(NULL, &tm, &t0)))
+        return fprintf(stderr, "bad --start\n"), 2;
+    if (!a.start) t0 = next_session(t0, &moved);
+    /* A client that vanishes mid-answer must cost its connection, not the simulator. */
+    signal(SIGPIPE, SIG_IGN);
+    X.loop = ev_default_loop(0);
+    st_clock_init_sim(&X.clock, X.loop, t0, a.speed);
+    markets(&a, t0);
+    if ((rc = listen_on(a.port, a.tls_dir)) != 0) return rc;
+
+    st_timer_init(&X.market_timer, on_market, NULL);
+    st_timer_init(&X.delay_timer, on_delayed, NULL);
+    st_clock_timer_start(&X.clock, &X.market_timer, t0 + 100 * ST_MSEC, 100 * ST_MSEC);
+    ev_timer_init(&X.stop_timer, on_stop, (double)a.duration / 1e6, 0);
+    ev_timer_start(X.loop, &X.stop_timer);
+    ev_signal_init(&X.sigint, on_signal, SIGINT);
+    ev_signal_init(&X.sigterm, on_signal, SIGTERM);
+    ev_signal_start(X.loop, &X.sigint);
+    ev_signal_start(X.loop, &X.sigterm);
+    char when[40];
+    st_format_datetime(t0, when, sizeof(when), false);
+    printf("strata-exsim: listening on 127.0.0.1:%d; market time %s KST%s\n", lws_get_vhost_listen_port(X.vhost),
+           when, moved ? " (the next session's open: the KRX market is closed now; --start sets another)" : "");
+    fflush(stdout);
+    ev_run(X.loop, 0);
+    teardown();
     return 0;
 }
