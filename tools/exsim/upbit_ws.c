@@ -240,109 +240,71 @@ static bool up_over_limit(session_t *s, st_time_t now)
     return in_sec > 5 || in_min > 100;
 }
 
-void ex_on_upbit_text(session_t *s, const char *text, size_t len)
+/* Past the 5-a-second or 100-a-minute limit: an error, and after up_close_after of them the
+ * connection is closed (1008). True when the request is refused. */
+static bool up_refused_for_rate(session_t *s, st_time_t now)
 {
-    if (s->closing) return; /* being closed: what is still buffered is ignored */
-    st_time_t now = st_clock_now(&X.clock);
-    s->last_rx = now;
-    if (len == 4 && memcmp(text, "PING", 4) == 0) { /* keep-alive: not a data request */
-        ex_enqueue_as(s, "{\"status\":\"UP\"}", 15, false);
-        return;
+    if (!up_over_limit(s, now)) return false;
+    s->violations++;
+    X.up_violations++;
+    up_error(s, X.up_rate_name, "request limit exceeded (5 per second, 100 per minute)");
+    if (s->violations >= X.up_close_after) { /* repeated violations close the connection: 1008 */
+        X.up_closed++;
+        s->closing = true;
+        s->close_policy = true;
+        lws_callback_on_writable(s->wsi);
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
     }
-    ex_count_rx(s, now);
-    if (up_over_limit(s, now)) {
-        s->violations++;
-        X.up_violations++;
-        up_error(s, X.up_rate_name, "request limit exceeded (5 per second, 100 per minute)");
-        if (s->violations >= X.up_close_after) { /* repeated violations close the connection: 1008 */
-            X.up_closed++;
-            s->closing = true;
-            s->close_policy = true;
-            lws_callback_on_writable(s->wsi);
-            lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+    return true;
+}
+
+/* LIST_SUBSCRIPTIONS: what s streams, by type (and the orderbook's level), and its candles. */
+static void up_list_subscriptions(session_t *s)
+{
+    cJSON *r = cJSON_CreateObject(), *res = cJSON_CreateArray();
+    cJSON_AddStringToObject(r, s->simple ? "mthd" : "method", "LIST_SUBSCRIPTIONS");
+    for (int ty = 0; ty < 3; ty++) {
+        cJSON *codes = cJSON_CreateArray();
+        for (size_t i = 0; i < X.upuni.n; i++)
+            if (s->reg[ST_KEY(X.upuni.items[i].sym, up_ch[ty])])
+                cJSON_AddItemToArray(codes, cJSON_CreateString(X.upuni.items[i].code));
+        if (cJSON_GetArraySize(codes) == 0) {
+            cJSON_Delete(codes);
+            continue;
         }
-        return;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, s->simple ? "ty" : "type", up_types[ty]);
+        cJSON_AddItemToObject(o, s->simple ? "cds" : "codes", codes);
+        if (ty == UP_BOOK) { /* the level asked for (the first code's; one per request here) */
+            double lv = 0;
+            for (size_t i = 0; i < X.upuni.n && lv == 0; i++)
+                if (s->reg[ST_KEY(X.upuni.items[i].sym, ST_CH_BOOK)]) lv = s->level[X.upuni.items[i].sym];
+            cJSON_AddNumberToObject(o, s->simple ? "lv" : "level", lv);
+        }
+        cJSON_AddItemToArray(res, o);
     }
-    cJSON *j = cJSON_ParseWithLength(text, len);
-    if (!cJSON_IsArray(j)) {
-        cJSON_Delete(j);
-        up_error(s, "WRONG_FORMAT", "the request must be a JSON array");
-        return;
+    for (size_t i = 0; s->candle && i < X.upuni.n; i++) { /* candles, one entry per unit and code */
+        st_sym_t sym = X.upuni.items[i].sym;
+        if (!s->candle[sym].unit) continue;
+        char type[32];
+        candle_type(s->candle[sym].unit, type, sizeof(type));
+        cJSON *o = cJSON_CreateObject(), *codes = cJSON_AddArrayToObject(o, s->simple ? "cds" : "codes");
+        cJSON_AddStringToObject(o, s->simple ? "ty" : "type", type);
+        cJSON_AddItemToArray(codes, cJSON_CreateString(X.upuni.items[i].code));
+        cJSON_AddItemToArray(res, o);
     }
-    const char *ticket = NULL, *method = NULL, *format = NULL;
+    cJSON_AddItemToObject(r, s->simple ? "rslt" : "result", res);
+    cJSON_AddStringToObject(r, s->simple ? "tckt" : "ticket", s->ticket);
+    char *out = cJSON_PrintUnformatted(r);
+    ex_enqueue_as(s, out, strlen(out), true);
+    free(out);
+    cJSON_Delete(r);
+}
+
+/* Every type object of request j is valid (a known type, codes given); else an error to s. */
+static bool up_types_valid(session_t *s, cJSON *j)
+{
     cJSON *it;
-    int ntypes = 0;
-    cJSON_ArrayForEach(it, j)
-    {
-        if (!ticket) ticket = ex_json_str(it, "ticket", NULL);
-        if (!method) method = ex_json_str(it, "method", NULL);
-        if (!format) format = ex_json_str(it, "format", NULL);
-        ntypes += cJSON_GetObjectItem(it, "type") != NULL;
-    }
-    if (!ticket) {
-        up_error(s, "NO_TICKET", "ticket is required");
-        cJSON_Delete(j);
-        return;
-    }
-    if (format) { /* it applies to the live streams at once, even in LIST_SUBSCRIPTIONS */
-        bool simple = strcmp(format, "SIMPLE") == 0 || strcmp(format, "SIMPLE_LIST") == 0;
-        bool list = strcmp(format, "JSON_LIST") == 0 || strcmp(format, "SIMPLE_LIST") == 0;
-        if (!simple && !list && strcmp(format, "DEFAULT") != 0) {
-            up_error(s, "INVALID_PARAM", "format must be DEFAULT, SIMPLE, JSON_LIST or SIMPLE_LIST");
-            cJSON_Delete(j);
-            return;
-        }
-        s->simple = simple, s->list = list;
-    }
-    snprintf(s->ticket, sizeof(s->ticket), "%s", ticket);
-    if (method && strcmp(method, "LIST_SUBSCRIPTIONS") == 0) {
-        cJSON *r = cJSON_CreateObject(), *res = cJSON_CreateArray();
-        cJSON_AddStringToObject(r, s->simple ? "mthd" : "method", "LIST_SUBSCRIPTIONS");
-        for (int ty = 0; ty < 3; ty++) {
-            cJSON *codes = cJSON_CreateArray();
-            for (size_t i = 0; i < X.upuni.n; i++)
-                if (s->reg[ST_KEY(X.upuni.items[i].sym, up_ch[ty])])
-                    cJSON_AddItemToArray(codes, cJSON_CreateString(X.upuni.items[i].code));
-            if (cJSON_GetArraySize(codes) == 0) {
-                cJSON_Delete(codes);
-                continue;
-            }
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, s->simple ? "ty" : "type", up_types[ty]);
-            cJSON_AddItemToObject(o, s->simple ? "cds" : "codes", codes);
-            if (ty == UP_BOOK) { /* the level asked for (the first code's; one per request here) */
-                double lv = 0;
-                for (size_t i = 0; i < X.upuni.n && lv == 0; i++)
-                    if (s->reg[ST_KEY(X.upuni.items[i].sym, ST_CH_BOOK)]) lv = s->level[X.upuni.items[i].sym];
-                cJSON_AddNumberToObject(o, s->simple ? "lv" : "level", lv);
-            }
-            cJSON_AddItemToArray(res, o);
-        }
-        for (size_t i = 0; s->candle && i < X.upuni.n; i++) { /* candles, one entry per unit and code */
-            st_sym_t sym = X.upuni.items[i].sym;
-            if (!s->candle[sym].unit) continue;
-            char type[32];
-            candle_type(s->candle[sym].unit, type, sizeof(type));
-            cJSON *o = cJSON_CreateObject(), *codes = cJSON_AddArrayToObject(o, s->simple ? "cds" : "codes");
-            cJSON_AddStringToObject(o, s->simple ? "ty" : "type", type);
-            cJSON_AddItemToArray(codes, cJSON_CreateString(X.upuni.items[i].code));
-            cJSON_AddItemToArray(res, o);
-        }
-        cJSON_AddItemToObject(r, s->simple ? "rslt" : "result", res);
-        cJSON_AddStringToObject(r, s->simple ? "tckt" : "ticket", s->ticket);
-        char *out = cJSON_PrintUnformatted(r);
-        ex_enqueue_as(s, out, strlen(out), true);
-        free(out);
-        cJSON_Delete(r);
-        cJSON_Delete(j);
-        return;
-    }
-    if (ntypes == 0) {
-        up_error(s, "NO_TYPE", "a type field is required");
-        cJSON_Delete(j);
-        return;
-    }
-    /* Validate every type object before changing anything. */
     cJSON_ArrayForEach(it, j)
     {
         const char *type = ex_json_str(it, "type", NULL);
@@ -351,14 +313,22 @@ void ex_on_upbit_text(session_t *s, const char *text, size_t len)
         for (int k = 0; k < 3 && type; k++)
             if (strcmp(type, up_types[k]) == 0) ty = k;
         cJSON *codes = cJSON_GetObjectItem(it, "codes");
-        const char *err = ty < 0 ? "INVALID_PARAM" : !cJSON_IsArray(codes) || cJSON_GetArraySize(codes) == 0 ? "NO_CODES" : NULL;
+        const char *err = ty < 0                                                        ? "INVALID_PARAM"
+                          : !cJSON_IsArray(codes) || cJSON_GetArraySize(codes) == 0 ? "NO_CODES"
+                                                                                    : NULL;
         if (err) {
             up_error(s, err, ty < 0 ? "unknown type" : "codes are required");
-            cJSON_Delete(j);
-            return;
+            return false;
         }
     }
-    /* A new subscription replaces the previous set. */
+    return true;
+}
+
+/* Request j replaces s's subscriptions: each code of each type, its snapshot now unless
+ * is_only_realtime, its stream unless is_only_snapshot; candles and orderbook units as asked. */
+static void up_subscribe(session_t *s, cJSON *j)
+{
+    cJSON *it;
     for (size_t i = 0; i < X.upuni.n; i++) {
         for (int ty = 0; ty < 3; ty++) ex_set_reg(s, ST_KEY(X.upuni.items[i].sym, up_ch[ty]), false);
         if (s->candle) ex_set_candle(s, X.upuni.items[i].sym, 0);
@@ -395,9 +365,64 @@ void ex_on_upbit_text(session_t *s, const char *text, size_t len)
             if (!only_snap) ex_set_reg(s, ST_KEY(sym, up_ch[ty]), true);
         }
     }
-    cJSON_Delete(j);
 }
 
+void ex_on_upbit_text(session_t *s, const char *text, size_t len)
+{
+    if (s->closing) return; /* being closed: what is still buffered is ignored */
+    st_time_t now = st_clock_now(&X.clock);
+    s->last_rx = now;
+    if (len == 4 && memcmp(text, "PING", 4) == 0) { /* keep-alive: not a data request */
+        ex_enqueue_as(s, "{\"status\":\"UP\"}", 15, false);
+        return;
+    }
+    ex_count_rx(s, now);
+    if (up_refused_for_rate(s, now)) return;
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    if (!cJSON_IsArray(j)) {
+        cJSON_Delete(j);
+        up_error(s, "WRONG_FORMAT", "the request must be a JSON array");
+        return;
+    }
+    const char *ticket = NULL, *method = NULL, *format = NULL;
+    cJSON *it;
+    int ntypes = 0;
+    cJSON_ArrayForEach(it, j)
+    {
+        if (!ticket) ticket = ex_json_str(it, "ticket", NULL);
+        if (!method) method = ex_json_str(it, "method", NULL);
+        if (!format) format = ex_json_str(it, "format", NULL);
+        ntypes += cJSON_GetObjectItem(it, "type") != NULL;
+    }
+    if (!ticket) {
+        up_error(s, "NO_TICKET", "ticket is required");
+        cJSON_Delete(j);
+        return;
+    }
+    if (format) { /* it applies to the live streams at once, even in LIST_SUBSCRIPTIONS */
+        bool simple = strcmp(format, "SIMPLE") == 0 || strcmp(format, "SIMPLE_LIST") == 0;
+        bool list = strcmp(format, "JSON_LIST") == 0 || strcmp(format, "SIMPLE_LIST") == 0;
+        if (!simple && !list && strcmp(format, "DEFAULT") != 0) {
+            up_error(s, "INVALID_PARAM", "format must be DEFAULT, SIMPLE, JSON_LIST or SIMPLE_LIST");
+            cJSON_Delete(j);
+            return;
+        }
+        s->simple = simple, s->list = list;
+    }
+    snprintf(s->ticket, sizeof(s->ticket), "%s", ticket);
+    if (method && strcmp(method, "LIST_SUBSCRIPTIONS") == 0) {
+        up_list_subscriptions(s);
+        cJSON_Delete(j);
+        return;
+    }
+    if (ntypes == 0) {
+        up_error(s, "NO_TYPE", "a type field is required");
+        cJSON_Delete(j);
+        return;
+    }
+    if (up_types_valid(s, j)) up_subscribe(s, j); /* validated before anything changes */
+    cJSON_Delete(j);
+}
 /* The latest trades of an Upbit market, for GET /v1/trades/ticks. */
 void ex_up_keep_trades(const st_instrument_t *ins, const batch_t *b)
 {
