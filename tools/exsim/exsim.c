@@ -315,61 +315,117 @@ static void on_arrival(st_timer_t *t, st_time_t deadline, void *wsi)
     lws_callback_on_writable(wsi); /* the deferred call is handled there */
 }
 
+/* A WebSocket handshake: Upbit refuses a request carrying Origin within 10 s of the last one
+ * (protocols.md 2.5). -1 refuses it. */
+static int on_handshake(struct lws *wsi)
+{
+    char uri[128] = "";
+    lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+    if (strncmp(uri, "/websocket/v1", 13) != 0 || lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0) return 0;
+    st_time_t now = st_clock_now(&X.clock);
+    X.up_origin++;
+    if (X.up_origin_last && now - X.up_origin_last < 10 * ST_SEC) {
+        X.up_origin_refused++;
+        return -1;
+    }
+    X.up_origin_last = now;
+    return 0;
+}
+
+/* A WebSocket session opened: KIS's on any path, Upbit's on /websocket/v1. */
+static void on_established(struct lws *wsi, pss_t *pss)
+{
+    session_t *s = st_xcalloc(1, sizeof(*s));
+    s->wsi = wsi;
+    s->id = ++X.next_id;
+    s->open = true;
+    s->reg = st_xcalloc(X.syms.n * ST_CH_COUNT + 1, 1);
+    s->depth = st_xcalloc(X.syms.n + 1, 1);
+    s->level = st_xcalloc(X.syms.n + 1, sizeof(double));
+    s->last_tx = s->last_rx = st_clock_now(&X.clock);
+    char uri[128] = "";
+    lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+    s->upbit = strncmp(uri, "/websocket/v1", 13) == 0;
+    s->next = X.sessions;
+    X.sessions = s;
+    X.sessions_total++;
+    pss->s = s;
+}
+
+/* Bytes of a message from s: lws may hand one message over in several pieces (when its bytes
+ * span reads), gathered until the final fragment is complete, then to its venue's protocol. */
+static void on_receive(struct lws *wsi, session_t *s, const void *in, size_t len)
+{
+    if (s->rx_len + len + 1 > s->rx_cap) {
+        s->rx_cap = (s->rx_len + len + 1) * 2;
+        s->rx_buf = st_xrealloc(s->rx_buf, s->rx_cap);
+    }
+    memcpy(s->rx_buf + s->rx_len, in, len);
+    s->rx_len += len;
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) return;
+    if (s->upbit)
+        ex_on_upbit_text(s, s->rx_buf, s->rx_len); /* text or binary: both are JSON */
+    else if (!lws_frame_is_binary(wsi))
+        ex_on_text(s, s->rx_buf, s->rx_len);
+    s->rx_len = 0;
+}
+
+/* A session closed: what it held is released (the accounting keeps it). */
+static void on_ws_closed(session_t *s)
+{
+    for (st_key_t k = 0; k < X.syms.n * ST_CH_COUNT; k++)
+        if (s->reg[k]) ex_set_reg(s, k, false);
+    for (size_t i = 0; s->candle && i < X.syms.n; i++)
+        if (s->candle[i].unit) s->candle[i].unit = 0, X.candle_refs[i]--;
+    s->open = false;
+    free_queue(s);
+    s->wsi = NULL;
+}
+
+/* An HTTP request: a POST's body follows; a REST call may reach the venue late (--rest-jitter). */
+static int on_http(struct lws *wsi, pss_t *pss)
+{
+    bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+    lws_hdr_copy(wsi, pss->uri, sizeof(pss->uri), post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI);
+    if (post) return 0;
+    st_dur_t late = strncmp(pss->uri, "/control/", 9) != 0 ? jitter_draw() : 0;
+    if (late > 0) { /* it reaches the venue's windows later than it was sent */
+        pss->deferred = true;
+        st_timer_init(&pss->arrival, on_arrival, wsi);
+        st_clock_timer_start(&X.clock, &pss->arrival, st_clock_now(&X.clock) + late, 0);
+        return 0;
+    }
+    return respond(wsi, pss, ex_route(wsi, false, pss->uri, ""));
+}
+
+/* An HTTP connection may write: a deferred call is answered now, or the answer is sent. */
+static int on_http_writeable(struct lws *wsi, pss_t *pss)
+{
+    if (pss && pss->deferred && !st_timer_active(&pss->arrival)) {
+        pss->deferred = false;
+        return respond(wsi, pss, ex_route(wsi, false, pss->uri, ""));
+    }
+    if (!pss || !pss->body) return 0;
+    unsigned char *buf = st_xmalloc(LWS_PRE + pss->body_len);
+    memcpy(buf + LWS_PRE, pss->body, pss->body_len);
+    int n = lws_write(wsi, buf + LWS_PRE, pss->body_len, LWS_WRITE_HTTP_FINAL);
+    free(buf);
+    free(pss->body);
+    pss->body = NULL;
+    if (n < 0) return -1;
+    if (lws_http_transaction_completed(wsi)) return -1;
+    return 0;
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     pss_t *pss = user;
     switch (reason) {
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        /* Upbit allows a request carrying Origin once per 10 s (protocols.md 2.5) */
-        char uri[128] = "";
-        lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
-        if (strncmp(uri, "/websocket/v1", 13) != 0 || lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0) break;
-        st_time_t now = st_clock_now(&X.clock);
-        X.up_origin++;
-        if (X.up_origin_last && now - X.up_origin_last < 10 * ST_SEC) {
-            X.up_origin_refused++;
-            return -1; /* the handshake is refused */
-        }
-        X.up_origin_last = now;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return on_handshake(wsi);
+    case LWS_CALLBACK_ESTABLISHED: on_established(wsi, pss); break;
+    case LWS_CALLBACK_RECEIVE:
+        if (pss->s) on_receive(wsi, pss->s, in, len);
         break;
-    }
-    case LWS_CALLBACK_ESTABLISHED: {
-        session_t *s = st_xcalloc(1, sizeof(*s));
-        s->wsi = wsi;
-        s->id = ++X.next_id;
-        s->open = true;
-        s->reg = st_xcalloc(X.syms.n * ST_CH_COUNT + 1, 1);
-        s->depth = st_xcalloc(X.syms.n + 1, 1);
-        s->level = st_xcalloc(X.syms.n + 1, sizeof(double));
-        s->last_tx = s->last_rx = st_clock_now(&X.clock);
-        char uri[128] = "";
-        lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
-        s->upbit = strncmp(uri, "/websocket/v1", 13) == 0;
-        s->next = X.sessions;
-        X.sessions = s;
-        X.sessions_total++;
-        pss->s = s;
-        break;
-    }
-    case LWS_CALLBACK_RECEIVE: {
-        /* lws may hand one message over in several pieces (when its bytes span reads):
-         * gather them until the final fragment is complete. */
-        session_t *s = pss->s;
-        if (!s) break;
-        if (s->rx_len + len + 1 > s->rx_cap) {
-            s->rx_cap = (s->rx_len + len + 1) * 2;
-            s->rx_buf = st_xrealloc(s->rx_buf, s->rx_cap);
-        }
-        memcpy(s->rx_buf + s->rx_len, in, len);
-        s->rx_len += len;
-        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) break;
-        if (s->upbit)
-            ex_on_upbit_text(s, s->rx_buf, s->rx_len); /* text or binary: both are JSON */
-        else if (!lws_frame_is_binary(wsi))
-            ex_on_text(s, s->rx_buf, s->rx_len);
-        s->rx_len = 0;
-        break;
-    }
     case LWS_CALLBACK_RECEIVE_PONG:
         if (pss->s && !X.fault.pong_ignore) pss->s->pongs++;
         if (pss->s) pss->s->last_rx = st_clock_now(&X.clock);
@@ -391,30 +447,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         break;
     }
     case LWS_CALLBACK_CLOSED:
-        if (pss->s) {
-            session_t *s = pss->s;
-            for (st_key_t k = 0; k < X.syms.n * ST_CH_COUNT; k++)
-                if (s->reg[k]) ex_set_reg(s, k, false);
-            for (size_t i = 0; s->candle && i < X.syms.n; i++)
-                if (s->candle[i].unit) s->candle[i].unit = 0, X.candle_refs[i]--;
-            s->open = false;
-            free_queue(s);
-            s->wsi = NULL;
-        }
+        if (pss->s) on_ws_closed(pss->s);
         break;
-    case LWS_CALLBACK_HTTP: {
-        bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
-        lws_hdr_copy(wsi, pss->uri, sizeof(pss->uri), post ? WSI_TOKEN_POST_URI : WSI_TOKEN_GET_URI);
-        if (post) return 0; /* the body follows */
-        st_dur_t late = strncmp(pss->uri, "/control/", 9) != 0 ? jitter_draw() : 0;
-        if (late > 0) { /* it reaches the venue's windows later than it was sent */
-            pss->deferred = true;
-            st_timer_init(&pss->arrival, on_arrival, wsi);
-            st_clock_timer_start(&X.clock, &pss->arrival, st_clock_now(&X.clock) + late, 0);
-            return 0;
-        }
-        return respond(wsi, pss, ex_route(wsi, false, pss->uri, ""));
-    }
+    case LWS_CALLBACK_HTTP: return on_http(wsi, pss);
     case LWS_CALLBACK_HTTP_BODY:
         if (pss->req_len + len > 1 << 20) return -1;
         pss->req = st_xrealloc(pss->req, pss->req_len + len + 1);
@@ -429,22 +464,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         pss->req_len = 0;
         return rc;
     }
-    case LWS_CALLBACK_HTTP_WRITEABLE: {
-        if (pss && pss->deferred && !st_timer_active(&pss->arrival)) {
-            pss->deferred = false;
-            return respond(wsi, pss, ex_route(wsi, false, pss->uri, ""));
-        }
-        if (!pss || !pss->body) break;
-        unsigned char *buf = st_xmalloc(LWS_PRE + pss->body_len);
-        memcpy(buf + LWS_PRE, pss->body, pss->body_len);
-        int n = lws_write(wsi, buf + LWS_PRE, pss->body_len, LWS_WRITE_HTTP_FINAL);
-        free(buf);
-        free(pss->body);
-        pss->body = NULL;
-        if (n < 0) return -1;
-        if (lws_http_transaction_completed(wsi)) return -1;
-        return 0;
-    }
+    case LWS_CALLBACK_HTTP_WRITEABLE: return on_http_writeable(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
         if (!pss) break; /* the client left before lws gave the connection its data */
         if (pss->deferred) st_clock_timer_stop(&X.clock, &pss->arrival);
