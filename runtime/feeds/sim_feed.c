@@ -524,7 +524,7 @@ static int sim_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
     book.feed = sf->base.index;
     book.recv_time = now;
     cb(&book, NULL, ctx);
-    return 1;
+    return 0; /* answered now */
 }
 
 static const st_feed_vtable_t sim_vtable = {"sim", sim_start, sim_stop, sim_destroy, sim_stats,
