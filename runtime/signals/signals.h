@@ -23,7 +23,7 @@ typedef struct {
     st_time_t time;
     char strategy[48];
     char symbol[ST_CODE_MAX];
-    char side[16]; /* "buy", "sell", or a strategy's own kind ("alert", …) */
+    char side[16]; /* "buy", "sell", or "" (none: STRATA_SIDE_NONE) */
     double strength;
     double price; /* the symbol's last price strata saw; 0 if none yet */
     char reason[160];
