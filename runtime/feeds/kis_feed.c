@@ -71,7 +71,8 @@ static void co_refused(void *ctx, st_key_t key, st_ack_t ack, int cap)
     st_log_warn(FEED, "%s: %s %s refused on session %d: %s", kf->nf.base.name, st_kis_tr_id(ST_KEY_CH(key)),
                 st_symtab_code(kf->nf.syms, sym), c->sc.ws.index,
                 ack == ST_ACK_MAX_OVER ? "MAX SUBSCRIBE OVER" : "invalid tr_key");
-    if (kf->nf.base.on_refused) kf->nf.base.on_refused(&kf->nf.base, c->sc.ws.index, sym, ack, cap, kf->nf.base.tick_ctx);
+    st_feed_t *f = &kf->nf.base;
+    if (f->on_refused) f->on_refused(f, c->sc.ws.index, sym, ack, cap, f->tick_ctx);
 }
 
 /* --- the session --------------------------------------------------------------------------- */

@@ -122,24 +122,98 @@ static http_reply_t up_trades_ticks(struct lws *wsi, st_time_t now)
     return ok;
 }
 
+/* GET /v1/market/all: every market, its names. */
+static http_reply_t up_market_all(void)
+{
+    http_reply_t r = {0};
+    if (!up_gate(0, "market", &r)) return r;
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < X.upuni.n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "market", X.upuni.items[i].code);
+        cJSON_AddStringToObject(o, "korean_name", X.upuni.items[i].name);
+        cJSON_AddStringToObject(o, "english_name", strchr(X.upuni.items[i].code, '-') + 1);
+        cJSON_AddItemToArray(arr, o);
+    }
+    http_reply_t ok = ex_jreply(200, arr);
+    memcpy(ok.remaining, r.remaining, sizeof(r.remaining));
+    return ok;
+}
+
+/* A /v1/ticker row: the market's snapshot now, with the figures derived from it. */
+static void up_ticker_row(cJSON *o, const st_instrument_t *ins, st_time_t now)
+{
+    st_tick_t t;
+    st_simmkt_snapshot(X.upmkt, ins->sym, now, &t);
+    const st_trade_t *q = &t.u.trade;
+    double d = q->price - q->prev_close, rate = q->prev_close > 0 ? d / q->prev_close : 0;
+    cJSON_AddNumberToObject(o, "opening_price", q->open);
+    cJSON_AddNumberToObject(o, "high_price", q->high);
+    cJSON_AddNumberToObject(o, "low_price", q->low);
+    cJSON_AddNumberToObject(o, "trade_price", q->price);
+    cJSON_AddNumberToObject(o, "prev_closing_price", q->prev_close);
+    cJSON_AddStringToObject(o, "change", ex_change_of(d));
+    cJSON_AddNumberToObject(o, "change_price", d < 0 ? -d : d);
+    cJSON_AddNumberToObject(o, "change_rate", rate < 0 ? -rate : rate);
+    cJSON_AddNumberToObject(o, "signed_change_price", d);
+    cJSON_AddNumberToObject(o, "signed_change_rate", rate);
+    cJSON_AddNumberToObject(o, "acc_trade_price", q->cum_value);
+    cJSON_AddNumberToObject(o, "acc_trade_volume", q->cum_volume);
+    up_derived_t x;
+    ex_up_derive(q, now, &x);
+    char date[16], hms[16], kdate[16], khms[16];
+    time_t secs = (time_t)(t.venue_time / ST_SEC), ksecs = secs + 9 * 3600;
+    struct tm tm;
+    strftime(date, sizeof(date), "%Y%m%d", gmtime_r(&secs, &tm));
+    strftime(hms, sizeof(hms), "%H%M%S", &tm);
+    strftime(kdate, sizeof(kdate), "%Y%m%d", gmtime_r(&ksecs, &tm));
+    strftime(khms, sizeof(khms), "%H%M%S", &tm);
+    cJSON_AddStringToObject(o, "trade_date", date);
+    cJSON_AddStringToObject(o, "trade_time", hms);
+    cJSON_AddStringToObject(o, "trade_date_kst", kdate);
+    cJSON_AddStringToObject(o, "trade_time_kst", khms);
+    cJSON_AddNumberToObject(o, "trade_timestamp", (double)(t.venue_time / ST_MSEC));
+    cJSON_AddNumberToObject(o, "trade_volume", q->volume);
+    cJSON_AddNumberToObject(o, "acc_trade_price_24h", x.val24);
+    cJSON_AddNumberToObject(o, "acc_trade_volume_24h", x.vol24);
+    cJSON_AddNumberToObject(o, "highest_52_week_price", x.hi52);
+    cJSON_AddStringToObject(o, "highest_52_week_date", x.hi52_date);
+    cJSON_AddNumberToObject(o, "lowest_52_week_price", x.lo52);
+    cJSON_AddStringToObject(o, "lowest_52_week_date", x.lo52_date);
+    cJSON_AddNumberToObject(o, "timestamp", (double)(now / ST_MSEC));
+}
+
+/* A /v1/orderbook row: the market's book now, in the units asked for (count=, 30 by default). */
+static void up_book_row(cJSON *o, struct lws *wsi, const st_instrument_t *ins, st_time_t now)
+{
+    st_tick_t t;
+    st_simmkt_advance(X.upmkt, ins->sym, now, NULL, NULL);
+    st_simmkt_book(X.upmkt, ins->sym, now, &t);
+    char cbuf[16];
+    const char *cv = lws_get_urlarg_by_name(wsi, "count=", cbuf, sizeof(cbuf));
+    double ap[UP_MAX_UNITS], bp[UP_MAX_UNITS], as[UP_MAX_UNITS], bs[UP_MAX_UNITS], ta = 0, tb = 0;
+    int nu = ex_up_units(&t.u.book, cv ? atoi(cv) : 30, ap, bp, as, bs);
+    for (int k = 0; k < nu; k++) ta += as[k], tb += bs[k];
+    cJSON_AddNumberToObject(o, "timestamp", (double)(now / ST_MSEC));
+    cJSON_AddNumberToObject(o, "total_ask_size", ta);
+    cJSON_AddNumberToObject(o, "total_bid_size", tb);
+    cJSON *units = cJSON_AddArrayToObject(o, "orderbook_units");
+    for (int k = 0; k < nu; k++) {
+        cJSON *u = cJSON_CreateObject();
+        cJSON_AddNumberToObject(u, "ask_price", ap[k]);
+        cJSON_AddNumberToObject(u, "bid_price", bp[k]);
+        cJSON_AddNumberToObject(u, "ask_size", as[k]);
+        cJSON_AddNumberToObject(u, "bid_size", bs[k]);
+        cJSON_AddItemToArray(units, u);
+    }
+    cJSON_AddNumberToObject(o, "level", 0);
+}
+
 http_reply_t ex_up_rest(struct lws *wsi, const char *uri)
 {
     http_reply_t r = {0};
     st_time_t now = st_clock_now(&X.clock);
-    if (strcmp(uri, "/v1/market/all") == 0) {
-        if (!up_gate(0, "market", &r)) return r;
-        cJSON *arr = cJSON_CreateArray();
-        for (size_t i = 0; i < X.upuni.n; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "market", X.upuni.items[i].code);
-            cJSON_AddStringToObject(o, "korean_name", X.upuni.items[i].name);
-            cJSON_AddStringToObject(o, "english_name", strchr(X.upuni.items[i].code, '-') + 1);
-            cJSON_AddItemToArray(arr, o);
-        }
-        http_reply_t ok = ex_jreply(200, arr);
-        memcpy(ok.remaining, r.remaining, sizeof(r.remaining));
-        return ok;
-    }
+    if (strcmp(uri, "/v1/market/all") == 0) return up_market_all();
     if (strcmp(uri, "/v1/trades/ticks") == 0) return up_trades_ticks(wsi, now);
     bool ticker = strcmp(uri, "/v1/ticker") == 0, book = strcmp(uri, "/v1/orderbook") == 0;
     if (!ticker && !book) return up_http_error(404, "404", "not found");
@@ -153,67 +227,8 @@ http_reply_t ex_up_rest(struct lws *wsi, const char *uri)
     for (int i = 0; i < n; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "market", ins[i]->code);
-        st_tick_t t;
-        if (ticker) {
-            st_simmkt_snapshot(X.upmkt, ins[i]->sym, now, &t);
-            const st_trade_t *q = &t.u.trade;
-            double d = q->price - q->prev_close, rate = q->prev_close > 0 ? d / q->prev_close : 0;
-            cJSON_AddNumberToObject(o, "opening_price", q->open);
-            cJSON_AddNumberToObject(o, "high_price", q->high);
-            cJSON_AddNumberToObject(o, "low_price", q->low);
-            cJSON_AddNumberToObject(o, "trade_price", q->price);
-            cJSON_AddNumberToObject(o, "prev_closing_price", q->prev_close);
-            cJSON_AddStringToObject(o, "change", ex_change_of(d));
-            cJSON_AddNumberToObject(o, "change_price", d < 0 ? -d : d);
-            cJSON_AddNumberToObject(o, "change_rate", rate < 0 ? -rate : rate);
-            cJSON_AddNumberToObject(o, "signed_change_price", d);
-            cJSON_AddNumberToObject(o, "signed_change_rate", rate);
-            cJSON_AddNumberToObject(o, "acc_trade_price", q->cum_value);
-            cJSON_AddNumberToObject(o, "acc_trade_volume", q->cum_volume);
-            up_derived_t x;
-            ex_up_derive(q, now, &x);
-            char date[16], hms[16], kdate[16], khms[16];
-            time_t secs = (time_t)(t.venue_time / ST_SEC), ksecs = secs + 9 * 3600;
-            struct tm tm;
-            strftime(date, sizeof(date), "%Y%m%d", gmtime_r(&secs, &tm));
-            strftime(hms, sizeof(hms), "%H%M%S", &tm);
-            strftime(kdate, sizeof(kdate), "%Y%m%d", gmtime_r(&ksecs, &tm));
-            strftime(khms, sizeof(khms), "%H%M%S", &tm);
-            cJSON_AddStringToObject(o, "trade_date", date);
-            cJSON_AddStringToObject(o, "trade_time", hms);
-            cJSON_AddStringToObject(o, "trade_date_kst", kdate);
-            cJSON_AddStringToObject(o, "trade_time_kst", khms);
-            cJSON_AddNumberToObject(o, "trade_timestamp", (double)(t.venue_time / ST_MSEC));
-            cJSON_AddNumberToObject(o, "trade_volume", q->volume);
-            cJSON_AddNumberToObject(o, "acc_trade_price_24h", x.val24);
-            cJSON_AddNumberToObject(o, "acc_trade_volume_24h", x.vol24);
-            cJSON_AddNumberToObject(o, "highest_52_week_price", x.hi52);
-            cJSON_AddStringToObject(o, "highest_52_week_date", x.hi52_date);
-            cJSON_AddNumberToObject(o, "lowest_52_week_price", x.lo52);
-            cJSON_AddStringToObject(o, "lowest_52_week_date", x.lo52_date);
-            cJSON_AddNumberToObject(o, "timestamp", (double)(now / ST_MSEC));
-        } else {
-            st_simmkt_advance(X.upmkt, ins[i]->sym, now, NULL, NULL);
-            st_simmkt_book(X.upmkt, ins[i]->sym, now, &t);
-            char cbuf[16];
-            const char *cv = lws_get_urlarg_by_name(wsi, "count=", cbuf, sizeof(cbuf));
-            double ap[UP_MAX_UNITS], bp[UP_MAX_UNITS], as[UP_MAX_UNITS], bs[UP_MAX_UNITS], ta = 0, tb = 0;
-            int nu = ex_up_units(&t.u.book, cv ? atoi(cv) : 30, ap, bp, as, bs);
-            for (int k = 0; k < nu; k++) ta += as[k], tb += bs[k];
-            cJSON_AddNumberToObject(o, "timestamp", (double)(now / ST_MSEC));
-            cJSON_AddNumberToObject(o, "total_ask_size", ta);
-            cJSON_AddNumberToObject(o, "total_bid_size", tb);
-            cJSON *units = cJSON_AddArrayToObject(o, "orderbook_units");
-            for (int k = 0; k < nu; k++) {
-                cJSON *u = cJSON_CreateObject();
-                cJSON_AddNumberToObject(u, "ask_price", ap[k]);
-                cJSON_AddNumberToObject(u, "bid_price", bp[k]);
-                cJSON_AddNumberToObject(u, "ask_size", as[k]);
-                cJSON_AddNumberToObject(u, "bid_size", bs[k]);
-                cJSON_AddItemToArray(units, u);
-            }
-            cJSON_AddNumberToObject(o, "level", 0);
-        }
+        if (ticker) up_ticker_row(o, ins[i], now);
+        else up_book_row(o, wsi, ins[i], now);
         cJSON_AddItemToArray(arr, o);
     }
     http_reply_t ok = ex_jreply(200, arr);
