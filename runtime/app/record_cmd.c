@@ -257,6 +257,65 @@ typedef struct {
     st_time_t day;
 } running_t;
 
+/* Row f (n fields) of the import layout: its time into t and its numbers into v; NULL, or why
+ * not with the 1-based column in *col. */
+static const char *check_row(char **f, int n, st_tick_t *t, double v[10], int *col)
+{
+    bool trade = n == 10 && strcmp(f[0], "trade") == 0, quote = n == 10 && strcmp(f[0], "quote") == 0;
+    *col = 1;
+    if (n != 10) return "expected 10 fields";
+    if (!trade && !quote) return "kind must be trade or quote";
+    *col = 2;
+    if (!row_time(f[1], &t->venue_time)) return "time must be YYYY-MM-DD HH:MM:SS[.ffffff] or epoch milliseconds";
+    *col = 3;
+    if (!*f[2] || strlen(f[2]) >= sizeof(((running_t *)0)->code)) return "a code is required";
+    if (trade && (!number(f[3], &v[3]) || !number(f[4], &v[4]))) {
+        *col = number(f[3], &v[3]) ? 5 : 4;
+        return "a trade needs a price and a volume";
+    }
+    *col = 6;
+    if (trade && *f[5] && strcmp(f[5], "buy") != 0 && strcmp(f[5], "sell") != 0) return "side must be buy, sell or empty";
+    *col = 7;
+    if (quote && (!number(f[6], &v[6]) || !number(f[7], &v[7]) || !number(f[8], &v[8]) || !number(f[9], &v[9])))
+        return "a quote needs bid, ask, bid_size and ask_size";
+    return NULL;
+}
+
+/* The running figures of code (a day's open, high, low, sums; the last quote), made on first use. */
+static running_t *running_of(running_t **run, size_t *nrun, const char *code)
+{
+    for (size_t i = 0; i < *nrun; i++)
+        if (strcmp((*run)[i].code, code) == 0) return &(*run)[i];
+    *run = realloc(*run, (*nrun + 1) * sizeof(**run));
+    running_t *r = &(*run)[(*nrun)++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->code, sizeof(r->code), "%s", code);
+    r->day = -1;
+    return r;
+}
+
+/* The tick of a checked row: a one-level orderbook for a quote; for a trade, the day's figures so
+ * far and the last quote's best bid and ask. */
+static void row_tick(st_tick_t *t, running_t *r, bool quote, const char *side, const double v[10])
+{
+    if (quote) {
+        t->kind = ST_TICK_ORDERBOOK;
+        t->u.book.bid[0] = r->bid = v[6], t->u.book.ask[0] = r->ask = v[7];
+        t->u.book.bid_qty[0] = t->u.book.total_bid_qty = v[8];
+        t->u.book.ask_qty[0] = t->u.book.total_ask_qty = v[9];
+        return;
+    }
+    st_time_t day = st_local_midnight(t->venue_time);
+    if (day != r->day) r->day = day, r->open = r->high = r->low = v[3], r->cum_volume = r->cum_value = 0;
+    r->high = v[3] > r->high ? v[3] : r->high, r->low = v[3] < r->low ? v[3] : r->low;
+    r->cum_volume += v[4], r->cum_value += v[3] * v[4];
+    t->kind = ST_TICK_TRADE;
+    st_trade_t *q = &t->u.trade;
+    q->price = v[3], q->volume = v[4], q->open = r->open, q->high = r->high, q->low = r->low;
+    q->cum_volume = r->cum_volume, q->cum_value = r->cum_value, q->best_bid = r->bid, q->best_ask = r->ask;
+    q->side = !strcmp(side, "buy") ? ST_SIDE_BUY : !strcmp(side, "sell") ? ST_SIDE_SELL : ST_SIDE_NONE;
+}
+
 static int record_import(const char *in, const char *outpath, FILE *err)
 {
     FILE *fp = fopen(in, "r");
@@ -284,20 +343,9 @@ static int record_import(const char *in, const char *outpath, FILE *err)
         st_tick_t t;
         memset(&t, 0, sizeof(t));
         t.sym = ST_SYM_NONE;
-        const char *bad = NULL;
         int col = 0;
-        bool trade = strcmp(f[0], "trade") == 0, quote = strcmp(f[0], "quote") == 0;
         double v[10] = {0};
-        if (n != 10) bad = "expected 10 fields", col = 1;
-        else if (!trade && !quote) bad = "kind must be trade or quote", col = 1;
-        else if (!row_time(f[1], &t.venue_time)) bad = "time must be YYYY-MM-DD HH:MM:SS[.ffffff] or epoch milliseconds", col = 2;
-        else if (!*f[2] || strlen(f[2]) >= sizeof(run->code)) bad = "a code is required", col = 3;
-        else if (trade && (!number(f[3], &v[3]) || !number(f[4], &v[4])))
-            bad = "a trade needs a price and a volume", col = number(f[3], &v[3]) ? 5 : 4;
-        else if (trade && *f[5] && strcmp(f[5], "buy") != 0 && strcmp(f[5], "sell") != 0)
-            bad = "side must be buy, sell or empty", col = 6;
-        else if (quote && (!number(f[6], &v[6]) || !number(f[7], &v[7]) || !number(f[8], &v[8]) || !number(f[9], &v[9])))
-            bad = "a quote needs bid, ask, bid_size and ask_size", col = 7;
+        const char *bad = check_row(f, n, &t, v, &col);
         if (bad) {
             fprintf(err, "%s:%d:%d: %s\n", in, lineno, col, bad);
             if (++errors == 20) break;
@@ -305,16 +353,7 @@ static int record_import(const char *in, const char *outpath, FILE *err)
         }
         if (errors) continue; /* keep checking; nothing is written once a row is bad */
         t.recv_time = t.venue_time;
-        running_t *r = NULL;
-        for (size_t i = 0; i < nrun && !r; i++)
-            if (strcmp(run[i].code, f[2]) == 0) r = &run[i];
-        if (!r) {
-            run = realloc(run, (nrun + 1) * sizeof(*run));
-            r = &run[nrun++];
-            memset(r, 0, sizeof(*r));
-            snprintf(r->code, sizeof(r->code), "%s", f[2]);
-            r->day = -1;
-        }
+        running_t *r = running_of(&run, &nrun, f[2]);
         if (!w) {
             w = st_rec_create(outpath, t.venue_time);
             if (!w) {
@@ -325,22 +364,7 @@ static int record_import(const char *in, const char *outpath, FILE *err)
                 return 1;
             }
         }
-        if (quote) {
-            t.kind = ST_TICK_ORDERBOOK;
-            t.u.book.bid[0] = r->bid = v[6], t.u.book.ask[0] = r->ask = v[7];
-            t.u.book.bid_qty[0] = t.u.book.total_bid_qty = v[8];
-            t.u.book.ask_qty[0] = t.u.book.total_ask_qty = v[9];
-        } else {
-            st_time_t day = st_local_midnight(t.venue_time);
-            if (day != r->day) r->day = day, r->open = r->high = r->low = v[3], r->cum_volume = r->cum_value = 0;
-            r->high = v[3] > r->high ? v[3] : r->high, r->low = v[3] < r->low ? v[3] : r->low;
-            r->cum_volume += v[4], r->cum_value += v[3] * v[4];
-            t.kind = ST_TICK_TRADE;
-            st_trade_t *q = &t.u.trade;
-            q->price = v[3], q->volume = v[4], q->open = r->open, q->high = r->high, q->low = r->low;
-            q->cum_volume = r->cum_volume, q->cum_value = r->cum_value, q->best_bid = r->bid, q->best_ask = r->ask;
-            q->side = !strcmp(f[5], "buy") ? ST_SIDE_BUY : !strcmp(f[5], "sell") ? ST_SIDE_SELL : ST_SIDE_NONE;
-        }
+        row_tick(&t, r, strcmp(f[0], "quote") == 0, f[5], v);
         int rc = st_rec_tick(w, &t, r->code, ST_CONN_NONE);
         if (rc) {
             fprintf(err, "%s:%d: cannot record: %s\n", in, lineno, st_strerror(rc));
