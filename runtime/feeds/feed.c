@@ -34,37 +34,6 @@ int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t 
     return 0;
 }
 
-void st_feed_stats_add_subconn(st_feed_stats_t *out, st_subconn_t *c, st_time_t now)
-{
-    const st_coalescer_t *co = &c->co;
-    out->sessions_open += st_wsconn_open(&c->ws);
-    if (out->nconns < ST_PLAN_MAX_CONNS) {
-        out->conn_held[out->nconns] = co->ledger.confirmed;
-        out->conn_open[out->nconns++] = st_wsconn_open(&c->ws);
-    }
-    out->reconnects += c->ws.drops;
-    out->stalls += c->ws.stalls;
-    out->quiet_pings += c->ws.probes;
-    out->pongs += c->ws.pongs;
-    out->connect_failures += c->ws.failed;
-    out->ws_used += co->ledger.confirmed;
-    out->ws_desired += co->ledger.desired;
-    out->subs_requests += co->st.requests;
-    out->subs_messages += co->st.messages;
-    if (co->st.lat_max > out->subs_latency_max) out->subs_latency_max = co->st.lat_max;
-    st_dur_t p99 = st_coalescer_latency(co, 0.99);
-    if (p99 > out->subs_latency_p99) out->subs_latency_p99 = p99;
-    double pen = st_limiter_penalty(&c->lim, now);
-    if (pen < out->penalty) out->penalty = pen;
-    out->margin = ST_MAX2(out->margin, st_limiter_margin(&c->lim, now));
-}
-
-static void poll_one(st_restpoll_t *rp, const st_planner_t *plan, st_sym_t sym, bool on, st_dur_t def)
-{
-    const st_plan_entry_t *e = plan ? st_planner_entry(plan, sym) : NULL;
-    st_restpoll_set(rp, sym, !on ? 0 : e && e->poll > 0 ? e->poll : def, e ? e->prio : ST_PRIO_MEDIUM);
-}
-
 /* Wants or unwants the keys of a tier 1-2 symbol on one connection (NULL: none of this feed's). */
 static void want_tier(st_coalescer_t *co, st_sym_t sym, bool index, uint8_t tier, bool on, st_time_t now)
 {
@@ -92,36 +61,6 @@ void st_feed_apply_subs(const st_plan_change_t *ch, size_t n, int conn_base, st_
         if (c->why == ST_WHY_EMERGENCY) { /* what it brings in and what it evicts leave at once */
             if (f) st_coalescer_urgent(f, now);
             if (t && t != f) st_coalescer_urgent(t, now);
-        }
-    }
-}
-
-void st_feed_poll_apply(st_restpoll_t *rp, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
-                        st_dur_t def, const uint8_t *skip, size_t nsyms)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((size_t)ch[i].sym < nsyms && (ch[i].to_tier == ST_TIER_POLL || ch[i].from_tier == ST_TIER_POLL))
-            poll_one(rp, plan, ch[i].sym, ch[i].to_tier == ST_TIER_POLL, def);
-    if (!plan) return;
-    st_restpoll_stats_t rs;
-    st_restpoll_stats(rp, &rs);
-    for (size_t s = 0; s < nsyms; s++)
-        if (st_poller_has(rs.poller, (st_sym_t)s) && !(skip && skip[s])) poll_one(rp, plan, (st_sym_t)s, true, def);
-}
-
-void st_feed_fallback_sync(st_restpoll_t *rp, const st_ledger_t *ledger, bool down, uint8_t mine,
-                           uint8_t *fallback, size_t nsyms, st_dur_t every)
-{
-    for (size_t s = 0; s < nsyms; s++) {
-        bool wanted = false;
-        for (int ch = 0; ch < ST_CH_COUNT && !wanted; ch++)
-            wanted = st_ledger_state(ledger, ST_KEY(s, ch)) & ST_LK_DESIRED;
-        if (down && wanted && !fallback[s]) {
-            fallback[s] = mine;
-            st_restpoll_set(rp, (st_sym_t)s, every, ST_POLL_FALLBACK);
-        } else if ((!down || !wanted) && fallback[s] == mine) {
-            fallback[s] = 0;
-            st_restpoll_set(rp, (st_sym_t)s, 0, 0);
         }
     }
 }
@@ -191,14 +130,6 @@ bool st_feed_warn_due(st_time_t *last, st_time_t now)
     return true;
 }
 
-char *st_feed_base_url(const char *url)
-{
-    char *u = st_xstrdup(url);
-    size_t n = strlen(u);
-    while (n && u[n - 1] == '/') u[--n] = '\0';
-    return u;
-}
-
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n)
 {
     *n = u->by_sym_len;
@@ -209,31 +140,3 @@ uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n)
     return m;
 }
 
-void st_feed_wsconn_setup(st_wsconn_t *w, const st_feed_cfg_t *fc, int index, struct lws_context *ctx,
-                          const char *host, const char *path, int port, bool tls, st_clock_t *clock)
-{
-    snprintf(w->feed, sizeof(w->feed), "%s", fc->name);
-    w->index = index;
-    w->ctx = ctx;
-    w->host = host;
-    w->path = path;
-    w->port = port;
-    w->tls = tls;
-    w->clock = clock;
-    w->stall_timeout = fc->stall_timeout;
-    w->backoff_min = fc->reconnect_min;
-    w->backoff_max = fc->reconnect_max;
-}
-
-void st_feed_stats_add_restpoll(st_feed_stats_t *out, const st_restpoll_stats_t *rp)
-{
-    out->rest_calls += rp->calls;
-    out->rest_ok += rp->ok;
-    out->rest_last_second += rp->calls_last_second;
-    if (rp->penalty < out->penalty) out->penalty = rp->penalty;
-    out->margin = ST_MAX2(out->margin, rp->margin);
-    out->poll_symbols += (int64_t)rp->poller->n;
-    if (rp->poller->stretch > out->poll_stretch) out->poll_stretch = rp->poller->stretch;
-    for (int k = 0; k < ST_POLL_CLASSES && k < (int)ST_ARRAY_SIZE(out->poll_age); k++)
-        out->poll_age[k] = st_poller_age_mean(rp->poller, k);
-}

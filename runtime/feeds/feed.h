@@ -147,21 +147,7 @@ struct st_ledger_s;
 /* The ledger of a simulated feed's connection conn (tests), or NULL. */
 const struct st_ledger_s *st_sim_feed_ledger(st_feed_t *f, int conn);
 
-/* Helpers shared by the network feeds. */
-struct st_wsconn;
-struct lws_context;
-struct st_subconn_s;
-/* Adds a network connection's figures: its session (open, drops, stalls, failed attempts) and
- * its subscriptions (held, desired, messages, latency, penalty). */
-void st_feed_stats_add_subconn(st_feed_stats_t *out, struct st_subconn_s *c, st_time_t now);
-struct st_restpoll_stats;
-/* Adds an account's REST polling figures (calls, staleness, stretch, penalty). */
-void st_feed_stats_add_restpoll(st_feed_stats_t *out, const struct st_restpoll_stats *rp);
-struct st_restpoll;
-/* Tier-3 changes into an account's REST polling: a symbol entering tier 3 is polled at the
- * plan's interval (def without a plan) and class, one leaving it stops; with a plan, every
- * polled symbol takes its current interval (a time slot rescales them) unless skip[sym] (a
- * fallback poll, NULL = none). */
+/* Helpers shared by the feeds (the network feeds' own are in netfeed.c). */
 /* The WebSocket side of plan changes, the same for every venue: for each change of a symbol the
  * feed knows (kinds: st_feed_index_map, nsyms long), the keys its old tier held on its old
  * connection are unwanted and the new tier's wanted on the new one — the trade stream, and the
@@ -169,13 +155,6 @@ struct st_restpoll;
  * once. co[k] is the coalescer of the feed's connection k, the plan's conn_base + k. */
 void st_feed_apply_subs(const st_plan_change_t *ch, size_t n, int conn_base, st_coalescer_t *const *co, int nconns,
                         const uint8_t *kinds, size_t nsyms, st_time_t now);
-void st_feed_poll_apply(struct st_restpoll *rp, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
-                        st_dur_t def, const uint8_t *skip, size_t nsyms);
-/* While a session is down (`down`), the symbols its ledger wants are polled by REST every
- * `every` (class fallback); when it is back, or a symbol leaves it, they are handed back.
- * fallback[sym] holds 1 + the session polling it (`mine`), 0 = none. */
-void st_feed_fallback_sync(struct st_restpoll *rp, const st_ledger_t *ledger, bool down, uint8_t mine,
-                           uint8_t *fallback, size_t nsyms, st_dur_t every);
 /* The coalescer's sent/answered hooks for connection conn of f (to f->on_subscription). */
 void st_feed_sub_sent(st_feed_t *f, int conn, st_key_t key, bool on);
 void st_feed_sub_answered(st_feed_t *f, int conn, st_key_t key, st_ack_t ack);
@@ -195,15 +174,10 @@ st_sym_t st_feed_rec_sym(st_feed_rec_syms_t *c, const st_symtab_t *syms, const u
 void st_feed_rec_syms_free(st_feed_rec_syms_t *c);
 /* Rate-limited warnings: true at most once a minute per *last. */
 bool st_feed_warn_due(st_time_t *last, st_time_t now);
-/* A base URL without its trailing slashes (malloc'd). */
-char *st_feed_base_url(const char *url);
 /* What a symbol id is to a feed (st_feed_index_map). */
 typedef enum { ST_FSYM_STOCK = 0, ST_FSYM_INDEX = 1, ST_FSYM_ABSENT = 2 } st_feed_sym_kind_t;
 /* Per symbol id its st_feed_sym_kind_t; *n is the length. */
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n);
-/* A session's settings from the feed's config (name, backoff, stall timeout, where to connect). */
-void st_feed_wsconn_setup(struct st_wsconn *w, const st_feed_cfg_t *fc, int index, struct lws_context *ctx,
-                          const char *host, const char *path, int port, bool tls, st_clock_t *clock);
 
 int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                        char *err, size_t errlen);

@@ -285,7 +285,7 @@ static void kis_stats(const st_feed_t *f, st_feed_stats_t *out)
     st_kis_rest_stats(kf->rest, &rs);
     out->rest_calls = kf->rest_calls + rs.token_calls; /* approval keys, access tokens, */
     out->rest_ok = kf->rest_ok + rs.tokens_issued;      /* and (below) quotations */
-    st_feed_stats_add_restpoll(out, &rs.rp);
+    st_netfeed_add_restpoll(out, &rs.rp);
     out->violations = rs.rp.rate_errors + rs.rp.bans; /* EGW00201 and the like: the venue's word */
     out->auth_failures = kf->auth_failures + rs.auth_failures;
 }

@@ -1,11 +1,124 @@
 #include "netfeed.h"
 #include "restpoll.h"
 #include "core/log.h"
+#include "subs/poller.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* --- helpers (no one else's) -------------------------------------------------------------- */
+
+/* Adds a session's figures: the session (open, drops, stalls, failed attempts) and its
+ * subscriptions (held, desired, messages, latency, penalty). */
+static void stats_add_subconn(st_feed_stats_t *out, st_subconn_t *c, st_time_t now)
+{
+    const st_coalescer_t *co = &c->co;
+    out->sessions_open += st_wsconn_open(&c->ws);
+    if (out->nconns < ST_PLAN_MAX_CONNS) {
+        out->conn_held[out->nconns] = co->ledger.confirmed;
+        out->conn_open[out->nconns++] = st_wsconn_open(&c->ws);
+    }
+    out->reconnects += c->ws.drops;
+    out->stalls += c->ws.stalls;
+    out->quiet_pings += c->ws.probes;
+    out->pongs += c->ws.pongs;
+    out->connect_failures += c->ws.failed;
+    out->ws_used += co->ledger.confirmed;
+    out->ws_desired += co->ledger.desired;
+    out->subs_requests += co->st.requests;
+    out->subs_messages += co->st.messages;
+    if (co->st.lat_max > out->subs_latency_max) out->subs_latency_max = co->st.lat_max;
+    st_dur_t p99 = st_coalescer_latency(co, 0.99);
+    if (p99 > out->subs_latency_p99) out->subs_latency_p99 = p99;
+    double pen = st_limiter_penalty(&c->lim, now);
+    if (pen < out->penalty) out->penalty = pen;
+    out->margin = ST_MAX2(out->margin, st_limiter_margin(&c->lim, now));
+}
+
+static void poll_one(st_restpoll_t *rp, const st_planner_t *plan, st_sym_t sym, bool on, st_dur_t def)
+{
+    const st_plan_entry_t *e = plan ? st_planner_entry(plan, sym) : NULL;
+    st_restpoll_set(rp, sym, !on ? 0 : e && e->poll > 0 ? e->poll : def, e ? e->prio : ST_PRIO_MEDIUM);
+}
+
+/* Tier-3 changes into the REST polling: a symbol entering tier 3 is polled at the plan's
+ * interval (def without a plan) and class, one leaving it stops; with a plan, every polled symbol
+ * takes its current interval (a time slot rescales them) unless skip[sym] (a fallback poll). */
+static void poll_apply(st_restpoll_t *rp, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
+                        st_dur_t def, const uint8_t *skip, size_t nsyms)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((size_t)ch[i].sym < nsyms && (ch[i].to_tier == ST_TIER_POLL || ch[i].from_tier == ST_TIER_POLL))
+            poll_one(rp, plan, ch[i].sym, ch[i].to_tier == ST_TIER_POLL, def);
+    if (!plan) return;
+    st_restpoll_stats_t rs;
+    st_restpoll_stats(rp, &rs);
+    for (size_t s = 0; s < nsyms; s++)
+        if (st_poller_has(rs.poller, (st_sym_t)s) && !(skip && skip[s])) poll_one(rp, plan, (st_sym_t)s, true, def);
+}
+
+/* While a session is down (`down`), the symbols its ledger wants are polled by REST every
+ * `every` (class fallback); when it is back, or a symbol leaves it, they are handed back.
+ * fallback[sym] holds 1 + the session polling it (`mine`), 0 = none. */
+static void fallback_sync(st_restpoll_t *rp, const st_ledger_t *ledger, bool down, uint8_t mine,
+                           uint8_t *fallback, size_t nsyms, st_dur_t every)
+{
+    for (size_t s = 0; s < nsyms; s++) {
+        bool wanted = false;
+        for (int ch = 0; ch < ST_CH_COUNT && !wanted; ch++)
+            wanted = st_ledger_state(ledger, ST_KEY(s, ch)) & ST_LK_DESIRED;
+        if (down && wanted && !fallback[s]) {
+            fallback[s] = mine;
+            st_restpoll_set(rp, (st_sym_t)s, every, ST_POLL_FALLBACK);
+        } else if ((!down || !wanted) && fallback[s] == mine) {
+            fallback[s] = 0;
+            st_restpoll_set(rp, (st_sym_t)s, 0, 0);
+        }
+    }
+}
+
+/* A base URL without its trailing slashes (malloc'd). */
+static char *base_url(const char *url)
+{
+    char *u = st_xstrdup(url);
+    size_t n = strlen(u);
+    while (n && u[n - 1] == '/') u[--n] = '\0';
+    return u;
+}
+
+/* A session's settings from the feed's config (name, backoff, stall timeout, where to connect). */
+static void wsconn_setup(st_wsconn_t *w, const st_feed_cfg_t *fc, int index, struct lws_context *ctx,
+                          const char *host, const char *path, int port, bool tls, st_clock_t *clock)
+{
+    snprintf(w->feed, sizeof(w->feed), "%s", fc->name);
+    w->index = index;
+    w->ctx = ctx;
+    w->host = host;
+    w->path = path;
+    w->port = port;
+    w->tls = tls;
+    w->clock = clock;
+    w->stall_timeout = fc->stall_timeout;
+    w->backoff_min = fc->reconnect_min;
+    w->backoff_max = fc->reconnect_max;
+}
+
+void st_netfeed_add_restpoll(st_feed_stats_t *out, const st_restpoll_stats_t *rp)
+{
+    out->rest_calls += rp->calls;
+    out->rest_ok += rp->ok;
+    out->rest_last_second += rp->calls_last_second;
+    if (rp->penalty < out->penalty) out->penalty = rp->penalty;
+    out->margin = ST_MAX2(out->margin, rp->margin);
+    out->poll_symbols += (int64_t)rp->poller->n;
+    if (rp->poller->stretch > out->poll_stretch) out->poll_stretch = rp->poller->stretch;
+    for (int k = 0; k < ST_POLL_CLASSES && k < (int)ST_ARRAY_SIZE(out->poll_age); k++)
+        out->poll_age[k] = st_poller_age_mean(rp->poller, k);
+}
+
+/* --- the base -------------------------------------------------------------------------------- */
 
 int st_netfeed_init(st_netfeed_t *nf, const st_feed_vtable_t *vt, const st_feed_cfg_t *fc, const st_feed_env_t *env,
                     void **sessions, size_t session_size, char *err, size_t errlen)
@@ -28,7 +141,7 @@ int st_netfeed_init(st_netfeed_t *nf, const st_feed_vtable_t *vt, const st_feed_
         return -ENOMEM;
     }
     snprintf(nf->url, sizeof(nf->url), "%s", fc->ws_url);
-    nf->rest_url = st_feed_base_url(fc->rest_url);
+    nf->rest_url = base_url(fc->rest_url);
     nf->syms = env->syms;
     nf->nconns = (int)fc->connections;
     nf->budget = (int)fc->budget;
@@ -54,7 +167,7 @@ void st_netfeed_session(st_netfeed_t *nf, int k, st_venue_t venue, const st_feed
     st_subconn_t *sc = nf->conns[k];
     st_subconn_init(sc, venue, fc, nf->syms, nf->nsyms, refused);
     sc->feed = &nf->base;
-    st_feed_wsconn_setup(&sc->ws, fc, k, nf->ctx, nf->host, nf->path, nf->port, nf->tls, nf->base.clock);
+    wsconn_setup(&sc->ws, fc, k, nf->ctx, nf->host, nf->path, nf->port, nf->tls, nf->base.clock);
     sc->ws.cb = cb;
     sc->ws.cb_ctx = cb_ctx;
     st_wsconn_init(&sc->ws);
@@ -62,7 +175,7 @@ void st_netfeed_session(st_netfeed_t *nf, int k, st_venue_t venue, const st_feed
 
 void st_netfeed_fallback_sync(st_netfeed_t *nf, st_subconn_t *sc)
 {
-    st_feed_fallback_sync(nf->poller, &sc->co.ledger, st_wsconn_down(&sc->ws), (uint8_t)(sc->ws.index + 1),
+    fallback_sync(nf->poller, &sc->co.ledger, st_wsconn_down(&sc->ws), (uint8_t)(sc->ws.index + 1),
                           nf->fallback, nf->nsyms, nf->fallback_poll);
 }
 
@@ -72,7 +185,7 @@ int st_netfeed_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
     st_feed_apply_subs(ch, n, conn_base, nf->cos, nf->nconns, nf->kinds, nf->nsyms, st_clock_now(f->clock));
     for (size_t i = 0; i < n; i++) /* polled for itself now */
         if ((size_t)ch[i].sym < nf->nsyms && ch[i].to_tier == ST_TIER_POLL) nf->fallback[ch[i].sym] = 0;
-    st_feed_poll_apply(nf->poller, ch, n, plan, nf->default_poll, nf->fallback, nf->nsyms);
+    poll_apply(nf->poller, ch, n, plan, nf->default_poll, nf->fallback, nf->nsyms);
     for (int k = 0; k < nf->nconns; k++) {
         st_subconn_arm(nf->conns[k]);
         if (!st_wsconn_open(&nf->conns[k]->ws)) st_netfeed_fallback_sync(nf, nf->conns[k]);
@@ -90,7 +203,7 @@ void st_netfeed_stats(const st_netfeed_t *nf, st_feed_stats_t *out)
     out->penalty = 1.0;
     out->sessions = nf->nconns;
     st_time_t now = st_clock_now(nf->base.clock);
-    for (int k = 0; k < nf->nconns; k++) st_feed_stats_add_subconn(out, nf->conns[k], now);
+    for (int k = 0; k < nf->nconns; k++) stats_add_subconn(out, nf->conns[k], now);
 }
 
 void st_netfeed_stop_sessions(st_netfeed_t *nf)

@@ -62,6 +62,9 @@ void st_netfeed_close(st_netfeed_t *nf);
 /* Frees what init allocated (sessions: its array), after the venue let go of its sessions'
  * parts (st_subconn_free and its own). */
 void st_netfeed_free(st_netfeed_t *nf, void *sessions);
+/* Adds an account's REST polling figures (calls, staleness, stretch, penalty). */
+struct st_restpoll_stats;
+void st_netfeed_add_restpoll(st_feed_stats_t *out, const struct st_restpoll_stats *rp);
 /* A malformed frame: counted, and logged at most once a minute with its first bytes. */
 void st_netfeed_malformed(st_netfeed_t *nf, const char *what, const char *buf, st_time_t now);
 

@@ -181,7 +181,7 @@ static void up_stats(const st_feed_t *f, st_feed_stats_t *out)
     out->venue_errors = uf->errors;
     st_restpoll_stats_t rs;
     st_restpoll_stats(uf->rest, &rs);
-    st_feed_stats_add_restpoll(out, &rs);
+    st_netfeed_add_restpoll(out, &rs);
     out->violations = uf->violations + rs.rate_errors + rs.bans; /* the venue's word: 429s and 418s too */
 }
 

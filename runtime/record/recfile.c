@@ -29,6 +29,8 @@
  *          a trade (version 1): 10 numbers + u8 side; an orderbook: 42 numbers
  *   event: u8 kind, varint code index + 1 (0 none), varint length, text */
 
+#define GET static inline __attribute__((always_inline)) /* the reader's hot path: in registers */
+
 #define FILE_MAGIC "STRATARC"
 #define END_MAGIC "STRATEND"
 #define CHUNK_MAGIC 0x4B435253u /* "SRCK" */
@@ -174,19 +176,26 @@ static inline double pred_low(const st_trade_t *s, double price)
 {
     return s->low != 0 && s->low < price ? s->low : price;
 }
+
+/* pred_sum on known integers: prev (whole: an integer, prev_i) + x (x_ok: an integer). */
+GET double pred_sum_i(double prev, bool whole, int64_t prev_i, bool x_ok, int64_t x, int64_t *ref,
+                      bool *out_whole)
+{
+    int64_t r;
+    if (whole && x_ok && !__builtin_add_overflow(prev_i, x, &r) && r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT) {
+        *ref = r, *out_whole = true;
+        return (double)r;
+    }
+    *ref = whole ? prev_i : 0, *out_whole = whole;
+    return prev;
+}
+
 /* prev + x, exactly, when both are integers (x_ok) and the sum stays below 2^53; else prev.
  * *ref: the prediction as an integer (0 when it is not one), what a written value is relative to. */
 static inline double pred_sum(double prev, bool x_ok, int64_t x, int64_t *ref)
 {
-    bool whole = integral(prev);
-    int64_t r;
-    if (whole && x_ok && !__builtin_add_overflow((int64_t)prev, x, &r) && r > -(int64_t)EXACT_INT &&
-        r < (int64_t)EXACT_INT) {
-        *ref = r;
-        return (double)r;
-    }
-    *ref = whole ? (int64_t)prev : 0;
-    return prev;
+    bool whole = integral(prev), out_whole;
+    return pred_sum_i(prev, whole, whole ? (int64_t)prev : 0, x_ok, x, ref, &out_whole);
 }
 
 /* The predicted cumulative volume and value of a trade at price (p, when price_ok) for volume:
@@ -210,8 +219,6 @@ typedef struct {
     const uint8_t *p, *end;
     bool bad;
 } cur_t;
-
-#define GET static inline __attribute__((always_inline)) /* the reader's hot path: in registers */
 
 GET bool take(cur_t *c, size_t n)
 {
@@ -1067,17 +1074,6 @@ GET double get_numi(cur_t *c, int64_t ref, int64_t *iv, bool *whole)
     return (double)r;
 }
 
-/* pred_sum on known integers: prev (whole: an integer, prev_i) + x (x_ok: an integer). */
-GET double pred_sum_i(double prev, bool whole, int64_t prev_i, bool x_ok, int64_t x, int64_t *ref, bool *out_whole)
-{
-    int64_t r;
-    if (whole && x_ok && !__builtin_add_overflow(prev_i, x, &r) && r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT) {
-        *ref = r, *out_whole = true;
-        return (double)r;
-    }
-    *ref = whole ? prev_i : 0, *out_whole = whole;
-    return prev;
-}
 
 /* A version 2 trade: what its mask names, the rest predicted from s, its code's previous one —
  * the same predictions as the writer's (pred_high, pred_low, pred_cum), on s's integers. */
