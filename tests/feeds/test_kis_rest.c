@@ -44,26 +44,34 @@ static void poll_first(h_t *h, size_t n)
     npolled = n;
 }
 
-/* 100 symbols every 30 s (tiers.polling.medium) for 100 s: each refreshed at least three
- * times and never more than 30 s apart; 30 symbols to a call; the venue never saw more than
- * its 20 calls in a second, refused none, and issued one token. */
+/* Every polled symbol refreshed at least three times. */
+static bool three_rounds(h_t *h)
+{
+    memset(snaps, 0, sizeof(snaps));
+    memset(last_snap, 0, sizeof(last_snap));
+    worst_gap = 0;
+    count_snapshots(h, 0);
+    for (size_t i = 0; i < npolled; i++)
+        if (snaps[h->uni.items[i].sym] < 3) return false;
+    return true;
+}
+
+/* 100 symbols every 30 s (tiers.polling.medium), until each is refreshed three times (within
+ * the harness's guard: 60 s of real time, 1,200 s of the clock at x20, so a 5-minute
+ * interval would fail it); 30 symbols to a call; the venue never saw more than its 20 calls
+ * in a second, refused none, and issued one token. How far apart two polls of a symbol are is
+ * the poller's exact test (test_poller: age_max == 30 s); here it is only printed, since a
+ * gap measured at receive time also holds the loaded machine's delays (the clock runs x20,
+ * so 50 ms late on the wire reads as a second). */
 static void test_tier3_fresh_batched_within_the_rate(void **state)
 {
     h_t *h = h_open(UNIVERSE, INDICES, NULL, NULL);
     add_kis(h, NULL);
     poll_first(h, 100);
-    h->until = st_clock_now(&h->clock) + 100 * ST_SEC;
-    run_until(h, h_clock_past, "100 s of polling");
-    memset(snaps, 0, sizeof(snaps));
-    memset(last_snap, 0, sizeof(last_snap));
-    worst_gap = 0;
-    count_snapshots(h, 0);
-    for (size_t i = 0; i < npolled; i++) {
-        if (snaps[h->uni.items[i].sym] < 3) printf("# %s: %u snapshots\n", h->uni.items[i].code, snaps[h->uni.items[i].sym]);
-        assert_true(snaps[h->uni.items[i].sym] >= 3);
-    }
-    printf("# worst gap between two snapshots of a symbol: %.1f s\n", (double)worst_gap / ST_SEC);
-    assert_true(worst_gap <= 31 * ST_SEC); /* 30 s, and the answer's own time on the wire */
+    st_time_t t0 = st_clock_now(&h->clock);
+    run_until(h, three_rounds, "three refreshes of every symbol");
+    printf("# three refreshes of 100 symbols in %.1f s; worst gap between two of a symbol %.1f s\n",
+           (double)(st_clock_now(&h->clock) - t0) / ST_SEC, (double)worst_gap / ST_SEC);
     cJSON *j = exsim_get(h, "/control/stats"), *rest = cJSON_GetObjectItem(j, "rest");
     printf("# quotation calls %.0f, most in one second %.0f\n", jnum(rest, "calls"), jnum(rest, "max_per_second"));
     assert_true(jnum(rest, "max_per_second") <= jnum(rest, "limit_per_second"));
