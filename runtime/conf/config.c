@@ -251,7 +251,7 @@ static const char default_schedule[] =
 static const char default_feeds[] = "- {name: sim, kind: sim}\n";
 static const char default_sinks[] = "- {kind: log}\n";
 
-#define CERR(d, m, ...) st_diags_add(d, (m)->file, (m)->line, (m)->col, __VA_ARGS__)
+#define CERR ST_CONF_ERR
 
 static char *resolve(st_config_t *cfg, const char *rel)
 {
@@ -335,30 +335,11 @@ static void check_env(st_diags_t *d, const st_mark_t *m, const char *where, cons
         CERR(d, m, "%s: environment variable %s is not set (export it before starting strata)", where, name);
 }
 
-/* A network feed's URLs, credentials and reconnect settings. */
+/* A network feed's URLs, credentials and reconnect settings, after its venue's own step
+ * (st_feed_merges) filled the defaults. */
 static void check_network_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d)
 {
-    if (f->kind == ST_FEED_KIS) {
-        if (!*f->ws_url)
-            f->ws_url = st_arena_strdup(cfg->arena, f->paper ? "ws://ops.koreainvestment.com:31000"
-                                                             : "ws://ops.koreainvestment.com:21000");
-        if (!*f->rest_url)
-            f->rest_url = st_arena_strdup(cfg->arena, f->paper ? "https://openapivts.koreainvestment.com:29443"
-                                                               : "https://openapi.koreainvestment.com:9443");
-        if (f->keys.n == 0)
-            CERR(d, &f->mark, "feeds[%zu]: a kis feed needs keys: one {app_key_env, app_secret_env} per WebSocket session", i);
-        else if ((size_t)f->connections != f->keys.n)
-            CERR(d, &f->mark, "feeds[%zu]: a kis feed opens one session per app key: %zu key%s, but connections is %lld",
-                 i, f->keys.n, f->keys.n == 1 ? "" : "s", (long long)f->connections);
-    }
-    if (f->kind == ST_FEED_UPBIT) {
-        if (!*f->ws_url) f->ws_url = st_arena_strdup(cfg->arena, "wss://api.upbit.com/websocket/v1");
-        if (!*f->rest_url) f->rest_url = st_arena_strdup(cfg->arena, "https://api.upbit.com");
-        if (f->ws_rate_minute == 0) f->ws_rate_minute = 100; /* Upbit: 5 per second and 100 per minute */
-        if (f->rest_rate > 10) f->rest_rate = 10;             /* … and 10 quotation calls per second */
-        if (f->keys.n)
-            CERR(d, &f->mark, "feeds[%zu]: an upbit feed takes no keys (quotation data is public)", i);
-    }
+    if (st_feed_merges[f->kind]) st_feed_merges[f->kind](cfg, f, i, d);
     if (!has_scheme(f->ws_url, "ws://", "wss://"))
         CERR(d, &f->mark, "feeds[%zu].ws_url: expected ws://HOST[:PORT][/PATH] or wss://…, got \"%s\"", i, f->ws_url);
     if (!has_scheme(f->rest_url, "http://", "https://"))
@@ -379,14 +360,6 @@ static void check_network_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_
         check_env(d, &c->mark, where, c->app_key_env);
         snprintf(where, sizeof(where), "feeds[%zu].keys[%zu].app_secret_env", i, k);
         check_env(d, &c->mark, where, c->app_secret_env);
-        /* KIS allows one session per app key: a second would be refused (ALREADY IN USE). */
-        for (size_t j = 0; j < cfg->feeds.n; j++) {
-            const st_feed_cfg_t *g = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, j);
-            for (size_t m = 0; m < g->keys.n && (j < i || (j == i && m < k)); m++)
-                if (strcmp(ST_LIST_AT(g->keys, st_cred_cfg_t, m)->app_key_env, c->app_key_env) == 0)
-                    CERR(d, &c->mark, "feeds[%zu].keys[%zu]: app key %s is already used by feeds[%zu].keys[%zu]; "
-                         "the venue allows one session per app key", i, k, c->app_key_env, j, m);
-        }
     }
     const st_clock_cfg_t *clk = &cfg->runtime.clock;
     if (!clk->mark.bad && clk->mode == ST_CLOCK_SIMULATED && clk->speed == 0)

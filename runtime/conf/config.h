@@ -9,7 +9,7 @@
 #include "market/types.h"
 
 typedef enum { ST_CLOCK_WALL, ST_CLOCK_SIMULATED } st_clock_mode_t;
-typedef enum { ST_FEED_SIM, ST_FEED_KIS, ST_FEED_UPBIT, ST_FEED_REPLAY } st_feed_kind_t;
+typedef enum { ST_FEED_SIM, ST_FEED_KIS, ST_FEED_UPBIT, ST_FEED_REPLAY, ST_FEED_NKINDS } st_feed_kind_t;
 typedef enum { ST_STRAT_LUA, ST_STRAT_C } st_strategy_kind_t;
 typedef enum { ST_SINK_LOG, ST_SINK_JSONL, ST_SINK_WEBHOOK } st_sink_kind_t;
 
@@ -217,5 +217,18 @@ bool st_config_outputs_equal(const st_config_t *a, const st_config_t *b);
 int64_t st_config_ws_budget(const st_config_t *cfg);
 
 extern const st_schema_t st_config_schema;
+
+/* A problem at a config node, as file:line:column (for the venues' merge steps). */
+#define ST_CONF_ERR(d, m, ...) st_diags_add(d, (m)->file, (m)->line, (m)->col, __VA_ARGS__)
+
+/* A venue's own configuration step, as an nginx module's merge_conf: after the YAML is read and
+ * before the checks every network feed shares (URL schemes, credentials' variables, reconnect
+ * bounds), fills what the feed item left out with the venue's defaults (URLs, limits) and
+ * reports what only the venue forbids. `i` is the item's index in feeds:, for messages.
+ * The table is defined by the venues' room (feeds/feed.c), one entry a kind (NULL: nothing to
+ * merge): conf takes this one name from a later room as nginx's core takes ngx_modules[], a
+ * table the linker joins, not an include (docs/design.md, "Source layout"). */
+typedef void st_feed_merge_fn(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d);
+extern st_feed_merge_fn *const st_feed_merges[ST_FEED_NKINDS];
 
 #endif

@@ -7,6 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+st_feed_merge_fn *const st_feed_merges[ST_FEED_NKINDS] = {
+    [ST_FEED_KIS] = st_kis_conf_merge,
+    [ST_FEED_UPBIT] = st_upbit_conf_merge,
+};
+
 int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t *env,
                    st_feed_t **out, char *err, size_t errlen)
 {

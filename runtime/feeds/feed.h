@@ -181,6 +181,8 @@ uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n);
 
 int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                        char *err, size_t errlen);
+/* The venues' configuration steps (st_feed_merges, conf/config.h): defaults and own rules. */
+st_feed_merge_fn st_kis_conf_merge, st_upbit_conf_merge;
 int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                          char *err, size_t errlen);
 int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,

@@ -298,6 +298,34 @@ static int kis_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
 static const st_feed_vtable_t kis_vtable = {"kis",     kis_start, kis_stop,         kis_destroy,
                                             kis_stats, NULL,      st_netfeed_apply, kis_orderbook};
 
+/* KIS's endpoints (the paper-trading ones on other ports) and its one session per app key. */
+void st_kis_conf_merge(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d)
+{
+    if (!*f->ws_url)
+        f->ws_url = st_arena_strdup(cfg->arena, f->paper ? "ws://ops.koreainvestment.com:31000"
+                                                         : "ws://ops.koreainvestment.com:21000");
+    if (!*f->rest_url)
+        f->rest_url = st_arena_strdup(cfg->arena, f->paper ? "https://openapivts.koreainvestment.com:29443"
+                                                           : "https://openapi.koreainvestment.com:9443");
+    if (f->keys.n == 0)
+        ST_CONF_ERR(d, &f->mark, "feeds[%zu]: a kis feed needs keys: one {app_key_env, app_secret_env} per WebSocket "
+                    "session", i);
+    else if ((size_t)f->connections != f->keys.n)
+        ST_CONF_ERR(d, &f->mark, "feeds[%zu]: a kis feed opens one session per app key: %zu key%s, but connections is "
+                    "%lld", i, f->keys.n, f->keys.n == 1 ? "" : "s", (long long)f->connections);
+    /* A second session on an app key would be refused (ALREADY IN USE). */
+    for (size_t k = 0; k < f->keys.n; k++) {
+        const st_cred_cfg_t *c = ST_LIST_AT(f->keys, st_cred_cfg_t, k);
+        for (size_t j = 0; j <= i && !c->mark.bad; j++) {
+            const st_feed_cfg_t *g = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, j);
+            for (size_t m = 0; m < g->keys.n && (j < i || m < k); m++)
+                if (strcmp(ST_LIST_AT(g->keys, st_cred_cfg_t, m)->app_key_env, c->app_key_env) == 0)
+                    ST_CONF_ERR(d, &c->mark, "feeds[%zu].keys[%zu]: app key %s is already used by feeds[%zu].keys[%zu]; "
+                                "the venue allows one session per app key", i, k, c->app_key_env, j, m);
+        }
+    }
+}
+
 int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out, char *err,
                        size_t errlen)
 {

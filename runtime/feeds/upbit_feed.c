@@ -257,6 +257,17 @@ static int up_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
 static const st_feed_vtable_t upbit_vtable = {"upbit",  up_start, up_stop,          up_destroy,
                                               up_stats, NULL,     st_netfeed_apply, up_orderbook};
 
+/* Upbit's endpoints and limits: 5 subscription messages a second and 100 a minute, 10 quotation
+ * calls a second; quotation data is public, so no keys. */
+void st_upbit_conf_merge(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d)
+{
+    if (!*f->ws_url) f->ws_url = st_arena_strdup(cfg->arena, "wss://api.upbit.com/websocket/v1");
+    if (!*f->rest_url) f->rest_url = st_arena_strdup(cfg->arena, "https://api.upbit.com");
+    if (f->ws_rate_minute == 0) f->ws_rate_minute = 100;
+    if (f->rest_rate > 10) f->rest_rate = 10;
+    if (f->keys.n) ST_CONF_ERR(d, &f->mark, "feeds[%zu]: an upbit feed takes no keys (quotation data is public)", i);
+}
+
 int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out, char *err,
                          size_t errlen)
 {
