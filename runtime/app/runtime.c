@@ -665,6 +665,46 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     return st_runtime_init_with(rt, config_path, out, NULL, diags);
 }
 
+/* The feeds, and where each one's connections start in the planner's numbering. */
+static int create_feeds(st_runtime_t *rt, const st_config_t *cfg, st_diags_t *diags)
+{
+    rt->nfeeds = cfg->feeds.n;
+    rt->feeds = st_xcalloc(rt->nfeeds, sizeof(*rt->feeds));
+    rt->conn_base = st_xcalloc(rt->nfeeds, sizeof(int));
+    rt->conn_count = st_xcalloc(rt->nfeeds, sizeof(int));
+    for (size_t i = 0, base = 0; i < rt->nfeeds; i++) { /* the order st_planner_cfg_from uses */
+        const st_feed_cfg_t *fc = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
+        rt->conn_base[i] = (int)base;
+        rt->conn_count[i] = (int)fc->connections; /* a replay plans like the venue it replays */
+        base += (size_t)rt->conn_count[i];
+    }
+    st_feed_env_t env = {&rt->clock, &rt->world->universe, &rt->syms, cfg, on_tick, rt, on_refused, on_subscription};
+    for (size_t i = 0; i < rt->nfeeds; i++) {
+        char err[256] = "";
+        st_feed_cfg_t fc = *ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
+        if ((rt->flags & ST_RT_UNLIMITED) && fc.kind == ST_FEED_REPLAY) fc.mode = ST_REPLAY_AS_RECORDED;
+        int rc = st_feed_create(&fc, (uint16_t)i, &env, &rt->feeds[i], err, sizeof(err));
+        if (rc) {
+            st_diags_add(diags, cfg->file, fc.mark.line, fc.mark.col, "%s", err);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Signals (SIGINT, SIGTERM, SIGHUP), the deferred work and the replan after each loop pass. */
+static void init_watchers(st_runtime_t *rt)
+{
+    ev_signal_init(&rt->sigint, on_signal, SIGINT);
+    ev_signal_init(&rt->sigterm, on_signal, SIGTERM);
+    ev_signal_init(&rt->sighup, on_signal, SIGHUP);
+    rt->sigint.data = rt->sigterm.data = rt->sighup.data = rt;
+    ev_timer_init(&rt->deferred, on_deferred, 0, 0);
+    rt->deferred.data = rt;
+    ev_prepare_init(&rt->replan, on_replan);
+    rt->replan.data = rt;
+}
+
 int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, const st_runtime_opts_t *opts,
                          st_diags_t *diags)
 {
@@ -702,16 +742,6 @@ int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, c
     st_timer_init(&rt->rebalance_timer, on_rebalance, rt);
     st_timer_init(&rt->close_timer, on_close, rt);
 
-    rt->nfeeds = cfg->feeds.n;
-    rt->feeds = st_xcalloc(rt->nfeeds, sizeof(*rt->feeds));
-    rt->conn_base = st_xcalloc(rt->nfeeds, sizeof(int));
-    rt->conn_count = st_xcalloc(rt->nfeeds, sizeof(int));
-    for (size_t i = 0, base = 0; i < rt->nfeeds; i++) { /* the order st_planner_cfg_from uses */
-        const st_feed_cfg_t *fc = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
-        rt->conn_base[i] = (int)base;
-        rt->conn_count[i] = (int)fc->connections; /* a replay plans like the venue it replays */
-        base += (size_t)rt->conn_count[i];
-    }
     st_planner_cfg_from(&rt->conns, cfg);
     rt->planner = st_planner_create(&rt->conns, &rt->world->universe);
     rt->req_config = st_planner_requester(rt->planner, "config", 1.0);
@@ -728,27 +758,8 @@ int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, c
                           .signal = strat_signal, .ctx = rt};
     rt->strats = st_strats_create(&se);
     rc = st_strats_stage(rt->strats, cfg, diags);
-    if (rc) return rc;
-    st_feed_env_t env = {&rt->clock, &rt->world->universe, &rt->syms, cfg, on_tick, rt, on_refused, on_subscription};
-    for (size_t i = 0; i < rt->nfeeds; i++) {
-        err[0] = '\0';
-        st_feed_cfg_t fc = *ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
-        if ((rt->flags & ST_RT_UNLIMITED) && fc.kind == ST_FEED_REPLAY) fc.mode = ST_REPLAY_AS_RECORDED;
-        rc = st_feed_create(&fc, (uint16_t)i, &env, &rt->feeds[i], err, sizeof(err));
-        if (rc) {
-            st_diags_add(diags, cfg->file, 0, 0, "%s", err);
-            return rc;
-        }
-    }
-
-    ev_signal_init(&rt->sigint, on_signal, SIGINT);
-    ev_signal_init(&rt->sigterm, on_signal, SIGTERM);
-    ev_signal_init(&rt->sighup, on_signal, SIGHUP);
-    rt->sigint.data = rt->sigterm.data = rt->sighup.data = rt;
-    ev_timer_init(&rt->deferred, on_deferred, 0, 0);
-    rt->deferred.data = rt;
-    ev_prepare_init(&rt->replan, on_replan);
-    rt->replan.data = rt;
+    if (rc || (rc = create_feeds(rt, cfg, diags)) != 0) return rc;
+    init_watchers(rt);
     return 0;
 }
 

@@ -68,7 +68,7 @@ static void on_answer(const st_http_response_t *resp, void *ctx)
     const char *err = resp->error ? resp->message : bc->cfg.parse(bc->cfg.ctx, resp, r->sym, &book);
     if (!err) {
         e->book = book;
-        e->at = st_clock_now(bc->cfg.clock);
+        e->at = st_clock_now(bc->cfg.env.clock);
     } else {
     }
     unlink_req(bc, r);
@@ -84,7 +84,7 @@ static void on_timer(st_timer_t *t, st_time_t now, void *ctx)
 /* Sends what the limiter allows, oldest ask first. */
 static void pump(st_bookcache_t *bc)
 {
-    st_time_t now = st_clock_now(bc->cfg.clock), retry = ST_TIME_NEVER;
+    st_time_t now = st_clock_now(bc->cfg.env.clock), retry = ST_TIME_NEVER;
     while (bc->nq) {
         st_sym_t sym = bc->queue[0];
         char url[2048];
@@ -106,7 +106,7 @@ static void pump(st_bookcache_t *bc)
         r->next = bc->inflight;
         if (r->next) r->next->prev = r;
         bc->inflight = r;
-        if (st_http_request(bc->cfg.http, "GET", url, hdr, NULL, CALL_TIMEOUT, on_answer, r) == 0) {
+        if (st_http_request(bc->cfg.env.http, "GET", url, hdr, NULL, CALL_TIMEOUT, on_answer, r) == 0) {
             e->inflight = true;
         } else {
             unlink_req(bc, r);
@@ -114,17 +114,17 @@ static void pump(st_bookcache_t *bc)
         }
     }
     if (retry != ST_TIME_NEVER)
-        st_clock_timer_start(bc->cfg.clock, &bc->timer, retry, 0);
+        st_clock_timer_start(bc->cfg.env.clock, &bc->timer, retry, 0);
     else
-        st_clock_timer_stop(bc->cfg.clock, &bc->timer);
+        st_clock_timer_stop(bc->cfg.env.clock, &bc->timer);
 }
 
 int st_bookcache_get(st_bookcache_t *bc, st_sym_t sym, st_book_cb cb, void *ctx)
 {
-    if ((size_t)sym >= bc->cfg.nsyms) return -EINVAL;
+    if ((size_t)sym >= bc->cfg.env.nsyms) return -EINVAL;
     if (!bc->e[sym]) bc->e[sym] = st_xcalloc(1, sizeof(entry_t));
     entry_t *e = bc->e[sym];
-    st_time_t now = st_clock_now(bc->cfg.clock);
+    st_time_t now = st_clock_now(bc->cfg.env.clock);
     if (e->at && now - e->at < bc->cfg.ttl) { /* fresh: free */
         cb(&e->book, NULL, ctx);
         return 0;
@@ -150,7 +150,7 @@ st_bookcache_t *st_bookcache_create(const st_bookcache_cfg_t *cfg)
 {
     st_bookcache_t *bc = st_xcalloc(1, sizeof(*bc));
     bc->cfg = *cfg;
-    bc->e = st_xcalloc(cfg->nsyms ? cfg->nsyms : 1, sizeof(*bc->e));
+    bc->e = st_xcalloc(cfg->env.nsyms ? cfg->env.nsyms : 1, sizeof(*bc->e));
     st_timer_init(&bc->timer, on_timer, bc);
     return bc;
 }
@@ -158,9 +158,9 @@ st_bookcache_t *st_bookcache_create(const st_bookcache_cfg_t *cfg)
 void st_bookcache_destroy(st_bookcache_t *bc)
 {
     if (!bc) return;
-    st_clock_timer_stop(bc->cfg.clock, &bc->timer);
+    st_clock_timer_stop(bc->cfg.env.clock, &bc->timer);
     while (bc->inflight) unlink_req(bc, bc->inflight); /* their answers will never come */
-    for (size_t s = 0; s < bc->cfg.nsyms; s++) {
+    for (size_t s = 0; s < bc->cfg.env.nsyms; s++) {
         if (!bc->e[s]) continue;
         answer_all(bc->e[s], "stopped");
         free(bc->e[s]);

@@ -8,8 +8,19 @@
 
 #include "core/clock.h"
 #include "core/http.h"
+#include "market/symtab.h"
 #include "market/tick.h"
 #include "subs/limiter.h"
+
+/* What a feed's REST clients share (this cache, the poller, a venue's client): the feed's name
+ * for log lines, its clock, its HTTP client and the symbols. */
+typedef struct {
+    const char *name;
+    st_clock_t *clock;
+    st_http_t *http;
+    const st_symtab_t *syms;
+    size_t nsyms;
+} st_rest_env_t;
 
 typedef struct st_bookcache st_bookcache_t;
 
@@ -17,12 +28,9 @@ typedef struct st_bookcache st_bookcache_t;
 typedef void (*st_book_cb)(const st_tick_t *book, const char *err, void *ctx);
 
 typedef struct {
-    const char *name;
-    st_clock_t *clock;
-    st_http_t *http;
+    st_rest_env_t env;
     st_limiter_t *limiter; /* the account's */
     st_dur_t ttl;
-    size_t nsyms;
     /* The request for sym: URL and up to 7 headers (NULL-terminated, alive until it returns);
      * false when it cannot go out yet (no token). */
     bool (*request)(void *ctx, st_sym_t sym, char *url, size_t urllen, const char **headers);

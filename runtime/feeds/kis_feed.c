@@ -352,8 +352,7 @@ int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     const st_cred_cfg_t *first = ST_LIST_AT(fc->keys, st_cred_cfg_t, 0);
     const char *key = getenv(first->app_key_env), *secret = getenv(first->app_secret_env);
     st_kis_rest_cfg_t rc_cfg = {
-        .name = fc->name, .clock = env->clock, .http = kf->nf.http, .syms = env->syms, .nsyms = kf->nf.nsyms,
-        .base_url = kf->nf.rest_url, .app_key = key ? key : "", .app_secret = secret ? secret : "",
+        .env = st_netfeed_rest_env(&kf->nf, fc, env), .base_url = kf->nf.rest_url, .app_key = key ? key : "", .app_secret = secret ? secret : "",
         .token_dir = fc->token_dir, .paper = fc->paper, .rate = fc->rest_rate, .limiter_mode = fc->limiter,
         .failure_threshold = (int)env->cfg->risk.failure_threshold, .orderbook_ttl = fc->orderbook_cache,
         .on_snapshot = st_feed_rest_snapshot,

@@ -36,7 +36,7 @@ struct st_kis_rest {
 
 static st_time_t now_of(st_kis_rest_t *r)
 {
-    return st_clock_now(r->cfg.clock);
+    return st_clock_now(r->cfg.env.clock);
 }
 
 /* --- the token cache ------------------------------------------------------------------------ */
@@ -66,7 +66,7 @@ static int token_dir_open(st_kis_rest_t *r)
     char err[600];
     int fd = st_private_dir_open(r->token_dir, err, sizeof(err));
     if (fd < 0 && !r->token_dir_warned) {
-        st_log_warn(FEED, "%s: the access token is not cached: %s", r->cfg.name, err);
+        st_log_warn(FEED, "%s: the access token is not cached: %s", r->cfg.env.name, err);
         r->token_dir_warned = true;
     }
     return fd;
@@ -86,7 +86,7 @@ static void save_token(st_kis_rest_t *r)
     int rc = st_private_write(dfd, r->token_name, text, strlen(text));
     close(dfd);
     free(text);
-    if (rc) st_log_warn(FEED, "%s: cannot write the token cache %s/%s: %s", r->cfg.name, r->token_dir, r->token_name,
+    if (rc) st_log_warn(FEED, "%s: cannot write the token cache %s/%s: %s", r->cfg.env.name, r->token_dir, r->token_name,
                         strerror(-rc));
 }
 
@@ -101,7 +101,7 @@ static bool load_token(st_kis_rest_t *r, st_time_t now)
     int rc = st_private_read(dfd, r->token_name, &text, &len);
     close(dfd);
     if (rc == -EPERM || rc == -ELOOP)
-        st_log_warn(FEED, "%s: ignoring the token cache %s/%s: not a private regular file of this user", r->cfg.name,
+        st_log_warn(FEED, "%s: ignoring the token cache %s/%s: not a private regular file of this user", r->cfg.env.name,
                     r->token_dir, r->token_name);
     if (rc) return false;
     cJSON *j = cJSON_ParseWithLength(text, len);
@@ -128,7 +128,7 @@ static void token_ready(st_kis_rest_t *r, st_time_t now)
     r->reissued = false;
     st_dur_t life = r->token_expires - now;
     st_time_t refresh = r->token_expires - (life > 2 * REFRESH_BEFORE ? REFRESH_BEFORE : life / 10);
-    st_clock_timer_start(r->cfg.clock, &r->token_timer, refresh, 0);
+    st_clock_timer_start(r->cfg.env.clock, &r->token_timer, refresh, 0);
     st_restpoll_kick(r->rp);
 }
 
@@ -147,7 +147,7 @@ static void on_token(const st_http_response_t *resp, void *ctx)
         r->token_expires = now + (st_time_t)(secs * ST_SEC);
         r->tokens_issued++;
         cJSON_Delete(j);
-        st_log_info(FEED, "%s: access token issued, valid for %.0f s", r->cfg.name, secs);
+        st_log_info(FEED, "%s: access token issued, valid for %.0f s", r->cfg.env.name, secs);
         save_token(r); /* even when it lands after a stop: KIS issues one a minute */
         if (r->running) token_ready(r, now);
         return;
@@ -155,15 +155,15 @@ static void on_token(const st_http_response_t *resp, void *ctx)
     cJSON_Delete(j);
     if (!r->running) return;
     if (resp->error)
-        st_log_warn(FEED, "%s: access token request failed: %s; retrying in a minute", r->cfg.name, resp->message);
+        st_log_warn(FEED, "%s: access token request failed: %s; retrying in a minute", r->cfg.env.name, resp->message);
     else if (st_kis_auth_refused(resp->status, resp->body)) {
         r->auth_failures++; /* a wrong app key or secret */
         st_log_alert(FEED, "%s: the venue refuses the credentials for an access token (%.160s): check the "
-                           "variables keys[] names; retrying in a minute", r->cfg.name, resp->body);
+                           "variables keys[] names; retrying in a minute", r->cfg.env.name, resp->body);
     } else
-        st_log_warn(FEED, "%s: access token refused (HTTP %d): %.160s; retrying in a minute", r->cfg.name,
+        st_log_warn(FEED, "%s: access token refused (HTTP %d): %.160s; retrying in a minute", r->cfg.env.name,
                     resp->status, resp->body);
-    st_clock_timer_start(r->cfg.clock, &r->token_timer, now + ISSUE_GAP, 0);
+    st_clock_timer_start(r->cfg.env.clock, &r->token_timer, now + ISSUE_GAP, 0);
 }
 
 static void issue_token(st_kis_rest_t *r)
@@ -171,7 +171,7 @@ static void issue_token(st_kis_rest_t *r)
     st_time_t now = now_of(r);
     if (r->issuing) return;
     if (r->last_issue && now - r->last_issue < ISSUE_GAP) { /* one issue a minute */
-        st_clock_timer_start(r->cfg.clock, &r->token_timer, r->last_issue + ISSUE_GAP, 0);
+        st_clock_timer_start(r->cfg.env.clock, &r->token_timer, r->last_issue + ISSUE_GAP, 0);
         return;
     }
     cJSON *b = cJSON_CreateObject();
@@ -184,10 +184,10 @@ static void issue_token(st_kis_rest_t *r)
     snprintf(url, sizeof(url), "%s/oauth2/tokenP", r->cfg.base_url);
     static const char *const hdr[] = {"content-type: application/json; charset=utf-8", NULL};
     r->last_issue = now;
-    r->issuing = st_http_request(r->cfg.http, "POST", url, hdr, body, 10 * ST_SEC, on_token, r) == 0;
+    r->issuing = st_http_request(r->cfg.env.http, "POST", url, hdr, body, 10 * ST_SEC, on_token, r) == 0;
     memset(body, 0, strlen(body)); /* it held the secret */
     free(body);
-    if (!r->issuing) st_clock_timer_start(r->cfg.clock, &r->token_timer, now + ISSUE_GAP, 0);
+    if (!r->issuing) st_clock_timer_start(r->cfg.env.clock, &r->token_timer, now + ISSUE_GAP, 0);
 }
 
 static void on_token_timer(st_timer_t *t, st_time_t now, void *ctx)
@@ -211,10 +211,10 @@ static void request(void *ctx, const st_sym_t *syms, size_t n, char *url, size_t
         int off = snprintf(url, len, "%s/uapi/domestic-stock/v1/quotations/intstock-multprice?", r->cfg.base_url);
         for (size_t i = 0; i < n && off > 0 && (size_t)off < len; i++)
             off += snprintf(url + off, len - (size_t)off, "%sFID_COND_MRKT_DIV_CODE_%zu=J&FID_INPUT_ISCD_%zu=%s",
-                            i ? "&" : "", i + 1, i + 1, st_symtab_code(r->cfg.syms, syms[i]));
+                            i ? "&" : "", i + 1, i + 1, st_symtab_code(r->cfg.env.syms, syms[i]));
     } else {
         snprintf(url, len, "%s/uapi/domestic-stock/v1/quotations/inquire-price?FID_COND_MRKT_DIV_CODE=J"
-                 "&FID_INPUT_ISCD=%s", r->cfg.base_url, st_symtab_code(r->cfg.syms, syms[0]));
+                 "&FID_INPUT_ISCD=%s", r->cfg.base_url, st_symtab_code(r->cfg.env.syms, syms[0]));
     }
     snprintf(r->h_auth, sizeof(r->h_auth), "authorization: Bearer %s", r->token);
     snprintf(r->h_trid, sizeof(r->h_trid), "tr_id: %s", r->cfg.paper ? "FHKST01010100" : "FHKST11300006");
@@ -231,7 +231,7 @@ static void quote_row(void *ctx, const st_tick_t *t)
 /* The venue's view of the token: re-issue it once (EGW00121 invalid, EGW00123 expired). */
 static void token_refused(st_kis_rest_t *r, st_rq_status_t s)
 {
-    st_log_warn(FEED, "%s: the venue says the access token is %s (%s): issuing a new one", r->cfg.name,
+    st_log_warn(FEED, "%s: the venue says the access token is %s (%s): issuing a new one", r->cfg.env.name,
                 s == ST_RQ_TOKEN_EXPIRED ? "expired" : "invalid", s == ST_RQ_TOKEN_EXPIRED ? "EGW00123" : "EGW00121");
     if (!r->reissued) {
         r->reissued = true;
@@ -246,7 +246,7 @@ static st_rp_outcome_t answer(void *ctx, st_restpoll_t *rp, const st_http_respon
     st_kis_rest_t *r = ctx;
     if (resp->error) return ST_RP_RETRY;
     const char *codes[ST_RESTPOLL_MAX_BATCH];
-    for (size_t i = 0; i < n; i++) codes[i] = st_symtab_code(r->cfg.syms, syms[i]);
+    for (size_t i = 0; i < n; i++) codes[i] = st_symtab_code(r->cfg.env.syms, syms[i]);
     st_rq_status_t s = st_kis_quotes_parse(resp->status, resp->body, resp->body_len, codes, syms, n, now_of(r),
                                            quote_row, rp);
     switch (s) {
@@ -255,7 +255,7 @@ static st_rp_outcome_t answer(void *ctx, st_restpoll_t *rp, const st_http_respon
     case ST_RQ_TOKEN_EXPIRED:
     case ST_RQ_TOKEN_INVALID: token_refused(r, s); return ST_RP_RETRY;
     default:
-        st_log_warn(FEED, "%s: quotation refused (HTTP %d): %.160s", r->cfg.name, resp->status, resp->body);
+        st_log_warn(FEED, "%s: quotation refused (HTTP %d): %.160s", r->cfg.env.name, resp->status, resp->body);
         return ST_RP_RETRY;
     }
 }
@@ -267,7 +267,7 @@ static bool book_request(void *ctx, st_sym_t sym, char *url, size_t len, const c
     st_kis_rest_t *r = ctx;
     if (!r->token[0]) return false;
     snprintf(url, len, "%s/uapi/domestic-stock/v1/quotations/inquire-asking-price-exp-ccn?FID_COND_MRKT_DIV_CODE=J"
-             "&FID_INPUT_ISCD=%s", r->cfg.base_url, st_symtab_code(r->cfg.syms, sym));
+             "&FID_INPUT_ISCD=%s", r->cfg.base_url, st_symtab_code(r->cfg.env.syms, sym));
     snprintf(r->b_auth, sizeof(r->b_auth), "authorization: Bearer %s", r->token);
     const char *h[] = {"content-type: application/json; charset=utf-8", r->b_auth, r->h_key, r->h_secret,
                        "tr_id: FHKST01010200", "custtype: P", NULL};
@@ -308,7 +308,7 @@ st_kis_rest_t *st_kis_rest_create(const st_kis_rest_cfg_t *cfg)
 {
     st_kis_rest_t *r = st_xcalloc(1, sizeof(*r));
     r->cfg = *cfg;
-    r->cfg.name = st_xstrdup(cfg->name);
+    r->cfg.env.name = st_xstrdup(cfg->env.name); /* (the poller and the cache copy theirs) */
     r->cfg.base_url = st_xstrdup(cfg->base_url);
     r->cfg.app_key = st_xstrdup(cfg->app_key);
     r->cfg.app_secret = st_xstrdup(cfg->app_secret);
@@ -318,19 +318,18 @@ st_kis_rest_t *st_kis_rest_create(const st_kis_rest_cfg_t *cfg)
         if (!token_place(cfg->token_dir, salted, r->token_dir, sizeof(r->token_dir), r->token_name,
                          sizeof(r->token_name)))
             st_log_warn(FEED, "%s: neither XDG_RUNTIME_DIR, XDG_CACHE_HOME nor HOME is set: the access token is "
-                              "not cached (feeds[].token_dir names a directory)", cfg->name);
+                              "not cached (feeds[].token_dir names a directory)", cfg->env.name);
     }
     snprintf(r->h_key, sizeof(r->h_key), "appkey: %s", cfg->app_key);
     snprintf(r->h_secret, sizeof(r->h_secret), "appsecret: %s", cfg->app_secret);
     st_restpoll_cfg_t pc = {
-        .name = cfg->name, .clock = cfg->clock, .http = cfg->http, .syms = cfg->syms, .nsyms = cfg->nsyms,
+        .env = cfg->env,
         .batch = cfg->paper ? 1 : MULTPRICE_MAX, .rate = cfg->rate, .limiter_mode = cfg->limiter_mode,
         .failure_threshold = cfg->failure_threshold, .request = request, .answer = answer, .ready = ready,
         .on_snapshot = snapshot_up, .on_failure = failure_up, .ctx = r,
     };
     r->rp = st_restpoll_create(&pc);
-    st_bookcache_cfg_t bc = {cfg->name, cfg->clock, cfg->http, st_restpoll_limiter(r->rp), cfg->orderbook_ttl,
-                             cfg->nsyms, book_request, book_parse, r};
+    st_bookcache_cfg_t bc = {cfg->env, st_restpoll_limiter(r->rp), cfg->orderbook_ttl, book_request, book_parse, r};
     r->books = st_bookcache_create(&bc);
     st_timer_init(&r->token_timer, on_token_timer, r);
     return r;
@@ -343,7 +342,7 @@ void st_kis_rest_start(st_kis_rest_t *r)
     st_time_t now = now_of(r);
     if (load_token(r, now)) {
         r->tokens_reused++;
-        st_log_info(FEED, "%s: reusing the cached access token (valid %.0f s more)", r->cfg.name,
+        st_log_info(FEED, "%s: reusing the cached access token (valid %.0f s more)", r->cfg.env.name,
                     (double)(r->token_expires - now) / ST_SEC);
         token_ready(r, now);
     } else {
@@ -355,7 +354,7 @@ void st_kis_rest_stop(st_kis_rest_t *r)
 {
     r->running = false;
     st_restpoll_stop(r->rp);
-    st_clock_timer_stop(r->cfg.clock, &r->token_timer);
+    st_clock_timer_stop(r->cfg.env.clock, &r->token_timer);
 }
 
 void st_kis_rest_destroy(st_kis_rest_t *r)
@@ -369,7 +368,7 @@ void st_kis_rest_destroy(st_kis_rest_t *r)
     memset(r->b_auth, 0, sizeof(r->b_auth));
     memset(r->h_secret, 0, sizeof(r->h_secret));
     memset((char *)r->cfg.app_secret, 0, strlen(r->cfg.app_secret));
-    free((char *)r->cfg.name);
+    free((char *)r->cfg.env.name);
     free((char *)r->cfg.base_url);
     free((char *)r->cfg.app_key);
     free((char *)r->cfg.app_secret);

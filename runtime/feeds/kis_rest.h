@@ -23,11 +23,7 @@
 typedef struct st_kis_rest st_kis_rest_t;
 
 typedef struct {
-    const char *name;        /* the feed's, for log lines */
-    st_clock_t *clock;
-    st_http_t *http;
-    const st_symtab_t *syms;
-    size_t nsyms;
+    st_rest_env_t env;
     const char *base_url;    /* https://openapi.koreainvestment.com:9443 */
     const char *app_key, *app_secret;
     const char *token_dir;   /* "" = $XDG_CACHE_HOME/strata or ~/.cache/strata; "none" = no cache */

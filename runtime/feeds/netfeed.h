@@ -8,6 +8,7 @@
 #ifndef ST_FEEDS_NETFEED_H
 #define ST_FEEDS_NETFEED_H
 
+#include "bookcache.h"
 #include "feed.h"
 #include "subconn.h"
 
@@ -33,6 +34,12 @@ typedef struct {
     st_time_t warned_malformed;
     bool running;
 } st_netfeed_t;
+
+/* What the venue's REST clients (its poller, its orderbook cache) are told of the feed. */
+static inline st_rest_env_t st_netfeed_rest_env(const st_netfeed_t *nf, const st_feed_cfg_t *fc, const st_feed_env_t *env)
+{
+    return (st_rest_env_t){fc->name, env->clock, nf->http, env->syms, nf->nsyms};
+}
 
 /* The shared part of a venue feed for fc: the URL parsed, the WebSocket and HTTP contexts, the
  * symbols, and *sessions: fc->connections venue session structs of session_size bytes each

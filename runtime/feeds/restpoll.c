@@ -34,12 +34,12 @@ struct st_restpoll {
 
 static st_time_t now_of(st_restpoll_t *rp)
 {
-    return st_clock_now(rp->cfg.clock);
+    return st_clock_now(rp->cfg.env.clock);
 }
 
 static void arm(st_restpoll_t *rp)
 {
-    st_clock_t *clk = rp->cfg.clock;
+    st_clock_t *clk = rp->cfg.env.clock;
     st_time_t due = st_poller_next(&rp->poller);
     if (!rp->running || due == ST_TIME_NEVER || (rp->cfg.ready && !rp->cfg.ready(rp->cfg.ctx))) {
         st_clock_timer_stop(clk, &rp->timer);
@@ -64,8 +64,8 @@ static void missed(st_restpoll_t *rp, st_sym_t sym, st_time_t now)
 {
     if (++rp->misses[sym] == rp->cfg.failure_threshold) {
         rp->st.failures++;
-        st_log_warn(FEED, "%s: %s missing from %d quotation answers in a row", rp->cfg.name,
-                    st_symtab_code(rp->cfg.syms, sym), rp->cfg.failure_threshold);
+        st_log_warn(FEED, "%s: %s missing from %d quotation answers in a row", rp->cfg.env.name,
+                    st_symtab_code(rp->cfg.env.syms, sym), rp->cfg.failure_threshold);
     }
     if (rp->cfg.on_failure) rp->cfg.on_failure(rp->cfg.ctx, sym);
     st_poller_retry(&rp->poller, sym, now);
@@ -76,7 +76,7 @@ void st_restpoll_row(st_restpoll_t *rp, const st_tick_t *t)
     call_t *c = rp->current;
     for (size_t i = 0; c && i < c->n; i++)
         if (c->syms[i] == t->sym) c->got[i] = 1;
-    if ((size_t)t->sym < rp->cfg.nsyms) rp->misses[t->sym] = 0;
+    if ((size_t)t->sym < rp->cfg.env.nsyms) rp->misses[t->sym] = 0;
     if (rp->cfg.on_snapshot) rp->cfg.on_snapshot(rp->cfg.ctx, t);
 }
 
@@ -144,7 +144,7 @@ static void poll_now(st_restpoll_t *rp, st_time_t now)
     c->next = rp->inflight;
     if (c->next) c->next->prev = c;
     rp->inflight = c;
-    if (st_http_request(rp->cfg.http, "GET", url, hdr, NULL, CALL_TIMEOUT, on_answer, c) != 0) {
+    if (st_http_request(rp->cfg.env.http, "GET", url, hdr, NULL, CALL_TIMEOUT, on_answer, c) != 0) {
         rp->st.timeouts++;
         retry_all(rp, c, now);
         unlink_call(rp, c);
@@ -161,9 +161,9 @@ static void check_stretch(st_restpoll_t *rp)
     if (s > 1.0)
         st_log_warn(FEED, "%s: tier-3 demand (%zu symbols, %.0f refreshes a second) exceeds the REST budget "
                     "(%.1f calls a second x %d symbols): every polling interval stretched x%.2f",
-                    rp->cfg.name, rp->poller.n, rp->poller.demand, rp->poller.rate, rp->poller.batch, s);
+                    rp->cfg.env.name, rp->poller.n, rp->poller.demand, rp->poller.rate, rp->poller.batch, s);
     else
-        st_log_info(FEED, "%s: tier-3 polling back within the REST budget", rp->cfg.name);
+        st_log_info(FEED, "%s: tier-3 polling back within the REST budget", rp->cfg.env.name);
 }
 
 static void on_timer(st_timer_t *t, st_time_t deadline, void *ctx)
@@ -181,13 +181,13 @@ st_restpoll_t *st_restpoll_create(const st_restpoll_cfg_t *cfg)
 {
     st_restpoll_t *rp = st_xcalloc(1, sizeof(*rp));
     rp->cfg = *cfg;
-    rp->cfg.name = st_xstrdup(cfg->name);
+    rp->cfg.env.name = st_xstrdup(cfg->env.name);
     if (rp->cfg.failure_threshold < 1) rp->cfg.failure_threshold = 3;
     if (rp->cfg.batch < 1) rp->cfg.batch = 1;
     if (rp->cfg.batch > ST_RESTPOLL_MAX_BATCH) rp->cfg.batch = ST_RESTPOLL_MAX_BATCH;
     st_limiter_init_calls(&rp->lim, (int)cfg->rate, (st_limiter_mode_t)cfg->limiter_mode);
-    st_poller_init(&rp->poller, cfg->nsyms, rp->cfg.batch, st_limiter_rate(&rp->lim, 0, 0) * POLL_SHARE);
-    rp->misses = st_xcalloc(cfg->nsyms ? cfg->nsyms : 1, 1);
+    st_poller_init(&rp->poller, cfg->env.nsyms, rp->cfg.batch, st_limiter_rate(&rp->lim, 0, 0) * POLL_SHARE);
+    rp->misses = st_xcalloc(cfg->env.nsyms ? cfg->env.nsyms : 1, 1);
     st_timer_init(&rp->timer, on_timer, rp);
     return rp;
 }
@@ -200,7 +200,7 @@ void st_restpoll_destroy(st_restpoll_t *rp)
     st_poller_free(&rp->poller);
     st_limiter_free(&rp->lim);
     free(rp->misses);
-    free((char *)rp->cfg.name);
+    free((char *)rp->cfg.env.name);
     free(rp);
 }
 
@@ -213,7 +213,7 @@ void st_restpoll_start(st_restpoll_t *rp)
 void st_restpoll_stop(st_restpoll_t *rp)
 {
     rp->running = false;
-    st_clock_timer_stop(rp->cfg.clock, &rp->timer);
+    st_clock_timer_stop(rp->cfg.env.clock, &rp->timer);
 }
 
 void st_restpoll_set(st_restpoll_t *rp, st_sym_t sym, st_dur_t interval, int cls)

@@ -11,6 +11,7 @@
 #ifndef ST_FEEDS_RESTPOLL_H
 #define ST_FEEDS_RESTPOLL_H
 
+#include "bookcache.h"
 #include "core/clock.h"
 #include "core/http.h"
 #include "market/symtab.h"
@@ -30,11 +31,7 @@ typedef enum {
 } st_rp_outcome_t;
 
 typedef struct {
-    const char *name; /* the feed's, for log lines */
-    st_clock_t *clock;
-    st_http_t *http;
-    const st_symtab_t *syms;
-    size_t nsyms;
+    st_rest_env_t env;
     int batch;              /* symbols per call, <= ST_RESTPOLL_MAX_BATCH */
     double rate;            /* the account's REST calls per second */
     int limiter_mode;       /* st_limiter_mode_t */

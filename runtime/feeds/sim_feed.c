@@ -530,12 +530,12 @@ static int sim_orderbook(st_feed_t *f, st_sym_t sym, st_book_cb cb, void *ctx)
 static const st_feed_vtable_t sim_vtable = {"sim", sim_start, sim_stop, sim_destroy, sim_stats,
                                             sim_sync, sim_apply, sim_orderbook};
 
-int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
+/* Where the market comes from: a recorded tape (replay, mode: limited) or the simulated market,
+ * whose whole tape is also recorded when record.path says so. */
+static int open_market(sim_feed_t *sf, const st_feed_cfg_t *fc, const st_feed_env_t *env, st_time_t now,
                        char *err, size_t errlen)
 {
     const st_session_cfg_t *ss = &env->cfg->market.session;
-    const st_universe_t *u = env->universe;
-    st_time_t now = st_clock_now(env->clock);
     time_t secs = (time_t)(now / ST_SEC);
     struct tm tm;
     localtime_r(&secs, &tm);
@@ -544,54 +544,43 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         .halt_rate = fc->halt_rate, .pre_open = ss->pre_open, .open = ss->open,
         .closing_auction = ss->closing_auction, .close = ss->close, .utc_offset = (int32_t)tm.tm_gmtoff,
     };
-    if (fc->connections > ST_PLAN_MAX_CONNS) {
-        snprintf(err, errlen, "feed \"%s\": at most %d connections", fc->name, ST_PLAN_MAX_CONNS);
-        return -EINVAL;
-    }
-    sim_feed_t *sf = st_xcalloc(1, sizeof(*sf));
-    sf->base.vt = &sim_vtable;
     if (fc->kind == ST_FEED_REPLAY) { /* mode: limited */
         char why[512];
-        sf->tape = st_tape_open(fc->path, u, env->syms, why, sizeof(why));
+        sf->tape = st_tape_open(fc->path, env->universe, env->syms, why, sizeof(why));
         if (!sf->tape) {
             snprintf(err, errlen, "feed \"%s\": %s", fc->name, why);
-            free(sf);
             return ST_ECONFIG;
         }
         sf->tape_path = st_xstrdup(fc->path);
-    } else {
-        sf->mkt = st_simmkt_create(&p, u, now);
-        if (*fc->record.path) {
-            struct tm ltm;
-            char path[1024];
-            st_tz_localtime(NULL, now, &ltm);
-            if (strftime(path, sizeof(path), fc->record.path, &ltm) == 0) {
-                snprintf(err, errlen, "feed \"%s\": record.path \"%s\" is empty or too long once formatted", fc->name,
-                         fc->record.path);
-                st_simmkt_destroy(sf->mkt);
-                free(sf);
-                return ST_ECONFIG;
-            }
-            sf->tape_out = st_rec_create(path, now);
-            if (!sf->tape_out) {
-                snprintf(err, errlen, "feed \"%s\": record: cannot create %s: %s%s", fc->name, path, strerror(errno),
-                         errno == EEXIST ? " (strata never writes over a recording)" : "");
-                st_simmkt_destroy(sf->mkt);
-                free(sf);
-                return ST_ECONFIG;
-            }
-            st_rec_set_span(sf->tape_out, 0); /* chunks by size: a tape is big */
-            if (st_rec_background(sf->tape_out)) /* compressed and written off the loop, or on it */
-                st_log_warn(FEED, "%s: the market tape has no writer thread: the loop writes it", fc->name);
-            sf->tape_path = st_xstrdup(path);
-            sf->tape_mkt = st_simmkt_create(&p, u, now);
-        }
+        return 0;
     }
-    sf->nconns = (int)fc->connections;
-    sf->budget = (int)fc->budget;
-    sf->foreign = (int)fc->foreign;
-    sf->ws_rate = fc->ws_rate;
-    sf->ws_rate_minute = fc->ws_rate_minute;
+    sf->mkt = st_simmkt_create(&p, env->universe, now);
+    if (!*fc->record.path) return 0;
+    struct tm ltm;
+    char path[1024];
+    st_tz_localtime(NULL, now, &ltm);
+    if (strftime(path, sizeof(path), fc->record.path, &ltm) == 0) {
+        snprintf(err, errlen, "feed \"%s\": record.path \"%s\" is empty or too long once formatted", fc->name,
+                 fc->record.path);
+        return ST_ECONFIG;
+    }
+    sf->tape_out = st_rec_create(path, now);
+    if (!sf->tape_out) {
+        snprintf(err, errlen, "feed \"%s\": record: cannot create %s: %s%s", fc->name, path, strerror(errno),
+                 errno == EEXIST ? " (strata never writes over a recording)" : "");
+        return ST_ECONFIG;
+    }
+    st_rec_set_span(sf->tape_out, 0); /* chunks by size: a tape is big */
+    if (st_rec_background(sf->tape_out)) /* compressed and written off the loop, or on it */
+        st_log_warn(FEED, "%s: the market tape has no writer thread: the loop writes it", fc->name);
+    sf->tape_path = st_xstrdup(path);
+    sf->tape_mkt = st_simmkt_create(&p, env->universe, now);
+    return 0;
+}
+
+/* Each symbol's timers and reference trade, and the codes by id and sorted (for the venue). */
+static void init_symbols(sim_feed_t *sf, const st_universe_t *u)
+{
     sf->nsyms = u->by_sym_len;
     sf->syms = st_xcalloc(sf->nsyms ? sf->nsyms : 1, sizeof(*sf->syms));
     sf->nall = u->n;
@@ -619,12 +608,13 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         sf->codes[sf->nsyms + i] = sf->codes[ins->sym];
     }
     qsort(sf->codes + sf->nsyms, sf->nall, sizeof(*sf->codes), by_code);
+}
 
-    st_limiter_init_calls(&sf->rest_lim, (int)fc->rest_rate, (st_limiter_mode_t)fc->limiter);
+/* The simulated sessions: each with its registrations, limiter and coalescer. */
+static void init_conns(sim_feed_t *sf, const st_feed_cfg_t *fc)
+{
     sf->conns = st_xcalloc((size_t)sf->nconns, sizeof(*sf->conns));
     sf->cos = st_xcalloc((size_t)sf->nconns, sizeof(*sf->cos));
-    size_t nkinds;
-    sf->kinds = st_feed_index_map(u, &nkinds);
     for (int k = 0; k < sf->nconns; k++) {
         sim_conn_t *c = &sf->conns[k];
         c->owner = sf;
@@ -637,6 +627,34 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
         snprintf(c->co.approval_key, sizeof(c->co.approval_key), "sim-approval-key-%d", k);
         st_timer_init(&c->flush, on_flush, c);
     }
+}
+
+int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
+                       char *err, size_t errlen)
+{
+    st_time_t now = st_clock_now(env->clock);
+    if (fc->connections > ST_PLAN_MAX_CONNS) {
+        snprintf(err, errlen, "feed \"%s\": at most %d connections", fc->name, ST_PLAN_MAX_CONNS);
+        return -EINVAL;
+    }
+    sim_feed_t *sf = st_xcalloc(1, sizeof(*sf));
+    sf->base.vt = &sim_vtable;
+    int rc = open_market(sf, fc, env, now, err, errlen);
+    if (rc) {
+        st_simmkt_destroy(sf->mkt);
+        free(sf);
+        return rc;
+    }
+    sf->nconns = (int)fc->connections;
+    sf->budget = (int)fc->budget;
+    sf->foreign = (int)fc->foreign;
+    sf->ws_rate = fc->ws_rate;
+    sf->ws_rate_minute = fc->ws_rate_minute;
+    init_symbols(sf, env->universe);
+    st_limiter_init_calls(&sf->rest_lim, (int)fc->rest_rate, (st_limiter_mode_t)fc->limiter);
+    size_t nkinds;
+    sf->kinds = st_feed_index_map(env->universe, &nkinds);
+    init_conns(sf, fc);
     st_timer_init(&sf->market_timer, on_market_timer, sf);
     st_timer_init(&sf->ack_timer, on_acks, sf);
     tape_begin(sf, now);

@@ -282,16 +282,14 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
         return rc;
     }
     st_restpoll_cfg_t pc = {
-        .name = fc->name, .clock = env->clock, .http = uf->nf.http, .syms = env->syms, .nsyms = uf->nf.nsyms,
-        .batch = ST_RESTPOLL_MAX_BATCH, .rate = fc->rest_rate, .limiter_mode = fc->limiter,
+        .env = st_netfeed_rest_env(&uf->nf, fc, env), .batch = ST_RESTPOLL_MAX_BATCH, .rate = fc->rest_rate, .limiter_mode = fc->limiter,
         .failure_threshold = (int)env->cfg->risk.failure_threshold, .request = rest_request,
         .answer = rest_answer, .on_snapshot = st_feed_rest_snapshot, .on_failure = st_feed_rest_failure,
         .ctx = uf, /* its st_feed_t first */
     };
     uf->rest = st_restpoll_create(&pc);
     uf->nf.poller = uf->rest;
-    st_bookcache_cfg_t bc = {fc->name, env->clock, uf->nf.http, st_restpoll_limiter(uf->rest), fc->orderbook_cache,
-                             uf->nf.nsyms, book_request, book_parse, uf};
+    st_bookcache_cfg_t bc = {pc.env, st_restpoll_limiter(uf->rest), fc->orderbook_cache, book_request, book_parse, uf};
     uf->books = st_bookcache_create(&bc);
     for (int k = 0; k < uf->nf.nconns; k++) {
         up_conn_t *c = &uf->conns[k];

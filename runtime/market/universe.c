@@ -89,6 +89,40 @@ static int market_of(const char *s, size_t len)
     return -1;
 }
 
+/* The header row's column of each field (-1: absent). */
+static void read_header(const row_t *r, int *icode, int *iname, int *imarket, int *isector)
+{
+    for (int i = 0; i < r->n; i++) {
+        const char *h = r->start[i];
+        size_t l = r->len[i];
+#define IS(name) (l == strlen(name) && strncmp(h, name, l) == 0)
+        if (IS("code")) *icode = i;
+        else if (IS("name")) *iname = i;
+        else if (IS("market")) *imarket = i;
+        else if (IS("sector")) *isector = i;
+#undef IS
+    }
+}
+
+/* Room for one more instrument, and for symbol id `sym` in the by-symbol index. */
+static void make_room(st_universe_t *u, st_sym_t sym, size_t *cap, st_arena_t *arena)
+{
+    if (u->n == *cap) {
+        *cap *= 2;
+        st_instrument_t *n = st_arena_alloc(arena, *cap * sizeof(*n));
+        memcpy(n, u->items, u->n * sizeof(*n));
+        u->items = n;
+    }
+    if ((size_t)sym >= u->by_sym_len) {
+        size_t len = ST_MAX2((size_t)sym + 1, u->by_sym_len * 2);
+        int32_t *n = st_arena_alloc(arena, len * sizeof(int32_t));
+        if (u->by_sym_len) memcpy(n, u->by_sym, u->by_sym_len * sizeof(int32_t));
+        for (size_t i = u->by_sym_len; i < len; i++) n[i] = -1;
+        u->by_sym = n;
+        u->by_sym_len = len;
+    }
+}
+
 static int load_file(st_universe_t *u, const char *path, bool indices, size_t *cap, size_t *scap,
                      st_symtab_t *syms, st_arena_t *arena, st_diags_t *diags)
 {
@@ -100,22 +134,10 @@ static int load_file(st_universe_t *u, const char *path, bool indices, size_t *c
     }
     size_t before = diags->n;
     int icode = -1, iname = -1, imarket = -1, isector = -1;
-    char *p = text;
     int bad = 0;
     row_t r;
-    p = split_row(p, &r, &bad);
-    if (p) {
-        for (int i = 0; i < r.n; i++) {
-            const char *h = r.start[i];
-            size_t l = r.len[i];
-#define IS(name) (l == strlen(name) && strncmp(h, name, l) == 0)
-            if (IS("code")) icode = i;
-            else if (IS("name")) iname = i;
-            else if (IS("market")) imarket = i;
-            else if (IS("sector")) isector = i;
-#undef IS
-        }
-    }
+    char *p = split_row(text, &r, &bad);
+    if (p) read_header(&r, &icode, &iname, &imarket, &isector);
     if (!p || icode < 0 || iname < 0 || (!indices && imarket < 0)) {
         st_diags_add(diags, path, 1, 1, "expected a header line naming the columns %s",
                      indices ? "code,name" : "code,name,market[,sector]");
@@ -158,20 +180,7 @@ static int load_file(st_universe_t *u, const char *path, bool indices, size_t *c
                          st_symtab_code(syms, sym));
             continue;
         }
-        if (u->n == *cap) {
-            *cap *= 2;
-            st_instrument_t *n = st_arena_alloc(arena, *cap * sizeof(*n));
-            memcpy(n, u->items, u->n * sizeof(*n));
-            u->items = n;
-        }
-        if ((size_t)sym >= u->by_sym_len) {
-            size_t len = ST_MAX2((size_t)sym + 1, u->by_sym_len * 2);
-            int32_t *n = st_arena_alloc(arena, len * sizeof(int32_t));
-            if (u->by_sym_len) memcpy(n, u->by_sym, u->by_sym_len * sizeof(int32_t));
-            for (size_t i = u->by_sym_len; i < len; i++) n[i] = -1;
-            u->by_sym = n;
-            u->by_sym_len = len;
-        }
+        make_room(u, sym, cap, arena);
         st_instrument_t *ins = &u->items[u->n];
         ins->sym = sym;
         ins->code = st_arena_strndup(arena, r.start[icode], r.len[icode]);

@@ -23,6 +23,66 @@ static void ws_use(const st_report_t *r, double *mean, int *peak, int *budget)
     *mean = r->nsamples ? sum / (double)r->nsamples : 0;
 }
 
+/* The realtime tiers' use at each sample. */
+static void add_over_time(cJSON *o, const st_report_t *r)
+{
+    char buf[40];
+    cJSON *over = cJSON_AddArrayToObject(o, "realtime_over_time");
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const st_report_sample_t *p = &r->samples[i];
+        cJSON *e = cJSON_CreateObject();
+        st_format_tod(p->at, buf, sizeof(buf));
+        cJSON_AddStringToObject(e, "time", buf);
+        cJSON_AddNumberToObject(e, "tier1", p->tier1);
+        cJSON_AddNumberToObject(e, "tier2", p->tier2);
+        cJSON_AddNumberToObject(e, "indices", p->indices);
+        cJSON_AddNumberToObject(e, "ws_used", p->ws_used);
+        cJSON_AddItemToArray(over, e);
+    }
+}
+
+/* Signals: totals, per hour of the day, per strategy. */
+static void add_signals(cJSON *o, const st_status_t *s, const st_signals_t *sig)
+{
+    char buf[40];
+    cJSON *sg = cJSON_AddObjectToObject(o, "signals");
+    cJSON_AddNumberToObject(sg, "total", (double)s->signals.emitted);
+    cJSON_AddNumberToObject(sg, "suppressed", (double)s->signals.suppressed);
+    cJSON_AddNumberToObject(sg, "dropped", (double)s->signals.dropped);
+    cJSON *hours = cJSON_AddObjectToObject(sg, "per_hour");
+    for (int h = 0; h < 24; h++) {
+        if (!s->signals.per_hour[h]) continue;
+        snprintf(buf, sizeof(buf), "%02d", h);
+        cJSON_AddNumberToObject(hours, buf, (double)s->signals.per_hour[h]);
+    }
+    cJSON *per = cJSON_AddObjectToObject(sg, "per_strategy");
+    for (size_t i = 0; sig && i < st_signals_strategies(sig); i++) {
+        uint64_t n;
+        const char *name = st_signals_strategy(sig, i, &n);
+        cJSON_AddNumberToObject(per, name, (double)n);
+    }
+}
+
+/* Each time slot's span and activity (the running one up to now). */
+static void add_slots(cJSON *o, const st_report_t *r, const st_counters_t *c)
+{
+    char buf[40];
+    cJSON *slots = cJSON_AddArrayToObject(o, "time_slots");
+    for (size_t i = 0; i < r->n; i++) {
+        const st_report_row_t *row = &r->rows[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "slot", row->slot);
+        st_format_tod(row->start, buf, sizeof(buf));
+        cJSON_AddStringToObject(e, "from", buf);
+        bool open = row->end == 0; /* the slot running now */
+        st_format_tod(open ? c->now : row->end, buf, sizeof(buf));
+        cJSON_AddStringToObject(e, "to", buf);
+        cJSON_AddNumberToObject(e, "trades", (double)(open ? c->market_trades - row->at_start.market_trades : row->trades));
+        cJSON_AddNumberToObject(e, "ticks", (double)(open ? c->ticks_delivered - row->at_start.ticks_delivered : row->ticks));
+        cJSON_AddItemToArray(slots, e);
+    }
+}
+
 char *st_session_json(const st_report_t *r, const st_status_t *s, const st_signals_t *sig)
 {
     const st_counters_t *c = &s->c;
@@ -50,35 +110,9 @@ char *st_session_json(const st_report_t *r, const st_status_t *s, const st_signa
     cJSON_AddNumberToObject(ws, "used_peak", peak);
     cJSON_AddNumberToObject(ws, "efficiency", budget ? mean / budget : 0);
 
-    cJSON *over = cJSON_AddArrayToObject(o, "realtime_over_time");
-    for (size_t i = 0; i < r->nsamples; i++) {
-        const st_report_sample_t *p = &r->samples[i];
-        cJSON *e = cJSON_CreateObject();
-        st_format_tod(p->at, buf, sizeof(buf));
-        cJSON_AddStringToObject(e, "time", buf);
-        cJSON_AddNumberToObject(e, "tier1", p->tier1);
-        cJSON_AddNumberToObject(e, "tier2", p->tier2);
-        cJSON_AddNumberToObject(e, "indices", p->indices);
-        cJSON_AddNumberToObject(e, "ws_used", p->ws_used);
-        cJSON_AddItemToArray(over, e);
-    }
+    add_over_time(o, r);
 
-    cJSON *sg = cJSON_AddObjectToObject(o, "signals");
-    cJSON_AddNumberToObject(sg, "total", (double)s->signals.emitted);
-    cJSON_AddNumberToObject(sg, "suppressed", (double)s->signals.suppressed);
-    cJSON_AddNumberToObject(sg, "dropped", (double)s->signals.dropped);
-    cJSON *hours = cJSON_AddObjectToObject(sg, "per_hour");
-    for (int h = 0; h < 24; h++) {
-        if (!s->signals.per_hour[h]) continue;
-        snprintf(buf, sizeof(buf), "%02d", h);
-        cJSON_AddNumberToObject(hours, buf, (double)s->signals.per_hour[h]);
-    }
-    cJSON *per = cJSON_AddObjectToObject(sg, "per_strategy");
-    for (size_t i = 0; sig && i < st_signals_strategies(sig); i++) {
-        uint64_t n;
-        const char *name = st_signals_strategy(sig, i, &n);
-        cJSON_AddNumberToObject(per, name, (double)n);
-    }
+    add_signals(o, s, sig);
 
     cJSON *api = cJSON_AddObjectToObject(o, "api");
     cJSON_AddNumberToObject(api, "calls", (double)c->api_calls);
@@ -93,20 +127,7 @@ char *st_session_json(const st_report_t *r, const st_status_t *s, const st_signa
     cJSON_AddNumberToObject(plan, "changes", (double)s->plan.changes);
     cJSON_AddNumberToObject(plan, "rebalances", (double)s->plan.rebalances);
 
-    cJSON *slots = cJSON_AddArrayToObject(o, "time_slots");
-    for (size_t i = 0; i < r->n; i++) {
-        const st_report_row_t *row = &r->rows[i];
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "slot", row->slot);
-        st_format_tod(row->start, buf, sizeof(buf));
-        cJSON_AddStringToObject(e, "from", buf);
-        bool open = row->end == 0; /* the slot running now */
-        st_format_tod(open ? c->now : row->end, buf, sizeof(buf));
-        cJSON_AddStringToObject(e, "to", buf);
-        cJSON_AddNumberToObject(e, "trades", (double)(open ? c->market_trades - row->at_start.market_trades : row->trades));
-        cJSON_AddNumberToObject(e, "ticks", (double)(open ? c->ticks_delivered - row->at_start.ticks_delivered : row->ticks));
-        cJSON_AddItemToArray(slots, e);
-    }
+    add_slots(o, r, c);
 
     st_status_add_strategies(o, s);
     char *text = cJSON_Print(o);
