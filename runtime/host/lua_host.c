@@ -889,8 +889,9 @@ int st_lua_init(st_lua_t *s, const char *const *keys, const char *const *values,
     return call(s, &c, 0);
 }
 
-int st_lua_on_tick(st_lua_t *s, const char *code, const st_tick_t *t)
+int st_lua_tick(void *impl, const char *code, const st_tick_t *t)
 {
+    st_lua_t *s = impl;
     int k = t->kind == ST_TICK_ORDERBOOK ? N_ON_ORDERBOOK : t->kind == ST_TICK_SNAPSHOT ? N_ON_SNAPSHOT : N_ON_TRADE;
     call_t c = {.cb = tick_names[k], .cb_name = k, .code = code, .tick = t};
     return call(s, &c, 0);

@@ -52,7 +52,11 @@ void st_lua_close(st_lua_t *s);
 int st_lua_init(st_lua_t *s, const char *const *keys, const char *const *values, size_t n);
 /* on_trade / on_orderbook / on_snapshot by the tick's kind; code is the symbol's. Returns 0,
  * 1 when the strategy has no such callback or is quarantined, or ST_EFAULT after a fault. */
-int st_lua_on_tick(st_lua_t *s, const char *code, const st_tick_t *t);
+int st_lua_tick(void *s, const char *code, const st_tick_t *t); /* (the back end's entry: no wrapper) */
+static inline int st_lua_on_tick(st_lua_t *s, const char *code, const st_tick_t *t)
+{
+    return st_lua_tick(s, code, t);
+}
 int st_lua_on_timer(st_lua_t *s, const char *name);
 int st_lua_on_timeslot(st_lua_t *s, const char *slot);
 int st_lua_shutdown(st_lua_t *s);

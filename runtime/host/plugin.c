@@ -210,8 +210,9 @@ int st_plugin_init(st_plugin_t *p, const strata_host_t *host, strata_ctx_t *ctx,
     return 0;
 }
 
-int st_plugin_on_tick(st_plugin_t *p, const char *code, const st_tick_t *t)
+int st_plugin_tick(void *impl, const char *code, const st_tick_t *t)
 {
+    st_plugin_t *p = impl;
     bool book = t->kind == ST_TICK_ORDERBOOK, snap = t->kind == ST_TICK_SNAPSHOT;
     void (*cb)(void *, const char *, const strata_tick_t *) = book ? p->d->on_orderbook
                                                               : snap ? p->d->on_snapshot

@@ -18,7 +18,11 @@ int st_plugin_init(st_plugin_t *p, const strata_host_t *host, strata_ctx_t *ctx,
                    const char *const *values, size_t n);
 /* on_trade / on_orderbook / on_snapshot by the tick's kind; 1 when the plugin has no such
  * callback. */
-int st_plugin_on_tick(st_plugin_t *p, const char *code, const st_tick_t *t);
+int st_plugin_tick(void *p, const char *code, const st_tick_t *t); /* (the back end's entry: no wrapper) */
+static inline int st_plugin_on_tick(st_plugin_t *p, const char *code, const st_tick_t *t)
+{
+    return st_plugin_tick(p, code, t);
+}
 int st_plugin_on_timer(st_plugin_t *p, const char *name);
 int st_plugin_on_timeslot(st_plugin_t *p, const char *slot);
 /* on_reload(state, old's state) on p, the plugin replacing old (both started); 1 when p has

@@ -22,7 +22,6 @@ static int lua_init(inst_t *in)
     return st_lua_init(in->impl, (const char *const *)in->keys, (const char *const *)in->values, in->nparams);
 }
 static int lua_reload(void *impl, void *old) { return st_lua_on_reload(impl, old); }
-static void lua_tick(void *impl, const char *code, const st_tick_t *t) { st_lua_on_tick(impl, code, t); }
 static void lua_timer(void *impl, const char *name) { st_lua_on_timer(impl, name); }
 static void lua_timeslot(void *impl, const char *slot) { st_lua_on_timeslot(impl, slot); }
 static void lua_close(void *impl, bool started)
@@ -48,7 +47,7 @@ static void lua_info(void *impl, st_strat_info_t *out)
     out->last_error = ls.last_error;
 }
 
-static const backend_t lua_backend = {"lua",     lua_init,    lua_reload,  lua_tick,     lua_timer,    lua_timeslot,
+static const backend_t lua_backend = {"lua",     lua_init,    lua_reload,  st_lua_tick,     lua_timer,    lua_timeslot,
                                       lua_close, lua_failure, lua_sources, lua_warnings, lua_info};
 
 static int plugin_init(inst_t *in)
@@ -57,7 +56,6 @@ static int plugin_init(inst_t *in)
                           in->nparams);
 }
 static int plugin_reload(void *impl, void *old) { return st_plugin_on_reload(impl, old); }
-static void plugin_tick(void *impl, const char *code, const st_tick_t *t) { st_plugin_on_tick(impl, code, t); }
 static void plugin_timer(void *impl, const char *name) { st_plugin_on_timer(impl, name); }
 static void plugin_timeslot(void *impl, const char *slot) { st_plugin_on_timeslot(impl, slot); }
 static void plugin_close(void *impl, bool started) { st_plugin_close(impl); /* it knows whether it started */ }
@@ -66,7 +64,7 @@ static void plugin_failure(void *impl, const char *step, char *why, size_t whyle
     snprintf(why, whylen, "%s refused to start (it returned NULL)", step);
 }
 
-static const backend_t plugin_backend = {"c",          plugin_init,    plugin_reload, plugin_tick, plugin_timer,
+static const backend_t plugin_backend = {"c",          plugin_init,    plugin_reload, st_plugin_tick, plugin_timer,
                                          plugin_timeslot, plugin_close, plugin_failure, NULL,        NULL,
                                          NULL};
 

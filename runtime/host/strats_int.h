@@ -54,7 +54,7 @@ struct backend {
     const char *kind; /* "lua", "c" */
     int (*init)(inst_t *in); /* init(params); the build's host calls come back with `in` */
     int (*on_reload)(void *impl, void *old); /* the old build's state, of the same back end */
-    void (*on_tick)(void *impl, const char *code, const st_tick_t *t);
+    int (*on_tick)(void *impl, const char *code, const st_tick_t *t); /* the hot path: called directly */
     void (*on_timer)(void *impl, const char *name);
     void (*on_timeslot)(void *impl, const char *slot);
     void (*close)(void *impl, bool started); /* shutdown if started, then free */
