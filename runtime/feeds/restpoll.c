@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define CALL_TIMEOUT (5 * ST_SEC)
-#define POLL_SHARE 0.95 /* of the account's rate; the rest for tokens and orderbooks */
+#define POLL_SHARE ST_RESTPOLL_SHARE
 
 typedef struct call {
     struct call *prev, *next; /* in flight: the HTTP layer drops its callbacks on teardown */

@@ -30,6 +30,8 @@ typedef enum {
     ST_RP_RETRY,   /* anything else (token renewed, malformed): retry the symbols */
 } st_rp_outcome_t;
 
+#define ST_RESTPOLL_SHARE 0.95 /* of the account's REST rate, for polling; the rest for tokens and orderbooks */
+
 typedef struct {
     st_rest_env_t env;
     int batch;              /* symbols per call, <= ST_RESTPOLL_MAX_BATCH */

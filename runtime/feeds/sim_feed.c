@@ -9,8 +9,9 @@
  * UNSUBSCRIBE SUCCESS), and streams what it has registered:
  * - a registered trade (or index) key gets every trade as it happens (one clock timer per
  *   streaming symbol, at its next trade); a registered book key an orderbook after each trade;
- * - tier-3 symbols get a REST-style snapshot every polling interval the planner gives them (the
- *   first one spread over the interval), each counted as one API call;
+ * - tier-3 symbols get a REST-style snapshot every polling interval the planner gives them,
+ *   scheduled by the poller a KIS feed uses (subs/poller.c): 30 to a call (KIS's multprice),
+ *   each call one API call under the REST limiter;
  * - everything else is advanced silently once a simulated minute, so counters stay real.
  * Its books and snapshots are computed from each symbol's last trade alone (st_simmkt_book_of),
  * so the market can be the generator (st_simmkt) or a tape (st_tape) and a tape of the
@@ -19,6 +20,7 @@
  * market driven in time order (the live one advances symbol by symbol, lazily). */
 #include "feed.h"
 #include "kis_codec.h"
+#include "restpoll.h"
 #include "simmkt.h"
 #include "tape.h"
 #include "core/log.h"
@@ -38,7 +40,7 @@
 typedef struct sim_feed sim_feed_t;
 
 typedef struct {
-    st_timer_t trade, poll;
+    st_timer_t trade;
     sim_feed_t *owner;
     st_sym_t sym;
     uint8_t streams; /* venue registrations of this symbol: bit per channel */
@@ -91,6 +93,8 @@ struct sim_feed {
     const st_planner_t *plan;
     uint64_t rest_calls, violations;
     st_limiter_t rest_lim; /* polls never exceed the venue's REST rate: a poll without a token waits */
+    st_poller_t poller;    /* tier 3, batched as KIS's multprice calls, as a KIS feed's (restpoll.c) */
+    st_timer_t poll_timer; /* the next call: the poller's due time, or the limiter's next token */
     st_time_t call_times[256];
     size_t call_next;
     bool running;
@@ -172,34 +176,53 @@ static void set_stream(sim_feed_t *sf, st_sym_t sym, st_channel_t ch, bool on, s
 
 /* --- tier 3 ------------------------------------------------------------------------------- */
 
-static st_dur_t poll_offset(st_sym_t sym, const st_planner_t *plan)
-{
-    const st_plan_entry_t *e = plan ? st_planner_entry(plan, sym) : NULL;
-    st_dur_t every = e && e->poll > 0 ? e->poll : ST_MIN;
-    return (st_dur_t)(((uint64_t)sym * 2654435761u) % (uint64_t)(every / ST_MSEC)) * ST_MSEC;
-}
+#define SIM_BATCH 30 /* symbols a quotation call carries: KIS intstock-multprice's 30 (paper: 1) */
 
-static void on_poll(st_timer_t *t, st_time_t deadline, void *ctx)
+/* The next call: when the poller has one due and the limiter a token. */
+static void arm_poll(sim_feed_t *sf)
 {
-    sim_sym_t *s = ctx;
-    sim_feed_t *sf = s->owner;
-    st_time_t now = st_clock_now(sf->base.clock); /* the call happens now (see on_flush) */
-    if (!st_limiter_try(&sf->rest_lim, now)) {
-        st_clock_timer_start(sf->base.clock, &s->poll, st_limiter_next(&sf->rest_lim, now), 0);
+    st_clock_t *clk = sf->base.clock;
+    st_time_t due = st_poller_next(&sf->poller);
+    if (!sf->running || due == ST_TIME_NEVER) {
+        st_clock_timer_stop(clk, &sf->poll_timer);
         return;
     }
-    advance(s, now, false);
-    st_tick_t snap;
-    st_simmkt_snapshot_of(&s->last, is_index(s), now, &snap);
-    snap.recv_time = now;
-    sf->rest_calls++;
-    sf->call_times[sf->call_next++ % ST_ARRAY_SIZE(sf->call_times)] = now;
-    /* A tape without the symbol's reference (an imported CSV) knows no price for it before its
-     * first trade: the call is made, no quote comes back. */
-    if (snap.u.trade.price > 0) st_feed_deliver(&sf->base, &snap);
-    const st_plan_entry_t *e = sf->plan ? st_planner_entry(sf->plan, s->sym) : NULL;
-    if (e && e->tier == ST_TIER_POLL && e->poll > 0)
-        st_clock_timer_start(sf->base.clock, &s->poll, now + e->poll, 0);
+    st_time_t now = st_clock_now(clk), gate = st_limiter_next(&sf->rest_lim, now > due ? now : due);
+    if (gate > due) due = gate;
+    if (!st_timer_active(&sf->poll_timer) || sf->poll_timer.at != due) st_clock_timer_start(clk, &sf->poll_timer, due, 0);
+}
+
+/* A symbol's polling as the plan has it now (its interval and class; no plan: every minute). */
+static void poll_set(sim_feed_t *sf, st_sym_t sym, bool on, st_time_t now)
+{
+    const st_plan_entry_t *e = sf->plan ? st_planner_entry(sf->plan, sym) : NULL;
+    st_poller_set(&sf->poller, sym, !on ? 0 : e && e->poll > 0 ? e->poll : ST_MIN, e ? e->prio : ST_PRIO_MEDIUM, now);
+}
+
+/* One quotation call: the symbols the poller has due, each answered with its snapshot now. */
+static void on_poll(st_timer_t *t, st_time_t deadline, void *ctx)
+{
+    sim_feed_t *sf = ctx;
+    st_time_t now = st_clock_now(sf->base.clock); /* the call happens now (see on_flush) */
+    st_sym_t syms[SIM_BATCH];
+    size_t n = 0;
+    if (st_poller_next(&sf->poller) <= now && st_limiter_try(&sf->rest_lim, now))
+        n = st_poller_take(&sf->poller, now, syms);
+    if (n) {
+        sf->rest_calls++;
+        sf->call_times[sf->call_next++ % ST_ARRAY_SIZE(sf->call_times)] = now;
+    }
+    for (size_t i = 0; i < n; i++) {
+        sim_sym_t *s = &sf->syms[syms[i]];
+        advance(s, now, false);
+        st_tick_t snap;
+        st_simmkt_snapshot_of(&s->last, is_index(s), now, &snap);
+        snap.recv_time = now;
+        /* A tape without the symbol's reference (an imported CSV) knows no price for it before
+         * its first trade: the call is made, no quote comes back. */
+        if (snap.u.trade.price > 0) st_feed_deliver(&sf->base, &snap);
+    }
+    arm_poll(sf);
 }
 
 /* --- the tape (record: {path, scope: market}) ---------------------------------------------- */
@@ -375,17 +398,11 @@ static int sim_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
     st_time_t now = st_clock_now(f->clock);
     sf->plan = plan;
     st_feed_apply_subs(ch, n, conn_base, sf->cos, sf->nconns, sf->kinds, sf->nsyms, now);
-    for (size_t i = 0; i < n; i++) { /* tier 3: the venue's snapshots at the poll times */
-        const st_plan_change_t *c = &ch[i];
-        if ((size_t)c->sym >= sf->nsyms) continue;
-        sim_sym_t *s = &sf->syms[c->sym];
-        if (c->to_tier == ST_TIER_POLL) {
-            if (sf->running && !st_timer_active(&s->poll))
-                st_clock_timer_start(f->clock, &s->poll, now + poll_offset(c->sym, plan), 0);
-        } else {
-            st_clock_timer_stop(f->clock, &s->poll);
-        }
-    }
+    for (size_t i = 0; i < n; i++) /* tier 3: the venue's snapshots at the poll times */
+        if ((size_t)ch[i].sym < sf->nsyms) poll_set(sf, ch[i].sym, ch[i].to_tier == ST_TIER_POLL, now);
+    for (size_t s = 0; plan && s < sf->nsyms; s++) /* every interval as the plan has it now (a slot rescales) */
+        if (st_poller_has(&sf->poller, (st_sym_t)s)) poll_set(sf, (st_sym_t)s, true, now);
+    arm_poll(sf);
     for (int k = 0; k < sf->nconns; k++) arm_flush(&sf->conns[k]);
     return 0;
 }
@@ -398,11 +415,7 @@ static int sim_start(st_feed_t *f)
     st_time_t now = st_clock_now(f->clock);
     st_clock_timer_start(f->clock, &sf->market_timer, (now / ST_MIN + 1) * ST_MIN, ST_MIN);
     sf->running = true;
-    for (size_t i = 0; i < sf->nsyms; i++) { /* a plan applied before the start */
-        const st_plan_entry_t *e = sf->plan ? st_planner_entry(sf->plan, (st_sym_t)i) : NULL;
-        if (e && e->tier == ST_TIER_POLL)
-            st_clock_timer_start(f->clock, &sf->syms[i].poll, now + poll_offset((st_sym_t)i, sf->plan), 0);
-    }
+    arm_poll(sf); /* a plan applied before the start */
     for (int k = 0; k < sf->nconns; k++) arm_flush(&sf->conns[k]);
     if (sf->tape)
         st_log_info(FEED, "%s: replaying the market tape %s through the venue's limits (%d connection%s x %d "
@@ -420,10 +433,8 @@ static void sim_stop(st_feed_t *f)
     if (!sf->running) return;
     st_clock_timer_stop(f->clock, &sf->market_timer);
     st_clock_timer_stop(f->clock, &sf->ack_timer);
-    for (size_t i = 0; i < sf->nsyms; i++) {
-        st_clock_timer_stop(f->clock, &sf->syms[i].trade);
-        st_clock_timer_stop(f->clock, &sf->syms[i].poll);
-    }
+    st_clock_timer_stop(f->clock, &sf->poll_timer);
+    for (size_t i = 0; i < sf->nsyms; i++) st_clock_timer_stop(f->clock, &sf->syms[i].trade);
     for (int k = 0; k < sf->nconns; k++) st_clock_timer_stop(f->clock, &sf->conns[k].flush);
     st_time_t now = st_clock_now(f->clock);
     for (size_t i = 0; i < sf->nall; i++) advance(&sf->syms[sf->all[i]], now, false);
@@ -444,6 +455,7 @@ static void sim_destroy(st_feed_t *f)
     free(sf->cos);
     free(sf->kinds);
     st_limiter_free(&sf->rest_lim);
+    st_poller_free(&sf->poller);
     if (sf->tape_out) {
         int rc = st_rec_close(sf->tape_out);
         if (rc) st_log_error(FEED, "%s: closing the market tape %s: %s", f->name, sf->tape_path, strerror(-rc));
@@ -485,6 +497,10 @@ static void sim_stats(const st_feed_t *f, st_feed_stats_t *out)
     for (size_t i = 0; i < ST_ARRAY_SIZE(sf->call_times) && i < sf->call_next; i++)
         out->rest_last_second += sf->call_times[i] > now - ST_SEC;
     out->penalty = 1.0;
+    out->poll_symbols = (int64_t)sf->poller.n;
+    out->poll_stretch = sf->poller.stretch;
+    for (int k = 0; k < ST_POLL_CLASSES && k < (int)ST_ARRAY_SIZE(out->poll_age); k++)
+        out->poll_age[k] = st_poller_age_mean(&sf->poller, k);
     for (int k = 0; k < sf->nconns; k++) {
         sim_conn_t *c = &sf->conns[k];
         out->ws_used += c->held;
@@ -592,7 +608,6 @@ static void init_symbols(sim_feed_t *sf, const st_universe_t *u)
         s->owner = sf;
         s->sym = (st_sym_t)i;
         st_timer_init(&s->trade, on_trade, s);
-        st_timer_init(&s->poll, on_poll, s);
     }
     for (size_t i = 0; i < sf->nall; i++) {
         const st_instrument_t *ins = &u->items[i];
@@ -652,6 +667,9 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
     sf->ws_rate_minute = fc->ws_rate_minute;
     init_symbols(sf, env->universe);
     st_limiter_init_calls(&sf->rest_lim, (int)fc->rest_rate, (st_limiter_mode_t)fc->limiter);
+    st_poller_init(&sf->poller, sf->nsyms, fc->paper ? 1 : SIM_BATCH,
+                   st_limiter_rate(&sf->rest_lim, 0, now) * ST_RESTPOLL_SHARE);
+    st_timer_init(&sf->poll_timer, on_poll, sf);
     size_t nkinds;
     sf->kinds = st_feed_index_map(env->universe, &nkinds);
     init_conns(sf, fc);

@@ -47,7 +47,7 @@ static void on_reload_time(st_timer_t *t, st_time_t now, void *ctx)
 {
     plan_counters(&changes_before, &subs_before);
     free(st_test_write(dir, "count.lua", COUNT_V2));
-    raise(SIGHUP); /* handled on the loop: the deferred watcher reloads */
+    st_test_raise_sighup(&rt);
 }
 
 static void on_check(st_timer_t *t, st_time_t now, void *ctx)

@@ -182,30 +182,13 @@ static void take_snapshot(st_timer_t *t, st_time_t now, void *ctx)
     snapped = true;
 }
 
-/* The clock serves deadlines in batches while the runtime's hold says the loop has nothing to
- * do; a SIGHUP raised from a timer is the loop's work too, until the reload is done (as a
- * person's SIGHUP would be, a few deadlines later). */
-static bool (*rt_hold)(void *);
-static void *rt_hold_ctx;
-static uint64_t reloads_before;
-static bool sighup_raised;
-
-static bool hold(void *ctx)
-{
-    if (sighup_raised && rt.reloads_ok + rt.reloads_failed == reloads_before) return true;
-    sighup_raised = false;
-    return rt_hold(rt_hold_ctx);
-}
-
 static void on_reload_time(st_timer_t *t, st_time_t now, void *ctx)
 {
     int k = ++step;
     free(write_config(&gens[k]));
     if (gens[k].broken) expect_failed++;
     else last_good = k;
-    reloads_before = rt.reloads_ok + rt.reloads_failed;
-    sighup_raised = true;
-    raise(SIGHUP); /* handled on the loop: the deferred watcher reloads */
+    st_test_raise_sighup(&rt);
 }
 
 static void run_day(int first, bool with_reloads, snap_t *out)
@@ -213,8 +196,6 @@ static void run_day(int first, bool with_reloads, snap_t *out)
     char *cfg = write_config(&gens[first]);
     FILE *devnull = fopen("/dev/null", "w");
     st_test_runtime_init(&rt, cfg, devnull);
-    rt_hold = rt.clock.hold, rt_hold_ctx = rt.clock.hold_ctx;
-    st_clock_set_hold(&rt.clock, hold, NULL);
     if (with_reloads) {
         /* RELOADS moments between 09:00 and 10:55, in order */
         st_time_t at = st_test_at("09:00");
