@@ -165,9 +165,11 @@ static void test_whole_day_within_the_cap(void **state)
     assert_int_equal(jnum(rest, "refused_token"), 0);
     assert_int_equal(jnum(rest, "tokens_issued"), 1);
     assert_true(jnum(rest, "calls") > 500); /* 350 symbols every 5 minutes, 30 to a call, all day */
-    /* every 5 minutes, give or take an answer that came late (at this speed a slow process's
-     * milliseconds are seconds of market time) */
-    assert_true(c.poll_age[ST_PRIO_BACKGROUND] > 0 && c.poll_age[ST_PRIO_BACKGROUND] <= 5 * ST_MIN + 10 * ST_SEC);
+    /* Background symbols were polled, within the budget (no interval stretched). How far apart
+     * is test_poller's exact test; here the mean is only printed: at x400 a loaded process's
+     * milliseconds late are seconds of market time (issue 19: no test asserts a time). */
+    assert_true(c.poll_age[ST_PRIO_BACKGROUND] > 0);
+    assert_true(c.poll_stretch <= 1.0);
     cJSON_Delete(j);
     assert_int_equal(emergencies_tried, (int)ST_ARRAY_SIZE(emergency_times));
     assert_int_equal(emergencies_ok, emergencies_tried);
