@@ -34,6 +34,9 @@ struct st_lua {
     strata_ctx_t *ctx;
     void (*quarantined_cb)(strata_ctx_t *ctx, const char *why);
     int ref_module, ref_trade, ref_book, ref_strata, ref_names;
+    st_tick_t tick;         /* the latest tick handed to a callback, which its view reads */
+    uint64_t tick_gen;      /* … counted, so the book view refills an array once a tick */
+    uint64_t arr_gen[4];    /* the tick each of the book view's arrays holds */
     uint64_t calls, faults, in_row;
     bool quarantined;
     char last_error[2048];
@@ -212,20 +215,19 @@ static const char *const tick_names[N_COUNT] = {
     "time", "recv_time", "side", "halted", "buy", "sell", "", "total_ask_qty", "total_bid_qty", "ask", "bid",
     "ask_qty", "bid_qty", "on_trade", "on_orderbook", "on_snapshot"};
 
-static void fill_trade(lua_State *L, int nm, const st_tick_t *t);
 static void fill_book(lua_State *L, int nm, const st_tick_t *t);
 
-/* Pushes a callback's arguments: the symbol, the tick in its reused table (raw sets only), the
- * string argument. Returns how many. */
-static int push_args(lua_State *L, st_lua_t *s, const call_t *c, int nm)
+/* Pushes a callback's arguments: the symbol, the tick's view, the string argument. Returns how
+ * many. */
+static int push_args(lua_State *L, st_lua_t *s, const call_t *c)
 {
     int n = 0;
     if (c->code) lua_pushstring(L, c->code), n++;
-    if (c->tick) {
+    if (c->tick) { /* the view reads s->tick as the strategy asks (no table filled) */
         bool book = c->tick->kind == ST_TICK_ORDERBOOK;
+        memcpy(&s->tick, c->tick, book ? sizeof(st_tick_t) : offsetof(st_tick_t, u) + sizeof(st_trade_t));
+        s->tick_gen++;
         lua_rawgeti(L, LUA_REGISTRYINDEX, book ? s->ref_book : s->ref_trade);
-        if (book) fill_book(L, nm, c->tick);
-        else fill_trade(L, nm, c->tick);
         n++;
     }
     if (c->arg) lua_pushstring(L, c->arg), n++;
@@ -246,9 +248,7 @@ static int l_dispatch(lua_State *L)
         return 0;
     }
     int fn = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_names);
-    push_args(L, s, c, fn + 1);
-    lua_remove(L, fn + 1);
+    push_args(L, s, c);
     if (c->params) {
         lua_createtable(L, 0, (int)c->nparams);
         for (size_t i = 0; i < c->nparams; i++) {
@@ -312,12 +312,16 @@ static void count_fault(st_lua_t *s)
 
 /* Calls the function below its nargs arguments (c: l_dispatch's call, or NULL for a chunk);
  * leaves nres results on success. */
-static int guarded(st_lua_t *s, int nargs, int nres, call_t *c)
+/* Calls the function below the nargs arguments on top, protected, with the message handler below
+ * it (put there first by a caller that says has_msgh, to spare moving the stack). */
+static int guarded_with(st_lua_t *s, int nargs, int nres, call_t *c, bool has_msgh)
 {
     lua_State *L = s->L;
-    int base = lua_gettop(L) - nargs;
-    lua_pushcfunction(L, l_msgh);
-    lua_insert(L, base);
+    int base = lua_gettop(L) - nargs - (has_msgh ? 1 : 0); /* where the message handler goes, or is */
+    if (!has_msgh) {
+        lua_pushcfunction(L, l_msgh);
+        lua_insert(L, base);
+    }
     s->used = 0;
     s->tripped = s->over = false;
     s->mem_where[0] = '\0';
@@ -350,6 +354,11 @@ static int guarded(st_lua_t *s, int nargs, int nres, call_t *c)
     return ST_EFAULT;
 }
 
+static int guarded(st_lua_t *s, int nargs, int nres, call_t *c)
+{
+    return guarded_with(s, nargs, nres, c, false);
+}
+
 /* Calls the callback c describes with the npre values on the stack after its arguments. */
 static int call(st_lua_t *s, call_t *c, int npre)
 {
@@ -363,6 +372,19 @@ static int call(st_lua_t *s, call_t *c, int npre)
          * raw sets run no strategy code, and what they allocate is granted (s->hosting), so
          * nothing here can raise outside the protected call. */
         s->hosting = true;
+        if (npre == 0) { /* a tick, a timer: built in call order, nothing moved */
+            lua_pushcfunction(L, l_msgh);
+            lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_module);
+            lua_pushstring(L, c->cb);
+            int t = lua_rawget(L, -2); /* [msgh][module][cb] */
+            if (t == LUA_TFUNCTION) {
+                lua_remove(L, -2);
+                int n = push_args(L, s, c);
+                s->hosting = false;
+                return guarded_with(s, n, 0, c, true);
+            }
+            lua_pop(L, 3); /* the slow path below decides (a metatable, or no callback) */
+        }
         int base = lua_gettop(L) - npre + 1; /* [pre...] */
         lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_names);
         lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_module);
@@ -372,8 +394,8 @@ static int call(st_lua_t *s, call_t *c, int npre)
         if (t == LUA_TFUNCTION) {
             lua_remove(L, -2);
             lua_insert(L, base); /* [cb][pre...][names] */
-            int n = push_args(L, s, c, base + npre + 1);
-            lua_remove(L, base + npre + 1);
+            lua_pop(L, 1);
+            int n = push_args(L, s, c);
             s->hosting = false;
             return guarded(s, npre + n, 0, c);
         }
@@ -703,23 +725,173 @@ static void push_book_table(lua_State *L)
     }
 }
 
+/* --- the tick views --------------------------------------------------------------------------
+ * A callback's tick is a view, one per state and kind (a userdata), whose fields are read from
+ * the latest tick (s->tick) when the strategy reads them: nothing is written per tick, so a
+ * strategy pays for the fields it reads, not for all fourteen. A view is read-only (a write
+ * raises), its metatable is locked, and a userdata has no raw fields a strategy could replace:
+ * whatever a callback does to it, the next one reads its own tick. pairs() lists the fields. */
+
+static const int trade_view_fields[] = {N_PRICE,  N_VOLUME,   N_OPEN,     N_HIGH, N_LOW,       N_PREV_CLOSE, N_CUM_VOLUME,
+                                   N_CUM_VALUE, N_BEST_BID, N_BEST_ASK, N_TIME, N_RECV_TIME, N_SIDE,       N_HALTED};
+static const int book_view_fields[] = {N_ASK,           N_BID,           N_ASK_QTY, N_BID_QTY,
+                                  N_TOTAL_ASK_QTY, N_TOTAL_BID_QTY, N_TIME,    N_RECV_TIME};
+
+/* The field named by the string at idx (looked up in the names-to-ids table at upvalue 1), or 0. */
+static int field_of(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TSTRING) return 0;
+    lua_pushvalue(L, idx);
+    int f = lua_rawget(L, lua_upvalueindex(1)) == LUA_TNUMBER ? (int)lua_tointeger(L, -1) : 0;
+    lua_pop(L, 1);
+    return f;
+}
+
+/* Pushes field f of the latest tick; false (nothing pushed) for a field a tick of this kind
+ * does not have. The book view's arrays are its uservalues 1-4, refilled once a tick. */
+static bool push_field(lua_State *L, st_lua_t *s, int f)
+{
+    const st_tick_t *t = &s->tick;
+    const st_trade_t *q = &t->u.trade;
+    bool book = t->kind == ST_TICK_ORDERBOOK;
+    switch (f) {
+    case N_TIME: lua_pushnumber(L, (double)t->venue_time / ST_SEC); return true;
+    case N_RECV_TIME: lua_pushnumber(L, (double)t->recv_time / ST_SEC); return true;
+    case N_TOTAL_ASK_QTY: if (!book) return false; lua_pushnumber(L, t->u.book.total_ask_qty); return true;
+    case N_TOTAL_BID_QTY: if (!book) return false; lua_pushnumber(L, t->u.book.total_bid_qty); return true;
+    case N_ASK: case N_BID: case N_ASK_QTY: case N_BID_QTY: {
+        if (!book) return false;
+        int a = f - N_ASK;
+        lua_getiuservalue(L, 1, a + 1);
+        if (s->arr_gen[a] != s->tick_gen) { /* raw sets: the array's metatable, if any, never runs */
+            const double *v = a == 0 ? t->u.book.ask : a == 1 ? t->u.book.bid : a == 2 ? t->u.book.ask_qty : t->u.book.bid_qty;
+            for (int i = 0; i < ST_BOOK_DEPTH; i++) {
+                lua_pushnumber(L, v[i]);
+                lua_rawseti(L, -2, i + 1);
+            }
+            s->arr_gen[a] = s->tick_gen;
+        }
+        return true;
+    }
+    default: break;
+    }
+    if (book) return false;
+    switch (f) {
+    case N_PRICE: lua_pushnumber(L, q->price); return true;
+    case N_VOLUME: lua_pushnumber(L, q->volume); return true;
+    case N_OPEN: lua_pushnumber(L, q->open); return true;
+    case N_HIGH: lua_pushnumber(L, q->high); return true;
+    case N_LOW: lua_pushnumber(L, q->low); return true;
+    case N_PREV_CLOSE: lua_pushnumber(L, q->prev_close); return true;
+    case N_CUM_VOLUME: lua_pushnumber(L, q->cum_volume); return true;
+    case N_CUM_VALUE: lua_pushnumber(L, q->cum_value); return true;
+    case N_BEST_BID: lua_pushnumber(L, q->best_bid); return true;
+    case N_BEST_ASK: lua_pushnumber(L, q->best_ask); return true;
+    case N_SIDE:
+        lua_pushstring(L, q->side == ST_SIDE_BUY ? "buy" : q->side == ST_SIDE_SELL ? "sell" : "");
+        return true;
+    case N_HALTED: lua_pushboolean(L, (t->flags & ST_TICK_HALTED) != 0); return true;
+    default: return false;
+    }
+}
+
+static int l_view_index(lua_State *L)
+{
+    int f = field_of(L, 2);
+    return f && push_field(L, self(L), f) ? 1 : 0;
+}
+
+static int l_view_write(lua_State *L)
+{
+    return luaL_error(L, "a tick is read-only (copy the fields you want to keep)");
+}
+
+/* pairs(view): the fields of the latest tick's kind, in a fixed order. */
+static int l_view_next(lua_State *L)
+{
+    st_lua_t *s = self(L);
+    bool book = s->tick.kind == ST_TICK_ORDERBOOK;
+    const int *order = book ? book_view_fields : trade_view_fields;
+    size_t n = book ? ST_ARRAY_SIZE(book_view_fields) : ST_ARRAY_SIZE(trade_view_fields);
+    int f = field_of(L, 2);
+    size_t i = 0;
+    if (f)
+        while (i < n && order[i] != f) i++;
+    i = f ? i + 1 : 0;
+    if (i >= n) return 0;
+    lua_rawgeti(L, lua_upvalueindex(2), order[i]);
+    push_field(L, s, order[i]);
+    return 2;
+}
+
+static int l_view_pairs(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1)); /* the iterator */
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int l_view_tostring(lua_State *L)
+{
+    st_lua_t *s = self(L);
+    lua_pushfstring(L, "%s tick", s->tick.kind == ST_TICK_ORDERBOOK ? "orderbook" : "trade");
+    return 1;
+}
+
+/* A view: a userdata (with the book's four arrays as uservalues) under the locked metatable
+ * at the top of the stack; pushes it and returns its reference. */
+static int make_view(lua_State *L, int arrays)
+{
+    lua_newuserdatauv(L, 0, arrays);
+    for (int a = 1; a <= arrays; a++) {
+        lua_createtable(L, ST_BOOK_DEPTH, 0);
+        for (int i = 1; i <= ST_BOOK_DEPTH; i++) {
+            lua_pushnumber(L, 0);
+            lua_rawseti(L, -2, i);
+        }
+        lua_setiuservalue(L, -2, a);
+    }
+    lua_pushvalue(L, -2);
+    lua_setmetatable(L, -2);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
 static void make_tick_tables(st_lua_t *s)
 {
     lua_State *L = s->L;
-    preset_table(L, tick_names + N_PRICE, N_SIDE - N_PRICE, 2);
-    lua_pushstring(L, "");
-    lua_setfield(L, -2, "side");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "halted");
-    s->ref_trade = luaL_ref(L, LUA_REGISTRYINDEX);
-    push_book_table(L);
-    s->ref_book = luaL_ref(L, LUA_REGISTRYINDEX);
-    lua_createtable(L, N_COUNT, 0);
+    lua_createtable(L, N_COUNT, 0); /* ids to names (the names table) */
     for (int i = 1; i < N_COUNT; i++) {
         lua_pushstring(L, tick_names[i]);
         lua_rawseti(L, -2, i);
     }
+    lua_pushvalue(L, -1);
     s->ref_names = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_createtable(L, 0, N_COUNT); /* names to ids */
+    for (int i = 1; i < N_COUNT; i++) {
+        lua_rawgeti(L, -2, i);
+        lua_pushinteger(L, i);
+        lua_rawset(L, -3);
+    }
+    /* [names][ids] */
+    lua_createtable(L, 0, 5); /* the views' metatable */
+    lua_pushvalue(L, -2);
+    lua_pushcclosure(L, l_view_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_view_write);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -4);
+    lua_pushcclosure(L, l_view_next, 2);
+    lua_pushcclosure(L, l_view_pairs, 1);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushcfunction(L, l_view_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushliteral(L, "a tick (read-only)");
+    lua_setfield(L, -2, "__metatable");
+    s->ref_trade = make_view(L, 0);
+    s->ref_book = make_view(L, 4);
+    lua_pop(L, 3);
 }
 
 /* Raw sets only: a strategy's metatable on a tick table is never run by the host. nm is the
@@ -728,20 +900,6 @@ static void setnum(lua_State *L, int nm, int k, double v)
 {
     lua_rawgeti(L, nm, k);
     lua_pushnumber(L, v);
-    lua_rawset(L, -3);
-}
-
-static void fill_trade(lua_State *L, int nm, const st_tick_t *t)
-{
-    const st_trade_t *q = &t->u.trade;
-    const double v[] = {q->price, q->volume, q->open, q->high, q->low, q->prev_close, q->cum_volume, q->cum_value,
-                        q->best_bid, q->best_ask, (double)t->venue_time / ST_SEC, (double)t->recv_time / ST_SEC};
-    for (int i = 0; i < (int)(sizeof(v) / sizeof(v[0])); i++) setnum(L, nm, N_PRICE + i, v[i]);
-    lua_rawgeti(L, nm, N_SIDE);
-    lua_rawgeti(L, nm, q->side == ST_SIDE_BUY ? N_BUY : q->side == ST_SIDE_SELL ? N_SELL : N_NONE);
-    lua_rawset(L, -3);
-    lua_rawgeti(L, nm, N_HALTED);
-    lua_pushboolean(L, (t->flags & ST_TICK_HALTED) != 0);
     lua_rawset(L, -3);
 }
 

@@ -3,9 +3,53 @@
  * (through the symbol's subscriber list, the guarded Lua path, the reused tick table), and the
  * time of a reload of 50 Lua strategies (stage: compile all; commit: init, on_reload, the old
  * ones' shutdown) when all changed and when none did.
+ * Beside the Lua row, the baseline it is judged by (issue 19.2): a bare loop of lua_call of the
+ * same function on a plain state, with the same arguments (the code, a tick table), nothing
+ * else: the guarded dispatch should cost at most 2x that.
  * Goals (issue: strategy host): 20 M ticks/s to a plugin, 3 M ticks/s to a Lua strategy.
  *   bench_strategies [--quick] */
 #include "bench_strats.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#define TRIVIAL_LUA "local M, n = {}, 0\n" \
+                    "function M.init() strata.watch('005930', 'high') end\n" \
+                    "function M.on_trade(sym, t) n = n + 1 end\nreturn M\n"
+
+/* The baseline: M.on_trade(code, tick) by lua_call in a loop, the function and table held on
+ * the stack, the tick's price set as the dispatch sets it (a raw set of one field). */
+static uint64_t bare_lua_row(int runs, int iters)
+{
+    lua_State *L = luaL_newstate();
+    luaL_openlibs(L);
+    lua_newtable(L); /* a stand-in for the strata module init uses */
+    lua_pushcfunction(L, lua_gettop); /* (watch: returns, does nothing) */
+    lua_setfield(L, -2, "watch");
+    lua_setglobal(L, "strata");
+    if (luaL_loadstring(L, TRIVIAL_LUA) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK) exit(1);
+    lua_getfield(L, -1, "on_trade"); /* [M][on_trade] */
+    lua_createtable(L, 0, 16);       /* [M][on_trade][tick] */
+    uint64_t *ps = malloc(sizeof(uint64_t) * (size_t)runs);
+    for (int r = 0; r < runs; r++) {
+        uint64_t t0 = bench_ns();
+        for (int i = 0; i < iters; i++) {
+            lua_pushnumber(L, 73100 + (i & 15) * 100);
+            lua_setfield(L, -2, "price");
+            lua_pushvalue(L, -2);
+            lua_pushliteral(L, "005930");
+            lua_pushvalue(L, -3);
+            lua_call(L, 2, 0);
+        }
+        ps[r] = (bench_ns() - t0) * 1000 / (uint64_t)iters;
+    }
+    uint64_t med = bench_quantile(ps, (size_t)runs, 0.5);
+    printf("%-48s %6d %9.2f ns %9.1f M/s\n", "bare lua_call of the same on_trade, per call", runs, (double)med / 1000,
+           1e6 / (double)(med ? med : 1));
+    free(ps);
+    lua_close(L);
+    return med;
+}
 
 #define NSTRATS 50
 
@@ -67,17 +111,17 @@ int main(int argc, char **argv)
     dispatch_row("C plugin on_trade (good.so), per tick", h, runs, quick ? 200000 : 5000000);
     st_strats_destroy(h);
 
-    write_file("trivial.lua", "local M, n = {}, 0\n"
-                              "function M.init() strata.watch('005930', 'high') end\n"
-                              "function M.on_trade(sym, t) n = n + 1 end\nreturn M\n");
+    write_file("trivial.lua", TRIVIAL_LUA);
     h = load("  - {name: trivial, kind: lua, path: trivial.lua}\n");
-    dispatch_row("Lua on_trade (trivial), per tick", h, runs, quick ? 20000 : 500000);
+    uint64_t lua = dispatch_row("Lua on_trade (trivial), per tick", h, runs, quick ? 20000 : 500000);
     st_strats_destroy(h);
+    uint64_t bare = bare_lua_row(runs, quick ? 20000 : 500000);
 
     h = load("");
     reload_row("reload: 50 Lua strategies, all changed", h, quick ? 2 : 11, true);
     reload_row("reload: 50 Lua strategies, none changed", h, quick ? 2 : 11, false);
     st_strats_destroy(h);
 
+    printf("\nLua dispatch / bare lua_call: %.2fx (goal at most 2x)\n", (double)lua / (double)(bare ? bare : 1));
     return bench_strats_teardown();
 }

@@ -71,17 +71,21 @@ static void test_index_loop(void **state)
     expect_contained("index_loop.lua", 6, "instruction budget of 100000 exceeded");
 }
 
-/* The host fills tick tables with raw sets: no metamethod of the strategy runs, and every call
- * sees the tick's own values however the last call left the table. */
+/* A tick is a read-only view: every write, raw access and metatable change is refused (5 a
+ * trade, 2 a book), no metamethod of the strategy runs for the host, and every call reads its
+ * own tick's values however the last call left the view and the book's arrays. */
 static void test_tick_table_metamethods(void **state)
 {
     load_pair("tick_meta.lua", NULL);
     for (int i = 0; i < 5; i++) {
         trade("005930", 70000 + i);
         assert_int_equal((int)state_num("bad", "price"), 70000 + i);
+        assert_int_equal((int)state_num("bad", "fields"), 14); /* pairs() lists a trade's fields */
         book("005930", 71000 + i);
         assert_int_equal((int)state_num("bad", "ask1"), 71000 + i);
+        assert_int_equal((int)state_num("bad", "bid_levels"), ST_BOOK_DEPTH);
     }
+    assert_int_equal((int)state_num("bad", "refused"), 5 * (5 + 2));
     assert_int_equal(info("bad")->faults, 0);
     assert_int_equal((int)state_num("good", "n"), 10);
 }
