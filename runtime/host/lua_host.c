@@ -217,12 +217,29 @@ static const char *const tick_names[N_COUNT] = {
 
 static void fill_book(lua_State *L, int nm, const st_tick_t *t);
 
+/* The main thread's stack holds, below every call the host makes, the message handler, the
+ * symbols' code strings by id (so a tick's code is one array read, not a string interned
+ * again) and, once loaded, the module: a callback is called with no lookup in the registry. */
+enum { SLOT_MSGH = 1, SLOT_CODES, SLOT_MODULE };
+
 /* Pushes a callback's arguments: the symbol, the tick's view, the string argument. Returns how
- * many. */
-static int push_args(lua_State *L, st_lua_t *s, const call_t *c)
+ * many. slots: called on the main thread's stack by the host (the code strings' slot is
+ * there); not from within a protected call. */
+static int push_args(lua_State *L, st_lua_t *s, const call_t *c, bool slots)
 {
     int n = 0;
-    if (c->code) lua_pushstring(L, c->code), n++;
+    if (c->code && c->tick && slots) {
+        lua_Integer k = (lua_Integer)c->tick->sym + 1;
+        if (lua_rawgeti(L, SLOT_CODES, k) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            lua_pushstring(L, c->code);
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, SLOT_CODES, k);
+        }
+        n++;
+    } else if (c->code) {
+        lua_pushstring(L, c->code), n++;
+    }
     if (c->tick) { /* the view reads s->tick as the strategy asks (no table filled) */
         bool book = c->tick->kind == ST_TICK_ORDERBOOK;
         memcpy(&s->tick, c->tick, book ? sizeof(st_tick_t) : offsetof(st_tick_t, u) + sizeof(st_trade_t));
@@ -248,7 +265,7 @@ static int l_dispatch(lua_State *L)
         return 0;
     }
     int fn = lua_gettop(L);
-    push_args(L, s, c);
+    push_args(L, s, c, false);
     if (c->params) {
         lua_createtable(L, 0, (int)c->nparams);
         for (size_t i = 0; i < c->nparams; i++) {
@@ -312,31 +329,34 @@ static void count_fault(st_lua_t *s)
 
 /* Calls the function below its nargs arguments (c: l_dispatch's call, or NULL for a chunk);
  * leaves nres results on success. */
-/* Calls the function below the nargs arguments on top, protected, with the message handler below
- * it (put there first by a caller that says has_msgh, to spare moving the stack). */
-static int guarded_with(st_lua_t *s, int nargs, int nres, call_t *c, bool has_msgh)
+/* Calls the function below the nargs arguments on top, protected, with the message handler at
+ * stack index msgh (SLOT_MSGH), or (0) one put below the function for this call. */
+static int guarded_with(st_lua_t *s, int nargs, int nres, call_t *c, int msgh)
 {
     lua_State *L = s->L;
-    int base = lua_gettop(L) - nargs - (has_msgh ? 1 : 0); /* where the message handler goes, or is */
-    if (!has_msgh) {
+    int base = lua_gettop(L) - nargs; /* the function; after the call, what is left starts here */
+    bool own = msgh == 0;
+    if (own) {
         lua_pushcfunction(L, l_msgh);
         lua_insert(L, base);
+        msgh = base++;
     }
     s->used = 0;
     s->tripped = s->over = false;
     s->mem_where[0] = '\0';
     s->in_call = true;
     lua_sethook(L, l_hook, LUA_MASKCOUNT, HOOK_EVERY);
-    int rc = lua_pcall(L, nargs, nres, base);
+    int rc = lua_pcall(L, nargs, nres, msgh);
     lua_sethook(L, NULL, 0, 0);
     s->in_call = false;
+    int below = own ? base - 2 : base - 1; /* the top before the call */
     if (c && c->missing) {
-        lua_settop(L, base - 1);
+        lua_settop(L, below);
         return 1;
     }
     s->calls++;
     if (rc == LUA_OK) {
-        lua_remove(L, base);
+        if (own) lua_remove(L, msgh);
         s->in_row = 0;
         return 0;
     }
@@ -346,7 +366,7 @@ static int guarded_with(st_lua_t *s, int nargs, int nres, call_t *c, bool has_ms
                  s->mem_where, s->cap >> 20);
     else
         snprintf(s->last_error, sizeof(s->last_error), "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "error");
-    lua_settop(L, base - 1);
+    lua_settop(L, below);
     if ((double)s->mem > PINNED * (double)s->cap) /* a memory bomb leaves garbage behind: on */
         collect(s, s->budget / 2, 2);               /* at most half a budget's worth more */
     log_fault(s, c);
@@ -356,7 +376,7 @@ static int guarded_with(st_lua_t *s, int nargs, int nres, call_t *c, bool has_ms
 
 static int guarded(st_lua_t *s, int nargs, int nres, call_t *c)
 {
-    return guarded_with(s, nargs, nres, c, false);
+    return guarded_with(s, nargs, nres, c, 0);
 }
 
 /* Calls the callback c describes with the npre values on the stack after its arguments. */
@@ -373,17 +393,13 @@ static int call(st_lua_t *s, call_t *c, int npre)
          * nothing here can raise outside the protected call. */
         s->hosting = true;
         if (npre == 0) { /* a tick, a timer: built in call order, nothing moved */
-            lua_pushcfunction(L, l_msgh);
-            lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_module);
             lua_pushstring(L, c->cb);
-            int t = lua_rawget(L, -2); /* [msgh][module][cb] */
-            if (t == LUA_TFUNCTION) {
-                lua_remove(L, -2);
-                int n = push_args(L, s, c);
+            if (lua_rawget(L, SLOT_MODULE) == LUA_TFUNCTION) {
+                int n = push_args(L, s, c, true);
                 s->hosting = false;
-                return guarded_with(s, n, 0, c, true);
+                return guarded_with(s, n, 0, c, SLOT_MSGH);
             }
-            lua_pop(L, 3); /* the slow path below decides (a metatable, or no callback) */
+            lua_pop(L, 1); /* the slow path below decides (a metatable, or no callback) */
         }
         int base = lua_gettop(L) - npre + 1; /* [pre...] */
         lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_names);
@@ -395,7 +411,7 @@ static int call(st_lua_t *s, call_t *c, int npre)
             lua_remove(L, -2);
             lua_insert(L, base); /* [cb][pre...][names] */
             lua_pop(L, 1);
-            int n = push_args(L, s, c);
+            int n = push_args(L, s, c, true);
             s->hosting = false;
             return guarded(s, npre + n, 0, c);
         }
@@ -1000,6 +1016,9 @@ int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errle
     lua_atpanic(s->L, l_panic);
     sandbox(s);
     make_tick_tables(s);
+    lua_settop(s->L, 0);
+    lua_pushcfunction(s->L, l_msgh); /* SLOT_MSGH */
+    lua_newtable(s->L);              /* SLOT_CODES */
     char chunk[1100];
     snprintf(chunk, sizeof(chunk), "@%s", cfg->path);
     rc = luaL_loadbufferx(s->L, text, len, chunk, "t"); /* text only: binary chunks are refused */
@@ -1020,7 +1039,9 @@ int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errle
         st_lua_close(s);
         return -EINVAL;
     }
+    lua_pushvalue(s->L, -1);
     s->ref_module = luaL_ref(s->L, LUA_REGISTRYINDEX);
+    st_require(lua_gettop(s->L) == SLOT_MODULE); /* the module stays in its slot */
     for (size_t i = 0; i < s->nsources; i++) scan_uses(s, s->sources[i]);
     *out = s;
     return 0;
