@@ -1,6 +1,7 @@
 #include "../test.h"
 
 #include "feeds/upbit_codec.h"
+#include "upbit_decode_cjson.h"
 #include "upbit_samples.h"
 
 #include <errno.h>
@@ -134,6 +135,104 @@ static void test_error_classes(void **state)
     assert_true(st_upbit_error_is_rate("REQUEST_LIMIT_EXCEEDED"));
 }
 
+/* The one-pass decoder against cJSON's (the oracle, upbit_decode_cjson.c): the same return and
+ * the same bytes out, on the samples, on edge cases of the grammar, and on 200,000 mutations of
+ * the samples (bytes flipped, JSON's own characters inserted, cut short) from a fixed seed. */
+static void same_as_cjson(const char *msg, size_t len)
+{
+    static st_upbit_msg_t a, b;
+    int ra = st_upbit_decode(msg, len, &a), rb = st_upbit_decode_cjson(msg, len, &b);
+    if (ra != rb || memcmp(&a, &b, sizeof(a)) != 0) {
+        printf("# differs (%d vs cJSON's %d) on %zu bytes: %.*s\n", ra, rb, len, (int)ST_MIN2(len, (size_t)400), msg);
+        fail();
+    }
+}
+
+static void test_same_as_cjson(void **state)
+{
+    static const char *const edge[] = {
+        "", " ", "{}", "{ }", "[]", "null", "\xEF\xBB\xBF{}", "\xEF\xBB\xBF{\"a\":1}", "{\"a\":1} trailing", "{\"a\":1,}",
+        "{\"a\"1}", "{\"a\":}", "{,}", "{\"a\":01}", "{\"a\":+1}", "{\"a\":.5}", "{\"a\":-}", "{\"a\":1e}", "{\"a\":1.2.3}",
+        "{\"a\":\"\\u0041\\u00e9\\u20ac\\ud83d\\ude00\"}", "{\"a\":\"\\ud83d\"}", "{\"a\":\"\\ude00\"}", "{\"a\":\"\\uzzzz\"}",
+        "{\"a\":\"\\x\"}", "{\"a\":\"\\", "{\"a\":\"abc", "{\"a\":tru}", "{\"a\":nul}", "{\"a\":[1,[2,{\"b\":[]}]]}",
+        "{\"error\":{\"name\":\"WRONG_FORMAT\",\"message\":\"bad\",\"name\":\"X\"}}", "{\"error\":1,\"error\":{\"name\":\"A\"}}",
+        "{\"error\":{\"name\":5,\"message\":[1]}}", "{\"status\":\"UP\"}", "{\"method\":\"LIST\"}", "{\"mthd\":1}",
+        "{\"type\":\"trade\",\"code\":\"KRW-BTC\",\"timestamp\":1,\"trade_price\":1,\"type\":\"ticker\"}",
+        "{\"type\":\"tra\\u0000de\",\"code\":\"KRW\\u0000BTC\",\"timestamp\":1,\"trade_price\":1}",
+        "{\"ty\\u0000x\":\"trade\",\"cd\":\"A\",\"tms\":5,\"tp\":2,\"ab\":\"BID\"}",
+        "{\"type\":\"orderbook\",\"code\":\"A\",\"timestamp\":1,\"obu\":[1,{\"ap\":2},[3],{\"bp\":4,\"bp\":5}],\"obu\":{}}",
+        "{\"type\":\"orderbook\",\"code\":\"A\",\"timestamp\":1,\"obu\":[{},{},{},{},{},{},{},{},{},{},{\"ap\":9}]}",
+        "{\"type\":\"trade\",\"code\":\"A\",\"timestamp\":1,\"trade_price\":1,\"trade_timestamp\":\"x\"}",
+        /* numbers longer than 63 characters (fuzz_upbit: read whole, as Debian's cJSON reads them) */
+        "{\"type\":\"trade\",\"code\":\"A\",\"timestamp\":1,\"trade_price\":1111111111111111111111111111111111111111"
+        "1111111111111111111111111111111111111111111111111112,\"x\":1.0000000000000000000000000000000000000000000000000"
+        "000000000000000000000000000001e5,\"y\":1e9999999999999999999999999999999999999999999999999999999999999999999}",
+        "{\"type\":\"trade\",\"code\":\"" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" "\",\"timestamp\":1,\"trade_price\":1}",
+    };
+    for (size_t i = 0; i < ST_ARRAY_SIZE(edge); i++) same_as_cjson(edge[i], strlen(edge[i]));
+    char deep[2100];
+    for (int d = 995; d <= 1002; d++) { /* cJSON's nesting limit: 1000 */
+        int n = 0;
+        n += snprintf(deep + n, sizeof(deep) - (size_t)n, "{\"a\":");
+        for (int i = 1; i < d; i++) deep[n++] = '[';
+        for (int i = 1; i < d; i++) deep[n++] = ']';
+        deep[n++] = '}';
+        same_as_cjson(deep, (size_t)n);
+    }
+    static const char *const samples[] = {
+        UPBIT_TICKER_DEFAULT, UPBIT_TICKER_SIMPLE, UPBIT_TRADE_SIMPLE,
+        "{\"type\":\"orderbook\",\"code\":\"KRW-ETH\",\"total_ask_size\":8.1,\"total_bid_size\":4.2,\"orderbook_units\":"
+        "[{\"ask_price\":3000000,\"bid_price\":2999000,\"ask_size\":0.5,\"bid_size\":1.5}],\"timestamp\":1676965262177}",
+        "{\"error\":{\"name\":\"INVALID_PARAM\",\"message\":\"codes are required\"}}",
+    };
+    /* numbers: random decimals read bit for bit as strtod reads them (the fast exact path and
+     * its limits: 19 digits, 2^53, 10^±22, dropped digits, exponents, zeros, signs) */
+    uint64_t r = 12345;
+    char buf[4096];
+    for (int iter = 0; iter < 100000; iter++) {
+        char num[80];
+        size_t n = 0;
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        if (r >> 63) num[n++] = '-';
+        int ints = (int)((r >> 40) % 22), fracs = (int)((r >> 30) % 22);
+        for (int i = 0; i < ints; i++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            num[n++] = (char)('0' + (r >> 60) % 10);
+        }
+        if (!ints || (r >> 20) % 2) {
+            num[n++] = '.';
+            for (int i = 0; i < fracs; i++) {
+                r = r * 6364136223846793005ull + 1442695040888963407ull;
+                num[n++] = (char)('0' + ((r >> 59) % 16 < 10 ? (r >> 59) % 16 : 0));
+            }
+        }
+        if ((r >> 10) % 4 == 0) n += (size_t)snprintf(num + n, sizeof(num) - n, "e%d", (int)((r >> 2) % 61) - 30);
+        num[n] = '\0';
+        snprintf(buf, sizeof(buf), "{\"type\":\"trade\",\"code\":\"A\",\"timestamp\":1,\"trade_price\":%s}", num);
+        same_as_cjson(buf, strlen(buf));
+    }
+    static const char alphabet[] = "{}[]\",:\\u0123456789.eE+-ntfrlase \x01\xff";
+    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    for (int iter = 0; iter < 200000; iter++) {
+        const char *s = samples[iter % ST_ARRAY_SIZE(samples)];
+        size_t len = strlen(s);
+        memcpy(buf, s, len);
+        int edits = 1 + (int)((rng >> 60) & 3);
+        for (int e = 0; e < edits; e++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = (size_t)(rng >> 33) % (len + 1);
+            char c = (rng >> 7) % 17 == 0 ? '\0' : alphabet[(rng >> 20) % (sizeof(alphabet) - 1)];
+            switch ((rng >> 10) % 4) {
+            case 0: if (at < len) buf[at] = c; break;                                        /* replace */
+            case 1: if (len + 1 < sizeof(buf)) { memmove(buf + at + 1, buf + at, len - at); buf[at] = c; len++; } break;
+            case 2: if (at < len) { memmove(buf + at, buf + at + 1, len - at - 1); len--; } break; /* delete */
+            default: len = at; break;                                                       /* cut short */
+            }
+        }
+        same_as_cjson(buf, len);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_orderbook),
         cmocka_unit_test(test_status_errors_and_malformed),
         cmocka_unit_test(test_error_classes),
+        cmocka_unit_test(test_same_as_cjson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
