@@ -198,6 +198,7 @@ static void churn(bool paced, st_dur_t length)
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bench_cpu_line();
     for (int i = 0; i < NSYM; i++) snprintf(codes[i], sizeof(codes[i]), "%06d", i);
     workload_t ws[] = {
         {"KIS: 10 changes/burst, every 5 s", ST_VENUE_KIS, 60, 10, 40, 5 * ST_SEC},

@@ -18,6 +18,7 @@
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bench_cpu_line();
     double secs = quick ? 1.0 : 5.0;
     pid_t pid;
     int port = exsim_spawn("300", "2026-11-23 09:00", &pid);

@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bench_cpu_line();
     st_log_open(ST_LL_ERROR, ST_LOG_TEXT, NULL);
     bench_header();
     run("kis", quick ? 2 : 30);

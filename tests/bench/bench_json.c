@@ -43,6 +43,7 @@ double bench_with_jansson(const char *m, size_t len, const char *a, const char *
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bench_cpu_line();
     int runs = quick ? 3 : 15, iters = quick ? 200 : 20000;
     lib_t libs[] = {
         {"strata decode", with_strata},

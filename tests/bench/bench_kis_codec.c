@@ -15,6 +15,7 @@ static int sink(const st_kis_record_t *r, void *ctx)
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bench_cpu_line();
     int runs = quick ? 3 : 15, iters = quick ? 2000 : 50000;
     st_tick_t t[20];
     const char *codes[20];

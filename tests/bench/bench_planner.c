@@ -70,6 +70,7 @@ static st_planner_t *make_planner(const st_universe_t *u, int *req, st_policy_t 
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bench_cpu_line();
     size_t runs = quick ? 20 : 400, em_runs = quick ? 200 : 20000;
     st_symtab_t syms;
     st_symtab_init(&syms);

@@ -37,7 +37,16 @@ static inline uint64_t bench_quantile(uint64_t *v, size_t n, double q)
     return v[i < n ? i : n - 1];
 }
 
-/* "cpu: <model name>, N cpus" from /proc/cpuinfo: figures are only comparable on one model. */
+#ifndef STRATA_BENCH_BUILD
+#define STRATA_BENCH_BUILD "unknown"
+#endif
+#ifndef STRATA_BENCH_FLAGS
+#define STRATA_BENCH_FLAGS ""
+#endif
+
+/* What a figure was measured on, printed first by every benchmark: "cpu: <model name>, N cpus"
+ * from /proc/cpuinfo (figures are only comparable on one model), then the build: its type, the
+ * compiler and the flags (tests/bench/CMakeLists.txt passes them in). */
 static inline void bench_cpu_line(void)
 {
     char line[256], model[200] = "unknown";
@@ -51,6 +60,12 @@ static inline void bench_cpu_line(void)
     }
     if (fp) fclose(fp);
     printf("cpu: %s, %d cpus\n", model, n);
+#ifdef __clang__
+    const char *cc = "clang";
+#else
+    const char *cc = "gcc";
+#endif
+    printf("build: %s, %s %s, flags \"%s\"\n", STRATA_BENCH_BUILD, cc, __VERSION__, STRATA_BENCH_FLAGS);
 }
 
 static inline void bench_header(void)
