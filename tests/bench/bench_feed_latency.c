@@ -33,6 +33,8 @@ static void report(h_t *h, const char *rec, const char *name)
     free(lat);
 }
 
+static int dropped_total;
+
 static void run(const char *venue, double secs)
 {
     char rec[96];
@@ -53,6 +55,11 @@ static void run(const char *venue, double secs)
     h->until = st_clock_now(&h->clock) + (st_dur_t)(secs * ST_SEC);
     run_until(h, h_clock_past, "the measurement");
     st_feed_stop(h->feed[0]);
+    cJSON *j = exsim_get(h, "/control/stats"); /* a simulator that dropped frames measured itself */
+    int dropped = (int)jnum(j, "frames_dropped");
+    cJSON_Delete(j);
+    if (dropped) printf("# %s: the simulator dropped %d frames (it could not keep up): not a measure of strata\n", venue, dropped);
+    dropped_total += dropped;
     exsim_reap(h->pid); /* flushes the record */
     h->pid = 0;
     char name[64];
@@ -70,5 +77,10 @@ int main(int argc, char **argv)
     bench_header();
     run("kis", quick ? 2 : 30);
     run("upbit", quick ? 2 : 30);
+    if (dropped_total) {
+        fprintf(stderr, "bench_feed_latency: the simulator dropped %d frames: the figures are not strata's\n",
+                dropped_total);
+        return 1;
+    }
     return 0;
 }
