@@ -327,10 +327,9 @@ static void count_fault(st_lua_t *s)
     if (s->quarantined_cb) s->quarantined_cb(s->ctx, why);
 }
 
-/* Calls the function below its nargs arguments (c: l_dispatch's call, or NULL for a chunk);
- * leaves nres results on success. */
-/* Calls the function below the nargs arguments on top, protected, with the message handler at
- * stack index msgh (SLOT_MSGH), or (0) one put below the function for this call. */
+/* Calls the function below its nargs arguments, protected (c: the callback's call, or NULL for
+ * a chunk), with the message handler at stack index msgh (SLOT_MSGH), or (0) one put below the
+ * function for this call; leaves nres results on success. */
 static int guarded_with(st_lua_t *s, int nargs, int nres, call_t *c, int msgh)
 {
     lua_State *L = s->L;
@@ -778,7 +777,10 @@ static bool push_field(lua_State *L, st_lua_t *s, int f)
     case N_ASK: case N_BID: case N_ASK_QTY: case N_BID_QTY: {
         if (!book) return false;
         int a = f - N_ASK;
-        lua_getiuservalue(L, 1, a + 1);
+        if (lua_getiuservalue(L, 1, a + 1) != LUA_TTABLE) { /* not the book view (pairs' next, misused) */
+            lua_pop(L, 1);
+            return false;
+        }
         if (s->arr_gen[a] != s->tick_gen) { /* raw sets: the array's metatable, if any, never runs */
             const double *v = a == 0 ? t->u.book.ask : a == 1 ? t->u.book.bid : a == 2 ? t->u.book.ask_qty : t->u.book.bid_qty;
             for (int i = 0; i < ST_BOOK_DEPTH; i++) {
@@ -825,6 +827,7 @@ static int l_view_write(lua_State *L)
 /* pairs(view): the fields of the latest tick's kind, in a fixed order. */
 static int l_view_next(lua_State *L)
 {
+    luaL_checktype(L, 1, LUA_TUSERDATA); /* the iterator can be called with anything */
     st_lua_t *s = self(L);
     bool book = s->tick.kind == ST_TICK_ORDERBOOK;
     const int *order = book ? book_view_fields : trade_view_fields;
@@ -836,7 +839,7 @@ static int l_view_next(lua_State *L)
     i = f ? i + 1 : 0;
     if (i >= n) return 0;
     lua_rawgeti(L, lua_upvalueindex(2), order[i]);
-    push_field(L, s, order[i]);
+    if (!push_field(L, s, order[i])) lua_pushnil(L);
     return 2;
 }
 

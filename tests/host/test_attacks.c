@@ -72,7 +72,8 @@ static void test_index_loop(void **state)
 }
 
 /* A tick is a read-only view: every write, raw access and metatable change is refused (5 a
- * trade, 2 a book), no metamethod of the strategy runs for the host, and every call reads its
+ * trade, 3 a book: pairs' iterator called on a number too; on a trade's view it finds no book
+ * arrays and no crash), no metamethod of the strategy runs for the host, and every call reads its
  * own tick's values however the last call left the view and the book's arrays. */
 static void test_tick_table_metamethods(void **state)
 {
@@ -84,8 +85,9 @@ static void test_tick_table_metamethods(void **state)
         book("005930", 71000 + i);
         assert_int_equal((int)state_num("bad", "ask1"), 71000 + i);
         assert_int_equal((int)state_num("bad", "bid_levels"), ST_BOOK_DEPTH);
+        assert_int_equal((int)state_num("bad", "other"), 2); /* the key, and no value (nil) */
     }
-    assert_int_equal((int)state_num("bad", "refused"), 5 * (5 + 2));
+    assert_int_equal((int)state_num("bad", "refused"), 5 * (5 + 3));
     assert_int_equal(info("bad")->faults, 0);
     assert_int_equal((int)state_num("good", "n"), 10);
 }

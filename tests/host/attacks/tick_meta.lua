@@ -7,6 +7,7 @@ local function try(f, ...)
   if not pcall(f, ...) then M.state.refused = M.state.refused + 1 end
 end
 local evil = {__newindex = function() error('no writes') end, __index = function() while true do end end}
+local kept -- a trade's view, kept to be handed where a book's is expected
 function M.on_trade(sym, t)
   M.state.n = M.state.n + 1
   M.state.price = t.price
@@ -20,6 +21,7 @@ function M.on_trade(sym, t)
   try(setmetatable, t, evil)
   try(rawset, t, 'price', 1)
   try(rawget, t, 'price')
+  kept = t
 end
 function M.on_orderbook(sym, ob)
   M.state.books = M.state.books + 1
@@ -27,6 +29,9 @@ function M.on_orderbook(sym, ob)
   M.state.bid_levels = #ob.bid
   try(function() ob.ask, ob.bid = 5, nil end)
   try(setmetatable, ob, evil)
+  local nxt = pairs(ob)           -- the iterator, called with what it does not expect:
+  try(nxt, 5, 'ask')              -- not a view: refused
+  M.state.other = select('#', nxt(kept, 'ask')) -- the trade's view has no book arrays: nothing
   ob.ask[1] = -1                  -- the array is the strategy's to scribble on until the next tick
   setmetatable(ob.bid, evil)      -- and its metatable never runs for the host
 end
