@@ -98,9 +98,9 @@ static uint64_t replay_row(const char *label, const char *strategy, const char *
 {
     uint64_t *ps = malloc(sizeof(uint64_t) * (size_t)runs), ticks = 0;
     for (int r = 0; r < runs; r++) ps[r] = replay_once(strategy, stop, &ticks);
-    uint64_t med = bench_quantile(ps, (size_t)runs, 0.5);
-    printf("%-48s %6d %9.2f ns %9.1f M/s   (%llu ticks)\n", label, runs, (double)med / 1000,
-           1e6 / (double)(med ? med : 1), (unsigned long long)ticks);
+    char extra[48];
+    snprintf(extra, sizeof(extra), "   (%llu ticks)", (unsigned long long)ticks);
+    uint64_t med = bench_ps_row(label, ps, runs, extra);
     free(ps);
     return med;
 }
@@ -114,13 +114,11 @@ int main(int argc, char **argv)
     bench_cpu_line();
     uint64_t items = write_tape(quick ? 10 : 390);
     printf("tape: the demo universe's market 08:50-%s, %llu items\n\n", stop, (unsigned long long)items);
-    printf("%-48s %6s %12s %12s\n", "benchmark", "runs", "median", "rate");
+    printf(BENCH_PS_HEADER);
 
     uint64_t *ps = malloc(sizeof(uint64_t) * (size_t)runs);
     for (int r = 0; r < runs; r++) ps[r] = decode_once();
-    uint64_t dec = bench_quantile(ps, (size_t)runs, 0.5);
-    printf("%-48s %6d %9.2f ns %9.1f M/s\n", "reading the tape (st_rec_read), per item", runs, (double)dec / 1000,
-           1e6 / (double)(dec ? dec : 1));
+    bench_ps_row("reading the tape (st_rec_read), per item", ps, runs, NULL);
     free(ps);
 
     char entry[512];
@@ -138,9 +136,9 @@ int main(int argc, char **argv)
 
     snprintf(entry, sizeof(entry),
              "  - {name: good, kind: c, path: %s, all_symbols: true, params: {threshold: 999999999}}\n", PLUGIN_GOOD);
-    uint64_t c_replay = replay_row("replay to the C plugin, every symbol, per tick", entry, stop, runs);
+    uint64_t c_replay = replay_row("replay to the C plugin, all symbols, per tick", entry, stop, runs);
     snprintf(entry, sizeof(entry), "  - {name: trivial, kind: lua, path: %s/trivial.lua, all_symbols: true}\n", dir);
-    uint64_t lua_replay = replay_row("replay to the Lua strategy, every symbol, per tick", entry, stop, runs);
+    uint64_t lua_replay = replay_row("replay to the Lua strategy, all symbols, per tick", entry, stop, runs);
 
     printf("\nreplay to C: %.1f M ticks/s (goal 20 M), %.0fx its dispatch alone\n", 1e6 / (double)c_replay,
            (double)c_replay / (double)(c_dispatch ? c_dispatch : 1));

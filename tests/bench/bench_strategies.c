@@ -43,9 +43,7 @@ static uint64_t bare_lua_row(int runs, int iters)
         }
         ps[r] = (bench_ns() - t0) * 1000 / (uint64_t)iters;
     }
-    uint64_t med = bench_quantile(ps, (size_t)runs, 0.5);
-    printf("%-48s %6d %9.2f ns %9.1f M/s\n", "bare lua_call of the same on_trade, per call", runs, (double)med / 1000,
-           1e6 / (double)(med ? med : 1));
+    uint64_t med = bench_ps_row("bare lua_call of the same on_trade, per call", ps, runs, NULL);
     free(ps);
     lua_close(L);
     return med;
@@ -93,7 +91,9 @@ static void reload_row(const char *label, st_strats_t *h, int runs, bool change)
         }
     }
     uint64_t med = bench_quantile(ns, (size_t)runs, 0.5);
-    printf("%-48s %6d %9.2f ms\n", label, runs, (double)med / 1e6);
+    char range[40];
+    snprintf(range, sizeof(range), "%.2f-%.2f", (double)ns[0] / 1e6, (double)ns[runs - 1] / 1e6);
+    printf("%-48s %6d %9.2f ms %17s\n", label, runs, (double)med / 1e6, range);
     st_world_free(w);
     free(ns);
 }
@@ -104,7 +104,7 @@ int main(int argc, char **argv)
     int runs = quick ? 3 : 15;
     bench_strats_setup();
     bench_cpu_line();
-    printf("%-48s %6s %12s %12s\n", "benchmark", "runs", "median", "rate");
+    printf(BENCH_PS_HEADER);
     char entry[512];
     snprintf(entry, sizeof(entry), "  - {name: good, kind: c, path: %s, params: {threshold: 999999999}}\n", PLUGIN_GOOD);
     st_strats_t *h = load(entry);

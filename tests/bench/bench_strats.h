@@ -81,8 +81,7 @@ static inline uint64_t dispatch_row(const char *label, st_strats_t *h, int runs,
         }
         ps[r] = (bench_ns() - t0) * 1000 / (uint64_t)iters;
     }
-    uint64_t med = bench_quantile(ps, (size_t)runs, 0.5);
-    printf("%-48s %6d %9.2f ns %9.1f M/s\n", label, runs, (double)med / 1000, 1e6 / (double)(med ? med : 1));
+    uint64_t med = bench_ps_row(label, ps, runs, NULL);
     free(ps);
     return med;
 }

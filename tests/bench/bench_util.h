@@ -68,6 +68,20 @@ static inline void bench_cpu_line(void)
     printf("build: %s, %s %s, flags \"%s\"\n", STRATA_BENCH_BUILD, cc, __VERSION__, STRATA_BENCH_FLAGS);
 }
 
+/* A row of per-item times in picoseconds (runs of them, sorted here): the median, the min-max
+ * of the runs and the rate; `extra` follows on the line. Returns the median. Its header:
+ * BENCH_PS_HEADER. */
+#define BENCH_PS_HEADER "%-48s %6s %12s %17s %12s\n", "benchmark", "runs", "median", "min-max", "rate"
+static inline uint64_t bench_ps_row(const char *label, uint64_t *ps, int runs, const char *extra)
+{
+    uint64_t med = bench_quantile(ps, (size_t)runs, 0.5);
+    char range[40];
+    snprintf(range, sizeof(range), "%.2f-%.2f", (double)ps[0] / 1000, (double)ps[runs - 1] / 1000);
+    printf("%-48s %6d %9.2f ns %17s %9.1f M/s%s\n", label, runs, (double)med / 1000, range,
+           1e6 / (double)(med ? med : 1), extra ? extra : "");
+    return med;
+}
+
 static inline void bench_header(void)
 {
     printf("%-44s %8s %12s %12s %12s\n", "benchmark", "runs", "median", "p99", "min");
