@@ -11,6 +11,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The simulator: $STRATA_EXSIM (ctest sets it), or strata-exsim at the top of the build tree
+ * this executable is in (tests/exsim/ and tests/bench/: two levels up). Never a path compiled
+ * in: a copied build tree runs its own simulator, not the one of the tree it was built in. */
+static inline const char *exsim_path(void)
+{
+    static char path[4200];
+    const char *env = getenv("STRATA_EXSIM");
+    if (env && *env) return env;
+    if (!path[0]) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n <= 0) return "strata-exsim"; /* (then found on PATH, if at all) */
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) *slash = '\0';
+        snprintf(path, sizeof(path), "%s/../../strata-exsim", self);
+    }
+    return path;
+}
+
 /* Starts the simulator at `speed` x real time from `start` (KST), with an extra option pair
  * (or NULLs); returns its port, 0 on failure. stderr goes to /dev/null unless EXSIM_STDERR is
  * set. */
@@ -27,7 +47,7 @@ static inline int exsim_spawn_with2(const char *speed, const char *start, const 
             dup2(devnull, 2);
         }
         close(fds[0]);
-        execl(STRATA_EXSIM, STRATA_EXSIM, "--port", "0", "--duration", "120s", "--start", start, "--speed", speed,
+        execlp(exsim_path(), "strata-exsim", "--port", "0", "--duration", "120s", "--start", start, "--speed", speed,
               "--ping-idle", "3s", "--seed", "7", opt, val, opt2, val2, (char *)NULL);
         _exit(127);
     }

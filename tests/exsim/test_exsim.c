@@ -661,8 +661,8 @@ static void test_loopback_only(void **state)
  * the next weekday's 08:55; its first line says which. (--now stands in for the wall clock.) */
 static void expect_start(const char *now, const char *want, bool moved)
 {
-    char cmd[512], line[512] = "";
-    snprintf(cmd, sizeof(cmd), "%s --port 0 --duration 1s --now '%s'", STRATA_EXSIM, now);
+    char cmd[4400], line[512] = "";
+    snprintf(cmd, sizeof(cmd), "%s --port 0 --duration 1s --now '%s'", exsim_path(), now);
     FILE *fp = popen(cmd, "r");
     assert_non_null(fp);
     assert_non_null(fgets(line, sizeof(line), fp));
