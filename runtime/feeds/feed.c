@@ -39,6 +39,22 @@ int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t 
     return 0;
 }
 
+static void poll_one(st_poller_t *p, const st_planner_t *plan, st_sym_t sym, bool on, st_dur_t def, st_time_t now)
+{
+    const st_plan_entry_t *e = plan ? st_planner_entry(plan, sym) : NULL;
+    st_poller_set(p, sym, !on ? 0 : e && e->poll > 0 ? e->poll : def, e ? e->prio : ST_PRIO_MEDIUM, now);
+}
+
+void st_feed_apply_polls(st_poller_t *p, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
+                         st_dur_t def, const uint8_t *skip, st_time_t now)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((size_t)ch[i].sym < p->nsyms && (ch[i].to_tier == ST_TIER_POLL || ch[i].from_tier == ST_TIER_POLL))
+            poll_one(p, plan, ch[i].sym, ch[i].to_tier == ST_TIER_POLL, def, now);
+    for (size_t s = 0; plan && s < p->nsyms; s++)
+        if (st_poller_has(p, (st_sym_t)s) && !(skip && skip[s])) poll_one(p, plan, (st_sym_t)s, true, def, now);
+}
+
 /* Wants or unwants the keys of a tier 1-2 symbol on one connection (NULL: none of this feed's). */
 static void want_tier(st_coalescer_t *co, st_sym_t sym, bool index, uint8_t tier, bool on, st_time_t now)
 {

@@ -15,6 +15,7 @@
 #include "plan/planner.h"
 #include "record/recfile.h"
 #include "subs/coalescer.h"
+#include "subs/poller.h"
 
 typedef struct st_feed st_feed_t;
 typedef void (*st_tick_cb)(const st_tick_t *t, void *ctx);
@@ -176,6 +177,12 @@ void st_feed_rec_syms_free(st_feed_rec_syms_t *c);
 bool st_feed_warn_due(st_time_t *last, st_time_t now);
 /* What a symbol id is to a feed (st_feed_index_map). */
 typedef enum { ST_FSYM_STOCK = 0, ST_FSYM_INDEX = 1, ST_FSYM_ABSENT = 2 } st_feed_sym_kind_t;
+/* Tier-3 changes into a poll schedule: a symbol entering tier 3 is polled at the plan's interval
+ * and class (def and MEDIUM without a plan entry), one leaving it stops; with a plan, every
+ * polled symbol takes its current interval (a time slot rescales them) unless skip[sym] (a
+ * fallback poll; skip may be NULL). The caller looks at its schedule once afterwards. */
+void st_feed_apply_polls(st_poller_t *p, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
+                         st_dur_t def, const uint8_t *skip, st_time_t now);
 /* Per symbol id its st_feed_sym_kind_t; *n is the length. */
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n);
 

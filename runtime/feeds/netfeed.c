@@ -37,28 +37,6 @@ static void stats_add_subconn(st_feed_stats_t *out, st_subconn_t *c, st_time_t n
     out->margin = ST_MAX2(out->margin, st_limiter_margin(&c->lim, now));
 }
 
-static void poll_one(st_restpoll_t *rp, const st_planner_t *plan, st_sym_t sym, bool on, st_dur_t def)
-{
-    const st_plan_entry_t *e = plan ? st_planner_entry(plan, sym) : NULL;
-    st_restpoll_set(rp, sym, !on ? 0 : e && e->poll > 0 ? e->poll : def, e ? e->prio : ST_PRIO_MEDIUM);
-}
-
-/* Tier-3 changes into the REST polling: a symbol entering tier 3 is polled at the plan's
- * interval (def without a plan) and class, one leaving it stops; with a plan, every polled symbol
- * takes its current interval (a time slot rescales them) unless skip[sym] (a fallback poll). */
-static void poll_apply(st_restpoll_t *rp, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
-                        st_dur_t def, const uint8_t *skip, size_t nsyms)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((size_t)ch[i].sym < nsyms && (ch[i].to_tier == ST_TIER_POLL || ch[i].from_tier == ST_TIER_POLL))
-            poll_one(rp, plan, ch[i].sym, ch[i].to_tier == ST_TIER_POLL, def);
-    if (!plan) return;
-    st_restpoll_stats_t rs;
-    st_restpoll_stats(rp, &rs);
-    for (size_t s = 0; s < nsyms; s++)
-        if (st_poller_has(rs.poller, (st_sym_t)s) && !(skip && skip[s])) poll_one(rp, plan, (st_sym_t)s, true, def);
-}
-
 /* While a session is down (`down`), the symbols its ledger wants are polled by REST every
  * `every` (class fallback); when it is back, or a symbol leaves it, they are handed back.
  * fallback[sym] holds 1 + the session polling it (`mine`), 0 = none. */
@@ -185,7 +163,10 @@ int st_netfeed_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
     st_feed_apply_subs(ch, n, conn_base, nf->cos, nf->nconns, nf->kinds, nf->nsyms, st_clock_now(f->clock));
     for (size_t i = 0; i < n; i++) /* polled for itself now */
         if ((size_t)ch[i].sym < nf->nsyms && ch[i].to_tier == ST_TIER_POLL) nf->fallback[ch[i].sym] = 0;
-    poll_apply(nf->poller, ch, n, plan, nf->default_poll, nf->fallback, nf->nsyms);
+    st_restpoll_kick(nf->poller); /* (the schedule's rate follows the limiter first, as a first set did) */
+    st_feed_apply_polls(st_restpoll_schedule(nf->poller), ch, n, plan, nf->default_poll, nf->fallback,
+                        st_clock_now(nf->base.clock));
+    st_restpoll_kick(nf->poller);
     for (int k = 0; k < nf->nconns; k++) {
         st_subconn_arm(nf->conns[k]);
         if (!st_wsconn_open(&nf->conns[k]->ws)) st_netfeed_fallback_sync(nf, nf->conns[k]);

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #define CALL_TIMEOUT (5 * ST_SEC)
-#define POLL_SHARE ST_RESTPOLL_SHARE
 
 typedef struct call {
     struct call *prev, *next; /* in flight: the HTTP layer drops its callbacks on teardown */
@@ -47,7 +46,7 @@ static void arm(st_restpoll_t *rp)
     }
     st_time_t now = st_clock_now(clk), gate = st_limiter_next(&rp->lim, now > due ? now : due);
     /* The budget the schedule plans with follows the limiter's margin and penalty. */
-    double rate = st_limiter_rate(&rp->lim, 0, now) * POLL_SHARE;
+    double rate = st_limiter_rate(&rp->lim, 0, now) * ST_RESTPOLL_SHARE;
     if (fabs(rate - rp->poller.rate) > 0.005 * rp->poller.rate) st_poller_set_rate(&rp->poller, rate);
     if (gate > due) due = gate;
     if (!st_timer_active(&rp->timer) || rp->timer.at != due) st_clock_timer_start(clk, &rp->timer, due, 0);
@@ -186,7 +185,7 @@ st_restpoll_t *st_restpoll_create(const st_restpoll_cfg_t *cfg)
     if (rp->cfg.batch < 1) rp->cfg.batch = 1;
     if (rp->cfg.batch > ST_RESTPOLL_MAX_BATCH) rp->cfg.batch = ST_RESTPOLL_MAX_BATCH;
     st_limiter_init_calls(&rp->lim, (int)cfg->rate, (st_limiter_mode_t)cfg->limiter_mode);
-    st_poller_init(&rp->poller, cfg->env.nsyms, rp->cfg.batch, st_limiter_rate(&rp->lim, 0, 0) * POLL_SHARE);
+    st_poller_init(&rp->poller, cfg->env.nsyms, rp->cfg.batch, st_limiter_rate(&rp->lim, 0, 0) * ST_RESTPOLL_SHARE);
     rp->misses = st_xcalloc(cfg->env.nsyms ? cfg->env.nsyms : 1, 1);
     st_timer_init(&rp->timer, on_timer, rp);
     return rp;
@@ -220,6 +219,11 @@ void st_restpoll_set(st_restpoll_t *rp, st_sym_t sym, st_dur_t interval, int cls
 {
     st_poller_set(&rp->poller, sym, interval, cls, now_of(rp));
     arm(rp);
+}
+
+st_poller_t *st_restpoll_schedule(st_restpoll_t *rp)
+{
+    return &rp->poller;
 }
 
 void st_restpoll_kick(st_restpoll_t *rp)

@@ -65,8 +65,11 @@ void st_restpoll_start(st_restpoll_t *rp);
 void st_restpoll_stop(st_restpoll_t *rp);
 /* Polls sym every interval (class cls of the figures); interval 0 stops. */
 void st_restpoll_set(st_restpoll_t *rp, st_sym_t sym, st_dur_t interval, int cls);
-/* Something `ready` depends on changed (a token arrived): look at the schedule again. */
+/* Something `ready` depends on changed (a token arrived), or the schedule was changed through
+ * st_restpoll_schedule: look at the schedule again. */
 void st_restpoll_kick(st_restpoll_t *rp);
+/* The schedule itself, for many changes at once (st_feed_apply_polls); then st_restpoll_kick. */
+st_poller_t *st_restpoll_schedule(st_restpoll_t *rp);
 /* From answer: one symbol's row. */
 void st_restpoll_row(st_restpoll_t *rp, const st_tick_t *t);
 /* From answer: no calls before `until` (HTTP 418, Retry-After). */

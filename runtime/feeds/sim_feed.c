@@ -192,13 +192,6 @@ static void arm_poll(sim_feed_t *sf)
     if (!st_timer_active(&sf->poll_timer) || sf->poll_timer.at != due) st_clock_timer_start(clk, &sf->poll_timer, due, 0);
 }
 
-/* A symbol's polling as the plan has it now (its interval and class; no plan: every minute). */
-static void poll_set(sim_feed_t *sf, st_sym_t sym, bool on, st_time_t now)
-{
-    const st_plan_entry_t *e = sf->plan ? st_planner_entry(sf->plan, sym) : NULL;
-    st_poller_set(&sf->poller, sym, !on ? 0 : e && e->poll > 0 ? e->poll : ST_MIN, e ? e->prio : ST_PRIO_MEDIUM, now);
-}
-
 /* One quotation call: the symbols the poller has due, each answered with its snapshot now. */
 static void on_poll(st_timer_t *t, st_time_t deadline, void *ctx)
 {
@@ -398,10 +391,7 @@ static int sim_apply(st_feed_t *f, const st_plan_change_t *ch, size_t n, int con
     st_time_t now = st_clock_now(f->clock);
     sf->plan = plan;
     st_feed_apply_subs(ch, n, conn_base, sf->cos, sf->nconns, sf->kinds, sf->nsyms, now);
-    for (size_t i = 0; i < n; i++) /* tier 3: the venue's snapshots at the poll times */
-        if ((size_t)ch[i].sym < sf->nsyms) poll_set(sf, ch[i].sym, ch[i].to_tier == ST_TIER_POLL, now);
-    for (size_t s = 0; plan && s < sf->nsyms; s++) /* every interval as the plan has it now (a slot rescales) */
-        if (st_poller_has(&sf->poller, (st_sym_t)s)) poll_set(sf, (st_sym_t)s, true, now);
+    st_feed_apply_polls(&sf->poller, ch, n, plan, ST_MIN, NULL, now); /* tier 3: snapshots at the poll times */
     arm_poll(sf);
     for (int k = 0; k < sf->nconns; k++) arm_flush(&sf->conns[k]);
     return 0;

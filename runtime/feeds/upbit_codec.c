@@ -443,10 +443,7 @@ static bool top_member(void *ctx, jp_t *p, const char *key, size_t keylen)
         memset(sc->book, 0, sizeof(sc->book));
         sc->level = 0;
         sc->units = true;
-        if (p->off < p->len && p->s[p->off] == '[') {
-            sc->f[k].type = V_ARR;
-            return parse_compound(p, false, unit_item, sc);
-        }
+        return p->off < p->len && p->s[p->off] == '[' ? parse_compound(p, false, unit_item, sc) : parse_value(p, NULL);
     }
     return parse_value(p, k >= 0 ? &sc->f[k] : NULL);
 }
