@@ -160,7 +160,7 @@ static void print_status(st_runtime_t *rt)
     st_counters_t c;
     st_runtime_collect(rt, &c);
     char line[512];
-    st_report_status_line(&c, line, sizeof(line));
+    st_status_line(&c, line, sizeof(line));
     st_report_sample(&rt->report, &c);
     fprintf(rt->out, "%s\n", line);
     fflush(rt->out);

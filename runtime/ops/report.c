@@ -17,29 +17,6 @@ void st_format_count(uint64_t v, char *buf, size_t len)
     buf[o] = 0;
 }
 
-void st_report_status_line(const st_counters_t *c, char *buf, size_t len)
-{
-    char tod[16], calls[32], trades[32], ok[16];
-    st_format_tod(c->now, tod, sizeof(tod));
-    st_format_count(c->api_calls, calls, sizeof(calls));
-    st_format_count(c->market_trades, trades, sizeof(trades));
-    if (c->api_calls)
-        snprintf(ok, sizeof(ok), "%.1f%%", 100.0 * (double)c->api_ok / (double)c->api_calls);
-    else
-        snprintf(ok, sizeof(ok), "-");
-    snprintf(buf, len,
-             "[%s] monitored %lld | websocket %lld/%lld | slot %s | signals %llu | api %s calls, %s ok, "
-             "%.0f/%.0f per s | subs %llu changes in %llu msgs | market %s trades, %llu halts",
-             tod, (long long)c->monitored, (long long)c->ws_used, (long long)c->ws_budget,
-             c->slot ? c->slot : "-", (unsigned long long)c->signals, calls, ok, c->api_last_second,
-             c->api_limit, (unsigned long long)c->subs_requests,
-             (unsigned long long)c->subs_messages, trades, (unsigned long long)c->halts);
-    size_t n = strlen(buf);
-    if (c->sessions > 0 && n < len) /* network feeds: their health */
-        snprintf(buf + n, len - n, " | sessions %lld/%lld up, %llu reconnects", (long long)c->sessions_open,
-                 (long long)c->sessions, (unsigned long long)c->reconnects);
-}
-
 static void close_row(st_report_t *r, const st_counters_t *c)
 {
     if (r->n == 0) return;

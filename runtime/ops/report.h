@@ -75,9 +75,6 @@ typedef struct {
     st_time_t mono_start;
 } st_report_t;
 
-/* "[09:15:32] monitored 73 | websocket 38/41 | slot golden_time | signals 12 | api 156 calls,
- * 98.7% ok, 14/20 per s | market 12,345 trades, 2 halts" */
-void st_report_status_line(const st_counters_t *c, char *buf, size_t len);
 void st_report_begin(st_report_t *r, const st_counters_t *c);
 /* Records c's realtime use as a sample (the session report's "realtime over time"). */
 void st_report_sample(st_report_t *r, const st_counters_t *c);

@@ -156,14 +156,16 @@ static const stat_t stats[] = {
       c.malformed, V_U64, FROM(malformed, V_U64, A_SUM)),
     S("reloads", "ok", NULL, NULL, NULL, reloads_ok, V_U64),
     S("reloads", "failed", NULL, NULL, NULL, reloads_failed, V_U64),
-    /* figures of the feeds that no writer shows as a plain number: collected, written by hand */
-    SF("", NULL, NULL, NULL, NULL, c.ws_used, V_I64, FROM(ws_used, V_I64, A_SUM)),
-    SF("", NULL, NULL, NULL, NULL, c.ws_budget, V_I64, FROM(ws_budget, V_I64, A_SUM)),
-    SF("", NULL, NULL, NULL, NULL, c.ws_desired, V_I64, FROM(ws_desired, V_I64, A_SUM)),
-    SF("", NULL, NULL, NULL, NULL, c.bursts, V_U64, FROM(bursts, V_U64, A_SUM)),
-    SF("", NULL, NULL, NULL, NULL, c.stalls, V_U64, FROM(stalls, V_U64, A_SUM)),
-    SF("", NULL, NULL, NULL, NULL, c.poll_symbols, V_I64, FROM(poll_symbols, V_I64, A_SUM)),
-    SF("", NULL, NULL, NULL, NULL, c.poll_stretch, V_DBL, FROM(poll_stretch, V_DBL, A_MAX)),
+    /* figures /status does not show as a plain number (no group: the key is only a name, for the
+     * status line): collected here, written by hand where they are shown */
+    SF(NULL, "ws_used", NULL, NULL, NULL, c.ws_used, V_I64, FROM(ws_used, V_I64, A_SUM)),
+    SF(NULL, "ws_budget", NULL, NULL, NULL, c.ws_budget, V_I64, FROM(ws_budget, V_I64, A_SUM)),
+    SF(NULL, "ws_desired", NULL, NULL, NULL, c.ws_desired, V_I64, FROM(ws_desired, V_I64, A_SUM)),
+    SF(NULL, "bursts", NULL, NULL, NULL, c.bursts, V_U64, FROM(bursts, V_U64, A_SUM)),
+    SF(NULL, "stalls", NULL, NULL, NULL, c.stalls, V_U64, FROM(stalls, V_U64, A_SUM)),
+    SF(NULL, "poll_symbols", NULL, NULL, NULL, c.poll_symbols, V_I64, FROM(poll_symbols, V_I64, A_SUM)),
+    SF(NULL, "poll_stretch", NULL, NULL, NULL, c.poll_stretch, V_DBL, FROM(poll_stretch, V_DBL, A_MAX)),
+    S(NULL, "signals", NULL, NULL, NULL, c.signals, V_U64), /* the runtime's count (signals.total: the module's) */
 };
 #undef S
 #undef MS
@@ -171,16 +173,28 @@ static const stat_t stats[] = {
 #undef MSF
 #undef FROM
 
-static double value_of(const st_status_t *s, const stat_t *t)
+/* The number at byte `off` of base, of kind k. */
+static double value_at(const void *base, size_t off, vkind_t k)
 {
-    const char *p = (const char *)s + t->off;
-    switch (t->kind) {
+    const char *p = (const char *)base + off;
+    switch (k) {
     case V_U64: return (double)*(const uint64_t *)p;
     case V_I64: return (double)*(const int64_t *)p;
     case V_INT: return (double)*(const int *)p;
     case V_SIZE: return (double)*(const size_t *)p;
     default: return *(const double *)p;
     }
+}
+
+static double value_of(const st_status_t *s, const stat_t *t)
+{
+    return value_at(s, t->off, t->kind);
+}
+
+/* Whether a row is one of st_counters_t's (st_status_t's c.…). */
+static bool is_counter(const stat_t *t)
+{
+    return t->off - offsetof(st_status_t, c) < sizeof(st_counters_t); /* below c: wraps round, too large */
 }
 
 /* A feed's figure, as an integer or as a number. */
@@ -200,7 +214,7 @@ void st_status_add_feed(st_counters_t *c, const st_feed_stats_t *fs, bool first)
     for (size_t i = 0; i < ST_ARRAY_SIZE(stats); i++) {
         const stat_t *t = &stats[i];
         if (t->agg == A_NONE) continue;
-        char *p = (char *)c + (t->off - offsetof(st_status_t, c)); /* a counter: st_status_t's c.… */
+        char *p = (char *)c + (t->off - offsetof(st_status_t, c)); /* a counter (test_feed_rows_are_counters) */
         if (t->kind == V_DBL) {
             double *v = (double *)(void *)p, x = feed_num(fs, t);
             *v = first ? x : t->agg == A_SUM ? *v + x : t->agg == A_MAX ? fmax(*v, x) : fmin(*v, x);
@@ -239,7 +253,7 @@ char *st_status_json(const st_status_t *s)
     cJSON_AddStringToObject(o, "time", when);
     cJSON_AddStringToObject(group_of(o, "time_slot"), "name", s->policy.name ? s->policy.name : "");
     for (size_t i = 0; i < ST_ARRAY_SIZE(stats); i++)
-        if (stats[i].key) num(group_of(o, stats[i].group), stats[i].key, value_of(s, &stats[i]) * stats[i].json_scale);
+        if (stats[i].group) num(group_of(o, stats[i].group), stats[i].key, value_of(s, &stats[i]) * stats[i].json_scale);
 
     cJSON *ws = group_of(o, "websocket_status");
     int used = 0, held = 0, budget = 0;
@@ -268,6 +282,103 @@ char *st_status_json(const st_status_t *s)
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     return text;
+}
+
+/* --- the terminal's status line ----------------------------------------------------------------- */
+
+/* The line, written over the table after the clock time: {name} is a counter (st_counters_t) by
+ * its /status path, or by its key when /status does not show it; {name:,} writes it with
+ * thousands separators, {a/b%} writes a as a percentage of b ("-" when b is 0), {slot} is the
+ * time slot's name; a part in [ ] is written only when a number in it is not 0 (the network
+ * feeds' sessions: a simulated market has none). */
+static const char status_line[] =
+    "monitored {monitored} | websocket {ws_used}/{ws_budget} | slot {slot} | signals {signals} | "
+    "api {api_stats.total_calls:,} calls, {api_stats.successful_calls/api_stats.total_calls%} ok, "
+    "{api_stats.calls_in_last_second}/{api_stats.limit_per_second} per s | "
+    "subs {coalescer.requests} changes in {coalescer.messages} msgs | "
+    "market {market.trades:,} trades, {market.halts} halts"
+    "[ | sessions {websocket_status.sessions_open}/{websocket_status.sessions} up, "
+    "{websocket_status.reconnects} reconnects]";
+
+/* The counter a name of the line stands for (n bytes of name); NULL: none (written "?"). */
+static const stat_t *counter_named(const char *name, size_t n)
+{
+    for (size_t i = 0; i < ST_ARRAY_SIZE(stats); i++) {
+        const stat_t *t = &stats[i];
+        size_t g = t->group && *t->group ? strlen(t->group) + 1 : 0; /* "group." */
+        if (is_counter(t) && n == g + strlen(t->key) && (!g || (!strncmp(name, t->group, g - 1) && name[g - 1] == '.')) &&
+            !strncmp(name + g, t->key, n - g))
+            return t;
+    }
+    return NULL;
+}
+
+static double counter_value(const st_counters_t *c, const char *name, size_t n, bool *known)
+{
+    const stat_t *t = counter_named(name, n);
+    *known &= t != NULL;
+    return t ? value_at(c, t->off - offsetof(st_status_t, c), t->kind) : 0;
+}
+
+/* Writes the field `spec` (between the braces, n bytes) to out; returns its number (0 for text). */
+static double line_field(const st_counters_t *c, const char *spec, size_t n, char *out, size_t len)
+{
+    bool known = true;
+    double v = 0;
+    const char *slash = memchr(spec, '/', n);
+    if (n == 4 && !memcmp(spec, "slot", 4)) {
+        snprintf(out, len, "%s", c->slot ? c->slot : "-");
+    } else if (slash && spec[n - 1] == '%') {
+        v = counter_value(c, spec, (size_t)(slash - spec), &known);
+        double of = counter_value(c, slash + 1, (size_t)(spec + n - 1 - slash - 1), &known);
+        if (of) snprintf(out, len, "%.1f%%", 100.0 * v / of);
+        else snprintf(out, len, "-");
+    } else if (n > 2 && !memcmp(spec + n - 2, ":,", 2)) {
+        v = counter_value(c, spec, n - 2, &known);
+        st_format_count((uint64_t)v, out, len);
+    } else {
+        v = counter_value(c, spec, n, &known);
+        snprintf(out, len, "%.0f", v);
+    }
+    if (!known) snprintf(out, len, "?");
+    return v;
+}
+
+static void put(char *buf, size_t len, size_t *at, const char *s, size_t n)
+{
+    if (*at + 1 >= len) return;
+    n = ST_MIN2(n, len - 1 - *at);
+    memcpy(buf + *at, s, n);
+    *at += n;
+    buf[*at] = '\0';
+}
+
+void st_status_line(const st_counters_t *c, char *buf, size_t len)
+{
+    char tod[16], field[64];
+    size_t at = 0, opt = 0;
+    bool shown = true; /* outside [ ]: always */
+    if (!len) return;
+    buf[0] = '\0';
+    st_format_tod(c->now, tod, sizeof(tod));
+    put(buf, len, &at, "[", 1), put(buf, len, &at, tod, strlen(tod)), put(buf, len, &at, "] ", 2);
+    for (const char *p = status_line; *p;) {
+        if (*p == '[') {
+            opt = at, shown = false, p++;
+        } else if (*p == ']') {
+            if (!shown) at = opt, buf[at] = '\0';
+            shown = true, p++;
+        } else if (*p == '{') {
+            const char *e = strchr(p, '}');
+            shown |= line_field(c, p + 1, (size_t)(e - p - 1), field, sizeof(field)) != 0;
+            put(buf, len, &at, field, strlen(field));
+            p = e + 1;
+        } else {
+            size_t n = strcspn(p, "[]{");
+            put(buf, len, &at, p, n);
+            p += n;
+        }
+    }
 }
 
 /* --- /metrics ------------------------------------------------------------------------------- */

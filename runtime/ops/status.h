@@ -36,6 +36,12 @@ typedef struct {
  * its). */
 void st_status_add_feed(st_counters_t *c, const st_feed_stats_t *fs, bool first);
 
+/* The terminal's status line, every figure from the counters' table:
+ * "[09:15:32] monitored 73 | websocket 38/41 | slot golden_time | signals 12 | api 156 calls,
+ * 98.7% ok, 14/20 per s | subs 812 changes in 97 msgs | market 1,234,567 trades, 2 halts"
+ * (then " | sessions 1/2 up, 3 reconnects" when there are network feeds). */
+void st_status_line(const st_counters_t *c, char *buf, size_t len);
+
 /* malloc'd, NUL-terminated. */
 char *st_status_json(const st_status_t *s);
 char *st_status_metrics(const st_status_t *s);

@@ -3,28 +3,6 @@
 #include "core/timefmt.h"
 #include "ops/report.h"
 
-static void test_status_line_exact(void **state)
-{
-    st_tz_set("Asia/Seoul");
-    st_counters_t c = {.now = (st_time_t)1795392932 * ST_SEC, /* 09:15:32 KST */
-                       .slot = "golden_time", .monitored = 73, .ws_used = 38, .ws_budget = 41,
-                       .signals = 12, .api_calls = 156, .api_ok = 154, .api_last_second = 14,
-                       .api_limit = 20, .market_trades = 1234567, .halts = 2,
-                       .subs_requests = 812, .subs_messages = 97};
-    char buf[512];
-    st_report_status_line(&c, buf, sizeof(buf));
-    assert_string_equal(buf, "[09:15:32] monitored 73 | websocket 38/41 | slot golden_time | "
-                             "signals 12 | api 156 calls, 98.7% ok, 14/20 per s | subs 812 "
-                             "changes in 97 msgs | market 1,234,567 trades, 2 halts");
-    c.api_calls = c.api_ok = 0;
-    st_report_status_line(&c, buf, sizeof(buf));
-    assert_non_null(strstr(buf, "api 0 calls, - ok,"));
-    assert_null(strstr(buf, "sessions")); /* the simulated feed has none */
-    c.sessions = 2, c.sessions_open = 1, c.reconnects = 3;
-    st_report_status_line(&c, buf, sizeof(buf));
-    assert_non_null(strstr(buf, "2 halts | sessions 1/2 up, 3 reconnects"));
-}
-
 static void test_count_format(void **state)
 {
     char b[32];
@@ -90,7 +68,6 @@ static void test_summary_wording(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_line_exact),
         cmocka_unit_test(test_count_format),
         cmocka_unit_test(test_rows_partition_counters),
         cmocka_unit_test(test_summary_wording),

@@ -8,6 +8,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/res.h"
+#include "core/timefmt.h"
 #include "ops/status.h"
 #include "ops/status_server.h"
 
@@ -94,6 +95,43 @@ static void test_status_json(void **state)
 /* The collector (issue 18.3): two feeds' figures add up as the counters' table says — summed,
  * the largest (latencies, margin, stretch, poll ages) or the smallest (the penalty) — for every
  * figure the runtime collects. */
+/* The terminal's line, every name in its template found in the counters' table (an unknown one
+ * would read "?"). */
+static void test_status_line_exact(void **state)
+{
+    st_tz_set("Asia/Seoul");
+    st_counters_t c = {.now = (st_time_t)1795392932 * ST_SEC, /* 09:15:32 KST */
+                       .slot = "golden_time", .monitored = 73, .ws_used = 38, .ws_budget = 41,
+                       .signals = 12, .api_calls = 156, .api_ok = 154, .api_last_second = 14,
+                       .api_limit = 20, .market_trades = 1234567, .halts = 2,
+                       .subs_requests = 812, .subs_messages = 97};
+    char buf[512];
+    st_status_line(&c, buf, sizeof(buf));
+    assert_string_equal(buf, "[09:15:32] monitored 73 | websocket 38/41 | slot golden_time | "
+                             "signals 12 | api 156 calls, 98.7% ok, 14/20 per s | subs 812 "
+                             "changes in 97 msgs | market 1,234,567 trades, 2 halts");
+    c.api_calls = c.api_ok = 0;
+    st_status_line(&c, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "api 0 calls, - ok,"));
+    assert_null(strstr(buf, "sessions")); /* the simulated feed has none */
+    c.sessions = 2, c.sessions_open = 1, c.reconnects = 3;
+    st_status_line(&c, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "2 halts | sessions 1/2 up, 3 reconnects"));
+    c.sessions_open = c.reconnects = 0; /* a session that is not up is still shown */
+    st_status_line(&c, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "2 halts | sessions 0/2 up, 0 reconnects"));
+    c.slot = NULL, c.api_calls = 3, c.api_ok = 3, c.market_trades = 0;
+    st_status_line(&c, buf, sizeof(buf));
+    assert_string_equal(buf, "[09:15:32] monitored 73 | websocket 38/41 | slot - | signals 12 | api 3 calls, 100.0% ok, "
+                             "14/20 per s | subs 812 changes in 97 msgs | market 0 trades, 2 halts | sessions 0/2 up, "
+                             "0 reconnects");
+    char small[24]; /* cut, never overrun */
+    st_status_line(&c, small, sizeof(small));
+    assert_string_equal(small, "[09:15:32] monitored 73");
+}
+
+
+
 static void test_feeds_add_up(void **state)
 {
     st_feed_stats_t a = {.ws_used = 10, .ws_budget = 41, .ws_desired = 11, .rest_calls = 100, .rest_ok = 98,
@@ -402,6 +440,7 @@ int main(void)
     st_log_open(ST_LL_ERROR, ST_LOG_TEXT, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_json),
+        cmocka_unit_test(test_status_line_exact),
         cmocka_unit_test(test_feeds_add_up),
         cmocka_unit_test(test_metrics_format),
         cmocka_unit_test(test_server_and_token),
