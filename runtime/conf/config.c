@@ -106,10 +106,11 @@ static const st_field_t feed_schema_fields[] = {
     FLD(st_feed_cfg_t, "reconnect_min", ST_T_DURATION, reconnect_min, .def = "1s", DUR_RANGE(10 * ST_MSEC, ST_HOUR)),
     FLD(st_feed_cfg_t, "reconnect_max", ST_T_DURATION, reconnect_max, .def = "60s", DUR_RANGE(10 * ST_MSEC, ST_HOUR)),
     FLD(st_feed_cfg_t, "connections", ST_T_INT, connections, .def = "1", .min = 1, .max = 64),
-    FLD(st_feed_cfg_t, "budget", ST_T_INT, budget, .def = "41", .min = 1, .max = 1000),
-    FLD(st_feed_cfg_t, "rest_rate", ST_T_DOUBLE, rest_rate, .def = "20", .min = 0.1, .max = 10000),
-    FLD(st_feed_cfg_t, "ws_rate", ST_T_DOUBLE, ws_rate, .def = "5", .min = 1, .max = 10000),
-    FLD(st_feed_cfg_t, "ws_rate_minute", ST_T_INT, ws_rate_minute, .def = "0", .min = 0, .max = 1000000),
+    /* the venue's limits: no default here, the venue's merge step gives its own (0: left out) */
+    FLD(st_feed_cfg_t, "budget", ST_T_INT, budget, .min = 1, .max = 1000),
+    FLD(st_feed_cfg_t, "rest_rate", ST_T_DOUBLE, rest_rate, .min = 0.1, .max = 10000),
+    FLD(st_feed_cfg_t, "ws_rate", ST_T_DOUBLE, ws_rate, .min = 1, .max = 10000),
+    FLD(st_feed_cfg_t, "ws_rate_minute", ST_T_INT, ws_rate_minute, .min = 0, .max = 1000000),
     FLD(st_feed_cfg_t, "debounce", ST_T_DURATION, debounce, .def = "100ms", DUR_RANGE(0, 10 * ST_SEC)),
     FLD(st_feed_cfg_t, "limiter", ST_T_ENUM, limiter, .def = "conservative", .names = limiter_modes),
     FLD(st_feed_cfg_t, "seed", ST_T_INT, seed, .def = "1", .min = 0, .max = 9007199254740991.0),
@@ -335,11 +336,18 @@ static void check_env(st_diags_t *d, const st_mark_t *m, const char *where, cons
         CERR(d, m, "%s: environment variable %s is not set (export it before starting strata)", where, name);
 }
 
+void st_feed_limits_default(st_feed_cfg_t *f, const st_feed_limits_t *venue)
+{
+    if (!f->budget) f->budget = venue->budget;
+    if (!f->rest_rate) f->rest_rate = venue->rest_rate;
+    if (!f->ws_rate) f->ws_rate = venue->ws_rate;
+    if (!f->ws_rate_minute) f->ws_rate_minute = venue->ws_rate_minute;
+}
+
 /* A network feed's URLs, credentials and reconnect settings, after its venue's own step
  * (st_feed_merges) filled the defaults. */
 static void check_network_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d)
 {
-    if (st_feed_merges[f->kind]) st_feed_merges[f->kind](cfg, f, i, d);
     if (!has_scheme(f->ws_url, "ws://", "wss://"))
         CERR(d, &f->mark, "feeds[%zu].ws_url: expected ws://HOST[:PORT][/PATH] or wss://…, got \"%s\"", i, f->ws_url);
     if (!has_scheme(f->rest_url, "http://", "https://"))
@@ -391,6 +399,8 @@ static void check_feeds(st_config_t *cfg, st_diags_t *d)
                  "records what any feed delivers)", i);
         else if (*f->record.path && strncmp(cfg->file, ST_EMBEDDED_PREFIX, strlen(ST_EMBEDDED_PREFIX)) != 0)
             f->record.path = resolve(cfg, f->record.path);
+        st_feed_merges[f->kind](cfg, f, i, d); /* every kind has one: its limits at least */
+        st_require(f->budget > 0 && f->rest_rate > 0 && f->ws_rate > 0);
         if (f->kind == ST_FEED_KIS || f->kind == ST_FEED_UPBIT)
             check_network_feed(cfg, f, i, d);
         else if (f->kind == ST_FEED_REPLAY)

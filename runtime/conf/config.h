@@ -90,6 +90,8 @@ typedef struct {
     st_dur_t stall_timeout; /* no frame for this long while subscribed: reconnect */
     st_dur_t reconnect_min, reconnect_max; /* exponential backoff bounds */
     int64_t connections;
+    /* The venue's limits: what the item leaves out is 0 after decoding, and its venue's merge
+     * step fills it (st_feed_limits_default). */
     int64_t budget;  /* registrations per connection */
     double rest_rate; /* REST calls per second the venue allows */
     double ws_rate;   /* subscription messages per second per connection */
@@ -225,10 +227,19 @@ extern const st_schema_t st_config_schema;
  * before the checks every network feed shares (URL schemes, credentials' variables, reconnect
  * bounds), fills what the feed item left out with the venue's defaults (URLs, limits) and
  * reports what only the venue forbids. `i` is the item's index in feeds:, for messages.
- * The table is defined by the venues' room (feeds/feed.c), one entry a kind (NULL: nothing to
- * merge): conf takes this one name from a later room as nginx's core takes ngx_modules[], a
+ * The table is defined by the venues' room (feeds/feed.c), one entry a kind (every kind gives
+ * its limits at least): conf takes this one name from a later room as nginx's core takes ngx_modules[], a
  * table the linker joins, not an include (docs/design.md, "Source layout"). */
 typedef void st_feed_merge_fn(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d);
 extern st_feed_merge_fn *const st_feed_merges[ST_FEED_NKINDS];
+
+/* A venue's limits, as its merge step gives them to the items that leave them out. */
+typedef struct {
+    int64_t budget;
+    double rest_rate, ws_rate;
+    int64_t ws_rate_minute;
+} st_feed_limits_t;
+/* Fills each of f's limits that the item left out (0) with the venue's. */
+void st_feed_limits_default(st_feed_cfg_t *f, const st_feed_limits_t *venue);
 
 #endif

@@ -8,8 +8,10 @@
 #include <string.h>
 
 st_feed_merge_fn *const st_feed_merges[ST_FEED_NKINDS] = {
+    [ST_FEED_SIM] = st_sim_conf_merge,
     [ST_FEED_KIS] = st_kis_conf_merge,
     [ST_FEED_UPBIT] = st_upbit_conf_merge,
+    [ST_FEED_REPLAY] = st_sim_conf_merge, /* a replay plans like the venue it replays: KIS's unless told */
 };
 
 int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t *env,

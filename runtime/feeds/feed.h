@@ -189,7 +189,11 @@ uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n);
 int st_kis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                        char *err, size_t errlen);
 /* The venues' configuration steps (st_feed_merges, conf/config.h): defaults and own rules. */
-st_feed_merge_fn st_kis_conf_merge, st_upbit_conf_merge;
+st_feed_merge_fn st_kis_conf_merge, st_upbit_conf_merge, st_sim_conf_merge;
+/* A KIS real account's limits: 41 registrations a session, 20 REST calls a second (a paper
+ * account: 2), subscription messages paced at 5 a second (KIS publishes no message rate). The
+ * simulated venue is a KIS one. */
+extern const st_feed_limits_t st_kis_limits;
 int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                          char *err, size_t errlen);
 int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,

@@ -299,8 +299,16 @@ static const st_feed_vtable_t kis_vtable = {"kis",     kis_start, kis_stop,     
                                             kis_stats, NULL,      st_netfeed_apply, kis_orderbook};
 
 /* KIS's endpoints (the paper-trading ones on other ports) and its one session per app key. */
+const st_feed_limits_t st_kis_limits = {.budget = 41, .rest_rate = 20, .ws_rate = 5, .ws_rate_minute = 0};
+
 void st_kis_conf_merge(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d)
 {
+    st_feed_limits_t lim = st_kis_limits;
+    if (f->paper) lim.rest_rate = 2; /* the official samples pace a paper account at 0.5 s */
+    if (f->budget > st_kis_limits.budget)
+        ST_CONF_ERR(d, &f->mark, "feeds[%zu].budget: a KIS session holds at most %lld registrations (past them: "
+                    "OPSP0008 MAX SUBSCRIBE OVER), got %lld", i, (long long)st_kis_limits.budget, (long long)f->budget);
+    st_feed_limits_default(f, &lim);
     if (!*f->ws_url)
         f->ws_url = st_arena_strdup(cfg->arena, f->paper ? "ws://ops.koreainvestment.com:31000"
                                                          : "ws://ops.koreainvestment.com:21000");

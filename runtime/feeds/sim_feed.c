@@ -634,6 +634,13 @@ static void init_conns(sim_feed_t *sf, const st_feed_cfg_t *fc)
     }
 }
 
+/* The simulated venue (and a replay through it, or planned as it) is a KIS real account's. */
+void st_sim_conf_merge(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d)
+{
+    (void)cfg, (void)i, (void)d;
+    st_feed_limits_default(f, &st_kis_limits);
+}
+
 int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                        char *err, size_t errlen)
 {

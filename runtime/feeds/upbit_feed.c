@@ -263,8 +263,14 @@ void st_upbit_conf_merge(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_
 {
     if (!*f->ws_url) f->ws_url = st_arena_strdup(cfg->arena, "wss://api.upbit.com/websocket/v1");
     if (!*f->rest_url) f->rest_url = st_arena_strdup(cfg->arena, "https://api.upbit.com");
-    if (f->ws_rate_minute == 0) f->ws_rate_minute = 100;
-    if (f->rest_rate > 10) f->rest_rate = 10;
+    /* Upbit publishes no registration cap: 41 keeps the allocation tables' arithmetic (each
+     * slot fills 41). 5 subscription messages a second and 100 a minute per connection; 10
+     * quotation calls a second per address. */
+    static const st_feed_limits_t upbit_limits = {.budget = 41, .rest_rate = 10, .ws_rate = 5, .ws_rate_minute = 100};
+    if (f->rest_rate > upbit_limits.rest_rate)
+        ST_CONF_ERR(d, &f->mark, "feeds[%zu].rest_rate: Upbit allows %g quotation calls a second from one address "
+                    "(past them: HTTP 429, then a ban), got %g", i, upbit_limits.rest_rate, f->rest_rate);
+    st_feed_limits_default(f, &upbit_limits);
     if (f->keys.n) ST_CONF_ERR(d, &f->mark, "feeds[%zu]: an upbit feed takes no keys (quotation data is public)", i);
 }
 

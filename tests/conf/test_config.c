@@ -498,11 +498,42 @@ static void test_network_feed_checks(void **state)
     assert_string_equal(f->ws_url, "ws://ops.koreainvestment.com:21000");
     assert_string_equal(f->rest_url, "https://openapi.koreainvestment.com:9443");
     assert_int_equal(f->stall_timeout, 30 * ST_SEC);
+    assert_int_equal(f->budget, 41); /* the venue's limits, from kis_feed.c */
+    assert_true(f->rest_rate == 20 && f->ws_rate == 5);
+    assert_int_equal(f->ws_rate_minute, 0);
     st_config_free(cfg);
     cfg = parse(HEAD "feeds:\n  - {name: k, kind: kis, paper: true, keys: [{app_key_env: STRATA_TEST_KEY_A, "
                      "app_secret_env: STRATA_TEST_SECRET_A}]}\n", &d);
     assert_non_null(cfg);
-    assert_string_equal(ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0)->ws_url, "ws://ops.koreainvestment.com:31000");
+    f = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0);
+    assert_string_equal(f->ws_url, "ws://ops.koreainvestment.com:31000");
+    assert_true(f->rest_rate == 2); /* a paper account: 20 a second would be refused (EGW00201) */
+    st_config_free(cfg);
+    cfg = parse(HEAD "feeds:\n  - {name: k, kind: kis, paper: true, rest_rate: 1.5, budget: 30, ws_rate: 3, "
+                     "ws_rate_minute: 50, keys: [{app_key_env: STRATA_TEST_KEY_A, app_secret_env: STRATA_TEST_SECRET_A}]}\n"
+                     "schedule: [{name: all_day, start: \"08:00\", realtime: 1}]\n",
+                &d);
+    assert_non_null(cfg);
+    f = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, 0); /* what the item says stands */
+    assert_true(f->rest_rate == 1.5 && f->ws_rate == 3);
+    assert_int_equal(f->budget, 30);
+    assert_int_equal(f->ws_rate_minute, 50);
+    st_config_free(cfg);
+    EXPECT(HEAD "feeds:\n  - {name: k, kind: kis, budget: 42, keys: [{app_key_env: STRATA_TEST_KEY_A, "
+                "app_secret_env: STRATA_TEST_SECRET_A}]}\n",
+           {4, 5, "feeds[0].budget: a KIS session holds at most 41 registrations (past them: OPSP0008 MAX SUBSCRIBE "
+                  "OVER), got 42"});
+    EXPECT(HEAD "feeds:\n  - {name: u, kind: upbit, rest_rate: 12}\n",
+           {4, 5, "feeds[0].rest_rate: Upbit allows 10 quotation calls a second from one address (past them: HTTP 429, "
+                  "then a ban), got 12"});
+    cfg = parse(HEAD "feeds:\n  - {name: s, kind: sim}\n  - {name: r, kind: replay, path: x.strata, budget: 7}\n"
+                     "runtime: {clock: {mode: simulated}}\n", &d);
+    assert_non_null(cfg);
+    for (size_t i = 0; i < 2; i++) { /* the simulated venue is a KIS real account's */
+        f = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
+        assert_int_equal(f->budget, i ? 7 : 41);
+        assert_true(f->rest_rate == 20 && f->ws_rate == 5);
+    }
     st_config_free(cfg);
 
     cfg = parse(HEAD "feeds:\n  - {name: u, kind: upbit}\n", &d);
