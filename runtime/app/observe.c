@@ -3,6 +3,7 @@
 #include "runtime.h"
 #include "core/log.h"
 #include "ops/session.h"
+#include "ops/symbols.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,12 +62,47 @@ void st_runtime_session_report(st_runtime_t *rt)
     free(strats);
 }
 
+void st_runtime_symbols_src(st_runtime_t *rt, st_symbols_src_t *out)
+{
+    *out = (st_symbols_src_t){st_clock_now(&rt->clock), &rt->world->universe, rt->planner, &rt->view};
+}
+
+/* GET /symbols[?filters] and GET /symbols/CODE. */
+static int handle_symbols(st_runtime_t *rt, const char *path, const char **ctype, char **body)
+{
+    st_symbols_src_t src;
+    st_runtime_symbols_src(rt, &src);
+    if (path[8] == '/') {
+        char code[64];
+        snprintf(code, sizeof(code), "%.*s", (int)strcspn(path + 9, "?"), path + 9);
+        *body = st_symbols_one_json(&src, code);
+        if (!*body) {
+            *body = st_xstrdup("not found: no such symbol in the universe\n");
+            return 404;
+        }
+    } else {
+        st_symbols_filter_t f;
+        char err[160];
+        if (st_symbols_filter_parse(path[8] == '?' ? path + 9 : "", &f, err, sizeof(err))) {
+            size_t n = strlen(err) + 2;
+            *body = st_xmalloc(n);
+            snprintf(*body, n, "%s\n", err);
+            return 400;
+        }
+        *body = st_symbols_json(&src, &f);
+    }
+    *ctype = "application/json";
+    return 200;
+}
+
 static int handle(void *ctx, const char *path, const char **ctype, char **body)
 {
     st_runtime_t *rt = ctx;
+    if (!strncmp(path, "/symbols", 8) && (!path[8] || path[8] == '?' || path[8] == '/'))
+        return handle_symbols(rt, path, ctype, body);
     bool status = !strcmp(path, "/status"), metrics = !strcmp(path, "/metrics");
     if (!status && !metrics) {
-        *body = st_xstrdup("not found: GET /status or GET /metrics\n");
+        *body = st_xstrdup("not found: GET /status, /metrics, /symbols or /symbols/CODE\n");
         return 404;
     }
     st_strat_info_t *strats = st_xcalloc(st_strats_count(rt->strats) + 1, sizeof(*strats));
@@ -99,5 +135,5 @@ void st_runtime_status_start(st_runtime_t *rt)
     if (!token && sc->allow_without_token)
         st_log_warn(OUT, "status: %s without a token (status.allow_without_token): anyone who can reach it can "
                          "read it", st_status_server_bound(rt->status));
-    st_log_info(OUT, "status: listening on %s: GET /status and /metrics", st_status_server_bound(rt->status));
+    st_log_info(OUT, "status: listening on %s: GET /status, /metrics and /symbols", st_status_server_bound(rt->status));
 }

@@ -80,6 +80,38 @@ static void planner_cfg(const st_runtime_t *rt, st_planner_cfg_t *pc)
 /* Hands the planner's pending changes to the feeds that own the connections involved: a feed
  * sees a change when the symbol leaves or enters one of its connections; tier-3 polling and
  * "no tier" go to the first feed (the venue's REST side). */
+/* A plan change as operations see it: an event in the symbol's history and a log line with its
+ * reason — at info when it moves into, out of or within the realtime tiers (an emergency's
+ * naming the holders it evicted in the same step: changes[0..n)), at debug between no tier and
+ * polling (a whole market's at the start). */
+static void note_change(st_runtime_t *rt, const st_plan_change_t *c, const st_plan_change_t *changes, size_t n)
+{
+    st_symview_add(&rt->view, c->sym, &(st_sv_event_t){.at = c->at, .kind = ST_SV_TIER, .from = c->from_tier,
+                                                       .to = c->to_tier, .why = c->why,
+                                                       .conn = c->to_conn == ST_CONN_NONE ? -1 : c->to_conn});
+    bool realtime = (c->from_tier && c->from_tier <= ST_TIER_SEMI) || (c->to_tier && c->to_tier <= ST_TIER_SEMI);
+    st_log_level_t level = realtime ? ST_LL_INFO : ST_LL_DEBUG;
+    if (level < st_log_min_level) return;
+    static const char *const tiers[] = {"none", "1", "2", "3"};
+    char line[400];
+    int k = c->from_tier == c->to_tier
+                ? snprintf(line, sizeof(line), "%s tier %s, connection %d -> %d (%s", st_symtab_code(&rt->syms, c->sym),
+                           tiers[c->to_tier & 3], c->from_conn, c->to_conn, st_plan_why_names[c->why])
+                : snprintf(line, sizeof(line), "%s tier %s -> %s (%s", st_symtab_code(&rt->syms, c->sym),
+                           tiers[c->from_tier & 3], tiers[c->to_tier & 3], st_plan_why_names[c->why]);
+    for (size_t i = 0; i < n && c->why == ST_WHY_EMERGENCY && c->to_tier == ST_TIER_REALTIME; i++) {
+        const st_plan_change_t *o = &changes[i]; /* a holder it evicted: out of tier 1-2 for the emergency */
+        if (o == c || o->why != ST_WHY_EMERGENCY || !o->from_tier || o->from_tier > ST_TIER_SEMI ||
+            (o->to_tier && o->to_tier <= o->from_tier) || k < 0 || (size_t)k >= sizeof(line))
+            continue;
+        const st_plan_entry_t *e = st_planner_entry(rt->planner, o->sym);
+        k += snprintf(line + k, sizeof(line) - (size_t)k, "; evicted %s score %.0f", st_symtab_code(&rt->syms, o->sym),
+                      e ? e->score : 0);
+    }
+    if (k >= 0 && (size_t)k < sizeof(line) - 1) line[k] = ')', line[k + 1] = '\0';
+    st_log_(level, ST_SYS_PLAN, "%s", line);
+}
+
 static void plan_apply(st_runtime_t *rt)
 {
     size_t n;
@@ -96,6 +128,7 @@ static void plan_apply(st_runtime_t *rt)
         record_event(rt, ST_REV_PLAN, ch[i].sym, "{\"from\":%d,\"to\":%d,\"from_conn\":%d,\"to_conn\":%d,\"why\":\"%s\"}",
                      ch[i].from_tier, ch[i].to_tier, ch[i].from_conn == ST_CONN_NONE ? -1 : ch[i].from_conn,
                      ch[i].to_conn == ST_CONN_NONE ? -1 : ch[i].to_conn, st_plan_why_names[ch[i].why]);
+        note_change(rt, &ch[i], ch, n);
     }
     for (size_t f = 0; f < rt->nfeeds; f++) {
         int lo = rt->conn_base[f], hi = lo + rt->conn_count[f];
@@ -511,11 +544,12 @@ int st_runtime_reload(st_runtime_t *rt)
 /* A subscription sent or answered: recorded (runtime.record), with the plan's connection number. */
 static void on_subscription(st_feed_t *f, int conn, st_sym_t sym, st_channel_t ch, const char *op, void *ctx)
 {
-    static const char *const channels[ST_CH_COUNT] = {"trade", "orderbook", "index", "ticker"};
     st_runtime_t *rt = ctx;
-    record_event(rt, ST_REV_SUBSCRIBE, sym, "{\"conn\":%d,\"channel\":\"%s\",\"op\":\"%s\"}",
-                 rt->conn_base ? rt->conn_base[f->index] + conn : conn, (unsigned)ch < ST_CH_COUNT ? channels[ch] : "?",
-                 op);
+    int c = rt->conn_base ? rt->conn_base[f->index] + conn : conn;
+    record_event(rt, ST_REV_SUBSCRIBE, sym, "{\"conn\":%d,\"channel\":\"%s\",\"op\":\"%s\"}", c,
+                 (unsigned)ch < ST_CH_COUNT ? st_channel_names[ch] : "?", op);
+    st_symview_add(&rt->view, sym, &(st_sv_event_t){.at = st_clock_now(&rt->clock), .kind = ST_SV_SUBSCRIPTION,
+                                                    .conn = (int16_t)c, .channel = (uint8_t)ch, .op = op});
 }
 
 static void on_refused(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, void *ctx)
@@ -546,7 +580,7 @@ static void on_tick(const st_tick_t *t, void *ctx)
         if (rc) record_stop(rt, rc);
     }
     st_planner_success(rt->planner, t->sym); /* data came: the run of failures is broken */
-    if (t->kind != ST_TICK_ORDERBOOK && t->sym < rt->nlast_price) rt->last_price[t->sym] = t->u.trade.price;
+    st_symview_tick(&rt->view, t);
     st_strats_tick(rt->strats, t);
 }
 
@@ -582,6 +616,10 @@ static int strat_emergency(void *ctx, int req, st_sym_t sym, double score, char 
     rt->plan_dirty = true; /* the planner decides now; the feeds hear of it on_replan */
     int rc = st_planner_emergency(rt->planner, req, sym, score, st_clock_now(&rt->clock), why, whylen);
     record_event(rt, ST_REV_EMERGENCY, sym, "{\"score\":%.6g,\"granted\":%s}", score, rc == 0 ? "true" : "false");
+    st_sv_event_t ev = {.at = st_clock_now(&rt->clock), .kind = ST_SV_EMERGENCY, .ok = rc == 0, .value = score};
+    snprintf(ev.who, sizeof(ev.who), "%s", st_planner_requester_name(rt->planner, req));
+    if (rc) snprintf(ev.text, sizeof(ev.text), "%s", why);
+    st_symview_add(&rt->view, sym, &ev);
     return rc;
 }
 
@@ -600,14 +638,18 @@ static void strat_signal(void *ctx, const char *strategy, st_sym_t sym, const ch
                          const char *reason)
 {
     st_runtime_t *rt = ctx;
-    st_signal_t sig = {.time = st_clock_now(&rt->clock), .strength = strength,
-                       .price = sym < rt->nlast_price ? rt->last_price[sym] : 0};
+    const st_sv_sym_t *sv = st_symview_get(&rt->view, sym);
+    st_signal_t sig = {.time = st_clock_now(&rt->clock), .strength = strength, .price = sv ? sv->last_price : 0};
     snprintf(sig.strategy, sizeof(sig.strategy), "%s", strategy);
     snprintf(sig.symbol, sizeof(sig.symbol), "%s", st_symtab_code(&rt->syms, sym));
     snprintf(sig.side, sizeof(sig.side), "%s", side);
     snprintf(sig.reason, sizeof(sig.reason), "%s", reason);
     if (st_signals_emit(rt->signals, &sig) != 0) return;
     if (rt->signal_hook) rt->signal_hook(rt->signal_hook_ctx, &sig);
+    st_sv_event_t ev = {.at = sig.time, .kind = ST_SV_SIGNAL, .value = strength};
+    snprintf(ev.who, sizeof(ev.who), "%s", strategy);
+    snprintf(ev.text, sizeof(ev.text), "%s", side);
+    st_symview_add(&rt->view, sym, &ev);
     record_event(rt, ST_REV_SIGNAL, sym, "{\"strategy\":\"%s\",\"side\":\"%s\",\"strength\":%.17g,\"price\":%.17g}",
                      sig.strategy, sig.side, sig.strength, sig.price);
 }
@@ -751,8 +793,7 @@ int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, c
         st_diags_add(diags, cfg->file, cfg->signals.mark.line, cfg->signals.mark.col, "%s", err);
         return ST_ECONFIG;
     }
-    rt->nlast_price = rt->syms.n;
-    rt->last_price = st_xcalloc(rt->nlast_price + 1, sizeof(double));
+    st_symview_init(&rt->view, rt->syms.n);
     st_strats_env_t se = {.clock = &rt->clock, .syms = &rt->syms, .planner = rt->planner,
                           .plan_dirty = on_plan_dirty, .emergency = strat_emergency, .orderbook = strat_book,
                           .signal = strat_signal, .ctx = rt};
@@ -830,7 +871,7 @@ void st_runtime_free(st_runtime_t *rt)
     st_status_server_stop(rt->status);
     st_strats_destroy(rt->strats); /* their shutdown callbacks, while the clock and planner exist */
     st_signals_destroy(rt->signals);
-    free(rt->last_price);
+    st_symview_free(&rt->view);
     free(rt->feeds);
     free(rt->conn_base);
     free(rt->conn_count);

@@ -13,6 +13,7 @@
 #include "signals/signals.h"
 #include "ops/status.h"
 #include "ops/status_server.h"
+#include "ops/symbols.h"
 #include "plan/planner.h"
 #include "plan/schedule.h"
 
@@ -35,8 +36,7 @@ typedef struct st_runtime {
     st_status_server_t *status; /* GET /status, /metrics; NULL when off */
     ev_tstamp started;          /* wall time of the start */
     uint64_t promotions, demotions; /* plan changes into tier 1-2 from a worse tier / out of one */
-    double *last_price; /* by symbol id: the latest trade or snapshot price (signals carry it) */
-    size_t nlast_price;
+    st_symview_t view; /* by symbol id: its latest tick (signals carry its price), its history */
     bool plan_dirty; /* strategies changed the planner's inputs: replan before the loop waits */
     ev_prepare replan;
     st_plan_change_t *feed_changes; /* scratch for routing changes to feeds */
@@ -100,6 +100,8 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c);
 void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *strats);
 /* The session report: to the log, and to runtime.session_report's file when set. */
 void st_runtime_session_report(st_runtime_t *rt);
+/* What GET /symbols reads, now. */
+void st_runtime_symbols_src(st_runtime_t *rt, st_symbols_src_t *out);
 /* Starts the status endpoint of the config (status.enabled); a port it cannot listen on is
  * logged as an error and strata runs on without it. */
 void st_runtime_status_start(st_runtime_t *rt);

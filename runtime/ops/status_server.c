@@ -84,8 +84,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
             return respond(wsi, pss, 405, "text/plain", st_xstrdup("only GET\n"));
         if (!token_ok(s, wsi)) return respond(wsi, pss, 401, "text/plain", st_xstrdup("a bearer token is required\n"));
-        char path[256] = "";
-        lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI);
+        char path[512] = "";
+        int n = lws_hdr_copy(wsi, path, 256, WSI_TOKEN_GET_URI);
+        if (n > 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0) { /* "?tier=1&q=..." */
+            path[n] = '?';
+            if (lws_hdr_copy(wsi, path + n + 1, (int)sizeof(path) - n - 1, WSI_TOKEN_HTTP_URI_ARGS) < 0) path[n] = '\0';
+        }
         const char *ctype = "text/plain";
         char *body = NULL;
         int status = s->handler(s->hctx, path, &ctype, &body);

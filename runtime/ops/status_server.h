@@ -11,8 +11,8 @@
 
 #include "core/common.h"
 
-/* Answers GET path: the HTTP status, with *ctype (static) and *body (malloc'd, freed by the
- * server) set. */
+/* Answers GET path (with "?" and its query when there is one, as libwebsockets gives it): the
+ * HTTP status, with *ctype (static) and *body (malloc'd, freed by the server) set. */
 typedef int (*st_status_handler_t)(void *ctx, const char *path, const char **ctype, char **body);
 
 typedef struct st_status_server st_status_server_t;

@@ -149,6 +149,7 @@ static void record(st_planner_t *p, st_sym_t sym, uint8_t ft, uint8_t fc, uint8_
     }
     p->pending[p->npending++] = ch;
     p->hist[p->hist_n++ % HISTORY] = ch;
+    p->e[sym].why = (uint8_t)why;
     p->changes++;
 }
 
@@ -874,6 +875,22 @@ int st_planner_emergency(st_planner_t *p, int req, st_sym_t sym, double score, s
 const st_plan_entry_t *st_planner_entry(const st_planner_t *p, st_sym_t sym)
 {
     return valid_sym(p, sym) ? &p->e[sym] : NULL;
+}
+
+const char *st_planner_requester_name(const st_planner_t *p, int req)
+{
+    return req >= 0 && req < p->nreq ? p->req[req].name : "";
+}
+
+size_t st_planner_demands(const st_planner_t *p, st_sym_t sym, st_plan_demand_t *out, size_t max)
+{
+    size_t n = 0;
+    for (int r = 0; valid_sym(p, sym) && r < p->nreq; r++) {
+        if (!p->req[r].used || p->req[r].prio[sym] == ST_PRIO_NONE) continue;
+        if (n < max) out[n] = (st_plan_demand_t){p->req[r].name, p->req[r].prio[sym], p->emerg_req[sym] == r};
+        n++;
+    }
+    return n;
 }
 
 void st_planner_stats(const st_planner_t *p, st_plan_stats_t *out)

@@ -63,6 +63,7 @@ typedef struct {
     float emergency_score;
     uint16_t sector;
     uint16_t failures;
+    uint8_t why;              /* st_plan_why_t of its last change of tier or connection */
     st_time_t since;          /* when it took its current tier */
     st_time_t excluded_until; /* 0 when not excluded */
     st_dur_t poll;            /* tier 3: polling interval */
@@ -125,6 +126,8 @@ void st_planner_set_universe(st_planner_t *p, const st_universe_t *u);
 /* A requester (the config's watch list, a strategy) and its base weight. Returns its id, or
  * -ENOSPC. Re-registering a name returns the same id with the new weight. */
 int st_planner_requester(st_planner_t *p, const char *name, double weight);
+/* A requester's name ("" for an id it does not know). */
+const char *st_planner_requester_name(const st_planner_t *p, int req);
 /* Sets requester req's priority for sym (ST_PRIO_NONE withdraws it). Takes effect at the next
  * replan. Returns 0 or -EINVAL for an unknown symbol or requester. */
 int st_planner_demand(st_planner_t *p, int req, st_sym_t sym, int prio);
@@ -148,6 +151,14 @@ int st_planner_emergency(st_planner_t *p, int req, st_sym_t sym, double priority
                          st_time_t now, char *why, size_t whylen);
 
 const st_plan_entry_t *st_planner_entry(const st_planner_t *p, st_sym_t sym);
+/* Who asks for a symbol: a requester, its priority for it, whether it holds its emergency. */
+typedef struct {
+    const char *requester; /* valid until the planner's next call */
+    uint8_t prio;          /* st_prio_t */
+    bool emergency;
+} st_plan_demand_t;
+/* sym's demands, in the requesters' order; returns how many there are (out gets at most max). */
+size_t st_planner_demands(const st_planner_t *p, st_sym_t sym, st_plan_demand_t *out, size_t max);
 void st_planner_stats(const st_planner_t *p, st_plan_stats_t *out);
 const char *st_planner_policy_name(const st_planner_t *p);
 

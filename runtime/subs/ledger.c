@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const st_channel_names[ST_CH_COUNT] = {"trade", "orderbook", "index", "ticker"};
+
 void st_ledger_init(st_ledger_t *l, size_t nsyms, int cap)
 {
     memset(l, 0, sizeof(*l));

@@ -10,6 +10,7 @@
 /* A channel of one symbol. KIS: trade H0STCNT0, book H0STASP0, index H0UPCNT0. Upbit: trade
  * "trade", book "orderbook", ticker "ticker". */
 typedef enum { ST_CH_TRADE, ST_CH_BOOK, ST_CH_INDEX, ST_CH_TICKER, ST_CH_COUNT } st_channel_t;
+extern const char *const st_channel_names[ST_CH_COUNT]; /* "trade", "orderbook", "index", "ticker" */
 typedef uint32_t st_key_t;
 #define ST_KEY(sym, ch)  ((st_key_t)(sym) * ST_CH_COUNT + (st_key_t)(ch))
 #define ST_KEY_SYM(k)    ((st_sym_t)((k) / ST_CH_COUNT))

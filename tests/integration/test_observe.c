@@ -15,8 +15,10 @@
 static st_runtime_t rt;
 static st_timer_t probe_timer;
 static st_http_t *http;
-static char *status_body, *metrics_body;
+static char *status_body, *metrics_body, *symbols_body, *symbol_body;
 static int answers;
+static char tier1_codes[4096]; /* the plan's tier-1 symbols when the answers were in, " "-separated */
+static st_plan_entry_t entry_005930;
 static st_status_t snap;
 static st_strat_info_t snap_strats[4];
 
@@ -25,8 +27,15 @@ static void on_answer(const st_http_response_t *r, void *ctx)
     char **dst = ctx;
     assert_int_equal(r->status, 200);
     *dst = strdup(r->body);
-    if (++answers == 2) {
+    if (++answers == 4) {
         st_runtime_status(&rt, &snap, snap_strats); /* the clock stood still: the same numbers */
+        for (size_t i = 0; i < rt.world->universe.n; i++) {
+            const st_instrument_t *ins = &rt.world->universe.items[i];
+            if (st_planner_entry(rt.planner, ins->sym)->tier == ST_TIER_REALTIME)
+                snprintf(tier1_codes + strlen(tier1_codes), sizeof(tier1_codes) - strlen(tier1_codes), "%s%s",
+                         *tier1_codes ? " " : "", ins->code);
+        }
+        entry_005930 = *st_planner_entry(rt.planner, st_symtab_find(&rt.syms, "005930", 6));
         st_clock_set_speed(&rt.clock, 0);
     }
 }
@@ -40,6 +49,10 @@ static void on_probe(st_timer_t *t, st_time_t now, void *ctx)
     assert_int_equal(st_http_request(http, "GET", url, NULL, NULL, 10 * ST_SEC, on_answer, &status_body), 0);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
     assert_int_equal(st_http_request(http, "GET", url, NULL, NULL, 10 * ST_SEC, on_answer, &metrics_body), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/symbols?tier=1", port);
+    assert_int_equal(st_http_request(http, "GET", url, NULL, NULL, 10 * ST_SEC, on_answer, &symbols_body), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/symbols/005930", port);
+    assert_int_equal(st_http_request(http, "GET", url, NULL, NULL, 10 * ST_SEC, on_answer, &symbol_body), 0);
 }
 
 static double jnum(const cJSON *o, const char *path)
@@ -80,7 +93,7 @@ static void test_status_and_metrics_match_the_counters(void **state)
     st_timer_init(&probe_timer, on_probe, NULL);
     st_clock_timer_start(&rt.clock, &probe_timer, st_test_at("10:00"), 0);
     assert_int_equal(st_runtime_run(&rt), 0);
-    assert_int_equal(answers, 2);
+    assert_int_equal(answers, 4);
 
     cJSON *s = cJSON_Parse(status_body);
     assert_non_null(s);
@@ -133,6 +146,41 @@ static void test_status_and_metrics_match_the_counters(void **state)
     printf("# at 10:00: %d of %d registrations, %llu API calls, %llu signals\n", used, budget,
            (unsigned long long)c->api_calls, (unsigned long long)snap.signals.emitted);
 
+    /* GET /symbols?tier=1 lists the plan's tier-1 symbols; GET /symbols/005930 says its entry,
+     * and its history ends with the move that gave it its tier; the log said that move */
+    s = cJSON_Parse(symbols_body);
+    assert_non_null(s);
+    char listed[4096] = "";
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(s, "symbols"))
+        snprintf(listed + strlen(listed), sizeof(listed) - strlen(listed), "%s%s", *listed ? " " : "",
+                 cJSON_GetObjectItem(e, "code")->valuestring);
+    assert_string_equal(listed, tier1_codes);
+    SAME(jnum(s, "count"), c->tier1);
+    cJSON_Delete(s);
+    s = cJSON_Parse(symbol_body);
+    assert_non_null(s);
+    SAME(jnum(s, "symbol.tier"), entry_005930.tier);
+    SAME(jnum(s, "symbol.connection"), entry_005930.conn);
+    SAME(jnum(s, "symbol.score"), entry_005930.score);
+    const cJSON *h = cJSON_GetObjectItem(cJSON_GetObjectItem(s, "symbol"), "history"), *last_move = NULL;
+    cJSON_ArrayForEach(e, h)
+        if (!strcmp(cJSON_GetObjectItem(e, "kind")->valuestring, "tier")) last_move = e;
+    assert_non_null(last_move);
+    SAME(jnum(last_move, "to"), entry_005930.tier);
+    assert_string_equal(cJSON_GetObjectItem(last_move, "why")->valuestring, st_plan_why_names[entry_005930.why]);
+    static const char *const tiers[] = {"none", "1", "2", "3"};
+    char line[128];
+    snprintf(line, sizeof(line), "[info] plan: 005930 tier %s -> %s (%s)", tiers[(int)jnum(last_move, "from") & 3],
+             tiers[entry_005930.tier & 3], st_plan_why_names[entry_005930.why]);
+    char logpath[300], *log;
+    snprintf(logpath, sizeof(logpath), "%s/strata.log", dir);
+    assert_int_equal(st_file_read(logpath, &log, NULL), 0);
+    if (!strstr(log, line)) fail_msg("the log has no line \"%s\"", line);
+    free(log);
+    cJSON_Delete(s);
+    printf("# tier 1 at 10:00: %s\n", tier1_codes);
+
     /* the session report agrees with the counters at the stop */
     st_strat_info_t end_strats[4];
     st_status_t end;
@@ -158,7 +206,7 @@ static void test_status_and_metrics_match_the_counters(void **state)
     st_http_destroy(http);
     st_runtime_free(&rt);
     fclose(out);
-    free(status_body), free(metrics_body), free(cfg);
+    free(status_body), free(metrics_body), free(symbols_body), free(symbol_body), free(cfg);
     assert_int_equal(st_test_rmtree(dir), 0);
     free(dir);
 }
