@@ -193,6 +193,12 @@ static void test_whole_day_within_the_cap(void **state)
     if (strstr(text, "[alert]")) printf("%s", strstr(text, "[alert]"));
     assert_null(strstr(text, "[alert]"));
     assert_null(strstr(text, "refused"));
+    /* an emergency that took a holder's place says which, in its plan line */
+    const char *ev = strstr(text, " (emergency; evicted ");
+    assert_non_null(ev);
+    const char *bol = ev;
+    while (bol > text && bol[-1] != '\n') bol--;
+    printf("# %.*s\n", (int)strcspn(bol, "\n"), bol);
     free(text);
     free(cfg);
 
