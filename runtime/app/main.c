@@ -47,7 +47,8 @@ static const char usage_check[] =
     "  -h, --help         this help\n";
 
 static const char usage_status[] =
-    "usage: strata status [-c FILE | -u URL]\n"
+    "usage: strata status [-c FILE | -u URL] [--symbols [--tier N] [--strategy NAME] [--find TEXT]]\n"
+    "                     [--symbol CODE]\n"
     "\n"
     "Asks a running strata for its status (GET /status) and prints the status block, the tiers,\n"
     "the WebSocket connections and the strategies. Exits 1 when nothing answers.\n"
@@ -55,21 +56,45 @@ static const char usage_status[] =
     "  -c, --config FILE  find it where this config's status section says (default: " ST_DEMO_CONFIG ");\n"
     "                     the bearer token comes from the variable status.token_env names\n"
     "  -u, --url URL      ask this endpoint instead (http://127.0.0.1:8787)\n"
+    "  --symbols          a row per symbol instead (GET /symbols): tier, connection, priority,\n"
+    "                     score, since, last move, price, age, ticks a minute, poll interval;\n"
+    "                     those that hold a tier, are asked for or are excluded, unless --tier\n"
+    "  --tier N           only tier N (0: none, 1, 2, 3)\n"
+    "  --strategy NAME    only symbols NAME asks for (a strategy, or config)\n"
+    "  --find TEXT        only symbols with TEXT in their code or name\n"
+    "  --symbol CODE      one symbol and its recent history (GET /symbols/CODE)\n"
     "  -h, --help         this help\n";
 
 static int cmd_status(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"url", required_argument, NULL, 'u'},
+                                         {"symbols", no_argument, NULL, 'S'},
+                                         {"tier", required_argument, NULL, 'T'},
+                                         {"strategy", required_argument, NULL, 'G'},
+                                         {"find", required_argument, NULL, 'F'},
+                                         {"symbol", required_argument, NULL, 'Y'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
     const char *config = ST_DEMO_CONFIG, *url = NULL;
+    st_status_query_t q = {.tier = -1};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:u:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': config = optarg; break;
         case 'u': url = optarg; break;
+        case 'S': q.symbols = true; break;
+        case 'G': q.strategy = optarg, q.symbols = true; break;
+        case 'F': q.find = optarg, q.symbols = true; break;
+        case 'Y': q.symbol = optarg; break;
+        case 'T':
+            if (strlen(optarg) != 1 || optarg[0] < '0' || optarg[0] > '3') {
+                fprintf(stderr, "strata status: --tier %s: expected 0 (none), 1, 2 or 3\n", optarg);
+                return 2;
+            }
+            q.tier = optarg[0] - '0', q.symbols = true;
+            break;
         case 'h': fputs(usage_status, stdout); return 0;
         default: fputs(usage_status, stderr); return 2;
         }
@@ -78,7 +103,7 @@ static int cmd_status(int argc, char **argv)
         fprintf(stderr, "strata: unexpected argument '%s'\n\n%s", argv[optind], usage_status);
         return 2;
     }
-    return st_cmd_status(config, url);
+    return st_cmd_status(config, url, &q);
 }
 
 /* Parses -c/--config and -h/--help. Returns 0 to go on, or the exit code. */

@@ -97,7 +97,127 @@ static void print_status(const cJSON *s, const char *url)
     free(si);
 }
 
-int st_cmd_status(const char *config, const char *url_opt)
+/* --- strata status --symbols ------------------------------------------------------------------ */
+
+static void clock_of(const char *datetime, char *out, size_t len)
+{
+    const char *sp = strchr(datetime, ' '); /* "2026-11-23 09:15:32.123" → "09:15:32" */
+    snprintf(out, len, "%.8s", sp ? sp + 1 : "-");
+}
+
+static const char *jstr_or(const cJSON *o, const char *k, const char *none)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : none;
+}
+
+static bool jhas(const cJSON *o, const char *k)
+{
+    return cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+static void print_symbol_row(const cJSON *e)
+{
+    char since[16], tier[8], conn[8], price[32], age[16], poll[16], flags[40] = "";
+    clock_of(jstr_or(e, "since", "-"), since, sizeof(since));
+    int t = (int)dnum(e, "tier");
+    if (t) snprintf(tier, sizeof(tier), "%d", t);
+    else snprintf(tier, sizeof(tier), "-");
+    if (jhas(e, "connection")) snprintf(conn, sizeof(conn), "%.0f", dnum(e, "connection"));
+    else snprintf(conn, sizeof(conn), "-");
+    if (jhas(e, "last_price")) st_format_count((uint64_t)dnum(e, "last_price"), price, sizeof(price));
+    else snprintf(price, sizeof(price), "-");
+    if (jhas(e, "staleness_s")) snprintf(age, sizeof(age), "%.1fs", dnum(e, "staleness_s"));
+    else snprintf(age, sizeof(age), "-");
+    if (jhas(e, "poll_interval_s")) snprintf(poll, sizeof(poll), "%.0fs", dnum(e, "poll_interval_s"));
+    else snprintf(poll, sizeof(poll), "-");
+    static const char *const marks[] = {"pinned", "emergency", "excluded", "index"};
+    for (size_t i = 0; i < ST_ARRAY_SIZE(marks); i++)
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, marks[i])))
+            snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%s%s", *flags ? "," : "", marks[i]);
+    printf("%-8s %4s %4s %-10s %6.1f %-8s %-10s %12s %8s %9.0f %6s %-16s %s\n", dstr(e, "code"), tier, conn,
+           jstr_or(e, "priority", "-"), dnum(e, "score"), since, jstr_or(e, "last_move", "-"), price, age,
+           dnum(e, "ticks_per_minute"), poll, *flags ? flags : "-", dstr(e, "name"));
+}
+
+static const char symbols_head[] = "%-8s %4s %4s %-10s %6s %-8s %-10s %12s %8s %9s %6s %-16s %s\n";
+
+static void print_symbols(const cJSON *s)
+{
+    printf("%.0f symbols at %s\n\n", dnum(s, "count"), dstr(s, "time"));
+    printf(symbols_head, "code", "tier", "conn", "priority", "score", "since", "last move", "price", "age", "ticks/min",
+           "poll", "flags", "name");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s, "symbols")) print_symbol_row(e);
+}
+
+static void print_event(const cJSON *ev)
+{
+    char at[16], what[160];
+    clock_of(jstr_or(ev, "at", "-"), at, sizeof(at));
+    const char *kind = dstr(ev, "kind");
+    static const char *const tiers[] = {"none", "1", "2", "3"};
+    if (!strcmp(kind, "tier"))
+        snprintf(what, sizeof(what), "tier %s -> %s (%s)", tiers[(int)dnum(ev, "from") & 3], tiers[(int)dnum(ev, "to") & 3],
+                 dstr(ev, "why"));
+    else if (!strcmp(kind, "signal"))
+        snprintf(what, sizeof(what), "%s: %s, strength %.2f", dstr(ev, "strategy"), dstr(ev, "side"), dnum(ev, "strength"));
+    else if (!strcmp(kind, "emergency"))
+        snprintf(what, sizeof(what), "%s: score %.0f, %s%s", dstr(ev, "strategy"), dnum(ev, "score"),
+                 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "granted")) ? "granted" : "refused: ",
+                 jstr_or(ev, "why", ""));
+    else
+        snprintf(what, sizeof(what), "%s %s on connection %.0f", dstr(ev, "op"), dstr(ev, "channel"), dnum(ev, "connection"));
+    printf("  %-8s %-12s %s\n", at, kind, what);
+}
+
+static void print_symbol(const cJSON *s)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "symbol");
+    printf("%s %s (%s) at %s\n\n", dstr(e, "code"), dstr(e, "name"), dstr(e, "sector"), dstr(s, "time"));
+    printf(symbols_head, "code", "tier", "conn", "priority", "score", "since", "last move", "price", "age", "ticks/min",
+           "poll", "flags", "name");
+    print_symbol_row(e);
+    printf("\nasked for by:");
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(e, "requesters"))
+        printf(" %s (%s%s)", dstr(r, "name"), dstr(r, "priority"),
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "emergency")) ? ", emergency" : "");
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "excluded")))
+        printf("\nexcluded until %s: %s", jstr_or(e, "excluded_until", "-"), dstr(e, "excluded_why"));
+    printf("\n\nhistory (oldest first; %.0f older events not kept):\n", dnum(e, "history_dropped"));
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(e, "history")) print_event(r);
+}
+
+/* --- the request ------------------------------------------------------------------------------ */
+
+/* path: "/status", "/symbols?…" or "/symbols/CODE" (q's values escaped). */
+static void request_path(const st_status_query_t *q, CURL *h, char *out, size_t len)
+{
+    if (!q || (!q->symbols && !q->symbol)) {
+        snprintf(out, len, "/status");
+        return;
+    }
+    if (q->symbol) {
+        char *code = curl_easy_escape(h, q->symbol, 0);
+        snprintf(out, len, "/symbols/%s", code);
+        curl_free(code);
+        return;
+    }
+    size_t n = (size_t)snprintf(out, len, "/symbols");
+    const char *keys[] = {"tier", "strategy", "q"};
+    char tier[16] = "";
+    if (q->tier >= 0) snprintf(tier, sizeof(tier), "%d", q->tier);
+    const char *vals[] = {*tier ? tier : NULL, q->strategy, q->find};
+    for (size_t i = 0; i < 3; i++) {
+        if (!vals[i] || n >= len) continue;
+        char *v = curl_easy_escape(h, vals[i], 0);
+        n += (size_t)snprintf(out + n, len - n, "%c%s=%s", strchr(out, '?') ? '&' : '?', keys[i], v);
+        curl_free(v);
+    }
+}
+
+int st_cmd_status(const char *config, const char *url_opt, const st_status_query_t *q)
 {
     char url[512];
     char auth[600] = "";
@@ -128,11 +248,11 @@ int st_cmd_status(const char *config, const char *url_opt)
     }
     size_t n = strlen(url);
     while (n && url[n - 1] == '/') url[--n] = 0;
-    char full[600];
-    snprintf(full, sizeof(full), "%s/status", url);
-
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *h = curl_easy_init();
+    char path[512], full[1100];
+    request_path(q, h, path, sizeof(path));
+    snprintf(full, sizeof(full), "%s%s", url, path);
     buf_t body = {0};
     struct curl_slist *hdrs = *auth ? curl_slist_append(NULL, auth) : NULL;
     curl_easy_setopt(h, CURLOPT_URL, full);
@@ -160,6 +280,10 @@ int st_cmd_status(const char *config, const char *url_opt)
         fprintf(stderr, "strata status: no strata answers at %s: %s\n", full, curl_easy_strerror(rc));
     else if (code == 401)
         fprintf(stderr, "strata status: %s wants a bearer token: set the variable status.token_env names\n", full);
+    else if (code == 404 && q && q->symbol)
+        fprintf(stderr, "strata status: no symbol %s in the universe of the strata at %s\n", q->symbol, url);
+    else if (code == 400)
+        fprintf(stderr, "strata status: %s: %s", full, body.p ? body.p : "bad request\n");
     else if (code != 200)
         fprintf(stderr, "strata status: %s answered HTTP %ld\n", full, code);
     else if (!(s = cJSON_ParseWithLength(body.p ? body.p : "", body.n)))
@@ -168,7 +292,9 @@ int st_cmd_status(const char *config, const char *url_opt)
     else if (!cJSON_IsObject(s))
         fprintf(stderr, "strata status: %s answered JSON that is not a status object\n", full);
     else {
-        print_status(s, url);
+        if (q && q->symbol) print_symbol(s);
+        else if (q && q->symbols) print_symbols(s);
+        else print_status(s, url);
         exit_code = 0;
     }
     cJSON_Delete(s);

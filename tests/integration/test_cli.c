@@ -1075,7 +1075,7 @@ static void test_status_of_a_running_strata(void **state)
              "strategies: [{name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true}]\n"
              "status: {port: %d}\n",
              STRATA_SOURCE_DIR, port);
-    char *cfg = write_config("status.yaml", "speed: 60", "", extra);
+    char *cfg = write_config("status.yaml", "speed: 60", ", watch: [{symbol: \"005930\", priority: critical}]", extra);
     char o[512], e[512], log[512];
     snprintf(o, sizeof(o), "%s/status.out", dir);
     snprintf(e, sizeof(e), "%s/status.err", dir);
@@ -1100,6 +1100,41 @@ static void test_status_of_a_running_strata(void **state)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
     assert_int_equal(run("status", "--url", url, &out, &err), 0);
     assert_non_null(strstr(out, "gap                  lua  running"));
+    free(out), free(err);
+
+    /* the symbols: a row each; --tier=T (the first row's tier) lists only tier T; one symbol with
+     * its history; its move into tier 1 was logged with its reason */
+    assert_true(wait_for(log, "[info] plan: 005930 tier none -> 1 (demand)", 1));
+    char first_tier[8] = "", opt[16];
+    int all = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        snprintf(opt, sizeof(opt), "--tier=%s", first_tier);
+        assert_int_equal(run5("status", "-c", cfg, "--symbols", pass ? opt : NULL, &out, &err), 0);
+        const char *row = strstr(out, "code     tier conn priority");
+        assert_non_null(row);
+        int rows = 0;
+        for (row = strchr(row, '\n'); row && row[1]; row = strchr(row + 1, '\n'), rows++) {
+            char code[16], tier[8];
+            assert_int_equal(sscanf(row + 1, "%15s %7s", code, tier), 2);
+            if (!pass && !rows) snprintf(first_tier, sizeof(first_tier), "%s", tier);
+            if (pass && strcmp(tier, first_tier)) fail_msg("%s listed %s in tier %s", opt, code, tier);
+        }
+        printf("# status --symbols %s: %d rows\n", pass ? opt : "", rows);
+        fflush(stdout); /* not again from the next child's copy of the buffer */
+        assert_true(rows > 0 && (!pass || rows <= all));
+        all = rows;
+        free(out), free(err);
+    }
+    assert_int_equal(run5("status", "-c", cfg, "--symbol", "005930", &out, &err), 0);
+    assert_non_null(strstr(out, "005930 삼성전자 ("));
+    assert_non_null(strstr(out, "history (oldest first;"));
+    assert_non_null(strstr(out, "tier none -> "));
+    free(out), free(err);
+    assert_int_equal(run5("status", "-c", cfg, "--symbol", "999999", &out, &err), 1);
+    assert_non_null(strstr(err, "strata status: no symbol 999999 in the universe of the strata at http://127.0.0.1:"));
+    free(out), free(err);
+    assert_int_equal(run5("status", "-c", cfg, "--tier", "7", &out, &err), 2);
+    assert_non_null(strstr(err, "--tier 7: expected 0 (none), 1, 2 or 3"));
     free(out), free(err);
 
     kill(pid, SIGTERM);
