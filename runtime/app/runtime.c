@@ -794,7 +794,7 @@ int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, c
         return ST_ECONFIG;
     }
     st_symview_init(&rt->view, rt->syms.n);
-    st_strats_env_t se = {.clock = &rt->clock, .syms = &rt->syms, .planner = rt->planner,
+    st_strats_env_t se = {.clock = &rt->clock, .syms = &rt->syms, .planner = rt->planner, .view = &rt->view,
                           .plan_dirty = on_plan_dirty, .emergency = strat_emergency, .orderbook = strat_book,
                           .signal = strat_signal, .ctx = rt};
     rt->strats = st_strats_create(&se);

@@ -535,6 +535,40 @@ static int l_orderbook(lua_State *L)
     return 1;
 }
 
+/* strata.symbol(sym): {tier, priority, poll_interval (s), last_tick (µs), staleness (s),
+ * last_price, pinned, emergency, excluded, index}; fields with nothing to say are nil. */
+static int l_symbol(lua_State *L)
+{
+    strata_symbol_t s = {.size = sizeof(s)};
+    int rc = CALL_HOST(self(L), symbol, luaL_checkstring(L, 1), &s);
+    if (rc < 0) return result(L, rc, NULL);
+    lua_createtable(L, 0, 10);
+    lua_pushinteger(L, s.tier);
+    lua_setfield(L, -2, "tier");
+    if (s.prio >= 0 && s.prio < ST_PRIO_COUNT) {
+        lua_pushstring(L, st_priority_names[s.prio]);
+        lua_setfield(L, -2, "priority");
+    }
+    if (s.poll_interval_us) {
+        lua_pushnumber(L, (double)s.poll_interval_us / 1e6);
+        lua_setfield(L, -2, "poll_interval");
+    }
+    if (s.last_tick) {
+        lua_pushinteger(L, s.last_tick);
+        lua_setfield(L, -2, "last_tick");
+        lua_pushnumber(L, (double)s.staleness_us / 1e6);
+        lua_setfield(L, -2, "staleness");
+        lua_pushnumber(L, s.last_price);
+        lua_setfield(L, -2, "last_price");
+    }
+    static const char *const flags[] = {"pinned", "emergency", "excluded", "index"};
+    for (unsigned i = 0; i < 4; i++) {
+        lua_pushboolean(L, (s.flags >> i) & 1u);
+        lua_setfield(L, -2, flags[i]);
+    }
+    return 1;
+}
+
 static int l_status(lua_State *L)
 {
     strata_status_t st = {.size = sizeof(st)};
@@ -582,6 +616,7 @@ static const luaL_Reg strata_funcs[] = {
     {"log", l_log},
     {"orderbook", l_orderbook},
     {"status", l_status},
+    {"symbol", l_symbol},
     {NULL, NULL},
 };
 

@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "conf/config.h"
 #include "ops/report.h" /* st_strat_info_t: what operations see of a strategy */
+#include "ops/symview.h"
 #include "feeds/bookcache.h"
 #include "market/symtab.h"
 #include "market/tick.h"
@@ -34,6 +35,7 @@ typedef struct {
     st_clock_t *clock;
     const st_symtab_t *syms;
     st_planner_t *planner;
+    const st_symview_t *view; /* each symbol's latest tick (strata.symbol); may be NULL */
     /* The planner's inputs changed: replan and apply soon (not from inside this call). */
     void (*plan_dirty)(void *ctx);
     /* emergency_subscribe for requester req: the planner's emergency, now. */

@@ -256,6 +256,27 @@ static int h_status(inst_t *ctx, strata_status_t *out)
     return 0;
 }
 
+static int h_symbol(inst_t *ctx, const char *code, strata_symbol_t *out)
+{
+    if (!out || out->size < sizeof(out->size)) return -EINVAL;
+    const st_strats_env_t *env = &ctx->rec->h->env;
+    st_sym_t sym = lookup(ctx->rec, code);
+    const st_plan_entry_t *e = st_planner_entry(env->planner, sym);
+    if (!e) return -ENOENT;
+    const st_sv_sym_t *v = env->view ? st_symview_get(env->view, sym) : NULL;
+    strata_symbol_t s = {.size = out->size, .tier = e->tier, .prio = e->prio < ST_PRIO_COUNT ? e->prio : -1,
+                         .poll_interval_us = e->tier == ST_TIER_POLL ? e->poll : 0, .staleness_us = -1};
+    s.flags = (e->flags & ST_PLAN_PINNED ? STRATA_SYMBOL_PINNED : 0) | (e->flags & ST_PLAN_EMERGENCY ? STRATA_SYMBOL_EMERGENCY : 0) |
+              (e->flags & ST_PLAN_EXCLUDED ? STRATA_SYMBOL_EXCLUDED : 0) | (e->flags & ST_PLAN_INDEX ? STRATA_SYMBOL_INDEX : 0);
+    if (v && v->last_tick) {
+        s.last_tick = v->last_tick;
+        s.staleness_us = st_clock_now(env->clock) - v->last_tick;
+        s.last_price = v->last_price;
+    }
+    memcpy(out, &s, ST_MIN2((size_t)out->size, sizeof(s)));
+    return 0;
+}
+
 static void h_log(inst_t *ctx, int level, const char *fmt, ...) ST_PRINTF(3, 4);
 static void h_log(inst_t *ctx, int level, const char *fmt, ...)
 {
@@ -316,4 +337,5 @@ const strata_host_t st_strats_host = {
     .log = h_log,
     .orderbook = h_orderbook,
     .status = h_status,
+    .symbol = h_symbol,
 };

@@ -21,6 +21,7 @@ typedef struct {
     struct ev_loop *loop;
     st_clock_t clock;
     st_planner_t *planner;
+    st_symview_t view;
     st_strats_t *h;
     char *dir;
     int dirty, emergencies, signals;
@@ -136,7 +137,8 @@ static inline int setup(void **state)
     F.planner = st_planner_create(&pc, &F.w->universe);
     st_policy_t pol = {.name = "test", .realtime = 10, .semi = 10, .indices = 5, .reserve = 5, .poll_scale = 1};
     st_planner_set_policy(F.planner, &pol, st_clock_now(&F.clock));
-    st_strats_env_t env = {.clock = &F.clock, .syms = &F.syms, .planner = F.planner, .plan_dirty = on_dirty,
+    st_symview_init(&F.view, F.syms.n);
+    st_strats_env_t env = {.clock = &F.clock, .syms = &F.syms, .planner = F.planner, .view = &F.view, .plan_dirty = on_dirty,
                            .emergency = on_emergency, .orderbook = on_book_ask, .signal = on_signal};
     F.h = st_strats_create(&env);
     return 0;
@@ -146,6 +148,7 @@ static inline int teardown(void **state)
 {
     st_strats_destroy(F.h);
     st_planner_destroy(F.planner);
+    st_symview_free(&F.view);
     st_clock_free(&F.clock);
     ev_loop_destroy(F.loop);
     st_world_free(F.w);
@@ -163,10 +166,12 @@ static inline st_sym_t sym(const char *code)
 
 static inline void trade(const char *code, double price)
 {
-    st_tick_t t = {.kind = ST_TICK_TRADE, .sym = sym(code), .venue_time = st_clock_now(&F.clock)};
+    st_tick_t t = {.kind = ST_TICK_TRADE, .sym = sym(code), .venue_time = st_clock_now(&F.clock),
+                   .recv_time = st_clock_now(&F.clock)};
     t.u.trade.price = t.u.trade.open = price;
     t.u.trade.prev_close = 1000;
     t.u.trade.volume = 10;
+    st_symview_tick(&F.view, &t); /* as the runtime's tick path: the view first */
     st_strats_tick(F.h, &t);
 }
 

@@ -125,6 +125,44 @@ static void test_orderbook_and_status(void **state)
     assert_int_equal((int)state_num("b", "watched"), 1);
 }
 
+/* strata.symbol(sym): what strata does for it now (the planner's entry) and how old its data is
+ * (the symbol view the runtime's tick path keeps); an unknown code: nil and why. */
+static void test_symbol(void **state)
+{
+    free(script("y.lua", "local M = {state = {}}\n"
+                         "function M.init() strata.watch('005930', 'high') end\n"
+                         "function M.on_timer()\n"
+                         "  local y = assert(strata.symbol('005930'))\n"
+                         "  M.state.tier, M.state.high = y.tier, y.priority == 'high' and 1 or 0\n"
+                         "  M.state.staleness, M.state.price = y.staleness or -1, y.last_price or -1\n"
+                         "  M.state.flags = (y.pinned and 1 or 0) + (y.emergency and 2 or 0) + (y.excluded and 4 or 0)\n"
+                         "  local p = assert(strata.symbol('000660'))\n"
+                         "  M.state.p_tier, M.state.p_poll = p.tier, p.poll_interval or -1\n"
+                         "  M.state.p_seen = p.last_tick == nil and p.staleness == nil and 1 or 0\n"
+                         "  local none, why = strata.symbol('NOPE')\n"
+                         "  M.state.none = (none == nil and type(why) == 'string') and 1 or 0\n"
+                         "end\n"
+                         "return M\n"));
+    assert_int_equal(load("strategies:\n  - {name: y, kind: lua, path: y.lua}\n", NULL), 1);
+    int cfg = st_planner_requester(F.planner, "config", 1);
+    st_planner_demand(F.planner, cfg, sym("000660"), ST_PRIO_LOW);
+    st_planner_replan(F.planner, st_clock_now(&F.clock));
+    st_tick_t t = {.kind = ST_TICK_TRADE, .sym = sym("005930"), .recv_time = st_clock_now(&F.clock) - 90 * ST_SEC};
+    t.u.trade.price = 71200; /* received 90 s ago */
+    st_symview_tick(&F.view, &t);
+    st_lua_t *l = st_strats_lua(F.h, "y");
+    assert_int_equal(st_lua_on_timer(l, "x"), 0);
+    assert_int_equal((int)state_num("y", "tier"), 2);
+    assert_int_equal((int)state_num("y", "high"), 1);
+    assert_true(state_num("y", "staleness") == 90);
+    assert_true(state_num("y", "price") == 71200);
+    assert_int_equal((int)state_num("y", "flags"), 0);
+    assert_int_equal((int)state_num("y", "p_tier"), 3);
+    assert_true(state_num("y", "p_poll") == 60); /* low: the config's 60 s */
+    assert_int_equal((int)state_num("y", "p_seen"), 1);
+    assert_int_equal((int)state_num("y", "none"), 1);
+}
+
 /* A screener (all_symbols) gets every tick exactly once, also those of symbols it watches. */
 static void test_all_symbols(void **state)
 {
@@ -439,6 +477,10 @@ static void test_abi2_host_calls(void **state)
     assert_string_equal(F.sig_side, "");
     trade("005930", 3000);
     assert_string_equal(F.sig_side, "buy");
+    st_planner_replan(F.planner, st_clock_now(&F.clock));
+    trade("005930", 8); /* 2.1's symbol(): it watches 005930 high, so tier 2 */
+    assert_string_equal(F.sig_reason, "symbol");
+    assert_true(F.sig_strength == 2 * 10 + STRATA_PRIO_HIGH + 1);
 
     free(script("side.lua", "local M = {}\n"
                             "function M.init() strata.watch('000660', 'high') end\n"
@@ -461,6 +503,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_abi2_host_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orderbook_and_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_symbol, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_symbols, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quarantine_releases_demands, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reload_broken_keeps_old, setup, teardown),

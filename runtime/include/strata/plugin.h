@@ -1,4 +1,4 @@
-/* strata's C plugin ABI 2.0: the one header a strategy plugin includes.
+/* strata's C plugin ABI 2.1: the one header a strategy plugin includes.
  *
  * A plugin is a shared object that exports one function, made by STRATA_PLUGIN_EXPORT, returning
  * a constant descriptor: the ABI version it was built against, the descriptor's size, its name
@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define STRATA_ABI_MAJOR 2 /* incompatible changes */
-#define STRATA_ABI_MINOR 0 /* additions at the end of the tables */
+#define STRATA_ABI_MINOR 1 /* additions at the end of the tables; 2.1: symbol() */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define STRATA_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -98,6 +98,22 @@ typedef struct strata_status {
     size_t watched;                       /* symbols this plugin watches */
 } strata_status_t;
 
+/* What symbol() fills in (2.1), as status(): set `size` to sizeof(strata_symbol_t) first. */
+typedef struct strata_symbol {
+    uint32_t size;
+    int tier;                 /* 0 none, 1 realtime (trades and orderbooks), 2 semi-realtime (trades), 3 polling */
+    int prio;                 /* the strongest STRATA_PRIO_* anyone asks for it (a strategy, the config); -1: nobody */
+    uint32_t flags;           /* STRATA_SYMBOL_* */
+    int64_t poll_interval_us; /* tier 3: how often a REST snapshot of it comes; 0 otherwise */
+    int64_t last_tick;        /* receive time of its latest tick of any kind, µs since the epoch; 0: none yet */
+    int64_t staleness_us;     /* now - last_tick: how old what is known of it is; -1: nothing yet */
+    double last_price;        /* its latest trade's or snapshot's price; 0: none yet */
+} strata_symbol_t;
+#define STRATA_SYMBOL_PINNED 0x1u    /* the config pins it: never evicted */
+#define STRATA_SYMBOL_EMERGENCY 0x2u /* it holds tier 1 by an emergency subscription */
+#define STRATA_SYMBOL_EXCLUDED 0x4u  /* excluded after repeated data failures, for a cool-down */
+#define STRATA_SYMBOL_INDEX 0x8u     /* an index stream */
+
 /* One running instance of a plugin, as the host knows it: opaque. */
 typedef struct strata_ctx strata_ctx_t;
 
@@ -136,6 +152,10 @@ typedef struct strata_host {
     int (*orderbook)(strata_ctx_t *ctx, const char *code, strata_tick_t *out);
     /* The plan now and this plugin's counters (set out->size first). */
     int (*status)(strata_ctx_t *ctx, strata_status_t *out);
+    /* 2.1: what strata does for the symbol now — its tier, priority, poll interval, and how old
+     * its data is (a screener can tell a poll snapshot's age from a realtime tick); set
+     * out->size first. */
+    int (*symbol)(strata_ctx_t *ctx, const char *code, strata_symbol_t *out);
     /* new entries go here, never above */
 } strata_host_t;
 

@@ -2,7 +2,8 @@
  * file can be told apart), signals a trade of 1,000 or more, and reports its count on a timer.
  * A trade at price 7 asks for status() as a plugin built with a shorter strata_status_t would
  * (up to ws_budget) and signals, reason "status", strength 1 when the host filled that part
- * and wrote nothing past it, else 0. */
+ * and wrote nothing past it, else 0. A trade at price 8 asks for symbol() (ABI 2.1) and signals,
+ * reason "symbol", strength tier * 10 + priority + 1 (0 when the host has no symbol()). */
 #include <strata/plugin.h>
 
 #include <stdlib.h>
@@ -31,6 +32,13 @@ static int status_as_older_build(state_t *s)
     return 1;
 }
 
+static double symbol_of(state_t *s, const char *sym)
+{
+    strata_symbol_t y = {.size = sizeof(y)};
+    if (!STRATA_HOST_HAS(s->host, symbol) || s->host->symbol(s->ctx, sym, &y) != 0) return 0;
+    return y.tier * 10 + y.prio + 1;
+}
+
 static void *init(const strata_host_t *host, strata_ctx_t *ctx, const char *const *keys,
                   const char *const *values, size_t n)
 {
@@ -54,6 +62,8 @@ static void on_trade(void *state, const char *sym, const strata_tick_t *t)
     loaded_trades++;
     if (t->u.trade.price == 7)
         s->host->signal(s->ctx, sym, STRATA_SIDE_NONE, status_as_older_build(s), "status");
+    else if (t->u.trade.price == 8)
+        s->host->signal(s->ctx, sym, STRATA_SIDE_NONE, symbol_of(s, sym), "symbol");
     else if (t->u.trade.price >= s->threshold)
         s->host->signal(s->ctx, sym, STRATA_SIDE_BUY, t->u.trade.price / 1000, "threshold");
 }
