@@ -634,12 +634,14 @@ static int strat_book(void *ctx, st_sym_t sym, st_book_cb cb, void *cbctx)
     return -ENOTSUP;
 }
 
-static void strat_signal(void *ctx, const char *strategy, st_sym_t sym, const char *side, double strength,
+static void strat_signal(void *ctx, const char *strategy, uint64_t fingerprint, st_sym_t sym, const char *side, double strength,
                          const char *reason)
 {
     st_runtime_t *rt = ctx;
     const st_sv_sym_t *sv = st_symview_get(&rt->view, sym);
-    st_signal_t sig = {.time = st_clock_now(&rt->clock), .strength = strength, .price = sv ? sv->last_price : 0};
+    const st_plan_entry_t *e = st_planner_entry(rt->planner, sym);
+    st_signal_t sig = {.time = st_clock_now(&rt->clock), .strength = strength, .price = sv ? sv->last_price : 0,
+                       .generation = rt->generation, .fingerprint = fingerprint, .tier = e ? e->tier : 0};
     snprintf(sig.strategy, sizeof(sig.strategy), "%s", strategy);
     snprintf(sig.symbol, sizeof(sig.symbol), "%s", st_symtab_code(&rt->syms, sym));
     snprintf(sig.side, sizeof(sig.side), "%s", side);

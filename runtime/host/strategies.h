@@ -43,8 +43,9 @@ typedef struct {
     /* sym's orderbook: cb now (returns 0) or later (ST_PENDING), or an error (-ENOTSUP: no feed has
      * one); may be NULL. */
     int (*orderbook)(void *ctx, st_sym_t sym, st_book_cb cb, void *cbctx);
-    /* A strategy's signal (the signal sinks); may be NULL. */
-    void (*signal)(void *ctx, const char *strategy, st_sym_t sym, const char *side, double strength,
+    /* A strategy's signal (the signal sinks), with its build's fingerprint (kind, path, params
+     * and the content of every file it loaded); may be NULL. */
+    void (*signal)(void *ctx, const char *strategy, uint64_t fingerprint, st_sym_t sym, const char *side, double strength,
                    const char *reason);
     void *ctx;
     /* A warning about a strategy's code ("file:line: strata.buy is not a strata function");

@@ -117,7 +117,7 @@ static void signal_sym(strat_t *r, st_sym_t sym, const char *side, double streng
 {
     r->signals++;
     const st_strats_env_t *e = &r->h->env;
-    if (e->signal) e->signal(e->ctx, r->name, sym, side, strength, reason);
+    if (e->signal) e->signal(e->ctx, r->name, r->cur ? r->cur->fingerprint : 0, sym, side, strength, reason);
 }
 
 static int h_signal(inst_t *ctx, const char *code, int side_enum, double strength, const char *reason)

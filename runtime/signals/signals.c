@@ -73,6 +73,11 @@ size_t st_signal_json(const st_signal_t *sig, char *buf, size_t len)
     cJSON_AddNumberToObject(o, "strength", sig->strength);
     cJSON_AddNumberToObject(o, "price", sig->price);
     cJSON_AddStringToObject(o, "reason", sig->reason);
+    cJSON_AddNumberToObject(o, "tier", sig->tier);
+    cJSON_AddNumberToObject(o, "generation", (double)sig->generation);
+    char fp[24];
+    snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)sig->fingerprint);
+    cJSON_AddStringToObject(o, "fingerprint", fp);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     size_t n = text ? strlen(text) : 0;

@@ -27,6 +27,9 @@ typedef struct {
     double strength;
     double price; /* the symbol's last price strata saw; 0 if none yet */
     char reason[160];
+    uint64_t generation;  /* the config generation running (1 + successful reloads) */
+    uint64_t fingerprint; /* the strategy build's: its kind, path, params and code */
+    int tier;             /* the symbol's tier when it fired (0: none) */
 } st_signal_t;
 
 typedef struct {

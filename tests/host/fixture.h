@@ -46,7 +46,7 @@ static inline int on_emergency(void *ctx, int req, st_sym_t sym, double score, c
     return st_planner_emergency(F.planner, req, sym, score, st_clock_now(&F.clock), why, whylen);
 }
 
-static inline void on_signal(void *ctx, const char *strategy, st_sym_t sym, const char *side, double strength,
+static inline void on_signal(void *ctx, const char *strategy, uint64_t fingerprint, st_sym_t sym, const char *side, double strength,
                       const char *reason)
 {
     F.signals++;

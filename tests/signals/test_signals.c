@@ -14,7 +14,8 @@
 
 static st_signal_t sig(const char *strategy, const char *symbol, st_time_t t, int n)
 {
-    st_signal_t s = {.time = t, .strength = 1.5, .price = 73100};
+    st_signal_t s = {.time = t, .strength = 1.5, .price = 73100, .generation = 3, .fingerprint = 0xc769ded8d98ee007u,
+                     .tier = 2};
     snprintf(s.strategy, sizeof(s.strategy), "%s", strategy);
     snprintf(s.symbol, sizeof(s.symbol), "%s", symbol);
     snprintf(s.side, sizeof(s.side), "buy");
@@ -114,6 +115,9 @@ static void test_jsonl_survives_restart(void **state)
         assert_string_equal(cJSON_GetObjectItem(o, "side")->valuestring, "buy");
         assert_true(cJSON_GetObjectItem(o, "strength")->valuedouble == 1.5);
         assert_true(cJSON_GetObjectItem(o, "price")->valuedouble == 73100);
+        assert_true(cJSON_GetObjectItem(o, "tier")->valuedouble == 2); /* where it came from */
+        assert_true(cJSON_GetObjectItem(o, "generation")->valuedouble == 3);
+        assert_string_equal(cJSON_GetObjectItem(o, "fingerprint")->valuestring, "c769ded8d98ee007");
         assert_true(cJSON_GetObjectItem(o, "ts")->valuedouble == (double)(t + (st_time_t)i * ST_SEC) / ST_SEC);
         cJSON_Delete(o);
         free(lines[i]);
