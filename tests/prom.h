@@ -1,8 +1,8 @@
 /* A checker for the Prometheus text exposition format (version 0.0.4), strict enough for
  * tests: every line a comment (# HELP name text, # TYPE name counter|gauge|…) or a sample
  * `name{label="value",…} number`; names and label names by the format's grammar, label values
- * escaped, a TYPE before its samples and at most once, counters named *_total. Also finds a
- * sample's value. */
+ * escaped, a TYPE before its samples and at most once, counters named *_total, a histogram's
+ * series its _bucket (with le), _sum and _count. Also finds a sample's value. */
 #ifndef ST_TEST_PROM_H
 #define ST_TEST_PROM_H
 
@@ -84,6 +84,19 @@ static inline int prom_check(const char *text, char *why, size_t whylen)
         snprintf(name, sizeof(name), "%.*s", (int)n, l);
         bool declared = false;
         for (int i = 0; i < ntyped; i++) declared = declared || !strcmp(typed[i], name);
+        /* a histogram's series: NAME_bucket (with le), NAME_sum, NAME_count */
+        static const char *const parts[] = {"_bucket", "_sum", "_count"};
+        for (size_t k = 0; k < 3 && !declared; k++) {
+            size_t nl = strlen(name), pl = strlen(parts[k]);
+            if (nl <= pl || strcmp(name + nl - pl, parts[k])) continue;
+            for (int i = 0; i < ntyped; i++)
+                declared = declared || (!strncmp(typed[i], name, nl - pl) && !typed[i][nl - pl] &&
+                                        !strcmp(types[i], "histogram"));
+            if (declared && k == 0 && !strstr(l, "le=\"")) {
+                snprintf(why, whylen, "a histogram bucket without le: %.160s", l);
+                return line;
+            }
+        }
         if (!declared) {
             snprintf(why, whylen, "%s has no TYPE before it", name);
             return line;

@@ -204,7 +204,7 @@ static void print_strategies(st_runtime_t *rt)
     size_t n = st_strats_count(rt->strats);
     st_strat_info_t *si = st_xcalloc(n + 1, sizeof(*si));
     for (size_t i = 0; i < n; i++) st_strats_info(rt->strats, i, &si[i]);
-    st_report_strategies(rt->out, si, n);
+    st_report_strategies(rt->out, si, n, false);
     fflush(rt->out);
     free(si);
 }

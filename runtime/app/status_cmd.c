@@ -92,8 +92,8 @@ static void print_status(const cJSON *s, const char *url)
         .name = dstr(c, "name"), .kind = dstr(c, "kind"), .state = dstr(c, "state"),
         .ticks = (uint64_t)dnum(c, "ticks"), .signals = (uint64_t)dnum(c, "signals"),
         .emergencies = (uint64_t)dnum(c, "emergencies"), .faults = (uint64_t)dnum(c, "faults"),
-        .watched = (size_t)dnum(c, "watched")};
-    st_report_strategies(stdout, si, n);
+        .watched = (size_t)dnum(c, "watched"), .callback_p99_ns = (uint64_t)(dnum(c, "callback_p99_us") * 1e3)};
+    st_report_strategies(stdout, si, n, true);
     free(si);
 }
 

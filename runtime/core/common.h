@@ -25,6 +25,7 @@ typedef int64_t st_dur_t;
 #define ST_UNUSED(x)     ((void)(x))
 #define ST_PRINTF(f, a)  __attribute__((format(printf, f, a)))
 #define ST_NORETURN      _Noreturn
+#define ST_NOINLINE      __attribute__((noinline))
 
 /* Two kinds of assertion (Knot): st_require aborts on a broken invariant in every build;
  * st_fails_assert logs and lets the caller recover on the hot path (debug builds abort). */

@@ -27,6 +27,7 @@ struct st_lua {
     bool hosting; /* the host fills tables outside the protected call: its allocations are granted */
     uint64_t budget, used;
     bool tripped; /* the callback is over: every instruction of every thread raises trip_msg */
+    uint8_t trip_cause; /* st_fault_cause_t of trip_msg */
     char trip_msg[200];
     int quarantine_after, window;
     uint64_t *fault_at; /* ring of the call numbers of the last quarantine_after faults */
@@ -38,6 +39,7 @@ struct st_lua {
     uint64_t tick_gen;      /* … counted, so the book view refills an array once a tick */
     uint64_t arr_gen[4];    /* the tick each of the book view's arrays holds */
     uint64_t calls, faults, in_row;
+    uint64_t faults_by[ST_FAULT_CAUSES];
     bool quarantined;
     char last_error[2048];
     st_repeats_t faults_said; /* faults by "callback: first line": a repeat is counted, not logged */
@@ -152,9 +154,11 @@ void st_lua_charge(lua_State *L, uint64_t units)
     if (!s || !s->in_call) return; /* not a strategy's state (tests), or not in a callback */
     s->used += units;
     if (s->tripped || s->used > s->budget) {
-        if (!s->tripped)
+        if (!s->tripped) {
+            s->trip_cause = ST_FAULT_BUDGET;
             snprintf(s->trip_msg, sizeof(s->trip_msg), "instruction budget of %llu exceeded (in a library call)",
                      (unsigned long long)s->budget);
+        }
         trip(s, L);
     }
 }
@@ -167,6 +171,7 @@ static void l_hook(lua_State *L, lua_Debug *ar)
     else lua_sethook(L, l_hook, LUA_MASKCOUNT, HOOK_EVERY); /* back from a memory check */
     if (s->over) { /* past the cap: its garbage is collected on its own budget */
         if (collect(s, s->budget > s->used ? s->budget - s->used : 0, 1) != 0) {
+            s->trip_cause = ST_FAULT_MEMORY;
             snprintf(s->trip_msg, sizeof(s->trip_msg),
                      "instruction budget of %llu exceeded while collecting its garbage past the memory cap of "
                      "%zu MiB (memory_mb)", (unsigned long long)s->budget, s->cap >> 20);
@@ -174,6 +179,7 @@ static void l_hook(lua_State *L, lua_Debug *ar)
         }
         s->over = false;
         if ((double)s->mem > PINNED * (double)s->cap) {
+            s->trip_cause = ST_FAULT_MEMORY;
             snprintf(s->trip_msg, sizeof(s->trip_msg),
                      "memory cap of %zu MiB (memory_mb) reached: %.1f MiB still in use after collecting its garbage",
                      s->cap >> 20, (double)s->mem / (1 << 20));
@@ -181,6 +187,7 @@ static void l_hook(lua_State *L, lua_Debug *ar)
         }
     }
     if (s->used > s->budget) {
+        s->trip_cause = ST_FAULT_BUDGET;
         snprintf(s->trip_msg, sizeof(s->trip_msg), "instruction budget of %llu exceeded",
                  (unsigned long long)s->budget);
         trip(s, L);
@@ -366,6 +373,7 @@ static int guarded_with(st_lua_t *s, int nargs, int nres, call_t *c, int msgh)
     else
         snprintf(s->last_error, sizeof(s->last_error), "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "error");
     lua_settop(L, below);
+    s->faults_by[rc == LUA_ERRMEM ? ST_FAULT_MEMORY : s->tripped ? s->trip_cause : ST_FAULT_ERROR]++;
     if ((double)s->mem > PINNED * (double)s->cap) /* a memory bomb leaves garbage behind: on */
         collect(s, s->budget / 2, 2);               /* at most half a budget's worth more */
     log_fault(s, c);
@@ -1276,4 +1284,5 @@ void st_lua_stats(const st_lua_t *s, st_lua_stats_t *out)
     out->mem = s->mem;
     out->quarantined = s->quarantined;
     out->last_error = s->last_error;
+    memcpy(out->faults_by, s->faults_by, sizeof(out->faults_by));
 }

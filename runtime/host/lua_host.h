@@ -22,6 +22,7 @@
 #ifndef ST_HOST_LUA_HOST_H
 #define ST_HOST_LUA_HOST_H
 
+#include "ops/report.h" /* st_fault_cause_t */
 #include "market/tick.h"
 #include "strata/plugin.h"
 
@@ -77,6 +78,7 @@ typedef struct {
     size_t mem;       /* bytes held now */
     bool quarantined;
     const char *last_error; /* the latest fault's message and traceback, "" if none */
+    uint64_t faults_by[ST_FAULT_CAUSES]; /* faults by cause */
 } st_lua_stats_t;
 void st_lua_stats(const st_lua_t *s, st_lua_stats_t *out);
 

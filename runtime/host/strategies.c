@@ -45,6 +45,7 @@ static void lua_info(void *impl, st_strat_info_t *out)
     out->fault_rate = ls.fault_rate;
     out->mem = ls.mem;
     out->last_error = ls.last_error;
+    memcpy(out->faults_by, ls.faults_by, sizeof(out->faults_by));
 }
 
 static const backend_t lua_backend = {"lua",     lua_init,    lua_reload,  st_lua_tick,     lua_timer,    lua_timeslot,
@@ -465,6 +466,8 @@ void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out)
     out->emergencies = r->emergencies;
     out->reloads = r->reloads ? r->reloads - 1 : 0;
     out->watched = r->nwatched;
+    out->callback_ns = r->cb_ns;
+    out->callback_p99_ns = st_hist_quantile(&r->cb_ns, 0.99);
     out->last_error = "";
     if (r->cur && r->cur->be->stats) r->cur->be->stats(r->cur->impl, out);
     if (r->fail_reason) out->last_error = r->fail_reason;

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* --- subscriber lists ----------------------------------------------------------------------- */
 
@@ -65,10 +66,22 @@ void st_strats_unwatch_sym(strat_t *r, st_sym_t sym)
 
 /* --- dispatch ------------------------------------------------------------------------------- */
 
+/* One tick callback in ST_STRATS_TIMED_EVERY is timed (two clock reads would double a Lua
+ * call's cost): its time goes to the strategy's histogram (/metrics, the dashboard). The
+ * choice is by count, so a run's behaviour never depends on it. */
+static ST_NOINLINE void deliver_timed(strat_t *r, const char *code, const st_tick_t *t)
+{
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    r->cur->be->on_tick(r->cur->impl, code, t);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    st_hist_add(&r->cb_ns, (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec)));
+}
+
 static inline void deliver(strat_t *r, const char *code, const st_tick_t *t)
 {
-    r->ticks++;
-    r->cur->be->on_tick(r->cur->impl, code, t);
+    if ((r->ticks++ & (ST_STRATS_TIMED_EVERY - 1)) == 0) deliver_timed(r, code, t);
+    else r->cur->be->on_tick(r->cur->impl, code, t);
 }
 
 void st_strats_deliver_book(strat_t *r, const st_tick_t *t)

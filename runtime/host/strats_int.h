@@ -14,6 +14,8 @@
 
 typedef struct strat strat_t;
 
+#define ST_STRATS_TIMED_EVERY 64 /* one tick callback in this many is timed (a power of 2) */
+
 /* What a build starting on trial asked of the host: applied when the reload commits, dropped
  * when it is rolled back, so a failed reload changes nothing. */
 enum { J_DEMAND, J_SCORE, J_EVERY, J_SIGNAL };
@@ -86,6 +88,7 @@ struct strat {
     every_t *timers[MAX_TIMERS];
     int ntimers;
     uint64_t ticks, signals, emergencies, reloads;
+    st_hist_t cb_ns; /* its tick callbacks' time: one in ST_STRATS_TIMED_EVERY */
 };
 
 /* Strategies to hand a symbol's ticks to; NULL entries are holes left by removals, so a list

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const st_fault_cause_names[ST_FAULT_CAUSES] = {"error", "budget", "memory"};
+
 void st_format_count(uint64_t v, char *buf, size_t len)
 {
     char tmp[32];
@@ -126,17 +128,30 @@ static void print_market(FILE *out, const st_report_day_t *days, size_t ndays)
     free(mv);
 }
 
-void st_report_strategies(FILE *out, const st_strat_info_t *s, size_t n)
+/* 950 → "950ns", 2100 → "2.1us", 3400000 → "3.4ms"; 0 → "-". */
+static void format_ns(uint64_t ns, char *buf, size_t len)
+{
+    if (!ns) snprintf(buf, len, "-");
+    else if (ns < 1000) snprintf(buf, len, "%lluns", (unsigned long long)ns);
+    else if (ns < 1000000) snprintf(buf, len, "%.1fus", (double)ns / 1e3);
+    else snprintf(buf, len, "%.1fms", (double)ns / 1e6);
+}
+
+void st_report_strategies(FILE *out, const st_strat_info_t *s, size_t n, bool timing)
 {
     if (!n) return;
-    fprintf(out, "\n%-20s %-4s %-12s %12s %8s %6s %7s %8s\n", "strategy", "kind", "state", "ticks", "signals", "emerg",
-            "faults", "watched");
+    fprintf(out, "\n%-20s %-4s %-12s %12s %8s %6s %7s %8s%s\n", "strategy", "kind", "state", "ticks", "signals", "emerg",
+            "faults", "watched", timing ? "  tick p99" : "");
     for (size_t i = 0; i < n; i++) {
-        char ticks[32];
+        char ticks[32], p99[32] = "";
         st_format_count(s[i].ticks, ticks, sizeof(ticks));
-        fprintf(out, "%-20s %-4s %-12s %12s %8llu %6llu %7llu %8zu\n", s[i].name, s[i].kind, s[i].state, ticks,
+        if (timing) {
+            p99[0] = ' ', p99[1] = ' ';
+            format_ns(s[i].callback_p99_ns, p99 + 2, sizeof(p99) - 2);
+        }
+        fprintf(out, "%-20s %-4s %-12s %12s %8llu %6llu %7llu %8zu%s\n", s[i].name, s[i].kind, s[i].state, ticks,
                 (unsigned long long)s[i].signals, (unsigned long long)s[i].emergencies,
-                (unsigned long long)s[i].faults, s[i].watched);
+                (unsigned long long)s[i].faults, s[i].watched, p99);
     }
 }
 

@@ -6,7 +6,13 @@
 #include <stdio.h>
 
 #include "core/common.h"
+#include "core/hist.h"
 #include "market/universe.h"
+
+/* Why a strategy's callback failed (Lua): an error it raised, its instruction budget, its
+ * memory cap. */
+typedef enum { ST_FAULT_ERROR, ST_FAULT_BUDGET, ST_FAULT_MEMORY, ST_FAULT_CAUSES } st_fault_cause_t;
+extern const char *const st_fault_cause_names[ST_FAULT_CAUSES]; /* "error", "budget", "memory" */
 
 /* What operations see of a strategy (the host fills it: st_strats_info). */
 typedef struct st_strat_info {
@@ -18,6 +24,9 @@ typedef struct st_strat_info {
     size_t watched; /* symbols in its subscriber lists */
     size_t mem;     /* Lua: bytes its state holds */
     const char *last_error;
+    uint64_t faults_by[ST_FAULT_CAUSES];
+    st_hist_t callback_ns;    /* its tick callbacks' time (the host times one call in 64) */
+    uint64_t callback_p99_ns; /* their 99th percentile, as the histogram reads it; 0: none timed */
 } st_strat_info_t;
 
 /* A stock's day, for the summary's movers (a simulated market gives them: the caller fills). */
@@ -84,8 +93,9 @@ void st_report_slot(st_report_t *r, const st_counters_t *c, const char *slot);
  * to out; days may be NULL. */
 void st_report_finish(st_report_t *r, const st_counters_t *c, FILE *out, const st_report_day_t *days, size_t ndays);
 /* The strategies table (the summary's last, and strata status's): a header and a row each;
- * nothing when n is 0. */
-void st_report_strategies(FILE *out, const st_strat_info_t *s, size_t n);
+ * nothing when n is 0. timing: with the callbacks' p99 (wall time: strata status's, not the
+ * summary's, which stays the same run after run). */
+void st_report_strategies(FILE *out, const st_strat_info_t *s, size_t n, bool timing);
 /* 1234567 → "1,234,567" */
 void st_format_count(uint64_t v, char *buf, size_t len);
 

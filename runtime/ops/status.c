@@ -44,6 +44,10 @@ void st_status_add_strategies(cJSON *o, const st_status_t *s)
         num(e, "watched", (double)si->watched);
         num(e, "memory_bytes", (double)si->mem);
         num(e, "reloads", (double)si->reloads);
+        num(e, "callback_p99_us", (double)si->callback_p99_ns / 1e3);
+        num(e, "callbacks_timed", (double)si->callback_ns.count);
+        cJSON *by = cJSON_AddObjectToObject(e, "faults_by_cause");
+        for (int k = 0; k < ST_FAULT_CAUSES; k++) num(by, st_fault_cause_names[k], (double)si->faults_by[k]);
         cJSON_AddItemToArray(strats, e);
     }
 }
@@ -428,6 +432,35 @@ static const char *label(const char *v, char *buf, size_t len)
     return buf;
 }
 
+/* Per strategy: its tick callbacks' time (a histogram: le at 2^7, 2^9, … 2^29 ns) and its faults
+ * by cause. */
+static void strategy_histograms(sb_t *b, const st_status_t *s)
+{
+    char l1[128], l2[128];
+    head(b, "strata_strategy_callback_seconds", "histogram",
+         "Time a strategy's tick callback took (one call in 64 is timed)");
+    for (size_t i = 0; i < s->nstrategies; i++) {
+        const st_strat_info_t *si = &s->strategies[i];
+        label(si->name, l1, sizeof(l1)), label(si->kind, l2, sizeof(l2));
+        for (int k = 7; k <= 29; k += 2)
+            sb_printf(b, "strata_strategy_callback_seconds_bucket{strategy=\"%s\",kind=\"%s\",le=\"%.9g\"} %llu\n", l1, l2,
+                      (double)((uint64_t)1 << k) / 1e9, (unsigned long long)st_hist_at_most(&si->callback_ns, k));
+        sb_printf(b, "strata_strategy_callback_seconds_bucket{strategy=\"%s\",kind=\"%s\",le=\"+Inf\"} %llu\n", l1, l2,
+                  (unsigned long long)si->callback_ns.count);
+        sb_printf(b, "strata_strategy_callback_seconds_sum{strategy=\"%s\",kind=\"%s\"} %.9g\n", l1, l2,
+                  (double)si->callback_ns.sum / 1e9);
+        sb_printf(b, "strata_strategy_callback_seconds_count{strategy=\"%s\",kind=\"%s\"} %llu\n", l1, l2,
+                  (unsigned long long)si->callback_ns.count);
+    }
+    head(b, "strata_strategy_faults_by_cause_total", "counter",
+         "Failed strategy callbacks by cause (error, budget: instruction budget, memory: memory cap)");
+    for (size_t i = 0; i < s->nstrategies; i++)
+        for (int k = 0; k < ST_FAULT_CAUSES; k++)
+            sb_printf(b, "strata_strategy_faults_by_cause_total{strategy=\"%s\",kind=\"%s\",cause=\"%s\"} %llu\n",
+                      label(s->strategies[i].name, l1, sizeof(l1)), label(s->strategies[i].kind, l2, sizeof(l2)),
+                      st_fault_cause_names[k], (unsigned long long)s->strategies[i].faults_by[k]);
+}
+
 char *st_status_metrics(const st_status_t *s)
 {
     const st_counters_t *c = &s->c;
@@ -470,6 +503,7 @@ char *st_status_metrics(const st_status_t *s)
         {"strata_strategy_quarantined", "gauge", "1 when the strategy is quarantined"},
         {"strata_strategy_fault_ratio", "gauge", "Faults per call over the strategy's last quarantine_window calls"},
     };
+    strategy_histograms(&b, s);
     for (size_t m = 0; m < ST_ARRAY_SIZE(per); m++) {
         head(&b, per[m].name, per[m].type, per[m].help);
         for (size_t i = 0; i < s->nstrategies; i++) {

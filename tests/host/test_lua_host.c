@@ -229,6 +229,8 @@ static void test_errors_traceback_and_quarantine(void **state)
     assert_true(st.quarantined);
     assert_int_equal(st.faults, 3);
     assert_true(st.fault_rate == 0.6); /* 3 faults in 5 calls, loading the script counted */
+    assert_int_equal(st.faults_by[ST_FAULT_ERROR], 3); /* errors it raised */
+    assert_int_equal(st.faults_by[ST_FAULT_BUDGET] + st.faults_by[ST_FAULT_MEMORY], 0);
     st_lua_close(s);
 
     /* with a window of 3 calls only 3 faults in a row quarantine */
@@ -281,6 +283,8 @@ static void test_runaway_loop_cut_off(void **state)
     assert_int_equal(st_lua_on_timer(s, "wrapped"), ST_EFAULT); /* pcall cannot swallow it */
     st_lua_stats(s, &st);
     assert_non_null(strstr(st.last_error, "instruction budget of 100000 exceeded"));
+    assert_int_equal(st.faults_by[ST_FAULT_BUDGET], 2); /* the cause, for /metrics */
+    assert_int_equal(st.faults_by[ST_FAULT_ERROR], 0);
     assert_int_equal(st_lua_on_timeslot(s, "x"), 0); /* a fresh budget for the next callback */
     st_lua_close(s);
 }
@@ -300,6 +304,8 @@ static void test_memory_bomb_capped(void **state)
     assert_non_null(strstr(st.last_error, "s.lua:2:"));
     assert_non_null(strstr(st.last_error, "stack traceback"));
     assert_true(st.mem < (1u << 20)); /* collected after the fault */
+    assert_int_equal(st.faults_by[ST_FAULT_MEMORY], 1);
+    assert_int_equal(st.faults_by[ST_FAULT_ERROR] + st.faults_by[ST_FAULT_BUDGET], 0);
     assert_int_equal(st_lua_on_timeslot(s, "lunch"), 0);
     st_lua_close(s);
 }

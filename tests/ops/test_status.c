@@ -40,7 +40,10 @@ static st_status_t snapshot(void)
     s.promotions = 33, s.demotions = 20;
     s.signals.emitted = 37, s.signals.suppressed = 4, s.signals.dropped = 2, s.signals.queued = 1;
     strats[0] = (st_strat_info_t){.name = "gap", .kind = "lua", .state = "running", .ticks = 1000, .signals = 37,
-                                  .watched = 37, .mem = 65536, .last_error = ""};
+                                  .watched = 37, .mem = 65536, .last_error = "", .faults_by = {3, 1, 0}};
+    static const uint64_t took[] = {60, 100, 128, 129, 700, 5000, 3000000}; /* ns */
+    for (size_t i = 0; i < ST_ARRAY_SIZE(took); i++) st_hist_add(&strats[0].callback_ns, took[i]);
+    strats[0].callback_p99_ns = st_hist_quantile(&strats[0].callback_ns, 0.99);
     strats[1] = (st_strat_info_t){.name = "odd \"name\"\\", .kind = "c", .state = "quarantined", .faults = 5, .fault_rate = 0.05,
                                   .last_error = ""};
     s.strategies = strats, s.nstrategies = 2;
@@ -77,6 +80,9 @@ static void test_status_json(void **state)
         {"coalescer.messages", 65}, {"coalescer.latency_p99_ms", 4194}, {"limiter.penalty", 0.5},
         {"plan.promotions", 33}, {"plan.emergencies", 4}, {"signals.total", 37}, {"signals.dropped", 2},
         {"strategies.0.ticks", 1000}, {"strategies.0.memory_bytes", 65536}, {"strategies.1.faults", 5}, {"strategies.1.fault_rate", 0.05},
+        {"strategies.0.callback_p99_us", 4194.304}, {"strategies.0.callbacks_timed", 7},
+        {"strategies.0.faults_by_cause.error", 3}, {"strategies.0.faults_by_cause.budget", 1},
+        {"strategies.1.callback_p99_us", 0},
         {"reloads.failed", 1},
     };
     for (size_t i = 0; i < ST_ARRAY_SIZE(want); i++) {
@@ -189,6 +195,9 @@ static void test_metrics_format(void **state)
     assert_int_not_equal(prom_check("# TYPE a gauge\na{b=\"\\x\"} 1\n", why, sizeof(why)), 0);
     assert_int_not_equal(prom_check("# TYPE a gauge\na one\n", why, sizeof(why)), 0);
     assert_int_not_equal(prom_check("# TYPE a gauge\n# TYPE a gauge\n", why, sizeof(why)), 0);
+    assert_int_not_equal(prom_check("# TYPE h histogram\nh_bucket 1\n", why, sizeof(why)), 0); /* no le */
+    assert_int_not_equal(prom_check("# TYPE h gauge\nh_sum 1\n", why, sizeof(why)), 0);       /* not a histogram */
+    assert_int_equal(prom_check("# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 2\nh_count 1\n", why, sizeof(why)), 0);
     assert_int_equal(prom_check("# TYPE a gauge\na{b=\"x\\\"y\",c=\"\"} -1.5e3\n", why, sizeof(why)), 0);
 
     st_status_t s = snapshot();
@@ -211,6 +220,20 @@ static void test_metrics_format(void **state)
         {"strata_strategy_quarantined{strategy=\"odd \\\"name\\\"\\\\\",kind=\"c\"}", 1},
         {"strata_strategy_fault_ratio{strategy=\"odd \\\"name\\\"\\\\\",kind=\"c\"}", 0.05},
         {"strata_strategy_memory_bytes{strategy=\"gap\",kind=\"lua\"}", 65536}, {"strata_ticks_total", 123456},
+        /* the callbacks' histogram: cumulative at 2^7, 2^9, … ns */
+        {"strata_strategy_callback_seconds_bucket{strategy=\"gap\",kind=\"lua\",le=\"1.28e-07\"}", 3},
+        {"strata_strategy_callback_seconds_bucket{strategy=\"gap\",kind=\"lua\",le=\"5.12e-07\"}", 4},
+        {"strata_strategy_callback_seconds_bucket{strategy=\"gap\",kind=\"lua\",le=\"2.048e-06\"}", 5},
+        {"strata_strategy_callback_seconds_bucket{strategy=\"gap\",kind=\"lua\",le=\"8.192e-06\"}", 6},
+        {"strata_strategy_callback_seconds_bucket{strategy=\"gap\",kind=\"lua\",le=\"0.002097152\"}", 6},
+        {"strata_strategy_callback_seconds_bucket{strategy=\"gap\",kind=\"lua\",le=\"0.008388608\"}", 7},
+        {"strata_strategy_callback_seconds_bucket{strategy=\"gap\",kind=\"lua\",le=\"+Inf\"}", 7},
+        {"strata_strategy_callback_seconds_count{strategy=\"gap\",kind=\"lua\"}", 7},
+        {"strata_strategy_callback_seconds_sum{strategy=\"gap\",kind=\"lua\"}", 0.003006117},
+        {"strata_strategy_callback_seconds_count{strategy=\"odd \\\"name\\\"\\\\\",kind=\"c\"}", 0},
+        {"strata_strategy_faults_by_cause_total{strategy=\"gap\",kind=\"lua\",cause=\"error\"}", 3},
+        {"strata_strategy_faults_by_cause_total{strategy=\"gap\",kind=\"lua\",cause=\"budget\"}", 1},
+        {"strata_strategy_faults_by_cause_total{strategy=\"gap\",kind=\"lua\",cause=\"memory\"}", 0},
     };
     for (size_t i = 0; i < ST_ARRAY_SIZE(want); i++) {
         double v = prom_value(text, want[i].series);
