@@ -25,7 +25,7 @@ typedef struct st_strat_info {
     size_t mem;     /* Lua: bytes its state holds */
     const char *last_error;
     uint64_t faults_by[ST_FAULT_CAUSES];
-    st_hist_t callback_ns;    /* its tick callbacks' time (the host times one call in 64) */
+    st_hist_t callback_ns;    /* its tick callbacks' time (the host times one call in 256) */
     uint64_t callback_p99_ns; /* their 99th percentile, as the histogram reads it; 0: none timed */
 } st_strat_info_t;
 

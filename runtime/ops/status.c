@@ -438,7 +438,7 @@ static void strategy_histograms(sb_t *b, const st_status_t *s)
 {
     char l1[128], l2[128];
     head(b, "strata_strategy_callback_seconds", "histogram",
-         "Time a strategy's tick callback took (one call in 64 is timed)");
+         "Time a strategy's tick callback took (one call in 256 is timed)");
     for (size_t i = 0; i < s->nstrategies; i++) {
         const st_strat_info_t *si = &s->strategies[i];
         label(si->name, l1, sizeof(l1)), label(si->kind, l2, sizeof(l2));

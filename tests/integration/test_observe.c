@@ -143,10 +143,10 @@ static void test_status_and_metrics_match_the_counters(void **state)
     SAME(prom_value(metrics_body, "strata_ticks_total"), c->ticks_delivered);
     SAME(prom_value(metrics_body, "strata_strategy_ticks_total{strategy=\"gap\",kind=\"lua\"}"), snap_strats[0].ticks);
     SAME(prom_value(metrics_body, "strata_time_slot_info{slot=\"morning_trend\"}"), 1);
-    /* one tick callback in 64 timed, the first among them: by count, whatever the clock says */
+    /* one tick callback in 256 timed, the first among them: by count, whatever the clock says */
     SAME(prom_value(metrics_body, "strata_strategy_callback_seconds_count{strategy=\"gap\",kind=\"lua\"}"),
-         (snap_strats[0].ticks + 63) / 64);
-    SAME(jnum(s = cJSON_Parse(status_body), "strategies.0.callbacks_timed"), (snap_strats[0].ticks + 63) / 64);
+         (snap_strats[0].ticks + 255) / 256);
+    SAME(jnum(s = cJSON_Parse(status_body), "strategies.0.callbacks_timed"), (snap_strats[0].ticks + 255) / 256);
     cJSON_Delete(s);
     printf("# at 10:00: %d of %d registrations, %llu API calls, %llu signals\n", used, budget,
            (unsigned long long)c->api_calls, (unsigned long long)snap.signals.emitted);
