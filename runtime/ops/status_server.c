@@ -32,12 +32,31 @@ struct st_status_server {
     int conns, max_conns;
     uint64_t requests, refused;
     st_time_t emfile_logged;
+    /* the live channel: the latest frame, shared by every client, and the clients */
+    struct live *lives;
+    unsigned char *frame; /* LWS_PRE bytes of headroom, then frame_len bytes */
+    size_t frame_len;
+    uint64_t gen;         /* frames broadcast */
+    uint64_t live_dropped, live_refused;
+    double live_timeout;
 };
 
 typedef struct {
     char *body;
     size_t len;
 } pss_t;
+
+#define LIVE_AUTH_SECONDS 5 /* a live client that has not sent its token by then is closed */
+
+/* A live client (GET /live, WebSocket subprotocol "strata-live"). */
+typedef struct live {
+    struct lws *wsi;
+    st_status_server_t *s;
+    struct live *next;
+    bool authed;
+    uint64_t sent;   /* the generation of the last frame it took */
+    ev_tstamp owes;  /* since when a frame has waited for it (0: none) */
+} live_t;
 
 /* Compares without an early exit, over the longer of the two, for any length. */
 static bool same_secret(const char *a, size_t alen, const char *b, size_t blen)
@@ -83,9 +102,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         s->requests++;
         if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
             return respond(wsi, pss, 405, "text/plain", st_xstrdup("only GET\n"));
-        if (!token_ok(s, wsi)) return respond(wsi, pss, 401, "text/plain", st_xstrdup("a bearer token is required\n"));
         char path[512] = "";
         int n = lws_hdr_copy(wsi, path, 256, WSI_TOKEN_GET_URI);
+        /* the dashboard's page holds no data (it asks the live channel, with the token) */
+        if (strcmp(path, "/") != 0 && !token_ok(s, wsi))
+            return respond(wsi, pss, 401, "text/plain", st_xstrdup("a bearer token is required\n"));
         if (n > 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0) { /* "?tier=1&q=..." */
             path[n] = '?';
             if (lws_hdr_copy(wsi, path + n + 1, (int)sizeof(path) - n - 1, WSI_TOKEN_HTTP_URI_ARGS) < 0) path[n] = '\0';
@@ -121,8 +142,89 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return 0;
 }
 
+/* --- the live channel ---------------------------------------------------------------------- */
+
+static void live_unlink(live_t *l)
+{
+    for (live_t **p = &l->s->lives; *p; p = &(*p)->next)
+        if (*p == l) {
+            *p = l->next;
+            return;
+        }
+}
+
+static int live_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    live_t *l = user;
+    st_status_server_t *s = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        *l = (live_t){.wsi = wsi, .s = s, .next = s->lives};
+        s->lives = l;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LIVE_AUTH_SECONDS); /* its token, or it goes */
+        break;
+    case LWS_CALLBACK_RECEIVE:
+        if (l->authed) break; /* nothing else is asked of a client */
+        if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) ||
+            (s->token && !same_secret(in, len, s->token, strlen(s->token)))) {
+            s->live_refused++;
+            static const char why[] = "the token is wrong";
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)why, sizeof(why) - 1);
+            return -1;
+        }
+        l->authed = true;
+        lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+        if (s->frame) lws_callback_on_writable(wsi);
+        break;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (!l->authed || !s->frame || l->sent == s->gen) break;
+        if (lws_write(wsi, s->frame + LWS_PRE, s->frame_len, LWS_WRITE_TEXT) < (int)s->frame_len) return -1;
+        l->sent = s->gen; /* what lws could not send at once it holds: the next waits for it */
+        l->owes = 0;
+        break;
+    case LWS_CALLBACK_CLOSED:
+        live_unlink(l);
+        break;
+    case LWS_CALLBACK_WSI_DESTROY: /* an upgraded connection ends here, not in the http protocol */
+        if (s && s->conns > 0) s->conns--;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+void st_status_server_broadcast(st_status_server_t *s, const char *frame, size_t len)
+{
+    free(s->frame); /* lws keeps its own copy of what a client has not taken whole */
+    s->frame = st_xmalloc(LWS_PRE + len);
+    memcpy(s->frame + LWS_PRE, frame, len);
+    s->frame_len = len;
+    s->gen++;
+    ev_tstamp now = ev_now(s->loop);
+    for (live_t *l = s->lives; l; l = l->next) {
+        if (!l->authed) continue;
+        if (l->sent + 1 < s->gen && !l->owes) l->owes = now; /* the previous frame still waits */
+        if (l->owes && now - l->owes > s->live_timeout) { /* a slow client is dropped, not buffered */
+            s->live_dropped++;
+            l->authed = false;
+            lws_set_timeout(l->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            continue;
+        }
+        lws_callback_on_writable(l->wsi);
+    }
+}
+
+size_t st_status_server_live(const st_status_server_t *s)
+{
+    size_t n = 0;
+    for (const live_t *l = s->lives; l; l = l->next) n += l->authed;
+    return n;
+}
+
 static const struct lws_protocols protocols[] = {
     {"http", callback, sizeof(pss_t), 0, 0, NULL, 0},
+    {"strata-live", live_callback, sizeof(live_t), 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -222,6 +324,7 @@ st_status_server_t *st_status_server_start(struct ev_loop *loop, const st_status
     s->hctx = ctx;
     s->max_conns = cfg->max_connections > 0 ? cfg->max_connections : 64;
     if (cfg->token && *cfg->token) s->token = st_xstrdup(cfg->token);
+    s->live_timeout = cfg->live_timeout > 0 ? cfg->live_timeout : 10;
     if (listen_on(s, cfg->addr, cfg->port, err, errlen) != 0) {
         st_status_server_stop(s);
         return NULL;
@@ -277,6 +380,9 @@ void st_status_server_stats(const st_status_server_t *s, st_status_server_stats_
     out->requests = s->requests;
     out->connections = s->conns;
     out->refused = s->refused;
+    out->live = st_status_server_live(s);
+    out->live_dropped = s->live_dropped;
+    out->live_refused = s->live_refused;
 }
 
 uint64_t st_status_server_requests(const st_status_server_t *s)
@@ -294,5 +400,6 @@ void st_status_server_stop(st_status_server_t *s)
     if (s->ctx) lws_context_destroy(s->ctx);
     if (s->fd >= 0) close(s->fd);
     free(s->token);
+    free(s->frame);
     free(s);
 }

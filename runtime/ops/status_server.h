@@ -1,6 +1,8 @@
 /* A small read-only HTTP server on the runtime's loop (libwebsockets with the libev loop as a
  * foreign loop): GET requests only, each answered whole by a handler; an optional bearer token
- * (`Authorization: Bearer <token>`, of any length, compared in constant time) guards every path.
+ * (`Authorization: Bearer <token>`, of any length, compared in constant time) guards every path
+ * but "/" (the dashboard's page, which holds no data); the live channel (below) takes it as its
+ * first message instead, so it never travels in a URL.
  * strata owns the listening socket: bound to exactly the configured address, at most
  * max_connections served at once, and a pause (not a storm of log lines) when the process runs
  * out of descriptors. */
@@ -22,6 +24,7 @@ typedef struct {
     int port;            /* 0: any free one */
     const char *token;   /* NULL or "" = none */
     int max_connections; /* served at once; more are closed at accept; 0 = 64 */
+    double live_timeout; /* seconds a live client may leave a frame untaken before it is dropped; 0 = 10 */
 } st_status_server_cfg_t;
 
 /* Listens; NULL with err set when it cannot. */
@@ -35,9 +38,21 @@ int st_status_server_fd(const st_status_server_t *s);
 typedef struct {
     uint64_t requests, refused; /* refused: closed at accept, over max_connections */
     int connections;            /* open now */
+    size_t live;                /* live clients that gave their token */
+    uint64_t live_dropped;      /* dropped for leaving frames untaken */
+    uint64_t live_refused;      /* closed for a wrong token */
 } st_status_server_stats_t;
 void st_status_server_stats(const st_status_server_t *s, st_status_server_stats_t *out);
 uint64_t st_status_server_requests(const st_status_server_t *s);
+
+/* The live channel: a WebSocket on any path with the subprotocol "strata-live". A client's
+ * first message is the token (anything when none is set; a wrong one closes it with 1008,
+ * none within 5 s closes it); then it gets every frame broadcast, or rather the latest: one
+ * frame is kept for all clients, and a client that leaves one untaken for live_timeout is
+ * dropped, so a slow client costs at most one frame in flight. */
+void st_status_server_broadcast(st_status_server_t *s, const char *frame, size_t len);
+/* Live clients that gave their token. */
+size_t st_status_server_live(const st_status_server_t *s);
 void st_status_server_stop(st_status_server_t *s);
 
 #endif

@@ -4,6 +4,7 @@
  * its connection cap, and running out of descriptors. */
 #include "../test.h"
 #include "../prom.h"
+#include "../ws_client.h"
 
 #include "core/http.h"
 #include "core/log.h"
@@ -410,6 +411,100 @@ static void test_connection_cap(void **state)
     st_status_server_stop(s);
 }
 
+static st_status_server_t *start_live(const char *token, double timeout)
+{
+    char err[256];
+    st_status_server_cfg_t cfg = {.addr = "127.0.0.1", .token = token, .live_timeout = timeout};
+    st_status_server_t *s = st_status_server_start(EV_DEFAULT, &cfg, handler, NULL, err, sizeof(err));
+    assert_non_null(s);
+    return s;
+}
+
+static void live_open(ws_client_t *c, st_status_server_t *s)
+{
+    ws_open(c, st_test_tcp_connect(AF_INET, "127.0.0.1", st_status_server_port(s)), "strata-live");
+    for (int i = 0; i < 300 && !c->upgraded; i++) ws_pump(c, 0.01, true);
+    assert_true(c->upgraded);
+}
+
+/* Issue 20.2: the live channel takes the token as its first message (a wrong one: closed with
+ * 1008), then sends the latest frame; two broadcasts before it could take the first: only the
+ * second; the page at / needs no token, everything else does. */
+static void test_live_channel(void **state)
+{
+    st_status_server_t *s = start_live("s3cret", 0);
+    ws_client_t bad, good;
+    live_open(&bad, s);
+    ws_send_text(&bad, "guess");
+    int op = 0;
+    const char *p = NULL;
+    size_t n = 0;
+    for (int i = 0; i < 300 && !ws_next(&bad, &op, &p, &n); i++) ws_pump(&bad, 0.01, true);
+    assert_int_equal(op, 8); /* close */
+    assert_true(n >= 2 && ((unsigned char)p[0] << 8 | (unsigned char)p[1]) == 1008);
+    ws_close(&bad);
+
+    live_open(&good, s);
+    ws_send_text(&good, "s3cret");
+    for (int i = 0; i < 300 && st_status_server_live(s) < 1; i++) ws_pump(&good, 0.01, true);
+    assert_int_equal(st_status_server_live(s), 1);
+    st_status_server_broadcast(s, "{\"n\":1}", 7);
+    for (int i = 0; i < 300 && !ws_next(&good, &op, &p, &n); i++) ws_pump(&good, 0.01, true);
+    assert_int_equal(op, 1);
+    assert_int_equal(n, 7);
+    assert_memory_equal(p, "{\"n\":1}", 7);
+    st_status_server_broadcast(s, "{\"n\":2}", 7);
+    st_status_server_broadcast(s, "{\"n\":3}", 7); /* before the loop ran: the latest only */
+    ws_pump(&good, 0.2, true);
+    assert_true(ws_next(&good, &op, &p, &n));
+    assert_memory_equal(p, "{\"n\":3}", 7);
+    assert_false(ws_next(&good, &op, &p, &n));
+
+    st_http_t *h = st_http_create(EV_DEFAULT);
+    assert_int_equal(get(h, st_status_server_port(s), "/", NULL).status, 404); /* the handler's answer: no 401 */
+    assert_int_equal(get(h, st_status_server_port(s), "/status", NULL).status, 401);
+    st_http_destroy(h);
+    ws_close(&good);
+    st_status_server_stats_t st;
+    for (int i = 0; i < 300; i++) {
+        ev_run(EV_DEFAULT, EVRUN_NOWAIT);
+        st_status_server_stats(s, &st);
+        if (!st.connections) break;
+        spin(0.01);
+    }
+    assert_int_equal(st.connections, 0); /* upgraded connections are counted out too */
+    assert_int_equal(st.live_refused, 1);
+    st_status_server_stop(s);
+}
+
+/* Issue 20.2: a client that takes no frames is dropped once one has waited for it longer than
+ * live_timeout, instead of frames piling up for it; a client that says nothing is closed. */
+static void test_live_slow_client_dropped(void **state)
+{
+    st_status_server_t *s = start_live(NULL, 0.3);
+    ws_client_t slow, mute;
+    live_open(&slow, s);
+    live_open(&mute, s);
+    ws_send_text(&slow, "");
+    for (int i = 0; i < 300 && st_status_server_live(s) < 1; i++) ws_pump(&slow, 0.01, true);
+    size_t big = 1 << 20;
+    char *frame = malloc(big);
+    memset(frame, 'x', big);
+    st_status_server_stats_t st = {0};
+    for (int i = 0; i < 600 && !st.live_dropped; i++) { /* a frame every 50 ms it never reads */
+        st_status_server_broadcast(s, frame, big);
+        ws_pump(&slow, 0.05, false);
+        st_status_server_stats(s, &st);
+    }
+    assert_int_equal(st.live_dropped, 1);
+    assert_int_equal(st_status_server_live(s), 0);
+    for (int i = 0; i < 1500 && !mute.closed; i++) ws_pump(&mute, 0.01, true); /* 5 s without a token */
+    assert_true(mute.closed);
+    free(frame);
+    ws_close(&slow), ws_close(&mute);
+    st_status_server_stop(s);
+}
+
 /* Issue 16.3: out of descriptors (idle connections under a low RLIMIT_NOFILE), the endpoint
  * pauses accepting and says so once, instead of a log line per try (1.4 million in 5 s before);
  * once descriptors are free it serves again. */
@@ -470,6 +565,8 @@ int main(void)
         cmocka_unit_test(test_long_token),
         cmocka_unit_test(test_binds_exactly),
         cmocka_unit_test(test_connection_cap),
+        cmocka_unit_test(test_live_channel),
+        cmocka_unit_test(test_live_slow_client_dropped),
         cmocka_unit_test(test_out_of_descriptors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
