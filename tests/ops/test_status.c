@@ -464,15 +464,24 @@ static void test_live_channel(void **state)
     assert_int_equal(get(h, st_status_server_port(s), "/", NULL).status, 404); /* the handler's answer: no 401 */
     assert_int_equal(get(h, st_status_server_port(s), "/status", NULL).status, 401);
     st_http_destroy(h);
-    ws_close(&good);
+    int idle = st_test_tcp_connect(AF_INET, "127.0.0.1", st_status_server_port(s));
     st_status_server_stats_t st;
-    for (int i = 0; i < 300; i++) {
-        ev_run(EV_DEFAULT, EVRUN_NOWAIT);
-        st_status_server_stats(s, &st);
-        if (!st.connections) break;
+    for (int i = 0; i < 300; i++) { /* the live client and the idle one */
         spin(0.01);
+        st_status_server_stats(s, &st);
+        if (st.connections == 2) break;
     }
-    assert_int_equal(st.connections, 0); /* upgraded connections are counted out too */
+    assert_int_equal(st.connections, 2);
+    ws_close(&good);
+    for (int i = 0; i < 100; i++) spin(0.01);
+    st_status_server_stats(s, &st);
+    assert_int_equal(st.connections, 1); /* the live client counted out once: the idle one stays */
+    close(idle);
+    for (int i = 0; i < 300 && st.connections; i++) {
+        spin(0.01);
+        st_status_server_stats(s, &st);
+    }
+    assert_int_equal(st.connections, 0);
     assert_int_equal(st.live_refused, 1);
     st_status_server_stop(s);
 }
