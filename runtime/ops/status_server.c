@@ -185,9 +185,7 @@ static int live_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_CLOSED:
         live_unlink(l);
         break;
-    case LWS_CALLBACK_WSI_DESTROY: /* an upgraded connection ends here, not in the http protocol */
-        if (s && s->conns > 0) s->conns--;
-        break;
+
     default:
         break;
     }
