@@ -3,10 +3,15 @@
 #include "runtime.h"
 #include "core/log.h"
 #include "ops/session.h"
+#include "core/res.h"
 #include "ops/symbols.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#define ST_DASHBOARD_PAGE "embedded:../web/dashboard.html"
+#define LIVE_PERIOD 0.5      /* seconds between two frames of the dashboard */
+#define LIVE_POLLING_TOP 12  /* tier-3 symbols in a frame: the busiest */
 
 void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *strats)
 {
@@ -95,9 +100,49 @@ static int handle_symbols(st_runtime_t *rt, const char *path, const char **ctype
     return 200;
 }
 
+/* The dashboard's frame: {"status": GET /status, "symbols": the live view, "signals": the latest}. */
+static char *live_frame(st_runtime_t *rt)
+{
+    st_strat_info_t *strats = st_xcalloc(st_strats_count(rt->strats) + 1, sizeof(*strats));
+    st_status_t s;
+    st_runtime_status(rt, &s, strats);
+    char *status = st_status_json(&s);
+    free(strats);
+    st_symbols_src_t src;
+    st_runtime_symbols_src(rt, &src);
+    char *symbols = st_symbols_live_json(&src, LIVE_POLLING_TOP);
+    size_t cap = strlen(status) + strlen(symbols) + 64 + ST_SIGNALS_RECENT * 1024, n = 0;
+    char *f = st_xmalloc(cap);
+    n += (size_t)snprintf(f + n, cap - n, "{\"status\":%s,\"symbols\":%s,\"signals\":[", status, symbols);
+    const st_signal_t *sig;
+    for (size_t i = 0; (sig = st_signals_recent(rt->signals, i)) && n < cap; i++) {
+        if (i) f[n++] = ',';
+        size_t k = st_signal_json(sig, f + n, cap - n);
+        n += k < cap - n ? k : 0;
+    }
+    if (n + 3 <= cap) memcpy(f + n, "]}", 3);
+    free(status), free(symbols);
+    return f;
+}
+
+static void on_live(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    st_runtime_t *rt = w->data;
+    if (!rt->status || !st_status_server_live(rt->status)) return; /* nobody watches: nothing built */
+    char *f = live_frame(rt);
+    st_status_server_broadcast(rt->status, f, strlen(f));
+    free(f);
+}
+
 static int handle(void *ctx, const char *path, const char **ctype, char **body)
 {
     st_runtime_t *rt = ctx;
+    if (!strcmp(path, "/")) { /* the dashboard: a page that asks the live channel */
+        size_t len;
+        if (st_file_read(ST_DASHBOARD_PAGE, body, &len) != 0) return 500;
+        *ctype = "text/html; charset=utf-8";
+        return 200;
+    }
     if (!strncmp(path, "/symbols", 8) && (!path[8] || path[8] == '?' || path[8] == '/'))
         return handle_symbols(rt, path, ctype, body);
     bool status = !strcmp(path, "/status"), metrics = !strcmp(path, "/metrics");
@@ -135,5 +180,9 @@ void st_runtime_status_start(st_runtime_t *rt)
     if (!token && sc->allow_without_token)
         st_log_warn(OUT, "status: %s without a token (status.allow_without_token): anyone who can reach it can "
                          "read it", st_status_server_bound(rt->status));
-    st_log_info(OUT, "status: listening on %s: GET /status, /metrics and /symbols", st_status_server_bound(rt->status));
+    st_log_info(OUT, "status: listening on %s: GET /status, /metrics and /symbols; the dashboard at http://%s/",
+                st_status_server_bound(rt->status), st_status_server_bound(rt->status));
+    ev_timer_init(&rt->live_timer, on_live, LIVE_PERIOD, LIVE_PERIOD); /* wall time, at any clock speed */
+    rt->live_timer.data = rt;
+    ev_timer_start(rt->loop, &rt->live_timer);
 }

@@ -870,6 +870,7 @@ void st_runtime_free(st_runtime_t *rt)
     record_stop(rt, 0); /* a run that ended early */
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]); /* books still asked
                                                                             * for are answered */
+    if (rt->loop) ev_timer_stop(rt->loop, &rt->live_timer);
     st_status_server_stop(rt->status);
     st_strats_destroy(rt->strats); /* their shutdown callbacks, while the clock and planner exist */
     st_signals_destroy(rt->signals);

@@ -34,6 +34,7 @@ typedef struct st_runtime {
     st_strats_t *strats;
     st_signals_t *signals;
     st_status_server_t *status; /* GET /status, /metrics; NULL when off */
+    ev_timer live_timer;        /* the dashboard's frames, while a client watches */
     ev_tstamp started;          /* wall time of the start */
     uint64_t promotions, demotions; /* plan changes into tier 1-2 from a worse tier / out of one */
     st_symview_t view; /* by symbol id: its latest tick (signals carry its price), its history */

@@ -129,7 +129,7 @@ char *st_session_json(const st_report_t *r, const st_status_t *s, const st_signa
 
     add_slots(o, r, c);
 
-    st_status_add_strategies(o, s);
+    st_status_add_strategies(o, s, false); /* the report stays the same run after run */
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     return text;

@@ -27,7 +27,7 @@ static cJSON *num(cJSON *o, const char *k, double v)
     return cJSON_AddNumberToObject(o, k, v);
 }
 
-void st_status_add_strategies(cJSON *o, const st_status_t *s)
+void st_status_add_strategies(cJSON *o, const st_status_t *s, bool timing)
 {
     cJSON *strats = cJSON_AddArrayToObject(o, "strategies");
     for (size_t i = 0; i < s->nstrategies; i++) {
@@ -44,8 +44,10 @@ void st_status_add_strategies(cJSON *o, const st_status_t *s)
         num(e, "watched", (double)si->watched);
         num(e, "memory_bytes", (double)si->mem);
         num(e, "reloads", (double)si->reloads);
-        num(e, "callback_p99_us", (double)si->callback_p99_ns / 1e3);
-        num(e, "callbacks_timed", (double)si->callback_ns.count);
+        if (timing) { /* wall time */
+            num(e, "callback_p99_us", (double)si->callback_p99_ns / 1e3);
+            num(e, "callbacks_timed", (double)si->callback_ns.count);
+        }
         cJSON *by = cJSON_AddObjectToObject(e, "faults_by_cause");
         for (int k = 0; k < ST_FAULT_CAUSES; k++) num(by, st_fault_cause_names[k], (double)si->faults_by[k]);
         cJSON_AddItemToArray(strats, e);
@@ -281,7 +283,7 @@ char *st_status_json(const st_status_t *s)
     num(ws, "budget", budget);
     cJSON_AddItemToObject(ws, "connections", conns);
     num(group_of(o, "api_stats"), "success_rate", c->api_calls ? (double)c->api_ok / (double)c->api_calls : 1.0);
-    st_status_add_strategies(o, s);
+    st_status_add_strategies(o, s, true);
 
     char *text = cJSON_Print(o);
     cJSON_Delete(o);

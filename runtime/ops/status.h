@@ -50,7 +50,8 @@ char *st_status_metrics(const st_status_t *s);
  * ("websocket_status.connections.0.budget"; array items by index); NAN when there is none. */
 struct cJSON;
 double st_status_number(const struct cJSON *doc, const char *path);
-/* The "strategies" array of /status, added to a JSON object (the session report has it too). */
-void st_status_add_strategies(struct cJSON *o, const st_status_t *s);
+/* The "strategies" array of /status, added to a JSON object (the session report has it too,
+ * without timing: the callbacks' wall time, which differs run to run). */
+void st_status_add_strategies(struct cJSON *o, const st_status_t *s, bool timing);
 
 #endif

@@ -182,6 +182,41 @@ char *st_symbols_json(const st_symbols_src_t *src, const st_symbols_filter_t *f)
     return print(o);
 }
 
+typedef struct {
+    const st_instrument_t *ins;
+    uint32_t rate;
+} busy_t;
+
+static int by_rate(const void *a, const void *b)
+{
+    const busy_t *x = a, *y = b; /* busiest first, then by code: the same order every time */
+    return x->rate != y->rate ? (x->rate < y->rate ? 1 : -1) : strcmp(x->ins->code, y->ins->code);
+}
+
+char *st_symbols_live_json(const st_symbols_src_t *src, size_t top)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *held = cJSON_AddArrayToObject(o, "held"), *polling = cJSON_AddArrayToObject(o, "polling");
+    busy_t *busy = st_xcalloc(src->universe->n + 1, sizeof(*busy));
+    size_t nbusy = 0;
+    for (size_t i = 0; i < src->universe->n; i++) {
+        const st_instrument_t *ins = &src->universe->items[i];
+        const st_plan_entry_t *e = st_planner_entry(src->planner, ins->sym);
+        if (!e) continue;
+        if (e->tier == ST_TIER_REALTIME || e->tier == ST_TIER_SEMI) cJSON_AddItemToArray(held, symbol_object(src, ins));
+        else if (e->tier == ST_TIER_POLL) {
+            const st_sv_sym_t *v = st_symview_get(src->view, ins->sym);
+            busy[nbusy++] = (busy_t){ins, v ? st_symview_per_minute(v, src->now) : 0};
+        }
+    }
+    qsort(busy, nbusy, sizeof(*busy), by_rate);
+    for (size_t i = 0; i < nbusy && i < top; i++) cJSON_AddItemToArray(polling, symbol_object(src, busy[i].ins));
+    free(busy);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
 static cJSON *event_object(const st_sv_event_t *ev)
 {
     cJSON *o = cJSON_CreateObject();

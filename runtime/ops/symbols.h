@@ -31,6 +31,9 @@ int st_symbols_filter_parse(const char *query, st_symbols_filter_t *f, char *err
 
 /* {"time", "count", "symbols": [...]}; malloc'd. */
 char *st_symbols_json(const st_symbols_src_t *src, const st_symbols_filter_t *f);
+/* The dashboard's view: {"held": the symbols of tiers 1 and 2 and the index streams (each
+ * registration's symbol), "polling": the `top` busiest of tier 3 by ticks per minute}. */
+char *st_symbols_live_json(const st_symbols_src_t *src, size_t top);
 /* One symbol with its "history" (oldest first); malloc'd; NULL when the code is not in the
  * universe. */
 char *st_symbols_one_json(const st_symbols_src_t *src, const char *code);

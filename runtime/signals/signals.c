@@ -56,6 +56,7 @@ struct st_signals {
     per_strategy_t *strats;
     size_t nstrats;
     st_signals_stats_t st;
+    st_signal_t recent[ST_SIGNALS_RECENT]; /* the latest emitted, a ring */
 };
 
 /* --- JSON ----------------------------------------------------------------------------------- */
@@ -319,6 +320,7 @@ int st_signals_emit(st_signals_t *s, const st_signal_t *sig)
         }
         c->last = sig->time;
     }
+    s->recent[s->st.emitted % ST_SIGNALS_RECENT] = *sig;
     s->st.emitted++;
     st_dur_t tod = sig->time - st_local_midnight(sig->time);
     s->st.per_hour[(tod / ST_HOUR) % 24]++;
@@ -330,6 +332,12 @@ int st_signals_emit(st_signals_t *s, const st_signal_t *sig)
         else webhook_push(k->wh, sig);
     }
     return 0;
+}
+
+const st_signal_t *st_signals_recent(const st_signals_t *s, size_t i)
+{
+    size_t n = s->st.emitted < ST_SIGNALS_RECENT ? (size_t)s->st.emitted : ST_SIGNALS_RECENT;
+    return i < n ? &s->recent[(s->st.emitted - n + i) % ST_SIGNALS_RECENT] : NULL;
 }
 
 void st_signals_stats(const st_signals_t *s, st_signals_stats_t *out)

@@ -54,6 +54,9 @@ void st_signals_destroy(st_signals_t *s);
  * suppressed it. */
 int st_signals_emit(st_signals_t *s, const st_signal_t *sig);
 void st_signals_stats(const st_signals_t *s, st_signals_stats_t *out);
+/* The latest signals emitted, oldest first: the i-th of at most ST_SIGNALS_RECENT; NULL past them. */
+#define ST_SIGNALS_RECENT 32
+const st_signal_t *st_signals_recent(const st_signals_t *s, size_t i);
 /* Signals emitted per strategy: the i-th name and count, i < st_signals_strategies(s). */
 size_t st_signals_strategies(const st_signals_t *s);
 const char *st_signals_strategy(const st_signals_t *s, size_t i, uint64_t *count);

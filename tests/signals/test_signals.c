@@ -40,9 +40,12 @@ static void test_cooldown_per_strategy_and_symbol(void **state)
     assert_non_null(s);
     st_time_t t = 1795000000LL * ST_SEC;
     st_signal_t a = sig("gap", "005930", t, 1);
+    assert_null(st_signals_recent(s, 0));
     assert_int_equal(st_signals_emit(s, &a), 0);
     a.time = t + 59 * ST_SEC;
     assert_int_equal(st_signals_emit(s, &a), 1); /* the same pair, within the cooldown */
+    assert_int_equal(st_signals_recent(s, 0)->time, t); /* the dashboard's list: emitted ones only */
+    assert_null(st_signals_recent(s, 1));
     st_signal_t b = sig("gap", "000660", t + ST_SEC, 2);
     assert_int_equal(st_signals_emit(s, &b), 0); /* another symbol */
     st_signal_t other = sig("volume", "005930", t + ST_SEC, 3);
@@ -65,6 +68,12 @@ static void test_cooldown_per_strategy_and_symbol(void **state)
     for (size_t i = 0; i < st_signals_strategies(s); i++)
         if (!strcmp(st_signals_strategy(s, i, &n), "gap")) gap = n;
     assert_int_equal(gap, 3);
+    for (size_t i = 0; i < ST_SIGNALS_RECENT; i++) { /* the latest, oldest first */
+        char code[16];
+        snprintf(code, sizeof(code), "S%04zu", 1000 - ST_SIGNALS_RECENT + i);
+        assert_string_equal(st_signals_recent(s, i)->symbol, code);
+    }
+    assert_null(st_signals_recent(s, ST_SIGNALS_RECENT));
     st_signals_destroy(s);
 }
 
