@@ -152,10 +152,9 @@ static char *held_by_api(int port)
     }
     qsort(codes, n, sizeof(char *), by_str);
     char *out = calloc(1, n * 16 + 1);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         if (!i || strcmp(codes[i], codes[i - 1])) snprintf(out + strlen(out), 16, "%s%s", *out ? " " : "", codes[i]);
-        free(codes[i]);
-    }
+    for (size_t i = 0; i < n; i++) free(codes[i]);
     return out;
 }
 
