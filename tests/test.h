@@ -63,6 +63,21 @@ static inline st_time_t st_test_at(const char *hhmm)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+/* A TCP port on 127.0.0.1 that was free a moment ago (for a child process to listen on). */
+static inline int st_test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
 static inline int st_test_tcp_connect(int family, const char *addr, int port)
 {
     struct sockaddr_storage ss;

@@ -973,18 +973,6 @@ static void test_signals_reload_and_stop(void **state)
 }
 
 /* A port nobody listens on now (bound, read, released). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* strata status against a running strata: the status block and the tables, found through the
  * config or given a URL; exit 1 with a message once it is gone. */
 /* A hostile endpoint for strata status (issue 16.8): a child process on 127.0.0.1 answers every
@@ -1070,7 +1058,7 @@ static void test_status_against_hostile_endpoints(void **state)
 static void test_status_of_a_running_strata(void **state)
 {
     char extra[512];
-    int port = free_port();
+    int port = st_test_free_port();
     snprintf(extra, sizeof(extra),
              "strategies: [{name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true}]\n"
              "status: {port: %d}\n",

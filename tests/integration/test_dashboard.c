@@ -99,18 +99,6 @@ static char *js_string(const char *script)
     return s;
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static pid_t spawn(char *const argv[], const char *log)
 {
     pid_t pid = fork();
@@ -162,8 +150,8 @@ static void test_dashboard_in_a_browser(void **state)
 {
     if (access("/usr/bin/chromedriver", X_OK) || access("/usr/bin/chromium", X_OK))
         fail_msg("chromium and chromedriver are needed (scripts/setup.sh installs them)");
-    int port = free_port();
-    driver_port = free_port();
+    int port = st_test_free_port();
+    driver_port = st_test_free_port();
     char yaml[2048];
     snprintf(yaml, sizeof(yaml),
              "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 08:59:30\", stop: \"11:00\", speed: 10}\n"
