@@ -77,9 +77,6 @@ static void planner_cfg(const st_runtime_t *rt, st_planner_cfg_t *pc)
     memcpy(pc->budget, rt->conns.budget, sizeof(pc->budget));
 }
 
-/* Hands the planner's pending changes to the feeds that own the connections involved: a feed
- * sees a change when the symbol leaves or enters one of its connections; tier-3 polling and
- * "no tier" go to the first feed (the venue's REST side). */
 /* A plan change as operations see it: an event in the symbol's history and a log line with its
  * reason — at info when it moves into, out of or within the realtime tiers (an emergency's
  * naming the holders it evicted in the same step: changes[0..n)), at debug between no tier and
@@ -112,6 +109,9 @@ static void note_change(st_runtime_t *rt, const st_plan_change_t *c, const st_pl
     st_log_(level, ST_SYS_PLAN, "%s", line);
 }
 
+/* Hands the planner's pending changes to the feeds that own the connections involved: a feed
+ * sees a change when the symbol leaves or enters one of its connections; tier-3 polling and
+ * "no tier" go to the first feed (the venue's REST side). */
 static void plan_apply(st_runtime_t *rt)
 {
     size_t n;

@@ -94,6 +94,23 @@ st_sym_t st_feed_sym(const st_symtab_t *syms, const uint8_t *map, size_t n, cons
     return s != ST_SYM_NONE && (size_t)s < n && map[s] != ST_FSYM_ABSENT ? s : ST_SYM_NONE;
 }
 
+void st_feed_limiter_stats(st_feed_stats_t *out, st_limiter_t *lim, st_time_t now)
+{
+    double pen = st_limiter_penalty(lim, now);
+    if (pen < out->penalty) out->penalty = pen;
+    out->margin = ST_MAX2(out->margin, st_limiter_margin(lim, now));
+    for (int i = 0; i < lim->nwin; i++) {
+        int64_t used = st_limiter_used(lim, i, now), limit = lim->win[i].w.limit;
+        if (lim->win[i].w.period == ST_SEC) {
+            out->msgs_second = ST_MAX2(out->msgs_second, used);
+            out->msgs_second_limit = ST_MAX2(out->msgs_second_limit, limit);
+        } else if (lim->win[i].w.period == ST_MIN) {
+            out->msgs_minute = ST_MAX2(out->msgs_minute, used);
+            out->msgs_minute_limit = ST_MAX2(out->msgs_minute_limit, limit);
+        }
+    }
+}
+
 void st_feed_sub_sent(st_feed_t *f, int conn, st_key_t key, bool on)
 {
     if (f->on_subscription)

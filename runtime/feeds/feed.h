@@ -44,6 +44,8 @@ typedef struct {
     st_dur_t subs_latency_p99, subs_latency_max; /* request -> send */
     double penalty;             /* lowest limiter penalty over the connections (1 = full rate) */
     st_dur_t margin;            /* widest limiter timing margin (wider after the venue refused) */
+    int64_t msgs_second, msgs_second_limit; /* subscription messages the busiest connection sent in */
+    int64_t msgs_minute, msgs_minute_limit; /* the last second / minute, and the venue's limits (0: none) */
     uint64_t reconnects;        /* network feeds: sessions lost (dropped, stalled, refused) */
     uint64_t stalls;            /* … of which detected as stalled streams */
     uint64_t quiet_pings, pongs; /* pings to sessions quiet for stall_timeout; pongs received */
@@ -183,6 +185,9 @@ typedef enum { ST_FSYM_STOCK = 0, ST_FSYM_INDEX = 1, ST_FSYM_ABSENT = 2 } st_fee
  * fallback poll; skip may be NULL). The caller looks at its schedule once afterwards. */
 void st_feed_apply_polls(st_poller_t *p, const st_plan_change_t *ch, size_t n, const st_planner_t *plan,
                          st_dur_t def, const uint8_t *skip, st_time_t now);
+/* A connection's subscription-message limiter into the feed's figures: its penalty and margin,
+ * and how much of each window (a second, a minute) it has used (the busiest connection's). */
+void st_feed_limiter_stats(st_feed_stats_t *out, st_limiter_t *lim, st_time_t now);
 /* Per symbol id its st_feed_sym_kind_t; *n is the length. */
 uint8_t *st_feed_index_map(const st_universe_t *u, size_t *n);
 

@@ -32,9 +32,7 @@ static void stats_add_subconn(st_feed_stats_t *out, st_subconn_t *c, st_time_t n
     if (co->st.lat_max > out->subs_latency_max) out->subs_latency_max = co->st.lat_max;
     st_dur_t p99 = st_coalescer_latency(co, 0.99);
     if (p99 > out->subs_latency_p99) out->subs_latency_p99 = p99;
-    double pen = st_limiter_penalty(&c->lim, now);
-    if (pen < out->penalty) out->penalty = pen;
-    out->margin = ST_MAX2(out->margin, st_limiter_margin(&c->lim, now));
+    st_feed_limiter_stats(out, &c->lim, now);
 }
 
 /* While a session is down (`down`), the symbols its ledger wants are polled by REST every

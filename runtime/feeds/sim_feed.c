@@ -501,9 +501,7 @@ static void sim_stats(const st_feed_t *f, st_feed_stats_t *out)
         if (c->co.st.lat_max > out->subs_latency_max) out->subs_latency_max = c->co.st.lat_max;
         st_dur_t p99 = st_coalescer_latency(&c->co, 0.99);
         if (p99 > out->subs_latency_p99) out->subs_latency_p99 = p99;
-        double pen = st_limiter_penalty(&c->lim, now);
-        if (pen < out->penalty) out->penalty = pen;
-        out->margin = ST_MAX2(out->margin, st_limiter_margin(&c->lim, now));
+        st_feed_limiter_stats(out, &c->lim, now);
     }
 }
 

@@ -53,6 +53,8 @@ typedef struct {
     st_dur_t subs_latency_p99, subs_latency_max;
     double penalty;                       /* lowest limiter penalty (1 = full rate) */
     st_dur_t margin;                      /* widest limiter timing margin */
+    int64_t msgs_second, msgs_second_limit; /* subscription messages of the busiest connection in */
+    int64_t msgs_minute, msgs_minute_limit; /* the last second / minute, and the venue's limits */
     uint64_t violations;                  /* venue limits exceeded: must stay 0 */
     uint64_t auth_failures;               /* the venue refused the credentials */
     int64_t sessions, sessions_open;      /* network feeds' WebSocket sessions, and those up */

@@ -23,12 +23,15 @@ int st_symbols_filter_parse(const char *query, st_symbols_filter_t *f, char *err
     f->tier = -1;
     for (const char *p = query ? query : ""; *p;) {
         size_t n = strcspn(p, "&"), k = strcspn(p, "=");
+        if (n == 0) { /* an empty part ("a=1&&b=2") */
+            p++;
+            continue;
+        }
         if (k > n) k = n;
         char key[16], val[64];
         copy(p, k, key, sizeof(key));
         copy(p + k + (k < n), n - k - (k < n), val, sizeof(val));
-        if (!n) {
-        } else if (!strcmp(key, "tier")) {
+        if (!strcmp(key, "tier")) {
             if (strlen(val) != 1 || val[0] < '0' || val[0] > '3') {
                 snprintf(err, errlen, "tier=%s: expected 0 (none), 1, 2 or 3", val);
                 return -EINVAL;

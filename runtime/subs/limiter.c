@@ -129,6 +129,14 @@ static st_time_t nth_latest(const st_limiter_window_t *w, int k)
     return w->ring[idx];
 }
 
+int st_limiter_used(const st_limiter_t *l, int i, st_time_t now)
+{
+    const st_limiter_window_t *w = &l->win[i];
+    int n = 0;
+    for (int k = 1; k <= w->count && nth_latest(w, k) > now - w->w.period; k++) n++;
+    return n;
+}
+
 st_time_t st_limiter_next_for(st_limiter_t *l, st_time_t now, bool urgent)
 {
     st_time_t t = now > l->blocked_until ? now : l->blocked_until;

@@ -95,6 +95,9 @@ static inline bool st_limiter_try(st_limiter_t *l, st_time_t now)
 }
 /* Ordinary grants per second window i allows in the long run now (pacing and margin included). */
 double st_limiter_rate(st_limiter_t *l, int i, st_time_t now);
+/* Grants of window i within its period before now (what the venue counts against its limit,
+ * w.limit, now). */
+int st_limiter_used(const st_limiter_t *l, int i, st_time_t now);
 /* A venue rate error (429, EGW00201): a wider margin and a short pause; once the margin is at
  * its widest, the penalty drops and recovery waits for quiet. */
 void st_limiter_rate_error(st_limiter_t *l, st_time_t now);

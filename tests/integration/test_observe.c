@@ -120,6 +120,9 @@ static void test_status_and_metrics_match_the_counters(void **state)
     SAME(jnum(s, "coalescer.requests"), c->subs_requests);
     SAME(jnum(s, "coalescer.messages"), c->subs_messages);
     SAME(jnum(s, "limiter.penalty"), c->penalty);
+    SAME(jnum(s, "limiter.messages_per_second"), 5); /* the simulated venue's (KIS-like) pace */
+    SAME(jnum(s, "limiter.messages_last_second"), c->msgs_second);
+    assert_true(c->msgs_second <= 5);
     SAME(jnum(s, "plan.changes"), snap.plan.changes);
     SAME(jnum(s, "plan.promotions"), rt.promotions);
     SAME(jnum(s, "signals.total"), snap.signals.emitted);

@@ -146,13 +146,15 @@ static void test_feeds_add_up(void **state)
                          .subs_latency_max = 2000, .penalty = 0.5, .margin = 300, .violations = 1,
                          .auth_failures = 2, .market_trades = 1000, .ticks_delivered = 500, .halts = 3, .bursts = 4,
                          .sessions = 2, .sessions_open = 1, .reconnects = 6, .stalls = 2, .malformed = 9,
-                         .poll_symbols = 300, .poll_stretch = 1.5, .poll_age = {10, 20, 30, 40, 50, 60}};
+                         .poll_symbols = 300, .poll_stretch = 1.5, .poll_age = {10, 20, 30, 40, 50, 60},
+                         .msgs_second = 3, .msgs_second_limit = 5, .msgs_minute = 40, .msgs_minute_limit = 100};
     st_feed_stats_t b = {.ws_used = 1, .ws_budget = 5, .ws_desired = 2, .rest_calls = 10, .rest_ok = 9,
                          .rest_last_second = 3, .subs_requests = 1, .subs_messages = 1, .subs_latency_p99 = 1500,
                          .subs_latency_max = 1000, .penalty = 0.8, .margin = 700, .violations = 0,
                          .auth_failures = 1, .market_trades = 10, .ticks_delivered = 5, .halts = 1, .bursts = 1,
                          .sessions = 1, .sessions_open = 1, .reconnects = 1, .stalls = 0, .malformed = 1,
-                         .poll_symbols = 30, .poll_stretch = 1.1, .poll_age = {15, 5, 35, 0, 55, 65}};
+                         .poll_symbols = 30, .poll_stretch = 1.1, .poll_age = {15, 5, 35, 0, 55, 65},
+                         .msgs_second = 4, .msgs_second_limit = 5};
     st_counters_t c;
     memset(&c, 0xFF, sizeof(c)); /* whatever was there: the first feed's figures replace it */
     st_status_add_feed(&c, &a, true);
@@ -182,6 +184,10 @@ static void test_feeds_add_up(void **state)
     assert_int_equal(c.malformed, 10);
     assert_int_equal(c.poll_symbols, 330);
     assert_true(c.poll_stretch == 1.5);
+    assert_int_equal(c.msgs_second, 4); /* the busiest connection's, against the venue's limits */
+    assert_int_equal(c.msgs_second_limit, 5);
+    assert_int_equal(c.msgs_minute, 40);
+    assert_int_equal(c.msgs_minute_limit, 100);
     const st_dur_t ages[6] = {15, 20, 35, 40, 55, 65};
     for (int k = 0; k < 6; k++) assert_int_equal(c.poll_age[k], ages[k]);
 }

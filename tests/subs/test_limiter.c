@@ -49,6 +49,12 @@ static void test_two_windows(void **state)
     }
     assert_int_equal(g[99], 19 * ST_SEC);  /* 5 per second for 20 seconds */
     assert_int_equal(g[100], ST_MIN);      /* then the minute window holds until 60 s */
+    /* what each window holds now, as the venue counts it (the dashboard's limits) */
+    st_time_t at = g[n - 1]; /* after the last grant: its second holds 5, its minute 100 */
+    assert_int_equal(st_limiter_used(&l, 0, at), 5);
+    assert_int_equal(st_limiter_used(&l, 1, at), 100);
+    assert_int_equal(st_limiter_used(&l, 0, at + ST_SEC), 0);
+    assert_int_equal(st_limiter_used(&l, 1, g[119] + ST_MIN), 80); /* the grants after the 120th */
     st_limiter_free(&l);
 }
 
