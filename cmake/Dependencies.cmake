@@ -35,6 +35,7 @@ strata_pkg(lua   lua5.4   liblua5.4-dev)
 strata_pkg(curl  libcurl  libcurl4-openssl-dev)
 strata_pkg(cjson libcjson libcjson-dev)
 strata_pkg(zstd  libzstd  libzstd-dev)
+strata_pkg(systemd libsystemd libsystemd-dev)
 
 find_package(libwebsockets CONFIG QUIET)
 if(NOT libwebsockets_FOUND)

@@ -8,7 +8,7 @@ PACKAGES=(
   libev-dev libwebsockets-dev libcurl4-openssl-dev liblua5.4-dev libyaml-dev libcjson-dev
   libcmocka-dev libjson-c-dev libjansson-dev libzstd-dev
   clang libclang-rt-dev tzdata ca-certificates openssl
-  chromium chromium-driver fonts-nanum
+  chromium chromium-driver fonts-nanum libsystemd-dev
 )
 
 missing=()

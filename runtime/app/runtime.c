@@ -1,4 +1,5 @@
 #include "runtime.h"
+#include "service.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "feeds/simmkt.h"
@@ -419,6 +420,7 @@ static st_report_day_t *market_days(st_runtime_t *rt, size_t *n)
 
 static void finish(st_runtime_t *rt)
 {
+    st_service_stopping(rt);
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_stop(rt->feeds[i]);
     record_stop(rt, 0);
     if (rt->clock.behind_max > ST_SEC)
@@ -446,7 +448,9 @@ static void on_deferred(struct ev_loop *loop, ev_timer *w, int revents)
     st_runtime_t *rt = w->data;
     if (rt->reload_requested) {
         rt->reload_requested = false;
-        st_runtime_reload(rt);
+        st_service_reloading(rt);
+        st_runtime_reload(rt); /* a refused config keeps the running one: ready again either way */
+        st_service_reloaded(rt);
     }
     if (rt->stop_requested && rt->running) {
         st_log_info(CORE, "stopping");
@@ -843,6 +847,7 @@ int st_runtime_run(st_runtime_t *rt)
     schedule_close(rt);
     rt->running = true;
     print_status(rt);
+    st_service_ready(rt);
     ev_run(rt->loop, 0);
     if (rt->running) finish(rt); /* the loop ran out of watchers */
     st_log_info(CORE, "stopped");
@@ -870,7 +875,7 @@ void st_runtime_free(st_runtime_t *rt)
     record_stop(rt, 0); /* a run that ended early */
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]); /* books still asked
                                                                             * for are answered */
-    if (rt->loop) ev_timer_stop(rt->loop, &rt->live_timer);
+    if (rt->loop) ev_timer_stop(rt->loop, &rt->live_timer), ev_timer_stop(rt->loop, &rt->service_timer);
     st_status_server_stop(rt->status);
     st_strats_destroy(rt->strats); /* their shutdown callbacks, while the clock and planner exist */
     st_signals_destroy(rt->signals);

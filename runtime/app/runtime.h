@@ -35,6 +35,8 @@ typedef struct st_runtime {
     st_signals_t *signals;
     st_status_server_t *status; /* GET /status, /metrics; NULL when off */
     ev_timer live_timer;        /* the dashboard's frames, while a client watches */
+    ev_timer service_timer;     /* systemd: WATCHDOG=1 and STATUS= (app/service.c) */
+    bool watchdog;              /* the unit set WatchdogSec= */
     ev_tstamp started;          /* wall time of the start */
     uint64_t promotions, demotions; /* plan changes into tier 1-2 from a worse tier / out of one */
     st_symview_t view; /* by symbol id: its latest tick (signals carry its price), its history */

@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -15,6 +18,7 @@ static struct {
     st_log_format_t fmt;
     st_time_t (*now)(void *);
     void *now_ctx;
+    bool journal; /* stderr is systemd's journal stream */
 } L;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "alert"};
@@ -35,6 +39,16 @@ int st_log_level_parse(const char *s, st_log_level_t *out)
     return -EINVAL;
 }
 
+/* Whether stderr is the journal's stream (systemd sets JOURNAL_STREAM to its device:inode). */
+static bool stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    return js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+           (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 int st_log_open(st_log_level_t level, st_log_format_t fmt, const char *path)
 {
     FILE *fp = NULL;
@@ -46,6 +60,7 @@ int st_log_open(st_log_level_t level, st_log_format_t fmt, const char *path)
     st_log_close();
     L.fp = fp;
     L.fmt = fmt;
+    L.journal = !fp && fmt == ST_LOG_TEXT && stderr_is_journal();
     st_log_min_level = level;
     return 0;
 }
@@ -137,7 +152,10 @@ void st_log_(st_log_level_t lvl, const char *sys, const char *fmt, ...)
     char ts[40];
     st_format_datetime(now, ts, sizeof(ts), true);
 
-    if (L.fmt == ST_LOG_JSON) {
+    if (L.journal) { /* the journal stamps and ranks each line: a priority prefix, no time */
+        static const int prio[] = {7, 6, 4, 3, 1}; /* debug, info, warning, err, alert (sd-daemon.h) */
+        fprintf(fp, "<%d>%s: %s\n", prio[lvl], sys, msg);
+    } else if (L.fmt == ST_LOG_JSON) {
         fprintf(fp, "{\"ts\":\"%s\",\"level\":\"%s\",\"sys\":\"%s\",\"msg\":\"", ts,
                 st_log_level_name(lvl), sys);
         json_escape(fp, msg);

@@ -3,6 +3,8 @@
 #include "core/log.h"
 #include "core/res.h"
 
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 static st_time_t fixed_now(void *ctx)
@@ -68,6 +70,48 @@ static void test_lws_lines(void **state)
     free(dir);
 }
 
+/* Under systemd, stderr is the journal's stream (JOURNAL_STREAM names its device:inode): a
+ * line is "<priority>sys: message", the journal stamps it; anything else keeps the time. */
+static void test_journal_lines(void **state)
+{
+    char *dir = st_test_tmpdir(), path[300];
+    snprintf(path, sizeof(path), "%s/stderr.txt", dir);
+    for (int journal = 0; journal < 2; journal++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            if (!freopen(path, "w", stderr)) _exit(2);
+            struct stat st;
+            fstat(STDERR_FILENO, &st);
+            char js[64];
+            snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+                     (unsigned long long)st.st_ino + (journal ? 0 : 1)); /* another stream: not the journal */
+            setenv("JOURNAL_STREAM", js, 1);
+            st_log_open(ST_LL_DEBUG, ST_LOG_TEXT, NULL);
+            st_log_info(PLAN, "005930 tier none -> 1 (demand)");
+            st_log_warn(FEED, "kis: reconnecting");
+            st_log_debug(CORE, "d");
+            st_log_error(HOST, "e");
+            st_log_alert(CORE, "a");
+            _exit(0);
+        }
+        int status;
+        waitpid(pid, &status, 0);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        char *text;
+        assert_int_equal(st_file_read(path, &text, NULL), 0);
+        if (journal)
+            assert_string_equal(text, "<6>plan: 005930 tier none -> 1 (demand)\n<4>feed: kis: reconnecting\n<7>core: d\n"
+                                      "<3>host: e\n<1>core: a\n");
+        else
+            assert_non_null(strstr(text, "] plan: 005930 tier none -> 1 (demand)\n")); /* the time first */
+        free(text);
+    }
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
 static void test_level_names(void **state)
 {
     st_log_level_t l;
@@ -82,6 +126,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_json_levels_and_file),
         cmocka_unit_test(test_level_names),
+        cmocka_unit_test(test_journal_lines),
         cmocka_unit_test(test_lws_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
