@@ -217,13 +217,14 @@ static void request_path(const st_status_query_t *q, CURL *h, char *out, size_t 
     }
 }
 
-int st_cmd_status(const char *config, const char *url_opt, const st_status_query_t *q)
+/* Where to ask: url_opt, or where config's status section says a strata listens (with the
+ * bearer token of the variable it names in auth). Returns 0, or 1 with the config's errors
+ * printed. */
+static int endpoint(const char *config, const char *url_opt, char *url, size_t urllen, char *auth, size_t authlen)
 {
-    char url[512];
-    char auth[600] = "";
     if (url_opt) {
-        snprintf(url, sizeof(url), "%s", url_opt);
-    } else { /* where the config says a strata listens */
+        snprintf(url, urllen, "%s", url_opt);
+    } else {
         st_config_t *cfg = NULL;
         st_diags_t d;
         st_diags_init(&d);
@@ -241,11 +242,18 @@ int st_cmd_status(const char *config, const char *url_opt, const st_status_query
                            : !strcmp(cfg->status.listen, "::")    ? "::1"
                                                                   : cfg->status.listen;
         bool v6 = strchr(host, ':') != NULL;
-        snprintf(url, sizeof(url), "http://%s%s%s:%lld", v6 ? "[" : "", host, v6 ? "]" : "", (long long)cfg->status.port);
+        snprintf(url, urllen, "http://%s%s%s:%lld", v6 ? "[" : "", host, v6 ? "]" : "", (long long)cfg->status.port);
         const char *token = *cfg->status.token_env ? getenv(cfg->status.token_env) : NULL;
-        if (token) snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        if (token) snprintf(auth, authlen, "Authorization: Bearer %s", token);
         st_config_free(cfg);
     }
+    return 0;
+}
+
+int st_cmd_status(const char *config, const char *url_opt, const st_status_query_t *q)
+{
+    char url[512], auth[600] = "";
+    if (endpoint(config, url_opt, url, sizeof(url), auth, sizeof(auth))) return 1;
     size_t n = strlen(url);
     while (n && url[n - 1] == '/') url[--n] = 0;
     curl_global_init(CURL_GLOBAL_DEFAULT);
