@@ -120,7 +120,8 @@ static char *live_frame(st_runtime_t *rt)
         size_t k = st_signal_json(sig, f + n, cap - n);
         n += k < cap - n ? k : 0;
     }
-    if (n + 3 <= cap) memcpy(f + n, "]}", 3);
+    if (n + 3 > cap) n = cap - 3; /* never: cap holds ST_SIGNALS_RECENT signals of 1 KiB */
+    memcpy(f + n, "]}", 3);
     free(status), free(symbols);
     return f;
 }

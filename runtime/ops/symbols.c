@@ -29,8 +29,14 @@ int st_symbols_filter_parse(const char *query, st_symbols_filter_t *f, char *err
         }
         if (k > n) k = n;
         char key[16], val[64];
+        size_t vlen = n - k - (k < n);
         copy(p, k, key, sizeof(key));
-        copy(p + k + (k < n), n - k - (k < n), val, sizeof(val));
+        copy(p + k + (k < n), vlen, val, sizeof(val));
+        if (vlen >= sizeof(val)) {
+            snprintf(err, errlen, "%.*s: a value of at most %zu bytes, got %zu", (int)ST_MIN2(k, (size_t)32), p,
+                     sizeof(val) - 1, vlen);
+            return -EINVAL;
+        }
         if (!strcmp(key, "tier")) {
             if (strlen(val) != 1 || val[0] < '0' || val[0] > '3') {
                 snprintf(err, errlen, "tier=%s: expected 0 (none), 1, 2 or 3", val);

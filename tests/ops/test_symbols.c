@@ -114,6 +114,13 @@ static void test_filter_parse(void **state)
     assert_string_equal(err, "unknown filter \"sort\": tier, strategy or q");
     assert_int_equal(st_symbols_filter_parse("&&q=00", &f, err, sizeof(err)), 0); /* empty parts skipped */
     assert_string_equal(f.q, "00");
+    char longq[80] = "q=";
+    memset(longq + 2, 'x', 64); /* 64 bytes: one too many, refused rather than cut */
+    assert_int_equal(st_symbols_filter_parse(longq, &f, err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "q: a value of at most 63 bytes, got 64");
+    longq[2 + 63] = '\0';
+    assert_int_equal(st_symbols_filter_parse(longq, &f, err, sizeof(err)), 0);
+    assert_int_equal(strlen(f.q), 63);
 }
 
 static st_planner_t *planner(void)
