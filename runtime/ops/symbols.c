@@ -196,31 +196,35 @@ typedef struct {
     uint32_t rate;
 } busy_t;
 
-static int by_rate(const void *a, const void *b)
+/* Busiest first, then by code: the same order every time. */
+static bool busier(const busy_t *x, const busy_t *y)
 {
-    const busy_t *x = a, *y = b; /* busiest first, then by code: the same order every time */
-    return x->rate != y->rate ? (x->rate < y->rate ? 1 : -1) : strcmp(x->ins->code, y->ins->code);
+    return x->rate != y->rate ? x->rate > y->rate : strcmp(x->ins->code, y->ins->code) < 0;
 }
 
 char *st_symbols_live_json(const st_symbols_src_t *src, size_t top)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *held = cJSON_AddArrayToObject(o, "held"), *polling = cJSON_AddArrayToObject(o, "polling");
-    busy_t *busy = st_xcalloc(src->universe->n + 1, sizeof(*busy));
-    size_t nbusy = 0;
+    busy_t *best = st_xcalloc(top + 1, sizeof(*best)); /* the `top` busiest so far, in order */
+    size_t nbest = 0;
     for (size_t i = 0; i < src->universe->n; i++) {
         const st_instrument_t *ins = &src->universe->items[i];
         const st_plan_entry_t *e = st_planner_entry(src->planner, ins->sym);
         if (!e) continue;
-        if (e->tier == ST_TIER_REALTIME || e->tier == ST_TIER_SEMI) cJSON_AddItemToArray(held, symbol_object(src, ins));
-        else if (e->tier == ST_TIER_POLL) {
+        if (e->tier == ST_TIER_REALTIME || e->tier == ST_TIER_SEMI) {
+            cJSON_AddItemToArray(held, symbol_object(src, ins));
+        } else if (e->tier == ST_TIER_POLL && top) { /* a whole market: keep the best, sort nothing */
             const st_sv_sym_t *v = st_symview_get(src->view, ins->sym);
-            busy[nbusy++] = (busy_t){ins, v ? st_symview_per_minute(v, src->now) : 0};
+            busy_t b = {ins, v ? st_symview_per_minute(v, src->now) : 0};
+            if (nbest == top && !busier(&b, &best[top - 1])) continue;
+            size_t k = nbest < top ? nbest++ : top - 1;
+            for (; k > 0 && busier(&b, &best[k - 1]); k--) best[k] = best[k - 1];
+            best[k] = b;
         }
     }
-    qsort(busy, nbusy, sizeof(*busy), by_rate);
-    for (size_t i = 0; i < nbusy && i < top; i++) cJSON_AddItemToArray(polling, symbol_object(src, busy[i].ins));
-    free(busy);
+    for (size_t i = 0; i < nbest; i++) cJSON_AddItemToArray(polling, symbol_object(src, best[i].ins));
+    free(best);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return text;

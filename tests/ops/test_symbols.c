@@ -237,6 +237,47 @@ static void test_symbols_json(void **state)
     st_planner_destroy(p);
 }
 
+/* The dashboard's view: tiers 1-2 held, and tier 3's busiest by ticks in the last whole minute
+ * (ties by code), at most `top` of them. */
+static void test_live_view(void **state)
+{
+    st_planner_t *p = planner();
+    int cfg = st_planner_requester(p, "config", 1);
+    st_planner_demand(p, cfg, sym("005930"), ST_PRIO_CRITICAL);
+    static const char *const polled[] = {"000660", "035420", "068270"};
+    for (size_t i = 0; i < 3; i++) st_planner_demand(p, cfg, sym(polled[i]), ST_PRIO_LOW);
+    st_planner_replan(p, T0);
+    st_symview_t v;
+    st_symview_init(&v, syms.n);
+    for (int i = 0; i < 5; i++) { /* 068270: 5 ticks in 09:00, 035420: 2, 000660: none */
+        st_tick_t t = trade(i < 2 ? "035420" : "068270", T0 + i * ST_SEC, 100);
+        st_symview_tick(&v, &t);
+        if (i >= 2) {
+            t = trade("068270", T0 + i * ST_SEC + 1, 100);
+            st_symview_tick(&v, &t);
+        }
+    }
+    st_symbols_src_t src = {T0 + ST_MIN + ST_SEC, &uni, p, &v};
+    static const struct {
+        size_t top;
+        const char *want;
+    } cases[] = {{0, ""}, {1, "068270"}, {2, "068270 035420"}, {5, "068270 035420 000660"}};
+    for (size_t c = 0; c < ST_ARRAY_SIZE(cases); c++) {
+        char *text = st_symbols_live_json(&src, cases[c].top);
+        cJSON *o = cJSON_Parse(text);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "held")), 1); /* 005930 */
+        char got[64] = "";
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItem(o, "polling"))
+            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", *got ? " " : "", str(e, "code"));
+        if (strcmp(got, cases[c].want)) fail_msg("top %zu: %s, want %s", cases[c].top, got, cases[c].want);
+        cJSON_Delete(o);
+        free(text);
+    }
+    st_symview_free(&v);
+    st_planner_destroy(p);
+}
+
 /* One symbol: the same object and its history, each kind of event written out. */
 static void test_symbol_history(void **state)
 {
@@ -287,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_filter_parse),
         cmocka_unit_test(test_symbols_json),
         cmocka_unit_test(test_symbol_history),
+        cmocka_unit_test(test_live_view),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
