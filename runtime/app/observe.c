@@ -48,11 +48,18 @@ void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *stra
     out->strategies = strats;
 }
 
-void st_runtime_session_report(st_runtime_t *rt)
+/* st_runtime_status into s, its strategies' rows in a buffer the caller frees. */
+static st_strat_info_t *snapshot(st_runtime_t *rt, st_status_t *s)
 {
     st_strat_info_t *strats = st_xcalloc(st_strats_count(rt->strats) + 1, sizeof(*strats));
+    st_runtime_status(rt, s, strats);
+    return strats;
+}
+
+void st_runtime_session_report(st_runtime_t *rt)
+{
     st_status_t s;
-    st_runtime_status(rt, &s, strats);
+    st_strat_info_t *strats = snapshot(rt, &s);
     rt->session_reported = s.c.now;
     st_session_log(&rt->report, &s, rt->signals);
     const char *path = rt->world->cfg->runtime.session_report;
@@ -103,9 +110,8 @@ static int handle_symbols(st_runtime_t *rt, const char *path, const char **ctype
 /* The dashboard's frame: {"status": GET /status, "symbols": the live view, "signals": the latest}. */
 static char *live_frame(st_runtime_t *rt)
 {
-    st_strat_info_t *strats = st_xcalloc(st_strats_count(rt->strats) + 1, sizeof(*strats));
     st_status_t s;
-    st_runtime_status(rt, &s, strats);
+    st_strat_info_t *strats = snapshot(rt, &s);
     char *status = st_status_json(&s);
     free(strats);
     st_symbols_src_t src;
@@ -151,9 +157,8 @@ static int handle(void *ctx, const char *path, const char **ctype, char **body)
         *body = st_xstrdup("not found: GET /status, /metrics, /symbols or /symbols/CODE\n");
         return 404;
     }
-    st_strat_info_t *strats = st_xcalloc(st_strats_count(rt->strats) + 1, sizeof(*strats));
     st_status_t s;
-    st_runtime_status(rt, &s, strats);
+    st_strat_info_t *strats = snapshot(rt, &s);
     if (status) {
         *ctype = "application/json";
         *body = st_status_json(&s);
@@ -172,7 +177,8 @@ void st_runtime_status_start(st_runtime_t *rt)
     const char *token = *sc->token_env ? getenv(sc->token_env) : NULL;
     char err[256];
     st_status_server_cfg_t scfg = {.addr = sc->listen, .port = (int)sc->port, .token = token,
-                                   .max_connections = (int)sc->max_connections};
+                                   .max_connections = (int)sc->max_connections,
+                                   .public_path = "/"}; /* the dashboard's page: no data in it */
     rt->status = st_status_server_start(rt->loop, &scfg, handle, rt, err, sizeof(err));
     if (!rt->status) {
         st_log_error(OUT, "status: %s; running without the status endpoint", err);

@@ -90,13 +90,12 @@ static void note_change(st_runtime_t *rt, const st_plan_change_t *c, const st_pl
     bool realtime = (c->from_tier && c->from_tier <= ST_TIER_SEMI) || (c->to_tier && c->to_tier <= ST_TIER_SEMI);
     st_log_level_t level = realtime ? ST_LL_INFO : ST_LL_DEBUG;
     if (level < st_log_min_level) return;
-    static const char *const tiers[] = {"none", "1", "2", "3"};
     char line[400];
     int k = c->from_tier == c->to_tier
                 ? snprintf(line, sizeof(line), "%s tier %s, connection %d -> %d (%s", st_symtab_code(&rt->syms, c->sym),
-                           tiers[c->to_tier & 3], c->from_conn, c->to_conn, st_plan_why_names[c->why])
+                           st_tier_names[c->to_tier & 3], c->from_conn, c->to_conn, st_plan_why_names[c->why])
                 : snprintf(line, sizeof(line), "%s tier %s -> %s (%s", st_symtab_code(&rt->syms, c->sym),
-                           tiers[c->from_tier & 3], tiers[c->to_tier & 3], st_plan_why_names[c->why]);
+                           st_tier_names[c->from_tier & 3], st_tier_names[c->to_tier & 3], st_plan_why_names[c->why]);
     for (size_t i = 0; i < n && c->why == ST_WHY_EMERGENCY && c->to_tier == ST_TIER_REALTIME; i++) {
         const st_plan_change_t *o = &changes[i]; /* a holder it evicted: out of tier 1-2 for the emergency */
         if (o == c || o->why != ST_WHY_EMERGENCY || !o->from_tier || o->from_tier > ST_TIER_SEMI ||

@@ -46,10 +46,16 @@ static double dnum(const cJSON *o, const char *path)
     return isnan(v) ? 0 : v;
 }
 
-static const char *dstr(const cJSON *o, const char *k)
+/* A string of the status document, `none` when absent. */
+static const char *dstr_or(const cJSON *o, const char *k, const char *none)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "";
+    return cJSON_IsString(v) ? v->valuestring : none;
+}
+
+static const char *dstr(const cJSON *o, const char *k)
+{
+    return dstr_or(o, k, "");
 }
 
 static void print_status(const cJSON *s, const char *url)
@@ -105,12 +111,6 @@ static void clock_of(const char *datetime, char *out, size_t len)
     snprintf(out, len, "%.8s", sp ? sp + 1 : "-");
 }
 
-static const char *jstr_or(const cJSON *o, const char *k, const char *none)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : none;
-}
-
 static bool jhas(const cJSON *o, const char *k)
 {
     return cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, k));
@@ -119,7 +119,7 @@ static bool jhas(const cJSON *o, const char *k)
 static void print_symbol_row(const cJSON *e)
 {
     char since[16], tier[8], conn[8], price[32], age[16], poll[16], flags[40] = "";
-    clock_of(jstr_or(e, "since", "-"), since, sizeof(since));
+    clock_of(dstr_or(e, "since", "-"), since, sizeof(since));
     int t = (int)dnum(e, "tier");
     if (t) snprintf(tier, sizeof(tier), "%d", t);
     else snprintf(tier, sizeof(tier), "-");
@@ -136,7 +136,7 @@ static void print_symbol_row(const cJSON *e)
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, marks[i])))
             snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%s%s", *flags ? "," : "", marks[i]);
     printf("%-8s %4s %4s %-10s %6.1f %-8s %-10s %12s %8s %9.0f %6s %-16s %s\n", dstr(e, "code"), tier, conn,
-           jstr_or(e, "priority", "-"), dnum(e, "score"), since, jstr_or(e, "last_move", "-"), price, age,
+           dstr_or(e, "priority", "-"), dnum(e, "score"), since, dstr_or(e, "last_move", "-"), price, age,
            dnum(e, "ticks_per_minute"), poll, *flags ? flags : "-", dstr(e, "name"));
 }
 
@@ -154,18 +154,18 @@ static void print_symbols(const cJSON *s)
 static void print_event(const cJSON *ev)
 {
     char at[16], what[160];
-    clock_of(jstr_or(ev, "at", "-"), at, sizeof(at));
+    clock_of(dstr_or(ev, "at", "-"), at, sizeof(at));
     const char *kind = dstr(ev, "kind");
-    static const char *const tiers[] = {"none", "1", "2", "3"};
     if (!strcmp(kind, "tier"))
-        snprintf(what, sizeof(what), "tier %s -> %s (%s)", tiers[(int)dnum(ev, "from") & 3], tiers[(int)dnum(ev, "to") & 3],
+        snprintf(what, sizeof(what), "tier %s -> %s (%s)", st_tier_names[(int)dnum(ev, "from") & 3],
+                 st_tier_names[(int)dnum(ev, "to") & 3],
                  dstr(ev, "why"));
     else if (!strcmp(kind, "signal"))
         snprintf(what, sizeof(what), "%s: %s, strength %.2f", dstr(ev, "strategy"), dstr(ev, "side"), dnum(ev, "strength"));
     else if (!strcmp(kind, "emergency"))
         snprintf(what, sizeof(what), "%s: score %.0f, %s%s", dstr(ev, "strategy"), dnum(ev, "score"),
                  cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "granted")) ? "granted" : "refused: ",
-                 jstr_or(ev, "why", ""));
+                 dstr_or(ev, "why", ""));
     else
         snprintf(what, sizeof(what), "%s %s on connection %.0f", dstr(ev, "op"), dstr(ev, "channel"), dnum(ev, "connection"));
     printf("  %-8s %-12s %s\n", at, kind, what);
@@ -184,7 +184,7 @@ static void print_symbol(const cJSON *s)
         printf(" %s (%s%s)", dstr(r, "name"), dstr(r, "priority"),
                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "emergency")) ? ", emergency" : "");
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "excluded")))
-        printf("\nexcluded until %s: %s", jstr_or(e, "excluded_until", "-"), dstr(e, "excluded_why"));
+        printf("\nexcluded until %s: %s", dstr_or(e, "excluded_until", "-"), dstr(e, "excluded_why"));
     printf("\n\nhistory (oldest first; %.0f older events not kept):\n", dnum(e, "history_dropped"));
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(e, "history")) print_event(r);
 }

@@ -1,16 +1,11 @@
 #include "upbit_codec.h"
+#include "upbit_fields.h"
 #include "core/common.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Fields strata reads, by DEFAULT and SIMPLE name. */
-enum {
-    F_TYPE, F_CODE, F_OPEN, F_HIGH, F_LOW, F_PRICE, F_PREV, F_VOLUME, F_ACC_VOL, F_ACC_PRICE,
-    F_ASK_BID, F_TRADE_TS, F_TS, F_STREAM, F_BAP, F_BBP, F_TAS, F_TBS, F_UNITS, F_COUNT
-};
 
 /* The member names of the fields strata reads, DEFAULT and SIMPLE (protocols.md 2.3), bucketed
  * by length, so a member costs about one memcmp (a ticker has ~35 members, most of them fields
@@ -37,7 +32,7 @@ static const struct {
     [18] = {1, {F_PREV}, {"prev_closing_price"}},
 };
 
-static int field_of(const char *key)
+int st_upbit_field(const char *key)
 {
     size_t l = strlen(key);
     if (l > MAX_NAME) return -1;
@@ -438,7 +433,7 @@ static bool top_member(void *ctx, jp_t *p, const char *key, size_t keylen)
             return parse_compound(p, true, error_member, sc);
         }
     }
-    int k = keylen <= MAX_NAME ? field_of(key) : -1;
+    int k = keylen <= MAX_NAME ? st_upbit_field(key) : -1;
     if (k == F_UNITS) { /* the last one counts: its levels, or none */
         memset(sc->book, 0, sizeof(sc->book));
         sc->level = 0;

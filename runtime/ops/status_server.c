@@ -27,6 +27,7 @@ struct st_status_server {
     char bound[64];    /* "127.0.0.1:8787", "[::1]:8787" */
     int port;
     char *token;
+    char *public_path; /* served without the token; NULL: none */
     st_status_handler_t handler;
     void *hctx;
     int conns, max_conns;
@@ -104,8 +105,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             return respond(wsi, pss, 405, "text/plain", st_xstrdup("only GET\n"));
         char path[512] = "";
         int n = lws_hdr_copy(wsi, path, 256, WSI_TOKEN_GET_URI);
-        /* the dashboard's page holds no data (it asks the live channel, with the token) */
-        if (strcmp(path, "/") != 0 && !token_ok(s, wsi))
+        if ((!s->public_path || strcmp(path, s->public_path) != 0) && !token_ok(s, wsi))
             return respond(wsi, pss, 401, "text/plain", st_xstrdup("a bearer token is required\n"));
         if (n > 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) > 0) { /* "?tier=1&q=..." */
             path[n] = '?';
@@ -322,6 +322,7 @@ st_status_server_t *st_status_server_start(struct ev_loop *loop, const st_status
     s->hctx = ctx;
     s->max_conns = cfg->max_connections > 0 ? cfg->max_connections : 64;
     if (cfg->token && *cfg->token) s->token = st_xstrdup(cfg->token);
+    if (cfg->public_path) s->public_path = st_xstrdup(cfg->public_path);
     s->live_timeout = cfg->live_timeout > 0 ? cfg->live_timeout : 10;
     if (listen_on(s, cfg->addr, cfg->port, err, errlen) != 0) {
         st_status_server_stop(s);
@@ -398,6 +399,7 @@ void st_status_server_stop(st_status_server_t *s)
     if (s->ctx) lws_context_destroy(s->ctx);
     if (s->fd >= 0) close(s->fd);
     free(s->token);
+    free(s->public_path);
     free(s->frame);
     free(s);
 }

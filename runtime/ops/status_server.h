@@ -1,8 +1,8 @@
 /* A small read-only HTTP server on the runtime's loop (libwebsockets with the libev loop as a
  * foreign loop): GET requests only, each answered whole by a handler; an optional bearer token
  * (`Authorization: Bearer <token>`, of any length, compared in constant time) guards every path
- * but "/" (the dashboard's page, which holds no data); the live channel (below) takes it as its
- * first message instead, so it never travels in a URL.
+ * but the configured public one (the dashboard's page, which holds no data); the live channel
+ * (below) takes it as its first message instead, so it never travels in a URL.
  * strata owns the listening socket: bound to exactly the configured address, at most
  * max_connections served at once, and a pause (not a storm of log lines) when the process runs
  * out of descriptors. */
@@ -25,6 +25,7 @@ typedef struct {
     const char *token;   /* NULL or "" = none */
     int max_connections; /* served at once; more are closed at accept; 0 = 64 */
     double live_timeout; /* seconds a live client may leave a frame untaken before it is dropped; 0 = 10 */
+    const char *public_path; /* the one path served without the token (a page that holds no data); NULL: none */
 } st_status_server_cfg_t;
 
 /* Listens; NULL with err set when it cannot. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const st_tier_names[4] = {"none", "1", "2", "3"};
 const char *const st_plan_why_names[] = {"demand",    "capacity",  "displaced",
                                          "rebalance", "emergency", "excluded",
                                          "readmitted", "sector_cap", "timeslot", NULL};

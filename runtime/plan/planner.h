@@ -52,6 +52,7 @@ typedef enum {
     ST_WHY_COUNT
 } st_plan_why_t;
 extern const char *const st_plan_why_names[];
+extern const char *const st_tier_names[4]; /* by st_tier_t, for people: "none", "1", "2", "3" */
 
 typedef struct {
     uint8_t tier;  /* st_tier_t */

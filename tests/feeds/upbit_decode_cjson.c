@@ -2,51 +2,12 @@
  * holds the one-pass decoder to (the same return and the same bytes out, on every message). */
 #include "feeds/upbit_codec.h"
 #include "upbit_decode_cjson.h"
+#include "feeds/upbit_fields.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-/* Fields strata reads, by DEFAULT and SIMPLE name. */
-enum {
-    F_TYPE, F_CODE, F_OPEN, F_HIGH, F_LOW, F_PRICE, F_PREV, F_VOLUME, F_ACC_VOL, F_ACC_PRICE,
-    F_ASK_BID, F_TRADE_TS, F_TS, F_STREAM, F_BAP, F_BBP, F_TAS, F_TBS, F_UNITS, F_COUNT
-};
-
-/* The member names of the fields strata reads, DEFAULT and SIMPLE (protocols.md 2.3), bucketed
- * by length, so a member costs about one memcmp (a ticker has ~35 members, most of them fields
- * strata does not read). test_upbit_codec decodes every message type in both formats field by
- * field, so a name in the wrong place fails there. */
-#define MAX_NAME 24
-static const struct {
-    int n;
-    int8_t field[12];
-    const char *name[12];
-} by_len[MAX_NAME + 1] = {
-    [2] = {9, {F_TYPE, F_CODE, F_OPEN, F_HIGH, F_LOW, F_PRICE, F_VOLUME, F_ASK_BID, F_STREAM}, {"ty", "cd", "op", "hp", "lp", "tp", "tv", "ab", "st"}},
-    [3] = {9, {F_PREV, F_ACC_VOL, F_ACC_PRICE, F_TS, F_BAP, F_BBP, F_TAS, F_TBS, F_UNITS}, {"pcp", "atv", "atp", "tms", "bap", "bbp", "tas", "tbs", "obu"}},
-    [4] = {3, {F_TYPE, F_CODE, F_TRADE_TS}, {"type", "code", "ttms"}},
-    [7] = {1, {F_ASK_BID}, {"ask_bid"}},
-    [9] = {2, {F_LOW, F_TS}, {"low_price", "timestamp"}},
-    [10] = {1, {F_HIGH}, {"high_price"}},
-    [11] = {2, {F_PRICE, F_STREAM}, {"trade_price", "stream_type"}},
-    [12] = {1, {F_VOLUME}, {"trade_volume"}},
-    [13] = {1, {F_OPEN}, {"opening_price"}},
-    [14] = {4, {F_BAP, F_BBP, F_TAS, F_TBS}, {"best_ask_price", "best_bid_price", "total_ask_size", "total_bid_size"}},
-    [15] = {3, {F_ACC_PRICE, F_TRADE_TS, F_UNITS}, {"acc_trade_price", "trade_timestamp", "orderbook_units"}},
-    [16] = {1, {F_ACC_VOL}, {"acc_trade_volume"}},
-    [18] = {1, {F_PREV}, {"prev_closing_price"}},
-};
-
-static int field_of(const char *key)
-{
-    size_t l = strlen(key);
-    if (l > MAX_NAME) return -1;
-    for (int i = 0; i < by_len[l].n; i++)
-        if (memcmp(key, by_len[l].name[i], l) == 0) return by_len[l].field[i];
-    return -1;
-}
 
 static double num(const cJSON *x)
 {
@@ -99,7 +60,7 @@ int st_upbit_decode_cjson(const char *buf, size_t len, st_upbit_msg_t *out)
     const cJSON *m;
     cJSON_ArrayForEach(m, j)
     {
-        int k = m->string ? field_of(m->string) : -1;
+        int k = m->string ? st_upbit_field(m->string) : -1;
         if (k >= 0) f[k] = m;
     }
     const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");

@@ -420,7 +420,7 @@ static void test_connection_cap(void **state)
 static st_status_server_t *start_live(const char *token, double timeout)
 {
     char err[256];
-    st_status_server_cfg_t cfg = {.addr = "127.0.0.1", .token = token, .live_timeout = timeout};
+    st_status_server_cfg_t cfg = {.addr = "127.0.0.1", .token = token, .live_timeout = timeout, .public_path = "/"};
     st_status_server_t *s = st_status_server_start(EV_DEFAULT, &cfg, handler, NULL, err, sizeof(err));
     assert_non_null(s);
     return s;

@@ -149,6 +149,14 @@ static const char *str(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : cJSON_IsNull(v) ? "null" : "?";
 }
 
+/* The "code" of each object of arr, space-separated, in order. */
+static void codes_of(const cJSON *arr, char *out, size_t len)
+{
+    const cJSON *e;
+    out[0] = '\0';
+    cJSON_ArrayForEach(e, arr) snprintf(out + strlen(out), len - strlen(out), "%s%s", *out ? " " : "", str(e, "code"));
+}
+
 static double num(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItem(o, k);
@@ -225,10 +233,8 @@ static void test_symbols_json(void **state)
         assert_int_equal(st_symbols_filter_parse(cases[i].q, &f, err, sizeof(err)), 0);
         text = st_symbols_json(&src, &f);
         o = cJSON_Parse(text);
-        char got[128] = "";
-        const cJSON *e;
-        cJSON_ArrayForEach(e, cJSON_GetObjectItem(o, "symbols"))
-            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", *got ? " " : "", str(e, "code"));
+        char got[128];
+        codes_of(cJSON_GetObjectItem(o, "symbols"), got, sizeof(got));
         if (strcmp(got, cases[i].codes)) fail_msg("?%s: %s, want %s", cases[i].q, got, cases[i].codes);
         cJSON_Delete(o);
         free(text);
@@ -266,10 +272,8 @@ static void test_live_view(void **state)
         char *text = st_symbols_live_json(&src, cases[c].top);
         cJSON *o = cJSON_Parse(text);
         assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "held")), 1); /* 005930 */
-        char got[64] = "";
-        const cJSON *e;
-        cJSON_ArrayForEach(e, cJSON_GetObjectItem(o, "polling"))
-            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", *got ? " " : "", str(e, "code"));
+        char got[64];
+        codes_of(cJSON_GetObjectItem(o, "polling"), got, sizeof(got));
         if (strcmp(got, cases[c].want)) fail_msg("top %zu: %s, want %s", cases[c].top, got, cases[c].want);
         cJSON_Delete(o);
         free(text);
