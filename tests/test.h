@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "core/timefmt.h"
+#include "market/universe.h"
 
 /* Writes text to dir/name (replacing it); returns the path, malloc'd: the caller frees it. */
 static inline char *st_test_write(const char *dir, const char *name, const char *text)
@@ -45,6 +46,22 @@ static inline char *st_test_tmpdir(void)
     char *d = mkdtemp(tmpl);
     if (!d) abort();
     return strdup(d);
+}
+
+/* A universe from CSV texts (stocks, indices), written to a scratch directory that is gone when
+ * it returns: st_universe_load's result (0, or an error). */
+static inline int st_test_universe(const char *stocks, const char *indices, st_universe_t *u, st_symtab_t *syms,
+                                   st_arena_t *arena)
+{
+    char *dir = st_test_tmpdir();
+    char *a = st_test_write(dir, "u.csv", stocks), *b = st_test_write(dir, "i.csv", indices);
+    st_diags_t d;
+    st_diags_init(&d);
+    int rc = st_universe_load(u, a, b, syms, arena, &d);
+    st_diags_free(&d);
+    unlink(a), unlink(b), rmdir(dir);
+    free(a), free(b), free(dir);
+    return rc;
 }
 
 /* The integration tests' day: 2026-11-23 at hh:mm in the time zone in force (st_tz_set). */

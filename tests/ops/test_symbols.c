@@ -16,19 +16,11 @@ static st_universe_t uni;
 static int setup(void **state)
 {
     st_tz_set("Asia/Seoul");
-    char *dir = st_test_tmpdir();
-    char *a = st_test_write(dir, "u.csv", "code,name,market,sector\n005930,삼성전자,KOSPI,chips\n000660,SK하이닉스,KOSPI,chips\n"
-                                          "035420,NAVER,KOSPI,web\n068270,셀트리온,KOSPI,bio\n");
-    char *b = st_test_write(dir, "i.csv", "code,name\n0001,KOSPI\n");
     st_symtab_init(&syms);
     arena = st_arena_create(0);
-    st_diags_t d;
-    st_diags_init(&d);
-    int rc = st_universe_load(&uni, a, b, &syms, arena, &d);
-    st_diags_free(&d);
-    unlink(a), unlink(b), rmdir(dir);
-    free(a), free(b), free(dir);
-    return rc;
+    return st_test_universe("code,name,market,sector\n005930,삼성전자,KOSPI,chips\n000660,SK하이닉스,KOSPI,chips\n"
+                            "035420,NAVER,KOSPI,web\n068270,셀트리온,KOSPI,bio\n",
+                            "code,name\n0001,KOSPI\n", &uni, &syms, arena);
 }
 
 static int teardown(void **state)

@@ -14,20 +14,15 @@ static st_sym_t S[NSYM], IX[8];
 
 static int setup(void **state)
 {
-    char *dir = st_test_tmpdir();
     size_t cap = NSYM * 40 + 64;
     char *csv = malloc(cap), *ix = malloc(256);
     size_t off = (size_t)sprintf(csv, "code,name,market,sector\n");
     for (int i = 0; i < NSYM; i++) off += (size_t)sprintf(csv + off, "S%04d,n%d,KOSPI,sec%d\n", i, i, i % 10);
     off = (size_t)sprintf(ix, "code,name\n");
     for (int i = 0; i < 8; i++) off += (size_t)sprintf(ix + off, "I%02d,index%d\n", i + 1, i);
-    char *a = st_test_write(dir, "u.csv", csv), *b = st_test_write(dir, "i.csv", ix);
     st_symtab_init(&syms);
     arena = st_arena_create(0);
-    st_diags_t d;
-    st_diags_init(&d);
-    int rc = st_universe_load(&uni, a, b, &syms, arena, &d);
-    st_diags_free(&d);
+    int rc = st_test_universe(csv, ix, &uni, &syms, arena);
     for (int i = 0; i < NSYM; i++) {
         char c[8];
         snprintf(c, sizeof(c), "S%04d", i);
@@ -38,8 +33,7 @@ static int setup(void **state)
         snprintf(c, sizeof(c), "I%02d", i + 1);
         IX[i] = st_symtab_find(&syms, c, 3);
     }
-    unlink(a), unlink(b), rmdir(dir);
-    free(a), free(b), free(dir), free(csv), free(ix);
+    free(csv), free(ix);
     return rc;
 }
 
