@@ -46,10 +46,11 @@ static void on_trade(void *state, const char *sym, const strata_tick_t *t)
     g->host->upgrade_priority(g->ctx, sym, STRATA_PRIO_CRITICAL);
 }
 
-static void on_timeslot(void *state, const char *slot)
+static void on_day(void *state, const char *date)
 {
+    (void)date;
     gap_t *g = state;
-    if (!strcmp(slot, "pre_market")) memset(g->seen, 0, sizeof(g->seen)); /* a new day */
+    memset(g->seen, 0, sizeof(g->seen)); /* a new market day (ABI 2.2) */
 }
 
 static void shutdown_(void *state)
@@ -60,5 +61,5 @@ static void shutdown_(void *state)
 static const strata_plugin_t gap = {.abi_major = STRATA_ABI_MAJOR, .abi_minor = STRATA_ABI_MINOR,
                                     .size = sizeof(strata_plugin_t), .name = "gap", .version = "1.0",
                                     .init = init, .on_trade = on_trade, .on_snapshot = on_trade,
-                                    .on_timeslot = on_timeslot, .shutdown = shutdown_};
+                                    .on_day = on_day, .shutdown = shutdown_};
 STRATA_PLUGIN_EXPORT(gap)

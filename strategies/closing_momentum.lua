@@ -39,8 +39,8 @@ function M.on_trade(sym, t)
   end
 end
 
-function M.on_timeslot(slot)
-  if slot == "pre_market" then base, done = {}, {} end -- a new day
+function M.on_day(date) -- a new market day (the calendar's): yesterday's state goes
+  base, done = {}, {}
 end
 
 return M

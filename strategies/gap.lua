@@ -24,8 +24,8 @@ end
 
 M.on_snapshot = M.on_trade
 
-function M.on_timeslot(slot)
-  if slot == "pre_market" then seen = {} end -- a new day
+function M.on_day(date) -- a new market day (the calendar's): yesterday's state goes
+  seen = {}
 end
 
 return M

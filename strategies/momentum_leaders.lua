@@ -28,8 +28,8 @@ function M.on_timer(name)
   end
 end
 
-function M.on_timeslot(slot)
-  if slot == "pre_market" then open, last = {}, {} end -- a new day
+function M.on_day(date) -- a new market day (the calendar's): yesterday's state goes
+  open, last = {}, {}
 end
 
 return M

@@ -85,8 +85,8 @@ function M.on_snapshot(sym, s)
   end
 end
 
-function M.on_timeslot(slot)
-  if slot == "pre_market" then stats, polls, held = {}, {}, {} end -- a new day
+function M.on_day(date) -- a new market day (the calendar's): yesterday's state goes
+  stats, polls, held = {}, {}, {}
 end
 
 return M

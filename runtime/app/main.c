@@ -27,7 +27,7 @@ static const char usage_main[] =
     "Run 'strata <command> --help' for a command's options.\n";
 
 static const char usage_run[] =
-    "usage: strata run [-c FILE]\n"
+    "usage: strata run [-c FILE] [--from YYYY-MM-DD] [--to YYYY-MM-DD]\n"
     "\n"
     "Runs the runtime on one event loop until SIGINT/SIGTERM (graceful stop, exit 0) or until\n"
     "the simulated clock reaches runtime.clock.stop. SIGHUP re-reads the config; an invalid\n"
@@ -35,6 +35,9 @@ static const char usage_run[] =
     "\n"
     "  -c, --config FILE  the YAML config (default: " ST_DEMO_CONFIG ", the built-in demo:\n"
     "                     a simulated KRX day, 08:50-15:30, in about one minute)\n"
+    "  --from DAY         a simulated clock: start on DAY at runtime.clock.start's time of day\n"
+    "  --to DAY           ... and run through DAY (to runtime.clock.stop, or its end): days\n"
+    "                     roll over as in a long run (a session report per trading day)\n"
     "  -h, --help         this help\n";
 
 static const char usage_check[] =
@@ -107,15 +110,25 @@ static int cmd_status(int argc, char **argv)
 }
 
 /* Parses -c/--config and -h/--help. Returns 0 to go on, or the exit code. */
-static int parse_opts(int argc, char **argv, const char *usage, const char **config)
+/* -c FILE and -h; and --from/--to DAY where days is not NULL (strata run). */
+static int parse_opts(int argc, char **argv, const char *usage, const char **config, st_runtime_opts_t *days)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {0}};
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+                                         {"from", required_argument, NULL, 'F'}, {"to", required_argument, NULL, 'T'},
+                                         {0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': *config = optarg; break;
+        case 'F':
+        case 'T':
+            if (!days) {
+                fprintf(stderr, "strata: unknown option --%s\n\n%s", c == 'F' ? "from" : "to", usage);
+                return 2;
+            }
+            *(c == 'F' ? &days->from : &days->to) = optarg;
+            break;
         case 'h': fputs(usage, stdout); return -1;
         default: fputs(usage, stderr); return 2;
         }
@@ -155,7 +168,7 @@ static void check_strategies(const st_config_t *cfg, st_diags_t *d)
 static int cmd_check(int argc, char **argv)
 {
     const char *config = ST_DEMO_CONFIG;
-    int rc = parse_opts(argc, argv, usage_check, &config);
+    int rc = parse_opts(argc, argv, usage_check, &config, NULL);
     if (rc) return rc < 0 ? 0 : rc;
     st_symtab_t syms;
     st_symtab_init(&syms);
@@ -192,10 +205,11 @@ static int cmd_check(int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
     const char *config = ST_DEMO_CONFIG;
-    int rc = parse_opts(argc, argv, usage_run, &config);
+    st_runtime_opts_t days = {0};
+    int rc = parse_opts(argc, argv, usage_run, &config, &days);
     if (rc) return rc < 0 ? 0 : rc;
     st_runtime_t rt;
-    if (st_runtime_open(&rt, config, stdout, NULL)) return 1;
+    if (st_runtime_open(&rt, config, stdout, &days)) return 1;
     rc = st_runtime_run(&rt);
     st_runtime_free(&rt);
     return rc;

@@ -4,10 +4,13 @@
 #include "core/log.h"
 #include "ops/session.h"
 #include "core/res.h"
+#include "core/timefmt.h"
 #include "ops/symbols.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define ST_DASHBOARD_PAGE "embedded:../web/dashboard.html"
 #define LIVE_PERIOD 0.5      /* seconds between two frames of the dashboard */
@@ -40,6 +43,8 @@ void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *stra
             k->open = i < fs.nconns && fs.conn_open[i];
         }
     }
+    out->day = rt->day;
+    out->market_state = rt->day.trading ? "open" : rt->closed_text;
     out->promotions = rt->promotions;
     out->demotions = rt->demotions;
     st_signals_stats(rt->signals, &out->signals);
@@ -56,17 +61,41 @@ static st_strat_info_t *snapshot(st_runtime_t *rt, st_status_t *s)
     return strats;
 }
 
+void st_runtime_day_base(st_runtime_t *rt)
+{
+    st_status_t s;
+    free(snapshot(rt, &s));
+    st_session_base_take(&rt->day_base, rt->day.day, &s, rt->signals);
+}
+
+/* The process as the day ends: resident memory, open descriptors, armed timers. */
+static void process_figures(st_runtime_t *rt, st_session_proc_t *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->timers = (int64_t)rt->clock.timers.n;
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long size, resident;
+    if (f && fscanf(f, "%lld %lld", &size, &resident) == 2) p->rss_kb = resident * (sysconf(_SC_PAGESIZE) / 1024);
+    if (f) fclose(f);
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.') p->fds++;
+    if (d) closedir(d), p->fds--; /* not the one reading */
+}
+
 void st_runtime_session_report(st_runtime_t *rt)
 {
     st_status_t s;
     st_strat_info_t *strats = snapshot(rt, &s);
     rt->session_reported = s.c.now;
-    st_session_log(&rt->report, &s, rt->signals);
+    st_session_log(&rt->report, &s, &rt->day_base, rt->signals);
     const char *path = rt->world->cfg->runtime.session_report;
     if (*path) {
-        char *json = st_session_json(&rt->report, &s, rt->signals);
+        st_session_proc_t proc;
+        process_figures(rt, &proc);
+        char *json = st_session_json(&rt->report, &s, &rt->day_base, rt->signals, &proc);
         char name[4096];
-        int rc = st_session_write(path, s.c.now, json, name, sizeof(name));
+        int rc = st_session_write(path, st_day_start(rt->day_base.day), json, name, sizeof(name));
         if (rc) st_log_error(OUT, "session report: cannot write %s: %s", path, st_strerror(rc));
         else st_log_info(OUT, "session report: written to %s", name);
         free(json);

@@ -1,6 +1,7 @@
 #include "runtime.h"
 #include "service.h"
 #include "core/log.h"
+#include "conf/calendar.h"
 #include "core/timefmt.h"
 #include "feeds/simmkt.h"
 #include "record/recfile.h"
@@ -14,6 +15,7 @@
 #include <string.h>
 
 static void record_event(st_runtime_t *rt, st_rec_event_t ev, st_sym_t sym, const char *fmt, ...) ST_PRINTF(4, 5);
+static void schedule_close(st_runtime_t *rt);
 
 static void apply_log(const st_config_t *cfg)
 {
@@ -27,7 +29,7 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c)
     memset(c, 0, sizeof(*c));
     c->now = st_clock_now(&rt->clock);
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_sync(rt->feeds[i], c->now);
-    c->slot = rt->slot.slot ? rt->slot.slot->name : NULL;
+    c->slot = !rt->day.trading && rt->day.day ? rt->closed_text : rt->slot.slot ? rt->slot.slot->name : NULL;
     for (size_t i = 0; i < rt->nfeeds; i++) { /* each figure added up as ops/status.c's table says */
         st_feed_stats_t fs;
         st_feed_stats(rt->feeds[i], &fs);
@@ -230,8 +232,83 @@ static void apply_policy(st_runtime_t *rt, st_time_t now)
 {
     st_policy_t pol;
     st_policy_from_slot(&pol, rt->slot.slot);
+    pol.closed = !rt->day.trading;
     st_planner_set_policy(rt->planner, &pol, now);
     plan_apply(rt);
+}
+
+/* The policy of a day the market does not trade: nothing held, nothing polled. */
+static const st_slot_cfg_t closed_slot = {.name = (char *)"closed", .poll_scale = 1};
+
+/* "closed: holiday Chuseok until 2026-09-28 09:00" / "Saturday until …" (buf: "" on a trading day). */
+void st_runtime_closed_text(const st_runtime_t *rt, char *buf, size_t len)
+{
+    *buf = '\0';
+    if (rt->day.trading) return;
+    st_session_t reg;
+    st_session_of(rt->world->cfg, &reg);
+    int32_t next = st_calendar_next_trading(&rt->world->calendar, rt->day.day);
+    char until[40] = "";
+    if (next != INT32_MIN) {
+        st_day_t d;
+        st_calendar_day(&rt->world->calendar, &reg, next, &d);
+        st_format_datetime(st_day_start(next) + d.s.open, until, sizeof(until), false);
+        until[16] = '\0'; /* to the minute */
+    }
+    bool weekend = st_calendar_entry(&rt->world->calendar, rt->day.day) == NULL;
+    snprintf(buf, len, "closed: %s%s%s%s", weekend ? "" : "holiday ", rt->day.name, *until ? " until " : "", until);
+}
+
+/* The market day now is in, from the calendar; says once when the calendar no longer covers it. */
+static void find_day(st_runtime_t *rt, st_time_t now)
+{
+    st_session_t reg;
+    st_session_of(rt->world->cfg, &reg);
+    st_calendar_day(&rt->world->calendar, &reg, st_local_day(now), &rt->day);
+    st_runtime_closed_text(rt, rt->closed_text, sizeof(rt->closed_text));
+    if (!rt->day.covered && !rt->calendar_warned) {
+        char from[16], to[16];
+        st_format_date(rt->world->calendar.from, from, sizeof(from));
+        st_format_date(rt->world->calendar.to, to, sizeof(to));
+        st_log_warn(PLAN, "the %s calendar covers %s to %s: later weekdays are taken as regular trading days "
+                          "(update it, or list the days in market.closed / market.special)",
+                    rt->world->calendar.name, from, to);
+        rt->calendar_warned = true;
+    }
+}
+
+/* A trading day begins (the run's first one included: its counters start at the process's
+ * start, its first plan counted): its report starts from zero, yesterday's signal cooldowns
+ * end, and the strategies hear on_day(date). */
+static void day_begin(st_runtime_t *rt, bool first)
+{
+    st_counters_t c;
+    st_runtime_collect(rt, &c);
+    st_report_begin(&rt->report, &c);
+    if (first) memset(&rt->day_base, 0, sizeof(rt->day_base)), rt->day_base.day = rt->day.day;
+    else st_runtime_day_base(rt);
+    rt->session_reported = 0;
+    st_signals_new_day(rt->signals);
+    char date[16];
+    st_format_date(rt->day.day, date, sizeof(date));
+    st_strats_day(rt->strats, date);
+}
+
+/* The clock entered a new local day: what it is, and said in the log. */
+static void new_day(st_runtime_t *rt, st_time_t now)
+{
+    st_log_reopen_dated(now); /* runtime.log.file with a date in its name: the new day's */
+    find_day(rt, now);
+    char date[16], open[16], close[16];
+    st_format_date(rt->day.day, date, sizeof(date));
+    st_format_tod_dur(rt->day.s.open, open, sizeof(open));
+    st_format_tod_dur(rt->day.s.close, close, sizeof(close));
+    if (!rt->day.trading)
+        st_log_info(PLAN, "%s: the market is %s; nothing is streamed or polled", date, rt->closed_text);
+    else
+        st_log_info(PLAN, "%s: a trading day, session %s-%s%s%s%s", date, open, close, rt->day.special ? " (" : "",
+                    rt->day.special ? rt->day.name : "", rt->day.special ? ")" : "");
+    record_event(rt, ST_REV_SLOT, ST_SYM_NONE, "day %s %s", date, rt->day.trading ? "open" : "closed");
 }
 
 static void update_slot(st_runtime_t *rt, bool announce)
@@ -239,21 +316,31 @@ static void update_slot(st_runtime_t *rt, bool announce)
     st_time_t now = st_clock_now(&rt->clock);
     char old_name[sizeof(rt->slot_name)]; /* rt->slot may point into a world a reload freed */
     memcpy(old_name, rt->slot_name, sizeof(old_name));
-    st_schedule_at(rt->world->cfg, now, st_local_midnight(now), &rt->slot);
+    bool begin = false; /* a trading day begins (not the run's first: st_runtime_run begins that) */
+    if (st_local_day(now) != rt->day.day) new_day(rt, now), begin = announce && rt->day.trading;
+    else find_day(rt, now); /* a reload may bring another calendar */
+    if (rt->day.trading)
+        st_schedule_at(rt->world->cfg, &rt->day.s, now, st_local_midnight(now), &rt->slot);
+    else
+        rt->slot = (st_slot_at_t){&closed_slot, 0, ST_TIME_NEVER};
+    st_time_t tomorrow = st_day_start(rt->day.day + 1); /* the day changes there: looked at again */
+    if (rt->slot.next_change > tomorrow) rt->slot.next_change = tomorrow;
     const st_slot_cfg_t *s = rt->slot.slot;
     snprintf(rt->slot_name, sizeof(rt->slot_name), "%s", s->name);
-    if (announce && strcmp(old_name, s->name) != 0) {
+    if (begin) day_begin(rt, false); /* its report's first row: the slot in force now */
+    if (announce && strcmp(old_name, s->name) != 0 && rt->day.trading) {
         st_log_info(PLAN, "time slot %s: realtime %lld, semi-realtime %lld, indices %lld, reserve %lld, poll x%.2f",
                     s->name, (long long)s->realtime, (long long)s->semi_realtime,
                     (long long)s->indices, (long long)s->reserve, s->poll_scale);
         st_counters_t c;
         st_runtime_collect(rt, &c);
-        st_report_slot(&rt->report, &c, s->name);
+        if (!begin) st_report_slot(&rt->report, &c, s->name);
     }
     if (rt->planner && strcmp(st_planner_policy_name(rt->planner), s->name) != 0) apply_policy(rt, now);
     if (rt->strats && strcmp(old_name, s->name) != 0) st_strats_timeslot(rt->strats, s->name);
     if (strcmp(old_name, s->name) != 0) record_event(rt, ST_REV_SLOT, ST_SYM_NONE, "%s", s->name);
     st_clock_timer_start(&rt->clock, &rt->slot_timer, rt->slot.next_change, 0);
+    schedule_close(rt);
 }
 
 static void on_slot(st_timer_t *t, st_time_t now, void *ctx)
@@ -277,14 +364,14 @@ static void on_close(st_timer_t *t, st_time_t now, void *ctx)
     st_runtime_session_report(ctx);
 }
 
-/* Every day at market.session.close: the session report. */
+/* At each trading day's close (the calendar's: a special session moves it): the session
+ * report. Armed again when the next day begins (update_slot), so a closed day has none. */
 static void schedule_close(st_runtime_t *rt)
 {
-    st_dur_t tod = rt->world->cfg->market.session.close;
-    st_time_t now = st_clock_now(&rt->clock);
-    st_time_t at = st_local_midnight(now) + tod;
-    if (at <= now) at = st_local_midnight(at + ST_DAY + ST_HOUR) + tod; /* tomorrow, whatever the DST */
-    st_clock_timer_start(&rt->clock, &rt->close_timer, at, 0);
+    st_clock_timer_stop(&rt->clock, &rt->close_timer);
+    st_time_t at = st_day_start(rt->day.day) + rt->day.s.close;
+    if (rt->day.trading && at > st_clock_now(&rt->clock) && rt->session_reported == 0)
+        st_clock_timer_start(&rt->clock, &rt->close_timer, at, 0);
 }
 
 static void on_stop_time(st_timer_t *t, st_time_t now, void *ctx)
@@ -432,7 +519,7 @@ static void finish(st_runtime_t *rt)
     st_report_finish(&rt->report, &c, rt->out, days, ndays);
     free(days);
     print_strategies(rt);
-    if (rt->session_reported != c.now) st_runtime_session_report(rt);
+    if (rt->session_reported == 0 && rt->day.trading) st_runtime_session_report(rt); /* the day so far */
     st_clock_timer_stop(&rt->clock, &rt->report_timer);
     st_clock_timer_stop(&rt->clock, &rt->slot_timer);
     st_clock_timer_stop(&rt->clock, &rt->stop_timer);
@@ -699,12 +786,39 @@ static int run_days(st_runtime_t *rt, const st_config_t *cfg, const st_runtime_o
         return ST_ECONFIG;
     }
     *start = from + st_local_tod(c->start_time);
-    rt->stop_at = c->stop_tod >= 0 ? to + c->stop_tod : st_local_midnight(to + ST_DAY + ST_HOUR);
+    rt->stop_at = c->stop_tod >= 0 ? to + c->stop_tod : st_day_start(st_local_day(to) + 1) - 1; /* to's last µs */
     if (rt->stop_at <= *start) {
         st_diags_add(diags, cfg->file, c->mark.line, c->mark.col, "the run would stop before it starts");
         return ST_ECONFIG;
     }
     return 0;
+}
+
+/* A simulated run that starts "today" (runtime.clock.start a bare time of day) on a day the
+ * market does not trade simulates the next trading day instead, and says so; a date given
+ * is run as it is (a closed day then stays closed). */
+static st_time_t trading_start(st_runtime_t *rt, const st_config_t *cfg, st_time_t start)
+{
+    st_dur_t tod;
+    if (cfg->runtime.clock.mode != ST_CLOCK_SIMULATED || st_parse_tod(cfg->runtime.clock.start, &tod) != 0) return start;
+    st_session_t reg;
+    st_session_of(cfg, &reg);
+    st_calendar_day(&rt->world->calendar, &reg, st_local_day(start), &rt->day);
+    int32_t next = st_calendar_next_trading(&rt->world->calendar, rt->day.day);
+    if (rt->day.trading || next == INT32_MIN) return start;
+    return st_day_start(next) + tod;
+}
+
+/* Says why a run that starts "today" simulates another day (trading_start). */
+static void say_moved(st_runtime_t *rt, const st_config_t *cfg, st_time_t start)
+{
+    char today[16], day[16], closed[160];
+    st_format_date(rt->day.day, today, sizeof(today));
+    st_format_date(st_local_day(start), day, sizeof(day));
+    st_runtime_closed_text(rt, closed, sizeof(closed));
+    st_log_info(CORE, "today, %s, the %s market is %s: simulating the next trading day, %s", today,
+                rt->world->calendar.name, closed, day);
+    rt->day.day = 0; /* found again as the run starts */
 }
 
 int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags)
@@ -725,7 +839,8 @@ static int create_feeds(st_runtime_t *rt, const st_config_t *cfg, st_diags_t *di
         rt->conn_count[i] = (int)fc->connections; /* a replay plans like the venue it replays */
         base += (size_t)rt->conn_count[i];
     }
-    st_feed_env_t env = {&rt->clock, &rt->world->universe, &rt->syms, cfg, on_tick, rt, on_refused, on_subscription};
+    st_feed_env_t env = {&rt->clock, &rt->world->universe, &rt->syms, cfg, on_tick, rt, on_refused, on_subscription,
+                         &rt->world->calendar};
     for (size_t i = 0; i < rt->nfeeds; i++) {
         char err[256] = "";
         st_feed_cfg_t fc = *ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
@@ -769,12 +884,12 @@ int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, c
 
     int rc = st_tz_set(cfg->runtime.timezone);
     if (rc) return rc;
-    apply_log(cfg);
 
     rt->loop = ev_default_loop(EVFLAG_AUTO);
     if (!rt->loop) return -ENOMEM;
     st_time_t start = cfg->runtime.clock.start_time;
     if ((opts->from || opts->to) && (rc = run_days(rt, cfg, opts, &start, diags)) != 0) return rc;
+    if (!opts->from && !opts->to) start = trading_start(rt, cfg, start);
     if (cfg->runtime.clock.mode == ST_CLOCK_SIMULATED)
         st_clock_init_sim(&rt->clock, rt->loop, start, cfg->runtime.clock.speed);
     else
@@ -782,6 +897,8 @@ int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, c
     choose_clock(rt, cfg);
     st_clock_set_hold(&rt->clock, loop_has_work, rt);
     st_log_set_time_source(st_clock_now_cb, &rt->clock);
+    apply_log(cfg); /* after the clock: a dated log file is named by the run's day */
+    if (start != cfg->runtime.clock.start_time && !opts->from && !opts->to) say_moved(rt, cfg, start);
 
     st_timer_init(&rt->report_timer, on_report, rt);
     st_timer_init(&rt->slot_timer, on_slot, rt);
@@ -837,9 +954,14 @@ int st_runtime_run(st_runtime_t *rt)
             return 1;
         }
     }
-    st_counters_t c;
-    st_runtime_collect(rt, &c);
-    st_report_begin(&rt->report, &c);
+    if (rt->day.trading) {
+        day_begin(rt, true);
+    } else { /* a closed day: the summary counts from here */
+        st_counters_t c;
+        st_runtime_collect(rt, &c);
+        st_report_begin(&rt->report, &c);
+        rt->day_base.day = rt->day.day;
+    }
     schedule_report(rt);
     schedule_stop(rt);
     schedule_rebalance(rt);

@@ -10,6 +10,7 @@
 #include "feeds/feed.h"
 #include "host/strategies.h"
 #include "ops/report.h"
+#include "ops/session.h"
 #include "signals/signals.h"
 #include "ops/status.h"
 #include "ops/status_server.h"
@@ -52,10 +53,14 @@ typedef struct st_runtime {
     bool reload_requested, stop_requested;
 
     st_timer_t report_timer, slot_timer, stop_timer, rebalance_timer, close_timer;
+    st_day_t day;               /* the market day the clock is in (the calendar's) */
+    st_session_base_t day_base; /* the counters when it began: its session report's zero */
+    bool calendar_warned;       /* said once that the calendar ends */
+    char closed_text[160];      /* "closed: holiday NAME until …" on a closed day, else "" */
     struct st_rec_writer *rec; /* runtime.record: what is delivered, and what the run does */
     ev_timer rec_timer;        /* writes the chunk being filled every second of wall time */
     char rec_path[4096];
-    st_time_t session_reported; /* when the last session report was made (0: never) */
+    st_time_t session_reported; /* when the day's session report was made (0: not yet) */
     st_slot_at_t slot;
     char slot_name[64]; /* the slot in force ("" before the first) */
     st_report_t report;
@@ -101,8 +106,13 @@ void st_runtime_collect(st_runtime_t *rt, st_counters_t *c);
 /* A snapshot for /status and /metrics; strategies' rows go to strats (room for
  * st_strats_count of them). */
 void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *strats);
-/* The session report: to the log, and to runtime.session_report's file when set. */
+/* The session report of the market day: to the log, and to runtime.session_report's file
+ * (named by the day's date) when set. */
 void st_runtime_session_report(st_runtime_t *rt);
+/* The day's zero: the counters as the market day begins. */
+void st_runtime_day_base(st_runtime_t *rt);
+/* "closed: holiday NAME until YYYY-MM-DD HH:MM" on a day the market does not trade, else "". */
+void st_runtime_closed_text(const st_runtime_t *rt, char *buf, size_t len);
 /* What GET /symbols reads, now. */
 void st_runtime_symbols_src(st_runtime_t *rt, st_symbols_src_t *out);
 /* Starts the status endpoint of the config (status.enabled); a port it cannot listen on is

@@ -70,10 +70,34 @@ static const st_field_t watch_schema_fields[] = {
 };
 SCHEMA(watch_schema, st_watch_cfg_t, "market.watch item");
 
+static const st_field_t day_schema_fields[] = {
+    FLD(st_day_cfg_t, "date", ST_T_STRING, date, .required = true),
+    FLD(st_day_cfg_t, "name", ST_T_STRING, name, .def = ""),
+    FLD(st_day_cfg_t, "open", ST_T_STRING, open, .def = ""),
+    FLD(st_day_cfg_t, "close", ST_T_STRING, close, .def = ""),
+};
+SCHEMA(day_schema, st_day_cfg_t, "calendar day");
+
+static const st_field_t calendar_schema_fields[] = {
+    FLD(st_calendar_cfg_t, "name", ST_T_STRING, name, .required = true),
+    FLD(st_calendar_cfg_t, "source", ST_T_STRING, source, .def = ""),
+    FLD(st_calendar_cfg_t, "updated", ST_T_STRING, updated, .def = ""),
+    FLD(st_calendar_cfg_t, "weekends", ST_T_BOOL, weekends, .def = "false"),
+    FLD(st_calendar_cfg_t, "from", ST_T_STRING, from, .required = true),
+    FLD(st_calendar_cfg_t, "to", ST_T_STRING, to, .required = true),
+    FLD(st_calendar_cfg_t, "closed", ST_T_LIST, closed, .sub = &day_schema),
+    FLD(st_calendar_cfg_t, "special", ST_T_LIST, special, .sub = &day_schema),
+};
+const st_schema_t st_calendar_schema = {"calendar", sizeof(st_calendar_cfg_t), calendar_schema_fields,
+                                        ST_ARRAY_SIZE(calendar_schema_fields), offsetof(st_calendar_cfg_t, mark)};
+
 static const st_field_t market_schema_fields[] = {
     FLD(st_market_cfg_t, "universe", ST_T_STRING, universe, .def = "universe.csv"),
     FLD(st_market_cfg_t, "indices", ST_T_STRING, indices, .def = ""),
     FLD(st_market_cfg_t, "session", ST_T_STRUCT, session, .sub = &session_schema),
+    FLD(st_market_cfg_t, "calendar", ST_T_STRING, calendar, .def = ""),
+    FLD(st_market_cfg_t, "closed", ST_T_LIST, closed, .sub = &day_schema),
+    FLD(st_market_cfg_t, "special", ST_T_LIST, special, .sub = &day_schema),
     FLD(st_market_cfg_t, "watch", ST_T_LIST, watch, .sub = &watch_schema),
     FLD(st_market_cfg_t, "watch_universe", ST_T_ENUM, watch_universe, .def = "none",
         .names = watch_all_names),
@@ -143,7 +167,7 @@ SCHEMA(tiers_schema, st_tiers_cfg_t, "tiers");
 
 static const st_field_t slot_schema_fields[] = {
     FLD(st_slot_cfg_t, "name", ST_T_STRING, name, .required = true),
-    FLD(st_slot_cfg_t, "start", ST_T_TOD, start, .required = true),
+    FLD(st_slot_cfg_t, "start", ST_T_STRING, start_text, .required = true),
     FLD(st_slot_cfg_t, "realtime", ST_T_INT, realtime, .def = "0", .min = 0, .max = 10000),
     FLD(st_slot_cfg_t, "semi_realtime", ST_T_INT, semi_realtime, .def = "0", .min = 0, .max = 10000),
     FLD(st_slot_cfg_t, "indices", ST_T_INT, indices, .def = "0", .min = 0, .max = 10000),
@@ -238,15 +262,15 @@ const st_schema_t st_config_schema = {"config", sizeof(st_config_t), config_sche
 static const char default_schedule[] =
     "- {name: pre_market,    start: '00:00', realtime: 4, semi_realtime: 20, indices: 5, reserve: 8,"
     "   poll_scale: 1.0}\n"
-    "- {name: golden_time,   start: '09:00', realtime: 8, semi_realtime: 15, indices: 5, reserve: 5,"
+    "- {name: golden_time,   start: open, realtime: 8, semi_realtime: 15, indices: 5, reserve: 5,"
     "   poll_scale: 0.5, weights: {gap_trading: 1.5, volume_breakout: 1.0, momentum: 0.8}}\n"
-    "- {name: morning_trend, start: '09:30', realtime: 6, semi_realtime: 18, indices: 5, reserve: 6,"
+    "- {name: morning_trend, start: open+30m, realtime: 6, semi_realtime: 18, indices: 5, reserve: 6,"
     "   poll_scale: 1.0, weights: {gap_trading: 0.5, volume_breakout: 1.3, momentum: 1.2}}\n"
     "- {name: lunch,         start: '11:30', realtime: 5, semi_realtime: 20, indices: 5, reserve: 6,"
     "   poll_scale: 2.0, weights: {volume_breakout: 0.8, momentum: 1.0}}\n"
-    "- {name: closing_trend, start: '14:00', realtime: 7, semi_realtime: 16, indices: 5, reserve: 6,"
+    "- {name: closing_trend, start: close-1h30m, realtime: 7, semi_realtime: 16, indices: 5, reserve: 6,"
     "   poll_scale: 0.75, weights: {closing_momentum: 1.5, momentum: 1.0, volume_breakout: 0.8}}\n"
-    "- {name: after_market,  start: '15:20', realtime: 2, semi_realtime: 10, indices: 5, reserve: 22,"
+    "- {name: after_market,  start: closing_auction, realtime: 2, semi_realtime: 10, indices: 5, reserve: 22,"
     "   poll_scale: 2.0}\n";
 
 static const char default_feeds[] = "- {name: sim, kind: sim}\n";
@@ -313,6 +337,16 @@ static void check_market(st_config_t *cfg, st_diags_t *d)
     st_session_cfg_t *s = &m->session;
     if (!(s->pre_open <= s->open && s->open < s->closing_auction && s->closing_auction <= s->close))
         CERR(d, &s->mark, "market.session: times must satisfy pre_open <= open < closing_auction <= close");
+    if (!*m->calendar) { /* the venues': crypto trades around the clock, the rest by KRX's days */
+        bool crypto = cfg->feeds.n > 0;
+        for (size_t i = 0; i < cfg->feeds.n; i++) crypto &= ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i)->kind == ST_FEED_UPBIT;
+        m->calendar = (char *)(crypto ? "24/7" : "krx");
+    } else if (strcmp(m->calendar, "krx") != 0 && strcmp(m->calendar, "24/7") != 0) {
+        m->calendar = resolve(cfg, m->calendar);
+        int rc = st_file_check(m->calendar);
+        if (rc) CERR(d, &m->mark, "market.calendar: cannot read \"%s\": %s (or krx, the shipped KRX calendar, or 24/7)",
+                     m->calendar, st_strerror(rc));
+    }
     m->universe = resolve(cfg, m->universe);
     m->indices = resolve(cfg, m->indices);
     int rc = st_file_check(m->universe);
@@ -408,18 +442,47 @@ static void check_feeds(st_config_t *cfg, st_diags_t *d)
     }
 }
 
+const char *const st_anchor_names[] = {"", "pre_open", "open", "closing_auction", "close", NULL};
+
+/* "09:30", or an anchor with an optional offset: "open", "open+30m", "close-1h30m". */
+static int parse_start(st_slot_cfg_t *s)
+{
+    s->anchor = ST_AT_CLOCK;
+    if (st_parse_tod(s->start_text, &s->start) == 0) return 0;
+    for (int a = ST_AT_CLOSE; a > ST_AT_CLOCK; a--) { /* closing_auction before close: longest first */
+        size_t n = strlen(st_anchor_names[a]);
+        if (strncmp(s->start_text, st_anchor_names[a], n) != 0) continue;
+        const char *rest = s->start_text + n;
+        s->anchor = a, s->start = 0;
+        if (!*rest) return 0;
+        if ((*rest != '+' && *rest != '-') || st_parse_duration(rest + 1, &s->start) || s->start >= ST_DAY) return -EINVAL;
+        if (*rest == '-') s->start = -s->start;
+        return 0;
+    }
+    return -EINVAL;
+}
+
 static void check_schedule(st_config_t *cfg, st_diags_t *d)
 {
     int64_t budget = st_config_ws_budget(cfg);
+    const st_session_cfg_t *sc = &cfg->market.session;
+    st_session_t reg = {sc->pre_open, sc->open, sc->closing_auction, sc->close};
+    bool session_ok = !sc->mark.bad && sc->pre_open <= sc->open && sc->open < sc->closing_auction &&
+                      sc->closing_auction <= sc->close; /* else reported by check_market */
     for (size_t i = 0; i < cfg->schedule.n; i++) {
         st_slot_cfg_t *s = ST_LIST_AT(cfg->schedule, st_slot_cfg_t, i);
         if (s->mark.bad) continue;
-        if (i > 0) {
-            st_slot_cfg_t *p = ST_LIST_AT(cfg->schedule, st_slot_cfg_t, i - 1);
-            if (s->start <= p->start)
-                CERR(d, &s->mark, "schedule[%zu] \"%s\": start must be later than the previous slot's (\"%s\")",
-                     i, s->name, p->name);
+        if (parse_start(s)) {
+            CERR(d, &s->mark, "schedule[%zu] \"%s\": start: expected a time of day (09:30) or a time of the session "
+                 "with an offset (open, open+30m, close-1h, pre_open, closing_auction), got \"%s\"", i, s->name,
+                 s->start_text);
+            s->mark.bad = true;
+            continue;
         }
+        st_slot_cfg_t *p = i > 0 ? ST_LIST_AT(cfg->schedule, st_slot_cfg_t, i - 1) : NULL;
+        if (p && !p->mark.bad && session_ok && st_slot_start(s, &reg) <= st_slot_start(p, &reg))
+            CERR(d, &s->mark, "schedule[%zu] \"%s\": start must be later than the previous slot's (\"%s\") on a regular "
+                 "day", i, s->name, p->name);
         for (size_t j = 0; j < i; j++)
             if (strcmp(ST_LIST_AT(cfg->schedule, st_slot_cfg_t, j)->name, s->name) == 0)
                 CERR(d, &s->mark, "schedule[%zu]: duplicate slot name \"%s\"", i, s->name);
@@ -561,6 +624,20 @@ bool st_config_feeds_equal(const st_config_t *a, const st_config_t *b)
         if (!st_schema_equal(&feed_schema, ST_LIST_AT(a->feeds, st_feed_cfg_t, i), ST_LIST_AT(b->feeds, st_feed_cfg_t, i)))
             return false;
     return true;
+}
+
+st_dur_t st_slot_start(const st_slot_cfg_t *slot, const st_session_t *s)
+{
+    st_dur_t base = 0;
+    switch (slot->anchor) {
+    case ST_AT_PRE_OPEN: base = s->pre_open; break;
+    case ST_AT_OPEN: base = s->open; break;
+    case ST_AT_CLOSING_AUCTION: base = s->closing_auction; break;
+    case ST_AT_CLOSE: base = s->close; break;
+    default: break;
+    }
+    st_dur_t t = base + slot->start;
+    return t < 0 ? 0 : t >= ST_DAY ? ST_DAY - ST_SEC : t;
 }
 
 int64_t st_config_ws_budget(const st_config_t *cfg)

@@ -6,6 +6,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/schema.h"
+#include "market/calendar.h"
 #include "market/types.h"
 
 typedef enum { ST_CLOCK_WALL, ST_CLOCK_SIMULATED } st_clock_mode_t;
@@ -52,11 +53,31 @@ typedef struct {
     bool pinned;
 } st_watch_cfg_t;
 
+/* A day of a trading calendar: a calendar file's closed and special items, and the config's
+ * market.closed and market.special. */
+typedef struct {
+    st_mark_t mark;
+    char *date;        /* YYYY-MM-DD */
+    char *name;
+    char *open, *close; /* a special session's times ("10:00"); "" = the regular one */
+} st_day_cfg_t;
+
+/* A calendar file (config/krx_calendar.yaml). */
+typedef struct {
+    st_mark_t mark;
+    char *name, *source, *updated;
+    bool weekends;   /* trades on weekends */
+    char *from, *to; /* the span its dates are vouched for */
+    st_list_t closed, special; /* st_day_cfg_t */
+} st_calendar_cfg_t;
+
 typedef struct {
     st_mark_t mark;
     char *universe; /* resolved path */
     char *indices;  /* resolved path */
     st_session_cfg_t session;
+    char *calendar;  /* "krx" (the shipped KRX calendar), "24/7", or a calendar file (resolved) */
+    st_list_t closed, special; /* st_day_cfg_t: days over the calendar's */
     st_list_t watch; /* st_watch_cfg_t */
     int watch_universe; /* st_priority_t for every universe symbol, or ST_PRIO_COUNT (none) */
 } st_market_cfg_t;
@@ -120,10 +141,17 @@ typedef struct {
     st_polling_cfg_t polling;
 } st_tiers_cfg_t;
 
+/* What a slot's start counts from: a fixed time of day, or a time of the day's session (which a
+ * special session moves). */
+typedef enum { ST_AT_CLOCK, ST_AT_PRE_OPEN, ST_AT_OPEN, ST_AT_CLOSING_AUCTION, ST_AT_CLOSE } st_anchor_t;
+extern const char *const st_anchor_names[]; /* "", "pre_open", "open", "closing_auction", "close" */
+
 typedef struct {
     st_mark_t mark;
     char *name;
-    st_dur_t start;
+    char *start_text; /* "09:30", "open", "open+30m", "close-1h30m" */
+    int anchor;       /* st_anchor_t, resolved from start_text */
+    st_dur_t start;   /* the time of day (ST_AT_CLOCK) or the offset from the anchor */
     int64_t realtime, semi_realtime, indices, reserve;
     double poll_scale;
     st_weights_t weights;
@@ -215,10 +243,15 @@ bool st_config_feeds_equal(const st_config_t *a, const st_config_t *b);
 /* The same for the signals and status sections. */
 bool st_config_outputs_equal(const st_config_t *a, const st_config_t *b);
 
+/* A slot's time of day on a day with session s (its anchor's time plus its offset, within the
+ * day). */
+st_dur_t st_slot_start(const st_slot_cfg_t *slot, const st_session_t *s);
+
 /* Sum of budget × connections over the feeds that carry WebSocket registrations. */
 int64_t st_config_ws_budget(const st_config_t *cfg);
 
 extern const st_schema_t st_config_schema;
+extern const st_schema_t st_calendar_schema; /* a calendar file: st_calendar_cfg_t */
 
 /* A problem at a config node, as file:line:column (for the venues' merge steps). */
 #define ST_CONF_ERR(d, m, ...) st_diags_add(d, (m)->file, (m)->line, (m)->col, __VA_ARGS__)

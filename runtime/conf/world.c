@@ -1,4 +1,5 @@
 #include "world.h"
+#include "calendar.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@ st_world_t *st_world_build(const char *path, st_symtab_t *syms, st_diags_t *diag
     w->cfg = cfg;
     size_t before = diags->n;
     st_universe_load(&w->universe, cfg->market.universe, cfg->market.indices, syms, cfg->arena, diags);
+    st_calendar_build(cfg, &w->calendar, diags);
 
     const st_list_t *wl = &cfg->market.watch;
     w->watch = st_arena_alloc(cfg->arena, wl->n * sizeof(st_watch_t));

@@ -6,6 +6,7 @@
 #define ST_CONF_WORLD_H
 
 #include "config.h"
+#include "market/calendar.h"
 #include "market/universe.h"
 
 typedef struct {
@@ -17,6 +18,7 @@ typedef struct {
 typedef struct st_world {
     st_config_t *cfg; /* owns the arena everything below lives in */
     st_universe_t universe;
+    st_calendar_t calendar; /* market.calendar with the config's own days */
     st_watch_t *watch;
     size_t nwatch;
     uint64_t generation;

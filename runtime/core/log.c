@@ -19,6 +19,8 @@ static struct {
     st_time_t (*now)(void *);
     void *now_ctx;
     bool journal; /* stderr is systemd's journal stream */
+    char tmpl[1024]; /* the path as configured: with '%', strftime'd with the local date */
+    char name[1024]; /* the file open now */
 } L;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "alert"};
@@ -49,16 +51,33 @@ static bool stderr_is_journal(void)
            (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+/* The file for `tmpl` on the local date of t. */
+static int dated_name(const char *tmpl, st_time_t t, char *buf, size_t len)
+{
+    if (!strchr(tmpl, '%')) {
+        snprintf(buf, len, "%s", tmpl);
+        return 0;
+    }
+    struct tm tm;
+    st_tz_localtime(NULL, t, &tm);
+    return strftime(buf, len, tmpl, &tm) ? 0 : -ENAMETOOLONG;
+}
+
 int st_log_open(st_log_level_t level, st_log_format_t fmt, const char *path)
 {
     FILE *fp = NULL;
+    char name[sizeof(L.name)] = "";
     if (path && *path) {
-        fp = fopen(path, "a");
+        int rc = dated_name(path, L.now ? L.now(L.now_ctx) : st_wall_now(), name, sizeof(name));
+        if (rc) return rc;
+        fp = fopen(name, "a");
         if (!fp) return -errno;
         setvbuf(fp, NULL, _IOLBF, 0);
     }
     st_log_close();
     L.fp = fp;
+    snprintf(L.tmpl, sizeof(L.tmpl), "%s", path ? path : "");
+    snprintf(L.name, sizeof(L.name), "%s", name);
     L.fmt = fmt;
     L.journal = !fp && fmt == ST_LOG_TEXT && stderr_is_journal();
     st_log_min_level = level;
@@ -118,6 +137,21 @@ void st_log_close(void)
 {
     if (L.fp) fclose(L.fp);
     L.fp = NULL;
+    L.tmpl[0] = L.name[0] = '\0';
+}
+
+int st_log_reopen_dated(st_time_t now)
+{
+    char name[sizeof(L.name)];
+    if (!L.fp || !strchr(L.tmpl, '%') || dated_name(L.tmpl, now, name, sizeof(name)) || !strcmp(name, L.name))
+        return 0;
+    FILE *fp = fopen(name, "a");
+    if (!fp) return -errno; /* the day's lines go on to the previous file */
+    setvbuf(fp, NULL, _IOLBF, 0);
+    fclose(L.fp);
+    L.fp = fp;
+    snprintf(L.name, sizeof(L.name), "%s", name);
+    return 0;
 }
 
 void st_log_set_time_source(st_time_t (*now)(void *), void *ctx)

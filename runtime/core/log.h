@@ -39,6 +39,10 @@ void st_log_(st_log_level_t lvl, const char *sys, const char *fmt, ...) ST_PRINT
  * stays in place on failure). */
 int st_log_open(st_log_level_t level, st_log_format_t fmt, const char *path);
 void st_log_close(void);
+/* A path with strftime's '%' (runtime.log.file: "strata-%Y-%m-%d.log") names a file per local
+ * date: at a day change the runtime calls this with its clock, and the log goes on in the new
+ * day's file (the old one stays as it is). Returns 0 or -errno (the old file kept). */
+int st_log_reopen_dated(st_time_t now);
 /* A line said again and again is logged once, then counted: its count is said at 10, 100,
  * 1000, ... and, when another line comes (or at st_repeats_flush), if not said just then. */
 typedef struct {

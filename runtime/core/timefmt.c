@@ -220,6 +220,73 @@ st_time_t st_local_midnight(st_time_t t)
     return (st_time_t)mktime(&tm) * ST_SEC;
 }
 
+/* Howard Hinnant's days_from_civil / civil_from_days. */
+int32_t st_civil_day(int year, int month, int mday)
+{
+    int y = year - (month <= 2);
+    int era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (unsigned)((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + mday - 1);
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int32_t)(era * 146097 + (int)doe - 719468);
+}
+
+void st_civil_date(int32_t day, int *year, int *month, int *mday)
+{
+    int32_t z = day + 719468;
+    int era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = (int)yoe + era * 400 + (*month <= 2);
+}
+
+int st_weekday(int32_t day)
+{
+    return (int)((day % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+}
+
+int st_parse_date(const char *s, int32_t *out)
+{
+    int y, m, d, n = 0;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || s[4] != '-' ||
+        s[7] != '-' || m < 1 || m > 12 || d < 1)
+        return -EINVAL;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return -EINVAL;
+    int32_t day = st_civil_day(y, m, d);
+    int yy, mm, dd;
+    st_civil_date(day, &yy, &mm, &dd);
+    if (mm != m || dd != d) return -EINVAL; /* 02-30 */
+    *out = day;
+    return 0;
+}
+
+void st_format_date(int32_t day, char *buf, size_t len)
+{
+    int y, m, d;
+    st_civil_date(day, &y, &m, &d);
+    snprintf(buf, len, "%04d-%02d-%02d", y, m, d);
+}
+
+int32_t st_local_day(st_time_t t)
+{
+    struct tm tm;
+    local_tm(t, &tm);
+    return st_civil_day(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+st_time_t st_day_start(int32_t day)
+{
+    int y, m, d;
+    st_civil_date(day, &y, &m, &d);
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12, .tm_isdst = -1};
+    return st_local_midnight((st_time_t)mktime(&tm) * ST_SEC); /* from noon: a DST change at midnight */
+}
+
 st_dur_t st_local_tod(st_time_t t)
 {
     return t - st_local_midnight(t);

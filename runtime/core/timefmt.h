@@ -34,6 +34,19 @@ int st_tz_mktime(const char *tz, const struct tm *tm, st_time_t *out);
 /* µs since the epoch → local broken-down time in zone `tz` (NULL: current zone). */
 int st_tz_localtime(const char *tz, st_time_t t, struct tm *out);
 
+/* Calendar days as numbers: days since 1970-01-01 in the proleptic Gregorian calendar, so a
+ * day after another is one more and a weekday is a remainder. Pure (no zone involved). */
+int32_t st_civil_day(int year, int month, int mday);
+void st_civil_date(int32_t day, int *year, int *month, int *mday);
+int st_weekday(int32_t day); /* 0 Sunday … 6 Saturday */
+/* "2026-12-04" → its day; -EINVAL for anything else (2026-02-30 included). */
+int st_parse_date(const char *s, int32_t *out);
+/* "2026-12-04"; len >= 11. */
+void st_format_date(int32_t day, char *buf, size_t len);
+/* The local day containing t, and the local midnight that starts a day (whatever the DST). */
+int32_t st_local_day(st_time_t t);
+st_time_t st_day_start(int32_t day);
+
 /* Local midnight of the day containing t, and the time of day of t. */
 st_time_t st_local_midnight(st_time_t t);
 st_dur_t st_local_tod(st_time_t t);

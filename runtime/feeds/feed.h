@@ -118,6 +118,7 @@ typedef struct {
     void *tick_ctx; /* also the context of on_refused and on_subscription */
     st_refused_cb on_refused;
     st_subscription_cb on_subscription;
+    const st_calendar_t *calendar; /* the market's days (a simulated market follows them) */
 } st_feed_env_t;
 
 /* Creates the feed described by fc. Returns 0 or a negative error with a message in err. */

@@ -547,6 +547,7 @@ static int open_market(sim_feed_t *sf, const st_feed_cfg_t *fc, const st_feed_en
         .seed = (uint64_t)fc->seed, .activity = fc->activity, .volatility = fc->volatility,
         .halt_rate = fc->halt_rate, .pre_open = ss->pre_open, .open = ss->open,
         .closing_auction = ss->closing_auction, .close = ss->close, .utc_offset = (int32_t)tm.tm_gmtoff,
+        .calendar = env->calendar,
     };
     if (fc->kind == ST_FEED_REPLAY) { /* mode: limited */
         char why[512];

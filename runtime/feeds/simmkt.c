@@ -1,4 +1,5 @@
 #include "simmkt.h"
+#include "core/timefmt.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ typedef struct {
     double burst;     /* rate multiplier */
     double shock;     /* today's news-shock jump (fraction), applied once at shock_at */
     st_time_t next, day, regime_end, halt_until, shock_at;
+    st_session_t ses; /* the day's session (the calendar's: a special day moves it) */
     bool opened, closed;
     double best_bid;     /* of the last trade: where the book stands */
     uint64_t code_hash;  /* st_simmkt_code_hash of its code: the book's randomness */
@@ -30,6 +32,7 @@ typedef struct {
 
 struct st_simmkt {
     st_simmkt_params_t p;
+    st_calendar_t cal; /* p.calendar's copy (its names left out); p.calendar points here or is NULL */
     sym_t *syms;
     size_t n;
     int32_t *by_sym; /* sym id → index in syms, -1 if absent (a copy: reloads may free the universe) */
@@ -81,7 +84,7 @@ static st_time_t day_of(const st_simmkt_t *m, st_time_t t)
     return d * ST_DAY - off;
 }
 
-double st_simmkt_profile(const st_simmkt_params_t *p, st_dur_t tod)
+double st_simmkt_profile(const st_session_t *p, st_dur_t tod)
 {
     st_dur_t o = p->open, lunch = o + 150 * ST_MIN, lunch_end = o + 240 * ST_MIN,
              afternoon = o + 300 * ST_MIN, ca = p->closing_auction;
@@ -105,9 +108,32 @@ static double round_price(const sym_t *s, double px, int dir)
 
 /* --- per-symbol life --------------------------------------------------------------------- */
 
+/* The first trading day at or after `day` (a local midnight), and its session. */
+static st_time_t trading_day(const st_simmkt_t *m, st_time_t day, st_session_t *ses)
+{
+    const st_session_t reg = {m->p.pre_open, m->p.open, m->p.closing_auction, m->p.close};
+    int64_t off = (int64_t)m->p.utc_offset * ST_SEC;
+    int32_t dn = (int32_t)((day + off) / ST_DAY);
+    int32_t next = st_calendar_next_trading(m->p.calendar, dn);
+    if (next == INT32_MIN) next = dn; /* a calendar closed for a year: trade as usual */
+    st_day_t d;
+    st_calendar_day(m->p.calendar, &reg, next, &d);
+    *ses = d.s;
+    return day + (st_time_t)(next - dn) * ST_DAY;
+}
+
+/* The open of the next trading day after the symbol's. */
+static st_time_t next_open(const st_simmkt_t *m, const sym_t *s)
+{
+    st_session_t ses;
+    st_time_t day = trading_day(m, s->day + ST_DAY, &ses);
+    return day + ses.open;
+}
+
 static void new_day(st_simmkt_t *m, sym_t *s, st_time_t day)
 {
     st_simmkt_sym_t *p = &s->pub;
+    day = trading_day(m, day, &s->ses); /* a closed day has no trades: the next one's session */
     if (p->price > 0) p->prev_close = p->price;
     s->day = day;
     s->opened = s->closed = false;
@@ -131,19 +157,19 @@ static void new_day(st_simmkt_t *m, sym_t *s, st_time_t day)
     s->shock = 0;
     double u = unif(&s->rng), w = unif(&s->rng), sign = unif(&s->rng) < 0.5 ? -1 : 1;
     if (s->market != ST_MKT_INDEX && u < 0.04 * m->p.halt_rate) {
-        st_dur_t lo = m->p.open + 5 * ST_MIN, hi = m->p.closing_auction - 5 * ST_MIN;
+        st_dur_t lo = s->ses.open + 5 * ST_MIN, hi = s->ses.closing_auction - 5 * ST_MIN;
         if (hi > lo) {
             s->shock_at = day + lo + (st_dur_t)(w * (double)(hi - lo));
             s->shock = sign * (0.06 + 0.08 * unif(&s->rng));
         }
     }
-    s->next = day + m->p.open;
+    s->next = day + s->ses.open;
 }
 
 static void draw_regime(st_simmkt_t *m, sym_t *s, st_time_t t)
 {
     st_dur_t tod = t - s->day;
-    bool golden = tod < m->p.open + 30 * ST_MIN;
+    bool golden = tod < s->ses.open + 30 * ST_MIN;
     double u = unif(&s->rng);
     double mean_min = 12;
     s->drift = 0;
@@ -205,11 +231,11 @@ static void record(sym_t *s, double px, double vol)
 
 static st_time_t next_arrival(st_simmkt_t *m, sym_t *s, st_time_t t)
 {
-    double rate = s->liquidity * m->p.activity * s->burst * st_simmkt_profile(&m->p, t - s->day);
-    if (rate <= 0) return s->day + m->p.closing_auction;
+    double rate = s->liquidity * m->p.activity * s->burst * st_simmkt_profile(&s->ses, t - s->day);
+    if (rate <= 0) return s->day + s->ses.closing_auction;
     st_dur_t dt = (st_dur_t)(-log(unif(&s->rng)) / rate * 1e6);
     st_time_t next = t + (dt > 0 ? dt : 1);
-    st_time_t ca = s->day + m->p.closing_auction;
+    st_time_t ca = s->day + s->ses.closing_auction;
     return next < ca ? next : ca;
 }
 
@@ -275,14 +301,14 @@ static bool step(st_simmkt_t *m, sym_t *s, st_tick_t *out)
     }
     st_dur_t tod = t - s->day;
     if (!s->opened) {
-        if (tod < m->p.open) {
-            s->next = s->day + m->p.open;
+        if (tod < s->ses.open) {
+            s->next = s->day + s->ses.open;
             return false;
         }
         s->opened = true;
-        if (tod >= m->p.closing_auction) { /* started after the session: wait for tomorrow */
+        if (tod >= s->ses.closing_auction) { /* started after the session: wait for tomorrow */
             s->closed = true;
-            s->next = s->day + ST_DAY + m->p.open;
+            s->next = next_open(m, s);
             return false;
         }
         auction_print(m, s, t, s->pub.prev_close * (1 + s->pub.gap), 20, out);
@@ -296,14 +322,14 @@ static bool step(st_simmkt_t *m, sym_t *s, st_tick_t *out)
         s->next = next_arrival(m, s, t);
         return true;
     }
-    if (tod >= m->p.closing_auction) {
-        if (s->closed || tod < m->p.close) {
-            s->next = s->closed ? s->day + ST_DAY + m->p.open : s->day + m->p.close;
+    if (tod >= s->ses.closing_auction) {
+        if (s->closed || tod < s->ses.close) {
+            s->next = s->closed ? next_open(m, s) : s->day + s->ses.close;
             return false;
         }
         s->closed = true;
         auction_print(m, s, t, s->fair * exp(0.002 * gauss(&s->rng)), 30, out);
-        s->next = s->day + ST_DAY + m->p.open;
+        s->next = next_open(m, s);
         return true;
     }
     regular_trade(m, s, t, out);
@@ -321,6 +347,13 @@ st_simmkt_t *st_simmkt_create(const st_simmkt_params_t *p, const st_universe_t *
 {
     st_simmkt_t *m = st_xcalloc(1, sizeof(*m));
     m->p = *p;
+    if (p->calendar) { /* a copy: a reload may free the config the calendar lives in */
+        m->cal = *p->calendar;
+        m->cal.name = m->cal.source = NULL;
+        m->cal.e = st_xcalloc(m->cal.n ? m->cal.n : 1, sizeof(*m->cal.e));
+        for (size_t i = 0; i < m->cal.n; i++) m->cal.e[i] = p->calendar->e[i], m->cal.e[i].name = "";
+        m->p.calendar = &m->cal;
+    }
     m->n = u->n;
     m->by_sym_len = u->by_sym_len;
     m->by_sym = st_xmalloc((u->by_sym_len ? u->by_sym_len : 1) * sizeof(int32_t));
@@ -371,6 +404,7 @@ void st_simmkt_destroy(st_simmkt_t *m)
     free(m->syms);
     free(m->by_sym);
     free(m->heap);
+    free(m->cal.e);
     free(m);
 }
 
@@ -416,9 +450,10 @@ void st_simmkt_stats(const st_simmkt_t *m, st_simmkt_stats_t *out)
 }
 
 /* The symbol's state as its last trade (the reference state before the day's first). */
+/* Its last trade as a tick, dated its session's day (what snapshot_of needs of the time). */
 static void last_of(const sym_t *s, st_tick_t *out)
 {
-    fill_trade(s, 0, s->pub.price, 0, ST_SIDE_NONE, s->pub.halted ? ST_TICK_HALTED : 0, out);
+    fill_trade(s, s->day, s->pub.price, 0, ST_SIDE_NONE, s->pub.halted ? ST_TICK_HALTED : 0, out);
     out->u.trade.best_bid = s->pub.price > 0 ? s->best_bid : 0;
 }
 
@@ -471,6 +506,10 @@ void st_simmkt_snapshot_of(const st_tick_t *last, bool index, st_time_t now, st_
     t->price = px;
     t->open = l->open, t->high = l->high, t->low = l->low, t->prev_close = l->prev_close;
     t->cum_volume = l->cum_volume, t->cum_value = l->cum_value;
+    if (l->price > 0 && st_local_day(last->venue_time) != st_local_day(now)) { /* no trade today yet */
+        t->open = t->high = t->low = t->cum_volume = t->cum_value = 0;
+        t->prev_close = px;
+    }
     t->best_bid = px - tick;
     t->best_ask = px;
 }

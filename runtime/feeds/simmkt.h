@@ -11,6 +11,7 @@
 #ifndef ST_FEEDS_SIMMKT_H
 #define ST_FEEDS_SIMMKT_H
 
+#include "market/calendar.h"
 #include "market/tick.h"
 #include "market/universe.h"
 
@@ -19,8 +20,9 @@ typedef struct {
     double activity;   /* trade-rate multiplier */
     double volatility; /* volatility multiplier */
     double halt_rate;  /* news-shock frequency multiplier */
-    st_dur_t pre_open, open, closing_auction, close; /* session, µs since local midnight */
+    st_dur_t pre_open, open, closing_auction, close; /* the regular session, µs since local midnight */
     int32_t utc_offset; /* seconds east of UTC of the venue's zone (KRX: 32400) */
+    const st_calendar_t *calendar; /* which days trade, and their sessions (copied); NULL: every day */
 } st_simmkt_params_t;
 
 /* Per-symbol state a caller may read (summaries, tests). */
@@ -63,14 +65,16 @@ bool st_simmkt_pop(st_simmkt_t *m, st_time_t until, st_tick_t *out);
  * the reference state before the day's first trade: price 0 and prev_close), so that a replayed
  * tape of the market gets the answers the live run got. Books are 10 levels around the last
  * trade, with sizes drawn from the code (st_simmkt_code_hash) and `now`; snapshots carry the
- * day's fields as of the last trade. */
+ * day's fields as of the last trade, or, when that trade was on an earlier local day (before
+ * the open, after a holiday), none yet: open, high, low and volumes 0, prev_close its price. */
 uint64_t st_simmkt_code_hash(const char *code);
 void st_simmkt_book_of(const st_tick_t *last, uint64_t code_hash, bool index, st_time_t now, st_tick_t *out);
 void st_simmkt_snapshot_of(const st_tick_t *last, bool index, st_time_t now, st_tick_t *out);
 
 const st_simmkt_sym_t *st_simmkt_sym(const st_simmkt_t *m, st_sym_t sym);
 void st_simmkt_stats(const st_simmkt_t *m, st_simmkt_stats_t *out);
-/* Activity multiplier of the intraday profile at a time of day (1.0 = an average minute). */
-double st_simmkt_profile(const st_simmkt_params_t *p, st_dur_t tod);
+/* Activity multiplier of the intraday profile at a time of day of a day with session s (1.0 =
+ * an average minute). */
+double st_simmkt_profile(const st_session_t *s, st_dur_t tod);
 
 #endif

@@ -1128,6 +1128,12 @@ int st_lua_on_timer(st_lua_t *s, const char *name)
     return call(s, &c, 0);
 }
 
+int st_lua_on_day(st_lua_t *s, const char *date)
+{
+    call_t c = {.cb = "on_day", .arg = date};
+    return call(s, &c, 0);
+}
+
 int st_lua_on_timeslot(st_lua_t *s, const char *slot)
 {
     call_t c = {.cb = "on_timeslot", .arg = slot};

@@ -237,6 +237,15 @@ int st_plugin_on_timeslot(st_plugin_t *p, const char *slot)
     return 0;
 }
 
+int st_plugin_on_day(st_plugin_t *p, const char *date)
+{
+    const strata_plugin_t *d = p->d;
+    bool has = d->size >= offsetof(strata_plugin_t, on_day) + sizeof(d->on_day) && d->on_day; /* 2.2 */
+    if (!has || !p->started) return 1;
+    IN_PLUGIN(p, "on_day", d->on_day(p->state, date));
+    return 0;
+}
+
 void st_plugin_close(st_plugin_t *p)
 {
     if (!p) return;

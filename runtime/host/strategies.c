@@ -24,6 +24,7 @@ static int lua_init(inst_t *in)
 static int lua_reload(void *impl, void *old) { return st_lua_on_reload(impl, old); }
 static void lua_timer(void *impl, const char *name) { st_lua_on_timer(impl, name); }
 static void lua_timeslot(void *impl, const char *slot) { st_lua_on_timeslot(impl, slot); }
+static void lua_day(void *impl, const char *date) { st_lua_on_day(impl, date); }
 static void lua_close(void *impl, bool started)
 {
     if (started) st_lua_shutdown(impl);
@@ -49,7 +50,7 @@ static void lua_info(void *impl, st_strat_info_t *out)
 }
 
 static const backend_t lua_backend = {"lua",     lua_init,    lua_reload,  st_lua_tick,     lua_timer,    lua_timeslot,
-                                      lua_close, lua_failure, lua_sources, lua_warnings, lua_info};
+                                      lua_close, lua_failure, lua_sources, lua_warnings, lua_info, lua_day};
 
 static int plugin_init(inst_t *in)
 {
@@ -59,6 +60,7 @@ static int plugin_init(inst_t *in)
 static int plugin_reload(void *impl, void *old) { return st_plugin_on_reload(impl, old); }
 static void plugin_timer(void *impl, const char *name) { st_plugin_on_timer(impl, name); }
 static void plugin_timeslot(void *impl, const char *slot) { st_plugin_on_timeslot(impl, slot); }
+static void plugin_day(void *impl, const char *date) { st_plugin_on_day(impl, date); }
 static void plugin_close(void *impl, bool started) { st_plugin_close(impl); /* it knows whether it started */ }
 static void plugin_failure(void *impl, const char *step, char *why, size_t whylen)
 {
@@ -67,7 +69,7 @@ static void plugin_failure(void *impl, const char *step, char *why, size_t whyle
 
 static const backend_t plugin_backend = {"c",          plugin_init,    plugin_reload, st_plugin_tick, plugin_timer,
                                          plugin_timeslot, plugin_close, plugin_failure, NULL,        NULL,
-                                         NULL};
+                                         NULL,            plugin_day};
 
 /* --- builds --------------------------------------------------------------------------------- */
 

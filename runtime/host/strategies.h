@@ -78,6 +78,8 @@ void st_strats_abort(st_strats_t *h);
 
 void st_strats_tick(st_strats_t *h, const st_tick_t *t);
 void st_strats_timeslot(st_strats_t *h, const char *slot);
+/* A market day began (each trading day, the run's first included): on_day(date), "YYYY-MM-DD". */
+void st_strats_day(st_strats_t *h, const char *date);
 
 size_t st_strats_count(const st_strats_t *h);
 void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out);

@@ -108,6 +108,15 @@ void st_strats_tick(st_strats_t *h, const st_tick_t *t)
     }
 }
 
+void st_strats_day(st_strats_t *h, const char *date)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        strat_t *r = h->recs[i];
+        if (r->quarantined || !r->cur) continue;
+        r->cur->be->on_day(r->cur->impl, date);
+    }
+}
+
 void st_strats_timeslot(st_strats_t *h, const char *slot)
 {
     for (size_t i = 0; i < h->n; i++) {

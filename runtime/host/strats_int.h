@@ -66,6 +66,7 @@ struct backend {
     const char *const *(*sources)(void *impl, size_t *n); /* the files it loaded; NULL: its path */
     const char *const *(*warnings)(void *impl, size_t *n); /* may be NULL */
     void (*stats)(void *impl, st_strat_info_t *out);     /* faults, memory, last error; may be NULL */
+    void (*on_day)(void *impl, const char *date);        /* a market day began: "YYYY-MM-DD" */
 };
 
 typedef struct {

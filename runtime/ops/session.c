@@ -41,8 +41,58 @@ static void add_over_time(cJSON *o, const st_report_t *r)
     }
 }
 
+void st_session_base_take(st_session_base_t *b, int32_t day, const st_status_t *s, const st_signals_t *sig)
+{
+    memset(b, 0, sizeof(*b));
+    b->day = day;
+    b->s = *s;
+    b->s.strategies = NULL, b->s.nstrategies = 0;
+    for (size_t i = 0; sig && i < st_signals_strategies(sig) && i < ST_SESSION_MAX_STRATEGIES; i++)
+        st_signals_strategy(sig, i, &b->strategy_signals[b->nstrategies++]);
+}
+
+/* The day's figures: s less what they were at the day's start. */
+static void day_figures(const st_status_t *s, const st_session_base_t *b, st_status_t *d)
+{
+    *d = *s;
+    if (!b) return;
+    const st_status_t *o = &b->s;
+    d->c.api_calls -= o->c.api_calls, d->c.api_ok -= o->c.api_ok;
+    d->c.market_trades -= o->c.market_trades, d->c.ticks_delivered -= o->c.ticks_delivered;
+    d->c.halts -= o->c.halts, d->c.signals -= o->c.signals;
+    d->signals.emitted -= o->signals.emitted, d->signals.suppressed -= o->signals.suppressed;
+    d->signals.dropped -= o->signals.dropped;
+    for (int h = 0; h < 24; h++) d->signals.per_hour[h] -= o->signals.per_hour[h];
+    d->promotions -= o->promotions, d->demotions -= o->demotions;
+    d->plan.emergencies_ok -= o->plan.emergencies_ok, d->plan.emergencies_failed -= o->plan.emergencies_failed;
+    d->plan.changes -= o->plan.changes, d->plan.rebalances -= o->plan.rebalances;
+}
+
+/* A strategy's signals since the day's start. */
+static uint64_t strategy_signals(const st_signals_t *sig, const st_session_base_t *b, size_t i, const char **name)
+{
+    uint64_t n;
+    *name = st_signals_strategy(sig, i, &n);
+    return b && i < b->nstrategies ? n - b->strategy_signals[i] : n;
+}
+
+/* The counters since the process started, next to the day's. */
+static void add_since_start(cJSON *o, const st_status_t *s)
+{
+    cJSON *t = cJSON_AddObjectToObject(o, "since_start");
+    cJSON_AddNumberToObject(t, "signals", (double)s->signals.emitted);
+    cJSON_AddNumberToObject(t, "api_calls", (double)s->c.api_calls);
+    cJSON_AddNumberToObject(t, "api_ok", (double)s->c.api_ok);
+    cJSON_AddNumberToObject(t, "market_trades", (double)s->c.market_trades);
+    cJSON_AddNumberToObject(t, "ticks", (double)s->c.ticks_delivered);
+    cJSON_AddNumberToObject(t, "promotions", (double)s->promotions);
+    cJSON_AddNumberToObject(t, "emergencies", (double)s->plan.emergencies_ok);
+    cJSON_AddNumberToObject(t, "plan_changes", (double)s->plan.changes);
+    cJSON_AddNumberToObject(t, "reloads", (double)s->reloads_ok);
+}
+
 /* Signals: totals, per hour of the day, per strategy. */
-static void add_signals(cJSON *o, const st_status_t *s, const st_signals_t *sig)
+static void add_signals(cJSON *o, const st_status_t *s, const st_session_base_t *b, const st_signals_t *sig)
 {
     char buf[40];
     cJSON *sg = cJSON_AddObjectToObject(o, "signals");
@@ -57,8 +107,8 @@ static void add_signals(cJSON *o, const st_status_t *s, const st_signals_t *sig)
     }
     cJSON *per = cJSON_AddObjectToObject(sg, "per_strategy");
     for (size_t i = 0; sig && i < st_signals_strategies(sig); i++) {
-        uint64_t n;
-        const char *name = st_signals_strategy(sig, i, &n);
+        const char *name;
+        uint64_t n = strategy_signals(sig, b, i, &name);
         cJSON_AddNumberToObject(per, name, (double)n);
     }
 }
@@ -83,12 +133,18 @@ static void add_slots(cJSON *o, const st_report_t *r, const st_counters_t *c)
     }
 }
 
-char *st_session_json(const st_report_t *r, const st_status_t *s, const st_signals_t *sig)
+char *st_session_json(const st_report_t *r, const st_status_t *total, const st_session_base_t *base,
+                      const st_signals_t *sig, const st_session_proc_t *proc)
 {
+    st_status_t day;
+    day_figures(total, base, &day);
+    const st_status_t *s = &day;
     const st_counters_t *c = &s->c;
     cJSON *o = cJSON_CreateObject();
     char buf[40];
     cJSON *sess = cJSON_AddObjectToObject(o, "session");
+    st_format_date(base ? base->day : st_local_day(r->sim_start), buf, sizeof(buf));
+    cJSON_AddStringToObject(sess, "date", buf);
     st_format_datetime(r->sim_start, buf, sizeof(buf), false);
     cJSON_AddStringToObject(sess, "start", buf);
     st_format_datetime(c->now, buf, sizeof(buf), false);
@@ -112,7 +168,7 @@ char *st_session_json(const st_report_t *r, const st_status_t *s, const st_signa
 
     add_over_time(o, r);
 
-    add_signals(o, s, sig);
+    add_signals(o, s, base, sig);
 
     cJSON *api = cJSON_AddObjectToObject(o, "api");
     cJSON_AddNumberToObject(api, "calls", (double)c->api_calls);
@@ -130,13 +186,23 @@ char *st_session_json(const st_report_t *r, const st_status_t *s, const st_signa
     add_slots(o, r, c);
 
     st_status_add_strategies(o, s, false); /* the report stays the same run after run */
+    add_since_start(o, total);
+    if (proc) {
+        cJSON *pr = cJSON_AddObjectToObject(o, "process");
+        cJSON_AddNumberToObject(pr, "rss_kb", (double)proc->rss_kb);
+        cJSON_AddNumberToObject(pr, "fds", (double)proc->fds);
+        cJSON_AddNumberToObject(pr, "timers", (double)proc->timers);
+    }
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     return text;
 }
 
-void st_session_log(const st_report_t *r, const st_status_t *s, const st_signals_t *sig)
+void st_session_log(const st_report_t *r, const st_status_t *total, const st_session_base_t *base, const st_signals_t *sig)
 {
+    st_status_t day;
+    day_figures(total, base, &day);
+    const st_status_t *s = &day;
     const st_counters_t *c = &s->c;
     double mean;
     int peak, budget;
@@ -145,8 +211,8 @@ void st_session_log(const st_report_t *r, const st_status_t *s, const st_signals
     st_format_count(c->api_calls, calls, sizeof(calls));
     size_t n = 0;
     for (size_t i = 0; sig && i < st_signals_strategies(sig) && n < sizeof(per); i++) {
-        uint64_t k;
-        const char *name = st_signals_strategy(sig, i, &k);
+        const char *name;
+        uint64_t k = strategy_signals(sig, base, i, &name);
         n += (size_t)snprintf(per + n, sizeof(per) - n, "%s%s %llu", i ? ", " : "", name, (unsigned long long)k);
     }
     n = 0;

@@ -267,6 +267,19 @@ char *st_status_json(const st_status_t *s)
     st_format_datetime(c->now, when, sizeof(when), true);
     cJSON_AddStringToObject(o, "time", when);
     cJSON_AddStringToObject(group_of(o, "time_slot"), "name", s->policy.name ? s->policy.name : "");
+    if (s->day.day) { /* the market day: whether it trades, and when */
+        cJSON *m = group_of(o, "market");
+        char buf[40];
+        st_format_date(s->day.day, buf, sizeof(buf));
+        cJSON_AddStringToObject(m, "date", buf);
+        cJSON_AddBoolToObject(m, "trading", s->day.trading);
+        cJSON_AddStringToObject(m, "state", s->market_state ? s->market_state : "");
+        cJSON_AddStringToObject(m, "name", s->day.name);
+        st_format_tod_dur(s->day.s.open, buf, sizeof(buf));
+        if (s->day.trading) cJSON_AddStringToObject(m, "open", buf);
+        st_format_tod_dur(s->day.s.close, buf, sizeof(buf));
+        if (s->day.trading) cJSON_AddStringToObject(m, "close", buf);
+    }
     for (size_t i = 0; i < ST_ARRAY_SIZE(stats); i++)
         if (stats[i].group) num(group_of(o, stats[i].group), stats[i].key, value_of(s, &stats[i]) * stats[i].json_scale);
 

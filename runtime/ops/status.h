@@ -29,6 +29,8 @@ typedef struct {
     st_signals_stats_t signals;
     const st_strat_info_t *strategies;
     size_t nstrategies;
+    st_day_t day;            /* the market day (its calendar's) */
+    const char *market_state; /* "open", or "closed: holiday NAME until …" */
 } st_status_t;
 
 /* Adds one feed's figures into the run's counters, each as the counters' table says (summed,

@@ -9,7 +9,7 @@
 const char *const st_tier_names[4] = {"none", "1", "2", "3"};
 const char *const st_plan_why_names[] = {"demand",    "capacity",  "displaced",
                                          "rebalance", "emergency", "excluded",
-                                         "readmitted", "sector_cap", "timeslot", NULL};
+                                         "readmitted", "sector_cap", "timeslot", "market_closed", NULL};
 
 static const double prio_base[ST_PRIO_COUNT + 1] = {100, 60, 30, 15, 5, 0};
 #define SCORE_WEIGHT 0.4
@@ -94,9 +94,10 @@ static int desired_tier(const st_plan_entry_t *e)
     return ST_TIER_POLL;
 }
 
-static bool eligible(const st_plan_entry_t *e)
+/* A closed market (the calendar's) holds nothing: no stream, no polling. */
+static bool eligible(const st_planner_t *p, const st_plan_entry_t *e)
 {
-    return e->prio != ST_PRIO_NONE && !(e->flags & ST_PLAN_EXCLUDED);
+    return !p->pol.closed && e->prio != ST_PRIO_NONE && !(e->flags & ST_PLAN_EXCLUDED);
 }
 
 /* Higher value first; ties by symbol id (deterministic). */
@@ -280,7 +281,7 @@ void st_planner_cfg_from(st_planner_cfg_t *pc, const st_config_t *cfg)
 void st_policy_from_slot(st_policy_t *pol, const st_slot_cfg_t *s)
 {
     *pol = (st_policy_t){s->name, (int)s->realtime, (int)s->semi_realtime, (int)s->indices,
-                         (int)s->reserve, s->poll_scale, &s->weights};
+                         (int)s->reserve, s->poll_scale, &s->weights, false};
 }
 
 void st_planner_set_universe(st_planner_t *p, const st_universe_t *u)
@@ -465,10 +466,10 @@ static st_dur_t poll_interval(const st_planner_t *p, const st_plan_entry_t *e)
     return d;
 }
 
-static bool evictable(const st_plan_entry_t *e)
+static bool evictable(const st_planner_t *p, const st_plan_entry_t *e)
 {
     if (e->flags & (ST_PLAN_EMERGENCY | ST_PLAN_PINNED)) return false;
-    return !(is_index(e) && eligible(e)); /* indices are never evicted */
+    return !(is_index(e) && eligible(p, e)); /* indices are never evicted */
 }
 
 static void place_tier3(st_planner_t *p, st_sym_t s, st_plan_why_t why, st_time_t now);
@@ -480,7 +481,7 @@ static void shrink(st_planner_t *p, int c, uint8_t tier, bool idx, st_plan_why_t
     size_t n = 0;
     for (size_t s = 0; s < p->n; s++) {
         const st_plan_entry_t *e = &p->e[s];
-        if (e->conn == c && e->tier == tier && is_index(e) == idx && evictable(e))
+        if (e->conn == c && e->tier == tier && is_index(e) == idx && evictable(p, e))
             p->scratch2[n++] = (st_sym_t)s;
     }
     sort_syms(p, p->scratch2, n, false);
@@ -512,7 +513,7 @@ static void end_emergency(st_planner_t *p, st_sym_t s)
 static void place_tier3(st_planner_t *p, st_sym_t s, st_plan_why_t why, st_time_t now)
 {
     st_plan_entry_t *e = &p->e[s];
-    uint8_t t = eligible(e) ? ST_TIER_POLL : ST_TIER_NONE;
+    uint8_t t = eligible(p, e) ? ST_TIER_POLL : ST_TIER_NONE;
     e->poll = t == ST_TIER_POLL ? poll_interval(p, e) : 0;
     place(p, s, t, NOCONN, why, now);
 }
@@ -539,22 +540,28 @@ static void readmit(st_planner_t *p, st_time_t now)
             e->flags &= (uint8_t)~ST_PLAN_EXCLUDED;
             e->excluded_until = 0;
             e->failures = 0;
-            if (eligible(e)) place_tier3(p, (st_sym_t)s, ST_WHY_READMITTED, now);
+            if (eligible(p, e)) place_tier3(p, (st_sym_t)s, ST_WHY_READMITTED, now);
         }
     }
 }
 
 /* A: holders that must leave or step down (no longer eligible, wanting a worse tier, an
  * emergency released). */
+/* Why a symbol that holds something is no longer eligible. */
+static st_plan_why_t why_out(const st_planner_t *p, const st_plan_entry_t *e)
+{
+    return p->pol.closed ? ST_WHY_CLOSED : (e->flags & ST_PLAN_EXCLUDED) ? ST_WHY_EXCLUDED : ST_WHY_DEMAND;
+}
+
 static void release_holders(st_planner_t *p, st_time_t now)
 {
     for (size_t s = 0; s < p->n; s++) {
         st_plan_entry_t *e = &p->e[s];
         if (e->conn == NOCONN) continue;
-        if ((e->flags & ST_PLAN_EMERGENCY) && (p->emerg_req[s] < 0 || !eligible(e)))
+        if ((e->flags & ST_PLAN_EMERGENCY) && (p->emerg_req[s] < 0 || !eligible(p, e)))
             end_emergency(p, (st_sym_t)s); /* released, or excluded */
-        if (!eligible(e)) {
-            place_tier3(p, (st_sym_t)s, (e->flags & ST_PLAN_EXCLUDED) ? ST_WHY_EXCLUDED : ST_WHY_DEMAND, now);
+        if (!eligible(p, e)) {
+            place_tier3(p, (st_sym_t)s, why_out(p, e), now);
             continue;
         }
         if (is_index(e)) continue;
@@ -590,7 +597,7 @@ static void cap_sectors(st_planner_t *p, st_time_t now)
         size_t n = 0;
         for (size_t s = 0; s < p->n; s++) {
             const st_plan_entry_t *e = &p->e[s];
-            if (e->sector == sec && e->conn != NOCONN && !is_index(e) && evictable(e))
+            if (e->sector == sec && e->conn != NOCONN && !is_index(e) && evictable(p, e))
                 p->scratch2[n++] = (st_sym_t)s;
         }
         sort_syms(p, p->scratch2, n, false);
@@ -608,7 +615,7 @@ static void promote(st_planner_t *p, st_time_t now)
     size_t nc = 0, nf = 0;
     for (size_t s = 0; s < p->n; s++) {
         const st_plan_entry_t *e = &p->e[s];
-        if (!eligible(e)) continue;
+        if (!eligible(p, e)) continue;
         if ((e->flags & ST_PLAN_PROMOTED) && !(e->flags & ST_PLAN_PINNED) && e->tier == ST_TIER_SEMI)
             p->scratch2[nf++] = (st_sym_t)s; /* a pinned filler is never displaced */
         if (is_index(e)) {
@@ -660,11 +667,11 @@ static void poll_the_rest(st_planner_t *p, st_time_t now)
     for (size_t s = 0; s < p->n; s++) {
         st_plan_entry_t *e = &p->e[s];
         if (e->conn != NOCONN) continue;
-        if (eligible(e)) {
+        if (eligible(p, e)) {
             e->poll = poll_interval(p, e);
             if (e->tier != ST_TIER_POLL) place(p, (st_sym_t)s, ST_TIER_POLL, NOCONN, ST_WHY_DEMAND, now);
         } else if (e->tier != ST_TIER_NONE) {
-            place(p, (st_sym_t)s, ST_TIER_NONE, NOCONN, (e->flags & ST_PLAN_EXCLUDED) ? ST_WHY_EXCLUDED : ST_WHY_DEMAND, now);
+            place(p, (st_sym_t)s, ST_TIER_NONE, NOCONN, why_out(p, e), now);
         }
     }
 }
@@ -699,7 +706,7 @@ int st_planner_rebalance(st_planner_t *p, st_time_t now)
     size_t nc = 0, ni = 0;
     for (size_t s = 0; s < p->n; s++) {
         const st_plan_entry_t *e = &p->e[s];
-        if (!eligible(e) || is_index(e)) continue;
+        if (!eligible(p, e) || is_index(e)) continue;
         if (e->conn == NOCONN)
             p->scratch[nc++] = (st_sym_t)s;
         else if (!(e->flags & (ST_PLAN_PINNED | ST_PLAN_EMERGENCY)) && dwelt(p, e, now))
@@ -811,6 +818,11 @@ int st_planner_emergency(st_planner_t *p, int req, st_sym_t sym, double score, s
         return -EINVAL;
     }
     st_plan_entry_t *e = &p->e[sym];
+    if (p->pol.closed) {
+        snprintf(why, whylen, "the market is closed today");
+        p->em_failed++;
+        return -EINVAL;
+    }
     if (is_index(e)) {
         snprintf(why, whylen, "an index has no orderbook stream");
         p->em_failed++;
@@ -966,11 +978,11 @@ int st_planner_check(const st_planner_t *p, char *why, size_t len)
             snprintf(why, len, "symbol %zu: excluded but in tier %d", s, e->tier);
             goto out;
         }
-        if (!eligible(e) && e->tier != ST_TIER_NONE) {
+        if (!eligible(p, e) && e->tier != ST_TIER_NONE) {
             snprintf(why, len, "symbol %zu: not demanded but in tier %d", s, e->tier);
             goto out;
         }
-        if (eligible(e) && e->tier == ST_TIER_NONE) {
+        if (eligible(p, e) && e->tier == ST_TIER_NONE) {
             snprintf(why, len, "symbol %zu: demanded but in no tier", s);
             goto out;
         }

@@ -49,6 +49,7 @@ typedef enum {
     ST_WHY_READMITTED,  /* cool-down over */
     ST_WHY_SECTOR_CAP,  /* its sector holds its share of tiers 1-2 */
     ST_WHY_TIMESLOT,    /* the new time slot's policy */
+    ST_WHY_CLOSED,      /* the market is closed today (the calendar): nothing is held */
     ST_WHY_COUNT
 } st_plan_why_t;
 extern const char *const st_plan_why_names[];
@@ -98,6 +99,7 @@ typedef struct {
     int realtime, semi, indices, reserve; /* per connection */
     double poll_scale;
     const st_weights_t *weights; /* requester name -> weight; may be NULL */
+    bool closed; /* the market does not trade today: no tier for anyone, emergencies refused */
 } st_policy_t;
 
 typedef struct {

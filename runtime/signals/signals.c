@@ -298,6 +298,12 @@ static cool_t *cool_slot(st_signals_t *s, uint64_t key)
     return &s->cool[j];
 }
 
+void st_signals_new_day(st_signals_t *s)
+{
+    if (s->cool) memset(s->cool, 0, s->cool_cap * sizeof(*s->cool));
+    s->ncool = 0;
+}
+
 static void count_strategy(st_signals_t *s, const char *name)
 {
     for (size_t i = 0; i < s->nstrats; i++)

@@ -54,6 +54,9 @@ void st_signals_destroy(st_signals_t *s);
  * suppressed it. */
 int st_signals_emit(st_signals_t *s, const st_signal_t *sig);
 void st_signals_stats(const st_signals_t *s, st_signals_stats_t *out);
+/* A new market day: every (strategy, symbol) cooldown ends (yesterday's last signal does not
+ * hold back today's first). */
+void st_signals_new_day(st_signals_t *s);
 /* The latest signals emitted, oldest first: the i-th of at most ST_SIGNALS_RECENT; NULL past them. */
 #define ST_SIGNALS_RECENT 32
 const st_signal_t *st_signals_recent(const st_signals_t *s, size_t i);

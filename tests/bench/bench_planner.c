@@ -50,7 +50,7 @@ static st_planner_t *make_planner(const st_universe_t *u, int *req, st_policy_t 
     c.poll[0] = c.poll[1] = 15 * ST_SEC, c.poll[2] = 30 * ST_SEC, c.poll[3] = 60 * ST_SEC,
     c.poll[4] = 5 * ST_MIN;
     st_planner_t *p = st_planner_create(&c, u);
-    *po = (st_policy_t){"morning_trend", 6, 18, 5, 6, 1.0, NULL};
+    *po = (st_policy_t){"morning_trend", 6, 18, 5, 6, 1.0, NULL, false};
     st_planner_set_policy(p, po, 0);
     for (int r = 0; r < 8; r++) {
         char name[16];
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
     bench_row("replan after 20 demand changes", ns, runs);
 
     /* 3. A time-slot change: every value re-weighted, capacity reshaped. */
-    st_policy_t pols[2] = {{"golden_time", 8, 15, 5, 5, 0.5, NULL}, {"lunch", 5, 20, 5, 6, 2.0, NULL}};
+    st_policy_t pols[2] = {{"golden_time", 8, 15, 5, 5, 0.5, NULL, false}, {"lunch", 5, 20, 5, 6, 2.0, NULL, false}};
     for (size_t i = 0; i < runs; i++) {
         now += ST_SEC;
         uint64_t t0 = bench_ns();

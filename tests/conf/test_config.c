@@ -96,7 +96,7 @@ static void test_default_schedule_is_published_table(void **state)
         const char *name;
         const char *start;
         int rt, semi, idx, res;
-    } want[] = {{"pre_market", "00:00", 4, 20, 5, 8},     {"golden_time", "09:00", 8, 15, 5, 5},
+    } want[] = {{"pre_market", "00:00", 4, 20, 5, 8},     {"golden_time", "09:00", 8, 15, 5, 5}, /* on a regular day */
                 {"morning_trend", "09:30", 6, 18, 5, 6},  {"lunch", "11:30", 5, 20, 5, 6},
                 {"closing_trend", "14:00", 7, 16, 5, 6},  {"after_market", "15:20", 2, 10, 5, 22}};
     assert_int_equal(cfg->schedule.n, ST_ARRAY_SIZE(want));
@@ -105,7 +105,9 @@ static void test_default_schedule_is_published_table(void **state)
         st_dur_t start;
         st_parse_tod(want[i].start, &start);
         assert_string_equal(s->name, want[i].name);
-        assert_int_equal(s->start, start);
+        const st_session_cfg_t *sc = &cfg->market.session;
+        st_session_t reg = {sc->pre_open, sc->open, sc->closing_auction, sc->close};
+        assert_int_equal(st_slot_start(s, &reg), start);
         assert_int_equal(s->realtime, want[i].rt);
         assert_int_equal(s->semi_realtime, want[i].semi);
         assert_int_equal(s->indices, want[i].idx);

@@ -139,7 +139,7 @@ static inline void add_feed(h_t *h, const char *name, const char *kind, const ch
     for (size_t k = 0; k < d.n; k++) printf("# %s:%d:%d: %s\n", d.items[k].file, d.items[k].line, d.items[k].col, d.items[k].msg);
     assert_int_equal(rc, 0);
     st_diags_free(&d);
-    st_feed_env_t env = {&h->clock, &h->uni, &h->syms, h->cfg[i], on_tick, h, on_refused_cb, NULL};
+    st_feed_env_t env = {&h->clock, &h->uni, &h->syms, h->cfg[i], on_tick, h, on_refused_cb, NULL, NULL}; /* network feeds: no calendar */
     char err[256] = "";
     assert_int_equal(st_feed_create(ST_LIST_AT(h->cfg[i]->feeds, st_feed_cfg_t, 0), (uint16_t)i, &env, &h->feed[i],
                                     err, sizeof(err)), 0);

@@ -1,5 +1,6 @@
 #include "../test.h"
 
+#include "conf/calendar.h"
 #include "feeds/simmkt.h"
 
 #include <math.h>
@@ -21,6 +22,7 @@ static st_simmkt_params_t params(uint64_t seed)
 
 static int setup(void **state)
 {
+    st_tz_set("Asia/Seoul"); /* the venue's zone, as the runtime sets it: a snapshot's "today" */
     st_symtab_init(&syms);
     arena = st_arena_create(0);
     st_diags_t d;
@@ -235,12 +237,73 @@ static void test_next_day_rolls(void **state)
     st_simmkt_advance(m, sym, AT(16, 0), NULL, NULL);
     double close = st_simmkt_sym(m, sym)->price;
     assert_true(st_simmkt_next_event(m, sym) == AT(24 + 9, 0));
+    st_tick_t snap; /* the next morning before the open: no trade today yet, yesterday's close */
+    st_simmkt_snapshot(m, sym, AT(24 + 8, 0), &snap);
+    assert_true(snap.u.trade.open == 0 && snap.u.trade.cum_volume == 0);
+    assert_true(snap.u.trade.prev_close == close && snap.u.trade.price == close);
+    st_simmkt_snapshot(m, sym, AT(15, 50), &snap); /* the same day after the close: its fields */
+    assert_true(snap.u.trade.open > 0 && snap.u.trade.cum_volume > 0);
     st_simmkt_advance(m, sym, AT(24 + 9, 0), NULL, NULL);
     const st_simmkt_sym_t *s = st_simmkt_sym(m, sym);
     assert_true(s->prev_close == close);
     assert_int_equal(s->trades_today, 1); /* the next day's opening print */
     assert_int_equal(st_simmkt_next_event(m, 999999), ST_TIME_NEVER);
     st_simmkt_destroy(m);
+}
+
+/* The local midnight (KST) of a date. */
+static st_time_t kst_day(int y, int m, int d)
+{
+    return (st_time_t)st_civil_day(y, m, d) * ST_DAY - 9 * ST_HOUR;
+}
+
+typedef struct {
+    st_time_t first[8], last[8]; /* per day from the first one */
+    size_t n[8];
+    st_time_t day0;
+} by_day_t;
+
+static void count_day(const st_tick_t *t, void *ctx)
+{
+    by_day_t *b = ctx;
+    size_t i = (size_t)((t->venue_time - b->day0) / ST_DAY);
+    if (i >= 8) return;
+    if (!b->n[i]++) b->first[i] = t->venue_time;
+    b->last[i] = t->venue_time;
+}
+
+/* The market trades the calendar's days: nothing over Chuseok 2026 (Thursday 24 to the weekend),
+ * Monday's open at 09:00 from Wednesday's close; on the exam day (2026-11-19) the opening print
+ * is at 10:00 and the closing one at 16:30. */
+static void test_follows_the_calendar(void **state)
+{
+    st_arena_t *a = st_arena_create(0);
+    st_diags_t d;
+    st_diags_init(&d);
+    st_simmkt_params_t p = params(9);
+    st_session_t reg = {p.pre_open, p.open, p.closing_auction, p.close};
+    st_calendar_t cal;
+    assert_int_equal(st_calendar_load("krx", &reg, a, &cal, &d), 0);
+    p.calendar = &cal;
+    st_sym_t sym = uni.items[0].sym; /* a liquid stock: trades every day it can */
+    by_day_t b = {.day0 = kst_day(2026, 9, 23)};
+    st_simmkt_t *m = st_simmkt_create(&p, &uni, b.day0 + 8 * ST_HOUR + 50 * ST_MIN);
+    st_simmkt_advance(m, sym, b.day0 + 6 * ST_DAY - ST_SEC, count_day, &b);
+    assert_true(b.n[0] > 10);
+    for (int i = 1; i <= 4; i++) assert_int_equal(b.n[i], 0); /* Chuseok Thu, Fri; Sat, Sun */
+    assert_true(b.n[5] > 10);
+    assert_true(b.first[5] == b.day0 + 5 * ST_DAY + 9 * ST_HOUR);
+    assert_true(st_simmkt_sym(m, sym)->prev_close > 0);
+    st_simmkt_destroy(m);
+
+    by_day_t e = {.day0 = kst_day(2026, 11, 19)};
+    m = st_simmkt_create(&p, &uni, e.day0 + 8 * ST_HOUR + 50 * ST_MIN);
+    st_simmkt_advance(m, sym, e.day0 + ST_DAY - ST_SEC, count_day, &e);
+    assert_true(e.first[0] == e.day0 + 10 * ST_HOUR);
+    assert_true(e.last[0] == e.day0 + 16 * ST_HOUR + 30 * ST_MIN);
+    st_simmkt_destroy(m);
+    st_diags_free(&d);
+    st_arena_destroy(a);
 }
 
 int main(void)
@@ -251,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_day_microstructure),
         cmocka_unit_test(test_book_and_snapshot),
         cmocka_unit_test(test_next_day_rolls),
+        cmocka_unit_test(test_follows_the_calendar),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -112,8 +112,8 @@ static void refused(const char *path, const char *name, const char *what)
 
 static void test_bad_plugins_refused(void **state)
 {
-    refused(PLUGIN_OLD_ABI, "old", "was built for strata plugin ABI 1.1; this strata speaks 2.1: rebuild it");
-    refused(PLUGIN_FUTURE_ABI, "future", "was built for strata plugin ABI 3.0; this strata speaks 2.1: rebuild it");
+    refused(PLUGIN_OLD_ABI, "old", "was built for strata plugin ABI 1.1; this strata speaks 2.2: rebuild it");
+    refused(PLUGIN_FUTURE_ABI, "future", "was built for strata plugin ABI 3.0; this strata speaks 2.2: rebuild it");
     refused(PLUGIN_SHORT, "short", "its descriptor is 24 bytes, this strata needs");
     refused(PLUGIN_NOSYM, "nosym", "no strata_plugin_v2 symbol; build it with STRATA_PLUGIN_EXPORT");
     refused("/nonexistent/plugin.so", "ghost", "cannot read /nonexistent/plugin.so");

@@ -122,7 +122,7 @@ static st_planner_t *planner(void)
                           .poll_max = 5 * ST_MIN, .budget = {41}};
     for (int p = 0; p < ST_PRIO_COUNT; p++) c.poll[p] = 30 * ST_SEC;
     st_planner_t *p = st_planner_create(&c, &uni);
-    st_policy_t pol = {"test", 2, 2, 1, 2, 1.0, NULL};
+    st_policy_t pol = {"test", 2, 2, 1, 2, 1.0, NULL, false};
     st_planner_set_policy(p, &pol, T0);
     return p;
 }

@@ -60,7 +60,7 @@ static st_planner_cfg_t base_cfg(int nconns)
 
 static st_policy_t pol(int rt, int semi, int idx, int res)
 {
-    return (st_policy_t){"test", rt, semi, idx, res, 1.0, NULL};
+    return (st_policy_t){"test", rt, semi, idx, res, 1.0, NULL, false};
 }
 
 #define T0 ((st_time_t)1795392000 * ST_SEC)
@@ -117,6 +117,54 @@ static void test_priorities_map_to_tiers(void **state)
     st_planner_replan(p, T0);
     assert_int_equal(tier(p, S[0]), ST_TIER_NONE);
     checked(p);
+    st_planner_destroy(p);
+}
+
+/* A day the market does not trade: pinned symbols, indices and polled ones all leave (the reason
+ * says why), an emergency is refused with the reason, and the next trading day's policy brings
+ * the same plan back. */
+static void test_closed_market_holds_nothing(void **state)
+{
+    st_planner_cfg_t c = base_cfg(1);
+    st_planner_t *p = st_planner_create(&c, &uni);
+    st_policy_t po = pol(2, 3, 1, 5);
+    st_planner_set_policy(p, &po, T0);
+    int r = st_planner_requester(p, "s", 1.0);
+    st_planner_demand(p, r, S[0], ST_PRIO_CRITICAL);
+    st_planner_pin(p, S[0], true);
+    st_planner_demand(p, r, S[1], ST_PRIO_HIGH);
+    st_planner_demand(p, r, S[2], ST_PRIO_MEDIUM);
+    st_planner_demand(p, r, IX[0], ST_PRIO_HIGH);
+    st_planner_replan(p, T0);
+    st_planner_drain(p);
+    st_policy_t closed = pol(0, 0, 0, 0);
+    closed.closed = true;
+    st_planner_set_policy(p, &closed, T0 + ST_DAY);
+    checked(p);
+    st_plan_stats_t st;
+    st_planner_stats(p, &st);
+    assert_int_equal(st.used[0], 0);
+    for (int t = 1; t <= 3; t++) assert_int_equal(st.tier_count[t], 0);
+    assert_int_equal(st.indices, 0);
+    size_t n;
+    const st_plan_change_t *ch = st_planner_pending(p, &n);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(ch[i].to_tier, ST_TIER_NONE);
+        assert_string_equal(st_plan_why_names[ch[i].why], "market_closed");
+    }
+    st_planner_drain(p);
+    char why[128];
+    assert_int_equal(st_planner_emergency(p, r, S[3], 90, T0 + ST_DAY, why, sizeof(why)), -EINVAL);
+    assert_string_equal(why, "the market is closed today");
+    st_planner_replan(p, T0 + ST_DAY); /* the demands stay: still nothing while closed */
+    assert_int_equal(tier(p, S[0]), ST_TIER_NONE);
+    st_planner_set_policy(p, &po, T0 + 2 * ST_DAY);
+    checked(p);
+    assert_int_equal(tier(p, S[0]), ST_TIER_REALTIME);
+    assert_int_equal(tier(p, S[1]), ST_TIER_SEMI);
+    assert_int_equal(tier(p, S[2]), ST_TIER_POLL);
+    assert_true(st_planner_entry(p, IX[0])->conn != ST_CONN_NONE);
     st_planner_destroy(p);
 }
 
@@ -573,6 +621,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_priorities_map_to_tiers),
+        cmocka_unit_test(test_closed_market_holds_nothing),
         cmocka_unit_test(test_choice_by_value_and_ties),
         cmocka_unit_test(test_reserve_and_emergency),
         cmocka_unit_test(test_pinned_and_indices_never_evicted),

@@ -6,10 +6,12 @@
  *   strata-exsim [--port N] [--universe FILE] [--indices FILE] [--seed S] [--speed X]
  *                [--start "YYYY-MM-DD HH:MM"] [--cap N] [--ping-idle DUR] [--duration DUR]
  *                [--rest-jitter PCT:MIN-MAX] (PCT % of REST calls reach the venue MIN-MAX late)
+ *                [--calendar krx|24/7|FILE] (the KRX market's trading days: strata's calendar)
  *
  * It prints "strata-exsim: listening on 127.0.0.1:PORT; market time ..." once ready (port 0 picks
- * a free one). Without --start the market time is now while a KRX session runs, else the next
- * weekday's 08:55 (the first line says so).
+ * a free one). Without --start the market time is now while a KRX session runs, else 08:55 on the
+ * next trading day of the calendar (the first line says so). The KRX market trades the calendar's
+ * days and sessions (none on a holiday; 10:00 on the year's first day), as strata's sim feed does.
  * KIS WebSocket on any path (/, /tryitout, /tryitout/<tr_id>): JSON register/unregister
  * (tr_type 1/2) answered with SUBSCRIBE SUCCESS, UNSUBSCRIBE SUCCESS, ALREADY IN SUBSCRIBE,
  * MAX SUBSCRIBE OVER past the cap, OPSP0003 for unknown unregisters, OPSP8991/8992 for unknown
@@ -495,23 +497,24 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
-/* Without --start: now while a KRX session runs (a weekday, 08:30-15:30 KST), else the next
- * weekday's 08:55, so a simulator started after hours serves a market. */
+static const st_session_t krx_session = {8 * ST_HOUR + 30 * ST_MIN, 9 * ST_HOUR, 15 * ST_HOUR + 20 * ST_MIN,
+                                         15 * ST_HOUR + 30 * ST_MIN};
+
+/* Without --start: now while a KRX session runs (a trading day of the calendar, from its
+ * pre-open to its close), else 5 minutes before the next trading day's open, so a simulator
+ * started after hours or on a holiday serves a market. */
 static st_time_t next_session(st_time_t now, bool *moved)
 {
-    struct tm tm;
+    st_day_t d;
     st_dur_t tod = st_local_tod(now);
-    if (st_tz_localtime(NULL, now, &tm) == 0 && tm.tm_wday >= 1 && tm.tm_wday <= 5 &&
-        tod >= 8 * ST_HOUR + 30 * ST_MIN && tod < 15 * ST_HOUR + 30 * ST_MIN)
-        return now;
+    int32_t day = st_local_day(now);
+    st_calendar_day(&X.calendar, &krx_session, day, &d);
+    if (d.trading && tod >= d.s.pre_open && tod < d.s.close) return now;
     *moved = true;
-    st_time_t day = st_local_midnight(now);
-    if (tod >= 8 * ST_HOUR + 30 * ST_MIN) day = st_local_midnight(day + ST_DAY + ST_HOUR); /* tomorrow */
-    for (int i = 0; i < 7; i++) {
-        if (st_tz_localtime(NULL, day + 12 * ST_HOUR, &tm) == 0 && tm.tm_wday >= 1 && tm.tm_wday <= 5) break;
-        day = st_local_midnight(day + ST_DAY + ST_HOUR);
-    }
-    return day + 8 * ST_HOUR + 55 * ST_MIN;
+    if (!d.trading || tod >= d.s.pre_open) day++;
+    day = st_calendar_next_trading(&X.calendar, day);
+    st_calendar_day(&X.calendar, &krx_session, day, &d);
+    return st_day_start(day) + d.s.open - 5 * ST_MIN;
 }
 
 /* The command line. */
@@ -523,13 +526,15 @@ typedef struct {
     const char *start, *now_at;
     st_dur_t duration;
     const char *tls_dir; /* --tls: serve wss:// and https:// with DIR/cert.pem and DIR/key.pem */
+    const char *calendar; /* the KRX market's days: krx (strata's), 24/7, or a calendar file */
 } args_t;
 
 /* Fills a and X's settings from argv: -1 to go on, else the exit code. */
 static int parse_args(int argc, char **argv, args_t *a)
 {
     *a = (args_t){.universe = ST_EMBEDDED_PREFIX "universe.csv", .indices = ST_EMBEDDED_PREFIX "indices.csv",
-                  .upbit = ST_EMBEDDED_PREFIX "upbit_markets.csv", .seed = 1, .speed = 1, .duration = 300 * ST_SEC};
+                  .upbit = ST_EMBEDDED_PREFIX "upbit_markets.csv", .seed = 1, .speed = 1, .duration = 300 * ST_SEC,
+                  .calendar = "krx"};
     X.cap = 41;
     X.ping_idle = 10 * ST_SEC;
     X.token_ttl = ST_DAY;
@@ -542,7 +547,8 @@ static int parse_args(int argc, char **argv, args_t *a)
         {"paper", 0, 0, 'P'},       {"upbit-markets", 1, 0, 'U'},    {"token-ttl", 1, 0, 'T'},
         {"record", 1, 0, 'R'},      {"tls", 1, 0, 'L'},              {"now", 1, 0, 'N'},
         {"upbit-rate-error", 1, 0, 'E'}, {"reject-key", 1, 0, 'K'},  {"upbit-close-after", 1, 0, 'C'},
-        {"rest-jitter", 1, 0, 'J'}, {"help", 0, 0, 'h'},             {0, 0, 0, 0}};
+        {"rest-jitter", 1, 0, 'J'}, {"calendar", 1, 0, 'A'},         {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -552,6 +558,7 @@ static int parse_args(int argc, char **argv, args_t *a)
         case 's': a->seed = strtoull(optarg, NULL, 10); break;
         case 'x': a->speed = atof(optarg); break;
         case 't': a->start = optarg; break;
+        case 'A': a->calendar = optarg; break;
         case 'N': a->now_at = optarg; break;
         case 'E': X.up_rate_name = optarg; break;
         case 'K': X.reject_key = optarg; break;
@@ -585,7 +592,7 @@ static int parse_args(int argc, char **argv, args_t *a)
             printf("usage: strata-exsim [--port N] [--universe F] [--indices F] [--seed S] [--speed X] "
                    "[--start \"YYYY-MM-DD HH:MM\"] [--cap N] [--ping-idle DUR] [--duration DUR] [--paper]\n"
                    "                    [--upbit-markets F] [--token-ttl DUR] [--record FILE] [--tls DIR]\n"
-                   "                    [--rest-jitter PCT:MIN-MAX]\n");
+                   "                    [--rest-jitter PCT:MIN-MAX] [--calendar krx|24/7|FILE]\n");
             return c == 'h' ? 0 : 2;
         }
     }
@@ -597,11 +604,12 @@ static int parse_args(int argc, char **argv, args_t *a)
 static void markets(const args_t *a, st_time_t t0)
 {
     st_simmkt_params_t p = {.seed = a->seed, .activity = 1, .volatility = 1, .halt_rate = 1,
-                            .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,
-                            .closing_auction = 15 * ST_HOUR + 20 * ST_MIN, .close = 15 * ST_HOUR + 30 * ST_MIN,
-                            .utc_offset = X.utc_offset};
+                            .pre_open = krx_session.pre_open, .open = krx_session.open,
+                            .closing_auction = krx_session.closing_auction, .close = krx_session.close,
+                            .utc_offset = X.utc_offset, .calendar = &X.calendar};
     X.mkt = st_simmkt_create(&p, &X.uni, t0);
     st_simmkt_params_t up = p; /* crypto trades around the clock, on UTC days */
+    up.calendar = NULL;
     up.pre_open = up.open = 0;
     up.closing_auction = up.close = ST_DAY - 1;
     up.utc_offset = 0;
@@ -689,7 +697,8 @@ int main(int argc, char **argv)
     st_diags_t d;
     st_diags_init(&d);
     if (st_universe_load(&X.uni, a.universe, a.indices, &X.syms, X.arena, &d) ||
-        st_universe_load(&X.upuni, a.upbit, "", &X.syms, X.arena, &d)) {
+        st_universe_load(&X.upuni, a.upbit, "", &X.syms, X.arena, &d) ||
+        st_calendar_load(a.calendar, &krx_session, X.arena, &X.calendar, &d)) {
         for (size_t i = 0; i < d.n; i++)
             fprintf(stderr, "%s:%d:%d: %s\n", d.items[i].file, d.items[i].line, d.items[i].col, d.items[i].msg);
         return 1;

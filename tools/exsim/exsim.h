@@ -11,6 +11,7 @@
 #include "feeds/kis_codec.h"
 #include "feeds/simmkt.h"
 #include "core/res.h"
+#include "conf/calendar.h"
 #include "market/universe.h"
 #include "subs/ledger.h"
 
@@ -73,6 +74,7 @@ typedef struct {
     st_symtab_t syms;
     st_arena_t *arena;
     st_universe_t uni;
+    st_calendar_t calendar; /* the KRX market's days (--calendar) */
     st_simmkt_t *mkt;
     session_t *sessions;
     int next_id;

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define STRATA_ABI_MAJOR 2 /* incompatible changes */
-#define STRATA_ABI_MINOR 1 /* additions at the end of the tables; 2.1: symbol() */
+#define STRATA_ABI_MINOR 2 /* additions at the end of the tables; 2.1: symbol(); 2.2: on_day */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define STRATA_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -188,6 +188,10 @@ typedef struct strata_plugin {
      * init), `old_state` the previous build's, still valid during this call (its shutdown and
      * dlclose come after). Its layout is the old code's: put a version number first. */
     void (*on_reload)(void *state, void *old_state, const char *old_version);
+    /* 2.2: a market day began ("YYYY-MM-DD", the venue's date): each trading day of the
+     * calendar, the run's first included, before that day's first tick. Reset per-day state
+     * here. */
+    void (*on_day)(void *state, const char *date);
     /* new entries go here, never above */
 } strata_plugin_t;
 
