@@ -308,7 +308,6 @@ static void new_day(st_runtime_t *rt, st_time_t now)
     else
         st_log_info(PLAN, "%s: a trading day, session %s-%s%s%s%s", date, open, close, rt->day.special ? " (" : "",
                     rt->day.special ? rt->day.name : "", rt->day.special ? ")" : "");
-    record_event(rt, ST_REV_SLOT, ST_SYM_NONE, "day %s %s", date, rt->day.trading ? "open" : "closed");
 }
 
 static void update_slot(st_runtime_t *rt, bool announce)

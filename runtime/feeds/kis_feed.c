@@ -36,7 +36,12 @@ typedef struct {
     kis_feed_t *owner;
     char *app_key, *app_secret; /* from the environment; never logged */
     char approval[64];
+    st_time_t approval_at; /* when the venue issued it */
 } kis_conn_t;
+
+/* An approval key older than this is asked for again before a session (re)connects: KIS's own
+ * code re-issues it after a day; a long run must not reconnect with yesterday's. */
+#define APPROVAL_RENEW (20 * ST_HOUR)
 
 struct kis_feed {
     st_netfeed_t nf; /* first: the shared part, and the feed interface */
@@ -88,6 +93,7 @@ static void on_approval(const st_http_response_t *r, void *ctx)
         kf->rest_ok++; /* an answer after a stop is still an answer: counted and kept for a restart */
         snprintf(c->approval, sizeof(c->approval), "%s", k->valuestring);
         snprintf(c->sc.co.approval_key, sizeof(c->sc.co.approval_key), "%s", c->approval);
+        c->approval_at = now_of(kf);
         cJSON_Delete(j);
         if (kf->nf.running) st_wsconn_connect(&c->sc.ws);
         return;
@@ -109,11 +115,17 @@ static void on_approval(const st_http_response_t *r, void *ctx)
     st_wsconn_retry(&c->sc.ws, why, auth);
 }
 
-/* Before each connection: the approval key, issued once per process (valid for a day). */
+/* Before each connection: the approval key, asked for once and again when it is old (or the
+ * venue said it no longer knows it). */
 static void on_prepare(st_wsconn_t *w, void *ctx)
 {
     kis_conn_t *c = ctx;
     kis_feed_t *kf = c->owner;
+    if (c->approval[0] && now_of(kf) - c->approval_at >= APPROVAL_RENEW) {
+        st_log_info(FEED, "%s: session %d: the approval key is %.0f h old: asking for a new one", kf->nf.base.name,
+                    w->index, (double)(now_of(kf) - c->approval_at) / ST_HOUR);
+        c->approval[0] = '\0';
+    }
     if (c->approval[0]) {
         st_wsconn_connect(w);
         return;
@@ -197,6 +209,13 @@ static void on_control(kis_conn_t *c, const char *buf, size_t len, st_time_t now
                      "this app key (one session per key); keys[%d] needs its own app key", kf->nf.base.name, idx,
                      m.msg1, m.msg_cd, idx);
         c->sc.ws.long_wait = true;
+        st_wsconn_close(&c->sc.ws, ST_WSCONN_CLOSE_REFUSED);
+        return;
+    }
+    if (strcmp(m.msg_cd, "OPSP0011") == 0) { /* invalid approval: expired, or not the venue's */
+        st_log_warn(FEED, "%s: session %d: the venue no longer knows its approval key (%s %s): reconnecting with a "
+                    "new one", kf->nf.base.name, idx, m.msg_cd, m.msg1);
+        c->approval[0] = '\0';
         st_wsconn_close(&c->sc.ws, ST_WSCONN_CLOSE_REFUSED);
         return;
     }

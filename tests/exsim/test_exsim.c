@@ -658,7 +658,8 @@ static void test_loopback_only(void **state)
 }
 
 /* Issue 23.13: without --start the simulator serves a market: now during a KRX session, else
- * the next weekday's 08:55; its first line says which. (--now stands in for the wall clock.) */
+ * 5 minutes before the next trading day's open (the calendar's); its first line says which.
+ * (--now stands in for the wall clock.) */
 static void expect_start(const char *now, const char *want, bool moved)
 {
     char cmd[4400], line[512] = "";
@@ -679,6 +680,9 @@ static void test_default_start(void **state)
     expect_start("2026-12-03 20:00", "market time 2026-12-04 08:55:00 KST", true);  /* after hours */
     expect_start("2026-12-04 16:00", "market time 2026-12-07 08:55:00 KST", true);  /* Friday evening */
     expect_start("2026-12-05 10:00", "market time 2026-12-07 08:55:00 KST", true);  /* Saturday */
+    /* issue 21.1: the calendar's days, as strata's */
+    expect_start("2026-09-24 10:00", "market time 2026-09-28 08:55:00 KST", true);  /* Chuseok */
+    expect_start("2026-12-31 10:00", "market time 2027-01-04 09:55:00 KST", true);  /* year-end; a 10:00 open */
 }
 
 int main(void)

@@ -146,6 +146,32 @@ static void test_drop_is_recovered_and_resubscribed(void **state)
     h_close(h);
 }
 
+/* A run that outlives its approval key (issue 21.2): the venue forgets the key after a while
+ * (here --approval-ttl 60s, KIS: about a day); a session that reconnects with it is answered
+ * OPSP0011, and strata asks for a new key and reconnects instead of retrying the dead one (its
+ * symbols are not blamed). */
+static st_time_t past_ttl;
+static bool key_expired(h_t *h)
+{
+    return st_clock_now(&h->clock) >= past_ttl;
+}
+
+static void test_expired_approval_key_is_renewed(void **state)
+{
+    h_t *h = h_open(UNIVERSE, INDICES, "--approval-ttl", "60s");
+    add_kis(h, "kis", "KIS_TEST_KEY", NULL);
+    set_tier(h, 0, sym(h, "005930"), ST_TIER_REALTIME);
+    run_until(h, settled, "2 registrations confirmed");
+    past_ttl = st_clock_now(&h->clock) + 61 * ST_SEC;
+    run_until(h, key_expired, "the approval key's 60 s past");
+    cJSON_Delete(exsim_get(h, "/control/fault?drop=1"));
+    run_until(h, reconnected, "the session back with a new key");
+    assert_true(exsim_stat(h, "rest.approval_expired") >= 1); /* each message of that session answered so */
+    assert_int_equal(exsim_stat(h, "sessions_total"), 3); /* the first, the refused one, the one with the new key */
+    assert_int_equal(stats(h, 0).ws_used, 2);
+    h_close(h);
+}
+
 /* The stream goes silent (no data, no PINGPONG) without closing: after stall_timeout strata
  * calls it stalled, reconnects, and data flows again once the venue speaks. */
 static bool stalled(h_t *h)
@@ -342,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_ticks_match_what_was_sent),
         cmocka_unit_test(test_cap_holds_at_the_venue),
         cmocka_unit_test(test_drop_is_recovered_and_resubscribed),
+        cmocka_unit_test(test_expired_approval_key_is_renewed),
         cmocka_unit_test(test_stall_is_detected),
         cmocka_unit_test(test_quiet_session_is_kept),
         cmocka_unit_test(test_stop_closes_politely),

@@ -149,6 +149,7 @@ static void test_callbacks_and_host_functions(void **state)
     assert_int_equal(st_lua_on_tick(s, "005930", &t), 0);
     assert_int_equal(st_lua_on_timer(s, "000660"), 0);
     assert_int_equal(st_lua_on_timeslot(s, "lunch"), 1); /* no such callback */
+    assert_int_equal(st_lua_on_day(s, "2026-12-07"), 1);   /* nor this one */
     const char *want[] = {"watch 005930 1",         "every scan 30.0",        "score 005930 0.25",
                           "signal 005930 buy gap 2.5", "upgrade 005930 0",     "emergency 005930 150.0",
                           "log no room for 150.0 1", "score 005930 0.50",      "unwatch 0006600"};
@@ -289,6 +290,20 @@ static void test_runaway_loop_cut_off(void **state)
     st_lua_close(s);
 }
 
+/* on_day(date) (issue 21.2): the date as a string, once per call. */
+static void test_on_day(void **state)
+{
+    fake.n = 0;
+    st_lua_t *s = open_ok("local M = {}\n"
+                          "function M.on_day(date) strata.signal{symbol = '005930', side = 'buy', strength = 1, reason = date} end\n"
+                          "return M\n", 0, 0);
+    st_lua_init(s, NULL, NULL, 0); /* it has no init: 1 */
+    assert_int_equal(st_lua_on_day(s, "2026-12-07"), 0);
+    assert_int_equal(fake.n, 1);
+    assert_string_equal(fake.calls[0], "signal 005930 buy 2026-12-07 1.0");
+    st_lua_close(s);
+}
+
 /* A memory bomb fails its callback at the cap; the state lives on and gets its memory back. */
 static void test_memory_bomb_capped(void **state)
 {
@@ -419,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_errors_traceback_and_quarantine),
         cmocka_unit_test(test_runaway_loop_cut_off),
         cmocka_unit_test(test_memory_bomb_capped),
+        cmocka_unit_test(test_on_day),
         cmocka_unit_test(test_sandbox),
         cmocka_unit_test(test_tick_tables_reused),
     };

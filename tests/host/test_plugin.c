@@ -76,10 +76,12 @@ static void test_good_plugin(void **state)
     assert_int_equal(st_plugin_on_tick(p, "005930", &book), 1); /* no on_orderbook */
     assert_int_equal(st_plugin_on_timer(p, "count"), 0);
     assert_int_equal(st_plugin_on_timeslot(p, "lunch"), 1);
-    assert_int_equal(rp->n, 3);
+    assert_int_equal(st_plugin_on_day(p, "2026-12-07"), 0);
+    assert_int_equal(rp->n, 4);
     assert_string_equal(rp->calls[0], "watch 005930 1");
     assert_string_equal(rp->calls[1], "signal 005930 1 2.0 threshold"); /* STRATA_SIDE_BUY */
     assert_string_equal(rp->calls[2], "score count 2");
+    assert_string_equal(rp->calls[3], "signal 005930 0 0.0 2026-12-07"); /* on_day, with the date */
 
     /* The same file again is a second copy with its own statics. */
     st_plugin_t *q;

@@ -240,6 +240,45 @@ static void test_run_full_day(void **state)
     unlink(log);
 }
 
+/* strata run "today" on a day the market is closed (here: today and tomorrow closed by the config)
+ * says so and simulates the next trading day instead of an empty one (issue 21.1). */
+static void test_run_on_a_closed_day_runs_the_next(void **state)
+{
+    st_tz_set("Asia/Seoul");
+    int32_t today = st_local_day(st_wall_now());
+    char d0[16], d1[16], more[256], text[2048];
+    st_format_date(today, d0, sizeof(d0));
+    st_format_date(today + 1, d1, sizeof(d1));
+    snprintf(more, sizeof(more), ", closed: [{date: \"%s\", name: Test day}, {date: \"%s\", name: Test day}]", d0, d1);
+    snprintf(text, sizeof(text),
+             "runtime:\n"
+             "  clock: {mode: simulated, start: \"08:50\", stop: \"09:05\", speed: 0}\n"
+             "  log: {file: closed.log}\n"
+             "  session_report: closed-%%Y-%%m-%%d.json\n"
+             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv%s}\n"
+             "status: {enabled: false}\n",
+             STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, more);
+    char *cfg = st_test_write(dir, "closed.yaml", text);
+    char *out, *err;
+    assert_int_equal(run("run", "-c", cfg, &out, &err), 0);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/closed.log", dir);
+    char *l = slurp(path);
+    char want[200];
+    snprintf(want, sizeof(want), "today, %s, the KRX market is closed: holiday Test day until ", d0);
+    if (!strstr(l, want) || !strstr(l, "simulating the next trading day")) fail_msg("log: %s", l);
+    assert_null(strstr(out, "slot closed")); /* the run is on a trading day */
+    /* the day run is the next trading day after both: its report is named for it */
+    char *next = strstr(l, "simulating the next trading day, ") + strlen("simulating the next trading day, ");
+    assert_true(strncmp(next, d0, 10) != 0 && strncmp(next, d1, 10) != 0);
+    snprintf(path, sizeof(path), "%s/closed-%.10s.json", dir, next);
+    assert_int_equal(access(path, R_OK), 0);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/closed.log", dir);
+    unlink(path);
+    free(l), free(out), free(err), free(cfg);
+}
+
 /* Removes every "key":value (up to the next ',' or '}') from a JSON text, in place; at least one. */
 static void drop_field(char *s, const char *key)
 {
@@ -1158,6 +1197,7 @@ int main(void)
         cmocka_unit_test(test_check_five_mistakes),
         cmocka_unit_test(test_check_compiles_strategies),
         cmocka_unit_test(test_run_full_day),
+        cmocka_unit_test(test_run_on_a_closed_day_runs_the_next),
         cmocka_unit_test(test_same_run_at_any_speed),
         cmocka_unit_test(test_limited_replay_decides_like_the_live_run),
         cmocka_unit_test(test_backtest_over_days),

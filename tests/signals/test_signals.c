@@ -31,6 +31,30 @@ static st_signals_cfg_t cfg_of(st_sink_cfg_t *sinks, size_t n, int64_t queue, st
     return c;
 }
 
+/* A new market day ends every cooldown: yesterday's last signal does not hold back today's first
+ * (issue 21.2); the counts go on. */
+static void test_new_day_ends_cooldowns(void **state)
+{
+    st_sink_cfg_t sinks[] = {{.kind = ST_SINK_LOG}};
+    st_signals_cfg_t c = cfg_of(sinks, 1, 10, 20 * ST_HOUR);
+    char err[256];
+    st_signals_t *s = st_signals_create(&c, EV_DEFAULT, err, sizeof(err));
+    assert_non_null(s);
+    st_time_t t = 1795000000LL * ST_SEC;
+    st_signal_t a = sig("gap", "005930", t, 1);
+    assert_int_equal(st_signals_emit(s, &a), 0);
+    a.time = t + 10 * ST_HOUR;
+    assert_int_equal(st_signals_emit(s, &a), 1); /* within the cooldown */
+    st_signals_new_day(s);
+    assert_int_equal(st_signals_emit(s, &a), 0); /* the same moment, a new day */
+    assert_int_equal(st_signals_emit(s, &a), 1); /* and its own cooldown from there */
+    st_signals_stats_t st;
+    st_signals_stats(s, &st);
+    assert_int_equal(st.emitted, 2);
+    assert_int_equal(st.suppressed, 2);
+    st_signals_destroy(s);
+}
+
 static void test_cooldown_per_strategy_and_symbol(void **state)
 {
     st_sink_cfg_t sinks[] = {{.kind = ST_SINK_LOG}};
@@ -391,6 +415,7 @@ int main(void)
     st_log_open(ST_LL_ERROR, ST_LOG_TEXT, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cooldown_per_strategy_and_symbol),
+        cmocka_unit_test(test_new_day_ends_cooldowns),
         cmocka_unit_test(test_jsonl_survives_restart),
         cmocka_unit_test(test_webhook_queue_bound),
         cmocka_unit_test(test_webhook_fails_slow_gone_healthy),

@@ -55,6 +55,7 @@ static char *stats_json(void)
     cJSON_AddNumberToObject(rest, "tokens_issued", (double)X.tokens_issued);
     cJSON_AddNumberToObject(rest, "tokens_refused", (double)X.tokens_refused);
     cJSON_AddNumberToObject(rest, "auth_refused", (double)X.auth_refused);
+    cJSON_AddNumberToObject(rest, "approval_expired", (double)X.approval_expired);
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;

@@ -538,6 +538,7 @@ static int parse_args(int argc, char **argv, args_t *a)
     X.cap = 41;
     X.ping_idle = 10 * ST_SEC;
     X.token_ttl = ST_DAY;
+    X.approval_ttl = ST_DAY;
     X.up_rate_name = "TOO_MANY_REQUEST";
     X.up_close_after = 3;
     static const struct option opts[] = {
@@ -547,7 +548,8 @@ static int parse_args(int argc, char **argv, args_t *a)
         {"paper", 0, 0, 'P'},       {"upbit-markets", 1, 0, 'U'},    {"token-ttl", 1, 0, 'T'},
         {"record", 1, 0, 'R'},      {"tls", 1, 0, 'L'},              {"now", 1, 0, 'N'},
         {"upbit-rate-error", 1, 0, 'E'}, {"reject-key", 1, 0, 'K'},  {"upbit-close-after", 1, 0, 'C'},
-        {"rest-jitter", 1, 0, 'J'}, {"calendar", 1, 0, 'A'},         {"help", 0, 0, 'h'},
+        {"rest-jitter", 1, 0, 'J'}, {"calendar", 1, 0, 'A'},         {"approval-ttl", 1, 0, 'Y'},
+        {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -559,6 +561,10 @@ static int parse_args(int argc, char **argv, args_t *a)
         case 'x': a->speed = atof(optarg); break;
         case 't': a->start = optarg; break;
         case 'A': a->calendar = optarg; break;
+        case 'Y':
+            if (st_parse_duration(optarg, &X.approval_ttl) || X.approval_ttl <= 0)
+                return fprintf(stderr, "bad --approval-ttl\n"), 2;
+            break;
         case 'N': a->now_at = optarg; break;
         case 'E': X.up_rate_name = optarg; break;
         case 'K': X.reject_key = optarg; break;
@@ -592,7 +598,7 @@ static int parse_args(int argc, char **argv, args_t *a)
             printf("usage: strata-exsim [--port N] [--universe F] [--indices F] [--seed S] [--speed X] "
                    "[--start \"YYYY-MM-DD HH:MM\"] [--cap N] [--ping-idle DUR] [--duration DUR] [--paper]\n"
                    "                    [--upbit-markets F] [--token-ttl DUR] [--record FILE] [--tls DIR]\n"
-                   "                    [--rest-jitter PCT:MIN-MAX] [--calendar krx|24/7|FILE]\n");
+                   "                    [--rest-jitter PCT:MIN-MAX] [--calendar krx|24/7|FILE] [--approval-ttl DUR]\n");
             return c == 'h' ? 0 : 2;
         }
     }

@@ -102,6 +102,13 @@ typedef struct {
     /* KIS REST */
     bool paper;
     st_dur_t token_ttl; /* how long an access token lives (KIS: a day) */
+    st_dur_t approval_ttl; /* how long an approval key is known after it was issued (KIS: a day) */
+    struct {
+        char key[40];
+        st_time_t at; /* last issued */
+    } approvals[32];
+    size_t napprovals;
+    uint64_t approval_expired; /* messages that came with a key past approval_ttl (OPSP0011) */
     struct app {
         char key[64];
         st_time_t token_issued; /* 0 = never */
@@ -236,6 +243,9 @@ http_reply_t ex_kis_error(int status, const char *cd, const char *msg);
 /* KIS's OAuth endpoints: an access token (one a minute per key), an approval key. */
 http_reply_t ex_token(const char *body);
 http_reply_t ex_approval(const char *body);
+/* Approval keys it issued, and whether one is past --approval-ttl (keys it did not issue never are). */
+void ex_approval_issued(const char *key, st_time_t now);
+bool ex_approval_expired(const char *key, st_time_t now);
 /* KIS's quotations (FHKST01010100, FHKST01010200, FHKST11300006). */
 http_reply_t ex_inquire_price(struct lws *wsi);
 http_reply_t ex_asking_price(struct lws *wsi);

@@ -77,6 +77,26 @@ http_reply_t ex_token(const char *body)
     return r;
 }
 
+/* The key is the app key's (so two sessions on one app key share it: ALREADY IN USE); asking
+ * again makes it new for approval_ttl. */
+void ex_approval_issued(const char *key, st_time_t now)
+{
+    size_t i = 0;
+    while (i < X.napprovals && strcmp(X.approvals[i].key, key) != 0) i++;
+    if (i == X.napprovals) {
+        if (X.napprovals == ST_ARRAY_SIZE(X.approvals)) return; /* keys past 32 never expire */
+        snprintf(X.approvals[X.napprovals++].key, sizeof(X.approvals[0].key), "%s", key);
+    }
+    X.approvals[i].at = now;
+}
+
+bool ex_approval_expired(const char *key, st_time_t now)
+{
+    for (size_t i = 0; i < X.napprovals; i++)
+        if (!strcmp(X.approvals[i].key, key)) return now - X.approvals[i].at >= X.approval_ttl;
+    return false; /* a key it did not issue: the tests' own */
+}
+
 http_reply_t ex_approval(const char *body)
 {
     cJSON *in = cJSON_Parse(body);
@@ -96,6 +116,7 @@ http_reply_t ex_approval(const char *body)
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "approval_key", k);
         r = ex_jreply(200, j);
+        ex_approval_issued(k, st_clock_now(&X.clock));
     }
     cJSON_Delete(in);
     return r;

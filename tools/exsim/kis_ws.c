@@ -67,6 +67,11 @@ void ex_on_text(session_t *s, const char *text, size_t len)
         ex_reply(s, id, key, "9", q.err_cd, q.err_msg, false);
         return;
     }
+    if (!s->appkey[0] && ex_approval_expired(q.approval_key, now)) {
+        X.approval_expired++;
+        ex_reply(s, id, key, "1", "OPSP0011", "invalid approval : NOT FOUND", false);
+        return;
+    }
     if (!s->appkey[0]) {
         /* One live session per approval key. */
         for (session_t *o = X.sessions; o; o = o->next) {

@@ -3,7 +3,8 @@
  * A trade at price 7 asks for status() as a plugin built with a shorter strata_status_t would
  * (up to ws_budget) and signals, reason "status", strength 1 when the host filled that part
  * and wrote nothing past it, else 0. A trade at price 8 asks for symbol() (ABI 2.1) and signals,
- * reason "symbol", strength tier * 10 + priority + 1 (0 when the host has no symbol()). */
+ * reason "symbol", strength tier * 10 + priority + 1 (0 when the host has no symbol()).
+ * on_day (ABI 2.2) signals 005930 with the date as the reason. */
 #include <strata/plugin.h>
 
 #include <stdlib.h>
@@ -75,6 +76,13 @@ static void on_timer(void *state, const char *name)
         s->host->update_performance_score(s->ctx, name, loaded_trades);
 }
 
+/* ABI 2.2: a new market day, said back as a signal whose reason is the date. */
+static void on_day(void *state, const char *date)
+{
+    state_t *s = state;
+    s->host->signal(s->ctx, "005930", STRATA_SIDE_NONE, 0, date);
+}
+
 static void shutdown_(void *state)
 {
     free(state);
@@ -83,5 +91,5 @@ static void shutdown_(void *state)
 static const strata_plugin_t plugin = {.abi_major = STRATA_ABI_MAJOR, .abi_minor = STRATA_ABI_MINOR,
                                        .size = sizeof(strata_plugin_t), .name = "good", .version = "1.0",
                                        .init = init, .on_trade = on_trade, .on_timer = on_timer,
-                                       .shutdown = shutdown_};
+                                       .shutdown = shutdown_, .on_day = on_day};
 STRATA_PLUGIN_EXPORT(plugin)
