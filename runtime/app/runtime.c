@@ -802,9 +802,10 @@ static st_time_t trading_start(st_runtime_t *rt, const st_config_t *cfg, st_time
     if (cfg->runtime.clock.mode != ST_CLOCK_SIMULATED || st_parse_tod(cfg->runtime.clock.start, &tod) != 0) return start;
     st_session_t reg;
     st_session_of(cfg, &reg);
-    st_calendar_day(&rt->world->calendar, &reg, st_local_day(start), &rt->day);
-    int32_t next = st_calendar_next_trading(&rt->world->calendar, rt->day.day);
-    if (rt->day.trading || next == INT32_MIN) return start;
+    st_day_t d;
+    st_calendar_day(&rt->world->calendar, &reg, st_local_day(start), &d);
+    int32_t next = st_calendar_next_trading(&rt->world->calendar, d.day);
+    if (d.trading || next == INT32_MIN) return start;
     return st_day_start(next) + tod;
 }
 
@@ -812,6 +813,9 @@ static st_time_t trading_start(st_runtime_t *rt, const st_config_t *cfg, st_time
 static void say_moved(st_runtime_t *rt, const st_config_t *cfg, st_time_t start)
 {
     char today[16], day[16], closed[160];
+    st_session_t reg;
+    st_session_of(cfg, &reg);
+    st_calendar_day(&rt->world->calendar, &reg, st_local_day(cfg->runtime.clock.start_time), &rt->day);
     st_format_date(rt->day.day, today, sizeof(today));
     st_format_date(st_local_day(start), day, sizeof(day));
     st_runtime_closed_text(rt, closed, sizeof(closed));

@@ -277,6 +277,24 @@ static void test_run_on_a_closed_day_runs_the_next(void **state)
     snprintf(path, sizeof(path), "%s/closed.log", dir);
     unlink(path);
     free(l), free(out), free(err), free(cfg);
+
+    /* today trading (a 24/7 calendar): the day is said as it begins, as every later one is */
+    snprintf(text, sizeof(text),
+             "runtime:\n"
+             "  clock: {mode: simulated, start: \"08:50\", stop: \"08:51\", speed: 0}\n"
+             "  log: {file: open.log}\n"
+             "  session_report: \"\"\n"
+             "market: {universe: %s/config/universe.csv, indices: \"\", calendar: 24/7}\n"
+             "status: {enabled: false}\n",
+             STRATA_SOURCE_DIR);
+    cfg = st_test_write(dir, "open.yaml", text);
+    assert_int_equal(run("run", "-c", cfg, &out, &err), 0);
+    snprintf(path, sizeof(path), "%s/open.log", dir);
+    l = slurp(path);
+    snprintf(want, sizeof(want), "%s: a trading day, session 00:00-24:00", d0);
+    if (!strstr(l, want)) fail_msg("no \"%s\" in: %s", want, l);
+    unlink(path);
+    free(l), free(out), free(err), free(cfg);
 }
 
 /* Removes every "key":value (up to the next ',' or '}') from a JSON text, in place; at least one. */
