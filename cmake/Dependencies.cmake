@@ -36,6 +36,7 @@ strata_pkg(curl  libcurl  libcurl4-openssl-dev)
 strata_pkg(cjson libcjson libcjson-dev)
 strata_pkg(zstd  libzstd  libzstd-dev)
 strata_pkg(systemd libsystemd libsystemd-dev)
+strata_pkg(hiredis hiredis libhiredis-dev)
 
 find_package(libwebsockets CONFIG QUIET)
 if(NOT libwebsockets_FOUND)

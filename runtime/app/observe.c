@@ -43,6 +43,7 @@ void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *stra
             k->open = i < fs.nconns && fs.conn_open[i];
         }
     }
+    st_redisout_stats(rt->redis, &out->redis);
     out->day = rt->day;
     out->market_state = rt->day.trading ? "open" : rt->closed_text;
     out->promotions = rt->promotions;
@@ -59,6 +60,41 @@ static st_strat_info_t *snapshot(st_runtime_t *rt, st_status_t *s)
     st_strat_info_t *strats = st_xcalloc(st_strats_count(rt->strats) + 1, sizeof(*strats));
     st_runtime_status(rt, s, strats);
     return strats;
+}
+
+/* The status hash in Redis, as GET /status answers. */
+static void on_redis_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    st_runtime_t *rt = w->data;
+    st_status_t s;
+    st_strat_info_t *strats = snapshot(rt, &s);
+    char *json = st_status_json(&s);
+    st_redisout_status(rt->redis, json, s.c.now);
+    free(json);
+    free(strats);
+}
+
+void st_runtime_redis_start(st_runtime_t *rt)
+{
+    const st_config_t *cfg = rt->world->cfg;
+    const char **names = st_xcalloc(rt->nfeeds + 1, sizeof(*names));
+    for (size_t i = 0; i < rt->nfeeds; i++) names[i] = rt->feeds[i]->name;
+    rt->redis = st_redisout_create(&cfg->outputs.redis, rt->loop, names, rt->nfeeds);
+    free(names);
+    if (!rt->redis) return;
+    double every = (double)cfg->outputs.redis.status_every / ST_SEC;
+    ev_timer_init(&rt->redis_timer, on_redis_timer, every, every);
+    rt->redis_timer.data = rt;
+    ev_timer_start(rt->loop, &rt->redis_timer);
+}
+
+void st_runtime_redis_stop(st_runtime_t *rt, double seconds)
+{
+    if (!rt->redis) return;
+    ev_timer_stop(rt->loop, &rt->redis_timer);
+    on_redis_timer(rt->loop, &rt->redis_timer, 0); /* the last status */
+    st_redisout_destroy(rt->redis, seconds);
+    rt->redis = NULL;
 }
 
 void st_runtime_day_base(st_runtime_t *rt)

@@ -131,6 +131,7 @@ static void plan_apply(st_runtime_t *rt)
                      ch[i].from_tier, ch[i].to_tier, ch[i].from_conn == ST_CONN_NONE ? -1 : ch[i].from_conn,
                      ch[i].to_conn == ST_CONN_NONE ? -1 : ch[i].to_conn, st_plan_why_names[ch[i].why]);
         note_change(rt, &ch[i], ch, n);
+        st_redisout_plan(rt->redis, &ch[i], st_symtab_code(&rt->syms, ch[i].sym));
     }
     for (size_t f = 0; f < rt->nfeeds; f++) {
         int lo = rt->conn_base[f], hi = lo + rt->conn_count[f];
@@ -507,6 +508,7 @@ static void finish(st_runtime_t *rt)
 {
     st_service_stopping(rt);
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_stop(rt->feeds[i]);
+    st_runtime_redis_stop(rt, 2.0); /* what was published reaches Redis, within 2 s */
     record_stop(rt, 0);
     if (rt->clock.behind_max > ST_SEC)
         st_log_warn(CORE, "the run fell behind its speed (x%g) by up to %.1f s: the machine could not keep up; "
@@ -671,6 +673,7 @@ static void on_tick(const st_tick_t *t, void *ctx)
     st_planner_success(rt->planner, t->sym); /* data came: the run of failures is broken */
     st_symview_tick(&rt->view, t);
     st_strats_tick(rt->strats, t);
+    if (rt->redis) st_redisout_tick(rt->redis, t, st_symtab_code(&rt->syms, t->sym)); /* after the strategies */
 }
 
 /* --- the strategies' side ------------------------------------------------------------------- */
@@ -737,6 +740,7 @@ static void strat_signal(void *ctx, const char *strategy, uint64_t fingerprint, 
     snprintf(sig.reason, sizeof(sig.reason), "%s", reason);
     if (st_signals_emit(rt->signals, &sig) != 0) return;
     if (rt->signal_hook) rt->signal_hook(rt->signal_hook_ctx, &sig);
+    st_redisout_signal(rt->redis, &sig);
     st_sv_event_t ev = {.at = sig.time, .kind = ST_SV_SIGNAL, .value = strength};
     snprintf(ev.who, sizeof(ev.who), "%s", strategy);
     snprintf(ev.text, sizeof(ev.text), "%s", side);
@@ -943,6 +947,7 @@ int st_runtime_run(st_runtime_t *rt)
     ev_signal_start(rt->loop, &rt->sigterm);
     ev_signal_start(rt->loop, &rt->sighup);
     if (record_start(rt)) return 1; /* before the first plan: it is recorded too */
+    st_runtime_redis_start(rt);     /* and published */
     apply_watch(rt);
     st_strats_commit(rt->strats); /* init(params): their first demands */
     update_slot(rt, false);
@@ -1000,6 +1005,7 @@ void st_runtime_free(st_runtime_t *rt)
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]); /* books still asked
                                                                             * for are answered */
     if (rt->loop) ev_timer_stop(rt->loop, &rt->live_timer), ev_timer_stop(rt->loop, &rt->service_timer);
+    st_runtime_redis_stop(rt, 0);
     st_status_server_stop(rt->status);
     st_strats_destroy(rt->strats); /* their shutdown callbacks, while the clock and planner exist */
     st_signals_destroy(rt->signals);

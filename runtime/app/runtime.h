@@ -13,6 +13,7 @@
 #include "ops/session.h"
 #include "signals/signals.h"
 #include "ops/status.h"
+#include "ops/redisout.h"
 #include "ops/status_server.h"
 #include "ops/symbols.h"
 #include "plan/planner.h"
@@ -37,6 +38,8 @@ typedef struct st_runtime {
     st_status_server_t *status; /* GET /status, /metrics; NULL when off */
     ev_timer live_timer;        /* the dashboard's frames, while a client watches */
     ev_timer service_timer;     /* systemd: WATCHDOG=1 and STATUS= (app/service.c) */
+    struct st_redisout *redis;  /* outputs.redis; NULL when off */
+    ev_timer redis_timer;       /* the status hash, every outputs.redis.status_every */
     bool watchdog;              /* the unit set WatchdogSec= */
     ev_tstamp started;          /* wall time of the start */
     uint64_t promotions, demotions; /* plan changes into tier 1-2 from a worse tier / out of one */
@@ -118,6 +121,10 @@ void st_runtime_symbols_src(st_runtime_t *rt, st_symbols_src_t *out);
 /* Starts the status endpoint of the config (status.enabled); a port it cannot listen on is
  * logged as an error and strata runs on without it. */
 void st_runtime_status_start(st_runtime_t *rt);
+/* outputs.redis: publishing starts (connecting on the loop), and stops waiting at most `seconds`
+ * for what was sent to be answered. */
+void st_runtime_redis_start(st_runtime_t *rt);
+void st_runtime_redis_stop(st_runtime_t *rt, double seconds);
 
 /* emergency_subscribe: tier 1 for sym at once on behalf of requester req (evicting the
  * lowest-value holder if needed), and the feeds told. Returns 0, or -ENOSPC / -EINVAL with the

@@ -241,6 +241,23 @@ static const st_field_t status_schema_fields[] = {
 };
 SCHEMA(status_schema, st_status_cfg_t, "status");
 
+static const char *const redis_ticks[] = {"per_feed", "per_symbol", "none", NULL};
+static const st_field_t redis_schema_fields[] = {
+    FLD(st_redis_cfg_t, "url", ST_T_STRING, url, .def = ""),
+    FLD(st_redis_cfg_t, "prefix", ST_T_STRING, prefix, .def = "strata"),
+    FLD(st_redis_cfg_t, "ticks", ST_T_ENUM, ticks, .def = "per_feed", .names = redis_ticks),
+    FLD(st_redis_cfg_t, "maxlen", ST_T_INT, maxlen, .def = "1000000", .min = 1, .max = 1000000000),
+    FLD(st_redis_cfg_t, "queue", ST_T_INT, queue, .def = "100000", .min = 1, .max = 100000000),
+    FLD(st_redis_cfg_t, "status_every", ST_T_DURATION, status_every, .def = "1s", DUR_RANGE(100 * ST_MSEC, ST_HOUR)),
+    FLD(st_redis_cfg_t, "reconnect_max", ST_T_DURATION, reconnect_max, .def = "5s", DUR_RANGE(100 * ST_MSEC, ST_HOUR)),
+};
+SCHEMA(redis_schema, st_redis_cfg_t, "outputs.redis");
+
+static const st_field_t outputs_schema_fields[] = {
+    FLD(st_outputs_cfg_t, "redis", ST_T_STRUCT, redis, .sub = &redis_schema),
+};
+SCHEMA(outputs_schema, st_outputs_cfg_t, "outputs");
+
 static const st_field_t config_schema_fields[] = {
     FLD(st_config_t, "runtime", ST_T_STRUCT, runtime, .sub = &runtime_schema),
     FLD(st_config_t, "market", ST_T_STRUCT, market, .sub = &market_schema),
@@ -252,6 +269,7 @@ static const st_field_t config_schema_fields[] = {
     FLD(st_config_t, "strategies", ST_T_LIST, strategies, .sub = &strategy_schema),
     FLD(st_config_t, "signals", ST_T_STRUCT, signals, .sub = &signals_schema),
     FLD(st_config_t, "status", ST_T_STRUCT, status, .sub = &status_schema),
+    FLD(st_config_t, "outputs", ST_T_STRUCT, outputs, .sub = &outputs_schema),
 };
 const st_schema_t st_config_schema = {"config", sizeof(st_config_t), config_schema_fields,
                                       ST_ARRAY_SIZE(config_schema_fields),
@@ -550,6 +568,44 @@ static void check_status(st_config_t *cfg, st_diags_t *d)
              s->listen);
 }
 
+/* outputs.redis.url: redis://HOST[:PORT][/DB] (HOST an IP address or a name; PORT 6379; DB 0). */
+static void check_outputs(st_config_t *cfg, st_diags_t *d)
+{
+    st_redis_cfg_t *r = &cfg->outputs.redis;
+    r->host = (char *)"", r->port = 6379, r->db = 0;
+    if (r->mark.bad || !*r->url) return;
+    const char *p = r->url;
+    char host[256];
+    int n = 0;
+    if (strncmp(p, "redis://", 8) != 0 || sscanf(p + 8, "%255[^:/]%n", host, &n) != 1) {
+        CERR(d, &r->mark, "outputs.redis.url: expected redis://HOST[:PORT][/DB], got \"%s\"", r->url);
+        return;
+    }
+    p += 8 + n;
+    char *end;
+    if (*p == ':') {
+        r->port = strtol(p + 1, &end, 10);
+        if (end == p + 1 || r->port < 1 || r->port > 65535) {
+            CERR(d, &r->mark, "outputs.redis.url: the port must be 1-65535, in \"%s\"", r->url);
+            return;
+        }
+        p = end;
+    }
+    if (*p == '/' && p[1]) {
+        r->db = strtol(p + 1, &end, 10);
+        if (end == p + 1 || *end || r->db < 0 || r->db > 15) {
+            CERR(d, &r->mark, "outputs.redis.url: the database is a number 0-15, in \"%s\"", r->url);
+            return;
+        }
+    } else if (*p && strcmp(p, "/") != 0) {
+        CERR(d, &r->mark, "outputs.redis.url: expected redis://HOST[:PORT][/DB], got \"%s\"", r->url);
+        return;
+    }
+    if (!*r->prefix || strchr(r->prefix, ' '))
+        CERR(d, &r->mark, "outputs.redis.prefix: a key prefix without spaces, such as strata:desk1");
+    r->host = st_arena_strdup(cfg->arena, host);
+}
+
 int st_config_parse(const char *path, const char *text, size_t len, st_config_t **out,
                     st_diags_t *diags)
 {
@@ -583,6 +639,7 @@ int st_config_parse(const char *path, const char *text, size_t len, st_config_t 
     check_strategies(cfg, diags);
     check_signals(cfg, diags);
     check_status(cfg, diags);
+    check_outputs(cfg, diags);
     if (diags->n > before) {
         st_diags_sort(diags, before);
         st_arena_destroy(arena);
@@ -614,7 +671,8 @@ void st_config_free(st_config_t *cfg)
 bool st_config_outputs_equal(const st_config_t *a, const st_config_t *b)
 {
     return st_schema_equal(&signals_schema, &a->signals, &b->signals) &&
-           st_schema_equal(&status_schema, &a->status, &b->status);
+           st_schema_equal(&status_schema, &a->status, &b->status) &&
+           st_schema_equal(&outputs_schema, &a->outputs, &b->outputs);
 }
 
 bool st_config_feeds_equal(const st_config_t *a, const st_config_t *b)

@@ -212,6 +212,27 @@ typedef struct {
     bool allow_without_token; /* a non-loopback listen address without a token */
 } st_status_cfg_t;
 
+/* outputs.redis: streams of ticks, signals and plan moves, and the status as a hash. */
+typedef enum { ST_REDIS_TICKS_PER_FEED, ST_REDIS_TICKS_PER_SYMBOL, ST_REDIS_TICKS_NONE } st_redis_ticks_t;
+typedef struct {
+    st_mark_t mark;
+    char *url;    /* redis://HOST[:PORT][/DB]; "" = off */
+    char *prefix; /* every key starts with it: PREFIX:ticks:FEED, PREFIX:signals, … */
+    int ticks;    /* st_redis_ticks_t */
+    int64_t maxlen; /* XADD MAXLEN ~ (each stream) */
+    int64_t queue;  /* commands waiting for Redis's answer before new ones are dropped */
+    st_dur_t status_every;
+    st_dur_t reconnect_max;
+    /* resolved from url */
+    char *host;
+    int64_t port, db;
+} st_redis_cfg_t;
+
+typedef struct {
+    st_mark_t mark;
+    st_redis_cfg_t redis;
+} st_outputs_cfg_t;
+
 typedef struct st_config {
     st_mark_t mark;
     st_arena_t *arena; /* owns everything below */
@@ -226,6 +247,7 @@ typedef struct st_config {
     st_list_t strategies; /* st_strategy_cfg_t */
     st_signals_cfg_t signals;
     st_status_cfg_t status;
+    st_outputs_cfg_t outputs;
 } st_config_t;
 
 /* Loads and validates `path` (a file or "embedded:NAME"). On success *out owns an arena and

@@ -6,6 +6,7 @@
 #define ST_OPS_STATUS_H
 
 #include "feeds/feed.h"
+#include "ops/redisout.h"
 #include "ops/report.h"
 #include "signals/signals.h"
 #include "plan/planner.h"
@@ -29,6 +30,7 @@ typedef struct {
     st_signals_stats_t signals;
     const st_strat_info_t *strategies;
     size_t nstrategies;
+    st_redisout_stats_t redis; /* outputs.redis (zeros when off) */
     st_day_t day;            /* the market day (its calendar's) */
     const char *market_state; /* "open", or "closed: holiday NAME until …" */
 } st_status_t;

@@ -1,0 +1,363 @@
+#include "redisout.h"
+#include "core/log.h"
+#include "core/timefmt.h"
+
+#include <ev.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/adapters/libev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ARGS 48
+#define BACKOFF_MIN 0.1 /* seconds before the first reconnect */
+
+struct st_redisout {
+    struct ev_loop *loop;
+    redisAsyncContext *ac; /* NULL while disconnected */
+    bool connected, warned, closing;
+    char *host;
+    int port, db;
+    int ticks; /* st_redis_ticks_t */
+    size_t queue;
+    char maxlen[24];
+    char *prefix, *k_signals, *k_plan, *k_status;
+    char **k_feed; /* PREFIX:ticks:FEED by feed index */
+    size_t nfeeds;
+    double backoff, backoff_max;
+    ev_timer retry;
+    ev_tstamp down_since;
+    uint64_t dropped_at_outage;
+    st_redisout_stats_t st;
+};
+
+/* --- the connection --------------------------------------------------------------------- */
+
+static void connect_now(st_redisout_t *r);
+
+static void outage(st_redisout_t *r, const char *why)
+{
+    r->connected = false;
+    r->st.connected = false;
+    if (r->closing) return;
+    r->st.outages++;
+    if (!r->warned) { /* once an outage: the next line is the one saying it is over */
+        st_log_warn(OUT, "redis %s:%d: %s; records are dropped (and counted) until it is back, retrying", r->host,
+                    r->port, why);
+        r->warned = true;
+        r->down_since = ev_now(r->loop);
+        r->dropped_at_outage = r->st.dropped;
+    }
+    ev_timer_set(&r->retry, r->backoff, 0);
+    ev_timer_start(r->loop, &r->retry);
+    r->backoff = r->backoff * 2 > r->backoff_max ? r->backoff_max : r->backoff * 2;
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    connect_now(w->data);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    st_redisout_t *r = ac->data;
+    if (status != REDIS_OK) { /* hiredis frees the context after this */
+        r->ac = NULL;
+        outage(r, ac->errstr[0] ? ac->errstr : "cannot connect");
+        return;
+    }
+    r->connected = r->st.connected = true;
+    r->backoff = BACKOFF_MIN;
+    if (r->warned)
+        st_log_info(OUT, "redis %s:%d: connected again after %.1f s; %llu records dropped meanwhile", r->host, r->port,
+                    ev_now(r->loop) - r->down_since, (unsigned long long)(r->st.dropped - r->dropped_at_outage));
+    else
+        st_log_info(OUT, "redis %s:%d: connected, publishing under %s", r->host, r->port, r->prefix);
+    r->warned = false;
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    st_redisout_t *r = ac->data;
+    r->ac = NULL;
+    outage(r, status == REDIS_OK ? "the connection closed" : (ac->errstr[0] ? ac->errstr : "connection lost"));
+}
+
+/* A record's answer; NULL when the connection went with it unanswered (lost). */
+static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+    st_redisout_t *r = ac->data;
+    redisReply *rep = reply;
+    r->st.inflight--;
+    if (!rep) {
+        r->st.dropped++;
+    } else if (rep->type == REDIS_REPLY_ERROR) {
+        if (!r->st.errors++) st_log_error(OUT, "redis %s:%d refused a record: %s", r->host, r->port, rep->str);
+    } else {
+        r->st.published++;
+    }
+}
+
+static void on_select(redisAsyncContext *ac, void *reply, void *priv)
+{
+    st_redisout_t *r = ac->data;
+    redisReply *rep = reply;
+    if (rep && rep->type == REDIS_REPLY_ERROR)
+        st_log_error(OUT, "redis %s:%d: SELECT %d refused: %s", r->host, r->port, r->db, rep->str);
+}
+
+static void connect_now(st_redisout_t *r)
+{
+    redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
+    if (!ac || ac->err) {
+        char why[160];
+        snprintf(why, sizeof(why), "%s", ac ? ac->errstr : "out of memory");
+        if (ac) redisAsyncFree(ac);
+        outage(r, why);
+        return;
+    }
+    ac->data = r;
+    r->ac = ac;
+    redisLibevAttach(r->loop, ac);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    if (r->db) redisAsyncCommand(ac, on_select, NULL, "SELECT %d", r->db); /* before anything else */
+}
+
+/* Sends one command, or counts its record dropped. While a connection is being made the command
+ * waits in it (sent once it is up, dropped if it fails): a run's first records are not lost to
+ * the connect's round trip. */
+static void send_argv(st_redisout_t *r, int argc, const char **argv, const size_t *lens)
+{
+    if (!r->ac || r->st.inflight >= r->queue) {
+        r->st.dropped++;
+        return;
+    }
+    if (redisAsyncCommandArgv(r->ac, on_reply, NULL, argc, argv, lens) != REDIS_OK) {
+        r->st.dropped++;
+        return;
+    }
+    r->st.inflight++;
+}
+
+/* --- records ---------------------------------------------------------------------------- */
+
+/* An XADD under construction: its arguments point into buf. */
+typedef struct {
+    const char *argv[MAX_ARGS];
+    size_t len[MAX_ARGS];
+    int argc;
+    char buf[2048];
+    size_t used;
+} cmd_t;
+
+static void arg(cmd_t *c, const char *s, size_t n)
+{
+    if (c->argc < MAX_ARGS) c->argv[c->argc] = s, c->len[c->argc++] = n;
+}
+
+static void arg_s(cmd_t *c, const char *s)
+{
+    arg(c, s, strlen(s));
+}
+
+/* A formatted argument, kept in c->buf. */
+static void arg_f(cmd_t *c, const char *fmt, ...) ST_PRINTF(2, 3);
+static void arg_f(cmd_t *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(c->buf + c->used, sizeof(c->buf) - c->used, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(c->buf) - c->used) n = 0;
+    arg(c, c->buf + c->used, (size_t)n);
+    c->used += (size_t)n + 1;
+}
+
+static void field_num(cmd_t *c, const char *name, double v)
+{
+    arg_s(c, name);
+    arg_f(c, "%.15g", v);
+}
+
+static void xadd(cmd_t *c, st_redisout_t *r, const char *key)
+{
+    c->argc = 0, c->used = 0;
+    arg_s(c, "XADD");
+    arg_s(c, key);
+    arg_s(c, "MAXLEN");
+    arg_s(c, "~");
+    arg_s(c, r->maxlen);
+    arg_s(c, "*");
+}
+
+/* "p1,p2,…" of a book side, in c->buf. */
+static void field_levels(cmd_t *c, const char *name, const double *v)
+{
+    arg_s(c, name);
+    char *at = c->buf + c->used;
+    size_t room = sizeof(c->buf) - c->used, n = 0;
+    for (int i = 0; i < ST_BOOK_DEPTH && n < room; i++)
+        n += (size_t)snprintf(at + n, room - n, "%s%.15g", i ? "," : "", v[i]);
+    if (n >= room) n = 0;
+    arg(c, at, n);
+    c->used += n + 1;
+}
+
+void st_redisout_tick(st_redisout_t *r, const st_tick_t *t, const char *code)
+{
+    if (!r || r->ticks == ST_REDIS_TICKS_NONE) return;
+    cmd_t c;
+    char key[256];
+    if (r->ticks == ST_REDIS_TICKS_PER_SYMBOL || t->feed >= r->nfeeds)
+        snprintf(key, sizeof(key), "%s:ticks:%s", r->prefix, code);
+    else
+        snprintf(key, sizeof(key), "%s", r->k_feed[t->feed]);
+    xadd(&c, r, key);
+    arg_s(&c, "sym");
+    arg_s(&c, code);
+    arg_s(&c, "kind");
+    arg_s(&c, t->kind == ST_TICK_ORDERBOOK ? "book" : t->kind == ST_TICK_SNAPSHOT ? "snapshot" : "trade");
+    arg_s(&c, "t");
+    arg_f(&c, "%lld", (long long)t->venue_time);
+    if (t->kind == ST_TICK_ORDERBOOK) {
+        const st_book_t *b = &t->u.book;
+        field_levels(&c, "asks", b->ask);
+        field_levels(&c, "ask_qtys", b->ask_qty);
+        field_levels(&c, "bids", b->bid);
+        field_levels(&c, "bid_qtys", b->bid_qty);
+        field_num(&c, "total_ask_qty", b->total_ask_qty);
+        field_num(&c, "total_bid_qty", b->total_bid_qty);
+    } else {
+        const st_trade_t *x = &t->u.trade;
+        field_num(&c, "price", x->price);
+        field_num(&c, "volume", x->volume);
+        arg_s(&c, "side");
+        arg_s(&c, x->side == ST_SIDE_BUY ? "buy" : x->side == ST_SIDE_SELL ? "sell" : "");
+        field_num(&c, "cum_volume", x->cum_volume);
+        field_num(&c, "open", x->open);
+        field_num(&c, "high", x->high);
+        field_num(&c, "low", x->low);
+        field_num(&c, "prev_close", x->prev_close);
+    }
+    arg_s(&c, "flags");
+    arg_f(&c, "%u", t->flags);
+    send_argv(r, c.argc, c.argv, c.len);
+}
+
+void st_redisout_signal(st_redisout_t *r, const st_signal_t *sig)
+{
+    if (!r) return;
+    cmd_t c;
+    xadd(&c, r, r->k_signals);
+    arg_s(&c, "strategy");
+    arg_s(&c, sig->strategy);
+    arg_s(&c, "sym");
+    arg_s(&c, sig->symbol);
+    arg_s(&c, "side");
+    arg_s(&c, sig->side);
+    arg_s(&c, "t");
+    arg_f(&c, "%lld", (long long)sig->time);
+    char json[1024];
+    size_t n = st_signal_json(sig, json, sizeof(json));
+    while (n && json[n - 1] == '\n') n--;
+    arg_s(&c, "json");
+    arg(&c, json, n); /* the JSONL sink's record, as it is */
+    send_argv(r, c.argc, c.argv, c.len);
+}
+
+void st_redisout_plan(st_redisout_t *r, const st_plan_change_t *p, const char *code)
+{
+    if (!r) return;
+    cmd_t c;
+    xadd(&c, r, r->k_plan);
+    arg_s(&c, "sym");
+    arg_s(&c, code);
+    arg_s(&c, "from");
+    arg_f(&c, "%d", p->from_tier);
+    arg_s(&c, "to");
+    arg_f(&c, "%d", p->to_tier);
+    arg_s(&c, "from_conn");
+    arg_f(&c, "%d", p->from_conn == ST_CONN_NONE ? -1 : p->from_conn);
+    arg_s(&c, "to_conn");
+    arg_f(&c, "%d", p->to_conn == ST_CONN_NONE ? -1 : p->to_conn);
+    arg_s(&c, "why");
+    arg_s(&c, p->why < ST_WHY_COUNT ? st_plan_why_names[p->why] : "?");
+    arg_s(&c, "t");
+    arg_f(&c, "%lld", (long long)p->at);
+    send_argv(r, c.argc, c.argv, c.len);
+}
+
+void st_redisout_status(st_redisout_t *r, const char *json, st_time_t now)
+{
+    if (!r) return;
+    char when[40];
+    st_format_datetime(now, when, sizeof(when), true);
+    const char *argv[] = {"HSET", r->k_status, "json", json, "time", when};
+    size_t lens[] = {4, strlen(r->k_status), 4, strlen(json), 4, strlen(when)};
+    send_argv(r, 6, argv, lens);
+}
+
+void st_redisout_stats(const st_redisout_t *r, st_redisout_stats_t *out)
+{
+    if (r) *out = r->st;
+    else memset(out, 0, sizeof(*out));
+}
+
+/* --- life --------------------------------------------------------------------------------- */
+
+static char *key_of(const char *prefix, const char *what)
+{
+    size_t n = strlen(prefix) + strlen(what) + 2;
+    char *k = st_xmalloc(n);
+    snprintf(k, n, "%s:%s", prefix, what);
+    return k;
+}
+
+st_redisout_t *st_redisout_create(const st_redis_cfg_t *cfg, struct ev_loop *loop, const char *const *feed_names,
+                                  size_t nfeeds)
+{
+    if (!*cfg->url) return NULL;
+    st_redisout_t *r = st_xcalloc(1, sizeof(*r));
+    r->loop = loop;
+    r->host = st_xstrdup(cfg->host);
+    r->port = (int)cfg->port, r->db = (int)cfg->db;
+    r->ticks = cfg->ticks;
+    r->queue = (size_t)cfg->queue;
+    snprintf(r->maxlen, sizeof(r->maxlen), "%lld", (long long)cfg->maxlen);
+    r->prefix = st_xstrdup(cfg->prefix);
+    r->k_signals = key_of(cfg->prefix, "signals");
+    r->k_plan = key_of(cfg->prefix, "plan");
+    r->k_status = key_of(cfg->prefix, "status");
+    r->nfeeds = nfeeds;
+    r->k_feed = st_xcalloc(nfeeds ? nfeeds : 1, sizeof(char *));
+    for (size_t i = 0; i < nfeeds; i++) {
+        char what[200];
+        snprintf(what, sizeof(what), "ticks:%s", feed_names[i]);
+        r->k_feed[i] = key_of(cfg->prefix, what);
+    }
+    r->backoff = BACKOFF_MIN;
+    r->backoff_max = (double)cfg->reconnect_max / ST_SEC;
+    ev_timer_init(&r->retry, on_retry, 0, 0);
+    r->retry.data = r;
+    connect_now(r);
+    return r;
+}
+
+void st_redisout_destroy(st_redisout_t *r, double seconds)
+{
+    if (!r) return;
+    ev_tstamp until = ev_time() + seconds;
+    while (r->ac && r->st.inflight && ev_time() < until) ev_run(r->loop, EVRUN_ONCE); /* what was sent */
+    r->closing = true;
+    ev_timer_stop(r->loop, &r->retry);
+    if (r->st.inflight || r->st.dropped)
+        st_log_info(OUT, "redis %s:%d: %llu records published, %llu dropped, %zu unanswered at the stop", r->host,
+                    r->port, (unsigned long long)r->st.published, (unsigned long long)r->st.dropped, r->st.inflight);
+    if (r->ac) redisAsyncFree(r->ac); /* pending callbacks run (unanswered: dropped), then the disconnect's */
+    for (size_t i = 0; i < r->nfeeds; i++) free(r->k_feed[i]);
+    free(r->k_feed);
+    free(r->k_signals), free(r->k_plan), free(r->k_status), free(r->prefix), free(r->host);
+    free(r);
+}
