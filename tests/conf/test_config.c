@@ -300,6 +300,33 @@ static void test_yaml_bombs(void **state)
     st_diags_free(&d);
 }
 
+/* outputs.redis: the url read into host, port and database, every mistake located (issue 22.1). */
+static void test_redis_output(void **state)
+{
+    st_diags_t d;
+    st_config_t *cfg = parse(HEAD "outputs: {redis: {url: \"redis://10.0.0.5:6380/3\", prefix: \"strata:desk1\"}}\n", &d);
+    assert_non_null(cfg);
+    assert_string_equal(cfg->outputs.redis.host, "10.0.0.5");
+    assert_int_equal(cfg->outputs.redis.port, 6380);
+    assert_int_equal(cfg->outputs.redis.db, 3);
+    st_config_free(cfg);
+    st_diags_free(&d);
+    cfg = parse(HEAD "outputs: {redis: {url: \"redis://localhost\"}}\n", &d);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->outputs.redis.port, 6379);
+    assert_int_equal(cfg->outputs.redis.db, 0);
+    st_config_free(cfg);
+    st_diags_free(&d);
+    EXPECT(HEAD "outputs:\n  redis: {url: \"http://127.0.0.1\"}\n",
+           {4, 10, "outputs.redis.url: expected redis://HOST[:PORT][/DB], got \"http://127.0.0.1\""});
+    EXPECT(HEAD "outputs:\n  redis: {url: \"redis://127.0.0.1:0\"}\n", {4, 10, "the port must be 1-65535"});
+    EXPECT(HEAD "outputs:\n  redis: {url: \"redis://127.0.0.1/16\"}\n", {4, 10, "the database is a number 0-15"});
+    EXPECT(HEAD "outputs:\n  redis: {url: \"redis://127.0.0.1/x\"}\n", {4, 10, "the database is a number 0-15"});
+    EXPECT(HEAD "outputs:\n  redis: {url: \"redis://127.0.0.1\", prefix: \"a b\"}\n", {4, 10, "a key prefix without spaces"});
+    EXPECT(HEAD "outputs:\n  redis: {url: \"redis://127.0.0.1\", ticks: all}\n",
+           {4, 44, "outputs.redis.ticks: \"all\" is not one of: per_feed, per_symbol, none"});
+}
+
 static void test_cross_field_checks(void **state)
 {
     EXPECT(HEAD "runtime:\n  timezone: Mars/Olympus\n",
@@ -660,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_fifo_paths_refused),
         cmocka_unit_test(test_every_range_bound),
         cmocka_unit_test(test_cross_field_checks),
+        cmocka_unit_test(test_redis_output),
         cmocka_unit_test(test_errors_sorted_by_position),
         cmocka_unit_test(test_five_mistakes_five_errors),
         cmocka_unit_test(test_fuzz_regression_missing_required_strings),

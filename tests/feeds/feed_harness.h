@@ -61,6 +61,8 @@ struct h {
     st_sym_t watched; /* the symbol the outage tests follow */
     st_time_t until;  /* for h_clock_past */
     st_sym_t refused_sym;
+    void (*after_tick)(const st_tick_t *t, void *ctx); /* after the tick is stamped (benchmarks) */
+    void *after_ctx;
 };
 
 static inline void on_tick(const st_tick_t *t, void *ctx)
@@ -73,6 +75,7 @@ static inline void on_tick(const st_tick_t *t, void *ctx)
     }
     h->walls[h->nticks] = st_wall_now();
     h->ticks[h->nticks++] = *t;
+    if (h->after_tick) h->after_tick(t, h->after_ctx); /* as the runtime publishes: after the strategies */
 }
 
 /* For main(): no SIGPIPE, warnings on stderr (FEED_TEST_DEBUG=1: everything), and
