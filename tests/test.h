@@ -14,8 +14,11 @@
 
 #include <cmocka.h>
 
+#include "build_path.h"
+
 #include "core/timefmt.h"
 #include "market/universe.h"
+
 
 /* Writes text to dir/name (replacing it); returns the path, malloc'd: the caller frees it. */
 static inline char *st_test_write(const char *dir, const char *name, const char *text)

@@ -122,7 +122,7 @@ int main(int argc, char **argv)
     free(ps);
 
     char entry[512];
-    snprintf(entry, sizeof(entry), "  - {name: good, kind: c, path: %s, params: {threshold: 999999999}}\n", PLUGIN_GOOD);
+    snprintf(entry, sizeof(entry), "  - {name: good, kind: c, path: %s, params: {threshold: 999999999}}\n", TEST_PLUGIN("good"));
     st_strats_t *h = load(entry);
     uint64_t c_dispatch = dispatch_row("dispatch to a C plugin (good.so), per tick", h, quick ? 3 : 15, quick ? 200000 : 5000000);
     st_strats_destroy(h);
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
     st_strats_destroy(h);
 
     snprintf(entry, sizeof(entry),
-             "  - {name: good, kind: c, path: %s, all_symbols: true, params: {threshold: 999999999}}\n", PLUGIN_GOOD);
+             "  - {name: good, kind: c, path: %s, all_symbols: true, params: {threshold: 999999999}}\n", TEST_PLUGIN("good"));
     uint64_t c_replay = replay_row("replay to the C plugin, all symbols, per tick", entry, stop, runs);
     snprintf(entry, sizeof(entry), "  - {name: trivial, kind: lua, path: %s/trivial.lua, all_symbols: true}\n", dir);
     uint64_t lua_replay = replay_row("replay to the Lua strategy, all symbols, per tick", entry, stop, runs);

@@ -106,7 +106,7 @@ int main(int argc, char **argv)
     bench_cpu_line();
     printf(BENCH_PS_HEADER);
     char entry[512];
-    snprintf(entry, sizeof(entry), "  - {name: good, kind: c, path: %s, params: {threshold: 999999999}}\n", PLUGIN_GOOD);
+    snprintf(entry, sizeof(entry), "  - {name: good, kind: c, path: %s, params: {threshold: 999999999}}\n", TEST_PLUGIN("good"));
     st_strats_t *h = load(entry);
     dispatch_row("C plugin on_trade (good.so), per tick", h, runs, quick ? 200000 : 5000000);
     st_strats_destroy(h);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../build_path.h"
+
 static inline uint64_t bench_ns(void)
 {
     struct timespec ts;

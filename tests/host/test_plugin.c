@@ -61,7 +61,7 @@ static void test_good_plugin(void **state)
 {
     st_plugin_t *p;
     char err[512] = "";
-    assert_int_equal(st_plugin_open(&p, "good", PLUGIN_GOOD, err, sizeof(err)), 0);
+    assert_int_equal(st_plugin_open(&p, "good", TEST_PLUGIN("good"), err, sizeof(err)), 0);
     assert_string_equal(st_plugin_descriptor(p)->name, "good");
     strata_ctx_t c = {.r = {.n = 0}};
     rec_t *rp = &c.r;
@@ -85,7 +85,7 @@ static void test_good_plugin(void **state)
 
     /* The same file again is a second copy with its own statics. */
     st_plugin_t *q;
-    assert_int_equal(st_plugin_open(&q, "good-again", PLUGIN_GOOD, err, sizeof(err)), 0);
+    assert_int_equal(st_plugin_open(&q, "good-again", TEST_PLUGIN("good"), err, sizeof(err)), 0);
     strata_ctx_t c2 = {.r = {.n = 0}};
     assert_int_equal(st_plugin_init(q, &host, &c2, NULL, NULL, 0), 0);
     assert_int_equal(st_plugin_on_timer(q, "count"), 0);
@@ -94,7 +94,7 @@ static void test_good_plugin(void **state)
     st_plugin_close(p);
 
     /* A plugin may refuse to start. */
-    assert_int_equal(st_plugin_open(&p, "good", PLUGIN_GOOD, err, sizeof(err)), 0);
+    assert_int_equal(st_plugin_open(&p, "good", TEST_PLUGIN("good"), err, sizeof(err)), 0);
     const char *neg[] = {"-1"};
     assert_int_equal(st_plugin_init(p, &host, &c, k, neg, 1), -ECANCELED);
     assert_int_equal(st_plugin_on_tick(p, "005930", &a), 1); /* never started: never called */
@@ -114,10 +114,10 @@ static void refused(const char *path, const char *name, const char *what)
 
 static void test_bad_plugins_refused(void **state)
 {
-    refused(PLUGIN_OLD_ABI, "old", "was built for strata plugin ABI 1.1; this strata speaks 2.2: rebuild it");
-    refused(PLUGIN_FUTURE_ABI, "future", "was built for strata plugin ABI 3.0; this strata speaks 2.2: rebuild it");
-    refused(PLUGIN_SHORT, "short", "its descriptor is 24 bytes, this strata needs");
-    refused(PLUGIN_NOSYM, "nosym", "no strata_plugin_v2 symbol; build it with STRATA_PLUGIN_EXPORT");
+    refused(TEST_PLUGIN("old_abi"), "old", "was built for strata plugin ABI 1.1; this strata speaks 2.2: rebuild it");
+    refused(TEST_PLUGIN("future_abi"), "future", "was built for strata plugin ABI 3.0; this strata speaks 2.2: rebuild it");
+    refused(TEST_PLUGIN("short"), "short", "its descriptor is 24 bytes, this strata needs");
+    refused(TEST_PLUGIN("nosym"), "nosym", "no strata_plugin_v2 symbol; build it with STRATA_PLUGIN_EXPORT");
     refused("/nonexistent/plugin.so", "ghost", "cannot read /nonexistent/plugin.so");
 }
 
@@ -138,7 +138,7 @@ static void crash_child(const char *how, int sig)
         st_log_open(ST_LL_WARN, ST_LOG_TEXT, log);
         st_plugin_t *p;
         char err[512];
-        if (st_plugin_open(&p, "crashy", PLUGIN_CRASH, err, sizeof(err)) != 0) _exit(3);
+        if (st_plugin_open(&p, "crashy", TEST_PLUGIN("crash"), err, sizeof(err)) != 0) _exit(3);
         const char *k[] = {"how"}, *v[] = {how};
         strata_ctx_t c = {.r = {.n = 0}};
         if (st_plugin_init(p, &host, &c, k, v, 1) != 0) _exit(4);

@@ -376,7 +376,7 @@ static void test_gap_plugin_matches_lua(void **state)
     st_time_t start = D.start;
     st_plugin_t *pl;
     char err[512];
-    if (st_plugin_open(&pl, "gap", PLUGIN_GAP, err, sizeof(err))) printf("# %s\n", err);
+    if (st_plugin_open(&pl, "gap", st_test_build_path("plugins/gap.so"), err, sizeof(err))) printf("# %s\n", err);
     strata_host_t chost = {.size = sizeof(strata_host_t), .abi_major = STRATA_ABI_MAJOR,
                            .abi_minor = STRATA_ABI_MINOR, .upgrade_priority = c_upgrade, .signal = c_signal};
     assert_int_equal(st_plugin_init(pl, &chost, NULL, NULL, NULL, 0), 0);

@@ -337,7 +337,7 @@ static void test_reload_changed_plugin(void **state)
 {
     char so[256];
     snprintf(so, sizeof(so), "%s/counter.so", F.dir);
-    copy(PLUGIN_COUNTER_V1, so);
+    copy(TEST_PLUGIN("counter_v1"), so);
     const char *cfg = "strategies:\n  - {name: c, kind: c, path: counter.so}\n";
     assert_int_equal(load(cfg, NULL), 1);
     assert_int_equal(prio("005930"), ST_PRIO_HIGH);
@@ -346,7 +346,7 @@ static void test_reload_changed_plugin(void **state)
     assert_true(F.sig_strength == 3);
     assert_int_equal(load(cfg, NULL), 0); /* the same bytes: left alone */
 
-    copy(PLUGIN_COUNTER_V2, so);
+    copy(TEST_PLUGIN("counter_v2"), so);
     assert_int_equal(load(cfg, NULL), 1);
     trade("005930", 900);
     assert_string_equal(F.sig_reason, "v2");
@@ -468,7 +468,8 @@ static void test_startup_init_fails(void **state)
  * strategy's name; a Lua strategy's side other than buy, sell or none is a fault, not a signal. */
 static void test_abi2_host_calls(void **state)
 {
-    const char *cfg = "strategies:\n  - {name: good, kind: c, path: " PLUGIN_GOOD "}\n";
+    char cfg[4400];
+    snprintf(cfg, sizeof(cfg), "strategies:\n  - {name: good, kind: c, path: %s}\n", TEST_PLUGIN("good"));
     assert_int_equal(load(cfg, NULL), 1);
     trade("005930", 7);
     assert_int_equal(F.signals, 1);

@@ -99,7 +99,7 @@ static void test_notify_protocol(void **state)
              "feeds: [{name: sim, kind: sim}]\n"
              "strategies: [{name: sleepy, kind: c, path: %s}]\n"
              "status: {enabled: false}\n",
-             dir, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, PLUGIN_SLEEPY);
+             dir, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, TEST_PLUGIN("sleepy"));
     char *cfg = st_test_write(dir, "strata.yaml", yaml);
     pid_t pid = fork();
     assert_true(pid >= 0);
