@@ -1,6 +1,7 @@
 /* What operations see of a running strata: the snapshot behind GET /status and GET /metrics,
  * and the endpoint itself. */
 #include "runtime.h"
+#include "remote.h"
 #include "core/log.h"
 #include "ops/session.h"
 #include "core/res.h"
@@ -82,6 +83,7 @@ void st_runtime_redis_start(st_runtime_t *rt)
     rt->redis = st_redisout_create(&cfg->outputs.redis, rt->loop, names, rt->nfeeds);
     free(names);
     if (!rt->redis) return;
+    rt->remote = st_remote_create(rt);
     double every = (double)cfg->outputs.redis.status_every / ST_SEC;
     ev_timer_init(&rt->redis_timer, on_redis_timer, every, every);
     rt->redis_timer.data = rt;
@@ -91,6 +93,8 @@ void st_runtime_redis_start(st_runtime_t *rt)
 void st_runtime_redis_stop(st_runtime_t *rt, double seconds)
 {
     if (!rt->redis) return;
+    st_remote_destroy(rt->remote);
+    rt->remote = NULL;
     ev_timer_stop(rt->loop, &rt->redis_timer);
     on_redis_timer(rt->loop, &rt->redis_timer, 0); /* the last status */
     st_redisout_destroy(rt->redis, seconds);

@@ -250,6 +250,8 @@ static const st_field_t redis_schema_fields[] = {
     FLD(st_redis_cfg_t, "queue", ST_T_INT, queue, .def = "100000", .min = 1, .max = 100000000),
     FLD(st_redis_cfg_t, "status_every", ST_T_DURATION, status_every, .def = "1s", DUR_RANGE(100 * ST_MSEC, ST_HOUR)),
     FLD(st_redis_cfg_t, "reconnect_max", ST_T_DURATION, reconnect_max, .def = "5s", DUR_RANGE(100 * ST_MSEC, ST_HOUR)),
+    FLD(st_redis_cfg_t, "demands", ST_T_BOOL, demands, .def = "false"),
+    FLD(st_redis_cfg_t, "lease", ST_T_DURATION, lease, .def = "15s", DUR_RANGE(ST_SEC, ST_HOUR)),
 };
 SCHEMA(redis_schema, st_redis_cfg_t, "outputs.redis");
 

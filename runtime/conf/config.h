@@ -223,6 +223,8 @@ typedef struct {
     int64_t queue;  /* commands waiting for Redis's answer before new ones are dropped */
     st_dur_t status_every;
     st_dur_t reconnect_max;
+    bool demands;   /* take remote strategies' demands from PREFIX:demands */
+    st_dur_t lease; /* a remote instance silent this long loses its demands */
     /* resolved from url */
     char *host;
     int64_t port, db;

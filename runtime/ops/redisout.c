@@ -1,128 +1,64 @@
 #include "redisout.h"
+#include "redisconn.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 
 #include <ev.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <hiredis/adapters/libev.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_ARGS 48
-#define BACKOFF_MIN 0.1 /* seconds before the first reconnect */
 
 struct st_redisout {
-    struct ev_loop *loop;
-    redisAsyncContext *ac; /* NULL while disconnected */
-    bool connected, warned, closing;
-    char *host;
-    int port, db;
+    st_redisconn_t conn;
     int ticks; /* st_redis_ticks_t */
     size_t queue;
     char maxlen[24];
     char *prefix, *k_signals, *k_plan, *k_status;
     char **k_feed; /* PREFIX:ticks:FEED by feed index */
     size_t nfeeds;
-    double backoff, backoff_max;
-    ev_timer retry;
-    ev_tstamp down_since;
-    uint64_t dropped_at_outage;
+    uint64_t dropped_at_outage; /* st.dropped when the outage began */
+    bool counting;              /* an outage's drops are being counted */
     st_redisout_stats_t st;
 };
 
 /* --- the connection --------------------------------------------------------------------- */
 
-static void connect_now(st_redisout_t *r);
-
-static void outage(st_redisout_t *r, const char *why)
+static void on_up(st_redisconn_t *c, double down_for, void *ctx)
 {
-    r->connected = false;
-    r->st.connected = false;
-    if (r->closing) return;
-    r->st.outages++;
-    if (!r->warned) { /* once an outage: the next line is the one saying it is over */
-        st_log_warn(OUT, "redis %s:%d: %s; records are dropped (and counted) until it is back, retrying", r->host,
-                    r->port, why);
-        r->warned = true;
-        r->down_since = ev_now(r->loop);
-        r->dropped_at_outage = r->st.dropped;
-    }
-    ev_timer_set(&r->retry, r->backoff, 0);
-    ev_timer_start(r->loop, &r->retry);
-    r->backoff = r->backoff * 2 > r->backoff_max ? r->backoff_max : r->backoff * 2;
-}
-
-static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    connect_now(w->data);
-}
-
-static void on_connect(const redisAsyncContext *ac, int status)
-{
-    st_redisout_t *r = ac->data;
-    if (status != REDIS_OK) { /* hiredis frees the context after this */
-        r->ac = NULL;
-        outage(r, ac->errstr[0] ? ac->errstr : "cannot connect");
-        return;
-    }
-    r->connected = r->st.connected = true;
-    r->backoff = BACKOFF_MIN;
-    if (r->warned)
-        st_log_info(OUT, "redis %s:%d: connected again after %.1f s; %llu records dropped meanwhile", r->host, r->port,
-                    ev_now(r->loop) - r->down_since, (unsigned long long)(r->st.dropped - r->dropped_at_outage));
+    st_redisout_t *r = ctx;
+    r->st.connected = true;
+    r->counting = false;
+    if (down_for > 0)
+        st_log_info(OUT, "redis %s:%d: connected again after %.1f s; %llu records dropped meanwhile", c->host, c->port,
+                    down_for, (unsigned long long)(r->st.dropped - r->dropped_at_outage));
     else
-        st_log_info(OUT, "redis %s:%d: connected, publishing under %s", r->host, r->port, r->prefix);
-    r->warned = false;
+        st_log_info(OUT, "redis %s:%d: connected, publishing under %s", c->host, c->port, r->prefix);
 }
 
-static void on_disconnect(const redisAsyncContext *ac, int status)
+static void on_down(st_redisconn_t *c, void *ctx)
 {
-    st_redisout_t *r = ac->data;
-    r->ac = NULL;
-    outage(r, status == REDIS_OK ? "the connection closed" : (ac->errstr[0] ? ac->errstr : "connection lost"));
+    st_redisout_t *r = ctx;
+    r->st.connected = false;
+    if (!r->counting) r->dropped_at_outage = r->st.dropped, r->counting = true; /* the outage's drops from here */
 }
 
 /* A record's answer; NULL when the connection went with it unanswered (lost). */
 static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
-    st_redisout_t *r = ac->data;
+    st_redisout_t *r = priv;
     redisReply *rep = reply;
     r->st.inflight--;
     if (!rep) {
         r->st.dropped++;
     } else if (rep->type == REDIS_REPLY_ERROR) {
-        if (!r->st.errors++) st_log_error(OUT, "redis %s:%d refused a record: %s", r->host, r->port, rep->str);
+        if (!r->st.errors++) st_log_error(OUT, "redis %s:%d refused a record: %s", r->conn.host, r->conn.port, rep->str);
     } else {
         r->st.published++;
     }
-}
-
-static void on_select(redisAsyncContext *ac, void *reply, void *priv)
-{
-    st_redisout_t *r = ac->data;
-    redisReply *rep = reply;
-    if (rep && rep->type == REDIS_REPLY_ERROR)
-        st_log_error(OUT, "redis %s:%d: SELECT %d refused: %s", r->host, r->port, r->db, rep->str);
-}
-
-static void connect_now(st_redisout_t *r)
-{
-    redisAsyncContext *ac = redisAsyncConnect(r->host, r->port);
-    if (!ac || ac->err) {
-        char why[160];
-        snprintf(why, sizeof(why), "%s", ac ? ac->errstr : "out of memory");
-        if (ac) redisAsyncFree(ac);
-        outage(r, why);
-        return;
-    }
-    ac->data = r;
-    r->ac = ac;
-    redisLibevAttach(r->loop, ac);
-    redisAsyncSetConnectCallback(ac, on_connect);
-    redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    if (r->db) redisAsyncCommand(ac, on_select, NULL, "SELECT %d", r->db); /* before anything else */
 }
 
 /* Sends one command, or counts its record dropped. While a connection is being made the command
@@ -130,11 +66,11 @@ static void connect_now(st_redisout_t *r)
  * the connect's round trip. */
 static void send_argv(st_redisout_t *r, int argc, const char **argv, const size_t *lens)
 {
-    if (!r->ac || r->st.inflight >= r->queue) {
+    if (!r->conn.ac || r->st.inflight >= r->queue) {
         r->st.dropped++;
         return;
     }
-    if (redisAsyncCommandArgv(r->ac, on_reply, NULL, argc, argv, lens) != REDIS_OK) {
+    if (redisAsyncCommandArgv(r->conn.ac, on_reply, r, argc, argv, lens) != REDIS_OK) {
         r->st.dropped++;
         return;
     }
@@ -301,7 +237,7 @@ void st_redisout_status(st_redisout_t *r, const char *json, st_time_t now)
 
 void st_redisout_stats(const st_redisout_t *r, st_redisout_stats_t *out)
 {
-    if (r) *out = r->st;
+    if (r) *out = r->st, out->outages = r->conn.outages;
     else memset(out, 0, sizeof(*out));
 }
 
@@ -320,9 +256,6 @@ st_redisout_t *st_redisout_create(const st_redis_cfg_t *cfg, struct ev_loop *loo
 {
     if (!*cfg->url) return NULL;
     st_redisout_t *r = st_xcalloc(1, sizeof(*r));
-    r->loop = loop;
-    r->host = st_xstrdup(cfg->host);
-    r->port = (int)cfg->port, r->db = (int)cfg->db;
     r->ticks = cfg->ticks;
     r->queue = (size_t)cfg->queue;
     snprintf(r->maxlen, sizeof(r->maxlen), "%lld", (long long)cfg->maxlen);
@@ -337,11 +270,9 @@ st_redisout_t *st_redisout_create(const st_redis_cfg_t *cfg, struct ev_loop *loo
         snprintf(what, sizeof(what), "ticks:%s", feed_names[i]);
         r->k_feed[i] = key_of(cfg->prefix, what);
     }
-    r->backoff = BACKOFF_MIN;
-    r->backoff_max = (double)cfg->reconnect_max / ST_SEC;
-    ev_timer_init(&r->retry, on_retry, 0, 0);
-    r->retry.data = r;
-    connect_now(r);
+    r->conn.on_up = on_up, r->conn.on_down = on_down, r->conn.ctx = r;
+    st_redisconn_open(&r->conn, loop, cfg->host, (int)cfg->port, (int)cfg->db, (double)cfg->reconnect_max / ST_SEC,
+                      "publishing");
     return r;
 }
 
@@ -349,15 +280,13 @@ void st_redisout_destroy(st_redisout_t *r, double seconds)
 {
     if (!r) return;
     ev_tstamp until = ev_time() + seconds;
-    while (r->ac && r->st.inflight && ev_time() < until) ev_run(r->loop, EVRUN_ONCE); /* what was sent */
-    r->closing = true;
-    ev_timer_stop(r->loop, &r->retry);
+    while (r->conn.ac && r->st.inflight && ev_time() < until) ev_run(r->conn.loop, EVRUN_ONCE); /* what was sent */
     if (r->st.inflight || r->st.dropped)
-        st_log_info(OUT, "redis %s:%d: %llu records published, %llu dropped, %zu unanswered at the stop", r->host,
-                    r->port, (unsigned long long)r->st.published, (unsigned long long)r->st.dropped, r->st.inflight);
-    if (r->ac) redisAsyncFree(r->ac); /* pending callbacks run (unanswered: dropped), then the disconnect's */
+        st_log_info(OUT, "redis %s:%d: %llu records published, %llu dropped, %zu unanswered at the stop", r->conn.host,
+                    r->conn.port, (unsigned long long)r->st.published, (unsigned long long)r->st.dropped, r->st.inflight);
+    st_redisconn_close(&r->conn); /* unanswered: dropped */
     for (size_t i = 0; i < r->nfeeds; i++) free(r->k_feed[i]);
     free(r->k_feed);
-    free(r->k_signals), free(r->k_plan), free(r->k_status), free(r->prefix), free(r->host);
+    free(r->k_signals), free(r->k_plan), free(r->k_status), free(r->prefix);
     free(r);
 }

@@ -213,9 +213,9 @@ static void test_redis_restart_costs_records_not_the_run(void **state)
     snprintf(path, sizeof(path), "%s/two.log", dir);
     char *log = slurp(path);
     assert_non_null(log);
-    char *warn = strstr(log, "records are dropped (and counted) until it is back");
-    if (!warn) fail_msg("no outage warning in: %s", log);
-    assert_null(strstr(warn + 1, "records are dropped (and counted) until it is back")); /* once */
+    char *warn = strstr(log, "(publishing): ");
+    if (!warn || !strstr(warn, "; retrying")) fail_msg("no outage warning in: %s", log);
+    assert_null(strstr(warn + 1, "(publishing): ")); /* once */
     char *back = strstr(log, "connected again after");
     if (!back) fail_msg("never back: %s", log);
     unsigned long long dropped = 0;
@@ -239,6 +239,121 @@ static void test_redis_restart_costs_records_not_the_run(void **state)
     free(cfg);
 }
 
+/* Issue 22.2, the owner's side: another process's strategy asks through PREFIX:demands; this
+ * instance's planner grants its emergency as remote:r1/s1's (the answer on PREFIX:answers:r1),
+ * takes its watch at its priority (tier 2 when there is room: the plan's rules, not the
+ * remote's), refuses an unknown symbol with the reason, and when r1 says nothing for the lease
+ * (2 s, x30: a minute of market time) releases its demands. */
+typedef struct {
+    st_runtime_t *rt;
+    st_test_redis_t *redis;
+    st_timer_t ask, check, gone;
+    st_sym_t em, watched;
+    bool asked, checked, released;
+} remote_t;
+
+/* XADD t3:demands * FIELDS (space-separated, as a remote instance would send them). */
+static void xadd(redisContext *c, const char *fields)
+{
+    char buf[512], *argv[32] = {"XADD", "t3:demands", "*"};
+    int argc = 3;
+    snprintf(buf, sizeof(buf), "%s", fields);
+    for (char *tok = strtok(buf, " "); tok && argc < 32; tok = strtok(NULL, " ")) argv[argc++] = tok;
+    redisReply *r = redisCommandArgv(c, argc, (const char **)argv, NULL);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    freeReplyObject(r);
+}
+
+static void on_ask(st_timer_t *t, st_time_t now, void *ctx)
+{
+    remote_t *x = ctx;
+    redisContext *c = st_test_redis_client(x->redis);
+    xadd(c, "instance r1 strategy s1 op hello id 1");
+    xadd(c, "instance r1 strategy s1 op emergency sym 035720 score 90 id 2");
+    xadd(c, "instance r1 strategy s1 op watch sym 000270 prio high id 3");
+    xadd(c, "instance r1 strategy s1 op watch sym 999999 prio high id 4");
+    redisFree(c);
+    x->asked = true;
+}
+
+static const char *answer_of(redisContext *c, const char *id, const char *what)
+{
+    static char out[256];
+    redisReply *r = redisCommand(c, "XRANGE t3:answers:r1 - +");
+    out[0] = '\0';
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+        if (!strcmp(st_test_entry_field(r->element[i], "id"), id))
+            snprintf(out, sizeof(out), "%s", st_test_entry_field(r->element[i], what));
+    if (r) freeReplyObject(r);
+    return out;
+}
+
+static void on_check(st_timer_t *t, st_time_t now, void *ctx)
+{
+    remote_t *x = ctx;
+    const st_plan_entry_t *e = st_planner_entry(x->rt->planner, x->em);
+    assert_int_equal(e->tier, ST_TIER_REALTIME);
+    assert_true(e->flags & ST_PLAN_EMERGENCY);
+    assert_int_equal(st_planner_entry(x->rt->planner, x->watched)->prio, ST_PRIO_HIGH); /* wanted at its priority */
+    redisContext *c = st_test_redis_client(x->redis);
+    assert_string_equal(answer_of(c, "1", "ok"), "1");
+    assert_string_equal(answer_of(c, "2", "ok"), "1"); /* the emergency granted */
+    assert_string_equal(answer_of(c, "3", "ok"), "1");
+    assert_string_equal(answer_of(c, "4", "ok"), "0");
+    assert_string_equal(answer_of(c, "4", "why"), "unknown symbol 999999");
+    assert_true(strlen(answer_of(c, "1", "owner")) > 0);
+    redisFree(c);
+    x->checked = true;
+}
+
+static void on_gone(st_timer_t *t, st_time_t now, void *ctx)
+{
+    remote_t *x = ctx;
+    assert_false(st_planner_entry(x->rt->planner, x->em)->flags & ST_PLAN_EMERGENCY);
+    assert_int_equal(st_planner_entry(x->rt->planner, x->watched)->prio, ST_PRIO_LOW); /* market.watch_universe's */
+    x->released = true;
+}
+
+static void test_remote_demands_are_planned_and_leased(void **state)
+{
+    st_test_redis_t redis = {0};
+    assert_true(st_test_redis_start(&redis));
+    char *cfg = write_config("three", redis.port, "t3", "stop: \"09:06\", speed: 30", "");
+    char *text = slurp(cfg); /* the same config, with the owner's side on */
+    char *at = strstr(text, "queue: 10000000}");
+    assert_non_null(at);
+    char more[8192];
+    snprintf(more, sizeof(more), "%.*squeue: 10000000, demands: true, lease: 2s}%s", (int)(at - text), text,
+             at + strlen("queue: 10000000}"));
+    free(cfg);
+    cfg = st_test_write(dir, "three.yaml", more);
+    free(text);
+    st_runtime_t rt;
+    assert_int_equal(st_runtime_open(&rt, cfg, stdout, NULL), 0);
+    remote_t x = {.rt = &rt, .redis = &redis};
+    x.em = st_symtab_find(&rt.syms, "035720", 6);
+    x.watched = st_symtab_find(&rt.syms, "000270", 6);
+    st_timer_init(&x.ask, on_ask, &x);
+    st_timer_init(&x.check, on_check, &x);
+    st_timer_init(&x.gone, on_gone, &x);
+    st_time_t t0 = st_clock_now(&rt.clock); /* 08:58 */
+    st_clock_timer_start(&rt.clock, &x.ask, t0 + 150 * ST_SEC, 0);   /* 09:00:30 */
+    st_clock_timer_start(&rt.clock, &x.check, t0 + 180 * ST_SEC, 0); /* 30 s (1 s of wall) later */
+    st_clock_timer_start(&rt.clock, &x.gone, t0 + 330 * ST_SEC, 0);  /* 5 s of wall after its last word */
+    assert_int_equal(st_runtime_run(&rt), 0);
+    st_runtime_free(&rt);
+    assert_true(x.asked && x.checked && x.released);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/three.log", dir);
+    char *log = slurp(path);
+    if (!strstr(log, "remote r1: nothing heard for 2 s: the demands of its 1 strategy are released"))
+        fail_msg("no release in: %s", log);
+    free(log);
+    st_test_redis_stop(&redis);
+    free(cfg);
+}
+
 static int setup(void **state)
 {
     dir = st_test_tmpdir();
@@ -257,6 +372,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streams_match_the_run),
         cmocka_unit_test(test_redis_restart_costs_records_not_the_run),
+        cmocka_unit_test(test_remote_demands_are_planned_and_leased),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
