@@ -45,6 +45,7 @@ void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *stra
         }
     }
     st_redisout_stats(rt->redis, &out->redis);
+    out->remotes = st_remote_live(rt->remote);
     out->day = rt->day;
     out->market_state = rt->day.trading ? "open" : rt->closed_text;
     out->promotions = rt->promotions;

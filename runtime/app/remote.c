@@ -193,6 +193,13 @@ st_remote_t *st_remote_create(st_runtime_t *rt)
     return m;
 }
 
+size_t st_remote_live(const st_remote_t *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; m && i < m->n; i++) n += m->r[i].live;
+    return n;
+}
+
 void st_remote_destroy(st_remote_t *m)
 {
     if (!m) return;

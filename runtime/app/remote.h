@@ -8,11 +8,15 @@
 #ifndef ST_APP_REMOTE_H
 #define ST_APP_REMOTE_H
 
+#include <stddef.h>
+
 struct st_runtime;
 typedef struct st_remote st_remote_t;
 
 /* NULL when the config does not take remote demands. */
 st_remote_t *st_remote_create(struct st_runtime *rt);
 void st_remote_destroy(st_remote_t *r);
+/* Remote instances holding demands now (0 for NULL). */
+size_t st_remote_live(const st_remote_t *r);
 
 #endif

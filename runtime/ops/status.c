@@ -172,6 +172,8 @@ static const stat_t stats[] = {
       redis.outages, V_U64),
     S("redis", "inflight", "strata_redis_inflight", "gauge", "Records sent to Redis, not yet answered",
       redis.inflight, V_SIZE),
+    S("redis", "remotes", "strata_redis_remotes", "gauge", "Remote instances holding demands (outputs.redis.demands)",
+      remotes, V_SIZE),
     SF("market", "ticks", "strata_ticks_total", "counter", "Normalized ticks handed to strategies", c.ticks_delivered,
        V_U64, FROM(ticks_delivered, V_U64, A_SUM)),
     SF("market", "trades", NULL, NULL, NULL, c.market_trades, V_U64, FROM(market_trades, V_U64, A_SUM)),

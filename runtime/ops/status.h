@@ -31,6 +31,7 @@ typedef struct {
     const st_strat_info_t *strategies;
     size_t nstrategies;
     st_redisout_stats_t redis; /* outputs.redis (zeros when off) */
+    size_t remotes;            /* remote instances holding demands (outputs.redis.demands) */
     st_day_t day;            /* the market day (its calendar's) */
     const char *market_state; /* "open", or "closed: holiday NAME until …" */
 } st_status_t;

@@ -304,6 +304,10 @@ static void on_check(st_timer_t *t, st_time_t now, void *ctx)
     assert_string_equal(answer_of(c, "4", "why"), "unknown symbol 999999");
     assert_true(strlen(answer_of(c, "1", "owner")) > 0);
     redisFree(c);
+    st_status_t s; /* /status and /metrics count it */
+    st_strat_info_t strats[4];
+    st_runtime_status(x->rt, &s, strats);
+    assert_int_equal(s.remotes, 1);
     x->checked = true;
 }
 
@@ -312,6 +316,10 @@ static void on_gone(st_timer_t *t, st_time_t now, void *ctx)
     remote_t *x = ctx;
     assert_false(st_planner_entry(x->rt->planner, x->em)->flags & ST_PLAN_EMERGENCY);
     assert_int_equal(st_planner_entry(x->rt->planner, x->watched)->prio, ST_PRIO_LOW); /* market.watch_universe's */
+    st_status_t s;
+    st_strat_info_t strats[4];
+    st_runtime_status(x->rt, &s, strats);
+    assert_int_equal(s.remotes, 0);
     x->released = true;
 }
 
