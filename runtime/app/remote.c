@@ -31,6 +31,12 @@ struct st_remote {
     char owner[32]; /* this run's id, in every answer to a hello: a new one means "send again" */
 };
 
+/* Whether r is an array of at least n elements (a reply's shape is checked before it is read). */
+static bool array_of(const redisReply *r, size_t n)
+{
+    return r && r->type == REDIS_REPLY_ARRAY && r->elements >= n;
+}
+
 /* One entry's field (XREAD's [id, [k, v, …]]); "" when absent. */
 static const char *field(const redisReply *e, const char *key)
 {
@@ -133,9 +139,11 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
     const redisReply *r = reply;
     if (!r) return; /* the connection went: on_up reads again */
     for (size_t s = 0; r->type == REDIS_REPLY_ARRAY && s < r->elements; s++) {
+        if (!array_of(r->element[s], 2) || !array_of(r->element[s]->element[1], 0)) continue;
         const redisReply *entries = r->element[s]->element[1];
         for (size_t i = 0; i < entries->elements; i++) {
             const redisReply *e = entries->element[i];
+            if (!array_of(e, 2) || e->element[0]->type != REDIS_REPLY_STRING || !array_of(e->element[1], 0)) continue;
             snprintf(m->last, sizeof(m->last), "%s", e->element[0]->str);
             take(m, e);
         }
