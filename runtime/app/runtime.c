@@ -241,32 +241,29 @@ static void apply_policy(st_runtime_t *rt, st_time_t now)
 /* The policy of a day the market does not trade: nothing held, nothing polled. */
 static const st_slot_cfg_t closed_slot = {.name = (char *)"closed", .poll_scale = 1};
 
-/* "closed: holiday Chuseok until 2026-09-28 09:00" / "Saturday until …" (buf: "" on a trading day). */
-void st_runtime_closed_text(const st_runtime_t *rt, char *buf, size_t len)
+/* "closed: holiday Chuseok until 2026-09-28 09:00" / "Saturday until …" for day d of world w
+ * (buf: "" on a trading day). */
+static void closed_text(const st_world_t *w, const st_day_t *d, char *buf, size_t len)
 {
     *buf = '\0';
-    if (rt->day.trading) return;
-    st_session_t reg;
-    st_session_of(rt->world->cfg, &reg);
-    int32_t next = st_calendar_next_trading(&rt->world->calendar, rt->day.day);
+    if (d->trading) return;
+    int32_t next = st_calendar_next_trading(&w->calendar, d->day);
     char until[40] = "";
     if (next != INT32_MIN) {
-        st_day_t d;
-        st_calendar_day(&rt->world->calendar, &reg, next, &d);
-        st_format_datetime(st_day_start(next) + d.s.open, until, sizeof(until), false);
+        st_day_t n;
+        st_world_day(w, next, &n);
+        st_format_datetime(st_day_start(next) + n.s.open, until, sizeof(until), false);
         until[16] = '\0'; /* to the minute */
     }
-    bool weekend = st_calendar_entry(&rt->world->calendar, rt->day.day) == NULL;
-    snprintf(buf, len, "closed: %s%s%s%s", weekend ? "" : "holiday ", rt->day.name, *until ? " until " : "", until);
+    bool weekend = st_calendar_entry(&w->calendar, d->day) == NULL;
+    snprintf(buf, len, "closed: %s%s%s%s", weekend ? "" : "holiday ", d->name, *until ? " until " : "", until);
 }
 
 /* The market day now is in, from the calendar; says once when the calendar no longer covers it. */
 static void find_day(st_runtime_t *rt, st_time_t now)
 {
-    st_session_t reg;
-    st_session_of(rt->world->cfg, &reg);
-    st_calendar_day(&rt->world->calendar, &reg, st_local_day(now), &rt->day);
-    st_runtime_closed_text(rt, rt->closed_text, sizeof(rt->closed_text));
+    st_world_day(rt->world, st_local_day(now), &rt->day);
+    closed_text(rt->world, &rt->day, rt->closed_text, sizeof(rt->closed_text));
     if (!rt->day.covered && !rt->calendar_warned) {
         char from[16], to[16];
         st_format_date(rt->world->calendar.from, from, sizeof(from));
@@ -617,8 +614,7 @@ int st_runtime_reload(st_runtime_t *rt)
                                                  * moves by the diff only */
     schedule_report(rt);
     schedule_stop(rt);
-    schedule_rebalance(rt);
-    schedule_close(rt);
+    schedule_rebalance(rt); /* the close: update_slot arms it for the day */
     st_world_free(old);
     rt->reloads_ok++;
     record_event(rt, ST_REV_RELOAD, ST_SYM_NONE, "{\"ok\":true,\"generation\":%llu}", (unsigned long long)rt->generation);
@@ -804,28 +800,24 @@ static st_time_t trading_start(st_runtime_t *rt, const st_config_t *cfg, st_time
 {
     st_dur_t tod;
     if (cfg->runtime.clock.mode != ST_CLOCK_SIMULATED || st_parse_tod(cfg->runtime.clock.start, &tod) != 0) return start;
-    st_session_t reg;
-    st_session_of(cfg, &reg);
     st_day_t d;
-    st_calendar_day(&rt->world->calendar, &reg, st_local_day(start), &d);
+    st_world_day(rt->world, st_local_day(start), &d);
     int32_t next = st_calendar_next_trading(&rt->world->calendar, d.day);
     if (d.trading || next == INT32_MIN) return start;
     return st_day_start(next) + tod;
 }
 
 /* Says why a run that starts "today" simulates another day (trading_start). */
-static void say_moved(st_runtime_t *rt, const st_config_t *cfg, st_time_t start)
+static void say_moved(const st_runtime_t *rt, const st_config_t *cfg, st_time_t start)
 {
     char today[16], day[16], closed[160];
-    st_session_t reg;
-    st_session_of(cfg, &reg);
-    st_calendar_day(&rt->world->calendar, &reg, st_local_day(cfg->runtime.clock.start_time), &rt->day);
-    st_format_date(rt->day.day, today, sizeof(today));
+    st_day_t d;
+    st_world_day(rt->world, st_local_day(cfg->runtime.clock.start_time), &d);
+    st_format_date(d.day, today, sizeof(today));
     st_format_date(st_local_day(start), day, sizeof(day));
-    st_runtime_closed_text(rt, closed, sizeof(closed));
+    closed_text(rt->world, &d, closed, sizeof(closed));
     st_log_info(CORE, "today, %s, the %s market is %s: simulating the next trading day, %s", today,
                 rt->world->calendar.name, closed, day);
-    rt->day.day = 0; /* found again as the run starts */
 }
 
 int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_diags_t *diags)
@@ -972,8 +964,7 @@ int st_runtime_run(st_runtime_t *rt)
     }
     schedule_report(rt);
     schedule_stop(rt);
-    schedule_rebalance(rt);
-    schedule_close(rt);
+    schedule_rebalance(rt); /* the close: update_slot arms it for the day */
     rt->running = true;
     print_status(rt);
     st_service_ready(rt);

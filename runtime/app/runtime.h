@@ -115,8 +115,6 @@ void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *stra
 void st_runtime_session_report(st_runtime_t *rt);
 /* The day's zero: the counters as the market day begins. */
 void st_runtime_day_base(st_runtime_t *rt);
-/* "closed: holiday NAME until YYYY-MM-DD HH:MM" on a day the market does not trade, else "". */
-void st_runtime_closed_text(const st_runtime_t *rt, char *buf, size_t len);
 /* What GET /symbols reads, now. */
 void st_runtime_symbols_src(st_runtime_t *rt, st_symbols_src_t *out);
 /* Starts the status endpoint of the config (status.enabled); a port it cannot listen on is

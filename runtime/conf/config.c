@@ -1,4 +1,5 @@
 #include "config.h"
+#include "calendar.h"
 #include "core/log.h"
 #include "core/res.h"
 #include "core/timefmt.h"
@@ -486,7 +487,8 @@ static void check_schedule(st_config_t *cfg, st_diags_t *d)
 {
     int64_t budget = st_config_ws_budget(cfg);
     const st_session_cfg_t *sc = &cfg->market.session;
-    st_session_t reg = {sc->pre_open, sc->open, sc->closing_auction, sc->close};
+    st_session_t reg;
+    st_session_of(cfg, &reg);
     bool session_ok = !sc->mark.bad && sc->pre_open <= sc->open && sc->open < sc->closing_auction &&
                       sc->closing_auction <= sc->close; /* else reported by check_market */
     for (size_t i = 0; i < cfg->schedule.n; i++) {

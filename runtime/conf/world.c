@@ -35,6 +35,13 @@ st_world_t *st_world_build(const char *path, st_symtab_t *syms, st_diags_t *diag
     return w;
 }
 
+void st_world_day(const st_world_t *w, int32_t day, st_day_t *out)
+{
+    st_session_t reg;
+    st_session_of(w->cfg, &reg);
+    st_calendar_day(&w->calendar, &reg, day, out);
+}
+
 void st_world_free(st_world_t *w)
 {
     if (w) st_config_free(w->cfg);

@@ -27,5 +27,7 @@ typedef struct st_world {
 /* Builds a world from `path`. Returns NULL with every problem in diags. */
 st_world_t *st_world_build(const char *path, st_symtab_t *syms, st_diags_t *diags);
 void st_world_free(st_world_t *w);
+/* Day `day` of w's market: its calendar's, with the config's regular session. */
+void st_world_day(const st_world_t *w, int32_t day, st_day_t *out);
 
 #endif

@@ -20,9 +20,8 @@ struct st_redisout {
     char *prefix, *k_signals, *k_plan, *k_status;
     char **k_feed; /* PREFIX:ticks:FEED by feed index */
     size_t nfeeds;
-    uint64_t dropped_at_outage; /* st.dropped when the outage began */
-    bool counting;              /* an outage's drops are being counted */
-    st_redisout_stats_t st;
+    uint64_t dropped_at_outage; /* st.dropped when the connection was lost */
+    st_redisout_stats_t st;     /* connected and outages are the connection's */
 };
 
 /* --- the connection --------------------------------------------------------------------- */
@@ -30,8 +29,6 @@ struct st_redisout {
 static void on_up(st_redisconn_t *c, double down_for, void *ctx)
 {
     st_redisout_t *r = ctx;
-    r->st.connected = true;
-    r->counting = false;
     if (down_for > 0)
         st_log_info(OUT, "redis %s:%d: connected again after %.1f s; %llu records dropped meanwhile", c->host, c->port,
                     down_for, (unsigned long long)(r->st.dropped - r->dropped_at_outage));
@@ -39,11 +36,11 @@ static void on_up(st_redisconn_t *c, double down_for, void *ctx)
         st_log_info(OUT, "redis %s:%d: connected, publishing under %s", c->host, c->port, r->prefix);
 }
 
+/* Once an outage (the connection goes down only from up): its drops count from here. */
 static void on_down(st_redisconn_t *c, void *ctx)
 {
     st_redisout_t *r = ctx;
-    r->st.connected = false;
-    if (!r->counting) r->dropped_at_outage = r->st.dropped, r->counting = true; /* the outage's drops from here */
+    r->dropped_at_outage = r->st.dropped;
 }
 
 /* A record's answer; NULL when the connection went with it unanswered (lost). */
@@ -237,7 +234,7 @@ void st_redisout_status(st_redisout_t *r, const char *json, st_time_t now)
 
 void st_redisout_stats(const st_redisout_t *r, st_redisout_stats_t *out)
 {
-    if (r) *out = r->st, out->outages = r->conn.outages;
+    if (r) *out = r->st, out->outages = r->conn.outages, out->connected = r->conn.connected;
     else memset(out, 0, sizeof(*out));
 }
 

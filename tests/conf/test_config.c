@@ -1,5 +1,6 @@
 #include "../test.h"
 
+#include "conf/calendar.h"
 #include "conf/config.h"
 #include "core/schema.h"
 #include "core/res.h"
@@ -105,8 +106,8 @@ static void test_default_schedule_is_published_table(void **state)
         st_dur_t start;
         st_parse_tod(want[i].start, &start);
         assert_string_equal(s->name, want[i].name);
-        const st_session_cfg_t *sc = &cfg->market.session;
-        st_session_t reg = {sc->pre_open, sc->open, sc->closing_auction, sc->close};
+        st_session_t reg;
+        st_session_of(cfg, &reg);
         assert_int_equal(st_slot_start(s, &reg), start);
         assert_int_equal(s->realtime, want[i].rt);
         assert_int_equal(s->semi_realtime, want[i].semi);

@@ -18,7 +18,10 @@ static char *slurp(const char *path)
     return st_file_read(path, &text, &len) == 0 ? text : NULL;
 }
 
-static char *write_config(const char *name, int port, const char *prefix, const char *clock, const char *extra)
+/* A run of NAME publishing under PREFIX to the test's Redis: its clock's settings, lines under
+ * runtime: (extra), and more of outputs.redis (redis_more: ", demands: true"). */
+static char *write_config(const char *name, int port, const char *prefix, const char *clock, const char *extra,
+                          const char *redis_more)
 {
     char text[4096];
     snprintf(text, sizeof(text),
@@ -36,9 +39,9 @@ static char *write_config(const char *name, int port, const char *prefix, const 
              "feeds: [{name: sim, kind: sim, seed: 11}]\n"
              "strategies: [{name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true}]\n"
              "signals: {sinks: [{kind: jsonl, path: %s.jsonl}]}\n"
-             "outputs: {redis: {url: \"redis://127.0.0.1:%d/0\", prefix: \"%s\", queue: 10000000}}\n"
+             "outputs: {redis: {url: \"redis://127.0.0.1:%d/0\", prefix: \"%s\", queue: 10000000%s}}\n"
              "status: {enabled: false}\n",
-             clock, name, extra, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, name, port, prefix);
+             clock, name, extra, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, name, port, prefix, redis_more);
     char file[64];
     snprintf(file, sizeof(file), "%s.yaml", name);
     return st_test_write(dir, file, text);
@@ -134,7 +137,7 @@ static void test_streams_match_the_run(void **state)
 {
     st_test_redis_t redis = {0};
     assert_true(st_test_redis_start(&redis));
-    char *cfg = write_config("one", redis.port, "t1", "stop: \"09:06\", speed: 0", "  record: one.strata\n");
+    char *cfg = write_config("one", redis.port, "t1", "stop: \"09:06\", speed: 0", "  record: one.strata\n", "");
     st_runtime_t rt;
     assert_int_equal(st_runtime_open(&rt, cfg, stdout, NULL), 0);
     assert_int_equal(st_runtime_run(&rt), 0);
@@ -197,7 +200,7 @@ static void test_redis_restart_costs_records_not_the_run(void **state)
 {
     st_test_redis_t redis = {0};
     assert_true(st_test_redis_start(&redis));
-    char *cfg = write_config("two", redis.port, "t2", "stop: \"09:04\", speed: 30", "  record: two.strata\n");
+    char *cfg = write_config("two", redis.port, "t2", "stop: \"09:04\", speed: 30", "  record: two.strata\n", "");
     st_runtime_t rt;
     assert_int_equal(st_runtime_open(&rt, cfg, stdout, NULL), 0);
     outage_t o = {.redis = &redis};
@@ -327,16 +330,7 @@ static void test_remote_demands_are_planned_and_leased(void **state)
 {
     st_test_redis_t redis = {0};
     assert_true(st_test_redis_start(&redis));
-    char *cfg = write_config("three", redis.port, "t3", "stop: \"09:06\", speed: 30", "");
-    char *text = slurp(cfg); /* the same config, with the owner's side on */
-    char *at = strstr(text, "queue: 10000000}");
-    assert_non_null(at);
-    char more[8192];
-    snprintf(more, sizeof(more), "%.*squeue: 10000000, demands: true, lease: 2s}%s", (int)(at - text), text,
-             at + strlen("queue: 10000000}"));
-    free(cfg);
-    cfg = st_test_write(dir, "three.yaml", more);
-    free(text);
+    char *cfg = write_config("three", redis.port, "t3", "stop: \"09:06\", speed: 30", "", ", demands: true, lease: 2s");
     st_runtime_t rt;
     assert_int_equal(st_runtime_open(&rt, cfg, stdout, NULL), 0);
     remote_t x = {.rt = &rt, .redis = &redis};
