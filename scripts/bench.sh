@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 report=${1:-build/bench-report.md}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
-order=(planner coalescer kis_codec json strategies attacks record replay day exsim feed_latency coverage redis)
+order=(planner coalescer kis_codec json strategies attacks record replay day exsim feed_latency e2e coverage redis)
 {
   echo "# strata benchmarks, $(date -u +%Y-%m-%d) ($(git describe --always --dirty 2>/dev/null || echo 'no git'))"
   echo

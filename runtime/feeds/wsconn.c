@@ -7,12 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 struct st_wsmsg {
     st_wsmsg_t *next;
     size_t len;
     bool binary;
-    unsigned char data[]; /* LWS_PRE bytes, then the message */
+    unsigned char data[]; /* LWS_PRE + ST_WS_MAX_HEADER bytes, then the message */
 };
 
 st_dur_t st_wsconn_backoff(st_dur_t min, st_dur_t max, int attempt, double r01)
@@ -125,6 +126,13 @@ void st_wsconn_retry(st_wsconn_t *w, const char *why, bool long_wait)
     st_clock_timer_start(w->clock, &w->retry, st_clock_now(w->clock) + d, 0);
 }
 
+/* A random 32-bit word (xorshift64; seeded from the kernel's randomness in init). */
+static uint32_t rand32(st_wsconn_t *w)
+{
+    w->rng ^= w->rng << 13, w->rng ^= w->rng >> 7, w->rng ^= w->rng << 17;
+    return (uint32_t)(w->rng >> 32);
+}
+
 void st_wsconn_connect(st_wsconn_t *w)
 {
     struct lws_client_connect_info ci;
@@ -133,15 +141,28 @@ void st_wsconn_connect(st_wsconn_t *w)
     ci.address = w->host;
     ci.port = w->port;
     ci.path = w->path;
-    ci.host = w->host;
-    ci.origin = NULL; /* no Origin header: Upbit allows one carrying it once per 10 s */
+    ci.host = w->host; /* (TLS: the name the certificate must carry, and SNI) */
+    /* ws://: a connected socket, the WebSocket protocol wsframe.c's. wss://: libwebsockets' own
+     * WebSocket client, as libwebsockets 4.1 cannot start TLS on a raw client connection (it
+     * tries before the socket exists: "tls start fail"). */
+    w->raw = !w->tls;
+    ci.method = w->raw ? "RAW" : NULL;
     ci.ssl_connection = w->tls ? LCCSCF_USE_SSL : 0;
     ci.local_protocol_name = "strata-feed";
     ci.opaque_user_data = w;
     ci.pwsi = &w->wsi;
     w->state = ST_WSCONN_CONNECTING;
-    w->closing = false;
+    w->closing = w->upgraded = w->request_due = w->pong_due = w->echo_close = false;
     w->peer_close = 0;
+    w->buflen = 0;
+    w->why[0] = '\0';
+    st_wsrx_reset(&w->rx);
+    uint8_t nonce[16];
+    for (int i = 0; i < 16; i += 4) {
+        uint32_t r = rand32(w);
+        memcpy(nonce + i, &r, 4);
+    }
+    st_ws_key(nonce, w->key);
     if (!lws_client_connect_via_info(&ci)) {
         w->wsi = NULL;
         st_wsconn_retry(w, "cannot start a connection", false);
@@ -158,14 +179,16 @@ void st_wsconn_close(st_wsconn_t *w, int code)
     }
 }
 
+#define MSG_PAYLOAD (LWS_PRE + ST_WS_MAX_HEADER) /* where a queued message's payload starts */
+
 int st_wsconn_send(st_wsconn_t *w, const char *msg, size_t len, bool binary)
 {
     if (w->state != ST_WSCONN_OPEN || !w->wsi || w->closing) return -ENOTCONN;
-    st_wsmsg_t *m = st_xmalloc(sizeof(*m) + LWS_PRE + len);
+    st_wsmsg_t *m = st_xmalloc(sizeof(*m) + MSG_PAYLOAD + len);
     m->next = NULL;
     m->len = len;
     m->binary = binary;
-    memcpy(m->data + LWS_PRE, msg, len);
+    memcpy(m->data + MSG_PAYLOAD, msg, len);
     if (w->tail) w->tail->next = m; else w->head = m;
     w->tail = m;
     lws_callback_on_writable(w->wsi);
@@ -188,7 +211,7 @@ static void closed(st_wsconn_t *w, const char *why)
     bool was_open = w->state == ST_WSCONN_OPEN;
     w->wsi = NULL;
     drop_queue(w);
-    w->rxlen = 0;
+    st_wsrx_reset(&w->rx);
     st_clock_timer_stop(w->clock, &w->stall);
     if (was_open) w->drops++;
     w->state = ST_WSCONN_IDLE;
@@ -196,25 +219,181 @@ static void closed(st_wsconn_t *w, const char *why)
     if (w->cb.on_closed) w->cb.on_closed(w, w->cb_ctx);
 }
 
+/* Frames' callbacks (wsframe.c): a whole message, a control frame. */
+static void rx_message(void *ctx, char *data, size_t len, bool binary)
+{
+    st_wsconn_t *w = ctx;
+    heard(w);
+    w->cb.on_message(w, data, len, w->cb_ctx);
+}
+
+static void rx_control(void *ctx, int opcode, const uint8_t *p, size_t len)
+{
+    st_wsconn_t *w = ctx;
+    heard(w);
+    if (opcode == ST_WS_OP_PING) { /* answered with its payload (a newer ping replaces one not yet answered) */
+        memcpy(w->pong, p, len);
+        w->pong_len = len;
+        w->pong_due = true;
+    } else if (opcode == ST_WS_OP_PONG) {
+        w->pongs++;
+        return;
+    } else { /* close: the venue says why; one goes back, then the connection ends */
+        w->peer_close = len >= 2 ? p[0] << 8 | p[1] : 0;
+        w->echo_close = true;
+    }
+    if (w->wsi) lws_callback_on_writable(w->wsi);
+}
+
+static const st_wsrx_cbs_t rx_cbs = {rx_message, rx_control};
+
+/* A fragment from libwebsockets' own client (wss://): whole messages to on_message. */
 static void fragment(st_wsconn_t *w, struct lws *wsi, const char *in, size_t len)
 {
     heard(w);
     bool last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
-    if (last && w->rxlen == 0) { /* the usual case: the whole message at once, no copy */
+    if (last && w->buflen == 0) { /* the usual case: the whole message at once, no copy */
         w->cb.on_message(w, in, len, w->cb_ctx);
         return;
     }
-    if (w->rxlen + len + 1 > w->rxcap) {
-        w->rxcap = (w->rxlen + len + 1) * 2;
-        w->rx = st_xrealloc(w->rx, w->rxcap);
+    if (w->buflen + len + 1 > w->bufcap) {
+        w->bufcap = (w->buflen + len + 1) * 2;
+        w->buf = st_xrealloc(w->buf, w->bufcap);
     }
-    memcpy(w->rx + w->rxlen, in, len);
-    w->rxlen += len;
+    memcpy(w->buf + w->buflen, in, len);
+    w->buflen += len;
     if (!last) return;
-    w->rx[w->rxlen] = '\0';
-    size_t n = w->rxlen;
-    w->rxlen = 0;
-    w->cb.on_message(w, w->rx, n, w->cb_ctx);
+    w->buf[w->buflen] = '\0';
+    size_t n = w->buflen;
+    w->buflen = 0;
+    w->cb.on_message(w, w->buf, n, w->cb_ctx);
+}
+
+/* Bytes from the venue: the handshake's answer until it is whole, frames after. Returns -1 to
+ * close the connection. */
+static int received(st_wsconn_t *w, const char *in, size_t len)
+{
+    if (!w->upgraded) {
+        if (w->buflen + len + 1 > w->bufcap) {
+            w->bufcap = (w->buflen + len + 1) * 2;
+            w->buf = st_xrealloc(w->buf, w->bufcap);
+        }
+        memcpy(w->buf + w->buflen, in, len);
+        w->buflen += len;
+        char why[200];
+        long head = st_ws_response(w->buf, w->buflen, w->key, why, sizeof(why));
+        if (head == 0) return 0;
+        if (head < 0) {
+            snprintf(w->why, sizeof(w->why), "%s", why);
+            return -1;
+        }
+        w->upgraded = true;
+        lws_set_timeout(w->wsi, NO_PENDING_TIMEOUT, 0);
+        opened(w);
+        in = w->buf + head; /* frames that came with the answer */
+        len = w->buflen - (size_t)head;
+        w->buflen = 0;
+        if (!len || w->state != ST_WSCONN_OPEN) return 0;
+    }
+    const char *why = NULL;
+    int rc = st_wsrx_feed(&w->rx, in, len, &rx_cbs, w, &why);
+    if (rc && !w->closing) {
+        st_log_warn(FEED, "%s: session %d: %s: closing with %d", w->feed, w->index, why, rc);
+        snprintf(w->why, sizeof(w->why), "protocol error from the venue: %s", why);
+        st_wsconn_close(w, rc);
+    }
+    return 0;
+}
+
+/* One write per writeable callback, in this order: the handshake, a close, a pong, a ping,
+ * the queue. Returns -1 to close the connection. On wss:// libwebsockets frames, answers pings
+ * and sends the close. */
+static int writeable(st_wsconn_t *w, struct lws *wsi)
+{
+    if (w->raw && !w->upgraded) {
+        if (!w->request_due) return 0;
+        char req[1024];
+        size_t n = st_ws_request(req + LWS_PRE, sizeof(req) - LWS_PRE, w->host, w->port, w->tls, w->path, w->key);
+        w->request_due = false;
+        return n && lws_write(wsi, (unsigned char *)req + LWS_PRE, n, LWS_WRITE_RAW) == (int)n ? 0 : -1;
+    }
+    uint8_t f[LWS_PRE + 160];
+    if (w->closing || w->echo_close) { /* a close frame with the status and reason, then the end */
+        static const char *const why[] = {"strata stopping", "stalled", "refused", "protocol error"};
+        int code = w->closing ? (w->close_code ? w->close_code : ST_WSCONN_CLOSE_NORMAL) : w->peer_close;
+        const char *r = why[code == ST_WSCONN_CLOSE_STALLED   ? 1
+                            : code == ST_WSCONN_CLOSE_REFUSED ? 2
+                            : code >= ST_WS_PROTOCOL_ERROR && code < 1016 ? 3
+                                                                         : 0];
+        if (!w->raw) {
+            lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)(uintptr_t)r, strlen(r));
+            return -1;
+        }
+        uint8_t payload[64];
+        size_t pl = 0;
+        if (code) { /* the venue's close without a status is answered without one */
+            payload[0] = (uint8_t)(code >> 8);
+            payload[1] = (uint8_t)code;
+            pl = 2;
+            if (w->closing) {
+                memcpy(payload + 2, r, strlen(r));
+                pl += strlen(r);
+            }
+        }
+        size_t n = st_ws_frame(f + LWS_PRE, ST_WS_OP_CLOSE, payload, pl, rand32(w));
+        lws_write(wsi, f + LWS_PRE, n, LWS_WRITE_RAW);
+        return -1;
+    }
+    if (w->pong_due || w->ping_due) {
+        bool pong = w->pong_due;
+        if (pong) w->pong_due = false;
+        else w->ping_due = false;
+        if (w->raw) {
+            size_t n = st_ws_frame(f + LWS_PRE, pong ? ST_WS_OP_PONG : ST_WS_OP_PING, w->pong, pong ? w->pong_len : 0,
+                                   rand32(w));
+            if (lws_write(wsi, f + LWS_PRE, n, LWS_WRITE_RAW) < (int)n) return -1;
+        } else if (lws_write(wsi, f + LWS_PRE, 0, LWS_WRITE_PING) < 0) {
+            return -1;
+        }
+        if (w->head || w->pong_due || w->ping_due) lws_callback_on_writable(wsi);
+        return 0;
+    }
+    st_wsmsg_t *m = w->head;
+    if (!m) return 0;
+    if (w->raw) { /* framed in place: the header ends where the payload starts */
+        uint8_t *payload = m->data + MSG_PAYLOAD;
+        uint8_t tmp[ST_WS_MAX_HEADER];
+        size_t n = st_ws_frame_header(tmp, m->binary ? ST_WS_OP_BINARY : ST_WS_OP_TEXT, m->len, rand32(w));
+        uint8_t *start = payload - n;
+        memcpy(start, tmp, n);
+        st_ws_mask(payload, m->len, start + n - 4);
+        if (lws_write(wsi, start, n + m->len, LWS_WRITE_RAW) < (int)(n + m->len)) return -1;
+    } else if (lws_write(wsi, m->data + MSG_PAYLOAD, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) <
+               (int)m->len) {
+        return -1;
+    }
+    w->head = m->next;
+    if (!w->head) w->tail = NULL;
+    free(m);
+    if (w->head) lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* How a connection that ends got there, for the log and the retry. */
+static void ended(st_wsconn_t *w, struct lws *wsi)
+{
+    lws_set_opaque_user_data(wsi, NULL);
+    char why[300];
+    if (!w->upgraded) { /* the handshake never completed: a failed attempt */
+        w->failed++;
+        snprintf(why, sizeof(why), "cannot connect to %s:%d: %s", w->host, w->port,
+                 w->why[0] ? w->why : "the connection ended during the WebSocket handshake");
+    } else {
+        snprintf(why, sizeof(why), "%s", w->why[0] ? w->why
+                                         : w->closing ? "connection closed by strata"
+                                                      : "connection closed by the venue");
+    }
+    closed(w, why);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
@@ -222,7 +401,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     st_wsconn_t *w = lws_get_opaque_user_data(wsi);
     if (!w) return 0;
     switch (reason) {
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+    case LWS_CALLBACK_RAW_CONNECTED: /* ws://: TCP up, the handshake goes out */
+        w->request_due = true;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_AWAITING_SERVER_RESPONSE, 20);
+        lws_callback_on_writable(wsi);
+        break;
+    case LWS_CALLBACK_RAW_RX:
+        return received(w, in, len);
+    case LWS_CALLBACK_CLIENT_ESTABLISHED: /* wss:// */
+        w->upgraded = true;
         opened(w);
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -232,31 +419,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         w->pongs++;
         heard(w);
         break;
-    case LWS_CALLBACK_CLIENT_WRITEABLE: {
-        if (w->closing) { /* a close frame with the reason, then lws closes */
-            static const char *const why[] = {"strata stopping", "stalled", "refused"};
-            int code = w->close_code ? w->close_code : ST_WSCONN_CLOSE_NORMAL;
-            const char *r = why[code == ST_WSCONN_CLOSE_STALLED ? 1 : code == ST_WSCONN_CLOSE_REFUSED ? 2 : 0];
-            lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)(uintptr_t)r, strlen(r));
-            return -1;
-        }
-        if (w->ping_due) {
-            unsigned char ping[LWS_PRE + 8];
-            w->ping_due = false;
-            if (lws_write(wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
-            if (w->head) lws_callback_on_writable(wsi);
-            break;
-        }
-        st_wsmsg_t *m = w->head;
-        if (!m) break;
-        if (lws_write(wsi, m->data + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)m->len)
-            return -1;
-        w->head = m->next;
-        if (!w->head) w->tail = NULL;
-        free(m);
-        if (w->head) lws_callback_on_writable(wsi);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: /* the venue says why it closes (lws answers) */
+        w->peer_close = len >= 2 ? ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1] : 0;
         break;
-    }
+    case LWS_CALLBACK_RAW_WRITEABLE:
+    case LWS_CALLBACK_CLIENT_WRITEABLE:
+        return writeable(w, wsi);
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
         w->failed++;
         char why[300];
@@ -268,8 +436,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         closed(w, why);
         break;
     }
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: /* the venue says why it closes */
-        w->peer_close = len >= 2 ? ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1] : 0;
+    case LWS_CALLBACK_RAW_CLOSE:
+        ended(w, wsi);
         break;
     case LWS_CALLBACK_CLIENT_CLOSED:
         lws_set_opaque_user_data(wsi, NULL);
@@ -315,9 +483,12 @@ void st_wsconn_init(st_wsconn_t *w)
     w->wsi = NULL;
     w->state = ST_WSCONN_IDLE;
     w->head = w->tail = NULL;
-    w->rx = NULL;
-    w->rxlen = w->rxcap = 0;
-    w->rng = ((uint64_t)st_wall_now() ^ ((uint64_t)w->index << 32)) | 1;
+    memset(&w->rx, 0, sizeof(w->rx));
+    w->buf = NULL;
+    w->buflen = w->bufcap = 0;
+    uint64_t seed = 0; /* masks and keys unpredictable to anything between strata and the venue */
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) seed = (uint64_t)st_wall_now();
+    w->rng = (seed ^ ((uint64_t)w->index << 32)) | 1;
     st_timer_init(&w->retry, on_retry, w);
     st_timer_init(&w->stall, on_stall, w);
 }
@@ -340,6 +511,7 @@ void st_wsconn_stop(st_wsconn_t *w)
 void st_wsconn_free(st_wsconn_t *w)
 {
     drop_queue(w);
-    free(w->rx);
-    w->rx = NULL;
+    st_wsrx_free(&w->rx);
+    free(w->buf);
+    w->buf = NULL;
 }

@@ -1,6 +1,7 @@
 /* One WebSocket client session of a network feed, on the runtime's libev loop through
- * libwebsockets: connect (ws:// or wss:// with the system CA store), a send queue, messages
- * reassembled from fragments, and resilience — a lost session is reconnected after an
+ * libwebsockets: connect (ws:// or wss:// with the system CA store); on ws:// the WebSocket
+ * protocol is strata's own over a raw connection (wsframe.c: the handshake, frames, pings,
+ * closes; see there why), on wss:// libwebsockets' client; a send queue, messages reassembled from fragments, and resilience — a lost session is reconnected after an
  * exponential, jittered, bounded backoff. A session that receives nothing for stall_timeout
  * while it holds subscriptions may only be quiet (after hours, illiquid symbols, no keep-alive
  * from the venue): it is sent a WebSocket ping, which RFC 6455 obliges the venue to answer; a
@@ -15,6 +16,7 @@
 #define ST_FEEDS_WSCONN_H
 
 #include "core/clock.h"
+#include "wsframe.h"
 
 struct lws;
 struct lws_context;
@@ -51,8 +53,18 @@ struct st_wsconn {
     struct lws *wsi;
     st_wsconn_state_t state;
     st_wsmsg_t *head, *tail;
-    char *rx;
-    size_t rxlen, rxcap;
+    st_wsrx_t rx;     /* frames into messages (wsframe.c) */
+    char key[32];     /* this connection's Sec-WebSocket-Key */
+    bool raw;         /* ws://: strata frames (wsframe.c); wss://: libwebsockets does */
+    char *buf;        /* raw: the answer to the handshake until it is whole; else a message's fragments */
+    size_t buflen, bufcap;
+    bool upgraded;    /* the 101 came: frames flow */
+    bool request_due; /* the handshake's request waits for the writeable callback */
+    bool pong_due;    /* a ping's payload to answer with a pong */
+    uint8_t pong[125];
+    size_t pong_len;
+    bool echo_close;  /* the venue sent a close: one goes back, then the connection ends */
+    char why[256];    /* why this connection failed or was closed, when strata knows better than lws */
     st_time_t last_rx;
     st_timer_t retry, stall;
     uint64_t rng;
