@@ -20,7 +20,6 @@
 #include "../feeds/kis_encode.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
@@ -338,27 +337,6 @@ static void serve(int lfd, const server_t *sv)
 
 /* --- one measured run ---------------------------------------------------------------------- */
 
-/* The CPU time strata's threads have run, in seconds: the first field of each thread's
- * /proc/PID/task/TID/schedstat (nanoseconds; /proc/PID/stat counts in 10 ms ticks). */
-static double proc_cpu_s(pid_t pid)
-{
-    char path[300];
-    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-    DIR *d = opendir(path);
-    if (!d) return -1;
-    unsigned long long total = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
-        FILE *fp = fopen(path, "r");
-        unsigned long long ns = 0;
-        if (fp && fscanf(fp, "%llu", &ns) == 1) total += ns;
-        if (fp) fclose(fp);
-    }
-    closedir(d);
-    return (double)total / 1e9;
-}
-
 static bool file_has(const char *path, const char *what)
 {
     char buf[4096];
@@ -476,14 +454,14 @@ static double run_once(const char *bin, const stream_t *s)
     if (poll(&pf, 1, 30000) != 1 || read(ready[0], &c, 1) != 1) {
         fprintf(stderr, "bench_e2e: %s never registered its %s symbols\n", bin, s->upbit ? "Upbit" : "KIS");
     } else {
-        double c0 = proc_cpu_s(strata);
+        double c0 = (double)bench_proc_cpu_ns(strata) / 1e9;
         if (write(go[1], "g", 1) != 1) return -1;
         char sig[300];
         snprintf(sig, sizeof(sig), "%s/signals.jsonl", dir);
         uint64_t t0 = bench_ns();
         bool done = false;
         while (!(done = file_has(sig, "counted")) && bench_ns() - t0 < 120 * 1000000000ull) usleep(2000);
-        if (done) cpu = proc_cpu_s(strata) - c0;
+        if (done) cpu = (double)bench_proc_cpu_ns(strata) / 1e9 - c0;
         else fprintf(stderr, "bench_e2e: %s did not count the %ld ticks within 120 s\n", bin, s->ticks * s->reps);
     }
     kill(strata, SIGTERM);

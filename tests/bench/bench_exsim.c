@@ -1,9 +1,11 @@
-/* strata-exsim throughput: data frames per second it serves across sessions.
- *   bench_exsim [--quick]
- * Starts the simulator at high speed in the busy opening half hour, opens 8 sessions (one
- * approval key each) that register 41 keys each (20 symbols with trade + orderbook, one more
- * trade), reads everything for a few seconds, and reports frames and trade records per second.
- * Simulator and client share the machine's two cores. */
+/* strata-exsim throughput and cost: data frames per second it serves across sessions, and the
+ * simulator's CPU per frame.
+ *   bench_exsim [--quick]        ($STRATA_EXSIM picks another simulator binary to compare)
+ * Starts the simulator at x300 and at x1000 in the busy opening half hour, opens 8 sessions
+ * (one approval key each) that register 41 keys each (20 symbols with trade + orderbook, one
+ * more trade), reads everything for a few seconds, and reports frames and trade records per
+ * second, the cores the simulator used and its CPU per frame, and the frames it dropped for a
+ * slow reader. Simulator and client share the machine's two cores. */
 #define _GNU_SOURCE
 #include "bench_util.h"
 #include "../exsim/spawn.h"
@@ -15,22 +17,18 @@
 
 #define SESSIONS 8
 
-int main(int argc, char **argv)
+typedef struct {
+    double frames_s, records_s, sim_cores, sim_us_per_frame;
+    long dropped;
+    uint64_t acks;
+} result_t;
+
+/* One run at `speed`: the window's rates, the simulator's CPU over it, its drops. */
+static int run(const char *speed, double secs, char codes[21][16], result_t *r)
 {
-    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    bench_cpu_line();
-    double secs = quick ? 1.0 : 5.0;
     pid_t pid;
-    int port = exsim_spawn("300", "2026-11-23 09:00", &pid);
+    int port = exsim_spawn(speed, "2026-11-23 09:00", &pid);
     if (!port) return 1;
-
-    /* The first 21 symbols of the demo universe. */
-    FILE *f = fopen(STRATA_SOURCE_DIR "/config/universe.csv", "r");
-    char codes[21][16], row[256];
-    if (!f || !fgets(row, sizeof(row), f)) return 1;
-    for (int i = 0; i < 21 && fgets(row, sizeof(row), f); i++) snprintf(codes[i], sizeof(codes[i]), "%.6s", row);
-    fclose(f);
-
     static ws_t ws[SESSIONS];
     for (int s = 0; s < SESSIONS; s++) {
         if (!ws_open(&ws[s], port, "/")) return fprintf(stderr, "cannot connect\n"), 1;
@@ -57,7 +55,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    uint64_t t0 = bench_ns(), end = t0 + (uint64_t)(secs * 1e9);
+    uint64_t t0 = bench_ns(), end = t0 + (uint64_t)(secs * 1e9), c0 = bench_proc_cpu_ns(pid);
     while (bench_ns() < end) {
         for (int s = 0; s < SESSIONS; s++) {
             char *in;
@@ -70,23 +68,49 @@ int main(int argc, char **argv)
             }
         }
     }
+    double cpu = (double)(bench_proc_cpu_ns(pid) - c0) / 1e9;
     double el = (double)(bench_ns() - t0) / 1e9;
-    printf("strata-exsim: %d sessions x 41 registrations, speed x300 from 09:00, %.1f s\n\n", SESSIONS, el);
-    printf("%-28s %14s\n", "measure", "per second");
-    printf("%-28s %14.0f\n", "data frames", (double)frames / el);
-    printf("%-28s %14.0f\n", "trade records", (double)records / el);
-    printf("\nSUBSCRIBE SUCCESS received: %llu of %d\n", (unsigned long long)acks, SESSIONS * 41);
+    *r = (result_t){(double)frames / el, (double)records / el, cpu / el, frames ? cpu * 1e6 / (double)frames : 0, -1,
+                    acks};
     char *stats = http_get(port, "/control/stats");
     char *at = stats ? strstr(stats, "\"frames_dropped\":") : NULL;
-    long dropped = at ? strtol(at + 17, NULL, 10) : -1;
-    printf("frames dropped by the simulator for slow reading: %ld\n", dropped);
+    r->dropped = at ? strtol(at + 17, NULL, 10) : -1;
     free(stats);
     for (int s = 0; s < SESSIONS; s++) ws_close(&ws[s]);
     exsim_reap(pid);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bench_cpu_line();
+    double secs = quick ? 1.0 : 5.0;
+    /* The first 21 symbols of the demo universe. */
+    FILE *f = fopen(STRATA_SOURCE_DIR "/config/universe.csv", "r");
+    char codes[21][16], row[256];
+    if (!f || !fgets(row, sizeof(row), f)) return 1;
+    for (int i = 0; i < 21 && fgets(row, sizeof(row), f); i++) snprintf(codes[i], sizeof(codes[i]), "%.6s", row);
+    fclose(f);
+    printf("strata-exsim (%s): %d sessions x 41 registrations from 09:00, %.1f s a speed; the simulator's CPU\n"
+           "over the window from its threads' schedstat\n\n", exsim_path(), SESSIONS, secs);
+    printf("%-6s %14s %14s %12s %16s %10s %8s\n", "speed", "data frames/s", "trade recs/s", "sim cores",
+           "sim us/frame", "dropped", "acks");
+    const char *speeds[] = {"300", "1000"};
+    long dropped = 0;
+    bool all_acked = true;
+    for (int i = 0; i < 2; i++) {
+        result_t r;
+        if (run(speeds[i], secs, codes, &r) != 0) return 1;
+        printf("x%-5s %14.0f %14.0f %12.2f %16.2f %10ld %5llu/%d\n", speeds[i], r.frames_s, r.records_s, r.sim_cores,
+               r.sim_us_per_frame, r.dropped, (unsigned long long)r.acks, SESSIONS * 41);
+        dropped += r.dropped;
+        all_acked = all_acked && r.acks == SESSIONS * 41;
+    }
     if (dropped != 0) { /* loudly: the rates above are then the reader's, not the simulator's */
         fprintf(stderr, "bench_exsim: the simulator dropped %ld frames (or said nothing): the figures are not its "
                 "own\n", dropped);
         if (!quick) return 1; /* (--quick only keeps the benchmark working: in CI, under the sanitizers, it drops) */
     }
-    return acks == SESSIONS * 41 ? 0 : 1;
+    return all_acked ? 0 : 1;
 }

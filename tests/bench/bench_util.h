@@ -2,6 +2,7 @@
 #ifndef ST_BENCH_UTIL_H
 #define ST_BENCH_UTIL_H
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,28 @@ static inline uint64_t bench_cpu_ns(clockid_t which)
     struct timespec ts;
     clock_gettime(which, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The CPU time another process's threads have run, in ns (the first field of each thread's
+ * /proc/PID/task/TID/schedstat: nanoseconds, where /proc/PID/stat counts 10 ms ticks); 0 if it
+ * cannot be read. */
+static inline uint64_t bench_proc_cpu_ns(int pid)
+{
+    char path[300];
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d) return 0;
+    unsigned long long total = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", pid, e->d_name);
+        FILE *fp = fopen(path, "r");
+        unsigned long long ns = 0;
+        if (fp && fscanf(fp, "%llu", &ns) == 1) total += ns;
+        if (fp) fclose(fp);
+    }
+    closedir(d);
+    return total;
 }
 
 static inline uint64_t bench_quantile(uint64_t *v, size_t n, double q)
