@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # No shipped binary carries the path of the tree it was built in (the source or the build
 # directory): an installed strata must not point back into someone's checkout.
-# The tests and benchmarks may name the source tree (their data) but not the build tree: a copied
-# build tree must test its own binaries (SOURCE_DIR "-" checks the build tree only).
+# The tests and benchmarks find both at run time (tests/build_path.h): a copied build tree tests
+# its own binaries and reads the checkout it is told (SOURCE_DIR "-" checks the build tree only).
 #   check_paths.sh SOURCE_DIR BUILD_DIR BINARY...
 set -u
 src=${1:?usage: check_paths.sh SOURCE_DIR BUILD_DIR BINARY...}

@@ -7,7 +7,7 @@
  *   bench_attacks [--quick]   (quick: a 1 M instruction budget, one run) */
 #include "bench_strats.h"
 
-#define ATTACKS STRATA_SOURCE_DIR "/tests/host/attacks/"
+#define ATTACKS st_test_source_path("tests/host/attacks/")
 
 static st_strats_t *host;
 static uint64_t last_beat, max_gap;

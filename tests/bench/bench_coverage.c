@@ -13,7 +13,7 @@
 
 #include <math.h>
 
-#define KRX STRATA_SOURCE_DIR "/config/krx_universe.csv"
+#define KRX st_test_source_path("config/krx_universe.csv")
 
 typedef struct {
     double p50;     /* s */

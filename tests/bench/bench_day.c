@@ -25,21 +25,23 @@ static day_t day_once(const char *universe, bool gap, const char *stop)
 {
     char cfg[300], text[2048];
     snprintf(cfg, sizeof(cfg), "%s/day.yaml", dir);
+    char strat[512] = "";
+    if (gap)
+        snprintf(strat, sizeof(strat),
+                 "strategies:\n  - {name: gap, kind: lua, path: %s, all_symbols: true, params: {threshold: 0.03}}\n",
+                 st_test_source_path("strategies/gap.lua"));
     snprintf(text, sizeof(text),
              "runtime:\n"
              "  timezone: Asia/Seoul\n"
              "  clock: {mode: simulated, start: \"2026-11-23 08:50\", stop: \"%s\", speed: 0}\n"
              "  log: {level: error}\n  report_interval: 0\n  session_report: \"\"\n"
-             "market:\n  universe: " STRATA_SOURCE_DIR "/config/%s\n"
-             "  indices: " STRATA_SOURCE_DIR "/config/krx_indices.csv\n"
+             "market:\n  universe: %s/config/%s\n"
+             "  indices: %s\n"
              "  watch_universe: background\n"
              "feeds: [{name: sim, kind: sim, seed: 20261123, budget: 41, rest_rate: 20}]\n"
              "%s"
              "signals: {sinks: []}\nstatus: {enabled: false}\n",
-             stop, universe,
-             gap ? "strategies:\n  - {name: gap, kind: lua, path: " STRATA_SOURCE_DIR "/strategies/gap.lua, "
-                   "all_symbols: true, params: {threshold: 0.03}}\n"
-                 : "");
+             stop, STRATA_SOURCE_DIR, universe, st_test_source_path("config/krx_indices.csv"), strat);
     FILE *fp = fopen(cfg, "w");
     if (!fp || fputs(text, fp) < 0 || fclose(fp) != 0) exit(1);
     FILE *out = fopen("/dev/null", "w");

@@ -87,7 +87,7 @@ int main(int argc, char **argv)
     bench_cpu_line();
     double secs = quick ? 1.0 : 5.0;
     /* The first 21 symbols of the demo universe. */
-    FILE *f = fopen(STRATA_SOURCE_DIR "/config/universe.csv", "r");
+    FILE *f = fopen(st_test_source_path("config/universe.csv"), "r");
     char codes[21][16], row[256];
     if (!f || !fgets(row, sizeof(row), f)) return 1;
     for (int i = 0; i < 21 && fgets(row, sizeof(row), f); i++) snprintf(codes[i], sizeof(codes[i]), "%.6s", row);

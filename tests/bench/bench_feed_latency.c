@@ -40,8 +40,8 @@ static void run(const char *venue, double secs)
     char rec[96];
     snprintf(rec, sizeof(rec), "/tmp/strata-latency-%s-%d.txt", venue, (int)getpid());
     bool kis = strcmp(venue, "kis") == 0;
-    h_t *h = h_open(kis ? STRATA_SOURCE_DIR "/config/universe.csv" : STRATA_SOURCE_DIR "/config/upbit_markets.csv",
-                    kis ? STRATA_SOURCE_DIR "/config/indices.csv" : "", "--record", rec);
+    h_t *h = h_open(kis ? st_test_source_path("config/universe.csv") : st_test_source_path("config/upbit_markets.csv"),
+                    kis ? st_test_source_path("config/indices.csv") : "", "--record", rec);
     if (kis) {
         char more[512]; /* the token cached in the run's own directory, not the user's */
         snprintf(more, sizeof(more), "    keys: [{app_key_env: KIS_TEST_KEY, app_secret_env: KIS_TEST_SECRET}]\n"

@@ -29,14 +29,15 @@ static uint64_t run(bool record, int n, uint64_t *proc, uint64_t *ticks, uint64_
              "runtime:\n"
              "  clock: {mode: simulated, start: \"2026-11-23 08:50\", stop: \"11:00\", speed: 0}\n"
              "  log: {level: error}\n  report_interval: 0\n  session_report: \"\"\n%s%s%s"
-             "market: {universe: " STRATA_SOURCE_DIR "/config/universe.csv, indices: " STRATA_SOURCE_DIR
-             "/config/indices.csv, watch_universe: background, watch: [{symbol: \"005930\", priority: critical}]}\n"
+             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv, watch_universe: background, "
+             "watch: [{symbol: \"005930\", priority: critical}]}\n"
              "strategies:\n"
-             "  - {name: gap, kind: lua, path: " STRATA_SOURCE_DIR "/strategies/gap.lua, all_symbols: true}\n"
-             "  - {name: volume_watch, kind: lua, path: " STRATA_SOURCE_DIR "/strategies/volume_watch.lua, all_symbols: true}\n"
-             "  - {name: momentum, kind: lua, path: " STRATA_SOURCE_DIR "/strategies/momentum_leaders.lua, all_symbols: true}\n"
+             "  - {name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true}\n"
+             "  - {name: volume_watch, kind: lua, path: %s/strategies/volume_watch.lua, all_symbols: true}\n"
+             "  - {name: momentum, kind: lua, path: %s/strategies/momentum_leaders.lua, all_symbols: true}\n"
              "signals: {sinks: []}\nstatus: {enabled: false}\n",
-             record ? "  record: " : "", record ? rec : "", record ? "\n" : "");
+             record ? "  record: " : "", record ? rec : "", record ? "\n" : "", STRATA_SOURCE_DIR, STRATA_SOURCE_DIR,
+             STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
     FILE *fp = fopen(cfg, "w");
     fputs(text, fp);
     fclose(fp);

@@ -105,7 +105,7 @@ static uint64_t latency_run(bool with, double secs, uint64_t *p99)
 {
     char rec[96];
     snprintf(rec, sizeof(rec), "/tmp/strata-redis-latency-%d.txt", (int)getpid());
-    h_t *h = h_open(STRATA_SOURCE_DIR "/config/universe.csv", STRATA_SOURCE_DIR "/config/indices.csv", "--record", rec);
+    h_t *h = h_open(st_test_source_path("config/universe.csv"), st_test_source_path("config/indices.csv"), "--record", rec);
     char more[512];
     snprintf(more, sizeof(more), "    keys: [{app_key_env: KIS_TEST_KEY, app_secret_env: KIS_TEST_SECRET}]\n"
              "    token_dir: %s/tokens\n", h->dir);

@@ -72,12 +72,11 @@ static uint64_t replay_once(const char *strategy, const char *stop, uint64_t *ti
              "runtime:\n"
              "  clock: {mode: simulated, start: \"2026-11-23 08:50\", stop: \"%s\", speed: 0}\n"
              "  log: {level: error}\n  report_interval: 0\n  session_report: \"\"\n"
-             "market: {universe: " STRATA_SOURCE_DIR "/config/universe.csv, indices: " STRATA_SOURCE_DIR
-             "/config/indices.csv}\n"
+             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv}\n"
              "feeds: [{name: tape, kind: replay, path: %s}]\n"
              "strategies:\n%s"
              "signals: {sinks: []}\nstatus: {enabled: false}\n",
-             stop, tape, strategy);
+             stop, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, tape, strategy);
     write_file("replay.yaml", text);
     FILE *out = fopen("/dev/null", "w");
     st_runtime_t rt;

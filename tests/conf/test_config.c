@@ -9,8 +9,8 @@
 #include <math.h>
 #include <sys/stat.h>
 
-#define UNIVERSE STRATA_SOURCE_DIR "/config/universe.csv"
-#define INDICES  STRATA_SOURCE_DIR "/config/indices.csv"
+#define UNIVERSE "config/universe.csv" /* (main runs in the source tree) */
+#define INDICES  "config/indices.csv"
 /* Every test config starts with these two lines, so line numbers below count from 3. */
 #define HEAD "market: {universe: " UNIVERSE ", indices: " INDICES "}\n# ---\n"
 
@@ -168,7 +168,7 @@ static void test_values_and_params(void **state)
                                   "strategies:\n"
                                   "  - name: s1\n"
                                   "    kind: lua\n"
-                                  "    path: " STRATA_SOURCE_DIR "/config/demo.yaml\n"
+                                  "    path: config/demo.yaml\n"
                                   "    params: {threshold: 3, ratio: 1.5, on: yes, tag: gap, list: [1, two]}\n",
                              &d);
     if (!cfg) dump(&d);
@@ -412,7 +412,7 @@ static void test_fifo_paths_refused(void **state)
  * list items), is given its minimum and its maximum (no range error for it) and the values just
  * outside (a range error naming it). Bounds made exclusive, or a check dropped, fail here. */
 
-#define GAP_LUA STRATA_SOURCE_DIR "/strategies/gap.lua"
+#define GAP_LUA "strategies/gap.lua"
 
 static const char *item_template(const char *list)
 {
@@ -672,6 +672,7 @@ static void test_relative_paths_resolve_against_config(void **state)
 
 int main(void)
 {
+    st_test_chdir_source(); /* the configs name the checkout's files by relative paths */
     setenv("TZ", "UTC", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_demo_config),

@@ -47,7 +47,7 @@ static void walk(const st_schema_t *s, const char *prefix)
 
 static void test_every_key_documented(void **state)
 {
-    assert_int_equal(st_file_read(STRATA_SOURCE_DIR "/docs/config.md", &docs, NULL), 0);
+    assert_int_equal(st_file_read(st_test_source_path("docs/config.md"), &docs, NULL), 0);
     walk(&st_config_schema, "");
     free(docs);
     assert_int_equal(missing, 0);

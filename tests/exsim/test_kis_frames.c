@@ -60,7 +60,7 @@ static void test_same_bytes_as_strata(void **state)
     st_diags_t d;
     st_diags_init(&d);
     st_universe_t uni;
-    assert_int_equal(st_universe_load(&uni, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d), 0);
+    assert_int_equal(st_universe_load(&uni, st_test_source_path("config/universe.csv"), "", &syms, arena, &d), 0);
     st_diags_free(&d);
     st_simmkt_params_t p = {.seed = 7, .activity = 1, .volatility = 1, .halt_rate = 5,
                             .pre_open = 8 * ST_HOUR + 30 * ST_MIN, .open = 9 * ST_HOUR,

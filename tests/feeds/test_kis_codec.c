@@ -79,7 +79,7 @@ static int setup(void **state)
     arena = st_arena_create(0);
     st_diags_t d;
     st_diags_init(&d);
-    int rc = st_universe_load(&uni, STRATA_SOURCE_DIR "/config/universe.csv", "", &syms, arena, &d);
+    int rc = st_universe_load(&uni, st_test_source_path("config/universe.csv"), "", &syms, arena, &d);
     st_diags_free(&d);
     return rc;
 }

@@ -5,8 +5,8 @@
  * session on one app key is refused by the venue and reported by name. */
 #include "feed_harness.h"
 
-#define UNIVERSE STRATA_SOURCE_DIR "/config/universe.csv"
-#define INDICES STRATA_SOURCE_DIR "/config/indices.csv"
+#define UNIVERSE st_test_source_path("config/universe.csv")
+#define INDICES st_test_source_path("config/indices.csv")
 
 /* The access token is cached in the test's own directory: in the user's cache, a token another
  * test left for the same key and (reused) port was taken instead of a new one, and the test

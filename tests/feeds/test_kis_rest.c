@@ -9,8 +9,8 @@
 
 #include <sys/stat.h>
 
-#define UNIVERSE STRATA_SOURCE_DIR "/config/universe.csv"
-#define INDICES STRATA_SOURCE_DIR "/config/indices.csv"
+#define UNIVERSE st_test_source_path("config/universe.csv")
+#define INDICES st_test_source_path("config/indices.csv")
 
 static void add_kis(h_t *h, const char *extra)
 {

@@ -27,8 +27,8 @@ static int setup(void **state)
     arena = st_arena_create(0);
     st_diags_t d;
     st_diags_init(&d);
-    int rc = st_universe_load(&uni, STRATA_SOURCE_DIR "/config/universe.csv",
-                              STRATA_SOURCE_DIR "/config/indices.csv", &syms, arena, &d);
+    int rc = st_universe_load(&uni, st_test_source_path("config/universe.csv"),
+                              st_test_source_path("config/indices.csv"), &syms, arena, &d);
     st_diags_free(&d);
     return rc;
 }

@@ -5,7 +5,7 @@
  * the venue's name and message and slows the limiter down. */
 #include "feed_harness.h"
 
-#define UNIVERSE STRATA_SOURCE_DIR "/config/upbit_markets.csv"
+#define UNIVERSE st_test_source_path("config/upbit_markets.csv")
 
 static void add_upbit(h_t *h, const char *extra)
 {

@@ -7,7 +7,7 @@
 
 #include <signal.h>
 
-#define ATTACKS STRATA_SOURCE_DIR "/tests/host/attacks/"
+#define ATTACKS st_test_source_path("tests/host/attacks/")
 
 static const char *const GOOD = "local M = {state = {n = 0}}\n"
                                 "function M.on_trade() M.state.n = M.state.n + 1 end\n"
@@ -131,7 +131,7 @@ static void test_unknown_host_function(void **state)
     load_pair("unknown.lua", NULL);
     expect_contained("unknown.lua", 6, "strata has no function 'buy'");
     /* and the source scan that strata check prints */
-    st_lua_cfg_t cfg = {.name = "u", .path = ATTACKS "unknown.lua"};
+    st_lua_cfg_t cfg = {.name = "u", .path = st_test_source_path("tests/host/attacks/unknown.lua")};
     st_lua_t *l;
     char err[256];
     assert_int_equal(st_lua_open(&l, &cfg, err, sizeof(err)), 0);
@@ -168,7 +168,9 @@ static void test_fault_log_lines(void **state)
     char *log;
     assert_int_equal(st_file_read(path, &log, NULL), 0);
     printf("%s", log);
-    assert_non_null(strstr(log, "host: bad: on_trade(005930): " ATTACKS "unknown.lua:4: strata has no function 'buy'"));
+    char want[4400];
+    snprintf(want, sizeof(want), "host: bad: on_trade(005930): %sunknown.lua:4: strata has no function 'buy'", ATTACKS);
+    assert_non_null(strstr(log, want));
     assert_non_null(strstr(log, "stack traceback"));
     assert_non_null(strstr(log, "(repeated 10 times)"));
     assert_non_null(strstr(log, "(repeated 24 times)"));

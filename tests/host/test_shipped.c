@@ -82,7 +82,7 @@ static void day_open(day_t *d, uint64_t seed, const char *name, const char *scri
     d->arena = st_arena_create(0);
     st_diags_t diags;
     st_diags_init(&diags);
-    assert_int_equal(st_universe_load(&d->u, STRATA_SOURCE_DIR "/config/universe.csv", "", &d->syms, d->arena, &diags), 0);
+    assert_int_equal(st_universe_load(&d->u, st_test_source_path("config/universe.csv"), "", &d->syms, d->arena, &diags), 0);
     st_diags_free(&diags);
     st_tz_set("Asia/Seoul");
     struct tm tm;
@@ -126,7 +126,7 @@ static void to_strategy(const st_tick_t *t, void *ctx)
 static void test_gap_on_the_simulated_open(void **state)
 {
     day_t D;
-    day_open(&D, 20261123, "gap", STRATA_SOURCE_DIR "/strategies/gap.lua");
+    day_open(&D, 20261123, "gap", st_test_source_path("strategies/gap.lua"));
     st_universe_t u = D.u;
     st_simmkt_t *m = D.m;
     st_lua_t *s = D.s;
@@ -196,7 +196,7 @@ static void to_volume(const st_tick_t *t, void *ctx)
 static void test_volume_watch_on_the_first_hour(void **state)
 {
     day_t D;
-    day_open(&D, 7, "volume", STRATA_SOURCE_DIR "/strategies/volume_watch.lua");
+    day_open(&D, 7, "volume", st_test_source_path("strategies/volume_watch.lua"));
     st_universe_t u = D.u;
     st_simmkt_t *m = D.m;
     st_lua_t *s = D.s;
@@ -247,7 +247,7 @@ static void to_closing(const st_tick_t *t, void *ctx)
 static void test_closing_momentum_on_the_afternoon(void **state)
 {
     day_t D;
-    day_open(&D, 11, "closing", STRATA_SOURCE_DIR "/strategies/closing_momentum.lua");
+    day_open(&D, 11, "closing", st_test_source_path("strategies/closing_momentum.lua"));
     st_universe_t u = D.u;
     st_simmkt_t *m = D.m;
     st_lua_t *s = D.s;
@@ -298,7 +298,7 @@ static void to_momentum(const st_tick_t *t, void *ctx)
 static void test_momentum_leaders_scores(void **state)
 {
     day_t D;
-    day_open(&D, 5, "momentum", STRATA_SOURCE_DIR "/strategies/momentum_leaders.lua");
+    day_open(&D, 5, "momentum", st_test_source_path("strategies/momentum_leaders.lua"));
     st_universe_t u = D.u;
     st_simmkt_t *m = D.m;
     st_lua_t *s = D.s;
@@ -369,7 +369,7 @@ static void to_both(const st_tick_t *t, void *ctx)
 static void test_gap_plugin_matches_lua(void **state)
 {
     day_t D;
-    day_open(&D, 99, "gap", STRATA_SOURCE_DIR "/strategies/gap.lua");
+    day_open(&D, 99, "gap", st_test_source_path("strategies/gap.lua"));
     st_universe_t u = D.u;
     st_simmkt_t *m = D.m;
     st_lua_t *s = D.s;

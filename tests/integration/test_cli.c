@@ -133,8 +133,8 @@ static void test_check_demo_ok(void **state)
     assert_non_null(strstr(out, "embedded:demo.yaml: ok (391 symbols, 5 indices"));
     free(out), free(err);
     /* and the shipped configs of README's third command */
-    const char *shipped[] = {STRATA_SOURCE_DIR "/config/demo.yaml", STRATA_SOURCE_DIR "/config/record.yaml",
-                             STRATA_SOURCE_DIR "/config/backtest.yaml"};
+    const char *shipped[] = {st_test_source_path("config/demo.yaml"), st_test_source_path("config/record.yaml"),
+                             st_test_source_path("config/backtest.yaml")};
     for (size_t i = 0; i < ST_ARRAY_SIZE(shipped); i++) {
         assert_int_equal(run("check", "-c", shipped[i], &out, &err), 0);
         free(out), free(err);

@@ -109,7 +109,7 @@ static void test_whole_day_within_the_cap(void **state)
     /* 10 critical and 30 high stocks, the 5 indices, 8 medium: more than any slot holds. */
     char *uni_text;
     size_t uni_len;
-    assert_int_equal(st_file_read(STRATA_SOURCE_DIR "/config/universe.csv", &uni_text, &uni_len), 0);
+    assert_int_equal(st_file_read(st_test_source_path("config/universe.csv"), &uni_text, &uni_len), 0);
     size_t cap = 1 << 16, off = 0;
     char *yaml = malloc(cap);
     off += (size_t)snprintf(yaml + off, cap - off,

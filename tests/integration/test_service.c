@@ -53,7 +53,7 @@ static bool read_until(int fd, const char *want, double secs)
 static void test_unit_verifies(void **state)
 {
     char *text;
-    assert_int_equal(st_file_read(STRATA_UNIT_IN, &text, NULL), 0);
+    assert_int_equal(st_file_read(st_test_source_path("packaging/strata.service.in"), &text, NULL), 0);
     char unit[8192] = "";
     for (const char *p = text; *p;) { /* the unit as installed, with this build's binary */
         const char *at = strchr(p, '@');

@@ -19,7 +19,7 @@ static void test_full_krx_list(void **state)
     st_arena_t *a = st_arena_create(0);
     st_universe_t u;
     st_diags_t d;
-    load(STRATA_SOURCE_DIR "/config/krx_universe.csv", STRATA_SOURCE_DIR "/config/krx_indices.csv",
+    load(st_test_source_path("config/krx_universe.csv"), st_test_source_path("config/krx_indices.csv"),
          &u, &syms, a, &d, 0);
     assert_int_equal(u.nstocks, 2777);
     assert_int_equal(u.n, 2777 + 66);

@@ -577,7 +577,7 @@ static void test_property_random_sequences(void **state)
 
 static void test_scenario_default_day(void **state)
 {
-    const char *text = "market: {universe: " STRATA_SOURCE_DIR "/config/universe.csv}\n";
+    const char *text = "market: {universe: config/universe.csv}\n";
     st_config_t *cfg;
     st_diags_t d;
     st_diags_init(&d);
@@ -619,6 +619,7 @@ static void test_scenario_default_day(void **state)
 
 int main(void)
 {
+    st_test_chdir_source(); /* the configs name the checkout's files by relative paths */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_priorities_map_to_tiers),
         cmocka_unit_test(test_closed_market_holds_nothing),

@@ -9,7 +9,7 @@ static int setup(void **state)
 {
     st_diags_t d;
     st_diags_init(&d);
-    const char *text = "market: {universe: " STRATA_SOURCE_DIR "/config/universe.csv, indices: \"\"}\n";
+    const char *text = "market: {universe: config/universe.csv, indices: \"\"}\n";
     int rc = st_config_parse("t.yaml", text, strlen(text), &cfg, &d);
     st_diags_free(&d);
     return rc;
@@ -62,7 +62,7 @@ static void test_before_first_start_is_previous_last(void **state)
     st_config_t *c2;
     st_diags_t d;
     st_diags_init(&d);
-    const char *text = "market: {universe: " STRATA_SOURCE_DIR "/config/universe.csv, indices: \"\"}\n"
+    const char *text = "market: {universe: config/universe.csv, indices: \"\"}\n"
                        "schedule:\n  - {name: day, start: \"09:00\"}\n  - {name: night, start: \"16:00\"}\n";
     assert_int_equal(st_config_parse("t.yaml", text, strlen(text), &c2, &d), 0);
     st_slot_at_t at;
@@ -113,7 +113,7 @@ static void parse_fails(const char *start, const char *what)
     st_diags_t d;
     st_diags_init(&d);
     char text[512];
-    snprintf(text, sizeof(text), "market: {universe: " STRATA_SOURCE_DIR "/config/universe.csv, indices: \"\"}\n"
+    snprintf(text, sizeof(text), "market: {universe: config/universe.csv, indices: \"\"}\n"
                                  "schedule:\n  - {name: a, start: \"09:00\"}\n  - {name: b, start: \"%s\"}\n", start);
     assert_int_equal(st_config_parse("t.yaml", text, strlen(text), &c2, &d), ST_ECONFIG);
     char buf[1400];
@@ -137,6 +137,7 @@ static void test_bad_starts(void **state)
 
 int main(void)
 {
+    st_test_chdir_source(); /* the configs name the checkout's files by relative paths */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_late_session_moves_anchored_slots),
         cmocka_unit_test(test_moved_slot_never_runs_backwards),

@@ -329,7 +329,7 @@ static void test_trade_predictions(void **state)
 static void test_reads_version_1(void **state)
 {
     char err[256] = "";
-    st_rec_reader_t *r = st_rec_open(STRATA_SOURCE_DIR "/tests/record/v1.strata", err, sizeof(err));
+    st_rec_reader_t *r = st_rec_open(st_test_source_path("tests/record/v1.strata"), err, sizeof(err));
     if (!r) fail_msg("%s", err);
     assert_int_equal(st_rec_version(r), 1);
     st_rec_item_t it;
