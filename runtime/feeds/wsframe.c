@@ -75,8 +75,9 @@ long st_ws_response(const char *buf, size_t n, const char *key, char *why, size_
     const char *eol = memchr(buf, '\n', (size_t)(end - buf));
     size_t sl = (size_t)(eol - buf);
     while (sl && (buf[sl - 1] == '\r')) sl--;
-    int status = 0;
-    if (sl < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' || sscanf(buf + 9, "%3d", &status) != 1) {
+    int status = 0; /* three digits read by hand: buf is not terminated (sscanf would look for the end) */
+    for (size_t i = 9; i < 12 && sl >= 12 && buf[i] >= '0' && buf[i] <= '9'; i++) status = status * 10 + (buf[i] - '0');
+    if (sl < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' || status < 100) {
         snprintf(why, whylen, "not an HTTP answer to the WebSocket handshake: \"%.*s\"", (int)(sl < 60 ? sl : 60), buf);
         return -1;
     }
