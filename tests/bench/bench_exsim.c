@@ -92,20 +92,34 @@ int main(int argc, char **argv)
     if (!f || !fgets(row, sizeof(row), f)) return 1;
     for (int i = 0; i < 21 && fgets(row, sizeof(row), f); i++) snprintf(codes[i], sizeof(codes[i]), "%.6s", row);
     fclose(f);
-    printf("strata-exsim (%s): %d sessions x 41 registrations from 09:00, %.1f s a speed; the simulator's CPU\n"
-           "over the window from its threads' schedstat\n\n", exsim_path(), SESSIONS, secs);
-    printf("%-6s %14s %14s %12s %16s %10s %8s\n", "speed", "data frames/s", "trade recs/s", "sim cores",
-           "sim us/frame", "dropped", "acks");
+    printf("strata-exsim (%s): %d sessions x 41 registrations from 09:00, %.1f s a run; the simulator's CPU\n"
+           "over the window from its threads' schedstat; medians of the runs\n\n", exsim_path(), SESSIONS, secs);
+    int runs = quick ? 1 : 3;
+    printf("%-6s %5s %14s %14s %12s %24s %10s %8s\n", "speed", "runs", "data frames/s", "trade recs/s", "sim cores",
+           "sim us/frame (min-max)", "dropped", "acks");
     const char *speeds[] = {"300", "1000"};
     long dropped = 0;
     bool all_acked = true;
-    for (int i = 0; i < 2; i++) {
-        result_t r;
-        if (run(speeds[i], secs, codes, &r) != 0) return 1;
-        printf("x%-5s %14.0f %14.0f %12.2f %16.2f %10ld %5llu/%d\n", speeds[i], r.frames_s, r.records_s, r.sim_cores,
-               r.sim_us_per_frame, r.dropped, (unsigned long long)r.acks, SESSIONS * 41);
-        dropped += r.dropped;
-        all_acked = all_acked && r.acks == SESSIONS * 41;
+    for (int i = 0; i < 2; i++) { /* medians of the runs, each field on its own */
+        double fr[3], rr[3], co[3], us[3];
+        long here = 0; /* frames dropped at this speed, over its runs */
+        for (int k = 0; k < runs; k++) {
+            result_t r;
+            if (run(speeds[i], secs, codes, &r) != 0) return 1;
+            fr[k] = r.frames_s, rr[k] = r.records_s, co[k] = r.sim_cores, us[k] = r.sim_us_per_frame;
+            here += r.dropped;
+            all_acked = all_acked && r.acks == SESSIONS * 41;
+        }
+        uint64_t fv[3], q[3], c[3], u[3];
+        for (int k = 0; k < runs; k++)
+            fv[k] = (uint64_t)fr[k], q[k] = (uint64_t)rr[k], c[k] = (uint64_t)(co[k] * 1e4), u[k] = (uint64_t)(us[k] * 1e3);
+        uint64_t fm = bench_quantile(fv, (size_t)runs, 0.5), qm = bench_quantile(q, (size_t)runs, 0.5),
+                 cm = bench_quantile(c, (size_t)runs, 0.5), um = bench_quantile(u, (size_t)runs, 0.5);
+        char range[48];
+        snprintf(range, sizeof(range), "%.2f (%.2f-%.2f)", (double)um / 1e3, (double)u[0] / 1e3, (double)u[runs - 1] / 1e3);
+        printf("x%-5s %5d %14llu %14llu %12.2f %24s %10ld %5s\n", speeds[i], runs, (unsigned long long)fm,
+               (unsigned long long)qm, (double)cm / 1e4, range, here, all_acked ? "all" : "NOT all");
+        dropped += here;
     }
     if (dropped != 0) { /* loudly: the rates above are then the reader's, not the simulator's */
         fprintf(stderr, "bench_exsim: the simulator dropped %ld frames (or said nothing): the figures are not its "
