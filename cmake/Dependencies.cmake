@@ -37,6 +37,7 @@ strata_pkg(cjson libcjson libcjson-dev)
 strata_pkg(zstd  libzstd  libzstd-dev)
 strata_pkg(systemd libsystemd libsystemd-dev)
 strata_pkg(hiredis hiredis libhiredis-dev)
+strata_pkg(ssl libssl libssl-dev) # TLS under the feeds' WebSockets (feeds/tlsbio.c)
 
 find_package(libwebsockets CONFIG QUIET)
 if(NOT libwebsockets_FOUND)

@@ -9,7 +9,7 @@ PACKAGES=(
   libcmocka-dev libjson-c-dev libjansson-dev libzstd-dev
   clang libclang-rt-dev tzdata ca-certificates openssl
   chromium chromium-driver fonts-nanum libsystemd-dev
-  redis-server libhiredis-dev
+  redis-server libhiredis-dev libssl-dev
 )
 
 missing=()

@@ -106,14 +106,23 @@ int st_netfeed_init(st_netfeed_t *nf, const st_feed_vtable_t *vt, const st_feed_
         snprintf(err, errlen, "feed \"%s\": cannot parse ws_url \"%s\"", fc->name, fc->ws_url);
         return -EINVAL;
     }
-    nf->ctx = st_wsconn_context_create(env->clock->loop, nf->tls, fc->tls_ca_file);
+    if (nf->tls) {
+        char why[300];
+        nf->tls_ctx = st_tls_ctx_create(fc->tls_ca_file, why, sizeof(why));
+        if (!nf->tls_ctx) {
+            snprintf(err, errlen, "feed \"%s\": %s", fc->name, why);
+            return -EINVAL;
+        }
+    }
+    nf->ctx = st_wsconn_context_create(env->clock->loop);
     nf->http = st_http_create(env->clock->loop);
     if (nf->http) st_http_set_ca(nf->http, fc->tls_ca_file);
     if (!nf->ctx || !nf->http) {
         snprintf(err, errlen, "feed \"%s\": cannot create the WebSocket/HTTP context", fc->name);
         st_wsconn_context_destroy(nf->ctx);
         st_http_destroy(nf->http);
-        nf->ctx = NULL, nf->http = NULL;
+        st_tls_ctx_free(nf->tls_ctx);
+        nf->ctx = NULL, nf->http = NULL, nf->tls_ctx = NULL;
         return -ENOMEM;
     }
     snprintf(nf->url, sizeof(nf->url), "%s", fc->ws_url);
@@ -144,6 +153,7 @@ void st_netfeed_session(st_netfeed_t *nf, int k, st_venue_t venue, const st_feed
     st_subconn_init(sc, venue, fc, nf->syms, nf->nsyms, refused);
     sc->feed = &nf->base;
     wsconn_setup(&sc->ws, fc, k, nf->ctx, nf->host, nf->path, nf->port, nf->tls, nf->base.clock);
+    sc->ws.tls_ctx = nf->tls_ctx;
     sc->ws.cb = cb;
     sc->ws.cb_ctx = cb_ctx;
     st_wsconn_init(&sc->ws);
@@ -197,7 +207,8 @@ void st_netfeed_close(st_netfeed_t *nf)
 {
     st_http_destroy(nf->http);
     st_wsconn_context_destroy(nf->ctx);
-    nf->http = NULL, nf->ctx = NULL;
+    st_tls_ctx_free(nf->tls_ctx); /* (sessions still open hold their own reference) */
+    nf->http = NULL, nf->ctx = NULL, nf->tls_ctx = NULL;
 }
 
 void st_netfeed_free(st_netfeed_t *nf, void *sessions)

@@ -15,6 +15,7 @@
 typedef struct {
     st_feed_t base; /* first: the feed interface */
     struct lws_context *ctx; /* the sessions' */
+    st_tls_ctx_t *tls_ctx;   /* wss://: the CA store the sessions verify the venue against */
     st_http_t *http;         /* the REST side's */
     char url[512], host[256], path[256];
     int port;

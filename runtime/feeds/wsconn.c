@@ -141,22 +141,22 @@ void st_wsconn_connect(st_wsconn_t *w)
     ci.address = w->host;
     ci.port = w->port;
     ci.path = w->path;
-    ci.host = w->host; /* (TLS: the name the certificate must carry, and SNI) */
-    /* ws://: a connected socket, the WebSocket protocol wsframe.c's. wss://: libwebsockets' own
-     * WebSocket client, as libwebsockets 4.1 cannot start TLS on a raw client connection (it
-     * tries before the socket exists: "tls start fail"). */
-    w->raw = !w->tls;
-    ci.method = w->raw ? "RAW" : NULL;
-    ci.ssl_connection = w->tls ? LCCSCF_USE_SSL : 0;
+    ci.host = w->host;
+    /* A connected socket and nothing more: TLS is tlsbio.c's, the WebSocket protocol wsframe.c's
+     * (libwebsockets 4.1 cannot start TLS on a raw client connection: it tries before the socket
+     * exists, "tls start fail"). */
+    ci.method = "RAW";
     ci.local_protocol_name = "strata-feed";
     ci.opaque_user_data = w;
     ci.pwsi = &w->wsi;
     w->state = ST_WSCONN_CONNECTING;
     w->closing = w->upgraded = w->request_due = w->pong_due = w->echo_close = false;
     w->peer_close = 0;
-    w->buflen = 0;
+    w->buflen = w->outlen = 0;
     w->why[0] = '\0';
     st_wsrx_reset(&w->rx);
+    st_tls_free(w->tls_session);
+    w->tls_session = w->tls ? st_tls_new(w->tls_ctx, w->host) : NULL;
     uint8_t nonce[16];
     for (int i = 0; i < 16; i += 4) {
         uint32_t r = rand32(w);
@@ -247,30 +247,8 @@ static void rx_control(void *ctx, int opcode, const uint8_t *p, size_t len)
 
 static const st_wsrx_cbs_t rx_cbs = {rx_message, rx_control};
 
-/* A fragment from libwebsockets' own client (wss://): whole messages to on_message. */
-static void fragment(st_wsconn_t *w, struct lws *wsi, const char *in, size_t len)
-{
-    heard(w);
-    bool last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
-    if (last && w->buflen == 0) { /* the usual case: the whole message at once, no copy */
-        w->cb.on_message(w, in, len, w->cb_ctx);
-        return;
-    }
-    if (w->buflen + len + 1 > w->bufcap) {
-        w->bufcap = (w->buflen + len + 1) * 2;
-        w->buf = st_xrealloc(w->buf, w->bufcap);
-    }
-    memcpy(w->buf + w->buflen, in, len);
-    w->buflen += len;
-    if (!last) return;
-    w->buf[w->buflen] = '\0';
-    size_t n = w->buflen;
-    w->buflen = 0;
-    w->cb.on_message(w, w->buf, n, w->cb_ctx);
-}
-
-/* Bytes from the venue: the handshake's answer until it is whole, frames after. Returns -1 to
- * close the connection. */
+/* Plaintext from the venue: the handshake's answer until it is whole, frames after. Returns -1
+ * to close the connection. */
 static int received(st_wsconn_t *w, const char *in, size_t len)
 {
     if (!w->upgraded) {
@@ -305,17 +283,43 @@ static int received(st_wsconn_t *w, const char *in, size_t len)
     return 0;
 }
 
-/* One write per writeable callback, in this order: the handshake, a close, a pong, a ping,
- * the queue. Returns -1 to close the connection. On wss:// libwebsockets frames, answers pings
- * and sends the close. */
+/* Writes the TLS records waiting (all of them: libwebsockets keeps what the socket did not take).
+ * Returns -1 on an error. */
+static int flush_tls(st_wsconn_t *w, struct lws *wsi)
+{
+    size_t n = st_tls_pending(w->tls_session);
+    if (!n) return 0;
+    if (LWS_PRE + n > w->outcap) {
+        w->outcap = (LWS_PRE + n) * 2;
+        w->out = st_xrealloc(w->out, w->outcap);
+    }
+    n = st_tls_take(w->tls_session, w->out + LWS_PRE, n);
+    return lws_write(wsi, (unsigned char *)w->out + LWS_PRE, n, LWS_WRITE_RAW) == (int)n ? 0 : -1;
+}
+
+/* Bytes for the venue, as they go on the wire: encrypted first on wss://. Returns -1 on an
+ * error (the connection is then closed). */
+static int emit(st_wsconn_t *w, struct lws *wsi, unsigned char *p, size_t n)
+{
+    if (!w->tls_session) return lws_write(wsi, p, n, LWS_WRITE_RAW) == (int)n ? 0 : -1;
+    if (st_tls_write(w->tls_session, p, n) != 0) {
+        snprintf(w->why, sizeof(w->why), "TLS: %s", st_tls_error(w->tls_session));
+        return -1;
+    }
+    return flush_tls(w, wsi);
+}
+
+/* One write per writeable callback, in this order: TLS records waiting, the handshake, a close,
+ * a pong, a ping, the queue. Returns -1 to close the connection. */
 static int writeable(st_wsconn_t *w, struct lws *wsi)
 {
-    if (w->raw && !w->upgraded) {
+    if (w->tls_session && st_tls_pending(w->tls_session)) return flush_tls(w, wsi);
+    if (!w->upgraded) {
         if (!w->request_due) return 0;
-        char req[1024];
+        char req[LWS_PRE + 1024];
         size_t n = st_ws_request(req + LWS_PRE, sizeof(req) - LWS_PRE, w->host, w->port, w->tls, w->path, w->key);
         w->request_due = false;
-        return n && lws_write(wsi, (unsigned char *)req + LWS_PRE, n, LWS_WRITE_RAW) == (int)n ? 0 : -1;
+        return n ? emit(w, wsi, (unsigned char *)req + LWS_PRE, n) : -1;
     }
     uint8_t f[LWS_PRE + 160];
     if (w->closing || w->echo_close) { /* a close frame with the status and reason, then the end */
@@ -325,10 +329,6 @@ static int writeable(st_wsconn_t *w, struct lws *wsi)
                             : code == ST_WSCONN_CLOSE_REFUSED ? 2
                             : code >= ST_WS_PROTOCOL_ERROR && code < 1016 ? 3
                                                                          : 0];
-        if (!w->raw) {
-            lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)(uintptr_t)r, strlen(r));
-            return -1;
-        }
         uint8_t payload[64];
         size_t pl = 0;
         if (code) { /* the venue's close without a status is answered without one */
@@ -341,41 +341,58 @@ static int writeable(st_wsconn_t *w, struct lws *wsi)
             }
         }
         size_t n = st_ws_frame(f + LWS_PRE, ST_WS_OP_CLOSE, payload, pl, rand32(w));
-        lws_write(wsi, f + LWS_PRE, n, LWS_WRITE_RAW);
+        emit(w, wsi, f + LWS_PRE, n);
         return -1;
     }
     if (w->pong_due || w->ping_due) {
         bool pong = w->pong_due;
         if (pong) w->pong_due = false;
         else w->ping_due = false;
-        if (w->raw) {
-            size_t n = st_ws_frame(f + LWS_PRE, pong ? ST_WS_OP_PONG : ST_WS_OP_PING, w->pong, pong ? w->pong_len : 0,
-                                   rand32(w));
-            if (lws_write(wsi, f + LWS_PRE, n, LWS_WRITE_RAW) < (int)n) return -1;
-        } else if (lws_write(wsi, f + LWS_PRE, 0, LWS_WRITE_PING) < 0) {
-            return -1;
-        }
+        size_t n = st_ws_frame(f + LWS_PRE, pong ? ST_WS_OP_PONG : ST_WS_OP_PING, w->pong, pong ? w->pong_len : 0,
+                               rand32(w));
+        if (emit(w, wsi, f + LWS_PRE, n) != 0) return -1;
         if (w->head || w->pong_due || w->ping_due) lws_callback_on_writable(wsi);
         return 0;
     }
     st_wsmsg_t *m = w->head;
     if (!m) return 0;
-    if (w->raw) { /* framed in place: the header ends where the payload starts */
-        uint8_t *payload = m->data + MSG_PAYLOAD;
-        uint8_t tmp[ST_WS_MAX_HEADER];
-        size_t n = st_ws_frame_header(tmp, m->binary ? ST_WS_OP_BINARY : ST_WS_OP_TEXT, m->len, rand32(w));
-        uint8_t *start = payload - n;
-        memcpy(start, tmp, n);
-        st_ws_mask(payload, m->len, start + n - 4);
-        if (lws_write(wsi, start, n + m->len, LWS_WRITE_RAW) < (int)(n + m->len)) return -1;
-    } else if (lws_write(wsi, m->data + MSG_PAYLOAD, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) <
-               (int)m->len) {
-        return -1;
-    }
+    /* framed in place: the header goes just before the payload, which is masked where it is */
+    uint8_t *payload = m->data + MSG_PAYLOAD, hdr[ST_WS_MAX_HEADER];
+    size_t hl = st_ws_frame_header(hdr, m->binary ? ST_WS_OP_BINARY : ST_WS_OP_TEXT, m->len, rand32(w));
+    uint8_t *start = payload - hl;
+    memcpy(start, hdr, hl);
+    st_ws_mask(payload, m->len, start + hl - 4);
+    if (emit(w, wsi, start, hl + m->len) != 0) return -1;
     w->head = m->next;
     if (!w->head) w->tail = NULL;
     free(m);
     if (w->head) lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* wss://: ciphertext from the venue into the TLS session, plaintext out of it into received().
+ * Returns -1 to close the connection. */
+static int received_tls(st_wsconn_t *w, struct lws *wsi, const char *in, size_t len)
+{
+    bool was_ready = st_tls_ready(w->tls_session);
+    if (st_tls_input(w->tls_session, in, len) != 0) {
+        snprintf(w->why, sizeof(w->why), "TLS: %s (is the server's certificate trusted? tls_ca_file names a private CA)",
+                 st_tls_error(w->tls_session));
+        return -1;
+    }
+    if (!was_ready && st_tls_ready(w->tls_session)) w->request_due = true; /* TLS up: the WebSocket handshake */
+    char plain[16384];
+    for (;;) {
+        long n = st_tls_read(w->tls_session, plain, sizeof(plain));
+        if (n == 0) break;
+        if (n < 0) {
+            snprintf(w->why, sizeof(w->why), "TLS: %s", st_tls_error(w->tls_session));
+            return -1;
+        }
+        if (received(w, plain, (size_t)n) != 0) return -1;
+        if (!w->wsi) return 0;
+    }
+    if (st_tls_pending(w->tls_session) || w->request_due) lws_callback_on_writable(wsi);
     return 0;
 }
 
@@ -401,47 +418,26 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     st_wsconn_t *w = lws_get_opaque_user_data(wsi);
     if (!w) return 0;
     switch (reason) {
-    case LWS_CALLBACK_RAW_CONNECTED: /* ws://: TCP up, the handshake goes out */
-        w->request_due = true;
+    case LWS_CALLBACK_RAW_CONNECTED: /* TCP up: the TLS handshake (its ClientHello is ready), or the WebSocket's */
+        w->request_due = !w->tls_session;
         lws_set_timeout(wsi, PENDING_TIMEOUT_AWAITING_SERVER_RESPONSE, 20);
         lws_callback_on_writable(wsi);
         break;
     case LWS_CALLBACK_RAW_RX:
-        return received(w, in, len);
-    case LWS_CALLBACK_CLIENT_ESTABLISHED: /* wss:// */
-        w->upgraded = true;
-        opened(w);
-        break;
-    case LWS_CALLBACK_CLIENT_RECEIVE:
-        fragment(w, wsi, in, len);
-        break;
-    case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-        w->pongs++;
-        heard(w);
-        break;
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: /* the venue says why it closes (lws answers) */
-        w->peer_close = len >= 2 ? ((const unsigned char *)in)[0] << 8 | ((const unsigned char *)in)[1] : 0;
-        break;
+        return w->tls_session ? received_tls(w, wsi, in, len) : received(w, in, len);
     case LWS_CALLBACK_RAW_WRITEABLE:
-    case LWS_CALLBACK_CLIENT_WRITEABLE:
         return writeable(w, wsi);
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
         w->failed++;
         char why[300];
         const char *msg = in ? (const char *)in : "connection error";
-        snprintf(why, sizeof(why), "cannot connect to %s:%d: %.120s%s", w->host, w->port, msg,
-                 w->tls && strstr(msg, "SSL") ? " (TLS: is the server's certificate trusted? tls_ca_file names "
-                                                "a private CA)" : "");
+        snprintf(why, sizeof(why), "cannot connect to %s:%d: %.120s", w->host, w->port, msg);
         lws_set_opaque_user_data(wsi, NULL);
         closed(w, why);
         break;
     }
     case LWS_CALLBACK_RAW_CLOSE:
         ended(w, wsi);
-        break;
-    case LWS_CALLBACK_CLIENT_CLOSED:
-        lws_set_opaque_user_data(wsi, NULL);
-        closed(w, w->closing ? "connection closed by strata" : "connection closed by the venue");
         break;
     default:
         break;
@@ -454,27 +450,24 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-struct lws_context *st_wsconn_context_create(struct ev_loop *loop, bool tls, const char *ca_file)
+struct lws_context *st_wsconn_context_create(struct ev_loop *loop)
 {
     lws_set_log_level(LLL_ERR | LLL_WARN, st_log_lws_line);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
     void *loops[1] = {loop};
-    info.options = LWS_SERVER_OPTION_LIBEV | (tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
+    info.options = LWS_SERVER_OPTION_LIBEV; /* no TLS here: tlsbio.c's */
     info.foreign_loops = loops;
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.protocols = protocols;
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
-    if (tls && ca_file && *ca_file) info.client_ssl_ca_filepath = ca_file;
     return lws_create_context(&info);
 }
 
 void st_wsconn_context_destroy(struct lws_context *ctx)
 {
     if (!ctx) return;
-    /* libwebsockets 4.1 on a foreign loop leaves a TLS vhost's client SSL_CTX (and the CA
-     * store loaded into it) behind here; tests/lsan.supp names it for the sanitizer run. */
     lws_context_destroy(ctx);
 }
 
@@ -484,8 +477,9 @@ void st_wsconn_init(st_wsconn_t *w)
     w->state = ST_WSCONN_IDLE;
     w->head = w->tail = NULL;
     memset(&w->rx, 0, sizeof(w->rx));
-    w->buf = NULL;
-    w->buflen = w->bufcap = 0;
+    w->buf = w->out = NULL;
+    w->buflen = w->bufcap = w->outlen = w->outcap = 0;
+    w->tls_session = NULL;
     uint64_t seed = 0; /* masks and keys unpredictable to anything between strata and the venue */
     if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) seed = (uint64_t)st_wall_now();
     w->rng = (seed ^ ((uint64_t)w->index << 32)) | 1;
@@ -513,5 +507,8 @@ void st_wsconn_free(st_wsconn_t *w)
     drop_queue(w);
     st_wsrx_free(&w->rx);
     free(w->buf);
-    w->buf = NULL;
+    free(w->out);
+    w->buf = w->out = NULL;
+    st_tls_free(w->tls_session);
+    w->tls_session = NULL;
 }

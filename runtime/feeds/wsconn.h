@@ -1,7 +1,7 @@
-/* One WebSocket client session of a network feed, on the runtime's libev loop through
- * libwebsockets: connect (ws:// or wss:// with the system CA store); on ws:// the WebSocket
- * protocol is strata's own over a raw connection (wsframe.c: the handshake, frames, pings,
- * closes; see there why), on wss:// libwebsockets' client; a send queue, messages reassembled from fragments, and resilience — a lost session is reconnected after an
+/* One WebSocket client session of a network feed, on the runtime's libev loop: libwebsockets
+ * connects a raw socket; on wss:// TLS runs over it in memory (tlsbio.c: the server verified
+ * against the system CA store or tls_ca_file); the WebSocket protocol is strata's own
+ * (wsframe.c: the handshake, frames, pings, closes; see there why); a send queue, messages reassembled from fragments, and resilience — a lost session is reconnected after an
  * exponential, jittered, bounded backoff. A session that receives nothing for stall_timeout
  * while it holds subscriptions may only be quiet (after hours, illiquid symbols, no keep-alive
  * from the venue): it is sent a WebSocket ping, which RFC 6455 obliges the venue to answer; a
@@ -16,6 +16,7 @@
 #define ST_FEEDS_WSCONN_H
 
 #include "core/clock.h"
+#include "tlsbio.h"
 #include "wsframe.h"
 
 struct lws;
@@ -55,9 +56,12 @@ struct st_wsconn {
     st_wsmsg_t *head, *tail;
     st_wsrx_t rx;     /* frames into messages (wsframe.c) */
     char key[32];     /* this connection's Sec-WebSocket-Key */
-    bool raw;         /* ws://: strata frames (wsframe.c); wss://: libwebsockets does */
-    char *buf;        /* raw: the answer to the handshake until it is whole; else a message's fragments */
+    st_tls_ctx_t *tls_ctx;    /* wss://: the feed's CA store (the caller's) */
+    st_tls_t *tls_session;    /* wss://: this connection's TLS session (tlsbio.c) */
+    char *buf;        /* the answer to the handshake, until it is whole */
     size_t buflen, bufcap;
+    char *out;        /* wss://: TLS records on their way to the socket */
+    size_t outlen, outcap;
     bool upgraded;    /* the 101 came: frames flow */
     bool request_due; /* the handshake's request waits for the writeable callback */
     bool pong_due;    /* a ping's payload to answer with a pong */
@@ -80,9 +84,8 @@ struct st_wsconn {
     uint64_t probes, pongs; /* pings sent to quiet sessions; pongs received */
 };
 
-/* The WebSocket context of a feed on `loop` (one per feed); with tls, servers are verified
- * against ca_file (PEM), or the system CA store when it is NULL or "". NULL on failure. */
-struct lws_context *st_wsconn_context_create(struct ev_loop *loop, bool tls, const char *ca_file);
+/* The connection context of a feed on `loop` (one per feed). NULL on failure. */
+struct lws_context *st_wsconn_context_create(struct ev_loop *loop);
 void st_wsconn_context_destroy(struct lws_context *ctx);
 
 /* Splits "ws[s]://host[:port][/path]" into host, port (default 80 / 443), path (with its
@@ -95,7 +98,8 @@ int st_wsconn_url_parse(const char *url, char *host, size_t hostlen, int *port, 
 st_dur_t st_wsconn_backoff(st_dur_t min, st_dur_t max, int attempt, double r01);
 
 /* Fills everything but the callbacks' work; the caller sets the public fields above first
- * (feed, index, ctx, host, path, port, tls, clock, stall_timeout, backoff_*, cb, cb_ctx). */
+ * (feed, index, ctx, host, path, port, tls and tls_ctx, clock, stall_timeout, backoff_*, cb,
+ * cb_ctx). */
 void st_wsconn_init(st_wsconn_t *w);
 void st_wsconn_start(st_wsconn_t *w);
 /* Stops for good: timers off, the session closed, no reconnect. */

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -40,7 +41,7 @@ static const char *const markets[NSYMS] = {"KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW
                                            "KRW-ADA", "KRW-TRX", "KRW-AVAX", "KRW-LINK", "KRW-DOT"};
 
 typedef struct {
-    bool upbit;
+    bool upbit, tls; /* tls: Upbit over wss:// */
     char *stream; /* WebSocket frames, as the server writes them: one cycle */
     size_t len, cap;
     long ticks;   /* normalized ticks one cycle makes */
@@ -141,6 +142,7 @@ static void make_upbit(stream_t *s, int rounds)
 
 typedef struct {
     int fd;
+    SSL *ssl; /* wss://: the session over fd */
     char buf[65536];
     size_t n, off;
 } rd_t;
@@ -153,16 +155,17 @@ static bool fill(rd_t *r)
         r->off = 0;
     }
     if (r->n == sizeof(r->buf)) return false;
-    ssize_t k = read(r->fd, r->buf + r->n, sizeof(r->buf) - r->n);
+    ssize_t k = r->ssl ? SSL_read(r->ssl, r->buf + r->n, (int)(sizeof(r->buf) - r->n))
+                     : read(r->fd, r->buf + r->n, sizeof(r->buf) - r->n);
     if (k <= 0) return false;
     r->n += (size_t)k;
     return true;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
+static bool write_all(rd_t *r, const char *p, size_t n)
 {
     while (n) {
-        ssize_t k = write(fd, p, n);
+        ssize_t k = r->ssl ? SSL_write(r->ssl, p, (int)(n > 1u << 20 ? 1u << 20 : n)) : write(r->fd, p, n);
         if (k < 0 && errno == EINTR) continue;
         if (k <= 0) return false;
         p += k;
@@ -200,6 +203,7 @@ static void json_str(const char *j, const char *name, char *out, size_t cap)
 
 typedef struct {
     const stream_t *s;
+    SSL_CTX *tls; /* wss:// */
     int expected;     /* registrations (KIS) before the stream starts; Upbit: one request */
     int ready_w, go_r; /* to and from the benchmark */
 } server_t;
@@ -221,7 +225,7 @@ static void serve_ws(rd_t *r, const char *head, const server_t *sv)
                      "Sec-WebSocket-Accept: %s\r\n%s%s%s\r\n",
                      accept, has_proto ? "Sec-WebSocket-Protocol: " : "", has_proto ? proto : "",
                      has_proto ? "\r\n" : "");
-    if (!write_all(r->fd, resp, (size_t)n)) return;
+    if (!write_all(r, resp, (size_t)n)) return;
     int registered = 0;
     bool sent = false;
     for (;;) {
@@ -271,13 +275,13 @@ static void serve_ws(rd_t *r, const char *head, const server_t *sv)
                 registered = sv->expected;
             }
         }
-        if (reply.len && !write_all(r->fd, reply.stream, reply.len)) return;
+        if (reply.len && !write_all(r, reply.stream, reply.len)) return;
         free(reply.stream);
         if (!sent && registered >= sv->expected) { /* every registration in: the benchmark reads the CPU */
             char c = 'r';
             if (write(sv->ready_w, &c, 1) != 1 || read(sv->go_r, &c, 1) != 1) return;
             for (int k = 0; k < sv->s->reps; k++)
-                if (!write_all(r->fd, sv->s->stream, sv->s->len)) return;
+                if (!write_all(r, sv->s->stream, sv->s->len)) return;
             sent = true;
         }
     }
@@ -288,6 +292,11 @@ static void serve_conn(int fd, const server_t *sv)
 {
     rd_t *r = calloc(1, sizeof(*r));
     r->fd = fd;
+    if (sv->tls) {
+        r->ssl = SSL_new(sv->tls);
+        SSL_set_fd(r->ssl, fd);
+        if (SSL_accept(r->ssl) != 1) return;
+    }
     char *end = NULL;
     while (!(end = memmem(r->buf, r->n, "\r\n\r\n", 4)))
         if (!fill(r)) return;
@@ -309,7 +318,7 @@ static void serve_conn(int fd, const server_t *sv)
                          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                          "Connection: close\r\n\r\n%s",
                          strlen(j), j);
-        write_all(fd, resp, (size_t)n);
+        write_all(r, resp, (size_t)n);
     }
     free(head);
     free(r);
@@ -357,6 +366,31 @@ static void write_file(const char *path, const char *text)
     }
 }
 
+/* wss://: a throwaway self-signed certificate for 127.0.0.1, made once, and the server's
+ * context with it (strata trusts it through tls_ca_file). */
+static char tls_dir[64];
+
+static SSL_CTX *tls_ctx(void)
+{
+    static SSL_CTX *ctx;
+    if (ctx) return ctx;
+    snprintf(tls_dir, sizeof(tls_dir), "/tmp/strata-e2e-tls-%d", (int)getpid());
+    char cmd[512], cert[128], key[128];
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p %s && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1",
+             tls_dir, tls_dir, tls_dir);
+    snprintf(cert, sizeof(cert), "%s/cert.pem", tls_dir);
+    snprintf(key, sizeof(key), "%s/key.pem", tls_dir);
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (system(cmd) != 0 || SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        fprintf(stderr, "bench_e2e: cannot make a certificate in %s\n", tls_dir);
+        exit(1);
+    }
+    return ctx;
+}
+
 /* The strategy: counts every tick and signals at the last one. */
 static const char count_lua[] =
     "local M = {}\n"
@@ -394,8 +428,9 @@ static const char *write_run(const char *dir, const stream_t *s, int port)
                       s->upbit ? markets[i] : codes[i]);
     n += snprintf(text + n, sizeof(text) - (size_t)n,
                   "schedule:\n  - {name: all, start: \"00:00\", realtime: %d}\nrebalance: {max_swaps: 100}\n"
-                  "feeds:\n  - name: %s\n    kind: %s\n    ws_url: ws://127.0.0.1:%d/\n    rest_url: http://127.0.0.1:%d\n",
-                  NSYMS, s->upbit ? "upbit" : "kis", s->upbit ? "upbit" : "kis", port, port);
+                  "feeds:\n  - name: %s\n    kind: %s\n    ws_url: %s://127.0.0.1:%d/\n    rest_url: http://127.0.0.1:%d\n",
+                  NSYMS, s->upbit ? "upbit" : "kis", s->upbit ? "upbit" : "kis", s->tls ? "wss" : "ws", port, port);
+    if (s->tls) n += snprintf(text + n, sizeof(text) - (size_t)n, "    tls_ca_file: %s/cert.pem\n", tls_dir);
     if (!s->upbit)
         n += snprintf(text + n, sizeof(text) - (size_t)n,
                       "    keys: [{app_key_env: BENCH_KIS_KEY, app_secret_env: BENCH_KIS_SECRET}]\n"
@@ -427,7 +462,7 @@ static double run_once(const char *bin, const stream_t *s)
     }
     int ready[2], go[2];
     if (pipe(ready) != 0 || pipe(go) != 0) return -1;
-    server_t sv = {s, s->upbit ? 1 : 2 * NSYMS, ready[1], go[0]};
+    server_t sv = {s, s->tls ? tls_ctx() : NULL, s->upbit ? 1 : 2 * NSYMS, ready[1], go[0]};
     pid_t server = fork();
     if (server == 0) {
         close(ready[0]);
@@ -483,7 +518,11 @@ static int measure(const char *label, const stream_t *s, const char *bins[2], in
     for (int r = 0; r < runs; r++)
         for (int b = 0; b < 2 && bins[b]; b++) {
             double cpu = run_once(bins[b], s);
-            if (cpu < 0) return -1;
+            if (cpu < 0) {
+                free(v[0]);
+                free(v[1]);
+                return -1;
+            }
             v[b][r] = cpu * 1e9 / (double)(s->ticks * s->reps);
         }
     for (int b = 0; b < 2 && bins[b]; b++) {
@@ -492,8 +531,9 @@ static int measure(const char *label, const stream_t *s, const char *bins[2], in
         char extra[64];
         snprintf(extra, sizeof(extra), "   (%s)", b ? "--vs" : "this build");
         med[b] = (double)bench_ps_row(label, ns, runs, extra) / 1000;
-        free(v[b]);
     }
+    free(v[0]);
+    free(v[1]);
     return 0;
 }
 
@@ -523,13 +563,23 @@ int main(int argc, char **argv)
            (double)upbit.len / 1e6, upbit.reps);
     printf("strata's CPU per tick, from the last registration to the last tick counted by a Lua strategy\n\n");
     printf(BENCH_PS_HEADER);
-    double k[2] = {0}, u[2] = {0};
+    stream_t upbit_tls = upbit;
+    upbit_tls.tls = true;
+    double k[2] = {0}, u[2] = {0}, t[2] = {0};
     if (measure("KIS frames -> Lua strategy, per tick", &kis, bins, runs, k) != 0) return 1;
     if (measure("Upbit 30-level orderbook -> Lua, per message", &upbit, bins, runs, u) != 0) return 1;
-    printf("\nKIS: %.2f us of CPU per tick; Upbit: %.2f us per 30-level orderbook message\n", k[0] / 1000, u[0] / 1000);
+    if (measure("the same over wss:// (TLS), per message", &upbit_tls, bins, runs, t) != 0) return 1;
+    printf("\nKIS: %.2f us of CPU per tick; Upbit: %.2f us per 30-level orderbook message, %.2f us over wss://\n",
+           k[0] / 1000, u[0] / 1000, t[0] / 1000);
     if (bins[1])
-        printf("this build / --vs: KIS %.2fx, Upbit %.2fx (goal for KIS: at most 0.5x the commit before issue 19)\n",
-               k[0] / k[1], u[0] / u[1]);
+        printf("this build / --vs: KIS %.2fx, Upbit %.2fx, over wss:// %.2fx (goal for KIS: at most 0.5x the commit "
+               "before issue 19)\n",
+               k[0] / k[1], u[0] / u[1], t[0] / t[1]);
+    if (tls_dir[0]) {
+        char rm[128];
+        snprintf(rm, sizeof(rm), "rm -rf %s", tls_dir);
+        if (system(rm) != 0) fprintf(stderr, "bench_e2e: could not remove %s\n", tls_dir);
+    }
     free(kis.stream);
     free(upbit.stream);
     return 0;
