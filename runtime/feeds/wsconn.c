@@ -152,7 +152,7 @@ void st_wsconn_connect(st_wsconn_t *w)
     w->state = ST_WSCONN_CONNECTING;
     w->closing = w->upgraded = w->request_due = w->pong_due = w->echo_close = false;
     w->peer_close = 0;
-    w->buflen = w->outlen = 0;
+    w->buflen = 0;
     w->why[0] = '\0';
     st_wsrx_reset(&w->rx);
     st_tls_free(w->tls_session);
@@ -313,7 +313,12 @@ static int emit(st_wsconn_t *w, struct lws *wsi, unsigned char *p, size_t n)
  * a pong, a ping, the queue. Returns -1 to close the connection. */
 static int writeable(st_wsconn_t *w, struct lws *wsi)
 {
-    if (w->tls_session && st_tls_pending(w->tls_session)) return flush_tls(w, wsi);
+    if (w->tls_session && st_tls_pending(w->tls_session)) { /* then what waited behind them */
+        int rc = flush_tls(w, wsi);
+        if (!rc && (w->request_due || w->closing || w->echo_close || w->pong_due || w->ping_due || w->head))
+            lws_callback_on_writable(wsi);
+        return rc;
+    }
     if (!w->upgraded) {
         if (!w->request_due) return 0;
         char req[LWS_PRE + 1024];
@@ -478,7 +483,7 @@ void st_wsconn_init(st_wsconn_t *w)
     w->head = w->tail = NULL;
     memset(&w->rx, 0, sizeof(w->rx));
     w->buf = w->out = NULL;
-    w->buflen = w->bufcap = w->outlen = w->outcap = 0;
+    w->buflen = w->bufcap = w->outcap = 0;
     w->tls_session = NULL;
     uint64_t seed = 0; /* masks and keys unpredictable to anything between strata and the venue */
     if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) seed = (uint64_t)st_wall_now();

@@ -61,7 +61,7 @@ struct st_wsconn {
     char *buf;        /* the answer to the handshake, until it is whole */
     size_t buflen, bufcap;
     char *out;        /* wss://: TLS records on their way to the socket */
-    size_t outlen, outcap;
+    size_t outcap;
     bool upgraded;    /* the 101 came: frames flow */
     bool request_due; /* the handshake's request waits for the writeable callback */
     bool pong_due;    /* a ping's payload to answer with a pong */
