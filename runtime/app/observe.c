@@ -1,6 +1,7 @@
 /* What operations see of a running strata: the snapshot behind GET /status and GET /metrics,
  * and the endpoint itself. */
 #include "runtime.h"
+#include "cluster.h"
 #include "remote.h"
 #include "core/log.h"
 #include "ops/session.h"
@@ -46,6 +47,11 @@ void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *stra
     }
     st_redisout_stats(rt->redis, &out->redis);
     out->remotes = st_remote_live(rt->remote);
+    if (rt->cluster) {
+        st_cluster_state_t cs;
+        st_cluster_state(rt->cluster, &cs);
+        out->cluster_leader = cs.leader, out->cluster_term = cs.term, out->cluster_fences = cs.fences;
+    }
     out->day = rt->day;
     out->market_state = rt->day.trading ? "open" : rt->closed_text;
     out->promotions = rt->promotions;

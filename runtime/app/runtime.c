@@ -1,4 +1,5 @@
 #include "runtime.h"
+#include "cluster.h"
 #include "service.h"
 #include "core/log.h"
 #include "conf/calendar.h"
@@ -504,6 +505,8 @@ static st_report_day_t *market_days(st_runtime_t *rt, size_t *n)
 static void finish(st_runtime_t *rt)
 {
     st_service_stopping(rt);
+    st_cluster_destroy(rt->cluster); /* the sessions closed, then the lease handed over */
+    rt->cluster = NULL;
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_stop(rt->feeds[i]);
     st_runtime_redis_stop(rt, 2.0); /* what was published reaches Redis, within 2 s */
     record_stop(rt, 0);
@@ -947,7 +950,8 @@ int st_runtime_run(st_runtime_t *rt)
     ev_prepare_start(rt->loop, &rt->replan);
     rt->started = ev_time();
     st_runtime_status_start(rt);
-    for (size_t i = 0; i < rt->nfeeds; i++) {
+    rt->cluster = st_cluster_create(rt); /* in a cluster the lease starts the feeds */
+    for (size_t i = 0; i < rt->nfeeds && !rt->cluster; i++) {
         int rc = st_feed_start(rt->feeds[i]);
         if (rc) {
             st_log_error(FEED, "%s: cannot start: %s", rt->feeds[i]->name, st_strerror(rc));
@@ -993,6 +997,8 @@ int st_runtime_open(st_runtime_t *rt, const char *config_path, FILE *out, const 
 void st_runtime_free(st_runtime_t *rt)
 {
     record_stop(rt, 0); /* a run that ended early */
+    st_cluster_destroy(rt->cluster);
+    rt->cluster = NULL;
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]); /* books still asked
                                                                             * for are answered */
     if (rt->loop) ev_timer_stop(rt->loop, &rt->live_timer), ev_timer_stop(rt->loop, &rt->service_timer);

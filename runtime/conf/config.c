@@ -261,6 +261,14 @@ static const st_field_t outputs_schema_fields[] = {
 };
 SCHEMA(outputs_schema, st_outputs_cfg_t, "outputs");
 
+static const st_field_t cluster_schema_fields[] = {
+    FLD(st_cluster_cfg_t, "name", ST_T_STRING, name, .def = ""),
+    FLD(st_cluster_cfg_t, "instance", ST_T_STRING, instance, .def = ""),
+    FLD(st_cluster_cfg_t, "instance_env", ST_T_STRING, instance_env, .def = "STRATA_INSTANCE"),
+    FLD(st_cluster_cfg_t, "ttl", ST_T_DURATION, ttl, .def = "9s", DUR_RANGE(ST_SEC, 5 * ST_MIN)),
+};
+SCHEMA(cluster_schema, st_cluster_cfg_t, "cluster");
+
 static const st_field_t config_schema_fields[] = {
     FLD(st_config_t, "runtime", ST_T_STRUCT, runtime, .sub = &runtime_schema),
     FLD(st_config_t, "market", ST_T_STRUCT, market, .sub = &market_schema),
@@ -273,6 +281,7 @@ static const st_field_t config_schema_fields[] = {
     FLD(st_config_t, "signals", ST_T_STRUCT, signals, .sub = &signals_schema),
     FLD(st_config_t, "status", ST_T_STRUCT, status, .sub = &status_schema),
     FLD(st_config_t, "outputs", ST_T_STRUCT, outputs, .sub = &outputs_schema),
+    FLD(st_config_t, "cluster", ST_T_STRUCT, cluster, .sub = &cluster_schema),
 };
 const st_schema_t st_config_schema = {"config", sizeof(st_config_t), config_schema_fields,
                                       ST_ARRAY_SIZE(config_schema_fields),
@@ -610,6 +619,19 @@ static void check_outputs(st_config_t *cfg, st_diags_t *d)
     r->host = st_arena_strdup(cfg->arena, host);
 }
 
+/* cluster: a name of key characters, on the Redis of outputs.redis. */
+static void check_cluster(st_config_t *cfg, st_diags_t *d)
+{
+    st_cluster_cfg_t *c = &cfg->cluster;
+    if (c->mark.bad || !*c->name) return;
+    if (strspn(c->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(c->name))
+        CERR(d, &c->mark, "cluster.name: letters, digits, '_', '-' and '.' only, got \"%s\"", c->name);
+    if (strchr(c->instance, ' ') || strchr(c->instance, '/'))
+        CERR(d, &c->mark, "cluster.instance: no spaces or '/', got \"%s\"", c->instance);
+    if (!*cfg->outputs.redis.url)
+        CERR(d, &c->mark, "cluster: the lease is kept in Redis: set outputs.redis.url");
+}
+
 int st_config_parse(const char *path, const char *text, size_t len, st_config_t **out,
                     st_diags_t *diags)
 {
@@ -644,6 +666,7 @@ int st_config_parse(const char *path, const char *text, size_t len, st_config_t 
     check_signals(cfg, diags);
     check_status(cfg, diags);
     check_outputs(cfg, diags);
+    check_cluster(cfg, diags); /* after outputs: it needs its url */
     if (diags->n > before) {
         st_diags_sort(diags, before);
         st_arena_destroy(arena);

@@ -235,6 +235,16 @@ typedef struct {
     st_redis_cfg_t redis;
 } st_outputs_cfg_t;
 
+/* cluster: several instances of one config on one Redis (outputs.redis.url); the one holding the
+ * leader lease alone opens venue sessions (app/cluster.c, ops/lease.c). */
+typedef struct {
+    st_mark_t mark;
+    char *name;         /* "" = no cluster; the keys are strata:cluster:NAME:leader and :term */
+    char *instance;     /* this process's name in the cluster; "" = $instance_env, else HOST-PID */
+    char *instance_env; /* the environment variable naming the instance (one config, many processes) */
+    st_dur_t ttl;       /* the lease's time to live; renewed every ttl/3, fenced ttl/3 before its end */
+} st_cluster_cfg_t;
+
 typedef struct st_config {
     st_mark_t mark;
     st_arena_t *arena; /* owns everything below */
@@ -250,6 +260,7 @@ typedef struct st_config {
     st_signals_cfg_t signals;
     st_status_cfg_t status;
     st_outputs_cfg_t outputs;
+    st_cluster_cfg_t cluster;
 } st_config_t;
 
 /* Loads and validates `path` (a file or "embedded:NAME"). On success *out owns an arena and

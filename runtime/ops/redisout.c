@@ -17,6 +17,7 @@ struct st_redisout {
     int ticks; /* st_redis_ticks_t */
     size_t queue;
     char maxlen[24];
+    char term[24]; /* cluster mode: the leadership term, first field of every record; "" none */
     char *prefix, *k_signals, *k_plan, *k_status;
     char **k_feed; /* PREFIX:ticks:FEED by feed index */
     size_t nfeeds;
@@ -123,6 +124,15 @@ static void xadd(cmd_t *c, st_redisout_t *r, const char *key)
     arg_s(c, "~");
     arg_s(c, r->maxlen);
     arg_s(c, "*");
+    if (r->term[0]) {
+        arg_s(c, "term");
+        arg_s(c, r->term);
+    }
+}
+
+void st_redisout_set_term(st_redisout_t *r, uint64_t term)
+{
+    if (r) snprintf(r->term, sizeof(r->term), "%llu", (unsigned long long)term);
 }
 
 /* "p1,p2,…" of a book side, in c->buf. */
@@ -227,9 +237,9 @@ void st_redisout_status(st_redisout_t *r, const char *json, st_time_t now)
     if (!r) return;
     char when[40];
     st_format_datetime(now, when, sizeof(when), true);
-    const char *argv[] = {"HSET", r->k_status, "json", json, "time", when};
-    size_t lens[] = {4, strlen(r->k_status), 4, strlen(json), 4, strlen(when)};
-    send_argv(r, 6, argv, lens);
+    const char *argv[] = {"HSET", r->k_status, "json", json, "time", when, "term", r->term[0] ? r->term : "0"};
+    size_t lens[] = {4, strlen(r->k_status), 4, strlen(json), 4, strlen(when), 4, strlen(argv[7])};
+    send_argv(r, 8, argv, lens);
 }
 
 void st_redisout_stats(const st_redisout_t *r, st_redisout_stats_t *out)

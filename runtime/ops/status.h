@@ -32,6 +32,8 @@ typedef struct {
     size_t nstrategies;
     st_redisout_stats_t redis; /* outputs.redis (zeros when off) */
     size_t remotes;            /* remote instances holding demands (outputs.redis.demands) */
+    int cluster_leader;        /* cluster: 1 while this instance holds the lease (zeros when off) */
+    uint64_t cluster_term, cluster_fences;
     st_day_t day;            /* the market day (its calendar's) */
     const char *market_state; /* "open", or "closed: holiday NAME until …" */
 } st_status_t;
