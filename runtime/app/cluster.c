@@ -66,6 +66,7 @@ static void fence(st_cluster_t *c, const char *why)
     st_log_warn(CORE, "cluster %s: %s: closing the venue sessions, standing by (term %llu)", c->name, why,
                 (unsigned long long)c->lease.term);
     feeds(c, false);
+    st_redisout_cluster(c->rt->redis, false, c->lease.term);
     c->held[0] = '\0';
     c->said_standby = false;
 }
@@ -90,7 +91,7 @@ static void on_acquire(redisAsyncContext *ac, void *reply, void *priv)
         snprintf(c->held, sizeof(c->held), "%s/%llu", c->instance, (unsigned long long)term);
         st_log_info(CORE, "cluster %s: %s leads (term %llu): opening the venue sessions", c->name, c->instance,
                     (unsigned long long)term);
-        st_redisout_set_term(c->rt->redis, term);
+        st_redisout_cluster(c->rt->redis, true, term);
         feeds(c, true);
     } else {
         long long pttl = r->element[1]->integer;
@@ -186,6 +187,7 @@ st_cluster_t *st_cluster_create(st_runtime_t *rt)
     st_lease_init(&c->lease, (double)cc->ttl / ST_SEC, mono());
     ev_timer_init(&c->timer, on_timer, 0, 0);
     c->timer.data = c;
+    st_redisout_cluster(rt->redis, false, 0); /* standing by until the lease is taken */
     st_log_info(CORE, "cluster %s: instance %s; lease %s (TTL %.1f s): venue sessions open only while it is held",
                 cc->name, c->instance, c->k_leader, (double)cc->ttl / ST_SEC);
     c->conn.on_up = on_up, c->conn.on_down = on_down, c->conn.ctx = c;

@@ -90,6 +90,7 @@ void st_runtime_redis_start(st_runtime_t *rt)
     rt->redis = st_redisout_create(&cfg->outputs.redis, rt->loop, names, rt->nfeeds);
     free(names);
     if (!rt->redis) return;
+    if (*cfg->cluster.name) st_redisout_cluster(rt->redis, false, 0); /* a cluster's leader publishes; not yet */
     rt->remote = st_remote_create(rt);
     double every = (double)cfg->outputs.redis.status_every / ST_SEC;
     ev_timer_init(&rt->redis_timer, on_redis_timer, every, every);

@@ -1,4 +1,5 @@
 #include "remote.h"
+#include "cluster.h"
 #include "runtime.h"
 #include "core/log.h"
 #include "ops/redisconn.h"
@@ -51,6 +52,11 @@ static const char *field(const redisReply *e, const char *key)
 static void answer(st_remote_t *m, const char *instance, const char *id, const char *op, bool ok, const char *why)
 {
     if (!m->conn.ac) return;
+    if (m->rt->cluster) { /* a cluster answers through its leader; a standby only keeps the demands */
+        st_cluster_state_t cs;
+        st_cluster_state(m->rt->cluster, &cs);
+        if (!cs.leader) return;
+    }
     char key[300];
     snprintf(key, sizeof(key), "%s:answers:%s", m->prefix, instance);
     redisAsyncCommand(m->conn.ac, NULL, NULL, "XADD %s MAXLEN ~ 10000 * id %s op %s ok %d why %s owner %s", key, id, op,

@@ -18,6 +18,7 @@ struct st_redisout {
     size_t queue;
     char maxlen[24];
     char term[24]; /* cluster mode: the leadership term, first field of every record; "" none */
+    bool standby;  /* cluster mode, not the leader: publishes nothing (the leader's streams are the cluster's) */
     char *prefix, *k_signals, *k_plan, *k_status;
     char **k_feed; /* PREFIX:ticks:FEED by feed index */
     size_t nfeeds;
@@ -64,6 +65,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
  * the connect's round trip. */
 static void send_argv(st_redisout_t *r, int argc, const char **argv, const size_t *lens)
 {
+    if (r->standby) return;
     if (!r->conn.ac || r->st.inflight >= r->queue) {
         r->st.dropped++;
         return;
@@ -130,9 +132,11 @@ static void xadd(cmd_t *c, st_redisout_t *r, const char *key)
     }
 }
 
-void st_redisout_set_term(st_redisout_t *r, uint64_t term)
+void st_redisout_cluster(st_redisout_t *r, bool leading, uint64_t term)
 {
-    if (r) snprintf(r->term, sizeof(r->term), "%llu", (unsigned long long)term);
+    if (!r) return;
+    r->standby = !leading;
+    snprintf(r->term, sizeof(r->term), "%llu", (unsigned long long)term);
 }
 
 /* "p1,p2,…" of a book side, in c->buf. */

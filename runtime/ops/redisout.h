@@ -35,9 +35,10 @@ st_redisout_t *st_redisout_create(const st_redis_cfg_t *cfg, struct ev_loop *loo
  * disconnects and frees. */
 void st_redisout_destroy(st_redisout_t *r, double seconds);
 
-/* Cluster mode: every record published from now on carries this leadership term (a field
- * `term`, first), and so does the status hash. NULL r: nothing. */
-void st_redisout_set_term(st_redisout_t *r, uint64_t term);
+/* Cluster mode: while leading, every record published carries this leadership term (a field
+ * `term`, first), and so does the status hash; standing by, nothing is published (the streams
+ * and the status hash are the leader's). NULL r: nothing. */
+void st_redisout_cluster(st_redisout_t *r, bool leading, uint64_t term);
 void st_redisout_tick(st_redisout_t *r, const st_tick_t *t, const char *code);
 void st_redisout_signal(st_redisout_t *r, const st_signal_t *sig);
 void st_redisout_plan(st_redisout_t *r, const st_plan_change_t *c, const char *code);

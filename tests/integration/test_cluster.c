@@ -104,6 +104,18 @@ static bool no_session(void)
     return open == 0;
 }
 
+static long long status_term;
+
+static bool status_has_term(void)
+{
+    redisContext *c = st_test_redis_client(&redis);
+    redisReply *r = c ? redisCommand(c, "HGET %s:status term", cluster) : NULL;
+    bool yes = r && r->type == REDIS_REPLY_STRING && atoll(r->str) == status_term;
+    if (r) freeReplyObject(r);
+    if (c) redisFree(c);
+    return yes;
+}
+
 static pid_t start_instance(const char *name, const char *cfg)
 {
     pid_t p = fork();
@@ -174,6 +186,8 @@ static void test_failover(void **state)
     char who[32];
     holder(who, sizeof(who), &term2);
     printf("# SIGKILL: %s holds the session after %.1f s (TTL %.0f s), term %lld\n", who, mono() - t0, TTL, term2);
+    status_term = term2; /* the new leader publishes the status, with its term; the standby published nothing */
+    assert_true(wait_for(status_has_term));
 
     /* Redis paused under the leader: it closes its session without waiting for Redis */
     redisContext *c = st_test_redis_client(&redis);
@@ -202,6 +216,7 @@ static void test_failover(void **state)
     holder(who, sizeof(who), &term3);
     assert_string_equal(who, "");
     assert_true(log_has(want, "lease released"));
+    free(cfg);
 }
 
 static int setup(void **state)
