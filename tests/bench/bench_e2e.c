@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "bench_util.h"
 #include "../feeds/kis_encode.h"
+#include "../tls_cert.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -375,11 +376,7 @@ static SSL_CTX *tls_ctx(void)
     static SSL_CTX *ctx;
     if (ctx) return ctx;
     snprintf(tls_dir, sizeof(tls_dir), "/tmp/strata-e2e-tls-%d", (int)getpid());
-    char cmd[512], cert[128], key[128];
-    snprintf(cmd, sizeof(cmd),
-             "mkdir -p %s && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1",
-             tls_dir, tls_dir, tls_dir);
+    char cert[128], key[128];
     snprintf(cert, sizeof(cert), "%s/cert.pem", tls_dir);
     snprintf(key, sizeof(key), "%s/key.pem", tls_dir);
     ctx = SSL_CTX_new(TLS_server_method());
@@ -387,7 +384,7 @@ static SSL_CTX *tls_ctx(void)
      * so the client's own handshake step must go out unprompted (a client that waited for more
      * from the server before its WebSocket request hung here). */
     SSL_CTX_set_num_tickets(ctx, 0);
-    if (system(cmd) != 0 || SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM) != 1 ||
+    if (st_test_make_cert(tls_dir) != 0 || SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
         fprintf(stderr, "bench_e2e: cannot make a certificate in %s\n", tls_dir);
         exit(1);

@@ -4,6 +4,7 @@
  * with a server that is not TLS. The certificate is a throwaway self-signed one for 127.0.0.1. */
 #include "../test.h"
 
+#include "../tls_cert.h"
 #include "feeds/tlsbio.h"
 
 #include <openssl/err.h>
@@ -150,12 +151,7 @@ static int setup(void **state)
     snprintf(dir, sizeof(dir), "/tmp/strata-tlsbio-%d", (int)getpid());
     snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
     snprintf(key, sizeof(key), "%s/key.pem", dir);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd),
-             "mkdir -p %s && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s >/dev/null 2>&1",
-             dir, key, cert);
-    return system(cmd);
+    return st_test_make_cert(dir);
 }
 
 static int teardown(void **state)

@@ -4,6 +4,7 @@
  * keeps a quiet connection past the venue's 120 s idle close; an error object is surfaced with
  * the venue's name and message and slows the limiter down. */
 #include "feed_harness.h"
+#include "../tls_cert.h"
 
 #define UNIVERSE st_test_source_path("config/upbit_markets.csv")
 
@@ -276,11 +277,7 @@ static void test_wss_verifies_the_server(void **state)
 {
     snprintf(tls_dir, sizeof(tls_dir), "/tmp/strata-tls-%d", (int)getpid());
     char cmd[512];
-    snprintf(cmd, sizeof(cmd),
-             "mkdir -p %s && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1",
-             tls_dir, tls_dir, tls_dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(st_test_make_cert(tls_dir), 0);
     h_t *h = h_open(UNIVERSE, "", "--tls", tls_dir);
     h->tls = true;
     char log[128];
