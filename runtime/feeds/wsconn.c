@@ -381,8 +381,10 @@ static int received_tls(st_wsconn_t *w, struct lws *wsi, const char *in, size_t 
 {
     bool was_ready = st_tls_ready(w->tls_session);
     if (st_tls_input(w->tls_session, in, len) != 0) {
-        snprintf(w->why, sizeof(w->why), "TLS: %s (is the server's certificate trusted? tls_ca_file names a private CA)",
-                 st_tls_error(w->tls_session));
+        const char *e = st_tls_error(w->tls_session);
+        snprintf(w->why, sizeof(w->why), "TLS: %s%s", e,
+                 strstr(e, "certificate verify failed") ? " (is the server's certificate trusted? tls_ca_file names "
+                                                          "a private CA)" : "");
         return -1;
     }
     if (!was_ready && st_tls_ready(w->tls_session)) w->request_due = true; /* TLS up: the WebSocket handshake */
