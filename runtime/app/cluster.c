@@ -2,7 +2,7 @@
 #include "runtime.h"
 #include "core/log.h"
 #include "ops/lease.h"
-#include "ops/redisconn.h"
+#include "core/redisconn.h"
 #include "ops/redisout.h"
 
 #include <hiredis/async.h>

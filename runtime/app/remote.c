@@ -2,7 +2,7 @@
 #include "cluster.h"
 #include "runtime.h"
 #include "core/log.h"
-#include "ops/redisconn.h"
+#include "core/redisconn.h"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>

@@ -1,5 +1,6 @@
 #include "redisout.h"
-#include "redisconn.h"
+#include "core/redisconn.h"
+#include "feeds/redistick.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ARGS 48
+#define MAX_ARGS 64 /* XADD, its key, MAXLEN ~ N *, the term, and a tick's fields (ST_REDISTICK_MAX_FIELDS) */
 
 struct st_redisout {
     st_redisconn_t conn;
@@ -111,12 +112,6 @@ static void arg_f(cmd_t *c, const char *fmt, ...)
     c->used += (size_t)n + 1;
 }
 
-static void field_num(cmd_t *c, const char *name, double v)
-{
-    arg_s(c, name);
-    arg_f(c, "%.15g", v);
-}
-
 static void xadd(cmd_t *c, st_redisout_t *r, const char *key)
 {
     c->argc = 0, c->used = 0;
@@ -139,19 +134,6 @@ void st_redisout_cluster(st_redisout_t *r, bool leading, uint64_t term)
     snprintf(r->term, sizeof(r->term), "%llu", (unsigned long long)term);
 }
 
-/* "p1,p2,…" of a book side, in c->buf. */
-static void field_levels(cmd_t *c, const char *name, const double *v)
-{
-    arg_s(c, name);
-    char *at = c->buf + c->used;
-    size_t room = sizeof(c->buf) - c->used, n = 0;
-    for (int i = 0; i < ST_BOOK_DEPTH && n < room; i++)
-        n += (size_t)snprintf(at + n, room - n, "%s%.15g", i ? "," : "", v[i]);
-    if (n >= room) n = 0;
-    arg(c, at, n);
-    c->used += n + 1;
-}
-
 void st_redisout_tick(st_redisout_t *r, const st_tick_t *t, const char *code)
 {
     if (!r || r->ticks == ST_REDIS_TICKS_NONE) return;
@@ -162,34 +144,12 @@ void st_redisout_tick(st_redisout_t *r, const st_tick_t *t, const char *code)
     else
         snprintf(key, sizeof(key), "%s", r->k_feed[t->feed]);
     xadd(&c, r, key);
-    arg_s(&c, "sym");
-    arg_s(&c, code);
-    arg_s(&c, "kind");
-    arg_s(&c, t->kind == ST_TICK_ORDERBOOK ? "book" : t->kind == ST_TICK_SNAPSHOT ? "snapshot" : "trade");
-    arg_s(&c, "t");
-    arg_f(&c, "%lld", (long long)t->venue_time);
-    if (t->kind == ST_TICK_ORDERBOOK) {
-        const st_book_t *b = &t->u.book;
-        field_levels(&c, "asks", b->ask);
-        field_levels(&c, "ask_qtys", b->ask_qty);
-        field_levels(&c, "bids", b->bid);
-        field_levels(&c, "bid_qtys", b->bid_qty);
-        field_num(&c, "total_ask_qty", b->total_ask_qty);
-        field_num(&c, "total_bid_qty", b->total_bid_qty);
-    } else {
-        const st_trade_t *x = &t->u.trade;
-        field_num(&c, "price", x->price);
-        field_num(&c, "volume", x->volume);
-        arg_s(&c, "side");
-        arg_s(&c, x->side == ST_SIDE_BUY ? "buy" : x->side == ST_SIDE_SELL ? "sell" : "");
-        field_num(&c, "cum_volume", x->cum_volume);
-        field_num(&c, "open", x->open);
-        field_num(&c, "high", x->high);
-        field_num(&c, "low", x->low);
-        field_num(&c, "prev_close", x->prev_close);
+    st_redistick_t e; /* the fields, as a reader decodes them (feeds/redistick.c) */
+    st_redistick_encode(t, code, &e);
+    for (size_t i = 0; i < e.n; i++) {
+        arg_s(&c, e.name[i]);
+        arg(&c, e.value[i], e.len[i]);
     }
-    arg_s(&c, "flags");
-    arg_f(&c, "%u", t->flags);
     send_argv(r, c.argc, c.argv, c.len);
 }
 

@@ -1,9 +1,9 @@
 /* One hiredis connection on strata's loop that comes back by itself: connects (the libev
  * adapter), says an outage once and backs off from 100 ms to backoff_max between attempts, and
  * tells its owner when it is up (again) and when it went down. What to send and what a loss
- * costs is the owner's (ops/redisout.c publishes, app/remote.c reads demands). */
-#ifndef ST_OPS_REDISCONN_H
-#define ST_OPS_REDISCONN_H
+ * costs is the owner's (ops/redisout.c publishes, app/remote.c reads demands, app/cluster.c keeps the lease). */
+#ifndef ST_CORE_REDISCONN_H
+#define ST_CORE_REDISCONN_H
 
 #include "core/common.h"
 
