@@ -16,7 +16,7 @@ static const char *const watch_all_names[] = {"critical", "high", "medium", "low
 static const char *const clock_modes[] = {"wall", "simulated", NULL};
 static const char *const log_levels[] = {"debug", "info", "warn", "error", "alert", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
-static const char *const feed_kinds[] = {"sim", "kis", "upbit", "replay", NULL};
+static const char *const feed_kinds[] = {"sim", "kis", "upbit", "replay", "redis", NULL};
 static const char *const strategy_kinds[] = {"lua", "c", NULL};
 static const char *const sink_kinds[] = {"log", "jsonl", "webhook", NULL};
 static const char *const limiter_modes[] = {"conservative", "balanced", "aggressive", NULL};
@@ -146,6 +146,9 @@ static const st_field_t feed_schema_fields[] = {
     FLD(st_feed_cfg_t, "record", ST_T_STRUCT, record, .sub = &feed_record_schema),
     FLD(st_feed_cfg_t, "path", ST_T_STRING, path, .def = ""),
     FLD(st_feed_cfg_t, "mode", ST_T_ENUM, mode, .def = "as_recorded", .names = replay_modes),
+    FLD(st_feed_cfg_t, "stream_url", ST_T_STRING, stream_url, .def = ""),
+    FLD(st_feed_cfg_t, "stream", ST_T_STRING, stream, .def = ""),
+    FLD(st_feed_cfg_t, "from", ST_T_STRING, from, .def = "$"),
 };
 SCHEMA(feed_schema, st_feed_cfg_t, "feed");
 
@@ -450,6 +453,26 @@ static void check_replay_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_d
              "does)", i);
 }
 
+static bool redis_url(st_config_t *cfg, const st_mark_t *m, const char *what, const char *url, char **host_out,
+                      int64_t *port, int64_t *db, st_diags_t *d);
+
+/* kind: redis: another instance's tick stream. */
+static void check_redis_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d)
+{
+    char what[64];
+    snprintf(what, sizeof(what), "feeds[%zu].stream_url", i);
+    f->stream_host = (char *)"";
+    if (!*f->stream_url)
+        CERR(d, &f->mark, "feeds[%zu]: a redis feed needs stream_url: the Redis the ticks are published to", i);
+    else
+        redis_url(cfg, &f->mark, what, f->stream_url, &f->stream_host, &f->stream_port, &f->stream_db, d);
+    if (!*f->stream || strchr(f->stream, ' '))
+        CERR(d, &f->mark, "feeds[%zu]: a redis feed needs stream: the key of a tick stream, such as strata:ticks:kis",
+             i);
+    if (!*f->from || strchr(f->from, ' '))
+        CERR(d, &f->mark, "feeds[%zu].from: \"$\" (from now on), \"0\" (the whole stream) or an entry id", i);
+}
+
 static void check_feeds(st_config_t *cfg, st_diags_t *d)
 {
     for (size_t i = 0; i < cfg->feeds.n; i++) {
@@ -469,6 +492,8 @@ static void check_feeds(st_config_t *cfg, st_diags_t *d)
             check_network_feed(cfg, f, i, d);
         else if (f->kind == ST_FEED_REPLAY)
             check_replay_feed(cfg, f, i, d);
+        else if (f->kind == ST_FEED_REDIS)
+            check_redis_feed(cfg, f, i, d);
     }
 }
 
@@ -581,42 +606,52 @@ static void check_status(st_config_t *cfg, st_diags_t *d)
              s->listen);
 }
 
-/* outputs.redis.url: redis://HOST[:PORT][/DB] (HOST an IP address or a name; PORT 6379; DB 0). */
+/* A redis://HOST[:PORT][/DB] url (HOST an IP address or a name; PORT 6379; DB 0) into its parts;
+ * false with the reason said at `what` (the key's name). */
+static bool redis_url(st_config_t *cfg, const st_mark_t *m, const char *what, const char *url, char **host_out,
+                      int64_t *port, int64_t *db, st_diags_t *d)
+{
+    const char *p = url;
+    char host[256];
+    int n = 0;
+    *port = 6379, *db = 0;
+    if (strncmp(p, "redis://", 8) != 0 || sscanf(p + 8, "%255[^:/]%n", host, &n) != 1) {
+        CERR(d, m, "%s: expected redis://HOST[:PORT][/DB], got \"%s\"", what, url);
+        return false;
+    }
+    p += 8 + n;
+    char *end;
+    if (*p == ':') {
+        *port = strtol(p + 1, &end, 10);
+        if (end == p + 1 || *port < 1 || *port > 65535) {
+            CERR(d, m, "%s: the port must be 1-65535, in \"%s\"", what, url);
+            return false;
+        }
+        p = end;
+    }
+    if (*p == '/' && p[1]) {
+        *db = strtol(p + 1, &end, 10);
+        if (end == p + 1 || *end || *db < 0 || *db > 15) {
+            CERR(d, m, "%s: the database is a number 0-15, in \"%s\"", what, url);
+            return false;
+        }
+    } else if (*p && strcmp(p, "/") != 0) {
+        CERR(d, m, "%s: expected redis://HOST[:PORT][/DB], got \"%s\"", what, url);
+        return false;
+    }
+    *host_out = st_arena_strdup(cfg->arena, host);
+    return true;
+}
+
+/* outputs.redis.url, and the prefix. */
 static void check_outputs(st_config_t *cfg, st_diags_t *d)
 {
     st_redis_cfg_t *r = &cfg->outputs.redis;
     r->host = (char *)"", r->port = 6379, r->db = 0;
     if (r->mark.bad || !*r->url) return;
-    const char *p = r->url;
-    char host[256];
-    int n = 0;
-    if (strncmp(p, "redis://", 8) != 0 || sscanf(p + 8, "%255[^:/]%n", host, &n) != 1) {
-        CERR(d, &r->mark, "outputs.redis.url: expected redis://HOST[:PORT][/DB], got \"%s\"", r->url);
-        return;
-    }
-    p += 8 + n;
-    char *end;
-    if (*p == ':') {
-        r->port = strtol(p + 1, &end, 10);
-        if (end == p + 1 || r->port < 1 || r->port > 65535) {
-            CERR(d, &r->mark, "outputs.redis.url: the port must be 1-65535, in \"%s\"", r->url);
-            return;
-        }
-        p = end;
-    }
-    if (*p == '/' && p[1]) {
-        r->db = strtol(p + 1, &end, 10);
-        if (end == p + 1 || *end || r->db < 0 || r->db > 15) {
-            CERR(d, &r->mark, "outputs.redis.url: the database is a number 0-15, in \"%s\"", r->url);
-            return;
-        }
-    } else if (*p && strcmp(p, "/") != 0) {
-        CERR(d, &r->mark, "outputs.redis.url: expected redis://HOST[:PORT][/DB], got \"%s\"", r->url);
-        return;
-    }
+    if (!redis_url(cfg, &r->mark, "outputs.redis.url", r->url, &r->host, &r->port, &r->db, d)) return;
     if (!*r->prefix || strchr(r->prefix, ' '))
         CERR(d, &r->mark, "outputs.redis.prefix: a key prefix without spaces, such as strata:desk1");
-    r->host = st_arena_strdup(cfg->arena, host);
 }
 
 /* cluster: a name of key characters, on the Redis of outputs.redis. */

@@ -10,7 +10,7 @@
 #include "market/types.h"
 
 typedef enum { ST_CLOCK_WALL, ST_CLOCK_SIMULATED } st_clock_mode_t;
-typedef enum { ST_FEED_SIM, ST_FEED_KIS, ST_FEED_UPBIT, ST_FEED_REPLAY, ST_FEED_NKINDS } st_feed_kind_t;
+typedef enum { ST_FEED_SIM, ST_FEED_KIS, ST_FEED_UPBIT, ST_FEED_REPLAY, ST_FEED_REDIS, ST_FEED_NKINDS } st_feed_kind_t;
 typedef enum { ST_STRAT_LUA, ST_STRAT_C } st_strategy_kind_t;
 typedef enum { ST_SINK_LOG, ST_SINK_JSONL, ST_SINK_WEBHOOK } st_sink_kind_t;
 
@@ -127,6 +127,11 @@ typedef struct {
     st_feed_record_cfg_t record; /* sim: its market's tape */
     char *path;        /* replay: the recording (resolved) */
     int mode;          /* replay: st_replay_mode_t */
+    char *stream_url;  /* redis: redis://HOST[:PORT][/DB] of another instance's streams */
+    char *stream;      /* redis: the stream of ticks to read (PREFIX:ticks:FEED) */
+    char *from;        /* redis: "$" (what comes from now on), "0" (the whole stream), or an entry id */
+    char *stream_host; /* resolved from stream_url */
+    int64_t stream_port, stream_db;
 } st_feed_cfg_t;
 
 typedef enum { ST_REPLAY_AS_RECORDED, ST_REPLAY_LIMITED } st_replay_mode_t;

@@ -12,6 +12,7 @@ st_feed_merge_fn *const st_feed_merges[ST_FEED_NKINDS] = {
     [ST_FEED_KIS] = st_kis_conf_merge,
     [ST_FEED_UPBIT] = st_upbit_conf_merge,
     [ST_FEED_REPLAY] = st_sim_conf_merge, /* a replay plans like the venue it replays: KIS's unless told */
+    [ST_FEED_REDIS] = st_sim_conf_merge,  /* (it takes no plan: the limits are the publisher's) */
 };
 
 int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t *env,
@@ -26,6 +27,7 @@ int st_feed_create(const st_feed_cfg_t *fc, uint16_t index, const st_feed_env_t 
         rc = fc->mode == ST_REPLAY_LIMITED ? st_sim_feed_create(fc, env, out, err, errlen)
                                            : st_replay_feed_create(fc, env, out, err, errlen);
         break;
+    case ST_FEED_REDIS: rc = st_redis_feed_create(fc, env, out, err, errlen); break;
     default:
         snprintf(err, errlen, "feed \"%s\": this kind is not available in this build", fc->name);
         return ST_ENOTIMPL;

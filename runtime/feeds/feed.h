@@ -1,6 +1,7 @@
 /* One interface, several venues. A feed turns a venue's wire format into normalized ticks and
  * hands them to the runtime through on_tick. Feeds run on the one loop and never block it.
- * Kinds: sim (the embedded simulated market, sim_feed.c), kis (the KIS WebSocket, kis_feed.c)
+ * Kinds: sim (the embedded simulated market, sim_feed.c), kis (the KIS WebSocket, kis_feed.c),
+ * replay (replay_feed.c), redis (another instance's tick stream, redis_feed.c)
  * and upbit (upbit_feed.c); each drives its connections' ledgers and coalescers from the plan (apply). */
 #ifndef ST_FEEDS_FEED_H
 #define ST_FEEDS_FEED_H
@@ -204,6 +205,8 @@ int st_upbit_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_f
                          char *err, size_t errlen);
 int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                        char *err, size_t errlen);
+int st_redis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out, char *err,
+                         size_t errlen);
 int st_replay_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                           char *err, size_t errlen);
 
