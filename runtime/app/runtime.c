@@ -1,5 +1,6 @@
 #include "runtime.h"
 #include "cluster.h"
+#include "forward.h"
 #include "service.h"
 #include "core/log.h"
 #include "conf/calendar.h"
@@ -507,6 +508,8 @@ static void finish(st_runtime_t *rt)
     st_service_stopping(rt);
     st_cluster_destroy(rt->cluster); /* the sessions closed, then the lease handed over */
     rt->cluster = NULL;
+    st_forward_destroy(rt->forward);
+    rt->forward = NULL;
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_stop(rt->feeds[i]);
     st_runtime_redis_stop(rt, 2.0); /* what was published reaches Redis, within 2 s */
     record_stop(rt, 0);
@@ -706,6 +709,7 @@ static int strat_emergency(void *ctx, int req, st_sym_t sym, double score, char 
     st_runtime_t *rt = ctx;
     rt->plan_dirty = true; /* the planner decides now; the feeds hear of it on_replan */
     int rc = st_planner_emergency(rt->planner, req, sym, score, st_clock_now(&rt->clock), why, whylen);
+    st_forward_emergency(rt->forward, st_planner_requester_name(rt->planner, req), sym, score); /* and to the venue's owner */
     record_event(rt, ST_REV_EMERGENCY, sym, "{\"score\":%.6g,\"granted\":%s}", score, rc == 0 ? "true" : "false");
     st_sv_event_t ev = {.at = st_clock_now(&rt->clock), .kind = ST_SV_EMERGENCY, .ok = rc == 0, .value = score};
     snprintf(ev.who, sizeof(ev.who), "%s", st_planner_requester_name(rt->planner, req));
@@ -950,6 +954,7 @@ int st_runtime_run(st_runtime_t *rt)
     ev_prepare_start(rt->loop, &rt->replan);
     rt->started = ev_time();
     st_runtime_status_start(rt);
+    rt->forward = st_forward_create(rt);
     rt->cluster = st_cluster_create(rt); /* in a cluster the lease starts the feeds */
     for (size_t i = 0; i < rt->nfeeds && !rt->cluster; i++) {
         int rc = st_feed_start(rt->feeds[i]);
@@ -999,6 +1004,8 @@ void st_runtime_free(st_runtime_t *rt)
     record_stop(rt, 0); /* a run that ended early */
     st_cluster_destroy(rt->cluster);
     rt->cluster = NULL;
+    st_forward_destroy(rt->forward);
+    rt->forward = NULL;
     for (size_t i = 0; i < rt->nfeeds; i++) st_feed_destroy(rt->feeds[i]); /* books still asked
                                                                             * for are answered */
     if (rt->loop) ev_timer_stop(rt->loop, &rt->live_timer), ev_timer_stop(rt->loop, &rt->service_timer);

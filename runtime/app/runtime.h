@@ -41,6 +41,7 @@ typedef struct st_runtime {
     struct st_redisout *redis;  /* outputs.redis; NULL when off */
     struct st_remote *remote;   /* outputs.redis.demands: remote strategies' demands; NULL when off */
     struct st_cluster *cluster; /* cluster: the lease that gates the feeds; NULL when off */
+    struct st_forward *forward; /* feeds[].forward_demands: the strategies' demands to the publisher */
     ev_timer redis_timer;       /* the status hash, every outputs.redis.status_every */
     bool watchdog;              /* the unit set WatchdogSec= */
     ev_tstamp started;          /* wall time of the start */

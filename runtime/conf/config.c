@@ -149,6 +149,7 @@ static const st_field_t feed_schema_fields[] = {
     FLD(st_feed_cfg_t, "stream_url", ST_T_STRING, stream_url, .def = ""),
     FLD(st_feed_cfg_t, "stream", ST_T_STRING, stream, .def = ""),
     FLD(st_feed_cfg_t, "from", ST_T_STRING, from, .def = "$"),
+    FLD(st_feed_cfg_t, "forward_demands", ST_T_BOOL, forward_demands, .def = "false"),
 };
 SCHEMA(feed_schema, st_feed_cfg_t, "feed");
 
@@ -469,6 +470,9 @@ static void check_redis_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_di
     if (!*f->stream || strchr(f->stream, ' '))
         CERR(d, &f->mark, "feeds[%zu]: a redis feed needs stream: the key of a tick stream, such as strata:ticks:kis",
              i);
+    if (f->forward_demands && !strstr(f->stream, ":ticks:"))
+        CERR(d, &f->mark, "feeds[%zu].forward_demands: the demands go to the publisher's PREFIX:demands, so stream must "
+             "be its PREFIX:ticks:…, got \"%s\"", i, f->stream);
     if (!*f->from || strchr(f->from, ' '))
         CERR(d, &f->mark, "feeds[%zu].from: \"$\" (from now on), \"0\" (the whole stream) or an entry id", i);
 }
@@ -494,6 +498,8 @@ static void check_feeds(st_config_t *cfg, st_diags_t *d)
             check_replay_feed(cfg, f, i, d);
         else if (f->kind == ST_FEED_REDIS)
             check_redis_feed(cfg, f, i, d);
+        if (f->forward_demands && f->kind != ST_FEED_REDIS)
+            CERR(d, &f->mark, "feeds[%zu].forward_demands: only a redis feed forwards its strategies' demands", i);
     }
 }
 

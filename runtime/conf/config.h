@@ -130,6 +130,7 @@ typedef struct {
     char *stream_url;  /* redis: redis://HOST[:PORT][/DB] of another instance's streams */
     char *stream;      /* redis: the stream of ticks to read (PREFIX:ticks:FEED) */
     char *from;        /* redis: "$" (what comes from now on), "0" (the whole stream), or an entry id */
+    bool forward_demands; /* redis: this instance's strategies' demands go to the publisher (app/forward.c) */
     char *stream_host; /* resolved from stream_url */
     int64_t stream_port, stream_db;
 } st_feed_cfg_t;

@@ -1,0 +1,211 @@
+#include "forward.h"
+#include "runtime.h"
+#include "core/log.h"
+#include "core/redisconn.h"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_STRATS 32
+#define HELLO_EVERY 5.0 /* seconds: well inside the owner's lease (outputs.redis.lease, 15 s) */
+
+typedef struct {
+    char name[64];
+    uint8_t *sent; /* by symbol: the priority last sent (ST_PRIO_NONE: none) */
+} strat_t;
+
+struct st_forward {
+    st_runtime_t *rt;
+    st_redisconn_t out, in; /* demands out; answers in (XREAD BLOCK holds its connection) */
+    char instance[96], *k_demands, *k_answers;
+    char last[64], owner[64];
+    strat_t s[MAX_STRATS];
+    size_t ns, nsyms;
+    ev_timer timer;
+    double hello_at;
+    uint64_t id;
+};
+
+static strat_t *strat_of(st_forward_t *f, const char *name)
+{
+    for (size_t i = 0; i < f->ns; i++)
+        if (!strcmp(f->s[i].name, name)) return &f->s[i];
+    if (f->ns == MAX_STRATS) return NULL;
+    strat_t *s = &f->s[f->ns++];
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    s->sent = st_xmalloc(f->nsyms ? f->nsyms : 1);
+    memset(s->sent, ST_PRIO_NONE, f->nsyms);
+    return s;
+}
+
+static void put(st_forward_t *f, const char *strategy, const char *op, const char *code, const char *k, const char *v)
+{
+    if (!f->out.ac || !f->out.connected) return;
+    char id[24];
+    snprintf(id, sizeof(id), "%llu", (unsigned long long)++f->id);
+    if (k)
+        redisAsyncCommand(f->out.ac, NULL, NULL, "XADD %s MAXLEN ~ 100000 * instance %s strategy %s op %s sym %s %s %s id %s",
+                          f->k_demands, f->instance, strategy, op, code, k, v, id);
+    else
+        redisAsyncCommand(f->out.ac, NULL, NULL, "XADD %s MAXLEN ~ 100000 * instance %s strategy %s op %s sym %s id %s",
+                          f->k_demands, f->instance, strategy, op, code, id);
+}
+
+/* Every second: hellos, and the demands that changed since the last time. */
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    st_forward_t *f = w->data;
+    st_runtime_t *rt = f->rt;
+    if (!f->out.connected) return;
+    bool hello = ev_now(loop) >= f->hello_at;
+    if (hello) f->hello_at = ev_now(loop) + HELLO_EVERY;
+    const char *req_config = st_planner_requester_name(rt->planner, rt->req_config);
+    uint8_t now_prio[MAX_STRATS];
+    for (st_sym_t sym = 0; sym < f->nsyms; sym++) {
+        st_plan_demand_t d[ST_PLAN_MAX_REQUESTERS];
+        size_t n = st_planner_demands(rt->planner, sym, d, ST_PLAN_MAX_REQUESTERS);
+        memset(now_prio, ST_PRIO_NONE, sizeof(now_prio));
+        for (size_t i = 0; i < n && i < ST_PLAN_MAX_REQUESTERS; i++) {
+            if (!d[i].requester || (req_config && !strcmp(d[i].requester, req_config)) ||
+                !strncmp(d[i].requester, "remote:", 7))
+                continue;
+            strat_t *s = strat_of(f, d[i].requester);
+            if (s) now_prio[s - f->s] = d[i].prio;
+        }
+        for (size_t k = 0; k < f->ns; k++) {
+            if (now_prio[k] == f->s[k].sent[sym]) continue;
+            const char *code = st_symtab_code(&rt->syms, sym);
+            if (now_prio[k] == ST_PRIO_NONE) put(f, f->s[k].name, "unwatch", code, NULL, NULL);
+            else put(f, f->s[k].name, "watch", code, "prio", st_priority_names[now_prio[k]]);
+            f->s[k].sent[sym] = now_prio[k];
+        }
+    }
+    for (size_t k = 0; hello && k < f->ns; k++) put(f, f->s[k].name, "hello", "-", NULL, NULL);
+}
+
+void st_forward_emergency(st_forward_t *f, const char *strategy, st_sym_t sym, double score)
+{
+    if (!f) return;
+    char v[32];
+    snprintf(v, sizeof(v), "%.6g", score);
+    put(f, strategy, "emergency", st_symtab_code(&f->rt->syms, sym), "score", v);
+}
+
+/* One answer: id, op, ok, why, owner. */
+static const char *field(const redisReply *e, const char *key)
+{
+    const redisReply *kv = e->element[1];
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (kv->element[i]->type == REDIS_REPLY_STRING && !strcmp(kv->element[i]->str, key) &&
+            kv->element[i + 1]->type == REDIS_REPLY_STRING)
+            return kv->element[i + 1]->str;
+    return "";
+}
+
+static void read_answers(st_forward_t *f);
+
+static void on_answers(redisAsyncContext *ac, void *reply, void *priv)
+{
+    st_forward_t *f = priv;
+    const redisReply *r = reply;
+    if (f->in.closing || !r) return;
+    for (size_t s = 0; r->type == REDIS_REPLY_ARRAY && s < r->elements; s++) {
+        const redisReply *st = r->element[s];
+        if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 || st->element[1]->type != REDIS_REPLY_ARRAY) continue;
+        for (size_t i = 0; i < st->element[1]->elements; i++) {
+            const redisReply *e = st->element[1]->element[i];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING ||
+                e->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            snprintf(f->last, sizeof(f->last), "%s", e->element[0]->str);
+            const char *owner = field(e, "owner");
+            if (*owner && strcmp(owner, f->owner) != 0) { /* a new owner: it knows nothing of us yet */
+                if (f->owner[0]) {
+                    st_log_info(PLAN, "remote demands: the owner restarted: sending every demand again");
+                    for (size_t k = 0; k < f->ns; k++) memset(f->s[k].sent, ST_PRIO_NONE, f->nsyms);
+                }
+                snprintf(f->owner, sizeof(f->owner), "%s", owner);
+            }
+            if (!strcmp(field(e, "op"), "emergency")) {
+                bool ok = !strcmp(field(e, "ok"), "1");
+                st_log_info(PLAN, "remote demands: the owner %s an emergency%s%s", ok ? "granted" : "refused",
+                            ok ? "" : ": ", ok ? "" : field(e, "why"));
+            }
+        }
+    }
+    read_answers(f);
+}
+
+static void read_answers(st_forward_t *f)
+{
+    if (f->in.ac && f->in.connected)
+        redisAsyncCommand(f->in.ac, on_answers, f, "XREAD BLOCK 1000 COUNT 256 STREAMS %s %s", f->k_answers, f->last);
+}
+
+static void on_in_up(st_redisconn_t *c, double down_for, void *ctx)
+{
+    read_answers(ctx);
+}
+
+static void on_out_up(st_redisconn_t *c, double down_for, void *ctx)
+{
+    st_forward_t *f = ctx;
+    st_log_info(PLAN, "remote demands: this instance (%s) sends its strategies' demands to %s", f->instance,
+                f->k_demands);
+    f->hello_at = 0; /* hello at once */
+}
+
+st_forward_t *st_forward_create(st_runtime_t *rt)
+{
+    const st_config_t *cfg = rt->world->cfg;
+    const st_feed_cfg_t *fc = NULL;
+    for (size_t i = 0; i < cfg->feeds.n && !fc; i++) {
+        const st_feed_cfg_t *x = ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);
+        if (x->kind == ST_FEED_REDIS && x->forward_demands) fc = x;
+    }
+    if (!fc) return NULL;
+    st_forward_t *f = st_xcalloc(1, sizeof(*f));
+    f->rt = rt;
+    f->nsyms = rt->syms.n;
+    const char *env = getenv("STRATA_INSTANCE");
+    if (env && *env && !strchr(env, ' ')) {
+        snprintf(f->instance, sizeof(f->instance), "%s", env);
+    } else {
+        char host[64] = "host";
+        gethostname(host, sizeof(host) - 1);
+        snprintf(f->instance, sizeof(f->instance), "%.60s-%d", host, (int)getpid());
+    }
+    const char *t = strstr(fc->stream, ":ticks:"); /* (the config checks it is there) */
+    size_t plen = t ? (size_t)(t - fc->stream) : strlen(fc->stream);
+    size_t n = plen + sizeof(":answers:") + strlen(f->instance) + 1;
+    f->k_demands = st_xmalloc(n), f->k_answers = st_xmalloc(n);
+    snprintf(f->k_demands, n, "%.*s:demands", (int)plen, fc->stream);
+    snprintf(f->k_answers, n, "%.*s:answers:%s", (int)plen, fc->stream, f->instance);
+    snprintf(f->last, sizeof(f->last), "$");
+    ev_timer_init(&f->timer, on_timer, 1.0, 1.0);
+    f->timer.data = f;
+    ev_timer_start(rt->loop, &f->timer);
+    double backoff = (double)fc->reconnect_max / ST_SEC;
+    f->out.on_up = on_out_up, f->out.ctx = f;
+    st_redisconn_open(&f->out, rt->loop, fc->stream_host, (int)fc->stream_port, (int)fc->stream_db, backoff,
+                      "remote demands (sending)");
+    f->in.on_up = on_in_up, f->in.ctx = f;
+    st_redisconn_open(&f->in, rt->loop, fc->stream_host, (int)fc->stream_port, (int)fc->stream_db, backoff,
+                      "remote demands (answers)");
+    return f;
+}
+
+void st_forward_destroy(st_forward_t *f)
+{
+    if (!f) return;
+    ev_timer_stop(f->rt->loop, &f->timer);
+    st_redisconn_close(&f->in);
+    st_redisconn_close(&f->out);
+    for (size_t k = 0; k < f->ns; k++) free(f->s[k].sent);
+    free(f->k_demands), free(f->k_answers);
+    free(f);
+}

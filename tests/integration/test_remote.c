@@ -1,0 +1,141 @@
+/* Remote strategies end to end on a real Redis (issue 22.2): an owner (`strata run` with the
+ * simulated venue, publishing to Redis and taking remote demands) and a remote (`strata run`
+ * with no venue: a kind: redis feed on the owner's tick stream, forward_demands on) whose Lua
+ * strategy, on the first tick it gets, raises 000660 to critical and asks for an emergency on
+ * 035420. The owner hears both as remote:r1/s: the watch in its demands stream, the emergency
+ * granted in the answers to r1, and 035420 moved to tier 1 in its plan stream by that
+ * emergency. Waits are conditions with hang guards. */
+#define _GNU_SOURCE
+#include "../test.h"
+#include "../redis_server.h"
+
+#include <fcntl.h>
+
+static char dir[64], prefix[32];
+static st_test_redis_t redis;
+static pid_t owner, remote;
+
+static pid_t start(const char *name, const char *cfg)
+{
+    pid_t p = fork();
+    if (p == 0) {
+        char err[128];
+        snprintf(err, sizeof(err), "%s/%s.err", dir, name);
+        int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 2);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        setenv("STRATA_INSTANCE", name, 1);
+        execl(STRATA_BIN, STRATA_BIN, "run", "-c", cfg, (char *)NULL);
+        _exit(127);
+    }
+    return p;
+}
+
+/* Whether an entry of `key` has every field=value pair of want (NULL-terminated). */
+static bool stream_has(const char *key, const char *const *want)
+{
+    redisContext *c = st_test_redis_client(&redis);
+    redisReply *r = c ? redisCommand(c, "XRANGE %s - +", key) : NULL;
+    bool found = false;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && !found; i++) {
+        bool all = true;
+        for (size_t k = 0; want[k] && all; k += 2) {
+            const char *v = st_test_entry_field(r->element[i], want[k]);
+            all = v && !strcmp(v, want[k + 1]);
+        }
+        found = all;
+    }
+    if (r) freeReplyObject(r);
+    if (c) redisFree(c);
+    return found;
+}
+
+static bool wait_stream(const char *key, const char *const *want)
+{
+    for (int i = 0; i < 3000; i++) { /* a hang guard (60 s), not a timing */
+        if (stream_has(key, want)) return true;
+        usleep(20000);
+    }
+    return false;
+}
+
+static const char strategy[] =
+    "local M = {}\n"
+    "local done = false\n"
+    "local function first()\n"
+    "  if done then return end\n"
+    "  done = true\n"
+    "  strata.upgrade_priority('000660', 'critical')\n"
+    "  strata.emergency_subscribe('035420', 150)\n"
+    "end\n"
+    "M.on_trade = first\n"
+    "M.on_snapshot = first\n"
+    "M.on_orderbook = first\n"
+    "return M\n";
+
+static void test_remote_demands_reach_the_owner(void **state)
+{
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 09:05\", speed: 1}\n"
+             "  log: {level: info}\n  report_interval: 0\n  session_report: \"\"\n"
+             "market:\n  universe: %s\n  indices: %s\n  watch_universe: low\n"
+             "  watch: [{symbol: \"005930\", priority: critical}]\n"
+             "feeds: [{name: sim, kind: sim, seed: 5}]\n"
+             "signals: {sinks: []}\nstatus: {enabled: false}\n"
+             "outputs: {redis: {url: \"redis://127.0.0.1:%d/0\", prefix: \"%s\", demands: true}}\n",
+             st_test_source_path("config/universe.csv"), st_test_source_path("config/indices.csv"), redis.port, prefix);
+    char *owner_cfg = st_test_write(dir, "owner.yaml", text);
+    char *lua = st_test_write(dir, "s.lua", strategy);
+    snprintf(text, sizeof(text),
+             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 09:05\", speed: 1}\n"
+             "  log: {level: info}\n  report_interval: 0\n  session_report: \"\"\n"
+             "market:\n  universe: %s\n  indices: %s\n"
+             "feeds: [{name: desk, kind: redis, stream_url: \"redis://127.0.0.1:%d/0\", stream: \"%s:ticks:sim\","
+             " forward_demands: true}]\n"
+             "strategies: [{name: s, kind: lua, path: %s, all_symbols: true}]\n"
+             "signals: {sinks: []}\nstatus: {enabled: false}\n",
+             st_test_source_path("config/universe.csv"), st_test_source_path("config/indices.csv"), redis.port, prefix,
+             lua);
+    char *remote_cfg = st_test_write(dir, "remote.yaml", text);
+    owner = start("owner", owner_cfg);
+    remote = start("r1", remote_cfg);
+
+    char demands[64], answers[64], plan[64];
+    snprintf(demands, sizeof(demands), "%s:demands", prefix);
+    snprintf(answers, sizeof(answers), "%s:answers:r1", prefix);
+    snprintf(plan, sizeof(plan), "%s:plan", prefix);
+    const char *watch[] = {"instance", "r1", "strategy", "s", "op", "watch", "sym", "000660", "prio", "critical", NULL};
+    assert_true(wait_stream(demands, watch));
+    const char *granted[] = {"op", "emergency", "ok", "1", NULL};
+    assert_true(wait_stream(answers, granted));
+    const char *moved[] = {"sym", "035420", "to", "1", "why", "emergency", NULL};
+    assert_true(wait_stream(plan, moved));
+    free(owner_cfg), free(lua), free(remote_cfg);
+}
+
+static int setup(void **state)
+{
+    snprintf(dir, sizeof(dir), "/tmp/strata-remote-XXXXXX");
+    if (!mkdtemp(dir)) return -1;
+    snprintf(prefix, sizeof(prefix), "t%d", (int)getpid());
+    return st_test_redis_start(&redis) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    if (remote > 0) kill(remote, SIGTERM), waitpid(remote, NULL, 0);
+    if (owner > 0) kill(owner, SIGTERM), waitpid(owner, NULL, 0);
+    st_test_redis_stop(&redis);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_remote_demands_reach_the_owner)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
