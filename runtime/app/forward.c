@@ -25,6 +25,7 @@ struct st_forward {
     char last[64], owner[64];
     strat_t s[MAX_STRATS];
     size_t ns, nsyms;
+    float *score_sent; /* by symbol: the performance score last sent (scores are the symbol's, not a strategy's) */
     ev_timer timer;
     double hello_at;
     uint64_t id;
@@ -75,6 +76,13 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
                 continue;
             strat_t *s = strat_of(f, d[i].requester);
             if (s) now_prio[s - f->s] = d[i].prio;
+        }
+        const st_plan_entry_t *e = st_planner_entry(rt->planner, sym);
+        if (e && e->score != f->score_sent[sym]) { /* update_performance_score */
+            char v[32];
+            snprintf(v, sizeof(v), "%.6g", (double)e->score);
+            put(f, f->ns ? f->s[0].name : "scores", "score", st_symtab_code(&rt->syms, sym), "score", v);
+            f->score_sent[sym] = e->score;
         }
         for (size_t k = 0; k < f->ns; k++) {
             if (now_prio[k] == f->s[k].sent[sym]) continue;
@@ -127,6 +135,7 @@ static void on_answers(redisAsyncContext *ac, void *reply, void *priv)
                 if (f->owner[0]) {
                     st_log_info(PLAN, "remote demands: the owner restarted: sending every demand again");
                     for (size_t k = 0; k < f->ns; k++) memset(f->s[k].sent, ST_PRIO_NONE, f->nsyms);
+                    memset(f->score_sent, 0, f->nsyms * sizeof(*f->score_sent));
                 }
                 snprintf(f->owner, sizeof(f->owner), "%s", owner);
             }
@@ -171,6 +180,7 @@ st_forward_t *st_forward_create(st_runtime_t *rt)
     st_forward_t *f = st_xcalloc(1, sizeof(*f));
     f->rt = rt;
     f->nsyms = rt->syms.n;
+    f->score_sent = st_xcalloc(f->nsyms ? f->nsyms : 1, sizeof(*f->score_sent));
     const char *env = getenv("STRATA_INSTANCE");
     if (env && *env && !strchr(env, ' ')) {
         snprintf(f->instance, sizeof(f->instance), "%s", env);
@@ -206,6 +216,7 @@ void st_forward_destroy(st_forward_t *f)
     st_redisconn_close(&f->in);
     st_redisconn_close(&f->out);
     for (size_t k = 0; k < f->ns; k++) free(f->s[k].sent);
+    free(f->score_sent);
     free(f->k_demands), free(f->k_answers);
     free(f);
 }

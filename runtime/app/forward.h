@@ -1,8 +1,8 @@
 /* The demands of strategies fed by a `kind: redis` feed travel back to the instance that owns
  * the venue sessions (issue 22.2): with feeds[].forward_demands, every second the demands this
  * instance's strategies hold (their upgrade_priority / watch priorities, as the local planner
- * has them) are compared with what was last sent, and the differences go to the publisher's
- * PREFIX:demands as `watch` / `unwatch` entries (PREFIX: the feed's stream less ":ticks:…"), with
+ * has them) and the symbols' performance scores are compared with what was last sent, and the
+ * differences go to the publisher's PREFIX:demands as `watch` / `unwatch` / `score` entries (PREFIX: the feed's stream less ":ticks:…"), with
  * a `hello` for each strategy; an emergency_subscribe goes at once as `emergency`. The owner
  * takes them as requester remote:INSTANCE/STRATEGY (app/remote.c) and answers on
  * PREFIX:answers:INSTANCE: emergencies' answers are logged; a new `owner` (the owner

@@ -68,6 +68,7 @@ static const char strategy[] =
     "  done = true\n"
     "  strata.upgrade_priority('000660', 'critical')\n"
     "  strata.emergency_subscribe('035420', 150)\n"
+    "  strata.update_performance_score('005380', 77)\n"
     "end\n"
     "M.on_trade = first\n"
     "M.on_snapshot = first\n"
@@ -108,6 +109,8 @@ static void test_remote_demands_reach_the_owner(void **state)
     snprintf(plan, sizeof(plan), "%s:plan", prefix);
     const char *watch[] = {"instance", "r1", "strategy", "s", "op", "watch", "sym", "000660", "prio", "critical", NULL};
     assert_true(wait_stream(demands, watch));
+    const char *scored[] = {"instance", "r1", "op", "score", "sym", "005380", "score", "77", NULL};
+    assert_true(wait_stream(demands, scored));
     const char *granted[] = {"op", "emergency", "ok", "1", NULL};
     assert_true(wait_stream(answers, granted));
     const char *moved[] = {"sym", "035420", "to", "1", "why", "emergency", NULL};
