@@ -186,8 +186,7 @@ st_cluster_t *st_cluster_create(st_runtime_t *rt)
     snprintf(c->ttl_ms, sizeof(c->ttl_ms), "%lld", (long long)(cc->ttl / ST_MSEC));
     st_lease_init(&c->lease, (double)cc->ttl / ST_SEC, mono());
     ev_timer_init(&c->timer, on_timer, 0, 0);
-    c->timer.data = c;
-    st_redisout_cluster(rt->redis, false, 0); /* standing by until the lease is taken */
+    c->timer.data = c; /* (publishing stands by from the start: st_runtime_redis_start) */
     st_log_info(CORE, "cluster %s: instance %s; lease %s (TTL %.1f s): venue sessions open only while it is held",
                 cc->name, c->instance, c->k_leader, (double)cc->ttl / ST_SEC);
     c->conn.on_up = on_up, c->conn.on_down = on_down, c->conn.ctx = c;

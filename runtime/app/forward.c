@@ -103,49 +103,34 @@ void st_forward_emergency(st_forward_t *f, const char *strategy, st_sym_t sym, d
     put(f, strategy, "emergency", st_symtab_code(&f->rt->syms, sym), "score", v);
 }
 
-/* One answer: id, op, ok, why, owner. */
-static const char *field(const redisReply *e, const char *key)
-{
-    const redisReply *kv = e->element[1];
-    for (size_t i = 0; i + 1 < kv->elements; i += 2)
-        if (kv->element[i]->type == REDIS_REPLY_STRING && !strcmp(kv->element[i]->str, key) &&
-            kv->element[i + 1]->type == REDIS_REPLY_STRING)
-            return kv->element[i + 1]->str;
-    return "";
-}
-
 static void read_answers(st_forward_t *f);
+
+/* One answer: id, op, ok, why, owner. */
+static void answered(void *ctx, const char *entry_id, const redisReply *kv)
+{
+    st_forward_t *f = ctx;
+    snprintf(f->last, sizeof(f->last), "%s", entry_id);
+    const char *owner = st_redis_field(kv, "owner");
+    if (*owner && strcmp(owner, f->owner) != 0) { /* a new owner: it knows nothing of us yet */
+        if (f->owner[0]) {
+            st_log_info(PLAN, "remote demands: the owner restarted: sending every demand again");
+            for (size_t k = 0; k < f->ns; k++) memset(f->s[k].sent, ST_PRIO_NONE, f->nsyms);
+            memset(f->score_sent, 0, f->nsyms * sizeof(*f->score_sent));
+        }
+        snprintf(f->owner, sizeof(f->owner), "%s", owner);
+    }
+    if (!strcmp(st_redis_field(kv, "op"), "emergency")) {
+        bool ok = !strcmp(st_redis_field(kv, "ok"), "1");
+        st_log_info(PLAN, "remote demands: the owner %s an emergency%s%s", ok ? "granted" : "refused", ok ? "" : ": ",
+                    ok ? "" : st_redis_field(kv, "why"));
+    }
+}
 
 static void on_answers(redisAsyncContext *ac, void *reply, void *priv)
 {
     st_forward_t *f = priv;
-    const redisReply *r = reply;
-    if (f->in.closing || !r) return;
-    for (size_t s = 0; r->type == REDIS_REPLY_ARRAY && s < r->elements; s++) {
-        const redisReply *st = r->element[s];
-        if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 || st->element[1]->type != REDIS_REPLY_ARRAY) continue;
-        for (size_t i = 0; i < st->element[1]->elements; i++) {
-            const redisReply *e = st->element[1]->element[i];
-            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING ||
-                e->element[1]->type != REDIS_REPLY_ARRAY)
-                continue;
-            snprintf(f->last, sizeof(f->last), "%s", e->element[0]->str);
-            const char *owner = field(e, "owner");
-            if (*owner && strcmp(owner, f->owner) != 0) { /* a new owner: it knows nothing of us yet */
-                if (f->owner[0]) {
-                    st_log_info(PLAN, "remote demands: the owner restarted: sending every demand again");
-                    for (size_t k = 0; k < f->ns; k++) memset(f->s[k].sent, ST_PRIO_NONE, f->nsyms);
-                    memset(f->score_sent, 0, f->nsyms * sizeof(*f->score_sent));
-                }
-                snprintf(f->owner, sizeof(f->owner), "%s", owner);
-            }
-            if (!strcmp(field(e, "op"), "emergency")) {
-                bool ok = !strcmp(field(e, "ok"), "1");
-                st_log_info(PLAN, "remote demands: the owner %s an emergency%s%s", ok ? "granted" : "refused",
-                            ok ? "" : ": ", ok ? "" : field(e, "why"));
-            }
-        }
-    }
+    if (f->in.closing || !reply) return;
+    st_redis_xread_each(reply, answered, f);
     read_answers(f);
 }
 

@@ -32,23 +32,6 @@ struct st_remote {
     char owner[32]; /* this run's id, in every answer to a hello: a new one means "send again" */
 };
 
-/* Whether r is an array of at least n elements (a reply's shape is checked before it is read). */
-static bool array_of(const redisReply *r, size_t n)
-{
-    return r && r->type == REDIS_REPLY_ARRAY && r->elements >= n;
-}
-
-/* One entry's field (XREAD's [id, [k, v, …]]); "" when absent. */
-static const char *field(const redisReply *e, const char *key)
-{
-    const redisReply *kv = e->element[1];
-    for (size_t i = 0; i + 1 < kv->elements; i += 2)
-        if (kv->element[i]->type == REDIS_REPLY_STRING && !strcmp(kv->element[i]->str, key) &&
-            kv->element[i + 1]->type == REDIS_REPLY_STRING)
-            return kv->element[i + 1]->str;
-    return "";
-}
-
 static void answer(st_remote_t *m, const char *instance, const char *id, const char *op, bool ok, const char *why)
 {
     if (!m->conn.ac) return;
@@ -95,11 +78,13 @@ static int prio_of(const char *s)
 
 /* One demand: instance, strategy, op (hello, watch, upgrade, unwatch, score, emergency), sym,
  * prio, score, id. */
-static void take(st_remote_t *m, const redisReply *e)
+static void take(void *ctx, const char *entry_id, const redisReply *kv)
 {
+    st_remote_t *m = ctx;
     st_runtime_t *rt = m->rt;
-    const char *inst = field(e, "instance"), *strat = field(e, "strategy"), *op = field(e, "op"), *id = field(e, "id");
-    const char *code = field(e, "sym");
+    snprintf(m->last, sizeof(m->last), "%s", entry_id);
+    const char *inst = st_redis_field(kv, "instance"), *strat = st_redis_field(kv, "strategy"), *op = st_redis_field(kv, "op"), *id = st_redis_field(kv, "id");
+    const char *code = st_redis_field(kv, "sym");
     if (!*inst || strchr(inst, ' ')) return; /* nobody to answer */
     remote_t *x = remote_of(m, inst);
     if (!x) {
@@ -123,13 +108,13 @@ static void take(st_remote_t *m, const redisReply *e)
         snprintf(why, sizeof(why), "unknown symbol %.32s", code);
         ok = false;
     } else if (!strcmp(op, "watch") || !strcmp(op, "upgrade") || !strcmp(op, "unwatch")) {
-        int prio = !strcmp(op, "unwatch") ? ST_PRIO_NONE : prio_of(field(e, "prio"));
+        int prio = !strcmp(op, "unwatch") ? ST_PRIO_NONE : prio_of(st_redis_field(kv, "prio"));
         if (prio < 0) snprintf(why, sizeof(why), "prio: critical, high, medium, low, background or none"), ok = false;
         else st_planner_demand(rt->planner, req, sym, prio), rt->plan_dirty = true;
     } else if (!strcmp(op, "score")) {
-        st_planner_score(rt->planner, sym, strtod(field(e, "score"), NULL));
+        st_planner_score(rt->planner, sym, strtod(st_redis_field(kv, "score"), NULL));
     } else if (!strcmp(op, "emergency")) {
-        ok = st_runtime_emergency(rt, req, sym, strtod(field(e, "score"), NULL), why, sizeof(why)) == 0;
+        ok = st_runtime_emergency(rt, req, sym, strtod(st_redis_field(kv, "score"), NULL), why, sizeof(why)) == 0;
     } else {
         snprintf(why, sizeof(why), "unknown op %.32s", op);
         ok = false;
@@ -144,16 +129,7 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
     st_remote_t *m = priv;
     const redisReply *r = reply;
     if (!r) return; /* the connection went: on_up reads again */
-    for (size_t s = 0; r->type == REDIS_REPLY_ARRAY && s < r->elements; s++) {
-        if (!array_of(r->element[s], 2) || !array_of(r->element[s]->element[1], 0)) continue;
-        const redisReply *entries = r->element[s]->element[1];
-        for (size_t i = 0; i < entries->elements; i++) {
-            const redisReply *e = entries->element[i];
-            if (!array_of(e, 2) || e->element[0]->type != REDIS_REPLY_STRING || !array_of(e->element[1], 0)) continue;
-            snprintf(m->last, sizeof(m->last), "%s", e->element[0]->str);
-            take(m, e);
-        }
-    }
+    st_redis_xread_each(r, take, m);
     read_next(m);
 }
 

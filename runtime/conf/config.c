@@ -454,8 +454,42 @@ static void check_replay_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_d
              "does)", i);
 }
 
+/* A redis://HOST[:PORT][/DB] url (HOST an IP address or a name; PORT 6379; DB 0) into its parts;
+ * false with the reason said at `what` (the key's name). */
 static bool redis_url(st_config_t *cfg, const st_mark_t *m, const char *what, const char *url, char **host_out,
-                      int64_t *port, int64_t *db, st_diags_t *d);
+                      int64_t *port, int64_t *db, st_diags_t *d)
+{
+    const char *p = url;
+    char host[256];
+    int n = 0;
+    *port = 6379, *db = 0;
+    if (strncmp(p, "redis://", 8) != 0 || sscanf(p + 8, "%255[^:/]%n", host, &n) != 1) {
+        CERR(d, m, "%s: expected redis://HOST[:PORT][/DB], got \"%s\"", what, url);
+        return false;
+    }
+    p += 8 + n;
+    char *end;
+    if (*p == ':') {
+        *port = strtol(p + 1, &end, 10);
+        if (end == p + 1 || *port < 1 || *port > 65535) {
+            CERR(d, m, "%s: the port must be 1-65535, in \"%s\"", what, url);
+            return false;
+        }
+        p = end;
+    }
+    if (*p == '/' && p[1]) {
+        *db = strtol(p + 1, &end, 10);
+        if (end == p + 1 || *end || *db < 0 || *db > 15) {
+            CERR(d, m, "%s: the database is a number 0-15, in \"%s\"", what, url);
+            return false;
+        }
+    } else if (*p && strcmp(p, "/") != 0) {
+        CERR(d, m, "%s: expected redis://HOST[:PORT][/DB], got \"%s\"", what, url);
+        return false;
+    }
+    *host_out = st_arena_strdup(cfg->arena, host);
+    return true;
+}
 
 /* kind: redis: another instance's tick stream. */
 static void check_redis_feed(st_config_t *cfg, st_feed_cfg_t *f, size_t i, st_diags_t *d)
@@ -610,43 +644,6 @@ static void check_status(st_config_t *cfg, st_diags_t *d)
         CERR(d, &s->mark, "status.listen: %s is not a loopback address and status.token_env is empty: anyone who "
                           "can reach it could read the status; set a token, or status.allow_without_token: true",
              s->listen);
-}
-
-/* A redis://HOST[:PORT][/DB] url (HOST an IP address or a name; PORT 6379; DB 0) into its parts;
- * false with the reason said at `what` (the key's name). */
-static bool redis_url(st_config_t *cfg, const st_mark_t *m, const char *what, const char *url, char **host_out,
-                      int64_t *port, int64_t *db, st_diags_t *d)
-{
-    const char *p = url;
-    char host[256];
-    int n = 0;
-    *port = 6379, *db = 0;
-    if (strncmp(p, "redis://", 8) != 0 || sscanf(p + 8, "%255[^:/]%n", host, &n) != 1) {
-        CERR(d, m, "%s: expected redis://HOST[:PORT][/DB], got \"%s\"", what, url);
-        return false;
-    }
-    p += 8 + n;
-    char *end;
-    if (*p == ':') {
-        *port = strtol(p + 1, &end, 10);
-        if (end == p + 1 || *port < 1 || *port > 65535) {
-            CERR(d, m, "%s: the port must be 1-65535, in \"%s\"", what, url);
-            return false;
-        }
-        p = end;
-    }
-    if (*p == '/' && p[1]) {
-        *db = strtol(p + 1, &end, 10);
-        if (end == p + 1 || *end || *db < 0 || *db > 15) {
-            CERR(d, m, "%s: the database is a number 0-15, in \"%s\"", what, url);
-            return false;
-        }
-    } else if (*p && strcmp(p, "/") != 0) {
-        CERR(d, m, "%s: expected redis://HOST[:PORT][/DB], got \"%s\"", what, url);
-        return false;
-    }
-    *host_out = st_arena_strdup(cfg->arena, host);
-    return true;
 }
 
 /* outputs.redis.url, and the prefix. */

@@ -6,6 +6,7 @@
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define BACKOFF_MIN 0.1 /* seconds before the first reconnect */
 
@@ -101,4 +102,40 @@ void st_redisconn_close(st_redisconn_t *c)
     if (c->ac) redisAsyncFree(c->ac); /* pending callbacks run with no reply, then the disconnect's */
     c->ac = NULL;
     free(c->host), free(c->what);
+}
+
+static bool array_of(const redisReply *r, size_t n)
+{
+    return r && r->type == REDIS_REPLY_ARRAY && r->elements >= n;
+}
+
+size_t st_redis_xread_each(const redisReply *r, void (*fn)(void *ctx, const char *id, const redisReply *fields),
+                           void *ctx)
+{
+    size_t bad = 0;
+    for (size_t s = 0; array_of(r, 0) && s < r->elements; s++) {
+        const redisReply *st = r->element[s];
+        if (!array_of(st, 2) || !array_of(st->element[1], 0)) {
+            bad++;
+            continue;
+        }
+        for (size_t i = 0; i < st->element[1]->elements; i++) {
+            const redisReply *e = st->element[1]->element[i];
+            if (!array_of(e, 2) || e->element[0]->type != REDIS_REPLY_STRING || !array_of(e->element[1], 0)) {
+                bad++;
+                continue;
+            }
+            fn(ctx, e->element[0]->str, e->element[1]);
+        }
+    }
+    return bad;
+}
+
+const char *st_redis_field(const redisReply *kv, const char *name)
+{
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (kv->element[i]->type == REDIS_REPLY_STRING && !strcmp(kv->element[i]->str, name) &&
+            kv->element[i + 1]->type == REDIS_REPLY_STRING)
+            return kv->element[i + 1]->str;
+    return "";
 }

@@ -10,6 +10,7 @@
 #include <ev.h>
 
 struct redisAsyncContext;
+struct redisReply;
 
 typedef struct st_redisconn {
     struct ev_loop *loop;
@@ -31,5 +32,13 @@ void st_redisconn_open(st_redisconn_t *c, struct ev_loop *loop, const char *host
                        double backoff_max, const char *what);
 /* Frees the connection now: commands still unanswered get their callbacks with no reply. */
 void st_redisconn_close(st_redisconn_t *c);
+
+/* The entries of an XREAD reply ([[key, [[id, [name, value, …]], …]], …]), each to fn with its id
+ * and its fields as they came: the reply's shape is checked before it is read (entries come from
+ * other programs); malformed parts are skipped. Returns the entries that were not well formed. */
+size_t st_redis_xread_each(const struct redisReply *r,
+                           void (*fn)(void *ctx, const char *id, const struct redisReply *fields), void *ctx);
+/* A field's value in an entry's [name, value, …] ("" when absent or not a string). */
+const char *st_redis_field(const struct redisReply *fields, const char *name);
 
 #endif

@@ -66,7 +66,8 @@ static char *base_url(const char *url)
 
 /* A session's settings from the feed's config (name, backoff, stall timeout, where to connect). */
 static void wsconn_setup(st_wsconn_t *w, const st_feed_cfg_t *fc, int index, struct lws_context *ctx,
-                          const char *host, const char *path, int port, bool tls, st_clock_t *clock)
+                          const char *host, const char *path, int port, bool tls, st_tls_ctx_t *tls_ctx,
+                          st_clock_t *clock)
 {
     snprintf(w->feed, sizeof(w->feed), "%s", fc->name);
     w->index = index;
@@ -75,6 +76,7 @@ static void wsconn_setup(st_wsconn_t *w, const st_feed_cfg_t *fc, int index, str
     w->path = path;
     w->port = port;
     w->tls = tls;
+    w->tls_ctx = tls_ctx;
     w->clock = clock;
     w->stall_timeout = fc->stall_timeout;
     w->backoff_min = fc->reconnect_min;
@@ -152,8 +154,7 @@ void st_netfeed_session(st_netfeed_t *nf, int k, st_venue_t venue, const st_feed
     st_subconn_t *sc = nf->conns[k];
     st_subconn_init(sc, venue, fc, nf->syms, nf->nsyms, refused);
     sc->feed = &nf->base;
-    wsconn_setup(&sc->ws, fc, k, nf->ctx, nf->host, nf->path, nf->port, nf->tls, nf->base.clock);
-    sc->ws.tls_ctx = nf->tls_ctx;
+    wsconn_setup(&sc->ws, fc, k, nf->ctx, nf->host, nf->path, nf->port, nf->tls, nf->tls_ctx, nf->base.clock);
     sc->ws.cb = cb;
     sc->ws.cb_ctx = cb_ctx;
     st_wsconn_init(&sc->ws);

@@ -36,16 +36,11 @@ typedef struct {
 
 static void read_next(redis_feed_t *rf);
 
-/* One entry [id, [name, value, …]]: a tick to deliver, or counted. */
-static void entry(redis_feed_t *rf, const redisReply *e)
+/* One entry: a tick to deliver, or counted. */
+static void entry(void *ctx, const char *id, const redisReply *kv)
 {
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING ||
-        e->element[1]->type != REDIS_REPLY_ARRAY) {
-        rf->malformed++;
-        return;
-    }
-    snprintf(rf->last, sizeof(rf->last), "%s", e->element[0]->str);
-    const redisReply *kv = e->element[1];
+    redis_feed_t *rf = ctx;
+    snprintf(rf->last, sizeof(rf->last), "%s", id);
     const char *names[64], *values[64];
     size_t lens[64], n = 0;
     for (size_t i = 0; i + 1 < kv->elements && n < 64; i += 2) {
@@ -82,15 +77,8 @@ static void on_read(redisAsyncContext *ac, void *reply, void *priv)
     rf->reading = false;
     if (!r) return; /* the connection went: on_up reads on from rf->last */
     if (!rf->running) return; /* stopped meanwhile: these are read again from rf->last at a start */
-    if (r->type == REDIS_REPLY_ARRAY) { /* [[key, [entry, …]]] */
-        for (size_t s = 0; s < r->elements; s++) {
-            const redisReply *st = r->element[s];
-            if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 || st->element[1]->type != REDIS_REPLY_ARRAY) continue;
-            for (size_t i = 0; i < st->element[1]->elements; i++) entry(rf, st->element[1]->element[i]);
-        }
-    } else if (r->type == REDIS_REPLY_ERROR) {
-        st_log_warn(FEED, "%s: XREAD %s: %s", rf->base.name, rf->key, r->str);
-    }
+    if (r->type == REDIS_REPLY_ARRAY) rf->malformed += st_redis_xread_each(r, entry, rf);
+    else if (r->type == REDIS_REPLY_ERROR) st_log_warn(FEED, "%s: XREAD %s: %s", rf->base.name, rf->key, r->str);
     read_next(rf); /* (nil: BLOCK timed out, nothing new) */
 }
 

@@ -11,24 +11,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../build_path.h"
+
 /* The simulator: $STRATA_EXSIM (ctest sets it), or strata-exsim at the top of the build tree
- * this executable is in (tests/exsim/ and tests/bench/: two levels up). Never a path compiled
- * in: a copied build tree runs its own simulator, not the one of the tree it was built in. */
+ * this executable is in (tests/build_path.h finds it at any depth). Never a path compiled in: a
+ * copied build tree runs its own simulator, not the one of the tree it was built in. */
 static inline const char *exsim_path(void)
 {
-    static char path[4200];
     const char *env = getenv("STRATA_EXSIM");
-    if (env && *env) return env;
-    if (!path[0]) {
-        char self[4096];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (n <= 0) return "strata-exsim"; /* (then found on PATH, if at all) */
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        if (slash) *slash = '\0';
-        snprintf(path, sizeof(path), "%s/../../strata-exsim", self);
-    }
-    return path;
+    return env && *env ? env : st_test_build_path("strata-exsim");
 }
 
 /* Starts the simulator at `speed` x real time from `start` (KST), with an extra option pair

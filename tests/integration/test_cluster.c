@@ -7,15 +7,12 @@
  * because its app key is in use (it would, KIS-like, for a second one). Times are printed, not
  * asserted (the lease's timing is test_lease's, on a fake clock); the waits are hang guards. */
 #define _GNU_SOURCE
-#include "../test.h"
+#include "instance.h"
 #include "../redis_server.h"
 #include "../exsim/spawn.h"
 #include "../exsim/wsclient.h"
 
-#include "core/res.h"
-
 #include <cjson/cJSON.h>
-#include <fcntl.h>
 
 #define TTL 3.0
 static char dir[64], cluster[32];
@@ -116,34 +113,6 @@ static bool status_has_term(void)
     return yes;
 }
 
-static pid_t start_instance(const char *name, const char *cfg)
-{
-    pid_t p = fork();
-    if (p == 0) {
-        char err[128];
-        snprintf(err, sizeof(err), "%s/%s.err", dir, name);
-        int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 2);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        setenv("STRATA_INSTANCE", name, 1);
-        execl(STRATA_BIN, STRATA_BIN, "run", "-c", cfg, (char *)NULL);
-        _exit(127);
-    }
-    return p;
-}
-
-static bool log_has(const char *name, const char *what)
-{
-    char path[128], *text = NULL;
-    snprintf(path, sizeof(path), "%s/%s.err", dir, name);
-    size_t len;
-    if (st_file_read(path, &text, &len) != 0) return false;
-    bool yes = strstr(text, what) != NULL;
-    free(text);
-    return yes;
-}
-
 static void test_failover(void **state)
 {
     char text[4096];
@@ -163,8 +132,8 @@ static void test_failover(void **state)
     setenv("CLUSTER_KEY", "cluster-app-key", 1);
     setenv("CLUSTER_SECRET", "cluster-app-secret", 1);
 
-    inst[0] = start_instance("a", cfg);
-    inst[1] = start_instance("b", cfg);
+    inst[0] = st_test_instance(dir, "a", cfg);
+    inst[1] = st_test_instance(dir, "b", cfg);
     want[0] = '\0', want_term_above = 0;
     assert_true(wait_for(leads_with_session));
     char first[32];
@@ -172,7 +141,7 @@ static void test_failover(void **state)
     holder(first, sizeof(first), &term1);
     int lead = !strcmp(first, "a") ? 0 : 1, other = 1 - lead;
     printf("# %s leads (term %lld) with the session; %s stands by\n", first, term1, other ? "b" : "a");
-    assert_true(log_has(other ? "b" : "a", "stands by"));
+    assert_true(st_test_instance_said(dir, other ? "b" : "a", "stands by"));
 
     /* the leader killed: the other takes over once the lease expires */
     kill(inst[lead], SIGKILL);
@@ -200,7 +169,7 @@ static void test_failover(void **state)
     assert_true(wait_for(no_session)); /* (only the simulator is asked while Redis is paused) */
     double fenced = mono() - t0;
     printf("# CLIENT PAUSE %.0f s: the session closed after %.1f s\n", TTL * 2, fenced);
-    assert_true(log_has(want, "no renewal of the lease confirmed in time"));
+    assert_true(st_test_instance_said(dir, want, "no renewal of the lease confirmed in time"));
     want_term_above = term2; /* after the pause it leads again, in a new term */
     assert_true(wait_for(leads_with_session));
     long long term3;
@@ -215,7 +184,7 @@ static void test_failover(void **state)
     inst[other] = 0;
     holder(who, sizeof(who), &term3);
     assert_string_equal(who, "");
-    assert_true(log_has(want, "lease released"));
+    assert_true(st_test_instance_said(dir, want, "lease released"));
     free(cfg);
 }
 

@@ -6,31 +6,13 @@
  * granted in the answers to r1, and 035420 moved to tier 1 in its plan stream by that
  * emergency. Waits are conditions with hang guards. */
 #define _GNU_SOURCE
-#include "../test.h"
+#include "instance.h"
 #include "../redis_server.h"
 
-#include <fcntl.h>
 
 static char dir[64], prefix[32];
 static st_test_redis_t redis;
 static pid_t owner, remote;
-
-static pid_t start(const char *name, const char *cfg)
-{
-    pid_t p = fork();
-    if (p == 0) {
-        char err[128];
-        snprintf(err, sizeof(err), "%s/%s.err", dir, name);
-        int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 2);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        setenv("STRATA_INSTANCE", name, 1);
-        execl(STRATA_BIN, STRATA_BIN, "run", "-c", cfg, (char *)NULL);
-        _exit(127);
-    }
-    return p;
-}
 
 /* Whether an entry of `key` has every field=value pair of want (NULL-terminated). */
 static bool stream_has(const char *key, const char *const *want)
@@ -100,8 +82,8 @@ static void test_remote_demands_reach_the_owner(void **state)
              st_test_source_path("config/universe.csv"), st_test_source_path("config/indices.csv"), redis.port, prefix,
              lua);
     char *remote_cfg = st_test_write(dir, "remote.yaml", text);
-    owner = start("owner", owner_cfg);
-    remote = start("r1", remote_cfg);
+    owner = st_test_instance(dir, "owner", owner_cfg);
+    remote = st_test_instance(dir, "r1", remote_cfg);
 
     char demands[64], answers[64], plan[64];
     snprintf(demands, sizeof(demands), "%s:demands", prefix);
