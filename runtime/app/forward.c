@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #define MAX_STRATS 32
+#define PENDING 64 /* emergencies awaiting the owner's answer (the oldest forgotten first) */
 #define HELLO_EVERY 5.0 /* seconds: well inside the owner's lease (outputs.redis.lease, 15 s) */
 
 typedef struct {
@@ -29,6 +30,11 @@ struct st_forward {
     ev_timer timer;
     double hello_at;
     uint64_t id;
+    struct { /* emergencies sent and not answered yet, by the id their entry carries */
+        uint64_t id;
+        char strategy[64], code[16];
+    } pending[PENDING];
+    size_t npending;
 };
 
 static strat_t *strat_of(st_forward_t *f, const char *name)
@@ -43,9 +49,11 @@ static strat_t *strat_of(st_forward_t *f, const char *name)
     return s;
 }
 
-static void put(st_forward_t *f, const char *strategy, const char *op, const char *code, const char *k, const char *v)
+/* Sends one demand; its id (0: not sent, Redis is down). */
+static uint64_t put(st_forward_t *f, const char *strategy, const char *op, const char *code, const char *k,
+                    const char *v)
 {
-    if (!f->out.ac || !f->out.connected) return;
+    if (!f->out.ac || !f->out.connected) return 0;
     char id[24];
     snprintf(id, sizeof(id), "%llu", (unsigned long long)++f->id);
     if (k)
@@ -54,13 +62,18 @@ static void put(st_forward_t *f, const char *strategy, const char *op, const cha
     else
         redisAsyncCommand(f->out.ac, NULL, NULL, "XADD %s MAXLEN ~ 100000 * instance %s strategy %s op %s sym %s id %s",
                           f->k_demands, f->instance, strategy, op, code, id);
+    return f->id;
 }
+
+static void emergency_answered(st_forward_t *f, uint64_t n, bool ok, const char *why);
 
 /* Every second: hellos, and the demands that changed since the last time. */
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
     st_forward_t *f = w->data;
     st_runtime_t *rt = f->rt;
+    while (f->npending && f->pending[0].id == 0) /* emergencies asked while the demands' Redis was down */
+        emergency_answered(f, 0, false, "not sent: the Redis of the demands is unreachable");
     if (!f->out.connected) return;
     bool hello = ev_now(loop) >= f->hello_at;
     if (hello) f->hello_at = ev_now(loop) + HELLO_EVERY;
@@ -100,7 +113,32 @@ void st_forward_emergency(st_forward_t *f, const char *strategy, st_sym_t sym, d
     if (!f) return;
     char v[32];
     snprintf(v, sizeof(v), "%.6g", score);
-    put(f, strategy, "emergency", st_symtab_code(&f->rt->syms, sym), "score", v);
+    const char *code = st_symtab_code(&f->rt->syms, sym);
+    uint64_t id = put(f, strategy, "emergency", code, "score", v); /* 0: not sent, refused at the next second */
+    if (f->npending == PENDING) memmove(f->pending, f->pending + 1, --f->npending * sizeof(f->pending[0]));
+    f->pending[f->npending].id = id;
+    snprintf(f->pending[f->npending].strategy, sizeof(f->pending[0].strategy), "%s", strategy);
+    snprintf(f->pending[f->npending].code, sizeof(f->pending[0].code), "%s", code);
+    f->npending++;
+}
+
+/* The owner's answer to emergency n (0: one that could not be sent): logged, and handed to the
+ * strategy that asked, outside its own call. */
+static void emergency_answered(st_forward_t *f, uint64_t n, bool ok, const char *why)
+{
+    size_t i = 0;
+    while (i < f->npending && f->pending[i].id != n) i++;
+    if (i == f->npending) { /* before a restart of ours, or forgotten */
+        st_log_info(PLAN, "remote demands: the owner %s an emergency%s%s", ok ? "granted" : "refused", ok ? "" : ": ", why);
+        return;
+    }
+    const char *strategy = f->pending[i].strategy, *code = f->pending[i].code;
+    st_log_info(PLAN, "remote demands: the owner %s %s's emergency on %s%s%s", ok ? "granted" : "refused", strategy, code,
+                ok ? "" : ": ", why);
+    if (st_strats_emergency_answer(f->rt->strats, strategy, code, ok, why) < 0)
+        st_log_info(PLAN, "remote demands: %s is no longer running to hear it", strategy);
+    memmove(f->pending + i, f->pending + i + 1, (f->npending - i - 1) * sizeof(f->pending[0]));
+    f->npending--;
 }
 
 static void read_answers(st_forward_t *f);
@@ -119,11 +157,9 @@ static void answered(void *ctx, const char *entry_id, const redisReply *kv)
         }
         snprintf(f->owner, sizeof(f->owner), "%s", owner);
     }
-    if (!strcmp(st_redis_field(kv, "op"), "emergency")) {
-        bool ok = !strcmp(st_redis_field(kv, "ok"), "1");
-        st_log_info(PLAN, "remote demands: the owner %s an emergency%s%s", ok ? "granted" : "refused", ok ? "" : ": ",
-                    ok ? "" : st_redis_field(kv, "why"));
-    }
+    if (!strcmp(st_redis_field(kv, "op"), "emergency"))
+        emergency_answered(f, strtoull(st_redis_field(kv, "id"), NULL, 10), !strcmp(st_redis_field(kv, "ok"), "1"),
+                           st_redis_field(kv, "why"));
 }
 
 static void on_answers(redisAsyncContext *ac, void *reply, void *priv)

@@ -57,7 +57,8 @@ typedef struct {
     int cb_name;          /* cb's index in the names table, or 0 */
     const char *code;     /* the symbol's code, or NULL */
     const st_tick_t *tick; /* a tick for on_trade / on_orderbook / on_snapshot */
-    const char *arg;      /* on_timer / on_timeslot */
+    bool has_flag, flag;  /* a boolean after the code (on_emergency's granted) */
+    const char *arg;      /* on_timer / on_timeslot, on_emergency's why */
     bool params;          /* init(params) */
     const char *const *keys, *const *values;
     size_t nparams;
@@ -254,6 +255,7 @@ static int push_args(lua_State *L, st_lua_t *s, const call_t *c, bool slots)
         lua_rawgeti(L, LUA_REGISTRYINDEX, book ? s->ref_book : s->ref_trade);
         n++;
     }
+    if (c->has_flag) lua_pushboolean(L, c->flag), n++;
     if (c->arg) lua_pushstring(L, c->arg), n++;
     return n;
 }
@@ -1131,6 +1133,12 @@ int st_lua_on_timer(st_lua_t *s, const char *name)
 int st_lua_on_day(st_lua_t *s, const char *date)
 {
     call_t c = {.cb = "on_day", .arg = date};
+    return call(s, &c, 0);
+}
+
+int st_lua_on_emergency(st_lua_t *s, const char *code, bool granted, const char *why)
+{
+    call_t c = {.cb = "on_emergency", .code = code, .has_flag = true, .flag = granted, .arg = why};
     return call(s, &c, 0);
 }
 

@@ -3,7 +3,7 @@
  *
  * A strategy is a text chunk (binary chunks are refused) that returns a table of callbacks:
  * init(params), on_trade(sym, t), on_orderbook(sym, ob), on_snapshot(sym, s), on_timeslot(slot), on_day(date),
- * on_timer(name), on_reload(old_state), shutdown(). It sees an allow-listed standard library (base without dofile,
+ * on_emergency(sym, granted, why), on_timer(name), on_reload(old_state), shutdown(). It sees an allow-listed standard library (base without dofile,
  * loadfile and load; string, table, math, utf8, coroutine; os.time/os.clock/os.date only; no io,
  * no package) and a `strata` module bound to the host's functions; `require` loads text modules
  * from the strategy's directory only.
@@ -61,6 +61,8 @@ static inline int st_lua_on_tick(st_lua_t *s, const char *code, const st_tick_t 
 int st_lua_on_timer(st_lua_t *s, const char *name);
 int st_lua_on_timeslot(st_lua_t *s, const char *slot);
 int st_lua_on_day(st_lua_t *s, const char *date);
+/* The venue owner's answer to a forwarded emergency_subscribe: on_emergency(sym, granted, why). */
+int st_lua_on_emergency(st_lua_t *s, const char *code, bool granted, const char *why);
 int st_lua_shutdown(st_lua_t *s);
 /* on_reload(old_state) on s, the strategy replacing old: old_state is a copy of old's module
  * field `state` (plain data: booleans, numbers, strings and tables of them; anything else

@@ -246,6 +246,15 @@ int st_plugin_on_day(st_plugin_t *p, const char *date)
     return 0;
 }
 
+int st_plugin_on_emergency(st_plugin_t *p, const char *code, bool granted, const char *why)
+{
+    const strata_plugin_t *d = p->d;
+    bool has = d->size >= offsetof(strata_plugin_t, on_emergency) + sizeof(d->on_emergency) && d->on_emergency; /* 2.3 */
+    if (!has || !p->started) return 1;
+    IN_PLUGIN(p, "on_emergency", d->on_emergency(p->state, code, granted ? 1 : 0, why));
+    return 0;
+}
+
 void st_plugin_close(st_plugin_t *p)
 {
     if (!p) return;

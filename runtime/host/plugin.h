@@ -27,6 +27,8 @@ int st_plugin_on_timer(st_plugin_t *p, const char *name);
 int st_plugin_on_timeslot(st_plugin_t *p, const char *slot);
 /* on_day(date) (ABI 2.2; an older plugin has none: 1). */
 int st_plugin_on_day(st_plugin_t *p, const char *date);
+/* on_emergency(code, granted, why) (ABI 2.3; an older plugin has none: 1). */
+int st_plugin_on_emergency(st_plugin_t *p, const char *code, bool granted, const char *why);
 /* on_reload(state, old's state) on p, the plugin replacing old (both started); 1 when p has
  * no on_reload. */
 int st_plugin_on_reload(st_plugin_t *p, st_plugin_t *old);

@@ -25,6 +25,10 @@ static int lua_reload(void *impl, void *old) { return st_lua_on_reload(impl, old
 static void lua_timer(void *impl, const char *name) { st_lua_on_timer(impl, name); }
 static void lua_timeslot(void *impl, const char *slot) { st_lua_on_timeslot(impl, slot); }
 static void lua_day(void *impl, const char *date) { st_lua_on_day(impl, date); }
+static void lua_emergency(void *impl, const char *code, bool granted, const char *why)
+{
+    st_lua_on_emergency(impl, code, granted, why);
+}
 static void lua_close(void *impl, bool started)
 {
     if (started) st_lua_shutdown(impl);
@@ -50,7 +54,8 @@ static void lua_info(void *impl, st_strat_info_t *out)
 }
 
 static const backend_t lua_backend = {"lua",     lua_init,    lua_reload,  st_lua_tick,     lua_timer,    lua_timeslot,
-                                      lua_close, lua_failure, lua_sources, lua_warnings, lua_info, lua_day};
+                                      lua_close, lua_failure, lua_sources, lua_warnings, lua_info, lua_day,
+                                      lua_emergency};
 
 static int plugin_init(inst_t *in)
 {
@@ -61,6 +66,10 @@ static int plugin_reload(void *impl, void *old) { return st_plugin_on_reload(imp
 static void plugin_timer(void *impl, const char *name) { st_plugin_on_timer(impl, name); }
 static void plugin_timeslot(void *impl, const char *slot) { st_plugin_on_timeslot(impl, slot); }
 static void plugin_day(void *impl, const char *date) { st_plugin_on_day(impl, date); }
+static void plugin_emergency(void *impl, const char *code, bool granted, const char *why)
+{
+    st_plugin_on_emergency(impl, code, granted, why);
+}
 static void plugin_close(void *impl, bool started) { st_plugin_close(impl); /* it knows whether it started */ }
 static void plugin_failure(void *impl, const char *step, char *why, size_t whylen)
 {
@@ -69,7 +78,7 @@ static void plugin_failure(void *impl, const char *step, char *why, size_t whyle
 
 static const backend_t plugin_backend = {"c",          plugin_init,    plugin_reload, st_plugin_tick, plugin_timer,
                                          plugin_timeslot, plugin_close, plugin_failure, NULL,        NULL,
-                                         NULL,            plugin_day};
+                                         NULL,            plugin_day,     plugin_emergency};
 
 /* --- builds --------------------------------------------------------------------------------- */
 
@@ -479,6 +488,14 @@ struct st_lua *st_strats_lua(const st_strats_t *h, const char *name)
 {
     const strat_t *r = find(h, name);
     return r && r->cur && r->cur->be == &lua_backend ? r->cur->impl : NULL;
+}
+
+int st_strats_emergency_answer(st_strats_t *h, const char *name, const char *code, bool granted, const char *why)
+{
+    strat_t *r = find(h, name);
+    if (!r || !r->cur || r->quarantined) return -ENOENT;
+    r->cur->be->on_emergency(r->cur->impl, code, granted, why);
+    return 0;
 }
 
 bool st_strats_watching(const st_strats_t *h, const char *name, st_sym_t sym)

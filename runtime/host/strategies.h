@@ -81,6 +81,11 @@ void st_strats_timeslot(st_strats_t *h, const char *slot);
 /* A market day began (each trading day, the run's first included): on_day(date), "YYYY-MM-DD". */
 void st_strats_day(st_strats_t *h, const char *date);
 
+/* The answer of the instance holding the venue sessions to a forwarded emergency_subscribe of
+ * strategy `name` (app/forward.c): its on_emergency(code, granted, why). -ENOENT: no such
+ * running strategy (it was removed or quarantined since). */
+int st_strats_emergency_answer(st_strats_t *h, const char *name, const char *code, bool granted, const char *why);
+
 size_t st_strats_count(const st_strats_t *h);
 void st_strats_info(const st_strats_t *h, size_t i, st_strat_info_t *out);
 /* The Lua state of a running strategy, or NULL (tests, status). */

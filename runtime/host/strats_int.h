@@ -67,6 +67,7 @@ struct backend {
     const char *const *(*warnings)(void *impl, size_t *n); /* may be NULL */
     void (*stats)(void *impl, st_strat_info_t *out);     /* faults, memory, last error; may be NULL */
     void (*on_day)(void *impl, const char *date);        /* a market day began: "YYYY-MM-DD" */
+    void (*on_emergency)(void *impl, const char *code, bool granted, const char *why); /* the owner's answer */
 };
 
 typedef struct {

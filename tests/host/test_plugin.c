@@ -77,11 +77,15 @@ static void test_good_plugin(void **state)
     assert_int_equal(st_plugin_on_timer(p, "count"), 0);
     assert_int_equal(st_plugin_on_timeslot(p, "lunch"), 1);
     assert_int_equal(st_plugin_on_day(p, "2026-12-07"), 0);
-    assert_int_equal(rp->n, 4);
+    assert_int_equal(st_plugin_on_emergency(p, "000270", false, "unknown symbol 000270"), 0);
+    assert_int_equal(st_plugin_on_emergency(p, "035420", true, ""), 0);
+    assert_int_equal(rp->n, 6);
     assert_string_equal(rp->calls[0], "watch 005930 1");
     assert_string_equal(rp->calls[1], "signal 005930 1 2.0 threshold"); /* STRATA_SIDE_BUY */
     assert_string_equal(rp->calls[2], "score count 2");
     assert_string_equal(rp->calls[3], "signal 005930 0 0.0 2026-12-07"); /* on_day, with the date */
+    assert_string_equal(rp->calls[4], "signal 000270 2 0.0 unknown symbol 000270"); /* on_emergency: refused */
+    assert_string_equal(rp->calls[5], "signal 035420 1 0.0 "); /* granted */
 
     /* The same file again is a second copy with its own statics. */
     st_plugin_t *q;
@@ -91,6 +95,14 @@ static void test_good_plugin(void **state)
     assert_int_equal(st_plugin_on_timer(q, "count"), 0);
     assert_string_equal(c2.r.calls[1], "score count 0");
     st_plugin_close(q);
+    st_plugin_close(p);
+
+    /* A descriptor of an older minor version is read only as far as its size: a 2.2 build has
+     * on_day and no on_emergency (what lies past it is never called). */
+    assert_int_equal(st_plugin_open(&p, "minor2", TEST_PLUGIN("minor2"), err, sizeof(err)), 0);
+    assert_int_equal(st_plugin_init(p, &host, &c, NULL, NULL, 0), 0);
+    assert_int_equal(st_plugin_on_day(p, "2026-12-07"), 0);
+    assert_int_equal(st_plugin_on_emergency(p, "035420", true, ""), 1);
     st_plugin_close(p);
 
     /* A plugin may refuse to start. */
@@ -114,8 +126,8 @@ static void refused(const char *path, const char *name, const char *what)
 
 static void test_bad_plugins_refused(void **state)
 {
-    refused(TEST_PLUGIN("old_abi"), "old", "was built for strata plugin ABI 1.1; this strata speaks 2.2: rebuild it");
-    refused(TEST_PLUGIN("future_abi"), "future", "was built for strata plugin ABI 3.0; this strata speaks 2.2: rebuild it");
+    refused(TEST_PLUGIN("old_abi"), "old", "was built for strata plugin ABI 1.1; this strata speaks 2.3: rebuild it");
+    refused(TEST_PLUGIN("future_abi"), "future", "was built for strata plugin ABI 3.0; this strata speaks 2.3: rebuild it");
     refused(TEST_PLUGIN("short"), "short", "its descriptor is 24 bytes, this strata needs");
     refused(TEST_PLUGIN("nosym"), "nosym", "no strata_plugin_v2 symbol; build it with STRATA_PLUGIN_EXPORT");
     refused("/nonexistent/plugin.so", "ghost", "cannot read /nonexistent/plugin.so");

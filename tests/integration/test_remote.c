@@ -1,10 +1,11 @@
 /* Remote strategies end to end on a real Redis (issue 22.2): an owner (`strata run` with the
  * simulated venue, publishing to Redis and taking remote demands) and a remote (`strata run`
  * with no venue: a kind: redis feed on the owner's tick stream, forward_demands on) whose Lua
- * strategy, on the first tick it gets, raises 000660 to critical and asks for an emergency on
- * 035420. The owner hears both as remote:r1/s: the watch in its demands stream, the emergency
- * granted in the answers to r1, and 035420 moved to tier 1 in its plan stream by that
- * emergency. Waits are conditions with hang guards. */
+ * strategy, on the first tick it gets, raises 000660 to critical and asks for emergencies on
+ * 035420 and on 000270 (not in the owner's universe). The owner hears them as remote:r1/s: the
+ * watch in its demands stream, the emergency granted in the answers to r1, and 035420 moved to
+ * tier 1 in its plan stream by that emergency; the strategy hears both answers through
+ * on_emergency (its signals say them). Waits are conditions with hang guards. */
 #define _GNU_SOURCE
 #include "instance.h"
 #include "../redis_server.h"
@@ -42,6 +43,35 @@ static bool wait_stream(const char *key, const char *const *want)
     return false;
 }
 
+/* Whether a line of the file has both a and b, waiting for it (a hang guard, not a timing). */
+static bool wait_file(const char *path, const char *a, const char *b)
+{
+    for (int i = 0; i < 3000; i++) {
+        FILE *f = fopen(path, "r");
+        char line[2048];
+        bool found = false;
+        while (f && !found && fgets(line, sizeof(line), f)) found = strstr(line, a) && strstr(line, b);
+        if (f) fclose(f);
+        if (found) return true;
+        usleep(20000);
+    }
+    return false;
+}
+
+/* The shipped universe less 000270: an emergency on it is the owner's to refuse. */
+static char *owner_universe(void)
+{
+    FILE *in = fopen(st_test_source_path("config/universe.csv"), "r");
+    char path[128], line[512];
+    snprintf(path, sizeof(path), "%s/owner-universe.csv", dir);
+    FILE *out = fopen(path, "w");
+    assert_non_null(in), assert_non_null(out);
+    while (fgets(line, sizeof(line), in))
+        if (strncmp(line, "000270,", 7) != 0) fputs(line, out);
+    fclose(in), fclose(out);
+    return strdup(path);
+}
+
 static const char strategy[] =
     "local M = {}\n"
     "local done = false\n"
@@ -50,7 +80,12 @@ static const char strategy[] =
     "  done = true\n"
     "  strata.upgrade_priority('000660', 'critical')\n"
     "  strata.emergency_subscribe('035420', 150)\n"
+    "  strata.emergency_subscribe('000270', 150)\n"
     "  strata.update_performance_score('005380', 77)\n"
+    "end\n"
+    "function M.on_emergency(sym, granted, why)\n"
+    "  strata.signal{symbol = sym, side = granted and 'buy' or 'sell', strength = 1,\n"
+    "                reason = 'owner: ' .. tostring(granted) .. ' ' .. why}\n"
     "end\n"
     "M.on_trade = first\n"
     "M.on_snapshot = first\n"
@@ -60,6 +95,7 @@ static const char strategy[] =
 static void test_remote_demands_reach_the_owner(void **state)
 {
     char text[4096];
+    char *universe = owner_universe();
     snprintf(text, sizeof(text),
              "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 09:05\", speed: 1}\n"
              "  log: {level: info}\n  report_interval: 0\n  session_report: \"\"\n"
@@ -68,7 +104,7 @@ static void test_remote_demands_reach_the_owner(void **state)
              "feeds: [{name: sim, kind: sim, seed: 5}]\n"
              "signals: {sinks: []}\nstatus: {enabled: false}\n"
              "outputs: {redis: {url: \"redis://127.0.0.1:%d/0\", prefix: \"%s\", demands: true}}\n",
-             st_test_source_path("config/universe.csv"), st_test_source_path("config/indices.csv"), redis.port, prefix);
+             universe, st_test_source_path("config/indices.csv"), redis.port, prefix);
     char *owner_cfg = st_test_write(dir, "owner.yaml", text);
     char *lua = st_test_write(dir, "s.lua", strategy);
     snprintf(text, sizeof(text),
@@ -78,9 +114,9 @@ static void test_remote_demands_reach_the_owner(void **state)
              "feeds: [{name: desk, kind: redis, stream_url: \"redis://127.0.0.1:%d/0\", stream: \"%s:ticks:sim\","
              " forward_demands: true}]\n"
              "strategies: [{name: s, kind: lua, path: %s, all_symbols: true}]\n"
-             "signals: {sinks: []}\nstatus: {enabled: false}\n",
+             "signals: {sinks: [{kind: jsonl, path: %s/signals.jsonl}]}\nstatus: {enabled: false}\n",
              st_test_source_path("config/universe.csv"), st_test_source_path("config/indices.csv"), redis.port, prefix,
-             lua);
+             lua, dir);
     char *remote_cfg = st_test_write(dir, "remote.yaml", text);
     owner = st_test_instance(dir, "owner", owner_cfg);
     remote = st_test_instance(dir, "r1", remote_cfg);
@@ -97,7 +133,12 @@ static void test_remote_demands_reach_the_owner(void **state)
     assert_true(wait_stream(answers, granted));
     const char *moved[] = {"sym", "035420", "to", "1", "why", "emergency", NULL};
     assert_true(wait_stream(plan, moved));
-    free(owner_cfg), free(lua), free(remote_cfg);
+    /* the answers reach the strategy that asked */
+    char signals[128];
+    snprintf(signals, sizeof(signals), "%s/signals.jsonl", dir);
+    assert_true(wait_file(signals, "\"symbol\":\"035420\"", "\"reason\":\"owner: true \""));
+    assert_true(wait_file(signals, "\"symbol\":\"000270\"", "\"reason\":\"owner: false unknown symbol 000270\""));
+    free(owner_cfg), free(lua), free(remote_cfg), free(universe);
 }
 
 static int setup(void **state)

@@ -1,4 +1,4 @@
-/* strata's C plugin ABI 2.1: the one header a strategy plugin includes.
+/* strata's C plugin ABI 2.3: the one header a strategy plugin includes.
  *
  * A plugin is a shared object that exports one function, made by STRATA_PLUGIN_EXPORT, returning
  * a constant descriptor: the ABI version it was built against, the descriptor's size, its name
@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 #define STRATA_ABI_MAJOR 2 /* incompatible changes */
-#define STRATA_ABI_MINOR 2 /* additions at the end of the tables; 2.1: symbol(); 2.2: on_day */
+#define STRATA_ABI_MINOR 3 /* additions at the end of the tables; 2.1: symbol(); 2.2: on_day; 2.3: on_emergency */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define STRATA_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -192,6 +192,11 @@ typedef struct strata_plugin {
      * calendar, the run's first included, before that day's first tick. Reset per-day state
      * here. */
     void (*on_day)(void *state, const char *date);
+    /* 2.3: the venue's owner answered an emergency_subscribe of this plugin's. Only where the
+     * ticks come from another strata instance (a `kind: redis` feed with forward_demands): the
+     * call returned this instance's answer at once, the instance that holds the venue sessions
+     * decides later — granted 1, or 0 and why ("unknown symbol 000270", …). */
+    void (*on_emergency)(void *state, const char *sym, int granted, const char *why);
     /* new entries go here, never above */
 } strata_plugin_t;
 

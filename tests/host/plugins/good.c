@@ -4,7 +4,8 @@
  * (up to ws_budget) and signals, reason "status", strength 1 when the host filled that part
  * and wrote nothing past it, else 0. A trade at price 8 asks for symbol() (ABI 2.1) and signals,
  * reason "symbol", strength tier * 10 + priority + 1 (0 when the host has no symbol()).
- * on_day (ABI 2.2) signals 005930 with the date as the reason. */
+ * on_day (ABI 2.2) signals 005930 with the date as the reason; on_emergency (ABI 2.3) signals the
+ * symbol, buy when granted and sell when refused, with the reason why. */
 #include <strata/plugin.h>
 
 #include <stdlib.h>
@@ -83,6 +84,13 @@ static void on_day(void *state, const char *date)
     s->host->signal(s->ctx, "005930", STRATA_SIDE_NONE, 0, date);
 }
 
+/* ABI 2.3: the venue owner's answer to an emergency, said back as a signal. */
+static void on_emergency(void *state, const char *sym, int granted, const char *why)
+{
+    state_t *s = state;
+    s->host->signal(s->ctx, sym, granted ? STRATA_SIDE_BUY : STRATA_SIDE_SELL, 0, why);
+}
+
 static void shutdown_(void *state)
 {
     free(state);
@@ -91,5 +99,5 @@ static void shutdown_(void *state)
 static const strata_plugin_t plugin = {.abi_major = STRATA_ABI_MAJOR, .abi_minor = STRATA_ABI_MINOR,
                                        .size = sizeof(strata_plugin_t), .name = "good", .version = "1.0",
                                        .init = init, .on_trade = on_trade, .on_timer = on_timer,
-                                       .shutdown = shutdown_, .on_day = on_day};
+                                       .shutdown = shutdown_, .on_day = on_day, .on_emergency = on_emergency};
 STRATA_PLUGIN_EXPORT(plugin)
