@@ -36,6 +36,9 @@ struct st_cluster {
     double sent;    /* when the command awaited was sent */
     ev_timer timer;
     bool feeds_on, said_standby;
+    st_feed_t **shadow; /* by feed index: a reader of the leader's PREFIX:ticks:FEED, or NULL */
+    bool shadow_on, said_held;
+    uint64_t signals_held;
 };
 
 static double mono(void)
@@ -45,10 +48,32 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The standby's readers of the leader's streams: each from the stream's end at a start (what
+ * came before went to the strategies from this instance's own sessions, or was the past). */
+static void shadows(st_cluster_t *c, bool on)
+{
+    if (c->shadow_on == on || !c->shadow) return;
+    c->shadow_on = on;
+    for (size_t i = 0; i < c->rt->nfeeds; i++) {
+        st_feed_t *f = c->shadow[i];
+        if (!f) continue;
+        if (!on) {
+            st_feed_stop(f);
+            continue;
+        }
+        st_redis_feed_rewind(f, "$");
+        int rc = st_feed_start(f);
+        if (rc) st_log_error(FEED, "%s (the leader's stream): cannot start: %s", f->name, st_strerror(rc));
+    }
+    c->said_held = false;
+}
+
+/* The venue sessions on (leading) or off (standing by: the leader's streams instead). */
 static void feeds(st_cluster_t *c, bool on)
 {
     if (c->feeds_on == on) return;
     c->feeds_on = on;
+    if (on) shadows(c, false);
     for (size_t i = 0; i < c->rt->nfeeds; i++) {
         if (!on) {
             st_feed_stop(c->rt->feeds[i]);
@@ -57,6 +82,42 @@ static void feeds(st_cluster_t *c, bool on)
         int rc = st_feed_start(c->rt->feeds[i]);
         if (rc) st_log_error(FEED, "%s: cannot start: %s", c->rt->feeds[i]->name, st_strerror(rc));
     }
+    if (!on) shadows(c, true);
+}
+
+/* A redis feed in the place of each feed, on the stream the leader publishes it to. */
+static void create_shadows(st_cluster_t *c)
+{
+    st_runtime_t *rt = c->rt;
+    const st_redis_cfg_t *r = &rt->world->cfg->outputs.redis;
+    if (r->ticks != ST_REDIS_TICKS_PER_FEED) {
+        st_log_info(CORE, "cluster %s: standing by, the strategies get no ticks: the leader publishes no stream per feed "
+                          "(outputs.redis.ticks)", c->name);
+        return;
+    }
+    c->shadow = st_xcalloc(rt->nfeeds ? rt->nfeeds : 1, sizeof(*c->shadow));
+    st_feed_env_t env;
+    st_runtime_feed_env(rt, &env);
+    for (size_t i = 0; i < rt->nfeeds; i++) {
+        char stream[512], err[256];
+        snprintf(stream, sizeof(stream), "%s:ticks:%s", r->prefix, rt->feeds[i]->name);
+        st_feed_cfg_t fc = {.kind = ST_FEED_REDIS, .name = rt->feeds[i]->name, .stream = stream, .from = "$",
+                            .stream_host = r->host, .stream_port = r->port, .stream_db = r->db,
+                            .reconnect_max = r->reconnect_max};
+        if (st_feed_create(&fc, (uint16_t)i, &env, &c->shadow[i], err, sizeof(err)) != 0)
+            st_log_error(CORE, "cluster %s: %s", c->name, err); /* (a redis feed is not refused) */
+    }
+}
+
+bool st_cluster_hold_signal(st_cluster_t *c, const st_signal_t *sig)
+{
+    if (c->lease.role == ST_LEASE_LEADER) return false;
+    c->signals_held++;
+    if (!c->said_held)
+        st_log_info(CORE, "cluster %s: standing by: %s's signal on %s held back, as every one until this instance leads "
+                          "(the leader's go out)", c->name, sig->strategy, sig->symbol);
+    c->said_held = true;
+    return true;
 }
 
 static void drive(st_cluster_t *c);
@@ -193,6 +254,8 @@ st_cluster_t *st_cluster_create(st_runtime_t *rt)
     const st_redis_cfg_t *r = &cfg->outputs.redis;
     st_redisconn_open(&c->conn, rt->loop, r->host, (int)r->port, (int)r->db, (double)r->reconnect_max / ST_SEC,
                       "the cluster lease");
+    create_shadows(c);
+    shadows(c, true); /* standing by until the lease is taken */
     return c;
 }
 
@@ -217,11 +280,16 @@ void st_cluster_destroy(st_cluster_t *c)
         if (released) st_log_info(CORE, "cluster %s: lease released", c->name);
     }
     st_redisconn_close(&c->conn); /* (unanswered callbacks see it closing) */
+    for (size_t i = 0; c->shadow && i < c->rt->nfeeds; i++)
+        if (c->shadow[i]) st_feed_destroy(c->shadow[i]);
+    free(c->shadow);
     free(c);
 }
 
 void st_cluster_state(const st_cluster_t *c, st_cluster_state_t *out)
 {
     *out = (st_cluster_state_t){c->name, c->instance, c->lease.role == ST_LEASE_LEADER, c->lease.term,
-                                c->lease.acquired, c->lease.fences, c->lease.lost};
+                                c->lease.acquired, c->lease.fences, c->lease.lost, 0, c->signals_held};
+    for (size_t i = 0; c->shadow && i < c->rt->nfeeds; i++)
+        if (c->shadow[i]) out->standby_ticks += c->shadow[i]->ticks;
 }

@@ -51,6 +51,7 @@ void st_runtime_status(st_runtime_t *rt, st_status_t *out, st_strat_info_t *stra
         st_cluster_state_t cs;
         st_cluster_state(rt->cluster, &cs);
         out->cluster_leader = cs.leader, out->cluster_term = cs.term, out->cluster_fences = cs.fences;
+        out->cluster_standby_ticks = cs.standby_ticks, out->cluster_signals_held = cs.signals_held;
     }
     out->day = rt->day;
     out->market_state = rt->day.trading ? "open" : rt->closed_text;

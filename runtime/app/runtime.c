@@ -741,6 +741,7 @@ static void strat_signal(void *ctx, const char *strategy, uint64_t fingerprint, 
     snprintf(sig.symbol, sizeof(sig.symbol), "%s", st_symtab_code(&rt->syms, sym));
     snprintf(sig.side, sizeof(sig.side), "%s", side);
     snprintf(sig.reason, sizeof(sig.reason), "%s", reason);
+    if (rt->cluster && st_cluster_hold_signal(rt->cluster, &sig)) return; /* a standby's: the leader's go out */
     if (st_signals_emit(rt->signals, &sig) != 0) return;
     if (rt->signal_hook) rt->signal_hook(rt->signal_hook_ctx, &sig);
     st_redisout_signal(rt->redis, &sig);
@@ -832,6 +833,12 @@ int st_runtime_init(st_runtime_t *rt, const char *config_path, FILE *out, st_dia
     return st_runtime_init_with(rt, config_path, out, NULL, diags);
 }
 
+void st_runtime_feed_env(st_runtime_t *rt, st_feed_env_t *env)
+{
+    *env = (st_feed_env_t){&rt->clock, &rt->world->universe, &rt->syms, rt->world->cfg, on_tick, rt, on_refused,
+                           on_subscription, &rt->world->calendar};
+}
+
 /* The feeds, and where each one's connections start in the planner's numbering. */
 static int create_feeds(st_runtime_t *rt, const st_config_t *cfg, st_diags_t *diags)
 {
@@ -845,8 +852,8 @@ static int create_feeds(st_runtime_t *rt, const st_config_t *cfg, st_diags_t *di
         rt->conn_count[i] = (int)fc->connections; /* a replay plans like the venue it replays */
         base += (size_t)rt->conn_count[i];
     }
-    st_feed_env_t env = {&rt->clock, &rt->world->universe, &rt->syms, cfg, on_tick, rt, on_refused, on_subscription,
-                         &rt->world->calendar};
+    st_feed_env_t env;
+    st_runtime_feed_env(rt, &env);
     for (size_t i = 0; i < rt->nfeeds; i++) {
         char err[256] = "";
         st_feed_cfg_t fc = *ST_LIST_AT(cfg->feeds, st_feed_cfg_t, i);

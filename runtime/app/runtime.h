@@ -131,5 +131,8 @@ void st_runtime_redis_stop(st_runtime_t *rt, double seconds);
  * lowest-value holder if needed), and the feeds told. Returns 0, or -ENOSPC / -EINVAL with the
  * planner's reason in why. */
 int st_runtime_emergency(st_runtime_t *rt, int req, st_sym_t sym, double score, char *why, size_t whylen);
+/* What the runtime's feeds are created with (its clock, universe, tick path); a cluster's
+ * standby creates its readers of the leader's streams with it. */
+void st_runtime_feed_env(st_runtime_t *rt, st_feed_env_t *env);
 
 #endif

@@ -207,6 +207,8 @@ int st_sim_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_fee
                        char *err, size_t errlen);
 int st_redis_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out, char *err,
                          size_t errlen);
+/* Where a stopped redis feed reads from at its next start ("$": what is added after it). */
+void st_redis_feed_rewind(st_feed_t *f, const char *from);
 int st_replay_feed_create(const st_feed_cfg_t *fc, const st_feed_env_t *env, st_feed_t **out,
                           char *err, size_t errlen);
 

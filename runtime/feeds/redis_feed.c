@@ -5,8 +5,9 @@
  * (redistick.c). It reads on from the last entry it took: a lost connection costs no tick and
  * repeats none (as long as the stream still holds them). Entries of symbols not in the universe
  * are counted and skipped; malformed ones counted, skipped, and said once a minute. No
- * subscriptions: the publisher's plan decides what is in the stream (routing this instance's
- * demands back to it is the other half of issue 22.2, not built). */
+ * subscriptions: the publisher's plan decides what is in the stream (this instance's demands go
+ * back to it through app/forward.c). A cluster's standby reads its leader's streams with it
+ * (app/cluster.c). */
 #include "feed.h"
 #include "redistick.h"
 #include "core/log.h"
@@ -128,6 +129,11 @@ static int rd_start(st_feed_t *f)
         read_next(rf);
     }
     return 0;
+}
+
+void st_redis_feed_rewind(st_feed_t *f, const char *from)
+{
+    snprintf(((redis_feed_t *)f)->last, sizeof(((redis_feed_t *)f)->last), "%s", from);
 }
 
 static void rd_stop(st_feed_t *f)

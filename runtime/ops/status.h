@@ -34,6 +34,7 @@ typedef struct {
     size_t remotes;            /* remote instances holding demands (outputs.redis.demands) */
     int cluster_leader;        /* cluster: 1 while this instance holds the lease (zeros when off) */
     uint64_t cluster_term, cluster_fences;
+    uint64_t cluster_standby_ticks, cluster_signals_held; /* standing by: the leader's ticks taken, signals held */
     st_day_t day;            /* the market day (its calendar's) */
     const char *market_state; /* "open", or "closed: holiday NAME until …" */
 } st_status_t;

@@ -4,7 +4,8 @@
  * takes the lease after it expires and opens the session. Redis paused (CLIENT PAUSE) under the
  * leader: it closes its session without waiting for Redis, and leads again after. Throughout,
  * sampled every 20 ms, the simulator never sees two sessions open, and never refuses a session
- * because its app key is in use (it would, KIS-like, for a second one). Times are printed, not
+ * because its app key is in use (it would, KIS-like, for a second one). The standby's strategy
+ * runs on the leader's tick stream, its signal held back. Times are printed, not
  * asserted (the lease's timing is test_lease's, on a fake clock); the waits are hang guards. */
 #define _GNU_SOURCE
 #include "instance.h"
@@ -113,9 +114,29 @@ static bool status_has_term(void)
     return yes;
 }
 
+/* Says its first tick and signals on it: the standby's must come from the leader's stream, and
+ * its signal must be held back. */
+static const char strategy[] = "local M, seen = {}, false\n"
+                               "function M.on_trade(sym, t)\n"
+                               "  if seen then return end\n"
+                               "  seen = true\n"
+                               "  strata.log('info', 'first tick ' .. sym)\n"
+                               "  strata.signal{symbol = sym, side = 'buy', strength = 1, reason = 'first'}\n"
+                               "end\n"
+                               "return M\n";
+
+static const char *standby_name;
+
+static bool standby_strategy_ran(void)
+{
+    return st_test_instance_said(dir, standby_name, "first tick 005930") &&
+           st_test_instance_said(dir, standby_name, "signal on 005930 held back");
+}
+
 static void test_failover(void **state)
 {
     char text[4096];
+    char *lua = st_test_write(dir, "first.lua", strategy);
     snprintf(text, sizeof(text),
              "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 10:00\", speed: 1}\n"
              "  log: {level: info}\n  report_interval: 0\n  session_report: \"\"\n"
@@ -124,10 +145,11 @@ static void test_failover(void **state)
              "feeds:\n  - name: kis\n    kind: kis\n    ws_url: ws://127.0.0.1:%d/\n    rest_url: http://127.0.0.1:%d\n"
              "    reconnect_min: 100ms\n    reconnect_max: 1s\n    token_dir: %s/tokens\n"
              "    keys: [{app_key_env: CLUSTER_KEY, app_secret_env: CLUSTER_SECRET}]\n"
+             "strategies: [{name: first, kind: lua, path: %s, all_symbols: true}]\n"
              "signals: {sinks: []}\nstatus: {enabled: false}\n"
-             "outputs: {redis: {url: \"redis://127.0.0.1:%d/0\", prefix: \"%s\", ticks: none}}\n"
+             "outputs: {redis: {url: \"redis://127.0.0.1:%d/0\", prefix: \"%s\", ticks: per_feed}}\n"
              "cluster: {name: %s, ttl: %.0fs}\n",
-             st_test_source_path("config/universe.csv"), xport, xport, dir, redis.port, cluster, cluster, TTL);
+             st_test_source_path("config/universe.csv"), xport, xport, dir, lua, redis.port, cluster, cluster, TTL);
     char *cfg = st_test_write(dir, "cluster.yaml", text);
     setenv("CLUSTER_KEY", "cluster-app-key", 1);
     setenv("CLUSTER_SECRET", "cluster-app-secret", 1);
@@ -142,6 +164,9 @@ static void test_failover(void **state)
     int lead = !strcmp(first, "a") ? 0 : 1, other = 1 - lead;
     printf("# %s leads (term %lld) with the session; %s stands by\n", first, term1, other ? "b" : "a");
     assert_true(st_test_instance_said(dir, other ? "b" : "a", "stands by"));
+    /* standing by, its strategy runs on the leader's stream, its signal held back */
+    standby_name = other ? "b" : "a";
+    assert_true(wait_for(standby_strategy_ran));
 
     /* the leader killed: the other takes over once the lease expires */
     kill(inst[lead], SIGKILL);
@@ -185,7 +210,7 @@ static void test_failover(void **state)
     holder(who, sizeof(who), &term3);
     assert_string_equal(who, "");
     assert_true(st_test_instance_said(dir, want, "lease released"));
-    free(cfg);
+    free(cfg), free(lua);
 }
 
 static int setup(void **state)
