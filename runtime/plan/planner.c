@@ -44,6 +44,7 @@ struct st_planner {
 
     st_plan_change_t *pending;
     size_t npending, cap_pending;
+    int32_t *pend_at; /* by symbol, while st_planner_pending sorts: it has a change in the second part (else -1) */
     st_plan_change_t hist[HISTORY];
     size_t hist_n; /* total ever recorded */
 
@@ -242,9 +243,11 @@ static void grow(st_planner_t *p, size_t n)
     p->emerg_req = st_xrealloc(p->emerg_req, n);
     p->scratch = st_xrealloc(p->scratch, n * sizeof(st_sym_t));
     p->scratch2 = st_xrealloc(p->scratch2, n * sizeof(st_sym_t));
+    p->pend_at = st_xrealloc(p->pend_at, n * sizeof(*p->pend_at));
     for (size_t i = old; i < n; i++) {
         p->e[i] = (st_plan_entry_t){.conn = NOCONN, .prio = ST_PRIO_NONE};
         p->emerg_req[i] = -1;
+        p->pend_at[i] = -1;
     }
     for (int r = 0; r < p->nreq; r++) {
         p->req[r].prio = st_xrealloc(p->req[r].prio, n);
@@ -337,6 +340,7 @@ void st_planner_destroy(st_planner_t *p)
     free(p->emerg_req);
     free(p->sector_count);
     free(p->pending);
+    free(p->pend_at);
     free(p->scratch);
     free(p->scratch2);
     free_weights(p);
@@ -934,16 +938,34 @@ void st_planner_stats(const st_planner_t *p, st_plan_stats_t *out)
 const st_plan_change_t *st_planner_pending(const st_planner_t *p, size_t *n)
 {
     /* A stable partition: every decrease first, then the rest, each in the order they were
-     * made, so applying them in this order never exceeds a budget. */
+     * made, so applying them in this order never exceeds a budget — except that a symbol's own
+     * changes keep their order: one may move twice before a drain (a rebalance promotes it, a
+     * demand then displaces it), and its way back put before its way in left the feeds holding
+     * a symbol the plan had let go (found by test_pool). A decrease that follows a change of its
+     * symbol in the second part goes there too, after it: that part in the order the changes
+     * were made stays within the budgets as the planner did. */
     st_planner_t *mp = (st_planner_t *)p;
     st_plan_change_t *tmp = st_xmalloc((p->npending ? p->npending : 1) * sizeof(*tmp));
+    bool *later = st_xcalloc(p->npending ? p->npending : 1, sizeof(*later)); /* in the second part */
     size_t k = 0;
-    for (size_t i = 0; i < p->npending; i++)
-        if (p->pending[i].delta < 0) tmp[k++] = p->pending[i];
-    for (size_t i = 0; i < p->npending; i++)
-        if (p->pending[i].delta >= 0) tmp[k++] = p->pending[i];
+    for (size_t i = 0; i < p->npending; i++) {
+        st_sym_t s = p->pending[i].sym;
+        bool behind = s < p->n && mp->pend_at[s] >= 0; /* a change of it is in the second part */
+        if (p->pending[i].delta < 0 && !behind) {
+            tmp[k++] = p->pending[i];
+            continue;
+        }
+        later[i] = true;
+        if (s < p->n) mp->pend_at[s] = (int32_t)i;
+    }
+    for (size_t i = 0; i < p->npending; i++) {
+        if (!later[i]) continue;
+        tmp[k++] = p->pending[i];
+        if (p->pending[i].sym < p->n) mp->pend_at[p->pending[i].sym] = -1;
+    }
     if (p->npending) memcpy(mp->pending, tmp, p->npending * sizeof(*tmp));
     free(tmp);
+    free(later);
     *n = p->npending;
     return p->pending;
 }

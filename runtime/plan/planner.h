@@ -10,8 +10,8 @@
  *   the rest -> 3 (REST polling at the priority's interval x the slot's poll_scale).
  * - the policy's realtime / semi_realtime / indices / reserve counts apply per connection;
  *   reserve registrations are used only by emergencies; no connection ever holds more than its
- *   budget, and the change list orders every decrease before any increase, so no transition
- *   exceeds it either.
+ *   budget, and the change list orders every decrease before any increase (each symbol's own
+ *   changes kept in their order), so no transition exceeds it either.
  * - pinned symbols and indices are never evicted; at most max_sector_share of each tier 1+2
  *   capacity goes to one sector; excluded symbols (failure_threshold consecutive failures)
  *   hold no tier until their cool-down ends.
@@ -165,8 +165,10 @@ size_t st_planner_demands(const st_planner_t *p, st_sym_t sym, st_plan_demand_t 
 void st_planner_stats(const st_planner_t *p, st_plan_stats_t *out);
 const char *st_planner_policy_name(const st_planner_t *p);
 
-/* Changes since the last drain, in a safe order (decreases before increases). The pointer is
- * valid until the next planner call; drain clears them. */
+/* Changes since the last drain, in a safe order: decreases before increases, except that a
+ * symbol's own changes keep the order they were made in — applied in this order they never
+ * exceed a budget and leave exactly the plan. The pointer is valid until the next planner call;
+ * drain clears them. */
 const st_plan_change_t *st_planner_pending(const st_planner_t *p, size_t *n);
 void st_planner_drain(st_planner_t *p);
 /* The last changes (newest last), up to 256, for status. */

@@ -450,6 +450,49 @@ static void test_connections_sticky_and_balanced(void **state)
     st_planner_destroy(p);
 }
 
+/* A symbol's changes before a drain keep their order: S[0] taken to tier 1 then let go, S[1]
+ * taken to tier 1 then lowered to tier 2 — each way back after its way in, whatever the
+ * decreases-first order does with the others. Applied in the order given (as the feeds and the
+ * plan stream do), they leave what the plan holds. Before, the way back came first and a feed
+ * kept S[0]'s subscriptions after the plan had let it go. */
+static void test_pending_keeps_each_symbols_order(void **state)
+{
+    st_planner_cfg_t c = base_cfg(1);
+    st_planner_t *p = st_planner_create(&c, &uni);
+    st_policy_t po = pol(5, 5, 0, 0);
+    st_planner_set_policy(p, &po, T0);
+    int r = st_planner_requester(p, "s", 1.0);
+    st_planner_demand(p, r, S[5], ST_PRIO_HIGH);
+    st_planner_replan(p, T0);
+    st_planner_drain(p); /* S[5] in tier 2 */
+    st_planner_demand(p, r, S[0], ST_PRIO_CRITICAL);
+    st_planner_demand(p, r, S[1], ST_PRIO_CRITICAL);
+    st_planner_replan(p, T0);
+    st_planner_demand(p, r, S[0], ST_PRIO_NONE);
+    st_planner_demand(p, r, S[1], ST_PRIO_HIGH);
+    st_planner_demand(p, r, S[5], ST_PRIO_NONE);
+    st_planner_replan(p, T0 + ST_SEC);
+    size_t n;
+    const st_plan_change_t *ch = st_planner_pending(p, &n);
+    assert_int_equal(n, 5);
+    assert_int_equal(ch[0].sym, S[5]); /* a decrease of a symbol with nothing before it: first */
+    uint8_t tier_of[2] = {0, 0};
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 2; k++)
+            if (ch[i].sym == S[k]) {
+                assert_int_equal(ch[i].from_tier, tier_of[k]); /* each from where the one before left it */
+                tier_of[k] = ch[i].to_tier;
+            }
+    assert_int_equal(tier_of[0], tier(p, S[0]));
+    assert_int_equal(tier_of[1], tier(p, S[1]));
+    assert_int_equal(tier(p, S[1]), ST_TIER_SEMI);
+    ch = st_planner_pending(p, &n); /* asked again: the same order */
+    assert_int_equal(n, 5);
+    assert_int_equal(ch[0].sym, S[5]);
+    checked(p);
+    st_planner_destroy(p);
+}
+
 /* --- property test --------------------------------------------------------------------- */
 
 static uint64_t rs;
@@ -631,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_rebalance_promotes_and_demand_displaces),
         cmocka_unit_test(test_exclusion_and_readmission),
         cmocka_unit_test(test_connections_sticky_and_balanced),
+        cmocka_unit_test(test_pending_keeps_each_symbols_order),
         cmocka_unit_test(test_property_random_sequences),
         cmocka_unit_test(test_scenario_default_day),
     };
