@@ -4,7 +4,8 @@
  * takes the lease after it expires and opens the session. Redis paused (CLIENT PAUSE) under the
  * leader: it closes its session without waiting for Redis, and leads again after. Throughout,
  * sampled every 20 ms, the simulator never sees two sessions open, and never refuses a session
- * because its app key is in use (it would, KIS-like, for a second one). The standby's strategy
+ * because its app key is in use (it would, KIS-like, for a second one), and at the end the
+ * session registers exactly what the plan holds. The standby's strategy
  * runs on the leader's tick stream, its signal held back. Times are printed, not
  * asserted (the lease's timing is test_lease's, on a fake clock); the waits are hang guards. */
 #define _GNU_SOURCE
@@ -29,6 +30,8 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static char held[256]; /* the last open session's registrations, "CODE/channel …" in the simulator's order */
+
 /* The simulator's KIS sessions open now, and with registrations; its in-use refusals. */
 static void sessions(int *open, int *registered, int *in_use)
 {
@@ -37,12 +40,18 @@ static void sessions(int *open, int *registered, int *in_use)
     char *body = http_get(xport, "/control/stats");
     cJSON *j = body ? cJSON_Parse(body) : NULL;
     free(body);
-    const cJSON *s;
+    const cJSON *s, *h;
     cJSON_ArrayForEach(s, cJSON_GetObjectItem(j, "sessions"))
     {
         if (!cJSON_IsTrue(cJSON_GetObjectItem(s, "open"))) continue;
         (*open)++;
         *registered += cJSON_GetObjectItem(s, "registrations")->valueint > 0;
+        held[0] = '\0';
+        cJSON_ArrayForEach(h, cJSON_GetObjectItem(s, "held"))
+        {
+            size_t len = strlen(held);
+            snprintf(held + len, sizeof(held) - len, "%s%s", len ? " " : "", h->valuestring);
+        }
     }
     const cJSON *r = cJSON_GetObjectItem(j, "refused_in_use");
     if (r) *in_use = r->valueint;
@@ -100,6 +109,13 @@ static bool no_session(void)
     int open, reg, in_use;
     sessions(&open, &reg, &in_use);
     return open == 0;
+}
+
+static bool venue_holds_the_plan(void)
+{
+    int open, reg, in_use;
+    sessions(&open, &reg, &in_use);
+    return open == 1 && !strcmp(held, "005930/trade 005930/orderbook");
 }
 
 static long long status_term;
@@ -202,6 +218,8 @@ static void test_failover(void **state)
     printf("# after the pause: %s leads again, term %lld; %d samples, at most %d session open\n", who, term3, samples,
            max_open);
     assert_int_equal(max_open, 1);
+    /* the venue holds what the plan holds: 005930 (pinned, critical) in tier 1, nothing else */
+    assert_true(wait_for(venue_holds_the_plan));
 
     /* a polite stop hands the lease over at once */
     kill(inst[other], SIGTERM);

@@ -15,6 +15,13 @@ static char *stats_json(void)
         cJSON_AddStringToObject(o, "appkey", s->appkey);
         cJSON_AddBoolToObject(o, "open", s->open);
         cJSON_AddNumberToObject(o, "registrations", s->held);
+        cJSON *held = cJSON_AddArrayToObject(o, "held"); /* what is registered now: "CODE/channel" */
+        for (st_key_t k = 0; s->open && k < (st_key_t)X.syms.n * ST_CH_COUNT; k++) {
+            if (!s->reg[k]) continue;
+            char what[64];
+            snprintf(what, sizeof(what), "%s/%s", st_symtab_code(&X.syms, ST_KEY_SYM(k)), st_channel_names[ST_KEY_CH(k)]);
+            cJSON_AddItemToArray(held, cJSON_CreateString(what));
+        }
         cJSON_AddNumberToObject(o, "max_registrations", s->max_held);
         cJSON_AddNumberToObject(o, "messages", (double)s->rx);
         cJSON_AddNumberToObject(o, "max_messages_per_second", s->max_rx_per_sec);
