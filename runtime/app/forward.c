@@ -72,8 +72,16 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
     st_forward_t *f = w->data;
     st_runtime_t *rt = f->rt;
-    while (f->npending && f->pending[0].id == 0) /* emergencies asked while the demands' Redis was down */
+    /* Emergencies asked while the demands' Redis was down: refused (one a strategy asks again
+     * as it hears the refusal waits for the next second). */
+    for (size_t i = 0, n = f->npending; i < n && i < f->npending;) {
+        if (f->pending[i].id) {
+            i++;
+            continue;
+        }
         emergency_answered(f, 0, false, "not sent: the Redis of the demands is unreachable");
+        n--;
+    }
     if (!f->out.connected) return;
     bool hello = ev_now(loop) >= f->hello_at;
     if (hello) f->hello_at = ev_now(loop) + HELLO_EVERY;
@@ -132,13 +140,15 @@ static void emergency_answered(st_forward_t *f, uint64_t n, bool ok, const char 
         st_log_info(PLAN, "remote demands: the owner %s an emergency%s%s", ok ? "granted" : "refused", ok ? "" : ": ", why);
         return;
     }
-    const char *strategy = f->pending[i].strategy, *code = f->pending[i].code;
+    char strategy[64], code[16]; /* taken out first: the strategy may ask for another emergency */
+    snprintf(strategy, sizeof(strategy), "%s", f->pending[i].strategy);
+    snprintf(code, sizeof(code), "%s", f->pending[i].code);
+    memmove(f->pending + i, f->pending + i + 1, (f->npending - i - 1) * sizeof(f->pending[0]));
+    f->npending--;
     st_log_info(PLAN, "remote demands: the owner %s %s's emergency on %s%s%s", ok ? "granted" : "refused", strategy, code,
                 ok ? "" : ": ", why);
     if (st_strats_emergency_answer(f->rt->strats, strategy, code, ok, why) < 0)
         st_log_info(PLAN, "remote demands: %s is no longer running to hear it", strategy);
-    memmove(f->pending + i, f->pending + i + 1, (f->npending - i - 1) * sizeof(f->pending[0]));
-    f->npending--;
 }
 
 static void read_answers(st_forward_t *f);

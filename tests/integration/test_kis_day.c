@@ -21,10 +21,13 @@
 
 #include <cjson/cJSON.h>
 
-/* x400: a day in a minute. Under the sanitizers everything runs several times slower, and a
- * millisecond of lag is 400 ms of market time: x200 there keeps the day's timing meaningful. */
+/* x400: a day in a minute. Under the sanitizers everything runs several times slower (CI's
+ * full-unwind malloc most of all), and a millisecond of lag is 400 ms of market time: x100
+ * there keeps the day's timing meaningful (at x200, stalls of both processes crowded REST calls
+ * strata sent seconds apart into one venue second: 67 refused in one CI run; alone at x200
+ * without the full unwind, the most in a second was 5). */
 #if defined(__SANITIZE_ADDRESS__)
-#define SPEED "200"
+#define SPEED "100"
 #else
 #define SPEED "400"
 #endif

@@ -141,6 +141,66 @@ static void test_remote_demands_reach_the_owner(void **state)
     free(owner_cfg), free(lua), free(remote_cfg), free(universe);
 }
 
+/* The demands' Redis unreachable: an emergency asked from a timer is refused to the strategy
+ * within a second, "not sent"; the strategy asks again as it hears it, and hears that refused
+ * at the next second — never a loop of refusals within one. */
+static const char unsent[] = "local M, heard, asked = {}, 0, false\n"
+                             "function M.init() strata.every(1, 'ask') end\n"
+                             "function M.on_timer(name)\n"
+                             "  if not asked then strata.emergency_subscribe('035420', 150) end\n"
+                             "  asked = true\n"
+                             "end\n"
+                             "function M.on_emergency(sym, granted, why)\n"
+                             "  heard = heard + 1\n"
+                             "  strata.log('info', 'answer ' .. heard .. ' ' .. sym .. ' ' .. tostring(granted) .. ' ' .. why)\n"
+                             "  if heard < 3 then strata.emergency_subscribe(sym, 150) end\n"
+                             "end\n"
+                             "return M\n";
+
+/* The log time (to the second) of the instance's first line saying `what`. */
+static bool said_at(const char *d, const char *name, const char *what, char *out, size_t cap)
+{
+    char path[256], line[1024];
+    snprintf(path, sizeof(path), "%s/%s.err", d, name);
+    FILE *f = fopen(path, "r");
+    bool found = false;
+    while (f && !found && fgets(line, sizeof(line), f))
+        if (strstr(line, what)) snprintf(out, cap, "%.19s", line), found = true;
+    if (f) fclose(f);
+    return found;
+}
+
+static void test_unsent_emergency_is_refused_to_the_strategy(void **state)
+{
+    char text[2048];
+    char *lua = st_test_write(dir, "unsent.lua", unsent);
+    snprintf(text, sizeof(text),
+             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 09:05\", speed: 1}\n"
+             "  log: {level: info}\n  report_interval: 0\n  session_report: \"\"\n"
+             "market:\n  universe: %s\n  indices: %s\n"
+             "feeds: [{name: desk, kind: redis, stream_url: \"redis://127.0.0.1:1/0\", stream: \"%s:ticks:sim\","
+             " forward_demands: true}]\n"
+             "strategies: [{name: u, kind: lua, path: %s}]\n"
+             "signals: {sinks: []}\nstatus: {enabled: false}\n",
+             st_test_source_path("config/universe.csv"), st_test_source_path("config/indices.csv"), prefix, lua);
+    char *cfg = st_test_write(dir, "unsent.yaml", text);
+    pid_t p = st_test_instance(dir, "r2", cfg);
+    bool said = false;
+    for (int i = 0; i < 3000 && !said; i++) { /* a hang guard, not a timing */
+        said = st_test_instance_said(dir, "r2", "answer 3 035420 false not sent: the Redis of the demands is unreachable");
+        if (!said) usleep(20000);
+    }
+    kill(p, SIGTERM), waitpid(p, NULL, 0);
+    assert_true(said);
+    assert_true(st_test_instance_said(dir, "r2", "answer 1 035420 false not sent"));
+    assert_false(st_test_instance_said(dir, "r2", "answer 4 ")); /* it stopped asking after 3 */
+    char t1[32], t2[32]; /* the second ask, made as it heard the first refusal, refused a second later */
+    assert_true(said_at(dir, "r2", "answer 1 ", t1, sizeof(t1)) && said_at(dir, "r2", "answer 2 ", t2, sizeof(t2)));
+    printf("# refused at %s, asked again and refused at %s\n", t1, t2);
+    assert_true(strcmp(t1, t2) < 0);
+    free(lua), free(cfg);
+}
+
 static int setup(void **state)
 {
     snprintf(dir, sizeof(dir), "/tmp/strata-remote-XXXXXX");
@@ -162,6 +222,7 @@ static int teardown(void **state)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_remote_demands_reach_the_owner)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_remote_demands_reach_the_owner),
+                                       cmocka_unit_test(test_unsent_emergency_is_refused_to_the_strategy)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

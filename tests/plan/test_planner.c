@@ -1,11 +1,11 @@
-#include "../test.h"
+#include "synth_universe.h"
 
 #include "plan/planner.h"
 
 #include <math.h>
 
-/* A synthetic universe: NSYM stocks S0000.. in 10 sectors (sector of Sxxxx = xxxx % 10) and
- * 8 indices I01..I08. */
+/* The synthetic universe (synth_universe.h): NSYM stocks S0000.. in 10 sectors and 8 indices
+ * I01..I08. */
 #define NSYM 400
 static st_symtab_t syms;
 static st_arena_t *arena;
@@ -14,15 +14,7 @@ static st_sym_t S[NSYM], IX[8];
 
 static int setup(void **state)
 {
-    size_t cap = NSYM * 40 + 64;
-    char *csv = malloc(cap), *ix = malloc(256);
-    size_t off = (size_t)sprintf(csv, "code,name,market,sector\n");
-    for (int i = 0; i < NSYM; i++) off += (size_t)sprintf(csv + off, "S%04d,n%d,KOSPI,sec%d\n", i, i, i % 10);
-    off = (size_t)sprintf(ix, "code,name\n");
-    for (int i = 0; i < 8; i++) off += (size_t)sprintf(ix + off, "I%02d,index%d\n", i + 1, i);
-    st_symtab_init(&syms);
-    arena = st_arena_create(0);
-    int rc = st_test_universe(csv, ix, &uni, &syms, arena);
+    int rc = st_test_synth_universe(NSYM, 8, &uni, &syms, &arena);
     for (int i = 0; i < NSYM; i++) {
         char c[8];
         snprintf(c, sizeof(c), "S%04d", i);
@@ -33,7 +25,6 @@ static int setup(void **state)
         snprintf(c, sizeof(c), "I%02d", i + 1);
         IX[i] = st_symtab_find(&syms, c, 3);
     }
-    free(csv), free(ix);
     return rc;
 }
 
