@@ -143,6 +143,11 @@ static const char strategy[] = "local M, seen = {}, false\n"
 
 static const char *standby_name;
 
+static bool standby_said_so(void)
+{
+    return st_test_instance_said(dir, standby_name, "stands by");
+}
+
 static bool standby_strategy_ran(void)
 {
     return st_test_instance_said(dir, standby_name, "first tick 005930") &&
@@ -179,9 +184,9 @@ static void test_failover(void **state)
     holder(first, sizeof(first), &term1);
     int lead = !strcmp(first, "a") ? 0 : 1, other = 1 - lead;
     printf("# %s leads (term %lld) with the session; %s stands by\n", first, term1, other ? "b" : "a");
-    assert_true(st_test_instance_said(dir, other ? "b" : "a", "stands by"));
-    /* standing by, its strategy runs on the leader's stream, its signal held back */
     standby_name = other ? "b" : "a";
+    assert_true(wait_for(standby_said_so)); /* (the leader can be up before the other has asked) */
+    /* standing by, its strategy runs on the leader's stream, its signal held back */
     assert_true(wait_for(standby_strategy_ran));
 
     /* the leader killed: the other takes over once the lease expires */
