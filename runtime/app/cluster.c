@@ -37,7 +37,7 @@ struct st_cluster {
     ev_timer timer;
     bool feeds_on, said_standby;
     st_feed_t **shadow; /* by feed index: a reader of the leader's PREFIX:ticks:FEED, or NULL */
-    bool shadow_on, said_held;
+    bool said_held;
     uint64_t signals_held;
 };
 
@@ -48,12 +48,12 @@ static double mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The standby's readers of the leader's streams: each from the stream's end at a start (what
- * came before went to the strategies from this instance's own sessions, or was the past). */
+/* The standby's readers of the leader's streams (on exactly while the feeds are off): each from
+ * the stream's end at a start (what came before went to the strategies from this instance's own
+ * sessions, or was the past). */
 static void shadows(st_cluster_t *c, bool on)
 {
-    if (c->shadow_on == on || !c->shadow) return;
-    c->shadow_on = on;
+    if (!c->shadow) return;
     for (size_t i = 0; i < c->rt->nfeeds; i++) {
         st_feed_t *f = c->shadow[i];
         if (!f) continue;

@@ -23,7 +23,8 @@ struct st_forward {
     st_runtime_t *rt;
     st_redisconn_t out, in; /* demands out; answers in (XREAD BLOCK holds its connection) */
     char instance[96], *k_demands, *k_answers;
-    char last[64], owner[64];
+    st_redis_tail_t answers; /* PREFIX:answers:INSTANCE, on `in` */
+    char owner[64];
     strat_t s[MAX_STRATS];
     size_t ns, nsyms;
     float *score_sent; /* by symbol: the performance score last sent (scores are the symbol's, not a strategy's) */
@@ -151,13 +152,10 @@ static void emergency_answered(st_forward_t *f, uint64_t n, bool ok, const char 
         st_log_info(PLAN, "remote demands: %s is no longer running to hear it", strategy);
 }
 
-static void read_answers(st_forward_t *f);
-
 /* One answer: id, op, ok, why, owner. */
 static void answered(void *ctx, const char *entry_id, const redisReply *kv)
 {
     st_forward_t *f = ctx;
-    snprintf(f->last, sizeof(f->last), "%s", entry_id);
     const char *owner = st_redis_field(kv, "owner");
     if (*owner && strcmp(owner, f->owner) != 0) { /* a new owner: it knows nothing of us yet */
         if (f->owner[0]) {
@@ -172,23 +170,9 @@ static void answered(void *ctx, const char *entry_id, const redisReply *kv)
                            st_redis_field(kv, "why"));
 }
 
-static void on_answers(redisAsyncContext *ac, void *reply, void *priv)
-{
-    st_forward_t *f = priv;
-    if (f->in.closing || !reply) return;
-    st_redis_xread_each(reply, answered, f);
-    read_answers(f);
-}
-
-static void read_answers(st_forward_t *f)
-{
-    if (f->in.ac && f->in.connected)
-        redisAsyncCommand(f->in.ac, on_answers, f, "XREAD BLOCK 1000 COUNT 256 STREAMS %s %s", f->k_answers, f->last);
-}
-
 static void on_in_up(st_redisconn_t *c, double down_for, void *ctx)
 {
-    read_answers(ctx);
+    st_redis_tail_read(&((st_forward_t *)ctx)->answers);
 }
 
 static void on_out_up(st_redisconn_t *c, double down_for, void *ctx)
@@ -226,7 +210,7 @@ st_forward_t *st_forward_create(st_runtime_t *rt)
     f->k_demands = st_xmalloc(n), f->k_answers = st_xmalloc(n);
     snprintf(f->k_demands, n, "%.*s:demands", (int)plen, fc->stream);
     snprintf(f->k_answers, n, "%.*s:answers:%s", (int)plen, fc->stream, f->instance);
-    snprintf(f->last, sizeof(f->last), "$");
+    f->answers = (st_redis_tail_t){.conn = &f->in, .key = f->k_answers, .last = "$", .fn = answered, .ctx = f};
     ev_timer_init(&f->timer, on_timer, 1.0, 1.0);
     f->timer.data = f;
     ev_timer_start(rt->loop, &f->timer);

@@ -24,7 +24,7 @@ struct st_remote {
     st_runtime_t *rt;
     st_redisconn_t conn;
     char *prefix, *k_demands;
-    char last[64]; /* the last entry read ("$": only what comes after the start) */
+    st_redis_tail_t demands; /* PREFIX:demands, from what comes after the start */
     double lease;
     ev_timer lease_timer;
     remote_t r[MAX_REMOTES];
@@ -82,7 +82,6 @@ static void take(void *ctx, const char *entry_id, const redisReply *kv)
 {
     st_remote_t *m = ctx;
     st_runtime_t *rt = m->rt;
-    snprintf(m->last, sizeof(m->last), "%s", entry_id);
     const char *inst = st_redis_field(kv, "instance"), *strat = st_redis_field(kv, "strategy"), *op = st_redis_field(kv, "op"), *id = st_redis_field(kv, "id");
     const char *code = st_redis_field(kv, "sym");
     if (!*inst || strchr(inst, ' ')) return; /* nobody to answer */
@@ -122,28 +121,11 @@ static void take(void *ctx, const char *entry_id, const redisReply *kv)
     answer(m, inst, id, op, ok, why);
 }
 
-static void read_next(st_remote_t *m);
-
-static void on_read(redisAsyncContext *ac, void *reply, void *priv)
-{
-    st_remote_t *m = priv;
-    const redisReply *r = reply;
-    if (!r) return; /* the connection went: on_up reads again */
-    st_redis_xread_each(r, take, m);
-    read_next(m);
-}
-
-static void read_next(st_remote_t *m)
-{
-    if (m->conn.ac && m->conn.connected)
-        redisAsyncCommand(m->conn.ac, on_read, m, "XREAD BLOCK 1000 COUNT 256 STREAMS %s %s", m->k_demands, m->last);
-}
-
 static void on_up(st_redisconn_t *c, double down_for, void *ctx)
 {
     st_remote_t *m = ctx;
     st_log_info(OUT, "redis %s:%d: taking remote demands from %s", c->host, c->port, m->k_demands);
-    read_next(m);
+    st_redis_tail_read(&m->demands);
 }
 
 /* Every second: an instance silent for the lease gives up its demands. */
@@ -171,7 +153,7 @@ st_remote_t *st_remote_create(st_runtime_t *rt)
     size_t n = strlen(c->prefix) + sizeof(":demands");
     m->k_demands = st_xmalloc(n);
     snprintf(m->k_demands, n, "%s:demands", c->prefix);
-    snprintf(m->last, sizeof(m->last), "$");
+    m->demands = (st_redis_tail_t){.conn = &m->conn, .key = m->k_demands, .last = "$", .fn = take, .ctx = m};
     snprintf(m->owner, sizeof(m->owner), "%.0f", ev_time() * 1e6);
     m->lease = (double)c->lease / ST_SEC;
     ev_timer_init(&m->lease_timer, on_lease, 1.0, 1.0);

@@ -139,3 +139,24 @@ const char *st_redis_field(const redisReply *kv, const char *name)
             return kv->element[i + 1]->str;
     return "";
 }
+
+static void tail_entry(void *ctx, const char *id, const redisReply *fields)
+{
+    st_redis_tail_t *t = ctx;
+    snprintf(t->last, sizeof(t->last), "%s", id);
+    t->fn(t->ctx, id, fields);
+}
+
+static void tail_answer(redisAsyncContext *ac, void *reply, void *priv)
+{
+    st_redis_tail_t *t = priv;
+    if (t->conn->closing || !reply) return; /* the connection went: read again when it is up */
+    st_redis_xread_each(reply, tail_entry, t);
+    st_redis_tail_read(t);
+}
+
+void st_redis_tail_read(st_redis_tail_t *t)
+{
+    if (t->conn->ac && t->conn->connected)
+        redisAsyncCommand(t->conn->ac, tail_answer, t, "XREAD BLOCK 1000 COUNT 256 STREAMS %s %s", t->key, t->last);
+}

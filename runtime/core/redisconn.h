@@ -41,4 +41,17 @@ size_t st_redis_xread_each(const struct redisReply *r,
 /* A field's value in an entry's [name, value, …] ("" when absent or not a string). */
 const char *st_redis_field(const struct redisReply *fields, const char *name);
 
+/* Following a stream on a connection of its own (XREAD BLOCK holds it): each entry after `last`
+ * to fn, `last` kept as the entry read, and read again after each answer while the connection
+ * is up; call st_redis_tail_read when it is up (again). last starts as "$" (what comes after the
+ * first read), "0" or an entry id. */
+typedef struct {
+    st_redisconn_t *conn;
+    const char *key;
+    char last[64];
+    void (*fn)(void *ctx, const char *id, const struct redisReply *fields);
+    void *ctx;
+} st_redis_tail_t;
+void st_redis_tail_read(st_redis_tail_t *t);
+
 #endif

@@ -44,7 +44,7 @@ struct st_planner {
 
     st_plan_change_t *pending;
     size_t npending, cap_pending;
-    int32_t *pend_at; /* by symbol, while st_planner_pending sorts: it has a change in the second part (else -1) */
+    bool *moved_later; /* by symbol, while st_planner_pending sorts: it has a change in the second part */
     st_plan_change_t hist[HISTORY];
     size_t hist_n; /* total ever recorded */
 
@@ -54,11 +54,6 @@ struct st_planner {
 };
 
 /* --- helpers ------------------------------------------------------------------------------ */
-
-static int cost(uint8_t tier)
-{
-    return tier == ST_TIER_REALTIME ? 2 : tier == ST_TIER_SEMI ? 1 : 0;
-}
 
 static int used(const st_planner_t *p, int c)
 {
@@ -145,7 +140,7 @@ static void record(st_planner_t *p, st_sym_t sym, uint8_t ft, uint8_t fc, uint8_
                    st_plan_why_t why, st_time_t now)
 {
     if (ft == tt && fc == tc) return;
-    st_plan_change_t ch = {sym, ft, tt, fc, tc, (uint8_t)why, (int16_t)(cost(tt) - cost(ft)), now};
+    st_plan_change_t ch = {sym, ft, tt, fc, tc, (uint8_t)why, (int16_t)(st_plan_cost(tt) - st_plan_cost(ft)), now};
     if (p->npending == p->cap_pending) {
         p->cap_pending = p->cap_pending ? p->cap_pending * 2 : 64;
         p->pending = st_xrealloc(p->pending, p->cap_pending * sizeof(*p->pending));
@@ -194,7 +189,7 @@ static uint8_t find_conn(const st_planner_t *p, uint8_t tier, bool idx, uint8_t 
     for (int c = 0; c < p->cfg.nconns; c++) {
         int count = idx ? p->ix[c] : tier == ST_TIER_REALTIME ? p->t1[c] : p->t2[c];
         int cap = idx ? p->pol.indices : tier == ST_TIER_REALTIME ? p->pol.realtime : p->pol.semi;
-        int need = idx ? 1 : cost(tier);
+        int need = idx ? 1 : st_plan_cost(tier);
         if (c == prefer) need -= extra; /* an in-place upgrade frees what it held */
         if (count >= cap || normal_room(p, c) < need) continue;
         if (c == prefer) return (uint8_t)c;
@@ -243,11 +238,11 @@ static void grow(st_planner_t *p, size_t n)
     p->emerg_req = st_xrealloc(p->emerg_req, n);
     p->scratch = st_xrealloc(p->scratch, n * sizeof(st_sym_t));
     p->scratch2 = st_xrealloc(p->scratch2, n * sizeof(st_sym_t));
-    p->pend_at = st_xrealloc(p->pend_at, n * sizeof(*p->pend_at));
+    p->moved_later = st_xrealloc(p->moved_later, n * sizeof(*p->moved_later));
     for (size_t i = old; i < n; i++) {
         p->e[i] = (st_plan_entry_t){.conn = NOCONN, .prio = ST_PRIO_NONE};
         p->emerg_req[i] = -1;
-        p->pend_at[i] = -1;
+        p->moved_later[i] = false;
     }
     for (int r = 0; r < p->nreq; r++) {
         p->req[r].prio = st_xrealloc(p->req[r].prio, n);
@@ -340,7 +335,7 @@ void st_planner_destroy(st_planner_t *p)
     free(p->emerg_req);
     free(p->sector_count);
     free(p->pending);
-    free(p->pend_at);
+    free(p->moved_later);
     free(p->scratch);
     free(p->scratch2);
     free_weights(p);
@@ -528,7 +523,7 @@ static bool try_place(st_planner_t *p, st_sym_t s, uint8_t tier, st_plan_why_t w
     st_plan_entry_t *e = &p->e[s];
     bool new_to_12 = e->conn == NOCONN;
     if (!is_index(e) && new_to_12 && sector_full(p, e)) return false;
-    int extra = (e->conn != NOCONN && !is_index(e)) ? cost(e->tier) : 0;
+    int extra = (e->conn != NOCONN && !is_index(e)) ? st_plan_cost(e->tier) : 0;
     uint8_t c = find_conn(p, tier, is_index(e), e->conn, extra);
     if (c == NOCONN) return false;
     place(p, s, tier, c, why, now);
@@ -786,7 +781,7 @@ static int victims_on(const st_planner_t *p, int c, st_sym_t sym, double score, 
         }
         if (v == ST_SYM_NONE) break;
         taken[nv++] = v;
-        freed += cost(p->e[v].tier);
+        freed += st_plan_cost(p->e[v].tier);
         *worst = fmaxf(*worst, p->e[v].value);
     }
     return freed < need ? -1 : nv;
@@ -851,7 +846,7 @@ int st_planner_emergency(st_planner_t *p, int req, st_sym_t sym, double score, s
     float best_worst = 0;
     st_sym_t victims[ST_PLAN_MAX_CONNS][8];
     for (int c = 0; c < p->cfg.nconns; c++) {
-        int have = (e->conn == c) ? cost(e->tier) : 0;
+        int have = (e->conn == c) ? st_plan_cost(e->tier) : 0;
         int need = 2 - have - (p->cfg.budget[c] - used(p, c));
         if (need <= 0) { /* free registrations (reserve included) */
             if (best_c < 0 || best_victims > 0 || e->conn == c) best_c = c, best_victims = 0;
@@ -946,26 +941,23 @@ const st_plan_change_t *st_planner_pending(const st_planner_t *p, size_t *n)
      * were made stays within the budgets as the planner did. */
     st_planner_t *mp = (st_planner_t *)p;
     st_plan_change_t *tmp = st_xmalloc((p->npending ? p->npending : 1) * sizeof(*tmp));
-    bool *later = st_xcalloc(p->npending ? p->npending : 1, sizeof(*later)); /* in the second part */
-    size_t k = 0;
+    size_t k = 0, later = 0; /* the first part into tmp; the second kept in order at pending's front */
     for (size_t i = 0; i < p->npending; i++) {
-        st_sym_t s = p->pending[i].sym;
-        bool behind = s < p->n && mp->pend_at[s] >= 0; /* a change of it is in the second part */
-        if (p->pending[i].delta < 0 && !behind) {
-            tmp[k++] = p->pending[i];
+        st_plan_change_t c = p->pending[i];
+        bool behind = c.sym < p->n && mp->moved_later[c.sym];
+        if (c.delta < 0 && !behind) {
+            tmp[k++] = c;
             continue;
         }
-        later[i] = true;
-        if (s < p->n) mp->pend_at[s] = (int32_t)i;
+        mp->pending[later++] = c;
+        if (c.sym < p->n) mp->moved_later[c.sym] = true;
     }
-    for (size_t i = 0; i < p->npending; i++) {
-        if (!later[i]) continue;
+    for (size_t i = 0; i < later; i++) {
         tmp[k++] = p->pending[i];
-        if (p->pending[i].sym < p->n) mp->pend_at[p->pending[i].sym] = -1;
+        if (p->pending[i].sym < p->n) mp->moved_later[p->pending[i].sym] = false;
     }
     if (p->npending) memcpy(mp->pending, tmp, p->npending * sizeof(*tmp));
     free(tmp);
-    free(later);
     *n = p->npending;
     return p->pending;
 }

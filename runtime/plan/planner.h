@@ -71,6 +71,13 @@ typedef struct {
     st_dur_t poll;            /* tier 3: polling interval */
 } st_plan_entry_t;
 
+/* Registrations a symbol of this tier takes on its connection: 2 in tier 1 (trades and
+ * orderbook), 1 in tier 2 (an index stream is tier 2 too), none in tier 3 or none. */
+static inline int st_plan_cost(uint8_t tier)
+{
+    return tier == ST_TIER_REALTIME ? 2 : tier == ST_TIER_SEMI ? 1 : 0;
+}
+
 typedef struct {
     st_sym_t sym;
     uint8_t from_tier, to_tier;

@@ -42,15 +42,10 @@ void st_pool_key_free(st_pool_key_t *k)
     k->tier = NULL;
 }
 
-static int cost(uint8_t tier)
-{
-    return tier == ST_TIER_REALTIME ? 2 : tier == ST_TIER_SEMI ? 1 : 0;
-}
-
 static void set(st_pool_key_t *k, st_sym_t sym, uint8_t tier)
 {
     if ((size_t)sym >= k->nsyms) return;
-    k->registrations += cost(tier) - cost(k->tier[sym]);
+    k->registrations += st_plan_cost(tier) - st_plan_cost(k->tier[sym]);
     k->tier[sym] = tier;
 }
 

@@ -8,6 +8,12 @@
 
 #include <fcntl.h>
 
+/* The runtime part of an instance's config: a simulated clock from `start` at x1, the log at
+ * info (to stderr), no status line, no session report. */
+#define ST_TEST_INSTANCE_RUNTIME(start)                                                            \
+    "runtime:\n  clock: {mode: simulated, start: \"" start "\", speed: 1}\n"                       \
+    "  log: {level: info}\n  report_interval: 0\n  session_report: \"\"\n"
+
 static inline pid_t st_test_instance(const char *dir, const char *name, const char *cfg)
 {
     pid_t p = fork();

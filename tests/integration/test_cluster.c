@@ -159,8 +159,7 @@ static void test_failover(void **state)
     char text[4096];
     char *lua = st_test_write(dir, "first.lua", strategy);
     snprintf(text, sizeof(text),
-             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 10:00\", speed: 1}\n"
-             "  log: {level: info}\n  report_interval: 0\n  session_report: \"\"\n"
+             ST_TEST_INSTANCE_RUNTIME("2026-11-23 10:00")
              "market:\n  universe: %s\n  indices: \"\"\n"
              "  watch: [{symbol: \"005930\", priority: critical, pinned: true}]\n"
              "feeds:\n  - name: kis\n    kind: kis\n    ws_url: ws://127.0.0.1:%d/\n    rest_url: http://127.0.0.1:%d\n"

@@ -97,8 +97,7 @@ static void test_remote_demands_reach_the_owner(void **state)
     char text[4096];
     char *universe = owner_universe();
     snprintf(text, sizeof(text),
-             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 09:05\", speed: 1}\n"
-             "  log: {level: info}\n  report_interval: 0\n  session_report: \"\"\n"
+             ST_TEST_INSTANCE_RUNTIME("2026-11-23 09:05")
              "market:\n  universe: %s\n  indices: %s\n  watch_universe: low\n"
              "  watch: [{symbol: \"005930\", priority: critical}]\n"
              "feeds: [{name: sim, kind: sim, seed: 5}]\n"
@@ -108,8 +107,7 @@ static void test_remote_demands_reach_the_owner(void **state)
     char *owner_cfg = st_test_write(dir, "owner.yaml", text);
     char *lua = st_test_write(dir, "s.lua", strategy);
     snprintf(text, sizeof(text),
-             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 09:05\", speed: 1}\n"
-             "  log: {level: info}\n  report_interval: 0\n  session_report: \"\"\n"
+             ST_TEST_INSTANCE_RUNTIME("2026-11-23 09:05")
              "market:\n  universe: %s\n  indices: %s\n"
              "feeds: [{name: desk, kind: redis, stream_url: \"redis://127.0.0.1:%d/0\", stream: \"%s:ticks:sim\","
              " forward_demands: true}]\n"
@@ -175,8 +173,7 @@ static void test_unsent_emergency_is_refused_to_the_strategy(void **state)
     char text[2048];
     char *lua = st_test_write(dir, "unsent.lua", unsent);
     snprintf(text, sizeof(text),
-             "runtime:\n  clock: {mode: simulated, start: \"2026-11-23 09:05\", speed: 1}\n"
-             "  log: {level: info}\n  report_interval: 0\n  session_report: \"\"\n"
+             ST_TEST_INSTANCE_RUNTIME("2026-11-23 09:05")
              "market:\n  universe: %s\n  indices: %s\n"
              "feeds: [{name: desk, kind: redis, stream_url: \"redis://127.0.0.1:1/0\", stream: \"%s:ticks:sim\","
              " forward_demands: true}]\n"
