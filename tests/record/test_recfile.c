@@ -326,12 +326,13 @@ static void test_trade_predictions(void **state)
 
 /* A file of format 1 (written by strata before format 2: tests/record/v1.strata, imported from
  * the CSV rows below) still reads, value for value. */
-static void test_reads_version_1(void **state)
+/* A committed file of an older format (the same five rows in each) reads as it did. */
+static void reads_old(const char *file, int version)
 {
     char err[256] = "";
-    st_rec_reader_t *r = st_rec_open(st_test_source_path("tests/record/v1.strata"), err, sizeof(err));
+    st_rec_reader_t *r = st_rec_open(st_test_source_path(file), err, sizeof(err));
     if (!r) fail_msg("%s", err);
-    assert_int_equal(st_rec_version(r), 1);
+    assert_int_equal(st_rec_version(r), version);
     st_rec_item_t it;
     /* quote,2026-11-23 09:00:00.100,005930,,,,70900,71000,1200,800 */
     assert_int_equal(st_rec_next(r, &it), 1);
@@ -358,6 +359,17 @@ static void test_reads_version_1(void **state)
     assert_int_equal(st_rec_next(r, &it), 0);
     assert_int_equal(st_rec_corrupt(r), 0);
     st_rec_free(r);
+}
+
+static void test_reads_version_1(void **state)
+{
+    reads_old("tests/record/v1.strata", 1);
+}
+
+/* Format 2, written by `strata record import --csv` from v1.strata's rows exported */
+static void test_reads_version_2(void **state)
+{
+    reads_old("tests/record/v2.strata", 2);
 }
 
 static void test_not_a_recording(void **state)
@@ -392,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_not_a_recording),
         cmocka_unit_test(test_trade_predictions),
         cmocka_unit_test(test_reads_version_1),
+        cmocka_unit_test(test_reads_version_2),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
