@@ -22,12 +22,20 @@
  *                (a zstd frame with its content checksum)
  *   index        u32 'SRIX' u32 n {u64 offset i64 first i64 last u32 count u32 nsyms}*n
  *   trailer      u64 index_offset "STRATEND"
- * Items in a payload: u8 type, zigzag varint time - previous time (the first from `first`), then
+ * A payload (version 3) is in columns: u32 length of each of the NCOL columns (COL_* below),
+ * then the columns one after the other; an item's parts are the next ones of the columns it has:
+ *   every item: TAG u8 type << 4 | tick kind; TIME zigzag varint time - previous time (the
+ *          first from `first`)
+ *   tick:  CODE u16 code index; VDELTA zigzag varint venue - recv time; META u8 flags, feed, conn
+ *          a trade or snapshot: MASK u16, then each number that differs from its prediction from
+ *          the code's previous trade in the chunk (TM_* below) in the column of its bit, the
+ *          side in SIDE; an orderbook: 42 numbers in BOOK
+ *   event: EVENT u8 kind, varint code index + 1 (0 none), varint length, text
+ * Versions 1 and 2 wrote each item whole, one after the other: u8 type, zigzag varint time, then
  *   tick:  u8 kind u8 flags u8 feed u8 conn varint code index, zigzag varint venue - recv time,
- *          a trade (version 2): u16 mask, then the numbers that differ from their prediction
- *          from the code's previous trade in the chunk (TM_* below);
+ *          a trade (version 2): u16 mask then the numbers it names in bit order, u8 side;
  *          a trade (version 1): 10 numbers + u8 side; an orderbook: 42 numbers
- *   event: u8 kind, varint code index + 1 (0 none), varint length, text */
+ *   event: as in EVENT */
 
 #define GET static inline __attribute__((always_inline)) /* the reader's hot path: in registers */
 
@@ -39,6 +47,23 @@
 #define CHUNK_FIXED 42 /* the chunk header up to its dictionary (nsyms included) */
 #define MAX_SYMS 65535
 #define INDEX_ENTRY 32
+#define PAD 32 /* zero bytes after a decompressed payload: a column's reader loads up to 17 past p */
+
+/* The columns of a version 3 payload. A trade's numbers are in bit order from COL_PRICE
+ * (COL_PRICE + n holds the number of mask bit n). */
+enum {
+    COL_TAG,
+    COL_TIME,
+    COL_CODE,
+    COL_VDELTA,
+    COL_META,
+    COL_MASK,
+    COL_PRICE, /* 10 columns: price, volume, open, high, low, previous close, cumulative volume and value, bid, ask */
+    COL_SIDE = COL_PRICE + 10,
+    COL_BOOK,
+    COL_EVENT,
+    NCOL
+};
 
 const char *const st_rec_event_names[ST_REV_COUNT] = {"", "plan", "subscribe", "emergency", "signal", "reload", "slot", "note"};
 
@@ -107,7 +132,6 @@ static void put_var(buf_t *b, uint64_t v)
     need(b, 10);
     var_(b, v);
 }
-static void put_zig(buf_t *b, int64_t v) { put_var(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63)); }
 
 #define EXACT_INT 9007199254740992.0 /* 2^53: integers below it are exact doubles */
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -133,6 +157,40 @@ static inline void put_num(buf_t *b, double v, int64_t ref)
     } else {
         b->p[b->len++] = 1;
         memcpy(b->p + b->len, &v, 8); /* little-endian hosts only (checked at build) */
+        b->len += 8;
+    }
+}
+
+/* A prefix varint (version 3's columns): v in n = 1..8 bytes when below 2^(7n), the first byte's
+ * lowest set bit saying n (bit n-1), v above it; else a 0 byte and v's 8 bytes. A reader finds
+ * the length in one instruction, not byte by byte. Unchecked: the caller made room (9 bytes). */
+static inline void pvar_(buf_t *b, uint64_t v)
+{
+    int n = 1;
+    while (n < 9 && v >> (7 * n)) n++;
+    uint64_t w = n == 9 ? 0 : (v << n | 1ull << (n - 1)); /* n <= 8: fits in n bytes */
+    memcpy(b->p + b->len, &w, 8); /* little-endian hosts only (checked at build) */
+    if (n == 9) memcpy(b->p + b->len + 1, &v, 8);
+    b->len += (size_t)n;
+}
+
+static void put_pzig(buf_t *b, int64_t v)
+{
+    need(b, 16);
+    pvar_(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* put_num in a prefix varint: an integer as its zigzagged difference from ref, shifted left
+ * one; anything else as 1 then its 8 bytes. Checked. */
+static void put_pnum(buf_t *b, double v, int64_t ref)
+{
+    need(b, 16);
+    if (integral(v)) {
+        int64_t d = (int64_t)v - ref;
+        pvar_(b, (((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) << 1);
+    } else {
+        pvar_(b, 1);
+        memcpy(b->p + b->len, &v, 8);
         b->len += 8;
     }
 }
@@ -330,15 +388,22 @@ typedef struct {
 } job_t;
 
 #define JOBS 8 /* chunks in flight to the writer thread; the loop waits when all are */
+#define KEEP_CHUNKS 16 /* a code stays in the dictionary until this many chunks in a row did not use it */
 
 struct st_rec_writer {
     int fd;
-    buf_t raw, out;
+    buf_t col[NCOL]; /* the chunk being filled, by column */
+    size_t collen;   /* their bytes */
+    buf_t raw, out;  /* raw: the sealed payload */
     st_time_t first, last, prev;
     uint32_t count;
-    /* the chunk's dictionary: codes in order of first use, and a small open-addressing map */
+    /* the chunk's dictionary: the codes of the one before used in its last KEEP_CHUNKS chunks, in
+     * its order, then new ones in order of first use (so a reader mostly finds the dictionary it
+     * had: see load_codes); a small open-addressing map */
     char **codes;
-    st_trade_t *prevs; /* by index: the code's previous trade in the chunk (version 2's predictions) */
+    uint8_t *idle;     /* by index: chunks since it was last used (0: used in this one) */
+    uint32_t *renum;   /* by index: its index in the next chunk's dictionary (at a flush) */
+    st_trade_t *prevs; /* by index: the code's previous trade in the chunk (the predictions') */
     uint32_t ncodes, capcodes;
     wsym_t *map;
     uint32_t mapcap;
@@ -433,7 +498,7 @@ static uint32_t code_index(st_rec_writer_t *w, const char *code)
     size_t h = ((uintptr_t)code >> 3) & 255;
     if (w->seen[h].ptr == code) { /* likely the same code (the caller may reuse a buffer: check) */
         wsym_t *e = &w->map[w->seen[h].slot];
-        if (e->index != UINT32_MAX && strcmp(e->code, code) == 0) return e->index;
+        if (e->index != UINT32_MAX && strcmp(e->code, code) == 0) return w->idle[e->index] = 0, e->index;
     }
     if (w->ncodes * 2 >= w->mapcap) { /* grow and rehash */
         memset(w->seen, 0, sizeof(w->seen)); /* slots move */
@@ -457,12 +522,16 @@ static uint32_t code_index(st_rec_writer_t *w, const char *code)
             w->capcodes = w->capcodes ? w->capcodes * 2 : 64;
             w->codes = st_xrealloc(w->codes, w->capcodes * sizeof(char *));
             w->prevs = st_xrealloc(w->prevs, w->capcodes * sizeof(*w->prevs));
+            w->idle = st_xrealloc(w->idle, w->capcodes);
+            w->renum = st_xrealloc(w->renum, w->capcodes * sizeof(*w->renum));
         }
         memset(&w->prevs[w->ncodes], 0, sizeof(*w->prevs)); /* no previous trade in this chunk */
+        w->idle[w->ncodes] = 0;
         w->map[j].index = w->ncodes;
         w->codes[w->ncodes++] = w->map[j].code;
     }
     w->seen[h].ptr = code, w->seen[h].slot = j;
+    w->idle[w->map[j].index] = 0;
     return w->map[j].index;
 }
 
@@ -558,7 +627,13 @@ int st_rec_flush(st_rec_writer_t *w)
         }
         return w->err;
     }
-    /* seal the chunk: its items and its dictionary */
+    /* seal the chunk: its columns one after the other, and its dictionary */
+    buf_t *raw = &w->raw;
+    raw->len = 0;
+    need(raw, 4 * NCOL + w->collen);
+    for (int k = 0; k < NCOL; k++) put_u32(raw, (uint32_t)w->col[k].len);
+    for (int k = 0; k < NCOL; k++) put(raw, w->col[k].p, w->col[k].len), w->col[k].len = 0;
+    w->collen = 0;
     job_t j = {.raw = w->raw, .first = w->first, .last = w->last, .count = w->count, .ncodes = w->ncodes};
     put_u16(&j.dict, (uint16_t)w->ncodes);
     for (uint32_t i = 0; i < w->ncodes; i++) {
@@ -566,9 +641,18 @@ int st_rec_flush(st_rec_writer_t *w)
         put_u8(&j.dict, (uint8_t)n);
         put(&j.dict, w->codes[i], n);
     }
-    /* the next chunk starts afresh: empty dictionary, no items */
-    for (uint32_t i = 0; i < w->mapcap; i++) w->map[i].index = UINT32_MAX;
-    w->ncodes = 0;
+    /* the next chunk: no items, no previous trades; its dictionary begins with this one's codes
+     * in the same order, but those KEEP_CHUNKS chunks did not use */
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < w->ncodes; i++) {
+        bool keep = w->idle[i] < KEEP_CHUNKS - 1;
+        w->renum[i] = keep ? kept : UINT32_MAX;
+        if (keep) w->codes[kept] = w->codes[i], w->idle[kept] = (uint8_t)(w->idle[i] + 1), kept++;
+    }
+    for (uint32_t i = 0; i < w->mapcap; i++)
+        if (w->map[i].index != UINT32_MAX) w->map[i].index = w->renum[w->map[i].index];
+    w->ncodes = kept;
+    if (kept) memset(w->prevs, 0, kept * sizeof(*w->prevs));
     w->count = 0;
     w->raw = (buf_t){0};
     int rc;
@@ -591,18 +675,21 @@ int st_rec_flush(st_rec_writer_t *w)
     return rc;
 }
 
-/* Starts an item at time t (closing the chunk first when it is full). */
-static int begin(st_rec_writer_t *w, uint8_t type, st_time_t t)
+/* Starts an item at time t (closing the chunk first when it is full); tag: its type << 4, and a
+ * tick's kind. */
+static int begin(st_rec_writer_t *w, uint8_t tag, st_time_t t)
 {
     if (w->err) return w->err;
-    if (w->count && ((w->span && t - w->first >= w->span) || w->raw.len >= ST_REC_CHUNK_BYTES ||
+    if (w->count && ((w->span && t - w->first >= w->span) || w->collen >= ST_REC_CHUNK_BYTES ||
                      w->ncodes >= MAX_SYMS - 1)) {
         int rc = st_rec_flush(w);
         if (rc) return rc;
     }
     if (!w->count) w->first = w->prev = t;
-    put_u8(&w->raw, type);
-    put_zig(&w->raw, t - w->prev);
+    size_t before = w->col[COL_TAG].len + w->col[COL_TIME].len;
+    put_u8(&w->col[COL_TAG], tag);
+    put_pzig(&w->col[COL_TIME], t - w->prev);
+    w->collen += w->col[COL_TAG].len + w->col[COL_TIME].len - before;
     w->prev = t;
     if (!w->count || t > w->last) w->last = t;
     w->count++;
@@ -618,18 +705,20 @@ static bool code_ok(const char *code)
 int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_t conn)
 {
     if (!code_ok(code) || !*code || t->kind < ST_TICK_TRADE || t->kind > ST_TICK_SNAPSHOT) return -EINVAL;
-    int rc = begin(w, ST_REC_TICK, t->recv_time); /* may start a new chunk: a new dictionary */
+    int rc = begin(w, (uint8_t)(ST_REC_TICK << 4 | t->kind), t->recv_time); /* may start a new chunk: a new dictionary */
     if (rc) return rc;
     uint32_t idx = code_index(w, code);
-    buf_t *b = &w->raw;
-    need(b, 4 + 10 + 10 + 42 * NUM_MAX + 1); /* the largest tick: the puts below go unchecked */
-    put_u8(b, t->kind);
-    put_u8(b, t->flags);
-    put_u8(b, (uint8_t)t->feed);
-    put_u8(b, conn);
-    put_var(b, idx);
-    put_zig(b, t->venue_time - t->recv_time);
+    buf_t *c = w->col;
+    size_t before = c[COL_CODE].len + c[COL_VDELTA].len + c[COL_META].len;
+    put_u16(&c[COL_CODE], (uint16_t)idx);
+    put_pzig(&c[COL_VDELTA], t->venue_time - t->recv_time);
+    uint8_t meta[3] = {t->flags, (uint8_t)t->feed, conn};
+    put(&c[COL_META], meta, 3);
+    w->collen += c[COL_CODE].len + c[COL_VDELTA].len + c[COL_META].len - before;
     if (t->kind == ST_TICK_ORDERBOOK) { /* each price relative to the one before it */
+        buf_t *b = &c[COL_BOOK];
+        before = b->len;
+        need(b, 42 * NUM_MAX); /* the puts below go unchecked */
         const st_book_t *k = &t->u.book;
         put_num(b, k->ask[0], 0);
         put_num(b, k->bid[0], ref_of(k->ask[0]));
@@ -637,30 +726,37 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
             put_num(b, k->ask[i], ref_of(k->ask[i - 1])), put_num(b, k->bid[i], ref_of(k->bid[i - 1]));
         for (int i = 0; i < ST_BOOK_DEPTH; i++) put_num(b, k->ask_qty[i], 0), put_num(b, k->bid_qty[i], 0);
         put_num(b, k->total_ask_qty, 0), put_num(b, k->total_bid_qty, 0);
-    } else { /* what differs from the prediction; prices relative to the last price */
+        w->collen += b->len - before;
+    } else { /* what differs from the prediction, each in its column; prices relative to the last price */
         const st_trade_t *q = &t->u.trade;
         st_trade_t *s = &w->prevs[idx];
-        size_t at = b->len;
-        b->len += 2; /* the mask, below */
         unsigned m = 0;
-#define NUM(bit, v, pred, ref) if (!same(v, pred)) m |= bit, put_num(b, v, ref)
-        NUM(TM_PRICE, q->price, s->price, ref_of(s->price));
+        size_t grew = 0;
+#define NUM(bit, col, v, pred, ref)                                                                                   \
+    if (!same(v, pred)) {                                                                                              \
+        buf_t *b = &c[col];                                                                                            \
+        size_t at = b->len;                                                                                            \
+        put_pnum(b, v, ref);                                                                                           \
+        m |= bit, grew += b->len - at;                                                                                 \
+    }
+        NUM(TM_PRICE, COL_PRICE, q->price, s->price, ref_of(s->price));
         bool price_ok = integral(q->price);
         int64_t p = price_ok ? (int64_t)q->price : 0;
-        NUM(TM_VOLUME, q->volume, s->volume, 0);
-        NUM(TM_OPEN, q->open, s->open, p);
-        NUM(TM_HIGH, q->high, pred_high(s, q->price), p);
-        NUM(TM_LOW, q->low, pred_low(s, q->price), p);
-        NUM(TM_PREV_CLOSE, q->prev_close, s->prev_close, p);
+        NUM(TM_VOLUME, COL_PRICE + 1, q->volume, s->volume, 0);
+        NUM(TM_OPEN, COL_PRICE + 2, q->open, s->open, p);
+        NUM(TM_HIGH, COL_PRICE + 3, q->high, pred_high(s, q->price), p);
+        NUM(TM_LOW, COL_PRICE + 4, q->low, pred_low(s, q->price), p);
+        NUM(TM_PREV_CLOSE, COL_PRICE + 5, q->prev_close, s->prev_close, p);
         cum_pred_t cp;
         pred_cum(s, price_ok, p, q->volume, &cp);
-        NUM(TM_CUM_VOLUME, q->cum_volume, cp.cum_volume, cp.volume_ref);
-        NUM(TM_CUM_VALUE, q->cum_value, cp.cum_value, cp.value_ref);
-        NUM(TM_BEST_BID, q->best_bid, s->best_bid, p);
-        NUM(TM_BEST_ASK, q->best_ask, s->best_ask, p);
+        NUM(TM_CUM_VOLUME, COL_PRICE + 6, q->cum_volume, cp.cum_volume, cp.volume_ref);
+        NUM(TM_CUM_VALUE, COL_PRICE + 7, q->cum_value, cp.cum_value, cp.value_ref);
+        NUM(TM_BEST_BID, COL_PRICE + 8, q->best_bid, s->best_bid, p);
+        NUM(TM_BEST_ASK, COL_PRICE + 9, q->best_ask, s->best_ask, p);
 #undef NUM
-        if (q->side != s->side) m |= TM_SIDE, b->p[b->len++] = q->side;
-        b->p[at] = (uint8_t)m, b->p[at + 1] = (uint8_t)(m >> 8);
+        if (q->side != s->side) m |= TM_SIDE, put_u8(&c[COL_SIDE], q->side), grew++;
+        put_u16(&c[COL_MASK], (uint16_t)m);
+        w->collen += grew + 2;
         *s = *q;
     }
     return 0;
@@ -670,13 +766,16 @@ int st_rec_event(st_rec_writer_t *w, st_time_t when, st_rec_event_t ev, const ch
                  size_t len)
 {
     if ((code && !code_ok(code)) || len > ST_REC_MAX_TEXT) return -EINVAL;
-    int rc = begin(w, ST_REC_EVENT, when);
+    int rc = begin(w, ST_REC_EVENT << 4, when);
     if (rc) return rc;
     uint32_t idx = code && *code ? code_index(w, code) + 1 : 0;
-    put_u8(&w->raw, (uint8_t)ev);
-    put_var(&w->raw, idx);
-    put_var(&w->raw, len);
-    put(&w->raw, text, len);
+    buf_t *b = &w->col[COL_EVENT];
+    size_t before = b->len;
+    put_u8(b, (uint8_t)ev);
+    put_var(b, idx);
+    put_var(b, len);
+    put(b, text, len);
+    w->collen += b->len - before;
     return 0;
 }
 
@@ -716,8 +815,11 @@ int st_rec_close(st_rec_writer_t *w)
     for (uint32_t i = 0; i < w->mapcap; i++) free(w->map[i].code);
     free(w->map);
     free(w->codes);
+    free(w->idle);
+    free(w->renum);
     free(w->prevs);
     free(w->index);
+    for (int k = 0; k < NCOL; k++) free(w->col[k].p);
     free(w->raw.p);
     free(w->out.p);
     ZSTD_freeCCtx(w->zc);
@@ -743,6 +845,13 @@ uint64_t st_rec_written(st_rec_writer_t *w, uint64_t *items)
 
 /* --- reader -------------------------------------------------------------------------------- */
 
+/* A column of a version 3 payload being read: its next byte and its end. A reader of a column
+ * may load up to 8 bytes at p as long as p <= end (PAD zero bytes follow the payload): each read
+ * that moves p checks it is still <= end, and the item is bad if not. */
+typedef struct {
+    const uint8_t *p, *end;
+} col_t;
+
 struct st_rec_reader {
     const uint8_t *base;
     size_t len;
@@ -754,14 +863,17 @@ struct st_rec_reader {
     size_t next_chunk;
     uint8_t *raw;
     size_t rawcap;
-    cur_t cur;
+    cur_t cur;        /* versions 1 and 2: the payload's next item */
+    col_t col[NCOL];  /* version 3: each column's next part */
     uint32_t left;
     st_time_t prev;
     char *codebuf;     /* the chunk's codes, NUL-terminated one after the other */
     size_t codecap;
     uint32_t *codeoff; /* by index: offset in codebuf */
-    uint32_t dict;     /* bumped with each dictionary loaded (st_rec_item_t.dict) */
+    uint32_t dict;     /* bumped with each dictionary loaded unless it began with the one before */
     uint32_t ncodes;
+    uint8_t *dictbytes; /* the codes part of that dictionary's header, as it was */
+    size_t dictlen, dictcap;
     rprev_t *last;      /* by code index: its previous trade in the chunk (version 2) */
     st_rec_item_t item; /* what st_rec_read returns */
     bool item_book;     /* it holds an orderbook: a trade read into it clears the union first */
@@ -810,7 +922,10 @@ static void add_chunk(st_rec_reader_t *r, const st_rec_chunk_t *ch, size_t *cap)
     r->chunks[r->nchunks++] = *ch;
 }
 
-/* The index, if a clean close wrote one and it agrees with the chunks it names. */
+/* The index, if a clean close wrote one and its entries can be chunks: in order, one after the
+ * other, before the index. Each chunk's header is checked against its entry when it is read
+ * (open_chunk): checking them all here touched every chunk of the file before the first item,
+ * and a replay opens its file twice. */
 static bool load_index(st_rec_reader_t *r)
 {
     if (r->len < FILE_HEADER + 16 || memcmp(r->base + r->len - 8, END_MAGIC, 8) != 0) return false;
@@ -822,6 +937,7 @@ static bool load_index(st_rec_reader_t *r)
     uint32_t n = get_u32(&c);
     if (c.bad || (uint64_t)n * INDEX_ENTRY != (uint64_t)(c.end - c.p)) return false;
     size_t cap = 0;
+    uint64_t next = FILE_HEADER; /* where the next chunk may start */
     for (uint32_t i = 0; i < n; i++) {
         st_rec_chunk_t e;
         e.offset = get_u64(&c);
@@ -829,14 +945,13 @@ static bool load_index(st_rec_reader_t *r)
         e.last = (st_time_t)get_u64(&c);
         e.count = get_u32(&c);
         e.nsyms = get_u32(&c);
-        st_rec_chunk_t seen;
-        uint64_t total;
-        if (!chunk_at(r, e.offset, &seen, &total) || seen.count != e.count) { /* no trust: rescan */
+        if (e.offset < next || at < CHUNK_FIXED + 4 || e.offset > at - CHUNK_FIXED - 4 || e.nsyms > MAX_SYMS) { /* no trust: rescan */
             free(r->chunks);
             r->chunks = NULL;
             r->nchunks = 0;
             return false;
         }
+        next = e.offset + CHUNK_FIXED + 4;
         add_chunk(r, &e, &cap);
     }
     return true;
@@ -943,6 +1058,7 @@ void st_rec_free(st_rec_reader_t *r)
     free(r->chunks);
     free(r->raw);
     free(r->codebuf);
+    free(r->dictbytes);
     free(r->codeoff);
     free(r->last);
     ZSTD_freeDCtx(r->zd);
@@ -976,15 +1092,29 @@ uint64_t st_rec_corrupt(const st_rec_reader_t *r)
     return r->corrupt;
 }
 
-/* The dictionary of the chunk at off into codebuf/codeoff; false when malformed. */
+/* The dictionary of the chunk at off into codebuf/codeoff; false when malformed. A dictionary
+ * that begins with the one before (a writer lists the codes the chunk before used first, in
+ * its order) keeps its number (`dict`): what a caller cached by index still holds. */
 static bool load_codes(st_rec_reader_t *r, uint64_t off)
 {
     cur_t c = {r->base + off + CHUNK_FIXED - 2, r->base + r->len, false};
     uint16_t n = get_u16(&c);
+    const uint8_t *codes = c.p;
+    uint32_t i = 0;
     size_t used = 0;
-    for (uint32_t i = 0; i < n; i++) {
+    if (r->ncodes && r->ncodes <= n && r->dictlen <= (size_t)(c.end - c.p) && memcmp(codes, r->dictbytes, r->dictlen) == 0) {
+        i = r->ncodes; /* the same codes first: only what follows is new */
+        c.p += r->dictlen;
+        used = r->codeoff[i - 1] + strlen(r->codebuf + r->codeoff[i - 1]) + 1;
+    } else {
+        r->dict++;
+    }
+    for (; i < n; i++) {
         uint8_t len = get_u8(&c);
-        if (!take(&c, len)) return false;
+        if (!take(&c, len)) {
+            r->ncodes = 0, r->dictlen = 0;
+            return false;
+        }
         if (used + len + 1 > r->codecap) {
             r->codecap = (used + len + 1) * 2 + 4096;
             r->codebuf = st_xrealloc(r->codebuf, r->codecap);
@@ -996,8 +1126,10 @@ static bool load_codes(st_rec_reader_t *r, uint64_t off)
         c.p += len;
     }
     r->ncodes = n;
-    r->dict++;
-    return !c.bad;
+    r->dictlen = (size_t)(c.p - codes);
+    if (r->dictlen > r->dictcap) r->dictbytes = st_xrealloc(r->dictbytes, r->dictcap = r->dictlen * 2);
+    memcpy(r->dictbytes, codes, r->dictlen);
+    return true;
 }
 
 const char *st_rec_chunk_code(const st_rec_reader_t *r, size_t i, size_t k)
@@ -1018,13 +1150,36 @@ const char *st_rec_chunk_code(const st_rec_reader_t *r, size_t i, size_t k)
     return "";
 }
 
+/* A version 3 payload's columns; false when their lengths do not add up to it, or the tags'
+ * column does not hold one byte an item. */
+static bool columns(st_rec_reader_t *r, size_t rawlen, uint32_t count)
+{
+    if (rawlen < 4 * NCOL) return false;
+    cur_t c = {r->raw, r->raw + rawlen, false};
+    const uint8_t *at = r->raw + 4 * NCOL;
+    for (int k = 0; k < NCOL; k++) {
+        uint32_t len = get_u32(&c);
+        if ((size_t)(r->raw + rawlen - at) < len) return false;
+        r->col[k] = (col_t){at, at + len};
+        at += len;
+    }
+    return at == r->raw + rawlen && r->col[COL_TAG].end - r->col[COL_TAG].p == (ptrdiff_t)count;
+}
+
 /* Opens the next chunk that decodes; false at the end. */
 static bool open_chunk(st_rec_reader_t *r)
 {
     chunks_ready(r);
     while (r->next_chunk < r->nchunks) {
         const st_rec_chunk_t *ch = &r->chunks[r->next_chunk++];
-        cur_t c = {r->base + ch->offset + 4, r->base + r->len, false};
+        st_rec_chunk_t seen;
+        uint64_t total;
+        if (r->indexed && (!chunk_at(r, ch->offset, &seen, &total) || seen.count != ch->count ||
+                           seen.first != ch->first || seen.last != ch->last || seen.nsyms != ch->nsyms)) {
+            report(r, ch->offset, "chunk header damaged, or not the one the index names: chunk skipped");
+            continue;
+        }
+        cur_t c = {r->base + ch->offset + 4, r->base + r->len, false}; /* chunk_at checked it (scan or above) */
         uint32_t hl = get_u32(&c), clen = get_u32(&c), rawlen = get_u32(&c);
         get_u32(&c);
         get_u32(&c); /* reserved */
@@ -1033,13 +1188,18 @@ static bool open_chunk(st_rec_reader_t *r)
             report(r, ch->offset, "malformed chunk header: chunk skipped");
             continue;
         }
-        if (rawlen > r->rawcap) {
-            r->rawcap = rawlen;
-            r->raw = st_xrealloc(r->raw, rawlen);
+        if (rawlen + PAD > r->rawcap) {
+            r->rawcap = rawlen + PAD;
+            r->raw = st_xrealloc(r->raw, r->rawcap);
         }
         size_t got = ZSTD_decompressDCtx(r->zd, r->raw, rawlen, payload, clen);
         if (ZSTD_isError(got) || got != rawlen) {
             report(r, ch->offset, "payload does not decompress or fails its checksum: chunk skipped");
+            continue;
+        }
+        memset(r->raw + rawlen, 0, PAD);
+        if (r->version >= 3 && !columns(r, rawlen, ch->count)) {
+            report(r, ch->offset, "malformed columns: chunk skipped");
             continue;
         }
         if (r->ncodes > r->lastcap) {
@@ -1117,8 +1277,220 @@ GET void decode_trade(cur_t *c, st_trade_t *q, rprev_t *s)
                         (cval_ok ? 0 : F_CUM_VALUE));
 }
 
+/* --- version 3: the columns ---------------------------------------------------------------- */
+
+GET uint64_t load64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8); /* little-endian hosts only (checked at build) */
+    return w;
+}
+
+/* A column's next prefix varint (pvar_): its length from the first byte's lowest set bit, no
+ * loop; at most 9 bytes, all within the padding while p <= end. */
+GET uint64_t col_var(col_t *c, bool *bad)
+{
+    uint64_t w = load64(c->p), v;
+    if (__builtin_expect((w & 0xFF) != 0, 1)) {
+        unsigned n = (unsigned)__builtin_ctzll(w) + 1;
+        v = (w << (64 - 8 * n)) >> (64 - 7 * n);
+        c->p += n;
+    } else {
+        v = load64(c->p + 1);
+        c->p += 9;
+    }
+    *bad |= c->p > c->end;
+    return v;
+}
+
+GET int64_t col_zig(col_t *c, bool *bad)
+{
+    uint64_t u = col_var(c, bad);
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+/* A trade's number from its column when the mask has it (`has`), relative to ref; else the
+ * prediction (pred; pred_i and pred_whole: as an integer). *iv and *whole as get_numi says.
+ * The common case — an integer of up to 8 bytes — is read whether or not the mask has it and
+ * kept or not without a branch: which numbers a trade has is the data's, not predictable. */
+GET double col_num(col_t *c, bool has, int64_t ref, double pred, int64_t pred_i, bool pred_whole, int64_t *iv,
+                   bool *whole, bool *bad)
+{
+    uint64_t w = load64(c->p);
+    unsigned n = (unsigned)__builtin_ctzll(w | 1ull << 63) + 1, k = n < 8 ? n : 8; /* n > 8: 9 bytes, the slow way */
+    uint64_t u = (w << (64 - 8 * k)) >> (64 - 7 * k);
+    if (__builtin_expect(n <= 8 && !(u & 1), 1)) {
+        u >>= 1;
+        int64_t r = (int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1))); /* wraps: no UB */
+        bool wh = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT;
+        c->p += has ? n : 0;
+        *bad |= c->p > c->end;
+        *iv = has ? (wh ? r : 0) : pred_i;
+        *whole = has ? wh : pred_whole;
+        return has ? (double)r : pred;
+    }
+    if (!has) {
+        *iv = pred_i, *whole = pred_whole;
+        return pred;
+    }
+    u = col_var(c, bad); /* 9 bytes, or the escape */
+    if (!(u & 1)) {
+        u >>= 1;
+        int64_t r = (int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1)));
+        *whole = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT;
+        *iv = *whole ? r : 0;
+        return (double)r;
+    }
+    double v;
+    memcpy(&v, c->p, 8); /* within the padding: p <= end + 1 */
+    c->p += 8;
+    *bad |= c->p > c->end || u != 1;
+    *whole = integral(v);
+    *iv = *whole ? (int64_t)v : 0;
+    return v;
+}
+
+/* col_num for the numbers a trade seldom has (its prediction is nearly always right): a branch
+ * the processor predicts, no work when the mask does not have it. */
+GET double col_seldom(col_t *c, bool has, int64_t ref, double pred, int64_t pred_i, bool pred_whole, int64_t *iv,
+                      bool *whole, bool *bad)
+{
+    if (__builtin_expect(!has, 1)) {
+        *iv = pred_i, *whole = pred_whole;
+        return pred;
+    }
+    return col_num(c, true, ref, pred, pred_i, pred_whole, iv, whole, bad);
+}
+
+/* A version 3 trade: decode_trade's predictions, each number from its own column. */
+GET void trade_v3(col_t *c, st_trade_t *q, rprev_t *s, bool *bad)
+{
+    unsigned m = (unsigned)c[COL_MASK].p[0] | (unsigned)c[COL_MASK].p[1] << 8;
+    c[COL_MASK].p += 2;
+    *bad |= (m & ~(unsigned)TM_ALL) != 0 || c[COL_MASK].p > c[COL_MASK].end;
+    int64_t p, v, cv_i, cval_i, ignored;
+    bool p_ok, v_ok, cv_ok, cval_ok, ignored_ok;
+    double price = col_num(&c[COL_PRICE], m & TM_PRICE, s->price, s->t.price, s->price, !(s->frac & F_PRICE), &p,
+                           &p_ok, bad);
+    double volume = col_num(&c[COL_PRICE + 1], m & TM_VOLUME, 0, s->t.volume, s->volume, !(s->frac & F_VOLUME), &v,
+                            &v_ok, bad);
+#define OTHER(get, bit, pred, ref) get(&c[COL_PRICE + bit], m & (1u << bit), ref, pred, 0, false, &ignored, &ignored_ok, bad)
+    double open = OTHER(col_seldom, 2, s->t.open, p);
+    double high = OTHER(col_seldom, 3, pred_high(&s->t, price), p);
+    double low = OTHER(col_seldom, 4, pred_low(&s->t, price), p);
+    double prev_close = OTHER(col_seldom, 5, s->t.prev_close, p);
+    double best_bid = OTHER(col_num, 8, s->t.best_bid, p);
+    double best_ask = OTHER(col_num, 9, s->t.best_ask, p);
+#undef OTHER
+    int64_t pv, ref;
+    bool pv_ok = p_ok && v_ok && !__builtin_mul_overflow(p, v, &pv);
+    double cum_volume = pred_sum_i(s->t.cum_volume, !(s->frac & F_CUM_VOLUME), s->cum_volume, v_ok, v, &ref, &cv_ok);
+    cum_volume = col_seldom(&c[COL_PRICE + 6], m & TM_CUM_VOLUME, ref, cum_volume, cv_ok ? ref : 0, cv_ok, &cv_i, &cv_ok, bad);
+    double cum_value = pred_sum_i(s->t.cum_value, !(s->frac & F_CUM_VALUE), s->cum_value, pv_ok, pv_ok ? pv : 0, &ref,
+                                  &cval_ok);
+    cum_value = col_seldom(&c[COL_PRICE + 7], m & TM_CUM_VALUE, ref, cum_value, cval_ok ? ref : 0, cval_ok, &cval_i,
+                        &cval_ok, bad);
+    bool has_side = m & TM_SIDE;
+    uint8_t side = has_side ? c[COL_SIDE].p[0] : s->t.side;
+    c[COL_SIDE].p += has_side;
+    *bad |= c[COL_SIDE].p > c[COL_SIDE].end;
+    q->price = s->t.price = price, q->volume = s->t.volume = volume;
+    q->open = s->t.open = open, q->high = s->t.high = high, q->low = s->t.low = low;
+    q->prev_close = s->t.prev_close = prev_close;
+    q->cum_volume = s->t.cum_volume = cum_volume, q->cum_value = s->t.cum_value = cum_value;
+    q->best_bid = s->t.best_bid = best_bid, q->best_ask = s->t.best_ask = best_ask;
+    q->side = s->t.side = side;
+    s->price = p, s->volume = v, s->cum_volume = cv_i, s->cum_value = cval_i;
+    s->frac = (uint8_t)((p_ok ? 0 : F_PRICE) | (v_ok ? 0 : F_VOLUME) | (cv_ok ? 0 : F_CUM_VOLUME) |
+                        (cval_ok ? 0 : F_CUM_VALUE));
+}
+
+/* An orderbook's 42 numbers (every version). */
+GET void get_book(cur_t *c, st_book_t *k)
+{
+    k->ask[0] = get_num(c, 0);
+    k->bid[0] = get_num(c, ref_of(k->ask[0]));
+    for (int i = 1; i < ST_BOOK_DEPTH; i++)
+        k->ask[i] = get_num(c, ref_of(k->ask[i - 1])), k->bid[i] = get_num(c, ref_of(k->bid[i - 1]));
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) k->ask_qty[i] = get_num(c, 0), k->bid_qty[i] = get_num(c, 0);
+    k->total_ask_qty = get_num(c, 0), k->total_bid_qty = get_num(c, 0);
+}
+
+/* An event's kind, code and text (every version); false when malformed. */
+GET bool get_event(st_rec_reader_t *r, cur_t *c, st_rec_item_t *out)
+{
+    memset(&out->tick, 0, sizeof(out->tick)); /* (rare) */
+    r->item_book = false;
+    out->event = get_u8(c);
+    uint64_t idx = get_var(c), len = get_var(c);
+    if (idx > r->ncodes || len > ST_REC_MAX_TEXT || !take(c, len)) return false;
+    if (idx) out->code = r->codebuf + r->codeoff[idx - 1], out->code_index = (uint32_t)idx - 1;
+    out->text = (const char *)c->p;
+    out->text_len = len;
+    c->p += len;
+    return true;
+}
+
+static st_rec_item_t *read_v3(st_rec_reader_t *r)
+{
+    st_rec_item_t *out = &r->item;
+    for (;;) {
+        if (!r->left && !open_chunk(r)) return NULL;
+        col_t *c = r->col;
+        bool bad = false;
+        uint8_t tag = *c[COL_TAG].p++; /* one an item: never past its end */
+        out->type = tag >> 4;
+        out->time = r->prev + col_zig(&c[COL_TIME], &bad);
+        out->code = "";
+        out->code_index = UINT32_MAX;
+        out->conn = ST_CONN_NONE;
+        out->event = 0, out->text = NULL, out->text_len = 0;
+        out->dict = r->dict;
+        if (out->type == ST_REC_TICK) {
+            st_tick_t *t = &out->tick;
+            t->kind = tag & 15;
+            uint32_t idx = (uint32_t)c[COL_CODE].p[0] | (uint32_t)c[COL_CODE].p[1] << 8;
+            c[COL_CODE].p += 2;
+            t->flags = c[COL_META].p[0], t->feed = c[COL_META].p[1], out->conn = c[COL_META].p[2];
+            c[COL_META].p += 3;
+            bad |= c[COL_CODE].p > c[COL_CODE].end || c[COL_META].p > c[COL_META].end;
+            t->sym = ST_SYM_NONE;
+            t->recv_time = out->time;
+            t->venue_time = out->time + col_zig(&c[COL_VDELTA], &bad);
+            if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = idx;
+            else bad = true, idx = 0;
+            if (r->item_book && t->kind != ST_TICK_ORDERBOOK) memset(&t->u, 0, sizeof(t->u)); /* no stale levels */
+            r->item_book = t->kind == ST_TICK_ORDERBOOK;
+            if (t->kind == ST_TICK_ORDERBOOK) {
+                cur_t k = {c[COL_BOOK].p, c[COL_BOOK].end, false};
+                get_book(&k, &t->u.book);
+                c[COL_BOOK].p = k.p, bad |= k.bad;
+            } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) {
+                if (!bad) trade_v3(c, &t->u.trade, &r->last[idx], &bad);
+            } else {
+                bad = true;
+            }
+        } else if (out->type == ST_REC_EVENT) {
+            cur_t k = {c[COL_EVENT].p, c[COL_EVENT].end, false};
+            bad |= !get_event(r, &k, out) || k.bad;
+            c[COL_EVENT].p = k.p;
+        } else {
+            bad = true;
+        }
+        if (bad) { /* the rest of the chunk cannot be trusted */
+            report(r, r->chunks[r->next_chunk - 1].offset, "malformed item: rest of the chunk skipped");
+            r->left = 0;
+            continue;
+        }
+        r->prev = out->time;
+        r->left--;
+        return out;
+    }
+}
+
 st_rec_item_t *st_rec_read(st_rec_reader_t *r)
 {
+    if (r->version >= 3) return read_v3(r);
     st_rec_item_t *out = &r->item;
     for (;;) {
         if (!r->left && !open_chunk(r)) return NULL;
@@ -1145,13 +1517,7 @@ st_rec_item_t *st_rec_read(st_rec_reader_t *r)
             if (r->item_book && t->kind != ST_TICK_ORDERBOOK) memset(&t->u, 0, sizeof(t->u)); /* no stale levels */
             r->item_book = t->kind == ST_TICK_ORDERBOOK;
             if (t->kind == ST_TICK_ORDERBOOK) { /* every number of it written */
-                st_book_t *k = &t->u.book;
-                k->ask[0] = get_num(c, 0);
-                k->bid[0] = get_num(c, ref_of(k->ask[0]));
-                for (int i = 1; i < ST_BOOK_DEPTH; i++)
-                    k->ask[i] = get_num(c, ref_of(k->ask[i - 1])), k->bid[i] = get_num(c, ref_of(k->bid[i - 1]));
-                for (int i = 0; i < ST_BOOK_DEPTH; i++) k->ask_qty[i] = get_num(c, 0), k->bid_qty[i] = get_num(c, 0);
-                k->total_ask_qty = get_num(c, 0), k->total_bid_qty = get_num(c, 0);
+                get_book(c, &t->u.book);
             } else if ((t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) && r->version >= 2) {
                 if (!c->bad) decode_trade(c, &t->u.trade, &r->last[idx]);
             } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) { /* version 1 */
@@ -1168,16 +1534,8 @@ st_rec_item_t *st_rec_read(st_rec_reader_t *r)
                 c->bad = true;
             }
         } else if (out->type == ST_REC_EVENT) {
-            memset(&out->tick, 0, sizeof(out->tick)); /* (rare) */
-            r->item_book = false;
-            out->event = get_u8(c);
-            uint64_t idx = get_var(c), len = get_var(c);
-            if (idx > r->ncodes || len > ST_REC_MAX_TEXT || !take(c, len)) c->bad = true;
-            else if (idx) out->code = r->codebuf + r->codeoff[idx - 1], out->code_index = (uint32_t)idx - 1;
             out->dict = r->dict;
-            out->text = (const char *)c->p;
-            out->text_len = c->bad ? 0 : len;
-            if (!c->bad) c->p += len;
+            if (!get_event(r, c, out)) c->bad = true;
         } else {
             c->bad = true;
         }

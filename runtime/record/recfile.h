@@ -15,7 +15,7 @@
 #include "core/common.h"
 #include "market/tick.h"
 
-#define ST_REC_VERSION 2
+#define ST_REC_VERSION 3
 #define ST_REC_CHUNK_SPAN ST_SEC        /* a chunk closes at this much record time */
 #define ST_REC_CHUNK_BYTES (64 * 1024u)   /* … or this much raw data */
 #define ST_REC_MAX_TEXT 4096            /* an event's text */

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 static char dir[] = "/tmp/strata-recfile-XXXXXX";
 static char path[512];
@@ -324,9 +325,8 @@ static void test_trade_predictions(void **state)
     unlink(path);
 }
 
-/* A file of format 1 (written by strata before format 2: tests/record/v1.strata, imported from
- * the CSV rows below) still reads, value for value. */
-/* A committed file of an older format (the same five rows in each) reads as it did. */
+/* A committed file of an older format reads as it did, value for value: tests/record/v1.strata
+ * (format 1, imported from the CSV rows below) and its rows imported again by later strata. */
 static void reads_old(const char *file, int version)
 {
     char err[256] = "";
@@ -372,6 +372,128 @@ static void test_reads_version_2(void **state)
     reads_old("tests/record/v2.strata", 2);
 }
 
+/* Format 3 (columns), written the same way */
+static void test_reads_version_3(void **state)
+{
+    reads_old("tests/record/v3.strata", 3);
+}
+
+/* A chunk's dictionary lists the codes of the chunk before first, in the same order (but those
+ * not used for 16 chunks), so a reader keeps its number (`dict`) and a caller's cache by index
+ * stays right: over chunks of the same codes, then one code gone for good and one new, every
+ * (dict, index) names one code only, and the number changes once: at the chunk whose
+ * dictionary no longer lists the code gone. */
+static void test_dictionary_kept(void **state)
+{
+    snprintf(path, sizeof(path), "%s/dict.strata", dir);
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    for (int i = 0; i < 2500; i++) { /* 25 chunks (a second each); from the 4th, code 9 instead of 2 */
+        st_tick_t t = {.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE};
+        t.recv_time = t.venue_time = T0 + i * 10 * ST_MSEC;
+        t.u.trade.price = 1000 + i;
+        char code[8];
+        int k = i % 7; /* each chunk begins with another code: first use is no order */
+        snprintf(code, sizeof(code), "%06d", i >= 300 && k == 2 ? 9 : k);
+        assert_int_equal(st_rec_tick(w, &t, code, 0), 0);
+    }
+    assert_int_equal(st_rec_close(w), 0);
+    st_rec_reader_t *r = open_ok();
+    char seen[4][8][8] = {{{0}}}; /* by dict, index: the code */
+    uint32_t first = UINT32_MAX, changes = 0, prev = UINT32_MAX;
+    int n = 0;
+    st_rec_item_t *it;
+    while ((it = st_rec_read(r)) != NULL) {
+        if (first == UINT32_MAX) first = it->dict;
+        if (prev != UINT32_MAX && it->dict != prev) changes++;
+        prev = it->dict;
+        uint32_t d = it->dict - first;
+        assert_true(d < 4 && it->code_index < 8);
+        if (!seen[d][it->code_index][0]) snprintf(seen[d][it->code_index], 8, "%s", it->code);
+        assert_string_equal(seen[d][it->code_index], it->code);
+        assert_true(it->tick.u.trade.price == 1000 + n++);
+    }
+    assert_int_equal(n, 2500);
+    assert_int_equal(changes, 1);
+    assert_int_equal(st_rec_corrupt(r), 0);
+    size_t nch;
+    const st_rec_chunk_t *ch = st_rec_chunks(r, &nch);
+    assert_int_equal(nch, 25);
+    assert_int_equal(ch[0].nsyms, 7);
+    assert_int_equal(ch[3].nsyms, 8);  /* 9 added, 2 kept */
+    assert_int_equal(ch[24].nsyms, 7); /* 2 gone */
+    st_rec_free(r);
+    unlink(path);
+}
+
+static uint32_t crc32_ieee(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+/* Format 3 keeps an item's parts in columns whose lengths the payload states: a payload that
+ * states one column a byte short (the bytes all there, the zstd checksum and the header CRC
+ * right) must stop at the item that would read past that column's end — reported, the rest of
+ * the chunk skipped — never read on into the next column or past the payload. */
+static void test_column_overrun(void **state)
+{
+    snprintf(path, sizeof(path), "%s/columns.strata", dir);
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    for (int i = 0; i < 20; i++) { /* one code, every side different from the last: 20 in the side column */
+        st_tick_t t = {.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE};
+        t.recv_time = t.venue_time = T0 + i * ST_MSEC;
+        t.u.trade.price = 70000 + 100 * i, t.u.trade.volume = 1, t.u.trade.side = (uint8_t)(1 + i % 2);
+        assert_int_equal(st_rec_tick(w, &t, "005930", 0), 0);
+    }
+    assert_int_equal(st_rec_flush(w), 0); /* one chunk */
+    st_rec_close(w);
+    int fd = open(path, O_RDONLY);
+    static uint8_t file[1 << 16], raw[1 << 16], comp[1 << 16];
+    ssize_t len = read(fd, file, sizeof(file));
+    close(fd);
+    assert_true(len > 32 + 46);
+    uint32_t hl, clen, rawlen;
+    memcpy(&hl, file + 32 + 4, 4), memcpy(&clen, file + 32 + 8, 4), memcpy(&rawlen, file + 32 + 12, 4);
+    assert_int_equal(ZSTD_decompress(raw, sizeof(raw), file + 32 + hl, clen), rawlen);
+    enum { SIDE = 16, BOOK = 17, NCOL = 19 }; /* the columns (docs/backtest.md) */
+    uint32_t lens[NCOL];
+    memcpy(lens, raw, sizeof(lens));
+    assert_true(lens[SIDE] == 20 && lens[BOOK] == 0);
+    lens[SIDE]--, lens[BOOK]++; /* the same bytes, the last side said to be the (unread) books' */
+    memcpy(raw, lens, sizeof(lens));
+    ZSTD_CCtx *z = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1);
+    size_t nclen = ZSTD_compress2(z, comp, sizeof(comp), raw, rawlen);
+    ZSTD_freeCCtx(z);
+    assert_false(ZSTD_isError(nclen));
+    uint8_t *h = file + 32;
+    uint32_t c32 = (uint32_t)nclen;
+    memcpy(h + 8, &c32, 4);
+    uint32_t crc = crc32_ieee(h, hl - 4);
+    memcpy(h + hl - 4, &crc, 4);
+    memcpy(h + hl, comp, nclen); /* no index after it: the reader scans */
+    char err[256];
+    st_rec_reader_t *r = st_rec_open_mem(file, 32 + hl + nclen, err, sizeof(err));
+    assert_non_null(r);
+    count_corrupt = 0;
+    st_rec_set_corrupt_cb(r, on_corrupt, NULL);
+    int n = 0;
+    st_rec_item_t *it;
+    while ((it = st_rec_read(r)) != NULL) {
+        assert_true(it->tick.u.trade.price == 70000 + 100 * n && it->tick.u.trade.side == 1 + n % 2);
+        n++;
+    }
+    assert_int_equal(n, 19); /* the last side is past the column's stated end */
+    assert_int_equal(count_corrupt, 1);
+    assert_int_equal(last_offset, 32);
+    st_rec_free(r);
+    unlink(path);
+}
+
 static void test_not_a_recording(void **state)
 {
     char err[256];
@@ -405,6 +527,9 @@ int main(void)
         cmocka_unit_test(test_trade_predictions),
         cmocka_unit_test(test_reads_version_1),
         cmocka_unit_test(test_reads_version_2),
+        cmocka_unit_test(test_reads_version_3),
+        cmocka_unit_test(test_column_overrun),
+        cmocka_unit_test(test_dictionary_kept),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
