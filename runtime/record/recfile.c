@@ -632,7 +632,8 @@ int st_rec_flush(st_rec_writer_t *w)
     raw->len = 0;
     need(raw, 4 * NCOL + w->collen);
     for (int k = 0; k < NCOL; k++) put_u32(raw, (uint32_t)w->col[k].len);
-    for (int k = 0; k < NCOL; k++) put(raw, w->col[k].p, w->col[k].len), w->col[k].len = 0;
+    for (int k = 0; k < NCOL; k++)
+        if (w->col[k].len) put(raw, w->col[k].p, w->col[k].len), w->col[k].len = 0; /* an unused one has no buffer */
     w->collen = 0;
     job_t j = {.raw = w->raw, .first = w->first, .last = w->last, .count = w->count, .ncodes = w->ncodes};
     put_u16(&j.dict, (uint16_t)w->ncodes);
