@@ -128,8 +128,9 @@ void st_feed_sub_answered(st_feed_t *f, int conn, st_key_t key, st_ack_t ack)
     if (f->on_subscription) f->on_subscription(f, conn, ST_KEY_SYM(key), ST_KEY_CH(key), op, f->tick_ctx);
 }
 
-st_sym_t st_feed_rec_sym(st_feed_rec_syms_t *c, const st_symtab_t *syms, const uint8_t *map, size_t n,
-                         const st_rec_item_t *it)
+/* st_feed_rec_sym when it is not remembered yet (or the item names no index). */
+st_sym_t st_feed_rec_sym_lookup(st_feed_rec_syms_t *c, const st_symtab_t *syms, const uint8_t *map, size_t n,
+                                const st_rec_item_t *it)
 {
     uint32_t i = it->code_index;
     if (i == UINT32_MAX) return st_feed_sym(syms, map, n, it->code, strlen(it->code));

@@ -167,15 +167,23 @@ void st_feed_sub_answered(st_feed_t *f, int conn, st_key_t key, st_ack_t ack);
 /* The symbol of a venue code, if it is in the universe (map from st_feed_index_map). */
 st_sym_t st_feed_sym(const st_symtab_t *syms, const uint8_t *map, size_t n, const char *code, size_t len);
 
-/* st_feed_sym for a recording's items, remembered per chunk dictionary (a replay looks each
- * code up once a chunk, not once a tick). Zero-initialized; st_feed_rec_syms_free. */
+/* st_feed_sym for a recording's items, remembered per dictionary (a replay looks each code up
+ * once a dictionary, not once a tick; the tick path: inline). Zero-initialized;
+ * st_feed_rec_syms_free. */
 typedef struct {
     uint32_t *dict; /* by code index: the dictionary the entry is for (0: none) */
     st_sym_t *sym;
     size_t cap;
 } st_feed_rec_syms_t;
-st_sym_t st_feed_rec_sym(st_feed_rec_syms_t *c, const st_symtab_t *syms, const uint8_t *map, size_t n,
-                         const st_rec_item_t *it);
+st_sym_t st_feed_rec_sym_lookup(st_feed_rec_syms_t *c, const st_symtab_t *syms, const uint8_t *map, size_t n,
+                                const st_rec_item_t *it);
+static inline st_sym_t st_feed_rec_sym(st_feed_rec_syms_t *c, const st_symtab_t *tab, const uint8_t *map, size_t n,
+                                       const st_rec_item_t *it)
+{
+    uint32_t i = it->code_index;
+    if (i < c->cap && c->dict[i] == it->dict) return c->sym[i];
+    return st_feed_rec_sym_lookup(c, tab, map, n, it);
+}
 void st_feed_rec_syms_free(st_feed_rec_syms_t *c);
 /* Rate-limited warnings: true at most once a minute per *last. */
 bool st_feed_warn_due(st_time_t *last, st_time_t now);
