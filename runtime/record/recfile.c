@@ -144,30 +144,13 @@ static bool integral(double v)
     return v > -EXACT_INT && v < EXACT_INT && v == (double)(int64_t)v && !(v == 0 && signbit(v));
 }
 
-#define NUM_MAX 10 /* the most bytes put_num writes */
-
-/* A number, relative to ref: an integer (prices in won, share counts) as the zigzag varint of
- * its difference from ref, shifted left one (low bit 0); anything else as 1 then its 8 bytes.
- * Unchecked: the caller made room for NUM_MAX bytes. */
-static inline void put_num(buf_t *b, double v, int64_t ref)
-{
-    if (integral(v)) {
-        int64_t d = (int64_t)v - ref;
-        var_(b, (((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) << 1);
-    } else {
-        b->p[b->len++] = 1;
-        memcpy(b->p + b->len, &v, 8); /* little-endian hosts only (checked at build) */
-        b->len += 8;
-    }
-}
-
 /* A prefix varint (version 3's columns): v in n = 1..8 bytes when below 2^(7n), the first byte's
  * lowest set bit saying n (bit n-1), v above it; else a 0 byte and v's 8 bytes. A reader finds
  * the length in one instruction, not byte by byte. Unchecked: the caller made room (9 bytes). */
 static inline void pvar_(buf_t *b, uint64_t v)
 {
-    int n = 1;
-    while (n < 9 && v >> (7 * n)) n++;
+    int bits = 64 - __builtin_clzll(v | 1), n = (bits + 6) / 7; /* 1..10; above 8: the 9-byte form */
+    if (n > 8) n = 9;
     uint64_t w = n == 9 ? 0 : (v << n | 1ull << (n - 1)); /* n <= 8: fits in n bytes */
     memcpy(b->p + b->len, &w, 8); /* little-endian hosts only (checked at build) */
     if (n == 9) memcpy(b->p + b->len + 1, &v, 8);
@@ -181,18 +164,36 @@ static void put_pzig(buf_t *b, int64_t v)
 }
 
 /* put_num in a prefix varint: an integer as its zigzagged difference from ref, shifted left
- * one; anything else as 1 then its 8 bytes. Checked. */
+ * one; anything else as 1 then its 8 bytes. Unchecked (17 bytes). Returns v as an integer
+ * (0 when it is not one: ref_of), what the next number may be relative to. */
+static inline int64_t pnum_(buf_t *b, double v, int64_t ref)
+{
+    if (integral(v)) {
+        int64_t i = (int64_t)v, d = (int64_t)((uint64_t)i - (uint64_t)ref);
+        pvar_(b, (((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) << 1);
+        return i;
+    }
+    pvar_(b, 1);
+    memcpy(b->p + b->len, &v, 8);
+    b->len += 8;
+    return 0;
+}
+
 static void put_pnum(buf_t *b, double v, int64_t ref)
 {
-    need(b, 16);
-    if (integral(v)) {
-        int64_t d = (int64_t)v - ref;
-        pvar_(b, (((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) << 1);
-    } else {
-        pvar_(b, 1);
-        memcpy(b->p + b->len, &v, 8);
-        b->len += 8;
-    }
+    need(b, 17);
+    pnum_(b, v, ref);
+}
+
+/* An orderbook's 42 numbers (format 3's books column): ask 1, bid 1 (relative to ask 1), then
+ * ask and bid 2-10 each relative to the level before, the sizes interleaved and the totals. */
+static void put_book(buf_t *b, const st_book_t *k)
+{
+    need(b, 42 * 17);
+    int64_t a = pnum_(b, k->ask[0], 0), d = pnum_(b, k->bid[0], a);
+    for (int i = 1; i < ST_BOOK_DEPTH; i++) a = pnum_(b, k->ask[i], a), d = pnum_(b, k->bid[i], d);
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) pnum_(b, k->ask_qty[i], 0), pnum_(b, k->bid_qty[i], 0);
+    pnum_(b, k->total_ask_qty, 0), pnum_(b, k->total_bid_qty, 0);
 }
 
 /* The integer a number is relative to (its own value when integral, else 0). */
@@ -719,14 +720,7 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
     if (t->kind == ST_TICK_ORDERBOOK) { /* each price relative to the one before it */
         buf_t *b = &c[COL_BOOK];
         before = b->len;
-        need(b, 42 * NUM_MAX); /* the puts below go unchecked */
-        const st_book_t *k = &t->u.book;
-        put_num(b, k->ask[0], 0);
-        put_num(b, k->bid[0], ref_of(k->ask[0]));
-        for (int i = 1; i < ST_BOOK_DEPTH; i++)
-            put_num(b, k->ask[i], ref_of(k->ask[i - 1])), put_num(b, k->bid[i], ref_of(k->bid[i - 1]));
-        for (int i = 0; i < ST_BOOK_DEPTH; i++) put_num(b, k->ask_qty[i], 0), put_num(b, k->bid_qty[i], 0);
-        put_num(b, k->total_ask_qty, 0), put_num(b, k->total_bid_qty, 0);
+        put_book(b, &t->u.book);
         w->collen += b->len - before;
     } else { /* what differs from the prediction, each in its column; prices relative to the last price */
         const st_trade_t *q = &t->u.trade;
@@ -1419,6 +1413,36 @@ GET void get_book(cur_t *c, st_book_t *k)
     k->total_ask_qty = get_num(c, 0), k->total_bid_qty = get_num(c, 0);
 }
 
+/* A number of a version 3 orderbook, relative to ref; *iv: it as an integer (ref_of). */
+GET double book_num(col_t *c, int64_t ref, int64_t *iv, bool *bad)
+{
+    uint64_t u = col_var(c, bad);
+    if (__builtin_expect(!(u & 1), 1)) {
+        u >>= 1;
+        int64_t r = (int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1))); /* wraps: no UB */
+        *iv = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT ? r : 0;
+        return (double)r;
+    }
+    double v;
+    memcpy(&v, c->p, 8); /* within the padding: p <= end + 1 */
+    c->p += 8;
+    *bad |= c->p > c->end || u != 1;
+    *iv = integral(v) ? (int64_t)v : 0;
+    return v;
+}
+
+/* A version 3 orderbook: put_book's numbers. */
+GET void book_v3(col_t *c, st_book_t *k, bool *bad)
+{
+    int64_t a, d, ignored;
+    k->ask[0] = book_num(c, 0, &a, bad);
+    k->bid[0] = book_num(c, a, &d, bad);
+    for (int i = 1; i < ST_BOOK_DEPTH; i++) k->ask[i] = book_num(c, a, &a, bad), k->bid[i] = book_num(c, d, &d, bad);
+    for (int i = 0; i < ST_BOOK_DEPTH; i++)
+        k->ask_qty[i] = book_num(c, 0, &ignored, bad), k->bid_qty[i] = book_num(c, 0, &ignored, bad);
+    k->total_ask_qty = book_num(c, 0, &ignored, bad), k->total_bid_qty = book_num(c, 0, &ignored, bad);
+}
+
 /* An event's kind, code and text (every version); false when malformed. */
 GET bool get_event(st_rec_reader_t *r, cur_t *c, st_rec_item_t *out)
 {
@@ -1465,9 +1489,7 @@ static st_rec_item_t *read_v3(st_rec_reader_t *r)
             if (r->item_book && t->kind != ST_TICK_ORDERBOOK) memset(&t->u, 0, sizeof(t->u)); /* no stale levels */
             r->item_book = t->kind == ST_TICK_ORDERBOOK;
             if (t->kind == ST_TICK_ORDERBOOK) {
-                cur_t k = {c[COL_BOOK].p, c[COL_BOOK].end, false};
-                get_book(&k, &t->u.book);
-                c[COL_BOOK].p = k.p, bad |= k.bad;
+                book_v3(&c[COL_BOOK], &t->u.book, &bad);
             } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) {
                 if (!bad) trade_v3(c, &t->u.trade, &r->last[idx], &bad);
             } else {
