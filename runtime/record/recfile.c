@@ -1274,6 +1274,12 @@ GET void decode_trade(cur_t *c, st_trade_t *q, rprev_t *s)
 
 /* --- version 3: the columns ---------------------------------------------------------------- */
 
+/* A time plus a difference read from the file: wrapping, as the bytes may say anything. */
+GET st_time_t add_wrap(st_time_t t, int64_t d)
+{
+    return (st_time_t)((uint64_t)t + (uint64_t)d);
+}
+
 GET uint64_t load64(const uint8_t *p)
 {
     uint64_t w;
@@ -1431,16 +1437,30 @@ GET double book_num(col_t *c, int64_t ref, int64_t *iv, bool *bad)
     return v;
 }
 
-/* A version 3 orderbook: put_book's numbers. */
+/* A version 3 orderbook: put_book's numbers. Its 42 reads are from one column: each only while
+ * the one before stayed within it (p <= end: the padding covers a read), or they would walk
+ * past the payload. */
 GET void book_v3(col_t *c, st_book_t *k, bool *bad)
 {
     int64_t a, d, ignored;
-    k->ask[0] = book_num(c, 0, &a, bad);
-    k->bid[0] = book_num(c, a, &d, bad);
-    for (int i = 1; i < ST_BOOK_DEPTH; i++) k->ask[i] = book_num(c, a, &a, bad), k->bid[i] = book_num(c, d, &d, bad);
-    for (int i = 0; i < ST_BOOK_DEPTH; i++)
-        k->ask_qty[i] = book_num(c, 0, &ignored, bad), k->bid_qty[i] = book_num(c, 0, &ignored, bad);
-    k->total_ask_qty = book_num(c, 0, &ignored, bad), k->total_bid_qty = book_num(c, 0, &ignored, bad);
+#define NUM(dst, ref, iv)                                                                                              \
+    do {                                                                                                               \
+        if (*bad) return;                                                                                              \
+        dst = book_num(c, ref, iv, bad);                                                                               \
+    } while (0)
+    NUM(k->ask[0], 0, &a);
+    NUM(k->bid[0], a, &d);
+    for (int i = 1; i < ST_BOOK_DEPTH; i++) {
+        NUM(k->ask[i], a, &a);
+        NUM(k->bid[i], d, &d);
+    }
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) {
+        NUM(k->ask_qty[i], 0, &ignored);
+        NUM(k->bid_qty[i], 0, &ignored);
+    }
+    NUM(k->total_ask_qty, 0, &ignored);
+    NUM(k->total_bid_qty, 0, &ignored);
+#undef NUM
 }
 
 /* An event's kind, code and text (every version); false when malformed. */
@@ -1467,7 +1487,7 @@ static st_rec_item_t *read_v3(st_rec_reader_t *r)
         bool bad = false;
         uint8_t tag = *c[COL_TAG].p++; /* one an item: never past its end */
         out->type = tag >> 4;
-        out->time = r->prev + col_zig(&c[COL_TIME], &bad);
+        out->time = add_wrap(r->prev, col_zig(&c[COL_TIME], &bad));
         out->code = "";
         out->code_index = UINT32_MAX;
         out->conn = ST_CONN_NONE;
@@ -1483,7 +1503,7 @@ static st_rec_item_t *read_v3(st_rec_reader_t *r)
             bad |= c[COL_CODE].p > c[COL_CODE].end || c[COL_META].p > c[COL_META].end;
             t->sym = ST_SYM_NONE;
             t->recv_time = out->time;
-            t->venue_time = out->time + col_zig(&c[COL_VDELTA], &bad);
+            t->venue_time = add_wrap(out->time, col_zig(&c[COL_VDELTA], &bad));
             if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = idx;
             else bad = true, idx = 0;
             if (r->item_book && t->kind != ST_TICK_ORDERBOOK) memset(&t->u, 0, sizeof(t->u)); /* no stale levels */
@@ -1521,7 +1541,7 @@ st_rec_item_t *st_rec_read(st_rec_reader_t *r)
         if (!r->left && !open_chunk(r)) return NULL;
         cur_t cur = r->cur, *c = &cur; /* a local copy the compiler can keep in registers */
         out->type = get_u8(c);
-        out->time = r->prev + get_zig(c);
+        out->time = add_wrap(r->prev, get_zig(c));
         out->code = "";
         out->code_index = UINT32_MAX;
         out->conn = ST_CONN_NONE;
@@ -1535,7 +1555,7 @@ st_rec_item_t *st_rec_read(st_rec_reader_t *r)
             uint64_t idx = get_var(c);
             t->sym = ST_SYM_NONE;
             t->recv_time = out->time;
-            t->venue_time = out->time + get_zig(c);
+            t->venue_time = add_wrap(out->time, get_zig(c));
             if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = (uint32_t)idx;
             else c->bad = true;
             out->dict = r->dict;

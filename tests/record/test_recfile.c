@@ -435,6 +435,52 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t n)
     return c ^ 0xFFFFFFFFu;
 }
 
+enum { COL_SIDE = 16, COL_BOOK = 17, NCOL = 19 }; /* format 3's columns (docs/backtest.md) */
+
+/* The one-chunk file at `path` with its payload changed by edit (the column lengths, the
+ * payload's bytes and length), sound again around it — compressed, its zstd checksum, the
+ * header's lengths and CRC — and no index (the reader scans): a reader over it, counting what
+ * it reports. */
+static st_rec_reader_t *reread_edited(void (*edit)(uint32_t *lens, uint8_t *raw, uint32_t *rawlen))
+{
+    int fd = open(path, O_RDONLY);
+    static uint8_t file[1 << 16], raw[1 << 16], comp[1 << 16];
+    ssize_t len = read(fd, file, sizeof(file));
+    close(fd);
+    assert_true(len > 32 + 46);
+    uint32_t hl, clen, rawlen;
+    memcpy(&hl, file + 32 + 4, 4), memcpy(&clen, file + 32 + 8, 4), memcpy(&rawlen, file + 32 + 12, 4);
+    assert_int_equal(ZSTD_decompress(raw, sizeof(raw), file + 32 + hl, clen), rawlen);
+    uint32_t lens[NCOL];
+    memcpy(lens, raw, sizeof(lens));
+    edit(lens, raw, &rawlen);
+    memcpy(raw, lens, sizeof(lens));
+    ZSTD_CCtx *z = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1);
+    size_t nclen = ZSTD_compress2(z, comp, sizeof(comp), raw, rawlen);
+    ZSTD_freeCCtx(z);
+    assert_false(ZSTD_isError(nclen));
+    uint8_t *h = file + 32;
+    uint32_t c32 = (uint32_t)nclen;
+    memcpy(h + 8, &c32, 4), memcpy(h + 12, &rawlen, 4);
+    uint32_t crc = crc32_ieee(h, hl - 4);
+    memcpy(h + hl - 4, &crc, 4);
+    memcpy(h + hl, comp, nclen);
+    char err[256];
+    st_rec_reader_t *r = st_rec_open_mem(file, 32 + hl + nclen, err, sizeof(err));
+    assert_non_null(r);
+    count_corrupt = 0;
+    st_rec_set_corrupt_cb(r, on_corrupt, NULL);
+    return r;
+}
+
+static void side_short(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
+{
+    (void)raw, (void)rawlen;
+    assert_true(lens[COL_SIDE] == 20 && lens[COL_BOOK] == 0);
+    lens[COL_SIDE]--, lens[COL_BOOK]++; /* the same bytes, the last side said to be the (unread) books' */
+}
+
 /* Format 3 keeps an item's parts in columns whose lengths the payload states: a payload that
  * states one column a byte short (the bytes all there, the zstd checksum and the header CRC
  * right) must stop at the item that would read past that column's end — reported, the rest of
@@ -451,36 +497,7 @@ static void test_column_overrun(void **state)
     }
     assert_int_equal(st_rec_flush(w), 0); /* one chunk */
     st_rec_close(w);
-    int fd = open(path, O_RDONLY);
-    static uint8_t file[1 << 16], raw[1 << 16], comp[1 << 16];
-    ssize_t len = read(fd, file, sizeof(file));
-    close(fd);
-    assert_true(len > 32 + 46);
-    uint32_t hl, clen, rawlen;
-    memcpy(&hl, file + 32 + 4, 4), memcpy(&clen, file + 32 + 8, 4), memcpy(&rawlen, file + 32 + 12, 4);
-    assert_int_equal(ZSTD_decompress(raw, sizeof(raw), file + 32 + hl, clen), rawlen);
-    enum { SIDE = 16, BOOK = 17, NCOL = 19 }; /* the columns (docs/backtest.md) */
-    uint32_t lens[NCOL];
-    memcpy(lens, raw, sizeof(lens));
-    assert_true(lens[SIDE] == 20 && lens[BOOK] == 0);
-    lens[SIDE]--, lens[BOOK]++; /* the same bytes, the last side said to be the (unread) books' */
-    memcpy(raw, lens, sizeof(lens));
-    ZSTD_CCtx *z = ZSTD_createCCtx();
-    ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1);
-    size_t nclen = ZSTD_compress2(z, comp, sizeof(comp), raw, rawlen);
-    ZSTD_freeCCtx(z);
-    assert_false(ZSTD_isError(nclen));
-    uint8_t *h = file + 32;
-    uint32_t c32 = (uint32_t)nclen;
-    memcpy(h + 8, &c32, 4);
-    uint32_t crc = crc32_ieee(h, hl - 4);
-    memcpy(h + hl - 4, &crc, 4);
-    memcpy(h + hl, comp, nclen); /* no index after it: the reader scans */
-    char err[256];
-    st_rec_reader_t *r = st_rec_open_mem(file, 32 + hl + nclen, err, sizeof(err));
-    assert_non_null(r);
-    count_corrupt = 0;
-    st_rec_set_corrupt_cb(r, on_corrupt, NULL);
+    st_rec_reader_t *r = reread_edited(side_short);
     int n = 0;
     st_rec_item_t *it;
     while ((it = st_rec_read(r)) != NULL) {
@@ -490,6 +507,69 @@ static void test_column_overrun(void **state)
     assert_int_equal(n, 19); /* the last side is past the column's stated end */
     assert_int_equal(count_corrupt, 1);
     assert_int_equal(last_offset, 32);
+    st_rec_free(r);
+    unlink(path);
+}
+
+static void book_cut(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
+{
+    (void)raw;
+    assert_true(lens[COL_BOOK] == 42 * 9); /* fractions: 9 bytes each */
+    for (int k = COL_BOOK + 1; k < NCOL; k++) assert_int_equal(lens[k], 0);
+    *rawlen -= lens[COL_BOOK] - 9, lens[COL_BOOK] = 9; /* its first number, and the payload ends */
+}
+
+/* A book reads 42 numbers from one column: a books column cut after its first number, at the
+ * payload's end, stops the book there — never read past the payload (the 9-byte numbers would
+ * take the reads far past its padding: under ASan this read out of bounds before the fix). */
+static void test_book_column_cut(void **state)
+{
+    snprintf(path, sizeof(path), "%s/book.strata", dir);
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    st_tick_t t = {.kind = ST_TICK_ORDERBOOK, .sym = ST_SYM_NONE, .recv_time = T0, .venue_time = T0};
+    for (int k = 0; k < ST_BOOK_DEPTH; k++) {
+        t.u.book.ask[k] = 100.5 + k, t.u.book.bid[k] = 99.5 - k;
+        t.u.book.ask_qty[k] = 0.25 + k, t.u.book.bid_qty[k] = 0.75 + k;
+    }
+    t.u.book.total_ask_qty = 10.5, t.u.book.total_bid_qty = 11.5;
+    assert_int_equal(st_rec_tick(w, &t, "KRW-BTC", 0), 0);
+    assert_int_equal(st_rec_flush(w), 0);
+    st_rec_close(w);
+    st_rec_reader_t *r = reread_edited(book_cut);
+    assert_null(st_rec_read(r));
+    assert_int_equal(count_corrupt, 1);
+    st_rec_free(r);
+    unlink(path);
+}
+
+static void time_huge(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
+{
+    uint8_t *at = raw + 4 * NCOL + lens[0]; /* the time column: one entry, 0 (a byte: 0x01) */
+    assert_true(lens[1] == 1 && at[0] == 0x01);
+    memmove(at + 9, at + 1, *rawlen - (size_t)(at + 1 - raw));
+    uint64_t zig = UINT64_MAX - 1; /* INT64_MAX, zigzagged, in the 9-byte form */
+    at[0] = 0;
+    memcpy(at + 1, &zig, 8);
+    lens[1] = 9, *rawlen += 8;
+}
+
+/* A time difference the file may state is any 64-bit number: added to the chunk's time it
+ * wraps (under UBSan this was a signed overflow), the item read, nothing undefined. */
+static void test_time_wraps(void **state)
+{
+    snprintf(path, sizeof(path), "%s/time.strata", dir);
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    st_tick_t t = {.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE, .recv_time = T0, .venue_time = T0};
+    t.u.trade.price = 70000;
+    assert_int_equal(st_rec_tick(w, &t, "005930", 0), 0);
+    assert_int_equal(st_rec_flush(w), 0);
+    st_rec_close(w);
+    st_rec_reader_t *r = reread_edited(time_huge);
+    st_rec_item_t *it = st_rec_read(r);
+    assert_non_null(it);
+    assert_true(it->time == (st_time_t)((uint64_t)T0 + (uint64_t)INT64_MAX));
+    assert_true(it->tick.u.trade.price == 70000);
+    assert_null(st_rec_read(r));
     st_rec_free(r);
     unlink(path);
 }
@@ -529,6 +609,8 @@ int main(void)
         cmocka_unit_test(test_reads_version_2),
         cmocka_unit_test(test_reads_version_3),
         cmocka_unit_test(test_column_overrun),
+        cmocka_unit_test(test_book_column_cut),
+        cmocka_unit_test(test_time_wraps),
         cmocka_unit_test(test_dictionary_kept),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
