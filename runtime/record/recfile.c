@@ -1210,6 +1210,19 @@ static bool open_chunk(st_rec_reader_t *r)
     return false;
 }
 
+/* A trade decoded (n): the caller's, and its code's previous one for the next (s) with its
+ * price, volume and sums as integers (iv) and whether each is one (ok). Into locals first: s is
+ * the predictions' source, overwritten only here; q and s each by stores of their own (a copy
+ * of q would wait on them). */
+GET void keep_trade(st_trade_t *q, rprev_t *s, const st_trade_t *n, const int64_t iv[4], const bool ok[4])
+{
+    *q = *n;
+    s->t = *n;
+    s->price = iv[0], s->volume = iv[1], s->cum_volume = iv[2], s->cum_value = iv[3];
+    s->frac = (uint8_t)((ok[0] ? 0 : F_PRICE) | (ok[1] ? 0 : F_VOLUME) | (ok[2] ? 0 : F_CUM_VOLUME) |
+                        (ok[3] ? 0 : F_CUM_VALUE));
+}
+
 /* A version 2 trade: what its mask names, the rest predicted from s, its code's previous one. */
 
 /* get_num, and whether the number is an integer below 2^53 (*iv: it) — as integral() would say. */
@@ -1236,8 +1249,6 @@ GET void decode_trade(cur_t *c, st_trade_t *q, rprev_t *s)
 {
     unsigned m = get_u16(c);
     if (m & ~(unsigned)TM_ALL) c->bad = true;
-    /* into locals first: s (the predictions' source) is overwritten field by field at the end,
-     * q and s both written by stores of their own (a copy of q would wait on them) */
     int64_t p, v, cv_i, cval_i;
     bool p_ok, v_ok, cv_ok, cval_ok;
     double price, volume;
@@ -1261,15 +1272,10 @@ GET void decode_trade(cur_t *c, st_trade_t *q, rprev_t *s)
     double best_bid = m & TM_BEST_BID ? get_num(c, p) : s->t.best_bid;
     double best_ask = m & TM_BEST_ASK ? get_num(c, p) : s->t.best_ask;
     uint8_t side = m & TM_SIDE ? get_u8(c) : s->t.side;
-    q->price = s->t.price = price, q->volume = s->t.volume = volume;
-    q->open = s->t.open = open, q->high = s->t.high = high, q->low = s->t.low = low;
-    q->prev_close = s->t.prev_close = prev_close;
-    q->cum_volume = s->t.cum_volume = cum_volume, q->cum_value = s->t.cum_value = cum_value;
-    q->best_bid = s->t.best_bid = best_bid, q->best_ask = s->t.best_ask = best_ask;
-    q->side = s->t.side = side;
-    s->price = p, s->volume = v, s->cum_volume = cv_i, s->cum_value = cval_i;
-    s->frac = (uint8_t)((p_ok ? 0 : F_PRICE) | (v_ok ? 0 : F_VOLUME) | (cv_ok ? 0 : F_CUM_VOLUME) |
-                        (cval_ok ? 0 : F_CUM_VALUE));
+    st_trade_t n = {.price = price, .volume = volume, .open = open, .high = high, .low = low,
+                    .prev_close = prev_close, .cum_volume = cum_volume, .cum_value = cum_value,
+                    .best_bid = best_bid, .best_ask = best_ask, .side = side};
+    keep_trade(q, s, &n, (int64_t[4]){p, v, cv_i, cval_i}, (bool[4]){p_ok, v_ok, cv_ok, cval_ok});
 }
 
 /* --- version 3: the columns ---------------------------------------------------------------- */
@@ -1397,15 +1403,10 @@ GET void trade_v3(col_t *c, st_trade_t *q, rprev_t *s, bool *bad)
     uint8_t side = has_side ? c[COL_SIDE].p[0] : s->t.side;
     c[COL_SIDE].p += has_side;
     *bad |= c[COL_SIDE].p > c[COL_SIDE].end;
-    q->price = s->t.price = price, q->volume = s->t.volume = volume;
-    q->open = s->t.open = open, q->high = s->t.high = high, q->low = s->t.low = low;
-    q->prev_close = s->t.prev_close = prev_close;
-    q->cum_volume = s->t.cum_volume = cum_volume, q->cum_value = s->t.cum_value = cum_value;
-    q->best_bid = s->t.best_bid = best_bid, q->best_ask = s->t.best_ask = best_ask;
-    q->side = s->t.side = side;
-    s->price = p, s->volume = v, s->cum_volume = cv_i, s->cum_value = cval_i;
-    s->frac = (uint8_t)((p_ok ? 0 : F_PRICE) | (v_ok ? 0 : F_VOLUME) | (cv_ok ? 0 : F_CUM_VOLUME) |
-                        (cval_ok ? 0 : F_CUM_VALUE));
+    st_trade_t n = {.price = price, .volume = volume, .open = open, .high = high, .low = low,
+                    .prev_close = prev_close, .cum_volume = cum_volume, .cum_value = cum_value,
+                    .best_bid = best_bid, .best_ask = best_ask, .side = side};
+    keep_trade(q, s, &n, (int64_t[4]){p, v, cv_i, cval_i}, (bool[4]){p_ok, v_ok, cv_ok, cval_ok});
 }
 
 /* An orderbook's 42 numbers (every version). */

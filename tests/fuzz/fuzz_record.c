@@ -5,6 +5,7 @@
  * input whose first byte is '!' is taken as one chunk's payload instead: the harness wraps the
  * rest in a sound file (header, dictionary of two codes, zstd frame with its checksum) and the
  * item decoders — a format 3 payload's columns — get the bytes as they are. */
+#include "../crc32_ieee.h"
 #include "record/recfile.h"
 
 #include <stdlib.h>
@@ -35,16 +36,6 @@ static void read_all(const uint8_t *data, size_t size)
         while (st_rec_next(r, &it) == 1) (void)it;
     }
     st_rec_free(r);
-}
-
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
-    }
-    return c ^ 0xFFFFFFFFu;
 }
 
 static void put32(uint8_t *p, uint32_t v)

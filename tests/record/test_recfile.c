@@ -3,6 +3,7 @@
  * to its last whole chunk; a corrupt chunk is reported with its offset and skipped; seeking by
  * time; files that are not recordings are refused with the reason. */
 #include "../test.h"
+#include "../crc32_ieee.h"
 
 #include "core/res.h"
 #include "record/recfile.h"
@@ -423,16 +424,6 @@ static void test_dictionary_kept(void **state)
     assert_int_equal(ch[24].nsyms, 7); /* 2 gone */
     st_rec_free(r);
     unlink(path);
-}
-
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0xEDB88320u : c >> 1;
-    }
-    return c ^ 0xFFFFFFFFu;
 }
 
 enum { COL_SIDE = 16, COL_BOOK = 17, NCOL = 19 }; /* format 3's columns (docs/backtest.md) */
