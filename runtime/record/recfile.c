@@ -24,13 +24,14 @@
  *   trailer      u64 index_offset "STRATEND"
  * A payload (version 3) is in columns: u32 length of each of the NCOL columns (COL_* below),
  * then the columns one after the other; an item's parts are the next ones of the columns it has:
- *   every item: TAG u8 type << 4 | tick kind; TIME zigzag varint time - previous time (the
- *          first from `first`)
- *   tick:  CODE u16 code index; VDELTA zigzag varint venue - recv time; META u8 flags, feed, conn
+ *   every item: TAG u8 type << 4 | tick kind; TIME zigzag time - previous time (the first
+ *          from `first`)
+ *   tick:  CODE u16 code index; VDELTA zigzag venue - recv time; META u8 flags, feed, conn
  *          a trade or snapshot: MASK u16, then each number that differs from its prediction from
  *          the code's previous trade in the chunk (TM_* below) in the column of its bit, the
  *          side in SIDE; an orderbook: 42 numbers in BOOK
- *   event: EVENT u8 kind, varint code index + 1 (0 none), varint length, text
+ *   event: EVENT u8 kind, LEB128 varint code index + 1 (0 none), varint length, text
+ *   (integers in prefix varints, pvar_, but in EVENT)
  * Versions 1 and 2 wrote each item whole, one after the other: u8 type, zigzag varint time, then
  *   tick:  u8 kind u8 flags u8 feed u8 conn varint code index, zigzag varint venue - recv time,
  *          a trade (version 2): u16 mask then the numbers it names in bit order, u8 side;
