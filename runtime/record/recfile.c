@@ -1217,8 +1217,12 @@ static bool open_chunk(st_rec_reader_t *r)
  * of q would wait on them). */
 GET void keep_trade(st_trade_t *q, rprev_t *s, const st_trade_t *n, const int64_t iv[4], const bool ok[4])
 {
-    *q = *n;
-    s->t = *n;
+    /* field by field, not `*q = *n`: that may copy n's padding, which is no one's (the reader
+     * hands out the same bytes for the same item) */
+#define KEEP(f) q->f = s->t.f = n->f
+    KEEP(price), KEEP(volume), KEEP(open), KEEP(high), KEEP(low), KEEP(prev_close);
+    KEEP(cum_volume), KEEP(cum_value), KEEP(best_bid), KEEP(best_ask), KEEP(side);
+#undef KEEP
     s->price = iv[0], s->volume = iv[1], s->cum_volume = iv[2], s->cum_value = iv[3];
     s->frac = (uint8_t)((ok[0] ? 0 : F_PRICE) | (ok[1] ? 0 : F_VOLUME) | (ok[2] ? 0 : F_CUM_VOLUME) |
                         (ok[3] ? 0 : F_CUM_VALUE));
