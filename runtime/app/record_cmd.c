@@ -54,20 +54,36 @@ int st_record_inspect(const char *path, FILE *out, FILE *err)
     char **codes = NULL;
     size_t ncodes = 0, cap = 0;
     st_time_t first = 0, last = 0;
-    st_rec_item_t it;
-    while (st_rec_next(r, &it) == 1) {
-        if (!items) first = it.time;
-        last = it.time;
+    /* a code is kept once per dictionary (by its index there), not once per item: a day's
+     * market tape is 3 million items of a few hundred codes */
+    uint32_t *seen = NULL;
+    size_t nseen = 0;
+    const st_rec_item_t *it;
+    while ((it = st_rec_read(r)) != NULL) {
+        if (!items) first = it->time;
+        last = it->time;
         items++;
-        if (it.type == ST_REC_TICK && it.tick.kind < 4) kinds[it.tick.kind]++;
-        if (it.type == ST_REC_EVENT) events[it.event < ST_REV_COUNT ? it.event : 0]++;
-        if (!*it.code) continue;
+        if (it->type == ST_REC_TICK && it->tick.kind < 4) kinds[it->tick.kind]++;
+        if (it->type == ST_REC_EVENT) events[it->event < ST_REV_COUNT ? it->event : 0]++;
+        if (!*it->code) continue;
+        uint32_t k = it->code_index;
+        if (k != UINT32_MAX) {
+            if (k >= nseen) {
+                size_t n = (size_t)k + 1 > 2 * nseen ? (size_t)k + 1 : 2 * nseen;
+                seen = st_xrealloc(seen, n * sizeof(*seen));
+                memset(seen + nseen, 0, (n - nseen) * sizeof(*seen)); /* dictionaries count from 1 */
+                nseen = n;
+            }
+            if (seen[k] == it->dict) continue;
+            seen[k] = it->dict;
+        }
         if (ncodes == cap) {
             cap = cap ? cap * 2 : 256;
-            codes = realloc(codes, cap * sizeof(*codes));
+            codes = st_xrealloc(codes, cap * sizeof(*codes));
         }
-        codes[ncodes++] = strdup(it.code);
+        codes[ncodes++] = st_xstrdup(it->code);
     }
+    free(seen);
     qsort(codes, ncodes, sizeof(*codes), by_str);
     size_t distinct = 0;
     for (size_t i = 0; i < ncodes; i++) distinct += i == 0 || strcmp(codes[i], codes[i - 1]) != 0;
