@@ -356,12 +356,18 @@ GET int64_t get_zig(cur_t *c)
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
+/* ref plus the zigzagged difference u, wrapping (the bytes may say anything: no UB). */
+GET int64_t unzig_add(int64_t ref, uint64_t u)
+{
+    return (int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1)));
+}
+
 GET double get_num(cur_t *c, int64_t ref)
 {
     uint64_t u = get_var(c);
     if (u & 1) return get_f64(c);
     u >>= 1;
-    return (double)(int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1))); /* wraps: no UB */
+    return (double)unzig_add(ref, u);
 }
 
 /* A code's previous trade as the reader keeps it: with the integers its price, volume and sums
@@ -1241,7 +1247,7 @@ GET double get_numi(cur_t *c, int64_t ref, int64_t *iv, bool *whole)
         return v;
     }
     u >>= 1;
-    int64_t r = (int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1))); /* wraps: no UB */
+    int64_t r = unzig_add(ref, u);
     *whole = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT; /* then (double)r is exact */
     *iv = *whole ? r : 0;
     return (double)r;
@@ -1321,6 +1327,25 @@ GET int64_t col_zig(col_t *c, bool *bad)
     return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 }
 
+/* A column's next number (pnum_), relative to ref; *iv and *whole as get_numi says. */
+GET double col_get(col_t *c, int64_t ref, int64_t *iv, bool *whole, bool *bad)
+{
+    uint64_t u = col_var(c, bad);
+    if (__builtin_expect(!(u & 1), 1)) {
+        int64_t r = unzig_add(ref, u >> 1);
+        *whole = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT;
+        *iv = *whole ? r : 0;
+        return (double)r;
+    }
+    double v; /* the escape: 1, then the number's 8 bytes */
+    memcpy(&v, c->p, 8); /* within the padding: p <= end + 1 */
+    c->p += 8;
+    *bad |= c->p > c->end || u != 1;
+    *whole = integral(v);
+    *iv = *whole ? (int64_t)v : 0;
+    return v;
+}
+
 /* A trade's number from its column when the mask has it (`has`), relative to ref; else the
  * prediction (pred; pred_i and pred_whole: as an integer). *iv and *whole as get_numi says.
  * The common case — an integer of up to 8 bytes — is read whether or not the mask has it and
@@ -1334,7 +1359,7 @@ GET double col_num(col_t *c, bool has, int64_t ref, double pred, int64_t pred_i,
     uint64_t u = (w << (64 - 8 * k)) >> (64 - 7 * k);
     if (__builtin_expect(n <= 8 && !(u & 1), 1)) {
         u >>= 1;
-        int64_t r = (int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1))); /* wraps: no UB */
+        int64_t r = unzig_add(ref, u);
         bool wh = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT;
         c->p += has ? n : 0;
         *bad |= c->p > c->end;
@@ -1346,21 +1371,7 @@ GET double col_num(col_t *c, bool has, int64_t ref, double pred, int64_t pred_i,
         *iv = pred_i, *whole = pred_whole;
         return pred;
     }
-    u = col_var(c, bad); /* 9 bytes, or the escape */
-    if (!(u & 1)) {
-        u >>= 1;
-        int64_t r = (int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1)));
-        *whole = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT;
-        *iv = *whole ? r : 0;
-        return (double)r;
-    }
-    double v;
-    memcpy(&v, c->p, 8); /* within the padding: p <= end + 1 */
-    c->p += 8;
-    *bad |= c->p > c->end || u != 1;
-    *whole = integral(v);
-    *iv = *whole ? (int64_t)v : 0;
-    return v;
+    return col_get(c, ref, iv, whole, bad); /* 9 bytes, or the escape */
 }
 
 /* col_num with a branch on `has`, for the numbers a trade nearly always has (price and volume:
@@ -1428,19 +1439,8 @@ GET void get_book(cur_t *c, st_book_t *k)
 /* A number of a version 3 orderbook, relative to ref; *iv: it as an integer (ref_of). */
 GET double book_num(col_t *c, int64_t ref, int64_t *iv, bool *bad)
 {
-    uint64_t u = col_var(c, bad);
-    if (__builtin_expect(!(u & 1), 1)) {
-        u >>= 1;
-        int64_t r = (int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1))); /* wraps: no UB */
-        *iv = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT ? r : 0;
-        return (double)r;
-    }
-    double v;
-    memcpy(&v, c->p, 8); /* within the padding: p <= end + 1 */
-    c->p += 8;
-    *bad |= c->p > c->end || u != 1;
-    *iv = integral(v) ? (int64_t)v : 0;
-    return v;
+    bool whole;
+    return col_get(c, ref, iv, &whole, bad);
 }
 
 /* A version 3 orderbook: put_book's numbers. Its 42 reads are from one column: each only while
