@@ -100,7 +100,8 @@ static void need(buf_t *b, size_t n)
     b->p = st_xrealloc(b->p, b->cap);
 }
 
-static void put(buf_t *b, const void *v, size_t n)
+/* Inline: a put of a constant size is then a store, not a call to memcpy (an item makes four). */
+static inline void put(buf_t *b, const void *v, size_t n)
 {
     need(b, n);
     memcpy(b->p + b->len, v, n);
@@ -140,9 +141,11 @@ static void put_var(buf_t *b, uint64_t v)
 #endif
 
 /* Whether v is an integer that round-trips exactly (not -0.0, which would come back as 0). */
-static bool integral(double v)
+static inline bool integral(double v)
 {
-    return v > -EXACT_INT && v < EXACT_INT && v == (double)(int64_t)v && !(v == 0 && signbit(v));
+    uint64_t bits;
+    memcpy(&bits, &v, 8);
+    return fabs(v) < EXACT_INT && v == (double)(int64_t)v && bits != 1ull << 63; /* (-0.0's bits) */
 }
 
 /* A prefix varint (version 3's columns): v in n = 1..8 bytes when below 2^(7n), the first byte's
@@ -150,12 +153,12 @@ static bool integral(double v)
  * the length in one instruction, not byte by byte. Unchecked: the caller made room (9 bytes). */
 static inline void pvar_(buf_t *b, uint64_t v)
 {
-    int bits = 64 - __builtin_clzll(v | 1), n = (bits + 6) / 7; /* 1..10; above 8: the 9-byte form */
-    if (n > 8) n = 9;
+    unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1), n = (bits + 6) * 147 >> 10; /* (bits + 6) / 7 for these */
+    if (n > 8) n = 9; /* 1..10; above 8: the 9-byte form */
     uint64_t w = n == 9 ? 0 : (v << n | 1ull << (n - 1)); /* n <= 8: fits in n bytes */
     memcpy(b->p + b->len, &w, 8); /* little-endian hosts only (checked at build) */
     if (n == 9) memcpy(b->p + b->len + 1, &v, 8);
-    b->len += (size_t)n;
+    b->len += n;
 }
 
 static void put_pzig(buf_t *b, int64_t v)
@@ -186,15 +189,27 @@ static void put_pnum(buf_t *b, double v, int64_t ref)
     pnum_(b, v, ref);
 }
 
+/* pnum_ at a cursor of the caller's (o: advanced), which the compiler keeps in a register — a
+ * buf_t's length it reloads after every byte stored (a byte store may alias it). */
+static inline int64_t onum_(uint8_t **o, double v, int64_t ref)
+{
+    buf_t b = {*o, 0, 0};
+    int64_t r = pnum_(&b, v, ref);
+    *o += b.len;
+    return r;
+}
+
 /* An orderbook's 42 numbers (format 3's books column): ask 1, bid 1 (relative to ask 1), then
  * ask and bid 2-10 each relative to the level before, the sizes interleaved and the totals. */
 static void put_book(buf_t *b, const st_book_t *k)
 {
     need(b, 42 * 17);
-    int64_t a = pnum_(b, k->ask[0], 0), d = pnum_(b, k->bid[0], a);
-    for (int i = 1; i < ST_BOOK_DEPTH; i++) a = pnum_(b, k->ask[i], a), d = pnum_(b, k->bid[i], d);
-    for (int i = 0; i < ST_BOOK_DEPTH; i++) pnum_(b, k->ask_qty[i], 0), pnum_(b, k->bid_qty[i], 0);
-    pnum_(b, k->total_ask_qty, 0), pnum_(b, k->total_bid_qty, 0);
+    uint8_t *o = b->p + b->len;
+    int64_t a = onum_(&o, k->ask[0], 0), d = onum_(&o, k->bid[0], a);
+    for (int i = 1; i < ST_BOOK_DEPTH; i++) a = onum_(&o, k->ask[i], a), d = onum_(&o, k->bid[i], d);
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) onum_(&o, k->ask_qty[i], 0), onum_(&o, k->bid_qty[i], 0);
+    onum_(&o, k->total_ask_qty, 0), onum_(&o, k->total_bid_qty, 0);
+    b->len = (size_t)(o - b->p);
 }
 
 /* The integer a number is relative to (its own value when integral, else 0). */
