@@ -326,6 +326,57 @@ static void test_trade_predictions(void **state)
     unlink(path);
 }
 
+/* Number j of a book's 42: asks, bids, their sizes, the totals. */
+static double *book_num(st_book_t *b, int j)
+{
+    return j < 10 ? &b->ask[j] : j < 20 ? &b->bid[j - 10] : j < 30 ? &b->ask_qty[j - 20] : j < 40 ? &b->bid_qty[j - 30]
+           : j == 40 ? &b->total_ask_qty : &b->total_bid_qty;
+}
+
+/* An orderbook whose 42 numbers are all 32-bit integers is written from its integers in one
+ * pass, any other one number by number; either comes back bit for bit: books drawn from integers
+ * (most of them: the quick way) and, one book in four, a number from the edges — the ends of 32
+ * bits and one past, -0, a fraction, 2^53, NaN, infinities (the number by number way). */
+static void test_book_numbers(void **state)
+{
+    static const double edge[] = {2147483647.0, -2147483648.0, 2147483648.0, -2147483649.0, -0.0, 0.5,
+                                  -1.25, 9007199254740992.0, 1e300, NAN, INFINITY, -INFINITY, 0.0, -7.0};
+    const size_t nedge = sizeof(edge) / sizeof(edge[0]);
+    snprintf(path, sizeof(path), "%s/books.strata", dir);
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    assert_non_null(w);
+    enum { N = 4000 };
+    static st_tick_t sent[N];
+    uint64_t seed = 7;
+    for (int i = 0; i < N; i++) {
+        st_tick_t *t = &sent[i];
+        memset(t, 0, sizeof(*t));
+        t->kind = ST_TICK_ORDERBOOK;
+        t->sym = ST_SYM_NONE;
+        t->recv_time = t->venue_time = T0 + (st_time_t)i * ST_MSEC;
+        for (int j = 0; j < 42; j++) {
+            seed = seed * 6364136223846793005u + 1442695040888963407u;
+            int64_t r = (int64_t)(seed >> 33) - (1ll << 30); /* within 32 bits, both signs */
+            *book_num(&t->u.book, j) = (double)(j < 20 ? 70000 + r % 5000 : r);
+        }
+        if (i % 4 == 3) *book_num(&t->u.book, (int)((seed >> 20) % 42)) = edge[(seed >> 8) % nedge];
+        assert_int_equal(st_rec_tick(w, t, "005930", 0), 0);
+    }
+    assert_int_equal(st_rec_close(w), 0);
+    st_rec_reader_t *r = open_ok();
+    st_rec_item_t it;
+    int n = 0;
+    while (st_rec_next(r, &it) == 1) {
+        assert_true(n < N);
+        assert_memory_equal(&it.tick, &sent[n], sizeof(st_tick_t));
+        n++;
+    }
+    assert_int_equal(n, N);
+    assert_int_equal(st_rec_corrupt(r), 0);
+    st_rec_free(r);
+    unlink(path);
+}
+
 /* A committed file of an older format reads as it did, value for value: tests/record/v1.strata
  * (format 1, imported from the CSV rows below) and its rows imported again by later strata. */
 static void reads_old(const char *file, int version)
@@ -596,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_chunk),
         cmocka_unit_test(test_not_a_recording),
         cmocka_unit_test(test_trade_predictions),
+        cmocka_unit_test(test_book_numbers),
         cmocka_unit_test(test_reads_version_1),
         cmocka_unit_test(test_reads_version_2),
         cmocka_unit_test(test_reads_version_3),
