@@ -1456,43 +1456,17 @@ GET double col_get(col_t *c, int64_t ref, int64_t *iv, bool *whole, bool *bad)
 
 /* A trade's number from its column when the mask has it (`has`), relative to ref; else the
  * prediction (pred; pred_i and pred_whole: as an integer). *iv and *whole as get_numi says.
- * The common case — an integer of up to 8 bytes — is read whether or not the mask has it and
- * kept or not without a branch: for the numbers a trade has about as often as not (the best
- * bid and ask: a fifth of the demo tape's trades), a branch would be mispredicted. */
-GET double col_num(col_t *c, bool has, int64_t ref, double pred, int64_t pred_i, bool pred_whole, int64_t *iv,
-                   bool *whole, bool *bad)
+ * Behind a branch, which the processor predicts: a trade nearly always has its price and volume
+ * and seldom the rest; the best bid and ask (a fifth of the demo tape's trades) were read and
+ * kept without one, which cost more than the branches they spared (reading loop, x0.96). */
+GET double col_maybe(col_t *c, bool has, int64_t ref, double pred, int64_t pred_i, bool pred_whole, int64_t *iv,
+                      bool *whole, bool *bad)
 {
-    uint64_t w = load64(c->p);
-    unsigned n = (unsigned)__builtin_ctzll(w | 1ull << 63) + 1, k = n < 8 ? n : 8; /* n > 8: 9 bytes, the slow way */
-    uint64_t u = (w << (64 - 8 * k)) >> (64 - 7 * k);
-    if (__builtin_expect(n <= 8 && !(u & 1), 1)) {
-        u >>= 1;
-        int64_t r = unzig_add(ref, u);
-        bool wh = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT;
-        c->p += has ? n : 0;
-        *bad |= c->p > c->end;
-        *iv = has ? (wh ? r : 0) : pred_i;
-        *whole = has ? wh : pred_whole;
-        return has ? (double)r : pred;
-    }
     if (!has) {
         *iv = pred_i, *whole = pred_whole;
         return pred;
     }
-    return col_get(c, ref, iv, whole, bad); /* 9 bytes, or the escape */
-}
-
-/* col_num with a branch on `has`, for the numbers a trade nearly always has (price and volume:
- * 99 % of the demo tape's trades) or seldom has (the rest): the processor predicts it, and
- * the side not taken costs nothing. */
-GET double col_maybe(col_t *c, bool has, int64_t ref, double pred, int64_t pred_i, bool pred_whole, int64_t *iv,
-                      bool *whole, bool *bad)
-{
-    if (__builtin_expect(!has, 1)) {
-        *iv = pred_i, *whole = pred_whole;
-        return pred;
-    }
-    return col_num(c, true, ref, pred, pred_i, pred_whole, iv, whole, bad);
+    return col_get(c, ref, iv, whole, bad);
 }
 
 /* A version 3 trade: decode_trade's predictions, each number from its own column. */
@@ -1507,13 +1481,13 @@ GET void trade_v3(col_t *c, st_trade_t *q, rprev_t *s, bool *bad)
                            &p_ok, bad);
     double volume = col_maybe(&c[COL_PRICE + 1], m & TM_VOLUME, 0, s->t.volume, s->volume, !(s->frac & F_VOLUME),
                               &v, &v_ok, bad);
-#define OTHER(get, bit, pred, ref) get(&c[COL_PRICE + bit], m & (1u << bit), ref, pred, 0, false, &ignored, &ignored_ok, bad)
-    double open = OTHER(col_maybe, 2, s->t.open, p);
-    double high = OTHER(col_maybe, 3, pred_high(&s->t, price), p);
-    double low = OTHER(col_maybe, 4, pred_low(&s->t, price), p);
-    double prev_close = OTHER(col_maybe, 5, s->t.prev_close, p);
-    double best_bid = OTHER(col_num, 8, s->t.best_bid, p);
-    double best_ask = OTHER(col_num, 9, s->t.best_ask, p);
+#define OTHER(bit, pred, ref) col_maybe(&c[COL_PRICE + bit], m & (1u << bit), ref, pred, 0, false, &ignored, &ignored_ok, bad)
+    double open = OTHER(2, s->t.open, p);
+    double high = OTHER(3, pred_high(&s->t, price), p);
+    double low = OTHER(4, pred_low(&s->t, price), p);
+    double prev_close = OTHER(5, s->t.prev_close, p);
+    double best_bid = OTHER(8, s->t.best_bid, p);
+    double best_ask = OTHER(9, s->t.best_ask, p);
 #undef OTHER
     int64_t pv, ref;
     bool pv_ok = p_ok && v_ok && !__builtin_mul_overflow(p, v, &pv);
