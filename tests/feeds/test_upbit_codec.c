@@ -181,8 +181,8 @@ static void test_same_as_cjson(void **state)
     }
     static const char *const samples[] = {
         UPBIT_TICKER_DEFAULT, UPBIT_TICKER_SIMPLE, UPBIT_TRADE_SIMPLE,
-        "{\"type\":\"orderbook\",\"code\":\"KRW-ETH\",\"total_ask_size\":8.1,\"total_bid_size\":4.2,\"orderbook_units\":"
-        "[{\"ask_price\":3000000,\"bid_price\":2999000,\"ask_size\":0.5,\"bid_size\":1.5}],\"timestamp\":1676965262177}",
+        ("{\"type\":\"orderbook\",\"code\":\"KRW-ETH\",\"total_ask_size\":8.1,\"total_bid_size\":4.2,\"orderbook_units\":"
+         "[{\"ask_price\":3000000,\"bid_price\":2999000,\"ask_size\":0.5,\"bid_size\":1.5}],\"timestamp\":1676965262177}"),
         "{\"error\":{\"name\":\"INVALID_PARAM\",\"message\":\"codes are required\"}}",
     };
     /* numbers: random decimals read bit for bit as strtod reads them (the fast exact path and
