@@ -524,7 +524,7 @@ struct st_rec_writer {
     wsym_t *map;
     uint32_t mapcap;
     /* the same code pointer again (callers pass interned codes): its map slot, no hashing */
-    struct { const char *ptr; uint32_t slot; } seen[256];
+    struct { const char *ptr; uint32_t slot; } seen[1024];
     st_rec_chunk_t *index;
     size_t nindex, capindex;
     uint64_t offset, items;
@@ -611,7 +611,7 @@ st_rec_writer_t *st_rec_create(const char *path, st_time_t start)
 /* The code's index in this chunk's dictionary, adding it on first use. */
 static uint32_t code_index(st_rec_writer_t *w, const char *code)
 {
-    size_t h = ((uintptr_t)code >> 3) & 255;
+    size_t h = ((uintptr_t)code >> 4) & 1023;
     if (w->seen[h].ptr == code) { /* likely the same code (the caller may reuse a buffer: check) */
         wsym_t *e = &w->map[w->seen[h].slot];
         if (e->index != UINT32_MAX && strcmp(e->code, code) == 0) return w->idle[e->index] = 0, e->index;
