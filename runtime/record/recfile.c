@@ -178,9 +178,13 @@ static inline unsigned plen(uint64_t v)
     return ((unsigned)(63 - __builtin_clzll(v | 1)) + 7) * 147 >> 10;
 }
 
+/* The room a prefix varint or a number (pvar_, pnum_) needs past the length: they store 8 bytes
+ * at a time, at most 9 past it (the 9-byte form and the escape: 8 bytes, then 8 from the second). */
+#define PVAR_ROOM 9
+
 /* A prefix varint (version 3's columns): v in n = 1..8 bytes when below 2^(7n), the first byte's
  * lowest set bit saying n (bit n-1), v above it; else a 0 byte and v's 8 bytes. A reader finds
- * the length in one instruction, not byte by byte. Unchecked: the caller made room (9 bytes). */
+ * the length in one instruction, not byte by byte. Unchecked: the caller made room (PVAR_ROOM). */
 static inline void pvar_(buf_t *b, uint64_t v)
 {
     unsigned n = plen(v);
@@ -193,12 +197,12 @@ static inline void pvar_(buf_t *b, uint64_t v)
 
 static void put_pzig(buf_t *b, int64_t v)
 {
-    need(b, 16);
+    need(b, PVAR_ROOM);
     pvar_(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
 /* put_num in a prefix varint: an integer as its zigzagged difference from ref, shifted left
- * one; anything else as 1 then its 8 bytes. Unchecked (17 bytes). Returns v as an integer
+ * one; anything else as 1 then its 8 bytes. Unchecked (PVAR_ROOM). Returns v as an integer
  * (0 when it is not one: ref_of), what the next number may be relative to. */
 static inline int64_t pnum_(buf_t *b, double v, int64_t ref)
 {
@@ -215,7 +219,7 @@ static inline int64_t pnum_(buf_t *b, double v, int64_t ref)
 
 static void put_pnum(buf_t *b, double v, int64_t ref)
 {
-    need(b, 17);
+    need(b, PVAR_ROOM);
     pnum_(b, v, ref);
 }
 
@@ -273,7 +277,7 @@ static inline uint8_t *odiff_(uint8_t *o, int64_t d)
     uint64_t v = (((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) << 1;
     unsigned n = plen(v);
     uint64_t w = v << n | 1ull << (n - 1);
-    memcpy(o, &w, 8); /* within the room made: need(42 * 17) */
+    memcpy(o, &w, 8); /* within the room put_book made */
     return o + n;
 }
 
@@ -282,7 +286,7 @@ static inline uint8_t *odiff_(uint8_t *o, int64_t d)
  * From their integers when book_ints says so, else one by one (pnum_): the same bytes. */
 static void put_book(buf_t *b, const st_book_t *k)
 {
-    need(b, 42 * 17);
+    need(b, 41 * 9 + PVAR_ROOM); /* 41 numbers of at most 9 bytes, then the last one's stores */
     uint8_t *o = b->p + b->len;
     int32_t n[42];
     if (book_ints(k, n)) {
