@@ -1,5 +1,5 @@
 /* The recording file: normalized ticks and the run's own events, in time order, in chunks of
- * at most a second of record time (or 64 KiB raw), each compressed with zstd. Pure of the runtime:
+ * at most a second of record time (or 256 KiB raw), each compressed with zstd. Pure of the runtime:
  * the writer appends to a file descriptor, the reader works on bytes in memory (a file is
  * mapped), so tests and the fuzzer drive it directly. docs/backtest.md describes the format.
  *
@@ -17,7 +17,7 @@
 
 #define ST_REC_VERSION 3
 #define ST_REC_CHUNK_SPAN ST_SEC        /* a chunk closes at this much record time */
-#define ST_REC_CHUNK_BYTES (64 * 1024u)   /* … or this much raw data */
+#define ST_REC_CHUNK_BYTES (256 * 1024u)  /* … or this much raw data (a fast run's chunks) */
 #define ST_REC_MAX_TEXT 4096            /* an event's text */
 
 typedef enum { ST_REC_TICK = 1, ST_REC_EVENT = 2 } st_rec_type_t;
