@@ -116,11 +116,16 @@ typedef struct {
     size_t len, cap;
 } buf_t;
 
-static void need(buf_t *b, size_t n)
+static ST_NOINLINE void grow(buf_t *b, size_t n)
 {
-    if (b->len + n <= b->cap) return;
     b->cap = (b->len + n) * 2;
     b->p = st_xrealloc(b->p, b->cap);
+}
+
+/* Room for n more bytes: the test inline (every put makes it), the growing not. */
+static inline void need(buf_t *b, size_t n)
+{
+    if (__builtin_expect(b->len + n > b->cap, 0)) grow(b, n);
 }
 
 /* Inline: a put of a constant size is then a store, not a call to memcpy (an item makes four). */
@@ -195,7 +200,7 @@ static inline void pvar_(buf_t *b, uint64_t v)
     b->len += n;
 }
 
-static void put_pzig(buf_t *b, int64_t v)
+static inline void put_pzig(buf_t *b, int64_t v)
 {
     need(b, PVAR_ROOM);
     pvar_(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
@@ -217,7 +222,7 @@ static inline int64_t pnum_(buf_t *b, double v, int64_t ref)
     return 0;
 }
 
-static void put_pnum(buf_t *b, double v, int64_t ref)
+static inline void put_pnum(buf_t *b, double v, int64_t ref)
 {
     need(b, PVAR_ROOM);
     pnum_(b, v, ref);
