@@ -133,16 +133,6 @@ void st_clock_set_hold(st_clock_t *c, bool (*hold)(void *ctx), void *ctx)
     c->hold_ctx = ctx;
 }
 
-bool st_clock_step(st_clock_t *c, st_time_t t)
-{
-    if (!c->serving || !c->simulated || c->speed != 0 || c->batch + 1 >= ST_CLOCK_BATCH || !c->hold ||
-        c->hold(c->hold_ctx) || st_timers_next(&c->timers) <= t)
-        return false;
-    c->batch++;
-    if (t > c->timers.now) c->timers.now = t;
-    return true;
-}
-
 void st_clock_timer_start(st_clock_t *c, st_timer_t *t, st_time_t at, st_dur_t repeat)
 {
     if (!stepping(c)) c->timers.now = st_clock_now(c);

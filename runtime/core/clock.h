@@ -59,7 +59,15 @@ void st_clock_set_hold(st_clock_t *c, bool (*hold)(void *ctx), void *ctx);
  * would have, without the timer's heap operations (a replay: one event per tick). False: the
  * caller arms a timer. The order of events is the timers' order: a timer armed now for t would
  * come after every deadline already at t. Counts in the batch (ST_CLOCK_BATCH). */
-bool st_clock_step(st_clock_t *c, st_time_t t);
+static inline bool st_clock_step(st_clock_t *c, st_time_t t) /* (inline: once a tick of a replay) */
+{
+    if (!c->serving || !c->simulated || c->speed != 0 || c->batch + 1 >= ST_CLOCK_BATCH || !c->hold ||
+        c->hold(c->hold_ctx) || st_timers_next(&c->timers) <= t)
+        return false;
+    c->batch++;
+    if (t > c->timers.now) c->timers.now = t;
+    return true;
+}
 
 /* Timers on this clock. `at` is strata time; repeat 0 = one-shot. */
 void st_clock_timer_start(st_clock_t *c, st_timer_t *t, st_time_t at, st_dur_t repeat);

@@ -90,11 +90,6 @@ void st_timer_start(st_timers_t *ts, st_timer_t *t, st_time_t at, st_dur_t repea
     sift_up(ts, ts->n++);
 }
 
-st_time_t st_timers_next(const st_timers_t *ts)
-{
-    return ts->n ? ts->heap[0]->at : ST_TIME_NEVER;
-}
-
 size_t st_timers_advance(st_timers_t *ts, st_time_t to)
 {
     size_t fired = 0;
