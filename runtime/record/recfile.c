@@ -1427,8 +1427,10 @@ GET uint64_t col_var(col_t *c, bool *bad)
 {
     uint64_t w = load64(c->p), v;
     if (__builtin_expect((w & 0xFF) != 0, 1)) {
+        static const uint64_t low7[9] = {0, 0x7F, 0x3FFF, 0x1FFFFF, 0xFFFFFFF, 0x7FFFFFFFFull, 0x3FFFFFFFFFFull,
+                                         0x1FFFFFFFFFFFFull, 0xFFFFFFFFFFFFFFull}; /* 7n ones */
         unsigned n = (unsigned)__builtin_ctzll(w) + 1;
-        v = (w << (64 - 8 * n)) >> (64 - 7 * n);
+        v = (w >> n) & low7[n]; /* the bits above the length's, of its n bytes */
         c->p += n;
     } else {
         v = load64(c->p + 1);
