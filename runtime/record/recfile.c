@@ -168,6 +168,12 @@ static void put_var(buf_t *b, uint64_t v)
 #error "the recording writer stores doubles in host order: a little-endian host is assumed"
 #endif
 
+/* Whether |r| < 2^53, so (double)r is exact: one unsigned comparison, not two. */
+static inline bool exact(int64_t r)
+{
+    return (uint64_t)r + ((uint64_t)EXACT_INT - 1) < 2 * (uint64_t)EXACT_INT - 1;
+}
+
 /* Whether v is an integer that round-trips exactly (not -0.0, which would come back as 0). */
 static inline bool integral(double v)
 {
@@ -359,7 +365,7 @@ GET double pred_sum_i(double prev, bool whole, int64_t prev_i, bool x_ok, int64_
                       bool *out_whole)
 {
     int64_t r;
-    if (whole && x_ok && !__builtin_add_overflow(prev_i, x, &r) && r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT) {
+    if (whole && x_ok && !__builtin_add_overflow(prev_i, x, &r) && exact(r)) {
         *ref = r, *out_whole = true;
         return (double)r;
     }
@@ -1365,7 +1371,7 @@ GET double get_numi(cur_t *c, int64_t ref, int64_t *iv, bool *whole)
     }
     u >>= 1;
     int64_t r = unzig_add(ref, u);
-    *whole = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT; /* then (double)r is exact */
+    *whole = exact(r); /* then (double)r is exact */
     *iv = *whole ? r : 0;
     return (double)r;
 }
@@ -1452,7 +1458,7 @@ GET double col_get(col_t *c, int64_t ref, int64_t *iv, bool *whole, bool *bad)
     uint64_t u = col_var(c, bad);
     if (__builtin_expect(!(u & 1), 1)) {
         int64_t r = unzig_add(ref, u >> 1);
-        *whole = r > -(int64_t)EXACT_INT && r < (int64_t)EXACT_INT;
+        *whole = exact(r);
         *iv = *whole ? r : 0;
         return (double)r;
     }
