@@ -168,6 +168,18 @@ static void put_var(buf_t *b, uint64_t v)
 #error "the recording writer stores doubles in host order: a little-endian host is assumed"
 #endif
 
+/* Zigzag: a signed integer as an unsigned one, small magnitudes small (0, -1, 1, -2 -> 0, 1, 2,
+ * 3), and back: the writer's and every format's reader's. */
+static inline uint64_t zig(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t unzig(uint64_t u)
+{
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
 /* Whether |r| < 2^53, so (double)r is exact: one unsigned comparison, not two. */
 static inline bool exact(int64_t r)
 {
@@ -195,53 +207,53 @@ static inline unsigned plen(uint64_t v)
 
 /* A prefix varint (version 3's columns): v in n = 1..8 bytes when below 2^(7n), the first byte's
  * lowest set bit saying n (bit n-1), v above it; else a 0 byte and v's 8 bytes. A reader finds
- * the length in one instruction, not byte by byte. Unchecked: the caller made room (PVAR_ROOM). */
-static inline void pvar_(buf_t *b, uint64_t v)
+ * the length in one instruction, not byte by byte. Written at a cursor, which the compiler keeps
+ * in a register (a buf_t's length it would reload after every byte stored: a byte store may
+ * alias it); returns the cursor past it. Unchecked: the caller made room (PVAR_ROOM). */
+static inline uint8_t *pvar_n(uint8_t *o, uint64_t v, unsigned n) /* n = plen(v) <= 8 */
+{
+    uint64_t w = v << n | 1ull << (n - 1); /* fits in n bytes */
+    memcpy(o, &w, 8); /* little-endian hosts only (checked at build) */
+    return o + n;
+}
+
+static inline uint8_t *pvar_(uint8_t *o, uint64_t v)
 {
     unsigned n = plen(v);
-    if (n > 8) n = 9; /* above 8: the 9-byte form */
-    uint64_t w = n == 9 ? 0 : (v << n | 1ull << (n - 1)); /* n <= 8: fits in n bytes */
-    memcpy(b->p + b->len, &w, 8); /* little-endian hosts only (checked at build) */
-    if (n == 9) memcpy(b->p + b->len + 1, &v, 8);
-    b->len += n;
+    if (__builtin_expect(n <= 8, 1)) return pvar_n(o, v, n);
+    o[0] = 0; /* the 9-byte form */
+    memcpy(o + 1, &v, 8);
+    return o + 9;
 }
 
 static inline void put_pzig(buf_t *b, int64_t v)
 {
     need(b, PVAR_ROOM);
-    pvar_(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+    b->len = (size_t)(pvar_(b->p + b->len, zig(v)) - b->p);
 }
 
-/* put_num in a prefix varint: an integer as its zigzagged difference from ref, shifted left
- * one; anything else as 1 then its 8 bytes. Unchecked (PVAR_ROOM). Returns v as an integer
- * (0 when it is not one: ref_of), what the next number may be relative to. */
-static inline int64_t pnum_(buf_t *b, double v, int64_t ref)
+/* put_num in a prefix varint at the cursor *o: an integer as its zigzagged difference from ref,
+ * shifted left one; anything else as 1 then its 8 bytes. Unchecked (PVAR_ROOM). Returns v as an
+ * integer (0 when it is not one: ref_of), what the next number may be relative to. */
+static inline int64_t pnum_(uint8_t **o, double v, int64_t ref)
 {
     if (integral(v)) {
-        int64_t i = (int64_t)v, d = (int64_t)((uint64_t)i - (uint64_t)ref);
-        pvar_(b, (((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) << 1);
+        int64_t i = (int64_t)v;
+        *o = pvar_(*o, zig((int64_t)((uint64_t)i - (uint64_t)ref)) << 1);
         return i;
     }
-    pvar_(b, 1);
-    memcpy(b->p + b->len, &v, 8);
-    b->len += 8;
+    *o = pvar_(*o, 1);
+    memcpy(*o, &v, 8);
+    *o += 8;
     return 0;
 }
 
 static inline void put_pnum(buf_t *b, double v, int64_t ref)
 {
     need(b, PVAR_ROOM);
-    pnum_(b, v, ref);
-}
-
-/* pnum_ at a cursor of the caller's (o: advanced), which the compiler keeps in a register — a
- * buf_t's length it reloads after every byte stored (a byte store may alias it). */
-static inline int64_t onum_(uint8_t **o, double v, int64_t ref)
-{
-    buf_t b = {*o, 0, 0};
-    int64_t r = pnum_(&b, v, ref);
-    *o += b.len;
-    return r;
+    uint8_t *o = b->p + b->len;
+    pnum_(&o, v, ref);
+    b->len = (size_t)(o - b->p);
 }
 
 _Static_assert(sizeof(st_book_t) == 42 * sizeof(double) && offsetof(st_book_t, bid) == 10 * sizeof(double) &&
@@ -281,15 +293,12 @@ static bool book_ints(const st_book_t *k, int32_t *n)
 }
 #endif
 
-/* pnum_'s integral case at the cursor, for a difference d of two 32-bit integers: zigzagged and
- * shifted, under 2^34 — at most 5 bytes, never the 9-byte form. */
+/* pnum_'s integral case for a difference d of two 32-bit integers: under 2^34 zigzagged and
+ * shifted, at most 5 bytes — pvar_ without its test for the 9-byte form. */
 static inline uint8_t *odiff_(uint8_t *o, int64_t d)
 {
-    uint64_t v = (((uint64_t)d << 1) ^ (uint64_t)(d >> 63)) << 1;
-    unsigned n = plen(v);
-    uint64_t w = v << n | 1ull << (n - 1);
-    memcpy(o, &w, 8); /* within the room put_book made */
-    return o + n;
+    uint64_t v = zig(d) << 1;
+    return pvar_n(o, v, plen(v));
 }
 
 /* An orderbook's 42 numbers (format 3's books column): ask 1, bid 1 (relative to ask 1), then
@@ -297,7 +306,7 @@ static inline uint8_t *odiff_(uint8_t *o, int64_t d)
  * From their integers when book_ints says so, else one by one (pnum_): the same bytes. */
 static void put_book(buf_t *b, const st_book_t *k)
 {
-    need(b, 41 * 9 + PVAR_ROOM); /* 41 numbers of at most 9 bytes, then the last one's stores */
+    need(b, 42 * PVAR_ROOM); /* each number advances at most 9 and stores at most 9 past its start */
     uint8_t *o = b->p + b->len;
     int32_t n[42];
     if (book_ints(k, n)) {
@@ -313,10 +322,10 @@ static void put_book(buf_t *b, const st_book_t *k)
         b->len = (size_t)(o - b->p);
         return;
     }
-    int64_t a = onum_(&o, k->ask[0], 0), d = onum_(&o, k->bid[0], a);
-    for (int i = 1; i < ST_BOOK_DEPTH; i++) a = onum_(&o, k->ask[i], a), d = onum_(&o, k->bid[i], d);
-    for (int i = 0; i < ST_BOOK_DEPTH; i++) onum_(&o, k->ask_qty[i], 0), onum_(&o, k->bid_qty[i], 0);
-    onum_(&o, k->total_ask_qty, 0), onum_(&o, k->total_bid_qty, 0);
+    int64_t a = pnum_(&o, k->ask[0], 0), d = pnum_(&o, k->bid[0], a);
+    for (int i = 1; i < ST_BOOK_DEPTH; i++) a = pnum_(&o, k->ask[i], a), d = pnum_(&o, k->bid[i], d);
+    for (int i = 0; i < ST_BOOK_DEPTH; i++) pnum_(&o, k->ask_qty[i], 0), pnum_(&o, k->bid_qty[i], 0);
+    pnum_(&o, k->total_ask_qty, 0), pnum_(&o, k->total_bid_qty, 0);
     b->len = (size_t)(o - b->p);
 }
 
@@ -475,14 +484,13 @@ GET uint64_t get_var(cur_t *c)
 }
 GET int64_t get_zig(cur_t *c)
 {
-    uint64_t u = get_var(c);
-    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+    return unzig(get_var(c));
 }
 
 /* ref plus the zigzagged difference u, wrapping (the bytes may say anything: no UB). */
 GET int64_t unzig_add(int64_t ref, uint64_t u)
 {
-    return (int64_t)((uint64_t)ref + (uint64_t)((int64_t)(u >> 1) ^ -(int64_t)(u & 1)));
+    return (int64_t)((uint64_t)ref + (uint64_t)unzig(u));
 }
 
 GET double get_num(cur_t *c, int64_t ref)
@@ -1002,6 +1010,7 @@ struct st_rec_reader {
     rprev_t *last;      /* by code index: its previous trade in the chunk (version 2) */
     st_rec_item_t item; /* what st_rec_read returns */
     bool item_book;     /* it holds an orderbook: a trade read into it clears the union first */
+    bool item_event;    /* it holds an event (format 3): a tick read into it clears its event fields */
     uint32_t lastcap;
     uint16_t version;
     uint64_t corrupt;
@@ -1448,8 +1457,7 @@ GET uint64_t col_var(col_t *c, bool *bad)
 
 GET int64_t col_zig(col_t *c, bool *bad)
 {
-    uint64_t u = col_var(c, bad);
-    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+    return unzig(col_var(c, bad));
 }
 
 /* A column's next number (pnum_), relative to ref; *iv and *whole as get_numi says. */
@@ -1536,23 +1544,17 @@ GET void get_book(cur_t *c, st_book_t *k)
     k->total_ask_qty = get_num(c, 0), k->total_bid_qty = get_num(c, 0);
 }
 
-/* A number of a version 3 orderbook, relative to ref; *iv: it as an integer (ref_of). */
-GET double book_num(col_t *c, int64_t ref, int64_t *iv, bool *bad)
-{
-    bool whole;
-    return col_get(c, ref, iv, &whole, bad);
-}
-
 /* A version 3 orderbook: put_book's numbers. Its 42 reads are from one column: each only while
  * the one before stayed within it (p <= end: the padding covers a read), or they would walk
  * past the payload. */
 GET void book_v3(col_t *c, st_book_t *k, bool *bad)
 {
-    int64_t a, d, ignored;
+    int64_t a, d, ignored; /* a level's price as an integer (ref_of), the next one's reference */
+    bool whole;
 #define NUM(dst, ref, iv)                                                                                              \
     do {                                                                                                               \
         if (*bad) return;                                                                                              \
-        dst = book_num(c, ref, iv, bad);                                                                               \
+        dst = col_get(c, ref, iv, &whole, bad);                                                                        \
     } while (0)
     NUM(k->ask[0], 0, &a);
     NUM(k->bid[0], a, &d);
@@ -1594,13 +1596,10 @@ static st_rec_item_t *read_v3(st_rec_reader_t *r)
         uint8_t tag = *c[COL_TAG].p++; /* one an item: never past its end */
         out->type = tag >> 4;
         out->time = add_wrap(r->prev, col_zig(&c[COL_TIME], &bad));
-        out->code = "";
-        out->code_index = UINT32_MAX;
-        out->conn = ST_CONN_NONE;
-        out->event = 0, out->text = NULL, out->text_len = 0;
         out->dict = r->dict;
-        if (out->type == ST_REC_TICK) {
+        if (out->type == ST_REC_TICK) { /* its code, index and connection set below */
             st_tick_t *t = &out->tick;
+            if (r->item_event) out->event = 0, out->text = NULL, out->text_len = 0, r->item_event = false;
             t->kind = tag & 15;
             uint32_t idx = (uint32_t)c[COL_CODE].p[0] | (uint32_t)c[COL_CODE].p[1] << 8;
             c[COL_CODE].p += 2;
@@ -1622,6 +1621,8 @@ static st_rec_item_t *read_v3(st_rec_reader_t *r)
                 bad = true;
             }
         } else if (out->type == ST_REC_EVENT) {
+            out->code = "", out->code_index = UINT32_MAX, out->conn = ST_CONN_NONE; /* (get_event: a code it has) */
+            r->item_event = true;
             cur_t k = {c[COL_EVENT].p, c[COL_EVENT].end, false};
             bad |= !get_event(r, &k, out) || k.bad;
             c[COL_EVENT].p = k.p;

@@ -100,6 +100,9 @@ static int read_check(st_rec_reader_t *r)
             assert_int_equal(it.type, ST_REC_TICK);
             assert_string_equal(it.code, code);
             assert_int_equal(it.conn, i % 3);
+            assert_int_equal(it.event, 0); /* nothing left of an event read before it */
+            assert_null(it.text);
+            assert_int_equal(it.text_len, 0);
             assert_int_equal(it.tick.sym, ST_SYM_NONE);
             t.sym = ST_SYM_NONE;
             assert_memory_equal(&it.tick, &t, sizeof(t)); /* every field, bit for bit */
