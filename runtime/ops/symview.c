@@ -35,8 +35,8 @@ const st_sv_sym_t *st_symview_get(const st_symview_t *v, st_sym_t sym)
 
 uint32_t st_symview_per_minute(const st_sv_sym_t *s, st_time_t now)
 {
-    int64_t m = now / ST_MIN;
-    return m == s->minute + 1 ? s->in_minute : m == s->minute ? s->in_prev_minute : 0;
+    st_time_t m = now / ST_MIN * ST_MIN;
+    return (uint64_t)m == (uint64_t)s->minute + ST_MIN ? s->in_minute : m == s->minute ? s->in_prev_minute : 0;
 }
 
 size_t st_symview_nevents(const st_sv_sym_t *s)

@@ -30,7 +30,7 @@ typedef struct {
     st_time_t last_tick;   /* receive time of its latest tick; 0: none yet */
     double last_price;     /* of its latest trade or snapshot; 0: none yet */
     uint64_t ticks;        /* ticks seen */
-    int64_t minute;        /* the clock minute `in_minute` counts */
+    st_time_t minute;      /* the start of the clock minute `in_minute` counts (a multiple of ST_MIN) */
     uint32_t in_minute, in_prev_minute;
     uint32_t nevents;      /* events ever added; the ring holds the last ST_SV_RING */
     st_sv_event_t *ring;   /* NULL until its first event */
@@ -50,11 +50,13 @@ static inline void st_symview_tick(st_symview_t *v, const st_tick_t *t)
 {
     if (t->sym >= v->n) return;
     st_sv_sym_t *s = &v->s[t->sym];
-    int64_t m = t->recv_time / ST_MIN;
-    if (m != s->minute) {
-        s->in_prev_minute = m == s->minute + 1 ? s->in_minute : 0;
-        s->in_minute = 0;
-        s->minute = m;
+    if ((uint64_t)t->recv_time - (uint64_t)s->minute >= (uint64_t)ST_MIN) { /* (not a division a tick) */
+        st_time_t m = t->recv_time / ST_MIN * ST_MIN;
+        if (m != s->minute) {
+            s->in_prev_minute = (uint64_t)m == (uint64_t)s->minute + ST_MIN ? s->in_minute : 0;
+            s->in_minute = 0;
+            s->minute = m;
+        }
     }
     s->in_minute++;
     s->ticks++;
