@@ -26,16 +26,20 @@
  *                (a zstd frame with its content checksum)
  *   index        u32 'SRIX' u32 n {u64 offset i64 first i64 last u32 count u32 nsyms}*n
  *   trailer      u64 index_offset "STRATEND"
- * A payload (version 3) is in columns: u32 length of each of the NCOL columns (COL_* below),
+ * A payload (version 4) is in columns: u32 length of each of the NCOL columns (COL_* below),
  * then the columns one after the other; an item's parts are the next ones of the columns it has:
  *   every item: TAG u8 type << 4 | tick kind; TIME zigzag time - previous time (the first
  *          from `first`)
- *   tick:  CODE u16 code index; VDELTA zigzag venue - recv time; META u8 flags, feed, conn
- *          a trade or snapshot: MASK u16, then each number that differs from its prediction from
- *          the code's previous trade in the chunk (TM_* below) in the column of its bit, the
- *          side in SIDE; an orderbook: 42 numbers in BOOK
+ *   tick:  CODE u16 code index; VDELTA zigzag venue - recv time; FLAGS, FEED, CONN u8 each
+ *          a trade or snapshot: MASK u8 (MB_* below: which of the price, volume, best bid and
+ *          ask differ from their prediction, whether RARE holds a byte of the others, and the
+ *          side), then each number that differs from its prediction from the code's previous
+ *          trade in the chunk (TM_* below) in the column of its bit; an orderbook: 42 numbers
+ *          in BOOK
  *   event: EVENT u8 kind, LEB128 varint code index + 1 (0 none), varint length, text
  *   (integers in prefix varints, pvar_, but in EVENT)
+ * Version 3 had 19 columns: META (u8 flags, feed, conn) for FLAGS, FEED and CONN; MASK a u16 of
+ *   the TM_* bits, no RARE; the side in SIDE when it differed from the previous (TM_SIDE).
  * Versions 1 and 2 wrote each item whole, one after the other: u8 type, zigzag varint time, then
  *   tick:  u8 kind u8 flags u8 feed u8 conn varint code index, zigzag varint venue - recv time,
  *          a trade (version 2): u16 mask then the numbers it names in bit order, u8 side;
@@ -54,21 +58,28 @@
 #define INDEX_ENTRY 32
 #define PAD 32 /* zero bytes after a decompressed payload: a column's reader loads up to 17 past p */
 
-/* The columns of a version 3 payload. A trade's numbers are in bit order from COL_PRICE
- * (COL_PRICE + n holds the number of mask bit n). */
+/* The columns of a version 4 payload. A trade's numbers are in bit order from COL_PRICE
+ * (COL_PRICE + n holds the number of TM_* bit n). A column of bytes that seldom change is
+ * nearly free to zstd when its bytes are alike one after the other: the flags, feed and
+ * connection in a column each, not three bytes an item in one (version 3's META, which zstd
+ * decoded at 1.7 ns an item of a market tape), and a trade's side in its mask byte. */
 enum {
     COL_TAG,
     COL_TIME,
     COL_CODE,
     COL_VDELTA,
-    COL_META,
-    COL_MASK,
+    COL_FLAGS, /* version 3: META, u8 flags, feed, conn */
+    COL_FEED,
+    COL_CONN,
+    COL_MASK, /* version 3: u16 of TM_* bits */
+    COL_RARE, /* TM_RARE >> 2, when MB_RARE says */
     COL_PRICE, /* 10 columns: price, volume, open, high, low, previous close, cumulative volume and value, bid, ask */
-    COL_SIDE = COL_PRICE + 10,
+    COL_SIDE = COL_PRICE + 10, /* a side above ST_SIDE_SELL (version 3: every side that changed) */
     COL_BOOK,
     COL_EVENT,
     NCOL
 };
+#define NCOL_V3 19
 
 const char *const st_rec_event_names[ST_REV_COUNT] = {"", "plan", "subscribe", "emergency", "signal", "reload", "slot", "note"};
 
@@ -205,9 +216,9 @@ static inline unsigned plen(uint64_t v)
  * at a time, at most 9 past it (the 9-byte form and the escape: 8 bytes, then 8 from the second). */
 #define PVAR_ROOM 9
 
-/* A prefix varint (version 3's columns): v in n = 1..8 bytes when below 2^(7n), the first byte's
- * lowest set bit saying n (bit n-1), v above it; else a 0 byte and v's 8 bytes. A reader finds
- * the length in one instruction, not byte by byte. Written at a cursor, which the compiler keeps
+/* A prefix varint (the columns of versions 3 and 4): v in n = 1..8 bytes when below 2^(7n),
+ * the first byte's lowest set bit saying n (bit n-1), v above it; else a 0 byte and v's 8
+ * bytes. A reader finds the length in one instruction, not byte by byte. Written at a cursor, which the compiler keeps
  * in a register (a buf_t's length it would reload after every byte stored: a byte store may
  * alias it); returns the cursor past it. Unchecked: the caller made room (PVAR_ROOM). */
 static inline uint8_t *pvar_n(uint8_t *o, uint64_t v, unsigned n) /* n = plen(v) <= 8 */
@@ -301,7 +312,7 @@ static inline uint8_t *odiff_(uint8_t *o, int64_t d)
     return pvar_n(o, v, plen(v));
 }
 
-/* An orderbook's 42 numbers (format 3's books column): ask 1, bid 1 (relative to ask 1), then
+/* An orderbook's 42 numbers (the books column, formats 3 and 4): ask 1, bid 1 (relative to ask 1), then
  * ask and bid 2-10 each relative to the level before, the sizes interleaved and the totals.
  * From their integers when book_ints says so, else one by one (pnum_): the same bytes. */
 static void put_book(buf_t *b, const st_book_t *k)
@@ -351,8 +362,21 @@ enum {
     TM_CUM_VALUE = 1 << 7,   /* the previous one + price x volume */
     TM_BEST_BID = 1 << 8,    /* the previous one */
     TM_BEST_ASK = 1 << 9,    /* the previous one */
-    TM_SIDE = 1 << 10,       /* the previous side: a u8 when it differs */
-    TM_ALL = (1 << 11) - 1
+    TM_SIDE = 1 << 10,       /* (version 3) the previous side: a u8 when it differs */
+    TM_ALL = (1 << 11) - 1,
+    TM_RARE = TM_OPEN | TM_HIGH | TM_LOW | TM_PREV_CLOSE | TM_CUM_VOLUME | TM_CUM_VALUE
+};
+
+/* A version 4 trade's mask byte: the bits of the numbers a trade often has, the others (TM_RARE,
+ * shifted down 2) in a byte of COL_RARE, and the side, which is not predicted. */
+enum {
+    MB_PRICE = 1 << 0,  /* TM_PRICE */
+    MB_VOLUME = 1 << 1, /* TM_VOLUME */
+    MB_BID = 1 << 2,    /* TM_BEST_BID */
+    MB_ASK = 1 << 3,    /* TM_BEST_ASK */
+    MB_RARE = 1 << 4,   /* a byte in COL_RARE */
+    MB_SIDE = 5,        /* bits 5-6: the side, 0-2, or 3: it is the next byte of COL_SIDE; bit 7 is 0 */
+    MB_SIDE_BYTE = 3
 };
 
 static inline bool same(double a, double b)
@@ -849,12 +873,11 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
     if (rc) return rc;
     uint32_t idx = code_index(w, code);
     buf_t *c = w->col;
-    size_t before = c[COL_CODE].len + c[COL_VDELTA].len + c[COL_META].len;
+    size_t before = c[COL_CODE].len + c[COL_VDELTA].len;
     put_u16(&c[COL_CODE], (uint16_t)idx);
     put_pzig(&c[COL_VDELTA], t->venue_time - t->recv_time);
-    uint8_t meta[3] = {t->flags, (uint8_t)t->feed, conn};
-    put(&c[COL_META], meta, 3);
-    w->collen += c[COL_CODE].len + c[COL_VDELTA].len + c[COL_META].len - before;
+    put_u8(&c[COL_FLAGS], t->flags), put_u8(&c[COL_FEED], (uint8_t)t->feed), put_u8(&c[COL_CONN], conn);
+    w->collen += c[COL_CODE].len + c[COL_VDELTA].len - before + 3;
     if (t->kind == ST_TICK_ORDERBOOK) { /* each price relative to the one before it */
         buf_t *b = &c[COL_BOOK];
         before = b->len;
@@ -887,9 +910,12 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
         NUM(TM_BEST_BID, COL_PRICE + 8, q->best_bid, s->best_bid, p);
         NUM(TM_BEST_ASK, COL_PRICE + 9, q->best_ask, s->best_ask, p);
 #undef NUM
-        if (q->side != s->side) m |= TM_SIDE, put_u8(&c[COL_SIDE], q->side), grew++;
-        put_u16(&c[COL_MASK], (uint16_t)m);
-        w->collen += grew + 2;
+        unsigned side = q->side <= ST_SIDE_SELL ? q->side : MB_SIDE_BYTE;
+        put_u8(&c[COL_MASK], (uint8_t)((m & (TM_PRICE | TM_VOLUME)) | (m & (TM_BEST_BID | TM_BEST_ASK)) >> 6 |
+                                       (m & TM_RARE ? MB_RARE : 0) | side << MB_SIDE));
+        if (m & TM_RARE) put_u8(&c[COL_RARE], (uint8_t)((m & TM_RARE) >> 2)), grew++;
+        if (side == MB_SIDE_BYTE) put_u8(&c[COL_SIDE], q->side), grew++;
+        w->collen += grew + 1;
         *s = *q;
     }
     return 0;
@@ -978,7 +1004,7 @@ uint64_t st_rec_written(st_rec_writer_t *w, uint64_t *items)
 
 /* --- reader -------------------------------------------------------------------------------- */
 
-/* A column of a version 3 payload being read: its next byte and its end. A reader of a column
+/* A column of a version 3 or 4 payload being read: its next byte and its end. A reader of a column
  * may load up to 8 bytes at p as long as p <= end (PAD zero bytes follow the payload): each read
  * that moves p checks it is still <= end, and the item is bad if not. */
 typedef struct {
@@ -997,7 +1023,7 @@ struct st_rec_reader {
     uint8_t *raw;
     size_t rawcap;
     cur_t cur;        /* versions 1 and 2: the payload's next item */
-    col_t col[NCOL];  /* version 3: each column's next part */
+    col_t col[NCOL];  /* versions 3 and 4: each column's next part */
     uint32_t left;
     st_time_t prev;
     char *codebuf;     /* the chunk's codes, NUL-terminated one after the other */
@@ -1010,7 +1036,7 @@ struct st_rec_reader {
     rprev_t *last;      /* by code index: its previous trade in the chunk (version 2) */
     st_rec_item_t item; /* what st_rec_read returns */
     bool item_book;     /* it holds an orderbook: a trade read into it clears the union first */
-    bool item_event;    /* it holds an event (format 3): a tick read into it clears its event fields */
+    bool item_event;    /* it holds an event (formats 3 and 4): a tick read into it clears its event fields */
     uint32_t lastcap;
     uint16_t version;
     uint64_t corrupt;
@@ -1284,20 +1310,31 @@ const char *st_rec_chunk_code(const st_rec_reader_t *r, size_t i, size_t k)
     return "";
 }
 
-/* A version 3 payload's columns; false when their lengths do not add up to it, or the tags'
- * column does not hold one byte an item. */
+/* A version 3 or 4 payload's columns; false when their lengths do not add up to it, the tags'
+ * column does not hold one byte an item, or (version 4) the flags, feed and connection columns
+ * are not one length (one byte a tick: a tick checks the last of them only). Version 3's are
+ * put where version 4 has them (its META in COL_FLAGS); those it did not have are empty. */
 static bool columns(st_rec_reader_t *r, size_t rawlen, uint32_t count)
 {
-    if (rawlen < 4 * NCOL) return false;
+    static const uint8_t v3[NCOL_V3] = {COL_TAG, COL_TIME, COL_CODE, COL_VDELTA, COL_FLAGS, COL_MASK,
+                                        COL_PRICE, COL_PRICE + 1, COL_PRICE + 2, COL_PRICE + 3, COL_PRICE + 4,
+                                        COL_PRICE + 5, COL_PRICE + 6, COL_PRICE + 7, COL_PRICE + 8, COL_PRICE + 9,
+                                        COL_SIDE, COL_BOOK, COL_EVENT};
+    int n = r->version >= 4 ? NCOL : NCOL_V3;
+    if (rawlen < 4 * (size_t)n) return false;
     cur_t c = {r->raw, r->raw + rawlen, false};
-    const uint8_t *at = r->raw + 4 * NCOL;
-    for (int k = 0; k < NCOL; k++) {
+    const uint8_t *at = r->raw + 4 * n;
+    for (int k = 0; k < NCOL; k++) r->col[k] = (col_t){r->raw + rawlen, r->raw + rawlen};
+    for (int k = 0; k < n; k++) {
         uint32_t len = get_u32(&c);
         if ((size_t)(r->raw + rawlen - at) < len) return false;
-        r->col[k] = (col_t){at, at + len};
+        r->col[n == NCOL ? k : v3[k]] = (col_t){at, at + len};
         at += len;
     }
-    return at == r->raw + rawlen && r->col[COL_TAG].end - r->col[COL_TAG].p == (ptrdiff_t)count;
+    const col_t *col = r->col;
+    return at == r->raw + rawlen && col[COL_TAG].end - col[COL_TAG].p == (ptrdiff_t)count &&
+           (n == NCOL_V3 || (col[COL_FEED].end - col[COL_FEED].p == col[COL_FLAGS].end - col[COL_FLAGS].p &&
+                             col[COL_CONN].end - col[COL_CONN].p == col[COL_FLAGS].end - col[COL_FLAGS].p));
 }
 
 /* Opens the next chunk that decodes; false at the end. */
@@ -1353,7 +1390,8 @@ static bool open_chunk(st_rec_reader_t *r)
  * price, volume and sums as integers (iv) and whether each is one (ok). Into locals first: s is
  * the predictions' source, overwritten only here; q and s each by stores of their own (a copy
  * of q would wait on them). */
-GET void keep_trade(st_trade_t *q, rprev_t *s, const st_trade_t *n, const int64_t iv[4], const bool ok[4])
+GET void keep_trade(st_trade_t *q, rprev_t *s, const st_trade_t *n, int64_t p, int64_t v, int64_t cv, int64_t cval,
+                    bool p_ok, bool v_ok, bool cv_ok, bool cval_ok)
 {
     /* field by field, not `*q = *n`: that may copy n's padding, which is no one's (the reader
      * hands out the same bytes for the same item) */
@@ -1361,9 +1399,9 @@ GET void keep_trade(st_trade_t *q, rprev_t *s, const st_trade_t *n, const int64_
     KEEP(price), KEEP(volume), KEEP(open), KEEP(high), KEEP(low), KEEP(prev_close);
     KEEP(cum_volume), KEEP(cum_value), KEEP(best_bid), KEEP(best_ask), KEEP(side);
 #undef KEEP
-    s->price = iv[0], s->volume = iv[1], s->cum_volume = iv[2], s->cum_value = iv[3];
-    s->frac = (uint8_t)((ok[0] ? 0 : F_PRICE) | (ok[1] ? 0 : F_VOLUME) | (ok[2] ? 0 : F_CUM_VOLUME) |
-                        (ok[3] ? 0 : F_CUM_VALUE));
+    s->price = p, s->volume = v, s->cum_volume = cv, s->cum_value = cval;
+    s->frac = (uint8_t)((p_ok ? 0 : F_PRICE) | (v_ok ? 0 : F_VOLUME) | (cv_ok ? 0 : F_CUM_VOLUME) |
+                        (cval_ok ? 0 : F_CUM_VALUE));
 }
 
 /* A version 2 trade: what its mask names, the rest predicted from s, its code's previous one. */
@@ -1418,10 +1456,10 @@ GET void decode_trade(cur_t *c, st_trade_t *q, rprev_t *s)
     st_trade_t n = {.price = price, .volume = volume, .open = open, .high = high, .low = low,
                     .prev_close = prev_close, .cum_volume = cum_volume, .cum_value = cum_value,
                     .best_bid = best_bid, .best_ask = best_ask, .side = side};
-    keep_trade(q, s, &n, (int64_t[4]){p, v, cv_i, cval_i}, (bool[4]){p_ok, v_ok, cv_ok, cval_ok});
+    keep_trade(q, s, &n, p, v, cv_i, cval_i, p_ok, v_ok, cv_ok, cval_ok);
 }
 
-/* --- version 3: the columns ---------------------------------------------------------------- */
+/* --- versions 3 and 4: the columns -------------------------------------------------------- */
 
 /* A time plus a difference read from the file: wrapping, as the bytes may say anything. */
 GET st_time_t add_wrap(st_time_t t, int64_t d)
@@ -1495,12 +1533,34 @@ GET double col_maybe(col_t *c, bool has, int64_t ref, double pred, int64_t pred_
     return col_get(c, ref, iv, whole, bad);
 }
 
-/* A version 3 trade: decode_trade's predictions, each number from its own column. */
-GET void trade_v3(col_t *c, st_trade_t *q, rprev_t *s, bool *bad)
+/* A version 3 or 4 (ver) trade: decode_trade's predictions, each number from its own column. */
+GET void trade_cols(col_t *c, st_trade_t *q, rprev_t *s, bool *bad, const int ver)
 {
-    unsigned m = (unsigned)c[COL_MASK].p[0] | (unsigned)c[COL_MASK].p[1] << 8;
-    c[COL_MASK].p += 2;
-    *bad |= (m & ~(unsigned)TM_ALL) != 0 || c[COL_MASK].p > c[COL_MASK].end;
+    unsigned m;
+    uint8_t side;
+    if (ver >= 4) { /* the mask byte: MB_* */
+        unsigned b = *c[COL_MASK].p++;
+        m = (b & (MB_PRICE | MB_VOLUME)) | (b & (MB_BID | MB_ASK)) << 6;
+        if (b & MB_RARE) {
+            unsigned x = *c[COL_RARE].p++;
+            m |= x << 2;
+            *bad |= x > TM_RARE >> 2 || c[COL_RARE].p > c[COL_RARE].end;
+        }
+        side = b >> MB_SIDE & 3;
+        if (side == MB_SIDE_BYTE) {
+            side = *c[COL_SIDE].p++;
+            *bad |= c[COL_SIDE].p > c[COL_SIDE].end;
+        }
+        *bad |= b > 127 || c[COL_MASK].p > c[COL_MASK].end;
+    } else { /* a u16 of TM_* bits; the side when it changed */
+        m = (unsigned)c[COL_MASK].p[0] | (unsigned)c[COL_MASK].p[1] << 8;
+        c[COL_MASK].p += 2;
+        *bad |= (m & ~(unsigned)TM_ALL) != 0 || c[COL_MASK].p > c[COL_MASK].end;
+        bool has_side = m & TM_SIDE;
+        side = has_side ? c[COL_SIDE].p[0] : s->t.side;
+        c[COL_SIDE].p += has_side;
+        *bad |= c[COL_SIDE].p > c[COL_SIDE].end;
+    }
     int64_t p, v, cv_i, cval_i, ignored;
     bool p_ok, v_ok, cv_ok, cval_ok, ignored_ok;
     double price = col_maybe(&c[COL_PRICE], m & TM_PRICE, s->price, s->t.price, s->price, !(s->frac & F_PRICE), &p,
@@ -1508,29 +1568,34 @@ GET void trade_v3(col_t *c, st_trade_t *q, rprev_t *s, bool *bad)
     double volume = col_maybe(&c[COL_PRICE + 1], m & TM_VOLUME, 0, s->t.volume, s->volume, !(s->frac & F_VOLUME),
                               &v, &v_ok, bad);
 #define OTHER(bit, pred, ref) col_maybe(&c[COL_PRICE + bit], m & (1u << bit), ref, pred, 0, false, &ignored, &ignored_ok, bad)
-    double open = OTHER(2, s->t.open, p);
-    double high = OTHER(3, pred_high(&s->t, price), p);
-    double low = OTHER(4, pred_low(&s->t, price), p);
-    double prev_close = OTHER(5, s->t.prev_close, p);
+    /* the numbers a trade seldom has (the day's first, or a high or low unlike the price's) in
+     * one test on the common path, not one each */
+    double open = s->t.open, high = pred_high(&s->t, price), low = pred_low(&s->t, price), prev_close = s->t.prev_close;
+    if (m & (TM_OPEN | TM_HIGH | TM_LOW | TM_PREV_CLOSE)) {
+        open = OTHER(2, open, p);
+        high = OTHER(3, high, p);
+        low = OTHER(4, low, p);
+        prev_close = OTHER(5, prev_close, p);
+    }
     double best_bid = OTHER(8, s->t.best_bid, p);
     double best_ask = OTHER(9, s->t.best_ask, p);
 #undef OTHER
-    int64_t pv, ref;
+    int64_t pv, vref, cref;
     bool pv_ok = p_ok && v_ok && !__builtin_mul_overflow(p, v, &pv);
-    double cum_volume = pred_sum_i(s->t.cum_volume, !(s->frac & F_CUM_VOLUME), s->cum_volume, v_ok, v, &ref, &cv_ok);
-    cum_volume = col_maybe(&c[COL_PRICE + 6], m & TM_CUM_VOLUME, ref, cum_volume, cv_ok ? ref : 0, cv_ok, &cv_i, &cv_ok, bad);
-    double cum_value = pred_sum_i(s->t.cum_value, !(s->frac & F_CUM_VALUE), s->cum_value, pv_ok, pv_ok ? pv : 0, &ref,
+    double cum_volume = pred_sum_i(s->t.cum_volume, !(s->frac & F_CUM_VOLUME), s->cum_volume, v_ok, v, &vref, &cv_ok);
+    double cum_value = pred_sum_i(s->t.cum_value, !(s->frac & F_CUM_VALUE), s->cum_value, pv_ok, pv_ok ? pv : 0, &cref,
                                   &cval_ok);
-    cum_value = col_maybe(&c[COL_PRICE + 7], m & TM_CUM_VALUE, ref, cum_value, cval_ok ? ref : 0, cval_ok, &cval_i,
-                        &cval_ok, bad);
-    bool has_side = m & TM_SIDE;
-    uint8_t side = has_side ? c[COL_SIDE].p[0] : s->t.side;
-    c[COL_SIDE].p += has_side;
-    *bad |= c[COL_SIDE].p > c[COL_SIDE].end;
+    cv_i = cv_ok ? vref : 0;
+    cval_i = cval_ok ? cref : 0;
+    if (m & (TM_CUM_VOLUME | TM_CUM_VALUE)) {
+        cum_volume = col_maybe(&c[COL_PRICE + 6], m & TM_CUM_VOLUME, vref, cum_volume, cv_i, cv_ok, &cv_i, &cv_ok, bad);
+        cum_value = col_maybe(&c[COL_PRICE + 7], m & TM_CUM_VALUE, cref, cum_value, cval_i, cval_ok, &cval_i, &cval_ok,
+                              bad);
+    }
     st_trade_t n = {.price = price, .volume = volume, .open = open, .high = high, .low = low,
                     .prev_close = prev_close, .cum_volume = cum_volume, .cum_value = cum_value,
                     .best_bid = best_bid, .best_ask = best_ask, .side = side};
-    keep_trade(q, s, &n, (int64_t[4]){p, v, cv_i, cval_i}, (bool[4]){p_ok, v_ok, cv_ok, cval_ok});
+    keep_trade(q, s, &n, p, v, cv_i, cval_i, p_ok, v_ok, cv_ok, cval_ok);
 }
 
 /* An orderbook's 42 numbers (every version). */
@@ -1544,7 +1609,7 @@ GET void get_book(cur_t *c, st_book_t *k)
     k->total_ask_qty = get_num(c, 0), k->total_bid_qty = get_num(c, 0);
 }
 
-/* A version 3 orderbook: put_book's numbers. Its 42 reads are from one column: each only while
+/* A version 3 or 4 orderbook: put_book's numbers. Its 42 reads are from one column: each only while
  * the one before stayed within it (p <= end: the padding covers a read), or they would walk
  * past the payload. */
 GET void book_v3(col_t *c, st_book_t *k, bool *bad)
@@ -1586,7 +1651,8 @@ GET bool get_event(st_rec_reader_t *r, cur_t *c, st_rec_item_t *out)
     return true;
 }
 
-static st_rec_item_t *read_v3(st_rec_reader_t *r)
+/* The next item of a version 3 or 4 (ver: a constant, one copy of this for each) payload. */
+GET st_rec_item_t *read_cols(st_rec_reader_t *r, const int ver)
 {
     st_rec_item_t *out = &r->item;
     for (;;) {
@@ -1603,9 +1669,14 @@ static st_rec_item_t *read_v3(st_rec_reader_t *r)
             t->kind = tag & 15;
             uint32_t idx = (uint32_t)c[COL_CODE].p[0] | (uint32_t)c[COL_CODE].p[1] << 8;
             c[COL_CODE].p += 2;
-            t->flags = c[COL_META].p[0], t->feed = c[COL_META].p[1], out->conn = c[COL_META].p[2];
-            c[COL_META].p += 3;
-            bad |= c[COL_CODE].p > c[COL_CODE].end || c[COL_META].p > c[COL_META].end;
+            if (ver >= 4) { /* (columns(): the three of one length) */
+                t->flags = *c[COL_FLAGS].p++, t->feed = *c[COL_FEED].p++, out->conn = *c[COL_CONN].p++;
+                bad |= c[COL_CODE].p > c[COL_CODE].end || c[COL_CONN].p > c[COL_CONN].end;
+            } else { /* META */
+                t->flags = c[COL_FLAGS].p[0], t->feed = c[COL_FLAGS].p[1], out->conn = c[COL_FLAGS].p[2];
+                c[COL_FLAGS].p += 3;
+                bad |= c[COL_CODE].p > c[COL_CODE].end || c[COL_FLAGS].p > c[COL_FLAGS].end;
+            }
             t->sym = ST_SYM_NONE;
             t->recv_time = out->time;
             t->venue_time = add_wrap(out->time, col_zig(&c[COL_VDELTA], &bad));
@@ -1616,7 +1687,7 @@ static st_rec_item_t *read_v3(st_rec_reader_t *r)
             if (t->kind == ST_TICK_ORDERBOOK) {
                 book_v3(&c[COL_BOOK], &t->u.book, &bad);
             } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) {
-                if (!bad) trade_v3(c, &t->u.trade, &r->last[idx], &bad);
+                if (!bad) trade_cols(c, &t->u.trade, &r->last[idx], &bad, ver);
             } else {
                 bad = true;
             }
@@ -1642,7 +1713,8 @@ static st_rec_item_t *read_v3(st_rec_reader_t *r)
 
 st_rec_item_t *st_rec_read(st_rec_reader_t *r)
 {
-    if (r->version >= 3) return read_v3(r);
+    if (r->version >= 4) return read_cols(r, 4);
+    if (r->version == 3) return read_cols(r, 3);
     st_rec_item_t *out = &r->item;
     for (;;) {
         if (!r->left && !open_chunk(r)) return NULL;

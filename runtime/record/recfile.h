@@ -15,7 +15,7 @@
 #include "core/common.h"
 #include "market/tick.h"
 
-#define ST_REC_VERSION 3
+#define ST_REC_VERSION 4
 #define ST_REC_CHUNK_SPAN ST_SEC        /* a chunk closes at this much record time */
 #define ST_REC_CHUNK_BYTES (256 * 1024u)  /* … or this much raw data (a fast run's chunks) */
 #define ST_REC_MAX_TEXT 4096            /* an event's text */

@@ -4,7 +4,8 @@
  * Mutated bytes seldom get past a chunk's header CRC and its payload's zstd checksum, so an
  * input whose first byte is '!' is taken as one chunk's payload instead: the harness wraps the
  * rest in a sound file (header, dictionary of two codes, zstd frame with its checksum) and the
- * item decoders — a format 3 payload's columns — get the bytes as they are. */
+ * item decoders — a format 4 payload's columns — get the bytes as they are; with '#', in a file
+ * of format 3 (the columns it had). */
 #include "../crc32_ieee.h"
 #include "record/recfile.h"
 
@@ -43,9 +44,9 @@ static void put32(uint8_t *p, uint32_t v)
     memcpy(p, &v, 4); /* little-endian hosts, as the reader */
 }
 
-/* The payload in a file of the current format: its item count from the payload's tag column
+/* The payload in a file of format `version`: its item count from the payload's tag column
  * when it states one (else its length), a header the reader accepts. */
-static void read_payload(const uint8_t *raw, size_t rawlen)
+static void read_payload(const uint8_t *raw, size_t rawlen, uint8_t version)
 {
     static const uint8_t dict[] = {2, 0, 6, '0', '0', '5', '9', '3', '0', 6, '0', '0', '0', '6', '6', '0'};
     size_t bound = ZSTD_compressBound(rawlen), hl = 42 + sizeof(dict) - 2 + 4;
@@ -62,7 +63,7 @@ static void read_payload(const uint8_t *raw, size_t rawlen)
     if (rawlen >= 4) memcpy(&count, raw, 4); /* the tags column's length: one an item */
     memset(file, 0, 32);
     memcpy(file, "STRATARC", 8);
-    file[8] = ST_REC_VERSION, file[10] = 32;
+    file[8] = version, file[10] = 32;
     uint8_t *h = file + 32;
     put32(h, 0x4B435253u), put32(h + 4, (uint32_t)hl), put32(h + 8, (uint32_t)clen), put32(h + 12, (uint32_t)rawlen);
     put32(h + 16, count), put32(h + 20, 0);
@@ -75,7 +76,8 @@ static void read_payload(const uint8_t *raw, size_t rawlen)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size && data[0] == '!') read_payload(data + 1, size - 1);
+    if (size && data[0] == '!') read_payload(data + 1, size - 1, ST_REC_VERSION);
+    else if (size && data[0] == '#') read_payload(data + 1, size - 1, 3);
     else read_all(data, size);
     return 0;
 }

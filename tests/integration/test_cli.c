@@ -701,7 +701,7 @@ static void test_record_inspect(void **state)
     assert_int_equal(st_rec_close(w), 0);
     char *out, *err;
     assert_int_equal(run("record", "inspect", path, &out, &err), 0);
-    assert_non_null(strstr(out, "strata recording, format 3, started 2026-11-23 00:00:00 UTC"));
+    assert_non_null(strstr(out, "strata recording, format 4, started 2026-11-23 00:00:00 UTC"));
     assert_non_null(strstr(out, "3 chunks, indexed"));
     assert_non_null(strstr(out, "301 items: 150 trades, 150 orderbooks, 0 snapshots, 1 signal events"));
     assert_non_null(strstr(out, "2 symbols: 000660, 005930"));

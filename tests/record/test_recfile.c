@@ -427,6 +427,13 @@ static void test_reads_version_3(void **state)
     reads_old("tests/record/v3.strata", 3);
 }
 
+/* Format 4 (the flags, feed and connection in columns of their own, a trade's side in its mask
+ * byte), written the same way */
+static void test_reads_version_4(void **state)
+{
+    reads_old("tests/record/v4.strata", 4);
+}
+
 /* A chunk's dictionary lists the codes of the chunk before first, in the same order (but those
  * not used for 16 chunks), so a reader keeps its number (`dict`) and a caller's cache by index
  * stays right: over chunks of the same codes, then one code gone for good and one new, every
@@ -474,7 +481,7 @@ static void test_dictionary_kept(void **state)
     unlink(path);
 }
 
-enum { COL_SIDE = 16, COL_BOOK = 17, NCOL = 19 }; /* format 3's columns (docs/backtest.md) */
+enum { COL_MASK = 7, COL_SIDE = 19, COL_BOOK = 20, NCOL = 22 }; /* format 4's columns (docs/backtest.md) */
 
 /* The one-chunk file at `path` with its payload changed by edit (the column lengths, the
  * payload's bytes and length), sound again around it — compressed, its zstd checksum, the
@@ -528,10 +535,10 @@ static void test_column_overrun(void **state)
 {
     snprintf(path, sizeof(path), "%s/columns.strata", dir);
     st_rec_writer_t *w = st_rec_create(path, T0);
-    for (int i = 0; i < 20; i++) { /* one code, every side different from the last: 20 in the side column */
+    for (int i = 0; i < 20; i++) { /* one code, every side above sell (a byte in the side column): 20 there */
         st_tick_t t = {.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE};
         t.recv_time = t.venue_time = T0 + i * ST_MSEC;
-        t.u.trade.price = 70000 + 100 * i, t.u.trade.volume = 1, t.u.trade.side = (uint8_t)(1 + i % 2);
+        t.u.trade.price = 70000 + 100 * i, t.u.trade.volume = 1, t.u.trade.side = (uint8_t)(3 + i % 2);
         assert_int_equal(st_rec_tick(w, &t, "005930", 0), 0);
     }
     assert_int_equal(st_rec_flush(w), 0); /* one chunk */
@@ -540,7 +547,7 @@ static void test_column_overrun(void **state)
     int n = 0;
     st_rec_item_t *it;
     while ((it = st_rec_read(r)) != NULL) {
-        assert_true(it->tick.u.trade.price == 70000 + 100 * n && it->tick.u.trade.side == 1 + n % 2);
+        assert_true(it->tick.u.trade.price == 70000 + 100 * n && it->tick.u.trade.side == 3 + n % 2);
         n++;
     }
     assert_int_equal(n, 19); /* the last side is past the column's stated end */
@@ -590,6 +597,52 @@ static void time_huge(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
     at[0] = 0;
     memcpy(at + 1, &zig, 8);
     lens[1] = 9, *rawlen += 8;
+}
+
+enum { COL_RARE = 8 };
+
+/* Where column k begins in the payload. */
+static uint8_t *column_at(const uint32_t *lens, uint8_t *raw, int k)
+{
+    uint8_t *at = raw + 4 * NCOL;
+    for (int i = 0; i < k; i++) at += lens[i];
+    return at;
+}
+
+static int mask_edit; /* 0: the mask byte's bit 7; 1: the rare byte's bit 6 */
+
+static void mask_reserved(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
+{
+    (void)rawlen;
+    assert_true(lens[COL_MASK] == 2 && lens[COL_RARE] == 1); /* two trades; the first's open in RARE */
+    if (mask_edit == 0) column_at(lens, raw, COL_MASK)[1] |= 0x80;
+    else column_at(lens, raw, COL_RARE)[0] |= 0x40; /* TM_* bit 8, the bid's: never in RARE */
+}
+
+/* A format 4 trade's mask byte has bit 7 zero, and its byte of the seldom numbers (RARE) bits 6
+ * and 7: either set is a malformed item — reported, the rest of the chunk skipped — not bits
+ * read as something else (the rare byte's bit 6 would name the bid, which the mask names). */
+static void test_mask_reserved_bits(void **state)
+{
+    for (mask_edit = 0; mask_edit < 2; mask_edit++) {
+        snprintf(path, sizeof(path), "%s/mask.strata", dir);
+        st_rec_writer_t *w = st_rec_create(path, T0);
+        for (int i = 0; i < 2; i++) {
+            st_tick_t t = {.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE, .recv_time = T0 + i, .venue_time = T0 + i};
+            t.u.trade.price = t.u.trade.high = 70000 + i, t.u.trade.open = t.u.trade.low = 70000;
+            t.u.trade.best_bid = 69900;
+            assert_int_equal(st_rec_tick(w, &t, "005930", 0), 0);
+        }
+        assert_int_equal(st_rec_flush(w), 0);
+        st_rec_close(w);
+        st_rec_reader_t *r = reread_edited(mask_reserved);
+        int n = 0;
+        while (st_rec_read(r)) n++;
+        assert_int_equal(n, mask_edit == 0 ? 1 : 0); /* the second trade's mask; the first's rare byte */
+        assert_int_equal(count_corrupt, 1);
+        st_rec_free(r);
+        unlink(path);
+    }
 }
 
 /* A time difference the file may state is any 64-bit number: added to the chunk's time it
@@ -648,8 +701,10 @@ int main(void)
         cmocka_unit_test(test_reads_version_1),
         cmocka_unit_test(test_reads_version_2),
         cmocka_unit_test(test_reads_version_3),
+        cmocka_unit_test(test_reads_version_4),
         cmocka_unit_test(test_column_overrun),
         cmocka_unit_test(test_book_column_cut),
+        cmocka_unit_test(test_mask_reserved_bits),
         cmocka_unit_test(test_time_wraps),
         cmocka_unit_test(test_dictionary_kept),
     };
