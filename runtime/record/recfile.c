@@ -218,9 +218,10 @@ static inline unsigned plen(uint64_t v)
 
 /* A prefix varint (the columns of versions 3 and 4): v in n = 1..8 bytes when below 2^(7n),
  * the first byte's lowest set bit saying n (bit n-1), v above it; else a 0 byte and v's 8
- * bytes. A reader finds the length in one instruction, not byte by byte. Written at a cursor, which the compiler keeps
- * in a register (a buf_t's length it would reload after every byte stored: a byte store may
- * alias it); returns the cursor past it. Unchecked: the caller made room (PVAR_ROOM). */
+ * bytes. A reader finds the length in one instruction, not byte by byte. Written at a cursor,
+ * which the compiler keeps in a register (a buf_t's length it would reload after every byte
+ * stored: a byte store may alias it); returns the cursor past it. Unchecked: the caller made
+ * room (PVAR_ROOM). */
 static inline uint8_t *pvar_n(uint8_t *o, uint64_t v, unsigned n) /* n = plen(v) <= 8 */
 {
     uint64_t w = v << n | 1ull << (n - 1); /* fits in n bytes */
@@ -312,8 +313,9 @@ static inline uint8_t *odiff_(uint8_t *o, int64_t d)
     return pvar_n(o, v, plen(v));
 }
 
-/* An orderbook's 42 numbers (the books column, formats 3 and 4): ask 1, bid 1 (relative to ask 1), then
- * ask and bid 2-10 each relative to the level before, the sizes interleaved and the totals.
+/* An orderbook's 42 numbers (the books column, formats 3 and 4): ask 1, bid 1 (relative to
+ * ask 1), then ask and bid 2-10 each relative to the level before, the sizes interleaved and
+ * the totals.
  * From their integers when book_ints says so, else one by one (pnum_): the same bytes. */
 static void put_book(buf_t *b, const st_book_t *k)
 {
