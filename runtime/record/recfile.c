@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(ST_REC_PORTABLE) /* (ST_REC_PORTABLE: test_recfile_portable) */
 #include <emmintrin.h>
 #endif
 #include <pthread.h>
@@ -277,7 +277,7 @@ _Static_assert(sizeof(st_book_t) == 42 * sizeof(double) && offsetof(st_book_t, b
 /* Whether every one of an orderbook's 42 numbers is an integer of 32 bits (a stock's prices and
  * sizes, nearly always), and them into n then: each converted and back, to the same bits (so
  * not -0.0, NaN, a fraction or anything larger) — with SSE2 two at a time, without a branch. */
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(ST_REC_PORTABLE)
 static bool book_ints(const st_book_t *k, int32_t *n)
 {
     const char *x = (const char *)k; /* its numbers in order (asserted above) */
