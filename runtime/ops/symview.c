@@ -35,8 +35,8 @@ const st_sv_sym_t *st_symview_get(const st_symview_t *v, st_sym_t sym)
 
 uint32_t st_symview_per_minute(const st_sv_sym_t *s, st_time_t now)
 {
-    st_time_t m = now / ST_MIN * ST_MIN;
-    return (uint64_t)m == (uint64_t)s->minute + ST_MIN ? s->in_minute : m == s->minute ? s->in_prev_minute : 0;
+    st_time_t m = st_sv_minute(now);
+    return st_sv_follows(s, m) ? s->in_minute : m == s->minute ? s->in_prev_minute : 0;
 }
 
 size_t st_symview_nevents(const st_sv_sym_t *s)

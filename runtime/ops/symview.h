@@ -45,15 +45,28 @@ typedef struct {
 void st_symview_init(st_symview_t *v, size_t n);
 void st_symview_free(st_symview_t *v);
 
+/* The start of t's clock minute (`minute`'s unit), and whether minute m comes right after s's
+ * (unsigned: no overflow at the ends of time). */
+static inline st_time_t st_sv_minute(st_time_t t)
+{
+    return t / ST_MIN * ST_MIN;
+}
+static inline bool st_sv_follows(const st_sv_sym_t *s, st_time_t m)
+{
+    return (uint64_t)m == (uint64_t)s->minute + ST_MIN;
+}
+
 /* A tick delivered (the runtime's tick path: a few stores). */
 static inline void st_symview_tick(st_symview_t *v, const st_tick_t *t)
 {
     if (t->sym >= v->n) return;
     st_sv_sym_t *s = &v->s[t->sym];
-    if ((uint64_t)t->recv_time - (uint64_t)s->minute >= (uint64_t)ST_MIN) { /* (not a division a tick) */
-        st_time_t m = t->recv_time / ST_MIN * ST_MIN;
+    /* within s's minute: one subtraction, not a division a tick (a time before 1970 may fail
+     * it in its own minute, which the division then finds) */
+    if ((uint64_t)t->recv_time - (uint64_t)s->minute >= (uint64_t)ST_MIN) {
+        st_time_t m = st_sv_minute(t->recv_time);
         if (m != s->minute) {
-            s->in_prev_minute = (uint64_t)m == (uint64_t)s->minute + ST_MIN ? s->in_minute : 0;
+            s->in_prev_minute = st_sv_follows(s, m) ? s->in_minute : 0;
             s->in_minute = 0;
             s->minute = m;
         }

@@ -1389,9 +1389,9 @@ static bool open_chunk(st_rec_reader_t *r)
 }
 
 /* A trade decoded (n): the caller's, and its code's previous one for the next (s) with its
- * price, volume and sums as integers (iv) and whether each is one (ok). Into locals first: s is
- * the predictions' source, overwritten only here; q and s each by stores of their own (a copy
- * of q would wait on them). */
+ * price, volume and sums as integers (p, v, cv, cval) and whether each is one (*_ok). Into
+ * locals first: s is the predictions' source, overwritten only here; q and s each by stores of
+ * their own (a copy of q would wait on them). */
 GET void keep_trade(st_trade_t *q, rprev_t *s, const st_trade_t *n, int64_t p, int64_t v, int64_t cv, int64_t cval,
                     bool p_ok, bool v_ok, bool cv_ok, bool cval_ok)
 {
@@ -1611,10 +1611,10 @@ GET void get_book(cur_t *c, st_book_t *k)
     k->total_ask_qty = get_num(c, 0), k->total_bid_qty = get_num(c, 0);
 }
 
-/* A version 3 or 4 orderbook: put_book's numbers. Its 42 reads are from one column: each only while
- * the one before stayed within it (p <= end: the padding covers a read), or they would walk
- * past the payload. */
-GET void book_v3(col_t *c, st_book_t *k, bool *bad)
+/* A version 3 or 4 orderbook: put_book's numbers. Its 42 reads are from one column: each only
+ * while the one before stayed within it (p <= end: the padding covers a read), or they would
+ * walk past the payload. */
+GET void book_cols(col_t *c, st_book_t *k, bool *bad)
 {
     int64_t a, d, ignored; /* a level's price as an integer (ref_of), the next one's reference */
     bool whole;
@@ -1671,13 +1671,14 @@ GET st_rec_item_t *read_cols(st_rec_reader_t *r, const int ver)
             t->kind = tag & 15;
             uint32_t idx = (uint32_t)c[COL_CODE].p[0] | (uint32_t)c[COL_CODE].p[1] << 8;
             c[COL_CODE].p += 2;
-            if (ver >= 4) { /* (columns(): the three of one length) */
+            bad |= c[COL_CODE].p > c[COL_CODE].end;
+            if (ver >= 4) { /* (columns(): the three of one length, so the last one's end says) */
                 t->flags = *c[COL_FLAGS].p++, t->feed = *c[COL_FEED].p++, out->conn = *c[COL_CONN].p++;
-                bad |= c[COL_CODE].p > c[COL_CODE].end || c[COL_CONN].p > c[COL_CONN].end;
+                bad |= c[COL_CONN].p > c[COL_CONN].end;
             } else { /* META */
                 t->flags = c[COL_FLAGS].p[0], t->feed = c[COL_FLAGS].p[1], out->conn = c[COL_FLAGS].p[2];
                 c[COL_FLAGS].p += 3;
-                bad |= c[COL_CODE].p > c[COL_CODE].end || c[COL_FLAGS].p > c[COL_FLAGS].end;
+                bad |= c[COL_FLAGS].p > c[COL_FLAGS].end;
             }
             t->sym = ST_SYM_NONE;
             t->recv_time = out->time;
@@ -1687,7 +1688,7 @@ GET st_rec_item_t *read_cols(st_rec_reader_t *r, const int ver)
             if (r->item_book && t->kind != ST_TICK_ORDERBOOK) memset(&t->u, 0, sizeof(t->u)); /* no stale levels */
             r->item_book = t->kind == ST_TICK_ORDERBOOK;
             if (t->kind == ST_TICK_ORDERBOOK) {
-                book_v3(&c[COL_BOOK], &t->u.book, &bad);
+                book_cols(&c[COL_BOOK], &t->u.book, &bad);
             } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) {
                 if (!bad) trade_cols(c, &t->u.trade, &r->last[idx], &bad, ver);
             } else {

@@ -481,7 +481,16 @@ static void test_dictionary_kept(void **state)
     unlink(path);
 }
 
-enum { COL_MASK = 7, COL_SIDE = 19, COL_BOOK = 20, NCOL = 22 }; /* format 4's columns (docs/backtest.md) */
+/* format 4's columns (docs/backtest.md) */
+enum { COL_MASK = 7, COL_RARE = 8, COL_SIDE = 19, COL_BOOK = 20, NCOL = 22 };
+
+/* Where column k begins in the payload. */
+static uint8_t *column_at(const uint32_t *lens, uint8_t *raw, int k)
+{
+    uint8_t *at = raw + 4 * NCOL;
+    for (int i = 0; i < k; i++) at += lens[i];
+    return at;
+}
 
 /* The one-chunk file at `path` with its payload changed by edit (the column lengths, the
  * payload's bytes and length), sound again around it — compressed, its zstd checksum, the
@@ -590,23 +599,13 @@ static void test_book_column_cut(void **state)
 
 static void time_huge(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
 {
-    uint8_t *at = raw + 4 * NCOL + lens[0]; /* the time column: one entry, 0 (a byte: 0x01) */
+    uint8_t *at = column_at(lens, raw, 1); /* the time column: one entry, 0 (a byte: 0x01) */
     assert_true(lens[1] == 1 && at[0] == 0x01);
     memmove(at + 9, at + 1, *rawlen - (size_t)(at + 1 - raw));
     uint64_t zig = UINT64_MAX - 1; /* INT64_MAX, zigzagged, in the 9-byte form */
     at[0] = 0;
     memcpy(at + 1, &zig, 8);
     lens[1] = 9, *rawlen += 8;
-}
-
-enum { COL_RARE = 8 };
-
-/* Where column k begins in the payload. */
-static uint8_t *column_at(const uint32_t *lens, uint8_t *raw, int k)
-{
-    uint8_t *at = raw + 4 * NCOL;
-    for (int i = 0; i < k; i++) at += lens[i];
-    return at;
 }
 
 static int mask_edit; /* 0: the mask byte's bit 7; 1: the rare byte's bit 6 */
