@@ -227,8 +227,10 @@ static void fill_book(lua_State *L, int nm, const st_tick_t *t);
 
 /* The main thread's stack holds, below every call the host makes, the message handler, the
  * symbols' code strings by id (so a tick's code is one array read, not a string interned
- * again) and, once loaded, the module: a callback is called with no lookup in the registry. */
-enum { SLOT_MSGH = 1, SLOT_CODES, SLOT_MODULE };
+ * again), the names table (a callback's name by its id: lua_pushstring of a C string costs a
+ * strcmp in Lua's string cache, every tick) and, once loaded, the module: a callback is called
+ * with no lookup in the registry. */
+enum { SLOT_MSGH = 1, SLOT_CODES, SLOT_NAMES, SLOT_MODULE };
 
 /* Pushes a callback's arguments: the symbol, the tick's view, the string argument. Returns how
  * many. slots: called on the main thread's stack by the host (the code strings' slot is
@@ -402,7 +404,8 @@ static int call(st_lua_t *s, call_t *c, int npre)
          * nothing here can raise outside the protected call. */
         s->hosting = true;
         if (npre == 0) { /* a tick, a timer: built in call order, nothing moved */
-            lua_pushstring(L, c->cb);
+            if (c->cb_name) lua_rawgeti(L, SLOT_NAMES, c->cb_name);
+            else lua_pushstring(L, c->cb);
             if (lua_rawget(L, SLOT_MODULE) == LUA_TFUNCTION) {
                 int n = push_args(L, s, c, true);
                 s->hosting = false;
@@ -1067,6 +1070,7 @@ int st_lua_open(st_lua_t **out, const st_lua_cfg_t *cfg, char *err, size_t errle
     lua_settop(s->L, 0);
     lua_pushcfunction(s->L, l_msgh); /* SLOT_MSGH */
     lua_newtable(s->L);              /* SLOT_CODES */
+    lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->ref_names); /* SLOT_NAMES */
     char chunk[1100];
     snprintf(chunk, sizeof(chunk), "@%s", cfg->path);
     rc = luaL_loadbufferx(s->L, text, len, chunk, "t"); /* text only: binary chunks are refused */
