@@ -192,6 +192,14 @@ static void judge(const sigs_t *s, const tapes_t *tapes, strats_t *out)
         }
 }
 
+/* A return in percent as the text report prints it (2 decimals): one that rounds to zero is
+ * +0.00, not -0.00 for a tiny loss. */
+static double pct(double r)
+{
+    double p = r * 100;
+    return fabs(p) < 0.005 ? 0.0 : p;
+}
+
 /* One strategy's row: its signals and each horizon's n, mean, median and hit rate. */
 static void row(strat_t *x, bool json, FILE *out)
 {
@@ -208,7 +216,7 @@ static void row(strat_t *x, bool json, FILE *out)
             fprintf(out, ",\"%s\":{\"n\":%zu,\"mean\":%.6g,\"median\":%.6g,\"hit_rate\":%.6g}", hnames[h], n, mean,
                     med, hit);
         else
-            fprintf(out, "  %4s: %5zu %+7.2f%% %+7.2f%% %5.1f%%", hnames[h], n, mean * 100, med * 100, hit * 100);
+            fprintf(out, "  %4s: %5zu %+7.2f%% %+7.2f%% %5.1f%%", hnames[h], n, pct(mean), pct(med), hit * 100);
     }
     if (!json) fputc('\n', out);
 }

@@ -37,6 +37,7 @@ static char *slurp(const char *path)
 
 static pid_t spawn(char *const argv[], const char *out, const char *err)
 {
+    fflush(stdout); /* or the child's freopen writes what the test printed so far once more */
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -1192,6 +1193,110 @@ static void test_status_of_a_running_strata(void **state)
     unlink(log);
 }
 
+/* text with `old` (there exactly once) replaced by `with` (caller frees). */
+static char *replace_once(const char *text, const char *old, const char *with)
+{
+    const char *at = strstr(text, old);
+    if (!at || strstr(at + 1, old)) fail_msg("expected \"%s\" once in a shipped config", old);
+    size_t n = strlen(text) - strlen(old) + strlen(with) + 1;
+    char *r = malloc(n);
+    snprintf(r, n, "%.*s%s%s", (int)(at - text), text, with, at + strlen(old));
+    return r;
+}
+
+/* The sample of a command's output that `doc` shows from the first line starting with `first` to the
+ * end of its code block, found in `out`: each of its lines (a line of "…" alone skipped) in an
+ * output line after the one before, which starts with its text up to its first "…", and holds
+ * the rest of its text between "…" in order. */
+static void expect_sample(const char *docname, const char *doc, const char *first, const char *out)
+{
+    char needle[200];
+    snprintf(needle, sizeof(needle), "\n%s", first); /* at a line's start */
+    const char *at = strstr(doc, needle);
+    if (!at) fail_msg("%s: no line starts \"%s\"", docname, first);
+    at++;
+    const char *end = strstr(at, "\n```");
+    assert_non_null(end);
+    const char *o = out;
+    int lines = 0;
+    for (const char *l = at; l < end;) {
+        const char *nl = memchr(l, '\n', (size_t)(end - l));
+        size_t len = nl ? (size_t)(nl - l) : (size_t)(end - l);
+        char line[600];
+        snprintf(line, sizeof(line), "%.*s", (int)len, l);
+        l += len + 1;
+        if (!strcmp(line, "…") || !*line) continue;
+        bool found = false;
+        while (*o && !found) {
+            const char *onl = strchr(o, '\n');
+            size_t olen = onl ? (size_t)(onl - o) : strlen(o);
+            char got[2000];
+            snprintf(got, sizeof(got), "%.*s", (int)olen, o);
+            o += olen + (onl ? 1 : 0);
+            char want[600], *save = NULL;
+            snprintf(want, sizeof(want), "%s", line);
+            const char *g = got;
+            found = true;
+            for (char *piece = strtok_r(want, "…", &save); piece && found; piece = strtok_r(NULL, "…", &save)) {
+                while (*piece == ' ') piece++;
+                for (size_t k = strlen(piece); k && piece[k - 1] == ' ';) piece[--k] = 0;
+                const char *hit = strstr(g, piece);
+                found = hit && (g != got || hit == got); /* the first piece starts the line */
+                if (found) g = hit + strlen(piece);
+            }
+        }
+        if (!found) fail_msg("%s shows a line the command no longer prints: \"%s\"\n--- it printed:\n%s", docname,
+                             line, out);
+        lines++;
+    }
+    printf("# %s: the %d lines of the sample \"%s…\" as printed\n", docname, lines, first);
+}
+
+/* README's third command and docs/backtest.md's backtest through the limits, run as written in a
+ * copy of config/ beside the strategies, print what the docs show (the samples went stale twice
+ * when the demo's numbers moved). The limited one is the same configs with the changes the page
+ * names: the sim feed records its whole market, the backtest replays that tape with mode:
+ * limited. Also what a 2-decimal return of nearly nothing prints: +0.00%, not -0.00%. */
+static void test_docs_samples(void **state)
+{
+    char root[512], path[600], *cmd;
+    snprintf(root, sizeof(root), "%s/docs", dir);
+    assert_true(asprintf(&cmd, "mkdir -p '%s/config' '%s/data' && ln -s '%s/strategies' '%s/strategies' && cp '%s/config/record.yaml' '%s/config/backtest.yaml' '%s/config/universe.csv' '%s/config/indices.csv' '%s/config/'",
+             root, root, STRATA_SOURCE_DIR, root, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR,
+             STRATA_SOURCE_DIR, root) > 0);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    char *out, *err, cfg[600], bt[600];
+    snprintf(cfg, sizeof(cfg), "%s/config/record.yaml", root);
+    snprintf(bt, sizeof(bt), "%s/config/backtest.yaml", root);
+    if (run("run", "-c", cfg, &out, &err)) fail_msg("config/record.yaml: %s", err);
+    free(out), free(err);
+    if (run("backtest", "-c", bt, &out, &err)) fail_msg("config/backtest.yaml: %s", err);
+    char *readme = slurp(st_test_source_path("README.md"));
+    expect_sample("README.md", readme, "as recorded: ", out);
+    free(readme), free(out), free(err);
+
+    snprintf(path, sizeof(path), "%s/config/record.yaml", STRATA_SOURCE_DIR);
+    char *rec = slurp(path), *a = replace_once(rec, "  record: ../data/demo-day.strata\n", "");
+    char *b = replace_once(a, "    rest_rate: 20 ", "    record: {path: ../data/demo-market.strata, scope: market}\n    rest_rate: 20 ");
+    snprintf(cfg, sizeof(cfg), "%s/config/record-market.yaml", root);
+    free(st_test_write(root, "config/record-market.yaml", b));
+    free(rec), free(a), free(b);
+    snprintf(path, sizeof(path), "%s/config/backtest.yaml", STRATA_SOURCE_DIR);
+    rec = slurp(path), a = replace_once(rec, "    path: ../data/demo-day.strata\n",
+                                         "    mode: limited\n    path: ../data/demo-market.strata\n");
+    snprintf(bt, sizeof(bt), "%s/config/limited.yaml", root);
+    free(st_test_write(root, "config/limited.yaml", a));
+    free(rec), free(a);
+    if (run("run", "-c", cfg, &out, &err)) fail_msg("the market's recording: %s", err);
+    free(out), free(err);
+    if (run("backtest", "-c", bt, &out, &err)) fail_msg("the limited backtest: %s", err);
+    char *page = slurp(st_test_source_path("docs/backtest.md"));
+    expect_sample("docs/backtest.md", page, "limited: ", out);
+    assert_null(strstr(out, "-0.00%"));
+    free(page), free(out), free(err);
+}
+
 static int setup(void **state)
 {
     dir = st_test_tmpdir();
@@ -1219,6 +1324,7 @@ int main(void)
         cmocka_unit_test(test_same_run_at_any_speed),
         cmocka_unit_test(test_limited_replay_decides_like_the_live_run),
         cmocka_unit_test(test_backtest_over_days),
+        cmocka_unit_test(test_docs_samples),
         cmocka_unit_test(test_record_inspect),
         cmocka_unit_test(test_record_import_export),
         cmocka_unit_test(test_run_planned_day),
