@@ -407,6 +407,11 @@ static int record_import(const char *in, const char *outpath, FILE *err)
 
 int st_record_cmd(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++) /* anywhere: `record export --help` asks, it names no file */
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage_record, stdout);
+            return 0;
+        }
     const char *tz = "Asia/Seoul";
     for (int i = 1; i + 1 < argc; i++)
         if (strcmp(argv[i], "--tz") == 0) {
@@ -433,7 +438,6 @@ int st_record_cmd(int argc, char **argv)
         st_tz_set(tz);
         return record_import(argv[3], argv[4], stderr);
     }
-    bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
-    fputs(usage_record, help ? stdout : stderr);
-    return help ? 0 : 2;
+    fputs(usage_record, stderr);
+    return 2;
 }

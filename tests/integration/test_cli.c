@@ -720,6 +720,17 @@ static void test_record_inspect(void **state)
     assert_int_equal(run("record", "inspect", cfg, &out, &err), 1);
     assert_non_null(strstr(err, "notrec.yaml: not a strata recording"));
     free(out), free(err), free(cfg);
+    /* --help after a subcommand asks for the usage: it is not a file to open */
+    const char *sub[] = {"inspect", "export", "import"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(run("record", sub[i], "--help", &out, &err), 0);
+        assert_non_null(strstr(out, "usage: strata record inspect FILE"));
+        assert_string_equal(err, "");
+        free(out), free(err);
+    }
+    assert_int_equal(run("record", "export", NULL, &out, &err), 2); /* no file: the usage, as an error */
+    assert_non_null(strstr(err, "usage: strata record"));
+    free(out), free(err);
 }
 
 /* strata record import --csv / export: a CSV of trades and quotes becomes a recording and comes
