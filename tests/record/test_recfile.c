@@ -529,6 +529,23 @@ static st_rec_reader_t *reread_edited(void (*edit)(uint32_t *lens, uint8_t *raw,
     return r;
 }
 
+/* Writes ticks (n, all of one code) to a one-chunk file `name` in the test's directory (path). */
+static void write_chunk(const char *name, const st_tick_t *ticks, int n, const char *code)
+{
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    for (int i = 0; i < n; i++) assert_int_equal(st_rec_tick(w, &ticks[i], code, 0), 0);
+    assert_int_equal(st_rec_flush(w), 0); /* one chunk */
+    assert_int_equal(st_rec_close(w), 0);
+}
+
+/* The end of an edit test: its reader and file gone. */
+static void reread_done(st_rec_reader_t *r)
+{
+    st_rec_free(r);
+    unlink(path);
+}
+
 static void side_short(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
 {
     (void)raw, (void)rawlen;
@@ -542,16 +559,13 @@ static void side_short(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
  * the chunk skipped — never read on into the next column or past the payload. */
 static void test_column_overrun(void **state)
 {
-    snprintf(path, sizeof(path), "%s/columns.strata", dir);
-    st_rec_writer_t *w = st_rec_create(path, T0);
+    st_tick_t t[20];
     for (int i = 0; i < 20; i++) { /* one code, every side above sell (a byte in the side column): 20 there */
-        st_tick_t t = {.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE};
-        t.recv_time = t.venue_time = T0 + i * ST_MSEC;
-        t.u.trade.price = 70000 + 100 * i, t.u.trade.volume = 1, t.u.trade.side = (uint8_t)(3 + i % 2);
-        assert_int_equal(st_rec_tick(w, &t, "005930", 0), 0);
+        t[i] = (st_tick_t){.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE, .recv_time = T0 + i * ST_MSEC};
+        t[i].venue_time = t[i].recv_time;
+        t[i].u.trade.price = 70000 + 100 * i, t[i].u.trade.volume = 1, t[i].u.trade.side = (uint8_t)(3 + i % 2);
     }
-    assert_int_equal(st_rec_flush(w), 0); /* one chunk */
-    st_rec_close(w);
+    write_chunk("columns.strata", t, 20, "005930");
     st_rec_reader_t *r = reread_edited(side_short);
     int n = 0;
     st_rec_item_t *it;
@@ -562,8 +576,7 @@ static void test_column_overrun(void **state)
     assert_int_equal(n, 19); /* the last side is past the column's stated end */
     assert_int_equal(count_corrupt, 1);
     assert_int_equal(last_offset, 32);
-    st_rec_free(r);
-    unlink(path);
+    reread_done(r);
 }
 
 static void book_cut(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
@@ -579,22 +592,17 @@ static void book_cut(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
  * take the reads far past its padding: under ASan this read out of bounds before the fix). */
 static void test_book_column_cut(void **state)
 {
-    snprintf(path, sizeof(path), "%s/book.strata", dir);
-    st_rec_writer_t *w = st_rec_create(path, T0);
     st_tick_t t = {.kind = ST_TICK_ORDERBOOK, .sym = ST_SYM_NONE, .recv_time = T0, .venue_time = T0};
     for (int k = 0; k < ST_BOOK_DEPTH; k++) {
         t.u.book.ask[k] = 100.5 + k, t.u.book.bid[k] = 99.5 - k;
         t.u.book.ask_qty[k] = 0.25 + k, t.u.book.bid_qty[k] = 0.75 + k;
     }
     t.u.book.total_ask_qty = 10.5, t.u.book.total_bid_qty = 11.5;
-    assert_int_equal(st_rec_tick(w, &t, "KRW-BTC", 0), 0);
-    assert_int_equal(st_rec_flush(w), 0);
-    st_rec_close(w);
+    write_chunk("book.strata", &t, 1, "KRW-BTC");
     st_rec_reader_t *r = reread_edited(book_cut);
     assert_null(st_rec_read(r));
     assert_int_equal(count_corrupt, 1);
-    st_rec_free(r);
-    unlink(path);
+    reread_done(r);
 }
 
 static void time_huge(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
@@ -624,23 +632,19 @@ static void mask_reserved(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
 static void test_mask_reserved_bits(void **state)
 {
     for (mask_edit = 0; mask_edit < 2; mask_edit++) {
-        snprintf(path, sizeof(path), "%s/mask.strata", dir);
-        st_rec_writer_t *w = st_rec_create(path, T0);
+        st_tick_t t[2];
         for (int i = 0; i < 2; i++) {
-            st_tick_t t = {.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE, .recv_time = T0 + i, .venue_time = T0 + i};
-            t.u.trade.price = t.u.trade.high = 70000 + i, t.u.trade.open = t.u.trade.low = 70000;
-            t.u.trade.best_bid = 69900;
-            assert_int_equal(st_rec_tick(w, &t, "005930", 0), 0);
+            t[i] = (st_tick_t){.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE, .recv_time = T0 + i, .venue_time = T0 + i};
+            t[i].u.trade.price = t[i].u.trade.high = 70000 + i, t[i].u.trade.open = t[i].u.trade.low = 70000;
+            t[i].u.trade.best_bid = 69900;
         }
-        assert_int_equal(st_rec_flush(w), 0);
-        st_rec_close(w);
+        write_chunk("mask.strata", t, 2, "005930");
         st_rec_reader_t *r = reread_edited(mask_reserved);
         int n = 0;
         while (st_rec_read(r)) n++;
         assert_int_equal(n, mask_edit == 0 ? 1 : 0); /* the second trade's mask; the first's rare byte */
         assert_int_equal(count_corrupt, 1);
-        st_rec_free(r);
-        unlink(path);
+        reread_done(r);
     }
 }
 
@@ -648,21 +652,16 @@ static void test_mask_reserved_bits(void **state)
  * wraps (under UBSan this was a signed overflow), the item read, nothing undefined. */
 static void test_time_wraps(void **state)
 {
-    snprintf(path, sizeof(path), "%s/time.strata", dir);
-    st_rec_writer_t *w = st_rec_create(path, T0);
     st_tick_t t = {.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE, .recv_time = T0, .venue_time = T0};
     t.u.trade.price = 70000;
-    assert_int_equal(st_rec_tick(w, &t, "005930", 0), 0);
-    assert_int_equal(st_rec_flush(w), 0);
-    st_rec_close(w);
+    write_chunk("time.strata", &t, 1, "005930");
     st_rec_reader_t *r = reread_edited(time_huge);
     st_rec_item_t *it = st_rec_read(r);
     assert_non_null(it);
     assert_true(it->time == (st_time_t)((uint64_t)T0 + (uint64_t)INT64_MAX));
     assert_true(it->tick.u.trade.price == 70000);
     assert_null(st_rec_read(r));
-    st_rec_free(r);
-    unlink(path);
+    reread_done(r);
 }
 
 static void test_not_a_recording(void **state)
