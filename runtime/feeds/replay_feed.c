@@ -19,7 +19,10 @@ typedef struct {
     size_t nmap;
     st_feed_rec_syms_t codes;
     st_timer_t timer;
-    st_rec_item_t *next; /* the recording's next tick (the reader's), NULL at its end */
+    bool more;         /* the recording has a next item, at next_time: the reader holds it */
+    st_time_t next_time;
+    st_time_t now;     /* on_timer's: the clock's time while the reader pumps */
+    st_time_t from;    /* rp_start's: items before it are history, skipped */
     bool running;
     uint64_t unknown; /* ticks of codes not in the universe, skipped */
     char *path;
@@ -31,49 +34,60 @@ static void on_corrupt(void *ctx, uint64_t offset, const char *why)
     st_log_error(FEED, "%s: at byte %llu of %s", rf->base.name, (unsigned long long)offset, why);
 }
 
-/* The next tick of the recording (events skipped); false at the end. */
-static bool read_next(replay_feed_t *rf)
-{
-    while ((rf->next = st_recset_read(rf->r)) && rf->next->type != ST_REC_TICK) {}
-    return rf->next != NULL;
-}
-
 static void arm(replay_feed_t *rf)
 {
-    if (rf->running && rf->next) st_clock_timer_start(rf->base.clock, &rf->timer, rf->next->time, 0);
+    if (rf->running && rf->more) st_clock_timer_start(rf->base.clock, &rf->timer, rf->next_time, 0);
+}
+
+/* The pump's take (st_recset_pump), for each next item of the recording: an event is skipped (the
+ * recorded run's, not input); a tick at or before the clock's time is delivered, and one after it
+ * too when the clock steps to it at once (st_clock_step: at speed 0, nothing due before it) —
+ * else it waits for the timer, left where it is. */
+static bool take(void *ctx, st_rec_item_t *it)
+{
+    replay_feed_t *rf = ctx;
+    if (it->type != ST_REC_TICK) return true;
+    if (!rf->running) return false;
+    if (it->time > rf->now) {
+        if (!st_clock_step(rf->base.clock, it->time)) return false;
+        rf->now = it->time;
+    }
+    st_sym_t sym = st_feed_rec_sym(&rf->codes, rf->syms, rf->map, rf->nmap, it);
+    if (sym == ST_SYM_NONE) {
+        rf->unknown++;
+    } else {
+        it->tick.sym = sym; /* delivered in place: the item is ours until the next read */
+        st_feed_deliver(&rf->base, &it->tick);
+    }
+    return true;
 }
 
 static void on_timer(st_timer_t *t, st_time_t now, void *ctx)
 {
+    (void)t;
     replay_feed_t *rf = ctx;
-    for (;;) {
-        while (rf->running && rf->next && rf->next->time <= now) {
-            st_rec_item_t *it = rf->next;
-            st_sym_t sym = st_feed_rec_sym(&rf->codes, rf->syms, rf->map, rf->nmap, it);
-            if (sym == ST_SYM_NONE) {
-                rf->unknown++;
-            } else {
-                it->tick.sym = sym; /* delivered in place: the item is ours until the next read */
-                st_feed_deliver(&rf->base, &it->tick);
-            }
-            read_next(rf);
-        }
-        /* the next tick now when nothing comes before it (at speed 0: no timer a tick) */
-        if (!rf->running || !rf->next || !st_clock_step(rf->base.clock, rf->next->time)) break;
-        now = rf->next->time;
-    }
-    if (rf->running && !rf->next)
+    rf->now = now;
+    rf->more = st_recset_pump(rf->r, take, rf, &rf->next_time);
+    if (rf->running && !rf->more)
         st_log_info(FEED, "%s: the recording ends (%llu ticks replayed, %llu of symbols not in the universe)",
                     rf->base.name, (unsigned long long)rf->base.ticks, (unsigned long long)rf->unknown);
     arm(rf);
+}
+
+/* rp_start's take: what comes before the clock's start is history. */
+static bool skip(void *ctx, st_rec_item_t *it)
+{
+    const replay_feed_t *rf = ctx;
+    return it->type != ST_REC_TICK || it->time < rf->from;
 }
 
 static int rp_start(st_feed_t *f)
 {
     replay_feed_t *rf = (replay_feed_t *)f;
     rf->running = true;
-    st_recset_seek(rf->r, st_clock_now(f->clock)); /* the clock's start: what came before is history */
-    while (read_next(rf) && rf->next->time < st_clock_now(f->clock)) {}
+    rf->from = st_clock_now(f->clock);
+    st_recset_seek(rf->r, rf->from); /* the clock's start: what came before is history */
+    rf->more = st_recset_pump(rf->r, skip, rf, &rf->next_time);
     st_log_info(FEED, "%s: replaying %s as recorded", f->name, rf->path);
     arm(rf);
     return 0;

@@ -1039,6 +1039,7 @@ struct st_rec_reader {
     st_rec_item_t item; /* what st_rec_read returns */
     bool item_book;     /* it holds an orderbook: a trade read into it clears the union first */
     bool item_event;    /* it holds an event (formats 3 and 4): a tick read into it clears its event fields */
+    bool held;          /* it is the next item still: a pump's take left it */
     uint32_t lastcap;
     uint16_t version;
     uint64_t corrupt;
@@ -1767,10 +1768,9 @@ GET st_rec_item_t *read_cols(st_rec_reader_t *r, const int ver)
     }
 }
 
-st_rec_item_t *st_rec_read(st_rec_reader_t *r)
+/* The next item of a version 1 or 2 payload. */
+static st_rec_item_t *read_items(st_rec_reader_t *r)
 {
-    if (r->version >= 4) return read_cols(r, 4);
-    if (r->version == 3) return read_cols(r, 3);
     st_rec_item_t *out = &r->item;
     for (;;) {
         if (!r->left && !open_chunk(r)) return NULL;
@@ -1831,6 +1831,73 @@ st_rec_item_t *st_rec_read(st_rec_reader_t *r)
     }
 }
 
+st_rec_item_t *st_rec_read(st_rec_reader_t *r)
+{
+    if (r->held) {
+        r->held = false;
+        return &r->item;
+    }
+    if (r->version >= 4) return read_cols(r, 4);
+    if (r->version == 3) return read_cols(r, 3);
+    return read_items(r);
+}
+
+/* st_rec_pump's loop for a version (ver: a constant, one copy of this for each), the reading
+ * inlined into it: no call and no saved registers an item, only fn's (the take). */
+GET bool pump_loop(st_rec_reader_t *r, uint32_t dict_add, st_rec_take_cb fn, void *ctx, st_time_t *next,
+                   const int ver)
+{
+    for (;;) {
+        st_rec_item_t *it = ver >= 3 ? read_cols(r, ver) : read_items(r);
+        if (!it) return false;
+        it->dict += dict_add;
+        if (!fn(ctx, it)) {
+            it->dict -= dict_add; /* as st_rec_read will give it */
+            r->held = true;
+            *next = it->time;
+            return true;
+        }
+    }
+}
+
+static ST_NOINLINE bool pump_v4(st_rec_reader_t *r, uint32_t add, st_rec_take_cb fn, void *ctx, st_time_t *next)
+{
+    return pump_loop(r, add, fn, ctx, next, 4);
+}
+
+static ST_NOINLINE bool pump_v3(st_rec_reader_t *r, uint32_t add, st_rec_take_cb fn, void *ctx, st_time_t *next)
+{
+    return pump_loop(r, add, fn, ctx, next, 3);
+}
+
+static ST_NOINLINE bool pump_v2(st_rec_reader_t *r, uint32_t add, st_rec_take_cb fn, void *ctx, st_time_t *next)
+{
+    return pump_loop(r, add, fn, ctx, next, 2);
+}
+
+bool st_rec_pump(st_rec_reader_t *r, uint32_t dict_add, st_rec_take_cb fn, void *ctx, st_time_t *next)
+{
+    if (r->held) { /* the item a take left last time */
+        st_rec_item_t *it = &r->item;
+        it->dict += dict_add;
+        bool took = fn(ctx, it);
+        if (!took) {
+            it->dict -= dict_add;
+            *next = it->time;
+            return true;
+        }
+        r->held = false;
+    }
+    if (r->version >= 4) return pump_v4(r, dict_add, fn, ctx, next);
+    if (r->version == 3) return pump_v3(r, dict_add, fn, ctx, next);
+    return pump_v2(r, dict_add, fn, ctx, next);
+}
+
+uint32_t st_rec_dict(const st_rec_reader_t *r)
+{
+    return r->dict;
+}
+
 int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out)
 {
     const st_rec_item_t *it = st_rec_read(r);
@@ -1846,4 +1913,5 @@ void st_rec_seek(st_rec_reader_t *r, st_time_t t)
     while (i < r->nchunks && r->chunks[i].last < t) i++;
     r->next_chunk = i;
     r->left = 0;
+    r->held = false;
 }

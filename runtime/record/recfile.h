@@ -112,6 +112,14 @@ const char *st_rec_chunk_code(const st_rec_reader_t *r, size_t i, size_t k);
 st_rec_item_t *st_rec_read(st_rec_reader_t *r);
 /* The same, copied into out: 1, or 0 at the end. */
 int st_rec_next(st_rec_reader_t *r, st_rec_item_t *out);
+/* A pump: take(ctx, item) for each next item (st_rec_read's, dict_add added to its dict first),
+ * called from within the reader's loop — a replay's fastest way through a file — until take
+ * returns false: that item, which take must leave as it was, stays the next one (the next pump
+ * or read gives it again); true then, with *next its time. False at the end. */
+typedef bool (*st_rec_take_cb)(void *ctx, st_rec_item_t *it);
+bool st_rec_pump(st_rec_reader_t *r, uint32_t dict_add, st_rec_take_cb take, void *ctx, st_time_t *next);
+/* The dictionary the reader is at (an item's dict is at most this). */
+uint32_t st_rec_dict(const st_rec_reader_t *r);
 /* Goes to the first chunk that may hold items at or after t (items before t in it are read). */
 void st_rec_seek(st_rec_reader_t *r, st_time_t t);
 /* Chunks skipped as corrupt so far. */

@@ -159,6 +159,23 @@ st_rec_item_t *st_recset_read(st_recset_t *s)
     return NULL;
 }
 
+bool st_recset_pump(st_recset_t *s, st_rec_take_cb take, void *ctx, st_time_t *next)
+{
+    while (s->cur < s->n) {
+        if (!s->r && !open_file(s, s->cur)) {
+            s->cur++;
+            continue;
+        }
+        bool held = st_rec_pump(s->r, s->dict_base, take, ctx, next);
+        s->dict_last = st_rec_dict(s->r); /* (at least its last item's: the next file's count on past it) */
+        if (held) return true;
+        st_rec_free(s->r);
+        s->r = NULL;
+        s->cur++;
+    }
+    return false;
+}
+
 void st_recset_seek(st_recset_t *s, st_time_t t)
 {
     size_t i = 0;

@@ -26,6 +26,9 @@ st_time_t st_recset_start(const st_recset_t *s);
 /* The next item, NULL after the last file's last: the reader's own (st_rec_read), valid until
  * the next read, seek or free. item.dict stays distinct across files. */
 st_rec_item_t *st_recset_read(st_recset_t *s);
+/* st_rec_pump across the files: take each next item until it returns false (true, *next that
+ * item's time: the next pump or read gives it again) or the last file's end (false). */
+bool st_recset_pump(st_recset_t *s, st_rec_take_cb take, void *ctx, st_time_t *next);
 /* Goes to the file holding t (the last that starts at or before it) and within it to t. */
 void st_recset_seek(st_recset_t *s, st_time_t t);
 
