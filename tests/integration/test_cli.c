@@ -608,36 +608,41 @@ static void test_same_run_at_any_speed(void **state)
     assert_true(ticks > 10000 && plans > 396 && slots >= 2); /* the first plan places all 396 */
     st_rec_free(r);
     /* issue 17.3: replaying the recording as recorded, with the same strategies, reproduces the
-     * run's signals byte for byte */
-    char text[2048];
-    snprintf(text, sizeof(text),
-             "runtime:\n"
-             "  clock: {mode: simulated, start: \"2026-11-23 08:50\", stop: \"10:00\", speed: 0}\n"
-             "  log: {file: strata.log}\n  session_report: \"\"\n"
-             "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv,"
-             " watch_universe: background, watch: [{symbol: \"005930\", priority: critical}]}\n"
-             "feeds: [{name: tape, kind: replay, path: run-20261123.strata}]\n"
-             "strategies:\n"
-             "  - {name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true, params: {threshold: 0.03}}\n"
-             "  - {name: volume_watch, kind: lua, path: %s/strategies/volume_watch.lua, all_symbols: true}\n"
-             "  - {name: momentum, kind: lua, path: %s/strategies/momentum_leaders.lua, all_symbols: true,"
-             " params: {every: 300}}\n"
-             "signals: {sinks: [{kind: jsonl, path: replayed.jsonl}]}\n"
-             "status: {enabled: false}\n",
-             STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR);
-    char *cfg = st_test_write(dir, "replay.yaml", text), *rout, *rerr;
-    assert_int_equal(run("run", "-c", cfg, &rout, &rerr), 0);
-    free(rout), free(rerr), free(cfg);
-    char logp[512];
-    snprintf(logp, sizeof(logp), "%s/strata.log", dir);
-    char *lg = slurp(logp);
-    assert_null(strstr(lg, "[alert]")); /* a replay wants no registrations: no plan/ledger alarm */
-    free(lg);
-    snprintf(path, sizeof(path), "%s/replayed.jsonl", dir);
-    char *replayed = slurp(path);
-    unlink(path);
-    assert_string_equal(replayed, sig[1]);
-    free(replayed);
+     * run's signals byte for byte — paced (speed 2000: the feed waits for the clock between
+     * ticks, the reader holding the next) and as fast as possible */
+    char text[2048], *cfg, *rout, *rerr;
+    const char *replay_speeds[] = {"2000", "0"}; /* (text is speed 0's after: the backtest's) */
+    for (int k = 0; k < 2; k++) {
+        snprintf(text, sizeof(text),
+                 "runtime:\n"
+                 "  clock: {mode: simulated, start: \"2026-11-23 08:50\", stop: \"10:00\", speed: %s}\n"
+                 "  log: {file: strata.log}\n  session_report: \"\"\n"
+                 "market: {universe: %s/config/universe.csv, indices: %s/config/indices.csv,"
+                 " watch_universe: background, watch: [{symbol: \"005930\", priority: critical}]}\n"
+                 "feeds: [{name: tape, kind: replay, path: run-20261123.strata}]\n"
+                 "strategies:\n"
+                 "  - {name: gap, kind: lua, path: %s/strategies/gap.lua, all_symbols: true, params: {threshold: 0.03}}\n"
+                 "  - {name: volume_watch, kind: lua, path: %s/strategies/volume_watch.lua, all_symbols: true}\n"
+                 "  - {name: momentum, kind: lua, path: %s/strategies/momentum_leaders.lua, all_symbols: true,"
+                 " params: {every: 300}}\n"
+                 "signals: {sinks: [{kind: jsonl, path: replayed.jsonl}]}\n"
+                 "status: {enabled: false}\n",
+                 replay_speeds[k], STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR, STRATA_SOURCE_DIR,
+                 STRATA_SOURCE_DIR);
+        cfg = st_test_write(dir, "replay.yaml", text);
+        assert_int_equal(run("run", "-c", cfg, &rout, &rerr), 0);
+        free(rout), free(rerr), free(cfg);
+        char logp[512];
+        snprintf(logp, sizeof(logp), "%s/strata.log", dir);
+        char *lg = slurp(logp);
+        assert_null(strstr(lg, "[alert]")); /* a replay wants no registrations: no plan/ledger alarm */
+        free(lg);
+        snprintf(path, sizeof(path), "%s/replayed.jsonl", dir);
+        char *replayed = slurp(path);
+        unlink(path);
+        if (strcmp(replayed, sig[1]) != 0) fail_msg("the replay at speed %s gave other signals", replay_speeds[k]);
+        free(replayed);
+    }
     /* issue 17.3: strata backtest judges the same signals by the recording's later trades; the
      * 1-minute mean is recomputed here from the signals file and the recording */
     cfg = st_test_write(dir, "replay.yaml", text);
