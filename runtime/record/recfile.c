@@ -1842,6 +1842,19 @@ st_rec_item_t *st_rec_read(st_rec_reader_t *r)
     return read_items(r);
 }
 
+/* Hands take (fn) the item, its dict offset by dict_add; true when it is taken. When not, the
+ * item is as it was and stays the next one (held), *next its time. */
+GET bool offer(st_rec_reader_t *r, st_rec_item_t *it, uint32_t dict_add, st_rec_take_cb fn, void *ctx,
+               st_time_t *next)
+{
+    it->dict += dict_add;
+    if (fn(ctx, it)) return true;
+    it->dict -= dict_add; /* as st_rec_read will give it */
+    r->held = true;
+    *next = it->time;
+    return false;
+}
+
 /* st_rec_pump's loop for a version (ver: a constant, one copy of this for each), the reading
  * inlined into it: no call and no saved registers an item, only fn's (the take). */
 GET bool pump_loop(st_rec_reader_t *r, uint32_t dict_add, st_rec_take_cb fn, void *ctx, st_time_t *next,
@@ -1850,13 +1863,7 @@ GET bool pump_loop(st_rec_reader_t *r, uint32_t dict_add, st_rec_take_cb fn, voi
     for (;;) {
         st_rec_item_t *it = ver >= 3 ? read_cols(r, ver) : read_items(r);
         if (!it) return false;
-        it->dict += dict_add;
-        if (!fn(ctx, it)) {
-            it->dict -= dict_add; /* as st_rec_read will give it */
-            r->held = true;
-            *next = it->time;
-            return true;
-        }
+        if (!offer(r, it, dict_add, fn, ctx, next)) return true;
     }
 }
 
@@ -1878,15 +1885,8 @@ static ST_NOINLINE bool pump_v2(st_rec_reader_t *r, uint32_t add, st_rec_take_cb
 bool st_rec_pump(st_rec_reader_t *r, uint32_t dict_add, st_rec_take_cb fn, void *ctx, st_time_t *next)
 {
     if (r->held) { /* the item a take left last time */
-        st_rec_item_t *it = &r->item;
-        it->dict += dict_add;
-        bool took = fn(ctx, it);
-        if (!took) {
-            it->dict -= dict_add;
-            *next = it->time;
-            return true;
-        }
         r->held = false;
+        if (!offer(r, &r->item, dict_add, fn, ctx, next)) return true;
     }
     if (r->version >= 4) return pump_v4(r, dict_add, fn, ctx, next);
     if (r->version == 3) return pump_v3(r, dict_add, fn, ctx, next);

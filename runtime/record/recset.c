@@ -11,8 +11,7 @@ struct st_recset {
     st_recset_file_t *f;
     size_t n, cur;
     st_rec_reader_t *r; /* of f[cur] */
-    uint32_t dict_base; /* the dictionaries of the files before */
-    uint32_t dict_last;
+    uint32_t dict_base; /* the dictionaries of the files before (each file's count from 1) */
     st_rec_corrupt_cb cb;
     void *ctx;
 };
@@ -121,13 +120,20 @@ st_time_t st_recset_start(const st_recset_t *s)
     return s->f[0].start;
 }
 
+/* Closes the file being read, if any: the next one's dictionaries count on past the last it
+ * reached (st_rec_dict: at least its last item's). */
+static void close_file(st_recset_t *s)
+{
+    if (!s->r) return;
+    s->dict_base += st_rec_dict(s->r);
+    st_rec_free(s->r);
+    s->r = NULL;
+}
+
 /* Opens file i (closing the one before); false when it cannot be read any more. */
 static bool open_file(st_recset_t *s, size_t i)
 {
-    st_rec_free(s->r);
-    s->r = NULL;
-    s->dict_base += s->dict_last;
-    s->dict_last = 0;
+    close_file(s);
     s->cur = i;
     char err[512];
     s->r = st_rec_open(s->f[i].path, err, sizeof(err));
@@ -139,40 +145,30 @@ static bool open_file(st_recset_t *s, size_t i)
     return true;
 }
 
+/* The current file's reader, opened if need be (a file that cannot be read is passed over);
+ * NULL after the last file. */
+static st_rec_reader_t *reader(st_recset_t *s)
+{
+    while (!s->r && s->cur < s->n && !open_file(s, s->cur)) s->cur++;
+    return s->r;
+}
+
 st_rec_item_t *st_recset_read(st_recset_t *s)
 {
-    while (s->cur < s->n) {
-        if (!s->r && !open_file(s, s->cur)) {
-            s->cur++;
-            continue;
-        }
-        st_rec_item_t *it = st_rec_read(s->r);
+    for (st_rec_reader_t *r; (r = reader(s)) != NULL; close_file(s), s->cur++) {
+        st_rec_item_t *it = st_rec_read(r);
         if (it) {
-            s->dict_last = it->dict;
             it->dict += s->dict_base; /* the next file's dictionaries count on from here */
             return it;
         }
-        st_rec_free(s->r);
-        s->r = NULL;
-        s->cur++;
     }
     return NULL;
 }
 
 bool st_recset_pump(st_recset_t *s, st_rec_take_cb take, void *ctx, st_time_t *next)
 {
-    while (s->cur < s->n) {
-        if (!s->r && !open_file(s, s->cur)) {
-            s->cur++;
-            continue;
-        }
-        bool held = st_rec_pump(s->r, s->dict_base, take, ctx, next);
-        s->dict_last = st_rec_dict(s->r); /* (at least its last item's: the next file's count on past it) */
-        if (held) return true;
-        st_rec_free(s->r);
-        s->r = NULL;
-        s->cur++;
-    }
+    for (st_rec_reader_t *r; (r = reader(s)) != NULL; close_file(s), s->cur++)
+        if (st_rec_pump(r, s->dict_base, take, ctx, next)) return true;
     return false;
 }
 

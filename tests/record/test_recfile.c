@@ -74,6 +74,15 @@ static void write_items(st_rec_writer_t *w, int from, int to)
     }
 }
 
+/* A writer of a new file `name` in the test's directory (path), from T0. */
+static st_rec_writer_t *new_writer(const char *name)
+{
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    st_rec_writer_t *w = st_rec_create(path, T0);
+    assert_non_null(w);
+    return w;
+}
+
 /* Reads every item left and checks each against make(i), i from its time (items come every
  * 7 ms, in order); returns how many. */
 static int read_check(st_rec_reader_t *r)
@@ -122,9 +131,7 @@ static st_rec_reader_t *open_ok(void)
 
 static void test_round_trip(void **state)
 {
-    snprintf(path, sizeof(path), "%s/day.strata", dir);
-    st_rec_writer_t *w = st_rec_create(path, T0);
-    assert_non_null(w);
+    st_rec_writer_t *w = new_writer("day.strata");
     assert_null(st_rec_create(path, T0)); /* never overwrites */
     assert_int_equal(errno, EEXIST);
     write_items(w, 0, 2000); /* 14 s of record time */
@@ -214,8 +221,7 @@ static void on_corrupt(void *ctx, uint64_t offset, const char *why)
  * exactly, the partial one is reported. (Items come every 7 ms: 143 to a chunk.) */
 static void test_killed_writer(void **state)
 {
-    snprintf(path, sizeof(path), "%s/killed.strata", dir);
-    st_rec_writer_t *w = st_rec_create(path, T0);
+    st_rec_writer_t *w = new_writer("killed.strata");
     write_items(w, 0, 800); /* five chunks closed, the sixth open */
     uint64_t whole = st_rec_written(w, NULL);
     assert_int_equal(st_rec_flush(w), 0); /* the sixth reaches the file … */
@@ -240,8 +246,7 @@ static void test_killed_writer(void **state)
  * others read exactly, with or without the index. */
 static void test_corrupt_chunk(void **state)
 {
-    snprintf(path, sizeof(path), "%s/corrupt.strata", dir);
-    st_rec_writer_t *w = st_rec_create(path, T0);
+    st_rec_writer_t *w = new_writer("corrupt.strata");
     write_items(w, 0, 800);
     assert_int_equal(st_rec_close(w), 0);
     st_rec_reader_t *r = open_ok();
@@ -296,9 +301,7 @@ static void test_trade_predictions(void **state)
                                   9007199254740991.0, 9007199254740992.0, 4.5e15, 1e300, NAN, INFINITY,
                                   -INFINITY};
     const size_t npool = sizeof(pool) / sizeof(pool[0]);
-    snprintf(path, sizeof(path), "%s/trades.strata", dir);
-    st_rec_writer_t *w = st_rec_create(path, T0);
-    assert_non_null(w);
+    st_rec_writer_t *w = new_writer("trades.strata");
     enum { N = 20000, CODES = 5 };
     static st_tick_t sent[N];
     st_trade_t last[CODES] = {{0}};
@@ -343,9 +346,7 @@ static void test_trade_predictions(void **state)
  * general path alone, so the two paths give the same trades. */
 static void test_market_trades(void **state)
 {
-    snprintf(path, sizeof(path), "%s/market.strata", dir);
-    st_rec_writer_t *w = st_rec_create(path, T0);
-    assert_non_null(w);
+    st_rec_writer_t *w = new_writer("market.strata");
     enum { N = 30000, CODES = 7 };
     static st_tick_t sent[N];
     st_trade_t last[CODES] = {{0}};
@@ -406,9 +407,7 @@ static void test_book_numbers(void **state)
     static const double edge[] = {2147483647.0, -2147483648.0, 2147483648.0, -2147483649.0, -0.0, 0.5,
                                   -1.25, 9007199254740992.0, 1e300, NAN, INFINITY, -INFINITY, 0.0, -7.0};
     const size_t nedge = sizeof(edge) / sizeof(edge[0]);
-    snprintf(path, sizeof(path), "%s/books.strata", dir);
-    st_rec_writer_t *w = st_rec_create(path, T0);
-    assert_non_null(w);
+    st_rec_writer_t *w = new_writer("books.strata");
     enum { N = 4000 };
     static st_tick_t sent[N];
     uint64_t seed = 7;
@@ -496,8 +495,7 @@ static void test_reads_version_4(void **state)
  * dictionary no longer lists the code gone. */
 static void test_dictionary_kept(void **state)
 {
-    snprintf(path, sizeof(path), "%s/dict.strata", dir);
-    st_rec_writer_t *w = st_rec_create(path, T0);
+    st_rec_writer_t *w = new_writer("dict.strata");
     for (int i = 0; i < 2500; i++) { /* 25 chunks (a second each); from the 4th, code 9 instead of 2 */
         st_tick_t t = {.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE};
         t.recv_time = t.venue_time = T0 + i * 10 * ST_MSEC;
@@ -587,8 +585,7 @@ static st_rec_reader_t *reread_edited(void (*edit)(uint32_t *lens, uint8_t *raw,
 /* Writes ticks (n, all of one code) to a one-chunk file `name` in the test's directory (path). */
 static void write_chunk(const char *name, const st_tick_t *ticks, int n, const char *code)
 {
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    st_rec_writer_t *w = st_rec_create(path, T0);
+    st_rec_writer_t *w = new_writer(name);
     for (int i = 0; i < n; i++) assert_int_equal(st_rec_tick(w, &ticks[i], code, 0), 0);
     assert_int_equal(st_rec_flush(w), 0); /* one chunk */
     assert_int_equal(st_rec_close(w), 0);
