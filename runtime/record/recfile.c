@@ -46,6 +46,11 @@
  *          a trade (version 1): 10 numbers + u8 side; an orderbook: 42 numbers
  *   event: as in EVENT */
 
+#ifdef ST_REC_NO_FAST /* (test_recfile_portable: the general paths only) */
+#define FAST_PATHS false
+#else
+#define FAST_PATHS true
+#endif
 #define GET static inline __attribute__((always_inline)) /* the reader's hot path: in registers */
 
 #define FILE_MAGIC "STRATARC"
@@ -1040,6 +1045,11 @@ struct st_rec_reader {
     bool item_book;     /* it holds an orderbook: a trade read into it clears the union first */
     bool item_event;    /* it holds an event (formats 3 and 4): a tick read into it clears its event fields */
     bool held;          /* it is the next item still: a pump's take left it */
+    /* format 4: the chunk is uniform (uniform()): every item a tick of one kind (uni_kind),
+     * with one flags, feed and connection byte and one venue time difference (uni_vdelta) */
+    bool uni;
+    uint8_t uni_kind, uni_flags, uni_feed, uni_conn;
+    int64_t uni_vdelta;
     uint32_t lastcap;
     uint16_t version;
     uint64_t corrupt;
@@ -1340,6 +1350,34 @@ static bool columns(st_rec_reader_t *r, size_t rawlen, uint32_t count)
                              col[COL_CONN].end - col[COL_CONN].p == col[COL_FLAGS].end - col[COL_FLAGS].p));
 }
 
+/* Whether column c holds `n` bytes, all the same. */
+static bool one_byte(const col_t *c, size_t n)
+{
+    return (size_t)(c->end - c->p) == n && (n < 2 || memcmp(c->p, c->p + 1, n - 1) == 0);
+}
+
+/* Whether a format 4 chunk of `count` items is uniform: every item a trade or a snapshot, its
+ * tag, flags, feed and connection bytes the same throughout, and its venue time difference one
+ * and the same one-byte number (a whole market's tape: the sim feed's, an import's). Its items
+ * are read without those columns (item_uni), which hold nothing the general path would read
+ * differently: the same values, and no column it would find overrun. */
+static bool uniform(st_rec_reader_t *r, uint32_t count)
+{
+    const col_t *c = r->col;
+    if (!count || !one_byte(&c[COL_TAG], count) || !one_byte(&c[COL_FLAGS], count) ||
+        !one_byte(&c[COL_FEED], count) || !one_byte(&c[COL_CONN], count) || !one_byte(&c[COL_VDELTA], count))
+        return false;
+    uint8_t tag = c[COL_TAG].p[0], vd = c[COL_VDELTA].p[0];
+    if (tag >> 4 != ST_REC_TICK || ((tag & 15) != ST_TICK_TRADE && (tag & 15) != ST_TICK_SNAPSHOT) || !(vd & 1))
+        return false; /* (vd & 1: a prefix varint one byte long) */
+    r->uni_kind = tag & 15, r->uni_flags = c[COL_FLAGS].p[0], r->uni_feed = c[COL_FEED].p[0];
+    r->uni_conn = c[COL_CONN].p[0], r->uni_vdelta = unzig(vd >> 1);
+    st_rec_item_t *out = &r->item; /* what item_uni does not write an item: cleared once */
+    if (r->item_event) out->event = 0, out->text = NULL, out->text_len = 0, r->item_event = false;
+    if (r->item_book) memset(&out->tick.u, 0, sizeof(out->tick.u)), r->item_book = false;
+    return true;
+}
+
 /* Opens the next chunk that decodes; false at the end. */
 static bool open_chunk(st_rec_reader_t *r)
 {
@@ -1376,6 +1414,7 @@ static bool open_chunk(st_rec_reader_t *r)
             report(r, ch->offset, "malformed columns: chunk skipped");
             continue;
         }
+        r->uni = FAST_PATHS && r->version >= 4 && uniform(r, ch->count);
         if (r->ncodes > r->lastcap) {
             r->lastcap = r->ncodes;
             r->last = st_xrealloc(r->last, r->lastcap * sizeof(*r->last));
@@ -1635,11 +1674,9 @@ GET void trade_cols(col_t *c, st_trade_t *q, rprev_t *s, bool *bad, const int ve
     if (ver >= 4) { /* the mask byte: MB_* */
         unsigned b = *c[COL_MASK].p++;
         *bad |= c[COL_MASK].p > c[COL_MASK].end;
-#ifndef ST_REC_NO_FAST /* (test_recfile_portable: the general path for every trade) */
-        if (__builtin_expect(!(b & (MB_RARE | 0x80)) && (b >> MB_SIDE & 3) != MB_SIDE_BYTE && !s->frac, 1) &&
+        if (FAST_PATHS && __builtin_expect(!(b & (MB_RARE | 0x80)) && (b >> MB_SIDE & 3) != MB_SIDE_BYTE && !s->frac, 1) &&
             trade_fast(c, q, s, b, bad))
             return;
-#endif
         trade_slow4(c, q, s, bad, b);
         return;
     }
@@ -1707,64 +1744,95 @@ GET bool get_event(st_rec_reader_t *r, cur_t *c, st_rec_item_t *out)
     return true;
 }
 
+/* An item of a version 3 or 4 (ver: a constant) payload into out; false when it is malformed. */
+GET bool item_cols(st_rec_reader_t *r, st_rec_item_t *out, const int ver)
+{
+    col_t *c = r->col;
+    bool bad = false;
+    uint8_t tag = *c[COL_TAG].p++; /* one an item: never past its end */
+    out->type = tag >> 4;
+    out->time = add_wrap(r->prev, col_zig(&c[COL_TIME], &bad));
+    out->dict = r->dict;
+    if (out->type == ST_REC_TICK) { /* its code, index and connection set below */
+        st_tick_t *t = &out->tick;
+        if (r->item_event) out->event = 0, out->text = NULL, out->text_len = 0, r->item_event = false;
+        t->kind = tag & 15;
+        uint32_t idx = (uint32_t)c[COL_CODE].p[0] | (uint32_t)c[COL_CODE].p[1] << 8;
+        c[COL_CODE].p += 2;
+        bad |= c[COL_CODE].p > c[COL_CODE].end;
+        if (ver >= 4) { /* (columns(): the three of one length, so the last one's end says) */
+            t->flags = *c[COL_FLAGS].p++, t->feed = *c[COL_FEED].p++, out->conn = *c[COL_CONN].p++;
+            bad |= c[COL_CONN].p > c[COL_CONN].end;
+        } else { /* META */
+            t->flags = c[COL_FLAGS].p[0], t->feed = c[COL_FLAGS].p[1], out->conn = c[COL_FLAGS].p[2];
+            c[COL_FLAGS].p += 3;
+            bad |= c[COL_FLAGS].p > c[COL_FLAGS].end;
+        }
+        t->sym = ST_SYM_NONE;
+        t->recv_time = out->time;
+        t->venue_time = add_wrap(out->time, col_zig(&c[COL_VDELTA], &bad));
+        if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = idx;
+        else bad = true, idx = 0;
+        if (r->item_book && t->kind != ST_TICK_ORDERBOOK) memset(&t->u, 0, sizeof(t->u)); /* no stale levels */
+        r->item_book = t->kind == ST_TICK_ORDERBOOK;
+        if (t->kind == ST_TICK_ORDERBOOK) {
+            book_cols(&c[COL_BOOK], &t->u.book, &bad);
+        } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) {
+            if (!bad) trade_cols(c, &t->u.trade, &r->last[idx], &bad, ver);
+        } else {
+            bad = true;
+        }
+    } else if (out->type == ST_REC_EVENT) {
+        out->code = "", out->code_index = UINT32_MAX, out->conn = ST_CONN_NONE; /* (get_event: a code it has) */
+        r->item_event = true;
+        cur_t k = {c[COL_EVENT].p, c[COL_EVENT].end, false};
+        bad |= !get_event(r, &k, out) || k.bad;
+        c[COL_EVENT].p = k.p;
+    } else {
+        bad = true;
+    }
+    return !bad;
+}
+
+/* An item of a uniform chunk (uniform(): a trade or snapshot, its tag, flags, feed, connection
+ * and venue time difference the chunk's) into out: item_cols' stores, without the columns
+ * that hold those, nor the branches on them. Each stored again an item: the item is its
+ * taker's until the next read (the replay feed stamps its feed and symbol into it). */
+GET bool item_uni(st_rec_reader_t *r, st_rec_item_t *out)
+{
+    col_t *c = r->col;
+    bool bad = false;
+    st_tick_t *t = &out->tick;
+    out->type = ST_REC_TICK;
+    out->time = add_wrap(r->prev, col_zig(&c[COL_TIME], &bad));
+    out->dict = r->dict;
+    t->kind = r->uni_kind, t->flags = r->uni_flags, t->feed = r->uni_feed, out->conn = r->uni_conn;
+    uint32_t idx = (uint32_t)c[COL_CODE].p[0] | (uint32_t)c[COL_CODE].p[1] << 8;
+    c[COL_CODE].p += 2;
+    bad |= c[COL_CODE].p > c[COL_CODE].end;
+    t->sym = ST_SYM_NONE;
+    t->recv_time = out->time;
+    t->venue_time = add_wrap(out->time, r->uni_vdelta);
+    if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = idx;
+    else bad = true, idx = 0;
+    if (!bad) trade_cols(c, &t->u.trade, &r->last[idx], &bad, 4);
+    return !bad;
+}
+
 /* The next item of a version 3 or 4 (ver: a constant, one copy of this for each) payload. */
 GET st_rec_item_t *read_cols(st_rec_reader_t *r, const int ver)
 {
     st_rec_item_t *out = &r->item;
     for (;;) {
         if (!r->left && !open_chunk(r)) return NULL;
-        col_t *c = r->col;
-        bool bad = false;
-        uint8_t tag = *c[COL_TAG].p++; /* one an item: never past its end */
-        out->type = tag >> 4;
-        out->time = add_wrap(r->prev, col_zig(&c[COL_TIME], &bad));
-        out->dict = r->dict;
-        if (out->type == ST_REC_TICK) { /* its code, index and connection set below */
-            st_tick_t *t = &out->tick;
-            if (r->item_event) out->event = 0, out->text = NULL, out->text_len = 0, r->item_event = false;
-            t->kind = tag & 15;
-            uint32_t idx = (uint32_t)c[COL_CODE].p[0] | (uint32_t)c[COL_CODE].p[1] << 8;
-            c[COL_CODE].p += 2;
-            bad |= c[COL_CODE].p > c[COL_CODE].end;
-            if (ver >= 4) { /* (columns(): the three of one length, so the last one's end says) */
-                t->flags = *c[COL_FLAGS].p++, t->feed = *c[COL_FEED].p++, out->conn = *c[COL_CONN].p++;
-                bad |= c[COL_CONN].p > c[COL_CONN].end;
-            } else { /* META */
-                t->flags = c[COL_FLAGS].p[0], t->feed = c[COL_FLAGS].p[1], out->conn = c[COL_FLAGS].p[2];
-                c[COL_FLAGS].p += 3;
-                bad |= c[COL_FLAGS].p > c[COL_FLAGS].end;
-            }
-            t->sym = ST_SYM_NONE;
-            t->recv_time = out->time;
-            t->venue_time = add_wrap(out->time, col_zig(&c[COL_VDELTA], &bad));
-            if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = idx;
-            else bad = true, idx = 0;
-            if (r->item_book && t->kind != ST_TICK_ORDERBOOK) memset(&t->u, 0, sizeof(t->u)); /* no stale levels */
-            r->item_book = t->kind == ST_TICK_ORDERBOOK;
-            if (t->kind == ST_TICK_ORDERBOOK) {
-                book_cols(&c[COL_BOOK], &t->u.book, &bad);
-            } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) {
-                if (!bad) trade_cols(c, &t->u.trade, &r->last[idx], &bad, ver);
-            } else {
-                bad = true;
-            }
-        } else if (out->type == ST_REC_EVENT) {
-            out->code = "", out->code_index = UINT32_MAX, out->conn = ST_CONN_NONE; /* (get_event: a code it has) */
-            r->item_event = true;
-            cur_t k = {c[COL_EVENT].p, c[COL_EVENT].end, false};
-            bad |= !get_event(r, &k, out) || k.bad;
-            c[COL_EVENT].p = k.p;
-        } else {
-            bad = true;
+        if (ver >= 4 && r->uni ? item_uni(r, out) : item_cols(r, out, ver)) {
+            r->prev = out->time;
+            r->left--;
+            return out;
         }
-        if (bad) { /* the rest of the chunk cannot be trusted */
-            report(r, r->chunks[r->next_chunk - 1].offset, "malformed item: rest of the chunk skipped");
-            r->left = 0;
-            continue;
-        }
-        r->prev = out->time;
-        r->left--;
-        return out;
+        /* the rest of the chunk cannot be trusted */
+        report(r, r->chunks[r->next_chunk - 1].offset, "malformed item: rest of the chunk skipped");
+        r->left = 0;
     }
 }
 

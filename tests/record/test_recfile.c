@@ -398,6 +398,95 @@ static double *book_num(st_book_t *b, int j)
            : j == 40 ? &b->total_ask_qty : &b->total_bid_qty;
 }
 
+/* An item as written, for test_uniform_chunks. */
+typedef struct {
+    bool event;
+    st_tick_t t;
+    uint8_t conn;
+    char code[8];
+} sent_t;
+
+enum { UNI_CHUNKS = 12, UNI_PER = 40 };
+
+/* Item k of chunk c: a trade (chunk 2: a snapshot) of one of five codes, flags 1, feed 2,
+ * connection 0 and the venue's time the receive time (chunk 10: 5 ns before it, a one-byte
+ * difference; chunk 11: 1 ms, a longer one) — each chunk's items alike in all of that but,
+ * at its last item, the one the chunk is about: 1 the flags, 3 the feed, 4 the connection,
+ * 5 the venue's time, 6 the kind (a snapshot), 7 a book, 9 an event. */
+static void uni_item(int c, int k, sent_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    st_tick_t *t = &o->t;
+    bool last = k == UNI_PER - 1;
+    snprintf(o->code, sizeof(o->code), "00000%d", k % 5);
+    t->kind = c == 2 || (c == 6 && last) ? ST_TICK_SNAPSHOT : c == 7 && last ? ST_TICK_ORDERBOOK : ST_TICK_TRADE;
+    t->flags = c == 1 && last ? 3 : 1;
+    t->feed = c == 3 && last ? 0 : 2;
+    o->conn = c == 4 && last ? 1 : 0;
+    t->sym = ST_SYM_NONE;
+    t->recv_time = T0 + c * ST_SEC + k * ST_MSEC;
+    t->venue_time = t->recv_time - (c == 5 && last ? ST_MSEC : c == 10 ? 5 : c == 11 ? ST_MSEC : 0);
+    o->event = c == 9 && last;
+    if (t->kind == ST_TICK_ORDERBOOK) {
+        for (int j = 0; j < 42; j++) *book_num(&t->u.book, j) = 100 + j;
+    } else {
+        st_trade_t *q = &t->u.trade;
+        q->price = q->high = q->low = q->open = 70000 + 10 * (k % 5), q->volume = 1 + k / 5;
+        q->side = ST_SIDE_BUY, q->prev_close = 69000, q->cum_volume = q->volume;
+        q->cum_value = q->price * q->volume;
+    }
+}
+
+/* A chunk whose items are all ticks of one kind with one flags, feed and connection byte and one
+ * one-byte venue time difference (a whole market's tape) is read without those columns
+ * (recfile.c's uniform chunks); a chunk that differs from that in one of them, at its last
+ * item only, is read the general way. Each item comes back as written, bit for bit — the
+ * trades after a book with no level of it, after an event with nothing of its text — and
+ * test_recfile_portable reads them all the general way. */
+static void test_uniform_chunks(void **state)
+{
+    st_rec_writer_t *w = new_writer("uniform.strata");
+    static sent_t sent[UNI_CHUNKS * UNI_PER];
+    for (int c = 0; c < UNI_CHUNKS; c++) {
+        for (int k = 0; k < UNI_PER; k++) {
+            sent_t *o = &sent[c * UNI_PER + k];
+            uni_item(c, k, o);
+            if (o->event)
+                assert_int_equal(st_rec_event(w, o->t.recv_time, ST_REV_NOTE, o->code, "{}", 2), 0);
+            else
+                assert_int_equal(st_rec_tick(w, &o->t, o->code, o->conn), 0);
+        }
+        assert_int_equal(st_rec_flush(w), 0); /* a chunk each */
+    }
+    assert_int_equal(st_rec_close(w), 0);
+    st_rec_reader_t *r = open_ok();
+    size_t nchunks;
+    st_rec_chunks(r, &nchunks);
+    assert_int_equal(nchunks, UNI_CHUNKS);
+    st_rec_item_t *it;
+    int i = 0;
+    while ((it = st_rec_read(r)) != NULL) {
+        assert_true(i < UNI_CHUNKS * UNI_PER);
+        const sent_t *o = &sent[i++];
+        assert_int_equal(it->time, o->t.recv_time);
+        assert_string_equal(it->code, o->code);
+        if (o->event) {
+            assert_int_equal(it->type, ST_REC_EVENT);
+            assert_int_equal(it->text_len, 2);
+            continue;
+        }
+        assert_int_equal(it->type, ST_REC_TICK);
+        assert_int_equal(it->conn, o->conn);
+        assert_int_equal(it->event, 0);
+        assert_null(it->text);
+        assert_memory_equal(&it->tick, &o->t, sizeof(st_tick_t));
+    }
+    assert_int_equal(i, UNI_CHUNKS * UNI_PER);
+    assert_int_equal(st_rec_corrupt(r), 0);
+    st_rec_free(r);
+    unlink(path);
+}
+
 /* An orderbook whose 42 numbers are all 32-bit integers is written from its integers in one
  * pass, any other one number by number; either comes back bit for bit: books drawn from integers
  * (most of them: the quick way) and, one book in four, a number from the edges — the ends of 32
@@ -535,7 +624,7 @@ static void test_dictionary_kept(void **state)
 }
 
 /* format 4's columns (docs/backtest.md) */
-enum { COL_MASK = 7, COL_RARE = 8, COL_SIDE = 19, COL_BOOK = 20, NCOL = 22 };
+enum { COL_VDELTA = 3, COL_MASK = 7, COL_RARE = 8, COL_SIDE = 19, COL_BOOK = 20, NCOL = 22 };
 
 /* Where column k begins in the payload. */
 static uint8_t *column_at(const uint32_t *lens, uint8_t *raw, int k)
@@ -666,6 +755,39 @@ static void test_mask_column_overrun(void **state)
     reread_done(r);
 }
 
+static void vdelta_even(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
+{
+    (void)rawlen;
+    assert_true(lens[COL_VDELTA] == 20);
+    memset(column_at(lens, raw, COL_VDELTA), 0x02, 20); /* each byte a two-byte number's first */
+}
+
+/* A chunk whose venue time differences are twenty bytes alike, one a tick, but each the first
+ * of a two-byte number (the rest of it uniform: one code's trades) is not uniform: read the
+ * general way, ten ticks take the column's twenty bytes and the eleventh is malformed, not
+ * twenty ticks with a difference made up of one byte. */
+static void test_uniform_needs_one_byte(void **state)
+{
+    st_tick_t t[20];
+    for (int i = 0; i < 20; i++) {
+        t[i] = (st_tick_t){.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE, .recv_time = T0 + i * ST_MSEC};
+        t[i].venue_time = t[i].recv_time;
+        t[i].u.trade.price = t[i].u.trade.high = t[i].u.trade.low = t[i].u.trade.open = 70000;
+        t[i].u.trade.volume = t[i].u.trade.cum_volume = 1, t[i].u.trade.side = ST_SIDE_BUY;
+    }
+    write_chunk("vdelta.strata", t, 20, "005930");
+    st_rec_reader_t *r = reread_edited(vdelta_even);
+    int n = 0;
+    st_rec_item_t *it;
+    while ((it = st_rec_read(r)) != NULL) {
+        assert_int_equal(it->tick.venue_time - it->tick.recv_time, 64); /* 0x0202: 128, zigzagged */
+        n++;
+    }
+    assert_int_equal(n, 10);
+    assert_int_equal(count_corrupt, 1);
+    reread_done(r);
+}
+
 static void book_cut(uint32_t *lens, uint8_t *raw, uint32_t *rawlen)
 {
     (void)raw;
@@ -783,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_not_a_recording),
         cmocka_unit_test(test_trade_predictions),
         cmocka_unit_test(test_market_trades),
+        cmocka_unit_test(test_uniform_chunks),
         cmocka_unit_test(test_book_numbers),
         cmocka_unit_test(test_reads_version_1),
         cmocka_unit_test(test_reads_version_2),
@@ -790,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_reads_version_4),
         cmocka_unit_test(test_column_overrun),
         cmocka_unit_test(test_mask_column_overrun),
+        cmocka_unit_test(test_uniform_needs_one_byte),
         cmocka_unit_test(test_book_column_cut),
         cmocka_unit_test(test_mask_reserved_bits),
         cmocka_unit_test(test_time_wraps),
