@@ -1046,9 +1046,9 @@ struct st_rec_reader {
     bool item_event;    /* it holds an event (formats 3 and 4): a tick read into it clears its event fields */
     bool held;          /* it is the next item still: a pump's take left it */
     /* format 4: the chunk is uniform (uniform()): every item a tick of one kind (uni_kind),
-     * with one flags, feed and connection byte and one venue time difference (uni_vdelta) */
+     * with one feed and connection byte and one venue time difference (uni_vdelta) */
     bool uni;
-    uint8_t uni_kind, uni_flags, uni_feed, uni_conn;
+    uint8_t uni_kind, uni_feed, uni_conn;
     int64_t uni_vdelta;
     uint32_t lastcap;
     uint16_t version;
@@ -1357,20 +1357,22 @@ static bool one_byte(const col_t *c, size_t n)
 }
 
 /* Whether a format 4 chunk of `count` items is uniform: every item a trade or a snapshot, its
- * tag, flags, feed and connection bytes the same throughout, and its venue time difference one
- * and the same one-byte number (a whole market's tape: the sim feed's, an import's). Its items
- * are read without those columns (item_uni), which hold nothing the general path would read
- * differently: the same values, and no column it would find overrun. */
+ * tag, feed and connection bytes the same throughout, and its venue time difference one and
+ * the same one-byte number (a whole market's tape: the sim feed's, an import's). Its items are
+ * read without those columns (item_uni), which hold nothing the general path would read
+ * differently: the same values, and no column it would find overrun. (Not the flags: a halt
+ * or an auction now and then in a chunk of thousands of trades; their column, of the feed's
+ * length, holds a byte an item.) */
 static bool uniform(st_rec_reader_t *r, uint32_t count)
 {
     const col_t *c = r->col;
-    if (!count || !one_byte(&c[COL_TAG], count) || !one_byte(&c[COL_FLAGS], count) ||
-        !one_byte(&c[COL_FEED], count) || !one_byte(&c[COL_CONN], count) || !one_byte(&c[COL_VDELTA], count))
+    if (!count || !one_byte(&c[COL_TAG], count) || !one_byte(&c[COL_FEED], count) ||
+        !one_byte(&c[COL_CONN], count) || !one_byte(&c[COL_VDELTA], count))
         return false;
     uint8_t tag = c[COL_TAG].p[0], vd = c[COL_VDELTA].p[0];
     if (tag >> 4 != ST_REC_TICK || ((tag & 15) != ST_TICK_TRADE && (tag & 15) != ST_TICK_SNAPSHOT) || !(vd & 1))
         return false; /* (vd & 1: a prefix varint one byte long) */
-    r->uni_kind = tag & 15, r->uni_flags = c[COL_FLAGS].p[0], r->uni_feed = c[COL_FEED].p[0];
+    r->uni_kind = tag & 15, r->uni_feed = c[COL_FEED].p[0];
     r->uni_conn = c[COL_CONN].p[0], r->uni_vdelta = unzig(vd >> 1);
     st_rec_item_t *out = &r->item; /* what item_uni does not write an item: cleared once */
     if (r->item_event) out->event = 0, out->text = NULL, out->text_len = 0, r->item_event = false;
@@ -1794,10 +1796,10 @@ GET bool item_cols(st_rec_reader_t *r, st_rec_item_t *out, const int ver)
     return !bad;
 }
 
-/* An item of a uniform chunk (uniform(): a trade or snapshot, its tag, flags, feed, connection
- * and venue time difference the chunk's) into out: item_cols' stores, without the columns
- * that hold those, nor the branches on them. Each stored again an item: the item is its
- * taker's until the next read (the replay feed stamps its feed and symbol into it). */
+/* An item of a uniform chunk (uniform(): a trade or snapshot, its tag, feed, connection and
+ * venue time difference the chunk's) into out: item_cols' stores, without the columns that
+ * hold those, nor the branches on them. Each stored again an item: the item is its taker's
+ * until the next read (the replay feed stamps its feed and symbol into it). */
 GET bool item_uni(st_rec_reader_t *r, st_rec_item_t *out)
 {
     col_t *c = r->col;
@@ -1806,7 +1808,8 @@ GET bool item_uni(st_rec_reader_t *r, st_rec_item_t *out)
     out->type = ST_REC_TICK;
     out->time = add_wrap(r->prev, col_zig(&c[COL_TIME], &bad));
     out->dict = r->dict;
-    t->kind = r->uni_kind, t->flags = r->uni_flags, t->feed = r->uni_feed, out->conn = r->uni_conn;
+    t->kind = r->uni_kind, t->feed = r->uni_feed, out->conn = r->uni_conn;
+    t->flags = *c[COL_FLAGS].p++; /* (as long as the feed's column: a byte an item, none past it) */
     uint32_t idx = (uint32_t)c[COL_CODE].p[0] | (uint32_t)c[COL_CODE].p[1] << 8;
     c[COL_CODE].p += 2;
     bad |= c[COL_CODE].p > c[COL_CODE].end;

@@ -437,12 +437,13 @@ static void uni_item(int c, int k, sent_t *o)
     }
 }
 
-/* A chunk whose items are all ticks of one kind with one flags, feed and connection byte and one
+/* A chunk whose items are all ticks of one kind with one feed and connection byte and one
  * one-byte venue time difference (a whole market's tape) is read without those columns
- * (recfile.c's uniform chunks); a chunk that differs from that in one of them, at its last
- * item only, is read the general way. Each item comes back as written, bit for bit — the
- * trades after a book with no level of it, after an event with nothing of its text — and
- * test_recfile_portable reads them all the general way. */
+ * (recfile.c's uniform chunks), its flags still a byte a tick (chunk 1: the last one's differ);
+ * a chunk that differs from that in one of the others, at its last item only, is read the
+ * general way. Each item comes back as written, bit for bit — the trades after a book with no
+ * level of it, after an event with nothing of its text — and test_recfile_portable reads them
+ * all the general way. */
 static void test_uniform_chunks(void **state)
 {
     st_rec_writer_t *w = new_writer("uniform.strata");
