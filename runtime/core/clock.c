@@ -9,6 +9,13 @@ static bool stepping(const st_clock_t *c)
     return c->simulated && (c->speed == 0 || c->discrete);
 }
 
+/* c->step_ok from what it stands for: after each change of them. (serving: only in a batch of
+ * a stepping clock, so simulated.) */
+static void step_kept(st_clock_t *c)
+{
+    c->step_ok = c->serving && c->simulated && c->speed == 0 && c->hold;
+}
+
 /* The wall time (ev_now scale) at which a discrete clock serves simulated time t. */
 static ev_tstamp paced_at(const st_clock_t *c, st_time_t t)
 {
@@ -24,6 +31,7 @@ static void on_ev_timer(struct ev_loop *loop, ev_timer *w, int revents)
          * most, so I/O watchers still get their turn; stop when the loop has work first (hold).
          * Paced, record how late each is served. */
         c->serving = true;
+        step_kept(c);
         for (c->batch = 0; next != ST_TIME_NEVER && c->batch < ST_CLOCK_BATCH; c->batch++) {
             if (c->speed > 0) {
                 double late = ev_now(loop) - paced_at(c, next);
@@ -36,6 +44,7 @@ static void on_ev_timer(struct ev_loop *loop, ev_timer *w, int revents)
             next = st_timers_next(&c->timers);
         }
         c->serving = false;
+        step_kept(c);
     } else {
         st_timers_advance(&c->timers, st_clock_now(c));
     }
@@ -114,6 +123,7 @@ void st_clock_set_speed(st_clock_t *c, double speed)
     c->sim_base = st_clock_now(c);
     c->real_base = ev_now(c->loop);
     c->speed = speed;
+    step_kept(c);
     rearm(c);
 }
 
@@ -131,6 +141,7 @@ void st_clock_set_hold(st_clock_t *c, bool (*hold)(void *ctx), void *ctx)
 {
     c->hold = hold;
     c->hold_ctx = ctx;
+    step_kept(c);
 }
 
 void st_clock_timer_start(st_clock_t *c, st_timer_t *t, st_time_t at, st_dur_t repeat)

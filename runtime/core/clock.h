@@ -30,6 +30,7 @@ typedef struct st_clock {
     bool (*hold)(void *ctx); /* st_clock_set_hold */
     void *hold_ctx;
     bool serving;        /* inside a batch of deadlines: the ev_timer is set once, after it */
+    bool step_ok;        /* serving at speed 0 with a hold: st_clock_step may step (step_kept) */
     int batch;           /* events served in this batch (deadlines and steps) */
 } st_clock_t;
 
@@ -61,8 +62,7 @@ void st_clock_set_hold(st_clock_t *c, bool (*hold)(void *ctx), void *ctx);
  * come after every deadline already at t. Counts in the batch (ST_CLOCK_BATCH). */
 static inline bool st_clock_step(st_clock_t *c, st_time_t t) /* (inline: once a tick of a replay) */
 {
-    if (!c->serving || !c->simulated || c->speed != 0 || c->batch + 1 >= ST_CLOCK_BATCH || !c->hold ||
-        c->hold(c->hold_ctx) || st_timers_next(&c->timers) <= t)
+    if (!c->step_ok || c->batch + 1 >= ST_CLOCK_BATCH || c->hold(c->hold_ctx) || st_timers_next(&c->timers) <= t)
         return false;
     c->batch++;
     if (t > c->timers.now) c->timers.now = t;

@@ -39,9 +39,15 @@ static void sift_down(st_timers_t *ts, size_t i)
     place(ts, i, t);
 }
 
+/* ts->next from the heap: after every change of it. */
+static void keep_next(st_timers_t *ts)
+{
+    ts->next = ts->n ? ts->heap[0]->at : ST_TIME_NEVER;
+}
+
 void st_timers_init(st_timers_t *ts, st_time_t now)
 {
-    *ts = (st_timers_t){.now = now};
+    *ts = (st_timers_t){.now = now, .next = ST_TIME_NEVER};
 }
 
 void st_timers_free(st_timers_t *ts)
@@ -50,6 +56,7 @@ void st_timers_free(st_timers_t *ts)
     free(ts->heap);
     ts->heap = NULL;
     ts->n = ts->cap = 0;
+    keep_next(ts);
 }
 
 void st_timer_init(st_timer_t *t, st_timer_cb cb, void *ctx)
@@ -69,11 +76,13 @@ void st_timer_stop(st_timers_t *ts, st_timer_t *t)
     st_require(i < ts->n && ts->heap[i] == t);
     t->idx = SIZE_MAX;
     ts->n--;
-    if (i == ts->n) return;
-    st_timer_t *moved = ts->heap[ts->n];
-    place(ts, i, moved);
-    sift_down(ts, i);
-    if (moved->idx == i) sift_up(ts, i);
+    if (i < ts->n) {
+        st_timer_t *moved = ts->heap[ts->n];
+        place(ts, i, moved);
+        sift_down(ts, i);
+        if (moved->idx == i) sift_up(ts, i);
+    }
+    keep_next(ts);
 }
 
 void st_timer_start(st_timers_t *ts, st_timer_t *t, st_time_t at, st_dur_t repeat)
@@ -88,6 +97,7 @@ void st_timer_start(st_timers_t *ts, st_timer_t *t, st_time_t at, st_dur_t repea
     }
     place(ts, ts->n, t);
     sift_up(ts, ts->n++);
+    keep_next(ts);
 }
 
 size_t st_timers_advance(st_timers_t *ts, st_time_t to)

@@ -23,6 +23,7 @@ typedef struct {
     size_t n, cap;
     uint64_t seq;
     st_time_t now;
+    st_time_t next; /* the earliest deadline (ST_TIME_NEVER: none), kept by every change */
     uint64_t fired;
 } st_timers_t;
 
@@ -34,10 +35,10 @@ void st_timer_init(st_timer_t *t, st_timer_cb cb, void *ctx);
 void st_timer_start(st_timers_t *ts, st_timer_t *t, st_time_t at, st_dur_t repeat);
 void st_timer_stop(st_timers_t *ts, st_timer_t *t);
 bool st_timer_active(const st_timer_t *t);
-/* Earliest deadline, or ST_TIME_NEVER. (Inline: a replay asks once a tick.) */
+/* Earliest deadline, or ST_TIME_NEVER. (Inline, one load: a replay asks once a tick.) */
 static inline st_time_t st_timers_next(const st_timers_t *ts)
 {
-    return ts->n ? ts->heap[0]->at : ST_TIME_NEVER;
+    return ts->next;
 }
 /* Fires every timer due at or before `to`, in order; during a callback ts->now is that timer's
  * deadline. Callbacks may start and stop timers (a timer started for a time <= to fires in this

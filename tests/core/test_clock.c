@@ -280,7 +280,7 @@ static void test_step_refused(void **state)
     st_clock_set_discrete(&clk, true);
     step_t s = {.work = true, .nat = 1};
     st_clock_set_hold(&clk, step_hold, &s);
-    clk.serving = true; /* as inside a batch */
+    clk.serving = clk.step_ok = true; /* as inside a batch at speed 0 (on_ev_timer) */
     assert_false(st_clock_step(&clk, start + ST_SEC)); /* the loop has work */
     s.work = false;
     assert_true(st_clock_step(&clk, start + ST_SEC));

@@ -105,8 +105,18 @@ static uint64_t xs(void)
     return rng;
 }
 
-/* Many timers, random starts, stops and restarts: every firing is in non-decreasing time
- * order, at exactly its deadline, and stopped timers never fire. */
+/* The earliest live deadline, ST_TIME_NEVER when none: what st_timers_next must say. */
+static st_time_t earliest(const st_time_t *deadline, const bool *live, int n)
+{
+    st_time_t m = ST_TIME_NEVER;
+    for (int i = 0; i < n; i++)
+        if (live[i] && deadline[i] < m) m = deadline[i];
+    return m;
+}
+
+/* Many timers, random starts, stops and restarts: after each, the next deadline is the
+ * earliest live one (st_timers_next, kept by every change); every firing is in non-decreasing
+ * time order, at exactly its deadline, and stopped timers never fire. */
 static void test_random_against_reference(void **state)
 {
     enum { N = 1000 };
@@ -134,10 +144,12 @@ static void test_random_against_reference(void **state)
             st_timer_start(&ts, &t[i], deadline[i], 0);
             live[i] = true;
         }
+        assert_int_equal(st_timers_next(&ts), earliest(deadline, live, N));
     }
     size_t expect = 0;
     for (int i = 0; i < N; i++) expect += live[i];
     assert_int_equal(st_timers_advance(&ts, 100000), expect);
+    assert_int_equal(st_timers_next(&ts), ST_TIME_NEVER);
     for (size_t k = 0; k < log.n; k++) {
         assert_true(live[log.id[k]]);
         assert_int_equal(log.at[k], deadline[log.id[k]]);
