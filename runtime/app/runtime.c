@@ -650,6 +650,7 @@ static void on_refused(st_feed_t *f, int conn, st_sym_t sym, int ack, int cap, v
     st_runtime_t *rt = ctx;
     st_time_t now = st_clock_now(&rt->clock);
     if (ack == ST_ACK_INVALID) {
+        rt->failures++;
         st_planner_failure(rt->planner, sym, now);
     } else {
         int c = rt->conn_base[f->index] + conn;
@@ -672,7 +673,8 @@ static void on_tick(const st_tick_t *t, void *ctx)
         int rc = st_rec_tick(rt->rec, t, st_symtab_code(&rt->syms, t->sym), ST_CONN_NONE);
         if (rc) record_stop(rt, rc);
     }
-    st_planner_success(rt->planner, t->sym); /* data came: the run of failures is broken */
+    /* data came: the run of failures is broken (no run before the first: the call a tick spared) */
+    if (rt->failures) st_planner_success(rt->planner, t->sym);
     st_symview_tick(&rt->view, t);
     st_strats_tick(rt->strats, t);
     if (rt->redis) st_redisout_tick(rt->redis, t, st_symtab_code(&rt->syms, t->sym)); /* after the strategies */

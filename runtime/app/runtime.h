@@ -46,6 +46,7 @@ typedef struct st_runtime {
     bool watchdog;              /* the unit set WatchdogSec= */
     ev_tstamp started;          /* wall time of the start */
     uint64_t promotions, demotions; /* plan changes into tier 1-2 from a worse tier / out of one */
+    uint64_t failures; /* data failures told the planner (on_refused): until one, no run to break */
     st_symview_t view; /* by symbol id: its latest tick (signals carry its price), its history */
     bool plan_dirty; /* strategies changed the planner's inputs: replan before the loop waits */
     ev_prepare replan;
