@@ -109,7 +109,7 @@ static void take(void *ctx, const char *entry_id, const redisReply *kv)
     } else if (!strcmp(op, "watch") || !strcmp(op, "upgrade") || !strcmp(op, "unwatch")) {
         int prio = !strcmp(op, "unwatch") ? ST_PRIO_NONE : prio_of(st_redis_field(kv, "prio"));
         if (prio < 0) snprintf(why, sizeof(why), "prio: critical, high, medium, low, background or none"), ok = false;
-        else st_planner_demand(rt->planner, req, sym, prio), rt->plan_dirty = true;
+        else st_planner_demand(rt->planner, req, sym, prio), rt->work.plan_dirty = true;
     } else if (!strcmp(op, "score")) {
         st_planner_score(rt->planner, sym, strtod(st_redis_field(kv, "score"), NULL));
     } else if (!strcmp(op, "emergency")) {
@@ -139,7 +139,7 @@ static void on_lease(struct ev_loop *loop, ev_timer *w, int revents)
         st_log_warn(PLAN, "remote %s: nothing heard for %.0f s: the demands of its %d strateg%s are released", x->name,
                     m->lease, x->nreqs, x->nreqs == 1 ? "y" : "ies");
         x->live = false;
-        m->rt->plan_dirty = true;
+        m->rt->work.plan_dirty = true;
     }
 }
 

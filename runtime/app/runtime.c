@@ -354,7 +354,7 @@ static void defer(st_runtime_t *rt)
 
 static void request_stop(st_runtime_t *rt)
 {
-    rt->stop_requested = true;
+    rt->work.stop_requested = true;
     defer(rt);
 }
 
@@ -399,9 +399,9 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     st_runtime_t *rt = w->data;
     /* Only note the request; the deferred watcher does the work on the next loop turn. */
     if (w->signum == SIGHUP)
-        rt->reload_requested = true;
+        rt->work.reload_requested = true;
     else
-        rt->stop_requested = true;
+        rt->work.stop_requested = true;
     defer(rt);
 }
 
@@ -529,20 +529,20 @@ static void finish(st_runtime_t *rt)
     st_clock_timer_stop(&rt->clock, &rt->stop_timer);
     st_clock_timer_stop(&rt->clock, &rt->rebalance_timer);
     st_clock_timer_stop(&rt->clock, &rt->close_timer);
-    rt->running = false;
+    rt->work.stopped = true;
     ev_break(rt->loop, EVBREAK_ALL);
 }
 
 static void on_deferred(struct ev_loop *loop, ev_timer *w, int revents)
 {
     st_runtime_t *rt = w->data;
-    if (rt->reload_requested) {
-        rt->reload_requested = false;
+    if (rt->work.reload_requested) {
+        rt->work.reload_requested = false;
         st_service_reloading(rt);
         st_runtime_reload(rt); /* a refused config keeps the running one: ready again either way */
         st_service_reloaded(rt);
     }
-    if (rt->stop_requested && rt->running) {
+    if (rt->work.stop_requested && !rt->work.stopped) {
         st_log_info(CORE, "stopping");
         finish(rt);
     }
@@ -684,24 +684,16 @@ static void on_tick(const st_tick_t *t, void *ctx)
 
 static void on_plan_dirty(void *ctx)
 {
-    ((st_runtime_t *)ctx)->plan_dirty = true;
+    ((st_runtime_t *)ctx)->work.plan_dirty = true;
 }
 
 /* Runs before the loop waits, after the callback (a tick, a timer) that changed the demands:
  * one replan for all of them, and the feeds told outside any feed's own callback. */
-/* Whether the loop has work before the clock's next deadline (st_clock_set_hold): a plan to
- * apply (on_replan, at the time it was asked), a stop or a reload. */
-static bool loop_has_work(void *ctx)
-{
-    const st_runtime_t *rt = ctx;
-    return rt->plan_dirty || rt->stop_requested || rt->reload_requested || !rt->running;
-}
-
 static void on_replan(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     st_runtime_t *rt = w->data;
-    if (!rt->plan_dirty || !rt->running) return;
-    rt->plan_dirty = false;
+    if (!rt->work.plan_dirty || rt->work.stopped) return;
+    rt->work.plan_dirty = false;
     st_planner_replan(rt->planner, st_clock_now(&rt->clock));
     plan_apply(rt);
 }
@@ -709,7 +701,7 @@ static void on_replan(struct ev_loop *loop, ev_prepare *w, int revents)
 static int strat_emergency(void *ctx, int req, st_sym_t sym, double score, char *why, size_t whylen)
 {
     st_runtime_t *rt = ctx;
-    rt->plan_dirty = true; /* the planner decides now; the feeds hear of it on_replan */
+    rt->work.plan_dirty = true; /* the planner decides now; the feeds hear of it on_replan */
     int rc = st_planner_emergency(rt->planner, req, sym, score, st_clock_now(&rt->clock), why, whylen);
     st_forward_emergency(rt->forward, st_planner_requester_name(rt->planner, req), sym, score); /* and to the venue's owner */
     record_event(rt, ST_REV_EMERGENCY, sym, "{\"score\":%.6g,\"granted\":%s}", score, rc == 0 ? "true" : "false");
@@ -888,6 +880,7 @@ int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, c
     static const st_runtime_opts_t none = {0};
     if (!opts) opts = &none;
     memset(rt, 0, sizeof(*rt));
+    rt->work.stopped = true;
     rt->flags = opts->flags;
     rt->out = out;
     rt->config_path = st_xstrdup(config_path);
@@ -910,7 +903,7 @@ int st_runtime_init_with(st_runtime_t *rt, const char *config_path, FILE *out, c
     else
         st_clock_init_wall(&rt->clock, rt->loop);
     choose_clock(rt, cfg);
-    st_clock_set_hold(&rt->clock, loop_has_work, rt);
+    st_clock_set_hold(&rt->clock, &rt->work.any);
     st_log_set_time_source(st_clock_now_cb, &rt->clock);
     apply_log(cfg); /* after the clock: a dated log file is named by the run's day */
     if (start != cfg->runtime.clock.start_time && !opts->from && !opts->to) say_moved(rt, cfg, start);
@@ -983,11 +976,11 @@ int st_runtime_run(st_runtime_t *rt)
     schedule_report(rt);
     schedule_stop(rt);
     schedule_rebalance(rt); /* the close: update_slot arms it for the day */
-    rt->running = true;
+    rt->work.stopped = false;
     print_status(rt);
     st_service_ready(rt);
     ev_run(rt->loop, 0);
-    if (rt->running) finish(rt); /* the loop ran out of watchers */
+    if (!rt->work.stopped) finish(rt); /* the loop ran out of watchers */
     st_log_info(CORE, "stopped");
     return 0;
 }

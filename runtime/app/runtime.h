@@ -48,7 +48,6 @@ typedef struct st_runtime {
     uint64_t promotions, demotions; /* plan changes into tier 1-2 from a worse tier / out of one */
     uint64_t failures; /* data failures told the planner (on_refused): until one, no run to break */
     st_symview_t view; /* by symbol id: its latest tick (signals carry its price), its history */
-    bool plan_dirty; /* strategies changed the planner's inputs: replan before the loop waits */
     ev_prepare replan;
     st_plan_change_t *feed_changes; /* scratch for routing changes to feeds */
     size_t feed_changes_cap;
@@ -57,7 +56,6 @@ typedef struct st_runtime {
     ev_timer deferred; /* runs reload/stop requested by signal watchers, on the next loop turn
                         * (an ev_idle would starve while the as-fast-as-possible clock keeps a
                         * timer always pending) */
-    bool reload_requested, stop_requested;
 
     st_timer_t report_timer, slot_timer, stop_timer, rebalance_timer, close_timer;
     st_day_t day;               /* the market day the clock is in (the calendar's) */
@@ -80,7 +78,18 @@ typedef struct st_runtime {
     uint64_t generation, reloads_ok, reloads_failed;
     unsigned flags;    /* ST_RT_* */
     st_time_t stop_at; /* st_runtime_opts_t.to: when the run stops (0: runtime.clock.stop) */
-    bool running;
+    /* What the loop must do before the clock's next deadline: while any of it is to do, the
+     * clock holds (ends its batch, steps no replay: st_clock_set_hold) — one load a replayed
+     * tick. Each flag 0 or 1; characters, written one at a time and read as one word (any). */
+    union {
+        struct {
+            unsigned char plan_dirty;       /* strategies changed the planner's inputs: replan before the loop waits */
+            unsigned char reload_requested; /* SIGHUP: the deferred watcher reloads */
+            unsigned char stop_requested;   /* a signal or the stop time: the deferred watcher stops */
+            unsigned char stopped;          /* not running (before st_runtime_run, after it ends) */
+        };
+        uint32_t any;
+    } work;
     bool mismatch_logged, violation_logged;
 } st_runtime_t;
 

@@ -40,7 +40,7 @@ static void on_ev_timer(struct ev_loop *loop, ev_timer *w, int revents)
                 if (c->behind > c->behind_max) c->behind_max = c->behind;
             }
             st_timers_advance(&c->timers, next);
-            if (!c->hold || c->hold(c->hold_ctx)) break; /* no hold: one deadline per iteration */
+            if (!c->hold || *c->hold) break; /* no hold: one deadline per iteration */
             next = st_timers_next(&c->timers);
         }
         c->serving = false;
@@ -137,10 +137,9 @@ void st_clock_set_discrete(st_clock_t *c, bool on)
     rearm(c);
 }
 
-void st_clock_set_hold(st_clock_t *c, bool (*hold)(void *ctx), void *ctx)
+void st_clock_set_hold(st_clock_t *c, const uint32_t *hold)
 {
     c->hold = hold;
-    c->hold_ctx = ctx;
     step_kept(c);
 }
 

@@ -27,8 +27,7 @@ typedef struct st_clock {
     st_dur_t behind_max;
     st_time_t sim_base;  /* simulated time at the anchor */
     ev_tstamp real_base; /* ev_now() at the anchor */
-    bool (*hold)(void *ctx); /* st_clock_set_hold */
-    void *hold_ctx;
+    const uint32_t *hold; /* st_clock_set_hold */
     bool serving;        /* inside a batch of deadlines: the ev_timer is set once, after it */
     bool step_ok;        /* serving at speed 0 with a hold: st_clock_step may step (step_kept) */
     int batch;           /* events served in this batch (deadlines and steps) */
@@ -36,11 +35,12 @@ typedef struct st_clock {
 
 /* With a hold (st_clock_set_hold), a deadline-to-deadline clock serves the deadlines that are
  * due (all of them at speed 0) in one loop iteration, up to ST_CLOCK_BATCH, so a run is not one
- * loop iteration and one system call per event. It stops early when hold(ctx) says the loop has
- * work before the next deadline (the runtime: a plan to apply, a stop), so what happens between
- * deadlines happens as before; a callback's ev_break only takes effect after the batch, so a
- * user that breaks the loop from a timer says so through hold. Without one: one deadline per
- * loop iteration. */
+ * loop iteration and one system call per event. It stops early when the hold is nonzero: the
+ * loop has work before the next deadline (the runtime: a plan to apply, a stop), so what
+ * happens between deadlines happens as before; a callback's ev_break only takes effect after
+ * the batch, so a user that breaks the loop from a timer says so through the hold. A word the
+ * user keeps, not a callback: a replay asks it once a tick (st_clock_step). Without one: one
+ * deadline per loop iteration. */
 #define ST_CLOCK_BATCH 4096 /* a replay: ~0.1-1 ms between two looks at I/O; 256 cost it 8 % in epoll_wait */
 
 void st_clock_init_wall(st_clock_t *c, struct ev_loop *loop);
@@ -52,7 +52,8 @@ void st_clock_set_speed(st_clock_t *c, double speed);
 /* A simulated clock becomes discrete (on) or follows the wall clock at its speed (off). */
 void st_clock_set_discrete(st_clock_t *c, bool on);
 
-void st_clock_set_hold(st_clock_t *c, bool (*hold)(void *ctx), void *ctx);
+/* The hold: the loop has work while *hold is nonzero (NULL: no hold). */
+void st_clock_set_hold(st_clock_t *c, const uint32_t *hold);
 
 /* From a timer's callback, for the caller's next event at t: when the clock runs as fast as
  * possible, serves a batch, the loop has no work (the hold) and no deadline comes at or before
@@ -62,7 +63,7 @@ void st_clock_set_hold(st_clock_t *c, bool (*hold)(void *ctx), void *ctx);
  * come after every deadline already at t. Counts in the batch (ST_CLOCK_BATCH). */
 static inline bool st_clock_step(st_clock_t *c, st_time_t t) /* (inline: once a tick of a replay) */
 {
-    if (!c->step_ok || c->batch + 1 >= ST_CLOCK_BATCH || c->hold(c->hold_ctx) || st_timers_next(&c->timers) <= t)
+    if (!c->step_ok || c->batch + 1 >= ST_CLOCK_BATCH || *c->hold || st_timers_next(&c->timers) <= t)
         return false;
     c->batch++;
     if (t > c->timers.now) c->timers.now = t;

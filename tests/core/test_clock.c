@@ -135,6 +135,7 @@ typedef struct {
     int fired, iterations, hold_after;
     st_time_t seen[8];
     st_clock_t *clk;
+    uint32_t hold;
 } batch_t;
 
 static void batch_fire(st_timer_t *t, st_time_t now, void *ctx)
@@ -142,12 +143,7 @@ static void batch_fire(st_timer_t *t, st_time_t now, void *ctx)
     batch_t *b = ctx;
     b->seen[b->fired++] = now;
     if (b->fired == 6) ev_break(b->clk->loop, EVBREAK_ALL);
-}
-
-static bool batch_hold(void *ctx)
-{
-    batch_t *b = ctx;
-    return b->fired == b->hold_after || b->fired >= 6;
+    b->hold = b->fired == b->hold_after || b->fired >= 6;
 }
 
 static void batch_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -163,7 +159,7 @@ static void test_batch_stops_where_hold_says(void **state)
     st_clock_init_sim(&clk, loop, start, 0);
     st_clock_set_discrete(&clk, true);
     batch_t b = {.hold_after = 3, .clk = &clk};
-    st_clock_set_hold(&clk, batch_hold, &b);
+    st_clock_set_hold(&clk, &b.hold);
     ev_prepare pw;
     ev_prepare_init(&pw, batch_prepare);
     pw.data = &b;
@@ -194,7 +190,7 @@ typedef struct {
     const st_dur_t *at; /* the source's event times, after start */
     int next, nat;
     bool step;          /* use st_clock_step */
-    bool work;          /* what the hold says */
+    uint32_t hold;      /* the loop's work: here, the source is done (as a stop) */
     int stepped;
     char log[64];       /* 's' a source event, 'o' the other timer, in order */
     st_time_t when[64];
@@ -214,6 +210,7 @@ static void step_src(st_timer_t *t, st_time_t now, void *ctx)
     step_t *s = ctx;
     for (;;) {
         while (s->next < s->nat && s->start + s->at[s->next] <= now) step_note(s, 's', now), s->next++;
+        s->hold = s->next == s->nat;
         if (s->next == s->nat) return;
         if (!s->step || !st_clock_step(s->clk, s->start + s->at[s->next])) break;
         assert_int_equal(st_clock_now(s->clk), s->start + s->at[s->next]);
@@ -228,12 +225,6 @@ static void step_other(st_timer_t *t, st_time_t now, void *ctx)
     step_note(ctx, 'o', now);
 }
 
-static bool step_hold(void *ctx) /* work, or the source is done (as a stop) */
-{
-    const step_t *s = ctx;
-    return s->work || s->next == s->nat;
-}
-
 static void step_run(step_t *s, bool step)
 {
     static const st_dur_t at[] = {ST_SEC, 2 * ST_SEC, 3 * ST_SEC, 3 * ST_SEC, 4 * ST_SEC, 6 * ST_SEC, 7 * ST_SEC};
@@ -243,7 +234,7 @@ static void step_run(step_t *s, bool step)
     st_clock_init_sim(&clk, loop, start, 0);
     st_clock_set_discrete(&clk, true);
     *s = (step_t){.clk = &clk, .at = at, .nat = 7, .step = step, .start = start};
-    st_clock_set_hold(&clk, step_hold, s);
+    st_clock_set_hold(&clk, &s->hold);
     assert_false(st_clock_step(&clk, start + ST_SEC)); /* outside a batch: never */
     st_timer_init(&s->src, step_src, s);
     st_timer_init(&s->other, step_other, s);
@@ -278,11 +269,11 @@ static void test_step_refused(void **state)
     st_time_t start = (st_time_t)1795391400 * ST_SEC;
     st_clock_init_sim(&clk, loop, start, 0);
     st_clock_set_discrete(&clk, true);
-    step_t s = {.work = true, .nat = 1};
-    st_clock_set_hold(&clk, step_hold, &s);
+    step_t s = {.hold = 1, .nat = 1};
+    st_clock_set_hold(&clk, &s.hold);
     clk.serving = clk.step_ok = true; /* as inside a batch at speed 0 (on_ev_timer) */
     assert_false(st_clock_step(&clk, start + ST_SEC)); /* the loop has work */
-    s.work = false;
+    s.hold = 0;
     assert_true(st_clock_step(&clk, start + ST_SEC));
     assert_int_equal(st_clock_now(&clk), start + ST_SEC);
     st_clock_set_speed(&clk, 10); /* paced: each event waits for its wall time */
