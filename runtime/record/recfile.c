@@ -538,6 +538,7 @@ GET double get_num(cur_t *c, int64_t ref)
 typedef struct rprev {
     st_trade_t t;
     int64_t price, volume, cum_volume, cum_value; /* each number as an integer, 0 when it is not one */
+    uint32_t chunk;                               /* the reader's chunk it is of (any other: none yet) */
     uint8_t frac;                                 /* F_*: which of them are not integers below 2^53 */
 } rprev_t;
 enum { F_PRICE = 1, F_VOLUME = 2, F_CUM_VOLUME = 4, F_CUM_VALUE = 8 };
@@ -1041,6 +1042,7 @@ struct st_rec_reader {
     uint8_t *dictbytes; /* the codes part of that dictionary's header, as it was */
     size_t dictlen, dictcap;
     rprev_t *last;      /* by code index: its previous trade in the chunk (version 2) */
+    uint32_t chunk;     /* chunks opened: last[i] is of this chunk when its chunk says so */
     st_rec_item_t item; /* what st_rec_read returns */
     bool item_book;     /* it holds an orderbook: a trade read into it clears the union first */
     bool item_event;    /* it holds an event (formats 3 and 4): a tick read into it clears its event fields */
@@ -1420,14 +1422,25 @@ static bool open_chunk(st_rec_reader_t *r)
         if (r->ncodes > r->lastcap) {
             r->lastcap = r->ncodes;
             r->last = st_xrealloc(r->last, r->lastcap * sizeof(*r->last));
+            memset(r->last, 0, r->lastcap * sizeof(*r->last)); /* of chunk 0: of none */
         }
-        if (r->ncodes) memset(r->last, 0, r->ncodes * sizeof(*r->last)); /* no previous trades */
+        /* no previous trades: each code's is cleared when the chunk first uses it (prev_of), not
+         * all of them here (a market's: 350 KB written a chunk, the cache's every time) */
+        if (++r->chunk == 0) memset(r->last, 0, r->lastcap * sizeof(*r->last)), r->chunk = 1;
         r->cur = (cur_t){r->raw, r->raw + rawlen, false};
         r->left = ch->count;
         r->prev = ch->first;
         return true;
     }
     return false;
+}
+
+/* The previous trade of the chunk's code idx (< ncodes): all zero when the chunk has had none. */
+GET rprev_t *prev_of(st_rec_reader_t *r, uint32_t idx)
+{
+    rprev_t *s = &r->last[idx];
+    if (__builtin_expect(s->chunk != r->chunk, 0)) *s = (rprev_t){.chunk = r->chunk};
+    return s;
 }
 
 /* A trade decoded (n): the caller's, and its code's previous one for the next (s) with its
@@ -1780,7 +1793,7 @@ GET bool item_cols(st_rec_reader_t *r, st_rec_item_t *out, const int ver)
         if (t->kind == ST_TICK_ORDERBOOK) {
             book_cols(&c[COL_BOOK], &t->u.book, &bad);
         } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) {
-            if (!bad) trade_cols(c, &t->u.trade, &r->last[idx], &bad, ver);
+            if (!bad) trade_cols(c, &t->u.trade, prev_of(r, idx), &bad, ver);
         } else {
             bad = true;
         }
@@ -1818,7 +1831,7 @@ GET bool item_uni(st_rec_reader_t *r, st_rec_item_t *out)
     t->venue_time = add_wrap(out->time, r->uni_vdelta);
     if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = idx;
     else bad = true, idx = 0;
-    if (!bad) trade_cols(c, &t->u.trade, &r->last[idx], &bad, 4);
+    if (!bad) trade_cols(c, &t->u.trade, prev_of(r, idx), &bad, 4);
     return !bad;
 }
 
@@ -1870,7 +1883,7 @@ static st_rec_item_t *read_items(st_rec_reader_t *r)
             if (t->kind == ST_TICK_ORDERBOOK) { /* every number of it written */
                 get_book(c, &t->u.book);
             } else if ((t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) && r->version >= 2) {
-                if (!c->bad) decode_trade(c, &t->u.trade, &r->last[idx]);
+                if (!c->bad) decode_trade(c, &t->u.trade, prev_of(r, (uint32_t)idx));
             } else if (t->kind == ST_TICK_TRADE || t->kind == ST_TICK_SNAPSHOT) { /* version 1 */
                 st_trade_t *q = &t->u.trade;
                 q->price = get_num(c, 0);
