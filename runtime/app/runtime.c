@@ -670,7 +670,7 @@ static void on_tick(const st_tick_t *t, void *ctx)
 {
     st_runtime_t *rt = ctx;
     if (rt->rec) {
-        int rc = st_rec_tick(rt->rec, t, st_symtab_code(&rt->syms, t->sym), ST_CONN_NONE);
+        int rc = st_rec_tick_id(rt->rec, t, t->sym, st_symtab_code(&rt->syms, t->sym), ST_CONN_NONE);
         if (rc) record_stop(rt, rc);
     }
     /* data came: the run of failures is broken (no run before the first: the call a tick spared) */

@@ -233,7 +233,7 @@ static void tape_write(sim_feed_t *sf, st_time_t until)
     st_tick_t t;
     while (sf->tape_out && st_simmkt_pop(sf->tape_mkt, until, &t)) {
         t.recv_time = t.venue_time;
-        int rc = st_rec_tick(sf->tape_out, &t, sf->codes[t.sym].code, ST_CONN_NONE);
+        int rc = st_rec_tick_id(sf->tape_out, &t, t.sym, sf->codes[t.sym].code, ST_CONN_NONE);
         if (rc) tape_fail(sf, -rc);
     }
 }
@@ -246,7 +246,7 @@ static void tape_begin(sim_feed_t *sf, st_time_t now)
         st_tick_t snap;
         st_simmkt_snapshot_of(&s->last, is_index(s), now, &snap);
         snap.recv_time = now;
-        int rc = st_rec_tick(sf->tape_out, &snap, sf->codes[s->sym].code, ST_CONN_NONE);
+        int rc = st_rec_tick_id(sf->tape_out, &snap, s->sym, sf->codes[s->sym].code, ST_CONN_NONE);
         if (rc) tape_fail(sf, -rc);
     }
 }

@@ -580,6 +580,7 @@ struct st_rec_writer {
     uint32_t mapcap;
     /* the same code pointer again (callers pass interned codes): its map slot, no hashing */
     struct { const char *ptr; uint32_t slot; } seen[1024];
+    uint32_t *by_id, nid; /* st_rec_tick_id: by the caller's id, its map slot + 1 (0: not known) */
     st_rec_chunk_t *index;
     size_t nindex, capindex;
     uint64_t offset, items;
@@ -663,16 +664,17 @@ st_rec_writer_t *st_rec_create(const char *path, st_time_t start)
     return w;
 }
 
-/* The code's index in this chunk's dictionary, adding it on first use. */
-static uint32_t code_index(st_rec_writer_t *w, const char *code)
+/* The code's index in this chunk's dictionary, adding it on first use; *slot: its map slot. */
+static uint32_t code_index(st_rec_writer_t *w, const char *code, uint32_t *slot)
 {
     size_t h = ((uintptr_t)code >> 4) & 1023;
     if (w->seen[h].ptr == code) { /* likely the same code (the caller may reuse a buffer: check) */
-        wsym_t *e = &w->map[w->seen[h].slot];
+        wsym_t *e = &w->map[*slot = w->seen[h].slot];
         if (e->index != UINT32_MAX && strcmp(e->code, code) == 0) return w->idle[e->index] = 0, e->index;
     }
     if (w->ncodes * 2 >= w->mapcap) { /* grow and rehash */
         memset(w->seen, 0, sizeof(w->seen)); /* slots move */
+        if (w->nid) memset(w->by_id, 0, w->nid * sizeof(*w->by_id));
         wsym_t *old = w->map;
         uint32_t oldcap = w->mapcap;
         w->mapcap *= 2;
@@ -701,9 +703,28 @@ static uint32_t code_index(st_rec_writer_t *w, const char *code)
         w->map[j].index = w->ncodes;
         w->codes[w->ncodes++] = w->map[j].code;
     }
-    w->seen[h].ptr = code, w->seen[h].slot = j;
+    w->seen[h].ptr = code, w->seen[h].slot = *slot = j;
     w->idle[w->map[j].index] = 0;
     return w->map[j].index;
+}
+
+/* code_index by the caller's id for code (st_rec_tick_id): its map slot remembered by id, so no
+ * hashing nor comparing of strings (the id never names another code). */
+static uint32_t id_index(st_rec_writer_t *w, uint32_t id, const char *code)
+{
+    if (id < w->nid && w->by_id[id]) {
+        const wsym_t *e = &w->map[w->by_id[id] - 1];
+        if (e->index != UINT32_MAX) return w->idle[e->index] = 0, e->index;
+    }
+    uint32_t slot, idx = code_index(w, code, &slot); /* (may rehash: clears by_id) */
+    if (id >= w->nid) {
+        uint32_t n = id + 1 > 2 * w->nid ? id + 1 : 2 * w->nid;
+        w->by_id = st_xrealloc(w->by_id, n * sizeof(*w->by_id));
+        memset(w->by_id + w->nid, 0, (n - w->nid) * sizeof(*w->by_id));
+        w->nid = n;
+    }
+    w->by_id[id] = slot + 1;
+    return idx;
 }
 
 /* Compresses a sealed chunk and appends it (header, payload) to the file, and to the index.
@@ -874,12 +895,9 @@ static bool code_ok(const char *code)
     return code && strlen(code) < 256;
 }
 
-int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_t conn)
+/* A tick's parts once begun and its code's index found (idx). */
+static void tick_at(st_rec_writer_t *w, const st_tick_t *t, uint32_t idx, uint8_t conn)
 {
-    if (!code_ok(code) || !*code || t->kind < ST_TICK_TRADE || t->kind > ST_TICK_SNAPSHOT) return -EINVAL;
-    int rc = begin(w, (uint8_t)(ST_REC_TICK << 4 | t->kind), t->recv_time); /* may start a new chunk: a new dictionary */
-    if (rc) return rc;
-    uint32_t idx = code_index(w, code);
     buf_t *c = w->col;
     size_t before = c[COL_CODE].len + c[COL_VDELTA].len;
     put_u16(&c[COL_CODE], (uint16_t)idx);
@@ -926,6 +944,25 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
         w->collen += grew + 1;
         *s = *q;
     }
+}
+
+int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_t conn)
+{
+    if (!code_ok(code) || !*code || t->kind < ST_TICK_TRADE || t->kind > ST_TICK_SNAPSHOT) return -EINVAL;
+    int rc = begin(w, (uint8_t)(ST_REC_TICK << 4 | t->kind), t->recv_time); /* may start a new chunk: a new dictionary */
+    if (rc) return rc;
+    uint32_t slot;
+    tick_at(w, t, code_index(w, code, &slot), conn);
+    return 0;
+}
+
+int st_rec_tick_id(st_rec_writer_t *w, const st_tick_t *t, uint32_t id, const char *code, uint8_t conn)
+{
+    if (!(id < w->nid && w->by_id[id]) && (!code_ok(code) || !*code)) return -EINVAL; /* (a known id: was checked) */
+    if (t->kind < ST_TICK_TRADE || t->kind > ST_TICK_SNAPSHOT) return -EINVAL;
+    int rc = begin(w, (uint8_t)(ST_REC_TICK << 4 | t->kind), t->recv_time);
+    if (rc) return rc;
+    tick_at(w, t, id_index(w, id, code), conn);
     return 0;
 }
 
@@ -935,7 +972,7 @@ int st_rec_event(st_rec_writer_t *w, st_time_t when, st_rec_event_t ev, const ch
     if ((code && !code_ok(code)) || len > ST_REC_MAX_TEXT) return -EINVAL;
     int rc = begin(w, ST_REC_EVENT << 4, when);
     if (rc) return rc;
-    uint32_t idx = code && *code ? code_index(w, code) + 1 : 0;
+    uint32_t slot, idx = code && *code ? code_index(w, code, &slot) + 1 : 0;
     buf_t *b = &w->col[COL_EVENT];
     size_t before = b->len;
     put_u8(b, (uint8_t)ev);
@@ -984,6 +1021,7 @@ int st_rec_close(st_rec_writer_t *w)
     free(w->codes);
     free(w->idle);
     free(w->renum);
+    free(w->by_id);
     free(w->prevs);
     free(w->index);
     for (int k = 0; k < NCOL; k++) free(w->col[k].p);

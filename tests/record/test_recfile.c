@@ -398,6 +398,54 @@ static double *book_num(st_book_t *b, int j)
            : j == 40 ? &b->total_ask_qty : &b->total_bid_qty;
 }
 
+/* Trade i of test_tick_by_id_same_bytes: 700 codes over 40 one-second chunks, codes 600-699
+ * silent from the 6th chunk to the 30th (dropped from the dictionary after 16, then back). */
+static bool id_trade(int i, st_tick_t *t, uint32_t *id)
+{
+    int chunk = i / 1000;
+    *id = (uint32_t)((i * 13) % 700); /* (13: prime to 700, every code) */
+    if (*id >= 600 && chunk >= 5 && chunk < 30) return false;
+    *t = (st_tick_t){.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE, .recv_time = T0 + (st_time_t)i * ST_MSEC};
+    t->venue_time = t->recv_time;
+    t->u.trade.price = 10000 + 10 * (int)(*id % 50) + (i % 7), t->u.trade.volume = 1 + i % 13;
+    t->u.trade.side = (uint8_t)(1 + i % 2);
+    return true;
+}
+
+/* st_rec_tick_id writes the bytes st_rec_tick writes for the same ticks — across chunks, a
+ * rehash of the writer's code map (past 512 codes), and codes dropped from the dictionary and
+ * back — with st_rec_tick's codes in one reused buffer, st_rec_tick_id's by id only. */
+static void test_tick_by_id_same_bytes(void **state)
+{
+    static char codes[700][8];
+    for (int k = 0; k < 700; k++) snprintf(codes[k], sizeof(codes[k]), "%06d", k);
+    char *text[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    for (int by_id = 0; by_id < 2; by_id++) {
+        st_rec_writer_t *w = new_writer(by_id ? "by_id.strata" : "by_code.strata");
+        char buf[8];
+        for (int i = 0; i < 40000; i++) {
+            st_tick_t t;
+            uint32_t id;
+            if (!id_trade(i, &t, &id)) continue;
+            if (by_id) {
+                assert_int_equal(st_rec_tick_id(w, &t, id, codes[id], 0), 0);
+            } else {
+                memcpy(buf, codes[id], sizeof(buf));
+                assert_int_equal(st_rec_tick(w, &t, buf, 0), 0);
+            }
+        }
+        assert_int_equal(st_rec_close(w), 0);
+        assert_int_equal(st_file_read(path, &text[by_id], &len[by_id]), 0);
+        unlink(path);
+    }
+    assert_true(len[0] > 0);
+    assert_int_equal(len[1], len[0]);
+    assert_memory_equal(text[1], text[0], len[0]);
+    free(text[0]);
+    free(text[1]);
+}
+
 /* An item as written, for test_uniform_chunks. */
 typedef struct {
     bool event;
@@ -907,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_trade_predictions),
         cmocka_unit_test(test_market_trades),
         cmocka_unit_test(test_uniform_chunks),
+        cmocka_unit_test(test_tick_by_id_same_bytes),
         cmocka_unit_test(test_book_numbers),
         cmocka_unit_test(test_reads_version_1),
         cmocka_unit_test(test_reads_version_2),
