@@ -958,6 +958,7 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
 
 int st_rec_tick_id(st_rec_writer_t *w, const st_tick_t *t, uint32_t id, const char *code, uint8_t conn)
 {
+    if (id >= ST_REC_MAX_ID) return st_rec_tick(w, t, code, conn); /* (no id: ST_SYM_NONE) */
     if (!(id < w->nid && w->by_id[id]) && (!code_ok(code) || !*code)) return -EINVAL; /* (a known id: was checked) */
     if (t->kind < ST_TICK_TRADE || t->kind > ST_TICK_SNAPSHOT) return -EINVAL;
     int rc = begin(w, (uint8_t)(ST_REC_TICK << 4 | t->kind), t->recv_time);
