@@ -1391,6 +1391,12 @@ static bool columns(st_rec_reader_t *r, size_t rawlen, uint32_t count)
                              col[COL_CONN].end - col[COL_CONN].p == col[COL_FLAGS].end - col[COL_FLAGS].p));
 }
 
+/* A tick read into the item after an event: the event's fields cleared (formats 3 and 4). */
+GET void no_event(st_rec_reader_t *r, st_rec_item_t *out)
+{
+    if (r->item_event) out->event = 0, out->text = NULL, out->text_len = 0, r->item_event = false;
+}
+
 /* Whether column c holds `n` bytes, all the same. */
 static bool one_byte(const col_t *c, size_t n)
 {
@@ -1416,7 +1422,7 @@ static bool uniform(st_rec_reader_t *r, uint32_t count)
     r->uni_kind = tag & 15, r->uni_feed = c[COL_FEED].p[0];
     r->uni_conn = c[COL_CONN].p[0], r->uni_vdelta = unzig(vd >> 1);
     st_rec_item_t *out = &r->item; /* what item_uni does not write an item: cleared once */
-    if (r->item_event) out->event = 0, out->text = NULL, out->text_len = 0, r->item_event = false;
+    no_event(r, out);
     if (r->item_book) memset(&out->tick.u, 0, sizeof(out->tick.u)), r->item_book = false;
     return true;
 }
@@ -1798,6 +1804,19 @@ GET bool get_event(st_rec_reader_t *r, cur_t *c, st_rec_item_t *out)
     return true;
 }
 
+/* A tick's code (versions 3 and 4): its index from the code column into out, with the code; the
+ * index, or 0 with *bad when the column ends or the dictionary has no such code. */
+GET uint32_t col_code(st_rec_reader_t *r, st_rec_item_t *out, bool *bad)
+{
+    col_t *c = &r->col[COL_CODE];
+    uint32_t idx = (uint32_t)c->p[0] | (uint32_t)c->p[1] << 8;
+    c->p += 2;
+    *bad |= c->p > c->end;
+    if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = idx;
+    else *bad = true, idx = 0;
+    return idx;
+}
+
 /* An item of a version 3 or 4 (ver: a constant) payload into out; false when it is malformed. */
 GET bool item_cols(st_rec_reader_t *r, st_rec_item_t *out, const int ver)
 {
@@ -1809,11 +1828,9 @@ GET bool item_cols(st_rec_reader_t *r, st_rec_item_t *out, const int ver)
     out->dict = r->dict;
     if (out->type == ST_REC_TICK) { /* its code, index and connection set below */
         st_tick_t *t = &out->tick;
-        if (r->item_event) out->event = 0, out->text = NULL, out->text_len = 0, r->item_event = false;
+        no_event(r, out);
         t->kind = tag & 15;
-        uint32_t idx = (uint32_t)c[COL_CODE].p[0] | (uint32_t)c[COL_CODE].p[1] << 8;
-        c[COL_CODE].p += 2;
-        bad |= c[COL_CODE].p > c[COL_CODE].end;
+        uint32_t idx = col_code(r, out, &bad);
         if (ver >= 4) { /* (columns(): the three of one length, so the last one's end says) */
             t->flags = *c[COL_FLAGS].p++, t->feed = *c[COL_FEED].p++, out->conn = *c[COL_CONN].p++;
             bad |= c[COL_CONN].p > c[COL_CONN].end;
@@ -1825,8 +1842,6 @@ GET bool item_cols(st_rec_reader_t *r, st_rec_item_t *out, const int ver)
         t->sym = ST_SYM_NONE;
         t->recv_time = out->time;
         t->venue_time = add_wrap(out->time, col_zig(&c[COL_VDELTA], &bad));
-        if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = idx;
-        else bad = true, idx = 0;
         if (r->item_book && t->kind != ST_TICK_ORDERBOOK) memset(&t->u, 0, sizeof(t->u)); /* no stale levels */
         r->item_book = t->kind == ST_TICK_ORDERBOOK;
         if (t->kind == ST_TICK_ORDERBOOK) {
@@ -1862,14 +1877,10 @@ GET bool item_uni(st_rec_reader_t *r, st_rec_item_t *out)
     out->dict = r->dict;
     t->kind = r->uni_kind, t->feed = r->uni_feed, out->conn = r->uni_conn;
     t->flags = *c[COL_FLAGS].p++; /* (as long as the feed's column: a byte an item, none past it) */
-    uint32_t idx = (uint32_t)c[COL_CODE].p[0] | (uint32_t)c[COL_CODE].p[1] << 8;
-    c[COL_CODE].p += 2;
-    bad |= c[COL_CODE].p > c[COL_CODE].end;
+    uint32_t idx = col_code(r, out, &bad);
     t->sym = ST_SYM_NONE;
     t->recv_time = out->time;
     t->venue_time = add_wrap(out->time, r->uni_vdelta);
-    if (idx < r->ncodes) out->code = r->codebuf + r->codeoff[idx], out->code_index = idx;
-    else bad = true, idx = 0;
     if (!bad) trade_cols(c, &t->u.trade, prev_of(r, idx), &bad, 4);
     return !bad;
 }
