@@ -3,7 +3,7 @@
  * one C plugin and to one trivial Lua strategy, both watching every symbol; beside them, in the
  * same run, reading the tape alone and bench_strategies' dispatch of one tick to the same kinds
  * of strategy (the baseline: what replay adds is the file, the clock and the runtime's tick
- * path). CPU time of st_runtime_run alone; medians of the runs.
+ * path). CPU time of st_runtime_run alone, and of the dispatch loops; medians of the runs.
  * Goals: 20 M ticks/s to a C plugin; Lua within 1.5x of its dispatch.
  *   bench_replay [--quick]   (--quick: 10 minutes of the market, one run, to keep it working in CI) */
 #include "bench_strats.h"
