@@ -1,7 +1,8 @@
 /* The recording file: normalized ticks and the run's own events, in time order, in chunks of
  * at most a second of record time (or 256 KiB raw), each compressed with zstd. Pure of the runtime:
- * the writer appends to a file descriptor, the reader works on bytes in memory (a file is
- * mapped), so tests and the fuzzer drive it directly. docs/backtest.md describes the format.
+ * the writer appends to a file descriptor; the reader reads a file's chunks one at a time (pread;
+ * its header and index through a mapping) or works on bytes in memory, which is how the fuzzer
+ * drives it, by the same code. docs/backtest.md describes the format.
  *
  * Crash safety: a chunk is written whole when it closes, so a killed writer loses at most the
  * chunk being filled; the index written at a clean close is only a shortcut — without it the
