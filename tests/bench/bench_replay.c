@@ -3,9 +3,11 @@
  * one C plugin and to one trivial Lua strategy, both watching every symbol; beside them, in the
  * same run, reading the tape alone and bench_strategies' dispatch of one tick to the same kinds
  * of strategy (the baseline: what replay adds is the file, the clock and the runtime's tick
- * path). CPU time of st_runtime_run alone, and of the dispatch loops; medians of the runs.
+ * path), a run of it before each replay: the ratio is each such pair's, its median printed (a
+ * machine whose speed drifts moves both of a pair). CPU time of st_runtime_run alone, and of the
+ * dispatch loops; medians of the runs (the C plugin is good.so, the Lua strategy a trivial one).
  * Goals: 20 M ticks/s to a C plugin; Lua within 1.5x of its dispatch.
- *   bench_replay [--quick]   (--quick: 10 minutes of the market, one run, to keep it working in CI) */
+ *   bench_replay [--quick]   (--quick: 10 minutes of the market, one pair, to keep it working in CI) */
 #include "bench_strats.h"
 
 #include "app/runtime.h"
@@ -93,21 +95,39 @@ static uint64_t replay_once(const char *strategy, const char *stop, uint64_t *ti
     return ns * 1000 / (c.ticks_delivered ? c.ticks_delivered : 1);
 }
 
-static uint64_t replay_row(const char *label, const char *strategy, const char *stop, int runs)
+/* A kind of strategy's rows: `runs` replays through the runtime to `entry`, each after a run of
+ * the same kind's dispatch (h, `iters` ticks) — the pairs one after the other, so a machine whose
+ * speed drifts moves both of a pair — the medians of each, and of the pairs' ratios (x1000),
+ * returned with their range. */
+typedef struct {
+    uint64_t dispatch, replay, ratio, ratio_min, ratio_max;
+} pairs_t;
+
+static pairs_t replay_rows(const char *kind, st_strats_t *h, int iters, const char *entry, const char *stop, int runs)
 {
-    uint64_t *ps = malloc(sizeof(uint64_t) * (size_t)runs), ticks = 0;
-    for (int r = 0; r < runs; r++) ps[r] = replay_once(strategy, stop, &ticks);
-    char extra[48];
+    uint64_t *d = malloc(sizeof(uint64_t) * (size_t)runs), *p = malloc(sizeof(uint64_t) * (size_t)runs),
+             *x = malloc(sizeof(uint64_t) * (size_t)runs), ticks = 0;
+    for (int r = 0; r < runs; r++) {
+        d[r] = dispatch_once(h, iters);
+        p[r] = replay_once(entry, stop, &ticks);
+        x[r] = p[r] * 1000 / (d[r] ? d[r] : 1);
+    }
+    char label[96], extra[48];
+    pairs_t out;
+    snprintf(label, sizeof(label), "dispatch to %s, per tick", kind);
+    out.dispatch = bench_ps_row(label, d, runs, NULL);
+    snprintf(label, sizeof(label), "replay to %s, all symbols, per tick", kind);
     snprintf(extra, sizeof(extra), "   (%llu ticks)", (unsigned long long)ticks);
-    uint64_t med = bench_ps_row(label, ps, runs, extra);
-    free(ps);
-    return med;
+    out.replay = bench_ps_row(label, p, runs, extra);
+    out.ratio = bench_quantile(x, (size_t)runs, 0.5), out.ratio_min = x[0], out.ratio_max = x[runs - 1];
+    free(d), free(p), free(x);
+    return out;
 }
 
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
-    int runs = quick ? 1 : 5;
+    int runs = quick ? 1 : 7;
     const char *stop = quick ? "09:10" : "15:30";
     bench_strats_setup();
     bench_cpu_line();
@@ -123,25 +143,21 @@ int main(int argc, char **argv)
     char entry[512];
     snprintf(entry, sizeof(entry), "  - {name: good, kind: c, path: %s, params: {threshold: 999999999}}\n", TEST_PLUGIN("good"));
     st_strats_t *h = load(entry);
-    uint64_t c_dispatch = dispatch_row("dispatch to a C plugin (good.so), per tick", h, quick ? 3 : 15, quick ? 200000 : 5000000);
+    snprintf(entry, sizeof(entry),
+             "  - {name: good, kind: c, path: %s, all_symbols: true, params: {threshold: 999999999}}\n", TEST_PLUGIN("good"));
+    pairs_t c = replay_rows("the C plugin", h, quick ? 200000 : 5000000, entry, stop, runs);
     st_strats_destroy(h);
     write_file("trivial.lua", "local M, n = {}, 0\n"
                               "function M.init() strata.watch('005930', 'high') end\n"
                               "function M.on_trade(sym, t) n = n + 1 end\nreturn M\n");
     h = load("  - {name: trivial, kind: lua, path: trivial.lua}\n");
-    uint64_t lua_dispatch = dispatch_row("dispatch to a Lua strategy (trivial), per tick", h, quick ? 3 : 15,
-                                         quick ? 20000 : 500000);
+    snprintf(entry, sizeof(entry), "  - {name: trivial, kind: lua, path: %s/trivial.lua, all_symbols: true}\n", dir);
+    pairs_t lua = replay_rows("the Lua strategy", h, quick ? 20000 : 2000000, entry, stop, runs);
     st_strats_destroy(h);
 
-    snprintf(entry, sizeof(entry),
-             "  - {name: good, kind: c, path: %s, all_symbols: true, params: {threshold: 999999999}}\n", TEST_PLUGIN("good"));
-    uint64_t c_replay = replay_row("replay to the C plugin, all symbols, per tick", entry, stop, runs);
-    snprintf(entry, sizeof(entry), "  - {name: trivial, kind: lua, path: %s/trivial.lua, all_symbols: true}\n", dir);
-    uint64_t lua_replay = replay_row("replay to the Lua strategy, all symbols, per tick", entry, stop, runs);
-
-    printf("\nreplay to C: %.1f M ticks/s (goal 20 M), %.0fx its dispatch alone\n", 1e6 / (double)c_replay,
-           (double)c_replay / (double)(c_dispatch ? c_dispatch : 1));
-    printf("replay to Lua: %.2fx its dispatch alone (goal at most 1.5x)\n",
-           (double)lua_replay / (double)(lua_dispatch ? lua_dispatch : 1));
+    printf("\nreplay to C: %.1f M ticks/s (goal 20 M), %.1fx its dispatch alone (median of the pairs' ratios)\n",
+           1e6 / (double)(c.replay ? c.replay : 1), (double)c.ratio / 1000);
+    printf("replay to Lua: %.2fx its dispatch alone (median of %d pairs' ratios, %.2f-%.2f; goal at most 1.5x)\n",
+           (double)lua.ratio / 1000, runs, (double)lua.ratio_min / 1000, (double)lua.ratio_max / 1000);
     return bench_strats_teardown();
 }

@@ -66,23 +66,26 @@ static inline st_strats_t *load(const char *strategies)
     return h;
 }
 
-/* ns per tick over `iters` ticks of 005930 handed to st_strats_tick, median of runs (in
- * picoseconds, returned), printed as a row. The thread's CPU time, as bench_replay's replays
- * are measured: wall time would count what the machine's other work takes from it (on a busy
- * one, a slower baseline and a flattering ratio). */
-static inline uint64_t dispatch_row(const char *label, st_strats_t *h, int runs, int iters)
+/* ps per tick over `iters` ticks of 005930 handed to st_strats_tick: the thread's CPU time, as
+ * bench_replay's replays are measured (wall time would count what the machine's other work
+ * takes from it: on a busy machine, a slower baseline and a flattering ratio). */
+static inline uint64_t dispatch_once(st_strats_t *h, int iters)
 {
     st_tick_t t = {.kind = ST_TICK_TRADE, .sym = st_symtab_find(&syms, "005930", 6)};
     t.u.trade = (st_trade_t){.price = 73100, .volume = 12, .prev_close = 73600, .side = ST_SIDE_BUY};
-    uint64_t *ps = malloc(sizeof(uint64_t) * (size_t)runs);
-    for (int r = 0; r < runs; r++) {
-        uint64_t t0 = bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
-        for (int i = 0; i < iters; i++) {
-            t.u.trade.price = 73100 + (i & 15) * 100;
-            st_strats_tick(h, &t);
-        }
-        ps[r] = (bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - t0) * 1000 / (uint64_t)iters;
+    uint64_t t0 = bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID);
+    for (int i = 0; i < iters; i++) {
+        t.u.trade.price = 73100 + (i & 15) * 100;
+        st_strats_tick(h, &t);
     }
+    return (bench_cpu_ns(CLOCK_THREAD_CPUTIME_ID) - t0) * 1000 / (uint64_t)iters;
+}
+
+/* dispatch_once's median of runs (in picoseconds, returned), printed as a row. */
+static inline uint64_t dispatch_row(const char *label, st_strats_t *h, int runs, int iters)
+{
+    uint64_t *ps = malloc(sizeof(uint64_t) * (size_t)runs);
+    for (int r = 0; r < runs; r++) ps[r] = dispatch_once(h, iters);
     uint64_t med = bench_ps_row(label, ps, runs, NULL);
     free(ps);
     return med;
