@@ -666,19 +666,20 @@ st_rec_writer_t *st_rec_create(const char *path, st_time_t start)
     return w;
 }
 
-/* The code's index in this chunk's dictionary, adding it on first use; *slot: its map slot. */
-static uint32_t code_index(st_rec_writer_t *w, const char *code, uint32_t *slot)
+/* The code's slot in the writer's map, the code in this chunk's dictionary (map[slot].index),
+ * added on first use. */
+static uint32_t code_slot(st_rec_writer_t *w, const char *code)
 {
     size_t h = ((uintptr_t)code >> 4) & 1023;
     if (w->seen[h].ptr == code) { /* likely the same code (the caller may reuse a buffer: check) */
-        wsym_t *e = &w->map[*slot = w->seen[h].slot];
-        if (e->index != UINT32_MAX && strcmp(e->code, code) == 0) return w->idle[e->index] = 0, e->index;
+        uint32_t j = w->seen[h].slot;
+        wsym_t *e = &w->map[j];
+        if (e->index != UINT32_MAX && strcmp(e->code, code) == 0) return w->idle[e->index] = 0, j;
     }
     if (w->ncodes * 2 >= w->mapcap) { /* grow and rehash */
-        memset(w->seen, 0, sizeof(w->seen)); /* slots move */
-        if (w->nid) memset(w->by_id, 0, w->nid * sizeof(*w->by_id));
+        memset(w->seen, 0, sizeof(w->seen)); /* slots move: the ids' follow them */
         wsym_t *old = w->map;
-        uint32_t oldcap = w->mapcap;
+        uint32_t oldcap = w->mapcap, *moved = st_xcalloc(oldcap, sizeof(*moved));
         w->mapcap *= 2;
         w->map = st_xcalloc(w->mapcap, sizeof(*w->map));
         for (uint32_t i = 0; i < oldcap; i++) {
@@ -686,7 +687,11 @@ static uint32_t code_index(st_rec_writer_t *w, const char *code, uint32_t *slot)
             uint32_t j = hash_code(old[i].code) & (w->mapcap - 1);
             while (w->map[j].code) j = (j + 1) & (w->mapcap - 1);
             w->map[j] = old[i];
+            moved[i] = j;
         }
+        for (uint32_t id = 0; id < w->nid; id++)
+            if (w->by_id[id]) w->by_id[id] = moved[w->by_id[id] - 1] + 1;
+        free(moved);
         free(old);
     }
     uint32_t j = hash_code(code) & (w->mapcap - 1);
@@ -705,20 +710,34 @@ static uint32_t code_index(st_rec_writer_t *w, const char *code, uint32_t *slot)
         w->map[j].index = w->ncodes;
         w->codes[w->ncodes++] = w->map[j].code;
     }
-    w->seen[h].ptr = code, w->seen[h].slot = *slot = j;
+    w->seen[h].ptr = code, w->seen[h].slot = j;
     w->idle[w->map[j].index] = 0;
-    return w->map[j].index;
+    return j;
 }
 
-/* code_index by the caller's id for code (st_rec_tick_id): its map slot remembered by id, so no
- * hashing nor comparing of strings (the id never names another code). */
+static uint32_t code_index(st_rec_writer_t *w, const char *code)
+{
+    uint32_t slot = code_slot(w, code); /* (first: it may move the map) */
+    return w->map[slot].index;
+}
+
+/* Whether the caller's id has a slot in the map (st_rec_tick_id: its code is not needed). */
+static bool id_known(const st_rec_writer_t *w, uint32_t id)
+{
+    return id < w->nid && w->by_id[id];
+}
+
+/* code_index by the caller's id (st_rec_tick_id): its map slot remembered by id, so no hashing
+ * nor comparing of strings (the id never names another code, and the slot keeps the code's
+ * own string: the caller's is looked at on the id's first tick only). */
 static uint32_t id_index(st_rec_writer_t *w, uint32_t id, const char *code)
 {
-    if (id < w->nid && w->by_id[id]) {
+    if (id_known(w, id)) {
         const wsym_t *e = &w->map[w->by_id[id] - 1];
         if (e->index != UINT32_MAX) return w->idle[e->index] = 0, e->index;
+        code = e->code; /* dropped from the dictionary since: back in it by its own string */
     }
-    uint32_t slot, idx = code_index(w, code, &slot); /* (may rehash: clears by_id) */
+    uint32_t slot = code_slot(w, code);
     if (id >= w->nid) {
         uint32_t n = id + 1 > 2 * w->nid ? id + 1 : 2 * w->nid;
         w->by_id = st_xrealloc(w->by_id, n * sizeof(*w->by_id));
@@ -726,7 +745,7 @@ static uint32_t id_index(st_rec_writer_t *w, uint32_t id, const char *code)
         w->nid = n;
     }
     w->by_id[id] = slot + 1;
-    return idx;
+    return w->map[slot].index;
 }
 
 /* Compresses a sealed chunk and appends it (header, payload) to the file, and to the index.
@@ -953,15 +972,14 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
     if (!code_ok(code) || !*code || t->kind < ST_TICK_TRADE || t->kind > ST_TICK_SNAPSHOT) return -EINVAL;
     int rc = begin(w, (uint8_t)(ST_REC_TICK << 4 | t->kind), t->recv_time); /* may start a new chunk: a new dictionary */
     if (rc) return rc;
-    uint32_t slot;
-    tick_at(w, t, code_index(w, code, &slot), conn);
+    tick_at(w, t, code_index(w, code), conn);
     return 0;
 }
 
 int st_rec_tick_id(st_rec_writer_t *w, const st_tick_t *t, uint32_t id, const char *code, uint8_t conn)
 {
     if (id >= ST_REC_MAX_ID) return st_rec_tick(w, t, code, conn); /* (no id: ST_SYM_NONE) */
-    if (!(id < w->nid && w->by_id[id]) && (!code_ok(code) || !*code)) return -EINVAL; /* (a known id: was checked) */
+    if (!id_known(w, id) && (!code_ok(code) || !*code)) return -EINVAL; /* (a known id's: was checked) */
     if (t->kind < ST_TICK_TRADE || t->kind > ST_TICK_SNAPSHOT) return -EINVAL;
     int rc = begin(w, (uint8_t)(ST_REC_TICK << 4 | t->kind), t->recv_time);
     if (rc) return rc;
@@ -975,7 +993,7 @@ int st_rec_event(st_rec_writer_t *w, st_time_t when, st_rec_event_t ev, const ch
     if ((code && !code_ok(code)) || len > ST_REC_MAX_TEXT) return -EINVAL;
     int rc = begin(w, ST_REC_EVENT << 4, when);
     if (rc) return rc;
-    uint32_t slot, idx = code && *code ? code_index(w, code, &slot) + 1 : 0;
+    uint32_t idx = code && *code ? code_index(w, code) + 1 : 0;
     buf_t *b = &w->col[COL_EVENT];
     size_t before = b->len;
     put_u8(b, (uint8_t)ev);

@@ -62,7 +62,8 @@ st_rec_writer_t *st_rec_create(const char *path, st_time_t start);
 int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_t conn);
 /* The same, for a caller whose codes have ids that never name another code (a symbol table's,
  * small and dense): the code's place found by its id, no string looked at after the id's first
- * tick. The same bytes as st_rec_tick; an id from ST_REC_MAX_ID up (ST_SYM_NONE) is by code. */
+ * tick (code may be NULL then). The same bytes as st_rec_tick; an id from ST_REC_MAX_ID up
+ * (ST_SYM_NONE) is by code. */
 #define ST_REC_MAX_ID (1u << 24)
 int st_rec_tick_id(st_rec_writer_t *w, const st_tick_t *t, uint32_t id, const char *code, uint8_t conn);
 /* Appends an event at `when` (code "" or NULL when it concerns no symbol). */
