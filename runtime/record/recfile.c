@@ -552,10 +552,10 @@ typedef struct {
     uint32_t index; /* in the chunk's dictionary, or UINT32_MAX when not in this chunk yet */
 } wsym_t;
 
-/* A sealed chunk on its way to the file: its items and its dictionary (the header's codes
- * part: u16 count, then each code as u8 length + bytes). */
+/* A sealed chunk on its way to the file: its items, by column, and its dictionary (the
+ * header's codes part: u16 count, then each code as u8 length + bytes). */
 typedef struct {
-    buf_t raw, dict;
+    buf_t col[NCOL], dict;
     st_time_t first, last;
     uint32_t count, ncodes;
 } job_t;
@@ -567,7 +567,7 @@ struct st_rec_writer {
     int fd;
     buf_t col[NCOL]; /* the chunk being filled, by column */
     size_t collen;   /* their bytes */
-    buf_t raw, out;  /* raw: the sealed payload */
+    buf_t raw, out;  /* raw: the sealed payload, its columns one after the other (write_job's) */
     st_time_t first, last, prev;
     uint32_t count;
     /* the chunk's dictionary: the codes of the one before used in its last KEEP_CHUNKS chunks, in
@@ -598,7 +598,7 @@ struct st_rec_writer {
     size_t head, njobs;
     bool stopping, busy;
     int bg_err; /* the writer thread's first error, under mu */
-    buf_t spare; /* a raw buffer back from the thread, for the next chunk */
+    buf_t spare[NCOL]; /* columns back from the thread, for the next chunk (none: p NULL) */
 };
 
 static uint32_t hash_code(const char *s)
@@ -749,13 +749,21 @@ static uint32_t id_index(st_rec_writer_t *w, uint32_t id, const char *code)
 }
 
 /* Compresses a sealed chunk and appends it (header, payload) to the file, and to the index.
- * On the writer thread when there is one (it alone then touches zc, out, index and offset). */
+ * On the writer thread when there is one (it alone then touches raw, zc, out, index and offset). */
 static int write_job(st_rec_writer_t *w, const job_t *j)
 {
-    size_t bound = ZSTD_compressBound(j->raw.len);
+    buf_t *raw = &w->raw; /* the loop's without a thread, the thread's with one */
+    size_t collen = 0;
+    for (int k = 0; k < NCOL; k++) collen += j->col[k].len;
+    raw->len = 0;
+    need(raw, 4 * NCOL + collen);
+    for (int k = 0; k < NCOL; k++) put_u32(raw, (uint32_t)j->col[k].len);
+    for (int k = 0; k < NCOL; k++)
+        if (j->col[k].len) put(raw, j->col[k].p, j->col[k].len); /* an unused one has no buffer */
+    size_t bound = ZSTD_compressBound(raw->len);
     buf_t comp = {0};
     need(&comp, bound);
-    size_t clen = ZSTD_compress2(w->zc, comp.p, bound, j->raw.p, j->raw.len);
+    size_t clen = ZSTD_compress2(w->zc, comp.p, bound, raw->p, raw->len);
     if (ZSTD_isError(clen)) {
         free(comp.p);
         return -EIO;
@@ -765,7 +773,7 @@ static int write_job(st_rec_writer_t *w, const job_t *j)
     put_u32(h, CHUNK_MAGIC);
     put_u32(h, 0); /* header length, below */
     put_u32(h, (uint32_t)clen);
-    put_u32(h, (uint32_t)j->raw.len);
+    put_u32(h, (uint32_t)raw->len);
     put_u32(h, j->count);
     put_u32(h, 0); /* reserved: the zstd frame carries its own content checksum */
     put_u64(h, (uint64_t)j->first);
@@ -797,8 +805,11 @@ static void *writer_main(void *arg)
         int rc = w->bg_err ? 0 : write_job(w, j); /* after an error nothing more is written */
         pthread_mutex_lock(&w->mu);
         if (rc && !w->bg_err) w->bg_err = rc;
-        if (!w->spare.p) w->spare = j->raw, j->raw = (buf_t){0}; /* the loop's next chunk reuses it */
-        free(j->raw.p);
+        bool keep = !w->spare[COL_TAG].p; /* the loop took the last ones: its next chunk reuses these */
+        for (int k = 0; k < NCOL; k++) {
+            if (keep) w->spare[k] = j->col[k], w->spare[k].len = 0;
+            else free(j->col[k].p);
+        }
         free(j->dict.p);
         w->head = (w->head + 1) % JOBS;
         w->njobs--;
@@ -840,15 +851,10 @@ int st_rec_flush(st_rec_writer_t *w)
         }
         return w->err;
     }
-    /* seal the chunk: its columns one after the other, and its dictionary */
-    buf_t *raw = &w->raw;
-    raw->len = 0;
-    need(raw, 4 * NCOL + w->collen);
-    for (int k = 0; k < NCOL; k++) put_u32(raw, (uint32_t)w->col[k].len);
-    for (int k = 0; k < NCOL; k++)
-        if (w->col[k].len) put(raw, w->col[k].p, w->col[k].len), w->col[k].len = 0; /* an unused one has no buffer */
+    /* seal the chunk: its columns (made one payload by write_job) and its dictionary */
+    job_t j = {.first = w->first, .last = w->last, .count = w->count, .ncodes = w->ncodes};
+    memcpy(j.col, w->col, sizeof(j.col));
     w->collen = 0;
-    job_t j = {.raw = w->raw, .first = w->first, .last = w->last, .count = w->count, .ncodes = w->ncodes};
     put_u16(&j.dict, (uint16_t)w->ncodes);
     for (uint32_t i = 0; i < w->ncodes; i++) {
         size_t n = strlen(w->codes[i]);
@@ -868,20 +874,19 @@ int st_rec_flush(st_rec_writer_t *w)
     w->ncodes = kept;
     if (kept) memset(w->prevs, 0, kept * sizeof(*w->prevs));
     w->count = 0;
-    w->raw = (buf_t){0};
     int rc;
     if (!w->bg) {
         rc = write_job(w, &j);
         if (rc) w->err = rc;
-        w->raw = j.raw;
-        w->raw.len = 0;
+        for (int k = 0; k < NCOL; k++) w->col[k].len = 0; /* the same buffers for the next chunk */
         free(j.dict.p);
         return rc;
     }
     pthread_mutex_lock(&w->mu);
     while (w->njobs == JOBS) pthread_cond_wait(&w->space, &w->mu); /* the disk is behind: wait */
-    w->jobs[(w->head + w->njobs++) % JOBS] = j;
-    if (w->spare.p) w->raw = w->spare, w->raw.len = 0, w->spare = (buf_t){0};
+    w->jobs[(w->head + w->njobs++) % JOBS] = j; /* the columns go with it: no copy on the loop */
+    memcpy(w->col, w->spare, sizeof(w->col)); /* the ones back from the thread, or none yet */
+    memset(w->spare, 0, sizeof(w->spare));
     if (w->bg_err && !w->err) w->err = w->bg_err;
     rc = w->err;
     pthread_cond_signal(&w->work);
@@ -1017,7 +1022,7 @@ int st_rec_close(st_rec_writer_t *w)
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->work);
         pthread_cond_destroy(&w->space);
-        free(w->spare.p);
+        for (int k = 0; k < NCOL; k++) free(w->spare[k].p);
     }
     if (!rc) {
         buf_t b = {0};
