@@ -666,16 +666,13 @@ st_rec_writer_t *st_rec_create(const char *path, st_time_t start)
     return w;
 }
 
-/* The code's slot in the writer's map, the code in this chunk's dictionary (map[slot].index),
- * added on first use. */
+/* The code's slot in the writer's map, added on first sight (the map keeps every code seen;
+ * map[slot].index says whether it is in this chunk's dictionary: enter). */
 static uint32_t code_slot(st_rec_writer_t *w, const char *code)
 {
     size_t h = ((uintptr_t)code >> 4) & 1023;
-    if (w->seen[h].ptr == code) { /* likely the same code (the caller may reuse a buffer: check) */
-        uint32_t j = w->seen[h].slot;
-        wsym_t *e = &w->map[j];
-        if (e->index != UINT32_MAX && strcmp(e->code, code) == 0) return w->idle[e->index] = 0, j;
-    }
+    if (w->seen[h].ptr == code && strcmp(w->map[w->seen[h].slot].code, code) == 0) /* (the caller may */
+        return w->seen[h].slot;                                                     /* reuse a buffer) */
     if (w->ncodes * 2 >= w->mapcap) { /* grow and rehash */
         memset(w->seen, 0, sizeof(w->seen)); /* slots move: the ids' follow them */
         wsym_t *old = w->map;
@@ -697,6 +694,13 @@ static uint32_t code_slot(st_rec_writer_t *w, const char *code)
     uint32_t j = hash_code(code) & (w->mapcap - 1);
     while (w->map[j].code && strcmp(w->map[j].code, code) != 0) j = (j + 1) & (w->mapcap - 1);
     if (!w->map[j].code) w->map[j] = (wsym_t){st_xstrdup(code), UINT32_MAX};
+    w->seen[h].ptr = code, w->seen[h].slot = j;
+    return j;
+}
+
+/* The index in this chunk's dictionary of the code in map slot j, added on first use. */
+static uint32_t enter(st_rec_writer_t *w, uint32_t j)
+{
     if (w->map[j].index == UINT32_MAX) {
         if (w->ncodes == w->capcodes) {
             w->capcodes = w->capcodes ? w->capcodes * 2 : 64;
@@ -706,19 +710,11 @@ static uint32_t code_slot(st_rec_writer_t *w, const char *code)
             w->renum = st_xrealloc(w->renum, w->capcodes * sizeof(*w->renum));
         }
         memset(&w->prevs[w->ncodes], 0, sizeof(*w->prevs)); /* no previous trade in this chunk */
-        w->idle[w->ncodes] = 0;
         w->map[j].index = w->ncodes;
         w->codes[w->ncodes++] = w->map[j].code;
     }
-    w->seen[h].ptr = code, w->seen[h].slot = j;
     w->idle[w->map[j].index] = 0;
-    return j;
-}
-
-static uint32_t code_index(st_rec_writer_t *w, const char *code)
-{
-    uint32_t slot = code_slot(w, code); /* (first: it may move the map) */
-    return w->map[slot].index;
+    return w->map[j].index;
 }
 
 /* Whether the caller's id has a slot in the map (st_rec_tick_id: its code is not needed). */
@@ -727,16 +723,12 @@ static bool id_known(const st_rec_writer_t *w, uint32_t id)
     return id < w->nid && w->by_id[id];
 }
 
-/* code_index by the caller's id (st_rec_tick_id): its map slot remembered by id, so no hashing
- * nor comparing of strings (the id never names another code, and the slot keeps the code's
- * own string: the caller's is looked at on the id's first tick only). */
+/* The code's index by the caller's id (st_rec_tick_id): its map slot remembered by id, so no
+ * hashing nor comparing of strings (the id never names another code; the caller's code is
+ * looked at on the id's first tick only). */
 static uint32_t id_index(st_rec_writer_t *w, uint32_t id, const char *code)
 {
-    if (id_known(w, id)) {
-        const wsym_t *e = &w->map[w->by_id[id] - 1];
-        if (e->index != UINT32_MAX) return w->idle[e->index] = 0, e->index;
-        code = e->code; /* dropped from the dictionary since: back in it by its own string */
-    }
+    if (id_known(w, id)) return enter(w, w->by_id[id] - 1);
     uint32_t slot = code_slot(w, code);
     if (id >= w->nid) {
         uint32_t n = id + 1 > 2 * w->nid ? id + 1 : 2 * w->nid;
@@ -745,7 +737,7 @@ static uint32_t id_index(st_rec_writer_t *w, uint32_t id, const char *code)
         w->nid = n;
     }
     w->by_id[id] = slot + 1;
-    return w->map[slot].index;
+    return enter(w, slot);
 }
 
 /* Compresses a sealed chunk and appends it (header, payload) to the file, and to the index.
@@ -972,12 +964,19 @@ static void tick_at(st_rec_writer_t *w, const st_tick_t *t, uint32_t idx, uint8_
     }
 }
 
+/* Starts a tick's item (begin), or -EINVAL for a kind that is not recorded. */
+static int begin_tick(st_rec_writer_t *w, const st_tick_t *t)
+{
+    if (t->kind < ST_TICK_TRADE || t->kind > ST_TICK_SNAPSHOT) return -EINVAL;
+    return begin(w, (uint8_t)(ST_REC_TICK << 4 | t->kind), t->recv_time); /* may start a new chunk: a new dictionary */
+}
+
 int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_t conn)
 {
-    if (!code_ok(code) || !*code || t->kind < ST_TICK_TRADE || t->kind > ST_TICK_SNAPSHOT) return -EINVAL;
-    int rc = begin(w, (uint8_t)(ST_REC_TICK << 4 | t->kind), t->recv_time); /* may start a new chunk: a new dictionary */
+    if (!code_ok(code) || !*code) return -EINVAL;
+    int rc = begin_tick(w, t);
     if (rc) return rc;
-    tick_at(w, t, code_index(w, code), conn);
+    tick_at(w, t, enter(w, code_slot(w, code)), conn);
     return 0;
 }
 
@@ -985,8 +984,7 @@ int st_rec_tick_id(st_rec_writer_t *w, const st_tick_t *t, uint32_t id, const ch
 {
     if (id >= ST_REC_MAX_ID) return st_rec_tick(w, t, code, conn); /* (no id: ST_SYM_NONE) */
     if (!id_known(w, id) && (!code_ok(code) || !*code)) return -EINVAL; /* (a known id's: was checked) */
-    if (t->kind < ST_TICK_TRADE || t->kind > ST_TICK_SNAPSHOT) return -EINVAL;
-    int rc = begin(w, (uint8_t)(ST_REC_TICK << 4 | t->kind), t->recv_time);
+    int rc = begin_tick(w, t);
     if (rc) return rc;
     tick_at(w, t, id_index(w, id, code), conn);
     return 0;
@@ -998,7 +996,7 @@ int st_rec_event(st_rec_writer_t *w, st_time_t when, st_rec_event_t ev, const ch
     if ((code && !code_ok(code)) || len > ST_REC_MAX_TEXT) return -EINVAL;
     int rc = begin(w, ST_REC_EVENT << 4, when);
     if (rc) return rc;
-    uint32_t idx = code && *code ? code_index(w, code) + 1 : 0;
+    uint32_t idx = code && *code ? enter(w, code_slot(w, code)) + 1 : 0;
     buf_t *b = &w->col[COL_EVENT];
     size_t before = b->len;
     put_u8(b, (uint8_t)ev);
@@ -1086,8 +1084,8 @@ typedef struct {
 struct st_rec_reader {
     const uint8_t *base;
     size_t len;
-    bool mapped, indexed;
-    int fd;           /* a file's (st_rec_open): its chunks are read into cbuf (read_chunk); else -1 */
+    bool indexed;
+    int fd;           /* a file's (st_rec_open, base its mapping): its chunks are read into cbuf (read_chunk); else -1 */
     uint8_t *cbuf;
     size_t cbufcap;
     st_time_t start;
@@ -1282,7 +1280,6 @@ st_rec_reader_t *st_rec_open(const char *path, char *err, size_t errlen)
         close(fd);
         return NULL;
     }
-    r->mapped = true;
     r->fd = fd; /* the chunks by read_chunk; the mapping for the header, the index and a scan */
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     return r;
@@ -1305,8 +1302,7 @@ static void chunks_ready(st_rec_reader_t *r)
 void st_rec_free(st_rec_reader_t *r)
 {
     if (!r) return;
-    if (r->mapped) munmap((void *)r->base, r->len);
-    if (r->fd >= 0) close(r->fd);
+    if (r->fd >= 0) munmap((void *)r->base, r->len), close(r->fd);
     free(r->cbuf);
     free(r->chunks);
     free(r->raw);
@@ -1490,8 +1486,8 @@ static bool read_chunk(st_rec_reader_t *r, uint64_t off, const uint8_t **h, size
     size_t left = off < r->len ? r->len - off : 0, total = left < 12 ? left : 12;
     uint8_t fixed[12]; /* the magic, the header's length and the payload's */
     if (pread_all(r->fd, fixed, total, off) == 12) {
-        uint32_t hl = (uint32_t)(fixed[4] | fixed[5] << 8 | fixed[6] << 16 | (uint32_t)fixed[7] << 24),
-                 clen = (uint32_t)(fixed[8] | fixed[9] << 8 | fixed[10] << 16 | (uint32_t)fixed[11] << 24);
+        cur_t c = {fixed + 4, fixed + 12, false};
+        uint32_t hl = get_u32(&c), clen = get_u32(&c);
         /* no more than a sound chunk can be (a damaged header fails chunk_in on what is read) */
         uint64_t want = hl <= MAX_CHUNK_HEADER && clen <= ZSTD_COMPRESSBOUND(MAX_RAW) ? (uint64_t)hl + clen : 12;
         total = want < left ? (size_t)want : left;
