@@ -579,7 +579,7 @@ struct st_rec_writer {
     st_trade_t *prevs; /* by index: the code's previous trade in the chunk (the predictions') */
     uint32_t ncodes, capcodes;
     wsym_t *map;
-    uint32_t mapcap;
+    uint32_t mapcap, nmap; /* nmap: the codes in it (every code seen, in a dictionary or not) */
     /* the same code pointer again (callers pass interned codes): its map slot, no hashing */
     struct { const char *ptr; uint32_t slot; } seen[1024];
     uint32_t *by_id, nid; /* st_rec_tick_id: by the caller's id, its map slot + 1 (0: not known) */
@@ -673,7 +673,8 @@ static uint32_t code_slot(st_rec_writer_t *w, const char *code)
     size_t h = ((uintptr_t)code >> 4) & 1023;
     if (w->seen[h].ptr == code && strcmp(w->map[w->seen[h].slot].code, code) == 0) /* (the caller may */
         return w->seen[h].slot;                                                     /* reuse a buffer) */
-    if (w->ncodes * 2 >= w->mapcap) { /* grow and rehash */
+    if (w->nmap * 2 >= w->mapcap) { /* grow and rehash (by what it holds: a long recording's codes
+                                       * outnumber any one dictionary's) */
         memset(w->seen, 0, sizeof(w->seen)); /* slots move: the ids' follow them */
         wsym_t *old = w->map;
         uint32_t oldcap = w->mapcap, *moved = st_xcalloc(oldcap, sizeof(*moved));
@@ -693,7 +694,7 @@ static uint32_t code_slot(st_rec_writer_t *w, const char *code)
     }
     uint32_t j = hash_code(code) & (w->mapcap - 1);
     while (w->map[j].code && strcmp(w->map[j].code, code) != 0) j = (j + 1) & (w->mapcap - 1);
-    if (!w->map[j].code) w->map[j] = (wsym_t){st_xstrdup(code), UINT32_MAX};
+    if (!w->map[j].code) w->map[j] = (wsym_t){st_xstrdup(code), UINT32_MAX}, w->nmap++;
     w->seen[h].ptr = code, w->seen[h].slot = j;
     return j;
 }

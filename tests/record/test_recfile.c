@@ -538,6 +538,35 @@ static void test_tick_by_id_same_bytes(void **state)
     free(text[1]);
 }
 
+/* More codes over a recording than the writer's code map first holds (1,024), never many in
+ * one chunk's dictionary: the map grows by what it holds, not by the dictionary (which stays
+ * under 16 codes here: the map filled up and the next new code's probe never ended). */
+static void test_many_codes_few_at_a_time(void **state)
+{
+    st_rec_writer_t *w = new_writer("many.strata");
+    char code[12];
+    for (int i = 0; i < 1500; i++) {
+        st_tick_t t = {.kind = ST_TICK_TRADE, .sym = ST_SYM_NONE, .recv_time = T0 + (st_time_t)i * ST_MSEC};
+        t.venue_time = t.recv_time, t.u.trade.price = 1000 + i, t.u.trade.volume = 1;
+        snprintf(code, sizeof(code), "%06d", i);
+        assert_int_equal(st_rec_tick(w, &t, code, 0), 0);
+        assert_int_equal(st_rec_flush(w), 0); /* a chunk a code */
+    }
+    assert_int_equal(st_rec_close(w), 0);
+    st_rec_reader_t *r = open_ok();
+    st_rec_item_t *it;
+    int n = 0;
+    while ((it = st_rec_read(r))) {
+        snprintf(code, sizeof(code), "%06d", n);
+        assert_string_equal(it->code, code);
+        assert_true(it->tick.u.trade.price == 1000 + n);
+        n++;
+    }
+    assert_int_equal(n, 1500);
+    st_rec_free(r);
+    unlink(path);
+}
+
 /* An item as written, for test_uniform_chunks. */
 typedef struct {
     bool event;
@@ -1050,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_market_trades),
         cmocka_unit_test(test_uniform_chunks),
         cmocka_unit_test(test_tick_by_id_same_bytes),
+        cmocka_unit_test(test_many_codes_few_at_a_time),
         cmocka_unit_test(test_book_numbers),
         cmocka_unit_test(test_reads_version_1),
         cmocka_unit_test(test_reads_version_2),
