@@ -78,10 +78,11 @@ int st_rec_flush(st_rec_writer_t *w);
 int st_rec_close(st_rec_writer_t *w);
 /* Bytes written so far, and items (with a background writer: once what is queued is written). */
 uint64_t st_rec_written(st_rec_writer_t *w, uint64_t *items);
-/* From now on chunks are compressed and written by a thread of their own (the loop only encodes
- * items and seals chunks; a flush hands the chunk over, and waits only when JOBS chunks are
- * already queued). Errors surface at the next call; st_rec_close writes everything queued, then
- * the index. Returns 0 or -errno. */
+/* From now on items are encoded, chunks sealed, compressed and written by a thread of their own:
+ * the caller only copies each item into a block, which goes to the thread once full and at a
+ * flush (the caller waits only when 16 blocks, 2 MiB, are queued). The file is the same, byte
+ * for byte. Errors surface at a later call; st_rec_close writes everything queued, then the
+ * index. Returns 0 or -errno. */
 int st_rec_background(st_rec_writer_t *w);
 
 /* --- reading ------------------------------------------------------------------------------- */

@@ -10,7 +10,10 @@
 
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -58,20 +61,21 @@ static void make(int i, st_tick_t *t, char *code, bool *event)
     }
 }
 
+/* Writes item i (make): 0, or the writer's error. */
+static int put_item(st_rec_writer_t *w, int i)
+{
+    st_tick_t t;
+    char code[16], text[64];
+    bool ev;
+    make(i, &t, code, &ev);
+    if (!ev) return st_rec_tick(w, &t, code, (uint8_t)(i % 3));
+    int n = snprintf(text, sizeof(text), "{\"i\":%d}", i);
+    return st_rec_event(w, t.recv_time, ST_REV_SIGNAL, i % 200 == 199 ? "" : code, text, (size_t)n);
+}
+
 static void write_items(st_rec_writer_t *w, int from, int to)
 {
-    for (int i = from; i < to; i++) {
-        st_tick_t t;
-        char code[16], text[64];
-        bool ev;
-        make(i, &t, code, &ev);
-        if (ev) {
-            int n = snprintf(text, sizeof(text), "{\"i\":%d}", i);
-            assert_int_equal(st_rec_event(w, t.recv_time, ST_REV_SIGNAL, i % 200 == 199 ? "" : code, text, (size_t)n), 0);
-        } else {
-            assert_int_equal(st_rec_tick(w, &t, code, (uint8_t)(i % 3)), 0);
-        }
-    }
+    for (int i = from; i < to; i++) assert_int_equal(put_item(w, i), 0);
 }
 
 /* A writer of a new file `name` in the test's directory (path), from T0. */
@@ -173,6 +177,86 @@ static void test_round_trip(void **state)
 }
 
 static uint64_t count_corrupt;
+static void on_corrupt(void *ctx, uint64_t offset, const char *why);
+
+/* With a writer thread, st_rec_written counts what was handed to it once written: here blocks
+ * of books (no flush, fewer than the thread is woken for by itself) — it wakes the thread and
+ * waits (planted, no wake: it waited for ever). */
+static void test_written_waits_for_the_thread(void **state)
+{
+    st_rec_writer_t *w = new_writer("written.strata");
+    assert_int_equal(st_rec_background(w), 0);
+    assert_int_equal(put_item(w, 0), 0); /* a book, flushed and written: the thread waits for */
+    assert_int_equal(st_rec_flush(w), 0); /* work when st_rec_written returns (it holds the   */
+    st_rec_written(w, NULL);              /* queue's lock until it waits)                    */
+    int n = 1;
+    for (int i = 1; n < 1200; i++) { /* 1,200 books: 440 KB handed over in 3 blocks */
+        st_tick_t t;
+        char code[16];
+        bool ev;
+        make(i, &t, code, &ev);
+        if (ev || t.kind != ST_TICK_ORDERBOOK) continue;
+        assert_int_equal(st_rec_tick(w, &t, code, 0), 0);
+        n++;
+    }
+    uint64_t items, bytes = st_rec_written(w, &items);
+    assert_int_equal(items, 1200);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(bytes, (uint64_t)sb.st_size); /* what it says is on the disk */
+    assert_true(bytes > 50000); /* the chunks of the blocks handed over (80 KB: a second each) */
+    assert_int_equal(st_rec_close(w), 0);
+    st_rec_reader_t *r = open_ok();
+    int read = 0;
+    while (st_rec_read(r)) read++;
+    assert_int_equal(read, 1200);
+    st_rec_free(r);
+    unlink(path);
+}
+
+/* A write that fails (the file size limit: EFBIG) is told at a later call — with or without a
+ * writer thread alike — and by st_rec_close; nothing more is written after it, and the chunks
+ * written before it read back. In a child process (the limit is the process's). */
+static void test_write_error_told(void **state)
+{
+    for (int bg = 0; bg < 2; bg++) {
+        snprintf(path, sizeof(path), "%s/efbig%d.strata", dir, bg);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            signal(SIGXFSZ, SIG_IGN);
+            struct rlimit rl = {200000, 200000};
+            if (setrlimit(RLIMIT_FSIZE, &rl)) _exit(10);
+            st_rec_writer_t *w = st_rec_create(path, T0);
+            if (!w || (bg && st_rec_background(w))) _exit(11);
+            int rc = 0, i;
+            for (i = 0; i < 100000 && !rc; i++) {
+                rc = put_item(w, i);
+                if (!rc && i % 500 == 499) rc = st_rec_flush(w);
+            }
+            if (rc != -EFBIG) _exit(12);
+            if (i > 20000) _exit(13); /* told soon: 200 KB are 2,000-3,000 items */
+            if (st_rec_flush(w) != -EFBIG) _exit(14); /* and again */
+            if (st_rec_close(w) != -EFBIG) _exit(15);
+            _exit(0);
+        }
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        st_rec_reader_t *r = open_ok();
+        assert_false(st_rec_indexed(r));
+        count_corrupt = 0;
+        st_rec_set_corrupt_cb(r, on_corrupt, NULL);
+        int n = read_check(r); /* the whole chunks, from the first item on */
+        assert_true(n > 1000);
+        assert_int_equal(count_corrupt, 1); /* the cut one */
+        st_rec_free(r);
+        unlink(path);
+    }
+}
+
+
 static uint64_t last_offset;
 /* The writer thread (st_rec_background) writes the same file, byte for byte: chunks are sealed
  * on the caller's thread by the same rules, only compressed and written on the other; flushes
@@ -502,20 +586,30 @@ static bool id_trade(int i, st_tick_t *t, uint32_t *id)
  * rehash of the writer's code map (past 512 codes), codes dropped from the dictionary and
  * back, and ticks with no id (UINT32_MAX: by code) — with st_rec_tick's codes in one reused
  * buffer, st_rec_tick_id's by id, its code given on the id's first tick only (NULL after:
- * the writer keeps the code's own string, and a rehash moves the ids' slots with it). */
+ * the writer keeps the code's own string, and a rehash moves the ids' slots with it). And so
+ * does each with a writer thread (st_rec_background), by code from the start, by id from the
+ * 5,000th tick on (ids given their code before it are known to it: planted, the ids not
+ * carried over, the next tick of such an id is refused), with the chunks' span changed
+ * halfway (the thread's from that item on: planted, at once, the bytes differ). */
 static void test_tick_by_id_same_bytes(void **state)
 {
     static char codes[700][8];
     for (int k = 0; k < 700; k++) snprintf(codes[k], sizeof(codes[k]), "%06d", k);
-    char *text[2] = {NULL, NULL};
-    size_t len[2] = {0, 0};
-    for (int by_id = 0; by_id < 2; by_id++) {
-        st_rec_writer_t *w = new_writer(by_id ? "by_id.strata" : "by_code.strata");
+    char *text[4] = {NULL};
+    size_t len[4] = {0};
+    for (int v = 0; v < 4; v++) {
+        bool by_id = v & 1, bg = v & 2;
+        char name[32];
+        snprintf(name, sizeof(name), "by_%s%s.strata", by_id ? "id" : "code", bg ? "_bg" : "");
+        st_rec_writer_t *w = new_writer(name);
+        if (bg && !by_id) assert_int_equal(st_rec_background(w), 0);
         char buf[8];
         bool given[700] = {false};
         for (int i = 0; i < 40000; i++) {
             st_tick_t t;
             uint32_t id;
+            if (bg && by_id && i == 5000) assert_int_equal(st_rec_background(w), 0);
+            if (i == 20000) st_rec_set_span(w, ST_SEC / 4);
             if (!id_trade(i, &t, &id)) continue;
             if (by_id && i % 1000 == 999) { /* now and then without an id (ST_SYM_NONE): by its code */
                 assert_int_equal(st_rec_tick_id(w, &t, UINT32_MAX, codes[id], 0), 0);
@@ -528,14 +622,15 @@ static void test_tick_by_id_same_bytes(void **state)
             }
         }
         assert_int_equal(st_rec_close(w), 0);
-        assert_int_equal(st_file_read(path, &text[by_id], &len[by_id]), 0);
+        assert_int_equal(st_file_read(path, &text[v], &len[v]), 0);
         unlink(path);
     }
     assert_true(len[0] > 0);
-    assert_int_equal(len[1], len[0]);
-    assert_memory_equal(text[1], text[0], len[0]);
-    free(text[0]);
-    free(text[1]);
+    for (int v = 1; v < 4; v++) {
+        assert_int_equal(len[v], len[0]);
+        assert_memory_equal(text[v], text[0], len[0]);
+    }
+    for (int v = 0; v < 4; v++) free(text[v]);
 }
 
 /* More codes over a recording than the writer's code map first holds (1,024), never many in
@@ -1070,6 +1165,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_background_writer_same_bytes),
+        cmocka_unit_test(test_written_waits_for_the_thread),
+        cmocka_unit_test(test_write_error_told),
         cmocka_unit_test(test_killed_writer),
         cmocka_unit_test(test_corrupt_chunk),
         cmocka_unit_test(test_shrunk_while_read),
