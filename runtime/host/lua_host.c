@@ -252,7 +252,7 @@ static int push_args(lua_State *L, st_lua_t *s, const call_t *c, bool slots)
     }
     if (c->tick) { /* the view reads s->tick as the strategy asks (no table filled) */
         bool book = c->tick->kind == ST_TICK_ORDERBOOK;
-        memcpy(&s->tick, c->tick, book ? sizeof(st_tick_t) : offsetof(st_tick_t, u) + sizeof(st_trade_t));
+        memcpy(&s->tick, c->tick, st_tick_bytes(c->tick->kind));
         s->tick_gen++;
         lua_rawgeti(L, LUA_REGISTRYINDEX, book ? s->ref_book : s->ref_trade);
         n++;

@@ -6,6 +6,8 @@
 
 #include "types.h"
 
+#include <stddef.h>
+
 #define ST_BOOK_DEPTH 10
 
 typedef enum { ST_TICK_TRADE = 1, ST_TICK_ORDERBOOK = 2, ST_TICK_SNAPSHOT = 3 } st_tick_kind_t;
@@ -43,6 +45,13 @@ typedef struct {
         st_book_t book;   /* ST_TICK_ORDERBOOK */
     } u;
 } st_tick_t;
+
+/* The bytes of a tick of this kind that hold it: its header and the union's member in use (a
+ * trade's 112, an orderbook's 360) — what a copy of it needs. */
+static inline size_t st_tick_bytes(uint8_t kind)
+{
+    return offsetof(st_tick_t, u) + (kind == ST_TICK_ORDERBOOK ? sizeof(st_book_t) : sizeof(st_trade_t));
+}
 
 /* KRX tick size (호가단위, 2023 unified table) for a price. */
 double st_krx_tick_size(double price);

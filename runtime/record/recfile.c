@@ -561,13 +561,12 @@ typedef struct {
  * The caller's cost is a copy an item (a trade's 120 bytes, a book's 368), not its encoding
  * (70-130 ns an item on the demo's ticks). */
 enum {
-    OP_TICK_ID = 1, /* st_rec_tick_id: the tick's first TICK_LEN bytes, then its code (on the id's first tick) */
+    OP_TICK_ID = 1, /* st_rec_tick_id: the tick's st_tick_bytes, then its code (on the id's first tick) */
     OP_TICK_CODE,   /* st_rec_tick: the same, the code always */
     OP_EVENT,       /* i64 time, then the code (if any), then the text */
     OP_FLUSH,       /* st_rec_flush: the chunk is sealed */
     OP_SPAN         /* st_rec_set_span: i64 span */
 };
-#define TICK_LEN(kind) (offsetof(st_tick_t, u) + ((kind) == ST_TICK_ORDERBOOK ? sizeof(st_book_t) : sizeof(st_trade_t)))
 #define BLOCK_BYTES (128 * 1024u) /* a block is handed over once it holds this much */
 #define BLOCK_CAP (BLOCK_BYTES + 8192u) /* … and has room for the largest item past it (an event's) */
 #define JOBS 16 /* blocks in flight to the writer thread; the caller waits when all are */
@@ -579,7 +578,7 @@ struct st_rec_writer {
     int ferr;        /* the thread's error, as the caller last saw it (bg_err) */
     buf_t blk;       /* the items not yet handed over */
     bool unflushed;  /* items since the last OP_FLUSH */
-    uint8_t *fids;   /* by id: whether an OP_TICK_ID gave its code (the thread knows it then) */
+    uint8_t *fids;   /* by id: whether a tick of it was taken, with its code (st_rec_tick_id) */
     uint32_t nfids;
     uint64_t items;
     /* the encoder's: the caller's without a thread, the thread's with one */
@@ -736,18 +735,12 @@ static uint32_t enter(st_rec_writer_t *w, uint32_t j)
     return w->map[j].index;
 }
 
-/* Whether the caller's id has a slot in the map (st_rec_tick_id: its code is not needed). */
-static bool id_known(const st_rec_writer_t *w, uint32_t id)
-{
-    return id < w->nid && w->by_id[id];
-}
-
 /* The code's index by the caller's id (st_rec_tick_id): its map slot remembered by id, so no
  * hashing nor comparing of strings (the id never names another code; the caller's code is
  * looked at on the id's first tick only). */
 static uint32_t id_index(st_rec_writer_t *w, uint32_t id, const char *code)
 {
-    if (id_known(w, id)) return enter(w, w->by_id[id] - 1);
+    if (id < w->nid && w->by_id[id]) return enter(w, w->by_id[id] - 1);
     uint32_t slot = code_slot(w, code);
     if (id >= w->nid) {
         uint32_t n = id + 1 > 2 * w->nid ? id + 1 : 2 * w->nid;
@@ -954,13 +947,19 @@ static inline uint64_t op_header(uint8_t op, uint8_t arg, size_t code_bytes, uin
  * or at a flush (the runtime's each second): not at every block — waking an idle thread costs
  * the waker a system call and an interrupt to the other CPU, and a block a wake cost the loop
  * 2-3 % of its time in bench_record (300 a run; 40 now). */
+/* The thread's error, once it has one, is the caller's too (under mu). */
+static void take_thread_err(st_rec_writer_t *w)
+{
+    if (w->bg_err && !w->ferr) w->ferr = w->bg_err;
+}
+
 static int hand_over(st_rec_writer_t *w, bool flush)
 {
     pthread_mutex_lock(&w->mu);
     while (w->njobs == JOBS) pthread_cond_wait(&w->space, &w->mu); /* the disk is behind: wait */
     w->jobs[(w->head + w->njobs++) % JOBS] = w->blk;
     w->blk = w->nfree ? w->free_blk[--w->nfree] : (buf_t){st_xmalloc(BLOCK_CAP), 0, BLOCK_CAP};
-    if (w->bg_err && !w->ferr) w->ferr = w->bg_err;
+    take_thread_err(w);
     if (w->njobs >= JOBS / 2 || flush) pthread_cond_signal(&w->work);
     pthread_mutex_unlock(&w->mu);
     return w->ferr;
@@ -981,9 +980,20 @@ static inline int op_done(st_rec_writer_t *w, size_t n)
     return w->blk.len >= BLOCK_BYTES ? hand_over(w, false) : w->ferr;
 }
 
+/* An op that is no item (OP_FLUSH, OP_SPAN), with its n bytes (a multiple of 8) at arg. */
+static void put_op(st_rec_writer_t *w, uint8_t op, const void *arg, size_t n)
+{
+    uint8_t *p = op_room(w, 8 + n);
+    uint64_t h = op_header(op, 0, 0, 0);
+    memcpy(p, &h, 8);
+    if (n) memcpy(p + 8, arg, n);
+    w->blk.len += 8 + n;
+}
+
 static int queue_tick(st_rec_writer_t *w, uint8_t op, const st_tick_t *t, uint32_t id, const char *code, uint8_t conn)
 {
-    size_t tl = TICK_LEN(t->kind), cl = code ? strlen(code) + 1 : 0, n = PAD8(8 + tl + cl);
+    if (w->ferr) return w->ferr;
+    size_t tl = st_tick_bytes(t->kind), cl = code ? strlen(code) + 1 : 0, n = PAD8(8 + tl + cl);
     uint8_t *p = op_room(w, n);
     uint64_t h = op_header(op, conn, cl, id);
     memcpy(p, &h, 8);
@@ -994,6 +1004,7 @@ static int queue_tick(st_rec_writer_t *w, uint8_t op, const st_tick_t *t, uint32
 
 static int queue_event(st_rec_writer_t *w, st_time_t when, uint8_t ev, const char *code, const char *text, size_t len)
 {
+    if (w->ferr) return w->ferr;
     size_t cl = code && *code ? strlen(code) + 1 : 0, n = PAD8(16 + cl + len);
     uint8_t *p = op_room(w, n);
     uint64_t h = op_header(OP_EVENT, ev, cl, (uint32_t)len);
@@ -1018,7 +1029,7 @@ static void run_block(st_rec_writer_t *w, const buf_t *b)
         case OP_TICK_ID:
         case OP_TICK_CODE: {
             st_tick_t t;
-            size_t tl = TICK_LEN(p[8]); /* (kind: the tick's first byte) */
+            size_t tl = st_tick_bytes(p[8]); /* (kind: the tick's first byte) */
             memcpy(&t, p + 8, tl);
             enc_tick(w, &t, op == OP_TICK_ID, x, cl ? (const char *)p + 8 + tl : NULL, arg);
             off += PAD8(8 + tl + cl);
@@ -1091,34 +1102,27 @@ int st_rec_background(st_rec_writer_t *w)
     w->bg = true;
     w->ferr = w->err;
     w->blk = (buf_t){st_xmalloc(BLOCK_CAP), 0, BLOCK_CAP};
-    w->nfids = w->nid; /* the ids the encoder knows already need no code */
-    w->fids = st_xcalloc(w->nfids ? w->nfids : 1, 1);
-    for (uint32_t id = 0; id < w->nid; id++) w->fids[id] = w->by_id[id] != 0;
     return 0;
 }
 
 int st_rec_flush(st_rec_writer_t *w)
 {
     if (!w->bg) return seal(w);
-    if (!w->unflushed) { /* nothing new: the thread's error, if any */
-        pthread_mutex_lock(&w->mu);
-        if (w->bg_err && !w->ferr) w->ferr = w->bg_err;
-        pthread_mutex_unlock(&w->mu);
-        return w->ferr;
+    if (w->unflushed && !w->ferr) {
+        put_op(w, OP_FLUSH, NULL, 0);
+        w->unflushed = false;
+        return hand_over(w, true);
     }
-    if (w->ferr) return w->ferr;
-    uint64_t h = op_header(OP_FLUSH, 0, 0, 0);
-    memcpy(op_room(w, 8), &h, 8);
-    w->blk.len += 8;
-    w->unflushed = false;
-    return hand_over(w, true);
+    pthread_mutex_lock(&w->mu); /* nothing new: the thread's error, if any */
+    take_thread_err(w);
+    pthread_mutex_unlock(&w->mu);
+    return w->ferr;
 }
 
 int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_t conn)
 {
     if (!code_ok(code) || !*code || !kind_ok(t)) return -EINVAL;
-    int rc = w->bg ? (w->ferr ? w->ferr : queue_tick(w, OP_TICK_CODE, t, 0, code, conn))
-                   : enc_tick(w, t, false, 0, code, conn);
+    int rc = w->bg ? queue_tick(w, OP_TICK_CODE, t, 0, code, conn) : enc_tick(w, t, false, 0, code, conn);
     if (!rc) w->items++;
     return rc;
 }
@@ -1126,17 +1130,12 @@ int st_rec_tick(st_rec_writer_t *w, const st_tick_t *t, const char *code, uint8_
 int st_rec_tick_id(st_rec_writer_t *w, const st_tick_t *t, uint32_t id, const char *code, uint8_t conn)
 {
     if (id >= ST_REC_MAX_ID) return st_rec_tick(w, t, code, conn); /* (no id: ST_SYM_NONE) */
-    if (!w->bg) {
-        if (!id_known(w, id) && (!code_ok(code) || !*code)) return -EINVAL; /* (a known id's: was checked) */
-        if (!kind_ok(t)) return -EINVAL;
-        int rc = enc_tick(w, t, true, id, code, conn);
-        if (!rc) w->items++;
-        return rc;
-    }
-    bool known = id < w->nfids && w->fids[id];
+    bool known = id < w->nfids && w->fids[id]; /* (its code was checked then) */
     if ((!known && (!code_ok(code) || !*code)) || !kind_ok(t)) return -EINVAL;
-    if (w->ferr) return w->ferr;
-    if (!known) { /* its code goes with it this once */
+    const char *first = known ? NULL : code; /* the code goes with the id's first tick only */
+    int rc = w->bg ? queue_tick(w, OP_TICK_ID, t, id, first, conn) : enc_tick(w, t, true, id, first, conn);
+    if (rc) return rc;
+    if (!known) {
         if (id >= w->nfids) {
             uint32_t n = id + 1 > 2 * w->nfids ? id + 1 : 2 * w->nfids;
             w->fids = st_xrealloc(w->fids, n);
@@ -1145,17 +1144,15 @@ int st_rec_tick_id(st_rec_writer_t *w, const st_tick_t *t, uint32_t id, const ch
         }
         w->fids[id] = 1;
     }
-    int rc = queue_tick(w, OP_TICK_ID, t, id, known ? NULL : code, conn);
-    if (!rc) w->items++;
-    return rc;
+    w->items++;
+    return 0;
 }
 
 int st_rec_event(st_rec_writer_t *w, st_time_t when, st_rec_event_t ev, const char *code, const char *text,
                  size_t len)
 {
     if ((code && !code_ok(code)) || len > ST_REC_MAX_TEXT) return -EINVAL;
-    int rc = w->bg ? (w->ferr ? w->ferr : queue_event(w, when, (uint8_t)ev, code, text, len))
-                   : enc_event(w, when, (uint8_t)ev, code, text, len);
+    int rc = w->bg ? queue_event(w, when, (uint8_t)ev, code, text, len) : enc_event(w, when, (uint8_t)ev, code, text, len);
     if (!rc) w->items++;
     return rc;
 }
@@ -1175,7 +1172,6 @@ int st_rec_close(st_rec_writer_t *w)
         pthread_cond_destroy(&w->space);
         for (size_t i = 0; i < w->nfree; i++) free(w->free_blk[i].p);
         free(w->blk.p);
-        free(w->fids);
     }
     if (!rc) {
         buf_t b = {0};
@@ -1201,6 +1197,7 @@ int st_rec_close(st_rec_writer_t *w)
     free(w->idle);
     free(w->renum);
     free(w->by_id);
+    free(w->fids);
     free(w->prevs);
     free(w->index);
     for (int k = 0; k < NCOL; k++) free(w->col[k].p);
@@ -1219,11 +1216,7 @@ void st_rec_set_span(st_rec_writer_t *w, st_dur_t span)
         w->span = span;
         return;
     }
-    uint8_t *p = op_room(w, 16); /* the thread's from the next item on */
-    uint64_t h = op_header(OP_SPAN, 0, 0, 0);
-    memcpy(p, &h, 8);
-    memcpy(p + 8, &span, 8);
-    w->blk.len += 16; /* (no item: the block is not left unflushed by it) */
+    put_op(w, OP_SPAN, &span, sizeof(span)); /* the thread's from the next item on */
 }
 
 uint64_t st_rec_written(st_rec_writer_t *w, uint64_t *items)

@@ -5,7 +5,7 @@
  * drives it, by the same code. docs/backtest.md describes the format.
  *
  * Crash safety: a chunk is written whole when it closes, so a killed writer loses at most the
- * chunk being filled; the index written at a clean close is only a shortcut — without it the
+ * chunk being filled (and, with a writer thread, the items not yet handed to it); the index written at a clean close is only a shortcut — without it the
  * reader finds the chunks by scanning their headers. Every chunk is self-contained (its own
  * symbol dictionary, codes not strata's ids; times relative to its first record), checked by
  * a CRC-32 of its header, zstd's checksum of its payload and the decoder: a corrupt chunk is

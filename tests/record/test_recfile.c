@@ -78,6 +78,17 @@ static void write_items(st_rec_writer_t *w, int from, int to)
     for (int i = from; i < to; i++) assert_int_equal(put_item(w, i), 0);
 }
 
+/* Flips the bits of the byte at `at` of the file at path (a corrupt chunk). */
+static void flip_byte(off_t at)
+{
+    int fd = open(path, O_RDWR);
+    uint8_t b;
+    assert_int_equal(pread(fd, &b, 1, at), 1);
+    b ^= 0x5A;
+    assert_int_equal(pwrite(fd, &b, 1, at), 1);
+    close(fd);
+}
+
 /* A writer of a new file `name` in the test's directory (path), from T0. */
 static st_rec_writer_t *new_writer(const char *name)
 {
@@ -176,8 +187,14 @@ static void test_round_trip(void **state)
     unlink(path);
 }
 
-static uint64_t count_corrupt;
-static void on_corrupt(void *ctx, uint64_t offset, const char *why);
+static uint64_t count_corrupt, last_offset;
+
+static void on_corrupt(void *ctx, uint64_t offset, const char *why)
+{
+    count_corrupt++;
+    last_offset = offset;
+    printf("# corrupt at %llu: %s\n", (unsigned long long)offset, why);
+}
 
 /* With a writer thread, st_rec_written counts what was handed to it once written: here blocks
  * of books (no flush, fewer than the thread is woken for by itself) — it wakes the thread and
@@ -256,11 +273,10 @@ static void test_write_error_told(void **state)
     }
 }
 
-
-static uint64_t last_offset;
-/* The writer thread (st_rec_background) writes the same file, byte for byte: chunks are sealed
- * on the caller's thread by the same rules, only compressed and written on the other; flushes
- * in between (the runtime's wall-clock flush) and a close right after queue and drain. */
+/* The writer thread (st_rec_background) writes the same file, byte for byte: it encodes the
+ * items handed to it and seals chunks by the same rules and code as the caller's thread does
+ * without it; flushes in between (the runtime's wall-clock flush) and a close right after
+ * queue and drain. */
 static void test_background_writer_same_bytes(void **state)
 {
     char paths[2][512];
@@ -292,13 +308,6 @@ static void test_background_writer_same_bytes(void **state)
     assert_int_equal(read_check(r), 30000);
     st_rec_free(r);
     unlink(paths[0]), unlink(paths[1]);
-}
-
-static void on_corrupt(void *ctx, uint64_t offset, const char *why)
-{
-    count_corrupt++;
-    last_offset = offset;
-    printf("# corrupt at %llu: %s\n", (unsigned long long)offset, why);
 }
 
 /* A writer killed after five whole chunks and part of the sixth: no index, the five read back
@@ -339,13 +348,7 @@ static void test_corrupt_chunk(void **state)
     assert_int_equal(n, 6);
     uint64_t third = ch[2].offset, fourth = ch[3].offset;
     st_rec_free(r);
-    int fd = open(path, O_RDWR);
-    uint8_t b;
-    off_t at = (off_t)(third + (fourth - third) * 3 / 4); /* inside the payload */
-    assert_int_equal(pread(fd, &b, 1, at), 1);
-    b ^= 0x5A;
-    assert_int_equal(pwrite(fd, &b, 1, at), 1);
-    close(fd);
+    flip_byte((off_t)(third + (fourth - third) * 3 / 4)); /* inside the payload */
     r = open_ok();
     count_corrupt = 0;
     st_rec_set_corrupt_cb(r, on_corrupt, NULL);
@@ -433,12 +436,7 @@ static void test_file_and_memory_alike(void **state)
     const st_rec_chunk_t *ch = st_rec_chunks(r, &n);
     off_t at = (off_t)(ch[1].offset + (ch[2].offset - ch[1].offset) * 3 / 4);
     st_rec_free(r);
-    int fd = open(path, O_RDWR);
-    uint8_t b;
-    assert_int_equal(pread(fd, &b, 1, at), 1);
-    b ^= 0x5A;
-    assert_int_equal(pwrite(fd, &b, 1, at), 1);
-    close(fd);
+    flip_byte(at);
     assert_int_equal(reads_alike(), 1);
 }
 
@@ -588,8 +586,7 @@ static bool id_trade(int i, st_tick_t *t, uint32_t *id)
  * buffer, st_rec_tick_id's by id, its code given on the id's first tick only (NULL after:
  * the writer keeps the code's own string, and a rehash moves the ids' slots with it). And so
  * does each with a writer thread (st_rec_background), by code from the start, by id from the
- * 5,000th tick on (ids given their code before it are known to it: planted, the ids not
- * carried over, the next tick of such an id is refused), with the chunks' span changed
+ * 5,000th tick on (ids given their code before it need none after it), with the chunks' span changed
  * halfway (the thread's from that item on: planted, at once, the bytes differ). */
 static void test_tick_by_id_same_bytes(void **state)
 {
